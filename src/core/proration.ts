@@ -1,0 +1,45 @@
+/**
+ * Proration for mid-cycle changes (PRODUCT §7). Money and credits are prorated by the SAME
+ * fraction, computed once here, so the credit and money sides of a change always agree.
+ * Time is measured in whole seconds (Stripe's convention): each instant is floored to its
+ * second before subtracting, so a change a few milliseconds apart prorates identically.
+ */
+import { divRound, type RoundingMode } from './decimal.ts';
+import { invariant } from './errors.ts';
+
+/** An exact ratio. The denominator is always positive. */
+export interface Fraction {
+  numerator: bigint;
+  denominator: bigint;
+}
+
+function toSeconds(ms: number): bigint {
+  invariant(Number.isSafeInteger(ms), `Instant ${ms} is not a whole number of milliseconds.`);
+  return BigInt(Math.floor(ms / 1000));
+}
+
+/**
+ * The unused share of a period at `atMs`: (end − at) / (end − start) in seconds, clamped to
+ * [0, 1] so that a change before the period starts counts as all of it and one after it ends
+ * as none of it.
+ */
+export function remainingFraction(periodStartMs: number, periodEndMs: number, atMs: number): Fraction {
+  const startSeconds = toSeconds(periodStartMs);
+  const endSeconds = toSeconds(periodEndMs);
+  const denominator = endSeconds - startSeconds;
+  invariant(denominator > 0n, 'A period must last at least one second.');
+  const remaining = endSeconds - toSeconds(atMs);
+  const numerator = remaining < 0n ? 0n : remaining > denominator ? denominator : remaining;
+  return { numerator, denominator };
+}
+
+/** The rest of the period: used share plus unused share is the whole period. */
+export function complementFraction(fraction: Fraction): Fraction {
+  return { numerator: fraction.denominator - fraction.numerator, denominator: fraction.denominator };
+}
+
+/** `amount × fraction`, rounded once with the named mode (default half away from zero). */
+export function prorate(amount: bigint, fraction: Fraction, mode: RoundingMode = 'half_away_from_zero'): bigint {
+  invariant(fraction.denominator > 0n, 'A fraction needs a positive denominator.');
+  return divRound(amount * fraction.numerator, fraction.denominator, mode);
+}

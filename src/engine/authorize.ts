@@ -1,0 +1,60 @@
+import { invalid, notFound, ok, type Outcome } from '../core/errors.ts';
+import { formatCredits } from '../core/decimal.ts';
+import { marginalCost } from '../core/rating.ts';
+import { meterMatches, nextQuantity, readEvent } from '../core/metering.ts';
+import { totalKey, uniqueKey } from '../store/queries/usage.ts';
+import { customerNows, type Engine } from './context.ts';
+import { FieldCheck } from './input.ts';
+import { availableOf, loadFunding } from './funding.ts';
+import { calendarPeriods, type UsagePeriodResolver } from './ingest-events.ts';
+import { isRejection, validateUsageEvent } from './usage-validation.ts';
+
+export interface AuthorizeInput {
+  credits?: string | undefined;
+  event?: unknown;
+}
+
+export interface Authorization {
+  allowed: boolean;
+  availableMicro: bigint;
+  costMicro: bigint;
+  reason: 'within_balance' | 'overage_allowed' | 'insufficient_credits';
+}
+
+/**
+ * The real-time entitlement check: what would this cost, and may it run? Reads only; it changes
+ * nothing and takes no locks. An event is priced exactly as ingestion would price it now.
+ */
+export async function authorize(engine: Engine, ref: string, input: AuthorizeInput, periods: UsagePeriodResolver = calendarPeriods): Promise<Outcome<Authorization>> {
+  const check = new FieldCheck();
+  if ((input.credits === undefined) === (input.event === undefined)) check.add('credits', 'one_of_required', 'Give exactly one of credits or event.');
+  const credits = input.credits !== undefined ? check.credits('credits', input.credits) : null;
+  if (check.errors.length) return invalid(check.errors);
+  const tx = engine.store.read;
+  const customer = await tx.customers.find(ref);
+  if (!customer) return notFound('customer', ref);
+  const nows = await customerNows(engine, tx, [customer]);
+  const funding = (await loadFunding(tx, [customer], nows)).get(customer.id)!;
+  const availableMicro = availableOf(funding);
+  let costMicro = credits ?? 0n;
+  if (input.event !== undefined) {
+    const candidate = validateUsageEvent({ id: 'authorize', ...(input.event as object) }, 0, customer.id);
+    if (isRejection(candidate)) return invalid([{ field: `event.${candidate.field ?? ''}`, code: candidate.code, message: candidate.message }]);
+    const meters = (await tx.usage.metersForTypes([candidate.type])).filter((m) => meterMatches(m, candidate.type, candidate.properties));
+    const atMs = candidate.timestampMs ?? nows.get(customer.id)!;
+    const periodOf = await periods(tx, [customer]);
+    for (const meter of meters) {
+      const reading = readEvent(meter, candidate.properties);
+      if (!reading.ok) return invalid([{ field: `event.properties.${meter.valueProperty ?? ''}`, code: reading.problem.code, message: reading.problem.message }]);
+      const key = { customerId: customer.id, meterId: meter.id, periodStartMs: periodOf(customer.id, atMs) };
+      const before = (await tx.usage.totals([key])).get(totalKey(key))?.quantityMicro ?? 0n;
+      const seen = reading.value.kind === 'unique' ? (await tx.usage.seenValues([{ ...key, value: reading.value.value }])).has(uniqueKey({ ...key, value: reading.value.value })) : false;
+      costMicro += marginalCost(meter.rate, before, nextQuantity(meter.aggregation, before, reading.value, seen));
+    }
+  }
+  const within = costMicro <= availableMicro;
+  const reason = within ? 'within_balance' : customer.overageEnabled ? 'overage_allowed' : 'insufficient_credits';
+  return ok({ allowed: reason !== 'insufficient_credits', availableMicro, costMicro, reason });
+}
+
+export { formatCredits };

@@ -1,0 +1,71 @@
+import type { Store, StoreTx } from '../store/store.ts';
+import type { CustomerRecord, DomainEventRecord } from '../store/records.ts';
+import type { LedgerTransaction } from '../core/ledger.ts';
+import type { Clock } from './clock.ts';
+import type { IdGenerator } from './ids.ts';
+
+export interface EngineSettings {
+  /** Usage timestamps further ahead of the customer's clock are refused. */
+  futureToleranceMs: number;
+  /** Usage timestamps older than this are refused. */
+  pastToleranceMs: number;
+}
+
+export const defaultSettings: EngineSettings = {
+  futureToleranceMs: 5 * 60 * 1000,
+  pastToleranceMs: 35 * 24 * 60 * 60 * 1000,
+};
+
+/** What every use case receives: storage, the clock and the id source. No globals. */
+export interface Engine {
+  store: Store;
+  clock: Clock;
+  ids: IdGenerator;
+  settings: EngineSettings;
+}
+
+/** The customer's "now": its test clock's frozen time, or the real clock. */
+export async function customerNow(engine: Engine, tx: StoreTx, customer: CustomerRecord): Promise<number> {
+  if (customer.testClockId === null) return engine.clock.now();
+  const clock = await tx.customers.getClock(customer.testClockId);
+  return clock ? clock.frozenTimeMs : engine.clock.now();
+}
+
+/** The same, for many customers with one query. */
+export async function customerNows(engine: Engine, tx: StoreTx, customers: Iterable<CustomerRecord>): Promise<Map<string, number>> {
+  const list = [...customers];
+  const clockIds = [...new Set(list.map((c) => c.testClockId).filter((id): id is string => id !== null))];
+  const clocks = clockIds.length ? await tx.customers.getClocks(clockIds) : new Map();
+  const now = engine.clock.now();
+  return new Map(list.map((c) => [c.id, c.testClockId ? (clocks.get(c.testClockId)?.frozenTimeMs ?? now) : now]));
+}
+
+/**
+ * The ledger transactions and domain events one use case produces, written together at the end
+ * of its store transaction.
+ */
+export class Changes {
+  readonly txns: LedgerTransaction[] = [];
+  readonly events: DomainEventRecord[] = [];
+
+  constructor(private readonly engine: Engine) {}
+
+  txn(t: Omit<LedgerTransaction, 'id'> & { id?: string }): LedgerTransaction {
+    const full: LedgerTransaction = { ...t, id: t.id ?? this.engine.ids.next('txn') };
+    this.txns.push(full);
+    return full;
+  }
+
+  event(type: string, customerId: string | null, payload: Record<string, unknown>, atMs: number): DomainEventRecord {
+    const record: DomainEventRecord = { id: this.engine.ids.next('evt'), customerId, type, payload, createdAtMs: atMs };
+    this.events.push(record);
+    return record;
+  }
+
+  async flush(tx: StoreTx): Promise<void> {
+    await tx.ledger.post(this.txns, this.engine.clock.now());
+    await tx.ledger.insertDomainEvents(this.events);
+    this.txns.length = 0;
+    this.events.length = 0;
+  }
+}

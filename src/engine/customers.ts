@@ -1,0 +1,88 @@
+import { fail, invalid, notFound, ok, type Outcome } from '../core/errors.ts';
+import { isCurrency } from '../core/money.ts';
+import type { CustomerRecord, Metadata } from '../store/records.ts';
+import { Changes, type Engine } from './context.ts';
+import { FieldCheck } from './input.ts';
+
+export interface CreateCustomerInput {
+  external_id?: string | undefined;
+  name?: string | undefined;
+  email?: string | undefined;
+  currency: string;
+  test_clock?: string | undefined;
+  overage?: boolean | undefined;
+  low_balance_threshold?: string | null | undefined;
+  metadata?: Metadata | undefined;
+}
+
+export async function createCustomer(engine: Engine, input: CreateCustomerInput): Promise<Outcome<CustomerRecord>> {
+  const check = new FieldCheck();
+  if (!isCurrency(input.currency)) check.add('currency', 'invalid_currency', 'currency must be an ISO 4217 code such as "USD".');
+  const threshold = check.optionalCredits('low_balance_threshold', input.low_balance_threshold);
+  const metadata = check.metadata('metadata', input.metadata);
+  if (check.errors.length) return invalid(check.errors);
+  return engine.store.transaction(async (tx) => {
+    if (input.external_id !== undefined && (await tx.customers.findMany([input.external_id])).size > 0) {
+      return fail('external_id_taken', 'A customer with this external_id exists already.', { fields: [{ field: 'external_id', code: 'external_id_taken', message: 'already in use' }] });
+    }
+    if (input.test_clock !== undefined && !(await tx.customers.getClock(input.test_clock))) return notFound('test_clock', input.test_clock);
+    const clockTime = input.test_clock ? (await tx.customers.getClock(input.test_clock))!.frozenTimeMs : engine.clock.now();
+    const customer: CustomerRecord = {
+      id: engine.ids.next('cus'),
+      externalId: input.external_id ?? null,
+      name: input.name ?? null,
+      email: input.email ?? null,
+      currency: input.currency,
+      testClockId: input.test_clock ?? null,
+      overageEnabled: input.overage ?? false,
+      lowBalanceThresholdMicro: threshold,
+      belowThreshold: false,
+      depleted: false,
+      metadata,
+      createdAtMs: clockTime,
+    };
+    await tx.customers.insert(customer);
+    const changes = new Changes(engine);
+    changes.event('customer.created', customer.id, { customer: customer.id, external_id: customer.externalId }, clockTime);
+    await changes.flush(tx);
+    return ok(customer);
+  });
+}
+
+export interface UpdateCustomerInput {
+  name?: string | undefined;
+  email?: string | undefined;
+  overage?: boolean | undefined;
+  low_balance_threshold?: string | null | undefined;
+  metadata?: Metadata | undefined;
+}
+
+export async function updateCustomer(engine: Engine, ref: string, input: UpdateCustomerInput): Promise<Outcome<CustomerRecord>> {
+  const check = new FieldCheck();
+  const threshold = input.low_balance_threshold === undefined ? undefined : check.optionalCredits('low_balance_threshold', input.low_balance_threshold);
+  const metadata = input.metadata === undefined ? undefined : check.metadata('metadata', input.metadata);
+  if (check.errors.length) return invalid(check.errors);
+  return engine.store.transaction(async (tx) => {
+    const customer = await tx.customers.find(ref);
+    if (!customer) return notFound('customer', ref);
+    await tx.lockCustomers([customer.id]);
+    if (input.name !== undefined) customer.name = input.name;
+    if (input.email !== undefined) customer.email = input.email;
+    if (input.overage !== undefined) customer.overageEnabled = input.overage;
+    if (threshold !== undefined) {
+      customer.lowBalanceThresholdMicro = threshold;
+      customer.belowThreshold = false;
+    }
+    if (metadata !== undefined) customer.metadata = metadata;
+    await tx.customers.update(customer);
+    const changes = new Changes(engine);
+    changes.event('customer.updated', customer.id, { customer: customer.id }, engine.clock.now());
+    await changes.flush(tx);
+    return ok(customer);
+  });
+}
+
+export async function getCustomer(engine: Engine, ref: string): Promise<Outcome<CustomerRecord>> {
+  const customer = await engine.store.read.customers.find(ref);
+  return customer ? ok(customer) : notFound('customer', ref);
+}

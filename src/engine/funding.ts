@@ -1,0 +1,121 @@
+import { burnDown, sortForBurnDown, type BurnableGrant } from '../core/burn-down.ts';
+import { nextSignals } from '../core/balance.ts';
+import { accounts, type LedgerEntry } from '../core/ledger.ts';
+import { isGrantUsable } from '../core/burn-down.ts';
+import type { CustomerRecord, GrantRecord } from '../store/records.ts';
+import type { StoreTx } from '../store/store.ts';
+import type { Changes } from './context.ts';
+import { formatCredits } from '../core/decimal.ts';
+
+/**
+ * One customer's spendable credits inside a store transaction: its active grants in burn-down
+ * order with their remaining amounts kept current in memory, so a batch rates every event against
+ * what the previous events left. An optional hold is spent first (hold capture).
+ */
+export interface CustomerFunding {
+  customer: CustomerRecord;
+  nowMs: number;
+  grants: (BurnableGrant & { record: GrantRecord })[];
+  hold: { id: string; remainingMicro: bigint } | null;
+}
+
+export interface Payment {
+  entries: LedgerEntry[];
+  paidBy: { grant: string; credits: string }[];
+  overageMicro: bigint;
+  debtMicro: bigint;
+}
+
+export function toBurnable(g: GrantRecord, creationSeq: number): BurnableGrant & { record: GrantRecord } {
+  return {
+    id: g.id,
+    remainingMicro: g.remainingMicro,
+    priority: g.priority,
+    expiresAtMs: g.expiresAtMs,
+    category: g.category,
+    effectiveAtMs: g.effectiveAtMs,
+    creationSeq,
+    record: g,
+  };
+}
+
+/** Loads funding for many customers with one query. */
+export async function loadFunding(tx: StoreTx, customers: readonly CustomerRecord[], nows: Map<string, number>): Promise<Map<string, CustomerFunding>> {
+  const grants = await tx.grants.activeFor(customers.map((c) => c.id));
+  const byCustomer = new Map<string, GrantRecord[]>();
+  for (const g of grants) {
+    const list = byCustomer.get(g.customerId) ?? [];
+    list.push(g);
+    byCustomer.set(g.customerId, list);
+  }
+  const out = new Map<string, CustomerFunding>();
+  for (const customer of customers) {
+    const own = byCustomer.get(customer.id) ?? [];
+    out.set(customer.id, {
+      customer,
+      nowMs: nows.get(customer.id)!,
+      grants: sortForBurnDown(own.map((g, i) => toBurnable(g, i))),
+      hold: null,
+    });
+  }
+  return out;
+}
+
+/**
+ * Pays `amountMicro` from the hold (if any), then the grants in burn-down order; what is left goes
+ * to `overage` when the customer has overage on, else to `debt`. Updates the in-memory amounts.
+ */
+export function pay(funding: CustomerFunding, amountMicro: bigint): Payment {
+  const entries: LedgerEntry[] = [];
+  const paidBy: Payment['paidBy'] = [];
+  let left = amountMicro;
+  if (funding.hold && left > 0n && funding.hold.remainingMicro > 0n) {
+    const take = left < funding.hold.remainingMicro ? left : funding.hold.remainingMicro;
+    funding.hold.remainingMicro -= take;
+    left -= take;
+    entries.push({ account: accounts.hold(funding.hold.id), amountMicro: -take });
+    paidBy.push({ grant: funding.hold.id, credits: formatCredits(take) });
+  }
+  const burn = burnDown(funding.grants, left, funding.nowMs);
+  for (const allocation of burn.allocations) {
+    const grant = funding.grants.find((g) => g.id === allocation.grantId)!;
+    grant.remainingMicro -= allocation.amountMicro;
+    entries.push({ account: accounts.grant(grant.id), amountMicro: -allocation.amountMicro });
+    paidBy.push({ grant: grant.id, credits: formatCredits(allocation.amountMicro) });
+  }
+  left = burn.remainderMicro;
+  let overageMicro = 0n;
+  let debtMicro = 0n;
+  if (left > 0n) {
+    if (funding.customer.overageEnabled) overageMicro = left;
+    else debtMicro = left;
+    entries.push({ account: funding.customer.overageEnabled ? accounts.overage : accounts.debt, amountMicro: -left });
+  }
+  return { entries, paidBy, overageMicro, debtMicro };
+}
+
+export function availableOf(funding: CustomerFunding): bigint {
+  let total = 0n;
+  for (const g of funding.grants) if (isGrantUsable(g, funding.nowMs)) total += g.remainingMicro;
+  return total;
+}
+
+/** Fires the customer's low-balance and depleted events once per crossing and stores the new state. */
+export async function refreshSignals(tx: StoreTx, changes: Changes, customer: CustomerRecord, availableMicro: bigint, nowMs: number): Promise<void> {
+  const next = nextSignals(
+    { thresholdMicro: customer.lowBalanceThresholdMicro, belowThreshold: customer.belowThreshold, depleted: customer.depleted },
+    availableMicro,
+  );
+  for (const type of next.fire) {
+    changes.event(type, customer.id, {
+      customer: customer.id,
+      available: formatCredits(availableMicro),
+      threshold: customer.lowBalanceThresholdMicro === null ? null : formatCredits(customer.lowBalanceThresholdMicro),
+    }, nowMs);
+  }
+  if (next.belowThreshold !== customer.belowThreshold || next.depleted !== customer.depleted) {
+    customer.belowThreshold = next.belowThreshold;
+    customer.depleted = next.depleted;
+    await tx.customers.setSignals(customer.id, next.belowThreshold, next.depleted);
+  }
+}

@@ -1,0 +1,212 @@
+import { fail, invalid, notFound, ok, type Outcome } from '../core/errors.ts';
+import { formatCredits } from '../core/decimal.ts';
+import { accounts } from '../core/ledger.ts';
+import { isCurrency } from '../core/money.ts';
+import type { CustomerRecord, GrantCategory, GrantRecord, Metadata } from '../store/records.ts';
+import type { StoreTx } from '../store/store.ts';
+import { Changes, customerNow, type Engine } from './context.ts';
+import { FieldCheck } from './input.ts';
+import { balanceOf } from './balance.ts';
+import { refreshSignals } from './funding.ts';
+
+export const publicGrantSources = ['purchase', 'promotion', 'referral', 'adjustment'] as const;
+
+export interface CreateGrantInput {
+  customer: string;
+  credits: string;
+  category: GrantCategory;
+  source: (typeof publicGrantSources)[number];
+  priority?: number | undefined;
+  effective_at?: string | undefined;
+  expires_at?: string | undefined;
+  invoice?: string | undefined;
+  cost_basis?: { amount: number; currency: string } | undefined;
+  metadata?: Metadata | undefined;
+}
+
+export interface IssueGrant {
+  creditsMicro: bigint;
+  category: GrantCategory;
+  source: string;
+  priority: number;
+  effectiveAtMs: number;
+  expiresAtMs: number | null;
+  invoiceId?: string | null;
+  invoiceLineId?: string | null;
+  subscriptionId?: string | null;
+  periodStartMs?: number | null;
+  costAmountMinor?: bigint | null;
+  costCurrency?: string | null;
+  metadata?: Metadata;
+  refs?: Record<string, string>;
+}
+
+export async function createGrant(engine: Engine, input: CreateGrantInput): Promise<Outcome<GrantRecord>> {
+  const check = new FieldCheck();
+  const creditsMicro = check.credits('credits', input.credits, { positive: true });
+  const effectiveAtMs = check.timestamp('effective_at', input.effective_at);
+  const expiresAtMs = check.timestamp('expires_at', input.expires_at);
+  const metadata = check.metadata('metadata', input.metadata);
+  if (input.cost_basis && !isCurrency(input.cost_basis.currency)) check.add('cost_basis.currency', 'invalid_currency', 'cost_basis.currency must be an ISO 4217 code.');
+  if (check.errors.length) return invalid(check.errors);
+  return engine.store.transaction(async (tx) => {
+    const customer = await tx.customers.find(input.customer);
+    if (!customer) return notFound('customer', input.customer);
+    await tx.lockCustomers([customer.id]);
+    const nowMs = await customerNow(engine, tx, customer);
+    const effective = effectiveAtMs ?? nowMs;
+    if (expiresAtMs !== null && expiresAtMs <= effective) {
+      return invalid([{ field: 'expires_at', code: 'expires_before_effective', message: 'expires_at must be later than effective_at.' }]);
+    }
+    const changes = new Changes(engine);
+    const grant = await issueGrant(engine, tx, changes, customer, nowMs, {
+      creditsMicro,
+      category: input.category,
+      source: input.source,
+      priority: input.priority ?? 50,
+      effectiveAtMs: effective,
+      expiresAtMs,
+      invoiceId: input.invoice ?? null,
+      costAmountMinor: input.cost_basis ? BigInt(input.cost_basis.amount) : null,
+      costCurrency: input.cost_basis?.currency ?? null,
+      metadata,
+    });
+    await changes.flush(tx);
+    return ok(grant);
+  });
+}
+
+/**
+ * Creates a grant as a ledger transaction (`issued:<source>` → the grant's account). A grant that
+ * is effective now first pays down the customer's debt, in the same transaction, because usage
+ * that ran into debt was consumed before these credits existed.
+ */
+export async function issueGrant(engine: Engine, tx: StoreTx, changes: Changes, customer: CustomerRecord, nowMs: number, g: IssueGrant): Promise<GrantRecord> {
+  const grant: GrantRecord = {
+    id: engine.ids.next('grt'),
+    customerId: customer.id,
+    creditsMicro: g.creditsMicro,
+    category: g.category,
+    source: g.source,
+    priority: g.priority,
+    effectiveAtMs: g.effectiveAtMs,
+    expiresAtMs: g.expiresAtMs,
+    status: 'active',
+    invoiceId: g.invoiceId ?? null,
+    invoiceLineId: g.invoiceLineId ?? null,
+    subscriptionId: g.subscriptionId ?? null,
+    periodStartMs: g.periodStartMs ?? null,
+    costAmountMinor: g.costAmountMinor ?? null,
+    costCurrency: g.costCurrency ?? null,
+    closedAtMs: null,
+    closeReason: null,
+    metadata: g.metadata ?? {},
+    createdAtMs: nowMs,
+    remainingMicro: g.creditsMicro,
+  };
+  await tx.grants.insert(grant);
+  const refs: Record<string, string> = { ...g.refs };
+  if (grant.invoiceId) refs.invoice = grant.invoiceId;
+  if (grant.invoiceLineId) refs.invoice_line = grant.invoiceLineId;
+  if (grant.subscriptionId) refs.subscription = grant.subscriptionId;
+  changes.txn({
+    customerId: customer.id,
+    kind: 'grant',
+    cause: { type: 'grant', id: grant.id },
+    refs,
+    effectiveAtMs: nowMs,
+    entries: [
+      { account: accounts.issued(grant.source), amountMicro: -grant.creditsMicro },
+      { account: accounts.grant(grant.id), amountMicro: grant.creditsMicro },
+    ],
+  });
+  changes.event('grant.created', customer.id, { grant: grant.id, customer: customer.id, credits: formatCredits(grant.creditsMicro), source: grant.source }, nowMs);
+  if (grant.effectiveAtMs <= nowMs) await payDownDebt(engine, tx, changes, customer, grant, nowMs);
+  await changes.flush(tx);
+  const balance = await balanceOf(tx, customer, nowMs);
+  await refreshSignals(tx, changes, customer, balance.availableMicro, nowMs);
+  return grant;
+}
+
+async function payDownDebt(engine: Engine, tx: StoreTx, changes: Changes, customer: CustomerRecord, grant: GrantRecord, nowMs: number): Promise<void> {
+  const debtMicro = -(await tx.ledger.balance(customer.id, accounts.debt)) - pendingDebtPaydown(changes, customer.id);
+  if (debtMicro <= 0n) return;
+  const payMicro = debtMicro < grant.remainingMicro ? debtMicro : grant.remainingMicro;
+  grant.remainingMicro -= payMicro;
+  changes.txn({
+    customerId: customer.id,
+    kind: 'debt_paydown',
+    cause: { type: 'grant', id: grant.id },
+    refs: {},
+    effectiveAtMs: nowMs,
+    entries: [
+      { account: accounts.grant(grant.id), amountMicro: -payMicro },
+      { account: accounts.debt, amountMicro: payMicro },
+    ],
+  });
+  changes.event('debt.paid_down', customer.id, { grant: grant.id, credits: formatCredits(payMicro) }, nowMs);
+  void engine;
+}
+
+/** Debt repaid by transactions queued in this unit of work but not yet written. */
+function pendingDebtPaydown(changes: Changes, customerId: string): bigint {
+  let total = 0n;
+  for (const t of changes.txns) {
+    if (t.customerId !== customerId) continue;
+    for (const e of t.entries) if (e.account === accounts.debt) total += e.amountMicro;
+  }
+  return total;
+}
+
+/** Moves what is left of a grant to `revoked` (void) or `expired` (expiry), as one transaction. */
+export async function closeGrant(
+  engine: Engine,
+  tx: StoreTx,
+  changes: Changes,
+  grant: GrantRecord,
+  how: 'voided' | 'expired',
+  atMs: number,
+  reason: string | null,
+): Promise<void> {
+  const remaining = await tx.ledger.balance(grant.customerId, accounts.grant(grant.id));
+  if (remaining !== 0n) {
+    changes.txn({
+      customerId: grant.customerId,
+      kind: how === 'voided' ? 'void' : 'expiry',
+      cause: { type: how === 'voided' ? 'grant_void' : 'grant_expiry', id: grant.id },
+      refs: { grant: grant.id },
+      effectiveAtMs: atMs,
+      entries: [
+        { account: accounts.grant(grant.id), amountMicro: -remaining },
+        { account: how === 'voided' ? accounts.revoked : accounts.expired, amountMicro: remaining },
+      ],
+    });
+  }
+  await tx.grants.close(grant.id, how, atMs, reason);
+  changes.event(how === 'voided' ? 'grant.voided' : 'grant.expired', grant.customerId, {
+    grant: grant.id,
+    customer: grant.customerId,
+    credits: formatCredits(remaining),
+    reason,
+  }, atMs);
+  void engine;
+}
+
+export async function voidGrant(engine: Engine, grantId: string, reason: string): Promise<Outcome<GrantRecord>> {
+  return engine.store.transaction(async (tx) => {
+    const found = await tx.grants.get(grantId);
+    if (!found) return notFound('grant', grantId);
+    await tx.lockCustomers([found.customerId]);
+    const grant = (await tx.grants.get(grantId))!;
+    if (grant.status !== 'active') return fail('grant_not_active', `The grant is ${grant.status} already.`, { details: { status: grant.status } });
+    const customer = (await tx.customers.find(grant.customerId))!;
+    const nowMs = await customerNow(engine, tx, customer);
+    const changes = new Changes(engine);
+    await closeGrant(engine, tx, changes, grant, 'voided', nowMs, reason);
+    await changes.flush(tx);
+    const balance = await balanceOf(tx, customer, nowMs);
+    await refreshSignals(tx, changes, customer, balance.availableMicro, nowMs);
+    await changes.flush(tx);
+    return ok((await tx.grants.get(grantId))!);
+  });
+}

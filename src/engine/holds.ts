@@ -1,0 +1,172 @@
+import { fail, invalid, notFound, ok, type Outcome } from '../core/errors.ts';
+import { burnDown } from '../core/burn-down.ts';
+import { formatCredits } from '../core/decimal.ts';
+import { accounts, type LedgerEntry } from '../core/ledger.ts';
+import type { HoldRecord, Metadata } from '../store/records.ts';
+import type { StoreTx } from '../store/store.ts';
+import { Changes, customerNow, customerNows, type Engine } from './context.ts';
+import { FieldCheck } from './input.ts';
+import { limits } from './limits.ts';
+import { availableOf, loadFunding, refreshSignals } from './funding.ts';
+import { ingestWithin, type IngestResult } from './ingest-events.ts';
+import { isRejection, validateUsageEvent } from './usage-validation.ts';
+
+/**
+ * Holds reserve credits for long jobs. Creating one moves credits from the customer's grants (in
+ * burn-down order) into a `hold:<id>` account, so nothing else can spend them; capturing charges
+ * the real usage from the hold first and returns the rest to the grants it came from; release and
+ * expiry return everything.
+ */
+export interface CreateHoldInput {
+  customer: string;
+  credits: string;
+  expires_in: number;
+  metadata?: Metadata | undefined;
+}
+
+export async function createHold(engine: Engine, input: CreateHoldInput): Promise<Outcome<HoldRecord>> {
+  const check = new FieldCheck();
+  const creditsMicro = check.credits('credits', input.credits, { positive: true });
+  if (!Number.isInteger(input.expires_in) || input.expires_in < 1 || input.expires_in > limits.holdSecondsMax) {
+    check.add('expires_in', 'out_of_range', `expires_in must be a whole number of seconds from 1 to ${limits.holdSecondsMax}.`);
+  }
+  const metadata = check.metadata('metadata', input.metadata);
+  if (check.errors.length) return invalid(check.errors);
+  return engine.store.transaction(async (tx) => {
+    const customer = await tx.customers.find(input.customer);
+    if (!customer) return notFound('customer', input.customer);
+    await tx.lockCustomers([customer.id]);
+    const nows = await customerNows(engine, tx, [customer]);
+    const nowMs = nows.get(customer.id)!;
+    const funding = (await loadFunding(tx, [customer], nows)).get(customer.id)!;
+    const available = availableOf(funding);
+    if (available < creditsMicro) {
+      return fail('insufficient_credits', 'The customer does not have enough available credits for this hold.', {
+        details: { available: formatCredits(available), requested: formatCredits(creditsMicro) },
+      });
+    }
+    const hold: HoldRecord = {
+      id: engine.ids.next('hld'),
+      customerId: customer.id,
+      creditsMicro,
+      heldMicro: creditsMicro,
+      status: 'active',
+      expiresAtMs: nowMs + input.expires_in * 1000,
+      eventId: null,
+      capturedCreditsMicro: null,
+      metadata,
+      createdAtMs: nowMs,
+      closedAtMs: null,
+    };
+    const burn = burnDown(funding.grants, creditsMicro, nowMs);
+    const entries: LedgerEntry[] = burn.allocations.map((a) => ({ account: accounts.grant(a.grantId), amountMicro: -a.amountMicro }));
+    entries.push({ account: accounts.hold(hold.id), amountMicro: creditsMicro });
+    await tx.grants.insertHold(hold);
+    const changes = new Changes(engine);
+    changes.txn({ customerId: customer.id, kind: 'hold', cause: { type: 'hold', id: hold.id }, refs: {}, effectiveAtMs: nowMs, entries });
+    changes.event('hold.created', customer.id, { hold: hold.id, credits: formatCredits(creditsMicro) }, nowMs);
+    await changes.flush(tx);
+    for (const a of burn.allocations) funding.grants.find((g) => g.id === a.grantId)!.remainingMicro -= a.amountMicro;
+    await refreshSignals(tx, changes, customer, availableOf(funding), nowMs);
+    await changes.flush(tx);
+    return ok(hold);
+  });
+}
+
+export interface CaptureResult {
+  hold: HoldRecord;
+  event: IngestResult;
+}
+
+/** Charges the real usage (a usage event, paid from the hold first) and returns the rest. */
+export async function captureHold(engine: Engine, holdId: string, rawEvent: unknown): Promise<Outcome<CaptureResult>> {
+  return engine.store.transaction(async (tx) => {
+    const found = await tx.grants.getHold(holdId);
+    if (!found) return notFound('hold', holdId);
+    const checked = validateUsageEvent(rawEvent, 0, found.customerId);
+    if (isRejection(checked)) return invalid([{ field: `event.${checked.field ?? ''}`.replace(/\.$/, ''), code: checked.code, message: checked.message }]);
+    await tx.lockCustomers([found.customerId]);
+    const hold = (await tx.grants.getHold(holdId))!;
+    if (hold.status !== 'active') return fail('hold_not_active', `The hold is ${hold.status}.`, { details: { status: hold.status } });
+    const customer = (await tx.customers.find(hold.customerId))!;
+    const nowMs = await customerNow(engine, tx, customer);
+    if (hold.expiresAtMs <= nowMs) return fail('hold_expired', 'The hold has expired.');
+    const changes = new Changes(engine);
+    const funding = { id: hold.id, remainingMicro: hold.heldMicro };
+    const results = await ingestWithin(engine, tx, changes, [checked], { hold: funding });
+    const event = results.get(0)!;
+    if (event.status === 'rejected') {
+      return fail(event.error!.code, event.error!.message, { fields: [{ field: `event.${event.error!.field ?? ''}`, code: event.error!.code, message: event.error!.message }] });
+    }
+    if (event.status === 'duplicate') return fail('event_already_recorded', 'This usage event was recorded already; a hold captures a new event.');
+    await changes.flush(tx);
+    hold.status = 'captured';
+    hold.eventId = checked.id;
+    hold.capturedCreditsMicro = hold.heldMicro - funding.remainingMicro;
+    await returnHeld(engine, tx, changes, hold, funding.remainingMicro, nowMs, 'captured');
+    return ok({ hold, event });
+  });
+}
+
+export async function releaseHold(engine: Engine, holdId: string): Promise<Outcome<HoldRecord>> {
+  return engine.store.transaction(async (tx) => {
+    const found = await tx.grants.getHold(holdId);
+    if (!found) return notFound('hold', holdId);
+    await tx.lockCustomers([found.customerId]);
+    const hold = (await tx.grants.getHold(holdId))!;
+    if (hold.status !== 'active') return fail('hold_not_active', `The hold is ${hold.status}.`, { details: { status: hold.status } });
+    const customer = (await tx.customers.find(hold.customerId))!;
+    const nowMs = await customerNow(engine, tx, customer);
+    hold.status = 'released';
+    hold.capturedCreditsMicro = 0n;
+    await returnHeld(engine, tx, new Changes(engine), hold, await tx.ledger.balance(hold.customerId, accounts.hold(hold.id)), nowMs, 'released');
+    return ok(hold);
+  });
+}
+
+/** Expires a due hold (scheduler). Idempotent: a hold no longer active is left alone. */
+export async function expireHold(engine: Engine, tx: StoreTx, holdId: string, atMs: number): Promise<void> {
+  const hold = await tx.grants.getHold(holdId);
+  if (!hold || hold.status !== 'active') return;
+  await tx.lockCustomers([hold.customerId]);
+  hold.status = 'expired';
+  hold.capturedCreditsMicro = 0n;
+  await returnHeld(engine, tx, new Changes(engine), hold, await tx.ledger.balance(hold.customerId, accounts.hold(hold.id)), atMs, 'expired');
+}
+
+/**
+ * Returns what is left of a hold to the grants that funded it, last-funded first (so the grants
+ * that would burn first are the ones considered spent). A share whose grant has meanwhile expired
+ * or been voided goes to `expired` or `revoked` instead, so no credits come back to life.
+ */
+async function returnHeld(engine: Engine, tx: StoreTx, changes: Changes, hold: HoldRecord, amountMicro: bigint, nowMs: number, how: string): Promise<void> {
+  hold.closedAtMs = nowMs;
+  await tx.grants.closeHold(hold);
+  if (amountMicro > 0n) {
+    const [funded] = (await tx.ledger.transactionsForCause(hold.id)).filter((t) => t.kind === 'hold');
+    const sources = (funded?.entries ?? []).filter((e) => e.account.startsWith('grant:')).reverse();
+    const grants = new Map((await tx.grants.getMany(sources.map((s) => s.account.slice('grant:'.length)))).map((g) => [g.id, g]));
+    const entries: LedgerEntry[] = [{ account: accounts.hold(hold.id), amountMicro: -amountMicro }];
+    let left = amountMicro;
+    for (const source of sources) {
+      if (left === 0n) break;
+      const give = -source.amountMicro < left ? -source.amountMicro : left;
+      const grant = grants.get(source.account.slice('grant:'.length));
+      const usable = grant && grant.status === 'active' && (grant.expiresAtMs === null || grant.expiresAtMs > nowMs);
+      const target = usable ? source.account : grant?.status === 'voided' ? accounts.revoked : accounts.expired;
+      entries.push({ account: target, amountMicro: give });
+      left -= give;
+    }
+    changes.txn({ customerId: hold.customerId, kind: 'hold_release', cause: { type: 'hold', id: hold.id }, refs: {}, effectiveAtMs: nowMs, entries });
+  }
+  changes.event(`hold.${how}`, hold.customerId, {
+    hold: hold.id,
+    released: formatCredits(amountMicro),
+    captured: hold.capturedCreditsMicro === null ? null : formatCredits(hold.capturedCreditsMicro),
+  }, nowMs);
+  await changes.flush(tx);
+  const customer = (await tx.customers.find(hold.customerId))!;
+  const funding = (await loadFunding(tx, [customer], new Map([[customer.id, nowMs]]))).get(customer.id)!;
+  await refreshSignals(tx, changes, customer, availableOf(funding), nowMs);
+  await changes.flush(tx);
+}

@@ -1,0 +1,248 @@
+import { formatCredits, formatDecimal } from '../core/decimal.ts';
+import { marginalCost } from '../core/rating.ts';
+import { meterMatches, nextQuantity, readEvent, type Reading } from '../core/metering.ts';
+import { calendarMonthAt } from '../core/periods.ts';
+import { accounts, type LedgerEntry } from '../core/ledger.ts';
+import type { CustomerRecord, MeterRecord, RatingLine, UsageEventRecord } from '../store/records.ts';
+import type { StoreTx } from '../store/store.ts';
+import { totalKey, uniqueKey, type MeterTotal, type UniqueValueKey } from '../store/queries/usage.ts';
+import { Changes, customerNows, type Engine } from './context.ts';
+import { availableOf, loadFunding, pay, refreshSignals, type CustomerFunding } from './funding.ts';
+import { isRejection, validateUsageEvent, type Rejection, type UsageCandidate } from './usage-validation.ts';
+
+export interface IngestResult {
+  id: string;
+  status: 'accepted' | 'duplicate' | 'rejected';
+  credits?: string;
+  paid_by?: { grant: string; credits: string }[];
+  overage?: string;
+  debt?: string;
+  error?: { code: string; message: string; field?: string };
+}
+
+/** Where usage of a customer is totalled for exact rating: its billing period, or the calendar month. */
+export type UsagePeriodResolver = (tx: StoreTx, customers: readonly CustomerRecord[]) => Promise<(customerId: string, atMs: number) => number>;
+
+export const calendarPeriods: UsagePeriodResolver = async () => (_customerId, atMs) => calendarMonthAt(atMs).startMs;
+
+export interface IngestOptions {
+  /** Pay from this hold first (hold capture). */
+  hold?: { id: string; remainingMicro: bigint };
+  periods?: UsagePeriodResolver;
+}
+
+const rejected = (id: string, r: Rejection): IngestResult => ({
+  id,
+  status: 'rejected',
+  error: r.field ? { code: r.code, message: r.message, field: r.field } : { code: r.code, message: r.message },
+});
+
+/**
+ * Validates a batch event by event, then rates and charges every acceptable event in ONE store
+ * transaction: when this returns `accepted`, the balance already reflects the event. A rejected
+ * event leaves nothing behind; the others are unaffected by it.
+ */
+export async function ingestEvents(engine: Engine, rawEvents: readonly unknown[], options: IngestOptions = {}): Promise<IngestResult[]> {
+  const results: IngestResult[] = new Array(rawEvents.length);
+  const candidates: UsageCandidate[] = [];
+  rawEvents.forEach((raw, index) => {
+    const checked = validateUsageEvent(raw, index);
+    if (isRejection(checked)) {
+      const id = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : '';
+      results[index] = rejected(id, checked);
+    } else candidates.push(checked);
+  });
+  if (candidates.length > 0) {
+    await engine.store.transaction(async (tx) => {
+      const changes = new Changes(engine);
+      const outcome = await ingestWithin(engine, tx, changes, candidates, options);
+      await changes.flush(tx);
+      for (const [index, result] of outcome) results[index] = result;
+    });
+  }
+  return results;
+}
+
+/** The transactional part, reused by hold capture. Returns results by request index. */
+export async function ingestWithin(
+  engine: Engine,
+  tx: StoreTx,
+  changes: Changes,
+  candidates: readonly UsageCandidate[],
+  options: IngestOptions,
+): Promise<Map<number, IngestResult>> {
+  const out = new Map<number, IngestResult>();
+  const customers = await tx.customers.findMany([...new Set(candidates.map((c) => c.customerRef))]);
+  const live = candidates.filter((c) => {
+    if (customers.has(c.customerRef)) return true;
+    out.set(c.index, rejected(c.id, { code: 'customer_not_found', message: `No customer ${JSON.stringify(c.customerRef)}.`, field: 'customer' }));
+    return false;
+  });
+  const involved = [...new Map([...customers.values()].map((c) => [c.id, c])).values()];
+  await tx.lockCustomers(involved.map((c) => c.id));
+  const nows = await customerNows(engine, tx, involved);
+  const stored = new Map((await tx.usage.eventsById(live.map((c) => c.id))).map((e) => [e.id, e]));
+
+  // Decide each event's fate before touching any state: duplicates, conflicts, time window.
+  const fresh: (UsageCandidate & { customer: CustomerRecord; atMs: number })[] = [];
+  const firstInBatch = new Map<string, UsageCandidate>();
+  for (const c of live) {
+    const customer = customers.get(c.customerRef)!;
+    const previous = stored.get(c.id);
+    const earlier = firstInBatch.get(c.id);
+    if (previous || earlier) {
+      const sameBody = previous ? previous.bodyHash === c.bodyHash && previous.customerId === customer.id : earlier!.bodyHash === c.bodyHash;
+      if (!sameBody) {
+        out.set(c.index, rejected(c.id, { code: 'idempotency_conflict', message: 'This event id was already used with a different body.', field: 'id' }));
+      } else if (previous) {
+        out.set(c.index, { id: c.id, status: 'duplicate', credits: formatCredits(previous.creditsMicro) });
+      } else {
+        out.set(c.index, { id: c.id, status: 'duplicate' });
+      }
+      continue;
+    }
+    const nowMs = nows.get(customer.id)!;
+    const atMs = c.timestampMs ?? nowMs;
+    if (atMs > nowMs + engine.settings.futureToleranceMs) {
+      out.set(c.index, rejected(c.id, { code: 'timestamp_in_future', message: 'timestamp is more than 5 minutes ahead of the customer clock.', field: 'timestamp' }));
+      continue;
+    }
+    if (atMs < nowMs - engine.settings.pastToleranceMs) {
+      out.set(c.index, rejected(c.id, { code: 'timestamp_too_old', message: 'timestamp is more than 35 days in the past.', field: 'timestamp' }));
+      continue;
+    }
+    firstInBatch.set(c.id, c);
+    fresh.push({ ...c, customer, atMs });
+  }
+  if (fresh.length === 0) return fillDuplicates(out, candidates);
+
+  const meters = await tx.usage.metersForTypes([...new Set(fresh.map((e) => e.type))]);
+  const periodOf = await (options.periods ?? calendarPeriods)(tx, involved);
+  const matched = fresh.map((e) => meters.filter((m) => meterMatches(m, e.type, e.properties)));
+
+  // Read every meter first: an event with an unreadable property is rejected whole.
+  const readings: (Reading[] | null)[] = fresh.map((e, i) => {
+    const list: Reading[] = [];
+    for (const meter of matched[i]!) {
+      const reading = readEvent(meter, e.properties);
+      if (!reading.ok) {
+        out.set(e.index, rejected(e.id, { code: reading.problem.code, message: reading.problem.message, field: `properties.${meter.valueProperty ?? ''}` }));
+        return null;
+      }
+      list.push(reading.value);
+    }
+    return list;
+  });
+
+  const totalKeys: { customerId: string; meterId: string; periodStartMs: number }[] = [];
+  const uniqueKeys: UniqueValueKey[] = [];
+  for (let i = 0; i < fresh.length; i++) {
+    if (!readings[i]) continue;
+    const e = fresh[i]!;
+    matched[i]!.forEach((meter, j) => {
+      const key = { customerId: e.customer.id, meterId: meter.id, periodStartMs: periodOf(e.customer.id, e.atMs) };
+      totalKeys.push(key);
+      const reading = readings[i]![j]!;
+      if (reading.kind === 'unique') uniqueKeys.push({ ...key, value: reading.value });
+    });
+  }
+  const totals = await tx.usage.totals(totalKeys);
+  const seen = await tx.usage.seenValues(uniqueKeys);
+  const funding = await loadFunding(tx, involved, nows);
+  if (options.hold && involved[0]) funding.get(involved[0].id)!.hold = options.hold;
+
+  const touchedTotals = new Map<string, MeterTotal>();
+  const newValues: UniqueValueKey[] = [];
+  const records: UsageEventRecord[] = [];
+  const recordedAtMs = engine.clock.now();
+  for (let i = 0; i < fresh.length; i++) {
+    const list = readings[i];
+    if (!list) continue;
+    const e = fresh[i]!;
+    const f = funding.get(e.customer.id)!;
+    const rating: RatingLine[] = [];
+    const consumed: LedgerEntry[] = [];
+    let chargeMicro = 0n;
+    matched[i]!.forEach((meter, j) => {
+      const periodStartMs = periodOf(e.customer.id, e.atMs);
+      const key = totalKey({ customerId: e.customer.id, meterId: meter.id, periodStartMs });
+      const total = totals.get(key) ?? { customerId: e.customer.id, meterId: meter.id, periodStartMs, quantityMicro: 0n, creditsMicro: 0n };
+      const reading = list[j]!;
+      let wasSeen = false;
+      if (reading.kind === 'unique') {
+        const uk = uniqueKey({ customerId: e.customer.id, meterId: meter.id, periodStartMs, value: reading.value });
+        wasSeen = seen.has(uk);
+        if (!wasSeen) {
+          seen.add(uk);
+          newValues.push({ customerId: e.customer.id, meterId: meter.id, periodStartMs, value: reading.value });
+        }
+      }
+      const after = nextQuantity(meter.aggregation, total.quantityMicro, reading, wasSeen);
+      const cost = marginalCost(meter.rate, total.quantityMicro, after);
+      const quantity = after - total.quantityMicro;
+      total.quantityMicro = after;
+      total.creditsMicro += cost;
+      totals.set(key, total);
+      touchedTotals.set(key, total);
+      chargeMicro += cost;
+      rating.push({ meter: meter.code, quantity: formatDecimal(quantity, 6), credits: formatCredits(cost) });
+      if (cost !== 0n) consumed.push({ account: accounts.consumed(meter.code), amountMicro: cost });
+    });
+    const result = charge(e, f, chargeMicro, consumed, changes);
+    records.push({
+      customerId: e.customer.id, id: e.id, type: e.type, timestampMs: e.atMs, properties: e.propertiesJson, bodyHash: e.bodyHash,
+      creditsMicro: chargeMicro, txnId: result.txnId, rating, recordedAtMs,
+    });
+    out.set(e.index, result.result);
+  }
+
+  await tx.usage.insertEvents(records);
+  await tx.usage.saveTotals([...touchedTotals.values()]);
+  await tx.usage.insertValues(newValues);
+  for (const f of funding.values()) await refreshSignals(tx, changes, f.customer, availableOf(f), f.nowMs);
+  return fillDuplicates(out, candidates);
+}
+
+function charge(
+  e: UsageCandidate & { customer: CustomerRecord; atMs: number },
+  f: CustomerFunding,
+  chargeMicro: bigint,
+  consumed: LedgerEntry[],
+  changes: Changes,
+): { txnId: string | null; result: IngestResult } {
+  if (chargeMicro === 0n) return { txnId: null, result: { id: e.id, status: 'accepted', credits: '0', paid_by: [] } };
+  const payment = pay(f, chargeMicro);
+  const txn = changes.txn({
+    customerId: e.customer.id,
+    kind: 'usage',
+    cause: { type: 'usage_event', id: e.id },
+    refs: {},
+    effectiveAtMs: e.atMs,
+    entries: [...payment.entries, ...consumed],
+  });
+  changes.event('usage.recorded', e.customer.id, { event: e.id, credits: formatCredits(chargeMicro), transaction: txn.id }, f.nowMs);
+  const result: IngestResult = { id: e.id, status: 'accepted', credits: formatCredits(chargeMicro), paid_by: payment.paidBy };
+  if (payment.overageMicro > 0n) result.overage = formatCredits(payment.overageMicro);
+  if (payment.debtMicro > 0n) result.debt = formatCredits(payment.debtMicro);
+  return { txnId: txn.id, result };
+}
+
+/** An in-batch repeat of an event accepted earlier in the same batch reports that event's charge. */
+function fillDuplicates(out: Map<number, IngestResult>, candidates: readonly UsageCandidate[]): Map<number, IngestResult> {
+  const first = new Map<string, IngestResult>();
+  for (const c of candidates) {
+    const r = out.get(c.index);
+    if (!r) continue;
+    if (!first.has(c.id)) {
+      first.set(c.id, r);
+    } else if (r.status === 'duplicate' && r.credits === undefined) {
+      // The first occurrence in this batch decides: a repeat of a rejected event is rejected too.
+      const decided = first.get(c.id)!;
+      if (decided.status === 'rejected') out.set(c.index, { ...decided });
+      else if (decided.credits !== undefined) r.credits = decided.credits;
+    }
+  }
+  return out;
+}
+
+export type { MeterRecord };

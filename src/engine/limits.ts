@@ -1,0 +1,17 @@
+/** Every bound the engine enforces, named once. The README and OpenAPI document quote them. */
+export const limits = {
+  eventsPerBatchMax: 1000,
+  eventIdLengthMax: 255,
+  eventTypeLengthMax: 100,
+  customerRefLengthMax: 255,
+  propertiesCountMax: 100,
+  propertiesBytesMax: 8192,
+  metadataKeysMax: 50,
+  metadataValueLengthMax: 500,
+  nameLengthMax: 255,
+  codeLengthMax: 100,
+  pageSizeMax: 100,
+  pageSizeDefault: 20,
+  holdSecondsMax: 7 * 24 * 60 * 60,
+  creditsMaxMicro: 10n ** 15n * 10n ** 6n,
+} as const;

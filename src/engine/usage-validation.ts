@@ -1,0 +1,80 @@
+import { createHash } from 'node:crypto';
+import { parseTimestamp } from '../core/time.ts';
+import { limits } from './limits.ts';
+
+/** A usage event that passed the shape checks and waits to be rated inside a transaction. */
+export interface UsageCandidate {
+  index: number;
+  id: string;
+  customerRef: string;
+  type: string;
+  timestampMs: number | null;
+  properties: Record<string, unknown>;
+  propertiesJson: string;
+  bodyHash: string;
+}
+
+export interface Rejection {
+  code: string;
+  message: string;
+  field?: string;
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Checks one event's shape. The body hash covers what the caller sent (customer, type, timestamp,
+ * properties), so a retry of the same event is recognized and a reused id with another body is not.
+ */
+export function validateUsageEvent(raw: unknown, index: number, customerOverride?: string): UsageCandidate | Rejection {
+  if (!isPlainObject(raw)) return { code: 'invalid_event', message: 'Each event must be a JSON object.' };
+  const { id, customer, type, timestamp, properties } = raw;
+  for (const key of Object.keys(raw)) {
+    if (!['id', 'customer', 'type', 'timestamp', 'properties'].includes(key) && !(customerOverride && key === 'customer')) {
+      return { code: 'unknown_field', message: `Unknown field ${JSON.stringify(key)}.`, field: key };
+    }
+  }
+  if (typeof id !== 'string' || id.length === 0 || id.length > limits.eventIdLengthMax) {
+    return { code: 'invalid_id', message: `id must be a string of 1 to ${limits.eventIdLengthMax} characters.`, field: 'id' };
+  }
+  const customerRef = customerOverride ?? customer;
+  if (typeof customerRef !== 'string' || customerRef.length === 0 || customerRef.length > limits.customerRefLengthMax) {
+    return { code: 'invalid_customer', message: 'customer must be a customer id or external_id.', field: 'customer' };
+  }
+  if (typeof type !== 'string' || type.length === 0 || type.length > limits.eventTypeLengthMax) {
+    return { code: 'invalid_type', message: `type must be a string of 1 to ${limits.eventTypeLengthMax} characters.`, field: 'type' };
+  }
+  let timestampMs: number | null = null;
+  if (timestamp !== undefined) {
+    const parsed = parseTimestamp(timestamp);
+    if (!parsed.ok) return { code: 'invalid_timestamp', message: 'timestamp must be an RFC 3339 date-time.', field: 'timestamp' };
+    timestampMs = parsed.value;
+  }
+  const props = properties === undefined ? {} : properties;
+  if (!isPlainObject(props)) return { code: 'invalid_properties', message: 'properties must be an object.', field: 'properties' };
+  if (Object.keys(props).length > limits.propertiesCountMax) {
+    return { code: 'invalid_properties', message: `properties may hold at most ${limits.propertiesCountMax} keys.`, field: 'properties' };
+  }
+  const propertiesJson = JSON.stringify(props);
+  if (propertiesJson.length > limits.propertiesBytesMax) {
+    return { code: 'invalid_properties', message: `properties may take at most ${limits.propertiesBytesMax} bytes.`, field: 'properties' };
+  }
+  const bodyHash = createHash('sha256')
+    .update(`${customerRef}\u0000${type}\u0000${timestamp === undefined ? '' : String(timestamp)}\u0000${canonicalJson(props)}`)
+    .digest('base64url');
+  return { index, id, customerRef, type, timestampMs, properties: props, propertiesJson, bodyHash };
+}
+
+export function isRejection(v: UsageCandidate | Rejection): v is Rejection {
+  return 'code' in v;
+}
+
+/** JSON with object keys sorted, so two spellings of the same body hash alike. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (isPlainObject(value)) {
+    const keys = Object.keys(value).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

@@ -1,0 +1,105 @@
+import type { SqlDatabase } from './sql.ts';
+
+/**
+ * The schema, as an ordered list of migrations written in the SQL that SQLite and PostgreSQL
+ * share. Times are BIGINT epoch milliseconds, credits BIGINT micro-credits, money BIGINT minor
+ * units, JSON as TEXT. Every customer-owned table carries `customer_id` and is keyed so that a
+ * distributed PostgreSQL (Citus, CockroachDB, YugabyteDB) can shard it by customer.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  statements: string[];
+}
+
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: 'credits engine',
+    statements: [
+      `CREATE TABLE test_clocks (
+        id TEXT PRIMARY KEY, name TEXT, frozen_time BIGINT NOT NULL, created_at BIGINT NOT NULL)`,
+      `CREATE TABLE customers (
+        id TEXT PRIMARY KEY, external_id TEXT, name TEXT, email TEXT, currency TEXT NOT NULL,
+        test_clock_id TEXT, overage_enabled BIGINT NOT NULL, low_balance_threshold BIGINT,
+        below_threshold BIGINT NOT NULL, depleted BIGINT NOT NULL,
+        metadata TEXT NOT NULL, created_at BIGINT NOT NULL)`,
+      `CREATE UNIQUE INDEX customers_external_id ON customers (external_id)`,
+      `CREATE INDEX customers_test_clock ON customers (test_clock_id)`,
+      `CREATE TABLE meters (
+        id TEXT PRIMARY KEY, code TEXT NOT NULL, name TEXT, event_type TEXT NOT NULL, filter TEXT NOT NULL,
+        aggregation TEXT NOT NULL, value_property TEXT, rate TEXT NOT NULL, created_at BIGINT NOT NULL)`,
+      `CREATE UNIQUE INDEX meters_code ON meters (code)`,
+      `CREATE INDEX meters_event_type ON meters (event_type)`,
+      `CREATE TABLE grants (
+        id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, credits BIGINT NOT NULL, category TEXT NOT NULL,
+        source TEXT NOT NULL, priority BIGINT NOT NULL, effective_at BIGINT NOT NULL, expires_at BIGINT,
+        status TEXT NOT NULL, invoice_id TEXT, invoice_line_id TEXT, subscription_id TEXT, period_start BIGINT,
+        cost_amount BIGINT, cost_currency TEXT, closed_at BIGINT, close_reason TEXT,
+        metadata TEXT NOT NULL, created_at BIGINT NOT NULL)`,
+      `CREATE INDEX grants_customer_status ON grants (customer_id, status)`,
+      `CREATE INDEX grants_due ON grants (status, expires_at)`,
+      `CREATE TABLE accounts (
+        customer_id TEXT NOT NULL, code TEXT NOT NULL, balance BIGINT NOT NULL,
+        PRIMARY KEY (customer_id, code))`,
+      `CREATE TABLE ledger_transactions (
+        id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, kind TEXT NOT NULL, cause_type TEXT NOT NULL,
+        cause_id TEXT NOT NULL, refs TEXT NOT NULL, effective_at BIGINT NOT NULL, created_at BIGINT NOT NULL)`,
+      `CREATE INDEX ledger_transactions_customer ON ledger_transactions (customer_id, id)`,
+      `CREATE INDEX ledger_transactions_cause ON ledger_transactions (cause_id)`,
+      `CREATE TABLE ledger_entries (
+        txn_id TEXT NOT NULL, seq BIGINT NOT NULL, customer_id TEXT NOT NULL, account TEXT NOT NULL,
+        amount BIGINT NOT NULL, PRIMARY KEY (txn_id, seq))`,
+      `CREATE INDEX ledger_entries_account ON ledger_entries (customer_id, account)`,
+      `CREATE TABLE usage_events (
+        customer_id TEXT NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL, timestamp BIGINT NOT NULL,
+        properties TEXT NOT NULL, body_hash TEXT NOT NULL, credits BIGINT NOT NULL, txn_id TEXT,
+        rating TEXT NOT NULL, recorded_at BIGINT NOT NULL, PRIMARY KEY (customer_id, id))`,
+      `CREATE INDEX usage_events_id ON usage_events (id)`,
+      `CREATE TABLE meter_totals (
+        customer_id TEXT NOT NULL, meter_id TEXT NOT NULL, period_start BIGINT NOT NULL,
+        quantity BIGINT NOT NULL, credits BIGINT NOT NULL, PRIMARY KEY (customer_id, meter_id, period_start))`,
+      `CREATE TABLE meter_unique_values (
+        customer_id TEXT NOT NULL, meter_id TEXT NOT NULL, period_start BIGINT NOT NULL, value TEXT NOT NULL,
+        PRIMARY KEY (customer_id, meter_id, period_start, value))`,
+      `CREATE TABLE holds (
+        id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, credits BIGINT NOT NULL, held BIGINT NOT NULL,
+        status TEXT NOT NULL, expires_at BIGINT NOT NULL, event_id TEXT, captured_credits BIGINT,
+        metadata TEXT NOT NULL, created_at BIGINT NOT NULL, closed_at BIGINT)`,
+      `CREATE INDEX holds_customer ON holds (customer_id, status)`,
+      `CREATE INDEX holds_due ON holds (status, expires_at)`,
+      `CREATE TABLE domain_events (
+        id TEXT PRIMARY KEY, customer_id TEXT, type TEXT NOT NULL, payload TEXT NOT NULL, created_at BIGINT NOT NULL)`,
+      `CREATE INDEX domain_events_customer ON domain_events (customer_id, id)`,
+      `CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY, name TEXT, key_hash TEXT NOT NULL, scopes TEXT NOT NULL, customer_id TEXT,
+        created_at BIGINT NOT NULL, revoked_at BIGINT)`,
+      `CREATE UNIQUE INDEX api_keys_hash ON api_keys (key_hash)`,
+      `CREATE TABLE idempotency_keys (
+        scope TEXT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL, status_code BIGINT NOT NULL,
+        response TEXT NOT NULL, created_at BIGINT NOT NULL, PRIMARY KEY (scope, key))`,
+    ],
+  },
+];
+
+/** Applies every migration not yet applied, each in its own transaction. Safe to run concurrently. */
+export async function migrate(db: SqlDatabase, nowMs: number): Promise<number[]> {
+  await db.run(`CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`);
+  const applied: number[] = [];
+  for (const migration of migrations) {
+    const done = await db.transaction(async (c) => {
+      if (c.dialect === 'postgres') await c.query(`SELECT pg_advisory_xact_lock(7240501)`);
+      const rows = await c.query(`SELECT version FROM schema_migrations WHERE version = ?`, [migration.version]);
+      if (rows.length > 0) return false;
+      for (const statement of migration.statements) await c.run(statement);
+      await c.run(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`, [
+        migration.version,
+        migration.name,
+        nowMs,
+      ]);
+      return true;
+    });
+    if (done) applied.push(migration.version);
+  }
+  return applied;
+}

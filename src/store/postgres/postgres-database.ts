@@ -1,0 +1,216 @@
+import pg from 'pg';
+import type { Dialect, SqlConnection, SqlDatabase, SqlRow, SqlValue } from '../sql.ts';
+
+/** Translated SQL texts kept per source text; the store's SQL is a small fixed set. */
+const placeholderCacheEntriesMax = 1000;
+/** A transaction that hits a serialization failure or deadlock is re-run this many more times. */
+const transactionRetriesMax = 5;
+const retryBackoffBaseMs = 5;
+
+const int8Oid = 20;
+const retryableSqlStates = new Set(['40001', '40P01']);
+
+/**
+ * Parses INT8 as bigint for this pool only; the global `pg.types` registry stays untouched so
+ * other pg users in the process keep their behaviour.
+ */
+const parseInt8 = (value: string): bigint => BigInt(value);
+const types: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+    if (oid === int8Oid && format !== 'binary') return parseInt8;
+    return pg.types.getTypeParser(oid, format);
+  }) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+/**
+ * Opens a pool of PostgreSQL connections as a `SqlDatabase`. Connects once before returning so a
+ * bad URL or an unreachable server fails here rather than on the first request.
+ */
+export async function openPostgresDatabase(
+  url: string,
+  options?: { max?: number },
+): Promise<SqlDatabase> {
+  const pool = new pg.Pool({ connectionString: url, max: options?.max ?? 10, types });
+  // An idle client whose connection drops emits 'error' on the pool; without a listener Node
+  // would crash the process. The pool discards that client, and the next checkout reconnects.
+  pool.on('error', () => {});
+  try {
+    await pool.query('SELECT 1');
+  } catch (error) {
+    await pool.end().catch(() => {});
+    throw error;
+  }
+  return new PostgresDatabase(pool);
+}
+
+class PostgresDatabase implements SqlDatabase {
+  readonly dialect: Dialect = 'postgres';
+
+  constructor(private readonly pool: pg.Pool) {}
+
+  async query<R extends SqlRow = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<R[]> {
+    const result = await this.pool.query(translatePlaceholders(sql), bindable(params));
+    return result.rows as R[];
+  }
+
+  async run(sql: string, params?: readonly SqlValue[]): Promise<number> {
+    const result = await this.pool.query(translatePlaceholders(sql), bindable(params));
+    return result.rowCount ?? 0;
+  }
+
+  /**
+   * Serialization failures and deadlocks abort a transaction through no fault of its own, so the
+   * whole callback is re-run (up to `transactionRetriesMax` times): `fn` must have no effects
+   * outside the connection it is given.
+   */
+  async transaction<T>(fn: (connection: SqlConnection) => Promise<T>): Promise<T> {
+    for (let retry = 0; ; retry++) {
+      try {
+        return await this.transactionOnce(fn);
+      } catch (error) {
+        if (retry >= transactionRetriesMax || !isRetryable(error)) throw error;
+        await sleep(retryBackoffBaseMs * 2 ** retry * (0.5 + Math.random()));
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  private async transactionOnce<T>(fn: (connection: SqlConnection) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    const connection = new PostgresTransactionConnection(client);
+    let releaseError: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      try {
+        const result = await fn(connection);
+        connection.active = false;
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        connection.active = false;
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackError) {
+          // The connection is unusable (e.g. it dropped); destroy it instead of pooling it.
+          releaseError = rollbackError as Error;
+        }
+        throw error;
+      }
+    } finally {
+      connection.active = false;
+      client.release(releaseError);
+    }
+  }
+}
+
+/** The connection handed to a transaction callback, bound to the transaction's pooled client. */
+class PostgresTransactionConnection implements SqlConnection {
+  readonly dialect: Dialect = 'postgres';
+  active = true;
+
+  constructor(private readonly client: pg.PoolClient) {}
+
+  async query<R extends SqlRow = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<R[]> {
+    this.assertActive();
+    const result = await this.client.query(translatePlaceholders(sql), bindable(params));
+    return result.rows as R[];
+  }
+
+  async run(sql: string, params?: readonly SqlValue[]): Promise<number> {
+    this.assertActive();
+    const result = await this.client.query(translatePlaceholders(sql), bindable(params));
+    return result.rowCount ?? 0;
+  }
+
+  private assertActive(): void {
+    if (!this.active) throw new Error('This transaction has already finished; use the database.');
+  }
+}
+
+const translations = new Map<string, string>();
+
+/**
+ * Rewrites `?` placeholders as `$1..$n`, leaving `?` alone inside string literals, quoted
+ * identifiers and comments. Translations are cached per SQL text.
+ */
+export function translatePlaceholders(sql: string): string {
+  let translated = translations.get(sql);
+  if (translated === undefined) {
+    translated = translate(sql);
+    if (translations.size >= placeholderCacheEntriesMax) {
+      translations.delete(translations.keys().next().value as string);
+    }
+    translations.set(sql, translated);
+  }
+  return translated;
+}
+
+function translate(sql: string): string {
+  let out = '';
+  let copiedUpTo = 0;
+  let placeholder = 0;
+  let i = 0;
+  while (i < sql.length) {
+    const char = sql[i];
+    if (char === "'" && (sql[i - 1] === 'E' || sql[i - 1] === 'e') && !isWordChar(sql[i - 2])) {
+      i = skipEscapeString(sql, i + 1);
+    } else if (char === "'" || char === '"') {
+      // A doubled quote inside a literal is an escaped quote; both halves are skipped in turn.
+      const close = sql.indexOf(char, i + 1);
+      i = close === -1 ? sql.length : close + 1;
+    } else if (char === '-' && sql[i + 1] === '-') {
+      const newline = sql.indexOf('\n', i + 2);
+      i = newline === -1 ? sql.length : newline + 1;
+    } else if (char === '/' && sql[i + 1] === '*') {
+      const close = sql.indexOf('*/', i + 2);
+      i = close === -1 ? sql.length : close + 2;
+    } else if (char === '?') {
+      placeholder += 1;
+      out += sql.slice(copiedUpTo, i) + '$' + placeholder;
+      i += 1;
+      copiedUpTo = i;
+    } else {
+      i += 1;
+    }
+  }
+  return copiedUpTo === 0 ? sql : out + sql.slice(copiedUpTo);
+}
+
+/** Skips an `E'…'` literal, where a backslash escapes the next character, including a quote. */
+function skipEscapeString(sql: string, start: number): number {
+  for (let i = start; i < sql.length; i++) {
+    if (sql[i] === '\\') i += 1;
+    else if (sql[i] === "'") return i + 1;
+  }
+  return sql.length;
+}
+
+function isWordChar(char: string | undefined): boolean {
+  return char !== undefined && /[A-Za-z0-9_$]/.test(char);
+}
+
+/** Binds bigint as its decimal string; the array is copied only when a bigint is present. */
+function bindable(params: readonly SqlValue[] | undefined): unknown[] | undefined {
+  if (params === undefined) return undefined;
+  let copy: SqlValue[] | undefined;
+  for (let i = 0; i < params.length; i++) {
+    const value = params[i];
+    if (typeof value === 'bigint') {
+      copy ??= params.slice();
+      copy[i] = value.toString();
+    }
+  }
+  return (copy ?? params) as unknown[];
+}
+
+function isRetryable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && retryableSqlStates.has(code);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,59 @@
+import type { SqlConnection, SqlRow } from '../sql.ts';
+import type { ApiKeyRecord, Page, PageRequest } from '../records.ts';
+import { json, num, numOrNull, strOrNull } from '../rows.ts';
+import { pageQuery } from './paging.ts';
+
+export interface IdempotentResponse {
+  requestHash: string;
+  statusCode: number;
+  body: string;
+}
+
+function toApiKey(r: SqlRow): ApiKeyRecord {
+  return {
+    id: r.id as string,
+    name: strOrNull(r.name),
+    keyHash: r.key_hash as string,
+    scopes: json(r.scopes),
+    customerId: strOrNull(r.customer_id),
+    createdAtMs: num(r.created_at),
+    revokedAtMs: numOrNull(r.revoked_at),
+  };
+}
+
+/** API keys (stored hashed) and the Idempotency-Key replay records. */
+export class AccessQueries {
+  constructor(private readonly c: SqlConnection) {}
+
+  async insertKey(k: ApiKeyRecord): Promise<void> {
+    await this.c.run(`INSERT INTO api_keys (id, name, key_hash, scopes, customer_id, created_at, revoked_at) VALUES (?,?,?,?,?,?,?)`,
+      [k.id, k.name, k.keyHash, JSON.stringify(k.scopes), k.customerId, k.createdAtMs, k.revokedAtMs]);
+  }
+
+  async keyByHash(hash: string): Promise<ApiKeyRecord | null> {
+    const rows = await this.c.query(`SELECT * FROM api_keys WHERE key_hash = ?`, [hash]);
+    return rows[0] ? toApiKey(rows[0]) : null;
+  }
+
+  async revokeKey(id: string, atMs: number): Promise<number> {
+    return this.c.run(`UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, [atMs, id]);
+  }
+
+  async listKeys(page: PageRequest): Promise<Page<ApiKeyRecord>> {
+    return pageQuery(this.c, 'api_keys', '', [], page, toApiKey);
+  }
+
+  async idempotent(scope: string, key: string): Promise<IdempotentResponse | null> {
+    const rows = await this.c.query(`SELECT request_hash, status_code, response FROM idempotency_keys WHERE scope = ? AND key = ?`, [scope, key]);
+    const r = rows[0];
+    return r ? { requestHash: r.request_hash as string, statusCode: num(r.status_code), body: r.response as string } : null;
+  }
+
+  /** Records the first response for a key; a concurrent second writer loses quietly. */
+  async saveIdempotent(scope: string, key: string, response: IdempotentResponse, atMs: number): Promise<void> {
+    await this.c.run(
+      `INSERT INTO idempotency_keys (scope, key, request_hash, status_code, response, created_at) VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
+      [scope, key, response.requestHash, response.statusCode, response.body, atMs],
+    );
+  }
+}

@@ -1,0 +1,112 @@
+import type { SqlConnection, SqlRow } from '../sql.ts';
+import type { CustomerRecord, Page, PageRequest, TestClockRecord } from '../records.ts';
+import { big, bigOrNull, json, num, queryInChunks, strOrNull } from '../rows.ts';
+import { pageQuery } from './paging.ts';
+
+function toCustomer(r: SqlRow): CustomerRecord {
+  return {
+    id: r.id as string,
+    externalId: strOrNull(r.external_id),
+    name: strOrNull(r.name),
+    email: strOrNull(r.email),
+    currency: r.currency as string,
+    testClockId: strOrNull(r.test_clock_id),
+    overageEnabled: big(r.overage_enabled) === 1n,
+    lowBalanceThresholdMicro: bigOrNull(r.low_balance_threshold),
+    belowThreshold: big(r.below_threshold) === 1n,
+    depleted: big(r.depleted) === 1n,
+    metadata: json(r.metadata),
+    createdAtMs: num(r.created_at),
+  };
+}
+
+function toClock(r: SqlRow): TestClockRecord {
+  return { id: r.id as string, name: strOrNull(r.name), frozenTimeMs: num(r.frozen_time), createdAtMs: num(r.created_at) };
+}
+
+export class CustomerQueries {
+  constructor(private readonly c: SqlConnection) {}
+
+  async insert(r: CustomerRecord): Promise<void> {
+    await this.c.run(
+      `INSERT INTO customers (id, external_id, name, email, currency, test_clock_id, overage_enabled, low_balance_threshold,
+        below_threshold, depleted, metadata, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+      [r.id, r.externalId, r.name, r.email, r.currency, r.testClockId, r.overageEnabled ? 1 : 0, r.lowBalanceThresholdMicro,
+        r.belowThreshold ? 1 : 0, r.depleted ? 1 : 0, JSON.stringify(r.metadata), r.createdAtMs],
+    );
+  }
+
+  async update(r: CustomerRecord): Promise<void> {
+    await this.c.run(
+      `UPDATE customers SET name = ?, email = ?, overage_enabled = ?, low_balance_threshold = ?, below_threshold = ?,
+        depleted = ?, metadata = ? WHERE id = ?`,
+      [r.name, r.email, r.overageEnabled ? 1 : 0, r.lowBalanceThresholdMicro, r.belowThreshold ? 1 : 0, r.depleted ? 1 : 0,
+        JSON.stringify(r.metadata), r.id],
+    );
+  }
+
+  async setSignals(id: string, belowThreshold: boolean, depleted: boolean): Promise<void> {
+    await this.c.run(`UPDATE customers SET below_threshold = ?, depleted = ? WHERE id = ?`, [belowThreshold ? 1 : 0, depleted ? 1 : 0, id]);
+  }
+
+  /** Finds a customer by its id (`cus_…`) or by the caller's `external_id`. */
+  async find(ref: string): Promise<CustomerRecord | null> {
+    const rows = await this.c.query(`SELECT * FROM customers WHERE id = ? OR external_id = ?`, [ref, ref]);
+    const byId = rows.find((r) => r.id === ref) ?? rows[0];
+    return byId ? toCustomer(byId) : null;
+  }
+
+  /** Resolves many references at once; the map is keyed by the reference as given. */
+  async findMany(refs: readonly string[]): Promise<Map<string, CustomerRecord>> {
+    const out = new Map<string, CustomerRecord>();
+    if (refs.length === 0) return out;
+    const byId = await queryInChunks(this.c, refs, (list) => `SELECT * FROM customers WHERE id IN ${list}`);
+    for (const row of byId) out.set(row.id as string, toCustomer(row));
+    const missing = refs.filter((ref) => !out.has(ref));
+    if (missing.length > 0) {
+      const byExternal = await queryInChunks(this.c, missing, (list) => `SELECT * FROM customers WHERE external_id IN ${list}`);
+      for (const row of byExternal) out.set(row.external_id as string, toCustomer(row));
+    }
+    return out;
+  }
+
+  async list(page: PageRequest): Promise<Page<CustomerRecord>> {
+    return pageQuery(this.c, 'customers', '', [], page, toCustomer);
+  }
+
+  async onClock(testClockId: string | null): Promise<CustomerRecord[]> {
+    const rows = testClockId === null
+      ? await this.c.query(`SELECT * FROM customers WHERE test_clock_id IS NULL`)
+      : await this.c.query(`SELECT * FROM customers WHERE test_clock_id = ?`, [testClockId]);
+    return rows.map(toCustomer);
+  }
+
+  async insertClock(r: TestClockRecord): Promise<void> {
+    await this.c.run(`INSERT INTO test_clocks (id, name, frozen_time, created_at) VALUES (?,?,?,?)`, [r.id, r.name, r.frozenTimeMs, r.createdAtMs]);
+  }
+
+  async getClock(id: string): Promise<TestClockRecord | null> {
+    const rows = await this.c.query(`SELECT * FROM test_clocks WHERE id = ?`, [id]);
+    return rows[0] ? toClock(rows[0]) : null;
+  }
+
+  /** Locks the clock row on PostgreSQL so two advances of one clock run one after the other. */
+  async getClockForUpdate(id: string): Promise<TestClockRecord | null> {
+    const suffix = this.c.dialect === 'postgres' ? ' FOR UPDATE' : '';
+    const rows = await this.c.query(`SELECT * FROM test_clocks WHERE id = ?${suffix}`, [id]);
+    return rows[0] ? toClock(rows[0]) : null;
+  }
+
+  async getClocks(ids: readonly string[]): Promise<Map<string, TestClockRecord>> {
+    const rows = await queryInChunks(this.c, ids, (list) => `SELECT * FROM test_clocks WHERE id IN ${list}`);
+    return new Map(rows.map((r) => [r.id as string, toClock(r)]));
+  }
+
+  async setClockTime(id: string, frozenTimeMs: number): Promise<void> {
+    await this.c.run(`UPDATE test_clocks SET frozen_time = ? WHERE id = ?`, [frozenTimeMs, id]);
+  }
+
+  async listClocks(page: PageRequest): Promise<Page<TestClockRecord>> {
+    return pageQuery(this.c, 'test_clocks', '', [], page, toClock);
+  }
+}

@@ -1,0 +1,157 @@
+import type { SqlConnection, SqlRow } from '../sql.ts';
+import type { GrantRecord, GrantStatus, HoldRecord, Page, PageRequest } from '../records.ts';
+import { big, bigOrNull, json, num, numOrNull, queryInChunks, strOrNull } from '../rows.ts';
+import { pageQuery } from './paging.ts';
+
+/** Grants joined with their ledger account, whose balance is what is left of the grant. */
+const grantSelect = `SELECT g.*, COALESCE(a.balance, 0) AS remaining FROM grants g
+  LEFT JOIN accounts a ON a.customer_id = g.customer_id AND a.code = 'grant:' || g.id`;
+
+function toGrant(r: SqlRow): GrantRecord {
+  return {
+    id: r.id as string,
+    customerId: r.customer_id as string,
+    creditsMicro: big(r.credits),
+    category: r.category as GrantRecord['category'],
+    source: r.source as string,
+    priority: num(r.priority),
+    effectiveAtMs: num(r.effective_at),
+    expiresAtMs: numOrNull(r.expires_at),
+    status: r.status as GrantStatus,
+    invoiceId: strOrNull(r.invoice_id),
+    invoiceLineId: strOrNull(r.invoice_line_id),
+    subscriptionId: strOrNull(r.subscription_id),
+    periodStartMs: numOrNull(r.period_start),
+    costAmountMinor: bigOrNull(r.cost_amount),
+    costCurrency: strOrNull(r.cost_currency),
+    closedAtMs: numOrNull(r.closed_at),
+    closeReason: strOrNull(r.close_reason),
+    metadata: json(r.metadata),
+    createdAtMs: num(r.created_at),
+    remainingMicro: r.remaining === undefined ? 0n : big(r.remaining),
+  };
+}
+
+function toHold(r: SqlRow): HoldRecord {
+  return {
+    id: r.id as string,
+    customerId: r.customer_id as string,
+    creditsMicro: big(r.credits),
+    heldMicro: big(r.held),
+    status: r.status as HoldRecord['status'],
+    expiresAtMs: num(r.expires_at),
+    eventId: strOrNull(r.event_id),
+    capturedCreditsMicro: bigOrNull(r.captured_credits),
+    metadata: json(r.metadata),
+    createdAtMs: num(r.created_at),
+    closedAtMs: numOrNull(r.closed_at),
+  };
+}
+
+export interface DueItem {
+  id: string;
+  customerId: string;
+  dueAtMs: number;
+}
+
+export class GrantQueries {
+  constructor(private readonly c: SqlConnection) {}
+
+  async insert(g: GrantRecord): Promise<void> {
+    await this.c.run(
+      `INSERT INTO grants (id, customer_id, credits, category, source, priority, effective_at, expires_at, status, invoice_id,
+        invoice_line_id, subscription_id, period_start, cost_amount, cost_currency, closed_at, close_reason, metadata, created_at)
+        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+      [g.id, g.customerId, g.creditsMicro, g.category, g.source, g.priority, g.effectiveAtMs, g.expiresAtMs, g.status, g.invoiceId,
+        g.invoiceLineId, g.subscriptionId, g.periodStartMs, g.costAmountMinor, g.costCurrency, g.closedAtMs, g.closeReason,
+        JSON.stringify(g.metadata), g.createdAtMs],
+    );
+  }
+
+  async get(id: string): Promise<GrantRecord | null> {
+    const rows = await this.c.query(`${grantSelect} WHERE g.id = ?`, [id]);
+    return rows[0] ? toGrant(rows[0]) : null;
+  }
+
+  async getMany(ids: readonly string[]): Promise<GrantRecord[]> {
+    const rows = await queryInChunks(this.c, ids, (list) => `${grantSelect} WHERE g.id IN ${list}`);
+    return rows.map(toGrant);
+  }
+
+  /** Active grants of these customers, in creation order (the burn-down's last tie-breaker). */
+  async activeFor(customerIds: readonly string[]): Promise<GrantRecord[]> {
+    const rows = await queryInChunks(
+      this.c,
+      customerIds,
+      (list) => `${grantSelect} WHERE g.customer_id IN ${list} AND g.status = 'active' ORDER BY g.id`,
+    );
+    return rows.map(toGrant);
+  }
+
+  async list(customerId: string | null, page: PageRequest): Promise<Page<GrantRecord>> {
+    const result = await pageQuery(
+      this.c,
+      `(${grantSelect}) x`,
+      customerId ? 'customer_id = ?' : '',
+      customerId ? [customerId] : [],
+      page,
+      toGrant,
+    );
+    return result;
+  }
+
+  async close(id: string, status: GrantStatus, atMs: number, reason: string | null): Promise<void> {
+    await this.c.run(`UPDATE grants SET status = ?, closed_at = ?, close_reason = ? WHERE id = ?`, [status, atMs, reason, id]);
+  }
+
+  /** Active grants whose expiry has come, for customers on the given clock (null: the real clock). */
+  async dueExpiries(testClockId: string | null, upToMs: number, limit: number): Promise<DueItem[]> {
+    const clockCondition = testClockId === null ? 'c.test_clock_id IS NULL' : 'c.test_clock_id = ?';
+    const params = testClockId === null ? [upToMs, limit] : [upToMs, testClockId, limit];
+    const rows = await this.c.query(
+      `SELECT g.id, g.customer_id, g.expires_at FROM grants g JOIN customers c ON c.id = g.customer_id
+        WHERE g.status = 'active' AND g.expires_at <= ? AND ${clockCondition} ORDER BY g.expires_at, g.id LIMIT ?`,
+      params,
+    );
+    return rows.map((r) => ({ id: r.id as string, customerId: r.customer_id as string, dueAtMs: num(r.expires_at) }));
+  }
+
+  async insertHold(h: HoldRecord): Promise<void> {
+    await this.c.run(
+      `INSERT INTO holds (id, customer_id, credits, held, status, expires_at, event_id, captured_credits, metadata, created_at, closed_at)
+        VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
+      [h.id, h.customerId, h.creditsMicro, h.heldMicro, h.status, h.expiresAtMs, h.eventId, h.capturedCreditsMicro,
+        JSON.stringify(h.metadata), h.createdAtMs, h.closedAtMs],
+    );
+  }
+
+  async getHold(id: string): Promise<HoldRecord | null> {
+    const rows = await this.c.query(`SELECT * FROM holds WHERE id = ?`, [id]);
+    return rows[0] ? toHold(rows[0]) : null;
+  }
+
+  async closeHold(h: HoldRecord): Promise<void> {
+    await this.c.run(`UPDATE holds SET status = ?, event_id = ?, captured_credits = ?, closed_at = ? WHERE id = ?`, [
+      h.status, h.eventId, h.capturedCreditsMicro, h.closedAtMs, h.id]);
+  }
+
+  async activeHolds(customerId: string): Promise<HoldRecord[]> {
+    const rows = await this.c.query(`SELECT * FROM holds WHERE customer_id = ? AND status = 'active' ORDER BY id`, [customerId]);
+    return rows.map(toHold);
+  }
+
+  async listHolds(customerId: string | null, page: PageRequest): Promise<Page<HoldRecord>> {
+    return pageQuery(this.c, 'holds', customerId ? 'customer_id = ?' : '', customerId ? [customerId] : [], page, toHold);
+  }
+
+  async dueHolds(testClockId: string | null, upToMs: number, limit: number): Promise<DueItem[]> {
+    const clockCondition = testClockId === null ? 'c.test_clock_id IS NULL' : 'c.test_clock_id = ?';
+    const params = testClockId === null ? [upToMs, limit] : [upToMs, testClockId, limit];
+    const rows = await this.c.query(
+      `SELECT h.id, h.customer_id, h.expires_at FROM holds h JOIN customers c ON c.id = h.customer_id
+        WHERE h.status = 'active' AND h.expires_at <= ? AND ${clockCondition} ORDER BY h.expires_at, h.id LIMIT ?`,
+      params,
+    );
+    return rows.map((r) => ({ id: r.id as string, customerId: r.customer_id as string, dueAtMs: num(r.expires_at) }));
+  }
+}

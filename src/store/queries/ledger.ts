@@ -1,0 +1,146 @@
+import type { SqlConnection, SqlRow, SqlValue } from '../sql.ts';
+import type { DomainEventRecord, Page, PageRequest, StoredTransaction } from '../records.ts';
+import { assertBalanced, type LedgerTransaction } from '../../core/ledger.ts';
+import { big, insertRows, json, num, queryInChunks } from '../rows.ts';
+import { pageQuery } from './paging.ts';
+
+export interface BalanceDiscrepancy {
+  customerId: string;
+  account: string;
+  storedMicro: bigint;
+  summedMicro: bigint;
+}
+
+function toDomainEvent(r: SqlRow): DomainEventRecord {
+  return {
+    id: r.id as string,
+    customerId: (r.customer_id as string | null) ?? null,
+    type: r.type as string,
+    payload: json(r.payload),
+    createdAtMs: num(r.created_at),
+  };
+}
+
+export class LedgerQueries {
+  constructor(private readonly c: SqlConnection) {}
+
+  /**
+   * Appends transactions and moves the materialized balances by the same amounts, in the caller's
+   * database transaction. Each ledger transaction is checked to balance before anything is written.
+   * Balance deltas are summed per account first, so a batch touches each account row once.
+   */
+  async post(txns: readonly LedgerTransaction[], recordedAtMs: number): Promise<void> {
+    if (txns.length === 0) return;
+    const txnRows: SqlValue[][] = [];
+    const entryRows: SqlValue[][] = [];
+    const deltas = new Map<string, { customerId: string; code: string; amount: bigint }>();
+    for (const txn of txns) {
+      assertBalanced(txn);
+      txnRows.push([txn.id, txn.customerId, txn.kind, txn.cause.type, txn.cause.id, JSON.stringify(txn.refs), txn.effectiveAtMs, recordedAtMs]);
+      let seq = 0;
+      for (const entry of txn.entries) {
+        entryRows.push([txn.id, seq++, txn.customerId, entry.account, entry.amountMicro]);
+        const key = `${txn.customerId}\u0000${entry.account}`;
+        const delta = deltas.get(key);
+        if (delta) delta.amount += entry.amountMicro;
+        else deltas.set(key, { customerId: txn.customerId, code: entry.account, amount: entry.amountMicro });
+      }
+    }
+    await insertRows(this.c, 'ledger_transactions', ['id', 'customer_id', 'kind', 'cause_type', 'cause_id', 'refs', 'effective_at', 'created_at'], txnRows);
+    await insertRows(this.c, 'ledger_entries', ['txn_id', 'seq', 'customer_id', 'account', 'amount'], entryRows);
+    const balanceRows = [...deltas.values()].map((d) => [d.customerId, d.code, d.amount]);
+    await insertRows(this.c, 'accounts', ['customer_id', 'code', 'balance'], balanceRows,
+      ' ON CONFLICT (customer_id, code) DO UPDATE SET balance = accounts.balance + excluded.balance');
+  }
+
+  async balances(customerId: string): Promise<Map<string, bigint>> {
+    const rows = await this.c.query(`SELECT code, balance FROM accounts WHERE customer_id = ?`, [customerId]);
+    return new Map(rows.map((r) => [r.code as string, big(r.balance)]));
+  }
+
+  async balance(customerId: string, code: string): Promise<bigint> {
+    const rows = await this.c.query(`SELECT balance FROM accounts WHERE customer_id = ? AND code = ?`, [customerId, code]);
+    return rows[0] ? big(rows[0].balance) : 0n;
+  }
+
+  async balancesFor(customerIds: readonly string[], code: string): Promise<Map<string, bigint>> {
+    const rows = await queryInChunks(this.c, customerIds, (list) => `SELECT customer_id, balance FROM accounts WHERE code = ? AND customer_id IN ${list}`, [code]);
+    return new Map(rows.map((r) => [r.customer_id as string, big(r.balance)]));
+  }
+
+  async transactions(ids: readonly string[]): Promise<StoredTransaction[]> {
+    if (ids.length === 0) return [];
+    const txns = await queryInChunks(this.c, ids, (list) => `SELECT * FROM ledger_transactions WHERE id IN ${list} ORDER BY id`);
+    return this.withEntries(txns);
+  }
+
+  async transactionsForCause(causeId: string): Promise<StoredTransaction[]> {
+    const txns = await this.c.query(`SELECT * FROM ledger_transactions WHERE cause_id = ? ORDER BY id`, [causeId]);
+    return this.withEntries(txns);
+  }
+
+  async listTransactions(customerId: string | null, page: PageRequest): Promise<Page<StoredTransaction>> {
+    const result = await pageQuery(this.c, 'ledger_transactions', customerId ? 'customer_id = ?' : '', customerId ? [customerId] : [], page, (r) => r);
+    return { data: await this.withEntries(result.data), hasMore: result.hasMore };
+  }
+
+  private async withEntries(txns: SqlRow[]): Promise<StoredTransaction[]> {
+    if (txns.length === 0) return [];
+    const entries = await queryInChunks(this.c, txns.map((t) => t.id as string),
+      (list) => `SELECT txn_id, account, amount FROM ledger_entries WHERE txn_id IN ${list} ORDER BY txn_id, seq`);
+    const byTxn = new Map<string, { account: string; amountMicro: bigint }[]>();
+    for (const e of entries) {
+      const list = byTxn.get(e.txn_id as string) ?? [];
+      list.push({ account: e.account as string, amountMicro: big(e.amount) });
+      byTxn.set(e.txn_id as string, list);
+    }
+    return txns.map((t) => ({
+      id: t.id as string,
+      customerId: t.customer_id as string,
+      kind: t.kind as string,
+      causeType: t.cause_type as string,
+      causeId: t.cause_id as string,
+      refs: json(t.refs),
+      effectiveAtMs: num(t.effective_at),
+      createdAtMs: num(t.created_at),
+      entries: byTxn.get(t.id as string) ?? [],
+    }));
+  }
+
+  /** Transactions whose entries do not sum to zero (or have fewer than two entries). */
+  async unbalancedTransactions(): Promise<{ txnId: string; sumMicro: bigint; entryCount: number }[]> {
+    const rows = await this.c.query(
+      `SELECT t.id, COALESCE(SUM(e.amount), 0) AS total, COUNT(e.txn_id) AS n FROM ledger_transactions t
+        LEFT JOIN ledger_entries e ON e.txn_id = t.id GROUP BY t.id HAVING COALESCE(SUM(e.amount), 0) <> 0 OR COUNT(e.txn_id) < 2`,
+    );
+    return rows.map((r) => ({ txnId: r.id as string, sumMicro: big(r.total), entryCount: num(r.n) }));
+  }
+
+  /** Stored balances compared with the sum of their entries, rebuilt from scratch. */
+  async balanceDiscrepancies(customerId?: string): Promise<BalanceDiscrepancy[]> {
+    const filter = customerId ? 'WHERE customer_id = ?' : '';
+    const params = customerId ? [customerId, customerId] : [];
+    const rows = await this.c.query(
+      `SELECT customer_id, code, SUM(stored) AS stored, SUM(summed) AS summed FROM (
+         SELECT customer_id, code, balance AS stored, 0 AS summed FROM accounts ${filter}
+         UNION ALL
+         SELECT customer_id, account AS code, 0 AS stored, amount AS summed FROM ledger_entries ${filter}
+       ) x GROUP BY customer_id, code HAVING SUM(stored) <> SUM(summed)`,
+      params,
+    );
+    return rows.map((r) => ({ customerId: r.customer_id as string, account: r.code as string, storedMicro: big(r.stored), summedMicro: big(r.summed) }));
+  }
+
+  async insertDomainEvents(events: readonly DomainEventRecord[]): Promise<void> {
+    await insertRows(this.c, 'domain_events', ['id', 'customer_id', 'type', 'payload', 'created_at'],
+      events.map((e) => [e.id, e.customerId, e.type, JSON.stringify(e.payload), e.createdAtMs]));
+  }
+
+  async listDomainEvents(filter: { customerId?: string | undefined; type?: string | undefined }, page: PageRequest): Promise<Page<DomainEventRecord>> {
+    const conditions: string[] = [];
+    const params: SqlValue[] = [];
+    if (filter.customerId) { conditions.push('customer_id = ?'); params.push(filter.customerId); }
+    if (filter.type) { conditions.push('type = ?'); params.push(filter.type); }
+    return pageQuery(this.c, 'domain_events', conditions.join(' AND '), params, page, toDomainEvent);
+  }
+}

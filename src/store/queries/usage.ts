@@ -1,0 +1,170 @@
+import type { SqlConnection, SqlRow, SqlValue } from '../sql.ts';
+import type { MeterRecord, Page, PageRequest, UsageEventRecord } from '../records.ts';
+import type { Rate } from '../../core/rating.ts';
+import { big, insertRows, json, num, queryInChunks, strOrNull } from '../rows.ts';
+import { pageQuery } from './paging.ts';
+
+export interface MeterTotalKey {
+  customerId: string;
+  meterId: string;
+  periodStartMs: number;
+}
+
+export interface MeterTotal extends MeterTotalKey {
+  quantityMicro: bigint;
+  creditsMicro: bigint;
+}
+
+export interface UniqueValueKey extends MeterTotalKey {
+  value: string;
+}
+
+/** How rates travel through storage: the wire form keeps bigints as decimal strings. */
+export interface RateCodec {
+  encode(rate: Rate): string;
+  decode(text: string): Rate;
+}
+
+export const totalKey = (k: MeterTotalKey): string => `${k.customerId}\u0000${k.meterId}\u0000${k.periodStartMs}`;
+export const uniqueKey = (k: UniqueValueKey): string => `${totalKey(k)}\u0000${k.value}`;
+
+function toEvent(r: SqlRow): UsageEventRecord {
+  return {
+    customerId: r.customer_id as string,
+    id: r.id as string,
+    type: r.type as string,
+    timestampMs: num(r.timestamp),
+    properties: r.properties as string,
+    bodyHash: r.body_hash as string,
+    creditsMicro: big(r.credits),
+    txnId: strOrNull(r.txn_id),
+    rating: json(r.rating),
+    recordedAtMs: num(r.recorded_at),
+  };
+}
+
+export class UsageQueries {
+  constructor(private readonly c: SqlConnection, private readonly rates: RateCodec = jsonRateCodec) {}
+
+  private toMeter = (r: SqlRow): MeterRecord => ({
+    id: r.id as string,
+    code: r.code as string,
+    name: strOrNull(r.name),
+    eventType: r.event_type as string,
+    filter: json(r.filter),
+    aggregation: r.aggregation as MeterRecord['aggregation'],
+    valueProperty: strOrNull(r.value_property),
+    rate: this.rates.decode(r.rate as string),
+    createdAtMs: num(r.created_at),
+  });
+
+  async insertMeter(m: MeterRecord): Promise<void> {
+    await this.c.run(
+      `INSERT INTO meters (id, code, name, event_type, filter, aggregation, value_property, rate, created_at) VALUES (?,?,?,?,?,?,?,?,?)`,
+      [m.id, m.code, m.name, m.eventType, JSON.stringify(m.filter), m.aggregation, m.valueProperty, this.rates.encode(m.rate), m.createdAtMs],
+    );
+  }
+
+  async meterByCode(code: string): Promise<MeterRecord | null> {
+    const rows = await this.c.query(`SELECT * FROM meters WHERE code = ? OR id = ?`, [code, code]);
+    return rows[0] ? this.toMeter(rows[0]) : null;
+  }
+
+  async metersForTypes(types: readonly string[]): Promise<MeterRecord[]> {
+    const rows = await queryInChunks(this.c, types, (list) => `SELECT * FROM meters WHERE event_type IN ${list} ORDER BY code`);
+    return rows.map(this.toMeter);
+  }
+
+  async allMeters(): Promise<MeterRecord[]> {
+    return (await this.c.query(`SELECT * FROM meters ORDER BY code`)).map(this.toMeter);
+  }
+
+  async listMeters(page: PageRequest): Promise<Page<MeterRecord>> {
+    return pageQuery(this.c, 'meters', '', [], page, this.toMeter);
+  }
+
+  /** Stored events with these ids, whatever their customer (ids are the caller's idempotency keys). */
+  async eventsById(ids: readonly string[]): Promise<UsageEventRecord[]> {
+    const rows = await queryInChunks(this.c, ids, (list) => `SELECT * FROM usage_events WHERE id IN ${list}`);
+    return rows.map(toEvent);
+  }
+
+  async event(id: string): Promise<UsageEventRecord | null> {
+    const rows = await this.c.query(`SELECT * FROM usage_events WHERE id = ?`, [id]);
+    return rows[0] ? toEvent(rows[0]) : null;
+  }
+
+  async listEvents(customerId: string | null, page: PageRequest): Promise<Page<UsageEventRecord>> {
+    // Caller ids are not time-sortable, so usage events page by (recorded_at, id) would be ideal;
+    // paging by id keeps one cursor shape across every list.
+    return pageQuery(this.c, 'usage_events', customerId ? 'customer_id = ?' : '', customerId ? [customerId] : [], page, toEvent);
+  }
+
+  async insertEvents(events: readonly UsageEventRecord[]): Promise<void> {
+    await insertRows(this.c, 'usage_events',
+      ['customer_id', 'id', 'type', 'timestamp', 'properties', 'body_hash', 'credits', 'txn_id', 'rating', 'recorded_at'],
+      events.map((e) => [e.customerId, e.id, e.type, e.timestampMs, e.properties, e.bodyHash, e.creditsMicro, e.txnId,
+        JSON.stringify(e.rating), e.recordedAtMs]));
+  }
+
+  async totals(keys: readonly MeterTotalKey[]): Promise<Map<string, MeterTotal>> {
+    const out = new Map<string, MeterTotal>();
+    if (keys.length === 0) return out;
+    const customers = [...new Set(keys.map((k) => k.customerId))];
+    const wanted = new Set(keys.map(totalKey));
+    const rows = await queryInChunks(this.c, customers, (list) => `SELECT * FROM meter_totals WHERE customer_id IN ${list}`);
+    for (const r of rows) {
+      const total: MeterTotal = {
+        customerId: r.customer_id as string,
+        meterId: r.meter_id as string,
+        periodStartMs: num(r.period_start),
+        quantityMicro: big(r.quantity),
+        creditsMicro: big(r.credits),
+      };
+      const key = totalKey(total);
+      if (wanted.has(key)) out.set(key, total);
+    }
+    return out;
+  }
+
+  async saveTotals(totals: readonly MeterTotal[]): Promise<void> {
+    await insertRows(this.c, 'meter_totals', ['customer_id', 'meter_id', 'period_start', 'quantity', 'credits'],
+      totals.map((t) => [t.customerId, t.meterId, t.periodStartMs, t.quantityMicro, t.creditsMicro]),
+      ' ON CONFLICT (customer_id, meter_id, period_start) DO UPDATE SET quantity = excluded.quantity, credits = excluded.credits');
+  }
+
+  async totalsForCustomer(customerId: string): Promise<MeterTotal[]> {
+    const rows = await this.c.query(`SELECT * FROM meter_totals WHERE customer_id = ? ORDER BY period_start, meter_id`, [customerId]);
+    return rows.map((r) => ({ customerId, meterId: r.meter_id as string, periodStartMs: num(r.period_start), quantityMicro: big(r.quantity), creditsMicro: big(r.credits) }));
+  }
+
+  /** Which of these unique-count values were already seen in their period. */
+  async seenValues(keys: readonly UniqueValueKey[]): Promise<Set<string>> {
+    const seen = new Set<string>();
+    if (keys.length === 0) return seen;
+    const params: SqlValue[] = [];
+    const clauses: string[] = [];
+    for (const k of keys) {
+      clauses.push('(customer_id = ? AND meter_id = ? AND period_start = ? AND value = ?)');
+      params.push(k.customerId, k.meterId, k.periodStartMs, k.value);
+    }
+    for (let start = 0; start < clauses.length; start += 200) {
+      const rows = await this.c.query(`SELECT * FROM meter_unique_values WHERE ${clauses.slice(start, start + 200).join(' OR ')}`,
+        params.slice(start * 4, (start + 200) * 4));
+      for (const r of rows) seen.add(uniqueKey({ customerId: r.customer_id as string, meterId: r.meter_id as string, periodStartMs: num(r.period_start), value: r.value as string }));
+    }
+    return seen;
+  }
+
+  async insertValues(keys: readonly UniqueValueKey[]): Promise<void> {
+    await insertRows(this.c, 'meter_unique_values', ['customer_id', 'meter_id', 'period_start', 'value'],
+      keys.map((k) => [k.customerId, k.meterId, k.periodStartMs, k.value]), ' ON CONFLICT DO NOTHING');
+  }
+}
+
+/** Stores a rate as JSON with bigints written as decimal strings, never as floats. */
+export const jsonRateCodec: RateCodec = {
+  encode: (rate) => JSON.stringify(rate, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)),
+  decode: (text) =>
+    JSON.parse(text, (_k, v: unknown) => (typeof v === 'string' && /^-?\d+n$/.test(v) ? BigInt(v.slice(0, -1)) : v)) as Rate,
+};

@@ -1,0 +1,143 @@
+import type { Rate } from '../core/rating.ts';
+
+/** The rows the engine reads and writes, already mapped to domain types (bigint amounts, ms times). */
+export type Metadata = Record<string, string>;
+
+export interface CustomerRecord {
+  id: string;
+  externalId: string | null;
+  name: string | null;
+  email: string | null;
+  currency: string;
+  testClockId: string | null;
+  overageEnabled: boolean;
+  lowBalanceThresholdMicro: bigint | null;
+  belowThreshold: boolean;
+  depleted: boolean;
+  metadata: Metadata;
+  createdAtMs: number;
+}
+
+export interface TestClockRecord {
+  id: string;
+  name: string | null;
+  frozenTimeMs: number;
+  createdAtMs: number;
+}
+
+export type Aggregation = 'count' | 'sum' | 'max' | 'unique_count';
+export type MeterFilter = Record<string, string | number | boolean>;
+
+export interface MeterRecord {
+  id: string;
+  code: string;
+  name: string | null;
+  eventType: string;
+  filter: MeterFilter;
+  aggregation: Aggregation;
+  valueProperty: string | null;
+  rate: Rate;
+  createdAtMs: number;
+}
+
+export type GrantCategory = 'paid' | 'promotional';
+export type GrantStatus = 'active' | 'voided' | 'expired';
+
+export interface GrantRecord {
+  id: string;
+  customerId: string;
+  creditsMicro: bigint;
+  category: GrantCategory;
+  source: string;
+  priority: number;
+  effectiveAtMs: number;
+  expiresAtMs: number | null;
+  status: GrantStatus;
+  invoiceId: string | null;
+  invoiceLineId: string | null;
+  subscriptionId: string | null;
+  periodStartMs: number | null;
+  costAmountMinor: bigint | null;
+  costCurrency: string | null;
+  closedAtMs: number | null;
+  closeReason: string | null;
+  metadata: Metadata;
+  createdAtMs: number;
+  /** The balance of the grant's ledger account: what is left of it. */
+  remainingMicro: bigint;
+}
+
+export type HoldStatus = 'active' | 'captured' | 'released' | 'expired';
+
+export interface HoldRecord {
+  id: string;
+  customerId: string;
+  creditsMicro: bigint;
+  heldMicro: bigint;
+  status: HoldStatus;
+  expiresAtMs: number;
+  eventId: string | null;
+  capturedCreditsMicro: bigint | null;
+  metadata: Metadata;
+  createdAtMs: number;
+  closedAtMs: number | null;
+}
+
+export interface RatingLine {
+  meter: string;
+  quantity: string;
+  credits: string;
+}
+
+export interface UsageEventRecord {
+  customerId: string;
+  id: string;
+  type: string;
+  timestampMs: number;
+  properties: string;
+  bodyHash: string;
+  creditsMicro: bigint;
+  txnId: string | null;
+  rating: RatingLine[];
+  recordedAtMs: number;
+}
+
+export interface DomainEventRecord {
+  id: string;
+  customerId: string | null;
+  type: string;
+  payload: Record<string, unknown>;
+  createdAtMs: number;
+}
+
+export interface ApiKeyRecord {
+  id: string;
+  name: string | null;
+  keyHash: string;
+  scopes: string[];
+  customerId: string | null;
+  createdAtMs: number;
+  revokedAtMs: number | null;
+}
+
+export interface StoredTransaction {
+  id: string;
+  customerId: string;
+  kind: string;
+  causeType: string;
+  causeId: string;
+  refs: Record<string, string>;
+  effectiveAtMs: number;
+  createdAtMs: number;
+  entries: { account: string; amountMicro: bigint }[];
+}
+
+export interface Page<T> {
+  data: T[];
+  hasMore: boolean;
+}
+
+export interface PageRequest {
+  limit: number;
+  startingAfter?: string | undefined;
+}

@@ -1,0 +1,190 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { dialects, freshDatabase, type FreshDatabase } from '../../test/support/databases.ts';
+import type { SqlConnection, SqlDatabase } from './sql.ts';
+
+/** The contract both SQL adapters keep; the store is written against exactly this behaviour. */
+describe.each(dialects)('SqlDatabase on %s', (dialect) => {
+  let fresh: FreshDatabase;
+  let db: SqlDatabase;
+  // SQLite serializes writers already; PostgreSQL needs the row lock to make read-modify-write safe.
+  const forUpdate = dialect === 'postgres' ? ' FOR UPDATE' : '';
+
+  beforeEach(async () => {
+    fresh = await freshDatabase(dialect);
+    db = fresh.db;
+    await db.run('CREATE TABLE accounts (id TEXT PRIMARY KEY, label TEXT, balance_micro BIGINT NOT NULL)');
+  });
+
+  afterEach(async () => {
+    await fresh.drop();
+  });
+
+  it('reports its dialect', () => {
+    expect(db.dialect).toBe(dialect);
+  });
+
+  it('round-trips bigints beyond 2^53 exactly, and strings containing ?', async () => {
+    const big = 2n ** 62n + 7n;
+    const inserted = await db.run('INSERT INTO accounts (id, label, balance_micro) VALUES (?, ?, ?)', [
+      'a?1',
+      "what's this? '?'",
+      big,
+    ]);
+    expect(inserted).toBe(1);
+    await db.run("INSERT INTO accounts (id, label, balance_micro) VALUES (?, 'literal ?', ?)", ['b', -big]);
+    await db.run('INSERT INTO accounts (id, label, balance_micro) VALUES (?, ?, ?)', ['c', null, 0]);
+
+    const rows = await db.query('SELECT id, label, balance_micro FROM accounts ORDER BY id');
+    expect(rows).toEqual([
+      { id: 'a?1', label: "what's this? '?'", balance_micro: big },
+      { id: 'b', label: 'literal ?', balance_micro: -big },
+      { id: 'c', label: null, balance_micro: 0n },
+    ]);
+    expect(typeof rows[2]?.balance_micro).toBe('bigint');
+  });
+
+  it('binds integer numbers as integers, so BIGINT arithmetic stays exact', async () => {
+    const big = 2n ** 60n + 1n;
+    await db.run('INSERT INTO accounts (id, balance_micro) VALUES (?, ?)', ['a', big]);
+    await db.run('UPDATE accounts SET balance_micro = balance_micro + ? WHERE id = ?', [1, 'a']);
+    const rows = await db.query<{ balance_micro: bigint }>('SELECT balance_micro FROM accounts WHERE id = ?', ['a']);
+    expect(rows[0]?.balance_micro).toBe(big + 1n);
+  });
+
+  it('returns changed-row counts from run', async () => {
+    for (const id of ['a', 'b', 'c']) {
+      await db.run('INSERT INTO accounts (id, balance_micro) VALUES (?, ?)', [id, 10n]);
+    }
+    expect(await db.run('UPDATE accounts SET balance_micro = balance_micro - ? WHERE id <> ?', [1n, 'c'])).toBe(2);
+    expect(await db.run('UPDATE accounts SET balance_micro = 0 WHERE id = ?', ['missing'])).toBe(0);
+    expect(await db.run('DELETE FROM accounts')).toBe(3);
+  });
+
+  it('supports INSERT … ON CONFLICT DO NOTHING … RETURNING', async () => {
+    const sql =
+      'INSERT INTO accounts (id, balance_micro) VALUES (?, ?) ON CONFLICT (id) DO NOTHING RETURNING id, balance_micro';
+    expect(await db.query(sql, ['a', 5n])).toEqual([{ id: 'a', balance_micro: 5n }]);
+    expect(await db.query(sql, ['a', 6n])).toEqual([]);
+    expect(await db.run(sql, ['b', 7n])).toBe(1);
+  });
+
+  it('counts placeholders past string literals, quoted identifiers and comments', async () => {
+    const rows = await db.query(
+      `SELECT CAST(? AS TEXT) AS "first?", '?''?' AS literal, /* ? */ CAST(? AS BIGINT) AS second -- ?
+       , CAST(? AS TEXT) AS third`,
+      ['one', 2n ** 55n, 'three'],
+    );
+    expect(rows).toEqual([{ 'first?': 'one', literal: "?'?", second: 2n ** 55n, third: 'three' }]);
+
+    const ids = Array.from({ length: 25 }, (_, index) => `id-${index}`);
+    for (const id of ids) await db.run('INSERT INTO accounts (id, balance_micro) VALUES (?, ?)', [id, 1n]);
+    const placeholders = ids.map(() => '?').join(', ');
+    const counted = await db.query<{ count: bigint }>(
+      `SELECT COUNT(*) AS count FROM accounts WHERE id IN (${placeholders}) AND balance_micro = ?`,
+      [...ids, 1n],
+    );
+    expect(counted).toEqual([{ count: 25n }]);
+  });
+
+  it('commits a transaction and returns its result', async () => {
+    const result = await db.transaction(async (tx) => {
+      await tx.run('INSERT INTO accounts (id, balance_micro) VALUES (?, ?)', ['a', 1n]);
+      return (await tx.query('SELECT id FROM accounts')).length;
+    });
+    expect(result).toBe(1);
+    expect(await db.query('SELECT id FROM accounts')).toEqual([{ id: 'a' }]);
+  });
+
+  it('rolls back a transaction that throws, and rethrows its error', async () => {
+    await db.run('INSERT INTO accounts (id, balance_micro) VALUES (?, ?)', ['a', 100n]);
+    const failure = new Error('boom');
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.run('UPDATE accounts SET balance_micro = 0 WHERE id = ?', ['a']);
+        await tx.run('INSERT INTO accounts (id, balance_micro) VALUES (?, ?)', ['b', 1n]);
+        throw failure;
+      }),
+    ).rejects.toBe(failure);
+    expect(await db.query('SELECT id, balance_micro FROM accounts')).toEqual([{ id: 'a', balance_micro: 100n }]);
+  });
+
+  it('rolls back when a statement inside the transaction fails', async () => {
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.run('INSERT INTO accounts (id, balance_micro) VALUES (?, ?)', ['a', 1n]);
+        await tx.run('INSERT INTO accounts (id, balance_micro) VALUES (?, ?)', ['a', 2n]);
+      }),
+    ).rejects.toThrow();
+    expect(await db.query('SELECT id FROM accounts')).toEqual([]);
+    // The database is usable afterwards.
+    expect(await db.run('INSERT INTO accounts (id, balance_micro) VALUES (?, ?)', ['a', 3n])).toBe(1);
+  });
+
+  it('serializes concurrent read-modify-write transactions without losing updates', async () => {
+    await db.run('INSERT INTO accounts (id, balance_micro) VALUES (?, ?)', ['counter', 0n]);
+    const increment = (tx: SqlConnection) => async () => {
+      const [row] = await tx.query<{ balance_micro: bigint }>(
+        `SELECT balance_micro FROM accounts WHERE id = ?${forUpdate}`,
+        ['counter'],
+      );
+      // Yield between the read and the write so unserialized transactions would interleave.
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      await tx.run('UPDATE accounts SET balance_micro = ? WHERE id = ?', [row!.balance_micro + 1n, 'counter']);
+    };
+    const transactions = 20;
+    await Promise.all(Array.from({ length: transactions }, () => db.transaction((tx) => increment(tx)())));
+    const [row] = await db.query('SELECT balance_micro FROM accounts WHERE id = ?', ['counter']);
+    expect(row).toEqual({ balance_micro: BigInt(transactions) });
+  });
+
+  it.runIf(dialect === 'postgres')('re-runs a transaction that fails with a serialization failure', async () => {
+    await db.run('INSERT INTO accounts (id, balance_micro) VALUES (?, ?)', ['counter', 0n]);
+    let attempts = 0;
+    const transactions = 3;
+    await Promise.all(
+      Array.from({ length: transactions }, () =>
+        db.transaction(async (tx) => {
+          attempts += 1;
+          await tx.run('SET TRANSACTION ISOLATION LEVEL SERIALIZABLE');
+          const [row] = await tx.query<{ balance_micro: bigint }>('SELECT balance_micro FROM accounts WHERE id = ?', [
+            'counter',
+          ]);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          await tx.run('UPDATE accounts SET balance_micro = ? WHERE id = ?', [row!.balance_micro + 1n, 'counter']);
+        }),
+      ),
+    );
+    const [row] = await db.query('SELECT balance_micro FROM accounts WHERE id = ?', ['counter']);
+    expect(row).toEqual({ balance_micro: BigInt(transactions) });
+    expect(attempts).toBeGreaterThan(transactions);
+  });
+
+  it('never shows a transaction’s uncommitted writes to calls outside it', async () => {
+    let insideDone!: () => void;
+    const inside = new Promise<void>((resolve) => (insideDone = resolve));
+    let wroteRow!: () => void;
+    const wrote = new Promise<void>((resolve) => (wroteRow = resolve));
+    const transaction = db.transaction(async (tx) => {
+      await tx.run('INSERT INTO accounts (id, balance_micro) VALUES (?, ?)', ['a', 1n]);
+      wroteRow();
+      await inside;
+    });
+    await wrote;
+    const outside = db.query('SELECT id FROM accounts');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    insideDone();
+    await transaction;
+    const seen = await outside;
+    // SQLite queues the outside call until the commit; PostgreSQL runs it at once on another
+    // connection, before the commit. Neither may return an uncommitted row.
+    expect(seen).toEqual(dialect === 'sqlite' ? [{ id: 'a' }] : []);
+  });
+
+  it('rejects use of a transaction connection after the transaction ends', async () => {
+    let leaked: SqlConnection | undefined;
+    await db.transaction(async (tx) => {
+      leaked = tx;
+    });
+    await expect(leaked!.query('SELECT 1 AS one')).rejects.toThrow(/already finished/);
+  });
+});

@@ -1,0 +1,29 @@
+/**
+ * The narrow SQL surface that the store is written against. Both adapters (better-sqlite3 and
+ * pg) implement it, so the store's queries are written once, in the subset of SQL that SQLite and
+ * PostgreSQL share: `?` placeholders, `INSERT … ON CONFLICT`, `RETURNING`, BIGINT columns.
+ *
+ * Every BIGINT column comes back as a JavaScript `bigint` from both adapters; TEXT as `string`;
+ * NULL as `null`. Callers convert explicitly at the row-mapping layer.
+ */
+export type SqlValue = string | bigint | number | null;
+export type SqlRow = Record<string, unknown>;
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface SqlConnection {
+  readonly dialect: Dialect;
+  /** Runs a statement that returns rows. */
+  query<R extends SqlRow = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<R[]>;
+  /** Runs a statement and returns the number of rows it changed. */
+  run(sql: string, params?: readonly SqlValue[]): Promise<number>;
+}
+
+export interface SqlDatabase extends SqlConnection {
+  /**
+   * Runs `fn` inside one database transaction and commits it, or rolls back if `fn` throws.
+   * SQLite serializes transactions in-process (one writer); PostgreSQL runs them concurrently
+   * at READ COMMITTED, and the store takes row locks in a fixed order.
+   */
+  transaction<T>(fn: (connection: SqlConnection) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,213 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Dialect, SqlConnection, SqlDatabase, SqlRow, SqlValue } from '../sql.ts';
+
+type Statement = Database.Statement<unknown[], unknown>;
+
+/** Prepared statements kept per SQL text; the store's SQL is a small fixed set, so this is a ceiling. */
+const statementCacheEntriesMax = 500;
+
+/**
+ * Opens (creating if missing) a SQLite database file, or `':memory:'`, as a `SqlDatabase`.
+ *
+ * better-sqlite3 is synchronous, so every call does its work before returning an already
+ * settled promise. Transactions are serialized in-process with a mutex because their callback is
+ * async: while one is open, calls on the database itself (not on the transaction's connection)
+ * wait their turn, so they never see or join another caller's uncommitted writes. A callback
+ * must therefore use the connection it is given, never the database: a call on the database from
+ * inside its own transaction would wait for itself forever.
+ */
+export function openSqliteDatabase(path: string): SqlDatabase {
+  if (path !== ':memory:' && path !== '' && !path.startsWith('file:')) {
+    mkdirSync(dirname(path), { recursive: true });
+  }
+  const db = new Database(path);
+  try {
+    db.defaultSafeIntegers(true);
+    db.pragma('journal_mode = WAL');
+    // FULL makes every COMMIT durable before it is acknowledged, also in WAL mode.
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 5000');
+    db.pragma('foreign_keys = OFF');
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return new SqliteDatabase(db);
+}
+
+class SqliteDatabase implements SqlDatabase {
+  readonly dialect: Dialect = 'sqlite';
+  private readonly db: Database.Database;
+  private readonly statements = new Map<string, Statement>();
+  private readonly begin: Statement;
+  private readonly commit: Statement;
+  private readonly rollback: Statement;
+  /** True while a transaction (or a call queued behind one) holds the mutex. */
+  private locked = false;
+  private readonly waiters: Array<() => void> = [];
+  private closed = false;
+
+  constructor(db: Database.Database) {
+    this.db = db;
+    // IMMEDIATE takes the write lock up front, so a transaction never fails half-way on an
+    // upgrade from a read lock when another process writes to the same file.
+    this.begin = db.prepare('BEGIN IMMEDIATE');
+    this.commit = db.prepare('COMMIT');
+    this.rollback = db.prepare('ROLLBACK');
+  }
+
+  async query<R extends SqlRow = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<R[]> {
+    if (this.locked) await this.acquire();
+    else return this.queryNow<R>(sql, params);
+    try {
+      return this.queryNow<R>(sql, params);
+    } finally {
+      this.release();
+    }
+  }
+
+  async run(sql: string, params?: readonly SqlValue[]): Promise<number> {
+    if (this.locked) await this.acquire();
+    else return this.runNow(sql, params);
+    try {
+      return this.runNow(sql, params);
+    } finally {
+      this.release();
+    }
+  }
+
+  async transaction<T>(fn: (connection: SqlConnection) => Promise<T>): Promise<T> {
+    await this.acquire();
+    try {
+      this.assertOpen();
+      this.begin.run();
+      const connection = new SqliteTransactionConnection(this);
+      try {
+        const result = await fn(connection);
+        connection.active = false;
+        this.commit.run();
+        return result;
+      } catch (error) {
+        connection.active = false;
+        // SQLite rolls back by itself after some errors (e.g. SQLITE_FULL); a second ROLLBACK
+        // would throw and hide the original error.
+        if (this.db.inTransaction) this.rollback.run();
+        throw error;
+      }
+    } finally {
+      this.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.acquire();
+    try {
+      this.closed = true;
+      this.statements.clear();
+      this.db.close();
+    } finally {
+      this.release();
+    }
+  }
+
+  /** Runs a row-returning statement without the mutex; for the lock holder only. */
+  queryNow<R>(sql: string, params: readonly SqlValue[] | undefined): R[] {
+    const statement = this.prepare(sql);
+    if (!statement.reader) {
+      // A statement without RETURNING has no rows; run it rather than making callers choose.
+      runStatement(statement, params);
+      return [];
+    }
+    return (params === undefined || params.length === 0
+      ? statement.all()
+      : statement.all(bindable(params))) as R[];
+  }
+
+  /** Runs a statement and returns the rows it changed, without the mutex; for the lock holder only. */
+  runNow(sql: string, params: readonly SqlValue[] | undefined): number {
+    return runStatement(this.prepare(sql), params);
+  }
+
+  private prepare(sql: string): Statement {
+    let statement = this.statements.get(sql);
+    if (statement === undefined) {
+      this.assertOpen();
+      statement = this.db.prepare(sql);
+      if (this.statements.size >= statementCacheEntriesMax) {
+        // Maps iterate in insertion order, so the first key is the oldest entry.
+        const oldest = this.statements.keys().next().value as string;
+        this.statements.delete(oldest);
+      }
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  private acquire(): Promise<void> {
+    if (!this.locked) {
+      this.locked = true;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Hands the mutex straight to the next waiter, so it never looks free while others queue. */
+  private release(): void {
+    const next = this.waiters.shift();
+    if (next === undefined) this.locked = false;
+    else next();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('The SQLite database is closed.');
+  }
+}
+
+/** The connection handed to a transaction callback: it already holds the mutex. */
+class SqliteTransactionConnection implements SqlConnection {
+  readonly dialect: Dialect = 'sqlite';
+  active = true;
+
+  constructor(private readonly database: SqliteDatabase) {}
+
+  async query<R extends SqlRow = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<R[]> {
+    this.assertActive();
+    return this.database.queryNow<R>(sql, params);
+  }
+
+  async run(sql: string, params?: readonly SqlValue[]): Promise<number> {
+    this.assertActive();
+    return this.database.runNow(sql, params);
+  }
+
+  private assertActive(): void {
+    if (!this.active) throw new Error('This transaction has already finished; use the database.');
+  }
+}
+
+function runStatement(statement: Statement, params: readonly SqlValue[] | undefined): number {
+  const result = params === undefined || params.length === 0
+    ? statement.run()
+    : statement.run(bindable(params));
+  return result.changes;
+}
+
+/**
+ * better-sqlite3 binds every JavaScript number as REAL, which would turn `amount + ?` into
+ * floating-point arithmetic on BIGINT columns. Integer-valued numbers are bound as INTEGER
+ * instead; the array is copied only when such a number is present.
+ */
+function bindable(params: readonly SqlValue[]): unknown[] {
+  let copy: SqlValue[] | undefined;
+  for (let i = 0; i < params.length; i++) {
+    const value = params[i];
+    if (typeof value === 'number' && Number.isInteger(value)) {
+      copy ??= params.slice();
+      copy[i] = BigInt(value);
+    }
+  }
+  return (copy ?? params) as unknown[];
+}

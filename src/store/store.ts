@@ -1,0 +1,61 @@
+import type { SqlConnection, SqlDatabase, SqlValue } from './sql.ts';
+import { CustomerQueries } from './queries/customers.ts';
+import { GrantQueries } from './queries/grants.ts';
+import { LedgerQueries } from './queries/ledger.ts';
+import { UsageQueries } from './queries/usage.ts';
+import { AccessQueries } from './queries/access.ts';
+
+/**
+ * The storage the engine needs, in domain terms. One implementation serves SQLite and PostgreSQL:
+ * the adapters differ only in how they execute SQL (`SqlDatabase`) and in row locking, which is a
+ * no-op on SQLite because its transactions are serialized.
+ */
+export class StoreTx {
+  readonly customers: CustomerQueries;
+  readonly grants: GrantQueries;
+  readonly ledger: LedgerQueries;
+  readonly usage: UsageQueries;
+  readonly access: AccessQueries;
+
+  constructor(readonly c: SqlConnection) {
+    this.customers = new CustomerQueries(c);
+    this.grants = new GrantQueries(c);
+    this.ledger = new LedgerQueries(c);
+    this.usage = new UsageQueries(c);
+    this.access = new AccessQueries(c);
+  }
+
+  /**
+   * Serializes writers per customer on PostgreSQL. Ids are sorted so that two transactions always
+   * lock in the same order and cannot deadlock each other.
+   */
+  async lockCustomers(customerIds: Iterable<string>): Promise<void> {
+    if (this.c.dialect !== 'postgres') return;
+    const ids = [...new Set(customerIds)].sort();
+    if (ids.length === 0) return;
+    const params: SqlValue[] = ids;
+    await this.c.query(`SELECT id FROM customers WHERE id IN (${ids.map(() => '?').join(',')}) ORDER BY id FOR UPDATE`, params);
+  }
+}
+
+export class Store {
+  constructor(readonly db: SqlDatabase) {}
+
+  get dialect(): SqlDatabase['dialect'] {
+    return this.db.dialect;
+  }
+
+  /** One database transaction: everything `fn` writes commits together or not at all. */
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    return this.db.transaction((c) => fn(new StoreTx(c)));
+  }
+
+  /** Reads outside a transaction (each statement sees committed data). */
+  get read(): StoreTx {
+    return new StoreTx(this.db);
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+}

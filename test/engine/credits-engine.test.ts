@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { dialects } from '../support/databases.ts';
+import { must, useEngine } from '../support/engine.ts';
+import { createTestClock, advanceTestClock } from '../../src/engine/test-clocks.ts';
+import { createCustomer } from '../../src/engine/customers.ts';
+import { createGrant, voidGrant } from '../../src/engine/grants.ts';
+import { createMeter } from '../../src/engine/meters.ts';
+import { ingestEvents } from '../../src/engine/ingest-events.ts';
+import { getBalance } from '../../src/engine/balance.ts';
+import { formatCredits } from '../../src/core/decimal.ts';
+
+const T0 = '2026-03-01T00:00:00Z';
+
+describe.each(dialects)('credits engine on %s', (dialect) => {
+  const ctx = useEngine(dialect);
+
+  async function customerOnClock(overage = false) {
+    const clock = must(await createTestClock(ctx.engine, { frozen_time: T0 }));
+    const customer = must(await createCustomer(ctx.engine, { currency: 'USD', test_clock: clock.id, overage }));
+    return { clock, customer };
+  }
+
+  it('burns down in the documented order: 90 takes 50 from A, 40 from B, 0 from C', async () => {
+    const { customer } = await customerOnClock();
+    const a = must(await createGrant(ctx.engine, { customer: customer.id, credits: '50', category: 'paid', source: 'purchase', priority: 1, expires_at: '2026-03-10T00:00:00Z' }));
+    const b = must(await createGrant(ctx.engine, { customer: customer.id, credits: '80', category: 'paid', source: 'purchase', priority: 1, expires_at: '2026-03-20T00:00:00Z' }));
+    const c = must(await createGrant(ctx.engine, { customer: customer.id, credits: '100', category: 'paid', source: 'purchase', priority: 2 }));
+    must(await createMeter(ctx.engine, { code: `job_${dialect}`, event_type: `job_${dialect}`, aggregation: 'sum', value_property: 'credits', rate: { model: 'per_unit', credits_per_unit: '1' } }));
+    const [result] = await ingestEvents(ctx.engine, [{ id: `e1-${dialect}`, customer: customer.id, type: `job_${dialect}`, properties: { credits: 90 } }]);
+    expect(result).toMatchObject({ status: 'accepted', credits: '90', paid_by: [{ grant: a.id, credits: '50' }, { grant: b.id, credits: '40' }] });
+    const balance = must(await getBalance(ctx.engine, customer.id)).balance;
+    expect(formatCredits(balance.availableMicro)).toBe('140');
+    expect(balance.grants.map((g) => [g.id, formatCredits(g.remainingMicro)])).toEqual([[b.id, '40'], [c.id, '100']]);
+  });
+
+  it('rates graduated tiers exactly across events and charges a duplicate once', async () => {
+    const { customer } = await customerOnClock(true);
+    must(await createMeter(ctx.engine, {
+      code: `calls_${dialect}`, event_type: `call_${dialect}`, aggregation: 'count',
+      rate: { model: 'graduated', tiers: [{ up_to: 5, credits_per_unit: '5' }, { up_to: 10, credits_per_unit: '4' }, { up_to: 15, credits_per_unit: '3' }, { up_to: 20, credits_per_unit: '2' }, { up_to: null, credits_per_unit: '1' }] },
+    }));
+    const events = Array.from({ length: 6 }, (_, i) => ({ id: `call-${dialect}-${i}`, customer: customer.id, type: `call_${dialect}` }));
+    const first = await ingestEvents(ctx.engine, events);
+    expect(first.map((r) => r.credits)).toEqual(['5', '5', '5', '5', '5', '4']);
+    const again = await ingestEvents(ctx.engine, events);
+    expect(again.every((r) => r.status === 'duplicate')).toBe(true);
+    const balance = must(await getBalance(ctx.engine, customer.id)).balance;
+    expect(formatCredits(balance.overageMicro)).toBe('29');
+  });
+
+  it('expires grants when the clock passes expires_at, and voids what is left', async () => {
+    const { clock, customer } = await customerOnClock();
+    must(await createGrant(ctx.engine, { customer: customer.id, credits: '10', category: 'promotional', source: 'promotion', expires_at: '2026-03-05T00:00:00Z' }));
+    const keep = must(await createGrant(ctx.engine, { customer: customer.id, credits: '7', category: 'paid', source: 'purchase' }));
+    const advanced = must(await advanceTestClock(ctx.engine, clock.id, { frozen_time: '2026-03-06T00:00:00Z' }));
+    expect(advanced.ran).toBe(1);
+    expect(formatCredits(must(await getBalance(ctx.engine, customer.id)).balance.availableMicro)).toBe('7');
+    must(await voidGrant(ctx.engine, keep.id, 'test'));
+    expect(formatCredits(must(await getBalance(ctx.engine, customer.id)).balance.availableMicro)).toBe('0');
+    expect(await ctx.engine.store.read.ledger.balanceDiscrepancies()).toEqual([]);
+    expect(await ctx.engine.store.read.ledger.unbalancedTransactions()).toEqual([]);
+  });
+});
