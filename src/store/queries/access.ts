@@ -49,11 +49,24 @@ export class AccessQueries {
     return r ? { requestHash: r.request_hash as string, statusCode: num(r.status_code), body: r.response as string } : null;
   }
 
-  /** Records the first response for a key; a concurrent second writer loses quietly. */
-  async saveIdempotent(scope: string, key: string, response: IdempotentResponse, atMs: number): Promise<void> {
-    await this.c.run(
-      `INSERT INTO idempotency_keys (scope, key, request_hash, status_code, response, created_at) VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
-      [scope, key, response.requestHash, response.statusCode, response.body, atMs],
+  /**
+   * Claims a key before the request runs, so two concurrent requests with one key cannot both run.
+   * Returns false when the key is claimed already (finished or in progress).
+   */
+  async claimIdempotent(scope: string, key: string, requestHash: string, atMs: number): Promise<boolean> {
+    const changed = await this.c.run(
+      `INSERT INTO idempotency_keys (scope, key, request_hash, status_code, response, created_at) VALUES (?,?,?,0,'',?) ON CONFLICT DO NOTHING`,
+      [scope, key, requestHash, atMs],
     );
+    return changed === 1;
+  }
+
+  async completeIdempotent(scope: string, key: string, statusCode: number, body: string): Promise<void> {
+    await this.c.run(`UPDATE idempotency_keys SET status_code = ?, response = ? WHERE scope = ? AND key = ?`, [statusCode, body, scope, key]);
+  }
+
+  /** Forgets a claim whose request failed with a server error, so the caller may retry. */
+  async releaseIdempotent(scope: string, key: string): Promise<void> {
+    await this.c.run(`DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND status_code = 0`, [scope, key]);
   }
 }

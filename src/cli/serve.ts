@@ -1,0 +1,31 @@
+import { createEngine, openDatabase } from '../engine/create-engine.ts';
+import { buildServer } from '../server/app.ts';
+import { startScheduler } from '../scheduler/scheduler.ts';
+
+export interface ServeOptions {
+  databaseUrl: string;
+  port: number;
+  host: string;
+  adminKey: string;
+}
+
+/** Starts the HTTP server and the real-clock scheduler; stops both cleanly on SIGINT/SIGTERM. */
+export async function startServer(options: ServeOptions): Promise<void> {
+  const db = await openDatabase(options.databaseUrl);
+  const engine = await createEngine(db);
+  const app = await buildServer(engine, { adminKey: options.adminKey, logger: process.env.TALLY_LOG === '1' });
+  const scheduler = startScheduler(engine);
+  await app.listen({ port: options.port, host: options.host });
+  const shown = options.host === '0.0.0.0' ? '127.0.0.1' : options.host;
+  console.log(`Tally listening on http://${shown}:${options.port} (database: ${options.databaseUrl.replace(/\/\/[^@]*@/, '//***@')})`);
+  console.log(`API docs: http://${shown}:${options.port}/docs`);
+  if (!process.env.TALLY_ADMIN_KEY) console.log('Admin API key: in ./data/admin-key (set TALLY_ADMIN_KEY to choose your own)');
+  const stop = async () => {
+    await scheduler.stop();
+    await app.close();
+    await db.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+}

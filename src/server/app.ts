@@ -1,0 +1,86 @@
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Engine } from '../engine/context.ts';
+import { IngestBatcher } from '../engine/ingest-batcher.ts';
+import { createAuthenticator } from './auth.ts';
+import { registerIdempotency } from './idempotency.ts';
+import { errorBody, fromSchemaErrors } from './errors.ts';
+import { createMetrics } from './metrics.ts';
+import { creditRoutes } from './routes/credits.ts';
+import { usageRoutes } from './routes/usage.ts';
+import { systemRoutes } from './routes/system.ts';
+
+export interface ServerOptions {
+  adminKey?: string | undefined;
+  logger?: boolean;
+  /** Extra route groups (plans, invoices, reports…) registered by the caller. */
+  extraRoutes?: ((app: FastifyInstance, engine: Engine) => void)[];
+}
+
+const version = '0.1.0';
+
+/**
+ * The HTTP server: thin. It parses and validates (schemas), authenticates, applies
+ * Idempotency-Key, calls one engine use case and shapes the reply. Errors leave through one map.
+ */
+export async function buildServer(engine: Engine, options: ServerOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: 1024 * 1024,
+    ajv: { customOptions: { allErrors: true, coerceTypes: false, removeAdditional: false, useDefaults: false } },
+  });
+  const metrics = createMetrics();
+  const batcher = new IngestBatcher(engine);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Tally API', version, description: 'Exact, real-time credits and billing. Credits are decimal strings; money is integer minor units.' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      security: [{ apiKey: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
+  app.get('/openapi.json', { config: { scope: 'public' }, schema: { hide: true } }, async () => app.swagger());
+
+  app.decorateRequest('caller', null);
+  const authenticate = createAuthenticator(engine, options.adminKey);
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.url.startsWith('/docs')) return;
+    return authenticate(request, reply);
+  });
+  registerIdempotency(app, engine);
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.requests.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
+    if (error.validation) {
+      return reply.code(400).send(errorBody(fromSchemaErrors(error.validation as never, error.validationContext ?? 'body')));
+    }
+    const code = error.code ?? '';
+    if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send({ error: { code: 'payload_too_large', message: 'The request body is too large.' } });
+    if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.code(415).send({ error: { code: 'unsupported_media_type', message: 'Send JSON with Content-Type: application/json.' } });
+    if (code.startsWith('FST_ERR_CTP_') || error instanceof SyntaxError) {
+      return reply.code(400).send({ error: { code: 'invalid_json', message: 'The request body is not valid JSON.' } });
+    }
+    if (error.statusCode && error.statusCode < 500) {
+      return reply.code(error.statusCode).send({ error: { code: 'bad_request', message: error.message } });
+    }
+    request.log.error({ err: error }, 'request failed');
+    return reply.code(500).send({ error: { code: 'internal_error', message: 'Something went wrong on our side; the request was not applied.' } });
+  });
+  app.setNotFoundHandler(async (request, reply) =>
+    reply.code(404).send({ error: { code: 'route_not_found', message: `No route ${request.method} ${request.url}.` } }));
+
+  creditRoutes(app, engine);
+  usageRoutes(app, engine, batcher, metrics);
+  systemRoutes(app, engine, metrics);
+  for (const add of options.extraRoutes ?? []) add(app, engine);
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,21 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Prometheus metrics for `/metrics`, one registry per server so tests do not share counters. */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    requests: new Histogram({
+      name: 'tally_http_request_duration_seconds',
+      help: 'HTTP request duration by route and status.',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
+      registers: [registry],
+    }),
+    eventsIngested: new Counter({ name: 'tally_usage_events_total', help: 'Usage events by outcome.', labelNames: ['status'], registers: [registry] }),
+    dueWork: new Counter({ name: 'tally_due_work_total', help: 'Scheduled items run (renewals, expiries).', registers: [registry] }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,100 @@
+import type { FastifyInstance } from 'fastify';
+import type { Static } from '@sinclair/typebox';
+import type { Engine } from '../../engine/context.ts';
+import { advanceTestClock, createTestClock } from '../../engine/test-clocks.ts';
+import { createApiKey } from '../../engine/api-keys.ts';
+import { ok } from '../../core/errors.ts';
+import * as S from '../schemas.ts';
+import * as V from '../views.ts';
+import { hiddenCustomer, pageOf, send, sendError } from '../reply.ts';
+import { customerFilter } from './credits.ts';
+import type { Metrics } from '../metrics.ts';
+
+/** Test clocks, API keys, the ledger and the domain-event log, health and metrics. */
+export function systemRoutes(app: FastifyInstance, engine: Engine, metrics: Metrics): void {
+  app.post<{ Body: Static<typeof S.CreateTestClock> }>('/v1/test_clocks', {
+    schema: { tags: ['test clocks'], summary: 'Create a test clock', body: S.CreateTestClock },
+  }, async (req, reply) => send(reply, await createTestClock(engine, req.body), V.testClockView, 201));
+
+  app.get<{ Params: Static<typeof S.IdParam> }>('/v1/test_clocks/:id', {
+    config: { scope: 'read' },
+    schema: { tags: ['test clocks'], summary: 'Fetch a test clock', params: S.IdParam },
+  }, async (req, reply) => {
+    const clock = await engine.store.read.customers.getClock(req.params.id);
+    if (!clock) return sendError(reply, { code: 'test_clock_not_found', message: 'No such test clock.' });
+    return reply.send(V.testClockView(clock));
+  });
+
+  app.post<{ Params: Static<typeof S.IdParam>; Body: Static<typeof S.AdvanceTestClock> }>('/v1/test_clocks/:id/advance', {
+    schema: { tags: ['test clocks'], summary: 'Advance a test clock, running everything due on the way in time order', params: S.IdParam, body: S.AdvanceTestClock },
+  }, async (req, reply) => send(reply, await advanceTestClock(engine, req.params.id, req.body), (c) => ({ ...V.testClockView(c), ran: c.ran })));
+
+  app.post<{ Body: Static<typeof S.CreateApiKey> }>('/v1/api_keys', {
+    schema: { tags: ['api keys'], summary: 'Create an API key; the secret is shown once', body: S.CreateApiKey },
+  }, async (req, reply) => send(reply, await createApiKey(engine, req.body), (v) => ({ ...V.apiKeyView(v.key), secret: v.secret }), 201));
+
+  app.get<{ Querystring: Static<typeof S.PageQuery> }>('/v1/api_keys', {
+    schema: { tags: ['api keys'], summary: 'List API keys', querystring: S.PageQuery },
+  }, async (req, reply) => reply.send(V.listView(await engine.store.read.access.listKeys(pageOf(req.query)), V.apiKeyView, (k) => k.id)));
+
+  app.post<{ Params: Static<typeof S.IdParam> }>('/v1/api_keys/:id/revoke', {
+    schema: { tags: ['api keys'], summary: 'Revoke an API key', params: S.IdParam },
+  }, async (req, reply) => {
+    const changed = await engine.store.read.access.revokeKey(req.params.id, engine.clock.now());
+    if (changed === 0) return sendError(reply, { code: 'api_key_not_found', message: 'No active API key with this id.' });
+    return reply.send({ id: req.params.id, object: 'api_key', revoked: true });
+  });
+
+  app.get<{ Querystring: Static<typeof S.PageQuery> }>('/v1/ledger/transactions', {
+    config: { scope: 'read' },
+    schema: { tags: ['ledger'], summary: 'List ledger transactions with their entries', querystring: S.PageQuery },
+  }, async (req, reply) => {
+    const customerId = await customerFilter(engine, req.caller?.customerId ?? null, req.query.customer);
+    if (customerId === false) return sendError(reply, hiddenCustomer(req.query.customer ?? ''));
+    return reply.send(V.listView(await engine.store.read.ledger.listTransactions(customerId, pageOf(req.query)), V.transactionView, (t) => t.id));
+  });
+
+  app.get<{ Params: Static<typeof S.IdParam> }>('/v1/ledger/transactions/:id', {
+    config: { scope: 'read' },
+    schema: { tags: ['ledger'], summary: 'Fetch a ledger transaction and walk to its cause', params: S.IdParam },
+  }, async (req, reply) => {
+    const [txn] = await engine.store.read.ledger.transactions([req.params.id]);
+    if (!txn || (req.caller?.customerId && req.caller.customerId !== txn.customerId)) {
+      return sendError(reply, { code: 'transaction_not_found', message: 'No such transaction.' });
+    }
+    return reply.send(V.transactionView(txn));
+  });
+
+  app.get('/v1/ledger/check', {
+    schema: { tags: ['ledger'], summary: 'Rebuild every balance from its entries and compare with the stored balances' },
+  }, async (_req, reply) => {
+    const [unbalanced, discrepancies] = await Promise.all([
+      engine.store.read.ledger.unbalancedTransactions(),
+      engine.store.read.ledger.balanceDiscrepancies(),
+    ]);
+    return send(reply, ok({ unbalanced, discrepancies }), (v) => ({
+      ok: v.unbalanced.length === 0 && v.discrepancies.length === 0,
+      unbalanced_transactions: v.unbalanced.map((u) => ({ transaction: u.txnId, sum: u.sumMicro.toString(), entries: u.entryCount })),
+      balance_discrepancies: v.discrepancies.map((d) => ({ customer: d.customerId, account: d.account, stored: d.storedMicro.toString(), summed: d.summedMicro.toString() })),
+    }));
+  });
+
+  app.get<{ Querystring: Static<typeof S.EventsLogQuery> }>('/v1/domain_events', {
+    config: { scope: 'read' },
+    schema: { tags: ['events'], summary: 'The audit trail: every state change as a typed event', querystring: S.EventsLogQuery },
+  }, async (req, reply) => {
+    const customerId = await customerFilter(engine, req.caller?.customerId ?? null, req.query.customer);
+    if (customerId === false) return sendError(reply, hiddenCustomer(req.query.customer ?? ''));
+    const page = await engine.store.read.ledger.listDomainEvents({ customerId: customerId ?? undefined, type: req.query.type }, pageOf(req.query));
+    return reply.send(V.listView(page, V.domainEventView, (e) => e.id));
+  });
+
+  app.get('/healthz', { config: { scope: 'public' }, schema: { tags: ['system'], summary: 'Liveness and database check' } }, async (_req, reply) => {
+    await engine.store.read.c.query('SELECT 1 AS ok');
+    return reply.send({ ok: true, database: engine.store.dialect });
+  });
+
+  app.get('/metrics', { config: { scope: 'public' }, schema: { hide: true } }, async (_req, reply) => {
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+}

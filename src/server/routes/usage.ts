@@ -1,0 +1,71 @@
+import type { FastifyInstance } from 'fastify';
+import type { Static } from '@sinclair/typebox';
+import type { Engine } from '../../engine/context.ts';
+import type { IngestBatcher } from '../../engine/ingest-batcher.ts';
+import { explainEvent } from '../../engine/explain-event.ts';
+import { captureHold, createHold, releaseHold } from '../../engine/holds.ts';
+import { limits } from '../../engine/limits.ts';
+import * as S from '../schemas.ts';
+import * as V from '../views.ts';
+import { canSeeCustomer, hiddenCustomer, pageOf, send, sendError } from '../reply.ts';
+import { customerFilter } from './credits.ts';
+import type { Metrics } from '../metrics.ts';
+
+/** Usage ingestion, the explanation of a charge, and holds. */
+export function usageRoutes(app: FastifyInstance, engine: Engine, batcher: IngestBatcher, metrics: Metrics): void {
+  app.post<{ Body: Static<typeof S.IngestEvents> }>('/v1/events', {
+    config: { scope: 'ingest' },
+    bodyLimit: limits.eventsPerBatchMax * (limits.propertiesBytesMax + 1024),
+    schema: {
+      tags: ['usage'],
+      summary: `Ingest up to ${limits.eventsPerBatchMax} usage events; each is rated and charged in the transaction that stores it`,
+      body: S.IngestEvents,
+    },
+  }, async (req, reply) => {
+    const results = await batcher.submit(req.body.events);
+    for (const r of results) metrics.eventsIngested.inc({ status: r.status });
+    return reply.send({ results });
+  });
+
+  app.get<{ Params: Static<typeof S.IdParam> }>('/v1/usage_events/:id', {
+    config: { scope: 'read' },
+    schema: { tags: ['usage'], summary: 'Explain a charge: the event, its rating per meter and the grants that paid', params: S.IdParam },
+  }, async (req, reply) => {
+    const outcome = await explainEvent(engine, req.params.id);
+    if (outcome.ok && !canSeeCustomer(req, outcome.value.event.customerId)) return sendError(reply, { code: 'usage_event_not_found', message: 'No such usage event.' });
+    return send(reply, outcome, (v) => V.usageEventView(v.event, v.transaction));
+  });
+
+  app.get<{ Querystring: Static<typeof S.PageQuery> }>('/v1/usage_events', {
+    config: { scope: 'read' },
+    schema: { tags: ['usage'], summary: 'List usage events', querystring: S.PageQuery },
+  }, async (req, reply) => {
+    const customerId = await customerFilter(engine, req.caller?.customerId ?? null, req.query.customer);
+    if (customerId === false) return sendError(reply, hiddenCustomer(req.query.customer ?? ''));
+    return reply.send(V.listView(await engine.store.read.usage.listEvents(customerId, pageOf(req.query)), (e) => V.usageEventView(e, null), (e) => e.id));
+  });
+
+  app.post<{ Body: Static<typeof S.CreateHold> }>('/v1/holds', {
+    config: { scope: 'ingest' },
+    schema: { tags: ['holds'], summary: 'Reserve credits for a long job', body: S.CreateHold },
+  }, async (req, reply) => send(reply, await createHold(engine, req.body), V.holdView, 201));
+
+  app.get<{ Params: Static<typeof S.IdParam> }>('/v1/holds/:id', {
+    config: { scope: 'read' },
+    schema: { tags: ['holds'], summary: 'Fetch a hold', params: S.IdParam },
+  }, async (req, reply) => {
+    const hold = await engine.store.read.grants.getHold(req.params.id);
+    if (!hold || !canSeeCustomer(req, hold.customerId)) return sendError(reply, { code: 'hold_not_found', message: 'No such hold.' });
+    return reply.send(V.holdView(hold));
+  });
+
+  app.post<{ Params: Static<typeof S.IdParam>; Body: Static<typeof S.CaptureHold> }>('/v1/holds/:id/capture', {
+    config: { scope: 'ingest' },
+    schema: { tags: ['holds'], summary: 'Charge actual usage from the hold and release the rest', params: S.IdParam, body: S.CaptureHold },
+  }, async (req, reply) => send(reply, await captureHold(engine, req.params.id, req.body.event), (v) => ({ ...V.holdView(v.hold), result: v.event })));
+
+  app.post<{ Params: Static<typeof S.IdParam> }>('/v1/holds/:id/release', {
+    config: { scope: 'ingest' },
+    schema: { tags: ['holds'], summary: 'Free a hold', params: S.IdParam },
+  }, async (req, reply) => send(reply, await releaseHold(engine, req.params.id), V.holdView));
+}

@@ -1,0 +1,120 @@
+import { Type, type TSchema } from '@sinclair/typebox';
+import { limits } from '../engine/limits.ts';
+
+/**
+ * Request schemas: Fastify validates every request with them (all errors at once) and the OpenAPI
+ * document is generated from the same objects. Amounts of credits are decimal strings; money is
+ * integer minor units; times are RFC 3339 strings.
+ */
+export const Credits = Type.String({ pattern: '^-?[0-9]+(\\.[0-9]+)?$', maxLength: 40, description: 'Credits as a decimal string, up to 6 fraction digits.', examples: ['1500', '0.000250'] });
+export const Timestamp = Type.String({ maxLength: 40, description: 'RFC 3339 date-time in UTC.', examples: ['2026-01-31T10:00:00Z'] });
+export const Name = Type.String({ minLength: 1, maxLength: limits.nameLengthMax });
+export const Code = Type.String({ minLength: 1, maxLength: limits.codeLengthMax, pattern: '^[A-Za-z0-9_.:-]+$' });
+export const Metadata = Type.Record(Type.String({ maxLength: 100 }), Type.String({ maxLength: limits.metadataValueLengthMax }), { maxProperties: limits.metadataKeysMax });
+export const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 currency code.' });
+export const MinorAmount = Type.Integer({ minimum: 0, maximum: 1e15, description: 'Integer count of minor units of the currency.' });
+
+export const IdParam = Type.Object({ id: Type.String({ minLength: 1, maxLength: 255 }) });
+
+export const PageQuery = Type.Object({
+  limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$', description: `Page size, 1 to ${limits.pageSizeMax} (default ${limits.pageSizeDefault}).` })),
+  starting_after: Type.Optional(Type.String({ maxLength: 255, description: 'The cursor: the last id of the previous page.' })),
+  customer: Type.Optional(Type.String({ maxLength: 255 })),
+});
+
+export const CreateCustomer = Type.Object({
+  external_id: Type.Optional(Type.String({ minLength: 1, maxLength: limits.customerRefLengthMax })),
+  name: Type.Optional(Name),
+  email: Type.Optional(Type.String({ maxLength: 320, pattern: '^[^@\\s]+@[^@\\s]+$' })),
+  currency: Currency,
+  test_clock: Type.Optional(Type.String({ maxLength: 255 })),
+  overage: Type.Optional(Type.Boolean({ description: 'Consumption beyond grants goes to overage (billed) when true, to debt when false.' })),
+  low_balance_threshold: Type.Optional(Type.Union([Credits, Type.Null()])),
+  metadata: Type.Optional(Metadata),
+}, { additionalProperties: false });
+
+export const UpdateCustomer = Type.Object({
+  name: Type.Optional(Name),
+  email: Type.Optional(Type.String({ maxLength: 320, pattern: '^[^@\\s]+@[^@\\s]+$' })),
+  overage: Type.Optional(Type.Boolean()),
+  low_balance_threshold: Type.Optional(Type.Union([Credits, Type.Null()])),
+  metadata: Type.Optional(Metadata),
+}, { additionalProperties: false });
+
+const Decimalish = Type.Union([Type.Number(), Type.String({ maxLength: 40 })]);
+export const RateSchema = Type.Union([
+  Type.Object({ model: Type.Literal('per_unit'), credits_per_unit: Type.String({ maxLength: 40 }) }, { additionalProperties: false }),
+  Type.Object({
+    model: Type.Literal('graduated'),
+    tiers: Type.Array(Type.Object({ up_to: Type.Union([Decimalish, Type.Null()]), credits_per_unit: Type.String({ maxLength: 40 }) }, { additionalProperties: false }), { minItems: 1, maxItems: 50 }),
+  }, { additionalProperties: false }),
+  Type.Object({ model: Type.Literal('package'), package_size: Decimalish, credits_per_package: Type.String({ maxLength: 40 }) }, { additionalProperties: false }),
+]);
+
+export const CreateMeter = Type.Object({
+  code: Code,
+  name: Type.Optional(Name),
+  event_type: Type.String({ minLength: 1, maxLength: limits.eventTypeLengthMax }),
+  filter: Type.Optional(Type.Record(Type.String({ maxLength: 100 }), Type.Union([Type.String({ maxLength: 500 }), Type.Number(), Type.Boolean()]), { maxProperties: 20 })),
+  aggregation: Type.Union([Type.Literal('count'), Type.Literal('sum'), Type.Literal('max'), Type.Literal('unique_count')]),
+  value_property: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  // The rate is checked by the domain parser, which reports every bad tier at once.
+  rate: Type.Unsafe<unknown>({ ...RateSchema, description: 'per_unit, graduated (up_to inclusive, null last) or package (partial blocks round up), in credits.' }),
+}, { additionalProperties: false });
+
+export const CreateGrant = Type.Object({
+  customer: Type.String({ minLength: 1, maxLength: 255 }),
+  credits: Credits,
+  category: Type.Union([Type.Literal('paid'), Type.Literal('promotional')]),
+  source: Type.Union([Type.Literal('purchase'), Type.Literal('promotion'), Type.Literal('referral'), Type.Literal('adjustment')]),
+  priority: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, description: 'Lower burns first (default 50).' })),
+  effective_at: Type.Optional(Timestamp),
+  expires_at: Type.Optional(Timestamp),
+  invoice: Type.Optional(Type.String({ maxLength: 255 })),
+  cost_basis: Type.Optional(Type.Object({ amount: MinorAmount, currency: Currency }, { additionalProperties: false })),
+  metadata: Type.Optional(Metadata),
+}, { additionalProperties: false });
+
+export const VoidGrant = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false });
+
+export const UsageEvent = Type.Object({
+  id: Type.String({ description: "The caller's idempotency key for this event." }),
+  customer: Type.String({ description: 'Customer id or external_id.' }),
+  type: Type.String(),
+  timestamp: Type.Optional(Timestamp),
+  properties: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+});
+
+export const IngestEvents = Type.Object({
+  // Items are checked one by one by the engine, so one bad event does not sink the batch.
+  events: Type.Array(Type.Unsafe<unknown>({ ...UsageEvent }), { minItems: 1, maxItems: limits.eventsPerBatchMax }),
+}, { additionalProperties: false });
+
+export const Authorize = Type.Object({
+  credits: Type.Optional(Credits),
+  event: Type.Optional(Type.Object({ type: Type.String(), timestamp: Type.Optional(Timestamp), properties: Type.Optional(Type.Record(Type.String(), Type.Unknown())) })),
+}, { additionalProperties: false });
+
+export const CreateHold = Type.Object({
+  customer: Type.String({ minLength: 1, maxLength: 255 }),
+  credits: Credits,
+  expires_in: Type.Integer({ minimum: 1, maximum: limits.holdSecondsMax, description: 'Seconds until the hold frees itself.' }),
+  metadata: Type.Optional(Metadata),
+}, { additionalProperties: false });
+
+export const CaptureHold = Type.Object({
+  event: Type.Unsafe<unknown>({ ...Type.Omit(UsageEvent, ['customer']) }),
+}, { additionalProperties: false });
+
+export const CreateTestClock = Type.Object({ frozen_time: Timestamp, name: Type.Optional(Name) }, { additionalProperties: false });
+export const AdvanceTestClock = Type.Object({ frozen_time: Timestamp }, { additionalProperties: false });
+
+export const CreateApiKey = Type.Object({
+  name: Type.Optional(Name),
+  scopes: Type.Array(Type.Union([Type.Literal('admin'), Type.Literal('ingest'), Type.Literal('read')]), { minItems: 1, maxItems: 3 }),
+  customer: Type.Optional(Type.String({ maxLength: 255, description: 'Bind the key to one customer (a portal token, read scope only).' })),
+}, { additionalProperties: false });
+
+export const EventsLogQuery = Type.Composite([PageQuery, Type.Object({ type: Type.Optional(Type.String({ maxLength: 100 })) })]);
+
+export type Schema = TSchema;

@@ -1,0 +1,136 @@
+import { formatCredits } from '../core/decimal.ts';
+import { rateToWire } from '../core/rating.ts';
+import { formatTimestamp } from '../core/time.ts';
+import type { Balance } from '../core/balance.ts';
+import type {
+  ApiKeyRecord, CustomerRecord, DomainEventRecord, GrantRecord, HoldRecord, MeterRecord, StoredTransaction, TestClockRecord, UsageEventRecord,
+} from '../store/records.ts';
+
+/** Records in their wire form: decimal strings for credits, RFC 3339 for times, snake_case keys. */
+const ts = (ms: number | null): string | null => (ms === null ? null : formatTimestamp(ms));
+
+export const customerView = (c: CustomerRecord) => ({
+  id: c.id,
+  object: 'customer',
+  external_id: c.externalId,
+  name: c.name,
+  email: c.email,
+  currency: c.currency,
+  test_clock: c.testClockId,
+  overage: c.overageEnabled,
+  low_balance_threshold: c.lowBalanceThresholdMicro === null ? null : formatCredits(c.lowBalanceThresholdMicro),
+  metadata: c.metadata,
+  created_at: ts(c.createdAtMs),
+});
+
+export const testClockView = (c: TestClockRecord) => ({ id: c.id, object: 'test_clock', name: c.name, frozen_time: ts(c.frozenTimeMs), created_at: ts(c.createdAtMs) });
+
+export const meterView = (m: MeterRecord) => ({
+  id: m.id,
+  object: 'meter',
+  code: m.code,
+  name: m.name,
+  event_type: m.eventType,
+  filter: m.filter,
+  aggregation: m.aggregation,
+  value_property: m.valueProperty,
+  rate: rateToWire(m.rate),
+  created_at: ts(m.createdAtMs),
+});
+
+export const grantView = (g: GrantRecord) => ({
+  id: g.id,
+  object: 'grant',
+  customer: g.customerId,
+  credits: formatCredits(g.creditsMicro),
+  remaining: formatCredits(g.remainingMicro),
+  category: g.category,
+  source: g.source,
+  priority: g.priority,
+  status: g.status,
+  effective_at: ts(g.effectiveAtMs),
+  expires_at: ts(g.expiresAtMs),
+  invoice: g.invoiceId,
+  invoice_line: g.invoiceLineId,
+  subscription: g.subscriptionId,
+  cost_basis: g.costAmountMinor === null ? null : { amount: Number(g.costAmountMinor), currency: g.costCurrency },
+  closed_at: ts(g.closedAtMs),
+  close_reason: g.closeReason,
+  metadata: g.metadata,
+  created_at: ts(g.createdAtMs),
+});
+
+export const balanceView = (customer: CustomerRecord, b: Balance, nowMs: number) => ({
+  object: 'balance',
+  customer: customer.id,
+  as_of: ts(nowMs),
+  available: formatCredits(b.availableMicro),
+  paid: formatCredits(b.paidMicro),
+  promotional: formatCredits(b.promotionalMicro),
+  overage: formatCredits(b.overageMicro),
+  debt: formatCredits(b.debtMicro),
+  held: formatCredits(b.heldMicro),
+  grants: b.grants.map((g) => ({
+    id: g.id,
+    remaining: formatCredits(g.remainingMicro),
+    category: g.category,
+    priority: g.priority,
+    expires_at: ts(g.expiresAtMs),
+  })),
+});
+
+export const holdView = (h: HoldRecord) => ({
+  id: h.id,
+  object: 'hold',
+  customer: h.customerId,
+  credits: formatCredits(h.creditsMicro),
+  status: h.status,
+  expires_at: ts(h.expiresAtMs),
+  event: h.eventId,
+  captured: h.capturedCreditsMicro === null ? null : formatCredits(h.capturedCreditsMicro),
+  metadata: h.metadata,
+  created_at: ts(h.createdAtMs),
+  closed_at: ts(h.closedAtMs),
+});
+
+export const transactionView = (t: StoredTransaction) => ({
+  id: t.id,
+  object: 'ledger_transaction',
+  customer: t.customerId,
+  kind: t.kind,
+  cause: { type: t.causeType, id: t.causeId },
+  refs: t.refs,
+  effective_at: ts(t.effectiveAtMs),
+  created_at: ts(t.createdAtMs),
+  entries: t.entries.map((e) => ({ account: e.account, amount: formatCredits(e.amountMicro) })),
+});
+
+export const usageEventView = (e: UsageEventRecord, txn: StoredTransaction | null) => ({
+  id: e.id,
+  object: 'usage_event',
+  customer: e.customerId,
+  type: e.type,
+  timestamp: ts(e.timestampMs),
+  properties: JSON.parse(e.properties) as unknown,
+  credits: formatCredits(e.creditsMicro),
+  rating: e.rating,
+  transaction: txn ? transactionView(txn) : e.txnId,
+  recorded_at: ts(e.recordedAtMs),
+});
+
+export const domainEventView = (e: DomainEventRecord) => ({ id: e.id, object: 'event', type: e.type, customer: e.customerId, data: e.payload, created_at: ts(e.createdAtMs) });
+
+export const apiKeyView = (k: ApiKeyRecord) => ({
+  id: k.id,
+  object: 'api_key',
+  name: k.name,
+  scopes: k.scopes,
+  customer: k.customerId,
+  created_at: ts(k.createdAtMs),
+  revoked_at: ts(k.revokedAtMs),
+});
+
+export function listView<T, V>(page: { data: T[]; hasMore: boolean }, view: (t: T) => V, idOf: (t: T) => string) {
+  const last = page.data[page.data.length - 1];
+  return { object: 'list', data: page.data.map(view), has_more: page.hasMore, next_cursor: page.hasMore && last ? idOf(last) : null };
+}
