@@ -20,6 +20,7 @@ export const accounts = {
   debt: 'debt',
   expired: 'expired',
   revoked: 'revoked',
+  invoicedOverage: 'invoiced:overage',
 } as const;
 
 export type TransactionKind =
@@ -32,7 +33,10 @@ export type TransactionKind =
   | 'hold_release'
   | 'debt_paydown'
   | 'revoke'
-  | 'restore';
+  | 'restore'
+  | 'rollover'
+  | 'overage_invoiced'
+  | 'writeoff';
 
 export interface LedgerEntry {
   account: string;

@@ -6,7 +6,7 @@ import { totalKey, uniqueKey } from '../store/queries/usage.ts';
 import { customerNows, type Engine } from './context.ts';
 import { FieldCheck } from './input.ts';
 import { availableOf, loadFunding } from './funding.ts';
-import { calendarPeriods, type UsagePeriodResolver } from './ingest-events.ts';
+import { loadUsageContext } from './usage-context.ts';
 import { isRejection, validateUsageEvent } from './usage-validation.ts';
 
 export interface AuthorizeInput {
@@ -25,7 +25,7 @@ export interface Authorization {
  * The real-time entitlement check: what would this cost, and may it run? Reads only; it changes
  * nothing and takes no locks. An event is priced exactly as ingestion would price it now.
  */
-export async function authorize(engine: Engine, ref: string, input: AuthorizeInput, periods: UsagePeriodResolver = calendarPeriods): Promise<Outcome<Authorization>> {
+export async function authorize(engine: Engine, ref: string, input: AuthorizeInput): Promise<Outcome<Authorization>> {
   const check = new FieldCheck();
   if ((input.credits === undefined) === (input.event === undefined)) check.add('credits', 'one_of_required', 'Give exactly one of credits or event.');
   const credits = input.credits !== undefined ? check.credits('credits', input.credits) : null;
@@ -42,14 +42,14 @@ export async function authorize(engine: Engine, ref: string, input: AuthorizeInp
     if (isRejection(candidate)) return invalid([{ field: `event.${candidate.field ?? ''}`, code: candidate.code, message: candidate.message }]);
     const meters = (await tx.usage.metersForTypes([candidate.type])).filter((m) => meterMatches(m, candidate.type, candidate.properties));
     const atMs = candidate.timestampMs ?? nows.get(customer.id)!;
-    const periodOf = await periods(tx, [customer]);
+    const usage = await loadUsageContext(tx, [customer]);
     for (const meter of meters) {
       const reading = readEvent(meter, candidate.properties);
       if (!reading.ok) return invalid([{ field: `event.properties.${meter.valueProperty ?? ''}`, code: reading.problem.code, message: reading.problem.message }]);
-      const key = { customerId: customer.id, meterId: meter.id, periodStartMs: periodOf(customer.id, atMs) };
+      const key = { customerId: customer.id, meterId: meter.id, periodStartMs: usage.periodStart(customer.id, atMs) };
       const before = (await tx.usage.totals([key])).get(totalKey(key))?.quantityMicro ?? 0n;
       const seen = reading.value.kind === 'unique' ? (await tx.usage.seenValues([{ ...key, value: reading.value.value }])).has(uniqueKey({ ...key, value: reading.value.value })) : false;
-      costMicro += marginalCost(meter.rate, before, nextQuantity(meter.aggregation, before, reading.value, seen));
+      costMicro += marginalCost(usage.rate(customer.id, meter, atMs), before, nextQuantity(meter.aggregation, before, reading.value, seen));
     }
   }
   const within = costMicro <= availableMicro;

@@ -38,6 +38,8 @@ export async function createCustomer(engine: Engine, input: CreateCustomerInput)
       lowBalanceThresholdMicro: threshold,
       belowThreshold: false,
       depleted: false,
+      autoTopUp: null,
+      topUpArmed: false,
       metadata,
       createdAtMs: clockTime,
     };
@@ -85,4 +87,29 @@ export async function updateCustomer(engine: Engine, ref: string, input: UpdateC
 export async function getCustomer(engine: Engine, ref: string): Promise<Outcome<CustomerRecord>> {
   const customer = await engine.store.read.customers.find(ref);
   return customer ? ok(customer) : notFound('customer', ref);
+}
+
+/** Turns auto top-up on (armed) or off for a customer. */
+export async function setAutoTopUp(
+  engine: Engine,
+  ref: string,
+  input: { threshold: string; credits: string; amount: number } | null,
+): Promise<Outcome<CustomerRecord>> {
+  const check = new FieldCheck();
+  const settings = input
+    ? { thresholdMicro: check.credits('auto_top_up.threshold', input.threshold), creditsMicro: check.credits('auto_top_up.credits', input.credits, { positive: true }), amountMinor: BigInt(input.amount) }
+    : null;
+  if (check.errors.length) return invalid(check.errors);
+  return engine.store.transaction(async (tx) => {
+    const customer = await tx.customers.find(ref);
+    if (!customer) return notFound('customer', ref);
+    await tx.lockCustomers([customer.id]);
+    customer.autoTopUp = settings;
+    customer.topUpArmed = settings !== null;
+    await tx.customers.update(customer);
+    const changes = new Changes(engine);
+    changes.event('customer.auto_top_up_updated', customer.id, { customer: customer.id, enabled: settings !== null }, engine.clock.now());
+    await changes.flush(tx);
+    return ok(customer);
+  });
 }

@@ -1,6 +1,6 @@
 import { fail, invalid, notFound, ok, type Outcome } from '../core/errors.ts';
 import { formatCredits } from '../core/decimal.ts';
-import { accounts } from '../core/ledger.ts';
+import { accounts, type LedgerEntry } from '../core/ledger.ts';
 import { isCurrency } from '../core/money.ts';
 import type { CustomerRecord, GrantCategory, GrantRecord, Metadata } from '../store/records.ts';
 import type { StoreTx } from '../store/store.ts';
@@ -77,11 +77,18 @@ export async function createGrant(engine: Engine, input: CreateGrantInput): Prom
 }
 
 /**
- * Creates a grant as a ledger transaction (`issued:<source>` → the grant's account). A grant that
- * is effective now first pays down the customer's debt, in the same transaction, because usage
- * that ran into debt was consumed before these credits existed.
+ * Creates a grant as a ledger transaction (`issued:<source>` → the grant's account, or from the
+ * accounts in `fundedBy` for a rollover). A `pending` grant (credits bought on an open invoice)
+ * is stored without a transaction and becomes active when its invoice is paid.
  */
-export async function issueGrant(engine: Engine, tx: StoreTx, changes: Changes, customer: CustomerRecord, nowMs: number, g: IssueGrant): Promise<GrantRecord> {
+export async function issueGrant(
+  engine: Engine,
+  tx: StoreTx,
+  changes: Changes,
+  customer: CustomerRecord,
+  nowMs: number,
+  g: IssueGrant & { pending?: boolean; fundedBy?: LedgerEntry[] },
+): Promise<GrantRecord> {
   const grant: GrantRecord = {
     id: engine.ids.next('grt'),
     customerId: customer.id,
@@ -91,7 +98,7 @@ export async function issueGrant(engine: Engine, tx: StoreTx, changes: Changes, 
     priority: g.priority,
     effectiveAtMs: g.effectiveAtMs,
     expiresAtMs: g.expiresAtMs,
-    status: 'active',
+    status: g.pending ? 'pending' : 'active',
     invoiceId: g.invoiceId ?? null,
     invoiceLineId: g.invoiceLineId ?? null,
     subscriptionId: g.subscriptionId ?? null,
@@ -102,21 +109,48 @@ export async function issueGrant(engine: Engine, tx: StoreTx, changes: Changes, 
     closeReason: null,
     metadata: g.metadata ?? {},
     createdAtMs: nowMs,
-    remainingMicro: g.creditsMicro,
+    remainingMicro: g.pending ? 0n : g.creditsMicro,
   };
   await tx.grants.insert(grant);
-  const refs: Record<string, string> = { ...g.refs };
+  if (g.pending) {
+    changes.event('grant.pending', customer.id, { grant: grant.id, customer: customer.id, credits: formatCredits(grant.creditsMicro), invoice: grant.invoiceId }, nowMs);
+    return grant;
+  }
+  await postIssue(engine, tx, changes, customer, grant, nowMs, g.refs ?? {}, g.fundedBy);
+  return grant;
+}
+
+/** Activates a pending grant (its invoice was paid): the credits are issued now. */
+export async function activateGrant(engine: Engine, tx: StoreTx, changes: Changes, customer: CustomerRecord, grant: GrantRecord, nowMs: number): Promise<void> {
+  await tx.grants.activate(grant.id, nowMs);
+  grant.status = 'active';
+  grant.effectiveAtMs = nowMs;
+  grant.remainingMicro = grant.creditsMicro;
+  await postIssue(engine, tx, changes, customer, grant, nowMs, {});
+}
+
+async function postIssue(
+  engine: Engine,
+  tx: StoreTx,
+  changes: Changes,
+  customer: CustomerRecord,
+  grant: GrantRecord,
+  nowMs: number,
+  extraRefs: Record<string, string>,
+  fundedBy?: LedgerEntry[],
+): Promise<void> {
+  const refs: Record<string, string> = { ...extraRefs };
   if (grant.invoiceId) refs.invoice = grant.invoiceId;
   if (grant.invoiceLineId) refs.invoice_line = grant.invoiceLineId;
   if (grant.subscriptionId) refs.subscription = grant.subscriptionId;
   changes.txn({
     customerId: customer.id,
-    kind: 'grant',
+    kind: fundedBy ? 'rollover' : 'grant',
     cause: { type: 'grant', id: grant.id },
     refs,
     effectiveAtMs: nowMs,
     entries: [
-      { account: accounts.issued(grant.source), amountMicro: -grant.creditsMicro },
+      ...(fundedBy ?? [{ account: accounts.issued(grant.source), amountMicro: -grant.creditsMicro }]),
       { account: accounts.grant(grant.id), amountMicro: grant.creditsMicro },
     ],
   });
@@ -125,7 +159,6 @@ export async function issueGrant(engine: Engine, tx: StoreTx, changes: Changes, 
   await changes.flush(tx);
   const balance = await balanceOf(tx, customer, nowMs);
   await refreshSignals(tx, changes, customer, balance.availableMicro, nowMs);
-  return grant;
 }
 
 async function payDownDebt(engine: Engine, tx: StoreTx, changes: Changes, customer: CustomerRecord, grant: GrantRecord, nowMs: number): Promise<void> {

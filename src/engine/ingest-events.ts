@@ -1,12 +1,12 @@
 import { formatCredits, formatDecimal } from '../core/decimal.ts';
 import { marginalCost } from '../core/rating.ts';
 import { meterMatches, nextQuantity, readEvent, type Reading } from '../core/metering.ts';
-import { calendarMonthAt } from '../core/periods.ts';
 import { accounts, type LedgerEntry } from '../core/ledger.ts';
 import type { CustomerRecord, MeterRecord, RatingLine, UsageEventRecord } from '../store/records.ts';
 import type { StoreTx } from '../store/store.ts';
 import { totalKey, uniqueKey, type MeterTotal, type UniqueValueKey } from '../store/queries/usage.ts';
 import { Changes, customerNows, type Engine } from './context.ts';
+import { loadUsageContext } from './usage-context.ts';
 import { availableOf, loadFunding, pay, refreshSignals, type CustomerFunding } from './funding.ts';
 import { isRejection, validateUsageEvent, type Rejection, type UsageCandidate } from './usage-validation.ts';
 
@@ -20,15 +20,9 @@ export interface IngestResult {
   error?: { code: string; message: string; field?: string };
 }
 
-/** Where usage of a customer is totalled for exact rating: its billing period, or the calendar month. */
-export type UsagePeriodResolver = (tx: StoreTx, customers: readonly CustomerRecord[]) => Promise<(customerId: string, atMs: number) => number>;
-
-export const calendarPeriods: UsagePeriodResolver = async () => (_customerId, atMs) => calendarMonthAt(atMs).startMs;
-
 export interface IngestOptions {
   /** Pay from this hold first (hold capture). */
   hold?: { id: string; remainingMicro: bigint };
-  periods?: UsagePeriodResolver;
 }
 
 const rejected = (id: string, r: Rejection): IngestResult => ({
@@ -117,7 +111,10 @@ export async function ingestWithin(
   if (fresh.length === 0) return fillDuplicates(out, candidates);
 
   const meters = await tx.usage.metersForTypes([...new Set(fresh.map((e) => e.type))]);
-  const periodOf = await (options.periods ?? calendarPeriods)(tx, involved);
+  // Running totals are kept per billing period (or calendar month) and rates follow the plan in
+  // effect at the event's time, both read from the subscription timeline.
+  const usage = await loadUsageContext(tx, involved);
+  const periodOf = usage.periodStart;
   const matched = fresh.map((e) => meters.filter((m) => meterMatches(m, e.type, e.properties)));
 
   // Read every meter first: an event with an unreadable property is rejected whole.
@@ -178,7 +175,7 @@ export async function ingestWithin(
         }
       }
       const after = nextQuantity(meter.aggregation, total.quantityMicro, reading, wasSeen);
-      const cost = marginalCost(meter.rate, total.quantityMicro, after);
+      const cost = marginalCost(usage.rate(e.customer.id, meter, e.atMs), total.quantityMicro, after);
       const quantity = after - total.quantityMicro;
       total.quantityMicro = after;
       total.creditsMicro += cost;

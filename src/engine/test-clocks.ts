@@ -3,6 +3,7 @@ import type { TestClockRecord } from '../store/records.ts';
 import { Changes, type Engine } from './context.ts';
 import { FieldCheck } from './input.ts';
 import { runDue, type DueWorkKind } from './due-work.ts';
+import { allDueWork } from './scheduled-work.ts';
 
 export interface CreateTestClockInput {
   frozen_time: string;
@@ -35,7 +36,7 @@ export async function advanceTestClock(engine: Engine, id: string, input: { froz
   if (!clock) return notFound('test_clock', id);
   if (targetMs < clock.frozenTimeMs) return fail('clock_cannot_go_back', 'A test clock only moves forward.', { fields: [{ field: 'frozen_time', code: 'clock_cannot_go_back', message: 'earlier than the current frozen_time' }] });
   const ran = await runDue(engine, id, targetMs, {
-    ...(kinds ? { kinds } : {}),
+    kinds: kinds ?? allDueWork,
     beforeEach: async (tx, item) => {
       const current = await tx.customers.getClockForUpdate(id);
       if (current && item.dueAtMs > current.frozenTimeMs) await tx.customers.setClockTime(id, item.dueAtMs);

@@ -1,5 +1,6 @@
 import type { Engine } from '../engine/context.ts';
 import { runDue, type DueWorkKind } from '../engine/due-work.ts';
+import { allDueWork } from '../engine/scheduled-work.ts';
 
 /**
  * Drives due work from the real clock: every `intervalMs`, runs what has fallen due for customers
@@ -14,7 +15,7 @@ export function startScheduler(engine: Engine, options: { intervalMs?: number; k
 
   const tick = async () => {
     try {
-      await runDue(engine, null, engine.clock.now(), options.kinds ? { kinds: options.kinds } : {});
+      await runDue(engine, null, engine.clock.now(), { kinds: options.kinds ?? allDueWork });
     } catch (error) {
       console.error('scheduler tick failed:', error instanceof Error ? error.message : error);
     }

@@ -10,6 +10,7 @@ import { createMetrics } from './metrics.ts';
 import { creditRoutes } from './routes/credits.ts';
 import { usageRoutes } from './routes/usage.ts';
 import { systemRoutes } from './routes/system.ts';
+import { billingRoutes } from './routes/billing.ts';
 
 export interface ServerOptions {
   adminKey?: string | undefined;
@@ -80,6 +81,7 @@ export async function buildServer(engine: Engine, options: ServerOptions = {}): 
   creditRoutes(app, engine);
   usageRoutes(app, engine, batcher, metrics);
   systemRoutes(app, engine, metrics);
+  billingRoutes(app, engine);
   for (const add of options.extraRoutes ?? []) add(app, engine);
   await app.ready();
   return app;

@@ -86,8 +86,10 @@ export const UsageEvent = Type.Object({
 });
 
 export const IngestEvents = Type.Object({
-  // Items are checked one by one by the engine, so one bad event does not sink the batch.
-  events: Type.Array(Type.Unsafe<unknown>({ ...UsageEvent }), { minItems: 1, maxItems: limits.eventsPerBatchMax }),
+  // Items are checked one by one by the engine, so one bad event does not sink the batch. The
+  // `anyOf` with an empty schema documents the event's shape while letting every item through
+  // request validation; spreading UsageEvent alone would make one bad event refuse the batch.
+  events: Type.Array(Type.Unsafe<unknown>({ anyOf: [UsageEvent, {}], description: 'A usage event; each is validated on its own.' }), { minItems: 1, maxItems: limits.eventsPerBatchMax }),
 }, { additionalProperties: false });
 
 export const Authorize = Type.Object({

@@ -19,6 +19,12 @@ export const customerView = (c: CustomerRecord) => ({
   test_clock: c.testClockId,
   overage: c.overageEnabled,
   low_balance_threshold: c.lowBalanceThresholdMicro === null ? null : formatCredits(c.lowBalanceThresholdMicro),
+  auto_top_up: c.autoTopUp === null ? null : {
+    threshold: formatCredits(c.autoTopUp.thresholdMicro),
+    credits: formatCredits(c.autoTopUp.creditsMicro),
+    amount: Number(c.autoTopUp.amountMinor),
+    armed: c.topUpArmed,
+  },
   metadata: c.metadata,
   created_at: ts(c.createdAtMs),
 });

@@ -80,6 +80,53 @@ export const migrations: Migration[] = [
         response TEXT NOT NULL, created_at BIGINT NOT NULL, PRIMARY KEY (scope, key))`,
     ],
   },
+  {
+    version: 2,
+    name: 'plans, subscriptions and invoices',
+    statements: [
+      `CREATE TABLE plans (
+        id TEXT PRIMARY KEY, code TEXT NOT NULL, version BIGINT NOT NULL, name TEXT NOT NULL, currency TEXT NOT NULL,
+        billing_interval TEXT NOT NULL, amount BIGINT NOT NULL, included_credits BIGINT NOT NULL, rollover_max BIGINT,
+        overage_unit BIGINT, overage_limit BIGINT, rates TEXT NOT NULL, subscribed BIGINT NOT NULL, created_at BIGINT NOT NULL)`,
+      `CREATE UNIQUE INDEX plans_code_version ON plans (code, version)`,
+      `CREATE TABLE subscriptions (
+        id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, plan_id TEXT NOT NULL, status TEXT NOT NULL, anchor_at BIGINT NOT NULL,
+        period_index BIGINT NOT NULL, period_start BIGINT NOT NULL, period_end BIGINT NOT NULL, pending_plan_id TEXT,
+        cancel_at_period_end BIGINT NOT NULL, canceled_at BIGINT, ended_at BIGINT, metadata TEXT NOT NULL, created_at BIGINT NOT NULL)`,
+      `CREATE INDEX subscriptions_customer ON subscriptions (customer_id, status)`,
+      `CREATE INDEX subscriptions_due ON subscriptions (status, period_end)`,
+      `CREATE TABLE subscription_phases (
+        id TEXT PRIMARY KEY, subscription_id TEXT NOT NULL, customer_id TEXT NOT NULL, plan_id TEXT NOT NULL,
+        start_at BIGINT NOT NULL, end_at BIGINT, reason TEXT NOT NULL)`,
+      `CREATE INDEX subscription_phases_subscription ON subscription_phases (subscription_id, start_at)`,
+      `CREATE TABLE subscription_periods (
+        subscription_id TEXT NOT NULL, period_index BIGINT NOT NULL, customer_id TEXT NOT NULL, plan_id TEXT NOT NULL,
+        period_start BIGINT NOT NULL, period_end BIGINT NOT NULL, invoice_id TEXT, grant_id TEXT, closed BIGINT NOT NULL,
+        PRIMARY KEY (subscription_id, period_index))`,
+      `CREATE TABLE invoices (
+        id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, subscription_id TEXT, plan_id TEXT, kind TEXT NOT NULL,
+        period_start BIGINT, period_end BIGINT, currency TEXT NOT NULL, status TEXT NOT NULL, total BIGINT NOT NULL,
+        amount_paid BIGINT NOT NULL, amount_refunded BIGINT NOT NULL, amount_charged_back BIGINT NOT NULL,
+        provider TEXT, provider_invoice_id TEXT, finalized_at BIGINT, paid_at BIGINT, voided_at BIGINT,
+        metadata TEXT NOT NULL, created_at BIGINT NOT NULL)`,
+      `CREATE INDEX invoices_customer ON invoices (customer_id, id)`,
+      `CREATE INDEX invoices_provider ON invoices (provider_invoice_id)`,
+      `CREATE TABLE invoice_lines (
+        id TEXT PRIMARY KEY, invoice_id TEXT NOT NULL, customer_id TEXT NOT NULL, seq BIGINT NOT NULL, type TEXT NOT NULL,
+        description TEXT NOT NULL, quantity TEXT NOT NULL, unit_amount TEXT NOT NULL, amount BIGINT NOT NULL,
+        period_start BIGINT NOT NULL, period_end BIGINT NOT NULL, refs TEXT NOT NULL)`,
+      `CREATE INDEX invoice_lines_invoice ON invoice_lines (invoice_id, seq)`,
+      `CREATE TABLE payments (
+        id TEXT PRIMARY KEY, invoice_id TEXT NOT NULL, customer_id TEXT NOT NULL, amount BIGINT NOT NULL, currency TEXT NOT NULL,
+        provider TEXT, provider_payment_id TEXT, created_at BIGINT NOT NULL)`,
+      `CREATE INDEX payments_invoice ON payments (invoice_id)`,
+      `CREATE INDEX ledger_transactions_effective ON ledger_transactions (customer_id, effective_at)`,
+      `ALTER TABLE customers ADD COLUMN topup_threshold BIGINT`,
+      `ALTER TABLE customers ADD COLUMN topup_credits BIGINT`,
+      `ALTER TABLE customers ADD COLUMN topup_amount BIGINT`,
+      `ALTER TABLE customers ADD COLUMN topup_armed BIGINT`,
+    ],
+  },
 ];
 
 /** Applies every migration not yet applied, each in its own transaction. Safe to run concurrently. */

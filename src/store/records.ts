@@ -14,6 +14,8 @@ export interface CustomerRecord {
   lowBalanceThresholdMicro: bigint | null;
   belowThreshold: boolean;
   depleted: boolean;
+  autoTopUp: AutoTopUp | null;
+  topUpArmed: boolean;
   metadata: Metadata;
   createdAtMs: number;
 }
@@ -41,7 +43,7 @@ export interface MeterRecord {
 }
 
 export type GrantCategory = 'paid' | 'promotional';
-export type GrantStatus = 'active' | 'voided' | 'expired';
+export type GrantStatus = 'pending' | 'active' | 'voided' | 'expired';
 
 export interface GrantRecord {
   id: string;
@@ -140,4 +142,105 @@ export interface Page<T> {
 export interface PageRequest {
   limit: number;
   startingAfter?: string | undefined;
+}
+
+export interface AutoTopUp {
+  thresholdMicro: bigint;
+  creditsMicro: bigint;
+  amountMinor: bigint;
+}
+
+export type SubscriptionStatus = 'active' | 'canceled';
+
+export interface SubscriptionRecord {
+  id: string;
+  customerId: string;
+  planId: string;
+  status: SubscriptionStatus;
+  anchorAtMs: number;
+  periodIndex: number;
+  periodStartMs: number;
+  periodEndMs: number;
+  pendingPlanId: string | null;
+  cancelAtPeriodEnd: boolean;
+  canceledAtMs: number | null;
+  endedAtMs: number | null;
+  metadata: Metadata;
+  createdAtMs: number;
+}
+
+/** One stretch of a subscription's timeline on one plan: the source of truth for "which plan, when". */
+export interface PhaseRecord {
+  id: string;
+  subscriptionId: string;
+  customerId: string;
+  planId: string;
+  startAtMs: number;
+  endAtMs: number | null;
+  reason: string;
+}
+
+export interface PeriodRecord {
+  subscriptionId: string;
+  periodIndex: number;
+  customerId: string;
+  planId: string;
+  periodStartMs: number;
+  periodEndMs: number;
+  invoiceId: string | null;
+  grantId: string | null;
+  closed: boolean;
+}
+
+export type InvoiceStatus = 'draft' | 'open' | 'paid' | 'void';
+export type InvoiceKind = 'subscription' | 'proration' | 'purchase' | 'final';
+
+export interface InvoiceLineRecord {
+  id: string;
+  invoiceId: string;
+  customerId: string;
+  seq: number;
+  type: string;
+  description: string;
+  quantity: string;
+  unitAmount: string;
+  amountMinor: bigint;
+  periodStartMs: number;
+  periodEndMs: number;
+  refs: Record<string, string>;
+}
+
+export interface InvoiceRecord {
+  id: string;
+  customerId: string;
+  subscriptionId: string | null;
+  planId: string | null;
+  kind: InvoiceKind;
+  periodStartMs: number | null;
+  periodEndMs: number | null;
+  currency: string;
+  status: InvoiceStatus;
+  totalMinor: bigint;
+  amountPaidMinor: bigint;
+  amountRefundedMinor: bigint;
+  amountChargedBackMinor: bigint;
+  provider: string | null;
+  providerInvoiceId: string | null;
+  finalizedAtMs: number | null;
+  paidAtMs: number | null;
+  voidedAtMs: number | null;
+  metadata: Metadata;
+  createdAtMs: number;
+  lines: InvoiceLineRecord[];
+}
+
+export interface PaymentRecord {
+  id: string;
+  invoiceId: string;
+  customerId: string;
+  amountMinor: bigint;
+  currency: string;
+  provider: string | null;
+  providerPaymentId: string | null;
+  createdAtMs: number;
 }

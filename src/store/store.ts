@@ -4,6 +4,7 @@ import { GrantQueries } from './queries/grants.ts';
 import { LedgerQueries } from './queries/ledger.ts';
 import { UsageQueries } from './queries/usage.ts';
 import { AccessQueries } from './queries/access.ts';
+import { BillingQueries } from './queries/billing.ts';
 
 /**
  * The storage the engine needs, in domain terms. One implementation serves SQLite and PostgreSQL:
@@ -16,6 +17,7 @@ export class StoreTx {
   readonly ledger: LedgerQueries;
   readonly usage: UsageQueries;
   readonly access: AccessQueries;
+  readonly billing: BillingQueries;
 
   constructor(readonly c: SqlConnection) {
     this.customers = new CustomerQueries(c);
@@ -23,6 +25,7 @@ export class StoreTx {
     this.ledger = new LedgerQueries(c);
     this.usage = new UsageQueries(c);
     this.access = new AccessQueries(c);
+    this.billing = new BillingQueries(c);
   }
 
   /**

@@ -15,6 +15,10 @@ function toCustomer(r: SqlRow): CustomerRecord {
     lowBalanceThresholdMicro: bigOrNull(r.low_balance_threshold),
     belowThreshold: big(r.below_threshold) === 1n,
     depleted: big(r.depleted) === 1n,
+    autoTopUp: r.topup_threshold === null || r.topup_threshold === undefined
+      ? null
+      : { thresholdMicro: big(r.topup_threshold), creditsMicro: big(r.topup_credits), amountMinor: big(r.topup_amount) },
+    topUpArmed: r.topup_armed !== null && r.topup_armed !== undefined && big(r.topup_armed) === 1n,
     metadata: json(r.metadata),
     createdAtMs: num(r.created_at),
   };
@@ -30,18 +34,21 @@ export class CustomerQueries {
   async insert(r: CustomerRecord): Promise<void> {
     await this.c.run(
       `INSERT INTO customers (id, external_id, name, email, currency, test_clock_id, overage_enabled, low_balance_threshold,
-        below_threshold, depleted, metadata, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+        below_threshold, depleted, topup_threshold, topup_credits, topup_amount, topup_armed, metadata, created_at)
+        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
       [r.id, r.externalId, r.name, r.email, r.currency, r.testClockId, r.overageEnabled ? 1 : 0, r.lowBalanceThresholdMicro,
-        r.belowThreshold ? 1 : 0, r.depleted ? 1 : 0, JSON.stringify(r.metadata), r.createdAtMs],
+        r.belowThreshold ? 1 : 0, r.depleted ? 1 : 0, r.autoTopUp?.thresholdMicro ?? null, r.autoTopUp?.creditsMicro ?? null,
+        r.autoTopUp?.amountMinor ?? null, r.topUpArmed ? 1 : 0, JSON.stringify(r.metadata), r.createdAtMs],
     );
   }
 
   async update(r: CustomerRecord): Promise<void> {
     await this.c.run(
       `UPDATE customers SET name = ?, email = ?, overage_enabled = ?, low_balance_threshold = ?, below_threshold = ?,
-        depleted = ?, metadata = ? WHERE id = ?`,
+        depleted = ?, topup_threshold = ?, topup_credits = ?, topup_amount = ?, topup_armed = ?, metadata = ? WHERE id = ?`,
       [r.name, r.email, r.overageEnabled ? 1 : 0, r.lowBalanceThresholdMicro, r.belowThreshold ? 1 : 0, r.depleted ? 1 : 0,
-        JSON.stringify(r.metadata), r.id],
+        r.autoTopUp?.thresholdMicro ?? null, r.autoTopUp?.creditsMicro ?? null, r.autoTopUp?.amountMinor ?? null,
+        r.topUpArmed ? 1 : 0, JSON.stringify(r.metadata), r.id],
     );
   }
 
@@ -72,6 +79,18 @@ export class CustomerQueries {
 
   async list(page: PageRequest): Promise<Page<CustomerRecord>> {
     return pageQuery(this.c, 'customers', '', [], page, toCustomer);
+  }
+
+  async setTopUpArmed(id: string, armed: boolean): Promise<void> {
+    await this.c.run(`UPDATE customers SET topup_armed = ? WHERE id = ?`, [armed ? 1 : 0, id]);
+  }
+
+  /** Customers with auto top-up armed, on the given clock (null: the real clock). */
+  async armedTopUps(testClockId: string | null): Promise<CustomerRecord[]> {
+    const clock = testClockId === null ? 'test_clock_id IS NULL' : 'test_clock_id = ?';
+    const rows = await this.c.query(`SELECT * FROM customers WHERE topup_threshold IS NOT NULL AND topup_armed = 1 AND ${clock} ORDER BY id`,
+      testClockId === null ? [] : [testClockId]);
+    return rows.map(toCustomer);
   }
 
   async onClock(testClockId: string | null): Promise<CustomerRecord[]> {

@@ -100,6 +100,19 @@ export class GrantQueries {
     return result;
   }
 
+  async forInvoice(invoiceId: string): Promise<GrantRecord[]> {
+    return (await this.c.query(`${grantSelect} WHERE g.invoice_id = ? ORDER BY g.id`, [invoiceId])).map(toGrant);
+  }
+
+  /** Allowance grants (and rollovers) of one subscription period, in creation order. */
+  async forPeriod(subscriptionId: string, periodStartMs: number): Promise<GrantRecord[]> {
+    return (await this.c.query(`${grantSelect} WHERE g.subscription_id = ? AND g.period_start = ? ORDER BY g.id`, [subscriptionId, periodStartMs])).map(toGrant);
+  }
+
+  async activate(id: string, effectiveAtMs: number): Promise<void> {
+    await this.c.run(`UPDATE grants SET status = 'active', effective_at = ? WHERE id = ? AND status = 'pending'`, [effectiveAtMs, id]);
+  }
+
   async close(id: string, status: GrantStatus, atMs: number, reason: string | null): Promise<void> {
     await this.c.run(`UPDATE grants SET status = ?, closed_at = ?, close_reason = ? WHERE id = ?`, [status, atMs, reason, id]);
   }

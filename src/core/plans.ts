@@ -1,0 +1,130 @@
+import { divRound, formatDecimal } from './decimal.ts';
+import { prorate, type Fraction } from './proration.ts';
+import type { Interval } from './periods.ts';
+import type { Rate } from './rating.ts';
+
+/**
+ * A plan version: what a subscription pays per period and the credits it includes. Overage is
+ * priced in minor units per credit as a decimal (`"0.1"` = a tenth of a cent), kept here scaled by
+ * 10^6 (`overageUnitScaled`), and turned into money once per invoice line.
+ */
+export const overagePriceScale = 6;
+
+export interface Plan {
+  id: string;
+  code: string;
+  version: number;
+  name: string;
+  currency: string;
+  interval: Interval;
+  amountMinor: bigint;
+  includedCreditsMicro: bigint;
+  rolloverMaxMicro: bigint | null;
+  overageUnitScaled: bigint | null;
+  overageLimitMicro: bigint | null;
+  rates: Record<string, Rate>;
+  createdAtMs: number;
+}
+
+export type LineType = 'subscription_fee' | 'overage' | 'proration_credit' | 'proration_charge' | 'credit_purchase' | 'adjustment';
+
+export interface LineDraft {
+  type: LineType;
+  description: string;
+  /** Decimal strings, so quantities of credits and sub-cent unit prices travel exactly. */
+  quantity: string;
+  unitAmount: string;
+  amountMinor: bigint;
+  periodStartMs: number;
+  periodEndMs: number;
+  refs: Record<string, string>;
+}
+
+export function feeLine(plan: Plan, periodStartMs: number, periodEndMs: number): LineDraft {
+  return {
+    type: 'subscription_fee',
+    description: `${plan.name} (${plan.interval}ly fee, in advance)`,
+    quantity: '1',
+    unitAmount: plan.amountMinor.toString(),
+    amountMinor: plan.amountMinor,
+    periodStartMs,
+    periodEndMs,
+    refs: { plan: plan.id },
+  };
+}
+
+/** Overage in arrears: credits beyond grants × the plan's price per credit, rounded once. */
+export function overageLine(plan: Plan, creditsMicro: bigint, periodStartMs: number, periodEndMs: number): LineDraft | null {
+  if (plan.overageUnitScaled === null || creditsMicro === 0n) return null;
+  // credits (scale 6) × price (scale 6) → minor units at scale 12, rounded half away from zero.
+  const amountMinor = divRound(creditsMicro * plan.overageUnitScaled, 10n ** 12n);
+  return {
+    type: 'overage',
+    description: `Overage: ${formatDecimal(creditsMicro, 6)} credits`,
+    quantity: formatDecimal(creditsMicro, 6),
+    unitAmount: formatDecimal(plan.overageUnitScaled, overagePriceScale),
+    amountMinor,
+    periodStartMs,
+    periodEndMs,
+    refs: { plan: plan.id },
+  };
+}
+
+/**
+ * A mid-period change, money side: credit the unused time of the old fee and charge the remaining
+ * time of the new one, both by `fraction` (the unused share, measured to the second).
+ */
+export function prorationLines(oldPlan: Plan | null, newPlan: Plan | null, fraction: Fraction, atMs: number, periodEndMs: number): LineDraft[] {
+  const lines: LineDraft[] = [];
+  const share = `${fraction.numerator}/${fraction.denominator} s`;
+  if (oldPlan) {
+    const credit = prorate(oldPlan.amountMinor, fraction);
+    lines.push({
+      type: 'proration_credit',
+      description: `Unused time on ${oldPlan.name} (${share})`,
+      quantity: '1',
+      unitAmount: (-credit).toString(),
+      amountMinor: -credit,
+      periodStartMs: atMs,
+      periodEndMs,
+      refs: { plan: oldPlan.id },
+    });
+  }
+  if (newPlan) {
+    const charge = prorate(newPlan.amountMinor, fraction);
+    lines.push({
+      type: 'proration_charge',
+      description: `Remaining time on ${newPlan.name} (${share})`,
+      quantity: '1',
+      unitAmount: charge.toString(),
+      amountMinor: charge,
+      periodStartMs: atMs,
+      periodEndMs,
+      refs: { plan: newPlan.id },
+    });
+  }
+  return lines;
+}
+
+/**
+ * The same change, credit side, by the same fraction: revoke the old allowance's share of the
+ * remaining time (never more than is left of it) and grant the new allowance's share.
+ */
+export function prorationCredits(oldPlan: Plan | null, newPlan: Plan | null, fraction: Fraction, oldAllowanceLeftMicro: bigint): { revokeMicro: bigint; grantMicro: bigint } {
+  const share = oldPlan ? prorate(oldPlan.includedCreditsMicro, fraction) : 0n;
+  const revokeMicro = share < oldAllowanceLeftMicro ? share : oldAllowanceLeftMicro;
+  const grantMicro = newPlan ? prorate(newPlan.includedCreditsMicro, fraction) : 0n;
+  return { revokeMicro: revokeMicro < 0n ? 0n : revokeMicro, grantMicro };
+}
+
+/** What carries into the next period's allowance: what is left, up to the plan's cap. */
+export function rolloverCredits(plan: Plan, leftMicro: bigint): bigint {
+  if (plan.rolloverMaxMicro === null || leftMicro <= 0n) return 0n;
+  return leftMicro < plan.rolloverMaxMicro ? leftMicro : plan.rolloverMaxMicro;
+}
+
+export function sumLines(lines: readonly LineDraft[]): bigint {
+  let total = 0n;
+  for (const line of lines) total += line.amountMinor;
+  return total;
+}

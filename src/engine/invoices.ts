@@ -1,0 +1,145 @@
+import { fail, invalid, notFound, ok, type Outcome } from '../core/errors.ts';
+import { sumLines, type LineDraft } from '../core/plans.ts';
+import type { CustomerRecord, InvoiceKind, InvoiceRecord, PaymentRecord } from '../store/records.ts';
+import type { StoreTx } from '../store/store.ts';
+import { Changes, customerNow, type Engine } from './context.ts';
+import { activateGrant } from './grants.ts';
+
+export interface InvoiceDraft {
+  customer: CustomerRecord;
+  kind: InvoiceKind;
+  subscriptionId?: string | null;
+  planId?: string | null;
+  periodStartMs?: number | null;
+  periodEndMs?: number | null;
+  lines: LineDraft[];
+  metadata?: Record<string, string>;
+}
+
+/**
+ * Creates a finalized invoice: its lines never change afterwards (corrections go on a later
+ * invoice that references the period). An invoice with nothing to collect is paid at once.
+ */
+export async function issueInvoice(engine: Engine, tx: StoreTx, changes: Changes, draft: InvoiceDraft, nowMs: number): Promise<InvoiceRecord> {
+  const id = engine.ids.next('inv');
+  const totalMinor = sumLines(draft.lines);
+  const invoice: InvoiceRecord = {
+    id,
+    customerId: draft.customer.id,
+    subscriptionId: draft.subscriptionId ?? null,
+    planId: draft.planId ?? null,
+    kind: draft.kind,
+    periodStartMs: draft.periodStartMs ?? null,
+    periodEndMs: draft.periodEndMs ?? null,
+    currency: draft.customer.currency,
+    status: totalMinor <= 0n ? 'paid' : 'open',
+    totalMinor,
+    amountPaidMinor: 0n,
+    amountRefundedMinor: 0n,
+    amountChargedBackMinor: 0n,
+    provider: null,
+    providerInvoiceId: null,
+    finalizedAtMs: nowMs,
+    paidAtMs: totalMinor <= 0n ? nowMs : null,
+    voidedAtMs: null,
+    metadata: draft.metadata ?? {},
+    createdAtMs: nowMs,
+    lines: draft.lines.map((line, seq) => ({
+      id: engine.ids.next('lin'),
+      invoiceId: id,
+      customerId: draft.customer.id,
+      seq,
+      type: line.type,
+      description: line.description,
+      quantity: line.quantity,
+      unitAmount: line.unitAmount,
+      amountMinor: line.amountMinor,
+      periodStartMs: line.periodStartMs,
+      periodEndMs: line.periodEndMs,
+      refs: line.refs,
+    })),
+  };
+  await tx.billing.insertInvoice(invoice);
+  changes.event('invoice.finalized', invoice.customerId, { invoice: id, total: Number(totalMinor), currency: invoice.currency, kind: invoice.kind }, nowMs);
+  if (invoice.status === 'paid') changes.event('invoice.paid', invoice.customerId, { invoice: id, total: Number(totalMinor) }, nowMs);
+  return invoice;
+}
+
+export interface PaymentInput {
+  amount: number;
+  provider?: string | undefined;
+  provider_payment_id?: string | undefined;
+}
+
+/** Records money in. When the invoice is paid in full, credits bought with it become active. */
+export async function recordPayment(engine: Engine, invoiceRef: string, input: PaymentInput): Promise<Outcome<{ invoice: InvoiceRecord; payment: PaymentRecord }>> {
+  if (!Number.isSafeInteger(input.amount) || input.amount <= 0) {
+    return invalid([{ field: 'amount', code: 'must_be_positive', message: 'amount must be a positive integer of minor units.' }]);
+  }
+  return engine.store.transaction(async (tx) => {
+    const found = await tx.billing.invoice(invoiceRef);
+    if (!found) return notFound('invoice', invoiceRef);
+    await tx.lockCustomers([found.customerId]);
+    const invoice = (await tx.billing.invoice(found.id))!;
+    if (invoice.status !== 'open') return fail('invoice_not_open', `The invoice is ${invoice.status}.`, { details: { status: invoice.status } });
+    const amountMinor = BigInt(input.amount);
+    const dueMinor = invoice.totalMinor - invoice.amountPaidMinor;
+    if (amountMinor > dueMinor) {
+      return fail('overpayment', `The invoice has ${dueMinor} minor units due.`, { fields: [{ field: 'amount', code: 'overpayment', message: 'more than the amount due' }], details: { due: Number(dueMinor) } });
+    }
+    const customer = (await tx.customers.find(invoice.customerId))!;
+    const nowMs = await customerNow(engine, tx, customer);
+    const payment: PaymentRecord = {
+      id: engine.ids.next('pay'),
+      invoiceId: invoice.id,
+      customerId: invoice.customerId,
+      amountMinor,
+      currency: invoice.currency,
+      provider: input.provider ?? null,
+      providerPaymentId: input.provider_payment_id ?? null,
+      createdAtMs: nowMs,
+    };
+    await tx.billing.insertPayment(payment);
+    invoice.amountPaidMinor += amountMinor;
+    const changes = new Changes(engine);
+    changes.event('payment.recorded', invoice.customerId, { invoice: invoice.id, payment: payment.id, amount: input.amount }, nowMs);
+    if (invoice.amountPaidMinor === invoice.totalMinor) {
+      invoice.status = 'paid';
+      invoice.paidAtMs = nowMs;
+      changes.event('invoice.paid', invoice.customerId, { invoice: invoice.id, total: Number(invoice.totalMinor) }, nowMs);
+      for (const grant of await tx.grants.forInvoice(invoice.id)) {
+        if (grant.status === 'pending') await activateGrant(engine, tx, changes, customer, grant, nowMs);
+      }
+      if (invoice.metadata.auto_top_up === 'true') await tx.customers.setTopUpArmed(customer.id, true);
+    }
+    await tx.billing.updateInvoiceState(invoice);
+    await changes.flush(tx);
+    return ok({ invoice, payment });
+  });
+}
+
+/** Voids an open invoice with no payments; credits it would have bought are voided with it. */
+export async function voidInvoice(engine: Engine, invoiceRef: string): Promise<Outcome<InvoiceRecord>> {
+  return engine.store.transaction(async (tx) => {
+    const found = await tx.billing.invoice(invoiceRef);
+    if (!found) return notFound('invoice', invoiceRef);
+    await tx.lockCustomers([found.customerId]);
+    const invoice = (await tx.billing.invoice(found.id))!;
+    if (invoice.status !== 'open' || invoice.amountPaidMinor > 0n) {
+      return fail('invoice_not_voidable', 'Only an open invoice without payments can be voided; refund a paid one instead.');
+    }
+    const customer = (await tx.customers.find(invoice.customerId))!;
+    const nowMs = await customerNow(engine, tx, customer);
+    invoice.status = 'void';
+    invoice.voidedAtMs = nowMs;
+    await tx.billing.updateInvoiceState(invoice);
+    const changes = new Changes(engine);
+    for (const grant of await tx.grants.forInvoice(invoice.id)) {
+      if (grant.status === 'pending') await tx.grants.close(grant.id, 'voided', nowMs, 'invoice voided');
+    }
+    if (invoice.metadata.auto_top_up === 'true') await tx.customers.setTopUpArmed(customer.id, true);
+    changes.event('invoice.voided', invoice.customerId, { invoice: invoice.id }, nowMs);
+    await changes.flush(tx);
+    return ok(invoice);
+  });
+}

@@ -1,0 +1,110 @@
+import { divRound, formatDecimal } from '../core/decimal.ts';
+import { invalid, notFound, ok, type Outcome } from '../core/errors.ts';
+import type { CustomerRecord, GrantRecord, InvoiceRecord } from '../store/records.ts';
+import type { StoreTx } from '../store/store.ts';
+import { Changes, customerNow, customerNows, type Engine } from './context.ts';
+import type { DueWorkKind } from './due-work.ts';
+import { FieldCheck } from './input.ts';
+import { issueGrant } from './grants.ts';
+import { issueInvoice } from './invoices.ts';
+import { availableOf, loadFunding } from './funding.ts';
+
+export interface PurchaseInput {
+  credits: string;
+  amount: number;
+  priority?: number | undefined;
+  expires_at?: string | undefined;
+}
+
+/**
+ * Buying credits: an invoice with one `credit_purchase` line and a paid grant linked to that line,
+ * with its cost basis (amount / credits). The grant waits, pending, until the invoice is paid.
+ */
+export async function purchaseCredits(engine: Engine, ref: string, input: PurchaseInput): Promise<Outcome<{ invoice: InvoiceRecord; grant: GrantRecord }>> {
+  const check = new FieldCheck();
+  const creditsMicro = check.credits('credits', input.credits, { positive: true });
+  if (!Number.isSafeInteger(input.amount) || input.amount < 0) check.add('amount', 'invalid_amount', 'amount must be a non-negative integer of minor units.');
+  const expiresAtMs = check.timestamp('expires_at', input.expires_at);
+  if (check.errors.length) return invalid(check.errors);
+  return engine.store.transaction(async (tx) => {
+    const customer = await tx.customers.find(ref);
+    if (!customer) return notFound('customer', ref);
+    await tx.lockCustomers([customer.id]);
+    const nowMs = await customerNow(engine, tx, customer);
+    const changes = new Changes(engine);
+    const result = await buy(engine, tx, changes, customer, creditsMicro, BigInt(input.amount), nowMs, { priority: input.priority ?? 50, expiresAtMs });
+    await changes.flush(tx);
+    return ok(result);
+  });
+}
+
+async function buy(
+  engine: Engine, tx: StoreTx, changes: Changes, customer: CustomerRecord, creditsMicro: bigint, amountMinor: bigint, nowMs: number,
+  options: { priority: number; expiresAtMs: number | null; metadata?: Record<string, string> },
+): Promise<{ invoice: InvoiceRecord; grant: GrantRecord }> {
+  // The unit price per credit, as a decimal string of minor units (exact to 6 places, shown only).
+  const unitScaled = divRound(amountMinor * 10n ** 12n, creditsMicro);
+  const invoice = await issueInvoice(engine, tx, changes, {
+    customer,
+    kind: 'purchase',
+    lines: [{
+      type: 'credit_purchase',
+      description: `${formatDecimal(creditsMicro, 6)} credits`,
+      quantity: formatDecimal(creditsMicro, 6),
+      unitAmount: formatDecimal(unitScaled, 6),
+      amountMinor,
+      periodStartMs: nowMs,
+      periodEndMs: nowMs,
+      refs: {},
+    }],
+    ...(options.metadata ? { metadata: options.metadata } : {}),
+  }, nowMs);
+  const paidAlready = invoice.status === 'paid';
+  const grant = await issueGrant(engine, tx, changes, customer, nowMs, {
+    creditsMicro,
+    category: 'paid',
+    source: 'purchase',
+    priority: options.priority,
+    effectiveAtMs: nowMs,
+    expiresAtMs: options.expiresAtMs,
+    invoiceId: invoice.id,
+    invoiceLineId: invoice.lines[0]!.id,
+    costAmountMinor: amountMinor,
+    costCurrency: customer.currency,
+    pending: !paidAlready,
+  });
+  return { invoice, grant };
+}
+
+/**
+ * Auto top-up: when a customer's available credits are below its threshold and top-up is armed,
+ * buy the configured pack (invoice + pending grant) and disarm, so one crossing buys once. It
+ * re-arms when that invoice is paid or voided.
+ */
+export const autoTopUp: DueWorkKind = {
+  kind: 'auto_top_up',
+  async due(tx, clock, upTo) {
+    const armed = await tx.customers.armedTopUps(clock);
+    if (armed.length === 0) return [];
+    const funding = await loadFunding(tx, armed, new Map(armed.map((c) => [c.id, upTo])));
+    return armed
+      .filter((c) => availableOf(funding.get(c.id)!) < c.autoTopUp!.thresholdMicro)
+      .map((c) => ({ kind: 'auto_top_up', id: c.id, customerId: c.id, dueAtMs: upTo }));
+  },
+  async run(engine, tx, item) {
+    await tx.lockCustomers([item.customerId]);
+    const customer = await tx.customers.find(item.customerId);
+    if (!customer?.autoTopUp || !customer.topUpArmed) return;
+    const nows = await customerNows(engine, tx, [customer]);
+    const nowMs = Math.max(nows.get(customer.id)!, item.dueAtMs);
+    const available = availableOf((await loadFunding(tx, [customer], new Map([[customer.id, nowMs]]))).get(customer.id)!);
+    if (available >= customer.autoTopUp.thresholdMicro) return;
+    const changes = new Changes(engine);
+    await tx.customers.setTopUpArmed(customer.id, false);
+    const { invoice } = await buy(engine, tx, changes, customer, customer.autoTopUp.creditsMicro, customer.autoTopUp.amountMinor, nowMs, {
+      priority: 50, expiresAtMs: null, metadata: { auto_top_up: 'true' },
+    });
+    changes.event('credits.top_up_created', customer.id, { customer: customer.id, invoice: invoice.id }, nowMs);
+    await changes.flush(tx);
+  },
+};

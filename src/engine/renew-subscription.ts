@@ -1,0 +1,112 @@
+import { addIntervals } from '../core/periods.ts';
+import { feeLine, rolloverCredits, type LineDraft } from '../core/plans.ts';
+import type { PlanRecord } from '../store/queries/billing.ts';
+import type { CustomerRecord, SubscriptionRecord } from '../store/records.ts';
+import type { StoreTx } from '../store/store.ts';
+import { Changes, type Engine } from './context.ts';
+import type { DueWorkKind } from './due-work.ts';
+import { issueGrant } from './grants.ts';
+import { issueInvoice } from './invoices.ts';
+import { allowanceSource, grantAllowance, leftOf, overageLines, periodAllowances, postOverageInvoiced, takeFrom } from './subscription-credits.ts';
+
+/**
+ * Moves a subscription from its current period to the next one, in ONE transaction: overage of
+ * the closing period (in arrears), rollover of its unused allowance, the next period's allowance
+ * grant and its fee (in advance) on one invoice. At a scheduled cancellation it ends instead; at a
+ * scheduled change the next period runs on the new plan. Each step is claimed per (subscription,
+ * period), so running it twice does nothing the second time.
+ */
+export async function advancePeriod(engine: Engine, tx: StoreTx, sub: SubscriptionRecord, customer: CustomerRecord, atMs: number): Promise<boolean> {
+  const plans = await tx.billing.plansById([sub.planId, ...(sub.pendingPlanId ? [sub.pendingPlanId] : [])]);
+  const currentPlan = plans.get(sub.planId)!;
+  const phases = await tx.billing.phases([sub.id]);
+  const allPlans = await tx.billing.plansById(phases.map((p) => p.planId));
+  const planAt = (ms: number): PlanRecord => {
+    const phase = [...phases].reverse().find((p) => p.startAtMs <= ms);
+    return (phase && allPlans.get(phase.planId)) || currentPlan;
+  };
+  const changes = new Changes(engine);
+  const lookbackMs = engine.settings.pastToleranceMs + 24 * 3600 * 1000;
+
+  if (sub.periodIndex >= 0 && sub.cancelAtPeriodEnd) {
+    const lines = await overageLines(tx, sub, planAt, atMs, lookbackMs);
+    if (lines.length) {
+      const invoice = await issueInvoice(engine, tx, changes, { customer, kind: 'final', subscriptionId: sub.id, planId: sub.planId, periodStartMs: sub.periodStartMs, periodEndMs: sub.periodEndMs, lines }, atMs);
+      postOverageInvoiced(changes, invoice, atMs);
+    }
+    sub.status = 'canceled';
+    sub.endedAtMs = sub.periodEndMs;
+    await tx.billing.updateSubscription(sub);
+    await tx.billing.endOpenPhase(sub.id, sub.periodEndMs);
+    changes.event('subscription.canceled', sub.customerId, { subscription: sub.id, ended_at: sub.periodEndMs }, atMs);
+    await changes.flush(tx);
+    return true;
+  }
+
+  const nextPlan = sub.pendingPlanId ? plans.get(sub.pendingPlanId)! : currentPlan;
+  const nextIndex = sub.periodIndex + 1;
+  const startMs = sub.periodIndex < 0 ? sub.anchorAtMs : sub.periodEndMs;
+  const endMs = addIntervals(sub.anchorAtMs, nextPlan.interval, nextIndex + 1);
+  const claimed = await tx.billing.claimPeriod({
+    subscriptionId: sub.id, periodIndex: nextIndex, customerId: sub.customerId, planId: nextPlan.id,
+    periodStartMs: startMs, periodEndMs: endMs, invoiceId: null, grantId: null, closed: false,
+  });
+  if (!claimed) return false;
+
+  const lines: LineDraft[] = [{ ...feeLine(nextPlan, startMs, endMs), refs: { plan: nextPlan.id, subscription: sub.id } }];
+  if (sub.periodIndex >= 0) lines.push(...(await overageLines(tx, sub, planAt, atMs, lookbackMs)));
+  const invoice = await issueInvoice(engine, tx, changes, {
+    customer, kind: 'subscription', subscriptionId: sub.id, planId: nextPlan.id, periodStartMs: startMs, periodEndMs: endMs, lines,
+  }, atMs);
+  postOverageInvoiced(changes, invoice, atMs);
+
+  // Rollover is read before the old allowance expires (renewals run before expiries at one instant).
+  const previous = sub.periodIndex >= 0 ? await periodAllowances(tx, sub, atMs - 1) : [];
+  const carryMicro = rolloverCredits(currentPlan, leftOf(previous.filter((g) => g.source === allowanceSource || g.source === 'rollover')));
+  const feeLineId = invoice.lines[0]!.id;
+  if (sub.pendingPlanId) {
+    await tx.billing.endOpenPhase(sub.id, startMs);
+    await tx.billing.insertPhase({ id: engine.ids.next('prc'), subscriptionId: sub.id, customerId: sub.customerId, planId: nextPlan.id, startAtMs: startMs, endAtMs: null, reason: 'scheduled_change' });
+    await tx.billing.markPlanSubscribed(nextPlan.id);
+    changes.event('subscription.changed', sub.customerId, { subscription: sub.id, from_plan: currentPlan.id, to_plan: nextPlan.id, timing: 'period_end' }, atMs);
+  }
+  sub.planId = nextPlan.id;
+  sub.pendingPlanId = null;
+  sub.periodIndex = nextIndex;
+  sub.periodStartMs = startMs;
+  sub.periodEndMs = endMs;
+  await tx.billing.updateSubscription(sub);
+  const grant = await grantAllowance(engine, tx, changes, customer, sub, nextPlan.includedCreditsMicro, startMs, endMs, invoice, feeLineId, atMs);
+  if (carryMicro > 0n) {
+    const sources = previous.filter((g) => g.source === allowanceSource || g.source === 'rollover');
+    await issueGrant(engine, tx, changes, customer, atMs, {
+      creditsMicro: carryMicro, category: 'paid', source: 'rollover', priority: 50, effectiveAtMs: atMs, expiresAtMs: endMs,
+      invoiceId: invoice.id, invoiceLineId: feeLineId, subscriptionId: sub.id, periodStartMs: startMs,
+      fundedBy: takeFrom(sources, carryMicro).map((e) => ({ account: e.account, amountMicro: e.amountMicro })),
+    });
+  }
+  await tx.billing.updatePeriod({
+    subscriptionId: sub.id, periodIndex: nextIndex, customerId: sub.customerId, planId: nextPlan.id,
+    periodStartMs: startMs, periodEndMs: endMs, invoiceId: invoice.id, grantId: grant?.id ?? null, closed: false,
+  });
+  changes.event(nextIndex === 0 ? 'subscription.started' : 'subscription.renewed', sub.customerId, {
+    subscription: sub.id, period_index: nextIndex, period_start: startMs, period_end: endMs, invoice: invoice.id, grant: grant?.id ?? null,
+  }, atMs);
+  await changes.flush(tx);
+  return true;
+}
+
+/** The scheduler's renewal work: every active subscription whose period has ended. */
+export const subscriptionRenewal: DueWorkKind = {
+  kind: 'subscription_renewal',
+  async due(tx, clock, upTo, limit) {
+    return (await tx.billing.dueRenewals(clock, upTo, limit)).map((d) => ({ ...d, kind: 'subscription_renewal' }));
+  },
+  async run(engine, tx, item) {
+    await tx.lockCustomers([item.customerId]);
+    const sub = await tx.billing.subscription(item.id);
+    if (!sub || sub.status !== 'active' || sub.periodEndMs > item.dueAtMs) return;
+    const customer = (await tx.customers.find(sub.customerId))!;
+    await advancePeriod(engine, tx, sub, customer, item.dueAtMs);
+  },
+};

@@ -1,0 +1,102 @@
+import { formatCredits, parseCredits } from '../core/decimal.ts';
+import { accounts, type LedgerEntry } from '../core/ledger.ts';
+import { overageLine, type LineDraft, type Plan } from '../core/plans.ts';
+import type { CustomerRecord, GrantRecord, InvoiceRecord, SubscriptionRecord } from '../store/records.ts';
+import type { StoreTx } from '../store/store.ts';
+import type { Changes, Engine } from './context.ts';
+import { issueGrant } from './grants.ts';
+
+/**
+ * The credit side of a subscription, shared by renewal, change and cancellation: the allowance
+ * grants of a period, revoking a share of them, and billing overage in arrears.
+ */
+export const allowanceSource = 'plan_allowance';
+
+export async function periodAllowances(tx: StoreTx, sub: SubscriptionRecord, nowMs: number): Promise<GrantRecord[]> {
+  const grants = await tx.grants.forPeriod(sub.id, sub.periodStartMs);
+  return grants.filter((g) => g.status === 'active' && (g.expiresAtMs === null || g.expiresAtMs > nowMs) && g.remainingMicro > 0n);
+}
+
+export function leftOf(grants: readonly GrantRecord[]): bigint {
+  let total = 0n;
+  for (const g of grants) total += g.remainingMicro;
+  return total;
+}
+
+/** Takes `amountMicro` from the grants, newest first, as ledger entries (negative amounts). */
+export function takeFrom(grants: readonly GrantRecord[], amountMicro: bigint): LedgerEntry[] {
+  const entries: LedgerEntry[] = [];
+  let left = amountMicro;
+  for (const g of [...grants].reverse()) {
+    if (left <= 0n) break;
+    const take = g.remainingMicro < left ? g.remainingMicro : left;
+    if (take > 0n) entries.push({ account: accounts.grant(g.id), amountMicro: -take });
+    left -= take;
+  }
+  return entries;
+}
+
+export function revokeAllowance(changes: Changes, sub: SubscriptionRecord, grants: readonly GrantRecord[], revokeMicro: bigint, cause: { type: string; id: string }, refs: Record<string, string>, nowMs: number): void {
+  if (revokeMicro <= 0n) return;
+  const entries = takeFrom(grants, revokeMicro);
+  entries.push({ account: accounts.revoked, amountMicro: revokeMicro });
+  changes.txn({ customerId: sub.customerId, kind: 'revoke', cause, refs: { ...refs, subscription: sub.id }, effectiveAtMs: nowMs, entries });
+  changes.event('credits.revoked', sub.customerId, { subscription: sub.id, credits: formatCredits(revokeMicro), cause: cause.id }, nowMs);
+}
+
+export async function grantAllowance(
+  engine: Engine, tx: StoreTx, changes: Changes, customer: CustomerRecord, sub: SubscriptionRecord,
+  creditsMicro: bigint, periodStartMs: number, periodEndMs: number, invoice: InvoiceRecord | null, lineId: string | null, nowMs: number,
+): Promise<GrantRecord | null> {
+  if (creditsMicro <= 0n) return null;
+  return issueGrant(engine, tx, changes, customer, nowMs, {
+    creditsMicro,
+    category: 'paid',
+    source: allowanceSource,
+    priority: 50,
+    effectiveAtMs: nowMs,
+    expiresAtMs: periodEndMs,
+    invoiceId: invoice?.id ?? null,
+    invoiceLineId: lineId,
+    subscriptionId: sub.id,
+    periodStartMs,
+  });
+}
+
+/**
+ * Overage lines for every recent period of the subscription: what usage pushed into overage in
+ * that period, less what earlier invoices already billed for it. Late events (up to 35 days old)
+ * so land on a later invoice as a line that references their own period.
+ */
+export async function overageLines(tx: StoreTx, sub: SubscriptionRecord, planOf: (periodStartMs: number) => Plan, upToMs: number, lookbackMs: number): Promise<LineDraft[]> {
+  const lines: LineDraft[] = [];
+  const periods = (await tx.billing.periods(sub.id)).filter((p) => p.periodStartMs < upToMs && p.periodEndMs > upToMs - lookbackMs);
+  for (const period of periods) {
+    const endMs = Math.min(period.periodEndMs, upToMs);
+    const consumed = await tx.billing.overageConsumed(sub.customerId, period.periodStartMs, endMs);
+    const billed = await tx.billing.overageBilled(sub.id, period.periodStartMs);
+    const line = overageLine(planOf(period.periodStartMs), consumed - billed, period.periodStartMs, period.periodEndMs);
+    if (line && line.amountMinor !== 0n) lines.push({ ...line, refs: { ...line.refs, subscription: sub.id } });
+  }
+  return lines;
+}
+
+/** Moves invoiced overage out of the customer's `overage` account, caused by its invoice line. */
+export function postOverageInvoiced(changes: Changes, invoice: InvoiceRecord, nowMs: number): void {
+  for (const line of invoice.lines) {
+    if (line.type !== 'overage') continue;
+    const entries: LedgerEntry[] = [];
+    const parsed = parseCredits(line.quantity);
+    if (!parsed.ok) continue;
+    const creditsMicro = parsed.value;
+    entries.push({ account: accounts.overage, amountMicro: creditsMicro }, { account: accounts.invoicedOverage, amountMicro: -creditsMicro });
+    changes.txn({
+      customerId: invoice.customerId,
+      kind: 'overage_invoiced',
+      cause: { type: 'invoice_line', id: line.id },
+      refs: { invoice: invoice.id, invoice_line: line.id },
+      effectiveAtMs: nowMs,
+      entries,
+    });
+  }
+}

@@ -1,0 +1,167 @@
+import { fail, invalid, notFound, ok, type Outcome } from '../core/errors.ts';
+import { prorationCredits, prorationLines } from '../core/plans.ts';
+import { remainingFraction } from '../core/proration.ts';
+import type { SubscriptionRecord } from '../store/records.ts';
+import { Changes, customerNow, type Engine } from './context.ts';
+import { FieldCheck } from './input.ts';
+import { issueInvoice } from './invoices.ts';
+import { advancePeriod } from './renew-subscription.ts';
+import { grantAllowance, leftOf, overageLines, periodAllowances, postOverageInvoiced, revokeAllowance } from './subscription-credits.ts';
+
+export interface CreateSubscriptionInput {
+  customer: string;
+  plan: string;
+  start_at?: string | undefined;
+  metadata?: Record<string, string> | undefined;
+}
+
+/**
+ * Subscribes a customer to a plan. Periods are anchored on the start (anniversary billing). When
+ * the start is now or past, the first period begins in the same transaction: allowance grant and
+ * in-advance invoice; a future start is picked up by the scheduler when it comes.
+ */
+export async function createSubscription(engine: Engine, input: CreateSubscriptionInput): Promise<Outcome<SubscriptionRecord>> {
+  const check = new FieldCheck();
+  const startAtMs = check.timestamp('start_at', input.start_at);
+  const metadata = check.metadata('metadata', input.metadata);
+  if (check.errors.length) return invalid(check.errors);
+  return engine.store.transaction(async (tx) => {
+    const customer = await tx.customers.find(input.customer);
+    if (!customer) return notFound('customer', input.customer);
+    await tx.lockCustomers([customer.id]);
+    const plan = await tx.billing.plan(input.plan);
+    if (!plan) return notFound('plan', input.plan);
+    if (plan.currency !== customer.currency) {
+      return invalid([{ field: 'plan', code: 'currency_mismatch', message: `The plan bills in ${plan.currency}; the customer in ${customer.currency}.` }]);
+    }
+    if ((await tx.billing.subscriptionsOf([customer.id])).some((s) => s.status === 'active')) {
+      return fail('subscription_exists', 'The customer has an active subscription; change it instead.');
+    }
+    const nowMs = await customerNow(engine, tx, customer);
+    const anchorAtMs = startAtMs ?? nowMs;
+    if (anchorAtMs < nowMs - engine.settings.pastToleranceMs) return invalid([{ field: 'start_at', code: 'too_old', message: 'start_at may be at most 35 days in the past.' }]);
+    const sub: SubscriptionRecord = {
+      id: engine.ids.next('sub'), customerId: customer.id, planId: plan.id, status: 'active', anchorAtMs,
+      periodIndex: -1, periodStartMs: anchorAtMs, periodEndMs: anchorAtMs, pendingPlanId: null, cancelAtPeriodEnd: false,
+      canceledAtMs: null, endedAtMs: null, metadata, createdAtMs: nowMs,
+    };
+    await tx.billing.insertSubscription(sub);
+    await tx.billing.insertPhase({ id: engine.ids.next('prc'), subscriptionId: sub.id, customerId: customer.id, planId: plan.id, startAtMs: anchorAtMs, endAtMs: null, reason: 'created' });
+    await tx.billing.markPlanSubscribed(plan.id);
+    if (plan.overageUnitScaled !== null && !customer.overageEnabled) {
+      customer.overageEnabled = true;
+      await tx.customers.update(customer);
+    }
+    const changes = new Changes(engine);
+    changes.event('subscription.created', customer.id, { subscription: sub.id, plan: plan.id, start_at: anchorAtMs }, nowMs);
+    await changes.flush(tx);
+    if (anchorAtMs <= nowMs) await advancePeriod(engine, tx, sub, customer, anchorAtMs);
+    return ok((await tx.billing.subscription(sub.id))!);
+  });
+}
+
+export interface ChangeSubscriptionInput {
+  plan: string;
+  timing: 'immediate' | 'period_end';
+}
+
+/**
+ * A plan change. `period_end` schedules it for the next renewal. `immediate` prorates to the
+ * second, in ONE transaction: a `proration_credit` line for the unused time of the old fee, a
+ * `proration_charge` line for the remaining time of the new one, and by the same fraction the old
+ * allowance's share revoked (capped at what is left of it) and the new allowance's share granted.
+ */
+export async function changeSubscription(engine: Engine, id: string, input: ChangeSubscriptionInput): Promise<Outcome<SubscriptionRecord>> {
+  return engine.store.transaction(async (tx) => {
+    const found = await tx.billing.subscription(id);
+    if (!found) return notFound('subscription', id);
+    await tx.lockCustomers([found.customerId]);
+    const sub = (await tx.billing.subscription(id))!;
+    if (sub.status !== 'active') return fail('subscription_not_active', 'The subscription has ended.');
+    const customer = (await tx.customers.find(sub.customerId))!;
+    const [oldPlan, newPlan] = [(await tx.billing.plansById([sub.planId])).get(sub.planId)!, await tx.billing.plan(input.plan)];
+    if (!newPlan) return notFound('plan', input.plan);
+    if (newPlan.currency !== oldPlan.currency || newPlan.interval !== oldPlan.interval) {
+      return invalid([{ field: 'plan', code: 'plan_incompatible', message: 'A change keeps the currency and the billing interval.' }]);
+    }
+    const nowMs = await customerNow(engine, tx, customer);
+    const changes = new Changes(engine);
+    if (input.timing === 'period_end' || sub.periodIndex < 0) {
+      sub.pendingPlanId = newPlan.id;
+      await tx.billing.updateSubscription(sub);
+      changes.event('subscription.change_scheduled', sub.customerId, { subscription: sub.id, to_plan: newPlan.id, at: sub.periodEndMs }, nowMs);
+      await changes.flush(tx);
+      return ok(sub);
+    }
+    const fraction = remainingFraction(sub.periodStartMs, sub.periodEndMs, nowMs);
+    const invoice = await issueInvoice(engine, tx, changes, {
+      customer, kind: 'proration', subscriptionId: sub.id, planId: newPlan.id, periodStartMs: nowMs, periodEndMs: sub.periodEndMs,
+      lines: prorationLines(oldPlan, newPlan, fraction, nowMs, sub.periodEndMs).map((l) => ({ ...l, refs: { ...l.refs, subscription: sub.id } })),
+    }, nowMs);
+    const allowances = await periodAllowances(tx, sub, nowMs);
+    const { revokeMicro, grantMicro } = prorationCredits(oldPlan, newPlan, fraction, leftOf(allowances));
+    const [creditLine, chargeLine] = invoice.lines;
+    revokeAllowance(changes, sub, allowances, revokeMicro, { type: 'subscription_change', id: creditLine!.id }, { invoice: invoice.id, invoice_line: creditLine!.id }, nowMs);
+    await changes.flush(tx);
+    await grantAllowance(engine, tx, changes, customer, sub, grantMicro, sub.periodStartMs, sub.periodEndMs, invoice, chargeLine!.id, nowMs);
+    await tx.billing.endOpenPhase(sub.id, nowMs);
+    await tx.billing.insertPhase({ id: engine.ids.next('prc'), subscriptionId: sub.id, customerId: sub.customerId, planId: newPlan.id, startAtMs: nowMs, endAtMs: null, reason: 'change' });
+    await tx.billing.markPlanSubscribed(newPlan.id);
+    sub.planId = newPlan.id;
+    sub.pendingPlanId = null;
+    await tx.billing.updateSubscription(sub);
+    changes.event('subscription.changed', sub.customerId, {
+      subscription: sub.id, from_plan: oldPlan.id, to_plan: newPlan.id, timing: 'immediate', invoice: invoice.id,
+      fraction: `${fraction.numerator}/${fraction.denominator}`,
+    }, nowMs);
+    await changes.flush(tx);
+    return ok(sub);
+  });
+}
+
+/**
+ * Cancels. `period_end` lets the period run out (the renewal then ends it); `immediate` ends it
+ * now with a `proration_credit` for the unused time, bills overage so far, and revokes the unused
+ * share of the allowance by the same fraction.
+ */
+export async function cancelSubscription(engine: Engine, id: string, input: { timing: 'immediate' | 'period_end' }): Promise<Outcome<SubscriptionRecord>> {
+  return engine.store.transaction(async (tx) => {
+    const found = await tx.billing.subscription(id);
+    if (!found) return notFound('subscription', id);
+    await tx.lockCustomers([found.customerId]);
+    const sub = (await tx.billing.subscription(id))!;
+    if (sub.status !== 'active') return fail('subscription_not_active', 'The subscription has ended.');
+    const customer = (await tx.customers.find(sub.customerId))!;
+    const nowMs = await customerNow(engine, tx, customer);
+    const changes = new Changes(engine);
+    sub.canceledAtMs = nowMs;
+    if (input.timing === 'period_end' && sub.periodIndex >= 0) {
+      sub.cancelAtPeriodEnd = true;
+      await tx.billing.updateSubscription(sub);
+      changes.event('subscription.cancel_scheduled', sub.customerId, { subscription: sub.id, at: sub.periodEndMs }, nowMs);
+      await changes.flush(tx);
+      return ok(sub);
+    }
+    const plan = (await tx.billing.plansById([sub.planId])).get(sub.planId)!;
+    if (sub.periodIndex >= 0) {
+      const fraction = remainingFraction(sub.periodStartMs, sub.periodEndMs, nowMs);
+      const lookbackMs = engine.settings.pastToleranceMs + 24 * 3600 * 1000;
+      const lines = [
+        ...prorationLines(plan, null, fraction, nowMs, sub.periodEndMs).map((l) => ({ ...l, refs: { ...l.refs, subscription: sub.id } })),
+        ...(await overageLines(tx, sub, () => plan, nowMs + 1, lookbackMs)),
+      ];
+      const invoice = await issueInvoice(engine, tx, changes, { customer, kind: 'final', subscriptionId: sub.id, planId: plan.id, periodStartMs: sub.periodStartMs, periodEndMs: nowMs, lines }, nowMs);
+      postOverageInvoiced(changes, invoice, nowMs);
+      const allowances = await periodAllowances(tx, sub, nowMs);
+      const { revokeMicro } = prorationCredits(plan, null, fraction, leftOf(allowances));
+      revokeAllowance(changes, sub, allowances, revokeMicro, { type: 'subscription_cancel', id: invoice.lines[0]!.id }, { invoice: invoice.id, invoice_line: invoice.lines[0]!.id }, nowMs);
+    }
+    sub.status = 'canceled';
+    sub.endedAtMs = nowMs;
+    await tx.billing.updateSubscription(sub);
+    await tx.billing.endOpenPhase(sub.id, nowMs);
+    changes.event('subscription.canceled', sub.customerId, { subscription: sub.id, ended_at: nowMs, timing: 'immediate' }, nowMs);
+    await changes.flush(tx);
+    return ok(sub);
+  });
+}

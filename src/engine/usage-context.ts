@@ -1,0 +1,45 @@
+import { calendarMonthAt, periodAt } from '../core/periods.ts';
+import type { Rate } from '../core/rating.ts';
+import type { PlanRecord } from '../store/queries/billing.ts';
+import type { CustomerRecord, MeterRecord, PhaseRecord, SubscriptionRecord } from '../store/records.ts';
+import type { StoreTx } from '../store/store.ts';
+
+/**
+ * What rating needs to know about a customer's billing, read from the subscription timeline (the
+ * one source of truth for "which plan, which period, when"): the period a usage timestamp falls
+ * in (running totals are kept per period so rating is exact over it), and the rate of a meter
+ * under the plan in effect at that time.
+ */
+export interface UsageContext {
+  periodStart(customerId: string, atMs: number): number;
+  rate(customerId: string, meter: MeterRecord, atMs: number): Rate;
+}
+
+export async function loadUsageContext(tx: StoreTx, customers: readonly CustomerRecord[]): Promise<UsageContext> {
+  const subs = await tx.billing.subscriptionsOf(customers.map((c) => c.id));
+  const phases = subs.length ? await tx.billing.phases(subs.map((s) => s.id)) : [];
+  const plans = phases.length ? await tx.billing.plansById(phases.map((p) => p.planId)) : new Map<string, PlanRecord>();
+  const subsByCustomer = new Map<string, SubscriptionRecord[]>();
+  for (const s of subs) subsByCustomer.set(s.customerId, [...(subsByCustomer.get(s.customerId) ?? []), s]);
+  const phasesBySub = new Map<string, PhaseRecord[]>();
+  for (const p of phases) phasesBySub.set(p.subscriptionId, [...(phasesBySub.get(p.subscriptionId) ?? []), p]);
+
+  const subscriptionAt = (customerId: string, atMs: number): SubscriptionRecord | undefined =>
+    (subsByCustomer.get(customerId) ?? []).find((s) => s.anchorAtMs <= atMs && (s.endedAtMs === null || s.endedAtMs > atMs));
+
+  return {
+    periodStart(customerId, atMs) {
+      const sub = subscriptionAt(customerId, atMs);
+      if (!sub) return calendarMonthAt(atMs).startMs;
+      const plan = plans.get(sub.planId);
+      return periodAt(sub.anchorAtMs, plan?.interval ?? 'month', atMs).startMs;
+    },
+    rate(customerId, meter, atMs) {
+      const sub = subscriptionAt(customerId, atMs);
+      if (!sub) return meter.rate;
+      const phase = [...(phasesBySub.get(sub.id) ?? [])].reverse().find((p) => p.startAtMs <= atMs);
+      const plan = phase ? plans.get(phase.planId) : undefined;
+      return plan?.rates[meter.code] ?? meter.rate;
+    },
+  };
+}

@@ -1,0 +1,56 @@
+import { Type } from '@sinclair/typebox';
+import { Code, Credits, Currency, Metadata, MinorAmount, Name, PageQuery, RateSchema, Timestamp } from './schemas.ts';
+
+/** Request schemas of plans, subscriptions, invoices, payments and purchases (PRODUCT §6–§7). */
+export const CreatePlan = Type.Object({
+  code: Code,
+  name: Name,
+  currency: Currency,
+  interval: Type.Union([Type.Literal('month'), Type.Literal('year')]),
+  amount: MinorAmount,
+  included_credits: Credits,
+  rollover: Type.Optional(Type.Object({ max_credits: Credits }, { additionalProperties: false })),
+  overage: Type.Optional(Type.Object({
+    unit_amount_per_credit: Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?$', maxLength: 40, description: 'Minor units per credit, as a decimal string ("0.1" = $0.001 a credit).' }),
+    limit_credits: Type.Optional(Credits),
+  }, { additionalProperties: false })),
+  rates: Type.Optional(Type.Record(Type.String({ maxLength: 100 }), Type.Unsafe<unknown>({ ...RateSchema }), { maxProperties: 50, description: 'Rate overrides per meter code.' })),
+}, { additionalProperties: false });
+
+export const CreateSubscription = Type.Object({
+  customer: Type.String({ minLength: 1, maxLength: 255 }),
+  plan: Type.String({ minLength: 1, maxLength: 255, description: 'Plan code (latest version) or plan version id.' }),
+  start_at: Type.Optional(Timestamp),
+  metadata: Type.Optional(Metadata),
+}, { additionalProperties: false });
+
+const Timing = Type.Union([Type.Literal('immediate'), Type.Literal('period_end')]);
+export const ChangeSubscription = Type.Object({ plan: Type.String({ minLength: 1, maxLength: 255 }), timing: Timing }, { additionalProperties: false });
+export const CancelSubscription = Type.Object({ timing: Timing }, { additionalProperties: false });
+
+export const RecordPayment = Type.Object({
+  amount: Type.Integer({ minimum: 1, maximum: 1e15, description: 'Minor units received.' }),
+  provider: Type.Optional(Type.String({ maxLength: 50 })),
+  provider_payment_id: Type.Optional(Type.String({ maxLength: 255 })),
+}, { additionalProperties: false });
+
+export const Purchase = Type.Object({
+  credits: Credits,
+  amount: MinorAmount,
+  priority: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+  expires_at: Type.Optional(Timestamp),
+}, { additionalProperties: false });
+
+export const AutoTopUpSettings = Type.Object({
+  auto_top_up: Type.Union([
+    Type.Object({ threshold: Credits, credits: Credits, amount: MinorAmount }, { additionalProperties: false }),
+    Type.Null(),
+  ]),
+}, { additionalProperties: false });
+
+export const InvoiceQuery = Type.Composite([PageQuery, Type.Object({
+  subscription: Type.Optional(Type.String({ maxLength: 255 })),
+  period_start: Type.Optional(Timestamp),
+})]);
+
+export { Currency };

@@ -1,0 +1,90 @@
+import { formatCredits, formatDecimal } from '../core/decimal.ts';
+import { overagePriceScale } from '../core/plans.ts';
+import { rateToWire } from '../core/rating.ts';
+import { formatTimestamp } from '../core/time.ts';
+import type { PlanRecord } from '../store/queries/billing.ts';
+import type { InvoiceRecord, PaymentRecord, SubscriptionRecord } from '../store/records.ts';
+
+const ts = (ms: number | null): string | null => (ms === null ? null : formatTimestamp(ms));
+
+export const planView = (p: PlanRecord) => ({
+  id: p.id,
+  object: 'plan',
+  code: p.code,
+  version: p.version,
+  name: p.name,
+  currency: p.currency,
+  interval: p.interval,
+  amount: Number(p.amountMinor),
+  included_credits: formatCredits(p.includedCreditsMicro),
+  rollover: p.rolloverMaxMicro === null ? null : { max_credits: formatCredits(p.rolloverMaxMicro) },
+  overage: p.overageUnitScaled === null ? null : {
+    unit_amount_per_credit: formatDecimal(p.overageUnitScaled, overagePriceScale),
+    limit_credits: p.overageLimitMicro === null ? null : formatCredits(p.overageLimitMicro),
+  },
+  rates: Object.fromEntries(Object.entries(p.rates).map(([k, v]) => [k, rateToWire(v)])),
+  subscribed: p.subscribed,
+  created_at: ts(p.createdAtMs),
+});
+
+export const subscriptionView = (s: SubscriptionRecord) => ({
+  id: s.id,
+  object: 'subscription',
+  customer: s.customerId,
+  plan: s.planId,
+  status: s.status,
+  start_at: ts(s.anchorAtMs),
+  current_period: s.periodIndex < 0 ? null : { index: s.periodIndex, start: ts(s.periodStartMs), end: ts(s.periodEndMs) },
+  pending_plan: s.pendingPlanId,
+  cancel_at_period_end: s.cancelAtPeriodEnd,
+  canceled_at: ts(s.canceledAtMs),
+  ended_at: ts(s.endedAtMs),
+  metadata: s.metadata,
+  created_at: ts(s.createdAtMs),
+});
+
+export const invoiceView = (i: InvoiceRecord) => ({
+  id: i.id,
+  object: 'invoice',
+  customer: i.customerId,
+  subscription: i.subscriptionId,
+  plan: i.planId,
+  kind: i.kind,
+  period_start: ts(i.periodStartMs),
+  period_end: ts(i.periodEndMs),
+  currency: i.currency,
+  status: i.status,
+  lines: i.lines.map((l) => ({
+    id: l.id,
+    type: l.type,
+    description: l.description,
+    quantity: l.quantity,
+    unit_amount: l.unitAmount,
+    amount: Number(l.amountMinor),
+    period_start: ts(l.periodStartMs),
+    period_end: ts(l.periodEndMs),
+    refs: l.refs,
+  })),
+  total: Number(i.totalMinor),
+  amount_paid: Number(i.amountPaidMinor),
+  amount_refunded: Number(i.amountRefundedMinor),
+  amount_charged_back: Number(i.amountChargedBackMinor),
+  provider: i.provider,
+  provider_invoice_id: i.providerInvoiceId,
+  finalized_at: ts(i.finalizedAtMs),
+  paid_at: ts(i.paidAtMs),
+  voided_at: ts(i.voidedAtMs),
+  created_at: ts(i.createdAtMs),
+});
+
+export const paymentView = (p: PaymentRecord) => ({
+  id: p.id,
+  object: 'payment',
+  invoice: p.invoiceId,
+  customer: p.customerId,
+  amount: Number(p.amountMinor),
+  currency: p.currency,
+  provider: p.provider,
+  provider_payment_id: p.providerPaymentId,
+  created_at: ts(p.createdAtMs),
+});

@@ -1,0 +1,112 @@
+import type { FastifyInstance } from 'fastify';
+import type { Static } from '@sinclair/typebox';
+import type { Engine } from '../../engine/context.ts';
+import { createPlan, getPlan } from '../../engine/plans.ts';
+import { cancelSubscription, changeSubscription, createSubscription } from '../../engine/subscriptions.ts';
+import { recordPayment, voidInvoice } from '../../engine/invoices.ts';
+import { purchaseCredits } from '../../engine/purchases.ts';
+import { setAutoTopUp } from '../../engine/customers.ts';
+import { parseTimestamp } from '../../core/time.ts';
+import * as S from '../schemas.ts';
+import * as B from '../billing-schemas.ts';
+import * as V from '../views.ts';
+import * as BV from '../billing-views.ts';
+import { canSeeCustomer, hiddenCustomer, pageOf, send, sendError } from '../reply.ts';
+import { customerFilter } from './credits.ts';
+
+/** Plans, subscriptions (change, cancel), invoices, payments, purchases and auto top-up. */
+export function billingRoutes(app: FastifyInstance, engine: Engine): void {
+  app.post<{ Body: Static<typeof B.CreatePlan> }>('/v1/plans', {
+    schema: { tags: ['plans'], summary: 'Create a plan, or a new version of a plan code', body: B.CreatePlan },
+  }, async (req, reply) => send(reply, await createPlan(engine, req.body), BV.planView, 201));
+
+  app.get<{ Querystring: Static<typeof S.PageQuery> }>('/v1/plans', {
+    config: { scope: 'read' },
+    schema: { tags: ['plans'], summary: 'List plan versions', querystring: S.PageQuery },
+  }, async (req, reply) => reply.send(V.listView(await engine.store.read.billing.listPlans(pageOf(req.query)), BV.planView, (p) => p.id)));
+
+  app.get<{ Params: Static<typeof S.IdParam> }>('/v1/plans/:id', {
+    config: { scope: 'read' },
+    schema: { tags: ['plans'], summary: 'Fetch a plan by code (latest version) or version id', params: S.IdParam },
+  }, async (req, reply) => send(reply, await getPlan(engine, req.params.id), BV.planView));
+
+  app.post<{ Body: Static<typeof B.CreateSubscription> }>('/v1/subscriptions', {
+    schema: { tags: ['subscriptions'], summary: 'Subscribe a customer to a plan (anniversary periods)', body: B.CreateSubscription },
+  }, async (req, reply) => send(reply, await createSubscription(engine, req.body), BV.subscriptionView, 201));
+
+  app.get<{ Querystring: Static<typeof S.PageQuery> }>('/v1/subscriptions', {
+    config: { scope: 'read' },
+    schema: { tags: ['subscriptions'], summary: 'List subscriptions', querystring: S.PageQuery },
+  }, async (req, reply) => {
+    const customerId = await customerFilter(engine, req.caller?.customerId ?? null, req.query.customer);
+    if (customerId === false) return sendError(reply, hiddenCustomer(req.query.customer ?? ''));
+    return reply.send(V.listView(await engine.store.read.billing.listSubscriptions(customerId, pageOf(req.query)), BV.subscriptionView, (s) => s.id));
+  });
+
+  app.get<{ Params: Static<typeof S.IdParam> }>('/v1/subscriptions/:id', {
+    config: { scope: 'read' },
+    schema: { tags: ['subscriptions'], summary: 'Fetch a subscription with its timeline', params: S.IdParam },
+  }, async (req, reply) => {
+    const sub = await engine.store.read.billing.subscription(req.params.id);
+    if (!sub || !canSeeCustomer(req, sub.customerId)) return sendError(reply, { code: 'subscription_not_found', message: 'No such subscription.' });
+    const phases = await engine.store.read.billing.phases([sub.id]);
+    const periods = await engine.store.read.billing.periods(sub.id);
+    return reply.send({
+      ...BV.subscriptionView(sub),
+      timeline: phases.map((p) => ({ plan: p.planId, start_at: new Date(p.startAtMs).toISOString(), end_at: p.endAtMs === null ? null : new Date(p.endAtMs).toISOString(), reason: p.reason })),
+      periods: periods.map((p) => ({ index: p.periodIndex, plan: p.planId, start: new Date(p.periodStartMs).toISOString(), end: new Date(p.periodEndMs).toISOString(), invoice: p.invoiceId, grant: p.grantId })),
+    });
+  });
+
+  app.post<{ Params: Static<typeof S.IdParam>; Body: Static<typeof B.ChangeSubscription> }>('/v1/subscriptions/:id/change', {
+    schema: { tags: ['subscriptions'], summary: 'Change plan now (prorated money and credits in one transaction) or at period end', params: S.IdParam, body: B.ChangeSubscription },
+  }, async (req, reply) => send(reply, await changeSubscription(engine, req.params.id, req.body), BV.subscriptionView));
+
+  app.post<{ Params: Static<typeof S.IdParam>; Body: Static<typeof B.CancelSubscription> }>('/v1/subscriptions/:id/cancel', {
+    schema: { tags: ['subscriptions'], summary: 'Cancel now (prorated credit) or at period end', params: S.IdParam, body: B.CancelSubscription },
+  }, async (req, reply) => send(reply, await cancelSubscription(engine, req.params.id, req.body), BV.subscriptionView));
+
+  app.get<{ Querystring: Static<typeof B.InvoiceQuery> }>('/v1/invoices', {
+    config: { scope: 'read' },
+    schema: { tags: ['invoices'], summary: 'List invoices by customer, subscription and period', querystring: B.InvoiceQuery },
+  }, async (req, reply) => {
+    const customerId = await customerFilter(engine, req.caller?.customerId ?? null, req.query.customer);
+    if (customerId === false) return sendError(reply, hiddenCustomer(req.query.customer ?? ''));
+    let periodStartMs: number | undefined;
+    if (req.query.period_start !== undefined) {
+      const parsed = parseTimestamp(req.query.period_start);
+      if (!parsed.ok) return sendError(reply, { code: 'validation_failed', message: 'period_start must be an RFC 3339 date-time.', fields: [{ field: 'period_start', code: 'invalid_timestamp', message: 'not a date-time' }] });
+      periodStartMs = parsed.value;
+    }
+    const page = await engine.store.read.billing.listInvoices({
+      customerId, ...(req.query.subscription ? { subscriptionId: req.query.subscription } : {}), ...(periodStartMs !== undefined ? { periodStartMs } : {}),
+    }, pageOf(req.query));
+    return reply.send(V.listView(page, BV.invoiceView, (i) => i.id));
+  });
+
+  app.get<{ Params: Static<typeof S.IdParam> }>('/v1/invoices/:id', {
+    config: { scope: 'read' },
+    schema: { tags: ['invoices'], summary: 'Fetch an invoice with its lines and payments', params: S.IdParam },
+  }, async (req, reply) => {
+    const invoice = await engine.store.read.billing.invoice(req.params.id);
+    if (!invoice || !canSeeCustomer(req, invoice.customerId)) return sendError(reply, { code: 'invoice_not_found', message: 'No such invoice.' });
+    const payments = await engine.store.read.billing.payments(invoice.id);
+    return reply.send({ ...BV.invoiceView(invoice), payments: payments.map(BV.paymentView) });
+  });
+
+  app.post<{ Params: Static<typeof S.IdParam>; Body: Static<typeof B.RecordPayment> }>('/v1/invoices/:id/payments', {
+    schema: { tags: ['invoices'], summary: 'Record a payment; paid in full activates the credits it bought', params: S.IdParam, body: B.RecordPayment },
+  }, async (req, reply) => send(reply, await recordPayment(engine, req.params.id, req.body), (v) => ({ ...BV.paymentView(v.payment), invoice: BV.invoiceView(v.invoice) }), 201));
+
+  app.post<{ Params: Static<typeof S.IdParam> }>('/v1/invoices/:id/void', {
+    schema: { tags: ['invoices'], summary: 'Void an open, unpaid invoice', params: S.IdParam },
+  }, async (req, reply) => send(reply, await voidInvoice(engine, req.params.id), BV.invoiceView));
+
+  app.post<{ Params: Static<typeof S.IdParam>; Body: Static<typeof B.Purchase> }>('/v1/customers/:id/purchases', {
+    schema: { tags: ['invoices'], summary: 'Buy credits: an invoice and a paid grant, active once the invoice is paid', params: S.IdParam, body: B.Purchase },
+  }, async (req, reply) => send(reply, await purchaseCredits(engine, req.params.id, req.body), (v) => ({ invoice: BV.invoiceView(v.invoice), grant: V.grantView(v.grant) }), 201));
+
+  app.post<{ Params: Static<typeof S.IdParam>; Body: Static<typeof B.AutoTopUpSettings> }>('/v1/customers/:id/auto_top_up', {
+    schema: { tags: ['invoices'], summary: 'Configure auto top-up: below a threshold, buy a pack (once per crossing)', params: S.IdParam, body: B.AutoTopUpSettings },
+  }, async (req, reply) => send(reply, await setAutoTopUp(engine, req.params.id, req.body.auto_top_up), V.customerView));
+}

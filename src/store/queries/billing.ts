@@ -1,0 +1,297 @@
+import type { SqlConnection, SqlRow } from '../sql.ts';
+import type {
+  InvoiceLineRecord, InvoiceRecord, InvoiceStatus, Page, PageRequest, PaymentRecord, PeriodRecord, PhaseRecord, SubscriptionRecord,
+} from '../records.ts';
+import type { Plan } from '../../core/plans.ts';
+import { parseDecimal } from '../../core/decimal.ts';
+import { big, bigOrNull, insertRows, json, num, numOrNull, queryInChunks, strOrNull } from '../rows.ts';
+import { jsonRateCodec } from './usage.ts';
+import { pageQuery } from './paging.ts';
+
+export type PlanRecord = Plan & { subscribed: boolean };
+
+function toPlan(r: SqlRow): PlanRecord {
+  const rates = JSON.parse(r.rates as string) as Record<string, unknown>;
+  return {
+    id: r.id as string,
+    code: r.code as string,
+    version: num(r.version),
+    name: r.name as string,
+    currency: r.currency as string,
+    interval: r.billing_interval as Plan['interval'],
+    amountMinor: big(r.amount),
+    includedCreditsMicro: big(r.included_credits),
+    rolloverMaxMicro: bigOrNull(r.rollover_max),
+    overageUnitScaled: bigOrNull(r.overage_unit),
+    overageLimitMicro: bigOrNull(r.overage_limit),
+    rates: Object.fromEntries(Object.entries(rates).map(([k, v]) => [k, jsonRateCodec.decode(JSON.stringify(v))])),
+    subscribed: big(r.subscribed) === 1n,
+    createdAtMs: num(r.created_at),
+  };
+}
+
+function toSubscription(r: SqlRow): SubscriptionRecord {
+  return {
+    id: r.id as string,
+    customerId: r.customer_id as string,
+    planId: r.plan_id as string,
+    status: r.status as SubscriptionRecord['status'],
+    anchorAtMs: num(r.anchor_at),
+    periodIndex: num(r.period_index),
+    periodStartMs: num(r.period_start),
+    periodEndMs: num(r.period_end),
+    pendingPlanId: strOrNull(r.pending_plan_id),
+    cancelAtPeriodEnd: big(r.cancel_at_period_end) === 1n,
+    canceledAtMs: numOrNull(r.canceled_at),
+    endedAtMs: numOrNull(r.ended_at),
+    metadata: json(r.metadata),
+    createdAtMs: num(r.created_at),
+  };
+}
+
+const toPhase = (r: SqlRow): PhaseRecord => ({
+  id: r.id as string, subscriptionId: r.subscription_id as string, customerId: r.customer_id as string, planId: r.plan_id as string,
+  startAtMs: num(r.start_at), endAtMs: numOrNull(r.end_at), reason: r.reason as string,
+});
+
+const toPeriod = (r: SqlRow): PeriodRecord => ({
+  subscriptionId: r.subscription_id as string, periodIndex: num(r.period_index), customerId: r.customer_id as string, planId: r.plan_id as string,
+  periodStartMs: num(r.period_start), periodEndMs: num(r.period_end), invoiceId: strOrNull(r.invoice_id), grantId: strOrNull(r.grant_id),
+  closed: big(r.closed) === 1n,
+});
+
+const toLine = (r: SqlRow): InvoiceLineRecord => ({
+  id: r.id as string, invoiceId: r.invoice_id as string, customerId: r.customer_id as string, seq: num(r.seq), type: r.type as string,
+  description: r.description as string, quantity: r.quantity as string, unitAmount: r.unit_amount as string, amountMinor: big(r.amount),
+  periodStartMs: num(r.period_start), periodEndMs: num(r.period_end), refs: json(r.refs),
+});
+
+const toInvoice = (r: SqlRow): InvoiceRecord => ({
+  id: r.id as string, customerId: r.customer_id as string, subscriptionId: strOrNull(r.subscription_id), planId: strOrNull(r.plan_id),
+  kind: r.kind as InvoiceRecord['kind'], periodStartMs: numOrNull(r.period_start), periodEndMs: numOrNull(r.period_end),
+  currency: r.currency as string, status: r.status as InvoiceStatus, totalMinor: big(r.total), amountPaidMinor: big(r.amount_paid),
+  amountRefundedMinor: big(r.amount_refunded), amountChargedBackMinor: big(r.amount_charged_back), provider: strOrNull(r.provider),
+  providerInvoiceId: strOrNull(r.provider_invoice_id), finalizedAtMs: numOrNull(r.finalized_at), paidAtMs: numOrNull(r.paid_at),
+  voidedAtMs: numOrNull(r.voided_at), metadata: json(r.metadata), createdAtMs: num(r.created_at), lines: [],
+});
+
+/** Plans, subscriptions with their timeline and periods, invoices with lines, payments. */
+export class BillingQueries {
+  constructor(private readonly c: SqlConnection) {}
+
+  async insertPlan(p: PlanRecord): Promise<void> {
+    const rates = Object.fromEntries(Object.entries(p.rates).map(([k, v]) => [k, JSON.parse(jsonRateCodec.encode(v)) as unknown]));
+    await this.c.run(
+      `INSERT INTO plans (id, code, version, name, currency, billing_interval, amount, included_credits, rollover_max, overage_unit,
+        overage_limit, rates, subscribed, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+      [p.id, p.code, p.version, p.name, p.currency, p.interval, p.amountMinor, p.includedCreditsMicro, p.rolloverMaxMicro, p.overageUnitScaled,
+        p.overageLimitMicro, JSON.stringify(rates), p.subscribed ? 1 : 0, p.createdAtMs],
+    );
+  }
+
+  async deletePlan(id: string): Promise<void> {
+    await this.c.run(`DELETE FROM plans WHERE id = ? AND subscribed = 0`, [id]);
+  }
+
+  async markPlanSubscribed(id: string): Promise<void> {
+    await this.c.run(`UPDATE plans SET subscribed = 1 WHERE id = ?`, [id]);
+  }
+
+  /** The latest version of a plan code, or a plan by id. */
+  async plan(ref: string): Promise<PlanRecord | null> {
+    const rows = await this.c.query(`SELECT * FROM plans WHERE id = ? OR code = ? ORDER BY version DESC LIMIT 1`, [ref, ref]);
+    return rows[0] ? toPlan(rows[0]) : null;
+  }
+
+  async plansById(ids: readonly string[]): Promise<Map<string, PlanRecord>> {
+    const rows = await queryInChunks(this.c, [...new Set(ids)], (list) => `SELECT * FROM plans WHERE id IN ${list}`);
+    return new Map(rows.map((r) => [r.id as string, toPlan(r)]));
+  }
+
+  async listPlans(page: PageRequest): Promise<Page<PlanRecord>> {
+    return pageQuery(this.c, 'plans', '', [], page, toPlan);
+  }
+
+  async insertSubscription(s: SubscriptionRecord): Promise<void> {
+    await this.c.run(
+      `INSERT INTO subscriptions (id, customer_id, plan_id, status, anchor_at, period_index, period_start, period_end, pending_plan_id,
+        cancel_at_period_end, canceled_at, ended_at, metadata, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+      [s.id, s.customerId, s.planId, s.status, s.anchorAtMs, s.periodIndex, s.periodStartMs, s.periodEndMs, s.pendingPlanId,
+        s.cancelAtPeriodEnd ? 1 : 0, s.canceledAtMs, s.endedAtMs, JSON.stringify(s.metadata), s.createdAtMs],
+    );
+  }
+
+  async updateSubscription(s: SubscriptionRecord): Promise<void> {
+    await this.c.run(
+      `UPDATE subscriptions SET plan_id = ?, status = ?, period_index = ?, period_start = ?, period_end = ?, pending_plan_id = ?,
+        cancel_at_period_end = ?, canceled_at = ?, ended_at = ?, metadata = ? WHERE id = ?`,
+      [s.planId, s.status, s.periodIndex, s.periodStartMs, s.periodEndMs, s.pendingPlanId, s.cancelAtPeriodEnd ? 1 : 0, s.canceledAtMs,
+        s.endedAtMs, JSON.stringify(s.metadata), s.id],
+    );
+  }
+
+  async subscription(id: string): Promise<SubscriptionRecord | null> {
+    const rows = await this.c.query(`SELECT * FROM subscriptions WHERE id = ?`, [id]);
+    return rows[0] ? toSubscription(rows[0]) : null;
+  }
+
+  async subscriptionsOf(customerIds: readonly string[]): Promise<SubscriptionRecord[]> {
+    const rows = await queryInChunks(this.c, customerIds, (list) => `SELECT * FROM subscriptions WHERE customer_id IN ${list} ORDER BY id`);
+    return rows.map(toSubscription);
+  }
+
+  async listSubscriptions(customerId: string | null, page: PageRequest): Promise<Page<SubscriptionRecord>> {
+    return pageQuery(this.c, 'subscriptions', customerId ? 'customer_id = ?' : '', customerId ? [customerId] : [], page, toSubscription);
+  }
+
+  async dueRenewals(testClockId: string | null, upToMs: number, limit: number): Promise<{ id: string; customerId: string; dueAtMs: number }[]> {
+    const clock = testClockId === null ? 'c.test_clock_id IS NULL' : 'c.test_clock_id = ?';
+    const rows = await this.c.query(
+      `SELECT s.id, s.customer_id, s.period_end FROM subscriptions s JOIN customers c ON c.id = s.customer_id
+        WHERE s.status = 'active' AND s.period_end <= ? AND ${clock} ORDER BY s.period_end, s.id LIMIT ?`,
+      testClockId === null ? [upToMs, limit] : [upToMs, testClockId, limit],
+    );
+    return rows.map((r) => ({ id: r.id as string, customerId: r.customer_id as string, dueAtMs: num(r.period_end) }));
+  }
+
+  async insertPhase(p: PhaseRecord): Promise<void> {
+    await this.c.run(`INSERT INTO subscription_phases (id, subscription_id, customer_id, plan_id, start_at, end_at, reason) VALUES (?,?,?,?,?,?,?)`,
+      [p.id, p.subscriptionId, p.customerId, p.planId, p.startAtMs, p.endAtMs, p.reason]);
+  }
+
+  async endOpenPhase(subscriptionId: string, atMs: number): Promise<void> {
+    await this.c.run(`UPDATE subscription_phases SET end_at = ? WHERE subscription_id = ? AND end_at IS NULL`, [atMs, subscriptionId]);
+  }
+
+  async phases(subscriptionIds: readonly string[]): Promise<PhaseRecord[]> {
+    const rows = await queryInChunks(this.c, subscriptionIds, (list) => `SELECT * FROM subscription_phases WHERE subscription_id IN ${list} ORDER BY start_at, id`);
+    return rows.map(toPhase);
+  }
+
+  /** Claims a (subscription, period) step; false when it ran already, which makes renewals idempotent. */
+  async claimPeriod(p: PeriodRecord): Promise<boolean> {
+    const changed = await this.c.run(
+      `INSERT INTO subscription_periods (subscription_id, period_index, customer_id, plan_id, period_start, period_end, invoice_id, grant_id, closed)
+        VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
+      [p.subscriptionId, p.periodIndex, p.customerId, p.planId, p.periodStartMs, p.periodEndMs, p.invoiceId, p.grantId, p.closed ? 1 : 0],
+    );
+    return changed === 1;
+  }
+
+  async updatePeriod(p: PeriodRecord): Promise<void> {
+    await this.c.run(`UPDATE subscription_periods SET invoice_id = ?, grant_id = ?, closed = ? WHERE subscription_id = ? AND period_index = ?`,
+      [p.invoiceId, p.grantId, p.closed ? 1 : 0, p.subscriptionId, p.periodIndex]);
+  }
+
+  async periods(subscriptionId: string): Promise<PeriodRecord[]> {
+    return (await this.c.query(`SELECT * FROM subscription_periods WHERE subscription_id = ? ORDER BY period_index`, [subscriptionId])).map(toPeriod);
+  }
+
+  async allPeriods(): Promise<PeriodRecord[]> {
+    return (await this.c.query(`SELECT * FROM subscription_periods ORDER BY subscription_id, period_index`)).map(toPeriod);
+  }
+
+  async insertInvoice(inv: InvoiceRecord): Promise<void> {
+    await this.c.run(
+      `INSERT INTO invoices (id, customer_id, subscription_id, plan_id, kind, period_start, period_end, currency, status, total, amount_paid,
+        amount_refunded, amount_charged_back, provider, provider_invoice_id, finalized_at, paid_at, voided_at, metadata, created_at)
+        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+      [inv.id, inv.customerId, inv.subscriptionId, inv.planId, inv.kind, inv.periodStartMs, inv.periodEndMs, inv.currency, inv.status,
+        inv.totalMinor, inv.amountPaidMinor, inv.amountRefundedMinor, inv.amountChargedBackMinor, inv.provider, inv.providerInvoiceId,
+        inv.finalizedAtMs, inv.paidAtMs, inv.voidedAtMs, JSON.stringify(inv.metadata), inv.createdAtMs],
+    );
+    await insertRows(this.c, 'invoice_lines',
+      ['id', 'invoice_id', 'customer_id', 'seq', 'type', 'description', 'quantity', 'unit_amount', 'amount', 'period_start', 'period_end', 'refs'],
+      inv.lines.map((l) => [l.id, l.invoiceId, l.customerId, l.seq, l.type, l.description, l.quantity, l.unitAmount, l.amountMinor,
+        l.periodStartMs, l.periodEndMs, JSON.stringify(l.refs)]));
+  }
+
+  /** Money fields and status only: a finalized invoice's lines never change. */
+  async updateInvoiceState(inv: InvoiceRecord): Promise<void> {
+    await this.c.run(
+      `UPDATE invoices SET status = ?, amount_paid = ?, amount_refunded = ?, amount_charged_back = ?, provider = ?, provider_invoice_id = ?,
+        paid_at = ?, voided_at = ? WHERE id = ?`,
+      [inv.status, inv.amountPaidMinor, inv.amountRefundedMinor, inv.amountChargedBackMinor, inv.provider, inv.providerInvoiceId, inv.paidAtMs,
+        inv.voidedAtMs, inv.id],
+    );
+  }
+
+  async invoice(id: string): Promise<InvoiceRecord | null> {
+    const rows = await this.c.query(`SELECT * FROM invoices WHERE id = ? OR provider_invoice_id = ?`, [id, id]);
+    if (!rows[0]) return null;
+    const [inv] = await this.withLines([toInvoice(rows[0])]);
+    return inv!;
+  }
+
+  async listInvoices(filter: { customerId?: string | null; subscriptionId?: string; periodStartMs?: number }, page: PageRequest): Promise<Page<InvoiceRecord>> {
+    const conditions: string[] = [];
+    const params: (string | number)[] = [];
+    if (filter.customerId) { conditions.push('customer_id = ?'); params.push(filter.customerId); }
+    if (filter.subscriptionId) { conditions.push('subscription_id = ?'); params.push(filter.subscriptionId); }
+    if (filter.periodStartMs !== undefined) { conditions.push('period_start = ?'); params.push(filter.periodStartMs); }
+    const result = await pageQuery(this.c, 'invoices', conditions.join(' AND '), params, page, toInvoice);
+    return { data: await this.withLines(result.data), hasMore: result.hasMore };
+  }
+
+  async invoicesBetween(fromMs: number, toMs: number, customerId?: string): Promise<InvoiceRecord[]> {
+    const rows = await this.c.query(
+      `SELECT * FROM invoices WHERE created_at >= ? AND created_at < ?${customerId ? ' AND customer_id = ?' : ''} ORDER BY id`,
+      customerId ? [fromMs, toMs, customerId] : [fromMs, toMs],
+    );
+    return this.withLines(rows.map(toInvoice));
+  }
+
+  private async withLines(invoices: InvoiceRecord[]): Promise<InvoiceRecord[]> {
+    const lines = await queryInChunks(this.c, invoices.map((i) => i.id), (list) => `SELECT * FROM invoice_lines WHERE invoice_id IN ${list} ORDER BY invoice_id, seq`);
+    const byInvoice = new Map<string, InvoiceLineRecord[]>();
+    for (const row of lines) {
+      const line = toLine(row);
+      const list = byInvoice.get(line.invoiceId) ?? [];
+      list.push(line);
+      byInvoice.set(line.invoiceId, list);
+    }
+    for (const inv of invoices) inv.lines = byInvoice.get(inv.id) ?? [];
+    return invoices;
+  }
+
+  /** Overage lines already invoiced for a subscription period (to bill only what is new). */
+  async overageBilled(subscriptionId: string, periodStartMs: number): Promise<bigint> {
+    const rows = await this.c.query(
+      `SELECT l.quantity FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id
+        WHERE i.subscription_id = ? AND l.type = 'overage' AND l.period_start = ? AND i.status <> 'void'`,
+      [subscriptionId, periodStartMs],
+    );
+    let total = 0n;
+    for (const r of rows) total += decimalToMicro(r.quantity as string);
+    return total;
+  }
+
+  async insertPayment(p: PaymentRecord): Promise<void> {
+    await this.c.run(`INSERT INTO payments (id, invoice_id, customer_id, amount, currency, provider, provider_payment_id, created_at) VALUES (?,?,?,?,?,?,?,?)`,
+      [p.id, p.invoiceId, p.customerId, p.amountMinor, p.currency, p.provider, p.providerPaymentId, p.createdAtMs]);
+  }
+
+  async payments(invoiceId: string): Promise<PaymentRecord[]> {
+    const rows = await this.c.query(`SELECT * FROM payments WHERE invoice_id = ? ORDER BY id`, [invoiceId]);
+    return rows.map((r) => ({
+      id: r.id as string, invoiceId: r.invoice_id as string, customerId: r.customer_id as string, amountMinor: big(r.amount),
+      currency: r.currency as string, provider: strOrNull(r.provider), providerPaymentId: strOrNull(r.provider_payment_id), createdAtMs: num(r.created_at),
+    }));
+  }
+
+  /** Overage consumed by usage in a window: the sum of usage transactions' entries on `overage`. */
+  async overageConsumed(customerId: string, fromMs: number, toMs: number): Promise<bigint> {
+    const rows = await this.c.query(
+      `SELECT COALESCE(SUM(e.amount), 0) AS total FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id
+        WHERE t.customer_id = ? AND t.kind = 'usage' AND e.account = 'overage' AND t.effective_at >= ? AND t.effective_at < ?`,
+      [customerId, fromMs, toMs],
+    );
+    return -big(rows[0]?.total ?? 0n);
+  }
+}
+
+/** Invoice line quantities are decimal strings of credits; back to micro-credits for sums. */
+function decimalToMicro(text: string): bigint {
+  const parsed = parseDecimal(text, 6, { allowNegative: true });
+  return parsed.ok ? parsed.value : 0n;
+}
