@@ -13,7 +13,11 @@ export interface ServeOptions {
 export async function startServer(options: ServeOptions): Promise<void> {
   const db = await openDatabase(options.databaseUrl);
   const engine = await createEngine(db);
-  const app = await buildServer(engine, { adminKey: options.adminKey, logger: process.env.TALLY_LOG === '1' });
+  const app = await buildServer(engine, {
+    adminKey: options.adminKey,
+    logger: process.env.TALLY_LOG === '1',
+    refundShortfall: process.env.TALLY_REFUND_SHORTFALL === 'write_off' ? 'write_off' : 'debt',
+  });
   const scheduler = startScheduler(engine);
   await app.listen({ port: options.port, host: options.host });
   const shown = options.host === '0.0.0.0' ? '127.0.0.1' : options.host;

@@ -11,10 +11,13 @@ import { creditRoutes } from './routes/credits.ts';
 import { usageRoutes } from './routes/usage.ts';
 import { systemRoutes } from './routes/system.ts';
 import { billingRoutes } from './routes/billing.ts';
+import { returnRoutes } from './routes/returns.ts';
 
 export interface ServerOptions {
   adminKey?: string | undefined;
   logger?: boolean;
+  /** What a refund's unrecoverable (already spent) credits become: `debt` (default) or `write_off`. */
+  refundShortfall?: 'debt' | 'write_off';
   /** Extra route groups (plans, invoices, reports…) registered by the caller. */
   extraRoutes?: ((app: FastifyInstance, engine: Engine) => void)[];
 }
@@ -82,6 +85,7 @@ export async function buildServer(engine: Engine, options: ServerOptions = {}): 
   usageRoutes(app, engine, batcher, metrics);
   systemRoutes(app, engine, metrics);
   billingRoutes(app, engine);
+  returnRoutes(app, engine, options.refundShortfall ?? 'debt');
   for (const add of options.extraRoutes ?? []) add(app, engine);
   await app.ready();
   return app;

@@ -42,6 +42,8 @@ const statusByCode: Record<string, number> = {
   invoice_not_open: 409,
   invoice_not_voidable: 409,
   overpayment: 409,
+  amount_exceeds_paid: 409,
+  chargeback_closed: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   internal_error: 500,

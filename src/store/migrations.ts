@@ -127,6 +127,21 @@ export const migrations: Migration[] = [
       `ALTER TABLE customers ADD COLUMN topup_armed BIGINT`,
     ],
   },
+  {
+    version: 3,
+    name: 'refunds and chargebacks',
+    statements: [
+      `CREATE TABLE refunds (
+        id TEXT PRIMARY KEY, kind TEXT NOT NULL, customer_id TEXT NOT NULL, invoice_id TEXT NOT NULL, amount BIGINT NOT NULL,
+        currency TEXT NOT NULL, reason TEXT NOT NULL, credit_policy TEXT NOT NULL, credits_granted BIGINT NOT NULL,
+        credits_target BIGINT NOT NULL, credits_revoked BIGINT NOT NULL, credits_shortfall BIGINT NOT NULL, shortfall_handling TEXT NOT NULL,
+        status TEXT NOT NULL, txn_id TEXT, restore_txn_id TEXT, provider TEXT, provider_ref TEXT,
+        created_at BIGINT NOT NULL, closed_at BIGINT)`,
+      `CREATE INDEX refunds_invoice ON refunds (invoice_id)`,
+      `CREATE INDEX refunds_customer ON refunds (customer_id, id)`,
+      `CREATE INDEX refunds_provider ON refunds (provider_ref)`,
+    ],
+  },
 ];
 
 /** Applies every migration not yet applied, each in its own transaction. Safe to run concurrently. */

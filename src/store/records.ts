@@ -244,3 +244,31 @@ export interface PaymentRecord {
   providerPaymentId: string | null;
   createdAtMs: number;
 }
+
+export type CreditPolicy = 'proportional' | 'full' | 'unused_only' | 'none';
+export type ShortfallHandling = 'debt' | 'write_off';
+
+/** A refund or a chargeback: money returned on an invoice, and the credits clawed back for it. */
+export interface ReturnRecord {
+  id: string;
+  kind: 'refund' | 'chargeback';
+  customerId: string;
+  invoiceId: string;
+  amountMinor: bigint;
+  currency: string;
+  reason: string;
+  creditPolicy: CreditPolicy;
+  creditsGrantedMicro: bigint;
+  creditsTargetMicro: bigint;
+  creditsRevokedMicro: bigint;
+  creditsShortfallMicro: bigint;
+  shortfallHandling: ShortfallHandling;
+  /** Refunds are `succeeded`; chargebacks are `open`, then `won` or `lost`. */
+  status: 'succeeded' | 'open' | 'won' | 'lost';
+  txnId: string | null;
+  restoreTxnId: string | null;
+  provider: string | null;
+  providerRef: string | null;
+  createdAtMs: number;
+  closedAtMs: number | null;
+}

@@ -5,6 +5,7 @@ import { LedgerQueries } from './queries/ledger.ts';
 import { UsageQueries } from './queries/usage.ts';
 import { AccessQueries } from './queries/access.ts';
 import { BillingQueries } from './queries/billing.ts';
+import { ReturnQueries } from './queries/returns.ts';
 
 /**
  * The storage the engine needs, in domain terms. One implementation serves SQLite and PostgreSQL:
@@ -18,6 +19,7 @@ export class StoreTx {
   readonly usage: UsageQueries;
   readonly access: AccessQueries;
   readonly billing: BillingQueries;
+  readonly returns: ReturnQueries;
 
   constructor(readonly c: SqlConnection) {
     this.customers = new CustomerQueries(c);
@@ -26,6 +28,7 @@ export class StoreTx {
     this.usage = new UsageQueries(c);
     this.access = new AccessQueries(c);
     this.billing = new BillingQueries(c);
+    this.returns = new ReturnQueries(c);
   }
 
   /**

@@ -1,0 +1,156 @@
+import { clawBack, type CreditPolicy } from '../core/claw-back.ts';
+import { formatCredits } from '../core/decimal.ts';
+import { fail, invalid, notFound, ok, type Outcome } from '../core/errors.ts';
+import { accounts, compactEntries, type LedgerEntry } from '../core/ledger.ts';
+import type { ReturnRecord, ShortfallHandling } from '../store/records.ts';
+import type { StoreTx } from '../store/store.ts';
+import { Changes, customerNow, type Engine } from './context.ts';
+import { availableOf, loadFunding, refreshSignals } from './funding.ts';
+import { takeFrom } from './subscription-credits.ts';
+
+export interface ReturnInput {
+  invoice: string;
+  amount: number;
+  reason: string;
+  credit_policy: CreditPolicy;
+  shortfall?: ShortfallHandling | undefined;
+  provider?: string | undefined;
+  provider_ref?: string | undefined;
+}
+
+/**
+ * A refund or a chargeback on an invoice: the money (never more than was paid, less earlier
+ * refunds and chargebacks) and, by the credit policy, the claw-back of the credits that invoice
+ * granted, as one ledger transaction that carries the refund or chargeback id. What cannot be
+ * revoked because it was already spent becomes debt or is written off (reported either way).
+ */
+export async function createReturn(engine: Engine, kind: ReturnRecord['kind'], input: ReturnInput, defaultShortfall: ShortfallHandling = 'debt'): Promise<Outcome<ReturnRecord>> {
+  if (!Number.isSafeInteger(input.amount) || input.amount <= 0) {
+    return invalid([{ field: 'amount', code: 'must_be_positive', message: 'amount must be a positive integer of minor units.' }]);
+  }
+  return engine.store.transaction(async (tx) => {
+    const found = await tx.billing.invoice(input.invoice);
+    if (!found) return notFound('invoice', input.invoice);
+    await tx.lockCustomers([found.customerId]);
+    const invoice = (await tx.billing.invoice(found.id))!;
+    const returnableMinor = invoice.amountPaidMinor - invoice.amountRefundedMinor - invoice.amountChargedBackMinor;
+    const amountMinor = BigInt(input.amount);
+    if (amountMinor > returnableMinor) {
+      return fail('amount_exceeds_paid', `At most ${returnableMinor} minor units can be returned on this invoice (paid less earlier refunds and chargebacks).`, {
+        fields: [{ field: 'amount', code: 'amount_exceeds_paid', message: 'more than was paid less earlier refunds' }],
+        details: { returnable: Number(returnableMinor) },
+      });
+    }
+    const customer = (await tx.customers.find(invoice.customerId))!;
+    const nowMs = await customerNow(engine, tx, customer);
+    const grants = (await tx.grants.forInvoice(invoice.id)).filter((g) => g.source !== 'rollover' && g.status !== 'pending');
+    let grantedMicro = 0n;
+    for (const g of grants) grantedMicro += g.creditsMicro;
+    const earlier = (await tx.returns.forInvoice(invoice.id)).filter((r) => r.status !== 'won');
+    for (const r of earlier) if (input.credit_policy === 'full') grantedMicro -= r.creditsTargetMicro;
+    if (grantedMicro < 0n) grantedMicro = 0n;
+    const usable = grants.filter((g) => g.status === 'active' && (g.expiresAtMs === null || g.expiresAtMs > nowMs) && g.remainingMicro > 0n);
+    let leftMicro = 0n;
+    for (const g of usable) leftMicro += g.remainingMicro;
+    const claw = clawBack(input.credit_policy, grantedMicro, leftMicro, amountMinor, invoice.totalMinor);
+    const handling = input.shortfall ?? defaultShortfall;
+    const record: ReturnRecord = {
+      id: engine.ids.next(kind === 'refund' ? 'ref' : 'cbk'),
+      kind,
+      customerId: invoice.customerId,
+      invoiceId: invoice.id,
+      amountMinor,
+      currency: invoice.currency,
+      reason: input.reason,
+      creditPolicy: input.credit_policy,
+      creditsGrantedMicro: grantedMicro,
+      creditsTargetMicro: claw.targetMicro,
+      creditsRevokedMicro: claw.revokeMicro,
+      creditsShortfallMicro: claw.shortfallMicro,
+      shortfallHandling: handling,
+      status: kind === 'refund' ? 'succeeded' : 'open',
+      txnId: null,
+      restoreTxnId: null,
+      provider: input.provider ?? null,
+      providerRef: input.provider_ref ?? null,
+      createdAtMs: nowMs,
+      closedAtMs: null,
+    };
+    const changes = new Changes(engine);
+    const entries: LedgerEntry[] = takeFrom(usable, claw.revokeMicro);
+    let revokedTotal = claw.revokeMicro;
+    if (claw.shortfallMicro > 0n && handling === 'debt') {
+      entries.push({ account: accounts.debt, amountMicro: -claw.shortfallMicro });
+      revokedTotal += claw.shortfallMicro;
+    }
+    if (revokedTotal > 0n) {
+      entries.push({ account: accounts.revoked, amountMicro: revokedTotal });
+      record.txnId = changes.txn({
+        customerId: invoice.customerId, kind: 'revoke', cause: { type: kind, id: record.id }, refs: { invoice: invoice.id }, effectiveAtMs: nowMs, entries,
+      }).id;
+    }
+    await tx.returns.insert(record);
+    if (kind === 'refund') invoice.amountRefundedMinor += amountMinor;
+    else invoice.amountChargedBackMinor += amountMinor;
+    await tx.billing.updateInvoiceState(invoice);
+    changes.event(`${kind}.created`, invoice.customerId, {
+      [kind]: record.id, invoice: invoice.id, amount: input.amount, credit_policy: input.credit_policy,
+      credits_revoked: formatCredits(claw.revokeMicro), credits_shortfall: formatCredits(claw.shortfallMicro), shortfall: handling,
+    }, nowMs);
+    await changes.flush(tx);
+    await signals(tx, changes, invoice.customerId, nowMs);
+    await changes.flush(tx);
+    return ok(record);
+  });
+}
+
+/**
+ * Closes a chargeback. Lost: the claw-back stands. Won: the money comes back and a linked
+ * transaction restores exactly what was revoked (credits whose grant has meanwhile expired or been
+ * voided go to `expired` / `revoked` instead, so nothing comes back to life).
+ */
+export async function closeChargeback(engine: Engine, id: string, outcome: 'won' | 'lost'): Promise<Outcome<ReturnRecord>> {
+  return engine.store.transaction(async (tx) => {
+    const found = await tx.returns.get(id);
+    if (!found || found.kind !== 'chargeback') return notFound('chargeback', id);
+    await tx.lockCustomers([found.customerId]);
+    const record = (await tx.returns.get(found.id))!;
+    if (record.status !== 'open') return fail('chargeback_closed', `The chargeback is ${record.status} already.`);
+    const customer = (await tx.customers.find(record.customerId))!;
+    const nowMs = await customerNow(engine, tx, customer);
+    const changes = new Changes(engine);
+    record.status = outcome;
+    record.closedAtMs = nowMs;
+    if (outcome === 'won') {
+      const invoice = (await tx.billing.invoice(record.invoiceId))!;
+      invoice.amountChargedBackMinor -= record.amountMinor;
+      await tx.billing.updateInvoiceState(invoice);
+      if (record.txnId) {
+        const [revoke] = await tx.ledger.transactions([record.txnId]);
+        const grantIds = revoke!.entries.filter((e) => e.account.startsWith('grant:')).map((e) => e.account.slice(6));
+        const grants = new Map((await tx.grants.getMany(grantIds)).map((g) => [g.id, g]));
+        const entries: LedgerEntry[] = revoke!.entries.map((e) => {
+          const grant = e.account.startsWith('grant:') ? grants.get(e.account.slice(6)) : undefined;
+          const usable = !grant || (grant.status === 'active' && (grant.expiresAtMs === null || grant.expiresAtMs > nowMs));
+          return { account: usable ? e.account : grant!.status === 'voided' ? accounts.revoked : accounts.expired, amountMicro: -e.amountMicro };
+        });
+        record.restoreTxnId = changes.txn({
+          customerId: record.customerId, kind: 'restore', cause: { type: 'chargeback', id: record.id }, refs: { invoice: record.invoiceId, restores: record.txnId },
+          effectiveAtMs: nowMs, entries: compactEntries(entries),
+        }).id;
+      }
+    }
+    await tx.returns.close(record);
+    changes.event('chargeback.closed', record.customerId, { chargeback: record.id, outcome, invoice: record.invoiceId }, nowMs);
+    await changes.flush(tx);
+    await signals(tx, changes, record.customerId, nowMs);
+    await changes.flush(tx);
+    return ok(record);
+  });
+}
+
+async function signals(tx: StoreTx, changes: Changes, customerId: string, nowMs: number): Promise<void> {
+  const customer = (await tx.customers.find(customerId))!;
+  const funding = (await loadFunding(tx, [customer], new Map([[customer.id, nowMs]]))).get(customer.id)!;
+  await refreshSignals(tx, changes, customer, availableOf(funding), nowMs);
+}

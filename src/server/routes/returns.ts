@@ -1,0 +1,73 @@
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import type { Engine } from '../../engine/context.ts';
+import { closeChargeback, createReturn } from '../../engine/refunds.ts';
+import { formatCredits } from '../../core/decimal.ts';
+import { formatTimestamp } from '../../core/time.ts';
+import type { ReturnRecord, ShortfallHandling } from '../../store/records.ts';
+import * as S from '../schemas.ts';
+import * as V from '../views.ts';
+import { canSeeCustomer, hiddenCustomer, pageOf, send, sendError } from '../reply.ts';
+import { customerFilter } from './credits.ts';
+
+const CreateReturn = Type.Object({
+  invoice: Type.String({ minLength: 1, maxLength: 255 }),
+  amount: Type.Integer({ minimum: 1, maximum: 1e15, description: 'Minor units returned to the customer.' }),
+  reason: Type.String({ minLength: 1, maxLength: 500 }),
+  credit_policy: Type.Union([Type.Literal('proportional'), Type.Literal('full'), Type.Literal('unused_only'), Type.Literal('none')]),
+  shortfall: Type.Optional(Type.Union([Type.Literal('debt'), Type.Literal('write_off')], { description: 'What happens to credits that cannot be revoked because they were spent (default: the server setting).' })),
+}, { additionalProperties: false });
+
+const CloseChargeback = Type.Object({ outcome: Type.Union([Type.Literal('won'), Type.Literal('lost')]) }, { additionalProperties: false });
+
+export const returnView = (r: ReturnRecord) => ({
+  id: r.id,
+  object: r.kind,
+  customer: r.customerId,
+  invoice: r.invoiceId,
+  amount: Number(r.amountMinor),
+  currency: r.currency,
+  reason: r.reason,
+  credit_policy: r.creditPolicy,
+  credits_granted: formatCredits(r.creditsGrantedMicro),
+  credits_revoked: formatCredits(r.creditsRevokedMicro),
+  credits_shortfall: formatCredits(r.creditsShortfallMicro),
+  shortfall: r.shortfallHandling,
+  status: r.status,
+  transaction: r.txnId,
+  restore_transaction: r.restoreTxnId,
+  created_at: formatTimestamp(r.createdAtMs),
+  closed_at: r.closedAtMs === null ? null : formatTimestamp(r.closedAtMs),
+});
+
+/** Refunds and chargebacks with their credit claw-back (PRODUCT §8). */
+export function returnRoutes(app: FastifyInstance, engine: Engine, defaultShortfall: ShortfallHandling): void {
+  for (const kind of ['refund', 'chargeback'] as const) {
+    const plural = `${kind}s`;
+    app.post<{ Body: Static<typeof CreateReturn> }>(`/v1/${plural}`, {
+      schema: { tags: [plural], summary: `Record a ${kind} on an invoice and claw back credits by policy`, body: CreateReturn },
+    }, async (req, reply) => send(reply, await createReturn(engine, kind, req.body, defaultShortfall), returnView, 201));
+
+    app.get<{ Params: Static<typeof S.IdParam> }>(`/v1/${plural}/:id`, {
+      config: { scope: 'read' },
+      schema: { tags: [plural], summary: `Fetch a ${kind}`, params: S.IdParam },
+    }, async (req, reply) => {
+      const record = await engine.store.read.returns.get(req.params.id);
+      if (!record || record.kind !== kind || !canSeeCustomer(req, record.customerId)) return sendError(reply, { code: `${kind}_not_found`, message: `No such ${kind}.` });
+      return reply.send(returnView(record));
+    });
+
+    app.get<{ Querystring: Static<typeof S.PageQuery> }>(`/v1/${plural}`, {
+      config: { scope: 'read' },
+      schema: { tags: [plural], summary: `List ${plural}`, querystring: S.PageQuery },
+    }, async (req, reply) => {
+      const customerId = await customerFilter(engine, req.caller?.customerId ?? null, req.query.customer);
+      if (customerId === false) return sendError(reply, hiddenCustomer(req.query.customer ?? ''));
+      return reply.send(V.listView(await engine.store.read.returns.list(kind, customerId, pageOf(req.query)), returnView, (r) => r.id));
+    });
+  }
+
+  app.post<{ Params: Static<typeof S.IdParam>; Body: Static<typeof CloseChargeback> }>('/v1/chargebacks/:id/close', {
+    schema: { tags: ['chargebacks'], summary: 'Close a chargeback: lost keeps the claw-back, won restores it', params: S.IdParam, body: CloseChargeback },
+  }, async (req, reply) => send(reply, await closeChargeback(engine, req.params.id, req.body.outcome), returnView));
+}
