@@ -36,8 +36,10 @@ export async function createCustomer(engine: Engine, input: CreateCustomerInput)
       testClockId: input.test_clock ?? null,
       overageEnabled: input.overage ?? false,
       lowBalanceThresholdMicro: threshold,
-      belowThreshold: false,
-      depleted: false,
+      // A new customer holds no credits: it starts below any positive threshold and depleted, so
+      // its first grant is not reported as a crossing; the signals fire when the balance drops.
+      belowThreshold: threshold !== null && threshold > 0n,
+      depleted: true,
       autoTopUp: null,
       topUpArmed: false,
       metadata,

@@ -13,5 +13,6 @@ export const limits = {
   pageSizeMax: 100,
   pageSizeDefault: 20,
   holdSecondsMax: 7 * 24 * 60 * 60,
-  creditsMaxMicro: 10n ** 15n * 10n ** 6n,
+  // 10^12 credits: keeps every sum of micro-credits well inside a signed 64-bit column.
+  creditsMaxMicro: 10n ** 18n,
 } as const;

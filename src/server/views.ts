@@ -120,9 +120,22 @@ export const usageEventView = (e: UsageEventRecord, txn: StoredTransaction | nul
   properties: JSON.parse(e.properties) as unknown,
   credits: formatCredits(e.creditsMicro),
   rating: e.rating,
+  ...(txn ? paymentOf(txn) : {}),
   transaction: txn ? transactionView(txn) : e.txnId,
   recorded_at: ts(e.recordedAtMs),
 });
+
+/**
+ * Who paid for a usage charge, read back from its ledger transaction in the shape the ingest reply
+ * used: the hold and grants in burn-down order (entries keep their order), then overage or debt.
+ */
+function paymentOf(txn: StoredTransaction) {
+  const paidBy = txn.entries
+    .filter((e) => e.amountMicro < 0n && (e.account.startsWith('grant:') || e.account.startsWith('hold:')))
+    .map((e) => ({ grant: e.account.slice(e.account.indexOf(':') + 1), credits: formatCredits(-e.amountMicro) }));
+  const beyond = (account: string) => -(txn.entries.find((e) => e.account === account)?.amountMicro ?? 0n);
+  return { paid_by: paidBy, overage: formatCredits(beyond('overage')), debt: formatCredits(beyond('debt')) };
+}
 
 export const domainEventView = (e: DomainEventRecord) => ({ id: e.id, object: 'event', type: e.type, customer: e.customerId, data: e.payload, created_at: ts(e.createdAtMs) });
 

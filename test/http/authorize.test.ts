@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { dialects } from '../support/databases.ts';
+import { unique, useServer } from '../support/server.ts';
+import { balance, domainEvents, newCustomer, newGrant, newMeter, perUnitMeter, transactions, use } from './fixtures.ts';
+
+/** The real-time entitlement check (PRODUCT §5): a price and a yes or no, with no side effects. */
+describe.each(dialects)('authorize on %s', (dialect) => {
+  const ctx = useServer(dialect);
+
+  /** Everything an authorize call must leave untouched. */
+  async function snapshot(customer: string) {
+    const { api } = ctx;
+    return { balance: await balance(api, customer), events: await domainEvents(api, customer), transactions: await transactions(api, customer) };
+  }
+
+  it('answers the credits form with allowed, available and cost, and changes nothing', async () => {
+    const { api } = ctx;
+    const customer = await newCustomer(api);
+    await newGrant(api, customer.id, '100');
+    const before = await snapshot(customer.id);
+
+    const within = await api.post(`/v1/customers/${customer.id}/authorize`, { credits: '30' });
+    expect(within.status).toBe(200);
+    expect(within.body).toEqual({ allowed: true, available: '100', cost: '30', reason: 'within_balance' });
+    const exact = await api.post(`/v1/customers/${customer.externalId}/authorize`, { credits: '100' });
+    expect(exact.body).toMatchObject({ allowed: true, available: '100', cost: '100' });
+    const beyond = await api.post(`/v1/customers/${customer.id}/authorize`, { credits: '100.000001' });
+    expect(beyond.body).toEqual({ allowed: false, available: '100', cost: '100.000001', reason: 'insufficient_credits' });
+
+    expect(await snapshot(customer.id)).toEqual(before);
+  });
+
+  it('allows beyond the balance when the customer has overage on', async () => {
+    const { api } = ctx;
+    const customer = await newCustomer(api, { overage: true });
+    await newGrant(api, customer.id, '10');
+    const response = await api.post(`/v1/customers/${customer.id}/authorize`, { credits: '25' });
+    expect(response.body).toEqual({ allowed: true, available: '10', cost: '25', reason: 'overage_allowed' });
+  });
+
+  it('prices the event form exactly as ingestion would, on the period total so far, and changes nothing', async () => {
+    const { api } = ctx;
+    const customer = await newCustomer(api);
+    const meter = await newMeter(api, {
+      model: 'graduated',
+      tiers: [{ up_to: 5, credits_per_unit: '5' }, { up_to: 10, credits_per_unit: '4' }, { up_to: null, credits_per_unit: '1' }],
+    });
+    await newGrant(api, customer.id, '40');
+    const first = await api.post(`/v1/customers/${customer.id}/authorize`, { event: { type: meter.type, properties: { n: 6 } } });
+    expect(first.body).toEqual({ allowed: true, available: '40', cost: '29', reason: 'within_balance' });
+
+    await use(api, customer.id, meter.type, 4); // 20 credits: 20 left, 4 units in the period
+    const before = await snapshot(customer.id);
+    // Units 5..10 cost 5 + 5×4 = 25, more than the 20 left.
+    const second = await api.post(`/v1/customers/${customer.id}/authorize`, { event: { type: meter.type, properties: { n: 6 } } });
+    expect(second.body).toEqual({ allowed: false, available: '20', cost: '25', reason: 'insufficient_credits' });
+    const unmetered = await api.post(`/v1/customers/${customer.id}/authorize`, { event: { type: unique('nothing'), properties: {} } });
+    expect(unmetered.body).toEqual({ allowed: true, available: '20', cost: '0', reason: 'within_balance' });
+    expect(await snapshot(customer.id)).toEqual(before);
+    expect((await api.get('/v1/usage_events/authorize')).status).toBe(404);
+  });
+
+  it('refuses both forms at once, neither, bad amounts, unreadable events and unknown customers', async () => {
+    const { api } = ctx;
+    const customer = await newCustomer(api);
+    const meter = await perUnitMeter(api);
+    await newGrant(api, customer.id, '10');
+    const before = await snapshot(customer.id);
+    const cases: [unknown, number, string, string?][] = [
+      [{}, 400, 'one_of_required'],
+      [{ credits: '1', event: { type: meter.type, properties: { n: 1 } } }, 400, 'one_of_required'],
+      [{ credits: '-1' }, 400, 'negative_not_allowed'],
+      [{ credits: 'lots' }, 400, 'invalid_format'],
+      [{ event: { type: meter.type, properties: {} } }, 400, 'missing_property', 'event.properties.n'],
+      [{ event: { type: meter.type, properties: { n: 1 } }, extra: true }, 400, 'unknown_field', 'extra'],
+    ];
+    for (const [body, status, code, field] of cases) {
+      const response = await api.post(`/v1/customers/${customer.id}/authorize`, body);
+      expect(response.status, JSON.stringify(body)).toBe(status);
+      expect(response.body.error.code).toBe('validation_failed');
+      const fields = response.body.error.details.fields as { field: string; code: string }[];
+      expect(fields.map((f) => f.code), JSON.stringify(body)).toContain(code);
+      if (field) expect(fields.map((f) => f.field)).toContain(field);
+    }
+    const ghost = await api.post(`/v1/customers/${unique('ghost')}/authorize`, { credits: '1' });
+    expect(ghost.status).toBe(404);
+    expect(ghost.body.error.code).toBe('customer_not_found');
+    expect(await snapshot(customer.id)).toEqual(before);
+  });
+});
