@@ -18,12 +18,15 @@ export interface Authorization {
   allowed: boolean;
   availableMicro: bigint;
   costMicro: bigint;
-  reason: 'within_balance' | 'overage_allowed' | 'insufficient_credits';
+  reason: 'within_balance' | 'overage_allowed' | 'insufficient_credits' | 'overage_limit_reached';
 }
 
 /**
  * The real-time entitlement check: what would this cost, and may it run? Reads only; it changes
  * nothing and takes no locks. An event is priced exactly as ingestion would price it now.
+ * Beyond the available credits it is allowed only with overage on, and within the plan's overage
+ * limit for the current period if the plan sets one. Ingestion itself never refuses usage that
+ * already happened: it goes to overage or debt.
  */
 export async function authorize(engine: Engine, ref: string, input: AuthorizeInput): Promise<Outcome<Authorization>> {
   const check = new FieldCheck();
@@ -52,9 +55,19 @@ export async function authorize(engine: Engine, ref: string, input: AuthorizeInp
       costMicro += marginalCost(usage.rate(customer.id, meter, atMs), before, nextQuantity(meter.aggregation, before, reading.value, seen));
     }
   }
-  const within = costMicro <= availableMicro;
-  const reason = within ? 'within_balance' : customer.overageEnabled ? 'overage_allowed' : 'insufficient_credits';
-  return ok({ allowed: reason !== 'insufficient_credits', availableMicro, costMicro, reason });
+  if (costMicro <= availableMicro) return ok({ allowed: true, availableMicro, costMicro, reason: 'within_balance' });
+  if (!customer.overageEnabled) return ok({ allowed: false, availableMicro, costMicro, reason: 'insufficient_credits' });
+  // A plan may cap overage per period: what this would add to the period's overage must fit.
+  const nowMs = nows.get(customer.id)!;
+  const sub = (await tx.billing.subscriptionsOf([customer.id])).find((s) => s.status === 'active' && s.periodIndex >= 0);
+  const plan = sub ? (await tx.billing.plansById([sub.planId])).get(sub.planId) : undefined;
+  if (sub && plan?.overageLimitMicro != null) {
+    const usedMicro = await tx.billing.overageConsumed(customer.id, sub.periodStartMs, nowMs + 1);
+    if (usedMicro + (costMicro - availableMicro) > plan.overageLimitMicro) {
+      return ok({ allowed: false, availableMicro, costMicro, reason: 'overage_limit_reached' });
+    }
+  }
+  return ok({ allowed: true, availableMicro, costMicro, reason: 'overage_allowed' });
 }
 
 export { formatCredits };

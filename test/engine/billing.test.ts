@@ -132,3 +132,22 @@ describe.each(dialects)('plans and subscriptions on %s', (dialect) => {
     expect(await engine.store.read.ledger.unbalancedTransactions()).toEqual([]);
   });
 });
+
+describe.each(dialects)('overage limit on %s', (dialect) => {
+  const ctx = useEngine(dialect);
+
+  it('authorizes overage only within the plan limit for the period', async () => {
+    const { engine } = ctx;
+    const { customer } = await setup(engine, '2026-04-01T00:00:00Z');
+    const meter = code('m');
+    must(await createMeter(engine, { code: meter, event_type: meter, aggregation: 'sum', value_property: 'n', rate: { model: 'per_unit', credits_per_unit: '1' } }));
+    const plan = must(await createPlan(engine, { code: code('capped'), name: 'Capped', currency: 'USD', interval: 'month', amount: 0, included_credits: '10', overage: { unit_amount_per_credit: '1', limit_credits: '5' } }));
+    must(await createSubscription(engine, { customer: customer.id, plan: plan.code }));
+    const { authorize } = await import('../../src/engine/authorize.ts');
+    expect(must(await authorize(engine, customer.id, { credits: '15' }))).toMatchObject({ allowed: true, reason: 'overage_allowed' });
+    expect(must(await authorize(engine, customer.id, { credits: '16' }))).toMatchObject({ allowed: false, reason: 'overage_limit_reached' });
+    await ingestEvents(engine, [{ id: code('e'), customer: customer.id, type: meter, properties: { n: 13 } }]);
+    expect(must(await authorize(engine, customer.id, { credits: '2' }))).toMatchObject({ allowed: true });
+    expect(must(await authorize(engine, customer.id, { credits: '3' }))).toMatchObject({ allowed: false, reason: 'overage_limit_reached' });
+  });
+});
