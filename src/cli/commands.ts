@@ -1,5 +1,8 @@
 import type { SqlDatabase } from '../store/sql.ts';
 import type { Engine } from '../engine/context.ts';
+import { reconcile } from '../engine/reconcile.ts';
+import { reportNames, runReport, type ReportName } from '../engine/reports.ts';
+import { reportCsv, reportView } from '../server/report-views.ts';
 
 export interface CommandContext {
   databaseUrl: string;
@@ -13,10 +16,16 @@ Commands:
   serve                 run the HTTP server and the scheduler (PORT, TALLY_DATABASE_URL, TALLY_ADMIN_KEY)
   migrate               apply database migrations
   check-ledger          rebuild balances from entries and compare; exits 1 on any discrepancy
+  reconcile [--from ISO] [--to ISO]
+                        run every reconciliation check; prints each discrepancy with its ids, exits 1 on any
+  report <name> [--from ISO] [--to ISO] [--customer ID] [--csv]
+                        print a finance report as JSON (or CSV): ${reportNames.join(', ')}
 `;
 
 /** Commands that work on the engine directly (no server needed). */
-export async function runCommand(command: string, _args: string[], ctx: CommandContext): Promise<number> {
+export async function runCommand(command: string, args: string[], ctx: CommandContext): Promise<number> {
+  if (command === 'reconcile') return withEngine(ctx, (engine) => reconcileCommand(engine, args));
+  if (command === 'report') return withEngine(ctx, (engine) => reportCommand(engine, args));
   if (command === 'check-ledger') {
     const db = await ctx.openDatabase(ctx.databaseUrl);
     const engine = await ctx.createEngine(db);
@@ -30,4 +39,64 @@ export async function runCommand(command: string, _args: string[], ctx: CommandC
   }
   process.stdout.write(usage);
   return command === 'help' || command === '--help' ? 0 : 2;
+}
+
+async function withEngine(ctx: CommandContext, run: (engine: Engine) => Promise<number>): Promise<number> {
+  const db = await ctx.openDatabase(ctx.databaseUrl);
+  try {
+    return await run(await ctx.createEngine(db));
+  } finally {
+    await db.close();
+  }
+}
+
+/** `--name value` options and bare flags; anything else is a positional argument. */
+function parseOptions(args: readonly string[], valued: readonly string[]): { options: Map<string, string>; flags: Set<string>; positional: string[]; bad: string | null } {
+  const options = new Map<string, string>();
+  const flags = new Set<string>();
+  const positional: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (!arg.startsWith('--')) positional.push(arg);
+    else if (valued.includes(arg.slice(2))) {
+      const value = args[++i];
+      if (value === undefined) return { options, flags, positional, bad: `${arg} needs a value` };
+      options.set(arg.slice(2), value);
+    } else flags.add(arg.slice(2));
+  }
+  return { options, flags, positional, bad: null };
+}
+
+async function reconcileCommand(engine: Engine, args: string[]): Promise<number> {
+  const { options, flags, bad } = parseOptions(args, ['from', 'to']);
+  if (bad || flags.size > 0) {
+    console.error(bad ?? `unknown option --${[...flags][0]}`);
+    return 2;
+  }
+  const outcome = await reconcile(engine, { from: options.get('from'), to: options.get('to') });
+  if (!outcome.ok) {
+    console.error(`${outcome.error.code}: ${outcome.error.message}`);
+    return 2;
+  }
+  const result = outcome.value;
+  for (const check of result.checks) console.log(`${check.ok ? 'ok  ' : 'FAIL'} ${check.name}`);
+  for (const d of result.discrepancies) console.log(`discrepancy ${d.check}: ${d.message} [ids: ${d.ids.join(', ')}]`);
+  console.log(result.ok ? 'reconciliation ok' : `reconciliation found ${result.discrepancies.length} discrepancies`);
+  return result.ok ? 0 : 1;
+}
+
+async function reportCommand(engine: Engine, args: string[]): Promise<number> {
+  const { options, flags, positional, bad } = parseOptions(args, ['from', 'to', 'customer']);
+  const name = positional[0] as ReportName | undefined;
+  if (bad || !name || !reportNames.includes(name) || [...flags].some((f) => f !== 'csv')) {
+    console.error(bad ?? `usage: tally report <${reportNames.join('|')}> [--from ISO] [--to ISO] [--customer ID] [--csv]`);
+    return 2;
+  }
+  const outcome = await runReport(engine, name, { from: options.get('from'), to: options.get('to'), customer: options.get('customer') });
+  if (!outcome.ok) {
+    console.error(`${outcome.error.code}: ${outcome.error.message}`);
+    return 2;
+  }
+  process.stdout.write(flags.has('csv') ? reportCsv(name, outcome.value) : `${JSON.stringify(reportView(name, outcome.value), null, 2)}\n`);
+  return 0;
 }

@@ -1,7 +1,8 @@
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
-import { createEngine, openDatabase } from '../engine/create-engine.ts';
+import { createEngine } from '../engine/create-engine.ts';
+import { openDatabase } from '../store/open-database.ts';
 import { migrate } from '../store/migrations.ts';
 import { systemClock } from '../engine/clock.ts';
 import { startServer } from './serve.ts';

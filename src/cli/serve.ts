@@ -1,4 +1,5 @@
-import { createEngine, openDatabase } from '../engine/create-engine.ts';
+import { createEngine } from '../engine/create-engine.ts';
+import { openDatabase } from '../store/open-database.ts';
 import { buildServer } from '../server/app.ts';
 import { startScheduler } from '../scheduler/scheduler.ts';
 

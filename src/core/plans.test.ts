@@ -24,14 +24,20 @@ describe('proration', () => {
 
   it('A (1000 credits) to B (3000) at half with 200 used revokes 500 and grants 1500: 1800 after', () => {
     const f = { numerator: 1n, denominator: 2n };
-    const { revokeMicro, grantMicro } = prorationCredits(plan('a', 1000n, 1000n), plan('b', 2000n, 3000n), f, 800_000_000n);
-    expect([revokeMicro, grantMicro]).toEqual([500_000_000n, 1_500_000_000n]);
+    const { revokeMicro, grantMicro, offsetMicro, debtMicro } = prorationCredits(plan('a', 1000n, 1000n), plan('b', 2000n, 3000n), f, 800_000_000n);
+    expect([revokeMicro, grantMicro, offsetMicro, debtMicro]).toEqual([500_000_000n, 1_500_000_000n, 0n, 0n]);
     expect(800_000_000n - revokeMicro + grantMicro).toBe(1_800_000_000n);
   });
 
-  it('never revokes more than is left of the old allowance', () => {
-    const { revokeMicro } = prorationCredits(plan('a', 1000n, 1000n), null, { numerator: 1n, denominator: 2n }, 100_000_000n);
-    expect(revokeMicro).toBe(100_000_000n);
+  it('never revokes more than is left, and nets what was spent against the new grant, then debt', () => {
+    const half = { numerator: 1n, denominator: 2n };
+    expect(prorationCredits(plan('a', 1000n, 1000n), null, half, 100_000_000n)).toEqual({ revokeMicro: 100_000_000n, grantMicro: 0n, offsetMicro: 0n, debtMicro: 400_000_000n });
+    // All 1000 spent, down to a 0-credit plan and straight back up: nothing is minted.
+    const down = prorationCredits(plan('a', 1000n, 1000n), plan('z', 0n, 0n), half, 0n);
+    expect(down).toEqual({ revokeMicro: 0n, grantMicro: 0n, offsetMicro: 0n, debtMicro: 500_000_000n });
+    const up = prorationCredits(plan('z', 0n, 0n), plan('a', 1000n, 1000n), half, 0n);
+    expect(up.grantMicro).toBe(500_000_000n);
+    expect(up.grantMicro - down.debtMicro).toBe(0n);
   });
 });
 

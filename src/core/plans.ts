@@ -108,13 +108,29 @@ export function prorationLines(oldPlan: Plan | null, newPlan: Plan | null, fract
 
 /**
  * The same change, credit side, by the same fraction: revoke the old allowance's share of the
- * remaining time (never more than is left of it) and grant the new allowance's share.
+ * remaining time, capped at what is left of it, and grant the new allowance's share. The part of
+ * the old share that could not be revoked because it was already spent is taken off the new
+ * grant first and owed as debt beyond that, so a downgrade-then-upgrade cannot mint credits: the
+ * allowance never exceeds the plans' time-weighted sum.
  */
-export function prorationCredits(oldPlan: Plan | null, newPlan: Plan | null, fraction: Fraction, oldAllowanceLeftMicro: bigint): { revokeMicro: bigint; grantMicro: bigint } {
+export interface ProratedCredits {
+  revokeMicro: bigint;
+  /** The new allowance's share less the offset. */
+  grantMicro: bigint;
+  /** Spent credits of the old share taken off the new grant. */
+  offsetMicro: bigint;
+  /** Spent credits of the old share beyond the new grant: booked as debt. */
+  debtMicro: bigint;
+}
+
+export function prorationCredits(oldPlan: Plan | null, newPlan: Plan | null, fraction: Fraction, oldAllowanceLeftMicro: bigint): ProratedCredits {
+  const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
   const share = oldPlan ? prorate(oldPlan.includedCreditsMicro, fraction) : 0n;
-  const revokeMicro = share < oldAllowanceLeftMicro ? share : oldAllowanceLeftMicro;
-  const grantMicro = newPlan ? prorate(newPlan.includedCreditsMicro, fraction) : 0n;
-  return { revokeMicro: revokeMicro < 0n ? 0n : revokeMicro, grantMicro };
+  const revokeMicro = min(share, oldAllowanceLeftMicro > 0n ? oldAllowanceLeftMicro : 0n);
+  const unrevoked = share - revokeMicro;
+  const newShare = newPlan ? prorate(newPlan.includedCreditsMicro, fraction) : 0n;
+  const offsetMicro = min(newShare, unrevoked);
+  return { revokeMicro, grantMicro: newShare - offsetMicro, offsetMicro, debtMicro: unrevoked - offsetMicro };
 }
 
 /** What carries into the next period's allowance: what is left, up to the plan's cap. */

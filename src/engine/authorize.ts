@@ -2,7 +2,7 @@ import { invalid, notFound, ok, type Outcome } from '../core/errors.ts';
 import { formatCredits } from '../core/decimal.ts';
 import { marginalCost } from '../core/rating.ts';
 import { meterMatches, nextQuantity, readEvent } from '../core/metering.ts';
-import { totalKey, uniqueKey } from '../store/queries/usage.ts';
+import { totalKey, uniqueKey } from '../store/store.ts';
 import { customerNows, type Engine } from './context.ts';
 import { FieldCheck } from './input.ts';
 import { availableOf, loadFunding } from './funding.ts';

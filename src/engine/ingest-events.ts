@@ -4,7 +4,7 @@ import { meterMatches, nextQuantity, readEvent, type Reading } from '../core/met
 import { accounts, type LedgerEntry } from '../core/ledger.ts';
 import type { CustomerRecord, MeterRecord, RatingLine, UsageEventRecord } from '../store/records.ts';
 import type { StoreTx } from '../store/store.ts';
-import { totalKey, uniqueKey, type MeterTotal, type UniqueValueKey } from '../store/queries/usage.ts';
+import { totalKey, uniqueKey, type MeterTotal, type UniqueValueKey } from '../store/store.ts';
 import { Changes, customerNows, type Engine } from './context.ts';
 import { loadUsageContext } from './usage-context.ts';
 import { availableOf, loadFunding, pay, refreshSignals, type CustomerFunding } from './funding.ts';
@@ -114,8 +114,9 @@ export async function ingestWithin(
   // Running totals are kept per billing period (or calendar month) and rates follow the plan in
   // effect at the event's time, both read from the subscription timeline.
   const usage = await loadUsageContext(tx, involved);
-  const periodOf = usage.periodStart;
-  const matched = fresh.map((e) => meters.filter((m) => meterMatches(m, e.type, e.properties)));
+  const periodStarts = fresh.map((e) => usage.periodStart(e.customer.id, e.atMs));
+  const metersByType = groupByType(meters);
+  const matched = fresh.map((e) => metersFor(metersByType, e.type, e.properties));
 
   // Read every meter first: an event with an unreadable property is rejected whole.
   const readings: (Reading[] | null)[] = fresh.map((e, i) => {
@@ -137,7 +138,7 @@ export async function ingestWithin(
     if (!readings[i]) continue;
     const e = fresh[i]!;
     matched[i]!.forEach((meter, j) => {
-      const key = { customerId: e.customer.id, meterId: meter.id, periodStartMs: periodOf(e.customer.id, e.atMs) };
+      const key = { customerId: e.customer.id, meterId: meter.id, periodStartMs: periodStarts[i]! };
       totalKeys.push(key);
       const reading = readings[i]![j]!;
       if (reading.kind === 'unique') uniqueKeys.push({ ...key, value: reading.value });
@@ -160,8 +161,8 @@ export async function ingestWithin(
     const rating: RatingLine[] = [];
     const consumed: LedgerEntry[] = [];
     let chargeMicro = 0n;
+    const periodStartMs = periodStarts[i]!;
     matched[i]!.forEach((meter, j) => {
-      const periodStartMs = periodOf(e.customer.id, e.atMs);
       const key = totalKey({ customerId: e.customer.id, meterId: meter.id, periodStartMs });
       const total = totals.get(key) ?? { customerId: e.customer.id, meterId: meter.id, periodStartMs, quantityMicro: 0n, creditsMicro: 0n };
       const reading = list[j]!;
@@ -209,6 +210,7 @@ function charge(
 ): { txnId: string | null; result: IngestResult } {
   if (chargeMicro === 0n) return { txnId: null, result: { id: e.id, status: 'accepted', credits: '0', paid_by: [] } };
   const payment = pay(f, chargeMicro);
+  const credits = formatCredits(chargeMicro);
   const txn = changes.txn({
     customerId: e.customer.id,
     kind: 'usage',
@@ -217,11 +219,43 @@ function charge(
     effectiveAtMs: e.atMs,
     entries: [...payment.entries, ...consumed],
   });
-  changes.event('usage.recorded', e.customer.id, { event: e.id, credits: formatCredits(chargeMicro), transaction: txn.id }, f.nowMs);
-  const result: IngestResult = { id: e.id, status: 'accepted', credits: formatCredits(chargeMicro), paid_by: payment.paidBy };
+  changes.event('usage.recorded', e.customer.id, { event: e.id, credits, transaction: txn.id }, f.nowMs);
+  const result: IngestResult = { id: e.id, status: 'accepted', credits, paid_by: payment.paidBy };
   if (payment.overageMicro > 0n) result.overage = formatCredits(payment.overageMicro);
   if (payment.debtMicro > 0n) result.debt = formatCredits(payment.debtMicro);
   return { txnId: txn.id, result };
+}
+
+interface MetersOfType {
+  meters: MeterRecord[];
+  /** No meter of the type has a filter: every event of the type feeds all of them. */
+  unfiltered: boolean;
+}
+
+function groupByType(meters: readonly MeterRecord[]): Map<string, MetersOfType> {
+  const byType = new Map<string, MetersOfType>();
+  for (const meter of meters) {
+    const group = byType.get(meter.eventType) ?? { meters: [], unfiltered: true };
+    group.meters.push(meter);
+    group.unfiltered &&= isEmpty(meter.filter);
+    byType.set(meter.eventType, group);
+  }
+  return byType;
+}
+
+/**
+ * The meters an event feeds, in the order they were read. When none of its type has a filter the
+ * type's list is shared by every event rather than filtered again for each.
+ */
+function metersFor(byType: Map<string, MetersOfType>, type: string, properties: Record<string, unknown>): readonly MeterRecord[] {
+  const group = byType.get(type);
+  if (!group) return [];
+  return group.unfiltered ? group.meters : group.meters.filter((m) => meterMatches(m, type, properties));
+}
+
+function isEmpty(filter: Record<string, unknown>): boolean {
+  for (const _ in filter) return false;
+  return true;
 }
 
 /** An in-batch repeat of an event accepted earlier in the same batch reports that event's charge. */

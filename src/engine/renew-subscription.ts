@@ -1,13 +1,12 @@
 import { addIntervals } from '../core/periods.ts';
 import { feeLine, rolloverCredits, type LineDraft } from '../core/plans.ts';
-import type { PlanRecord } from '../store/queries/billing.ts';
 import type { CustomerRecord, SubscriptionRecord } from '../store/records.ts';
 import type { StoreTx } from '../store/store.ts';
 import { Changes, type Engine } from './context.ts';
 import type { DueWorkKind } from './due-work.ts';
 import { issueGrant } from './grants.ts';
 import { issueInvoice } from './invoices.ts';
-import { allowanceSource, grantAllowance, leftOf, overageLines, periodAllowances, postOverageInvoiced, takeFrom } from './subscription-credits.ts';
+import { allowanceSource, enableOverageFor, grantAllowance, leftOf, overageLines, periodAllowances, postOverageInvoiced, takeFrom } from './subscription-credits.ts';
 
 /**
  * Moves a subscription from its current period to the next one, in ONE transaction: overage of
@@ -19,17 +18,14 @@ import { allowanceSource, grantAllowance, leftOf, overageLines, periodAllowances
 export async function advancePeriod(engine: Engine, tx: StoreTx, sub: SubscriptionRecord, customer: CustomerRecord, atMs: number): Promise<boolean> {
   const plans = await tx.billing.plansById([sub.planId, ...(sub.pendingPlanId ? [sub.pendingPlanId] : [])]);
   const currentPlan = plans.get(sub.planId)!;
-  const phases = await tx.billing.phases([sub.id]);
-  const allPlans = await tx.billing.plansById(phases.map((p) => p.planId));
-  const planAt = (ms: number): PlanRecord => {
-    const phase = [...phases].reverse().find((p) => p.startAtMs <= ms);
-    return (phase && allPlans.get(phase.planId)) || currentPlan;
-  };
   const changes = new Changes(engine);
-  const lookbackMs = engine.settings.pastToleranceMs + 24 * 3600 * 1000;
+  // Late usage (up to pastToleranceMs old) may land in a period after the renewal that billed it,
+  // so every period that could have received usage since the previous renewal is billed again:
+  // those ending after the closing period's start less the tolerance (a day of slack).
+  const lookbackMs = Math.max(0, atMs - sub.periodStartMs) + engine.settings.pastToleranceMs + 24 * 3600 * 1000;
 
   if (sub.periodIndex >= 0 && sub.cancelAtPeriodEnd) {
-    const lines = await overageLines(tx, sub, planAt, atMs, lookbackMs);
+    const lines = await overageLines(tx, sub, atMs, lookbackMs);
     if (lines.length) {
       const invoice = await issueInvoice(engine, tx, changes, { customer, kind: 'final', subscriptionId: sub.id, planId: sub.planId, periodStartMs: sub.periodStartMs, periodEndMs: sub.periodEndMs, lines }, atMs);
       postOverageInvoiced(changes, invoice, atMs);
@@ -54,7 +50,7 @@ export async function advancePeriod(engine: Engine, tx: StoreTx, sub: Subscripti
   if (!claimed) return false;
 
   const lines: LineDraft[] = [{ ...feeLine(nextPlan, startMs, endMs), refs: { plan: nextPlan.id, subscription: sub.id } }];
-  if (sub.periodIndex >= 0) lines.push(...(await overageLines(tx, sub, planAt, atMs, lookbackMs)));
+  if (sub.periodIndex >= 0) lines.push(...(await overageLines(tx, sub, atMs, lookbackMs)));
   const invoice = await issueInvoice(engine, tx, changes, {
     customer, kind: 'subscription', subscriptionId: sub.id, planId: nextPlan.id, periodStartMs: startMs, periodEndMs: endMs, lines,
   }, atMs);
@@ -68,6 +64,7 @@ export async function advancePeriod(engine: Engine, tx: StoreTx, sub: Subscripti
     await tx.billing.endOpenPhase(sub.id, startMs);
     await tx.billing.insertPhase({ id: engine.ids.next('prc'), subscriptionId: sub.id, customerId: sub.customerId, planId: nextPlan.id, startAtMs: startMs, endAtMs: null, reason: 'scheduled_change' });
     await tx.billing.markPlanSubscribed(nextPlan.id);
+    await enableOverageFor(tx, customer, nextPlan);
     changes.event('subscription.changed', sub.customerId, { subscription: sub.id, from_plan: currentPlan.id, to_plan: nextPlan.id, timing: 'period_end' }, atMs);
   }
   sub.planId = nextPlan.id;

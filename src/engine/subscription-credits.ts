@@ -12,6 +12,17 @@ import { issueGrant } from './grants.ts';
  */
 export const allowanceSource = 'plan_allowance';
 
+/**
+ * A plan that prices overage turns the customer's overage on (it is never turned off here: the
+ * customer may have asked for it), so usage beyond grants on that plan is billed, not carried as
+ * debt. Applies when a subscription starts on the plan and when a change moves onto it.
+ */
+export async function enableOverageFor(tx: StoreTx, customer: CustomerRecord, plan: Plan): Promise<void> {
+  if (plan.overageUnitScaled === null || customer.overageEnabled) return;
+  customer.overageEnabled = true;
+  await tx.customers.update(customer);
+}
+
 export async function periodAllowances(tx: StoreTx, sub: SubscriptionRecord, nowMs: number): Promise<GrantRecord[]> {
   const grants = await tx.grants.forPeriod(sub.id, sub.periodStartMs);
   return grants.filter((g) => g.status === 'active' && (g.expiresAtMs === null || g.expiresAtMs > nowMs) && g.remainingMicro > 0n);
@@ -36,12 +47,24 @@ export function takeFrom(grants: readonly GrantRecord[], amountMicro: bigint): L
   return entries;
 }
 
-export function revokeAllowance(changes: Changes, sub: SubscriptionRecord, grants: readonly GrantRecord[], revokeMicro: bigint, cause: { type: string; id: string }, refs: Record<string, string>, nowMs: number): void {
-  if (revokeMicro <= 0n) return;
-  const entries = takeFrom(grants, revokeMicro);
-  entries.push({ account: accounts.revoked, amountMicro: revokeMicro });
+/**
+ * Revokes the old allowance's share in one transaction caused by the invoice line: from the
+ * period's allowance grants, plus (when spent credits could not be revoked nor offset against the
+ * new grant) the rest as debt.
+ */
+export function revokeAllowance(
+  changes: Changes, sub: SubscriptionRecord, grants: readonly GrantRecord[], credits: { revokeMicro: bigint; debtMicro: bigint },
+  cause: { type: string; id: string }, refs: Record<string, string>, nowMs: number,
+): void {
+  const total = credits.revokeMicro + credits.debtMicro;
+  if (total <= 0n) return;
+  const entries = takeFrom(grants, credits.revokeMicro);
+  if (credits.debtMicro > 0n) entries.push({ account: accounts.debt, amountMicro: -credits.debtMicro });
+  entries.push({ account: accounts.revoked, amountMicro: total });
   changes.txn({ customerId: sub.customerId, kind: 'revoke', cause, refs: { ...refs, subscription: sub.id }, effectiveAtMs: nowMs, entries });
-  changes.event('credits.revoked', sub.customerId, { subscription: sub.id, credits: formatCredits(revokeMicro), cause: cause.id }, nowMs);
+  changes.event('credits.revoked', sub.customerId, {
+    subscription: sub.id, credits: formatCredits(credits.revokeMicro), debt: formatCredits(credits.debtMicro), cause: cause.id,
+  }, nowMs);
 }
 
 export async function grantAllowance(
@@ -64,19 +87,28 @@ export async function grantAllowance(
 }
 
 /**
- * Overage lines for every recent period of the subscription: what usage pushed into overage in
- * that period, less what earlier invoices already billed for it. Late events (up to 35 days old)
- * so land on a later invoice as a line that references their own period.
+ * Overage lines for every recent period of the subscription, one per plan phase within it (so a
+ * mid-period change prices the overage before it at the old plan and after it at the new one):
+ * what usage pushed into overage in that window, less what earlier invoices already billed for it.
+ * Late events (up to 35 days old) so land on a later invoice as a line that references their own
+ * window. A window is keyed by its start, which never moves once the phase has begun.
  */
-export async function overageLines(tx: StoreTx, sub: SubscriptionRecord, planOf: (periodStartMs: number) => Plan, upToMs: number, lookbackMs: number): Promise<LineDraft[]> {
+export async function overageLines(tx: StoreTx, sub: SubscriptionRecord, upToMs: number, lookbackMs: number): Promise<LineDraft[]> {
   const lines: LineDraft[] = [];
+  const phases = await tx.billing.phases([sub.id]);
+  const plans = await tx.billing.plansById(phases.map((p) => p.planId));
   const periods = (await tx.billing.periods(sub.id)).filter((p) => p.periodStartMs < upToMs && p.periodEndMs > upToMs - lookbackMs);
   for (const period of periods) {
-    const endMs = Math.min(period.periodEndMs, upToMs);
-    const consumed = await tx.billing.overageConsumed(sub.customerId, period.periodStartMs, endMs);
-    const billed = await tx.billing.overageBilled(sub.id, period.periodStartMs);
-    const line = overageLine(planOf(period.periodStartMs), consumed - billed, period.periodStartMs, period.periodEndMs);
-    if (line && line.amountMinor !== 0n) lines.push({ ...line, refs: { ...line.refs, subscription: sub.id } });
+    for (const phase of phases) {
+      const startMs = Math.max(phase.startAtMs, period.periodStartMs);
+      const endMs = Math.min(phase.endAtMs ?? period.periodEndMs, period.periodEndMs);
+      if (endMs <= startMs || startMs >= upToMs) continue;
+      const consumed = await tx.billing.overageConsumed(sub.customerId, startMs, Math.min(endMs, upToMs));
+      const billed = await tx.billing.overageBilled(sub.id, startMs);
+      const line = overageLine(plans.get(phase.planId)!, consumed - billed, startMs, endMs);
+      // A line whose money rounds to zero is billed all the same: it moves its credits out of `overage`.
+      if (line) lines.push({ ...line, refs: { ...line.refs, subscription: sub.id } });
+    }
   }
   return lines;
 }

@@ -6,7 +6,7 @@ import { Changes, customerNow, type Engine } from './context.ts';
 import { FieldCheck } from './input.ts';
 import { issueInvoice } from './invoices.ts';
 import { advancePeriod } from './renew-subscription.ts';
-import { grantAllowance, leftOf, overageLines, periodAllowances, postOverageInvoiced, revokeAllowance } from './subscription-credits.ts';
+import { enableOverageFor, grantAllowance, leftOf, overageLines, periodAllowances, postOverageInvoiced, revokeAllowance } from './subscription-credits.ts';
 
 export interface CreateSubscriptionInput {
   customer: string;
@@ -48,10 +48,7 @@ export async function createSubscription(engine: Engine, input: CreateSubscripti
     await tx.billing.insertSubscription(sub);
     await tx.billing.insertPhase({ id: engine.ids.next('prc'), subscriptionId: sub.id, customerId: customer.id, planId: plan.id, startAtMs: anchorAtMs, endAtMs: null, reason: 'created' });
     await tx.billing.markPlanSubscribed(plan.id);
-    if (plan.overageUnitScaled !== null && !customer.overageEnabled) {
-      customer.overageEnabled = true;
-      await tx.customers.update(customer);
-    }
+    await enableOverageFor(tx, customer, plan);
     const changes = new Changes(engine);
     changes.event('subscription.created', customer.id, { subscription: sub.id, plan: plan.id, start_at: anchorAtMs }, nowMs);
     await changes.flush(tx);
@@ -89,6 +86,8 @@ export async function changeSubscription(engine: Engine, id: string, input: Chan
     if (input.timing === 'period_end' || sub.periodIndex < 0) {
       sub.pendingPlanId = newPlan.id;
       await tx.billing.updateSubscription(sub);
+      // A scheduled change commits the subscription to this version, so it must not be replaced.
+      await tx.billing.markPlanSubscribed(newPlan.id);
       changes.event('subscription.change_scheduled', sub.customerId, { subscription: sub.id, to_plan: newPlan.id, at: sub.periodEndMs }, nowMs);
       await changes.flush(tx);
       return ok(sub);
@@ -99,20 +98,22 @@ export async function changeSubscription(engine: Engine, id: string, input: Chan
       lines: prorationLines(oldPlan, newPlan, fraction, nowMs, sub.periodEndMs).map((l) => ({ ...l, refs: { ...l.refs, subscription: sub.id } })),
     }, nowMs);
     const allowances = await periodAllowances(tx, sub, nowMs);
-    const { revokeMicro, grantMicro } = prorationCredits(oldPlan, newPlan, fraction, leftOf(allowances));
+    const credits = prorationCredits(oldPlan, newPlan, fraction, leftOf(allowances));
+    const grantMicro = credits.grantMicro;
     const [creditLine, chargeLine] = invoice.lines;
-    revokeAllowance(changes, sub, allowances, revokeMicro, { type: 'subscription_change', id: creditLine!.id }, { invoice: invoice.id, invoice_line: creditLine!.id }, nowMs);
+    revokeAllowance(changes, sub, allowances, credits, { type: 'subscription_change', id: creditLine!.id }, { invoice: invoice.id, invoice_line: creditLine!.id }, nowMs);
     await changes.flush(tx);
     await grantAllowance(engine, tx, changes, customer, sub, grantMicro, sub.periodStartMs, sub.periodEndMs, invoice, chargeLine!.id, nowMs);
     await tx.billing.endOpenPhase(sub.id, nowMs);
     await tx.billing.insertPhase({ id: engine.ids.next('prc'), subscriptionId: sub.id, customerId: sub.customerId, planId: newPlan.id, startAtMs: nowMs, endAtMs: null, reason: 'change' });
     await tx.billing.markPlanSubscribed(newPlan.id);
+    await enableOverageFor(tx, customer, newPlan);
     sub.planId = newPlan.id;
     sub.pendingPlanId = null;
     await tx.billing.updateSubscription(sub);
     changes.event('subscription.changed', sub.customerId, {
       subscription: sub.id, from_plan: oldPlan.id, to_plan: newPlan.id, timing: 'immediate', invoice: invoice.id,
-      fraction: `${fraction.numerator}/${fraction.denominator}`,
+      fraction: `${fraction.numerator}/${fraction.denominator}`, credits_revoked: credits.revokeMicro.toString(), credits_offset: credits.offsetMicro.toString(), credits_debt: credits.debtMicro.toString(),
     }, nowMs);
     await changes.flush(tx);
     return ok(sub);
@@ -148,13 +149,13 @@ export async function cancelSubscription(engine: Engine, id: string, input: { ti
       const lookbackMs = engine.settings.pastToleranceMs + 24 * 3600 * 1000;
       const lines = [
         ...prorationLines(plan, null, fraction, nowMs, sub.periodEndMs).map((l) => ({ ...l, refs: { ...l.refs, subscription: sub.id } })),
-        ...(await overageLines(tx, sub, () => plan, nowMs + 1, lookbackMs)),
+        ...(await overageLines(tx, sub, nowMs + 1, lookbackMs)),
       ];
       const invoice = await issueInvoice(engine, tx, changes, { customer, kind: 'final', subscriptionId: sub.id, planId: plan.id, periodStartMs: sub.periodStartMs, periodEndMs: nowMs, lines }, nowMs);
       postOverageInvoiced(changes, invoice, nowMs);
       const allowances = await periodAllowances(tx, sub, nowMs);
-      const { revokeMicro } = prorationCredits(plan, null, fraction, leftOf(allowances));
-      revokeAllowance(changes, sub, allowances, revokeMicro, { type: 'subscription_cancel', id: invoice.lines[0]!.id }, { invoice: invoice.id, invoice_line: invoice.lines[0]!.id }, nowMs);
+      const credits = prorationCredits(plan, null, fraction, leftOf(allowances));
+      revokeAllowance(changes, sub, allowances, credits, { type: 'subscription_cancel', id: invoice.lines[0]!.id }, { invoice: invoice.id, invoice_line: invoice.lines[0]!.id }, nowMs);
     }
     sub.status = 'canceled';
     sub.endedAtMs = nowMs;

@@ -6,6 +6,11 @@ import { UsageQueries } from './queries/usage.ts';
 import { AccessQueries } from './queries/access.ts';
 import { BillingQueries } from './queries/billing.ts';
 import { ReturnQueries } from './queries/returns.ts';
+import { migrate } from './migrations.ts';
+
+export { totalKey, uniqueKey, type MeterTotal, type MeterTotalKey, type UniqueValueKey } from './queries/usage.ts';
+import { ReportQueries } from './queries/reports.ts';
+import { ReconciliationQueries } from './queries/reconciliation.ts';
 
 /**
  * The storage the engine needs, in domain terms. One implementation serves SQLite and PostgreSQL:
@@ -20,6 +25,8 @@ export class StoreTx {
   readonly access: AccessQueries;
   readonly billing: BillingQueries;
   readonly returns: ReturnQueries;
+  readonly reports: ReportQueries;
+  readonly reconciliation: ReconciliationQueries;
 
   constructor(readonly c: SqlConnection) {
     this.customers = new CustomerQueries(c);
@@ -29,6 +36,8 @@ export class StoreTx {
     this.access = new AccessQueries(c);
     this.billing = new BillingQueries(c);
     this.returns = new ReturnQueries(c);
+    this.reports = new ReportQueries(c);
+    this.reconciliation = new ReconciliationQueries(c);
   }
 
   /**
@@ -64,4 +73,10 @@ export class Store {
   close(): Promise<void> {
     return this.db.close();
   }
+}
+
+/** The store over an open database, with its schema brought up to date. */
+export async function openStore(db: SqlDatabase, nowMs: number): Promise<Store> {
+  await migrate(db, nowMs);
+  return new Store(db);
 }

@@ -37,7 +37,7 @@ describe('README walkthroughs', () => {
   beforeAll(async () => {
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    const env = { ...process.env, PORT: String(port) };
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port) };
     delete env.TALLY_ADMIN_KEY;
     delete env.TALLY_DATABASE_URL;
     server = spawn(process.execPath, [join(root, 'bin/tally.mjs'), 'serve'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -55,7 +55,7 @@ describe('README walkthroughs', () => {
   });
 
   const run = (name: string): string => {
-    const env = { ...process.env, TALLY: url };
+    const env: NodeJS.ProcessEnv = { ...process.env, TALLY: url };
     delete env.TALLY_ADMIN_KEY;
     const result = spawnSync('bash', ['-euo', 'pipefail', '-c', block(name)], { cwd: dir, env, encoding: 'utf8', timeout: 30_000 });
     expect(result.status, result.stderr).toBe(0);

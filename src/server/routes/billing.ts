@@ -6,7 +6,7 @@ import { cancelSubscription, changeSubscription, createSubscription } from '../.
 import { recordPayment, voidInvoice } from '../../engine/invoices.ts';
 import { purchaseCredits } from '../../engine/purchases.ts';
 import { setAutoTopUp } from '../../engine/customers.ts';
-import { parseTimestamp } from '../../core/time.ts';
+import { formatTimestamp, parseTimestamp } from '../../core/time.ts';
 import * as S from '../schemas.ts';
 import * as B from '../billing-schemas.ts';
 import * as V from '../views.ts';
@@ -53,8 +53,8 @@ export function billingRoutes(app: FastifyInstance, engine: Engine): void {
     const periods = await engine.store.read.billing.periods(sub.id);
     return reply.send({
       ...BV.subscriptionView(sub),
-      timeline: phases.map((p) => ({ plan: p.planId, start_at: new Date(p.startAtMs).toISOString(), end_at: p.endAtMs === null ? null : new Date(p.endAtMs).toISOString(), reason: p.reason })),
-      periods: periods.map((p) => ({ index: p.periodIndex, plan: p.planId, start: new Date(p.periodStartMs).toISOString(), end: new Date(p.periodEndMs).toISOString(), invoice: p.invoiceId, grant: p.grantId })),
+      timeline: phases.map((p) => ({ plan: p.planId, start_at: formatTimestamp(p.startAtMs), end_at: p.endAtMs === null ? null : formatTimestamp(p.endAtMs), reason: p.reason })),
+      periods: periods.map((p) => ({ index: p.periodIndex, plan: p.planId, start: formatTimestamp(p.periodStartMs), end: formatTimestamp(p.periodEndMs), invoice: p.invoiceId, grant: p.grantId })),
     });
   });
 

@@ -1,0 +1,10 @@
+import type { SqlDatabase } from './sql.ts';
+import { openSqliteDatabase } from './sqlite/sqlite-database.ts';
+import { openPostgresDatabase } from './postgres/postgres-database.ts';
+
+/** Opens the database named by a `sqlite:<path>` or `postgres://…` URL (TALLY_DATABASE_URL). */
+export async function openDatabase(url: string): Promise<SqlDatabase> {
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgresDatabase(url, { max: 20 });
+  if (url.startsWith('sqlite:')) return openSqliteDatabase(url.slice('sqlite:'.length));
+  throw new Error(`TALLY_DATABASE_URL must start with sqlite: or postgres:// (got ${JSON.stringify(url)})`);
+}
