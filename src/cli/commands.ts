@@ -27,25 +27,32 @@ export async function runCommand(command: string, args: string[], ctx: CommandCo
   if (command === 'reconcile') return withEngine(ctx, (engine) => reconcileCommand(engine, args));
   if (command === 'report') return withEngine(ctx, (engine) => reportCommand(engine, args));
   if (command === 'check-ledger') {
-    const db = await ctx.openDatabase(ctx.databaseUrl);
-    const engine = await ctx.createEngine(db);
-    const unbalanced = await engine.store.read.ledger.unbalancedTransactions();
-    const discrepancies = await engine.store.read.ledger.balanceDiscrepancies();
-    for (const u of unbalanced) console.log(`unbalanced transaction ${u.txnId}: sum ${u.sumMicro} over ${u.entryCount} entries`);
-    for (const d of discrepancies) console.log(`balance ${d.customerId} ${d.account}: stored ${d.storedMicro}, entries sum ${d.summedMicro}`);
-    console.log(unbalanced.length + discrepancies.length === 0 ? 'ledger ok' : 'ledger has discrepancies');
-    await db.close();
-    return unbalanced.length + discrepancies.length === 0 ? 0 : 1;
+    return withEngine(ctx, async (engine) => {
+      const unbalanced = await engine.store.read.ledger.unbalancedTransactions();
+      const discrepancies = await engine.store.read.ledger.balanceDiscrepancies();
+      for (const u of unbalanced) console.log(`unbalanced transaction ${u.txnId}: sum ${u.sumMicro} over ${u.entryCount} entries`);
+      for (const d of discrepancies) console.log(`balance ${d.customerId} ${d.account}: stored ${d.storedMicro}, entries sum ${d.summedMicro}`);
+      console.log(unbalanced.length + discrepancies.length === 0 ? 'ledger ok' : 'ledger has discrepancies');
+      return unbalanced.length + discrepancies.length === 0 ? 0 : 1;
+    });
   }
   process.stdout.write(usage);
   return command === 'help' || command === '--help' ? 0 : 2;
 }
 
+/**
+ * Runs a command on an engine and closes the database. The exit code is set before closing:
+ * should the process run out of work while the database shuts down, it still exits with it.
+ */
 async function withEngine(ctx: CommandContext, run: (engine: Engine) => Promise<number>): Promise<number> {
   const db = await ctx.openDatabase(ctx.databaseUrl);
+  let code = 1;
   try {
-    return await run(await ctx.createEngine(db));
+    code = await run(await ctx.createEngine(db));
+    process.exitCode = code;
+    return code;
   } finally {
+    process.exitCode = code;
     await db.close();
   }
 }

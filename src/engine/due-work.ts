@@ -48,6 +48,9 @@ export const holdExpiry: DueWorkKind = {
     return (await tx.grants.dueHolds(clock, upTo, limit)).map((d) => ({ ...d, kind: 'hold_expiry' }));
   },
   async run(engine, tx, item) {
+    // Lock before expireHold reads the hold: a hold read first could be expired meanwhile by
+    // another server's scheduler, and would then be closed and announced a second time.
+    await tx.lockCustomers([item.customerId]);
     await expireHold(engine, tx, item.id, item.dueAtMs);
   },
 };

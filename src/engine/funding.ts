@@ -2,7 +2,7 @@ import { burnDown, sortForBurnDown, type BurnableGrant } from '../core/burn-down
 import { nextSignals } from '../core/balance.ts';
 import { accounts, type LedgerEntry } from '../core/ledger.ts';
 import { isGrantUsable } from '../core/burn-down.ts';
-import type { CustomerRecord, GrantRecord } from '../store/records.ts';
+import type { CustomerRecord } from '../store/records.ts';
 import type { StoreTx } from '../store/store.ts';
 import type { Changes } from './context.ts';
 import { formatCredits } from '../core/decimal.ts';
@@ -15,7 +15,7 @@ import { formatCredits } from '../core/decimal.ts';
 export interface CustomerFunding {
   customer: CustomerRecord;
   nowMs: number;
-  grants: (BurnableGrant & { record: GrantRecord })[];
+  grants: BurnableGrant[];
   hold: { id: string; remainingMicro: bigint } | null;
 }
 
@@ -26,35 +26,34 @@ export interface Payment {
   debtMicro: bigint;
 }
 
-export function toBurnable(g: GrantRecord, creationSeq: number): BurnableGrant & { record: GrantRecord } {
-  return {
-    id: g.id,
-    remainingMicro: g.remainingMicro,
-    priority: g.priority,
-    expiresAtMs: g.expiresAtMs,
-    category: g.category,
-    effectiveAtMs: g.effectiveAtMs,
-    creationSeq,
-    record: g,
-  };
-}
-
 /** Loads funding for many customers with one query. */
 export async function loadFunding(tx: StoreTx, customers: readonly CustomerRecord[], nows: Map<string, number>): Promise<Map<string, CustomerFunding>> {
-  const grants = await tx.grants.activeFor(customers.map((c) => c.id));
-  const byCustomer = new Map<string, GrantRecord[]>();
+  const grants = await tx.ledger.spendableGrants(customers.map((c) => c.id));
+  const byCustomer = new Map<string, BurnableGrant[]>();
   for (const g of grants) {
-    const list = byCustomer.get(g.customerId) ?? [];
-    list.push(g);
-    byCustomer.set(g.customerId, list);
+    let list = byCustomer.get(g.customerId);
+    if (list === undefined) {
+      list = [];
+      byCustomer.set(g.customerId, list);
+    }
+    // Rows come in creation order, the burn-down's last tie-breaker.
+    list.push({
+      id: g.id,
+      remainingMicro: g.remainingMicro,
+      priority: g.priority,
+      expiresAtMs: g.expiresAtMs,
+      category: g.category,
+      effectiveAtMs: g.effectiveAtMs,
+      creationSeq: list.length,
+    });
   }
   const out = new Map<string, CustomerFunding>();
   for (const customer of customers) {
-    const own = byCustomer.get(customer.id) ?? [];
+    const own = byCustomer.get(customer.id);
     out.set(customer.id, {
       customer,
       nowMs: nows.get(customer.id)!,
-      grants: sortForBurnDown(own.map((g, i) => toBurnable(g, i))),
+      grants: own === undefined ? [] : sortForBurnDown(own),
       hold: null,
     });
   }
@@ -77,8 +76,12 @@ export function pay(funding: CustomerFunding, amountMicro: bigint): Payment {
     paidBy.push({ grant: funding.hold.id, credits: formatCredits(take) });
   }
   const burn = burnDown(funding.grants, left, funding.nowMs);
+  // Allocations come in the order of the grants they were taken from, so one forward walk finds
+  // each grant without searching the list again.
+  let g = 0;
   for (const allocation of burn.allocations) {
-    const grant = funding.grants.find((g) => g.id === allocation.grantId)!;
+    while (funding.grants[g]!.id !== allocation.grantId) g++;
+    const grant = funding.grants[g]!;
     grant.remainingMicro -= allocation.amountMicro;
     entries.push({ account: accounts.grant(grant.id), amountMicro: -allocation.amountMicro });
     paidBy.push({ grant: grant.id, credits: formatCredits(allocation.amountMicro) });

@@ -43,8 +43,10 @@ export async function advanceTestClock(engine: Engine, id: string, input: { froz
     },
   });
   const advanced = await engine.store.transaction(async (tx) => {
-    await tx.customers.getClockForUpdate(id);
-    await tx.customers.setClockTime(id, targetMs);
+    // Another advance of this clock (from another server) may have gone further meanwhile; the
+    // clock only moves forward, so an earlier target leaves it where it is.
+    const current = await tx.customers.getClockForUpdate(id);
+    if (current && targetMs > current.frozenTimeMs) await tx.customers.setClockTime(id, targetMs);
     const changes = new Changes(engine);
     changes.event('test_clock.advanced', null, { test_clock: id, frozen_time: input.frozen_time, ran }, engine.clock.now());
     await changes.flush(tx);

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { parseTimestamp } from '../core/time.ts';
 import { limits } from './limits.ts';
 
@@ -22,6 +22,26 @@ export interface Rejection {
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+const eventFields: ReadonlySet<string> = new Set(['id', 'customer', 'type', 'timestamp', 'properties']);
+
+/**
+ * True when `canonicalJson(value)` and `JSON.stringify(value)` are the same text: the keys are
+ * already in sorted order and every value is a string, a finite number, a boolean or null. Most
+ * events look like this, and then the JSON already made for storage serves for the hash too.
+ */
+function isFlatSorted(value: Record<string, unknown>): boolean {
+  let previous: string | undefined;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) return false;
+    if (previous !== undefined && !(previous < key)) return false;
+    previous = key;
+    const v = value[key];
+    const kind = typeof v;
+    if (!(kind === 'string' || kind === 'boolean' || v === null || (kind === 'number' && Number.isFinite(v)))) return false;
+  }
+  return true;
+}
+
 /**
  * Checks one event's shape. The body hash covers what the caller sent (customer, type, timestamp,
  * properties), so a retry of the same event is recognized and a reused id with another body is not.
@@ -29,10 +49,9 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v ===
 export function validateUsageEvent(raw: unknown, index: number, customerOverride?: string): UsageCandidate | Rejection {
   if (!isPlainObject(raw)) return { code: 'invalid_event', message: 'Each event must be a JSON object.' };
   const { id, customer, type, timestamp, properties } = raw;
-  for (const key of Object.keys(raw)) {
-    if (!['id', 'customer', 'type', 'timestamp', 'properties'].includes(key) && !(customerOverride && key === 'customer')) {
-      return { code: 'unknown_field', message: `Unknown field ${JSON.stringify(key)}.`, field: key };
-    }
+  for (const key in raw) {
+    if (!Object.hasOwn(raw, key) || eventFields.has(key)) continue;
+    return { code: 'unknown_field', message: `Unknown field ${JSON.stringify(key)}.`, field: key };
   }
   if (typeof id !== 'string' || id.length === 0 || id.length > limits.eventIdLengthMax) {
     return { code: 'invalid_id', message: `id must be a string of 1 to ${limits.eventIdLengthMax} characters.`, field: 'id' };
@@ -59,9 +78,8 @@ export function validateUsageEvent(raw: unknown, index: number, customerOverride
   if (propertiesJson.length > limits.propertiesBytesMax) {
     return { code: 'invalid_properties', message: `properties may take at most ${limits.propertiesBytesMax} bytes.`, field: 'properties' };
   }
-  const bodyHash = createHash('sha256')
-    .update(`${customerRef}\u0000${type}\u0000${timestamp === undefined ? '' : String(timestamp)}\u0000${canonicalJson(props)}`)
-    .digest('base64url');
+  const canonical = isFlatSorted(props) ? propertiesJson : canonicalJson(props);
+  const bodyHash = hash('sha256', `${customerRef}\u0000${type}\u0000${timestamp === undefined ? '' : String(timestamp)}\u0000${canonical}`, 'base64url');
   return { index, id, customerRef, type, timestampMs, properties: props, propertiesJson, bodyHash };
 }
 

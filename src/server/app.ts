@@ -12,6 +12,7 @@ import { usageRoutes } from './routes/usage.ts';
 import { systemRoutes } from './routes/system.ts';
 import { billingRoutes } from './routes/billing.ts';
 import { returnRoutes } from './routes/returns.ts';
+import { reportRoutes } from './routes/reports.ts';
 
 export interface ServerOptions {
   adminKey?: string | undefined;
@@ -86,6 +87,7 @@ export async function buildServer(engine: Engine, options: ServerOptions = {}): 
   systemRoutes(app, engine, metrics);
   billingRoutes(app, engine);
   returnRoutes(app, engine, options.refundShortfall ?? 'debt');
+  reportRoutes(app, engine);
   for (const add of options.extraRoutes ?? []) add(app, engine);
   await app.ready();
   return app;

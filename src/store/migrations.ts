@@ -142,15 +142,36 @@ export const migrations: Migration[] = [
       `CREATE INDEX refunds_provider ON refunds (provider_ref)`,
     ],
   },
+  {
+    version: 4,
+    name: 'usage event ids unique across customers',
+    // An event id is the caller's idempotency key for the whole deployment, but ingestion only
+    // locks the customers in its batch: two servers taking the same new id for two customers at
+    // once could both store it. The unique index makes the second insert wait for the first and
+    // fail, and the PostgreSQL adapter re-runs that transaction, which then sees the stored event.
+    statements: [
+      `DROP INDEX usage_events_id`,
+      `CREATE UNIQUE INDEX usage_events_id_unique ON usage_events (id)`,
+    ],
+  },
 ];
+
+/** The advisory lock that serializes migrations across server processes on PostgreSQL. */
+const migrationLockKey = 7240501;
 
 /** Applies every migration not yet applied, each in its own transaction. Safe to run concurrently. */
 export async function migrate(db: SqlDatabase, nowMs: number): Promise<number[]> {
-  await db.run(`CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`);
+  // Under the same lock as the migrations: PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe
+  // against itself, and several servers starting together on an empty database would otherwise
+  // fail with a unique violation on the system catalog.
+  await db.transaction(async (c) => {
+    if (c.dialect === 'postgres') await c.query(`SELECT pg_advisory_xact_lock(${migrationLockKey})`);
+    await c.run(`CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`);
+  });
   const applied: number[] = [];
   for (const migration of migrations) {
     const done = await db.transaction(async (c) => {
-      if (c.dialect === 'postgres') await c.query(`SELECT pg_advisory_xact_lock(7240501)`);
+      if (c.dialect === 'postgres') await c.query(`SELECT pg_advisory_xact_lock(${migrationLockKey})`);
       const rows = await c.query(`SELECT version FROM schema_migrations WHERE version = ?`, [migration.version]);
       if (rows.length > 0) return false;
       for (const statement of migration.statements) await c.run(statement);

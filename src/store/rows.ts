@@ -12,17 +12,33 @@ export const json = <T>(v: unknown): T => JSON.parse(v as string) as T;
 /** Rows per multi-row INSERT: keeps every statement under both engines' parameter limits. */
 export const rowsPerInsertMax = 400;
 
-const placeholderCache = new Map<string, string>();
+/**
+ * Multi-row statements are cached as prepared statements by their SQL text, so a write of any row
+ * count is split into chunks of `rowsPerInsertMax` and then of powers of two (256, 128, … 1):
+ * at most ten distinct texts per table, all prepared once, instead of one new text (and one
+ * prepare) for every row count that happens to occur.
+ */
+function chunkRowCount(left: number): number {
+  if (left >= rowsPerInsertMax) return rowsPerInsertMax;
+  return 2 ** Math.floor(Math.log2(left));
+}
 
-function valuesClause(columnCount: number, rowCount: number): string {
-  const key = `${columnCount}:${rowCount}`;
-  let clause = placeholderCache.get(key);
-  if (clause === undefined) {
-    const row = `(${new Array(columnCount).fill('?').join(',')})`;
-    clause = new Array(rowCount).fill(row).join(',');
-    placeholderCache.set(key, clause);
+const insertSqlCache = new Map<string, Map<number, string>>();
+
+function insertSql(table: string, columns: readonly string[], suffix: string, rowCount: number): string {
+  const key = `${table}(${columns.join(',')})${suffix}`;
+  let byCount = insertSqlCache.get(key);
+  if (byCount === undefined) {
+    byCount = new Map();
+    insertSqlCache.set(key, byCount);
   }
-  return clause;
+  let sql = byCount.get(rowCount);
+  if (sql === undefined) {
+    const row = `(${new Array(columns.length).fill('?').join(',')})`;
+    sql = `INSERT INTO ${table} (${columns.join(',')}) VALUES ${new Array(rowCount).fill(row).join(',')}${suffix}`;
+    byCount.set(rowCount, sql);
+  }
+  return sql;
 }
 
 /**
@@ -37,18 +53,39 @@ export async function insertRows(
   rows: readonly SqlValue[][],
   suffix = '',
 ): Promise<void> {
-  const head = `INSERT INTO ${table} (${columns.join(',')}) VALUES `;
-  for (let start = 0; start < rows.length; start += rowsPerInsertMax) {
-    const chunk = rows.slice(start, start + rowsPerInsertMax);
-    const params: SqlValue[] = [];
-    for (const row of chunk) for (const value of row) params.push(value);
-    await c.run(head + valuesClause(columns.length, chunk.length) + suffix, params);
+  const width = columns.length;
+  for (let start = 0; start < rows.length;) {
+    const count = chunkRowCount(rows.length - start);
+    const params: SqlValue[] = new Array(count * width);
+    let p = 0;
+    for (let r = start; r < start + count; r++) {
+      const row = rows[r]!;
+      for (let i = 0; i < width; i++) params[p++] = row[i] as SqlValue;
+    }
+    await c.run(insertSql(table, columns, suffix, count), params);
+    start += count;
   }
 }
 
 /** `IN (?,?,…)` for a list, chunked by the caller when lists may be long. */
 export function inList(count: number): string {
   return `(${new Array(count).fill('?').join(',')})`;
+}
+
+/** Keys per `IN` list: both engines take far more, and a chunk this size is still one quick query. */
+const keysPerQueryMax = 900;
+
+/**
+ * The length an `IN` list of `count` keys is padded to: one of about twenty sizes (1, 2, 3, 4, 6,
+ * 8, 12, …, 768, 900), so that the statements of a query shape are few and stay prepared.
+ */
+function paddedListLength(count: number): number {
+  let size = 1;
+  while (size < count) {
+    const half = size + size / 2;
+    size = Number.isInteger(half) && half >= count ? half : size * 2;
+  }
+  return Math.min(size, keysPerQueryMax);
 }
 
 /** Runs a query over a long list of keys in chunks and concatenates the rows. */
@@ -59,9 +96,13 @@ export async function queryInChunks<R extends Record<string, unknown>>(
   leading: readonly SqlValue[] = [],
 ): Promise<R[]> {
   const out: R[] = [];
-  for (let start = 0; start < keys.length; start += 900) {
-    const chunk = keys.slice(start, start + 900);
-    const rows = await c.query<R>(build(inList(chunk.length)), [...leading, ...chunk]);
+  for (let start = 0; start < keys.length; start += keysPerQueryMax) {
+    const chunk = keys.slice(start, start + keysPerQueryMax);
+    // Repeating the last key pads the list without changing what `IN` matches.
+    const padded = paddedListLength(chunk.length);
+    const params: SqlValue[] = [...leading, ...chunk];
+    for (let i = chunk.length; i < padded; i++) params.push(chunk[chunk.length - 1]!);
+    const rows = await c.query<R>(build(inList(padded)), params);
     for (const row of rows) out.push(row);
   }
   return out;

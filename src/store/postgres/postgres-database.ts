@@ -8,7 +8,12 @@ const transactionRetriesMax = 5;
 const retryBackoffBaseMs = 5;
 
 const int8Oid = 20;
-const retryableSqlStates = new Set(['40001', '40P01']);
+/**
+ * serialization_failure, deadlock_detected, and unique_violation: at READ COMMITTED a unique
+ * violation inside a transaction means another transaction committed the same key first (an event
+ * id, an external_id), and a re-run reads that row and answers as if the two had run in turn.
+ */
+const retryableSqlStates = new Set(['40001', '40P01', '23505']);
 
 /**
  * Parses INT8 as bigint for this pool only; the global `pg.types` registry stays untouched so
@@ -59,9 +64,9 @@ class PostgresDatabase implements SqlDatabase {
   }
 
   /**
-   * Serialization failures and deadlocks abort a transaction through no fault of its own, so the
-   * whole callback is re-run (up to `transactionRetriesMax` times): `fn` must have no effects
-   * outside the connection it is given.
+   * Serialization failures, deadlocks and unique violations from a concurrent commit abort a
+   * transaction through no fault of its own, so the whole callback is re-run (up to
+   * `transactionRetriesMax` times): `fn` must have no effects outside the connection it is given.
    */
   async transaction<T>(fn: (connection: SqlConnection) => Promise<T>): Promise<T> {
     for (let retry = 0; ; retry++) {

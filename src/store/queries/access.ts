@@ -21,6 +21,13 @@ function toApiKey(r: SqlRow): ApiKeyRecord {
   };
 }
 
+/**
+ * How long a request may hold its Idempotency-Key claim before a retry may take it over: far
+ * longer than any request runs, short enough that a client retrying after a server died gets
+ * through within minutes.
+ */
+export const idempotencyClaimLeaseMs = 5 * 60_000;
+
 /** API keys (stored hashed) and the Idempotency-Key replay records. */
 export class AccessQueries {
   constructor(private readonly c: SqlConnection) {}
@@ -51,12 +58,17 @@ export class AccessQueries {
 
   /**
    * Claims a key before the request runs, so two concurrent requests with one key cannot both run.
-   * Returns false when the key is claimed already (finished or in progress).
+   * Returns false when the key is claimed already (finished or in progress). A claim still in
+   * progress after `idempotencyClaimLeaseMs` belonged to a server that died mid-request (SIGKILL,
+   * crash): nothing will complete or release it, so a retry takes it over instead of being told
+   * "in use" forever.
    */
   async claimIdempotent(scope: string, key: string, requestHash: string, atMs: number): Promise<boolean> {
     const changed = await this.c.run(
-      `INSERT INTO idempotency_keys (scope, key, request_hash, status_code, response, created_at) VALUES (?,?,?,0,'',?) ON CONFLICT DO NOTHING`,
-      [scope, key, requestHash, atMs],
+      `INSERT INTO idempotency_keys (scope, key, request_hash, status_code, response, created_at) VALUES (?,?,?,0,'',?)
+        ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, created_at = excluded.created_at
+        WHERE idempotency_keys.status_code = 0 AND idempotency_keys.created_at < ?`,
+      [scope, key, requestHash, atMs, atMs - idempotencyClaimLeaseMs],
     );
     return changed === 1;
   }

@@ -1,7 +1,7 @@
 import type { SqlConnection, SqlRow, SqlValue } from '../sql.ts';
 import type { MeterRecord, Page, PageRequest, UsageEventRecord } from '../records.ts';
 import type { Rate } from '../../core/rating.ts';
-import { big, insertRows, json, num, queryInChunks, strOrNull } from '../rows.ts';
+import { big, inList, insertRows, json, num, queryInChunks, strOrNull } from '../rows.ts';
 import { pageQuery } from './paging.ts';
 
 export interface MeterTotalKey {
@@ -43,6 +43,10 @@ function toEvent(r: SqlRow): UsageEventRecord {
   };
 }
 
+/** Distinct rate texts kept decoded; far above the number of meters and plan overrides in use. */
+const decodedRatesMax = 1000;
+const decodedRates = new WeakMap<RateCodec, Map<string, Rate>>();
+
 export class UsageQueries {
   constructor(private readonly c: SqlConnection, private readonly rates: RateCodec = jsonRateCodec) {}
 
@@ -54,9 +58,28 @@ export class UsageQueries {
     filter: json(r.filter),
     aggregation: r.aggregation as MeterRecord['aggregation'],
     valueProperty: strOrNull(r.value_property),
-    rate: this.rates.decode(r.rate as string),
+    rate: this.decodeRate(r.rate as string),
     createdAtMs: num(r.created_at),
   });
+
+  /**
+   * Rates are decoded once per distinct stored text: a meter's rate is read for every ingest
+   * batch and every authorization, and the text is immutable, so the decoded value is shared.
+   */
+  private decodeRate(text: string): Rate {
+    let decoded = decodedRates.get(this.rates);
+    if (decoded === undefined) {
+      decoded = new Map();
+      decodedRates.set(this.rates, decoded);
+    }
+    let rate = decoded.get(text);
+    if (rate === undefined) {
+      rate = this.rates.decode(text);
+      if (decoded.size >= decodedRatesMax) decoded.delete(decoded.keys().next().value!);
+      decoded.set(text, rate);
+    }
+    return rate;
+  }
 
   async insertMeter(m: MeterRecord): Promise<void> {
     await this.c.run(
@@ -100,10 +123,15 @@ export class UsageQueries {
     return pageQuery(this.c, 'usage_events', customerId ? 'customer_id = ?' : '', customerId ? [customerId] : [], page, toEvent);
   }
 
+  /**
+   * Rows go in id order: two transactions that race for the same new ids (for different
+   * customers) then wait on each other's unique-index entries in one order, and cannot deadlock.
+   */
   async insertEvents(events: readonly UsageEventRecord[]): Promise<void> {
+    const sorted = [...events].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     await insertRows(this.c, 'usage_events',
       ['customer_id', 'id', 'type', 'timestamp', 'properties', 'body_hash', 'credits', 'txn_id', 'rating', 'recorded_at'],
-      events.map((e) => [e.customerId, e.id, e.type, e.timestampMs, e.properties, e.bodyHash, e.creditsMicro, e.txnId,
+      sorted.map((e) => [e.customerId, e.id, e.type, e.timestampMs, e.properties, e.bodyHash, e.creditsMicro, e.txnId,
         JSON.stringify(e.rating), e.recordedAtMs]));
   }
 
@@ -111,8 +139,13 @@ export class UsageQueries {
     const out = new Map<string, MeterTotal>();
     if (keys.length === 0) return out;
     const customers = [...new Set(keys.map((k) => k.customerId))];
+    const periods = [...new Set(keys.map((k) => k.periodStartMs))];
     const wanted = new Set(keys.map(totalKey));
-    const rows = await queryInChunks(this.c, customers, (list) => `SELECT * FROM meter_totals WHERE customer_id IN ${list}`);
+    // Only the periods asked for: a customer's rows of earlier periods are never read again, so
+    // the cost stays flat as months of totals pile up.
+    const rows = await queryInChunks(this.c, customers,
+      (list) => `SELECT customer_id, meter_id, period_start, quantity, credits FROM meter_totals WHERE period_start IN ${inList(periods.length)} AND customer_id IN ${list}`,
+      periods);
     for (const r of rows) {
       const total: MeterTotal = {
         customerId: r.customer_id as string,

@@ -2,11 +2,17 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Dialect, SqlConnection, SqlDatabase, SqlRow, SqlValue } from '../sql.ts';
+import { WalCheckpointer, walFramesMax } from './wal-checkpointer.ts';
 
 type Statement = Database.Statement<unknown[], unknown>;
 
 /** Prepared statements kept per SQL text; the store's SQL is a small fixed set, so this is a ceiling. */
 const statementCacheEntriesMax = 500;
+
+/** Page cache per connection, in KiB (SQLite's default is 2 MiB): the indexes' upper levels stay in memory. */
+const pageCacheKib = 64 * 1024;
+/** SQLite's own default, restored if the checkpointer thread fails. */
+const defaultWalAutocheckpointFrames = 1000;
 
 /**
  * Opens (creating if missing) a SQLite database file, or `':memory:'`, as a `SqlDatabase`.
@@ -30,11 +36,37 @@ export function openSqliteDatabase(path: string): SqlDatabase {
     db.pragma('synchronous = FULL');
     db.pragma('busy_timeout = 5000');
     db.pragma('foreign_keys = OFF');
+    // Statement journals (kept so one failing statement can be undone inside a transaction) and
+    // temporary indexes live in memory rather than in temp files. This is not about durability:
+    // the WAL and its fsync at COMMIT are untouched.
+    db.pragma('temp_store = MEMORY');
+    db.pragma(`cache_size = -${pageCacheKib}`);
   } catch (error) {
     db.close();
     throw error;
   }
-  return new SqliteDatabase(db);
+  return new SqliteDatabase(db, isFile(path) ? startCheckpointer(db, path) : null);
+}
+
+function isFile(path: string): boolean {
+  return path !== ':memory:' && path !== '' && !path.startsWith('file:');
+}
+
+/**
+ * Hands checkpointing to a worker thread (see wal-checkpointer.ts). The writer keeps a far
+ * higher automatic checkpoint threshold as a safety net, and falls back to SQLite's default if
+ * the thread cannot run.
+ */
+function startCheckpointer(db: Database.Database, path: string): WalCheckpointer | null {
+  try {
+    const checkpointer = new WalCheckpointer(path, () => {
+      if (db.open) db.pragma(`wal_autocheckpoint = ${defaultWalAutocheckpointFrames}`);
+    });
+    db.pragma(`wal_autocheckpoint = ${walFramesMax}`);
+    return checkpointer;
+  } catch {
+    return null;
+  }
 }
 
 class SqliteDatabase implements SqlDatabase {
@@ -49,7 +81,7 @@ class SqliteDatabase implements SqlDatabase {
   private readonly waiters: Array<() => void> = [];
   private closed = false;
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, private readonly checkpointer: WalCheckpointer | null) {
     this.db = db;
     // IMMEDIATE takes the write lock up front, so a transaction never fails half-way on an
     // upgrade from a read lock when another process writes to the same file.
@@ -107,6 +139,9 @@ class SqliteDatabase implements SqlDatabase {
     try {
       this.closed = true;
       this.statements.clear();
+      // The checkpointer's connection closes first, so that closing this last one checkpoints
+      // the WAL completely and removes it.
+      await this.checkpointer?.stop();
       this.db.close();
     } finally {
       this.release();

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { clawBackProblems, overageLineProblems, reconciliationResult, usageChargeProblem, type ReturnFactsForCheck } from './reconciliation.ts';
+
+const c = (n: number) => BigInt(n) * 1_000_000n;
+
+/** A refund of 50.00 on an invoice of 100.00 that granted 1000 credits, 900 of them spent: proportional revokes 100, 400 to debt. */
+const refund: ReturnFactsForCheck = {
+  id: 'ref_1', kind: 'refund', customerId: 'cus_1', invoiceId: 'inv_1', amountMinor: 5000n, creditPolicy: 'proportional', creditsGrantedMicro: c(1000),
+  creditsTargetMicro: c(500), creditsRevokedMicro: c(100), creditsShortfallMicro: c(400), shortfallHandling: 'debt', status: 'succeeded', txnId: 'txn_1', restoreTxnId: null,
+};
+const revoke = { id: 'txn_1', kind: 'revoke', refs: {}, entries: [{ account: 'grant:g1', amountMicro: -c(100) }, { account: 'debt', amountMicro: -c(400) }, { account: 'revoked', amountMicro: c(500) }] };
+const grants = new Map([['g1', 'inv_1']]);
+
+describe('claw-back rule', () => {
+  it('accepts a refund whose figures follow its policy and whose one revoke transaction moves them', () => {
+    expect(clawBackProblems(refund, 10000n, [revoke], grants)).toEqual([]);
+  });
+
+  it.each<[string, Partial<ReturnFactsForCheck>, unknown[], RegExp]>([
+    ['figures off the policy', { creditsShortfallMicro: c(300) }, [revoke], /the policy gives target 500, revoked 100, shortfall 400/],
+    ['no revoke transaction', {}, [], /has no revoke transaction for its 500 credits/],
+    ['a won chargeback without its restore', { kind: 'chargeback', status: 'won' }, [revoke], /was won but its claw-back was not restored/],
+  ])('names %s', (_name, change, caused, message) => {
+    const problems = clawBackProblems({ ...refund, ...change }, 10000n, caused as never, grants);
+    expect(problems.map((p) => p.message).join(' ')).toMatch(message);
+    expect(problems[0]!.ids).toEqual(expect.arrayContaining(['ref_1', 'inv_1', 'cus_1']));
+  });
+});
+
+describe('other rules', () => {
+  it('wants exactly one charge for an event with credits, and none without', () => {
+    expect(usageChargeProblem({ customerId: 'cus', eventId: 'e', creditsMicro: c(1), txnId: 'txn_a', charges: 1, chargeIds: ['txn_a'] })).toBeNull();
+    expect(usageChargeProblem({ customerId: 'cus', eventId: 'e', creditsMicro: c(1), txnId: 'txn_a', charges: 2, chargeIds: ['txn_a', 'txn_b'] })!.ids).toEqual(['e', 'cus', 'txn_a', 'txn_b']);
+    expect(usageChargeProblem({ customerId: 'cus', eventId: 'e', creditsMicro: 0n, txnId: null, charges: 0, chargeIds: [] })).toBeNull();
+  });
+
+  it('prices an overage line once and wants its quantity moved out of overage', () => {
+    const line = { id: 'lin', invoiceId: 'inv', subscriptionId: 'sub', periodStartMs: 0, quantity: '75', unitAmount: '0.5', amountMinor: 38n, postings: 1, postedMicro: -c(75) };
+    expect(overageLineProblems(line)).toEqual([]);
+    expect(overageLineProblems({ ...line, amountMinor: 37n, postings: 0, postedMicro: 0n }).map((p) => p.check)).toEqual(['overage_invoiced', 'overage_invoiced']);
+  });
+
+  it('reports every check, failed or not', () => {
+    const result = reconciliationResult([{ check: 'usage_charged_once', message: 'x', ids: ['e'] }]);
+    expect(result.ok).toBe(false);
+    expect(result.checks.filter((ch) => !ch.ok)).toEqual([{ name: 'usage_charged_once', ok: false }]);
+    expect(result.checks).toHaveLength(7);
+  });
+});

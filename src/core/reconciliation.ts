@@ -1,0 +1,261 @@
+import { clawBack, type CreditPolicy } from './claw-back.ts';
+import { divRound, formatCredits, parseDecimal } from './decimal.ts';
+import { overagePriceScale } from './plans.ts';
+import { quantityMicro } from './reports.ts';
+
+/**
+ * The reconciliation rules (PRODUCT §10): each takes the stored facts of one thing (a
+ * transaction, a grant, a period, a refund) and names every way they disagree, with the ids a
+ * reader needs to find them. The engine gathers the facts; nothing here reads storage.
+ */
+export const reconciliationChecks = [
+  'transactions_balance',
+  'balances_match_entries',
+  'usage_charged_once',
+  'purchase_grants_linked',
+  'allowance_grants_linked',
+  'overage_invoiced',
+  'claw_backs_applied',
+] as const;
+
+export type CheckName = (typeof reconciliationChecks)[number];
+
+export interface Discrepancy {
+  check: CheckName;
+  message: string;
+  ids: string[];
+}
+
+export interface Reconciliation {
+  ok: boolean;
+  checks: { name: CheckName; ok: boolean }[];
+  discrepancies: Discrepancy[];
+}
+
+export function reconciliationResult(discrepancies: readonly Discrepancy[]): Reconciliation {
+  const failed = new Set(discrepancies.map((d) => d.check));
+  return {
+    ok: discrepancies.length === 0,
+    checks: reconciliationChecks.map((name) => ({ name, ok: !failed.has(name) })),
+    discrepancies: [...discrepancies],
+  };
+}
+
+const credits = formatCredits;
+const present = (ids: (string | null | undefined)[]): string[] => [...new Set(ids.filter((id): id is string => typeof id === 'string' && id !== ''))];
+
+export function unbalancedTransaction(t: { txnId: string; customerId: string; sumMicro: bigint; entryCount: number }): Discrepancy {
+  return {
+    check: 'transactions_balance',
+    message: `Transaction ${t.txnId} has ${t.entryCount} entries summing to ${credits(t.sumMicro)}; a transaction needs at least 2 entries summing to zero.`,
+    ids: present([t.txnId, t.customerId]),
+  };
+}
+
+export function balanceMismatch(d: { customerId: string; account: string; storedMicro: bigint; summedMicro: bigint }): Discrepancy {
+  return {
+    check: 'balances_match_entries',
+    message: `Account ${d.account} of customer ${d.customerId} stores ${credits(d.storedMicro)} but its entries sum to ${credits(d.summedMicro)}.`,
+    ids: [d.customerId, d.account],
+  };
+}
+
+/** An accepted usage event with credits is charged by exactly one usage transaction (its txn_id); with none, by none. */
+export function usageChargeProblem(e: { customerId: string; eventId: string; creditsMicro: bigint; txnId: string | null; charges: number; chargeIds: string[] }): Discrepancy | null {
+  const ids = present([e.eventId, e.customerId, e.txnId, ...e.chargeIds]);
+  if (e.creditsMicro === 0n) {
+    if (e.charges === 0 && e.txnId === null) return null;
+    return { check: 'usage_charged_once', message: `Usage event ${e.eventId} cost nothing but has ${e.charges} usage transactions.`, ids };
+  }
+  if (e.charges === 1 && e.txnId !== null && e.chargeIds[0] === e.txnId) return null;
+  const what = e.charges === 1 ? `is charged by ${e.chargeIds[0]} but records ${e.txnId ?? 'no transaction'}` : `is charged ${e.charges} times`;
+  return { check: 'usage_charged_once', message: `Usage event ${e.eventId} (${credits(e.creditsMicro)} credits) ${what}; it must be charged exactly once.`, ids };
+}
+
+/** A usage transaction consumes exactly what its event was rated at, and has an event. */
+export function usageTransactionProblem(t: { txnId: string; customerId: string; eventId: string; eventCreditsMicro: bigint | null; consumedMicro: bigint }): Discrepancy | null {
+  if (t.eventCreditsMicro === t.consumedMicro) return null;
+  const message = t.eventCreditsMicro === null
+    ? `Usage transaction ${t.txnId} names event ${t.eventId}, which does not exist.`
+    : `Usage transaction ${t.txnId} consumes ${credits(t.consumedMicro)} credits but event ${t.eventId} was rated at ${credits(t.eventCreditsMicro)}.`;
+  return { check: 'usage_charged_once', message, ids: present([t.txnId, t.eventId, t.customerId]) };
+}
+
+export interface PurchaseGrantFacts {
+  id: string;
+  customerId: string;
+  status: string;
+  invoiceId: string | null;
+  invoiceLineId: string | null;
+  creditsMicro: bigint;
+  costMinor: bigint | null;
+  invoiceStatus: string | null;
+  line: { id: string; invoiceId: string; type: string; quantity: string; amountMinor: bigint } | null;
+}
+
+/** A paid grant from a purchase links to the `credit_purchase` line of its (paid) invoice, for the same credits and cost. */
+export function purchaseGrantProblems(g: PurchaseGrantFacts): Discrepancy[] {
+  const ids = present([g.id, g.customerId, g.invoiceId, g.invoiceLineId]);
+  const problem = (message: string): Discrepancy => ({ check: 'purchase_grants_linked', message: `Paid grant ${g.id} from a purchase ${message}.`, ids });
+  if (g.invoiceLineId === null || g.line === null) {
+    return [problem(g.invoiceLineId === null ? 'has no invoice line' : `links to invoice line ${g.invoiceLineId}, which does not exist`)];
+  }
+  const out: Discrepancy[] = [];
+  if (g.line.invoiceId !== g.invoiceId) out.push(problem(`links to line ${g.line.id} of invoice ${g.line.invoiceId}, not of its invoice ${g.invoiceId ?? '(none)'}`));
+  if (g.line.type !== 'credit_purchase') out.push(problem(`links to a ${g.line.type} line, not a credit_purchase line`));
+  if (quantityMicro(g.line.quantity) !== g.creditsMicro) out.push(problem(`grants ${credits(g.creditsMicro)} credits but its line sold ${g.line.quantity}`));
+  if (g.costMinor !== null && g.costMinor !== g.line.amountMinor) out.push(problem(`has a cost basis of ${g.costMinor} but its line charged ${g.line.amountMinor}`));
+  if ((g.status === 'active' || g.status === 'expired') && g.invoiceStatus !== 'paid') out.push(problem(`is ${g.status} but its invoice is ${g.invoiceStatus ?? 'missing'}`));
+  return out;
+}
+
+export interface AllowanceGrantFacts {
+  id: string;
+  customerId: string;
+  source: string;
+  subscriptionId: string | null;
+  periodStartMs: number | null;
+  invoiceId: string | null;
+  invoiceLineId: string | null;
+  period: { index: number; invoiceId: string | null } | null;
+  invoice: { id: string; subscriptionId: string | null } | null;
+  line: { id: string; invoiceId: string } | null;
+}
+
+/** A plan allowance (or rollover) links to its subscription period, which has its invoice, and to a line of an invoice of that subscription. */
+export function allowanceGrantProblems(g: AllowanceGrantFacts): Discrepancy[] {
+  const ids = present([g.id, g.customerId, g.subscriptionId, g.invoiceId, g.invoiceLineId, g.period?.invoiceId]);
+  const problem = (message: string): Discrepancy => ({ check: 'allowance_grants_linked', message: `Grant ${g.id} (${g.source}) ${message}.`, ids });
+  const out: Discrepancy[] = [];
+  if (g.subscriptionId === null || g.periodStartMs === null || g.period === null) out.push(problem('links to no subscription period'));
+  else if (g.period.invoiceId === null) out.push(problem(`belongs to period ${g.period.index} of ${g.subscriptionId}, which has no invoice`));
+  if (g.invoice === null) out.push(problem(g.invoiceId === null ? 'links to no invoice' : `links to invoice ${g.invoiceId}, which does not exist`));
+  else if (g.invoice.subscriptionId !== g.subscriptionId) out.push(problem(`links to invoice ${g.invoice.id} of another subscription`));
+  if (g.line === null) out.push(problem(g.invoiceLineId === null ? 'links to no invoice line' : `links to invoice line ${g.invoiceLineId}, which does not exist`));
+  else if (g.line.invoiceId !== g.invoiceId) out.push(problem(`links to line ${g.line.id} of invoice ${g.line.invoiceId}, not of its invoice`));
+  return out;
+}
+
+export interface OverageLineFacts {
+  id: string;
+  invoiceId: string;
+  subscriptionId: string;
+  periodStartMs: number;
+  quantity: string;
+  unitAmount: string;
+  amountMinor: bigint;
+  /** `overage_invoiced` transactions caused by the line, and what they moved to `invoiced:overage`. */
+  postings: number;
+  postedMicro: bigint;
+}
+
+/** An overage line charges its quantity at its unit price, rounded once, and moves that quantity out of `overage`. */
+export function overageLineProblems(l: OverageLineFacts): Discrepancy[] {
+  const out: Discrepancy[] = [];
+  const ids = [l.id, l.invoiceId, l.subscriptionId];
+  const q = quantityMicro(l.quantity);
+  const unit = parseDecimal(l.unitAmount, overagePriceScale, { allowNegative: true });
+  const expected = unit.ok ? divRound(q * unit.value, 10n ** 12n) : null;
+  if (expected !== l.amountMinor) {
+    out.push({ check: 'overage_invoiced', message: `Overage line ${l.id} charges ${l.amountMinor} for ${l.quantity} credits at ${l.unitAmount}; that is ${expected ?? 'not a price'}.`, ids });
+  }
+  if (l.postings !== 1 || -l.postedMicro !== q) {
+    out.push({ check: 'overage_invoiced', message: `Overage line ${l.id} bills ${l.quantity} credits but its overage_invoiced transactions (${l.postings}) move ${credits(-l.postedMicro)}.`, ids });
+  }
+  return out;
+}
+
+/** In a closed period, the overage lines that reference it add up to the overage its usage consumed. */
+export function overagePeriodProblem(
+  p: { subscriptionId: string; customerId: string; periodIndex: number; periodStartMs: number },
+  consumedMicro: bigint, lines: readonly { id: string; invoiceId: string; quantity: string }[],
+): Discrepancy | null {
+  let billed = 0n;
+  for (const l of lines) billed += quantityMicro(l.quantity);
+  if (billed === consumedMicro) return null;
+  return {
+    check: 'overage_invoiced',
+    message: `Period ${p.periodIndex} of subscription ${p.subscriptionId} consumed ${credits(consumedMicro)} credits of overage but its overage lines bill ${credits(billed)}.`,
+    ids: present([p.subscriptionId, p.customerId, ...lines.flatMap((l) => [l.id, l.invoiceId])]),
+  };
+}
+
+export interface ClawBackTxn {
+  id: string;
+  kind: string;
+  refs: Record<string, string>;
+  entries: { account: string; amountMicro: bigint }[];
+}
+
+export interface ReturnFactsForCheck {
+  id: string;
+  kind: 'refund' | 'chargeback';
+  customerId: string;
+  invoiceId: string;
+  amountMinor: bigint;
+  creditPolicy: CreditPolicy;
+  creditsGrantedMicro: bigint;
+  creditsTargetMicro: bigint;
+  creditsRevokedMicro: bigint;
+  creditsShortfallMicro: bigint;
+  shortfallHandling: 'debt' | 'write_off';
+  status: string;
+  txnId: string | null;
+  restoreTxnId: string | null;
+}
+
+const entryOn = (t: ClawBackTxn, account: string): bigint => t.entries.filter((e) => e.account === account).reduce((s, e) => s + e.amountMicro, 0n);
+
+/**
+ * A refund or chargeback has the claw-back its policy asks for: its stored figures agree with
+ * src/core/claw-back.ts (recomputed from what was granted and what was revoked), and one revoke
+ * transaction caused by it takes exactly the revoked credits from the invoice's grants (plus the
+ * shortfall to `debt` when that is the handling). A won chargeback has its restore transaction.
+ */
+export function clawBackProblems(
+  r: ReturnFactsForCheck, invoiceTotalMinor: bigint | null, caused: readonly ClawBackTxn[], grantInvoices: ReadonlyMap<string, string | null>,
+): Discrepancy[] {
+  const out: Discrepancy[] = [];
+  const problem = (message: string, extra: (string | null)[] = []): void => {
+    out.push({ check: 'claw_backs_applied', message: `${r.kind === 'refund' ? 'Refund' : 'Chargeback'} ${r.id} (${r.creditPolicy}) ${message}.`, ids: present([r.id, r.invoiceId, r.customerId, r.txnId, ...extra]) });
+  };
+  if (invoiceTotalMinor === null) {
+    problem('is on an invoice that does not exist');
+    return out;
+  }
+  const expected = clawBack(r.creditPolicy, r.creditsGrantedMicro, r.creditsRevokedMicro, r.amountMinor, invoiceTotalMinor);
+  if (expected.targetMicro !== r.creditsTargetMicro || expected.revokeMicro !== r.creditsRevokedMicro || expected.shortfallMicro !== r.creditsShortfallMicro) {
+    problem(`records target ${credits(r.creditsTargetMicro)}, revoked ${credits(r.creditsRevokedMicro)}, shortfall ${credits(r.creditsShortfallMicro)}; `
+      + `the policy gives target ${credits(expected.targetMicro)}, revoked ${credits(expected.revokeMicro)}, shortfall ${credits(expected.shortfallMicro)}`);
+  }
+  const toDebt = r.shortfallHandling === 'debt' ? r.creditsShortfallMicro : 0n;
+  const moved = r.creditsRevokedMicro + toDebt;
+  const revokes = caused.filter((t) => t.kind === 'revoke');
+  if (moved === 0n) {
+    if (revokes.length > 0 || r.txnId !== null) problem('revokes nothing but has a revoke transaction', revokes.map((t) => t.id));
+  } else if (revokes.length !== 1 || revokes[0]!.id !== r.txnId) {
+    problem(revokes.length === 0 ? `has no revoke transaction for its ${credits(moved)} credits` : `has ${revokes.length} revoke transactions`, revokes.map((t) => t.id));
+  } else {
+    const revoke = revokes[0]!;
+    let fromGrants = 0n;
+    for (const e of revoke.entries) {
+      if (!e.account.startsWith('grant:')) continue;
+      fromGrants -= e.amountMicro;
+      const grantId = e.account.slice('grant:'.length);
+      if (grantInvoices.get(grantId) !== r.invoiceId) problem(`revokes from grant ${grantId}, which that invoice did not grant`, [grantId]);
+    }
+    if (fromGrants !== r.creditsRevokedMicro || -entryOn(revoke, 'debt') !== toDebt || entryOn(revoke, 'revoked') !== moved) {
+      problem(`should revoke ${credits(r.creditsRevokedMicro)} from grants and put ${credits(toDebt)} in debt, but its transaction takes `
+        + `${credits(fromGrants)} from grants and ${credits(-entryOn(revoke, 'debt'))} from debt`);
+    }
+  }
+  const restores = caused.filter((t) => t.kind === 'restore');
+  if (r.status === 'won' && r.txnId !== null) {
+    const restore = restores.find((t) => t.id === r.restoreTxnId);
+    if (restores.length !== 1 || !restore || restore.refs.restores !== r.txnId) problem('was won but its claw-back was not restored by one linked transaction', restores.map((t) => t.id));
+    else if (entryOn(restore, 'debt') !== toDebt) problem(`was won but its restore gives back ${credits(entryOn(restore, 'debt'))} of debt, not ${credits(toDebt)}`, [restore.id]);
+  } else if (restores.length > 0 || (r.status !== 'won' && r.restoreTxnId !== null)) {
+    problem(`is ${r.status} but has a restore transaction`, restores.map((t) => t.id));
+  }
+  return out;
+}

@@ -1,0 +1,81 @@
+import { invalid, ok, type Outcome } from '../core/errors.ts';
+import {
+  allowanceGrantProblems, balanceMismatch, clawBackProblems, overageLineProblems, overagePeriodProblem, purchaseGrantProblems,
+  reconciliationResult, unbalancedTransaction, usageChargeProblem, usageTransactionProblem, type Discrepancy, type Reconciliation,
+} from '../core/reconciliation.ts';
+import type { ReconcileWindow } from '../store/queries/reconciliation.ts';
+import type { StoreTx } from '../store/store.ts';
+import type { Engine } from './context.ts';
+import { FieldCheck } from './input.ts';
+
+export interface ReconcileInput {
+  from?: string | undefined;
+  to?: string | undefined;
+}
+
+/** The latest instant a JavaScript Date can hold: an open window's end. */
+const endOfTimeMs = 8.64e15;
+
+/**
+ * Proves that credits and money agree (PRODUCT §10): runs every check and lists each discrepancy
+ * with the ids involved. `from`/`to` limit each check to what happened in the window (transactions
+ * and usage by effective time, grants and refunds by creation, periods by overlap); stored
+ * balances are a projection of all entries, so they are always compared whole.
+ */
+export async function reconcile(engine: Engine, input: ReconcileInput = {}): Promise<Outcome<Reconciliation>> {
+  const check = new FieldCheck();
+  const from = check.timestamp('from', input.from);
+  const to = check.timestamp('to', input.to);
+  if (from !== null && to !== null && to <= from) check.add('to', 'window_empty', 'to must be later than from.');
+  if (check.errors.length) return invalid(check.errors);
+  const window: ReconcileWindow = { fromMs: from ?? 0, toMs: to ?? endOfTimeMs };
+  const tx = engine.store.read;
+  const found = await Promise.all([
+    ledgerProblems(tx, window),
+    usageProblems(tx, window),
+    grantLinkProblems(tx, window),
+    overageProblems(tx, window),
+    clawBackProblemsIn(tx, window),
+  ]);
+  return ok(reconciliationResult(found.flat()));
+}
+
+async function ledgerProblems(tx: StoreTx, window: ReconcileWindow): Promise<Discrepancy[]> {
+  const [unbalanced, balances] = await Promise.all([tx.reconciliation.unbalancedTransactions(window), tx.ledger.balanceDiscrepancies()]);
+  return [...unbalanced.map(unbalancedTransaction), ...balances.map(balanceMismatch)];
+}
+
+async function usageProblems(tx: StoreTx, window: ReconcileWindow): Promise<Discrepancy[]> {
+  const [events, txns] = await Promise.all([tx.reconciliation.usageChargeSuspects(window), tx.reconciliation.usageTransactionSuspects(window)]);
+  return [...events.map(usageChargeProblem), ...txns.map(usageTransactionProblem)].filter((d): d is Discrepancy => d !== null);
+}
+
+async function grantLinkProblems(tx: StoreTx, window: ReconcileWindow): Promise<Discrepancy[]> {
+  const [purchases, allowances] = await Promise.all([tx.reconciliation.purchaseGrants(window), tx.reconciliation.allowanceGrants(window)]);
+  return [...purchases.flatMap(purchaseGrantProblems), ...allowances.flatMap(allowanceGrantProblems)];
+}
+
+async function overageProblems(tx: StoreTx, window: ReconcileWindow): Promise<Discrepancy[]> {
+  const [periods, lines] = await Promise.all([tx.reconciliation.closedPeriods(window), tx.reconciliation.overageLines(window)]);
+  // A line bills a window of one period (split where the plan changed), keyed by the window's start.
+  const linesBySubscription = new Map<string, typeof lines>();
+  for (const line of lines) linesBySubscription.set(line.subscriptionId, [...(linesBySubscription.get(line.subscriptionId) ?? []), line]);
+  const out: Discrepancy[] = lines.flatMap(overageLineProblems);
+  for (const p of periods) {
+    const own = (linesBySubscription.get(p.subscriptionId) ?? []).filter((l) => l.periodStartMs >= p.periodStartMs && l.periodStartMs < p.periodEndMs);
+    const problem = overagePeriodProblem(p, p.consumedMicro, own);
+    if (problem) out.push(problem);
+  }
+  return out;
+}
+
+async function clawBackProblemsIn(tx: StoreTx, window: ReconcileWindow): Promise<Discrepancy[]> {
+  const returns = await tx.reconciliation.returnsWithInvoiceTotals(window);
+  if (returns.length === 0) return [];
+  const txns = await tx.ledger.transactions(await tx.reconciliation.transactionIdsCausedBy(returns.map((r) => r.record.id)));
+  const byCause = new Map<string, typeof txns>();
+  for (const t of txns) byCause.set(t.causeId, [...(byCause.get(t.causeId) ?? []), t]);
+  const grantIds = [...new Set(txns.flatMap((t) => t.entries.filter((e) => e.account.startsWith('grant:')).map((e) => e.account.slice('grant:'.length))))];
+  const grantInvoices = new Map((await tx.grants.getMany(grantIds)).map((g) => [g.id, g.invoiceId]));
+  return returns.flatMap(({ record, invoiceTotalMinor }) => clawBackProblems(record, invoiceTotalMinor, byCause.get(record.id) ?? [], grantInvoices));
+}

@@ -1,0 +1,132 @@
+import { invalid, notFound, ok, type Outcome } from '../core/errors.ts';
+import { grantFates, type GrantFate } from '../core/grant-flows.ts';
+import {
+  overageRevenue, returnImpact, revenueByPlanAndPeriod, usageByPlanAndMeter,
+  type OverageRow, type ReturnImpact, type RevenueRow, type RevenueTotal, type UsageSum,
+} from '../core/reports.ts';
+import { deferredRevenue, promotionalConsumption, type DeferredRow, type DeferredTotal, type PromotionalRow } from '../core/credit-reports.ts';
+import type { ReportFilter, GrantSet } from '../store/queries/reports.ts';
+import type { ReturnRecord } from '../store/records.ts';
+import type { StoreTx } from '../store/store.ts';
+import { customerNows, type Engine } from './context.ts';
+import { FieldCheck } from './input.ts';
+
+/**
+ * The finance reports of PRODUCT §10, each over a window [from, to) and optionally one customer:
+ * revenue by plan and period, usage by plan and meter, overage revenue, refund and chargeback
+ * impact, promotional consumption and deferred revenue. Read-only: the store sums, core values.
+ */
+export interface ReportInput {
+  from?: string | undefined;
+  to?: string | undefined;
+  customer?: string | undefined;
+}
+
+/** The resolved filter; `from`/`to` are null when the caller left the window open. */
+export interface ResolvedFilter extends ReportFilter {
+  from: number | null;
+  to: number | null;
+}
+
+/** The latest instant a JavaScript Date can hold: an open window's end. */
+const endOfTimeMs = 8.64e15;
+
+export interface PlanLabel {
+  planCode: string | null;
+  planVersion: number | null;
+}
+
+export interface Reports {
+  revenue: { filter: ResolvedFilter; rows: (RevenueRow & PlanLabel)[]; totals: RevenueTotal[] };
+  usage: { filter: ResolvedFilter; rows: (UsageSum & PlanLabel)[]; totals: { meter: string; creditsMicro: bigint; transactions: bigint }[] };
+  overage: { filter: ResolvedFilter; rows: (OverageRow & PlanLabel)[]; totals: { currency: string; creditsMicro: bigint; amountMinor: bigint }[] };
+  refunds: { filter: ResolvedFilter; rows: ReturnRecord[]; totals: ReturnImpact[] };
+  promotional: { filter: ResolvedFilter; rows: PromotionalRow[]; totals: { consumedMicro: bigint; totalConsumedMicro: bigint } };
+  deferred_revenue: { filter: ResolvedFilter; rows: DeferredRow[]; totals: DeferredTotal[] };
+}
+
+export type ReportName = keyof Reports;
+export const reportNames: readonly ReportName[] = ['revenue', 'usage', 'overage', 'refunds', 'promotional', 'deferred_revenue'];
+
+/** Validates the window (every bad field at once) and resolves the customer reference. */
+export async function resolveFilter(engine: Engine, input: ReportInput): Promise<Outcome<ResolvedFilter>> {
+  const check = new FieldCheck();
+  const from = check.timestamp('from', input.from);
+  const to = check.timestamp('to', input.to);
+  if (from !== null && to !== null && to <= from) check.add('to', 'window_empty', 'to must be later than from.');
+  if (check.errors.length) return invalid(check.errors);
+  let customerId: string | null = null;
+  if (input.customer !== undefined) {
+    const customer = await engine.store.read.customers.find(input.customer);
+    if (!customer) return notFound('customer', input.customer);
+    customerId = customer.id;
+  }
+  return ok({ from, to, fromMs: from ?? 0, toMs: to ?? endOfTimeMs, customerId });
+}
+
+async function labelPlans<T extends { planId: string | null }>(tx: StoreTx, rows: readonly T[]): Promise<(T & PlanLabel)[]> {
+  const ids = [...new Set(rows.map((r) => r.planId).filter((id): id is string => id !== null))];
+  const plans = ids.length ? await tx.billing.plansById(ids) : new Map();
+  return rows.map((r) => {
+    const plan = r.planId === null ? undefined : plans.get(r.planId);
+    return { ...r, planCode: plan?.code ?? null, planVersion: plan?.version ?? null };
+  });
+}
+
+/** The fate of a set of grants at the window's start and end (see src/core/grant-flows.ts). */
+async function fatesOf(engine: Engine, tx: StoreTx, set: GrantSet, f: ReportFilter) {
+  const grants = await tx.reports.grants(set, f);
+  const owners = await tx.customers.findMany([...new Set(grants.map((g) => g.customerId))]);
+  const nows = await customerNows(engine, tx, owners.values());
+  const facts = grants.map((g) => ({ id: g.id, expiresAtMs: g.expiresAtMs, customerNowMs: nows.get(g.customerId) ?? engine.clock.now() }));
+  const [flows, holds] = await Promise.all([tx.reports.grantFlows(set, f), tx.reports.holdTraces(set, f)]);
+  const opening: Map<string, GrantFate> = grantFates(facts, flows, holds, f.fromMs, true);
+  const closing: Map<string, GrantFate> = grantFates(facts, flows, holds, f.toMs, false);
+  return { grants, opening, closing };
+}
+
+/** Ids are a prefix and a time-sortable part; refunds and chargebacks interleave in creation order. */
+const creationKey = (id: string): string => id.slice(id.indexOf('_') + 1);
+
+export async function runReport<N extends ReportName>(engine: Engine, name: N, input: ReportInput): Promise<Outcome<Reports[N]>> {
+  const resolved = await resolveFilter(engine, input);
+  if (!resolved.ok) return resolved;
+  const filter = resolved.value;
+  const tx = engine.store.read;
+  const build: { [K in ReportName]: () => Promise<Reports[K]> } = {
+    async revenue() {
+      const [invoiced, lines, money] = await Promise.all([tx.reports.invoicedSums(filter), tx.reports.lineSums(filter), tx.reports.moneySums(filter)]);
+      const { rows, totals } = revenueByPlanAndPeriod(invoiced, lines, money);
+      return { filter, rows: await labelPlans(tx, rows), totals };
+    },
+    async usage() {
+      const { rows, totals } = usageByPlanAndMeter(await tx.reports.usageSums(filter));
+      return { filter, rows: await labelPlans(tx, rows), totals };
+    },
+    async overage() {
+      const { rows, totals } = overageRevenue(await tx.reports.overageLines(filter));
+      return { filter, rows: await labelPlans(tx, rows), totals };
+    },
+    async refunds() {
+      const rows = (await tx.returns.all({ fromMs: filter.fromMs, toMs: filter.toMs, ...(filter.customerId ? { customerId: filter.customerId } : {}) }))
+        .sort((a, b) => a.createdAtMs - b.createdAtMs || (creationKey(a.id) < creationKey(b.id) ? -1 : 1));
+      return { filter, rows, totals: returnImpact(rows) };
+    },
+    async promotional() {
+      const { grants, opening, closing } = await fatesOf(engine, tx, 'promotional', filter);
+      let total = 0n;
+      for (const u of await tx.reports.usageSums(filter)) total += u.creditsMicro;
+      const { rows, totals } = promotionalConsumption(grants, opening, closing, total);
+      return { filter, rows, totals };
+    },
+    async deferred_revenue() {
+      const { grants, opening, closing } = await fatesOf(engine, tx, 'cost_basis', filter);
+      const costGrants = grants.map((g) => ({
+        id: g.id, customerId: g.customerId, invoiceId: g.invoiceId, currency: g.costCurrency ?? '', creditsMicro: g.creditsMicro, costMinor: g.costAmountMinor ?? 0n,
+      }));
+      const { rows, totals } = deferredRevenue(costGrants, opening, closing);
+      return { filter, rows, totals };
+    },
+  };
+  return ok(await build[name]());
+}

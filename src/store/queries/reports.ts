@@ -1,0 +1,172 @@
+import type { SqlConnection, SqlRow, SqlValue } from '../sql.ts';
+import type { GrantFlowRow, HoldTrace } from '../../core/grant-flows.ts';
+import type { InvoicedSum, LineSum, MoneySum, OverageLine, UsageSum } from '../../core/reports.ts';
+import type { GrantRecord } from '../records.ts';
+import { big, json, num, numOrNull, queryInChunks, strOrNull } from '../rows.ts';
+
+/** A report's filter: the window [fromMs, toMs) and optionally one customer. */
+export interface ReportFilter {
+  fromMs: number;
+  toMs: number;
+  customerId: string | null;
+}
+
+/** Which grants a flow query follows: bought at a cost basis, or promotional. */
+export type GrantSet = 'cost_basis' | 'promotional';
+
+const grantSetCondition: Record<GrantSet, string> = {
+  cost_basis: `g.category = 'paid' AND g.cost_amount IS NOT NULL`,
+  promotional: `g.category = 'promotional'`,
+};
+
+const revenueKey = (r: SqlRow) => ({
+  currency: r.currency as string, planId: strOrNull(r.plan_id), periodStartMs: numOrNull(r.period_start), periodEndMs: numOrNull(r.period_end),
+});
+
+/**
+ * The SQL of the finance reports (PRODUCT §10): sums that SQL computes exactly over BIGINT columns,
+ * and the raw flows that src/core/reports.ts and src/core/grant-flows.ts turn into figures.
+ * Money is attributed to the time it moved: invoices by creation, payments, refunds and
+ * chargebacks by their own `created_at`, ledger flows by `effective_at` (all customer-clock times).
+ */
+export class ReportQueries {
+  constructor(private readonly c: SqlConnection) {}
+
+  private customer(column: string, f: ReportFilter, params: SqlValue[]): string {
+    if (f.customerId === null) return '';
+    params.push(f.customerId);
+    return ` AND ${column} = ?`;
+  }
+
+  /** Invoices created in the window, not void, summed per currency, plan and period. */
+  async invoicedSums(f: ReportFilter): Promise<InvoicedSum[]> {
+    const params: SqlValue[] = [f.fromMs, f.toMs];
+    const rows = await this.c.query(
+      `SELECT currency, plan_id, period_start, period_end, COUNT(*) AS n, SUM(total) AS total FROM invoices
+        WHERE status <> 'void' AND created_at >= ? AND created_at < ?${this.customer('customer_id', f, params)}
+        GROUP BY currency, plan_id, period_start, period_end`, params);
+    return rows.map((r) => ({ ...revenueKey(r), invoices: big(r.n), totalMinor: big(r.total) }));
+  }
+
+  /** The same invoices' lines, summed per line type. */
+  async lineSums(f: ReportFilter): Promise<LineSum[]> {
+    const params: SqlValue[] = [f.fromMs, f.toMs];
+    const rows = await this.c.query(
+      `SELECT i.currency, i.plan_id, i.period_start, i.period_end, l.type, SUM(l.amount) AS amount FROM invoices i
+        JOIN invoice_lines l ON l.invoice_id = i.id
+        WHERE i.status <> 'void' AND i.created_at >= ? AND i.created_at < ?${this.customer('i.customer_id', f, params)}
+        GROUP BY i.currency, i.plan_id, i.period_start, i.period_end, l.type`, params);
+    return rows.map((r) => ({ ...revenueKey(r), type: r.type as string, amountMinor: big(r.amount) }));
+  }
+
+  /** Payments, refunds and chargebacks made in the window, summed per their invoice's plan and period. */
+  async moneySums(f: ReportFilter): Promise<MoneySum[]> {
+    const payParams: SqlValue[] = [f.fromMs, f.toMs];
+    const payments = await this.c.query(
+      `SELECT i.currency, i.plan_id, i.period_start, i.period_end, SUM(p.amount) AS amount FROM payments p
+        JOIN invoices i ON i.id = p.invoice_id
+        WHERE p.created_at >= ? AND p.created_at < ?${this.customer('p.customer_id', f, payParams)}
+        GROUP BY i.currency, i.plan_id, i.period_start, i.period_end`, payParams);
+    const returnParams: SqlValue[] = [f.fromMs, f.toMs];
+    const returns = await this.c.query(
+      `SELECT i.currency, i.plan_id, i.period_start, i.period_end, r.kind, r.status, SUM(r.amount) AS amount FROM refunds r
+        JOIN invoices i ON i.id = r.invoice_id
+        WHERE r.created_at >= ? AND r.created_at < ?${this.customer('r.customer_id', f, returnParams)}
+        GROUP BY i.currency, i.plan_id, i.period_start, i.period_end, r.kind, r.status`, returnParams);
+    return [
+      ...payments.map((r) => ({ ...revenueKey(r), kind: 'payment' as const, status: null, amountMinor: big(r.amount) })),
+      ...returns.map((r) => ({ ...revenueKey(r), kind: r.kind as 'refund' | 'chargeback', status: r.status as string, amountMinor: big(r.amount) })),
+    ];
+  }
+
+  /**
+   * Credits consumed per meter (`consumed:<meter>` entries of usage transactions effective in the
+   * window), split by the plan in effect at the usage's time according to the subscription
+   * timeline. Usage outside any subscription has no plan.
+   */
+  async usageSums(f: ReportFilter): Promise<UsageSum[]> {
+    const params: SqlValue[] = [f.fromMs, f.toMs];
+    const rows = await this.c.query(
+      `SELECT p.plan_id, e.account, SUM(e.amount) AS credits, COUNT(DISTINCT t.id) AS n FROM ledger_transactions t
+        JOIN ledger_entries e ON e.txn_id = t.id
+        LEFT JOIN subscription_phases p ON p.customer_id = t.customer_id AND p.start_at <= t.effective_at AND (p.end_at IS NULL OR p.end_at > t.effective_at)
+        WHERE t.kind = 'usage' AND e.account LIKE 'consumed:%' AND t.effective_at >= ? AND t.effective_at < ?${this.customer('t.customer_id', f, params)}
+        GROUP BY p.plan_id, e.account`, params);
+    return rows.map((r) => ({ planId: strOrNull(r.plan_id), meter: (r.account as string).slice('consumed:'.length), creditsMicro: big(r.credits), transactions: big(r.n) }));
+  }
+
+  /** Overage lines of invoices created in the window (not void), with the plan that priced them. */
+  async overageLines(f: ReportFilter): Promise<OverageLine[]> {
+    const params: SqlValue[] = [f.fromMs, f.toMs];
+    const rows = await this.c.query(
+      `SELECT i.currency, i.plan_id, l.refs, l.period_start, l.period_end, l.quantity, l.amount FROM invoice_lines l
+        JOIN invoices i ON i.id = l.invoice_id
+        WHERE l.type = 'overage' AND i.status <> 'void' AND i.created_at >= ? AND i.created_at < ?${this.customer('i.customer_id', f, params)}
+        ORDER BY l.id`, params);
+    return rows.map((r) => ({
+      currency: r.currency as string, planId: json<Record<string, string>>(r.refs).plan ?? strOrNull(r.plan_id),
+      periodStartMs: num(r.period_start), periodEndMs: num(r.period_end), quantity: r.quantity as string, amountMinor: big(r.amount),
+    }));
+  }
+
+  /** The grants of a set created before the window's end (pending ones have issued nothing). */
+  async grants(set: GrantSet, f: ReportFilter): Promise<Omit<GrantRecord, 'remainingMicro' | 'metadata'>[]> {
+    const params: SqlValue[] = [f.toMs];
+    const rows = await this.c.query(
+      `SELECT g.* FROM grants g WHERE ${grantSetCondition[set]} AND g.status <> 'pending' AND g.created_at < ?${this.customer('g.customer_id', f, params)}
+        ORDER BY g.id`, params);
+    return rows.map((r) => ({
+      id: r.id as string, customerId: r.customer_id as string, creditsMicro: big(r.credits), category: r.category as GrantRecord['category'],
+      source: r.source as string, priority: num(r.priority), effectiveAtMs: num(r.effective_at), expiresAtMs: numOrNull(r.expires_at),
+      status: r.status as GrantRecord['status'], invoiceId: strOrNull(r.invoice_id), invoiceLineId: strOrNull(r.invoice_line_id),
+      subscriptionId: strOrNull(r.subscription_id), periodStartMs: numOrNull(r.period_start), costAmountMinor: r.cost_amount === null ? null : big(r.cost_amount),
+      costCurrency: strOrNull(r.cost_currency), closedAtMs: numOrNull(r.closed_at), closeReason: strOrNull(r.close_reason), createdAtMs: num(r.created_at),
+    }));
+  }
+
+  /** Each grant's entries summed per transaction kind, split at the window's start, up to its end. */
+  async grantFlows(set: GrantSet, f: ReportFilter): Promise<GrantFlowRow[]> {
+    const params: SqlValue[] = [f.fromMs, f.toMs];
+    const rows = await this.c.query(
+      `SELECT g.id, t.kind, CASE WHEN t.effective_at < ? THEN 1 ELSE 0 END AS before_from, SUM(e.amount) AS amount FROM grants g
+        JOIN ledger_entries e ON e.customer_id = g.customer_id AND e.account = 'grant:' || g.id
+        JOIN ledger_transactions t ON t.id = e.txn_id
+        WHERE ${grantSetCondition[set]} AND t.effective_at < ?${this.customer('g.customer_id', f, params)}
+        GROUP BY g.id, t.kind, before_from`, params);
+    return rows.map((r) => ({ grantId: r.id as string, kind: r.kind as string, beforeFrom: num(r.before_from) === 1, amountMicro: big(r.amount) }));
+  }
+
+  /** Every hold funded (before the window's end) by a grant of the set, traced from its transactions. */
+  async holdTraces(set: GrantSet, f: ReportFilter): Promise<HoldTrace[]> {
+    const params: SqlValue[] = [f.toMs];
+    const holdIds = (await this.c.query(
+      `SELECT DISTINCT t.cause_id FROM grants g
+        JOIN ledger_entries e ON e.customer_id = g.customer_id AND e.account = 'grant:' || g.id
+        JOIN ledger_transactions t ON t.id = e.txn_id
+        WHERE ${grantSetCondition[set]} AND t.kind = 'hold' AND t.effective_at < ?${this.customer('g.customer_id', f, params)}`, params,
+    )).map((r) => r.cause_id as string);
+    if (holdIds.length === 0) return [];
+    const traces = new Map<string, HoldTrace>(holdIds.map((id) => [id, { holdId: id, fundedAtMs: 0, sources: [], captures: [], release: null }]));
+    const moves = await queryInChunks(this.c, holdIds, (list) =>
+      `SELECT t.kind, t.cause_id, t.effective_at, e.account, e.amount FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id
+        WHERE t.cause_id IN ${list} AND t.kind IN ('hold', 'hold_release') ORDER BY t.id, e.seq`);
+    for (const m of moves) {
+      const trace = traces.get(m.cause_id as string)!;
+      const account = m.account as string;
+      const amountMicro = big(m.amount);
+      if (m.kind === 'hold') {
+        trace.fundedAtMs = num(m.effective_at);
+        if (account.startsWith('grant:')) trace.sources.push({ grantId: account.slice('grant:'.length), amountMicro: -amountMicro });
+      } else if (!account.startsWith('hold:')) {
+        trace.release ??= { atMs: num(m.effective_at), entries: [] };
+        trace.release.entries.push({ account, amountMicro });
+      }
+    }
+    const captures = await queryInChunks(this.c, holdIds, (list) =>
+      `SELECT h.id, t.effective_at, e.amount FROM holds h
+        JOIN ledger_entries e ON e.customer_id = h.customer_id AND e.account = 'hold:' || h.id
+        JOIN ledger_transactions t ON t.id = e.txn_id WHERE h.id IN ${list} AND t.kind = 'usage'`);
+    for (const c of captures) traces.get(c.id as string)?.captures.push({ atMs: num(c.effective_at), amountMicro: -big(c.amount) });
+    return [...traces.values()];
+  }
+}

@@ -1,0 +1,164 @@
+import { execFile } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { dialects, freshDatabase } from '../support/databases.ts';
+import { must, useEngine } from '../support/engine.ts';
+import { financeCustomer, invoicesOf, payOpenInvoices, uniqueCode } from '../support/finance.ts';
+import { createEngine } from '../../src/engine/create-engine.ts';
+import type { Engine } from '../../src/engine/context.ts';
+import { purchaseCredits } from '../../src/engine/purchases.ts';
+import { recordPayment } from '../../src/engine/invoices.ts';
+import { closeChargeback, createReturn } from '../../src/engine/refunds.ts';
+import { createPlan } from '../../src/engine/plans.ts';
+import { createSubscription } from '../../src/engine/subscriptions.ts';
+import { createHold, captureHold } from '../../src/engine/holds.ts';
+import { reconcile } from '../../src/engine/reconcile.ts';
+import type { Discrepancy } from '../../src/core/reconciliation.ts';
+
+/** The whole store, reconciled; fails the test on a validation error. */
+async function discrepancies(engine: Engine): Promise<Discrepancy[]> {
+  return must(await reconcile(engine)).discrepancies;
+}
+
+/** A customer with a paid purchase partly spent, a proportional refund on it, and a plan with overage billed for January. */
+async function busyCustomer(engine: Engine) {
+  const c = await financeCustomer(engine, '2025-01-01T00:00:00Z');
+  const plan = must(await createPlan(engine, { code: uniqueCode('metered'), name: 'Metered', currency: 'USD', interval: 'month', amount: 1000, included_credits: '100', overage: { unit_amount_per_credit: '5' } }));
+  const sub = must(await createSubscription(engine, { customer: c.customer.id, plan: plan.code }));
+  const usageId = await c.use(130);
+  await c.advance('2025-02-01T00:00:01Z');
+  await payOpenInvoices(engine, c.customer.id);
+  const { invoice, grant } = must(await purchaseCredits(engine, c.customer.id, { credits: '1000', amount: 10000 }));
+  must(await recordPayment(engine, invoice.id, { amount: 10000 }));
+  await c.use(500);
+  const refund = must(await createReturn(engine, 'refund', { invoice: invoice.id, amount: 5000, reason: 'requested', credit_policy: 'proportional' }));
+  const overageLine = (await invoicesOf(engine, c.customer.id)).flatMap((i) => i.lines).find((l) => l.type === 'overage')!;
+  return { ...c, sub, usageId, invoice, grant, refund, overageLine };
+}
+
+const named = (check: Discrepancy['check'], ids: string[]) => expect.objectContaining({ check, ids: expect.arrayContaining(ids) });
+
+describe.each(dialects)('reconciliation on %s', (dialect) => {
+  const ctx = useEngine(dialect);
+
+  it('is clean after purchases, plans with overage, refunds, chargebacks and holds, and bills late overage at a later renewal', async () => {
+    const { engine } = ctx;
+    await busyCustomer(engine);
+    const other = await financeCustomer(engine, '2025-03-01T00:00:00Z');
+    const bought = must(await purchaseCredits(engine, other.customer.id, { credits: '500', amount: 5000 }));
+    must(await recordPayment(engine, bought.invoice.id, { amount: 5000 }));
+    const hold = must(await createHold(engine, { customer: other.customer.id, credits: '200', expires_in: 600 }));
+    must(await captureHold(engine, hold.id, { id: `${other.customer.id}-cap`, type: other.meter, properties: { n: 150 } }));
+    const lost = must(await createReturn(engine, 'chargeback', { invoice: bought.invoice.id, amount: 2000, reason: 'fraud', credit_policy: 'full' }));
+    must(await closeChargeback(engine, lost.id, 'lost'));
+    const won = must(await createReturn(engine, 'chargeback', { invoice: bought.invoice.id, amount: 3000, reason: 'fraud', credit_policy: 'unused_only' }));
+    must(await closeChargeback(engine, won.id, 'won'));
+
+    // Late usage: an event of January 31 arrives on March 3, after the renewals of February 1 and
+    // March 1; January shows unbilled overage until the April 1 renewal bills it.
+    const late = await financeCustomer(engine, '2025-01-01T00:00:00Z');
+    const plan = must(await createPlan(engine, { code: uniqueCode('payg'), name: 'PAYG', currency: 'USD', interval: 'month', amount: 0, included_credits: '0', overage: { unit_amount_per_credit: '2' } }));
+    const sub = must(await createSubscription(engine, { customer: late.customer.id, plan: plan.code }));
+    await late.use(10);
+    await late.advance('2025-03-03T00:00:00Z');
+    await late.use(7, '2025-01-31T12:00:00Z');
+    expect(await discrepancies(engine)).toEqual([named('overage_invoiced', [sub.id])]);
+    await late.advance('2025-04-01T00:00:01Z');
+    const april = (await invoicesOf(engine, late.customer.id)).find((i) => i.periodStartMs === Date.parse('2025-04-01T00:00:00Z'))!;
+    expect(april.lines.filter((l) => l.type === 'overage').map((l) => [new Date(l.periodStartMs).toISOString(), l.quantity])).toEqual([['2025-01-01T00:00:00.000Z', '7']]);
+
+    // Overage whose money rounds to zero (3 credits at 0.1 minor units) is still billed, as a 0.00 line.
+    const tiny = await financeCustomer(engine, '2025-06-01T00:00:00Z');
+    const cheap = must(await createPlan(engine, { code: uniqueCode('cheap'), name: 'Cheap', currency: 'USD', interval: 'month', amount: 100, included_credits: '10', overage: { unit_amount_per_credit: '0.1' } }));
+    must(await createSubscription(engine, { customer: tiny.customer.id, plan: cheap.code }));
+    await tiny.use(13);
+    await tiny.advance('2025-07-01T00:00:01Z');
+    const july = (await invoicesOf(engine, tiny.customer.id)).find((i) => i.periodStartMs === Date.parse('2025-07-01T00:00:00Z'))!;
+    expect(july.lines.map((l) => [l.type, l.quantity, l.amountMinor])).toEqual([['subscription_fee', '1', 100n], ['overage', '3', 0n]]);
+
+    expect(must(await reconcile(engine))).toEqual({
+      ok: true,
+      checks: ['transactions_balance', 'balances_match_entries', 'usage_charged_once', 'purchase_grants_linked', 'allowance_grants_linked', 'overage_invoiced', 'claw_backs_applied']
+        .map((name) => ({ name, ok: true })),
+      discrepancies: [],
+    });
+  });
+
+  it('names each corruption with the ids involved', async () => {
+    const { engine } = ctx;
+    const c = await busyCustomer(engine);
+    const run = (sql: string, params: (string | number)[]) => engine.store.read.c.run(sql, params);
+    const [usageTxn] = await engine.store.read.ledger.transactionsForCause(c.usageId);
+
+    // An unbalanced transaction: one more entry on a usage transaction.
+    await run(`INSERT INTO ledger_entries (txn_id, seq, customer_id, account, amount) VALUES (?, 99, ?, 'revoked', 1000000)`, [usageTxn!.id, c.customer.id]);
+    // A stored balance that disagrees with its entries.
+    await run(`UPDATE accounts SET balance = balance + 7 WHERE customer_id = ? AND code = ?`, [c.customer.id, `grant:${c.grant.id}`]);
+    // A paid purchase grant whose invoice line is gone.
+    await run(`DELETE FROM invoice_lines WHERE id = ?`, [c.grant.invoiceLineId!]);
+    // A refund whose claw-back transaction is gone.
+    await run(`DELETE FROM ledger_entries WHERE txn_id = ?`, [c.refund.txnId!]);
+    await run(`DELETE FROM ledger_transactions WHERE id = ?`, [c.refund.txnId!]);
+    // A usage event charged twice: a second balanced usage transaction with the same cause.
+    const twice = `txn_twice_${c.customer.id}`;
+    await run(`INSERT INTO ledger_transactions (id, customer_id, kind, cause_type, cause_id, refs, effective_at, created_at) VALUES (?, ?, 'usage', 'usage_event', ?, '{}', ?, ?)`,
+      [twice, c.customer.id, c.usageId, usageTxn!.effectiveAtMs, usageTxn!.createdAtMs]);
+    await run(`INSERT INTO ledger_entries (txn_id, seq, customer_id, account, amount) VALUES (?, 0, ?, 'overage', -130000000), (?, 1, ?, ?, 130000000)`,
+      [twice, c.customer.id, twice, c.customer.id, `consumed:${c.meter}`]);
+    // An overage line that bills more than January consumed (priced consistently, so only the sums disagree).
+    await run(`UPDATE invoice_lines SET quantity = '25', amount = 125 WHERE id = ?`, [c.overageLine.id]);
+
+    const found = await discrepancies(engine);
+    expect(found).toEqual(expect.arrayContaining([
+      named('transactions_balance', [usageTxn!.id, c.customer.id]),
+      named('balances_match_entries', [c.customer.id, `grant:${c.grant.id}`]),
+      named('purchase_grants_linked', [c.grant.id, c.invoice.id, c.grant.invoiceLineId!]),
+      named('claw_backs_applied', [c.refund.id, c.invoice.id, c.refund.txnId!]),
+      named('usage_charged_once', [c.usageId, usageTxn!.id, twice]),
+      named('overage_invoiced', [c.sub.id, c.overageLine.id, c.overageLine.invoiceId]),
+    ]));
+    expect(found.find((d) => d.check === 'claw_backs_applied')!.message).toMatch(/has no revoke transaction for its 500 credits/);
+    expect(found.find((d) => d.check === 'overage_invoiced' && d.message.startsWith('Period'))!.message).toMatch(/consumed 160 credits of overage but its overage lines bill 25/);
+    const result = must(await reconcile(engine));
+    expect(result.ok).toBe(false);
+    expect(result.checks.filter((ch) => !ch.ok).map((ch) => ch.name)).toEqual(
+      ['transactions_balance', 'balances_match_entries', 'usage_charged_once', 'purchase_grants_linked', 'overage_invoiced', 'claw_backs_applied']);
+  });
+
+  it('limits the window and refuses a bad one', async () => {
+    const result = must(await reconcile(ctx.engine, { from: '2030-01-01T00:00:00Z', to: '2030-02-01T00:00:00Z' }));
+    expect(result.discrepancies.every((d) => d.check === 'balances_match_entries')).toBe(true);
+    const bad = await reconcile(ctx.engine, { from: 'not a time' });
+    expect(bad.ok ? null : bad.error.code).toBe('validation_failed');
+  });
+});
+
+/** Runs `tally reconcile` on a database URL; resolves with the exit code and the output. */
+function tallyReconcile(url: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'reconcile'], { env: { ...process.env, TALLY_DATABASE_URL: url }, timeout: 30_000 },
+      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }));
+  });
+}
+
+describe.each(dialects)('tally reconcile on %s', (dialect) => {
+  it('exits 0 on a clean store and 1 after a corruption, printing the ids', async () => {
+    const database = await freshDatabase(dialect);
+    try {
+      const engine = await createEngine(database.db);
+      const c = await financeCustomer(engine, '2025-05-01T00:00:00Z');
+      const { invoice, grant } = must(await purchaseCredits(engine, c.customer.id, { credits: '100', amount: 1000 }));
+      must(await recordPayment(engine, invoice.id, { amount: 1000 }));
+      await c.use(30);
+      const clean = await tallyReconcile(database.url);
+      expect(clean.code, clean.stdout + clean.stderr).toBe(0);
+      expect(clean.stdout).toContain('reconciliation ok');
+      await engine.store.read.c.run(`UPDATE accounts SET balance = balance - 1 WHERE customer_id = ? AND code = ?`, [c.customer.id, `grant:${grant.id}`]);
+      const dirty = await tallyReconcile(database.url);
+      expect(dirty.code, dirty.stdout + dirty.stderr).toBe(1);
+      expect(dirty.stdout, dirty.stderr).toContain('FAIL balances_match_entries');
+      expect(dirty.stdout).toContain(`[ids: ${c.customer.id}, grant:${grant.id}]`);
+    } finally {
+      await database.drop();
+    }
+  });
+});
