@@ -66,7 +66,8 @@ describe('README walkthroughs', () => {
     const out = run('credits');
     expect(out).toContain('"status":"accepted","credits":"3"');
     expect(out).toContain('"status":"duplicate"');
-    expect(out).toContain('"available":"97"');
+    expect(out).toContain('"available":"102","paid":"100","promotional":"2"');
+    expect(out).toContain('"ok":true');
     expect(out).toContain('"rating":[{"meter":"gpt4o_tokens","quantity":"1500","credits":"3"}]');
   });
 
