@@ -79,19 +79,14 @@ export async function ingestWithin(
 
   // Decide each event's fate before touching any state: duplicates, conflicts, time window.
   const fresh: (UsageCandidate & { customer: CustomerRecord; atMs: number })[] = [];
-  const firstInBatch = new Map<string, UsageCandidate>();
   for (const c of live) {
     const customer = customers.get(c.customerRef)!;
     const previous = stored.get(c.id);
-    const earlier = firstInBatch.get(c.id);
-    if (previous || earlier) {
-      const sameBody = previous ? previous.bodyHash === c.bodyHash && previous.customerId === customer.id : earlier!.bodyHash === c.bodyHash;
-      if (!sameBody) {
-        out.set(c.index, rejected(c.id, { code: 'idempotency_conflict', message: 'This event id was already used with a different body.', field: 'id' }));
-      } else if (previous) {
+    if (previous) {
+      if (previous.bodyHash === c.bodyHash && previous.customerId === customer.id) {
         out.set(c.index, { id: c.id, status: 'duplicate', credits: formatCredits(previous.creditsMicro) });
       } else {
-        out.set(c.index, { id: c.id, status: 'duplicate' });
+        out.set(c.index, rejected(c.id, { code: 'idempotency_conflict', message: 'This event id was already used with a different body.', field: 'id' }));
       }
       continue;
     }
@@ -105,7 +100,6 @@ export async function ingestWithin(
       out.set(c.index, rejected(c.id, { code: 'timestamp_too_old', message: 'timestamp is more than 35 days in the past.', field: 'timestamp' }));
       continue;
     }
-    firstInBatch.set(c.id, c);
     fresh.push({ ...c, customer, atMs });
   }
   if (fresh.length === 0) return fillDuplicates(out, candidates);
@@ -130,6 +124,22 @@ export async function ingestWithin(
       list.push(reading.value);
     }
     return list;
+  });
+
+  // Within the batch, the first event of an id that will be charged claims it; a rejected event
+  // claims nothing, so the result never depends on how events were split into batches.
+  const firstInBatch = new Map<string, UsageCandidate>();
+  fresh.forEach((e, i) => {
+    if (!readings[i]) return;
+    const earlier = firstInBatch.get(e.id);
+    if (!earlier) {
+      firstInBatch.set(e.id, e);
+      return;
+    }
+    readings[i] = null;
+    out.set(e.index, earlier.bodyHash === e.bodyHash
+      ? { id: e.id, status: 'duplicate' }
+      : rejected(e.id, { code: 'idempotency_conflict', message: 'This event id was already used with a different body.', field: 'id' }));
   });
 
   const totalKeys: { customerId: string; meterId: string; periodStartMs: number }[] = [];
@@ -260,18 +270,14 @@ function isEmpty(filter: Record<string, unknown>): boolean {
 
 /** An in-batch repeat of an event accepted earlier in the same batch reports that event's charge. */
 function fillDuplicates(out: Map<number, IngestResult>, candidates: readonly UsageCandidate[]): Map<number, IngestResult> {
-  const first = new Map<string, IngestResult>();
+  const accepted = new Map<string, IngestResult>();
   for (const c of candidates) {
     const r = out.get(c.index);
-    if (!r) continue;
-    if (!first.has(c.id)) {
-      first.set(c.id, r);
-    } else if (r.status === 'duplicate' && r.credits === undefined) {
-      // The first occurrence in this batch decides: a repeat of a rejected event is rejected too.
-      const decided = first.get(c.id)!;
-      if (decided.status === 'rejected') out.set(c.index, { ...decided });
-      else if (decided.credits !== undefined) r.credits = decided.credits;
-    }
+    if (r?.status === 'accepted' && !accepted.has(c.id)) accepted.set(c.id, r);
+  }
+  for (const c of candidates) {
+    const r = out.get(c.index);
+    if (r?.status === 'duplicate' && r.credits === undefined) r.credits = accepted.get(c.id)?.credits;
   }
   return out;
 }

@@ -61,3 +61,18 @@ describe.each(dialects)('credits engine on %s', (dialect) => {
     expect(await ctx.engine.store.read.ledger.unbalancedTransactions()).toEqual([]);
   });
 });
+
+describe.each(dialects)('in-batch ids on %s', (dialect) => {
+  const ctx = useEngine(dialect);
+
+  it('a rejected event claims nothing: the same id with a good body later in the batch is accepted', async () => {
+    const clock = must(await createTestClock(ctx.engine, { frozen_time: T0 }));
+    const customer = must(await createCustomer(ctx.engine, { currency: 'USD', test_clock: clock.id, overage: true }));
+    must(await createMeter(ctx.engine, { code: `n_${dialect}`, event_type: `n_${dialect}`, aggregation: 'sum', value_property: 'n', rate: { model: 'per_unit', credits_per_unit: '1' } }));
+    const event = (n: number) => ({ id: 'x1', customer: customer.id, type: `n_${dialect}`, properties: { n } });
+    const results = await ingestEvents(ctx.engine, [event(-1), event(2), event(2), event(3)]);
+    expect(results.map((r) => [r.status, r.error?.code ?? r.credits])).toEqual([
+      ['rejected', 'negative_quantity'], ['accepted', '2'], ['duplicate', '2'], ['rejected', 'idempotency_conflict'],
+    ]);
+  });
+});

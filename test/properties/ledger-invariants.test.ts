@@ -444,26 +444,12 @@ async function checkInvariants(engine: Engine, model: Model): Promise<void> {
 let runSeq = 0;
 
 /**
- * Sends one batch and compares every status with the model. One case is tolerated: an id whose
- * first occurrence in this batch was rejected (so nothing of it is stored) and that comes again
- * with another body. Judged alone, as in a batch of its own, the repeat could be accepted; the
- * engine answers `idempotency_conflict` instead when the first occurrence got as far as rating.
- * That inconsistency is reported separately; here either answer passes, and the model follows
- * whichever the engine gave.
+ * Sends one batch and compares every status with the model. A rejected event claims nothing, so
+ * a later event of the same id in the same batch is judged exactly as if it came alone.
  */
 async function ingestAndCheck(engine: Engine, model: Model, batch: RawEvent[]): Promise<IngestResult[]> {
   const results = await ingestEvents(engine, batch);
-  const rejectedHere = new Map<string, string>();
-  const expected = batch.map((raw, i): Expected => {
-    const actual = describeResult(results[i]!);
-    const body = bodyOf(model.customerId, raw);
-    const firstBody = rejectedHere.get(raw.id);
-    const tolerated = firstBody !== undefined && firstBody !== body && !model.accepted.has(raw.id)
-      && actual.status === 'rejected' && actual.code === 'idempotency_conflict';
-    const judged = tolerated ? actual : judge(model, raw);
-    if (judged.status === 'rejected' && !model.accepted.has(raw.id) && !rejectedHere.has(raw.id)) rejectedHere.set(raw.id, body);
-    return judged;
-  });
+  const expected = batch.map((raw): Expected => judge(model, raw));
   expect(results.map(describeResult), `statuses of ${JSON.stringify(batch)}`).toEqual(expected);
   results.forEach((r, i) => {
     const entry = model.accepted.get(batch[i]!.id);
