@@ -1,6 +1,6 @@
 import type { Engine } from './context.ts';
 import { Changes } from './context.ts';
-import { closeGrant } from './grants.ts';
+import { closeGrant, settleDebt } from './grants.ts';
 import { expireHold } from './holds.ts';
 import { balanceOf } from './balance.ts';
 import { refreshSignals } from './funding.ts';
@@ -52,6 +52,17 @@ export const holdExpiry: DueWorkKind = {
     // another server's scheduler, and would then be closed and announced a second time.
     await tx.lockCustomers([item.customerId]);
     await expireHold(engine, tx, item.id, item.dueAtMs);
+  },
+};
+
+/** Debt is paid down as soon as the customer holds usable credits again. */
+export const debtSettlement: DueWorkKind = {
+  kind: 'debt_settlement',
+  async due(tx, clock, upTo, limit) {
+    return (await tx.grants.dueDebtSettlements(clock, upTo, limit)).map((d) => ({ ...d, kind: 'debt_settlement' }));
+  },
+  async run(engine, tx, item) {
+    await settleDebt(engine, tx, item.customerId, item.dueAtMs);
   },
 };
 

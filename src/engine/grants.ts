@@ -7,7 +7,8 @@ import type { StoreTx } from '../store/store.ts';
 import { Changes, customerNow, type Engine } from './context.ts';
 import { FieldCheck } from './input.ts';
 import { balanceOf } from './balance.ts';
-import { refreshSignals } from './funding.ts';
+import { availableOf, loadFunding, refreshSignals } from './funding.ts';
+import { burnDown } from '../core/burn-down.ts';
 
 export const publicGrantSources = ['purchase', 'promotion', 'referral', 'adjustment'] as const;
 
@@ -166,19 +167,42 @@ async function payDownDebt(engine: Engine, tx: StoreTx, changes: Changes, custom
   if (debtMicro <= 0n) return;
   const payMicro = debtMicro < grant.remainingMicro ? debtMicro : grant.remainingMicro;
   grant.remainingMicro -= payMicro;
-  changes.txn({
-    customerId: customer.id,
-    kind: 'debt_paydown',
-    cause: { type: 'grant', id: grant.id },
-    refs: {},
-    effectiveAtMs: nowMs,
-    entries: [
-      { account: accounts.grant(grant.id), amountMicro: -payMicro },
-      { account: accounts.debt, amountMicro: payMicro },
-    ],
-  });
-  changes.event('debt.paid_down', customer.id, { grant: grant.id, credits: formatCredits(payMicro) }, nowMs);
+  postPaydown(changes, customer.id, [{ grantId: grant.id, amountMicro: payMicro }], { type: 'grant', id: grant.id }, nowMs);
   void engine;
+}
+
+function postPaydown(changes: Changes, customerId: string, from: { grantId: string; amountMicro: bigint }[], cause: { type: string; id: string }, nowMs: number): void {
+  let total = 0n;
+  const entries: LedgerEntry[] = from.map((f) => {
+    total += f.amountMicro;
+    return { account: accounts.grant(f.grantId), amountMicro: -f.amountMicro };
+  });
+  if (total === 0n) return;
+  entries.push({ account: accounts.debt, amountMicro: total });
+  changes.txn({ customerId, kind: 'debt_paydown', cause, refs: {}, effectiveAtMs: nowMs, entries });
+  changes.event('debt.paid_down', customerId, { grants: from.map((f) => f.grantId), credits: formatCredits(total) }, nowMs);
+}
+
+/**
+ * Pays a customer's debt from its usable credits in burn-down order, when credits became usable
+ * some other way than a new grant (a grant reaching its effective_at, a released hold, a restore).
+ * Idempotent: with no debt or no usable credits it does nothing.
+ */
+export async function settleDebt(engine: Engine, tx: StoreTx, customerId: string, dueAtMs: number): Promise<void> {
+  await tx.lockCustomers([customerId]);
+  const customer = await tx.customers.find(customerId);
+  if (!customer) return;
+  const debtMicro = -(await tx.ledger.balance(customer.id, accounts.debt));
+  if (debtMicro <= 0n) return;
+  // Debt may have arisen after the credits became usable: settle it no earlier than now.
+  const atMs = Math.max(dueAtMs, await customerNow(engine, tx, customer));
+  const funding = (await loadFunding(tx, [customer], new Map([[customer.id, atMs]]))).get(customer.id)!;
+  const burn = burnDown(funding.grants, debtMicro, atMs);
+  const changes = new Changes(engine);
+  postPaydown(changes, customer.id, burn.allocations, { type: 'debt_settlement', id: customer.id }, atMs);
+  await changes.flush(tx);
+  await refreshSignals(tx, changes, customer, availableOf(funding) - (debtMicro - burn.remainderMicro), atMs);
+  await changes.flush(tx);
 }
 
 /** Debt repaid by transactions queued in this unit of work but not yet written. */

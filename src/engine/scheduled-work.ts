@@ -1,10 +1,10 @@
-import { grantExpiry, holdExpiry, type DueWorkKind } from './due-work.ts';
+import { debtSettlement, grantExpiry, holdExpiry, type DueWorkKind } from './due-work.ts';
 import { autoTopUp } from './purchases.ts';
 import { subscriptionRenewal } from './renew-subscription.ts';
 
 /**
  * Everything the scheduler and test clocks run, in tie order: at one instant holds expire first,
- * then renewals (which read the old allowance for rollover), then grant expiries, then top-ups
- * (which see the balance after all of that).
+ * then renewals (which read the old allowance for rollover), then grant expiries, then debt
+ * settlement from credits that became usable, then top-ups (which see the balance after all of that).
  */
-export const allDueWork: DueWorkKind[] = [holdExpiry, subscriptionRenewal, grantExpiry, autoTopUp];
+export const allDueWork: DueWorkKind[] = [holdExpiry, subscriptionRenewal, grantExpiry, debtSettlement, autoTopUp];

@@ -154,6 +154,13 @@ export const migrations: Migration[] = [
       `CREATE UNIQUE INDEX usage_events_id_unique ON usage_events (id)`,
     ],
   },
+  {
+    version: 5,
+    name: 'customers in debt',
+    // A partial index: only debt rows below zero are in it, so the hot path's balance upserts do
+    // not pay for it, and the scheduler finds customers whose debt new credits should settle.
+    statements: [`CREATE INDEX accounts_in_debt ON accounts (customer_id) WHERE code = 'debt' AND balance < 0`],
+  },
 ];
 
 /** The advisory lock that serializes migrations across server processes on PostgreSQL. */

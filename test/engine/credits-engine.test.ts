@@ -76,3 +76,21 @@ describe.each(dialects)('in-batch ids on %s', (dialect) => {
     ]);
   });
 });
+
+describe.each(dialects)('debt settlement on %s', (dialect) => {
+  const ctx = useEngine(dialect);
+
+  it('pays debt down when a future-effective grant takes effect', async () => {
+    const clock = must(await createTestClock(ctx.engine, { frozen_time: T0 }));
+    const customer = must(await createCustomer(ctx.engine, { currency: 'USD', test_clock: clock.id }));
+    must(await createMeter(ctx.engine, { code: `d_${dialect}`, event_type: `d_${dialect}`, aggregation: 'sum', value_property: 'n', rate: { model: 'per_unit', credits_per_unit: '1' } }));
+    await ingestEvents(ctx.engine, [{ id: `debt-${dialect}`, customer: customer.id, type: `d_${dialect}`, properties: { n: 5 } }]);
+    must(await createGrant(ctx.engine, { customer: customer.id, credits: '20', category: 'paid', source: 'adjustment', effective_at: '2026-03-02T00:00:00Z' }));
+    let balance = must(await getBalance(ctx.engine, customer.id)).balance;
+    expect([formatCredits(balance.availableMicro), formatCredits(balance.debtMicro)]).toEqual(['0', '5']);
+    must(await advanceTestClock(ctx.engine, clock.id, { frozen_time: '2026-03-03T00:00:00Z' }));
+    balance = must(await getBalance(ctx.engine, customer.id)).balance;
+    expect([formatCredits(balance.availableMicro), formatCredits(balance.debtMicro)]).toEqual(['15', '0']);
+    expect(await ctx.engine.store.read.ledger.balanceDiscrepancies()).toEqual([]);
+  });
+});

@@ -129,6 +129,25 @@ export class GrantQueries {
     return rows.map((r) => ({ id: r.id as string, customerId: r.customer_id as string, dueAtMs: num(r.expires_at) }));
   }
 
+  /**
+   * Customers in debt that hold usable credits on the given clock: their debt should be paid down.
+   * Due at the earliest moment a usable grant became effective.
+   */
+  async dueDebtSettlements(testClockId: string | null, upToMs: number, limit: number): Promise<DueItem[]> {
+    const clockCondition = testClockId === null ? 'c.test_clock_id IS NULL' : 'c.test_clock_id = ?';
+    const rows = await this.c.query(
+      `SELECT d.customer_id, MIN(g.effective_at) AS due_at FROM accounts d
+        JOIN customers c ON c.id = d.customer_id
+        JOIN grants g ON g.customer_id = d.customer_id AND g.status = 'active' AND g.effective_at <= ?
+          AND (g.expires_at IS NULL OR g.expires_at > ?)
+        JOIN accounts ga ON ga.customer_id = g.customer_id AND ga.code = 'grant:' || g.id AND ga.balance > 0
+        WHERE d.code = 'debt' AND d.balance < 0 AND ${clockCondition}
+        GROUP BY d.customer_id ORDER BY due_at LIMIT ?`,
+      testClockId === null ? [upToMs, upToMs, limit] : [upToMs, upToMs, testClockId, limit],
+    );
+    return rows.map((r) => ({ id: r.customer_id as string, customerId: r.customer_id as string, dueAtMs: num(r.due_at) }));
+  }
+
   async insertHold(h: HoldRecord): Promise<void> {
     await this.c.run(
       `INSERT INTO holds (id, customer_id, credits, held, status, expires_at, event_id, captured_credits, metadata, created_at, closed_at)
