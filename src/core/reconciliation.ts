@@ -253,7 +253,9 @@ export function clawBackProblems(
   if (r.status === 'won' && r.txnId !== null) {
     const restore = restores.find((t) => t.id === r.restoreTxnId);
     if (restores.length !== 1 || !restore || restore.refs.restores !== r.txnId) problem('was won but its claw-back was not restored by one linked transaction', restores.map((t) => t.id));
-    else if (entryOn(restore, 'debt') !== toDebt) problem(`was won but its restore gives back ${credits(entryOn(restore, 'debt'))} of debt, not ${credits(toDebt)}`, [restore.id]);
+    // The restore undoes the whole revoke: debt still owed is cancelled, and debt the customer has
+    // meanwhile repaid comes back as credits, so what leaves `revoked` is everything that went in.
+    else if (-entryOn(restore, 'revoked') !== moved) problem(`was won but its restore gives back ${credits(-entryOn(restore, 'revoked'))}, not ${credits(moved)}`, [restore.id]);
   } else if (restores.length > 0 || (r.status !== 'won' && r.restoreTxnId !== null)) {
     problem(`is ${r.status} but has a restore transaction`, restores.map((t) => t.id));
   }

@@ -90,7 +90,19 @@ export async function issueGrant(
   nowMs: number,
   g: IssueGrant & { pending?: boolean; fundedBy?: LedgerEntry[] },
 ): Promise<GrantRecord> {
-  const grant: GrantRecord = {
+  const grant = newGrantRecord(engine, customer, nowMs, g);
+  await tx.grants.insert(grant);
+  if (g.pending) {
+    changes.event('grant.pending', customer.id, { grant: grant.id, customer: customer.id, credits: formatCredits(grant.creditsMicro), invoice: grant.invoiceId }, nowMs);
+    return grant;
+  }
+  await postIssue(engine, tx, changes, customer, grant, nowMs, g.refs ?? {}, g.fundedBy);
+  return grant;
+}
+
+/** A grant's record before it is stored; its credits arrive through a ledger transaction. */
+export function newGrantRecord(engine: Engine, customer: CustomerRecord, nowMs: number, g: IssueGrant & { pending?: boolean }): GrantRecord {
+  return {
     id: engine.ids.next('grt'),
     customerId: customer.id,
     creditsMicro: g.creditsMicro,
@@ -112,13 +124,6 @@ export async function issueGrant(
     createdAtMs: nowMs,
     remainingMicro: g.pending ? 0n : g.creditsMicro,
   };
-  await tx.grants.insert(grant);
-  if (g.pending) {
-    changes.event('grant.pending', customer.id, { grant: grant.id, customer: customer.id, credits: formatCredits(grant.creditsMicro), invoice: grant.invoiceId }, nowMs);
-    return grant;
-  }
-  await postIssue(engine, tx, changes, customer, grant, nowMs, g.refs ?? {}, g.fundedBy);
-  return grant;
 }
 
 /** Activates a pending grant (its invoice was paid): the credits are issued now. */
@@ -146,7 +151,7 @@ async function postIssue(
   if (grant.subscriptionId) refs.subscription = grant.subscriptionId;
   changes.txn({
     customerId: customer.id,
-    kind: fundedBy ? 'rollover' : 'grant',
+    kind: grant.source === 'rollover' ? 'rollover' : 'grant',
     cause: { type: 'grant', id: grant.id },
     refs,
     effectiveAtMs: nowMs,

@@ -7,6 +7,7 @@ import type { StoreTx } from '../store/store.ts';
 import { Changes, customerNow, type Engine } from './context.ts';
 import { availableOf, loadFunding, refreshSignals } from './funding.ts';
 import { takeFrom } from './subscription-credits.ts';
+import { newGrantRecord } from './grants.ts';
 
 export interface ReturnInput {
   invoice: string;
@@ -129,15 +130,35 @@ export async function closeChargeback(engine: Engine, id: string, outcome: 'won'
         const [revoke] = await tx.ledger.transactions([record.txnId]);
         const grantIds = revoke!.entries.filter((e) => e.account.startsWith('grant:')).map((e) => e.account.slice(6));
         const grants = new Map((await tx.grants.getMany(grantIds)).map((g) => [g.id, g]));
+        // Debt recorded as shortfall may have been paid down since by later credits: restore only
+        // what is still owed, and give the rest back as credits.
+        const owedMicro = -(await tx.ledger.balance(record.customerId, accounts.debt));
+        let repaidMicro = 0n;
         const entries: LedgerEntry[] = revoke!.entries.map((e) => {
+          if (e.account === accounts.debt) {
+            const back = -e.amountMicro < owedMicro ? -e.amountMicro : owedMicro > 0n ? owedMicro : 0n;
+            repaidMicro = -e.amountMicro - back;
+            return { account: accounts.debt, amountMicro: back };
+          }
           const grant = e.account.startsWith('grant:') ? grants.get(e.account.slice(6)) : undefined;
           const usable = !grant || (grant.status === 'active' && (grant.expiresAtMs === null || grant.expiresAtMs > nowMs));
           return { account: usable ? e.account : grant!.status === 'voided' ? accounts.revoked : accounts.expired, amountMicro: -e.amountMicro };
         });
+        if (repaidMicro > 0n) {
+          const grant = newGrantRecord(engine, customer, nowMs, {
+            creditsMicro: repaidMicro, category: 'paid', source: 'adjustment', priority: 50, effectiveAtMs: nowMs, expiresAtMs: null,
+            metadata: { reason: 'chargeback won after its debt was repaid', chargeback: record.id },
+          });
+          await tx.grants.insert(grant);
+          entries.push({ account: accounts.grant(grant.id), amountMicro: repaidMicro });
+          changes.event('grant.created', customer.id, { grant: grant.id, customer: customer.id, credits: formatCredits(repaidMicro), source: grant.source }, nowMs);
+        }
+        const restore = entries;
         record.restoreTxnId = changes.txn({
           customerId: record.customerId, kind: 'restore', cause: { type: 'chargeback', id: record.id }, refs: { invoice: record.invoiceId, restores: record.txnId },
-          effectiveAtMs: nowMs, entries: compactEntries(entries),
+          effectiveAtMs: nowMs, entries: compactEntries(restore),
         }).id;
+
       }
     }
     await tx.returns.close(record);

@@ -78,3 +78,32 @@ describe.each(dialects)('refunds and chargebacks on %s', (dialect) => {
     expect(await ctx.engine.store.read.ledger.balanceDiscrepancies()).toEqual([]);
   });
 });
+
+describe.each(dialects)('a won chargeback after the debt was repaid, on %s', (dialect) => {
+  const ctx = useEngine(dialect);
+
+  it('gives the repaid shortfall back as credits instead of pushing debt above zero', async () => {
+    const { engine } = ctx;
+    const meter = `cb_${dialect}`;
+    must(await createMeter(engine, { code: meter, event_type: meter, aggregation: 'sum', value_property: 'n', rate: { model: 'per_unit', credits_per_unit: '1' } }));
+    const clock = must(await createTestClock(engine, { frozen_time: '2026-06-01T00:00:00Z' }));
+    const customer = must(await createCustomer(engine, { currency: 'USD', test_clock: clock.id }));
+    const { invoice } = must(await purchaseCredits(engine, customer.id, { credits: '1000', amount: 10000 }));
+    must(await recordPayment(engine, invoice.id, { amount: 10000 }));
+    await ingestEvents(engine, [{ id: `cb-spend-${dialect}`, customer: customer.id, type: meter, properties: { n: 400 } }]);
+    const cb = must(await createReturn(engine, 'chargeback', { invoice: invoice.id, amount: 10000, reason: 'fraud', credit_policy: 'full' }));
+    const { invoice: second } = must(await purchaseCredits(engine, customer.id, { credits: '1000', amount: 10000 }));
+    must(await recordPayment(engine, second.id, { amount: 10000 }));
+    let b = must(await getBalance(engine, customer.id)).balance;
+    expect([formatCredits(b.availableMicro), formatCredits(b.debtMicro)]).toEqual(['600', '0']);
+    must(await closeChargeback(engine, cb.id, 'won'));
+    b = must(await getBalance(engine, customer.id)).balance;
+    // 600 restored to the first grant, and the 400 repaid from the second purchase come back too.
+    expect([formatCredits(b.availableMicro), formatCredits(b.debtMicro)]).toEqual(['1600', '0']);
+    const { reconcile } = await import('../../src/engine/reconcile.ts');
+    const report = must(await reconcile(engine, {}));
+    expect(report.discrepancies.filter((d) => d.ids.includes(cb.id) || d.check.includes('refund'))).toEqual([]);
+    expect(await engine.store.read.ledger.balanceDiscrepancies()).toEqual([]);
+    expect(await engine.store.read.ledger.unbalancedTransactions()).toEqual([]);
+  });
+});
