@@ -69,3 +69,14 @@ export class Changes {
     this.events.length = 0;
   }
 }
+
+/**
+ * Reads a record, locks its customer, and reads it again under the lock, so what the use case
+ * decides on cannot change before it commits (PostgreSQL; SQLite transactions are serial anyway).
+ */
+export async function readLocked<T extends { customerId: string }>(tx: StoreTx, read: () => Promise<T | null>): Promise<T | null> {
+  const found = await read();
+  if (!found) return null;
+  await tx.lockCustomers([found.customerId]);
+  return tx.c.dialect === 'postgres' ? read() : found;
+}

@@ -2,7 +2,7 @@ import { fail, invalid, notFound, ok, type Outcome } from '../core/errors.ts';
 import { prorationCredits, prorationLines } from '../core/plans.ts';
 import { remainingFraction } from '../core/proration.ts';
 import type { SubscriptionRecord } from '../store/records.ts';
-import { Changes, customerNow, type Engine } from './context.ts';
+import { Changes, customerNow, readLocked, type Engine } from './context.ts';
 import { FieldCheck } from './input.ts';
 import { issueInvoice } from './invoices.ts';
 import { advancePeriod } from './renew-subscription.ts';
@@ -70,10 +70,8 @@ export interface ChangeSubscriptionInput {
  */
 export async function changeSubscription(engine: Engine, id: string, input: ChangeSubscriptionInput): Promise<Outcome<SubscriptionRecord>> {
   return engine.store.transaction(async (tx) => {
-    const found = await tx.billing.subscription(id);
-    if (!found) return notFound('subscription', id);
-    await tx.lockCustomers([found.customerId]);
-    const sub = (await tx.billing.subscription(id))!;
+    const sub = await readLocked(tx, () => tx.billing.subscription(id));
+    if (!sub) return notFound('subscription', id);
     if (sub.status !== 'active') return fail('subscription_not_active', 'The subscription has ended.');
     const customer = (await tx.customers.find(sub.customerId))!;
     const [oldPlan, newPlan] = [(await tx.billing.plansById([sub.planId])).get(sub.planId)!, await tx.billing.plan(input.plan)];
@@ -127,10 +125,8 @@ export async function changeSubscription(engine: Engine, id: string, input: Chan
  */
 export async function cancelSubscription(engine: Engine, id: string, input: { timing: 'immediate' | 'period_end' }): Promise<Outcome<SubscriptionRecord>> {
   return engine.store.transaction(async (tx) => {
-    const found = await tx.billing.subscription(id);
-    if (!found) return notFound('subscription', id);
-    await tx.lockCustomers([found.customerId]);
-    const sub = (await tx.billing.subscription(id))!;
+    const sub = await readLocked(tx, () => tx.billing.subscription(id));
+    if (!sub) return notFound('subscription', id);
     if (sub.status !== 'active') return fail('subscription_not_active', 'The subscription has ended.');
     const customer = (await tx.customers.find(sub.customerId))!;
     const nowMs = await customerNow(engine, tx, customer);

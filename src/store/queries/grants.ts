@@ -119,14 +119,7 @@ export class GrantQueries {
 
   /** Active grants whose expiry has come, for customers on the given clock (null: the real clock). */
   async dueExpiries(testClockId: string | null, upToMs: number, limit: number): Promise<DueItem[]> {
-    const clockCondition = testClockId === null ? 'c.test_clock_id IS NULL' : 'c.test_clock_id = ?';
-    const params = testClockId === null ? [upToMs, limit] : [upToMs, testClockId, limit];
-    const rows = await this.c.query(
-      `SELECT g.id, g.customer_id, g.expires_at FROM grants g JOIN customers c ON c.id = g.customer_id
-        WHERE g.status = 'active' AND g.expires_at <= ? AND ${clockCondition} ORDER BY g.expires_at, g.id LIMIT ?`,
-      params,
-    );
-    return rows.map((r) => ({ id: r.id as string, customerId: r.customer_id as string, dueAtMs: num(r.expires_at) }));
+    return dueOnClock(this.c, 'grants', testClockId, upToMs, limit);
   }
 
   /**
@@ -177,13 +170,18 @@ export class GrantQueries {
   }
 
   async dueHolds(testClockId: string | null, upToMs: number, limit: number): Promise<DueItem[]> {
-    const clockCondition = testClockId === null ? 'c.test_clock_id IS NULL' : 'c.test_clock_id = ?';
-    const params = testClockId === null ? [upToMs, limit] : [upToMs, testClockId, limit];
-    const rows = await this.c.query(
-      `SELECT h.id, h.customer_id, h.expires_at FROM holds h JOIN customers c ON c.id = h.customer_id
-        WHERE h.status = 'active' AND h.expires_at <= ? AND ${clockCondition} ORDER BY h.expires_at, h.id LIMIT ?`,
-      params,
-    );
-    return rows.map((r) => ({ id: r.id as string, customerId: r.customer_id as string, dueAtMs: num(r.expires_at) }));
+    return dueOnClock(this.c, 'holds', testClockId, upToMs, limit);
   }
+}
+
+/** Active rows of `table` whose `expires_at` has come, for customers on one clock, soonest first. */
+async function dueOnClock(c: SqlConnection, table: 'grants' | 'holds', testClockId: string | null, upToMs: number, limit: number): Promise<DueItem[]> {
+  const clockCondition = testClockId === null ? 'c.test_clock_id IS NULL' : 'c.test_clock_id = ?';
+  const params = testClockId === null ? [upToMs, limit] : [upToMs, testClockId, limit];
+  const rows = await c.query(
+    `SELECT x.id, x.customer_id, x.expires_at FROM ${table} x JOIN customers c ON c.id = x.customer_id
+      WHERE x.status = 'active' AND x.expires_at <= ? AND ${clockCondition} ORDER BY x.expires_at, x.id LIMIT ?`,
+    params,
+  );
+  return rows.map((r) => ({ id: r.id as string, customerId: r.customer_id as string, dueAtMs: num(r.expires_at) }));
 }
