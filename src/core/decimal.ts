@@ -103,10 +103,29 @@ export function parseDecimal(
   return { ok: true, value };
 }
 
+/** Powers of ten as numbers, exact up to 10^15 (below 2^53). */
+const numberPowersOfTen: number[] = Array.from({ length: 16 }, (_, i) => 10 ** i);
+const safeMagnitudeMax = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** Canonical text: no exponent, no plus sign, trailing fraction zeros trimmed, "0" for zero. */
 export function formatDecimal(value: bigint, scale: number): string {
   const unit = pow10(scale);
   const magnitude = value < 0n ? -value : value;
+  if (magnitude <= safeMagnitudeMax && scale <= 15) {
+    // Most amounts fit in a double exactly; integer arithmetic on numbers below 2^53 is exact
+    // and far cheaper than on bigints. The text is the same as the general path below.
+    const m = Number(magnitude);
+    const u = numberPowersOfTen[scale]!;
+    const fractionValue = m % u;
+    const whole = String((m - fractionValue) / u);
+    const sign = value < 0n ? '-' : '';
+    if (fractionValue === 0) return `${sign}${whole}`;
+    let fraction = String(fractionValue).padStart(scale, '0');
+    let end = fraction.length;
+    while (fraction.charCodeAt(end - 1) === 48) end--;
+    if (end !== fraction.length) fraction = fraction.slice(0, end);
+    return `${sign}${whole}.${fraction}`;
+  }
   const whole = (magnitude / unit).toString();
   const fraction = (magnitude % unit).toString().padStart(scale, '0').replace(/0+$/, '');
   const sign = value < 0n ? '-' : '';

@@ -1,5 +1,5 @@
 import { formatCredits, formatDecimal } from '../core/decimal.ts';
-import { marginalCost } from '../core/rating.ts';
+import { costOfQuantity, type Rate } from '../core/rating.ts';
 import { meterMatches, nextQuantity, readEvent, type Reading } from '../core/metering.ts';
 import { accounts, type LedgerEntry } from '../core/ledger.ts';
 import type { CustomerRecord, MeterRecord, RatingLine, UsageEventRecord } from '../store/records.ts';
@@ -142,17 +142,22 @@ export async function ingestWithin(
       : rejected(e.id, { code: 'idempotency_conflict', message: 'This event id was already used with a different body.', field: 'id' }));
   });
 
+  // One slot per (event, meter) in reading order, holding the key of its running total.
+  const slotKeys: string[] = [];
   const totalKeys: { customerId: string; meterId: string; periodStartMs: number }[] = [];
   const uniqueKeys: UniqueValueKey[] = [];
   for (let i = 0; i < fresh.length; i++) {
-    if (!readings[i]) continue;
+    const list = readings[i];
+    if (!list) continue;
     const e = fresh[i]!;
-    matched[i]!.forEach((meter, j) => {
-      const key = { customerId: e.customer.id, meterId: meter.id, periodStartMs: periodStarts[i]! };
+    const eventMeters = matched[i]!;
+    for (let j = 0; j < eventMeters.length; j++) {
+      const key = { customerId: e.customer.id, meterId: eventMeters[j]!.id, periodStartMs: periodStarts[i]! };
       totalKeys.push(key);
-      const reading = readings[i]![j]!;
+      slotKeys.push(totalKey(key));
+      const reading = list[j]!;
       if (reading.kind === 'unique') uniqueKeys.push({ ...key, value: reading.value });
-    });
+    }
   }
   const totals = await tx.usage.totals(totalKeys);
   const seen = await tx.usage.seenValues(uniqueKeys);
@@ -160,9 +165,11 @@ export async function ingestWithin(
   if (options.hold && involved[0]) funding.get(involved[0].id)!.hold = options.hold;
 
   const touchedTotals = new Map<string, MeterTotal>();
+  const costs = new RunningCosts();
   const newValues: UniqueValueKey[] = [];
   const records: UsageEventRecord[] = [];
   const recordedAtMs = engine.clock.now();
+  let slot = 0;
   for (let i = 0; i < fresh.length; i++) {
     const list = readings[i];
     if (!list) continue;
@@ -172,9 +179,15 @@ export async function ingestWithin(
     const consumed: LedgerEntry[] = [];
     let chargeMicro = 0n;
     const periodStartMs = periodStarts[i]!;
-    matched[i]!.forEach((meter, j) => {
-      const key = totalKey({ customerId: e.customer.id, meterId: meter.id, periodStartMs });
-      const total = totals.get(key) ?? { customerId: e.customer.id, meterId: meter.id, periodStartMs, quantityMicro: 0n, creditsMicro: 0n };
+    const eventMeters = matched[i]!;
+    for (let j = 0; j < eventMeters.length; j++) {
+      const meter = eventMeters[j]!;
+      const key = slotKeys[slot++]!;
+      let total = totals.get(key);
+      if (total === undefined) {
+        total = { customerId: e.customer.id, meterId: meter.id, periodStartMs, quantityMicro: 0n, creditsMicro: 0n };
+        totals.set(key, total);
+      }
       const reading = list[j]!;
       let wasSeen = false;
       if (reading.kind === 'unique') {
@@ -186,16 +199,15 @@ export async function ingestWithin(
         }
       }
       const after = nextQuantity(meter.aggregation, total.quantityMicro, reading, wasSeen);
-      const cost = marginalCost(usage.rate(e.customer.id, meter, e.atMs), total.quantityMicro, after);
+      const cost = costs.marginal(total, usage.rate(e.customer.id, meter, e.atMs), after);
       const quantity = after - total.quantityMicro;
       total.quantityMicro = after;
       total.creditsMicro += cost;
-      totals.set(key, total);
       touchedTotals.set(key, total);
       chargeMicro += cost;
       rating.push({ meter: meter.code, quantity: formatDecimal(quantity, 6), credits: formatCredits(cost) });
-      if (cost !== 0n) consumed.push({ account: accounts.consumed(meter.code), amountMicro: cost });
-    });
+      if (cost !== 0n) consumed.push({ account: costs.account(meter.code), amountMicro: cost });
+    }
     const result = charge(e, f, chargeMicro, consumed, changes);
     records.push({
       customerId: e.customer.id, id: e.id, type: e.type, timestampMs: e.atMs, properties: e.propertiesJson, bodyHash: e.bodyHash,
@@ -234,6 +246,43 @@ function charge(
   if (payment.overageMicro > 0n) result.overage = formatCredits(payment.overageMicro);
   if (payment.debtMicro > 0n) result.debt = formatCredits(payment.debtMicro);
   return { txnId: txn.id, result };
+}
+
+/**
+ * Marginal costs along a batch. `marginalCost(rate, before, after)` is cost(after) − cost(before),
+ * and the previous event on the same running total already computed cost(before) as its own
+ * cost(after): it is kept and reused while the rate stays the same, so each event prices its
+ * total once instead of twice. The result is exactly `marginalCost`'s.
+ */
+class RunningCosts {
+  private readonly last = new Map<MeterTotal, { rate: Rate; quantityMicro: bigint; costMicro: bigint }>();
+  private readonly accounts = new Map<string, string>();
+
+  marginal(total: MeterTotal, rate: Rate, afterMicro: bigint): bigint {
+    const last = this.last.get(total);
+    const beforeMicro = total.quantityMicro;
+    const costBefore = last !== undefined && last.rate === rate && last.quantityMicro === beforeMicro
+      ? last.costMicro
+      : costOfQuantity(rate, beforeMicro);
+    const costAfter = costOfQuantity(rate, afterMicro);
+    if (last === undefined) this.last.set(total, { rate, quantityMicro: afterMicro, costMicro: costAfter });
+    else {
+      last.rate = rate;
+      last.quantityMicro = afterMicro;
+      last.costMicro = costAfter;
+    }
+    return costAfter - costBefore;
+  }
+
+  /** The `consumed:<meter>` account name, made once per meter. */
+  account(meterCode: string): string {
+    let name = this.accounts.get(meterCode);
+    if (name === undefined) {
+      name = accounts.consumed(meterCode);
+      this.accounts.set(meterCode, name);
+    }
+    return name;
+  }
 }
 
 interface MetersOfType {

@@ -26,8 +26,8 @@ const eventFields: ReadonlySet<string> = new Set(['id', 'customer', 'type', 'tim
 
 /**
  * True when `canonicalJson(value)` and `JSON.stringify(value)` are the same text: the keys are
- * already in sorted order and every value is a string, a finite number, a boolean or null. Most
- * events look like this, and then the JSON already made for storage serves for the hash too.
+ * already in sorted order and every value is a string, a finite number, a boolean or null. Then
+ * the JSON already made for storage serves for the hash too, and the canonical form is not built.
  */
 function isFlatSorted(value: Record<string, unknown>): boolean {
   let previous: string | undefined;

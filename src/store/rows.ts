@@ -67,6 +67,26 @@ export async function insertRows(
   }
 }
 
+/**
+ * The same as `insertRows` for rows laid end to end in one array (`columns.length` values per
+ * row), so that a caller writing thousands of rows need not make an array for each.
+ */
+export async function insertFlatRows(
+  c: SqlConnection,
+  table: string,
+  columns: readonly string[],
+  values: readonly SqlValue[],
+  suffix = '',
+): Promise<void> {
+  const width = columns.length;
+  const rowCount = values.length / width;
+  for (let start = 0; start < rowCount;) {
+    const count = chunkRowCount(rowCount - start);
+    await c.run(insertSql(table, columns, suffix, count), values.slice(start * width, (start + count) * width));
+    start += count;
+  }
+}
+
 /** `IN (?,?,…)` for a list, chunked by the caller when lists may be long. */
 export function inList(count: number): string {
   return `(${new Array(count).fill('?').join(',')})`;

@@ -150,7 +150,7 @@ describe.each(dialects)('usage ingestion on %s', (dialect) => {
       { account: `grant:${second.id}`, amount: '-5' },
       { account: 'debt', amount: '5' },
     ]));
-    expect(await domainEvents(api, customer.id, 'debt.paid_down')).toMatchObject([{ data: { grant: second.id, credits: '5' } }]);
+    expect(await domainEvents(api, customer.id, 'debt.paid_down')).toMatchObject([{ data: { grants: [second.id], credits: '5' } }]);
 
     // A grant smaller than the debt pays what it can and leaves the rest owed.
     await use(api, customer.id, meter.type, 40);

@@ -1,7 +1,7 @@
 import type { SqlConnection, SqlRow, SqlValue } from '../sql.ts';
 import type { DomainEventRecord, Page, PageRequest, StoredTransaction } from '../records.ts';
 import { assertBalanced, type LedgerTransaction } from '../../core/ledger.ts';
-import { big, insertRows, json, num, numOrNull, queryInChunks } from '../rows.ts';
+import { big, insertFlatRows, json, num, numOrNull, queryInChunks } from '../rows.ts';
 import { pageQuery } from './paging.ts';
 
 export interface BalanceDiscrepancy {
@@ -30,6 +30,20 @@ export interface SpendableGrant {
   expiresAtMs: number | null;
   category: 'paid' | 'promotional';
   effectiveAtMs: number;
+}
+
+/** What `assertBalanced` checks: at least two entries, summing to zero. */
+function isBalanced(txn: LedgerTransaction): boolean {
+  if (txn.entries.length < 2) return false;
+  let sum = 0n;
+  for (const entry of txn.entries) sum += entry.amountMicro;
+  return sum === 0n;
+}
+
+/** `JSON.stringify(refs)`, without the call for the usual empty object. */
+function refsJson(refs: Record<string, string>): string {
+  for (const _ in refs) return JSON.stringify(refs);
+  return '{}';
 }
 
 export class LedgerQueries {
@@ -63,25 +77,27 @@ export class LedgerQueries {
    */
   async post(txns: readonly LedgerTransaction[], recordedAtMs: number): Promise<void> {
     if (txns.length === 0) return;
-    const txnRows: SqlValue[][] = [];
-    const entryRows: SqlValue[][] = [];
+    const txnValues: SqlValue[] = [];
+    const entryValues: SqlValue[] = [];
     const deltas = new Map<string, { customerId: string; code: string; amount: bigint }>();
     for (const txn of txns) {
-      assertBalanced(txn);
-      txnRows.push([txn.id, txn.customerId, txn.kind, txn.cause.type, txn.cause.id, JSON.stringify(txn.refs), txn.effectiveAtMs, recordedAtMs]);
+      // assertBalanced builds its messages before it checks; run it only to throw.
+      if (!isBalanced(txn)) assertBalanced(txn);
+      txnValues.push(txn.id, txn.customerId, txn.kind, txn.cause.type, txn.cause.id, refsJson(txn.refs), txn.effectiveAtMs, recordedAtMs);
       let seq = 0;
       for (const entry of txn.entries) {
-        entryRows.push([txn.id, seq++, txn.customerId, entry.account, entry.amountMicro]);
+        entryValues.push(txn.id, seq++, txn.customerId, entry.account, entry.amountMicro);
         const key = `${txn.customerId}\u0000${entry.account}`;
         const delta = deltas.get(key);
         if (delta) delta.amount += entry.amountMicro;
         else deltas.set(key, { customerId: txn.customerId, code: entry.account, amount: entry.amountMicro });
       }
     }
-    await insertRows(this.c, 'ledger_transactions', ['id', 'customer_id', 'kind', 'cause_type', 'cause_id', 'refs', 'effective_at', 'created_at'], txnRows);
-    await insertRows(this.c, 'ledger_entries', ['txn_id', 'seq', 'customer_id', 'account', 'amount'], entryRows);
-    const balanceRows = [...deltas.values()].map((d) => [d.customerId, d.code, d.amount]);
-    await insertRows(this.c, 'accounts', ['customer_id', 'code', 'balance'], balanceRows,
+    await insertFlatRows(this.c, 'ledger_transactions', ['id', 'customer_id', 'kind', 'cause_type', 'cause_id', 'refs', 'effective_at', 'created_at'], txnValues);
+    await insertFlatRows(this.c, 'ledger_entries', ['txn_id', 'seq', 'customer_id', 'account', 'amount'], entryValues);
+    const balanceValues: SqlValue[] = [];
+    for (const d of deltas.values()) balanceValues.push(d.customerId, d.code, d.amount);
+    await insertFlatRows(this.c, 'accounts', ['customer_id', 'code', 'balance'], balanceValues,
       ' ON CONFLICT (customer_id, code) DO UPDATE SET balance = accounts.balance + excluded.balance');
   }
 
@@ -164,8 +180,9 @@ export class LedgerQueries {
   }
 
   async insertDomainEvents(events: readonly DomainEventRecord[]): Promise<void> {
-    await insertRows(this.c, 'domain_events', ['id', 'customer_id', 'type', 'payload', 'created_at'],
-      events.map((e) => [e.id, e.customerId, e.type, JSON.stringify(e.payload), e.createdAtMs]));
+    const values: SqlValue[] = [];
+    for (const e of events) values.push(e.id, e.customerId, e.type, JSON.stringify(e.payload), e.createdAtMs);
+    await insertFlatRows(this.c, 'domain_events', ['id', 'customer_id', 'type', 'payload', 'created_at'], values);
   }
 
   async listDomainEvents(filter: { customerId?: string | undefined; type?: string | undefined }, page: PageRequest): Promise<Page<DomainEventRecord>> {

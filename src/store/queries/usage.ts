@@ -1,7 +1,7 @@
 import type { SqlConnection, SqlRow, SqlValue } from '../sql.ts';
 import type { MeterRecord, Page, PageRequest, UsageEventRecord } from '../records.ts';
 import type { Rate } from '../../core/rating.ts';
-import { big, inList, insertRows, json, num, queryInChunks, strOrNull } from '../rows.ts';
+import { big, inList, insertFlatRows, insertRows, json, num, queryInChunks, strOrNull } from '../rows.ts';
 import { pageQuery } from './paging.ts';
 
 export interface MeterTotalKey {
@@ -129,10 +129,12 @@ export class UsageQueries {
    */
   async insertEvents(events: readonly UsageEventRecord[]): Promise<void> {
     const sorted = [...events].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    await insertRows(this.c, 'usage_events',
-      ['customer_id', 'id', 'type', 'timestamp', 'properties', 'body_hash', 'credits', 'txn_id', 'rating', 'recorded_at'],
-      sorted.map((e) => [e.customerId, e.id, e.type, e.timestampMs, e.properties, e.bodyHash, e.creditsMicro, e.txnId,
-        JSON.stringify(e.rating), e.recordedAtMs]));
+    const values: SqlValue[] = [];
+    for (const e of sorted) {
+      values.push(e.customerId, e.id, e.type, e.timestampMs, e.properties, e.bodyHash, e.creditsMicro, e.txnId, JSON.stringify(e.rating), e.recordedAtMs);
+    }
+    await insertFlatRows(this.c, 'usage_events',
+      ['customer_id', 'id', 'type', 'timestamp', 'properties', 'body_hash', 'credits', 'txn_id', 'rating', 'recorded_at'], values);
   }
 
   async totals(keys: readonly MeterTotalKey[]): Promise<Map<string, MeterTotal>> {
@@ -161,8 +163,9 @@ export class UsageQueries {
   }
 
   async saveTotals(totals: readonly MeterTotal[]): Promise<void> {
-    await insertRows(this.c, 'meter_totals', ['customer_id', 'meter_id', 'period_start', 'quantity', 'credits'],
-      totals.map((t) => [t.customerId, t.meterId, t.periodStartMs, t.quantityMicro, t.creditsMicro]),
+    const values: SqlValue[] = [];
+    for (const t of totals) values.push(t.customerId, t.meterId, t.periodStartMs, t.quantityMicro, t.creditsMicro);
+    await insertFlatRows(this.c, 'meter_totals', ['customer_id', 'meter_id', 'period_start', 'quantity', 'credits'], values,
       ' ON CONFLICT (customer_id, meter_id, period_start) DO UPDATE SET quantity = excluded.quantity, credits = excluded.credits');
   }
 

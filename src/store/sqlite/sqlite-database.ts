@@ -6,6 +6,19 @@ import { WalCheckpointer, walFramesMax } from './wal-checkpointer.ts';
 
 type Statement = Database.Statement<unknown[], unknown>;
 
+/** Turns one raw row (an array in column order) into the row object callers receive. */
+type RowBuilder = ((values: readonly unknown[]) => SqlRow) & { columnCount: number };
+
+/**
+ * A prepared statement and, for statements that return rows, the builder of its row objects.
+ * Rows are fetched as arrays and turned into objects by a function compiled for the statement's
+ * columns: better-sqlite3 sets each column on each row object by name, which costs a third more.
+ */
+interface Prepared {
+  statement: Statement;
+  build: RowBuilder | null;
+}
+
 /** Prepared statements kept per SQL text; the store's SQL is a small fixed set, so this is a ceiling. */
 const statementCacheEntriesMax = 500;
 
@@ -72,7 +85,7 @@ function startCheckpointer(db: Database.Database, path: string): WalCheckpointer
 class SqliteDatabase implements SqlDatabase {
   readonly dialect: Dialect = 'sqlite';
   private readonly db: Database.Database;
-  private readonly statements = new Map<string, Statement>();
+  private readonly statements = new Map<string, Prepared>();
   private readonly begin: Statement;
   private readonly commit: Statement;
   private readonly rollback: Statement;
@@ -150,35 +163,45 @@ class SqliteDatabase implements SqlDatabase {
 
   /** Runs a row-returning statement without the mutex; for the lock holder only. */
   queryNow<R>(sql: string, params: readonly SqlValue[] | undefined): R[] {
-    const statement = this.prepare(sql);
+    const prepared = this.prepare(sql);
+    const statement = prepared.statement;
     if (!statement.reader) {
       // A statement without RETURNING has no rows; run it rather than making callers choose.
       runStatement(statement, params);
       return [];
     }
-    return (params === undefined || params.length === 0
-      ? statement.all()
-      : statement.all(bindable(params))) as R[];
+    const rows = params === undefined || params.length === 0 ? statement.all() : statement.all(bindable(params));
+    let build = prepared.build;
+    if (build === null) return rows as R[];
+    const values = rows as unknown[][];
+    // SQLite re-prepares a statement after a schema change, and `SELECT *` may then return
+    // other columns: a row of another width gets the builder compiled again.
+    if (values.length > 0 && values[0]!.length !== build.columnCount) build = prepared.build = rowBuilder(statement);
+    if (build === null) return values.map((row) => Object.fromEntries(statement.columns().map((c, i) => [c.name, row[i]]))) as R[];
+    const out = new Array<R>(values.length);
+    for (let i = 0; i < values.length; i++) out[i] = build(values[i]!) as R;
+    return out;
   }
 
   /** Runs a statement and returns the rows it changed, without the mutex; for the lock holder only. */
   runNow(sql: string, params: readonly SqlValue[] | undefined): number {
-    return runStatement(this.prepare(sql), params);
+    return runStatement(this.prepare(sql).statement, params);
   }
 
-  private prepare(sql: string): Statement {
-    let statement = this.statements.get(sql);
-    if (statement === undefined) {
+  private prepare(sql: string): Prepared {
+    let prepared = this.statements.get(sql);
+    if (prepared === undefined) {
       this.assertOpen();
-      statement = this.db.prepare(sql);
+      const statement = this.db.prepare(sql);
+      prepared = { statement, build: statement.reader ? rowBuilder(statement) : null };
       if (this.statements.size >= statementCacheEntriesMax) {
         // Maps iterate in insertion order, so the first key is the oldest entry.
         const oldest = this.statements.keys().next().value as string;
         this.statements.delete(oldest);
       }
-      this.statements.set(sql, statement);
+      this.statements.set(sql, prepared);
     }
-    return statement;
+    return prepared;
   }
 
   private acquire(): Promise<void> {
@@ -221,6 +244,30 @@ class SqliteTransactionConnection implements SqlConnection {
   private assertActive(): void {
     if (!this.active) throw new Error('This transaction has already finished; use the database.');
   }
+}
+
+/**
+ * Compiles `(row) => ({ col0: row[0], col1: row[1], … })` for a statement's columns and puts the
+ * statement in raw (array) mode. A later column of the same name wins, as it does when
+ * better-sqlite3 builds the object. Returns null, leaving the statement in object mode, for a
+ * column named `__proto__`, which an object literal would not create as a plain property.
+ */
+function rowBuilder(statement: Statement): RowBuilder | null {
+  let names: string[];
+  try {
+    names = statement.columns().map((column) => column.name);
+  } catch {
+    return null;
+  }
+  if (names.includes('__proto__')) {
+    statement.raw(false);
+    return null;
+  }
+  statement.raw(true);
+  const body = `return {${names.map((name, i) => `${JSON.stringify(name)}: row[${i}]`).join(', ')}};`;
+  const build = new Function('row', body) as RowBuilder;
+  build.columnCount = names.length;
+  return build;
 }
 
 function runStatement(statement: Statement, params: readonly SqlValue[] | undefined): number {

@@ -1,0 +1,98 @@
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createEngine } from '../src/engine/create-engine.ts';
+import type { Engine } from '../src/engine/context.ts';
+import { createCustomer } from '../src/engine/customers.ts';
+import { createGrant } from '../src/engine/grants.ts';
+import { createMeter } from '../src/engine/meters.ts';
+import { openSqliteDatabase } from '../src/store/sqlite/sqlite-database.ts';
+import type { SqlDatabase } from '../src/store/sql.ts';
+
+/**
+ * A benchmark database: a SQLite file in a fresh temp directory, opened through the production
+ * adapter (WAL, synchronous=FULL), migrated, with customers, grants and meters made through the
+ * engine's own use cases so that every row is what production would hold.
+ */
+export interface Fixture {
+  dir: string;
+  path: string;
+  db: SqlDatabase;
+  engine: Engine;
+  customerIds: string[];
+  close(): Promise<void>;
+}
+
+/** The event type both benchmark meters read, and the meters' codes. */
+export const eventType = 'llm';
+export const meterCodes = { tokens: 'llm_tokens', requests: 'llm_requests' } as const;
+
+/** A temp directory with a SQLite database file opened the way production opens it. */
+export function openTempDatabase(label: string): { dir: string; path: string; db: SqlDatabase; remove(): Promise<void> } {
+  const dir = mkdtempSync(join(tmpdir(), `tally-bench-${label}-`));
+  const path = join(dir, 'tally.db');
+  const db = openSqliteDatabase(path);
+  return {
+    dir,
+    path,
+    db,
+    async remove() {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Creates `customerCount` customers, each with three grants that the benchmark burns through in
+ * order (a small promotional one, a small paid one, then a large paid one, so that events cross
+ * grant boundaries), and two meters on one event type: tokens at a per-unit rate and requests at
+ * a graduated rate.
+ */
+export async function openFixture(label: string, customerCount: number): Promise<Fixture> {
+  const temp = openTempDatabase(label);
+  const engine = await createEngine(temp.db);
+  must(await createMeter(engine, {
+    code: meterCodes.tokens, event_type: eventType, aggregation: 'sum', value_property: 'tokens',
+    rate: { model: 'per_unit', credits_per_unit: '0.00002' },
+  }));
+  must(await createMeter(engine, {
+    code: meterCodes.requests, event_type: eventType, aggregation: 'count',
+    rate: { model: 'graduated', tiers: [{ up_to: 100, credits_per_unit: '0.01' }, { up_to: 1000, credits_per_unit: '0.005' }, { up_to: null, credits_per_unit: '0.002' }] },
+  }));
+  const customerIds: string[] = [];
+  const expiresAt = new Date(engine.clock.now() + 30 * 86_400_000).toISOString();
+  for (let i = 0; i < customerCount; i++) {
+    const customer = must(await createCustomer(engine, { currency: 'USD', external_id: `bench-${i}`, overage: i % 2 === 0 }));
+    customerIds.push(customer.id);
+    must(await createGrant(engine, { customer: customer.id, credits: '2', category: 'promotional', source: 'promotion', priority: 10, expires_at: expiresAt }));
+    must(await createGrant(engine, { customer: customer.id, credits: '5', category: 'paid', source: 'purchase', priority: 20 }));
+    must(await createGrant(engine, { customer: customer.id, credits: '100000', category: 'paid', source: 'purchase', priority: 50 }));
+  }
+  return { dir: temp.dir, path: temp.path, db: temp.db, engine, customerIds, close: temp.remove };
+}
+
+/**
+ * A copy of the fixture's database as it is now (schema, customers, grants, meters, accounts), in
+ * its own temp directory and opened through the production adapter: the raw baseline starts from
+ * the same state the engine starts from.
+ */
+export async function cloneDatabase(fixture: Fixture, label: string): Promise<{ db: SqlDatabase; remove(): Promise<void> }> {
+  await fixture.db.query('PRAGMA wal_checkpoint(TRUNCATE)');
+  const dir = mkdtempSync(join(tmpdir(), `tally-bench-${label}-`));
+  const path = join(dir, 'tally.db');
+  copyFileSync(fixture.path, path);
+  const db = openSqliteDatabase(path);
+  return {
+    db,
+    async remove() {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function must<T>(outcome: { ok: true; value: T } | { ok: false; error: { code: string; message: string } }): T {
+  if (!outcome.ok) throw new Error(`benchmark setup failed: ${outcome.error.code}: ${outcome.error.message}`);
+  return outcome.value;
+}

@@ -1,0 +1,165 @@
+import { getBalance } from '../src/engine/balance.ts';
+import { ingestEvents } from '../src/engine/ingest-events.ts';
+import type { SqlDatabase } from '../src/store/sql.ts';
+import { EventSource } from './events.ts';
+import { openFixture, type Fixture } from './fixture.ts';
+import { latencySummary } from './stats.ts';
+
+export interface FlatCostOptions {
+  customers: number;
+  /**
+   * Ledger entries to have stored at each measuring point, ascending (three per synthetic usage
+   * event, as ingestion writes them). Loading stops early at `preloadTimeLimitMs` in all.
+   */
+  preloadSteps: number[];
+  preloadTimeLimitMs: number;
+  events: number;
+  batchSize: number;
+  timeLimitMs: number;
+  balanceReads: number;
+}
+
+export interface IngestMeasure {
+  events: number;
+  ms: number;
+  rate: number;
+}
+
+export interface LoadedPoint {
+  /** Ledger entries stored when measuring (history plus what earlier measurements ingested). */
+  entries: number;
+  databaseBytes: number;
+  preloadMs: number;
+  ingest: IngestMeasure;
+  balance: { p50: number; p99: number; max: number };
+}
+
+export interface FlatCostResult {
+  empty: IngestMeasure;
+  balanceEmpty: { p50: number; p99: number; max: number };
+  points: LoadedPoint[];
+}
+
+/** Events through `ingestEvents` in batches; only the ingest calls are timed. */
+export async function measureIngest(fixture: Fixture, label: string, events: number, batchSize: number, timeLimitMs: number): Promise<IngestMeasure> {
+  const source = new EventSource(label, fixture.customerIds, 11);
+  const batches = Array.from({ length: Math.ceil(events / batchSize) }, () => source.batch(batchSize));
+  // Two untimed batches warm the JIT and the statement cache.
+  for (let w = 0; w < 2; w++) await ingestEvents(fixture.engine, source.batch(batchSize));
+  let ms = 0;
+  let accepted = 0;
+  const started = performance.now();
+  for (const batch of batches) {
+    if (performance.now() - started > timeLimitMs) break;
+    const t0 = performance.now();
+    const results = await ingestEvents(fixture.engine, batch);
+    ms += performance.now() - t0;
+    for (const r of results) if (r.status === 'accepted') accepted++;
+  }
+  return { events: accepted, ms, rate: accepted / (ms / 1000) };
+}
+
+async function balanceLatencies(fixture: Fixture, reads: number): Promise<{ p50: number; p99: number; max: number }> {
+  const samples: number[] = [];
+  const ids = fixture.customerIds;
+  for (let i = 0; i < reads; i++) {
+    const t0 = performance.now();
+    const outcome = await getBalance(fixture.engine, ids[(i * 7919) % ids.length]!);
+    samples.push(performance.now() - t0);
+    if (!outcome.ok) throw new Error(outcome.error.message);
+  }
+  return latencySummary(samples);
+}
+
+/**
+ * Writes synthetic history straight into the tables, shaped like what ingestion writes (one usage
+ * event, one ledger transaction with three entries and one domain event per event), spread over
+ * the fixture's customers so that every per-customer index grows. Ids sort before the live ones,
+ * as older ids do. SQL does this far faster than the engine could; the balances are left as they
+ * are, because only the size of the tables and indexes matters here.
+ */
+async function preload(db: SqlDatabase, customerIds: readonly string[], fromEvents: number, toEvents: number, deadline: number): Promise<number> {
+  const chunk = 200_000;
+  const oldMs = Date.now() - 60 * 86_400_000;
+  await db.run('CREATE TEMP TABLE IF NOT EXISTS bench_customers (n INTEGER PRIMARY KEY, id TEXT NOT NULL)');
+  await db.run('DELETE FROM bench_customers');
+  for (let i = 0; i < customerIds.length; i += 500) {
+    const part = customerIds.slice(i, i + 500);
+    await db.run(`INSERT INTO bench_customers (n, id) VALUES ${part.map(() => '(?,?)').join(',')}`, part.flatMap((id, j) => [i + j, id]));
+  }
+  const count = customerIds.length;
+  let done = fromEvents;
+  while (done < toEvents && performance.now() < deadline) {
+    const from = done + 1;
+    const to = Math.min(toEvents, done + chunk);
+    const series = `WITH RECURSIVE k(v) AS (SELECT ${from} UNION ALL SELECT v + 1 FROM k WHERE v < ${to})`;
+    const customer = `(SELECT id FROM bench_customers WHERE n = (k.v * 2654435761) % ${count})`;
+    await db.transaction(async (c) => {
+      await c.run(`${series} INSERT INTO usage_events (customer_id, id, type, timestamp, properties, body_hash, credits, txn_id, rating, recorded_at)
+        SELECT ${customer}, 'hist-' || v, 'llm', ${oldMs} + v, '{"model":"gpt-4o","tokens":' || (50 + v % 2000) || ',"region":"eu-west-1"}',
+          substr(hex(randomblob(32)), 1, 43), 30000, 'txn_0' || printf('%025d', v),
+          '[{"meter":"llm_tokens","quantity":"1234","credits":"0.02468"},{"meter":"llm_requests","quantity":"1","credits":"0.005"}]', ${oldMs} + v FROM k`);
+      await c.run(`${series} INSERT INTO ledger_transactions (id, customer_id, kind, cause_type, cause_id, refs, effective_at, created_at)
+        SELECT 'txn_0' || printf('%025d', v), ${customer}, 'usage', 'usage_event', 'hist-' || v, '{}', ${oldMs} + v, ${oldMs} + v FROM k`);
+      await c.run(`${series} INSERT INTO ledger_entries (txn_id, seq, customer_id, account, amount)
+        SELECT 'txn_0' || printf('%025d', v), s.seq, ${customer}, s.account, s.amount FROM k
+        CROSS JOIN (SELECT 0 AS seq, 'grant:grt_0history' AS account, -30000 AS amount UNION ALL SELECT 1, 'consumed:llm_tokens', 20000
+          UNION ALL SELECT 2, 'consumed:llm_requests', 10000) s`);
+      await c.run(`${series} INSERT INTO domain_events (id, customer_id, type, payload, created_at)
+        SELECT 'evt_0' || printf('%025d', v), ${customer}, 'usage.recorded',
+          '{"event":"hist-' || v || '","credits":"0.03","transaction":"txn_0' || printf('%025d', v) || '"}', ${oldMs} + v FROM k`);
+    });
+    done = to;
+  }
+  await db.query('PRAGMA wal_checkpoint(TRUNCATE)');
+  return done;
+}
+
+/**
+ * Figure 5: the ingest rate and balance-read latency on a database holding more and more ledger
+ * history, beside the same measurements on an empty one, in the same run. One database grows
+ * step by step, so the rate is seen at each size.
+ */
+export async function runFlatCost(options: FlatCostOptions, log: (line: string) => void): Promise<FlatCostResult> {
+  const empty = await openFixture('flat-empty', options.customers);
+  let emptyRate: IngestMeasure;
+  let balanceEmpty: FlatCostResult['balanceEmpty'];
+  try {
+    emptyRate = await measureIngest(empty, 'flat-empty', options.events, options.batchSize, options.timeLimitMs);
+    balanceEmpty = await balanceLatencies(empty, options.balanceReads);
+  } finally {
+    await empty.close();
+  }
+
+  const loaded = await openFixture('flat-loaded', options.customers);
+  const points: LoadedPoint[] = [];
+  try {
+    const deadline = performance.now() + options.preloadTimeLimitMs;
+    const cacheSize = (await loaded.db.query<{ cache_size: bigint }>('PRAGMA cache_size'))[0]!.cache_size;
+    let historyEvents = 0;
+    let ingestedEntries = 0;
+    for (const [step, target] of options.preloadSteps.entries()) {
+      const wanted = Math.floor(target / 3);
+      if (wanted <= historyEvents || performance.now() >= deadline) break;
+      log(`   loading history up to ${target.toLocaleString('en-US')} ledger entries…`);
+      const t0 = performance.now();
+      // A large cache for the bulk load only; the measurements run with the adapter's own.
+      await loaded.db.run('PRAGMA cache_size = -1000000');
+      historyEvents = await preload(loaded.db, loaded.customerIds, historyEvents, wanted, deadline);
+      await loaded.db.run(`PRAGMA cache_size = ${cacheSize}`);
+      const preloadMs = performance.now() - t0;
+      const entries = historyEvents * 3 + ingestedEntries;
+      const size = await loaded.db.query<{ n: bigint }>('SELECT page_count * page_size AS n FROM pragma_page_count(), pragma_page_size()');
+      const before = (await loaded.db.query<{ n: bigint }>('SELECT count(*) AS n FROM ledger_entries'))[0]!.n;
+      const ingest = await measureIngest(loaded, `flat-${step}`, options.events, options.batchSize, options.timeLimitMs);
+      const after = (await loaded.db.query<{ n: bigint }>('SELECT count(*) AS n FROM ledger_entries'))[0]!.n;
+      ingestedEntries += Number(after - before);
+      const balance = await balanceLatencies(loaded, options.balanceReads);
+      points.push({ entries, databaseBytes: Number(size[0]!.n), preloadMs, ingest, balance });
+      log(`   ${entries.toLocaleString('en-US')} entries: ${Math.round(ingest.rate).toLocaleString('en-US')} events/s`);
+    }
+    return { empty: emptyRate, balanceEmpty, points };
+  } finally {
+    await loaded.close();
+  }
+}

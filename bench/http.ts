@@ -1,0 +1,139 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createApiKey } from '../src/engine/api-keys.ts';
+import { authorize } from '../src/engine/authorize.ts';
+import type { Engine } from '../src/engine/context.ts';
+import { IngestBatcher } from '../src/engine/ingest-batcher.ts';
+import { ingestEvents, type IngestResult } from '../src/engine/ingest-events.ts';
+import { buildServer } from '../src/server/app.ts';
+import { EventSource } from './events.ts';
+import type { LoadJob, LoadReport } from './load-client.ts';
+import { openFixture } from './fixture.ts';
+import { cpuMsSince, latencySummary } from './stats.ts';
+
+export interface HttpOptions {
+  customers: number;
+  batch: { eventsPerRequest: number; clients: number; events: number; timeLimitMs: number };
+  single: { clients: number; requests: number; timeLimitMs: number; baselineRequests: number; baselineTimeLimitMs: number };
+  authorize: { ratePerSecond: number; durationMs: number; sockets: number };
+}
+
+export interface PhaseResult {
+  report: LoadReport;
+  serverCpuMs: number;
+  /** Accepted events per second of wall time. */
+  rate: number;
+}
+
+export interface HttpResult {
+  batch: PhaseResult;
+  single: PhaseResult;
+  singleWithoutGroupCommit: PhaseResult;
+  authorize: PhaseResult;
+  /** The same authorization called in-process, one after another: the engine's share of the latency. */
+  authorizeInProcess: { calls: number; p50: number; p99: number; max: number };
+}
+
+/**
+ * Group commit off, for the baseline of figure 3: every request runs `ingestEvents` in its own
+ * store transaction, so each single-event request pays its own COMMIT and fsync, as a
+ * row-per-transaction design does. The SQLite adapter still serializes the transactions.
+ */
+function setGroupCommit(enabled: boolean): void {
+  const proto = IngestBatcher.prototype as unknown as { submit: (events: readonly unknown[]) => Promise<IngestResult[]>; groupCommitSubmit?: IngestBatcher['submit'] };
+  proto.groupCommitSubmit ??= proto.submit;
+  proto.submit = enabled
+    ? proto.groupCommitSubmit
+    : function (this: unknown, events: readonly unknown[]) {
+      return ingestEvents((this as { engine: Engine }).engine, events);
+    };
+}
+
+function startClient(): { child: ChildProcess; run(job: LoadJob): Promise<LoadReport> } {
+  const child = fork(fileURLToPath(new URL('./load-client.ts', import.meta.url)), [], { execArgv: process.execArgv, stdio: 'inherit' });
+  return {
+    child,
+    run(job) {
+      return new Promise((resolve, reject) => {
+        child.once('message', (message: { ok: boolean; report?: LoadReport; error?: string }) => {
+          if (message.ok) resolve(message.report!);
+          else reject(new Error(`load client failed: ${message.error}`));
+        });
+        child.send(job);
+      });
+    },
+  };
+}
+
+/** Authorizations through the engine directly, as many as the HTTP phase sent per second. */
+async function authorizeDirectly(engine: Engine, customerIds: readonly string[], calls: number): Promise<HttpResult['authorizeInProcess']> {
+  const source = new EventSource('authorize-direct', customerIds, 6);
+  const samples: number[] = [];
+  for (let i = 0; i < calls; i++) {
+    const e = source.event();
+    const t0 = performance.now();
+    const outcome = await authorize(engine, e.customer, { event: { type: e.type, properties: e.properties } });
+    samples.push(performance.now() - t0);
+    if (!outcome.ok) throw new Error(outcome.error.message);
+  }
+  return { calls, ...latencySummary(samples) };
+}
+
+/**
+ * Figures 2–4: a real server (buildServer, the production app) listening on loopback in this
+ * process, and the load generator in a child process.
+ */
+export async function runHttp(options: HttpOptions, log: (line: string) => void): Promise<HttpResult> {
+  const fixture = await openFixture('http', options.customers);
+  const app = await buildServer(fixture.engine, { adminKey: 'bench-admin-key' });
+  const client = startClient();
+  try {
+    const created = await createApiKey(fixture.engine, { name: 'bench', scopes: ['ingest'] });
+    if (!created.ok) throw new Error(created.error.message);
+    const apiKey = created.value.secret;
+    const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
+    const customerIds = fixture.customerIds;
+
+    const phase = async (job: LoadJob, count: (r: LoadReport) => number): Promise<PhaseResult> => {
+      const cpu = process.cpuUsage();
+      const report = await client.run(job);
+      const serverCpuMs = cpuMsSince(cpu);
+      return { report, serverCpuMs, rate: count(report) / (report.elapsedMs / 1000) };
+    };
+    const accepted = (r: LoadReport) => r.statuses.accepted ?? 0;
+
+    log('   warming up the server…');
+    await phase({ kind: 'events', label: 'warm', baseUrl, apiKey, customerIds, eventsPerRequest: 100, clients: 4, requestsMax: 200, timeLimitMs: 5_000, seed: 1 }, accepted);
+
+    log('   2. batches of 500…');
+    const batch = await phase({ kind: 'events', label: 'batch', baseUrl, apiKey, customerIds, eventsPerRequest: options.batch.eventsPerRequest, clients: options.batch.clients,
+      requestsMax: Math.ceil(options.batch.events / options.batch.eventsPerRequest), timeLimitMs: options.batch.timeLimitMs, seed: 2 }, accepted);
+
+    log('   3. single events, group commit…');
+    const single = await phase({ kind: 'events', label: 'single', baseUrl, apiKey, customerIds, eventsPerRequest: 1, clients: options.single.clients,
+      requestsMax: options.single.requests, timeLimitMs: options.single.timeLimitMs, seed: 3 }, accepted);
+
+    log('   3. single events, one transaction per request (baseline)…');
+    setGroupCommit(false);
+    let singleWithoutGroupCommit: PhaseResult;
+    try {
+      singleWithoutGroupCommit = await phase({ kind: 'events', label: 'pertxn', baseUrl, apiKey, customerIds, eventsPerRequest: 1, clients: options.single.clients,
+        requestsMax: options.single.baselineRequests, timeLimitMs: options.single.baselineTimeLimitMs, seed: 4 }, accepted);
+    } finally {
+      setGroupCommit(true);
+    }
+
+    // A second of quiet first, so the WAL checkpoint and garbage collection left over from the
+    // ingest phases finish before latency is measured.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    log('   4. authorize at a fixed rate…');
+    const authorize = await phase({ kind: 'authorize', baseUrl, apiKey, customerIds, ratePerSecond: options.authorize.ratePerSecond,
+      durationMs: options.authorize.durationMs, sockets: options.authorize.sockets, seed: 5 }, (r) => r.requests);
+    const authorizeInProcess = await authorizeDirectly(fixture.engine, customerIds, options.authorize.ratePerSecond);
+    return { batch, single, singleWithoutGroupCommit, authorize, authorizeInProcess };
+  } finally {
+    client.child.disconnect();
+    await app.close();
+    await fixture.close();
+  }
+}

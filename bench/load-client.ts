@@ -1,0 +1,165 @@
+/**
+ * The HTTP load generator, run as a child process of bench/run.ts so that it has its own core
+ * (the machine has two: the server gets one, this process the other). It receives one job at a
+ * time over IPC, runs it against the server and reports counts, latencies and its own CPU time.
+ *
+ * It speaks HTTP/1.1 through node:http with a keep-alive agent, one socket per concurrent
+ * client. node:http costs less CPU per request than fetch, which matters when the client shares
+ * a two-core machine with the server it measures; `BENCH_CLIENT=fetch` uses fetch (undici)
+ * with its default keep-alive pool instead.
+ */
+import http from 'node:http';
+import { EventSource } from './events.ts';
+import { percentile } from './stats.ts';
+
+export type LoadJob =
+  | { kind: 'events'; label: string; baseUrl: string; apiKey: string; customerIds: string[]; eventsPerRequest: number; clients: number; requestsMax: number; timeLimitMs: number; seed: number }
+  | { kind: 'authorize'; baseUrl: string; apiKey: string; customerIds: string[]; ratePerSecond: number; durationMs: number; sockets: number; seed: number };
+
+export interface LoadReport {
+  requests: number;
+  events: number;
+  statuses: Record<string, number>;
+  httpErrors: number;
+  elapsedMs: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number };
+  clientCpuMs: number;
+  /** Requests that could not be sent on time because every socket was busy (authorize only). */
+  late?: number;
+}
+
+interface Reply {
+  status: number;
+  body: string;
+}
+
+/** `BENCH_CLIENT=fetch` sends through the global fetch (undici) instead of node:http. */
+const useFetch = process.env.BENCH_CLIENT === 'fetch';
+
+async function postWithFetch(url: URL, path: string, apiKey: string, body: string): Promise<Reply> {
+  // undici keeps connections alive and pools them per origin by default.
+  const response = await fetch(new URL(path, url), { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` }, body });
+  return { status: response.status, body: await response.text() };
+}
+
+function post(agent: http.Agent, url: URL, path: string, apiKey: string, body: string): Promise<Reply> {
+  if (useFetch) return postWithFetch(url, path, apiKey, body);
+  return new Promise((resolve, reject) => {
+    const request = http.request({
+      agent, host: url.hostname, port: url.port, path, method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${apiKey}` },
+    }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => { text += chunk; });
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+function summarize(latencies: number[]): LoadReport['latencyMs'] {
+  latencies.sort((a, b) => a - b);
+  return { p50: percentile(latencies, 0.5), p90: percentile(latencies, 0.9), p99: percentile(latencies, 0.99), max: latencies[latencies.length - 1] ?? 0 };
+}
+
+/** Closed loop: each client sends its next request when the previous one is answered. */
+async function runEvents(job: Extract<LoadJob, { kind: 'events' }>): Promise<LoadReport> {
+  const url = new URL(job.baseUrl);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: job.clients });
+  const source = new EventSource(`${job.label}-${process.pid}-${job.seed}`, job.customerIds, job.seed);
+  const statuses: Record<string, number> = {};
+  const latencies: number[] = [];
+  let requests = 0;
+  let events = 0;
+  let httpErrors = 0;
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const deadline = started + job.timeLimitMs;
+  const client = async (): Promise<void> => {
+    while (requests < job.requestsMax && performance.now() < deadline) {
+      requests++;
+      const body = JSON.stringify({ events: source.batch(job.eventsPerRequest) });
+      const sentAt = performance.now();
+      const reply = await post(agent, url, '/v1/events', job.apiKey, body);
+      latencies.push(performance.now() - sentAt);
+      if (reply.status !== 200) {
+        httpErrors++;
+        continue;
+      }
+      for (const result of (JSON.parse(reply.body) as { results: { status: string }[] }).results) {
+        statuses[result.status] = (statuses[result.status] ?? 0) + 1;
+        events++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: job.clients }, client));
+  const elapsedMs = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  agent.destroy();
+  return { requests, events, statuses, httpErrors, elapsedMs, latencyMs: summarize(latencies), clientCpuMs: (used.user + used.system) / 1000 };
+}
+
+/**
+ * Open loop at a fixed rate: request i is due at i / rate seconds, whether or not earlier ones
+ * were answered, so a slow reply cannot slow the offered load down. Latency is measured from
+ * the moment a request is written to the moment its reply is complete.
+ */
+async function runAuthorize(job: Extract<LoadJob, { kind: 'authorize' }>): Promise<LoadReport> {
+  const url = new URL(job.baseUrl);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: job.sockets });
+  const source = new EventSource(`authorize-${process.pid}`, job.customerIds, job.seed);
+  const statuses: Record<string, number> = {};
+  const latencies: number[] = [];
+  const total = Math.floor((job.ratePerSecond * job.durationMs) / 1000);
+  let sent = 0;
+  let answered = 0;
+  let httpErrors = 0;
+  let inFlight = 0;
+  let late = 0;
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  await new Promise<void>((resolve) => {
+    const send = (): void => {
+      const e = source.event();
+      const body = JSON.stringify({ event: { type: e.type, properties: e.properties } });
+      if (inFlight >= job.sockets) late++;
+      inFlight++;
+      const sentAt = performance.now();
+      post(agent, url, `/v1/customers/${e.customer}/authorize`, job.apiKey, body).then((reply) => {
+        latencies.push(performance.now() - sentAt);
+        if (reply.status === 200) {
+          const allowed = (JSON.parse(reply.body) as { allowed: boolean }).allowed;
+          statuses[allowed ? 'allowed' : 'denied'] = (statuses[allowed ? 'allowed' : 'denied'] ?? 0) + 1;
+        } else httpErrors++;
+      }, () => { httpErrors++; }).finally(() => {
+        inFlight--;
+        answered++;
+        if (answered === total) resolve();
+      });
+    };
+    const tick = (): void => {
+      const due = Math.min(total, Math.floor(((performance.now() - started) * job.ratePerSecond) / 1000) + 1);
+      while (sent < due) {
+        sent++;
+        send();
+      }
+      // A hard stop well past the schedule bounds the phase even if the server stops answering.
+      if (sent < total && performance.now() - started < job.durationMs * 3) setTimeout(tick, 1);
+      else if (sent < total) resolve();
+    };
+    tick();
+  });
+  const elapsedMs = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  agent.destroy();
+  return { requests: answered, events: 0, statuses, httpErrors, elapsedMs, latencyMs: summarize(latencies), clientCpuMs: (used.user + used.system) / 1000, late };
+}
+
+process.on('message', (job: LoadJob) => {
+  const run = job.kind === 'events' ? runEvents(job) : runAuthorize(job);
+  run.then((report) => process.send!({ ok: true, report }), (error: Error) => process.send!({ ok: false, error: String(error.stack ?? error) }));
+});
+process.on('disconnect', () => process.exit(0));

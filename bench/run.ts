@@ -1,0 +1,124 @@
+/**
+ * `npm run bench`: every figure of PRODUCT §13 that runs on SQLite, each printed beside a baseline
+ * measured in the same run. `BENCH_QUICK=1` runs every part with small counts (about half a minute).
+ * Every loop is bounded by a count and by a time limit, so the whole run stays under ten minutes.
+ */
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import Database from 'better-sqlite3';
+import { runFlatCost } from './flat-cost.ts';
+import { runHttp, type PhaseResult } from './http.ts';
+import { runInProcess } from './in-process.ts';
+import { ms, pct, rate } from './stats.ts';
+
+const quick = process.env.BENCH_QUICK === '1';
+
+const config = quick
+  ? {
+    inProcess: { customers: 1000, batchSize: 1000, events: 20_000, timeLimitMs: 30_000, warmupBatches: 2 },
+    http: {
+      customers: 1000,
+      batch: { eventsPerRequest: 500, clients: 4, events: 20_000, timeLimitMs: 15_000 },
+      single: { clients: 64, requests: 40_000, timeLimitMs: 3_000, baselineRequests: 10_000, baselineTimeLimitMs: 2_000 },
+      authorize: { ratePerSecond: 2000, durationMs: 2_000, sockets: 32 },
+    },
+    flat: { customers: 1000, preloadSteps: [100_000, 300_000], preloadTimeLimitMs: 20_000, events: 10_000, batchSize: 1000, timeLimitMs: 20_000, balanceReads: 1000 },
+  }
+  : {
+    inProcess: { customers: 1000, batchSize: 1000, events: 200_000, timeLimitMs: 120_000, warmupBatches: 5 },
+    http: {
+      customers: 1000,
+      batch: { eventsPerRequest: 500, clients: 4, events: 150_000, timeLimitMs: 45_000 },
+      single: { clients: 64, requests: 300_000, timeLimitMs: 15_000, baselineRequests: 50_000, baselineTimeLimitMs: 8_000 },
+      authorize: { ratePerSecond: 2000, durationMs: 5_000, sockets: 32 },
+    },
+    flat: { customers: 1000, preloadSteps: [1_000_000, 3_000_000, 10_000_000], preloadTimeLimitMs: 240_000, events: 30_000, batchSize: 1000, timeLimitMs: 30_000, balanceReads: 5000 },
+  };
+
+const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT met');
+const say = (line = ''): void => console.log(line);
+
+/** What else was running: the load average and, where the kernel reports it, CPU pressure. */
+function machineLoad(): string {
+  const [one, five] = os.loadavg();
+  let pressure = '';
+  try {
+    const some = /some avg10=([\d.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'));
+    if (some) pressure = `, CPU pressure ${some[1]}% (avg10)`;
+  } catch {
+    // Not Linux, or no PSI: the load average alone will do.
+  }
+  return `load average ${one!.toFixed(2)} (1 min), ${five!.toFixed(2)} (5 min)${pressure}`;
+}
+
+function cpuShare(p: PhaseResult): string {
+  const seconds = p.report.elapsedMs / 1000;
+  return `CPU: server ${(p.serverCpuMs / 1000 / seconds * 100).toFixed(0)}% of a core, load generator ${(p.report.clientCpuMs / 1000 / seconds * 100).toFixed(0)}% of a core`;
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const sqliteVersion = (new Database(':memory:').prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
+  say(`Tally benchmark${quick ? ' (BENCH_QUICK: small counts, figures are indicative only)' : ''}`);
+  say(`${startedAt.toISOString()} · ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}) · ${Math.round(os.totalmem() / 2 ** 30)} GiB · Node ${process.version} · SQLite ${sqliteVersion} · ${os.platform()} ${os.release()}`);
+  say(`SQLite: file database in a temp dir, journal_mode=WAL, synchronous=FULL (the production adapter), for engine and baselines alike.`);
+  say(`Machine before the run: ${machineLoad()}`);
+  say();
+
+  say(`1. In-process ingest with real-time deduction, SQLite`);
+  const c1 = config.inProcess;
+  say(`   ${c1.customers} customers × 3 grants, a per-unit and a graduated meter on each event, batches of ${c1.batchSize}, ${rate(c1.events)} events`);
+  const r1 = await runInProcess(c1);
+  say(`   engine (ingestEvents)       ${rate(r1.engineRate).padStart(8)} events/s   (${rate(r1.events)} events in ${(r1.engineMs / 1000).toFixed(1)} s; ${JSON.stringify(r1.statuses)})`);
+  say(`   raw storage limit           ${rate(r1.rawRate).padStart(8)} events/s   (the same ${r1.rowsPerEvent.toFixed(2)} rows/event plus account and meter-total upserts, bare batched INSERTs, one COMMIT per batch)`);
+  say(`   ratio                       ${pct(r1.ratio).padStart(8)}            target ≥ 70%: ${verdict(r1.ratio >= 0.7)}; absolute target ≥ 80,000 events/s: ${verdict(r1.engineRate >= 80_000)}`);
+  say(`   CPU per event (all threads)  engine ${r1.engineCpuUsPerEvent.toFixed(1)} µs, raw ${r1.rawCpuUsPerEvent.toFixed(1)} µs → ratio by CPU time ${pct(r1.rawCpuUsPerEvent / r1.engineCpuUsPerEvent)}`);
+  say(`   CPU: one thread serves the calls, a second thread checkpoints the WAL; no load generator. ${machineLoad()}`);
+  say();
+
+  say(`2–4. HTTP over loopback: the production server (buildServer) in this process, the load generator in a child process (${process.env.BENCH_CLIENT === 'fetch' ? 'fetch/undici' : 'node:http'} keep-alive)`);
+  const r2 = await runHttp(config.http, say);
+  const b = r2.batch;
+  say();
+  say(`2. HTTP ingest, batches of ${config.http.batch.eventsPerRequest}, ${config.http.batch.clients} concurrent keep-alive clients`);
+  say(`   accepted                    ${rate(b.rate).padStart(8)} events/s   (${rate(b.report.events)} events, ${b.report.requests} requests, latency p50 ${ms(b.report.latencyMs.p50)} ms, p99 ${ms(b.report.latencyMs.p99)} ms, HTTP errors ${b.report.httpErrors})`);
+  say(`   baseline: in-process        ${rate(r1.engineRate).padStart(8)} events/s   (figure 1)  → HTTP/in-process ${pct(b.rate / r1.engineRate)}`);
+  say(`   target ≥ 30,000 events/s: ${verdict(b.rate >= 30_000)}. ${cpuShare(b)}`);
+  say();
+  const s = r2.single;
+  const n = r2.singleWithoutGroupCommit;
+  say(`3. HTTP single-event requests, ${config.http.single.clients} concurrent clients, durable acks`);
+  say(`   group commit                ${rate(s.rate).padStart(8)} events/s   (${rate(s.report.events)} requests, p50 ${ms(s.report.latencyMs.p50)} ms, p99 ${ms(s.report.latencyMs.p99)} ms, HTTP errors ${s.report.httpErrors}; ${cpuShare(s)})`);
+  say(`   baseline: one txn per event ${rate(n.rate).padStart(8)} events/s   (same requests, group commit off: one COMMIT + fsync each; p50 ${ms(n.report.latencyMs.p50)} ms, p99 ${ms(n.report.latencyMs.p99)} ms; ${cpuShare(n)})`);
+  say(`   ratio                       ${(s.rate / n.rate).toFixed(1).padStart(7)}×            target ≥ 10,000 events/s: ${verdict(s.rate >= 10_000)}`);
+  say();
+  const a = r2.authorize;
+  say(`4. Authorize over HTTP (an event priced against both meters), offered at ${config.http.authorize.ratePerSecond} requests/s for ${config.http.authorize.durationMs / 1000} s, open loop`);
+  say(`   achieved                    ${rate(a.rate).padStart(8)} requests/s (${a.report.requests} answered, HTTP errors ${a.report.httpErrors}, sent while all ${config.http.authorize.sockets} sockets were busy: ${a.report.late ?? 0})`);
+  say(`   latency                     p50 ${ms(a.report.latencyMs.p50)} ms, p90 ${ms(a.report.latencyMs.p90)} ms, p99 ${ms(a.report.latencyMs.p99)} ms, max ${ms(a.report.latencyMs.max)} ms`);
+  const d = r2.authorizeInProcess;
+  say(`   baseline: in-process        p50 ${ms(d.p50)} ms, p99 ${ms(d.p99)} ms, max ${ms(d.max)} ms (authorize() called directly, ${d.calls} calls one after another)`);
+  say(`   target p99 ≤ 2 ms: ${verdict(a.report.latencyMs.p99 <= 2)}. ${cpuShare(a)}`);
+  say(`   ${machineLoad()}`);
+  say();
+
+  const c5 = config.flat;
+  say(`5. Flat cost: ingest and balance reads as ledger history grows, against an empty database`);
+  const r5 = await runFlatCost(c5, say);
+  say(`   ${'ledger entries'.padStart(14)} ${'database'.padStart(9)} ${'ingest events/s'.padStart(16)} ${'vs empty'.padStart(9)} ${'vs first'.padStart(9)}   balance read p50 / p99`);
+  say(`   ${'empty'.padStart(14)} ${''.padStart(9)} ${rate(r5.empty.rate).padStart(16)} ${''.padStart(9)} ${''.padStart(9)}   ${ms(r5.balanceEmpty.p50)} / ${ms(r5.balanceEmpty.p99)} ms`);
+  const first = r5.points[0];
+  for (const point of r5.points) {
+    say(`   ${rate(point.entries).padStart(14)} ${`${(point.databaseBytes / 2 ** 30).toFixed(2)} GiB`.padStart(9)} ${rate(point.ingest.rate).padStart(16)} ${pct(point.ingest.rate / r5.empty.rate).padStart(9)} ${pct(point.ingest.rate / first!.ingest.rate).padStart(9)}   ${ms(point.balance.p50)} / ${ms(point.balance.p99)} ms   (history loaded in ${(point.preloadMs / 1000).toFixed(0)} s)`);
+  }
+  const last = r5.points[r5.points.length - 1];
+  if (last) {
+    say(`   largest: ${rate(last.entries)} entries → ${pct(last.ingest.rate / r5.empty.rate)} of the empty rate; target within 10%: ${verdict(last.ingest.rate >= 0.9 * r5.empty.rate)}${last.entries >= 10_000_000 ? '' : quick ? ' (BENCH_QUICK loads far fewer than the 10 million of the target)' : ' (fewer than the 10 million of the target fitted in the time limit)'}`);
+    say(`   from ${rate(first!.entries)} to ${rate(last.entries)} entries the rate moved by ${pct(last.ingest.rate / first!.ingest.rate - 1)}; balance reads (in-process getBalance, ${c5.balanceReads} reads) stay O(grants + accounts)`);
+  }
+  say(`   ${machineLoad()}`);
+  say();
+  say(`Finished in ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s.`);
+}
+
+await main();
