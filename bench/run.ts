@@ -10,6 +10,7 @@ import { runFlatCost } from './flat-cost.ts';
 import { runHttp, type PhaseResult } from './http.ts';
 import { runInProcess } from './in-process.ts';
 import { ms, pct, rate } from './stats.ts';
+import { runPostgresBench } from './postgres.ts';
 
 const quick = process.env.BENCH_QUICK === '1';
 
@@ -117,6 +118,14 @@ async function main(): Promise<void> {
     say(`   from ${rate(first!.entries)} to ${rate(last.entries)} entries the rate moved by ${pct(last.ingest.rate / first!.ingest.rate - 1)}; balance reads (in-process getBalance, ${c5.balanceReads} reads) stay O(grants + accounts)`);
   }
   say(`   ${machineLoad()}`);
+  say();
+
+  if (process.env.BENCH_SKIP_POSTGRES === '1') {
+    say('6. PostgreSQL: skipped (BENCH_SKIP_POSTGRES=1)');
+  } else {
+    say('6. PostgreSQL (a throwaway server started for the run): batched and single-event ingest, one and two server instances, against a naive one-transaction-per-event baseline');
+    for (const line of await runPostgresBench({ quick })) say(line);
+  }
   say();
   say(`Finished in ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s.`);
 }
