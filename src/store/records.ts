@@ -1,4 +1,5 @@
 import type { Rate } from '../core/rating.ts';
+import type { LineDraft } from '../core/plans.ts';
 
 /** The rows the engine reads and writes, already mapped to domain types (bigint amounts, ms times). */
 export type Metadata = Record<string, string>;
@@ -195,19 +196,13 @@ export interface PeriodRecord {
 export type InvoiceStatus = 'draft' | 'open' | 'paid' | 'void';
 export type InvoiceKind = 'subscription' | 'proration' | 'purchase' | 'final';
 
-export interface InvoiceLineRecord {
+/** A line as drafted by core (`LineDraft`), once stored on its invoice. */
+export interface InvoiceLineRecord extends Omit<LineDraft, 'type'> {
   id: string;
   invoiceId: string;
   customerId: string;
   seq: number;
   type: string;
-  description: string;
-  quantity: string;
-  unitAmount: string;
-  amountMinor: bigint;
-  periodStartMs: number;
-  periodEndMs: number;
-  refs: Record<string, string>;
 }
 
 export interface InvoiceRecord {
