@@ -7,6 +7,7 @@ import type { StoreTx } from '../store/store.ts';
 import { totalKey, uniqueKey, type MeterTotal, type UniqueValueKey } from '../store/store.ts';
 import { Changes, customerNows, type Engine } from './context.ts';
 import { loadUsageContext } from './usage-context.ts';
+import { limits } from './limits.ts';
 import { availableOf, loadFunding, pay, refreshSignals, type CustomerFunding } from './funding.ts';
 import { isRejection, validateUsageEvent, type Rejection, type UsageCandidate } from './usage-validation.ts';
 
@@ -180,6 +181,8 @@ export async function ingestWithin(
     let chargeMicro = 0n;
     const periodStartMs = periodStarts[i]!;
     const eventMeters = matched[i]!;
+    const before: [MeterTotal, bigint, bigint][] = [];
+    const newValuesBefore = newValues.length;
     for (let j = 0; j < eventMeters.length; j++) {
       const meter = eventMeters[j]!;
       const key = slotKeys[slot++]!;
@@ -198,6 +201,7 @@ export async function ingestWithin(
           newValues.push({ customerId: e.customer.id, meterId: meter.id, periodStartMs, value: reading.value });
         }
       }
+      before.push([total, total.quantityMicro, total.creditsMicro]);
       const after = nextQuantity(meter.aggregation, total.quantityMicro, reading, wasSeen);
       const cost = costs.marginal(total, usage.rate(e.customer.id, meter, e.atMs), after);
       const quantity = after - total.quantityMicro;
@@ -207,6 +211,16 @@ export async function ingestWithin(
       chargeMicro += cost;
       rating.push({ meter: meter.code, quantity: formatDecimal(quantity, 6), credits: formatCredits(cost) });
       if (cost !== 0n) consumed.push({ account: costs.account(meter.code), amountMicro: cost });
+    }
+    if (chargeMicro > limits.creditsMaxMicro || before.some(([t]) => t.creditsMicro > limits.creditsMaxMicro || t.quantityMicro > limits.creditsMaxMicro)) {
+      // Beyond what a 64-bit amount can carry: refuse this event alone and undo what it counted.
+      for (const [t, quantityMicro, creditsMicro] of before) {
+        t.quantityMicro = quantityMicro;
+        t.creditsMicro = creditsMicro;
+      }
+      for (const v of newValues.splice(newValuesBefore)) seen.delete(uniqueKey(v));
+      out.set(e.index, rejected(e.id, { code: 'amount_out_of_range', message: 'This event would charge or count more than the largest amount Tally stores.', field: 'properties' }));
+      continue;
     }
     const result = charge(e, f, chargeMicro, consumed, changes);
     records.push({

@@ -94,3 +94,21 @@ describe.each(dialects)('debt settlement on %s', (dialect) => {
     expect(await ctx.engine.store.read.ledger.balanceDiscrepancies()).toEqual([]);
   });
 });
+
+describe.each(dialects)('amount bounds on %s', (dialect) => {
+  const ctx = useEngine(dialect);
+
+  it('refuses an event whose charge exceeds what a 64-bit amount holds, and keeps the rest of its batch', async () => {
+    const clock = must(await createTestClock(ctx.engine, { frozen_time: T0 }));
+    const customer = must(await createCustomer(ctx.engine, { currency: 'USD', test_clock: clock.id, overage: true }));
+    must(await createMeter(ctx.engine, { code: `big_${dialect}`, event_type: `big_${dialect}`, aggregation: 'sum', value_property: 'n', rate: { model: 'per_unit', credits_per_unit: '1000' } }));
+    const results = await ingestEvents(ctx.engine, [
+      { id: `ok-${dialect}`, customer: customer.id, type: `big_${dialect}`, properties: { n: 1 } },
+      { id: `huge-${dialect}`, customer: customer.id, type: `big_${dialect}`, properties: { n: '100000000000' } },
+      { id: `ok2-${dialect}`, customer: customer.id, type: `big_${dialect}`, properties: { n: 2 } },
+    ]);
+    expect(results.map((r) => [r.status, r.error?.code ?? r.credits])).toEqual([['accepted', '1000'], ['rejected', 'amount_out_of_range'], ['accepted', '2000']]);
+    expect(await ctx.engine.store.read.usage.event(`huge-${dialect}`)).toBeNull();
+    expect(formatCredits(must(await getBalance(ctx.engine, customer.id)).balance.overageMicro)).toBe('3000');
+  });
+});
