@@ -46,9 +46,14 @@ export function currencyExponent(code: string): number {
 export const amountMinorMax = 10n ** 15n;
 
 export function moneyToWire(money: Money): { amount: number; currency: string } {
+  return { amount: minorToJson(money.amountMinor), currency: money.currency };
+}
+
+/** Minor units as an exact JSON integer; an amount beyond 2^53 is a broken invariant, never rounded. */
+export function minorToJson(amountMinor: bigint): number {
   const limit = BigInt(Number.MAX_SAFE_INTEGER);
-  invariant(money.amountMinor <= limit && money.amountMinor >= -limit, 'Amount is beyond the exact JSON integer range.');
-  return { amount: Number(money.amountMinor), currency: money.currency };
+  invariant(amountMinor <= limit && amountMinor >= -limit, 'Amount is beyond the exact JSON integer range.');
+  return Number(amountMinor);
 }
 
 /**

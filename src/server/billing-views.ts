@@ -1,4 +1,5 @@
 import { formatCredits, formatDecimal } from '../core/decimal.ts';
+import { minorToJson } from '../core/money.ts';
 import { overagePriceScale } from '../core/plans.ts';
 import { rateToWire } from '../core/rating.ts';
 import { formatTimestamp } from '../core/time.ts';
@@ -15,7 +16,7 @@ export const planView = (p: PlanRecord) => ({
   name: p.name,
   currency: p.currency,
   interval: p.interval,
-  amount: Number(p.amountMinor),
+  amount: minorToJson(p.amountMinor),
   included_credits: formatCredits(p.includedCreditsMicro),
   rollover: p.rolloverMaxMicro === null ? null : { max_credits: formatCredits(p.rolloverMaxMicro) },
   overage: p.overageUnitScaled === null ? null : {
@@ -60,15 +61,15 @@ export const invoiceView = (i: InvoiceRecord) => ({
     description: l.description,
     quantity: l.quantity,
     unit_amount: l.unitAmount,
-    amount: Number(l.amountMinor),
+    amount: minorToJson(l.amountMinor),
     period_start: ts(l.periodStartMs),
     period_end: ts(l.periodEndMs),
     refs: l.refs,
   })),
-  total: Number(i.totalMinor),
-  amount_paid: Number(i.amountPaidMinor),
-  amount_refunded: Number(i.amountRefundedMinor),
-  amount_charged_back: Number(i.amountChargedBackMinor),
+  total: minorToJson(i.totalMinor),
+  amount_paid: minorToJson(i.amountPaidMinor),
+  amount_refunded: minorToJson(i.amountRefundedMinor),
+  amount_charged_back: minorToJson(i.amountChargedBackMinor),
   provider: i.provider,
   provider_invoice_id: i.providerInvoiceId,
   finalized_at: ts(i.finalizedAtMs),
@@ -82,7 +83,7 @@ export const paymentView = (p: PaymentRecord) => ({
   object: 'payment',
   invoice: p.invoiceId,
   customer: p.customerId,
-  amount: Number(p.amountMinor),
+  amount: minorToJson(p.amountMinor),
   currency: p.currency,
   provider: p.provider,
   provider_payment_id: p.providerPaymentId,

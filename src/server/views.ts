@@ -1,4 +1,5 @@
 import { formatCredits } from '../core/decimal.ts';
+import { minorToJson } from '../core/money.ts';
 import { rateToWire } from '../core/rating.ts';
 import { formatTimestamp } from '../core/time.ts';
 import type { Balance } from '../core/balance.ts';
@@ -22,7 +23,7 @@ export const customerView = (c: CustomerRecord) => ({
   auto_top_up: c.autoTopUp === null ? null : {
     threshold: formatCredits(c.autoTopUp.thresholdMicro),
     credits: formatCredits(c.autoTopUp.creditsMicro),
-    amount: Number(c.autoTopUp.amountMinor),
+    amount: minorToJson(c.autoTopUp.amountMinor),
     armed: c.topUpArmed,
   },
   metadata: c.metadata,
@@ -59,7 +60,7 @@ export const grantView = (g: GrantRecord) => ({
   invoice: g.invoiceId,
   invoice_line: g.invoiceLineId,
   subscription: g.subscriptionId,
-  cost_basis: g.costAmountMinor === null ? null : { amount: Number(g.costAmountMinor), currency: g.costCurrency },
+  cost_basis: g.costAmountMinor === null ? null : { amount: minorToJson(g.costAmountMinor), currency: g.costCurrency },
   closed_at: ts(g.closedAtMs),
   close_reason: g.closeReason,
   metadata: g.metadata,

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { minorToJson } from '../../core/money.ts';
 import { Type, type Static } from '@sinclair/typebox';
 import type { Engine } from '../../engine/context.ts';
 import { closeChargeback, createReturn } from '../../engine/refunds.ts';
@@ -25,7 +26,7 @@ export const returnView = (r: ReturnRecord) => ({
   object: r.kind,
   customer: r.customerId,
   invoice: r.invoiceId,
-  amount: Number(r.amountMinor),
+  amount: minorToJson(r.amountMinor),
   currency: r.currency,
   reason: r.reason,
   credit_policy: r.creditPolicy,
