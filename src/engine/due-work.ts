@@ -34,7 +34,7 @@ export const grantExpiry: DueWorkKind = {
     const grant = await tx.grants.get(item.id);
     if (!grant || grant.status !== 'active') return;
     const changes = new Changes(engine);
-    await closeGrant(engine, tx, changes, grant, 'expired', item.dueAtMs, null);
+    await closeGrant(tx, changes, grant, 'expired', item.dueAtMs, null);
     await changes.flush(tx);
     const customer = (await tx.customers.find(item.customerId))!;
     await refreshSignals(tx, changes, customer, (await balanceOf(tx, customer, item.dueAtMs)).availableMicro, item.dueAtMs);

@@ -161,19 +161,18 @@ async function postIssue(
     ],
   });
   changes.event('grant.created', customer.id, { grant: grant.id, customer: customer.id, credits: formatCredits(grant.creditsMicro), source: grant.source }, nowMs);
-  if (grant.effectiveAtMs <= nowMs) await payDownDebt(engine, tx, changes, customer, grant, nowMs);
+  if (grant.effectiveAtMs <= nowMs) await payDownDebt(tx, changes, customer, grant, nowMs);
   await changes.flush(tx);
   const balance = await balanceOf(tx, customer, nowMs);
   await refreshSignals(tx, changes, customer, balance.availableMicro, nowMs);
 }
 
-async function payDownDebt(engine: Engine, tx: StoreTx, changes: Changes, customer: CustomerRecord, grant: GrantRecord, nowMs: number): Promise<void> {
+async function payDownDebt(tx: StoreTx, changes: Changes, customer: CustomerRecord, grant: GrantRecord, nowMs: number): Promise<void> {
   const debtMicro = -(await tx.ledger.balance(customer.id, accounts.debt)) - pendingDebtPaydown(changes, customer.id);
   if (debtMicro <= 0n) return;
   const payMicro = debtMicro < grant.remainingMicro ? debtMicro : grant.remainingMicro;
   grant.remainingMicro -= payMicro;
   postPaydown(changes, customer.id, [{ grantId: grant.id, amountMicro: payMicro }], { type: 'grant', id: grant.id }, nowMs);
-  void engine;
 }
 
 function postPaydown(changes: Changes, customerId: string, from: { grantId: string; amountMicro: bigint }[], cause: { type: string; id: string }, nowMs: number): void {
@@ -222,7 +221,6 @@ function pendingDebtPaydown(changes: Changes, customerId: string): bigint {
 
 /** Moves what is left of a grant to `revoked` (void) or `expired` (expiry), as one transaction. */
 export async function closeGrant(
-  engine: Engine,
   tx: StoreTx,
   changes: Changes,
   grant: GrantRecord,
@@ -251,7 +249,6 @@ export async function closeGrant(
     credits: formatCredits(remaining),
     reason,
   }, atMs);
-  void engine;
 }
 
 export async function voidGrant(engine: Engine, grantId: string, reason: string): Promise<Outcome<GrantRecord>> {
@@ -264,7 +261,7 @@ export async function voidGrant(engine: Engine, grantId: string, reason: string)
     const customer = (await tx.customers.find(grant.customerId))!;
     const nowMs = await customerNow(engine, tx, customer);
     const changes = new Changes(engine);
-    await closeGrant(engine, tx, changes, grant, 'voided', nowMs, reason);
+    await closeGrant(tx, changes, grant, 'voided', nowMs, reason);
     await changes.flush(tx);
     const balance = await balanceOf(tx, customer, nowMs);
     await refreshSignals(tx, changes, customer, balance.availableMicro, nowMs);
