@@ -141,18 +141,29 @@ describe.each(dialects)('SqlDatabase on %s', (dialect) => {
     await db.run('INSERT INTO accounts (id, balance_micro) VALUES (?, ?)', ['counter', 0n]);
     let attempts = 0;
     const transactions = 3;
+    // Every first attempt reads before any of them writes (a barrier, not a sleep): the writes
+    // then conflict for certain, however slowly the pool hands out connections.
+    let firstReads = 0;
+    let allRead!: () => void;
+    const everyoneHasRead = new Promise<void>((resolve) => (allRead = resolve));
     await Promise.all(
-      Array.from({ length: transactions }, () =>
-        db.transaction(async (tx) => {
+      Array.from({ length: transactions }, () => {
+        let firstAttempt = true;
+        return db.transaction(async (tx) => {
           attempts += 1;
           await tx.run('SET TRANSACTION ISOLATION LEVEL SERIALIZABLE');
           const [row] = await tx.query<{ balance_micro: bigint }>('SELECT balance_micro FROM accounts WHERE id = ?', [
             'counter',
           ]);
-          await new Promise((resolve) => setTimeout(resolve, 20));
+          if (firstAttempt) {
+            firstAttempt = false;
+            firstReads += 1;
+            if (firstReads === transactions) allRead();
+            await everyoneHasRead;
+          }
           await tx.run('UPDATE accounts SET balance_micro = ? WHERE id = ?', [row!.balance_micro + 1n, 'counter']);
-        }),
-      ),
+        });
+      }),
     );
     const [row] = await db.query('SELECT balance_micro FROM accounts WHERE id = ?', ['counter']);
     expect(row).toEqual({ balance_micro: BigInt(transactions) });
@@ -170,14 +181,29 @@ describe.each(dialects)('SqlDatabase on %s', (dialect) => {
       await inside;
     });
     await wrote;
-    const outside = db.query('SELECT id FROM accounts');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    insideDone();
-    await transaction;
-    const seen = await outside;
-    // SQLite queues the outside call until the commit; PostgreSQL runs it at once on another
-    // connection, before the commit. Neither may return an uncommitted row.
-    expect(seen).toEqual(dialect === 'sqlite' ? [{ id: 'a' }] : []);
+    if (dialect === 'postgres') {
+      // PostgreSQL runs the outside call at once on another connection: it must complete, and see
+      // nothing, while the transaction is still open (it is held open until this check is done).
+      const seenBeforeCommit = await db.query('SELECT id FROM accounts');
+      insideDone();
+      await transaction;
+      expect(seenBeforeCommit).toEqual([]);
+      expect(await db.query('SELECT id FROM accounts')).toEqual([{ id: 'a' }]);
+    } else {
+      // SQLite serializes calls in-process: the outside call is queued and runs only after the
+      // commit, so it can only ever see the committed row.
+      let committed = false;
+      let settledBeforeCommit = false;
+      const outside = db.query('SELECT id FROM accounts').then((rows) => {
+        settledBeforeCommit = !committed;
+        return rows;
+      });
+      insideDone();
+      await transaction;
+      committed = true;
+      expect(await outside).toEqual([{ id: 'a' }]);
+      expect(settledBeforeCommit).toBe(false);
+    }
   });
 
   it('rejects use of a transaction connection after the transaction ends', async () => {

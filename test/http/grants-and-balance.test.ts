@@ -40,7 +40,7 @@ describe.each(dialects)('grants and balance on %s', (dialect) => {
     // On the real clock: the test server runs no scheduler, so only the read can leave the grant out.
     const customer = await newCustomer(api, { clock: null });
     const meter = await perUnitMeter(api);
-    const expiresAt = new Date(Date.now() + 1200).toISOString();
+    const expiresAt = new Date(Date.now() + 2000).toISOString();
     const soon = await newGrant(api, customer.id, '40', { expires_at: expiresAt });
     const lasting = await newGrant(api, customer.id, '3');
     expect(await balance(api, customer.id)).toMatchObject({ available: '43' });
