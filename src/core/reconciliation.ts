@@ -16,6 +16,7 @@ export const reconciliationChecks = [
   'allowance_grants_linked',
   'overage_invoiced',
   'claw_backs_applied',
+  'customer_balance',
 ] as const;
 
 export type CheckName = (typeof reconciliationChecks)[number];

@@ -35,7 +35,11 @@ export interface LineSum extends RevenueKey {
 }
 
 export interface MoneySum extends RevenueKey {
-  kind: 'payment' | 'refund' | 'chargeback';
+  /**
+   * `credit_note`: balance given to the customer other than by a refund (goodwill, a downgrade's
+   * excess, balance returned from a voided invoice). Refunds to balance are counted as refunds.
+   */
+  kind: 'payment' | 'refund' | 'chargeback' | 'credit_note';
   /** Chargebacks only: a won chargeback gave the money back, so it is not counted. */
   status: string | null;
   amountMinor: bigint;
@@ -49,6 +53,7 @@ export interface RevenueRow extends RevenueKey {
   paidMinor: bigint;
   refundedMinor: bigint;
   chargedBackMinor: bigint;
+  creditNotesMinor: bigint;
   netMinor: bigint;
 }
 
@@ -59,6 +64,7 @@ export interface RevenueTotal {
   paidMinor: bigint;
   refundedMinor: bigint;
   chargedBackMinor: bigint;
+  creditNotesMinor: bigint;
   netMinor: bigint;
 }
 
@@ -67,7 +73,8 @@ const keyOf = (k: RevenueKey): string => `${k.currency}|${k.planId ?? ''}|${k.pe
 /**
  * Merges invoiced sums (invoices created in the window), their lines, and the money moved in the
  * window (payments, refunds, chargebacks not won) into one row per currency, plan and period.
- * Net is paid less refunded less charged back.
+ * Net is paid (by money or by balance) less refunded less charged back less credit notes issued:
+ * balance paid out of a note was counted when the note was issued, so it is not counted again.
  */
 export function revenueByPlanAndPeriod(invoiced: readonly InvoicedSum[], lines: readonly LineSum[], money: readonly MoneySum[]): { rows: RevenueRow[]; totals: RevenueTotal[] } {
   const rows = new Map<string, RevenueRow>();
@@ -75,7 +82,7 @@ export function revenueByPlanAndPeriod(invoiced: readonly InvoicedSum[], lines: 
     let row = rows.get(keyOf(k));
     if (!row) {
       row = { currency: k.currency, planId: k.planId, periodStartMs: k.periodStartMs, periodEndMs: k.periodEndMs, invoices: 0n, invoicedMinor: 0n,
-        lines: {}, paidMinor: 0n, refundedMinor: 0n, chargedBackMinor: 0n, netMinor: 0n };
+        lines: {}, paidMinor: 0n, refundedMinor: 0n, chargedBackMinor: 0n, creditNotesMinor: 0n, netMinor: 0n };
       rows.set(keyOf(k), row);
     }
     return row;
@@ -94,18 +101,22 @@ export function revenueByPlanAndPeriod(invoiced: readonly InvoicedSum[], lines: 
     const row = rowFor(m);
     if (m.kind === 'payment') row.paidMinor += m.amountMinor;
     else if (m.kind === 'refund') row.refundedMinor += m.amountMinor;
+    else if (m.kind === 'credit_note') row.creditNotesMinor += m.amountMinor;
     else row.chargedBackMinor += m.amountMinor;
   }
   const sorted = [...rows.values()].sort(compareRevenueRows);
   const totals = new Map<string, RevenueTotal>();
   for (const row of sorted) {
-    row.netMinor = row.paidMinor - row.refundedMinor - row.chargedBackMinor;
-    const t = totals.get(row.currency) ?? { currency: row.currency, invoices: 0n, invoicedMinor: 0n, paidMinor: 0n, refundedMinor: 0n, chargedBackMinor: 0n, netMinor: 0n };
+    row.netMinor = row.paidMinor - row.refundedMinor - row.chargedBackMinor - row.creditNotesMinor;
+    const t = totals.get(row.currency) ?? {
+      currency: row.currency, invoices: 0n, invoicedMinor: 0n, paidMinor: 0n, refundedMinor: 0n, chargedBackMinor: 0n, creditNotesMinor: 0n, netMinor: 0n,
+    };
     t.invoices += row.invoices;
     t.invoicedMinor += row.invoicedMinor;
     t.paidMinor += row.paidMinor;
     t.refundedMinor += row.refundedMinor;
     t.chargedBackMinor += row.chargedBackMinor;
+    t.creditNotesMinor += row.creditNotesMinor;
     t.netMinor += row.netMinor;
     totals.set(row.currency, t);
   }

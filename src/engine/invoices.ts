@@ -3,7 +3,9 @@ import { sumLines, type LineDraft } from '../core/plans.ts';
 import type { CustomerRecord, InvoiceKind, InvoiceRecord, PaymentRecord } from '../store/records.ts';
 import type { StoreTx } from '../store/store.ts';
 import { Changes, customerNow, type Engine } from './context.ts';
-import { activateGrant } from './grants.ts';
+import { invoiceExcessMinor } from '../core/customer-balance.ts';
+import { applyBalance, isCollectible, issueCreditNote } from './credit-notes.ts';
+import { takePayment } from './invoice-settlement.ts';
 
 export interface InvoiceDraft {
   customer: CustomerRecord;
@@ -58,10 +60,26 @@ export async function issueInvoice(engine: Engine, tx: StoreTx, changes: Changes
       periodEndMs: line.periodEndMs,
       refs: line.refs,
     })),
+    balanceAppliedMinor: 0n,
+    creditNoteId: null,
   };
   await tx.billing.insertInvoice(invoice);
   changes.event('invoice.finalized', invoice.customerId, { invoice: id, total: Number(totalMinor), currency: invoice.currency, kind: invoice.kind }, nowMs);
+  const excessMinor = invoiceExcessMinor(totalMinor);
+  if (excessMinor > 0n) {
+    // Money owed back is kept as the customer's balance, never lost: a credit note linked to the
+    // line that gave the credit (a downgrade's or a cancellation's unused time).
+    const creditLine = invoice.lines.find((l) => l.amountMinor < 0n) ?? null;
+    const note = await issueCreditNote(engine, tx, changes, {
+      customer: draft.customer, amountMinor: excessMinor, source: 'proration', refundable: true,
+      reason: invoice.kind === 'final' ? 'unused time of a canceled subscription beyond its final charges' : 'proration credit beyond the new charge',
+      invoiceId: invoice.id, invoiceLineId: creditLine?.id ?? null,
+    }, nowMs);
+    invoice.creditNoteId = note.id;
+    await tx.billing.updateInvoiceState(invoice);
+  }
   if (invoice.status === 'paid') changes.event('invoice.paid', invoice.customerId, { invoice: id, total: Number(totalMinor) }, nowMs);
+  else if (await applyBalance(engine, tx, changes, draft.customer, invoice, nowMs) > 0n) await tx.billing.updateInvoiceState(invoice);
   return invoice;
 }
 
@@ -81,7 +99,7 @@ export async function recordPayment(engine: Engine, invoiceRef: string, input: P
     if (!found) return notFound('invoice', invoiceRef);
     await tx.lockCustomers([found.customerId]);
     const invoice = (await tx.billing.invoice(found.id))!;
-    if (invoice.status !== 'open') return fail('invoice_not_open', `The invoice is ${invoice.status}.`, { details: { status: invoice.status } });
+    if (!isCollectible(invoice)) return fail('invoice_not_open', `The invoice is ${invoice.status}.`, { details: { status: invoice.status } });
     const amountMinor = BigInt(input.amount);
     const dueMinor = invoice.totalMinor - invoice.amountPaidMinor;
     if (amountMinor > dueMinor) {
@@ -89,29 +107,10 @@ export async function recordPayment(engine: Engine, invoiceRef: string, input: P
     }
     const customer = (await tx.customers.find(invoice.customerId))!;
     const nowMs = await customerNow(engine, tx, customer);
-    const payment: PaymentRecord = {
-      id: engine.ids.next('pay'),
-      invoiceId: invoice.id,
-      customerId: invoice.customerId,
-      amountMinor,
-      currency: invoice.currency,
-      provider: input.provider ?? null,
-      providerPaymentId: input.provider_payment_id ?? null,
-      createdAtMs: nowMs,
-    };
-    await tx.billing.insertPayment(payment);
-    invoice.amountPaidMinor += amountMinor;
     const changes = new Changes(engine);
-    changes.event('payment.recorded', invoice.customerId, { invoice: invoice.id, payment: payment.id, amount: input.amount }, nowMs);
-    if (invoice.amountPaidMinor === invoice.totalMinor) {
-      invoice.status = 'paid';
-      invoice.paidAtMs = nowMs;
-      changes.event('invoice.paid', invoice.customerId, { invoice: invoice.id, total: Number(invoice.totalMinor) }, nowMs);
-      for (const grant of await tx.grants.forInvoice(invoice.id)) {
-        if (grant.status === 'pending') await activateGrant(engine, tx, changes, customer, grant, nowMs);
-      }
-      if (invoice.metadata.auto_top_up === 'true') await tx.customers.setTopUpArmed(customer.id, true);
-    }
+    const payment = await takePayment(engine, tx, changes, customer, invoice, {
+      amountMinor, method: input.provider ?? 'manual', provider: input.provider ?? null, providerPaymentId: input.provider_payment_id ?? null,
+    }, nowMs);
     await tx.billing.updateInvoiceState(invoice);
     await changes.flush(tx);
     return ok({ invoice, payment });
@@ -125,8 +124,8 @@ export async function voidInvoice(engine: Engine, invoiceRef: string): Promise<O
     if (!found) return notFound('invoice', invoiceRef);
     await tx.lockCustomers([found.customerId]);
     const invoice = (await tx.billing.invoice(found.id))!;
-    if (invoice.status !== 'open' || invoice.amountPaidMinor > 0n) {
-      return fail('invoice_not_voidable', 'Only an open invoice without payments can be voided; refund a paid one instead.');
+    if (!isCollectible(invoice) || invoice.amountPaidMinor > invoice.balanceAppliedMinor) {
+      return fail('invoice_not_voidable', 'Only an unpaid invoice without money payments can be voided; refund a paid one instead.');
     }
     const customer = (await tx.customers.find(invoice.customerId))!;
     const nowMs = await customerNow(engine, tx, customer);
@@ -134,6 +133,13 @@ export async function voidInvoice(engine: Engine, invoiceRef: string): Promise<O
     invoice.voidedAtMs = nowMs;
     await tx.billing.updateInvoiceState(invoice);
     const changes = new Changes(engine);
+    if (invoice.balanceAppliedMinor > 0n) {
+      // Balance applied to a voided invoice goes back to the customer as a new note.
+      await issueCreditNote(engine, tx, changes, {
+        customer, amountMinor: invoice.balanceAppliedMinor, source: 'invoice_void', refundable: false,
+        reason: 'balance applied to an invoice that was voided', invoiceId: invoice.id,
+      }, nowMs);
+    }
     for (const grant of await tx.grants.forInvoice(invoice.id)) {
       if (grant.status === 'pending') await tx.grants.close(grant.id, 'voided', nowMs, 'invoice voided');
     }

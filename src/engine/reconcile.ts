@@ -3,6 +3,7 @@ import {
   allowanceGrantProblems, balanceMismatch, clawBackProblems, overageLineProblems, overagePeriodProblem, purchaseGrantProblems,
   reconciliationResult, unbalancedTransaction, usageChargeProblem, usageTransactionProblem, type Discrepancy, type Reconciliation,
 } from '../core/reconciliation.ts';
+import { creditNoteProblems, invoiceBalanceProblem } from '../core/balance-reconciliation.ts';
 import type { ReconcileWindow } from '../store/queries/reconciliation.ts';
 import type { StoreTx } from '../store/store.ts';
 import type { Engine } from './context.ts';
@@ -36,6 +37,7 @@ export async function reconcile(engine: Engine, input: ReconcileInput = {}): Pro
     grantLinkProblems(tx, window),
     overageProblems(tx, window),
     clawBackProblemsIn(tx, window),
+    customerBalanceProblems(tx),
   ]);
   return ok(reconciliationResult(found.flat()));
 }
@@ -78,4 +80,13 @@ async function clawBackProblemsIn(tx: StoreTx, window: ReconcileWindow): Promise
   const grantIds = [...new Set(txns.flatMap((t) => t.entries.filter((e) => e.account.startsWith('grant:')).map((e) => e.account.slice('grant:'.length))))];
   const grantInvoices = new Map((await tx.grants.getMany(grantIds)).map((g) => [g.id, g.invoiceId]));
   return returns.flatMap(({ record, invoiceTotalMinor }) => clawBackProblems(record, invoiceTotalMinor, byCause.get(record.id) ?? [], grantInvoices));
+}
+
+/** The money balance is a projection of credit notes and their uses, so it is checked whole. */
+async function customerBalanceProblems(tx: StoreTx): Promise<Discrepancy[]> {
+  const [notes, invoices] = await Promise.all([tx.creditNotes.notesWithUseSums(), tx.creditNotes.invoicesWithBalance()]);
+  return [
+    ...notes.flatMap(({ note, appliedMinor, refundedMinor }) => creditNoteProblems({ ...note, usesAppliedMinor: appliedMinor, usesRefundedMinor: refundedMinor })),
+    ...invoices.map(invoiceBalanceProblem).filter((d): d is Discrepancy => d !== null),
+  ];
 }

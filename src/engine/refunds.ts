@@ -8,6 +8,7 @@ import { Changes, customerNow, type Engine } from './context.ts';
 import { availableOf, loadFunding, refreshSignals } from './funding.ts';
 import { takeFrom } from './subscription-credits.ts';
 import { newGrantRecord } from './grants.ts';
+import { issueCreditNote } from './credit-notes.ts';
 
 export interface ReturnInput {
   invoice: string;
@@ -17,6 +18,8 @@ export interface ReturnInput {
   shortfall?: ShortfallHandling | undefined;
   provider?: string | undefined;
   provider_ref?: string | undefined;
+  /** Refunds only: `cash` (default) returns the money; `balance` keeps it as a credit note. */
+  to?: 'cash' | 'balance' | undefined;
 }
 
 /**
@@ -28,6 +31,9 @@ export interface ReturnInput {
 export async function createReturn(engine: Engine, kind: ReturnRecord['kind'], input: ReturnInput, defaultShortfall: ShortfallHandling = 'debt'): Promise<Outcome<ReturnRecord>> {
   if (!Number.isSafeInteger(input.amount) || input.amount <= 0) {
     return invalid([{ field: 'amount', code: 'must_be_positive', message: 'amount must be a positive integer of minor units.' }]);
+  }
+  if (kind === 'chargeback' && input.to === 'balance') {
+    return invalid([{ field: 'to', code: 'invalid_value', message: 'A chargeback returns money through the card network; only a refund can go to balance.' }]);
   }
   return engine.store.transaction(async (tx) => {
     const found = await tx.billing.invoice(input.invoice);
@@ -76,8 +82,16 @@ export async function createReturn(engine: Engine, kind: ReturnRecord['kind'], i
       providerRef: input.provider_ref ?? null,
       createdAtMs: nowMs,
       closedAtMs: null,
+      destination: input.to ?? 'cash',
+      creditNoteId: null,
     };
     const changes = new Changes(engine);
+    if (record.destination === 'balance') {
+      // Money paid in cash comes back as balance, so the note can be paid out later if asked.
+      record.creditNoteId = (await issueCreditNote(engine, tx, changes, {
+        customer, amountMinor, source: 'refund', reason: input.reason, refundable: true, invoiceId: invoice.id, refundId: record.id,
+      }, nowMs)).id;
+    }
     const entries: LedgerEntry[] = takeFrom(usable, claw.revokeMicro);
     let revokedTotal = claw.revokeMicro;
     if (claw.shortfallMicro > 0n && handling === 'debt') {
@@ -97,6 +111,7 @@ export async function createReturn(engine: Engine, kind: ReturnRecord['kind'], i
     changes.event(`${kind}.created`, invoice.customerId, {
       [kind]: record.id, invoice: invoice.id, amount: input.amount, credit_policy: input.credit_policy,
       credits_revoked: formatCredits(claw.revokeMicro), credits_shortfall: formatCredits(claw.shortfallMicro), shortfall: handling,
+      ...(kind === 'refund' ? { to: record.destination, credit_note: record.creditNoteId } : {}),
     }, nowMs);
     await changes.flush(tx);
     await signals(tx, changes, invoice.customerId, nowMs);

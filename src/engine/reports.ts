@@ -5,6 +5,7 @@ import {
   type OverageRow, type ReturnImpact, type RevenueRow, type RevenueTotal, type UsageSum,
 } from '../core/reports.ts';
 import { deferredRevenue, promotionalConsumption, type DeferredRow, type DeferredTotal, type PromotionalRow } from '../core/credit-reports.ts';
+import { creditNoteReport, type CreditNoteTotal, type NoteRow } from '../core/credit-note-report.ts';
 import type { ReportFilter, GrantSet } from '../store/queries/reports.ts';
 import type { ReturnRecord } from '../store/records.ts';
 import type { StoreTx } from '../store/store.ts';
@@ -43,10 +44,11 @@ export interface Reports {
   refunds: { filter: ResolvedFilter; rows: ReturnRecord[]; totals: ReturnImpact[] };
   promotional: { filter: ResolvedFilter; rows: PromotionalRow[]; totals: { consumedMicro: bigint; totalConsumedMicro: bigint } };
   deferred_revenue: { filter: ResolvedFilter; rows: DeferredRow[]; totals: DeferredTotal[] };
+  credit_notes: { filter: ResolvedFilter; rows: NoteRow[]; totals: CreditNoteTotal[] };
 }
 
 export type ReportName = keyof Reports;
-export const reportNames: readonly ReportName[] = ['revenue', 'usage', 'overage', 'refunds', 'promotional', 'deferred_revenue'];
+export const reportNames: readonly ReportName[] = ['revenue', 'usage', 'overage', 'refunds', 'promotional', 'deferred_revenue', 'credit_notes'];
 
 /** Validates the window (every bad field at once) and resolves the customer reference. */
 export async function resolveFilter(engine: Engine, input: ReportInput): Promise<Outcome<ResolvedFilter>> {
@@ -125,6 +127,13 @@ export async function runReport<N extends ReportName>(engine: Engine, name: N, i
         id: g.id, customerId: g.customerId, invoiceId: g.invoiceId, currency: g.costCurrency ?? '', creditsMicro: g.creditsMicro, costMinor: g.costAmountMinor ?? 0n,
       }));
       const { rows, totals } = deferredRevenue(costGrants, opening, closing);
+      return { filter, rows, totals };
+    },
+    async credit_notes() {
+      const [notes, uses] = await Promise.all([
+        tx.creditNotes.createdBetween(0, filter.toMs, filter.customerId), tx.creditNotes.usesBetween(0, filter.toMs, filter.customerId),
+      ]);
+      const { rows, totals } = creditNoteReport(notes, uses, filter.fromMs);
       return { filter, rows, totals };
     },
   };

@@ -13,6 +13,7 @@ import { systemRoutes } from './routes/system.ts';
 import { billingRoutes } from './routes/billing.ts';
 import { returnRoutes } from './routes/returns.ts';
 import { reportRoutes } from './routes/reports.ts';
+import { creditNoteRoutes } from './routes/credit-notes.ts';
 
 export interface ServerOptions {
   adminKey?: string | undefined;
@@ -88,6 +89,7 @@ export async function buildServer(engine: Engine, options: ServerOptions = {}): 
   billingRoutes(app, engine);
   returnRoutes(app, engine, options.refundShortfall ?? 'debt');
   reportRoutes(app, engine);
+  creditNoteRoutes(app, engine);
   for (const add of options.extraRoutes ?? []) add(app, engine);
   await app.ready();
   return app;

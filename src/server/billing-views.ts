@@ -1,5 +1,6 @@
 import { formatCredits, formatDecimal } from '../core/decimal.ts';
 import { minorToJson } from '../core/money.ts';
+import { amountDueMinor } from '../core/customer-balance.ts';
 import { overagePriceScale } from '../core/plans.ts';
 import { rateToWire } from '../core/rating.ts';
 import { formatTimestamp } from '../core/time.ts';
@@ -66,7 +67,12 @@ export const invoiceView = (i: InvoiceRecord) => ({
     period_end: ts(l.periodEndMs),
     refs: l.refs,
   })),
+  subtotal: minorToJson(i.totalMinor),
   total: minorToJson(i.totalMinor),
+  balance_applied: minorToJson(i.balanceAppliedMinor),
+  amount_due: minorToJson(amountDueMinor(i.totalMinor, i.balanceAppliedMinor)),
+  amount_remaining: minorToJson(i.status === 'open' ? i.totalMinor - i.amountPaidMinor : 0n),
+  credit_note: i.creditNoteId,
   amount_paid: minorToJson(i.amountPaidMinor),
   amount_refunded: minorToJson(i.amountRefundedMinor),
   amount_charged_back: minorToJson(i.amountChargedBackMinor),
@@ -87,5 +93,6 @@ export const paymentView = (p: PaymentRecord) => ({
   currency: p.currency,
   provider: p.provider,
   provider_payment_id: p.providerPaymentId,
+  method: p.method,
   created_at: ts(p.createdAtMs),
 });

@@ -24,12 +24,12 @@ const views: { [K in ReportName]: (r: Reports[K]) => View } = {
       currency: row.currency, plan: row.planId, plan_code: row.planCode, plan_version: row.planVersion,
       period_start: ts(row.periodStartMs), period_end: ts(row.periodEndMs), invoices: count(row.invoices),
       invoiced: minor(row.invoicedMinor), paid: minor(row.paidMinor), refunded: minor(row.refundedMinor),
-      charged_back: minor(row.chargedBackMinor), net: minor(row.netMinor),
+      charged_back: minor(row.chargedBackMinor), credit_notes: minor(row.creditNotesMinor), net: minor(row.netMinor),
       lines: Object.fromEntries([...new Set([...lineTypes, ...Object.keys(row.lines)])].map((type) => [type, minor(row.lines[type] ?? 0n)])),
     })),
     totals: r.totals.map((t) => ({
       currency: t.currency, invoices: count(t.invoices), invoiced: minor(t.invoicedMinor), paid: minor(t.paidMinor),
-      refunded: minor(t.refundedMinor), charged_back: minor(t.chargedBackMinor), net: minor(t.netMinor),
+      refunded: minor(t.refundedMinor), charged_back: minor(t.chargedBackMinor), credit_notes: minor(t.creditNotesMinor), net: minor(t.netMinor),
     })),
   }),
   usage: (r) => ({
@@ -78,6 +78,16 @@ const views: { [K in ReportName]: (r: Reports[K]) => View } = {
       breakage: minor(t.breakageMinor), revoked: minor(t.revokedMinor), closing_deferred: minor(t.closingDeferredMinor),
     })),
   }),
+  credit_notes: (r) => ({
+    rows: r.rows.map((row) => ({
+      id: row.id, customer: row.customerId, created_at: ts(row.createdAtMs), currency: row.currency, amount: minor(row.amountMinor), source: row.source,
+      reason: row.reason, refundable: row.refundable, invoice: row.invoiceId, refund: row.refundId,
+    })),
+    totals: r.totals.map((t) => ({
+      currency: t.currency, opening_balance: minor(t.openingMinor), issued: minor(t.issuedMinor), applied: minor(t.appliedMinor),
+      paid_out: minor(t.refundedMinor), closing_balance: minor(t.closingMinor),
+    })),
+  }),
 };
 
 export function reportView<N extends ReportName>(name: N, report: Reports[N]) {
@@ -116,7 +126,7 @@ export function rowsToCsv(rows: readonly Record<string, unknown>[], emptyHeader:
 
 /** The columns of each report, for the header of an empty CSV. */
 export const reportColumns: { [K in ReportName]: string[] } = {
-  revenue: ['currency', 'plan', 'plan_code', 'plan_version', 'period_start', 'period_end', 'invoices', 'invoiced', 'paid', 'refunded', 'charged_back', 'net', ...lineTypes.map((t) => `lines.${t}`)],
+  revenue: ['currency', 'plan', 'plan_code', 'plan_version', 'period_start', 'period_end', 'invoices', 'invoiced', 'paid', 'refunded', 'charged_back', 'credit_notes', 'net', ...lineTypes.map((t) => `lines.${t}`)],
   usage: ['plan', 'plan_code', 'plan_version', 'meter', 'credits', 'transactions'],
   overage: ['currency', 'plan', 'plan_code', 'plan_version', 'period_start', 'period_end', 'lines', 'credits', 'amount'],
   refunds: ['id', 'kind', 'customer', 'invoice', 'created_at', 'currency', 'amount', 'credit_policy', 'status', 'credits_granted', 'credits_target',
@@ -124,6 +134,7 @@ export const reportColumns: { [K in ReportName]: string[] } = {
   promotional: ['source', 'grants', 'credits_granted', 'credits_consumed', 'credits_expired', 'credits_revoked'],
   deferred_revenue: ['grant', 'customer', 'invoice', 'currency', 'credits', 'cost', 'credits_consumed', 'credits_expired', 'credits_revoked', 'credits_unspent',
     'opening_deferred', 'purchased', 'recognized', 'breakage', 'revoked', 'closing_deferred'],
+  credit_notes: ['id', 'customer', 'created_at', 'currency', 'amount', 'source', 'reason', 'refundable', 'invoice', 'refund'],
 };
 
 export function reportCsv<N extends ReportName>(name: N, report: Reports[N]): string {

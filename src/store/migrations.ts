@@ -161,6 +161,32 @@ export const migrations: Migration[] = [
     // not pay for it, and the scheduler finds customers whose debt new credits should settle.
     statements: [`CREATE INDEX accounts_in_debt ON accounts (customer_id) WHERE code = 'debt' AND balance < 0`],
   },
+  {
+    version: 30,
+    name: 'credit notes and the customer balance',
+    // A credit note is money owed back to a customer and kept as balance. What it gave up is
+    // recorded use by use (applied to an invoice, or paid out), so the note's `remaining` is a
+    // projection the reconciliation rebuilds. Invoices keep the balance applied to them and the
+    // note their own excess became; payments say how they were made (`balance` for a note).
+    statements: [
+      `CREATE TABLE credit_notes (
+        id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, currency TEXT NOT NULL, amount BIGINT NOT NULL, remaining BIGINT NOT NULL,
+        amount_applied BIGINT NOT NULL, amount_refunded BIGINT NOT NULL, source TEXT NOT NULL, reason TEXT NOT NULL,
+        refundable BIGINT NOT NULL, status TEXT NOT NULL, invoice_id TEXT, invoice_line_id TEXT, refund_id TEXT,
+        metadata TEXT NOT NULL, created_at BIGINT NOT NULL)`,
+      `CREATE INDEX credit_notes_customer ON credit_notes (customer_id, id)`,
+      `CREATE TABLE credit_note_uses (
+        id TEXT PRIMARY KEY, credit_note_id TEXT NOT NULL, customer_id TEXT NOT NULL, kind TEXT NOT NULL, invoice_id TEXT,
+        payment_id TEXT, amount BIGINT NOT NULL, currency TEXT NOT NULL, created_at BIGINT NOT NULL)`,
+      `CREATE INDEX credit_note_uses_note ON credit_note_uses (credit_note_id)`,
+      `CREATE INDEX credit_note_uses_customer ON credit_note_uses (customer_id, id)`,
+      `ALTER TABLE invoices ADD COLUMN balance_applied BIGINT NOT NULL DEFAULT 0`,
+      `ALTER TABLE invoices ADD COLUMN credit_note_id TEXT`,
+      `ALTER TABLE payments ADD COLUMN method TEXT NOT NULL DEFAULT 'manual'`,
+      `ALTER TABLE refunds ADD COLUMN destination TEXT NOT NULL DEFAULT 'cash'`,
+      `ALTER TABLE refunds ADD COLUMN credit_note_id TEXT`,
+    ],
+  },
 ];
 
 /** The advisory lock that serializes migrations across server processes on PostgreSQL. */

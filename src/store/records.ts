@@ -227,6 +227,10 @@ export interface InvoiceRecord {
   metadata: Metadata;
   createdAtMs: number;
   lines: InvoiceLineRecord[];
+  /** Customer balance (credit notes) applied at finalization or later; paid by `balance` payments. */
+  balanceAppliedMinor: bigint;
+  /** The credit note this invoice's excess became, when its lines sum below zero. */
+  creditNoteId: string | null;
 }
 
 export interface PaymentRecord {
@@ -237,6 +241,8 @@ export interface PaymentRecord {
   currency: string;
   provider: string | null;
   providerPaymentId: string | null;
+  /** `balance` when a credit note paid; `manual` or the provider's name otherwise. */
+  method: string;
   createdAtMs: number;
 }
 
@@ -266,4 +272,46 @@ export interface ReturnRecord {
   providerRef: string | null;
   createdAtMs: number;
   closedAtMs: number | null;
+  /** Refunds only: `cash` (the default) or `balance`, which issues a credit note instead. */
+  destination: 'cash' | 'balance';
+  creditNoteId: string | null;
+}
+
+export type CreditNoteSource = 'proration' | 'refund' | 'goodwill' | 'invoice_void';
+
+/**
+ * Money owed back to a customer and kept as their balance (PRODUCT §14). `remaining` is what is
+ * left to apply or pay out: `amount - amountApplied - amountRefunded`.
+ */
+export interface CreditNoteRecord {
+  id: string;
+  customerId: string;
+  currency: string;
+  amountMinor: bigint;
+  remainingMinor: bigint;
+  amountAppliedMinor: bigint;
+  amountRefundedMinor: bigint;
+  source: CreditNoteSource;
+  reason: string;
+  refundable: boolean;
+  /** `open` while something remains, `closed` once all of it was applied or paid out. */
+  status: 'open' | 'closed';
+  invoiceId: string | null;
+  invoiceLineId: string | null;
+  refundId: string | null;
+  metadata: Metadata;
+  createdAtMs: number;
+}
+
+/** One use of a credit note: applied to an invoice, or paid out to the customer. */
+export interface CreditNoteUseRecord {
+  id: string;
+  creditNoteId: string;
+  customerId: string;
+  kind: 'applied' | 'refunded';
+  invoiceId: string | null;
+  paymentId: string | null;
+  amountMinor: bigint;
+  currency: string;
+  createdAtMs: number;
 }

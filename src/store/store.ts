@@ -11,6 +11,7 @@ import { migrate } from './migrations.ts';
 export { totalKey, uniqueKey, type MeterTotal, type MeterTotalKey, type UniqueValueKey } from './queries/usage.ts';
 import { ReportQueries } from './queries/reports.ts';
 import { ReconciliationQueries } from './queries/reconciliation.ts';
+import { CreditNoteQueries } from './queries/credit-notes.ts';
 
 /**
  * The storage the engine needs, in domain terms. One implementation serves SQLite and PostgreSQL:
@@ -27,6 +28,7 @@ export class StoreTx {
   readonly returns: ReturnQueries;
   readonly reports: ReportQueries;
   readonly reconciliation: ReconciliationQueries;
+  readonly creditNotes: CreditNoteQueries;
 
   constructor(readonly c: SqlConnection) {
     this.customers = new CustomerQueries(c);
@@ -38,6 +40,7 @@ export class StoreTx {
     this.returns = new ReturnQueries(c);
     this.reports = new ReportQueries(c);
     this.reconciliation = new ReconciliationQueries(c);
+    this.creditNotes = new CreditNoteQueries(c);
   }
 
   /**

@@ -77,7 +77,7 @@ describe.each(dialects)('reconciliation on %s', (dialect) => {
 
     expect(must(await reconcile(engine))).toEqual({
       ok: true,
-      checks: ['transactions_balance', 'balances_match_entries', 'usage_charged_once', 'purchase_grants_linked', 'allowance_grants_linked', 'overage_invoiced', 'claw_backs_applied']
+      checks: ['transactions_balance', 'balances_match_entries', 'usage_charged_once', 'purchase_grants_linked', 'allowance_grants_linked', 'overage_invoiced', 'claw_backs_applied', 'customer_balance']
         .map((name) => ({ name, ok: true })),
       discrepancies: [],
     });

@@ -109,7 +109,7 @@ describe.each(dialects)('finance reports on %s', (dialect) => {
     expect(revenue.rows.map((r) => ({ planId: r.planId, periodStartMs: r.periodStartMs, invoices: r.invoices, invoicedMinor: r.invoicedMinor, paidMinor: r.paidMinor,
       refundedMinor: r.refundedMinor, netMinor: r.netMinor, lines: r.lines }))).toEqual(expected);
     // January: the fee; February: the fee and 30 credits of January's overage at 5 = 150; the purchase.
-    expect(revenue.totals).toEqual([{ currency: 'USD', invoices: 3n, invoicedMinor: 2850n, paidMinor: 2850n, refundedMinor: 300n, chargedBackMinor: 0n, netMinor: 2550n }]);
+    expect(revenue.totals).toEqual([{ currency: 'USD', invoices: 3n, invoicedMinor: 2850n, paidMinor: 2850n, refundedMinor: 300n, chargedBackMinor: 0n, creditNotesMinor: 0n, netMinor: 2550n }]);
     expect(revenue.rows.find((r) => r.planId === plan.id && r.periodStartMs === Date.parse('2025-02-01T00:00:00Z'))!.lines).toEqual({ subscription_fee: 1000n, overage: 150n });
     expect(revenue.rows.every((r) => r.planId === null || r.planCode === plan.code)).toBe(true);
 

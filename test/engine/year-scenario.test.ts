@@ -89,7 +89,7 @@ describe.each(dialects)('a year on a test clock on %s', (dialect) => {
     const chargedBack = sum(returns.filter((r) => r.kind === 'chargeback' && r.status !== 'won').map((r) => r.amountMinor));
     expect(revenue.totals).toEqual([{
       currency: 'USD', invoices: BigInt(live.length), invoicedMinor: sum(live.map((i) => i.totalMinor)), paidMinor: sum(payments.map((p) => p.amountMinor)),
-      refundedMinor: sum(returns.filter((r) => r.kind === 'refund').map((r) => r.amountMinor)), chargedBackMinor: chargedBack,
+      refundedMinor: sum(returns.filter((r) => r.kind === 'refund').map((r) => r.amountMinor)), chargedBackMinor: chargedBack, creditNotesMinor: 0n,
       netMinor: sum(payments.map((p) => p.amountMinor)) - 375n - chargedBack,
     }]);
     expect([revenue.totals[0]!.refundedMinor, chargedBack]).toEqual([375n, 750n]);

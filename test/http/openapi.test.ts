@@ -32,6 +32,9 @@ describe.each(dialects)('OpenAPI, docs and health on %s', (dialect) => {
       '/v1/api_keys',
       '/v1/domain_events',
       '/v1/ledger/transactions',
+      '/v1/credit_notes',
+      '/v1/credit_notes/{id}/refund',
+      '/v1/customers/{id}/money_balance',
       '/healthz',
     ]) expect(paths, path).toContain(path);
     expect(doc.components.securitySchemes.apiKey).toMatchObject({ type: 'http', scheme: 'bearer' });

@@ -38,7 +38,7 @@ describe.each(dialects)('reports and reconciliation over HTTP on %s', (dialect) 
       const lines = String(response.body).trimEnd().split('\r\n');
       expect(lines[0], name).toMatch(/^[a-z_.]+(,[a-z_.]+)+$/);
       if (name === 'revenue') {
-        expect(lines[0]).toContain('invoiced,paid,refunded,charged_back,net');
+        expect(lines[0]).toContain('invoiced,paid,refunded,charged_back,credit_notes,net');
         const header = lines[0]!.split(',');
         const row = lines[1]!.split(',');
         expect(Object.fromEntries(header.map((h, i) => [h, row[i]]))).toMatchObject({ invoiced: '10000', paid: '10000', refunded: '1000', net: '9000', 'lines.credit_purchase': '10000' });

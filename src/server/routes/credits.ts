@@ -11,6 +11,7 @@ import { notFound, ok } from '../../core/errors.ts';
 import * as S from '../schemas.ts';
 import * as V from '../views.ts';
 import { canSeeCustomer, hiddenCustomer, pageOf, send, sendError } from '../reply.ts';
+import { moneyBalanceView } from './credit-notes.ts';
 
 /** Customers, meters, grants, balances and authorization. */
 export function creditRoutes(app: FastifyInstance, engine: Engine): void {
@@ -32,7 +33,8 @@ export function creditRoutes(app: FastifyInstance, engine: Engine): void {
   }, async (req, reply) => {
     const outcome = await getCustomer(engine, req.params.id);
     if (outcome.ok && !canSeeCustomer(req, outcome.value.id)) return sendError(reply, hiddenCustomer(req.params.id));
-    return send(reply, outcome, V.customerView);
+    const money = outcome.ok ? moneyBalanceView(await engine.store.read.creditNotes.balances(outcome.value.id)) : [];
+    return send(reply, outcome, (c) => ({ ...V.customerView(c), money_balance: money }));
   });
 
   app.post<{ Params: Static<typeof S.IdParam>; Body: Static<typeof S.UpdateCustomer> }>('/v1/customers/:id', {
@@ -45,7 +47,8 @@ export function creditRoutes(app: FastifyInstance, engine: Engine): void {
   }, async (req, reply) => {
     const outcome = await getBalance(engine, req.params.id);
     if (outcome.ok && !canSeeCustomer(req, outcome.value.customer.id)) return sendError(reply, hiddenCustomer(req.params.id));
-    return send(reply, outcome, (v) => V.balanceView(v.customer, v.balance, v.nowMs));
+    const money = outcome.ok ? moneyBalanceView(await engine.store.read.creditNotes.balances(outcome.value.customer.id)) : [];
+    return send(reply, outcome, (v) => ({ ...V.balanceView(v.customer, v.balance, v.nowMs), money_balance: money }));
   });
 
   app.post<{ Params: Static<typeof S.IdParam>; Body: Static<typeof S.Authorize> }>('/v1/customers/:id/authorize', {

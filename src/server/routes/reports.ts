@@ -23,6 +23,7 @@ const summaries: Record<ReportName, string> = {
   refunds: 'Refund and chargeback impact: money returned against credits revoked, per policy',
   promotional: 'Promotional (non-revenue) consumption by grant source',
   deferred_revenue: 'Deferred revenue of credits bought at a cost basis: recognized, breakage, liability',
+  credit_notes: 'Credit notes issued, and the customer balance: opening, issued, applied, paid out, closing',
 };
 
 const wantsCsv = (req: FastifyRequest): boolean => (req.headers.accept ?? '').toLowerCase().includes('text/csv');

@@ -17,6 +17,7 @@ const CreateReturn = Type.Object({
   reason: Type.String({ minLength: 1, maxLength: 500 }),
   credit_policy: Type.Union([Type.Literal('proportional'), Type.Literal('full'), Type.Literal('unused_only'), Type.Literal('none')]),
   shortfall: Type.Optional(Type.Union([Type.Literal('debt'), Type.Literal('write_off')], { description: 'What happens to credits that cannot be revoked because they were spent (default: the server setting).' })),
+  to: Type.Optional(Type.Union([Type.Literal('cash'), Type.Literal('balance')], { description: 'Refunds: `cash` (default) returns the money; `balance` keeps it as a refundable credit note.' })),
 }, { additionalProperties: false });
 
 const CloseChargeback = Type.Object({ outcome: Type.Union([Type.Literal('won'), Type.Literal('lost')]) }, { additionalProperties: false });
@@ -39,6 +40,7 @@ export const returnView = (r: ReturnRecord) => ({
   restore_transaction: r.restoreTxnId,
   created_at: formatTimestamp(r.createdAtMs),
   closed_at: r.closedAtMs === null ? null : formatTimestamp(r.closedAtMs),
+  ...(r.kind === 'refund' ? { to: r.destination, credit_note: r.creditNoteId } : {}),
 });
 
 /** Refunds and chargebacks with their credit claw-back (PRODUCT §8). */

@@ -73,6 +73,7 @@ const toInvoice = (r: SqlRow): InvoiceRecord => ({
   amountRefundedMinor: big(r.amount_refunded), amountChargedBackMinor: big(r.amount_charged_back), provider: strOrNull(r.provider),
   providerInvoiceId: strOrNull(r.provider_invoice_id), finalizedAtMs: numOrNull(r.finalized_at), paidAtMs: numOrNull(r.paid_at),
   voidedAtMs: numOrNull(r.voided_at), metadata: json(r.metadata), createdAtMs: num(r.created_at), lines: [],
+  balanceAppliedMinor: big(r.balance_applied ?? 0), creditNoteId: strOrNull(r.credit_note_id),
 });
 
 /** Plans, subscriptions with their timeline and periods, invoices with lines, payments. */
@@ -194,11 +195,12 @@ export class BillingQueries {
   async insertInvoice(inv: InvoiceRecord): Promise<void> {
     await this.c.run(
       `INSERT INTO invoices (id, customer_id, subscription_id, plan_id, kind, period_start, period_end, currency, status, total, amount_paid,
-        amount_refunded, amount_charged_back, provider, provider_invoice_id, finalized_at, paid_at, voided_at, metadata, created_at)
-        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+        amount_refunded, amount_charged_back, provider, provider_invoice_id, finalized_at, paid_at, voided_at, metadata, created_at,
+        balance_applied, credit_note_id)
+        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
       [inv.id, inv.customerId, inv.subscriptionId, inv.planId, inv.kind, inv.periodStartMs, inv.periodEndMs, inv.currency, inv.status,
         inv.totalMinor, inv.amountPaidMinor, inv.amountRefundedMinor, inv.amountChargedBackMinor, inv.provider, inv.providerInvoiceId,
-        inv.finalizedAtMs, inv.paidAtMs, inv.voidedAtMs, JSON.stringify(inv.metadata), inv.createdAtMs],
+        inv.finalizedAtMs, inv.paidAtMs, inv.voidedAtMs, JSON.stringify(inv.metadata), inv.createdAtMs, inv.balanceAppliedMinor, inv.creditNoteId],
     );
     await insertRows(this.c, 'invoice_lines',
       ['id', 'invoice_id', 'customer_id', 'seq', 'type', 'description', 'quantity', 'unit_amount', 'amount', 'period_start', 'period_end', 'refs'],
@@ -210,9 +212,9 @@ export class BillingQueries {
   async updateInvoiceState(inv: InvoiceRecord): Promise<void> {
     await this.c.run(
       `UPDATE invoices SET status = ?, amount_paid = ?, amount_refunded = ?, amount_charged_back = ?, provider = ?, provider_invoice_id = ?,
-        paid_at = ?, voided_at = ? WHERE id = ?`,
+        paid_at = ?, voided_at = ?, balance_applied = ?, credit_note_id = ? WHERE id = ?`,
       [inv.status, inv.amountPaidMinor, inv.amountRefundedMinor, inv.amountChargedBackMinor, inv.provider, inv.providerInvoiceId, inv.paidAtMs,
-        inv.voidedAtMs, inv.id],
+        inv.voidedAtMs, inv.balanceAppliedMinor, inv.creditNoteId, inv.id],
     );
   }
 
@@ -267,15 +269,16 @@ export class BillingQueries {
   }
 
   async insertPayment(p: PaymentRecord): Promise<void> {
-    await this.c.run(`INSERT INTO payments (id, invoice_id, customer_id, amount, currency, provider, provider_payment_id, created_at) VALUES (?,?,?,?,?,?,?,?)`,
-      [p.id, p.invoiceId, p.customerId, p.amountMinor, p.currency, p.provider, p.providerPaymentId, p.createdAtMs]);
+    await this.c.run(`INSERT INTO payments (id, invoice_id, customer_id, amount, currency, provider, provider_payment_id, method, created_at) VALUES (?,?,?,?,?,?,?,?,?)`,
+      [p.id, p.invoiceId, p.customerId, p.amountMinor, p.currency, p.provider, p.providerPaymentId, p.method, p.createdAtMs]);
   }
 
   async payments(invoiceId: string): Promise<PaymentRecord[]> {
     const rows = await this.c.query(`SELECT * FROM payments WHERE invoice_id = ? ORDER BY id`, [invoiceId]);
     return rows.map((r) => ({
       id: r.id as string, invoiceId: r.invoice_id as string, customerId: r.customer_id as string, amountMinor: big(r.amount),
-      currency: r.currency as string, provider: strOrNull(r.provider), providerPaymentId: strOrNull(r.provider_payment_id), createdAtMs: num(r.created_at),
+      currency: r.currency as string, provider: strOrNull(r.provider), providerPaymentId: strOrNull(r.provider_payment_id),
+      method: (r.method as string | null) ?? 'manual', createdAtMs: num(r.created_at),
     }));
   }
 

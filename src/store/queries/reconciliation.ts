@@ -1,3 +1,4 @@
+import { toReturn } from './returns.ts';
 import type { SqlConnection } from '../sql.ts';
 import type { AllowanceGrantFacts, OverageLineFacts, PurchaseGrantFacts } from '../../core/reconciliation.ts';
 import type { ReturnRecord } from '../records.ts';
@@ -158,14 +159,7 @@ export class ReconciliationQueries {
     );
     return rows.map((r) => ({
       invoiceTotalMinor: r.invoice_total === null || r.invoice_total === undefined ? null : big(r.invoice_total),
-      record: {
-        id: r.id as string, kind: r.kind as ReturnRecord['kind'], customerId: r.customer_id as string, invoiceId: r.invoice_id as string,
-        amountMinor: big(r.amount), currency: r.currency as string, reason: r.reason as string, creditPolicy: r.credit_policy as ReturnRecord['creditPolicy'],
-        creditsGrantedMicro: big(r.credits_granted), creditsTargetMicro: big(r.credits_target), creditsRevokedMicro: big(r.credits_revoked),
-        creditsShortfallMicro: big(r.credits_shortfall), shortfallHandling: r.shortfall_handling as ReturnRecord['shortfallHandling'],
-        status: r.status as ReturnRecord['status'], txnId: strOrNull(r.txn_id), restoreTxnId: strOrNull(r.restore_txn_id),
-        provider: strOrNull(r.provider), providerRef: strOrNull(r.provider_ref), createdAtMs: num(r.created_at), closedAtMs: numOrNull(r.closed_at),
-      },
+      record: toReturn(r),
     }));
   }
 

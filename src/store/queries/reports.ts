@@ -73,7 +73,14 @@ export class ReportQueries {
         JOIN invoices i ON i.id = r.invoice_id
         WHERE r.created_at >= ? AND r.created_at < ?${this.customer('r.customer_id', f, returnParams)}
         GROUP BY i.currency, i.plan_id, i.period_start, i.period_end, r.kind, r.status`, returnParams);
+    const noteParams: SqlValue[] = [f.fromMs, f.toMs];
+    const notes = await this.c.query(
+      `SELECT n.currency, i.plan_id, i.period_start, i.period_end, SUM(n.amount) AS amount FROM credit_notes n
+        LEFT JOIN invoices i ON i.id = n.invoice_id
+        WHERE n.source <> 'refund' AND n.created_at >= ? AND n.created_at < ?${this.customer('n.customer_id', f, noteParams)}
+        GROUP BY n.currency, i.plan_id, i.period_start, i.period_end`, noteParams);
     return [
+      ...notes.map((r) => ({ ...revenueKey(r), kind: 'credit_note' as const, status: null, amountMinor: big(r.amount) })),
       ...payments.map((r) => ({ ...revenueKey(r), kind: 'payment' as const, status: null, amountMinor: big(r.amount) })),
       ...returns.map((r) => ({ ...revenueKey(r), kind: r.kind as 'refund' | 'chargeback', status: r.status as string, amountMinor: big(r.amount) })),
     ];

@@ -3,7 +3,7 @@ import type { Page, PageRequest, ReturnRecord } from '../records.ts';
 import { big, num, numOrNull, strOrNull } from '../rows.ts';
 import { pageQuery } from './paging.ts';
 
-const toReturn = (r: SqlRow): ReturnRecord => ({
+export const toReturn = (r: SqlRow): ReturnRecord => ({
   id: r.id as string,
   kind: r.kind as ReturnRecord['kind'],
   customerId: r.customer_id as string,
@@ -24,6 +24,8 @@ const toReturn = (r: SqlRow): ReturnRecord => ({
   providerRef: strOrNull(r.provider_ref),
   createdAtMs: num(r.created_at),
   closedAtMs: numOrNull(r.closed_at),
+  destination: ((r.destination as string | null) ?? 'cash') as ReturnRecord['destination'],
+  creditNoteId: strOrNull(r.credit_note_id),
 });
 
 /** Refunds and chargebacks share one table: both return money on an invoice and claw back credits. */
@@ -33,11 +35,11 @@ export class ReturnQueries {
   async insert(r: ReturnRecord): Promise<void> {
     await this.c.run(
       `INSERT INTO refunds (id, kind, customer_id, invoice_id, amount, currency, reason, credit_policy, credits_granted, credits_target,
-        credits_revoked, credits_shortfall, shortfall_handling, status, txn_id, restore_txn_id, provider, provider_ref, created_at, closed_at)
-        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+        credits_revoked, credits_shortfall, shortfall_handling, status, txn_id, restore_txn_id, provider, provider_ref, created_at, closed_at, destination, credit_note_id)
+        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
       [r.id, r.kind, r.customerId, r.invoiceId, r.amountMinor, r.currency, r.reason, r.creditPolicy, r.creditsGrantedMicro, r.creditsTargetMicro,
         r.creditsRevokedMicro, r.creditsShortfallMicro, r.shortfallHandling, r.status, r.txnId, r.restoreTxnId, r.provider, r.providerRef,
-        r.createdAtMs, r.closedAtMs],
+        r.createdAtMs, r.closedAtMs, r.destination, r.creditNoteId],
     );
   }
 

@@ -1,0 +1,67 @@
+/**
+ * The customer's money balance (PRODUCT §14): credit notes, money owed back and kept rather than
+ * paid out, applied to the next invoices oldest note first. Pure arithmetic on minor units; the
+ * engine reads the notes and writes what this decides.
+ */
+
+export interface NoteLeft {
+  id: string;
+  remainingMinor: bigint;
+}
+
+export interface BalanceAllocation {
+  creditNoteId: string;
+  amountMinor: bigint;
+}
+
+/**
+ * Takes up to `dueMinor` from notes the caller ordered oldest first. Nothing is taken for an
+ * amount of zero or less.
+ */
+export function allocateBalance(notesOldestFirst: readonly NoteLeft[], dueMinor: bigint): { allocations: BalanceAllocation[]; appliedMinor: bigint } {
+  const allocations: BalanceAllocation[] = [];
+  let left = dueMinor;
+  for (const note of notesOldestFirst) {
+    if (left <= 0n) break;
+    if (note.remainingMinor <= 0n) continue;
+    const take = note.remainingMinor < left ? note.remainingMinor : left;
+    allocations.push({ creditNoteId: note.id, amountMinor: take });
+    left -= take;
+  }
+  return { allocations, appliedMinor: dueMinor > 0n ? dueMinor - left : 0n };
+}
+
+/**
+ * An invoice whose lines sum below zero owes the customer money: the excess becomes a credit
+ * note, and nothing is due on the invoice. Zero when the invoice owes nothing back.
+ */
+export function invoiceExcessMinor(totalMinor: bigint): bigint {
+  return totalMinor < 0n ? -totalMinor : 0n;
+}
+
+/** What an invoice asks to be paid in money: its total less the balance applied, never below zero. */
+export function amountDueMinor(totalMinor: bigint, balanceAppliedMinor: bigint): bigint {
+  const due = totalMinor - balanceAppliedMinor;
+  return due > 0n ? due : 0n;
+}
+
+export interface NoteAmounts {
+  amountMinor: bigint;
+  remainingMinor: bigint;
+  amountAppliedMinor: bigint;
+  amountRefundedMinor: bigint;
+  status: 'open' | 'closed';
+}
+
+/**
+ * A note after one use (applied to an invoice, or paid out). The caller has checked the amount
+ * against what remains; the identity amount = remaining + applied + refunded always holds.
+ */
+export function useNote<T extends NoteAmounts>(note: T, kind: 'applied' | 'refunded', amountMinor: bigint): T {
+  const next = { ...note };
+  next.remainingMinor -= amountMinor;
+  if (kind === 'applied') next.amountAppliedMinor += amountMinor;
+  else next.amountRefundedMinor += amountMinor;
+  next.status = next.remainingMinor === 0n ? 'closed' : 'open';
+  return next;
+}

@@ -1,0 +1,186 @@
+import { allocateBalance, useNote } from '../core/customer-balance.ts';
+import { fail, invalid, notFound, ok, type Outcome } from '../core/errors.ts';
+import { amountMinorMax } from '../core/money.ts';
+import type { CreditNoteRecord, CreditNoteSource, CreditNoteUseRecord, CustomerRecord, InvoiceRecord } from '../store/records.ts';
+import type { StoreTx } from '../store/store.ts';
+import { Changes, customerNow, readLocked, type Engine } from './context.ts';
+import { FieldCheck } from './input.ts';
+import { takePayment } from './invoice-settlement.ts';
+
+/**
+ * Credit notes and the customer's money balance (PRODUCT §14): money owed back to a customer and
+ * kept as balance, from a downgrade's excess proration credit, a refund taken as balance, or
+ * goodwill. The balance is applied, oldest note first, when an invoice is finalized; a
+ * `refundable` note can instead be paid out.
+ */
+export interface NoteDraft {
+  customer: CustomerRecord;
+  amountMinor: bigint;
+  source: CreditNoteSource;
+  reason: string;
+  refundable: boolean;
+  invoiceId?: string | null;
+  invoiceLineId?: string | null;
+  refundId?: string | null;
+  metadata?: Record<string, string>;
+}
+
+export async function issueCreditNote(engine: Engine, tx: StoreTx, changes: Changes, draft: NoteDraft, nowMs: number): Promise<CreditNoteRecord> {
+  const note: CreditNoteRecord = {
+    id: engine.ids.next('cn'),
+    customerId: draft.customer.id,
+    currency: draft.customer.currency,
+    amountMinor: draft.amountMinor,
+    remainingMinor: draft.amountMinor,
+    amountAppliedMinor: 0n,
+    amountRefundedMinor: 0n,
+    source: draft.source,
+    reason: draft.reason,
+    refundable: draft.refundable,
+    status: 'open',
+    invoiceId: draft.invoiceId ?? null,
+    invoiceLineId: draft.invoiceLineId ?? null,
+    refundId: draft.refundId ?? null,
+    metadata: draft.metadata ?? {},
+    createdAtMs: nowMs,
+  };
+  await tx.creditNotes.insert(note);
+  changes.event('credit_note.created', note.customerId, {
+    credit_note: note.id, amount: Number(note.amountMinor), currency: note.currency, source: note.source, refundable: note.refundable,
+    invoice: note.invoiceId, invoice_line: note.invoiceLineId, refund: note.refundId,
+  }, nowMs);
+  return note;
+}
+
+/**
+ * Applies the customer's balance in the invoice's currency to what is still unpaid on it, oldest
+ * note first: one use per note and one payment of method `balance`. Paid in full, the invoice is
+ * settled like any other. The caller writes the invoice state afterwards.
+ */
+export async function applyBalance(engine: Engine, tx: StoreTx, changes: Changes, customer: CustomerRecord, invoice: InvoiceRecord, nowMs: number): Promise<bigint> {
+  const unpaidMinor = invoice.totalMinor - invoice.amountPaidMinor;
+  if (unpaidMinor <= 0n) return 0n;
+  const notes = await tx.creditNotes.openFor(customer.id, invoice.currency);
+  const { allocations, appliedMinor } = allocateBalance(notes, unpaidMinor);
+  if (appliedMinor === 0n) return 0n;
+  invoice.balanceAppliedMinor += appliedMinor;
+  const payment = await takePayment(engine, tx, changes, customer, invoice, { amountMinor: appliedMinor, method: 'balance' }, nowMs);
+  const byId = new Map(notes.map((n) => [n.id, n]));
+  for (const a of allocations) {
+    const note = useNote(byId.get(a.creditNoteId)!, 'applied', a.amountMinor);
+    await tx.creditNotes.updateAmounts(note);
+    await tx.creditNotes.insertUse(newUse(engine, note, 'applied', a.amountMinor, invoice.id, payment.id, nowMs));
+  }
+  changes.event('invoice.balance_applied', customer.id, {
+    invoice: invoice.id, amount: Number(appliedMinor), currency: invoice.currency, credit_notes: allocations.map((a) => a.creditNoteId),
+  }, nowMs);
+  return appliedMinor;
+}
+
+const newUse = (engine: Engine, note: CreditNoteRecord, kind: CreditNoteUseRecord['kind'], amountMinor: bigint, invoiceId: string | null, paymentId: string | null, nowMs: number): CreditNoteUseRecord => ({
+  id: engine.ids.next('cnu'), creditNoteId: note.id, customerId: note.customerId, kind, invoiceId, paymentId, amountMinor, currency: note.currency, createdAtMs: nowMs,
+});
+
+export interface CreateCreditNoteInput {
+  customer: string;
+  amount: number;
+  currency?: string | undefined;
+  reason: string;
+  refundable?: boolean | undefined;
+  invoice?: string | undefined;
+  metadata?: Record<string, string> | undefined;
+}
+
+/**
+ * A goodwill credit: money given to the customer as balance. `currency` (when given) must be the
+ * customer's; `invoice` (when given) links the note to one of the customer's invoices that is not
+ * void. The balance is applied to the customer's next invoices.
+ */
+export async function createCreditNote(engine: Engine, input: CreateCreditNoteInput): Promise<Outcome<CreditNoteRecord>> {
+  const check = new FieldCheck();
+  if (!Number.isSafeInteger(input.amount) || input.amount <= 0 || BigInt(input.amount) > amountMinorMax) {
+    check.add('amount', 'must_be_positive', 'amount must be a positive integer of minor units.');
+  }
+  const metadata = check.metadata('metadata', input.metadata);
+  if (check.errors.length) return invalid(check.errors);
+  return engine.store.transaction(async (tx) => {
+    const customer = await tx.customers.find(input.customer);
+    if (!customer) return notFound('customer', input.customer);
+    await tx.lockCustomers([customer.id]);
+    if (input.currency !== undefined && input.currency !== customer.currency) {
+      return invalid([{ field: 'currency', code: 'currency_mismatch', message: `The customer is billed in ${customer.currency}.` }]);
+    }
+    let invoice: InvoiceRecord | null = null;
+    if (input.invoice !== undefined) {
+      invoice = await tx.billing.invoice(input.invoice);
+      if (!invoice || invoice.customerId !== customer.id) return notFound('invoice', input.invoice);
+      if (invoice.status === 'void') return fail('invoice_void', 'A credit note cannot be issued against a void invoice.', { fields: [{ field: 'invoice', code: 'invoice_void', message: 'the invoice is void' }] });
+    }
+    const nowMs = await customerNow(engine, tx, customer);
+    const changes = new Changes(engine);
+    const note = await issueCreditNote(engine, tx, changes, {
+      customer, amountMinor: BigInt(input.amount), source: 'goodwill', reason: input.reason, refundable: input.refundable ?? false,
+      invoiceId: invoice?.id ?? null, metadata,
+    }, nowMs);
+    await changes.flush(tx);
+    return ok(note);
+  });
+}
+
+/**
+ * Pays out what is left of a refundable note (or `amount` of it) in cash: one `refunded` use.
+ * A note that is not refundable stays balance, to be applied to invoices.
+ */
+export async function refundCreditNote(engine: Engine, id: string, input: { amount?: number | undefined }): Promise<Outcome<CreditNoteRecord>> {
+  if (input.amount !== undefined && (!Number.isSafeInteger(input.amount) || input.amount <= 0)) {
+    return invalid([{ field: 'amount', code: 'must_be_positive', message: 'amount must be a positive integer of minor units.' }]);
+  }
+  return engine.store.transaction(async (tx) => {
+    const found = await readLocked(tx, () => tx.creditNotes.get(id));
+    if (!found) return notFound('credit_note', id);
+    if (!found.refundable) return fail('credit_note_not_refundable', 'This credit note is not refundable: it can only be applied to invoices.');
+    const amountMinor = input.amount === undefined ? found.remainingMinor : BigInt(input.amount);
+    if (amountMinor === 0n || amountMinor > found.remainingMinor) {
+      return fail('amount_exceeds_remaining', `${found.remainingMinor} minor units remain on this credit note.`, {
+        fields: [{ field: 'amount', code: 'amount_exceeds_remaining', message: 'more than remains on the note' }], details: { remaining: Number(found.remainingMinor) },
+      });
+    }
+    const customer = (await tx.customers.find(found.customerId))!;
+    const nowMs = await customerNow(engine, tx, customer);
+    const note = useNote(found, 'refunded', amountMinor);
+    await tx.creditNotes.updateAmounts(note);
+    await tx.creditNotes.insertUse(newUse(engine, note, 'refunded', amountMinor, null, null, nowMs));
+    const changes = new Changes(engine);
+    changes.event('credit_note.refunded', note.customerId, { credit_note: note.id, amount: Number(amountMinor), currency: note.currency }, nowMs);
+    await changes.flush(tx);
+    return ok(note);
+  });
+}
+
+/**
+ * Applies the customer's balance to an invoice that is still unpaid (balance that arrived after
+ * the invoice was finalized). A void, paid or uncollectible invoice is refused.
+ */
+export async function applyBalanceToInvoice(engine: Engine, invoiceRef: string): Promise<Outcome<InvoiceRecord>> {
+  return engine.store.transaction(async (tx) => {
+    const invoice = await readLocked(tx, () => tx.billing.invoice(invoiceRef));
+    if (!invoice) return notFound('invoice', invoiceRef);
+    if (!isCollectible(invoice)) return fail('invoice_not_open', `The invoice is ${invoice.status}; balance applies only to unpaid invoices.`, { details: { status: invoice.status } });
+    const customer = (await tx.customers.find(invoice.customerId))!;
+    const nowMs = await customerNow(engine, tx, customer);
+    const changes = new Changes(engine);
+    await applyBalance(engine, tx, changes, customer, invoice, nowMs);
+    await tx.billing.updateInvoiceState(invoice);
+    await changes.flush(tx);
+    return ok(invoice);
+  });
+}
+
+/** An invoice that still expects money. */
+export function isCollectible(invoice: InvoiceRecord): boolean {
+  return invoice.status === 'open';
+}
+
+export async function moneyBalances(tx: StoreTx, customerId: string): Promise<Map<string, bigint>> {
+  return tx.creditNotes.balances(customerId);
+}

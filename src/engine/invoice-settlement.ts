@@ -1,0 +1,43 @@
+import type { CustomerRecord, InvoiceRecord, PaymentRecord } from '../store/records.ts';
+import type { StoreTx } from '../store/store.ts';
+import type { Changes, Engine } from './context.ts';
+import { activateGrant } from './grants.ts';
+
+/**
+ * Money coming in on an invoice, whatever pays it (a recorded payment, the customer's balance, a
+ * provider): the payment record, and once the invoice is paid in full its consequences, which are
+ * the same for every way of paying: credits bought with it become active, and a top-up re-arms.
+ * The caller writes the invoice state afterwards.
+ */
+export async function takePayment(
+  engine: Engine, tx: StoreTx, changes: Changes, customer: CustomerRecord, invoice: InvoiceRecord,
+  payment: { amountMinor: bigint; method: string; provider?: string | null; providerPaymentId?: string | null }, nowMs: number,
+): Promise<PaymentRecord> {
+  const record: PaymentRecord = {
+    id: engine.ids.next('pay'),
+    invoiceId: invoice.id,
+    customerId: invoice.customerId,
+    amountMinor: payment.amountMinor,
+    currency: invoice.currency,
+    provider: payment.provider ?? null,
+    providerPaymentId: payment.providerPaymentId ?? null,
+    method: payment.method,
+    createdAtMs: nowMs,
+  };
+  await tx.billing.insertPayment(record);
+  invoice.amountPaidMinor += payment.amountMinor;
+  changes.event('payment.recorded', invoice.customerId, { invoice: invoice.id, payment: record.id, amount: Number(payment.amountMinor), method: payment.method }, nowMs);
+  if (invoice.amountPaidMinor === invoice.totalMinor) await settleInvoice(engine, tx, changes, customer, invoice, nowMs);
+  return record;
+}
+
+/** An invoice paid in full: paid status, and the credits it bought become active. */
+export async function settleInvoice(engine: Engine, tx: StoreTx, changes: Changes, customer: CustomerRecord, invoice: InvoiceRecord, nowMs: number): Promise<void> {
+  invoice.status = 'paid';
+  invoice.paidAtMs = nowMs;
+  changes.event('invoice.paid', invoice.customerId, { invoice: invoice.id, total: Number(invoice.totalMinor) }, nowMs);
+  for (const grant of await tx.grants.forInvoice(invoice.id)) {
+    if (grant.status === 'pending') await activateGrant(engine, tx, changes, customer, grant, nowMs);
+  }
+  if (invoice.metadata.auto_top_up === 'true') await tx.customers.setTopUpArmed(customer.id, true);
+}

@@ -1,0 +1,132 @@
+import type { SqlConnection, SqlRow, SqlValue } from '../sql.ts';
+import type { CreditNoteRecord, CreditNoteUseRecord, Page, PageRequest } from '../records.ts';
+import { big, json, num, strOrNull } from '../rows.ts';
+import { pageQuery } from './paging.ts';
+
+const toCreditNote = (r: SqlRow): CreditNoteRecord => ({
+  id: r.id as string,
+  customerId: r.customer_id as string,
+  currency: r.currency as string,
+  amountMinor: big(r.amount),
+  remainingMinor: big(r.remaining),
+  amountAppliedMinor: big(r.amount_applied),
+  amountRefundedMinor: big(r.amount_refunded),
+  source: r.source as CreditNoteRecord['source'],
+  reason: r.reason as string,
+  refundable: big(r.refundable) === 1n,
+  status: r.status as CreditNoteRecord['status'],
+  invoiceId: strOrNull(r.invoice_id),
+  invoiceLineId: strOrNull(r.invoice_line_id),
+  refundId: strOrNull(r.refund_id),
+  metadata: json(r.metadata),
+  createdAtMs: num(r.created_at),
+});
+
+const toUse = (r: SqlRow): CreditNoteUseRecord => ({
+  id: r.id as string,
+  creditNoteId: r.credit_note_id as string,
+  customerId: r.customer_id as string,
+  kind: r.kind as CreditNoteUseRecord['kind'],
+  invoiceId: strOrNull(r.invoice_id),
+  paymentId: strOrNull(r.payment_id),
+  amountMinor: big(r.amount),
+  currency: r.currency as string,
+  createdAtMs: num(r.created_at),
+});
+
+/** Credit notes (the customer's money balance) and each use of them. */
+export class CreditNoteQueries {
+  constructor(private readonly c: SqlConnection) {}
+
+  async insert(n: CreditNoteRecord): Promise<void> {
+    await this.c.run(
+      `INSERT INTO credit_notes (id, customer_id, currency, amount, remaining, amount_applied, amount_refunded, source, reason, refundable, status,
+        invoice_id, invoice_line_id, refund_id, metadata, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+      [n.id, n.customerId, n.currency, n.amountMinor, n.remainingMinor, n.amountAppliedMinor, n.amountRefundedMinor, n.source, n.reason,
+        n.refundable ? 1 : 0, n.status, n.invoiceId, n.invoiceLineId, n.refundId, JSON.stringify(n.metadata), n.createdAtMs],
+    );
+  }
+
+  async updateAmounts(n: CreditNoteRecord): Promise<void> {
+    await this.c.run(`UPDATE credit_notes SET remaining = ?, amount_applied = ?, amount_refunded = ?, status = ? WHERE id = ?`,
+      [n.remainingMinor, n.amountAppliedMinor, n.amountRefundedMinor, n.status, n.id]);
+  }
+
+  async insertUse(u: CreditNoteUseRecord): Promise<void> {
+    await this.c.run(
+      `INSERT INTO credit_note_uses (id, credit_note_id, customer_id, kind, invoice_id, payment_id, amount, currency, created_at) VALUES (?,?,?,?,?,?,?,?,?)`,
+      [u.id, u.creditNoteId, u.customerId, u.kind, u.invoiceId, u.paymentId, u.amountMinor, u.currency, u.createdAtMs],
+    );
+  }
+
+  async get(id: string): Promise<CreditNoteRecord | null> {
+    const rows = await this.c.query(`SELECT * FROM credit_notes WHERE id = ?`, [id]);
+    return rows[0] ? toCreditNote(rows[0]) : null;
+  }
+
+  /** The customer's notes with something left, oldest first: the order the balance is applied in. */
+  async openFor(customerId: string, currency: string): Promise<CreditNoteRecord[]> {
+    const rows = await this.c.query(
+      `SELECT * FROM credit_notes WHERE customer_id = ? AND currency = ? AND status = 'open' AND remaining > 0 ORDER BY created_at, id`,
+      [customerId, currency],
+    );
+    return rows.map(toCreditNote);
+  }
+
+  /** The money balance per currency: what is left of the customer's credit notes. */
+  async balances(customerId: string): Promise<Map<string, bigint>> {
+    const rows = await this.c.query(
+      `SELECT currency, SUM(remaining) AS total FROM credit_notes WHERE customer_id = ? GROUP BY currency ORDER BY currency`, [customerId]);
+    return new Map(rows.map((r) => [r.currency as string, big(r.total)]));
+  }
+
+  async list(customerId: string | null, page: PageRequest): Promise<Page<CreditNoteRecord>> {
+    return pageQuery(this.c, 'credit_notes', customerId ? 'customer_id = ?' : '', customerId ? [customerId] : [], page, toCreditNote);
+  }
+
+  async uses(creditNoteId: string): Promise<CreditNoteUseRecord[]> {
+    return (await this.c.query(`SELECT * FROM credit_note_uses WHERE credit_note_id = ? ORDER BY id`, [creditNoteId])).map(toUse);
+  }
+
+  /** Notes created in a window (reports), optionally of one customer. */
+  async createdBetween(fromMs: number, toMs: number, customerId: string | null): Promise<CreditNoteRecord[]> {
+    const params: SqlValue[] = [fromMs, toMs];
+    if (customerId) params.push(customerId);
+    const rows = await this.c.query(
+      `SELECT * FROM credit_notes WHERE created_at >= ? AND created_at < ?${customerId ? ' AND customer_id = ?' : ''} ORDER BY created_at, id`, params);
+    return rows.map(toCreditNote);
+  }
+
+  /** Uses made in a window (reports), optionally of one customer. */
+  async usesBetween(fromMs: number, toMs: number, customerId: string | null): Promise<CreditNoteUseRecord[]> {
+    const params: SqlValue[] = [fromMs, toMs];
+    if (customerId) params.push(customerId);
+    const rows = await this.c.query(
+      `SELECT * FROM credit_note_uses WHERE created_at >= ? AND created_at < ?${customerId ? ' AND customer_id = ?' : ''} ORDER BY created_at, id`, params);
+    return rows.map(toUse);
+  }
+
+  /** Every note with the sums of its uses by kind, for the reconciliation. */
+  async notesWithUseSums(): Promise<{ note: CreditNoteRecord; appliedMinor: bigint; refundedMinor: bigint }[]> {
+    const rows = await this.c.query(
+      `SELECT n.*, COALESCE((SELECT SUM(u.amount) FROM credit_note_uses u WHERE u.credit_note_id = n.id AND u.kind = 'applied'), 0) AS used_applied,
+        COALESCE((SELECT SUM(u.amount) FROM credit_note_uses u WHERE u.credit_note_id = n.id AND u.kind = 'refunded'), 0) AS used_refunded
+        FROM credit_notes n ORDER BY n.id`);
+    return rows.map((r) => ({ note: toCreditNote(r), appliedMinor: big(r.used_applied), refundedMinor: big(r.used_refunded) }));
+  }
+
+  /** Invoices with balance applied (or balance payments), with the sums the uses and payments give. */
+  async invoicesWithBalance(): Promise<{ invoiceId: string; customerId: string; balanceAppliedMinor: bigint; usesMinor: bigint; paymentsMinor: bigint }[]> {
+    const rows = await this.c.query(
+      `SELECT i.id, i.customer_id, i.balance_applied,
+        COALESCE((SELECT SUM(u.amount) FROM credit_note_uses u WHERE u.invoice_id = i.id AND u.kind = 'applied'), 0) AS uses,
+        COALESCE((SELECT SUM(p.amount) FROM payments p WHERE p.invoice_id = i.id AND p.method = 'balance'), 0) AS paid
+        FROM invoices i
+        WHERE i.balance_applied <> 0 OR EXISTS (SELECT 1 FROM credit_note_uses u WHERE u.invoice_id = i.id)
+          OR EXISTS (SELECT 1 FROM payments p WHERE p.invoice_id = i.id AND p.method = 'balance')
+        ORDER BY i.id`);
+    return rows.map((r) => ({
+      invoiceId: r.id as string, customerId: r.customer_id as string, balanceAppliedMinor: big(r.balance_applied), usesMinor: big(r.uses), paymentsMinor: big(r.paid),
+    }));
+  }
+}
