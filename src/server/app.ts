@@ -14,6 +14,9 @@ import { billingRoutes } from './routes/billing.ts';
 import { returnRoutes } from './routes/returns.ts';
 import { reportRoutes } from './routes/reports.ts';
 import { creditNoteRoutes } from './routes/credit-notes.ts';
+import { refResolver, tags } from './openapi.ts';
+import { components } from './records-schemas.ts';
+import { registerReplyCheck, ReplyDriftError } from './reply-check.ts';
 
 export interface ServerOptions {
   adminKey?: string | undefined;
@@ -22,6 +25,8 @@ export interface ServerOptions {
   refundShortfall?: 'debt' | 'write_off';
   /** Extra route groups (plans, invoices, reports…) registered by the caller. */
   extraRoutes?: ((app: FastifyInstance, engine: Engine) => void)[];
+  /** Check every JSON reply against its route's response schema (the test servers turn this on). */
+  checkReplies?: boolean;
 }
 
 const version = '0.1.0';
@@ -39,12 +44,28 @@ export async function buildServer(engine: Engine, options: ServerOptions = {}): 
   const metrics = createMetrics();
   const batcher = new IngestBatcher(engine);
 
+  for (const schema of components) app.addSchema(schema);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'Tally API', version, description: 'Exact, real-time credits and billing. Credits are decimal strings; money is integer minor units.' },
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      info: {
+        title: 'Tally API',
+        version,
+        description: 'Exact, real-time credits and billing. Credits are decimal strings; money is integer minor units. '
+          + 'Every POST accepts an `Idempotency-Key` header; lists are paginated with `starting_after`.',
+        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+      },
+      servers: [{ url: '/', description: 'The server that serves this document.' }],
+      tags,
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key, or a customer portal token.' } } },
       security: [{ apiKey: [] }],
+    },
+    refResolver,
+    // A route may document a body more precisely than it validates it (ingestion checks each event
+    // on its own): its `documentedBody` replaces `body` in the document.
+    transform: ({ schema, url }) => {
+      const documented = (schema as { documentedBody?: unknown } | undefined)?.documentedBody;
+      return { schema: documented ? { ...schema, body: documented } as typeof schema : schema, url };
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
@@ -57,6 +78,7 @@ export async function buildServer(engine: Engine, options: ServerOptions = {}): 
     return authenticate(request, reply);
   });
   registerIdempotency(app, engine);
+  if (options.checkReplies) registerReplyCheck(app, components);
   app.addHook('onResponse', async (request, reply) => {
     metrics.requests.observe(
       { method: request.method, route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) },
@@ -77,6 +99,7 @@ export async function buildServer(engine: Engine, options: ServerOptions = {}): 
     if (error.statusCode && error.statusCode < 500) {
       return reply.code(error.statusCode).send({ error: { code: 'bad_request', message: error.message } });
     }
+    if (error instanceof ReplyDriftError) return reply.code(500).send({ error: { code: 'reply_schema_mismatch', message: error.message } });
     request.log.error({ err: error }, 'request failed');
     return reply.code(500).send({ error: { code: 'internal_error', message: 'Something went wrong on our side; the request was not applied.' } });
   });

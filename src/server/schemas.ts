@@ -86,10 +86,14 @@ export const UsageEvent = Type.Object({
 });
 
 export const IngestEvents = Type.Object({
-  // Items are checked one by one by the engine, so one bad event does not sink the batch. The
-  // `anyOf` with an empty schema documents the event's shape while letting every item through
-  // request validation; spreading UsageEvent alone would make one bad event refuse the batch.
-  events: Type.Array(Type.Unsafe<unknown>({ anyOf: [UsageEvent, {}], description: 'A usage event; each is validated on its own.' }), { minItems: 1, maxItems: limits.eventsPerBatchMax }),
+  // Items are checked one by one by the engine, so one bad event does not sink the batch: request
+  // validation lets every item through, and the document shows the event's shape (below).
+  events: Type.Array(Type.Unknown({ description: 'A usage event; each is validated on its own.' }), { minItems: 1, maxItems: limits.eventsPerBatchMax }),
+}, { additionalProperties: false });
+
+/** IngestEvents as the OpenAPI document shows it (`documentedBody` of the route). */
+export const IngestEventsDocumented = Type.Object({
+  events: Type.Array({ ...UsageEvent, description: 'A usage event; each is validated on its own, so one bad event does not refuse the batch.' }, { minItems: 1, maxItems: limits.eventsPerBatchMax }),
 }, { additionalProperties: false });
 
 export const Authorize = Type.Object({

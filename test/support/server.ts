@@ -59,7 +59,7 @@ export function useServer(dialect: Dialect, options: ServerOptions = {}): { read
   beforeAll(async () => {
     holder.database = await freshDatabase(dialect);
     holder.engine = await createEngine(holder.database.db);
-    holder.app = await buildServer(holder.engine, { adminKey, ...options });
+    holder.app = await buildServer(holder.engine, { adminKey, checkReplies: true, ...options });
     const address = await holder.app.listen({ port: 0, host: '127.0.0.1' });
     holder.api = new Api(address);
   });

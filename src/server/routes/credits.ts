@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Static } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { Engine } from '../../engine/context.ts';
 import { createCustomer, getCustomer, updateCustomer } from '../../engine/customers.ts';
 import { createMeter } from '../../engine/meters.ts';
@@ -10,18 +10,20 @@ import { formatCredits } from '../../core/decimal.ts';
 import { notFound, ok } from '../../core/errors.ts';
 import * as S from '../schemas.ts';
 import * as V from '../views.ts';
+import * as R from '../records-schemas.ts';
+import { List, responds } from '../openapi.ts';
 import { canSeeCustomer, hiddenCustomer, pageOf, send, sendError } from '../reply.ts';
 import { moneyBalanceView } from './credit-notes.ts';
 
 /** Customers, meters, grants, balances and authorization. */
 export function creditRoutes(app: FastifyInstance, engine: Engine): void {
   app.post<{ Body: Static<typeof S.CreateCustomer> }>('/v1/customers', {
-    schema: { tags: ['customers'], summary: 'Create a customer', body: S.CreateCustomer },
+    schema: { tags: ['customers'], operationId: 'createCustomer', summary: 'Create a customer', response: responds(201, Type.Ref(R.Customer), 'The customer created.'), body: S.CreateCustomer },
   }, async (req, reply) => send(reply, await createCustomer(engine, req.body), V.customerView, 201));
 
   app.get<{ Querystring: Static<typeof S.PageQuery> }>('/v1/customers', {
     config: { scope: 'read' },
-    schema: { tags: ['customers'], summary: 'List customers', querystring: S.PageQuery },
+    schema: { tags: ['customers'], operationId: 'listCustomers', summary: 'List customers', response: responds(200, List(Type.Ref(R.Customer), 'A page of customers.')), querystring: S.PageQuery },
   }, async (req, reply) => {
     if (req.caller?.customerId) return sendError(reply, { code: 'insufficient_scope', message: 'A portal token cannot list customers.' });
     return reply.send(V.listView(await engine.store.read.customers.list(pageOf(req.query)), V.customerView, (c) => c.id));
@@ -29,7 +31,7 @@ export function creditRoutes(app: FastifyInstance, engine: Engine): void {
 
   app.get<{ Params: Static<typeof S.IdParam> }>('/v1/customers/:id', {
     config: { scope: 'read' },
-    schema: { tags: ['customers'], summary: 'Fetch a customer by id or external_id', params: S.IdParam },
+    schema: { tags: ['customers'], operationId: 'getCustomer', summary: 'Fetch a customer by id or external_id', response: responds(200, Type.Ref(R.Customer), 'The customer.'), params: S.IdParam },
   }, async (req, reply) => {
     const outcome = await getCustomer(engine, req.params.id);
     if (outcome.ok && !canSeeCustomer(req, outcome.value.id)) return sendError(reply, hiddenCustomer(req.params.id));
@@ -38,12 +40,12 @@ export function creditRoutes(app: FastifyInstance, engine: Engine): void {
   });
 
   app.post<{ Params: Static<typeof S.IdParam>; Body: Static<typeof S.UpdateCustomer> }>('/v1/customers/:id', {
-    schema: { tags: ['customers'], summary: 'Update a customer', params: S.IdParam, body: S.UpdateCustomer },
+    schema: { tags: ['customers'], operationId: 'updateCustomer', summary: 'Update a customer', response: responds(200, Type.Ref(R.Customer), 'The customer as updated.'), params: S.IdParam, body: S.UpdateCustomer },
   }, async (req, reply) => send(reply, await updateCustomer(engine, req.params.id, req.body), V.customerView));
 
   app.get<{ Params: Static<typeof S.IdParam> }>('/v1/customers/:id/balance', {
     config: { scope: 'read' },
-    schema: { tags: ['credits'], summary: 'The exact balance now, with the per-grant breakdown', params: S.IdParam },
+    schema: { tags: ['credits'], operationId: 'getBalance', summary: 'The exact balance now, with the per-grant breakdown', response: responds(200, Type.Ref(R.Balance), 'The balance.'), params: S.IdParam },
   }, async (req, reply) => {
     const outcome = await getBalance(engine, req.params.id);
     if (outcome.ok && !canSeeCustomer(req, outcome.value.customer.id)) return sendError(reply, hiddenCustomer(req.params.id));
@@ -53,7 +55,7 @@ export function creditRoutes(app: FastifyInstance, engine: Engine): void {
 
   app.post<{ Params: Static<typeof S.IdParam>; Body: Static<typeof S.Authorize> }>('/v1/customers/:id/authorize', {
     config: { scope: 'ingest' },
-    schema: { tags: ['credits'], summary: 'Check an entitlement in real time, without side effects', params: S.IdParam, body: S.Authorize },
+    schema: { tags: ['credits'], operationId: 'authorizeUsage', summary: 'Check an entitlement in real time, without side effects', response: responds(200, Type.Ref(R.Authorization), 'Whether the usage is allowed.'), params: S.IdParam, body: S.Authorize },
   }, async (req, reply) => send(reply, await authorize(engine, req.params.id, req.body), (a) => ({
     allowed: a.allowed,
     available: formatCredits(a.availableMicro),
@@ -62,29 +64,29 @@ export function creditRoutes(app: FastifyInstance, engine: Engine): void {
   })));
 
   app.post<{ Body: Static<typeof S.CreateMeter> }>('/v1/meters', {
-    schema: { tags: ['meters'], summary: 'Create a meter with its rate', body: S.CreateMeter },
+    schema: { tags: ['meters'], operationId: 'createMeter', summary: 'Create a meter with its rate', response: responds(201, Type.Ref(R.Meter), 'The meter created.'), body: S.CreateMeter },
   }, async (req, reply) => send(reply, await createMeter(engine, req.body), V.meterView, 201));
 
   app.get<{ Querystring: Static<typeof S.PageQuery> }>('/v1/meters', {
     config: { scope: 'read' },
-    schema: { tags: ['meters'], summary: 'List meters', querystring: S.PageQuery },
+    schema: { tags: ['meters'], operationId: 'listMeters', summary: 'List meters', response: responds(200, List(Type.Ref(R.Meter), 'A page of meters.')), querystring: S.PageQuery },
   }, async (req, reply) => reply.send(V.listView(await engine.store.read.usage.listMeters(pageOf(req.query)), V.meterView, (m) => m.id)));
 
   app.get<{ Params: Static<typeof S.IdParam> }>('/v1/meters/:id', {
     config: { scope: 'read' },
-    schema: { tags: ['meters'], summary: 'Fetch a meter by id or code', params: S.IdParam },
+    schema: { tags: ['meters'], operationId: 'getMeter', summary: 'Fetch a meter by id or code', response: responds(200, Type.Ref(R.Meter), 'The meter.'), params: S.IdParam },
   }, async (req, reply) => {
     const meter = await engine.store.read.usage.meterByCode(req.params.id);
     return send(reply, meter ? ok(meter) : notFound('meter', req.params.id), V.meterView);
   });
 
   app.post<{ Body: Static<typeof S.CreateGrant> }>('/v1/grants', {
-    schema: { tags: ['grants'], summary: 'Grant credits to a customer', body: S.CreateGrant },
+    schema: { tags: ['grants'], operationId: 'createGrant', summary: 'Grant credits to a customer', response: responds(201, Type.Ref(R.Grant), 'The grant created.'), body: S.CreateGrant },
   }, async (req, reply) => send(reply, await createGrant(engine, req.body), V.grantView, 201));
 
   app.get<{ Querystring: Static<typeof S.PageQuery> }>('/v1/grants', {
     config: { scope: 'read' },
-    schema: { tags: ['grants'], summary: 'List grants, optionally of one customer', querystring: S.PageQuery },
+    schema: { tags: ['grants'], operationId: 'listGrants', summary: 'List grants, optionally of one customer', response: responds(200, List(Type.Ref(R.Grant), 'A page of grants.')), querystring: S.PageQuery },
   }, async (req, reply) => {
     const customerId = await customerFilter(engine, req.caller?.customerId ?? null, req.query.customer);
     if (customerId === false) return sendError(reply, hiddenCustomer(req.query.customer ?? ''));
@@ -93,7 +95,7 @@ export function creditRoutes(app: FastifyInstance, engine: Engine): void {
 
   app.get<{ Params: Static<typeof S.IdParam> }>('/v1/grants/:id', {
     config: { scope: 'read' },
-    schema: { tags: ['grants'], summary: 'Fetch a grant', params: S.IdParam },
+    schema: { tags: ['grants'], operationId: 'getGrant', summary: 'Fetch a grant', response: responds(200, Type.Ref(R.Grant), 'The grant.'), params: S.IdParam },
   }, async (req, reply) => {
     const grant = await engine.store.read.grants.get(req.params.id);
     if (!grant || !canSeeCustomer(req, grant.customerId)) return sendError(reply, { code: 'grant_not_found', message: 'No such grant.', details: { id: req.params.id } });
@@ -101,7 +103,7 @@ export function creditRoutes(app: FastifyInstance, engine: Engine): void {
   });
 
   app.post<{ Params: Static<typeof S.IdParam>; Body: Static<typeof S.VoidGrant> }>('/v1/grants/:id/void', {
-    schema: { tags: ['grants'], summary: 'Revoke what is left of a grant', params: S.IdParam, body: S.VoidGrant },
+    schema: { tags: ['grants'], operationId: 'voidGrant', summary: 'Revoke what is left of a grant', response: responds(200, Type.Ref(R.Grant), 'The grant, voided.'), params: S.IdParam, body: S.VoidGrant },
   }, async (req, reply) => send(reply, await voidGrant(engine, req.params.id, req.body.reason), V.grantView));
 }
 

@@ -4,6 +4,8 @@ import type { Engine } from '../../engine/context.ts';
 import { reportNames, runReport, type ReportName } from '../../engine/reports.ts';
 import { reconcile } from '../../engine/reconcile.ts';
 import { Timestamp } from '../schemas.ts';
+import * as R from '../records-schemas.ts';
+import { responds } from '../openapi.ts';
 import { reconciliationView, reportCsv, reportView } from '../report-views.ts';
 import { hiddenCustomer, send, sendError } from '../reply.ts';
 import { customerFilter } from './credits.ts';
@@ -26,6 +28,27 @@ const summaries: Record<ReportName, string> = {
   credit_notes: 'Credit notes issued, and the customer balance: opening, issued, applied, paid out, closing',
 };
 
+const operationIds: Record<ReportName, string> = {
+  revenue: 'getRevenueReport',
+  usage: 'getUsageReport',
+  overage: 'getOverageReport',
+  refunds: 'getRefundsReport',
+  promotional: 'getPromotionalReport',
+  deferred_revenue: 'getDeferredRevenueReport',
+};
+
+/** JSON by default; the rows as CSV with `Accept: text/csv`. */
+const reportResponses = {
+  ...responds(200, Type.Ref(R.Report)),
+  200: {
+    description: 'The report.',
+    content: {
+      'application/json': { schema: Type.Ref(R.Report) },
+      'text/csv': { schema: Type.String({ description: 'The rows: a header line, then one line per row (RFC 4180).' }) },
+    },
+  },
+};
+
 const wantsCsv = (req: FastifyRequest): boolean => (req.headers.accept ?? '').toLowerCase().includes('text/csv');
 
 /** Finance reports (JSON, or CSV with `Accept: text/csv`) and the reconciliation (PRODUCT §10). */
@@ -33,7 +56,7 @@ export function reportRoutes(app: FastifyInstance, engine: Engine): void {
   for (const name of reportNames) {
     app.get<{ Querystring: Static<typeof ReportQuery> }>(`/v1/reports/${name}`, {
       config: { scope: 'read' },
-      schema: { tags: ['reports'], summary: summaries[name], description: 'JSON by default; one CSV table of the rows with Accept: text/csv.', querystring: ReportQuery },
+      schema: { tags: ['reports'], operationId: operationIds[name], summary: summaries[name], response: reportResponses, description: 'JSON by default; one CSV table of the rows with Accept: text/csv.', querystring: ReportQuery },
     }, async (req, reply) => {
       const customerId = await customerFilter(engine, req.caller?.customerId ?? null, req.query.customer);
       if (customerId === false) return sendError(reply, hiddenCustomer(req.query.customer ?? ''));
@@ -45,7 +68,7 @@ export function reportRoutes(app: FastifyInstance, engine: Engine): void {
 
   app.get<{ Querystring: Static<typeof ReconcileQuery> }>('/v1/reconciliation', {
     config: { scope: 'read' },
-    schema: { tags: ['reports'], summary: 'Check that credits and money reconcile; lists every discrepancy with ids', querystring: ReconcileQuery },
+    schema: { tags: ['reports'], operationId: 'getReconciliation', summary: 'Check that credits and money reconcile; lists every discrepancy with ids', response: responds(200, Type.Ref(R.Reconciliation), 'Every check and every discrepancy.'), querystring: ReconcileQuery },
   }, async (req, reply) => {
     if (req.caller?.customerId) return sendError(reply, { code: 'insufficient_scope', message: 'A portal token cannot run the reconciliation.' });
     return send(reply, await reconcile(engine, req.query), reconciliationView);

@@ -8,6 +8,8 @@ import { formatTimestamp } from '../../core/time.ts';
 import type { ReturnRecord, ShortfallHandling } from '../../store/records.ts';
 import * as S from '../schemas.ts';
 import * as V from '../views.ts';
+import * as R from '../records-schemas.ts';
+import { List, responds } from '../openapi.ts';
 import { canSeeCustomer, hiddenCustomer, pageOf, send, sendError } from '../reply.ts';
 import { customerFilter } from './credits.ts';
 
@@ -47,13 +49,15 @@ export const returnView = (r: ReturnRecord) => ({
 export function returnRoutes(app: FastifyInstance, engine: Engine, defaultShortfall: ShortfallHandling): void {
   for (const kind of ['refund', 'chargeback'] as const) {
     const plural = `${kind}s`;
+    const title = kind === 'refund' ? 'Refund' : 'Chargeback';
+    const record = kind === 'refund' ? R.Refund : R.Chargeback;
     app.post<{ Body: Static<typeof CreateReturn> }>(`/v1/${plural}`, {
-      schema: { tags: [plural], summary: `Record a ${kind} on an invoice and claw back credits by policy`, body: CreateReturn },
+      schema: { tags: [plural], operationId: `create${title}`, summary: `Record a ${kind} on an invoice and claw back credits by policy`, response: responds(201, Type.Ref(record), `The ${kind} recorded.`), body: CreateReturn },
     }, async (req, reply) => send(reply, await createReturn(engine, kind, req.body, defaultShortfall), returnView, 201));
 
     app.get<{ Params: Static<typeof S.IdParam> }>(`/v1/${plural}/:id`, {
       config: { scope: 'read' },
-      schema: { tags: [plural], summary: `Fetch a ${kind}`, params: S.IdParam },
+      schema: { tags: [plural], operationId: `get${title}`, summary: `Fetch a ${kind}`, response: responds(200, Type.Ref(record), `The ${kind}.`), params: S.IdParam },
     }, async (req, reply) => {
       const record = await engine.store.read.returns.get(req.params.id);
       if (!record || record.kind !== kind || !canSeeCustomer(req, record.customerId)) return sendError(reply, { code: `${kind}_not_found`, message: `No such ${kind}.` });
@@ -62,7 +66,7 @@ export function returnRoutes(app: FastifyInstance, engine: Engine, defaultShortf
 
     app.get<{ Querystring: Static<typeof S.PageQuery> }>(`/v1/${plural}`, {
       config: { scope: 'read' },
-      schema: { tags: [plural], summary: `List ${plural}`, querystring: S.PageQuery },
+      schema: { tags: [plural], operationId: `list${title}s`, summary: `List ${plural}`, response: responds(200, List(Type.Ref(record), `A page of ${plural}.`)), querystring: S.PageQuery },
     }, async (req, reply) => {
       const customerId = await customerFilter(engine, req.caller?.customerId ?? null, req.query.customer);
       if (customerId === false) return sendError(reply, hiddenCustomer(req.query.customer ?? ''));
@@ -71,6 +75,6 @@ export function returnRoutes(app: FastifyInstance, engine: Engine, defaultShortf
   }
 
   app.post<{ Params: Static<typeof S.IdParam>; Body: Static<typeof CloseChargeback> }>('/v1/chargebacks/:id/close', {
-    schema: { tags: ['chargebacks'], summary: 'Close a chargeback: lost keeps the claw-back, won restores it', params: S.IdParam, body: CloseChargeback },
+    schema: { tags: ['chargebacks'], operationId: 'closeChargeback', summary: 'Close a chargeback: lost keeps the claw-back, won restores it', response: responds(200, Type.Ref(R.Chargeback), 'The chargeback, closed.'), params: S.IdParam, body: CloseChargeback },
   }, async (req, reply) => send(reply, await closeChargeback(engine, req.params.id, req.body.outcome), returnView));
 }

@@ -1,24 +1,32 @@
 import type { FastifyInstance } from 'fastify';
-import type { Static } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { Engine } from '../../engine/context.ts';
 import { advanceTestClock, createTestClock } from '../../engine/test-clocks.ts';
 import { createApiKey } from '../../engine/api-keys.ts';
 import { ok } from '../../core/errors.ts';
 import * as S from '../schemas.ts';
 import * as V from '../views.ts';
+import * as R from '../records-schemas.ts';
+import { List, responds } from '../openapi.ts';
 import { hiddenCustomer, pageOf, send, sendError } from '../reply.ts';
 import { customerFilter } from './credits.ts';
 import type { Metrics } from '../metrics.ts';
 
+const LedgerCheck = Type.Object({
+  ok: Type.Boolean(),
+  unbalanced_transactions: Type.Array(Type.Object({ transaction: Type.String(), sum: Type.String(), entries: Type.Integer() }, { additionalProperties: false })),
+  balance_discrepancies: Type.Array(Type.Object({ customer: Type.String(), account: Type.String(), stored: Type.String(), summed: Type.String() }, { additionalProperties: false })),
+}, { additionalProperties: false });
+
 /** Test clocks, API keys, the ledger and the domain-event log, health and metrics. */
 export function systemRoutes(app: FastifyInstance, engine: Engine, metrics: Metrics): void {
   app.post<{ Body: Static<typeof S.CreateTestClock> }>('/v1/test_clocks', {
-    schema: { tags: ['test clocks'], summary: 'Create a test clock', body: S.CreateTestClock },
+    schema: { tags: ['test clocks'], operationId: 'createTestClock', summary: 'Create a test clock', response: responds(201, Type.Ref(R.TestClock), 'The test clock created.'), body: S.CreateTestClock },
   }, async (req, reply) => send(reply, await createTestClock(engine, req.body), V.testClockView, 201));
 
   app.get<{ Params: Static<typeof S.IdParam> }>('/v1/test_clocks/:id', {
     config: { scope: 'read' },
-    schema: { tags: ['test clocks'], summary: 'Fetch a test clock', params: S.IdParam },
+    schema: { tags: ['test clocks'], operationId: 'getTestClock', summary: 'Fetch a test clock', response: responds(200, Type.Ref(R.TestClock), 'The test clock.'), params: S.IdParam },
   }, async (req, reply) => {
     const clock = await engine.store.read.customers.getClock(req.params.id);
     if (!clock) return sendError(reply, { code: 'test_clock_not_found', message: 'No such test clock.' });
@@ -26,19 +34,19 @@ export function systemRoutes(app: FastifyInstance, engine: Engine, metrics: Metr
   });
 
   app.post<{ Params: Static<typeof S.IdParam>; Body: Static<typeof S.AdvanceTestClock> }>('/v1/test_clocks/:id/advance', {
-    schema: { tags: ['test clocks'], summary: 'Advance a test clock, running everything due on the way in time order', params: S.IdParam, body: S.AdvanceTestClock },
+    schema: { tags: ['test clocks'], operationId: 'advanceTestClock', summary: 'Advance a test clock, running everything due on the way in time order', response: responds(200, Type.Composite([R.TestClock, Type.Object({ ran: Type.Integer({ description: 'Due work items run on the way.' }) })], { additionalProperties: false }), 'The test clock at its new time.'), params: S.IdParam, body: S.AdvanceTestClock },
   }, async (req, reply) => send(reply, await advanceTestClock(engine, req.params.id, req.body), (c) => ({ ...V.testClockView(c), ran: c.ran })));
 
   app.post<{ Body: Static<typeof S.CreateApiKey> }>('/v1/api_keys', {
-    schema: { tags: ['api keys'], summary: 'Create an API key; the secret is shown once', body: S.CreateApiKey },
+    schema: { tags: ['api keys'], operationId: 'createApiKey', summary: 'Create an API key; the secret is shown once', response: responds(201, Type.Composite([R.ApiKey, Type.Object({ secret: Type.String({ description: 'The key itself; shown only in this reply.' }) })], { additionalProperties: false }), 'The API key with its secret.'), body: S.CreateApiKey },
   }, async (req, reply) => send(reply, await createApiKey(engine, req.body), (v) => ({ ...V.apiKeyView(v.key), secret: v.secret }), 201));
 
   app.get<{ Querystring: Static<typeof S.PageQuery> }>('/v1/api_keys', {
-    schema: { tags: ['api keys'], summary: 'List API keys', querystring: S.PageQuery },
+    schema: { tags: ['api keys'], operationId: 'listApiKeys', summary: 'List API keys', response: responds(200, List(Type.Ref(R.ApiKey), 'A page of API keys.')), querystring: S.PageQuery },
   }, async (req, reply) => reply.send(V.listView(await engine.store.read.access.listKeys(pageOf(req.query)), V.apiKeyView, (k) => k.id)));
 
   app.post<{ Params: Static<typeof S.IdParam> }>('/v1/api_keys/:id/revoke', {
-    schema: { tags: ['api keys'], summary: 'Revoke an API key', params: S.IdParam },
+    schema: { tags: ['api keys'], operationId: 'revokeApiKey', summary: 'Revoke an API key', response: responds(200, Type.Object({ id: Type.String(), object: Type.Literal('api_key'), revoked: Type.Boolean() }, { additionalProperties: false }), 'The key is revoked.'), params: S.IdParam },
   }, async (req, reply) => {
     const changed = await engine.store.read.access.revokeKey(req.params.id, engine.clock.now());
     if (changed === 0) return sendError(reply, { code: 'api_key_not_found', message: 'No active API key with this id.' });
@@ -47,7 +55,7 @@ export function systemRoutes(app: FastifyInstance, engine: Engine, metrics: Metr
 
   app.get<{ Querystring: Static<typeof S.PageQuery> }>('/v1/ledger/transactions', {
     config: { scope: 'read' },
-    schema: { tags: ['ledger'], summary: 'List ledger transactions with their entries', querystring: S.PageQuery },
+    schema: { tags: ['ledger'], operationId: 'listLedgerTransactions', summary: 'List ledger transactions with their entries', response: responds(200, List(Type.Ref(R.LedgerTransaction), 'A page of ledger transactions.')), querystring: S.PageQuery },
   }, async (req, reply) => {
     const customerId = await customerFilter(engine, req.caller?.customerId ?? null, req.query.customer);
     if (customerId === false) return sendError(reply, hiddenCustomer(req.query.customer ?? ''));
@@ -56,7 +64,7 @@ export function systemRoutes(app: FastifyInstance, engine: Engine, metrics: Metr
 
   app.get<{ Params: Static<typeof S.IdParam> }>('/v1/ledger/transactions/:id', {
     config: { scope: 'read' },
-    schema: { tags: ['ledger'], summary: 'Fetch a ledger transaction and walk to its cause', params: S.IdParam },
+    schema: { tags: ['ledger'], operationId: 'getLedgerTransaction', summary: 'Fetch a ledger transaction and walk to its cause', response: responds(200, Type.Ref(R.LedgerTransaction), 'The transaction.'), params: S.IdParam },
   }, async (req, reply) => {
     const [txn] = await engine.store.read.ledger.transactions([req.params.id]);
     if (!txn || (req.caller?.customerId && req.caller.customerId !== txn.customerId)) {
@@ -66,7 +74,7 @@ export function systemRoutes(app: FastifyInstance, engine: Engine, metrics: Metr
   });
 
   app.get('/v1/ledger/check', {
-    schema: { tags: ['ledger'], summary: 'Rebuild every balance from its entries and compare with the stored balances' },
+    schema: { tags: ['ledger'], operationId: 'checkLedger', summary: 'Rebuild every balance from its entries and compare with the stored balances', response: responds(200, LedgerCheck, 'What the rebuild found.') },
   }, async (_req, reply) => {
     const [unbalanced, discrepancies] = await Promise.all([
       engine.store.read.ledger.unbalancedTransactions(),
@@ -81,7 +89,7 @@ export function systemRoutes(app: FastifyInstance, engine: Engine, metrics: Metr
 
   app.get<{ Querystring: Static<typeof S.EventsLogQuery> }>('/v1/domain_events', {
     config: { scope: 'read' },
-    schema: { tags: ['events'], summary: 'The audit trail: every state change as a typed event', querystring: S.EventsLogQuery },
+    schema: { tags: ['events'], operationId: 'listDomainEvents', summary: 'The audit trail: every state change as a typed event', response: responds(200, List(Type.Ref(R.DomainEvent), 'A page of domain events.')), querystring: S.EventsLogQuery },
   }, async (req, reply) => {
     const customerId = await customerFilter(engine, req.caller?.customerId ?? null, req.query.customer);
     if (customerId === false) return sendError(reply, hiddenCustomer(req.query.customer ?? ''));
@@ -89,7 +97,7 @@ export function systemRoutes(app: FastifyInstance, engine: Engine, metrics: Metr
     return reply.send(V.listView(page, V.domainEventView, (e) => e.id));
   });
 
-  app.get('/healthz', { config: { scope: 'public' }, schema: { tags: ['system'], summary: 'Liveness and database check' } }, async (_req, reply) => {
+  app.get('/healthz', { config: { scope: 'public' }, schema: { tags: ['system'], operationId: 'getHealth', summary: 'Liveness and database check', response: responds(200, Type.Object({ ok: Type.Boolean(), database: Type.String({ examples: ['sqlite'] }) }, { additionalProperties: false }), 'The server and its database answer.'), security: [] } }, async (_req, reply) => {
     await engine.store.read.c.query('SELECT 1 AS ok');
     return reply.send({ ok: true, database: engine.store.dialect });
   });

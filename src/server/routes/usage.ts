@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Static } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { Engine } from '../../engine/context.ts';
 import type { IngestBatcher } from '../../engine/ingest-batcher.ts';
 import { explainEvent } from '../../engine/explain-event.ts';
@@ -7,6 +7,8 @@ import { captureHold, createHold, releaseHold } from '../../engine/holds.ts';
 import { limits } from '../../engine/limits.ts';
 import * as S from '../schemas.ts';
 import * as V from '../views.ts';
+import * as R from '../records-schemas.ts';
+import { List, responds } from '../openapi.ts';
 import { canSeeCustomer, hiddenCustomer, pageOf, send, sendError } from '../reply.ts';
 import { customerFilter } from './credits.ts';
 import type { Metrics } from '../metrics.ts';
@@ -18,8 +20,11 @@ export function usageRoutes(app: FastifyInstance, engine: Engine, batcher: Inges
     bodyLimit: limits.eventsPerBatchMax * (limits.propertiesBytesMax + 1024),
     schema: {
       tags: ['usage'],
+operationId: 'ingestEvents',
       summary: `Ingest up to ${limits.eventsPerBatchMax} usage events; each is rated and charged in the transaction that stores it`,
+      response: responds(200, Type.Object({ results: Type.Array(Type.Ref(R.UsageEventResult)) }, { additionalProperties: false }), 'One result per event, in order.'),
       body: S.IngestEvents,
+      documentedBody: S.IngestEventsDocumented,
     },
   }, async (req, reply) => {
     const results = await batcher.submit(req.body.events);
@@ -29,7 +34,7 @@ export function usageRoutes(app: FastifyInstance, engine: Engine, batcher: Inges
 
   app.get<{ Params: Static<typeof S.IdParam> }>('/v1/usage_events/:id', {
     config: { scope: 'read' },
-    schema: { tags: ['usage'], summary: 'Explain a charge: the event, its rating per meter and the grants that paid', params: S.IdParam },
+    schema: { tags: ['usage'], operationId: 'getUsageEvent', summary: 'Explain a charge: the event, its rating per meter and the grants that paid', response: responds(200, Type.Ref(R.UsageEvent), 'The usage event with its charge.'), params: S.IdParam },
   }, async (req, reply) => {
     const outcome = await explainEvent(engine, req.params.id);
     if (outcome.ok && !canSeeCustomer(req, outcome.value.event.customerId)) return sendError(reply, { code: 'usage_event_not_found', message: 'No such usage event.' });
@@ -38,7 +43,7 @@ export function usageRoutes(app: FastifyInstance, engine: Engine, batcher: Inges
 
   app.get<{ Querystring: Static<typeof S.PageQuery> }>('/v1/usage_events', {
     config: { scope: 'read' },
-    schema: { tags: ['usage'], summary: 'List usage events', querystring: S.PageQuery },
+    schema: { tags: ['usage'], operationId: 'listUsageEvents', summary: 'List usage events', response: responds(200, List(Type.Ref(R.UsageEvent), 'A page of usage events.')), querystring: S.PageQuery },
   }, async (req, reply) => {
     const customerId = await customerFilter(engine, req.caller?.customerId ?? null, req.query.customer);
     if (customerId === false) return sendError(reply, hiddenCustomer(req.query.customer ?? ''));
@@ -47,12 +52,12 @@ export function usageRoutes(app: FastifyInstance, engine: Engine, batcher: Inges
 
   app.post<{ Body: Static<typeof S.CreateHold> }>('/v1/holds', {
     config: { scope: 'ingest' },
-    schema: { tags: ['holds'], summary: 'Reserve credits for a long job', body: S.CreateHold },
+    schema: { tags: ['holds'], operationId: 'createHold', summary: 'Reserve credits for a long job', response: responds(201, Type.Ref(R.Hold), 'The hold created.'), body: S.CreateHold },
   }, async (req, reply) => send(reply, await createHold(engine, req.body), V.holdView, 201));
 
   app.get<{ Params: Static<typeof S.IdParam> }>('/v1/holds/:id', {
     config: { scope: 'read' },
-    schema: { tags: ['holds'], summary: 'Fetch a hold', params: S.IdParam },
+    schema: { tags: ['holds'], operationId: 'getHold', summary: 'Fetch a hold', response: responds(200, Type.Ref(R.Hold), 'The hold.'), params: S.IdParam },
   }, async (req, reply) => {
     const hold = await engine.store.read.grants.getHold(req.params.id);
     if (!hold || !canSeeCustomer(req, hold.customerId)) return sendError(reply, { code: 'hold_not_found', message: 'No such hold.' });
@@ -61,11 +66,11 @@ export function usageRoutes(app: FastifyInstance, engine: Engine, batcher: Inges
 
   app.post<{ Params: Static<typeof S.IdParam>; Body: Static<typeof S.CaptureHold> }>('/v1/holds/:id/capture', {
     config: { scope: 'ingest' },
-    schema: { tags: ['holds'], summary: 'Charge actual usage from the hold and release the rest', params: S.IdParam, body: S.CaptureHold },
+    schema: { tags: ['holds'], operationId: 'captureHold', summary: 'Charge actual usage from the hold and release the rest', response: responds(200, Type.Composite([R.Hold, Type.Object({ result: Type.Ref(R.UsageEventResult) })], { additionalProperties: false }), 'The hold, captured, with the result of its event.'), params: S.IdParam, body: S.CaptureHold },
   }, async (req, reply) => send(reply, await captureHold(engine, req.params.id, req.body.event), (v) => ({ ...V.holdView(v.hold), result: v.event })));
 
   app.post<{ Params: Static<typeof S.IdParam> }>('/v1/holds/:id/release', {
     config: { scope: 'ingest' },
-    schema: { tags: ['holds'], summary: 'Free a hold', params: S.IdParam },
+    schema: { tags: ['holds'], operationId: 'releaseHold', summary: 'Free a hold', response: responds(200, Type.Ref(R.Hold), 'The hold, released.'), params: S.IdParam },
   }, async (req, reply) => send(reply, await releaseHold(engine, req.params.id), V.holdView));
 }
