@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { Currency, Metadata, Timestamp } from './schemas.ts';
+import { List } from './openapi.ts';
 
 /** Request and response schemas of credit notes and the customer's money balance (PRODUCT §14). */
 export const CreateCreditNote = Type.Object({
@@ -25,7 +26,7 @@ export const CreditNoteUse = Type.Object({
   payment: Nullable(Type.String()),
   amount: Type.Integer(),
   created_at: Timestamp,
-});
+}, { additionalProperties: false });
 
 export const CreditNote = Type.Object({
   id: Type.String({ description: 'cn_…' }),
@@ -45,29 +46,15 @@ export const CreditNote = Type.Object({
   refund: Nullable(Type.String()),
   metadata: Type.Record(Type.String(), Type.String()),
   created_at: Timestamp,
-  uses: Type.Optional(Type.Array(CreditNoteUse)),
-});
+  uses: Type.Optional(Type.Array(CreditNoteUse, { description: 'Each use of the note; only when fetched alone.' })),
+}, { $id: 'CreditNote', additionalProperties: false, description: 'Money owed to the customer, kept as balance and applied to invoices oldest first.' });
 
-export const CreditNoteList = Type.Object({
-  object: Type.Literal('list'),
-  data: Type.Array(CreditNote),
-  has_more: Type.Boolean(),
-  next_cursor: Nullable(Type.String()),
-});
+export const CreditNoteList = List(Type.Ref(CreditNote), 'A page of credit notes.');
+
+export const MoneyAmount = Type.Object({ currency: Currency, amount: Type.Integer({ description: 'Minor units of credit notes left to apply.' }) }, { additionalProperties: false });
 
 export const MoneyBalance = Type.Object({
   object: Type.Literal('money_balance'),
   customer: Type.String(),
-  balances: Type.Array(Type.Object({ currency: Currency, amount: Type.Integer({ description: 'Minor units of credit notes left to apply.' }) })),
-});
-
-export const ErrorResponse = Type.Object({
-  error: Type.Object({
-    code: Type.String({ description: 'A stable snake_case code.' }),
-    message: Type.String(),
-    details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-  }),
-});
-
-/** The error replies every route may give, by status. */
-export const errorResponses = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse };
+  balances: Type.Array(MoneyAmount),
+}, { $id: 'MoneyBalance', additionalProperties: false, description: "The customer's money balance per currency." });

@@ -66,6 +66,7 @@ export const tags = [
   { name: 'plans', description: 'Versioned plans with a fee, included credits, rollover and overage.' },
   { name: 'subscriptions', description: 'Customers on plans: periods, changes with proration, cancellation.' },
   { name: 'invoices', description: 'Invoices, payments, credit purchases and auto top-up.' },
+  { name: 'credit notes', description: "Money owed to a customer, kept as balance and applied to invoices; the customer's money balance." },
   { name: 'refunds', description: 'Money returned on an invoice and the credits clawed back by policy.' },
   { name: 'chargebacks', description: 'Disputed payments: credits clawed back, restored if won.' },
   { name: 'reports', description: 'Finance reports (JSON or CSV) and the reconciliation.' },

@@ -1,5 +1,6 @@
 import { Type, type TObject, type TProperties } from '@sinclair/typebox';
 import { ErrorSchema, List, Nullable } from './openapi.ts';
+import { CreditNote, MoneyAmount, MoneyBalance } from './credit-note-schemas.ts';
 
 /**
  * Reply schemas of the records (components.schemas of the OpenAPI document). Each matches its view
@@ -46,6 +47,7 @@ export const Customer = record('Customer', 'A customer: holds credits, pays invo
   }, { additionalProperties: false })),
   metadata: Metadata,
   created_at: Time,
+  money_balance: Type.Optional(Type.Array(MoneyAmount, { description: 'Credit notes left to apply, per currency; when the customer is fetched alone.' })),
 }, { id: 'cus_01J0Z3', object: 'customer', external_id: 'acme', name: 'Acme Inc.', email: 'billing@acme.test', currency: 'USD', test_clock: null, overage: false, low_balance_threshold: null, auto_top_up: null, metadata: {}, created_at: '2026-05-01T00:00:00.000Z' });
 
 export const Meter = record('Meter', 'A meter: which usage events it counts, how it aggregates them, and their price in credits.', {
@@ -93,6 +95,7 @@ export const Balance = record('Balance', 'The exact balance now, with the grants
   overage: { ...Credits, description: 'Consumed beyond grants, to be billed.' },
   debt: { ...Credits, description: 'Owed credits, settled from the next credits that arrive.' },
   held: { ...Credits, description: 'Reserved by active holds.' },
+  money_balance: Type.Array(MoneyAmount, { description: 'Money (not credits) the customer holds as credit notes, per currency.' }),
   grants: Type.Array(Type.Object({
     id: Type.String(),
     remaining: Credits,
@@ -100,7 +103,7 @@ export const Balance = record('Balance', 'The exact balance now, with the grants
     priority: Type.Integer(),
     expires_at: NullableTime,
   }, { additionalProperties: false })),
-}, { object: 'balance', customer: 'cus_01J0Z3', as_of: '2026-05-02T00:00:00.000Z', available: '750.5', paid: '750.5', promotional: '0', overage: '0', debt: '0', held: '0', grants: [{ id: 'grt_01J0Z4', remaining: '750.5', category: 'paid', priority: 50, expires_at: null }] });
+}, { object: 'balance', customer: 'cus_01J0Z3', as_of: '2026-05-02T00:00:00.000Z', available: '750.5', paid: '750.5', promotional: '0', overage: '0', debt: '0', held: '0', money_balance: [], grants: [{ id: 'grt_01J0Z4', remaining: '750.5', category: 'paid', priority: 50, expires_at: null }] });
 
 export const Authorization = record('Authorization', 'Whether the customer may consume now; nothing is written.', {
   allowed: Type.Boolean(),
@@ -254,7 +257,12 @@ export const Invoice = record('Invoice', 'An invoice with its lines and what was
   currency: Type.String(),
   status: Type.Union([Type.Literal('draft'), Type.Literal('open'), Type.Literal('paid'), Type.Literal('void')]),
   lines: Type.Array(Type.Ref(InvoiceLine)),
+  subtotal: { ...Minor, description: 'The sum of the lines.' },
   total: Minor,
+  balance_applied: { ...Minor, description: "Paid from the customer's money balance (credit notes) at finalization." },
+  amount_due: { ...Minor, description: 'Total less the balance applied.' },
+  amount_remaining: { ...Minor, description: 'Still to pay while open; 0 otherwise.' },
+  credit_note: NullableString,
   amount_paid: Minor,
   amount_refunded: Minor,
   amount_charged_back: Minor,
@@ -275,6 +283,7 @@ export const Payment = record('Payment', 'Money received on an invoice.', {
   currency: Type.String(),
   provider: NullableString,
   provider_payment_id: NullableString,
+  method: Type.String({ description: 'How it was paid: by the provider, or from the money balance (`balance`).' }),
   created_at: Time,
 });
 
@@ -311,7 +320,11 @@ const returnProperties = (kind: 'refund' | 'chargeback') => ({
   closed_at: NullableTime,
 });
 
-export const Refund = record('Refund', 'Money returned on an invoice, and the credits clawed back by its policy.', returnProperties('refund'));
+export const Refund = record('Refund', 'Money returned on an invoice, and the credits clawed back by its policy.', {
+  ...returnProperties('refund'),
+  to: Type.Union([Type.Literal('cash'), Type.Literal('balance')], { description: '`balance` keeps the money as a refundable credit note.' }),
+  credit_note: NullableString,
+});
 export const Chargeback = record('Chargeback', 'A disputed payment: credits clawed back, restored if won.', returnProperties('chargeback'));
 
 export const Report = record('Report', 'A finance report: rows and totals (the CSV form is the rows table).', {
@@ -335,7 +348,7 @@ export const Reconciliation = record('Reconciliation', 'Every check, and every d
 export const components = [
   ErrorSchema, Rate, Customer, Meter, Grant, Balance, Authorization, Hold, UsageEventResult, LedgerTransaction, UsageEvent, DomainEvent,
   ApiKey, TestClock, Plan, Subscription, SubscriptionDetail, InvoiceLine, Invoice, Payment, InvoiceDetail, PaymentResult, Purchase,
-  Refund, Chargeback, Report, Reconciliation,
+  Refund, Chargeback, Report, Reconciliation, CreditNote, MoneyBalance,
 ];
 
 export { List };

@@ -8,6 +8,8 @@ import type { CreditNoteRecord, CreditNoteUseRecord } from '../../store/records.
 import * as S from '../schemas.ts';
 import * as C from '../credit-note-schemas.ts';
 import * as V from '../views.ts';
+import * as R from '../records-schemas.ts';
+import { responds } from '../openapi.ts';
 import * as BV from '../billing-views.ts';
 import { canSeeCustomer, hiddenCustomer, pageOf, send, sendError } from '../reply.ts';
 import { customerFilter } from './credits.ts';
@@ -40,22 +42,20 @@ export const creditNoteView = (n: CreditNoteRecord, uses?: CreditNoteUseRecord[]
 /** The money balance per currency, as the customer and balance endpoints show it. */
 export const moneyBalanceView = (balances: Map<string, bigint>) => [...balances].map(([currency, amount]) => ({ currency, amount: minorToJson(amount) }));
 
-const AnyInvoice = Type.Unsafe<Record<string, unknown>>({ type: 'object', additionalProperties: true, description: 'The invoice, as GET /v1/invoices/{id} shows it.' });
-
 /** Credit notes, the money balance and applying it to an invoice (PRODUCT §14). */
 export function creditNoteRoutes(app: FastifyInstance, engine: Engine): void {
   app.post<{ Body: Static<typeof C.CreateCreditNote> }>('/v1/credit_notes', {
     schema: {
-      operationId: 'createCreditNote', tags: ['credit_notes'], summary: 'Issue a goodwill credit note: money kept as the customer\'s balance',
-      body: C.CreateCreditNote, response: { 201: C.CreditNote, ...C.errorResponses },
+      operationId: 'createCreditNote', tags: ['credit notes'], summary: 'Issue a goodwill credit note: money kept as the customer\'s balance',
+      body: C.CreateCreditNote, response: responds(201, Type.Ref(C.CreditNote), 'The credit note issued.'),
     },
   }, async (req, reply) => send(reply, await createCreditNote(engine, req.body), (n) => creditNoteView(n), 201));
 
   app.get<{ Querystring: Static<typeof S.PageQuery> }>('/v1/credit_notes', {
     config: { scope: 'read' },
     schema: {
-      operationId: 'listCreditNotes', tags: ['credit_notes'], summary: 'List credit notes, optionally of one customer',
-      querystring: S.PageQuery, response: { 200: C.CreditNoteList, ...C.errorResponses },
+      operationId: 'listCreditNotes', tags: ['credit notes'], summary: 'List credit notes, optionally of one customer',
+      querystring: S.PageQuery, response: responds(200, C.CreditNoteList),
     },
   }, async (req, reply) => {
     const customerId = await customerFilter(engine, req.caller?.customerId ?? null, req.query.customer);
@@ -66,8 +66,8 @@ export function creditNoteRoutes(app: FastifyInstance, engine: Engine): void {
   app.get<{ Params: Static<typeof S.IdParam>; Querystring: Static<typeof S.PageQuery> }>('/v1/customers/:id/credit_notes', {
     config: { scope: 'read' },
     schema: {
-      operationId: 'listCustomerCreditNotes', tags: ['credit_notes'], summary: 'List one customer\'s credit notes',
-      params: S.IdParam, querystring: S.PageQuery, response: { 200: C.CreditNoteList, ...C.errorResponses },
+      operationId: 'listCustomerCreditNotes', tags: ['credit notes'], summary: 'List one customer\'s credit notes',
+      params: S.IdParam, querystring: S.PageQuery, response: responds(200, C.CreditNoteList),
     },
   }, async (req, reply) => {
     const customerId = await customerFilter(engine, req.caller?.customerId ?? null, req.params.id);
@@ -78,8 +78,8 @@ export function creditNoteRoutes(app: FastifyInstance, engine: Engine): void {
   app.get<{ Params: Static<typeof S.IdParam> }>('/v1/credit_notes/:id', {
     config: { scope: 'read' },
     schema: {
-      operationId: 'getCreditNote', tags: ['credit_notes'], summary: 'Fetch a credit note with each use of it (applied to invoices, paid out)',
-      params: S.IdParam, response: { 200: C.CreditNote, ...C.errorResponses },
+      operationId: 'getCreditNote', tags: ['credit notes'], summary: 'Fetch a credit note with each use of it (applied to invoices, paid out)',
+      params: S.IdParam, response: responds(200, Type.Ref(C.CreditNote), 'The credit note with its uses.'),
     },
   }, async (req, reply) => {
     const note = await engine.store.read.creditNotes.get(req.params.id);
@@ -89,16 +89,16 @@ export function creditNoteRoutes(app: FastifyInstance, engine: Engine): void {
 
   app.post<{ Params: Static<typeof S.IdParam>; Body: Static<typeof C.RefundCreditNote> }>('/v1/credit_notes/:id/refund', {
     schema: {
-      operationId: 'refundCreditNote', tags: ['credit_notes'], summary: 'Pay out a refundable credit note (all that remains, or an amount)',
-      params: S.IdParam, body: C.RefundCreditNote, response: { 200: C.CreditNote, ...C.errorResponses },
+      operationId: 'refundCreditNote', tags: ['credit notes'], summary: 'Pay out a refundable credit note (all that remains, or an amount)',
+      params: S.IdParam, body: C.RefundCreditNote, response: responds(200, Type.Ref(C.CreditNote), 'The credit note after the payout.'),
     },
   }, async (req, reply) => send(reply, await refundCreditNote(engine, req.params.id, req.body ?? {}), (n) => creditNoteView(n)));
 
   app.get<{ Params: Static<typeof S.IdParam> }>('/v1/customers/:id/money_balance', {
     config: { scope: 'read' },
     schema: {
-      operationId: 'getMoneyBalance', tags: ['credit_notes'], summary: 'The customer\'s money balance per currency (credit notes left to apply)',
-      params: S.IdParam, response: { 200: C.MoneyBalance, ...C.errorResponses },
+      operationId: 'getMoneyBalance', tags: ['credit notes'], summary: 'The customer\'s money balance per currency (credit notes left to apply)',
+      params: S.IdParam, response: responds(200, Type.Ref(C.MoneyBalance), 'The money balance.'),
     },
   }, async (req, reply) => {
     const customer = await engine.store.read.customers.find(req.params.id);
@@ -109,7 +109,7 @@ export function creditNoteRoutes(app: FastifyInstance, engine: Engine): void {
   app.post<{ Params: Static<typeof S.IdParam> }>('/v1/invoices/:id/apply_balance', {
     schema: {
       operationId: 'applyBalanceToInvoice', tags: ['invoices'], summary: 'Apply the customer\'s balance to an unpaid invoice, oldest credit note first',
-      params: S.IdParam, response: { 200: AnyInvoice, ...C.errorResponses },
+      params: S.IdParam, response: responds(200, Type.Ref(R.Invoice), 'The invoice with the balance applied.'),
     },
   }, async (req, reply) => send(reply, await applyBalanceToInvoice(engine, req.params.id), BV.invoiceView));
 }

@@ -35,6 +35,7 @@ const operationIds: Record<ReportName, string> = {
   refunds: 'getRefundsReport',
   promotional: 'getPromotionalReport',
   deferred_revenue: 'getDeferredRevenueReport',
+  credit_notes: 'getCreditNotesReport',
 };
 
 /** JSON by default; the rows as CSV with `Accept: text/csv`. */
