@@ -2,6 +2,8 @@ import { createEngine } from '../engine/create-engine.ts';
 import { openDatabase } from '../store/open-database.ts';
 import { buildServer } from '../server/app.ts';
 import { startScheduler } from '../scheduler/scheduler.ts';
+import { stripeSettingsFromEnv } from '../integrations/stripe/settings.ts';
+import { startStripePushWorker } from '../integrations/stripe/push-worker.ts';
 
 export interface ServeOptions {
   databaseUrl: string;
@@ -12,14 +14,18 @@ export interface ServeOptions {
 
 /** Starts the HTTP server and the real-clock scheduler; stops both cleanly on SIGINT/SIGTERM. */
 export async function startServer(options: ServeOptions): Promise<void> {
+  const stripe = stripeSettingsFromEnv();
   const db = await openDatabase(options.databaseUrl);
   const engine = await createEngine(db);
   const app = await buildServer(engine, {
     adminKey: options.adminKey,
     logger: process.env.TALLY_LOG === '1',
     refundShortfall: process.env.TALLY_REFUND_SHORTFALL === 'write_off' ? 'write_off' : 'debt',
+    stripe,
   });
   const scheduler = startScheduler(engine);
+  // Pushes finalized invoices to Stripe when a secret key is set (PRODUCT §11).
+  const stripePush = stripe.secretKey ? startStripePushWorker(engine, stripe) : null;
   await app.listen({ port: options.port, host: options.host });
   const shown = options.host === '0.0.0.0' ? '127.0.0.1' : options.host;
   console.log(`Tally listening on http://${shown}:${options.port} (database: ${options.databaseUrl.replace(/\/\/[^@]*@/, '//***@')})`);
@@ -27,6 +33,7 @@ export async function startServer(options: ServeOptions): Promise<void> {
   if (!process.env.TALLY_ADMIN_KEY) console.log('Admin API key: in ./data/admin-key (set TALLY_ADMIN_KEY to choose your own)');
   const stop = async () => {
     await scheduler.stop();
+    await stripePush?.stop();
     await app.close();
     await db.close();
     process.exit(0);

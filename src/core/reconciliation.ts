@@ -17,6 +17,8 @@ export const reconciliationChecks = [
   'overage_invoiced',
   'claw_backs_applied',
   'customer_balance',
+  'stripe_invoices_pushed',
+  'stripe_money_linked',
 ] as const;
 
 export type CheckName = (typeof reconciliationChecks)[number];
@@ -261,4 +263,16 @@ export function clawBackProblems(
     problem(`is ${r.status} but has a restore transaction`, restores.map((t) => t.id));
   }
   return out;
+}
+
+/** A finalized invoice of a customer linked to Stripe that has no Stripe invoice (PRODUCT §11). */
+export function unpushedInvoiceProblem(i: { invoiceId: string; customerId: string; pushStatus: string | null }): Discrepancy {
+  const state = i.pushStatus === 'failed' ? 'its push failed after every retry' : i.pushStatus === null ? 'no push is queued' : 'its push is still pending';
+  return { check: 'stripe_invoices_pushed', message: `Invoice ${i.invoiceId} of Stripe customer ${i.customerId} is not in Stripe: ${state}.`, ids: [i.invoiceId, i.customerId] };
+}
+
+/** Stripe money (a payment, refund, dispute, or a received money event) that links to no Stripe-pushed Tally invoice. */
+export function unlinkedStripeMoneyProblem(m: { kind: string; id: string; invoiceId: string | null }): Discrepancy {
+  const where = m.invoiceId ? `invoice ${m.invoiceId}, which Tally does not know as a Stripe invoice` : 'no Tally invoice';
+  return { check: 'stripe_money_linked', message: `Stripe ${m.kind} ${m.id} links to ${where}.`, ids: present([m.id, m.invoiceId]) };
 }

@@ -56,3 +56,17 @@ export function createIdGenerator(nowMs: () => number = Date.now): IdGenerator {
     },
   };
 }
+
+/**
+ * The smallest id of `prefix` made at `ms`: every id made earlier sorts below it. Lets a reader of
+ * time-sortable ids ask "everything recorded before this instant".
+ */
+export function idFloor(prefix: IdPrefix, ms: number): string {
+  let time = '';
+  let rest = Math.max(0, Math.floor(ms));
+  for (let i = 0; i < 10; i++) {
+    time = alphabet[rest % 32]! + time;
+    rest = Math.floor(rest / 32);
+  }
+  return `${prefix}_${time}${'0'.repeat(16)}`;
+}

@@ -94,7 +94,12 @@ export async function recordPayment(engine: Engine, invoiceRef: string, input: P
   if (!Number.isSafeInteger(input.amount) || input.amount <= 0) {
     return invalid([{ field: 'amount', code: 'must_be_positive', message: 'amount must be a positive integer of minor units.' }]);
   }
-  return engine.store.transaction(async (tx) => {
+  return engine.store.transaction((tx) => recordPaymentIn(engine, tx, invoiceRef, input));
+}
+
+/** The same, inside a transaction the caller holds (a payment that arrives from a provider's event). */
+export async function recordPaymentIn(engine: Engine, tx: StoreTx, invoiceRef: string, input: PaymentInput): Promise<Outcome<{ invoice: InvoiceRecord; payment: PaymentRecord }>> {
+  {
     const found = await tx.billing.invoice(invoiceRef);
     if (!found) return notFound('invoice', invoiceRef);
     await tx.lockCustomers([found.customerId]);
@@ -114,7 +119,7 @@ export async function recordPayment(engine: Engine, invoiceRef: string, input: P
     await tx.billing.updateInvoiceState(invoice);
     await changes.flush(tx);
     return ok({ invoice, payment });
-  });
+  }
 }
 
 /** Voids an open invoice with no payments; credits it would have bought are voided with it. */

@@ -1,7 +1,8 @@
 import { invalid, ok, type Outcome } from '../core/errors.ts';
 import {
   allowanceGrantProblems, balanceMismatch, clawBackProblems, overageLineProblems, overagePeriodProblem, purchaseGrantProblems,
-  reconciliationResult, unbalancedTransaction, usageChargeProblem, usageTransactionProblem, type Discrepancy, type Reconciliation,
+  reconciliationResult, unbalancedTransaction, unlinkedStripeMoneyProblem, unpushedInvoiceProblem, usageChargeProblem, usageTransactionProblem,
+  type Discrepancy, type Reconciliation,
 } from '../core/reconciliation.ts';
 import { creditNoteProblems, invoiceBalanceProblem } from '../core/balance-reconciliation.ts';
 import type { ReconcileWindow } from '../store/queries/reconciliation.ts';
@@ -38,8 +39,18 @@ export async function reconcile(engine: Engine, input: ReconcileInput = {}): Pro
     overageProblems(tx, window),
     clawBackProblemsIn(tx, window),
     customerBalanceProblems(tx),
+    stripeProblems(tx, window),
   ]);
   return ok(reconciliationResult(found.flat()));
+}
+
+/** PRODUCT §11: every finalized invoice of a Stripe customer is in Stripe; all Stripe money links to an invoice. */
+async function stripeProblems(tx: StoreTx, window: ReconcileWindow): Promise<Discrepancy[]> {
+  const [unpushed, unlinked] = await Promise.all([
+    tx.stripe.unpushedInvoices(window.fromMs, window.toMs),
+    tx.stripe.unlinkedStripeMoney(window.fromMs, window.toMs),
+  ]);
+  return [...unpushed.map(unpushedInvoiceProblem), ...unlinked.map(unlinkedStripeMoneyProblem)];
 }
 
 async function ledgerProblems(tx: StoreTx, window: ReconcileWindow): Promise<Discrepancy[]> {

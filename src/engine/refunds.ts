@@ -35,7 +35,12 @@ export async function createReturn(engine: Engine, kind: ReturnRecord['kind'], i
   if (kind === 'chargeback' && input.to === 'balance') {
     return invalid([{ field: 'to', code: 'invalid_value', message: 'A chargeback returns money through the card network; only a refund can go to balance.' }]);
   }
-  return engine.store.transaction(async (tx) => {
+  return engine.store.transaction((tx) => createReturnIn(engine, tx, kind, input, defaultShortfall));
+}
+
+/** The same, inside a transaction the caller holds (a refund or dispute that arrives from a provider's event). */
+export async function createReturnIn(engine: Engine, tx: StoreTx, kind: ReturnRecord['kind'], input: ReturnInput, defaultShortfall: ShortfallHandling = 'debt'): Promise<Outcome<ReturnRecord>> {
+  {
     const found = await tx.billing.invoice(input.invoice);
     if (!found) return notFound('invoice', input.invoice);
     await tx.lockCustomers([found.customerId]);
@@ -117,7 +122,7 @@ export async function createReturn(engine: Engine, kind: ReturnRecord['kind'], i
     await signals(tx, changes, invoice.customerId, nowMs);
     await changes.flush(tx);
     return ok(record);
-  });
+  }
 }
 
 /**
@@ -126,7 +131,12 @@ export async function createReturn(engine: Engine, kind: ReturnRecord['kind'], i
  * voided go to `expired` / `revoked` instead, so nothing comes back to life).
  */
 export async function closeChargeback(engine: Engine, id: string, outcome: 'won' | 'lost'): Promise<Outcome<ReturnRecord>> {
-  return engine.store.transaction(async (tx) => {
+  return engine.store.transaction((tx) => closeChargebackIn(engine, tx, id, outcome));
+}
+
+/** The same, inside a transaction the caller holds. */
+export async function closeChargebackIn(engine: Engine, tx: StoreTx, id: string, outcome: 'won' | 'lost'): Promise<Outcome<ReturnRecord>> {
+  {
     const found = await tx.returns.get(id);
     if (!found || found.kind !== 'chargeback') return notFound('chargeback', id);
     await tx.lockCustomers([found.customerId]);
@@ -182,7 +192,7 @@ export async function closeChargeback(engine: Engine, id: string, outcome: 'won'
     await signals(tx, changes, record.customerId, nowMs);
     await changes.flush(tx);
     return ok(record);
-  });
+  }
 }
 
 async function signals(tx: StoreTx, changes: Changes, customerId: string, nowMs: number): Promise<void> {

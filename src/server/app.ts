@@ -17,12 +17,16 @@ import { creditNoteRoutes } from './routes/credit-notes.ts';
 import { refResolver, tags } from './openapi.ts';
 import { components } from './records-schemas.ts';
 import { registerReplyCheck, ReplyDriftError } from './reply-check.ts';
+import { stripeRoutes } from './routes/stripe.ts';
+import type { StripeSettings } from '../integrations/stripe/settings.ts';
 
 export interface ServerOptions {
   adminKey?: string | undefined;
   logger?: boolean;
   /** What a refund's unrecoverable (already spent) credits become: `debt` (default) or `write_off`. */
   refundShortfall?: 'debt' | 'write_off';
+  /** Stripe settings (PRODUCT §11); the inbound webhook needs `webhookSecret`. */
+  stripe?: StripeSettings;
   /** Extra route groups (plans, invoices, reports…) registered by the caller. */
   extraRoutes?: ((app: FastifyInstance, engine: Engine) => void)[];
   /** Check every JSON reply against its route's response schema (the test servers turn this on). */
@@ -113,6 +117,7 @@ export async function buildServer(engine: Engine, options: ServerOptions = {}): 
   returnRoutes(app, engine, options.refundShortfall ?? 'debt');
   reportRoutes(app, engine);
   creditNoteRoutes(app, engine);
+  stripeRoutes(app, engine, options.stripe, options.refundShortfall ?? 'debt');
   for (const add of options.extraRoutes ?? []) add(app, engine);
   await app.ready();
   return app;

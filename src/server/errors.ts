@@ -25,6 +25,7 @@ const statusByCode: Record<string, number> = {
   refund_not_found: 404,
   chargeback_not_found: 404,
   webhook_endpoint_not_found: 404,
+  stripe_webhook_not_configured: 404,
   method_not_allowed: 405,
   idempotency_key_reused: 409,
   idempotency_key_in_use: 409,

@@ -27,6 +27,8 @@ export const customerView = (c: CustomerRecord) => ({
     armed: c.topUpArmed,
   },
   metadata: c.metadata,
+  provider: c.provider ?? null,
+  provider_customer_id: c.providerCustomerId ?? null,
   created_at: ts(c.createdAtMs),
 });
 

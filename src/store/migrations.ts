@@ -162,6 +162,30 @@ export const migrations: Migration[] = [
     statements: [`CREATE INDEX accounts_in_debt ON accounts (customer_id) WHERE code = 'debt' AND balance < 0`],
   },
   {
+    version: 25,
+    name: 'stripe, both ways',
+    // The push jobs are the outbox's consumer for Stripe: one row per finalized invoice, claimed
+    // per attempt (`claimed_until`) so several servers never push the same invoice at once. Inbound
+    // Stripe events are keyed by Stripe's event id, which makes each one apply at most once.
+    statements: [
+      `ALTER TABLE customers ADD COLUMN provider TEXT`,
+      `ALTER TABLE customers ADD COLUMN provider_customer_id TEXT`,
+      `CREATE INDEX customers_provider ON customers (provider_customer_id)`,
+      `CREATE INDEX domain_events_type ON domain_events (type, id)`,
+      `CREATE INDEX payments_provider ON payments (provider_payment_id)`,
+      `CREATE TABLE integration_cursors (name TEXT PRIMARY KEY, position TEXT NOT NULL)`,
+      `CREATE TABLE stripe_pushes (
+        invoice_id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, event_id TEXT NOT NULL, status TEXT NOT NULL,
+        attempts BIGINT NOT NULL, next_attempt_at BIGINT NOT NULL, claimed_until BIGINT, stripe_invoice_id TEXT,
+        last_error TEXT, created_at BIGINT NOT NULL, pushed_at BIGINT)`,
+      `CREATE INDEX stripe_pushes_due ON stripe_pushes (status, next_attempt_at)`,
+      `CREATE TABLE stripe_events (
+        id TEXT PRIMARY KEY, type TEXT NOT NULL, status TEXT NOT NULL, object_id TEXT, invoice_id TEXT,
+        outcome TEXT, payload TEXT NOT NULL, received_at BIGINT NOT NULL)`,
+      `CREATE INDEX stripe_events_status ON stripe_events (status, id)`,
+    ],
+  },
+  {
     version: 30,
     name: 'credit notes and the customer balance',
     // A credit note is money owed back to a customer and kept as balance. What it gave up is

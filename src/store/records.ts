@@ -19,6 +19,9 @@ export interface CustomerRecord {
   topUpArmed: boolean;
   metadata: Metadata;
   createdAtMs: number;
+  /** The payment provider this customer is linked to (`stripe`) and its id there, once pushed. */
+  provider?: string | null;
+  providerCustomerId?: string | null;
 }
 
 export interface TestClockRecord {

@@ -6,6 +6,7 @@ import { UsageQueries } from './queries/usage.ts';
 import { AccessQueries } from './queries/access.ts';
 import { BillingQueries } from './queries/billing.ts';
 import { ReturnQueries } from './queries/returns.ts';
+import { StripeQueries } from './queries/stripe.ts';
 import { migrate } from './migrations.ts';
 
 export { totalKey, uniqueKey, type MeterTotal, type MeterTotalKey, type UniqueValueKey } from './queries/usage.ts';
@@ -29,6 +30,7 @@ export class StoreTx {
   readonly reports: ReportQueries;
   readonly reconciliation: ReconciliationQueries;
   readonly creditNotes: CreditNoteQueries;
+  readonly stripe: StripeQueries;
 
   constructor(readonly c: SqlConnection) {
     this.customers = new CustomerQueries(c);
@@ -41,6 +43,7 @@ export class StoreTx {
     this.reports = new ReportQueries(c);
     this.reconciliation = new ReconciliationQueries(c);
     this.creditNotes = new CreditNoteQueries(c);
+    this.stripe = new StripeQueries(c);
   }
 
   /**

@@ -21,6 +21,8 @@ function toCustomer(r: SqlRow): CustomerRecord {
     topUpArmed: r.topup_armed !== null && r.topup_armed !== undefined && big(r.topup_armed) === 1n,
     metadata: json(r.metadata),
     createdAtMs: num(r.created_at),
+    provider: strOrNull(r.provider),
+    providerCustomerId: strOrNull(r.provider_customer_id),
   };
 }
 

@@ -1,0 +1,70 @@
+import type { FastifyInstance } from 'fastify';
+import type { Static } from '@sinclair/typebox';
+import type { Engine } from '../../engine/context.ts';
+import { applyStripeEvent } from '../../engine/stripe-events.ts';
+import { formatTimestamp } from '../../core/time.ts';
+import { verifyStripeEvent } from '../../integrations/stripe/inbound.ts';
+import type { StripeSettings } from '../../integrations/stripe/settings.ts';
+import type { ShortfallHandling } from '../../store/records.ts';
+import type { StripeEventRecord } from '../../store/queries/stripe.ts';
+import * as S from '../schemas.ts';
+import { ErrorResponse, StripeEventList, StripeWebhookReceipt } from '../stripe-schemas.ts';
+import { pageOf, sendError } from '../reply.ts';
+import { listView } from '../views.ts';
+
+export const stripeEventView = (e: StripeEventRecord) => ({
+  id: e.id,
+  object: 'stripe_event' as const,
+  type: e.type,
+  status: e.status,
+  object_id: e.objectId,
+  invoice: e.invoiceId,
+  outcome: e.outcome,
+  received_at: formatTimestamp(e.receivedAtMs),
+  payload: e.payload,
+});
+
+/**
+ * Stripe, inbound (PRODUCT §11): the webhook Stripe calls, and the events kept for review. The
+ * webhook has no API key: the `Stripe-Signature` over the raw body is its authentication, so the
+ * route reads the body as bytes (its own content parser, in its own encapsulated scope).
+ */
+export function stripeRoutes(app: FastifyInstance, engine: Engine, settings: StripeSettings | undefined, shortfall: ShortfallHandling): void {
+  void app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 1024 * 1024 }, (_req, body, done) => done(null, body));
+    scope.post('/v1/integrations/stripe/webhook', {
+      config: { scope: 'public' },
+      schema: {
+        operationId: 'receiveStripeWebhook',
+        tags: ['stripe'],
+        summary: 'Receive a Stripe event (signed with Stripe-Signature; no API key)',
+        description: 'Verifies the signature (300 s tolerance) over the raw body, then applies invoice.paid, invoice.payment_failed, '
+          + 'charge.refunded, charge.dispute.created and charge.dispute.closed once per Stripe event id. Other types are acknowledged and ignored; '
+          + 'events for no known invoice are kept at GET /v1/integrations/stripe/unmatched.',
+        response: { 200: StripeWebhookReceipt, 400: ErrorResponse, 404: ErrorResponse },
+      },
+    }, async (req, reply) => {
+      if (!settings?.webhookSecret) {
+        return sendError(reply, { code: 'stripe_webhook_not_configured', message: 'Set TALLY_STRIPE_WEBHOOK_SECRET to receive Stripe events.' });
+      }
+      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const header = req.headers['stripe-signature'];
+      const verified = verifyStripeEvent(body, typeof header === 'string' ? header : undefined, settings.webhookSecret);
+      if (!verified.ok) return sendError(reply, verified.error);
+      const result = await applyStripeEvent(engine, verified.value, { creditPolicy: settings.refundPolicy, shortfall });
+      return reply.send({ received: true, event: verified.value.id, ...result });
+    });
+  });
+
+  app.get<{ Querystring: Static<typeof S.PageQuery> }>('/v1/integrations/stripe/unmatched', {
+    config: { scope: 'read' },
+    schema: {
+      operationId: 'listUnmatchedStripeEvents',
+      tags: ['stripe'],
+      summary: 'Stripe events kept for review: no Tally invoice matched, or the flow refused them',
+      querystring: S.PageQuery,
+      response: { 200: StripeEventList, 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse },
+    },
+  }, async (req, reply) => reply.send(listView(await engine.store.read.stripe.eventsForReview(pageOf(req.query)), stripeEventView, (e) => e.id)));
+}
