@@ -3,7 +3,6 @@ import { openDatabase } from '../store/open-database.ts';
 import { buildServer } from '../server/app.ts';
 import { startScheduler } from '../scheduler/scheduler.ts';
 import { stripeSettingsFromEnv } from '../integrations/stripe/settings.ts';
-import { startStripePushWorker } from '../integrations/stripe/push-worker.ts';
 
 export interface ServeOptions {
   databaseUrl: string;
@@ -25,7 +24,8 @@ export async function startServer(options: ServeOptions): Promise<void> {
   });
   const scheduler = startScheduler(engine);
   // Pushes finalized invoices to Stripe when a secret key is set (PRODUCT §11).
-  const stripePush = stripe.secretKey ? startStripePushWorker(engine, stripe) : null;
+  // Loaded only then: the `stripe` package is not needed otherwise.
+  const stripePush = stripe.secretKey ? (await import('../integrations/stripe/push-worker.ts')).startStripePushWorker(engine, stripe) : null;
   await app.listen({ port: options.port, host: options.host });
   const shown = options.host === '0.0.0.0' ? '127.0.0.1' : options.host;
   console.log(`Tally listening on http://${shown}:${options.port} (database: ${options.databaseUrl.replace(/\/\/[^@]*@/, '//***@')})`);

@@ -279,6 +279,16 @@ describe.each(dialects)('Stripe, both ways, on %s', (dialect) => {
     expect((await ctx.engine.store.read.stripe.push(lost.invoice.id))!.attempts).toBeGreaterThanOrEqual(2);
   });
 
+  it('documents both routes in the OpenAPI document; the webhook needs no API key', async () => {
+    const doc = (await ctx.api.as(null).get('/openapi.json')).body;
+    const webhook = doc.paths['/v1/integrations/stripe/webhook'].post;
+    expect(webhook).toMatchObject({ operationId: 'receiveStripeWebhook', security: [], tags: ['stripe'] });
+    expect(Object.keys(webhook.responses)).toEqual(expect.arrayContaining(['200', '400']));
+    expect(doc.paths['/v1/integrations/stripe/unmatched'].get).toMatchObject({ operationId: 'listUnmatchedStripeEvents' });
+    const customer = (await ctx.api.post('/v1/customers', { currency: 'USD' })).body;
+    expect(customer).toMatchObject({ provider: null, provider_customer_id: null });
+  });
+
   it('reconciliation checks that Stripe customers\' invoices were pushed and Stripe money links to invoices', async () => {
     const { api } = ctx;
     await paidPurchase(api, '10', 100);

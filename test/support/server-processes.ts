@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
  */
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const startupTimeoutMs = 30_000;
+const startupTimeoutMs = 60_000;
 const outputLinesKept = 60;
 
 /** Every child started here, so a crashed test run can still kill them on exit. */
@@ -55,9 +55,10 @@ export class ServerProcess {
   }
 
   /** Spawns `node --import tsx src/cli/main.ts serve` and waits until `/healthz` answers. */
-  static async start(options: { port: number; databaseUrl: string; adminKey: string }): Promise<ServerProcess> {
+  static async start(options: { port: number; databaseUrl: string; adminKey: string; env?: Record<string, string> }): Promise<ServerProcess> {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
+      ...options.env,
       PORT: String(options.port),
       HOST: '127.0.0.1',
       TALLY_DATABASE_URL: options.databaseUrl,

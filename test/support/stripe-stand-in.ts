@@ -44,6 +44,8 @@ export class StripeStandIn {
   readonly invoiceItems = new Map<string, StripeObject>();
   readonly charges = new Map<string, StripeObject>();
   readonly counts: StandInCounts = { customers: 0, invoices: 0, invoiceItems: 0, finalizations: 0, requests: 0 };
+  /** How many POSTs carried each idempotency key, replays included. */
+  readonly keyUses = new Map<string, number>();
   readonly secretKey = 'sk_test_tally_stand_in';
   private readonly answers = new Map<string, StoredAnswer>();
   private failures: { count: number; afterWork: boolean } = { count: 0, afterWork: false };
@@ -125,6 +127,7 @@ export class StripeStandIn {
     const key = req.headers['idempotency-key'] as string | undefined;
     const paramsHash = createHash('sha256').update(raw).digest('hex');
     if (key !== undefined && req.method === 'POST') {
+      this.keyUses.set(key, (this.keyUses.get(key) ?? 0) + 1);
       const stored = this.answers.get(key);
       if (stored) {
         if (stored.route !== route || stored.paramsHash !== paramsHash) {

@@ -1,4 +1,4 @@
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import { fail, ok, type Outcome } from '../../core/errors.ts';
 import type { StripeAction, StripeEventInput } from '../../engine/stripe-events.ts';
 
@@ -7,16 +7,21 @@ export const signatureToleranceSeconds = 300;
 
 type StripeObject = Record<string, unknown>;
 
+/** The `stripe` package is loaded on the first webhook, so servers without Stripe never pay for it. */
+let webhooks: Promise<Stripe['webhooks']> | null = null;
+const stripeWebhooks = (): Promise<Stripe['webhooks']> => (webhooks ??= import('stripe').then((m) => m.default.webhooks));
+
 /**
  * Checks the `Stripe-Signature` header over the raw bytes of the body with the `stripe` package,
  * then reads what Tally needs from the event. A missing, stale or tampered signature, or a body
  * that is not a Stripe event, is an error value: the route answers 400 and stores nothing.
  */
-export function verifyStripeEvent(rawBody: Buffer, signature: string | undefined, secret: string): Outcome<StripeEventInput> {
+export async function verifyStripeEvent(rawBody: Buffer, signature: string | undefined, secret: string): Promise<Outcome<StripeEventInput>> {
   if (!signature) return fail('stripe_signature_missing', 'The Stripe-Signature header is missing.');
+  const verifier = await stripeWebhooks();
   let event: Stripe.Event;
   try {
-    event = Stripe.webhooks.constructEvent(rawBody, signature, secret, signatureToleranceSeconds);
+    event = verifier.constructEvent(rawBody, signature, secret, signatureToleranceSeconds);
   } catch (error) {
     const message = error instanceof Error ? error.message : 'The signature does not match.';
     return fail('stripe_signature_invalid', `The Stripe signature was refused: ${message}`);

@@ -38,6 +38,7 @@ export function stripeRoutes(app: FastifyInstance, engine: Engine, settings: Str
       schema: {
         operationId: 'receiveStripeWebhook',
         tags: ['stripe'],
+        security: [],
         summary: 'Receive a Stripe event (signed with Stripe-Signature; no API key)',
         description: 'Verifies the signature (300 s tolerance) over the raw body, then applies invoice.paid, invoice.payment_failed, '
           + 'charge.refunded, charge.dispute.created and charge.dispute.closed once per Stripe event id. Other types are acknowledged and ignored; '
@@ -50,7 +51,7 @@ export function stripeRoutes(app: FastifyInstance, engine: Engine, settings: Str
       }
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       const header = req.headers['stripe-signature'];
-      const verified = verifyStripeEvent(body, typeof header === 'string' ? header : undefined, settings.webhookSecret);
+      const verified = await verifyStripeEvent(body, typeof header === 'string' ? header : undefined, settings.webhookSecret);
       if (!verified.ok) return sendError(reply, verified.error);
       const result = await applyStripeEvent(engine, verified.value, { creditPolicy: settings.refundPolicy, shortfall });
       return reply.send({ received: true, event: verified.value.id, ...result });
