@@ -68,6 +68,17 @@ describe.each(dialects)('Stripe, both ways, on %s', (dialect) => {
 
   const stripeInvoicesFor = (tallyInvoice: string) => [...standIn.invoices.values()].filter((i) => i.metadata.tally_invoice_id === tallyInvoice);
 
+  it('the stand-in speaks Stripe: idempotent replays, idempotency_error on other parameters, Stripe-shaped errors', async () => {
+    const key = unique('key');
+    const first = await stripe.customers.create({ name: 'A', metadata: { k: 'v' } }, { idempotencyKey: key });
+    const again = await stripe.customers.create({ name: 'A', metadata: { k: 'v' } }, { idempotencyKey: key });
+    expect(again.id).toBe(first.id);
+    expect(again.lastResponse.headers['idempotent-replayed']).toBe('true');
+    await expect(stripe.customers.create({ name: 'B' }, { idempotencyKey: key })).rejects.toMatchObject({ type: 'StripeIdempotencyError', rawType: 'idempotency_error', statusCode: 400 });
+    await expect(stripe.invoiceItems.create({ customer: first.id, currency: 'usd' } as never)).rejects.toMatchObject({ type: 'StripeInvalidRequestError', code: 'parameter_missing', param: 'amount' });
+    await expect(stripe.invoices.retrieve('in_missing')).rejects.toMatchObject({ statusCode: 404, code: 'resource_missing' });
+  });
+
   it('pushes a finalized invoice once: a Stripe customer on first need, one item per line, finalized, ids stored both sides', async () => {
     const { api } = ctx;
     const customer = await newCustomer(api);
