@@ -3,6 +3,7 @@ import type { Engine } from '../engine/context.ts';
 import { reconcile } from '../engine/reconcile.ts';
 import { reportNames, runReport, type ReportName } from '../engine/reports.ts';
 import { reportCsv, reportView } from '../server/report-views.ts';
+import { stripeStatus } from '../engine/stripe-pushes.ts';
 
 export interface CommandContext {
   databaseUrl: string;
@@ -20,12 +21,15 @@ Commands:
                         run every reconciliation check; prints each discrepancy with its ids, exits 1 on any
   report <name> [--from ISO] [--to ISO] [--customer ID] [--csv]
                         print a finance report as JSON (or CSV): ${reportNames.join(', ')}
+  stripe-status         invoices not yet in Stripe (pending or failed pushes, with the last error) and Stripe
+                        events kept for review; exits 1 on a failed push or an event kept for review
 `;
 
 /** Commands that work on the engine directly (no server needed). */
 export async function runCommand(command: string, args: string[], ctx: CommandContext): Promise<number> {
   if (command === 'reconcile') return withEngine(ctx, (engine) => reconcileCommand(engine, args));
   if (command === 'report') return withEngine(ctx, (engine) => reportCommand(engine, args));
+  if (command === 'stripe-status') return withEngine(ctx, stripeStatusCommand);
   if (command === 'check-ledger') {
     return withEngine(ctx, async (engine) => {
       const unbalanced = await engine.store.read.ledger.unbalancedTransactions();
@@ -106,4 +110,16 @@ async function reportCommand(engine: Engine, args: string[]): Promise<number> {
   }
   process.stdout.write(flags.has('csv') ? reportCsv(name, outcome.value) : `${JSON.stringify(reportView(name, outcome.value), null, 2)}\n`);
   return 0;
+}
+
+async function stripeStatusCommand(engine: Engine): Promise<number> {
+  const status = await stripeStatus(engine);
+  for (const p of status.pushes) {
+    const next = p.status === 'pending' ? `, next attempt ${new Date(p.nextAttemptAtMs).toISOString()}` : '';
+    console.log(`push ${p.status} ${p.invoiceId} (customer ${p.customerId}, ${p.attempts} attempts${next})${p.lastError ? `: ${p.lastError}` : ''}`);
+  }
+  for (const e of status.events) console.log(`stripe event ${e.status} ${e.id} ${e.type} (${e.objectId ?? 'no object'})${e.invoiceId ? ` invoice ${e.invoiceId}` : ''}`);
+  const failed = status.pushes.filter((p) => p.status === 'failed').length;
+  console.log(`${status.pushes.length} pushes not done (${failed} failed), ${status.events.length} Stripe events kept for review`);
+  return failed + status.events.length === 0 ? 0 : 1;
 }

@@ -1,5 +1,5 @@
 import type { CustomerRecord, InvoiceRecord } from '../store/records.ts';
-import type { StripePushRecord } from '../store/queries/stripe.ts';
+import type { StripeEventRecord, StripePushRecord } from '../store/queries/stripe.ts';
 import type { Engine } from './context.ts';
 import { idFloor } from './ids.ts';
 
@@ -95,4 +95,14 @@ export function recordStripePushFailure(engine: Engine, job: StripePushRecord, e
   const delayMs = retryDelaysMs[attempt - 1];
   const nextAtMs = delayMs === undefined ? null : engine.clock.now() + delayMs;
   return engine.store.transaction((tx) => tx.stripe.pushFailed(job.invoiceId, error, nextAtMs));
+}
+
+/** Rows `tally stripe-status` shows at most of each kind. */
+const statusRowsMax = 100;
+
+/** What an operator looks at: pushes not done yet, and Stripe events kept for review. */
+export async function stripeStatus(engine: Engine): Promise<{ pushes: StripePushRecord[]; events: StripeEventRecord[] }> {
+  const read = engine.store.read;
+  const [pushes, events] = await Promise.all([read.stripe.unfinishedPushes(statusRowsMax), read.stripe.eventsForReview({ limit: statusRowsMax })]);
+  return { pushes, events: events.data };
 }

@@ -125,8 +125,9 @@ export class StripeQueries {
     return rows[0] ? toPush(rows[0]) : null;
   }
 
-  async pushes(): Promise<StripePushRecord[]> {
-    return (await this.c.query(`SELECT * FROM stripe_pushes ORDER BY invoice_id`)).map(toPush);
+  /** Pushes not done yet (pending or failed), oldest first. */
+  async unfinishedPushes(limit: number): Promise<StripePushRecord[]> {
+    return (await this.c.query(`SELECT * FROM stripe_pushes WHERE status <> 'pushed' ORDER BY created_at, invoice_id LIMIT ?`, [limit])).map(toPush);
   }
 
   async setPushStripeInvoice(invoiceId: string, stripeInvoiceId: string): Promise<void> {
@@ -242,7 +243,7 @@ export class StripeQueries {
     return [
       ...payments.map((r) => ({ kind: 'payment', id: r.id as string, invoiceId: strOrNull(r.invoice_id) })),
       ...returns.map((r) => ({ kind: r.kind as string, id: r.id as string, invoiceId: strOrNull(r.invoice_id) })),
-      ...unmatched.map((r) => ({ kind: `stripe event ${r.type as string}`, id: r.id as string, invoiceId: null })),
+      ...unmatched.map((r) => ({ kind: `event ${r.type as string}`, id: r.id as string, invoiceId: null })),
     ];
   }
 }
