@@ -126,6 +126,32 @@ describe.each(dialects)('Stripe, both ways, on %s', (dialect) => {
     expect(remote).toMatchObject({ total: 500, currency: 'usd', status: 'open' });
   });
 
+  it('asks Stripe for Tally\'s amount due: a downgrade\'s credit stays a Tally credit note, and the balance it leaves is applied once', async () => {
+    const { api } = ctx;
+    const clock = await newClock(api, '2026-04-01T00:00:00Z');
+    const customer = await newCustomer(api, { clock });
+    const plan = async (amount: number) => (await api.post('/v1/plans', { code: unique('plan'), name: 'Plan', currency: 'USD', interval: 'month', amount, included_credits: '100' })).body;
+    const [big, small] = [await plan(2000), await plan(1000)];
+    const sub = (await api.post('/v1/subscriptions', { customer: customer.id, plan: big.code })).body;
+    await advance(api, clock, '2026-04-16T00:00:00Z');
+    expect((await api.post(`/v1/subscriptions/${sub.id}/change`, { plan: small.code, timing: 'immediate' })).status).toBe(200);
+    const downgrade = (await listAll(api, `/v1/invoices?customer=${customer.id}`)).find((i) => i.kind === 'proration');
+    expect(downgrade.total).toBe(-500);
+    const credited = standIn.invoices.get((await pushed(api, downgrade.id)).provider_invoice_id)!;
+    expect(credited.lines.data.map((l: any) => l.amount)).toEqual([-1000, 500, 500]);
+    expect(credited).toMatchObject({ total: 0, amount_due: 0, status: 'paid' });
+
+    await advance(api, clock, '2026-05-01T00:00:00Z');
+    const renewal = (await listAll(api, `/v1/invoices?customer=${customer.id}`)).find((i) => i.period_start === '2026-05-01T00:00:00Z');
+    expect(renewal).toMatchObject({ subtotal: 1000, balance_applied: 500, amount_due: 500 });
+    const remote = standIn.invoices.get((await pushed(api, renewal.id)).provider_invoice_id)!;
+    expect(remote.lines.data.map((l: any) => [l.metadata.tally_line_type ?? l.metadata.tally_adjustment, l.amount])).toEqual([['subscription_fee', 1000], ['balance_applied', -500]]);
+    expect(remote).toMatchObject({ total: 500, amount_due: 500, status: 'open' });
+    const paid = await stripe.invoices.pay(remote.id);
+    expect((await deliver(api, standIn.event('invoice.paid', paid as never))).body).toMatchObject({ status: 'processed', invoice: renewal.id });
+    expect((await api.get(`/v1/invoices/${renewal.id}`)).body).toMatchObject({ status: 'paid', amount_paid: 1000 });
+  });
+
   it('a buyer pays the Stripe invoice: the signed invoice.paid records the payment and the pending grant becomes usable', async () => {
     const { api } = ctx;
     const customer = await newCustomer(api);

@@ -1,4 +1,5 @@
 import type Stripe from 'stripe';
+import { invoiceExcessMinor } from '../../core/customer-balance.ts';
 import { minorToJson } from '../../core/money.ts';
 import type { Engine } from '../../engine/context.ts';
 import { linkStripeCustomer, noteStripeInvoice, pushSubject, recordStripePush } from '../../engine/stripe-pushes.ts';
@@ -13,13 +14,16 @@ export const stripeKeys = {
   customer: (customerId: string) => `tally:customer:${customerId}`,
   invoice: (invoiceId: string) => `tally:invoice:${invoiceId}`,
   line: (lineId: string) => `tally:line:${lineId}`,
+  balanceApplied: (invoiceId: string) => `tally:balance_applied:${invoiceId}`,
+  creditNote: (invoiceId: string) => `tally:credit_note:${invoiceId}`,
   finalize: (invoiceId: string) => `tally:finalize:${invoiceId}`,
 };
 
 /**
  * Pushes one finalized Tally invoice: the customer's Stripe customer (made on first need), a draft
  * Stripe invoice that takes no other pending items, one invoice item per line with the exact
- * amount and currency (negative proration credits included), then finalization. Every object
+ * amount and currency (negative proration credits included), the customer balance it used, then
+ * finalization, so the Stripe invoice asks for exactly Tally's amount due. Every object
  * carries `metadata.tally_customer_id` (and `tally_invoice_id` where it belongs to an invoice).
  */
 export async function pushInvoice(engine: Engine, stripe: Stripe, job: StripePushRecord): Promise<string> {
@@ -55,16 +59,25 @@ export async function pushInvoice(engine: Engine, stripe: Stripe, job: StripePus
     await noteStripeInvoice(engine, invoice.id, stripeInvoiceId);
   }
 
+  const item = (amountMinor: bigint, description: string, extra: Record<string, string>, key: string, period?: { start: number; end: number }) =>
+    stripe.invoiceItems.create({
+      customer: stripeCustomerId, invoice: stripeInvoiceId, amount: minorToJson(amountMinor), currency, description,
+      ...(period ? { period } : {}), metadata: { ...metadata, ...extra },
+    }, { idempotencyKey: key });
   for (const line of invoice.lines) {
-    await stripe.invoiceItems.create({
-      customer: stripeCustomerId,
-      invoice: stripeInvoiceId,
-      amount: minorToJson(line.amountMinor),
-      currency,
-      description: line.description,
-      period: { start: Math.floor(line.periodStartMs / 1000), end: Math.floor(line.periodEndMs / 1000) },
-      metadata: { ...metadata, tally_line_id: line.id, tally_line_type: line.type },
-    }, { idempotencyKey: stripeKeys.line(line.id) });
+    await item(line.amountMinor, line.description, { tally_line_id: line.id, tally_line_type: line.type }, stripeKeys.line(line.id),
+      { start: Math.floor(line.periodStartMs / 1000), end: Math.floor(line.periodEndMs / 1000) });
+  }
+  // Stripe must ask for what Tally asks for. The customer's Tally balance (credit notes) applied to
+  // this invoice is a negative item; a total below zero is already kept as a Tally credit note, so
+  // an item brings the Stripe total back to zero instead of crediting Stripe's own balance twice.
+  if (invoice.balanceAppliedMinor > 0n) {
+    await item(-invoice.balanceAppliedMinor, 'Customer balance applied (Tally credit notes)', { tally_adjustment: 'balance_applied' }, stripeKeys.balanceApplied(invoice.id));
+  }
+  const excessMinor = invoiceExcessMinor(invoice.totalMinor);
+  if (excessMinor > 0n) {
+    await item(excessMinor, `Kept as customer balance (Tally credit note ${invoice.creditNoteId ?? ''})`.trim(),
+      { tally_adjustment: 'credit_note', ...(invoice.creditNoteId ? { tally_credit_note_id: invoice.creditNoteId } : {}) }, stripeKeys.creditNote(invoice.id));
   }
 
   await finalize(stripe, stripeInvoiceId, invoice.id);
