@@ -74,6 +74,7 @@ export const tags = [
   { name: 'events', description: 'The audit trail of typed domain events.' },
   { name: 'api keys', description: 'Hashed API keys with scopes; portal tokens bound to one customer.' },
   { name: 'test clocks', description: 'Simulated time for whole billing periods in tests.' },
+  { name: 'stripe', description: 'Stripe, both ways: the webhook Stripe calls, and the Stripe events kept for review.' },
   { name: 'system', description: 'Health of the server and its database.' },
 ];
 

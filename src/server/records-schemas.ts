@@ -46,9 +46,11 @@ export const Customer = record('Customer', 'A customer: holds credits, pays invo
     armed: Type.Boolean({ description: 'False after a top-up until the balance rises above the threshold again.' }),
   }, { additionalProperties: false })),
   metadata: Metadata,
+  provider: Nullable(Type.String({ description: 'The payment provider the customer is linked to (`stripe`), once its first invoice was pushed.' })),
+  provider_customer_id: Nullable(Type.String({ description: 'The customer\'s id at the provider (`cus_…` in Stripe).' })),
   created_at: Time,
   money_balance: Type.Optional(Type.Array(MoneyAmount, { description: 'Credit notes left to apply, per currency; when the customer is fetched alone.' })),
-}, { id: 'cus_01J0Z3', object: 'customer', external_id: 'acme', name: 'Acme Inc.', email: 'billing@acme.test', currency: 'USD', test_clock: null, overage: false, low_balance_threshold: null, auto_top_up: null, metadata: {}, created_at: '2026-05-01T00:00:00.000Z' });
+}, { id: 'cus_01J0Z3', object: 'customer', external_id: 'acme', name: 'Acme Inc.', email: 'billing@acme.test', currency: 'USD', test_clock: null, overage: false, low_balance_threshold: null, auto_top_up: null, metadata: {}, provider: null, provider_customer_id: null, created_at: '2026-05-01T00:00:00.000Z' });
 
 export const Meter = record('Meter', 'A meter: which usage events it counts, how it aggregates them, and their price in credits.', {
   id: Id('mtr_…'),

@@ -1,42 +1,32 @@
 import { Type } from '@sinclair/typebox';
+import { List, Nullable } from './openapi.ts';
 
-/** Request and response schemas of the Stripe integration routes (PRODUCT §11). */
+/** Reply schemas of the Stripe integration routes (PRODUCT §11); each matches its view key for key. */
 
-export const ErrorResponse = Type.Object({
-  error: Type.Object({
-    code: Type.String(),
-    message: Type.String(),
-    details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-    fields: Type.Optional(Type.Array(Type.Object({ field: Type.String(), code: Type.String(), message: Type.String() }))),
-  }),
-}, { description: 'An error with a stable snake_case code.' });
-
-const EventStatus = Type.Union([Type.Literal('processed'), Type.Literal('ignored'), Type.Literal('unmatched'), Type.Literal('rejected')]);
+const EventStatus = Type.Union([Type.Literal('processed'), Type.Literal('ignored'), Type.Literal('unmatched'), Type.Literal('rejected')], {
+  description: '`processed` (applied), `ignored` (a type Tally does not act on), `unmatched` (no Tally invoice), `rejected` (the flow refused it).',
+});
+const Outcome = Type.Record(Type.String(), Type.Unknown(), { description: 'What the event did: the payment, refund or chargeback ids it recorded, or why it was not applied.' });
 
 export const StripeWebhookReceipt = Type.Object({
   received: Type.Literal(true),
   event: Type.String({ description: 'The Stripe event id.' }),
   duplicate: Type.Boolean({ description: 'True when this event id was received before; nothing was applied again.' }),
   status: EventStatus,
-  invoice: Type.Union([Type.String(), Type.Null()], { description: 'The Tally invoice the event was matched to.' }),
-  outcome: Type.Record(Type.String(), Type.Unknown(), { description: 'What the event did: the payment, refund or chargeback ids it recorded, or why it was not applied.' }),
-});
+  invoice: Nullable(Type.String({ description: 'The Tally invoice the event was matched to.' })),
+  outcome: Outcome,
+}, { additionalProperties: false, description: 'The acknowledgement Stripe receives.' });
 
 export const StripeEventView = Type.Object({
-  id: Type.String(),
+  id: Type.String({ description: 'The Stripe event id (`evt_…`).' }),
   object: Type.Literal('stripe_event'),
-  type: Type.String(),
+  type: Type.String({ examples: ['invoice.paid'] }),
   status: EventStatus,
-  object_id: Type.Union([Type.String(), Type.Null()]),
-  invoice: Type.Union([Type.String(), Type.Null()]),
-  outcome: Type.Record(Type.String(), Type.Unknown()),
-  received_at: Type.String(),
+  object_id: Nullable(Type.String({ description: 'The id of the Stripe object the event is about.' })),
+  invoice: Nullable(Type.String({ description: 'The Tally invoice it was matched to.' })),
+  outcome: Outcome,
+  received_at: Type.String({ format: 'date-time' }),
   payload: Type.Record(Type.String(), Type.Unknown(), { description: 'The event as Stripe sent it.' }),
-});
+}, { additionalProperties: false, description: 'A Stripe event as received.' });
 
-export const StripeEventList = Type.Object({
-  object: Type.Literal('list'),
-  data: Type.Array(StripeEventView),
-  has_more: Type.Boolean(),
-  next_cursor: Type.Union([Type.String(), Type.Null()]),
-});
+export const StripeEventList = List(StripeEventView, 'Stripe events kept for review, oldest first.');

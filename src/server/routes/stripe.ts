@@ -8,7 +8,8 @@ import type { StripeSettings } from '../../integrations/stripe/settings.ts';
 import type { ShortfallHandling } from '../../store/records.ts';
 import type { StripeEventRecord } from '../../store/queries/stripe.ts';
 import * as S from '../schemas.ts';
-import { ErrorResponse, StripeEventList, StripeWebhookReceipt } from '../stripe-schemas.ts';
+import { StripeEventList, StripeWebhookReceipt } from '../stripe-schemas.ts';
+import { responds } from '../openapi.ts';
 import { pageOf, sendError } from '../reply.ts';
 import { listView } from '../views.ts';
 
@@ -43,7 +44,7 @@ export function stripeRoutes(app: FastifyInstance, engine: Engine, settings: Str
         description: 'Verifies the signature (300 s tolerance) over the raw body, then applies invoice.paid, invoice.payment_failed, '
           + 'charge.refunded, charge.dispute.created and charge.dispute.closed once per Stripe event id. Other types are acknowledged and ignored; '
           + 'events for no known invoice are kept at GET /v1/integrations/stripe/unmatched.',
-        response: { 200: StripeWebhookReceipt, 400: ErrorResponse, 404: ErrorResponse },
+        response: responds(200, StripeWebhookReceipt),
       },
     }, async (req, reply) => {
       if (!settings?.webhookSecret) {
@@ -65,7 +66,7 @@ export function stripeRoutes(app: FastifyInstance, engine: Engine, settings: Str
       tags: ['stripe'],
       summary: 'Stripe events kept for review: no Tally invoice matched, or the flow refused them',
       querystring: S.PageQuery,
-      response: { 200: StripeEventList, 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse },
+      response: responds(200, StripeEventList),
     },
   }, async (req, reply) => reply.send(listView(await engine.store.read.stripe.eventsForReview(pageOf(req.query)), stripeEventView, (e) => e.id)));
 }
