@@ -19,6 +19,9 @@ import { components } from './records-schemas.ts';
 import { registerReplyCheck, ReplyDriftError } from './reply-check.ts';
 import { stripeRoutes } from './routes/stripe.ts';
 import type { StripeSettings } from '../integrations/stripe/settings.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
+import { SecretBox } from '../engine/secret-box.ts';
+import { webhookUrlCheck } from '../integrations/webhooks/url-safety.ts';
 
 export interface ServerOptions {
   adminKey?: string | undefined;
@@ -27,6 +30,11 @@ export interface ServerOptions {
   refundShortfall?: 'debt' | 'write_off';
   /** Stripe settings (PRODUCT §11); the inbound webhook needs `webhookSecret`. */
   stripe?: StripeSettings;
+  /**
+   * Webhooks: the SecretBox that seals signing secrets (default: keyed by the admin key) and
+   * whether endpoint URLs may point at loopback or private addresses (`TALLY_WEBHOOK_ALLOW_PRIVATE`).
+   */
+  webhooks?: { box?: SecretBox; allowPrivate?: boolean };
   /** Extra route groups (plans, invoices, reports…) registered by the caller. */
   extraRoutes?: ((app: FastifyInstance, engine: Engine) => void)[];
   /** Check every JSON reply against its route's response schema (the test servers turn this on). */
@@ -34,6 +42,8 @@ export interface ServerOptions {
 }
 
 const version = '0.1.0';
+/** Key material for sealing secrets when neither TALLY_SECRET_KEY nor an admin key is configured. */
+const localSecretKey = 'tally-local-secret-key';
 
 /**
  * The HTTP server: thin. It parses and validates (schemas), authenticates, applies
@@ -81,7 +91,8 @@ export async function buildServer(engine: Engine, options: ServerOptions = {}): 
     if (request.url.startsWith('/docs')) return;
     return authenticate(request, reply);
   });
-  registerIdempotency(app, engine);
+  const box = options.webhooks?.box ?? new SecretBox(options.adminKey ?? localSecretKey);
+  registerIdempotency(app, engine, box);
   if (options.checkReplies) registerReplyCheck(app, components);
   app.addHook('onResponse', async (request, reply) => {
     metrics.requests.observe(
@@ -118,6 +129,7 @@ export async function buildServer(engine: Engine, options: ServerOptions = {}): 
   reportRoutes(app, engine);
   creditNoteRoutes(app, engine);
   stripeRoutes(app, engine, options.stripe, options.refundShortfall ?? 'debt');
+  webhookRoutes(app, engine, { box, checkUrl: webhookUrlCheck({ allowPrivate: options.webhooks?.allowPrivate ?? false }) });
   for (const add of options.extraRoutes ?? []) add(app, engine);
   await app.ready();
   return app;

@@ -26,6 +26,8 @@ const statusByCode: Record<string, number> = {
   chargeback_not_found: 404,
   webhook_endpoint_not_found: 404,
   stripe_webhook_not_configured: 404,
+  webhook_delivery_not_found: 404,
+  webhook_delivery_in_flight: 409,
   method_not_allowed: 405,
   idempotency_key_reused: 409,
   idempotency_key_in_use: 409,

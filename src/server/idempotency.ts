@@ -2,12 +2,20 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Engine } from '../engine/context.ts';
 import { canonicalJson } from '../engine/usage-validation.ts';
+import type { SecretBox } from '../engine/secret-box.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
     idempotency: { scope: string; key: string } | null;
   }
+  interface FastifyContextConfig {
+    /** The reply carries a secret shown once (a signing secret, an API key): its replay record is stored sealed. */
+    secretInReply?: boolean;
+  }
 }
+
+/** Marks a replay record stored sealed with the server's SecretBox. */
+const sealedPrefix = 'sealed:';
 
 const keyLengthMax = 255;
 
@@ -15,9 +23,10 @@ const keyLengthMax = 255;
  * `Idempotency-Key` on every POST: the first response for a key is stored and replayed for any
  * retry with the same body; the same key with another body is `409 idempotency_key_reused`; a key
  * whose first request is still running is `409 idempotency_key_in_use`. Server errors are not kept,
- * so a retry after one runs again.
+ * so a retry after one runs again. A reply that carries a secret (route config `secretInReply`)
+ * is stored sealed (AES-256-GCM), so secrets never rest in plaintext in the replay records.
  */
-export function registerIdempotency(app: FastifyInstance, engine: Engine): void {
+export function registerIdempotency(app: FastifyInstance, engine: Engine, box: SecretBox): void {
   app.decorateRequest('idempotency', null);
 
   app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
@@ -40,7 +49,12 @@ export function registerIdempotency(app: FastifyInstance, engine: Engine): void 
     } else if (!previous || previous.statusCode === 0) {
       await reply.code(409).send({ error: { code: 'idempotency_key_in_use', message: 'A request with this Idempotency-Key is still running.' } });
     } else {
-      await reply.code(previous.statusCode).header('idempotent-replayed', 'true').type('application/json').send(previous.body);
+      const body = previous.body.startsWith(sealedPrefix) ? box.open(previous.body.slice(sealedPrefix.length)) : previous.body;
+      if (body === null) {
+        await reply.code(409).send({ error: { code: 'idempotency_key_reused', message: 'The first response to this Idempotency-Key can no longer be read (the secret key changed).' } });
+        return reply;
+      }
+      await reply.code(previous.statusCode).header('idempotent-replayed', 'true').type('application/json').send(body);
     }
     return reply;
   });
@@ -51,7 +65,11 @@ export function registerIdempotency(app: FastifyInstance, engine: Engine): void 
     request.idempotency = null;
     const store = engine.store.read.access;
     if (reply.statusCode >= 500) await store.releaseIdempotent(claim.scope, claim.key);
-    else await store.completeIdempotent(claim.scope, claim.key, reply.statusCode, typeof payload === 'string' ? payload : JSON.stringify(payload));
+    else {
+      const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
+      const stored = request.routeOptions.config?.secretInReply ? sealedPrefix + box.seal(body) : body;
+      await store.completeIdempotent(claim.scope, claim.key, reply.statusCode, stored);
+    }
     return payload;
   });
 }

@@ -162,6 +162,34 @@ export const migrations: Migration[] = [
     statements: [`CREATE INDEX accounts_in_debt ON accounts (customer_id) WHERE code = 'debt' AND balance < 0`],
   },
   {
+    version: 20,
+    name: 'webhook endpoints and deliveries',
+    // `domain_events.webhooks_at` is NULL until the event has been fanned out to the endpoints
+    // (the outbox); the partial index holds only pending events, so it stays small. Events
+    // recorded before webhooks existed are marked done: no endpoint existed to receive them.
+    // Secrets are stored encrypted (AES-256-GCM, see src/engine/secret-box.ts).
+    statements: [
+      `ALTER TABLE domain_events ADD COLUMN webhooks_at BIGINT`,
+      `UPDATE domain_events SET webhooks_at = 0`,
+      `CREATE INDEX domain_events_webhooks_pending ON domain_events (id) WHERE webhooks_at IS NULL`,
+      `CREATE TABLE webhook_endpoints (
+        id TEXT PRIMARY KEY, url TEXT NOT NULL, description TEXT, event_types TEXT NOT NULL, metadata TEXT NOT NULL,
+        disabled BIGINT NOT NULL, disabled_reason TEXT, secret TEXT NOT NULL, previous_secret TEXT,
+        previous_secret_until BIGINT, failing_since BIGINT, lease_owner TEXT, lease_until BIGINT,
+        created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)`,
+      `CREATE TABLE webhook_deliveries (
+        id TEXT PRIMARY KEY, endpoint_id TEXT NOT NULL, event_id TEXT NOT NULL, event_type TEXT NOT NULL,
+        body TEXT NOT NULL, status TEXT NOT NULL, attempts BIGINT NOT NULL, first_attempt_at BIGINT,
+        next_attempt_at BIGINT, claimed_until BIGINT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)`,
+      `CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, id)`,
+      `CREATE INDEX webhook_deliveries_due ON webhook_deliveries (endpoint_id, next_attempt_at) WHERE status = 'pending'`,
+      `CREATE TABLE webhook_attempts (
+        delivery_id TEXT NOT NULL, attempt BIGINT NOT NULL, started_at BIGINT NOT NULL, status_code BIGINT,
+        error TEXT, response_body TEXT, duration_ms BIGINT NOT NULL, next_attempt_at BIGINT,
+        PRIMARY KEY (delivery_id, attempt))`,
+    ],
+  },
+  {
     version: 25,
     name: 'stripe, both ways',
     // The push jobs are the outbox's consumer for Stripe: one row per finalized invoice, claimed

@@ -318,3 +318,56 @@ export interface CreditNoteUseRecord {
   currency: string;
   createdAtMs: number;
 }
+
+/** A product's webhook endpoint. Secrets are held sealed (encrypted), never in plaintext. */
+export interface WebhookEndpointRecord {
+  id: string;
+  url: string;
+  description: string | null;
+  /** `["*"]` for every type. */
+  eventTypes: string[];
+  metadata: Record<string, string>;
+  disabled: boolean;
+  disabledReason: string | null;
+  secretSealed: string;
+  /** After a rotation, the old secret keeps signing alongside the new one until `previousSecretUntilMs`. */
+  previousSecretSealed: string | null;
+  previousSecretUntilMs: number | null;
+  /** The first failed attempt since the last success; null while the endpoint is healthy. */
+  failingSinceMs: number | null;
+  createdAtMs: number;
+  updatedAtMs: number;
+}
+
+export type WebhookDeliveryStatus = 'pending' | 'succeeded' | 'failed';
+
+/** One domain event to send to one endpoint, with its attempts counted. */
+export interface WebhookDeliveryRecord {
+  id: string;
+  endpointId: string;
+  eventId: string;
+  eventType: string;
+  /** The JSON body `{type, timestamp, data}`, the same on every attempt. */
+  body: string;
+  status: WebhookDeliveryStatus;
+  attempts: number;
+  firstAttemptAtMs: number | null;
+  nextAttemptAtMs: number | null;
+  /** While an attempt is being sent: the time until which it belongs to the instance that claimed it. */
+  claimedUntilMs: number | null;
+  createdAtMs: number;
+  updatedAtMs: number;
+}
+
+export interface WebhookAttemptRecord {
+  deliveryId: string;
+  attempt: number;
+  startedAtMs: number;
+  /** The HTTP status, or null when no answer came (timeout, connection refused). */
+  statusCode: number | null;
+  error: string | null;
+  /** The first 1 KiB of the response body. */
+  responseBody: string | null;
+  durationMs: number;
+  nextAttemptAtMs: number | null;
+}

@@ -13,6 +13,7 @@ export { totalKey, uniqueKey, type MeterTotal, type MeterTotalKey, type UniqueVa
 import { ReportQueries } from './queries/reports.ts';
 import { ReconciliationQueries } from './queries/reconciliation.ts';
 import { CreditNoteQueries } from './queries/credit-notes.ts';
+import { WebhookQueries } from './queries/webhooks.ts';
 
 /**
  * The storage the engine needs, in domain terms. One implementation serves SQLite and PostgreSQL:
@@ -31,6 +32,7 @@ export class StoreTx {
   readonly reconciliation: ReconciliationQueries;
   readonly creditNotes: CreditNoteQueries;
   readonly stripe: StripeQueries;
+  readonly webhooks: WebhookQueries;
 
   constructor(readonly c: SqlConnection) {
     this.customers = new CustomerQueries(c);
@@ -44,6 +46,7 @@ export class StoreTx {
     this.reconciliation = new ReconciliationQueries(c);
     this.creditNotes = new CreditNoteQueries(c);
     this.stripe = new StripeQueries(c);
+    this.webhooks = new WebhookQueries(c);
   }
 
   /**

@@ -38,6 +38,7 @@ export function systemRoutes(app: FastifyInstance, engine: Engine, metrics: Metr
   }, async (req, reply) => send(reply, await advanceTestClock(engine, req.params.id, req.body), (c) => ({ ...V.testClockView(c), ran: c.ran })));
 
   app.post<{ Body: Static<typeof S.CreateApiKey> }>('/v1/api_keys', {
+    config: { secretInReply: true },
     schema: { tags: ['api keys'], operationId: 'createApiKey', summary: 'Create an API key; the secret is shown once', response: responds(201, Type.Composite([R.ApiKey, Type.Object({ secret: Type.String({ description: 'The key itself; shown only in this reply.' }) })], { additionalProperties: false }), 'The API key with its secret.'), body: S.CreateApiKey },
   }, async (req, reply) => send(reply, await createApiKey(engine, req.body), (v) => ({ ...V.apiKeyView(v.key), secret: v.secret }), 201));
 

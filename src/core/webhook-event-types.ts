@@ -1,0 +1,44 @@
+/**
+ * The domain event types that webhooks deliver (PRODUCT §11), each with the kind of object its
+ * `data` carries (the object as the API shows it). Domain events of other types stay in the
+ * audit trail (`GET /v1/domain_events`) and are not delivered; in particular there is no event
+ * per usage event.
+ *
+ * Adding a type is one line here, plus `changes.event('<type>', …)` in the use case whose
+ * transaction makes the change, with the object's id in the payload under the kind's name
+ * (`{grant: "grt_…"}`, `{invoice: "inv_…"}`). `payload` sends the event's payload as it is.
+ */
+export const webhookEventTypes = {
+  'grant.created': 'grant',
+  'grant.expired': 'grant',
+  'grant.voided': 'grant',
+  'credits.balance_low': 'balance',
+  'credits.depleted': 'balance',
+  'subscription.created': 'subscription',
+  'subscription.renewed': 'subscription',
+  'subscription.changed': 'subscription',
+  'subscription.canceled': 'subscription',
+  'subscription.past_due': 'subscription',
+  'invoice.finalized': 'invoice',
+  'invoice.paid': 'invoice',
+  'invoice.payment_failed': 'invoice',
+  'invoice.voided': 'invoice',
+  'refund.created': 'refund',
+  'chargeback.created': 'chargeback',
+  'chargeback.closed': 'chargeback',
+  'credit_note.created': 'payload',
+  'promotion.redeemed': 'payload',
+  'webhook_endpoint.disabled': 'webhook_endpoint',
+} as const satisfies Record<string, WebhookObjectKind>;
+
+export type WebhookObjectKind = 'grant' | 'balance' | 'subscription' | 'invoice' | 'refund' | 'chargeback' | 'webhook_endpoint' | 'payload';
+export type WebhookEventType = keyof typeof webhookEventTypes;
+
+export function isWebhookEventType(type: string): type is WebhookEventType {
+  return Object.hasOwn(webhookEventTypes, type);
+}
+
+/** True when an endpoint subscribed to `filter` (`["*"]` or a list of types) receives `type`. */
+export function endpointWants(filter: readonly string[], type: string): boolean {
+  return isWebhookEventType(type) && (filter.includes('*') || filter.includes(type));
+}
