@@ -11,6 +11,7 @@ import { runHttp, type PhaseResult } from './http.ts';
 import { runInProcess } from './in-process.ts';
 import { ms, pct, rate } from './stats.ts';
 import { runPostgresBench } from './postgres.ts';
+import { runWebhooksBench } from './webhooks.ts';
 
 const quick = process.env.BENCH_QUICK === '1';
 
@@ -24,6 +25,7 @@ const config = quick
       authorize: { ratePerSecond: 2000, durationMs: 2_000, sockets: 32 },
     },
     flat: { customers: 1000, preloadSteps: [100_000, 300_000], preloadTimeLimitMs: 20_000, events: 10_000, batchSize: 1000, timeLimitMs: 20_000, balanceReads: 1000 },
+    webhooks: { deliveries: 1000, ingest: { customers: 200, batchSize: 500, batchesPerPhase: 4, rounds: 2 } },
   }
   : {
     inProcess: { customers: 1000, batchSize: 1000, events: 200_000, timeLimitMs: 120_000, warmupBatches: 5 },
@@ -34,6 +36,7 @@ const config = quick
       authorize: { ratePerSecond: 2000, durationMs: 5_000, sockets: 32 },
     },
     flat: { customers: 1000, preloadSteps: [1_000_000, 3_000_000, 10_000_000], preloadTimeLimitMs: 240_000, events: 30_000, batchSize: 1000, timeLimitMs: 30_000, balanceReads: 5000 },
+    webhooks: { deliveries: 1000, ingest: { customers: 1000, batchSize: 500, batchesPerPhase: 20, rounds: 3 } },
   };
 
 const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT met');
@@ -117,6 +120,11 @@ async function main(): Promise<void> {
     say(`   largest: ${rate(last.entries)} entries → ${pct(last.ingest.rate / r5.empty.rate)} of the empty rate; target within 10%: ${verdict(last.ingest.rate >= 0.9 * r5.empty.rate)}${last.entries >= 10_000_000 ? '' : quick ? ' (BENCH_QUICK loads far fewer than the 10 million of the target)' : ' (fewer than the 10 million of the target fitted in the time limit)'}`);
     say(`   from ${rate(first!.entries)} to ${rate(last.entries)} entries the rate moved by ${pct(last.ingest.rate / first!.ingest.rate - 1)}; balance reads (in-process getBalance, ${c5.balanceReads} reads) stay O(grants + accounts)`);
   }
+  say(`   ${machineLoad()}`);
+  say();
+
+  say(`7. Webhooks: delivery from the outbox to a local receiver, and ingestion with a dead and a hanging endpoint (SQLite)`);
+  for (const line of await runWebhooksBench(config.webhooks)) say(line);
   say(`   ${machineLoad()}`);
   say();
 

@@ -63,17 +63,7 @@ export class WebhookReceiver {
     const id = String(req.headers['webhook-id'] ?? '');
     const timestamp = String(req.headers['webhook-timestamp'] ?? '');
     const signature = String(req.headers['webhook-signature'] ?? '');
-    const headers = { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': signature };
-    const verifiedByLibrary = this.secrets.some((secret) => {
-      try {
-        new Webhook(secret).verify(body, headers);
-        return true;
-      } catch {
-        return false;
-      }
-    });
-    const given = signature.split(' ').map((s) => s.replace(/^v1,/, ''));
-    const matchingSignatures = given.filter((sig) => this.secrets.some((secret) => safeEqual(sig, standardSignature(secret, id, timestamp, body)))).length;
+    const { verifiedByLibrary, matchingSignatures } = verify(this.secrets, id, timestamp, signature, body);
     const answer = this.answerFor?.(id) ?? this.script.shift() ?? this.defaultAnswer;
     let json: ReceivedWebhook['json'];
     try {
@@ -88,6 +78,17 @@ export class WebhookReceiver {
       return;
     }
     res.writeHead(answer, { 'content-type': 'text/plain' }).end(answer >= 300 ? `failing with ${answer}` : 'ok');
+  }
+
+  /** Checks every message received so far again, against `secrets` (when they were learned later). */
+  verifyAll(secrets: string[]): void {
+    this.secrets = secrets;
+    for (const m of this.received) {
+      const result = verify(secrets, m.id, m.timestamp, m.signature, m.body);
+      m.verifiedByLibrary = result.verifiedByLibrary;
+      m.matchingSignatures = result.matchingSignatures;
+      m.verifiedByHmac = result.matchingSignatures > 0;
+    }
   }
 
   ofType(type: string): ReceivedWebhook[] {
@@ -115,6 +116,21 @@ export class WebhookReceiver {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
+}
+
+function verify(secrets: readonly string[], id: string, timestamp: string, signature: string, body: string): { verifiedByLibrary: boolean; matchingSignatures: number } {
+  const headers = { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': signature };
+  const verifiedByLibrary = secrets.some((secret) => {
+    try {
+      new Webhook(secret).verify(body, headers);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  const given = signature.split(' ').map((s) => s.replace(/^v1,/, ''));
+  const matchingSignatures = given.filter((sig) => secrets.some((secret) => safeEqual(sig, standardSignature(secret, id, timestamp, body)))).length;
+  return { verifiedByLibrary, matchingSignatures };
 }
 
 function safeEqual(a: string, b: string): boolean {

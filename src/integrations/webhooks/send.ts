@@ -1,5 +1,15 @@
+import http from 'node:http';
+import https from 'node:https';
+
 /** The first bytes of a response kept with its attempt. */
 export const responseBodyKeptBytes = 1024;
+/** Connections kept open per endpoint host: attempts reuse them (one in flight per endpoint). */
+const socketsPerHostMax = 4;
+
+const agents = {
+  'http:': new http.Agent({ keepAlive: true, maxSockets: socketsPerHostMax }),
+  'https:': new https.Agent({ keepAlive: true, maxSockets: socketsPerHostMax }),
+};
 
 export interface SendResult {
   statusCode: number | null;
@@ -11,51 +21,62 @@ export interface SendResult {
 /**
  * One POST, bounded by `timeoutMs` (connecting, waiting and reading the answer all count) and
  * by `stop` (the server shutting down). Redirects are not followed: a redirect is an answer that
- * is not 2xx, so it cannot lead a webhook to an address the URL check never saw.
+ * is not 2xx, so it cannot lead a webhook to an address the URL check never saw. Only the first
+ * `responseBodyKeptBytes` of the answer are read. node:http with keep-alive agents: several
+ * times faster than fetch for many small requests to one host.
  */
-export async function postWebhook(url: string, headers: Record<string, string>, body: string, timeoutMs: number, stop: AbortSignal): Promise<SendResult> {
-  const started = performance.now();
-  const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), stop]);
-  try {
-    const response = await fetch(url, {
+export function postWebhook(url: string, headers: Record<string, string>, body: string, timeoutMs: number, stop: AbortSignal): Promise<SendResult> {
+  return new Promise((resolve) => {
+    const started = performance.now();
+    let settled = false;
+    let request: http.ClientRequest | null = null;
+    const finish = (result: Omit<SendResult, 'durationMs'>): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      stop.removeEventListener('abort', onStop);
+      resolve({ ...result, durationMs: Math.round(performance.now() - started) });
+    };
+    const failed = (error: string) => finish({ statusCode: null, error, responseBody: null });
+    const onStop = () => {
+      failed('aborted: the server is stopping');
+      request?.destroy();
+    };
+    const timer = setTimeout(() => {
+      failed('timeout');
+      request?.destroy();
+    }, timeoutMs);
+    if (stop.aborted) return onStop();
+    stop.addEventListener('abort', onStop, { once: true });
+
+    const target = new URL(url);
+    const payload = Buffer.from(body, 'utf8');
+    const transport = target.protocol === 'https:' ? https : http;
+    request = transport.request(target, {
       method: 'POST',
-      headers: { ...headers, 'content-type': 'application/json', 'user-agent': 'Tally-Webhooks/1' },
-      body,
-      redirect: 'manual',
-      signal,
+      agent: agents[target.protocol as 'http:' | 'https:'],
+      headers: { ...headers, 'content-type': 'application/json', 'content-length': payload.length, 'user-agent': 'Tally-Webhooks/1' },
+    }, (response) => {
+      const chunks: Buffer[] = [];
+      let length = 0;
+      const done = () => finish({
+        statusCode: response.statusCode ?? null, error: null,
+        responseBody: Buffer.concat(chunks).subarray(0, responseBodyKeptBytes).toString('utf8'),
+      });
+      response.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        length += chunk.length;
+        if (length >= responseBodyKeptBytes) {
+          done();
+          response.destroy();
+        }
+      });
+      response.on('end', done);
+      response.on('error', () => done());
     });
-    const responseBody = await readPrefix(response, responseBodyKeptBytes);
-    return { statusCode: response.status, error: null, responseBody, durationMs: Math.round(performance.now() - started) };
-  } catch (error) {
-    return { statusCode: null, error: describe(error, stop), responseBody: null, durationMs: Math.round(performance.now() - started) };
-  }
-}
-
-async function readPrefix(response: Response, bytes: number): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  while (length < bytes) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    length += value.length;
-  }
-  await reader.cancel().catch(() => {});
-  const all = Buffer.concat(chunks).subarray(0, bytes);
-  return all.toString('utf8');
-}
-
-function describe(error: unknown, stop: AbortSignal): string {
-  if (stop.aborted) return 'aborted: the server is stopping';
-  if (error instanceof Error) {
-    if (error.name === 'TimeoutError' || error.name === 'AbortError') return 'timeout';
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    if (cause?.code === 'ECONNREFUSED') return 'connection_refused';
-    if (cause?.code) return cause.code.toLowerCase();
-    if (cause?.message) return cause.message.slice(0, 200);
-    return error.message.slice(0, 200);
-  }
-  return 'failed';
+    request.on('error', (error: NodeJS.ErrnoException) => {
+      failed(error.code === 'ECONNREFUSED' ? 'connection_refused' : error.code ? error.code.toLowerCase() : error.message.slice(0, 200));
+    });
+    request.end(payload);
+  });
 }

@@ -1,0 +1,57 @@
+import type { Engine } from '../engine/context.ts';
+import { parseTimestamp } from '../core/time.ts';
+import { limits } from '../engine/limits.ts';
+import { replayEvents } from '../integrations/webhooks/fan-out.ts';
+import { webhookDeliveryView } from '../server/webhook-views.ts';
+
+export const webhooksUsage = `  webhooks deliveries <endpoint> [--limit N] [--starting-after DELIVERY]
+                        an endpoint's deliveries, oldest first, with every attempt (JSON)
+  webhooks retry <delivery>
+                        make a delivery due now; a running server sends it
+  webhooks replay <endpoint> --since ISO
+                        send again every event the endpoint wants recorded since a time
+`;
+
+/**
+ * `tally webhooks …` over the configured database. Sending is the running server's delivery
+ * worker's job: these commands list, and make deliveries due.
+ */
+export async function webhooksCommand(engine: Engine, args: readonly string[]): Promise<number> {
+  const [sub, id, ...rest] = args;
+  const option = (name: string): string | undefined => {
+    const at = rest.indexOf(`--${name}`);
+    return at >= 0 ? rest[at + 1] : undefined;
+  };
+  const store = engine.store.read.webhooks;
+  if (sub === 'deliveries' && id) {
+    if (!(await store.endpoint(id))) return failWith(`webhook_endpoint_not_found: no webhook endpoint ${id}`);
+    const limit = Math.min(Math.max(Number(option('limit') ?? limits.pageSizeMax), 1), limits.pageSizeMax);
+    const page = await store.listDeliveries(id, { limit, startingAfter: option('starting-after') });
+    const latest = page.data;
+    const attempts = await store.attemptsOf(latest.map((d) => d.id));
+    const view = latest.map((d) => webhookDeliveryView(d, attempts.filter((a) => a.deliveryId === d.id)));
+    process.stdout.write(`${JSON.stringify(view, null, 2)}\n`);
+    return 0;
+  }
+  if (sub === 'retry' && id) {
+    if (!(await store.delivery(id))) return failWith(`webhook_delivery_not_found: no webhook delivery ${id}`);
+    if (!(await store.retryNow(id, engine.clock.now()))) return failWith('webhook_delivery_in_flight: an attempt is being sent right now');
+    console.log(`delivery ${id} is due now`);
+    return 0;
+  }
+  if (sub === 'replay' && id) {
+    const since = parseTimestamp(option('since'));
+    if (!since.ok) return failWith('usage: tally webhooks replay <endpoint> --since ISO');
+    const endpoint = await store.endpoint(id);
+    if (!endpoint) return failWith(`webhook_endpoint_not_found: no webhook endpoint ${id}`);
+    const result = await replayEvents(engine, endpoint, since.value);
+    console.log(`${result.deliveries} deliveries created${result.truncated ? ' (more events remain: replay again from a later time)' : ''}`);
+    return 0;
+  }
+  return failWith(`usage:\n${webhooksUsage}`, 2);
+}
+
+function failWith(message: string, code = 1): number {
+  console.error(message);
+  return code;
+}
