@@ -68,6 +68,7 @@ async function main(): Promise<void> {
   say(`SQLite: file database in a temp dir, journal_mode=WAL, synchronous=FULL (the production adapter), for engine and baselines alike.`);
   say(`Machine before the run: ${machineLoad()}`);
   say();
+  if (process.env.BENCH_ONLY === 'webhooks') return webhooksPart();
 
   say(`1. In-process ingest with real-time deduction, SQLite`);
   const c1 = config.inProcess;
@@ -123,10 +124,7 @@ async function main(): Promise<void> {
   say(`   ${machineLoad()}`);
   say();
 
-  say(`7. Webhooks: delivery from the outbox to a local receiver, and ingestion with a dead and a hanging endpoint (SQLite)`);
-  for (const line of await runWebhooksBench(config.webhooks)) say(line);
-  say(`   ${machineLoad()}`);
-  say();
+  await webhooksPart();
 
   if (process.env.BENCH_SKIP_POSTGRES === '1') {
     say('6. PostgreSQL: skipped (BENCH_SKIP_POSTGRES=1)');
@@ -136,6 +134,14 @@ async function main(): Promise<void> {
   }
   say();
   say(`Finished in ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s.`);
+}
+
+/** Part 7 alone with `BENCH_ONLY=webhooks`. */
+async function webhooksPart(): Promise<void> {
+  say(`7. Webhooks: delivery from the outbox to a local receiver, and ingestion with a dead and a hanging endpoint (SQLite)`);
+  for (const line of await runWebhooksBench(config.webhooks)) say(line);
+  say(`   ${machineLoad()}`);
+  say();
 }
 
 await main();

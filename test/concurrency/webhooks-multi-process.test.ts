@@ -26,13 +26,15 @@ describe.skipIf(skip)('webhook delivery from three server processes on PostgreSQ
     database = await freshDatabase('postgres');
     const ports = new Set<number>();
     while (ports.size < 3) ports.add(await freePort());
-    servers = await Promise.all([...ports].map((port) => ServerProcess.start({
-      port, databaseUrl: database.url, adminKey, env: { TALLY_WEBHOOK_ALLOW_PRIVATE: '1' },
-    })));
+    // One after another: three processes compiling at once on a loaded 2-core machine can take
+    // longer than the start-up deadline (the start-up race is covered by multi-process.test.ts).
+    for (const port of ports) {
+      servers.push(await ServerProcess.start({ port, databaseUrl: database.url, adminKey, env: { TALLY_WEBHOOK_ALLOW_PRIVATE: '1' } }));
+    }
     apis = servers.map((s) => new Api(s.baseUrl, adminKey));
     steady = await WebhookReceiver.start();
     flaky = await WebhookReceiver.start();
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.kill()));
