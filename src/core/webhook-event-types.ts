@@ -26,12 +26,12 @@ export const webhookEventTypes = {
   'refund.created': 'refund',
   'chargeback.created': 'chargeback',
   'chargeback.closed': 'chargeback',
-  'credit_note.created': 'payload',
+  'credit_note.created': 'credit_note',
   'promotion.redeemed': 'payload',
   'webhook_endpoint.disabled': 'webhook_endpoint',
 } as const satisfies Record<string, WebhookObjectKind>;
 
-export type WebhookObjectKind = 'grant' | 'balance' | 'subscription' | 'invoice' | 'refund' | 'chargeback' | 'webhook_endpoint' | 'payload';
+export type WebhookObjectKind = 'grant' | 'balance' | 'subscription' | 'invoice' | 'refund' | 'chargeback' | 'credit_note' | 'webhook_endpoint' | 'payload';
 export type WebhookEventType = keyof typeof webhookEventTypes;
 
 export function isWebhookEventType(type: string): type is WebhookEventType {

@@ -125,6 +125,18 @@ describe.each(dialects)('webhooks on %s', (dialect) => {
     expect(message.id).toBe(domainEvent.id);
   });
 
+  it('delivers money events with their objects: a credit note as the API shows it', async () => {
+    const { api } = ctx;
+    const { receiver } = await receiverWithEndpoint(api, ['credit_note.created']);
+    const customer = await newCustomer(api);
+    const note = await api.post('/v1/credit_notes', { customer: customer.id, amount: 500, reason: 'goodwill', currency: 'USD' });
+    expect(note.status, JSON.stringify(note.body)).toBe(201);
+    await receiver.waitFor(() => receiver.ofType('credit_note.created').some((m) => m.json.data.id === note.body.id));
+    const message = receiver.ofType('credit_note.created').find((m) => m.json.data.id === note.body.id)!;
+    expect(message.json.data).toMatchObject({ id: note.body.id, amount: 500, currency: 'USD' });
+    expect(message.verifiedByLibrary && message.verifiedByHmac).toBe(true);
+  });
+
   it('sends credits.balance_low once per crossing and credits.depleted at zero during ingestion', async () => {
     const { api } = ctx;
     const { receiver } = await receiverWithEndpoint(api, ['credits.balance_low', 'credits.depleted']);

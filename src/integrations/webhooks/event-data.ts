@@ -5,6 +5,7 @@ import type { StoreTx } from '../../store/store.ts';
 import { grantView } from '../../server/views.ts';
 import { invoiceView, subscriptionView } from '../../server/billing-views.ts';
 import { returnView } from '../../server/routes/returns.ts';
+import { creditNoteView } from '../../server/routes/credit-notes.ts';
 import { webhookEndpointView } from '../../server/webhook-views.ts';
 
 type Loader = (tx: StoreTx, id: string) => Promise<unknown>;
@@ -19,6 +20,7 @@ const loaders: Record<Exclude<WebhookObjectKind, 'payload' | 'balance'>, Loader>
   invoice: async (tx, id) => { const i = await tx.billing.invoice(id); return i && invoiceView(i); },
   refund: async (tx, id) => { const r = await tx.returns.get(id); return r && returnView(r); },
   chargeback: async (tx, id) => { const r = await tx.returns.get(id); return r && returnView(r); },
+  credit_note: async (tx, id) => { const n = await tx.creditNotes.get(id); return n && creditNoteView(n); },
   webhook_endpoint: async (tx, id) => { const e = await tx.webhooks.endpoint(id); return e && webhookEndpointView(e); },
 };
 
