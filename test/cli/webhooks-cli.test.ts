@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import type { Engine } from '../../src/engine/context.ts';
+import { createEngine } from '../../src/engine/create-engine.ts';
+import { createCustomer } from '../../src/engine/customers.ts';
+import { createGrant } from '../../src/engine/grants.ts';
+import { SecretBox } from '../../src/engine/secret-box.ts';
+import { createWebhookEndpoint } from '../../src/engine/webhook-endpoints.ts';
+import { fanOutAll } from '../../src/integrations/webhooks/fan-out.ts';
+import { webhookUrlCheck } from '../../src/integrations/webhooks/url-safety.ts';
+import { dialects, freshDatabase, type FreshDatabase } from '../support/databases.ts';
+import { must } from '../support/engine.ts';
+
+/** `tally webhooks deliveries | retry | replay` against the configured database, as a user runs it. */
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+describe.each(dialects)('tally webhooks on %s', (dialect) => {
+  let database: FreshDatabase;
+  let engine: Engine;
+
+  beforeAll(async () => {
+    database = await freshDatabase(dialect);
+    engine = await createEngine(database.db);
+  });
+  afterAll(async () => {
+    await database.drop();
+  });
+
+  const tally = async (...args: string[]) => {
+    const env = { ...process.env, TALLY_DATABASE_URL: database.url };
+    return promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, env, timeout: 60_000 })
+      .then((r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }))
+      .catch((e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }));
+  };
+
+  it('lists deliveries with their attempts, makes one due now, and replays since a time', async () => {
+    const deps = { box: new SecretBox('cli-test'), checkUrl: webhookUrlCheck({ allowPrivate: true }) };
+    const { endpoint } = must(await createWebhookEndpoint(engine, deps, { url: 'http://127.0.0.1:1/unused', event_types: ['grant.created'] }));
+    const customer = must(await createCustomer(engine, { currency: 'USD' }));
+    must(await createGrant(engine, { customer: customer.id, credits: '3', category: 'paid', source: 'purchase' }));
+    await fanOutAll(engine);
+
+    const listed = await tally('webhooks', 'deliveries', endpoint.id);
+    expect(listed.code, listed.stderr).toBe(0);
+    const deliveries = JSON.parse(listed.stdout) as { id: string; event_type: string; status: string; attempts: unknown[] }[];
+    expect(deliveries).toMatchObject([{ event_type: 'grant.created', status: 'pending', attempts: [] }]);
+
+    const retried = await tally('webhooks', 'retry', deliveries[0]!.id);
+    expect(retried.code, retried.stderr).toBe(0);
+    expect(retried.stdout).toContain('is due now');
+
+    const replayed = await tally('webhooks', 'replay', endpoint.id, '--since', '2000-01-01T00:00:00Z');
+    expect(replayed.code, replayed.stderr).toBe(0);
+    expect(replayed.stdout).toContain('1 deliveries created');
+    expect((await engine.store.read.webhooks.listDeliveries(endpoint.id, { limit: 10 })).data).toHaveLength(2);
+
+    const missing = await tally('webhooks', 'retry', 'dlv_missing');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('webhook_delivery_not_found');
+    expect((await tally('webhooks', 'replay', endpoint.id)).code).toBe(1);
+  }, 120_000);
+});
