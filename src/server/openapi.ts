@@ -72,6 +72,7 @@ export const tags = [
   { name: 'reports', description: 'Finance reports (JSON or CSV) and the reconciliation.' },
   { name: 'ledger', description: 'The append-only double-entry ledger behind every balance.' },
   { name: 'events', description: 'The audit trail of typed domain events.' },
+  { name: 'webhooks', description: 'Signed webhooks (Standard Webhooks) to your endpoints: deliveries with every attempt, retry and replay.' },
   { name: 'api keys', description: 'Hashed API keys with scopes; portal tokens bound to one customer.' },
   { name: 'test clocks', description: 'Simulated time for whole billing periods in tests.' },
   { name: 'stripe', description: 'Stripe, both ways: the webhook Stripe calls, and the Stripe events kept for review.' },

@@ -1,6 +1,7 @@
 import { Type, type TObject, type TProperties } from '@sinclair/typebox';
 import { ErrorSchema, List, Nullable } from './openapi.ts';
 import { CreditNote, MoneyAmount, MoneyBalance } from './credit-note-schemas.ts';
+import { WebhookDelivery, WebhookEndpoint } from './webhook-schemas.ts';
 
 /**
  * Reply schemas of the records (components.schemas of the OpenAPI document). Each matches its view
@@ -350,7 +351,7 @@ export const Reconciliation = record('Reconciliation', 'Every check, and every d
 export const components = [
   ErrorSchema, Rate, Customer, Meter, Grant, Balance, Authorization, Hold, UsageEventResult, LedgerTransaction, UsageEvent, DomainEvent,
   ApiKey, TestClock, Plan, Subscription, SubscriptionDetail, InvoiceLine, Invoice, Payment, InvoiceDetail, PaymentResult, Purchase,
-  Refund, Chargeback, Report, Reconciliation, CreditNote, MoneyBalance,
+  Refund, Chargeback, Report, Reconciliation, CreditNote, MoneyBalance, WebhookEndpoint, WebhookDelivery,
 ];
 
 export { List };

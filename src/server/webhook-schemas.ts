@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { Metadata, Timestamp } from './schemas.ts';
+import { List, Nullable } from './openapi.ts';
 import { webhookEventTypesMax, webhookUrlLengthMax } from '../engine/webhook-endpoints.ts';
 
 /** Request and response schemas of the webhook endpoints API (PRODUCT §11). */
@@ -9,7 +10,6 @@ const EventTypes = Type.Array(Type.String({ minLength: 1, maxLength: 100 }), {
   minItems: 1, maxItems: webhookEventTypesMax, description: 'The event types to receive, or `["*"]` for all.', examples: [['*'], ['credits.balance_low', 'invoice.paid']],
 });
 const Description = Type.String({ maxLength: 500 });
-const NullableTime = Type.Union([Timestamp, Type.Null()]);
 
 export const CreateWebhookEndpoint = Type.Object({
   url: Url,
@@ -30,44 +30,45 @@ export const ReplayWebhooks = Type.Object({
   since: Timestamp,
 }, { additionalProperties: false });
 
-export const WebhookEndpoint = Type.Object({
-  id: Type.String(),
+const Time = Type.String({ format: 'date-time', description: 'RFC 3339 date-time in UTC.', examples: ['2026-05-01T00:00:00.000Z'] });
+const NullableTime = Nullable(Time);
+
+const endpointProperties = {
+  id: Type.String({ description: 'whk_…' }),
   object: Type.Literal('webhook_endpoint'),
   url: Type.String(),
-  description: Type.Union([Type.String(), Type.Null()]),
-  event_types: Type.Array(Type.String()),
+  description: Nullable(Type.String()),
+  event_types: Type.Array(Type.String(), { description: 'The event types delivered, or `["*"]` for all.' }),
   disabled: Type.Boolean(),
-  disabled_reason: Type.Union([Type.String({ description: '`disabled_by_user`, or `failing` (5 days of failed deliveries).' }), Type.Null()]),
-  previous_secret_expires_at: Type.Union([Timestamp, Type.Null()], { description: 'After a rotation: until when the previous secret still signs.' }),
+  disabled_reason: Nullable(Type.String({ description: '`disabled_by_user`, or `failing` (5 days of failed deliveries).' })),
+  previous_secret_expires_at: Nullable(Type.String({ format: 'date-time', description: 'After a rotation: until when the previous secret still signs.' })),
   failing_since: NullableTime,
-  metadata: Type.Record(Type.String(), Type.String()),
-  created_at: Timestamp,
-  updated_at: Timestamp,
+  metadata: Type.Record(Type.String(), Type.String(), { description: 'Your key-value pairs, returned as given.' }),
+  created_at: Time,
+  updated_at: Time,
+};
+
+export const WebhookEndpoint = Type.Object(endpointProperties, {
+  $id: 'WebhookEndpoint', additionalProperties: false, description: 'Where webhooks go, and which types. The signing secret is never shown here.',
 });
 
-export const WebhookEndpointWithSecret = Type.Composite([WebhookEndpoint, Type.Object({
+export const WebhookEndpointWithSecret = Type.Object({
+  ...endpointProperties,
   secret: Type.String({ description: 'The signing secret (`whsec_…`). Shown in this reply only; stored encrypted.' }),
-})]);
-
-export const WebhookEndpointList = Type.Object({
-  object: Type.Literal('list'),
-  data: Type.Array(WebhookEndpoint),
-  has_more: Type.Boolean(),
-  next_cursor: Type.Union([Type.String(), Type.Null()]),
-});
+}, { additionalProperties: false, description: 'The endpoint with its signing secret.' });
 
 export const WebhookAttempt = Type.Object({
   attempt: Type.Integer(),
-  attempted_at: Timestamp,
-  status_code: Type.Union([Type.Integer(), Type.Null()], { description: 'The HTTP status, or null when no answer came.' }),
-  error: Type.Union([Type.String({ description: '`timeout`, `connection_refused`, …' }), Type.Null()]),
-  response_body: Type.Union([Type.String({ description: 'The first 1 KiB of the response.' }), Type.Null()]),
+  attempted_at: Time,
+  status_code: Nullable(Type.Integer({ description: 'The HTTP status, or null when no answer came.' })),
+  error: Nullable(Type.String({ description: '`timeout`, `connection_refused`, …' })),
+  response_body: Nullable(Type.String({ description: 'The first 1 KiB of the response.' })),
   duration_ms: Type.Integer(),
   next_attempt_at: NullableTime,
-});
+}, { additionalProperties: false });
 
 export const WebhookDelivery = Type.Object({
-  id: Type.String(),
+  id: Type.String({ description: 'dlv_…' }),
   object: Type.Literal('webhook_delivery'),
   endpoint: Type.String(),
   event: Type.String({ description: 'The domain event id, sent as `webhook-id` on every attempt.' }),
@@ -76,27 +77,18 @@ export const WebhookDelivery = Type.Object({
   attempt_count: Type.Integer(),
   next_attempt_at: NullableTime,
   attempts: Type.Array(WebhookAttempt),
-  created_at: Timestamp,
-});
+  created_at: Time,
+}, { $id: 'WebhookDelivery', additionalProperties: false, description: 'One domain event sent to one endpoint, with every attempt.' });
 
-export const WebhookDeliveryList = Type.Object({
-  object: Type.Literal('list'),
-  data: Type.Array(WebhookDelivery),
-  has_more: Type.Boolean(),
-  next_cursor: Type.Union([Type.String(), Type.Null()]),
-});
+export const WebhookEndpointList = List(Type.Ref(WebhookEndpoint), 'A page of webhook endpoints.');
+export const WebhookDeliveryList = List(Type.Ref(WebhookDelivery), 'A page of deliveries, oldest first.');
 
-export const DeletedWebhookEndpoint = Type.Object({ id: Type.String(), object: Type.Literal('webhook_endpoint'), deleted: Type.Literal(true) });
+export const DeletedWebhookEndpoint = Type.Object({ id: Type.String(), object: Type.Literal('webhook_endpoint'), deleted: Type.Literal(true) }, { additionalProperties: false });
 
 export const ReplayResult = Type.Object({
   object: Type.Literal('webhook_replay'),
   endpoint: Type.String(),
-  since: Timestamp,
+  since: Time,
   deliveries: Type.Integer({ description: 'Deliveries created, one per event the endpoint wants.' }),
   truncated: Type.Boolean({ description: 'True when more events remain than one replay sends (10,000): replay again from a later time.' }),
-});
-
-/** The error reply, the same for every 4xx and 5xx. */
-export const ErrorReply = Type.Object({
-  error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }),
-});
+}, { additionalProperties: false });

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Static, TSchema } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { Engine } from '../../engine/context.ts';
 import { invalid, ok } from '../../core/errors.ts';
 import { parseTimestamp, formatTimestamp } from '../../core/time.ts';
@@ -12,9 +12,9 @@ import * as W from '../webhook-schemas.ts';
 import { listView } from '../views.ts';
 import { webhookDeliveryView, webhookEndpointView } from '../webhook-views.ts';
 import { pageOf, send, sendError } from '../reply.ts';
+import { responds } from '../openapi.ts';
 
 const tags = ['webhooks'];
-const responds = (status: 200 | 201, schema: TSchema) => ({ [status]: schema, '4xx': W.ErrorReply, '5xx': W.ErrorReply });
 const endpointNotFound = (id: string) => ({ code: 'webhook_endpoint_not_found', message: `No webhook endpoint ${JSON.stringify(id)}.`, details: { id } });
 const withSecret = (v: { endpoint: Parameters<typeof webhookEndpointView>[0]; secret: string }) => ({ ...webhookEndpointView(v.endpoint), secret: v.secret });
 
@@ -24,7 +24,7 @@ export function webhookRoutes(app: FastifyInstance, engine: Engine, deps: Webhoo
     config: { secretInReply: true },
     schema: {
       operationId: 'createWebhookEndpoint', tags, summary: 'Create a webhook endpoint; its signing secret is shown in this reply only',
-      body: W.CreateWebhookEndpoint, response: responds(201, W.WebhookEndpointWithSecret),
+      body: W.CreateWebhookEndpoint, response: responds(201, W.WebhookEndpointWithSecret, 'The endpoint with its signing secret, shown only here.'),
     },
   }, async (req, reply) => send(reply, await createWebhookEndpoint(engine, deps, req.body), withSecret, 201));
 
@@ -33,7 +33,7 @@ export function webhookRoutes(app: FastifyInstance, engine: Engine, deps: Webhoo
   }, async (req, reply) => reply.send(listView(await engine.store.read.webhooks.listEndpoints(pageOf(req.query)), webhookEndpointView, (e) => e.id)));
 
   app.get<{ Params: Static<typeof S.IdParam> }>('/v1/webhook_endpoints/:id', {
-    schema: { operationId: 'getWebhookEndpoint', tags, summary: 'Fetch a webhook endpoint', params: S.IdParam, response: responds(200, W.WebhookEndpoint) },
+    schema: { operationId: 'getWebhookEndpoint', tags, summary: 'Fetch a webhook endpoint', params: S.IdParam, response: responds(200, Type.Ref(W.WebhookEndpoint), 'The webhook endpoint.') },
   }, async (req, reply) => {
     const endpoint = await engine.store.read.webhooks.endpoint(req.params.id);
     return endpoint ? reply.send(webhookEndpointView(endpoint)) : sendError(reply, endpointNotFound(req.params.id));
@@ -42,19 +42,19 @@ export function webhookRoutes(app: FastifyInstance, engine: Engine, deps: Webhoo
   app.post<{ Params: Static<typeof S.IdParam>; Body: Static<typeof W.UpdateWebhookEndpoint> }>('/v1/webhook_endpoints/:id', {
     schema: {
       operationId: 'updateWebhookEndpoint', tags, summary: 'Update a webhook endpoint (url, event types, disabled, description, metadata)',
-      params: S.IdParam, body: W.UpdateWebhookEndpoint, response: responds(200, W.WebhookEndpoint),
+      params: S.IdParam, body: W.UpdateWebhookEndpoint, response: responds(200, Type.Ref(W.WebhookEndpoint), 'The endpoint as updated.'),
     },
   }, async (req, reply) => send(reply, await updateWebhookEndpoint(engine, deps, req.params.id, req.body), webhookEndpointView));
 
   app.delete<{ Params: Static<typeof S.IdParam> }>('/v1/webhook_endpoints/:id', {
-    schema: { operationId: 'deleteWebhookEndpoint', tags, summary: 'Delete a webhook endpoint and its deliveries', params: S.IdParam, response: responds(200, W.DeletedWebhookEndpoint) },
+    schema: { operationId: 'deleteWebhookEndpoint', tags, summary: 'Delete a webhook endpoint and its deliveries', params: S.IdParam, response: responds(200, W.DeletedWebhookEndpoint, 'The endpoint is deleted.') },
   }, async (req, reply) => send(reply, await deleteWebhookEndpoint(engine, req.params.id), (v) => ({ id: v.id, object: 'webhook_endpoint', deleted: true })));
 
   app.post<{ Params: Static<typeof S.IdParam> }>('/v1/webhook_endpoints/:id/rotate_secret', {
     config: { secretInReply: true },
     schema: {
       operationId: 'rotateWebhookSecret', tags, summary: 'Rotate the signing secret; the old one keeps signing alongside for 24 hours',
-      params: S.IdParam, response: responds(200, W.WebhookEndpointWithSecret),
+      params: S.IdParam, response: responds(200, W.WebhookEndpointWithSecret, 'The endpoint with its new secret, shown only here.'),
     },
   }, async (req, reply) => send(reply, await rotateWebhookSecret(engine, deps, req.params.id), withSecret));
 
@@ -74,7 +74,7 @@ export function webhookRoutes(app: FastifyInstance, engine: Engine, deps: Webhoo
   app.post<{ Params: Static<typeof S.IdParam> }>('/v1/webhook_deliveries/:id/retry', {
     schema: {
       operationId: 'retryWebhookDelivery', tags, summary: 'Send a delivery again now (also a failed or a succeeded one)',
-      params: S.IdParam, response: responds(200, W.WebhookDelivery),
+      params: S.IdParam, response: responds(200, Type.Ref(W.WebhookDelivery), 'The delivery, due now.'),
     },
   }, async (req, reply) => {
     const store = engine.store.read.webhooks;
@@ -90,7 +90,7 @@ export function webhookRoutes(app: FastifyInstance, engine: Engine, deps: Webhoo
   app.post<{ Params: Static<typeof S.IdParam>; Body: Static<typeof W.ReplayWebhooks> }>('/v1/webhook_endpoints/:id/replay', {
     schema: {
       operationId: 'replayWebhooks', tags, summary: 'Send every event the endpoint wants, recorded since a time, again',
-      params: S.IdParam, body: W.ReplayWebhooks, response: responds(200, W.ReplayResult),
+      params: S.IdParam, body: W.ReplayWebhooks, response: responds(200, W.ReplayResult, 'How many deliveries the replay created.'),
     },
   }, async (req, reply) => {
     const since = parseTimestamp(req.body.since);
