@@ -36,8 +36,8 @@ export interface ServerOptions {
    */
   webhooks?: { box?: SecretBox; allowPrivate?: boolean };
   /**
-   * How long `POST /v1/test_clocks/{id}/advance` waits for the advance before answering
-   * `202` with `status: advancing` (default 10 s; 0 answers at once).
+   * How long `POST /v1/test_clocks/{id}/advance` waits for the advance before answering with
+   * `status: advancing` (default 10 s; 0 answers at once).
    */
   testClockWaitMs?: number | undefined;
   /** Extra route groups (plans, invoices, reports…) registered by the caller. */
