@@ -73,7 +73,7 @@ async function balanceLatencies(fixture: Fixture, reads: number): Promise<{ p50:
 
 /**
  * Writes synthetic history straight into the tables, shaped like what ingestion writes (one usage
- * event, one ledger transaction with three entries and one domain event per event), spread over
+ * event and one ledger transaction with three entries per event; no domain event per usage event), spread over
  * the fixture's customers so that every per-customer index grows. Ids sort before the live ones,
  * as older ids do. SQL does this far faster than the engine could; the balances are left as they
  * are, because only the size of the tables and indexes matters here.
@@ -105,9 +105,6 @@ async function preload(db: SqlDatabase, customerIds: readonly string[], fromEven
         SELECT 'txn_0' || printf('%025d', v), s.seq, ${customer}, s.account, s.amount FROM k
         CROSS JOIN (SELECT 0 AS seq, 'grant:grt_0history' AS account, -30000 AS amount UNION ALL SELECT 1, 'consumed:llm_tokens', 20000
           UNION ALL SELECT 2, 'consumed:llm_requests', 10000) s`);
-      await c.run(`${series} INSERT INTO domain_events (id, customer_id, type, payload, created_at)
-        SELECT 'evt_0' || printf('%025d', v), ${customer}, 'usage.recorded',
-          '{"event":"hist-' || v || '","credits":"0.03","transaction":"txn_0' || printf('%025d', v) || '"}', ${oldMs} + v FROM k`);
     });
     done = to;
   }

@@ -20,8 +20,14 @@ export interface DueItem {
 
 export interface DueWorkKind {
   kind: string;
+  /** Up to `limit` items due by `upToMs`, soonest first, found by index (never a scan per item). */
   due(tx: StoreTx, testClockId: string | null, upToMs: number, limit: number): Promise<DueItem[]>;
   run(engine: Engine, tx: StoreTx, item: DueItem): Promise<void>;
+  /**
+   * Its items fall due at the target time itself (a top-up checks the balance once everything
+   * before it has run): listed only once every other kind has nothing left before the target.
+   */
+  atTarget?: boolean;
 }
 
 export const grantExpiry: DueWorkKind = {
@@ -68,32 +74,78 @@ export const debtSettlement: DueWorkKind = {
 
 export const dueWorkKinds: DueWorkKind[] = [holdExpiry, grantExpiry];
 
+/** Items listed per kind per round, and items run per store transaction. */
+export const dueListSize = 500;
+export const dueItemsPerTransaction = 100;
+
 /**
  * Runs everything due on one clock up to `upToMs`, in time order across kinds (ties: the order of
  * `kinds`). `beforeEach` lets a test clock move its frozen time to each item's instant first.
+ *
+ * Work runs in bulk: each round lists what is due by index in time order, and runs it in store
+ * transactions of up to `perTransaction` items (many subjects, one COMMIT), each item still
+ * claimed and re-checked on its own, so the cost per item does not grow with the population. The
+ * customers of a transaction are locked up front in sorted order (as ingestion does), so
+ * concurrent writers cannot deadlock with it. Should a transaction fail, its items run again one
+ * per transaction, so one bad item cannot hold back the others. Between transactions the event
+ * loop gets a turn, so a long run (a test clock over a large population, the scheduler after a
+ * month boundary) never starves the server's requests.
  */
 export async function runDue(
   engine: Engine,
   testClockId: string | null,
   upToMs: number,
-  options: { kinds?: DueWorkKind[]; beforeEach?: (tx: StoreTx, item: DueItem) => Promise<void>; batch?: number } = {},
+  options: { kinds?: DueWorkKind[]; beforeEach?: (tx: StoreTx, item: DueItem) => Promise<void>; batch?: number; perTransaction?: number } = {},
 ): Promise<number> {
   const kinds = options.kinds ?? dueWorkKinds;
-  const batch = options.batch ?? 200;
+  const listSize = options.batch ?? dueListSize;
+  const perTransaction = Math.max(1, options.perTransaction ?? dueItemsPerTransaction);
   let done = 0;
   for (;;) {
-    const lists = await Promise.all(kinds.map((k) => k.due(engine.store.read, testClockId, upToMs, batch)));
+    const timed = kinds.map((k) => (k.atTarget ? null : k));
+    const lists = await Promise.all(timed.map((k) => (k ? k.due(engine.store.read, testClockId, upToMs, listSize) : Promise.resolve([]))));
+    const horizon = Math.min(...lists.filter((l) => l.length === listSize).map((l) => l[l.length - 1]!.dueAtMs), Infinity);
+    if (horizon === Infinity) {
+      // Everything else due up to the target is in hand: now the kinds due at the target itself.
+      for (let i = 0; i < kinds.length; i++) {
+        if (kinds[i]!.atTarget) lists[i] = await kinds[i]!.due(engine.store.read, testClockId, upToMs, listSize);
+      }
+    }
     const items = lists.flatMap((list, i) => list.map((item) => ({ item, order: i })));
     if (items.length === 0) return done;
     items.sort((a, b) => a.item.dueAtMs - b.item.dueAtMs || a.order - b.order);
-    const horizon = Math.min(...lists.filter((l) => l.length === batch).map((l) => l[l.length - 1]!.dueAtMs), Infinity);
-    for (const { item, order } of items) {
-      if (item.dueAtMs > horizon) break;
-      await engine.store.transaction(async (tx) => {
+    const runnable = items.filter(({ item }) => item.dueAtMs <= horizon);
+    for (let start = 0; start < runnable.length; start += perTransaction) {
+      const chunk = runnable.slice(start, start + perTransaction);
+      const runOne = async (tx: StoreTx, { item, order }: (typeof chunk)[number]) => {
         if (options.beforeEach) await options.beforeEach(tx, item);
         await kinds[order]!.run(engine, tx, item);
-      });
-      done++;
+      };
+      try {
+        await engine.store.transaction(async (tx) => {
+          if (chunk.length > 1) await tx.lockCustomers([...new Set(chunk.map((c) => c.item.customerId))].sort());
+          for (const entry of chunk) await runOne(tx, entry);
+        });
+      } catch (error) {
+        if (chunk.length === 1) throw error;
+        // Each item on its own: the others are done, and the first failure is reported after.
+        let failure: { error: unknown } | null = null;
+        for (const entry of chunk) {
+          try {
+            await engine.store.transaction((tx) => runOne(tx, entry));
+          } catch (own) {
+            failure ??= { error: own };
+          }
+        }
+        if (failure) throw failure.error;
+      }
+      done += chunk.length;
+      await yieldToEventLoop();
     }
   }
+}
+
+/** Lets timers and I/O (HTTP requests) run before the next transaction. */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

@@ -255,7 +255,6 @@ function charge(
     effectiveAtMs: e.atMs,
     entries: [...payment.entries, ...consumed],
   });
-  changes.event('usage.recorded', e.customer.id, { event: e.id, credits, transaction: txn.id }, f.nowMs);
   const result: IngestResult = { id: e.id, status: 'accepted', credits, paid_by: payment.paidBy };
   if (payment.overageMicro > 0n) result.overage = formatCredits(payment.overageMicro);
   if (payment.debtMicro > 0n) result.debt = formatCredits(payment.debtMicro);

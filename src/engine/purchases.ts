@@ -83,6 +83,7 @@ async function buy(
  */
 export const autoTopUp: DueWorkKind = {
   kind: 'auto_top_up',
+  atTarget: true,
   async due(tx, clock, upTo) {
     const armed = await tx.customers.armedTopUps(clock);
     if (armed.length === 0) return [];

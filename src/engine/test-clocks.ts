@@ -1,5 +1,6 @@
 import { fail, invalid, notFound, ok, type Outcome } from '../core/errors.ts';
 import type { TestClockRecord } from '../store/records.ts';
+import type { StoreTx } from '../store/store.ts';
 import { Changes, type Engine } from './context.ts';
 import { FieldCheck } from './input.ts';
 import { runDue, type DueWorkKind } from './due-work.ts';
@@ -15,7 +16,7 @@ export async function createTestClock(engine: Engine, input: CreateTestClockInpu
   const frozenTimeMs = check.timestamp('frozen_time', input.frozen_time);
   if (check.errors.length || frozenTimeMs === null) return invalid(check.errors);
   return engine.store.transaction(async (tx) => {
-    const clock: TestClockRecord = { id: engine.ids.next('clk'), name: input.name ?? null, frozenTimeMs, createdAtMs: engine.clock.now() };
+    const clock: TestClockRecord = { id: engine.ids.next('clk'), name: input.name ?? null, frozenTimeMs, createdAtMs: engine.clock.now(), advancingToMs: null };
     await tx.customers.insertClock(clock);
     const changes = new Changes(engine);
     changes.event('test_clock.created', null, { test_clock: clock.id }, clock.createdAtMs);
@@ -24,33 +25,101 @@ export async function createTestClock(engine: Engine, input: CreateTestClockInpu
   });
 }
 
+export type AdvanceOutcome = TestClockRecord & { ran: number };
+
 /**
- * Moves a test clock forward and runs, synchronously and in time order, everything that falls due
- * for its customers on the way; each item runs with the clock set to the item's own instant.
+ * Moves a test clock forward and runs, in time order, everything that falls due for its customers
+ * on the way; each item runs with the clock set to the item's own instant. Resolves when all of it
+ * has run. While it runs the clock reads `status: advancing` (its `advancing_to` is stored, so
+ * every server sees it); after, `ready`.
  */
-export async function advanceTestClock(engine: Engine, id: string, input: { frozen_time: string }, kinds?: DueWorkKind[]): Promise<Outcome<TestClockRecord & { ran: number }>> {
+export async function advanceTestClock(engine: Engine, id: string, input: { frozen_time: string }, kinds?: DueWorkKind[]): Promise<Outcome<AdvanceOutcome>> {
+  const checked = await checkAdvance(engine, id, input);
+  if (!checked.ok) return checked;
+  await markAdvancing(engine, id, checked.value);
+  return ok(await runAdvance(engine, id, input.frozen_time, checked.value, kinds));
+}
+
+async function checkAdvance(engine: Engine, id: string, input: { frozen_time: string }): Promise<Outcome<number>> {
   const check = new FieldCheck();
   const targetMs = check.timestamp('frozen_time', input.frozen_time);
   if (check.errors.length || targetMs === null) return invalid(check.errors);
   const clock = await engine.store.read.customers.getClock(id);
   if (!clock) return notFound('test_clock', id);
   if (targetMs < clock.frozenTimeMs) return fail('clock_cannot_go_back', 'A test clock only moves forward.', { fields: [{ field: 'frozen_time', code: 'clock_cannot_go_back', message: 'earlier than the current frozen_time' }] });
-  const ran = await runDue(engine, id, targetMs, {
-    kinds: kinds ?? allDueWork,
-    beforeEach: async (tx, item) => {
-      const current = await tx.customers.getClockForUpdate(id);
-      if (current && item.dueAtMs > current.frozenTimeMs) await tx.customers.setClockTime(id, item.dueAtMs);
-    },
-  });
-  const advanced = await engine.store.transaction(async (tx) => {
-    // Another advance of this clock (from another server) may have gone further meanwhile; the
-    // clock only moves forward, so an earlier target leaves it where it is.
+  return ok(targetMs);
+}
+
+/** Stores the advance's target, so every server reads the clock as `advancing` until it is done. */
+async function markAdvancing(engine: Engine, id: string, targetMs: number): Promise<TestClockRecord> {
+  return engine.store.transaction(async (tx) => {
     const current = await tx.customers.getClockForUpdate(id);
-    if (current && targetMs > current.frozenTimeMs) await tx.customers.setClockTime(id, targetMs);
-    const changes = new Changes(engine);
-    changes.event('test_clock.advanced', null, { test_clock: id, frozen_time: input.frozen_time, ran }, engine.clock.now());
-    await changes.flush(tx);
+    if (current && targetMs > (current.advancingToMs ?? -Infinity)) await tx.customers.setClockAdvancing(id, targetMs);
     return (await tx.customers.getClock(id))!;
   });
-  return ok({ ...advanced, ran });
+}
+
+async function runAdvance(engine: Engine, id: string, frozenTime: string, targetMs: number, kinds?: DueWorkKind[]): Promise<AdvanceOutcome> {
+  let ran: number;
+  try {
+    ran = await runDue(engine, id, targetMs, {
+      kinds: kinds ?? allDueWork,
+      beforeEach: async (tx, item) => {
+        const current = await tx.customers.getClockForUpdate(id);
+        if (current && item.dueAtMs > current.frozenTimeMs) await tx.customers.setClockTime(id, item.dueAtMs);
+      },
+    });
+  } catch (error) {
+    // The clock stays where the work got to; it is no longer advancing (a new advance resumes).
+    await engine.store.transaction((tx) => finishAdvance(tx, id, targetMs, false));
+    throw error;
+  }
+  const advanced = await engine.store.transaction(async (tx) => {
+    const clock = await finishAdvance(tx, id, targetMs, true);
+    const changes = new Changes(engine);
+    changes.event('test_clock.advanced', null, { test_clock: id, frozen_time: frozenTime, ran }, engine.clock.now());
+    await changes.flush(tx);
+    return clock;
+  });
+  return { ...advanced, ran };
+}
+
+/**
+ * Another advance of this clock (from another server) may have gone further meanwhile; the clock
+ * only moves forward, so an earlier target leaves it where it is. The clock is ready again unless
+ * an advance to a later target is still running.
+ */
+async function finishAdvance(tx: StoreTx, id: string, targetMs: number, reached: boolean): Promise<TestClockRecord> {
+  const current = await tx.customers.getClockForUpdate(id);
+  if (reached && current && targetMs > current.frozenTimeMs) await tx.customers.setClockTime(id, targetMs);
+  if (current && current.advancingToMs !== null && current.advancingToMs !== undefined && current.advancingToMs <= targetMs) {
+    await tx.customers.setClockAdvancing(id, null);
+  }
+  return (await tx.customers.getClock(id))!;
+}
+
+/**
+ * An advance as a job (as Stripe's test clocks run): the advance starts at once and this waits
+ * for it at most `waitMs`. Done by then: the clock is `ready`, with what ran. Otherwise it answers
+ * `advancing` and the job goes on in the background; `GET /v1/test_clocks/{id}` reads `status`
+ * until it is `ready`. The outcome of a bad request (unknown clock, going back) is returned at once.
+ */
+export async function startTestClockAdvance(
+  engine: Engine, id: string, input: { frozen_time: string }, waitMs: number,
+): Promise<Outcome<{ clock: TestClockRecord; ran: number | null }>> {
+  const checked = await checkAdvance(engine, id, input);
+  if (!checked.ok) return checked;
+  const marked = await markAdvancing(engine, id, checked.value);
+  const job = runAdvance(engine, id, input.frozen_time, checked.value);
+  let timer: NodeJS.Timeout | undefined;
+  const finished = waitMs > 0
+    ? await Promise.race([
+      job.then((done) => done),
+      new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), waitMs); }),
+    ])
+    : null;
+  clearTimeout(timer);
+  if (finished) return ok({ clock: finished, ran: finished.ran });
+  job.catch((error: unknown) => console.error(`test clock ${id}: advance failed:`, error instanceof Error ? error.message : error));
+  return ok({ clock: marked, ran: null });
 }

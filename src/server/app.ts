@@ -35,6 +35,11 @@ export interface ServerOptions {
    * whether endpoint URLs may point at loopback or private addresses (`TALLY_WEBHOOK_ALLOW_PRIVATE`).
    */
   webhooks?: { box?: SecretBox; allowPrivate?: boolean };
+  /**
+   * How long `POST /v1/test_clocks/{id}/advance` waits for the advance before answering with
+   * `status: advancing` (default 10 s; 0 answers at once).
+   */
+  testClockWaitMs?: number | undefined;
   /** Extra route groups (plans, invoices, reports…) registered by the caller. */
   extraRoutes?: ((app: FastifyInstance, engine: Engine) => void)[];
   /** Check every JSON reply against its route's response schema (the test servers turn this on). */
@@ -123,7 +128,7 @@ export async function buildServer(engine: Engine, options: ServerOptions = {}): 
 
   creditRoutes(app, engine);
   usageRoutes(app, engine, batcher, metrics);
-  systemRoutes(app, engine, metrics);
+  systemRoutes(app, engine, metrics, { testClockWaitMs: options.testClockWaitMs });
   billingRoutes(app, engine);
   returnRoutes(app, engine, options.refundShortfall ?? 'debt');
   reportRoutes(app, engine);

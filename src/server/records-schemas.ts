@@ -194,6 +194,8 @@ export const TestClock = record('TestClock', 'Simulated time for the customers a
   name: NullableString,
   frozen_time: Time,
   created_at: Time,
+  status: Type.Union([Type.Literal('advancing'), Type.Literal('ready')], { description: 'advancing while an advance runs as a job; ready once everything due up to its target has run.' }),
+  advancing_to: NullableTime,
 });
 
 export const Plan = record('Plan', 'A plan version.', {

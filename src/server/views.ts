@@ -32,7 +32,11 @@ export const customerView = (c: CustomerRecord) => ({
   created_at: ts(c.createdAtMs),
 });
 
-export const testClockView = (c: TestClockRecord) => ({ id: c.id, object: 'test_clock', name: c.name, frozen_time: ts(c.frozenTimeMs), created_at: ts(c.createdAtMs) });
+export const testClockView = (c: TestClockRecord) => ({
+  id: c.id, object: 'test_clock', name: c.name, frozen_time: ts(c.frozenTimeMs), created_at: ts(c.createdAtMs),
+  status: c.advancingToMs === null || c.advancingToMs === undefined ? 'ready' : 'advancing',
+  advancing_to: c.advancingToMs === null || c.advancingToMs === undefined ? null : ts(c.advancingToMs),
+});
 
 export const meterView = (m: MeterRecord) => ({
   id: m.id,

@@ -162,6 +162,39 @@ export const migrations: Migration[] = [
     statements: [`CREATE INDEX accounts_in_debt ON accounts (customer_id) WHERE code = 'debt' AND balance < 0`],
   },
   {
+    version: 10,
+    name: 'due work by index, test clock advances as jobs',
+    // Due work is found in time order by index, so each batch reads only what it runs: the due
+    // indexes end with the id the queries order ties by (no sort of every due row per batch), a
+    // renewal finds its period's grants and its subscription's invoices by index rather than by a
+    // scan that grew with the number of customers, and armed top-ups have their own partial index.
+    // `advancing_to` is the target of a test clock advance still running (NULL once it is ready).
+    statements: [
+      `DROP INDEX subscriptions_due`,
+      `CREATE INDEX subscriptions_due ON subscriptions (status, period_end, id)`,
+      `DROP INDEX grants_due`,
+      `CREATE INDEX grants_due ON grants (status, expires_at, id)`,
+      `DROP INDEX holds_due`,
+      `CREATE INDEX holds_due ON holds (status, expires_at, id)`,
+      `CREATE INDEX grants_subscription_period ON grants (subscription_id, period_start)`,
+      `CREATE INDEX invoices_subscription ON invoices (subscription_id, period_start)`,
+      `CREATE INDEX customers_topup_armed ON customers (test_clock_id) WHERE topup_armed = 1`,
+      `ALTER TABLE test_clocks ADD COLUMN advancing_to BIGINT`,
+    ],
+  },
+  {
+    version: 11,
+    name: 'no cause index entry per usage charge',
+    // The hot path writes only the indexes the read paths need. A usage charge is found from its
+    // event (usage_events.txn_id, by the event's primary key), so the cause index leaves usage
+    // transactions out: one randomly keyed index insert less per event. Queries by cause that
+    // are not about usage say `kind <> 'usage'`, which lets both databases use the partial index.
+    statements: [
+      `DROP INDEX ledger_transactions_cause`,
+      `CREATE INDEX ledger_transactions_cause ON ledger_transactions (cause_id) WHERE kind <> 'usage'`,
+    ],
+  },
+  {
     version: 20,
     name: 'webhook endpoints and deliveries',
     // `domain_events.webhooks_at` is NULL until the event has been fanned out to the endpoints

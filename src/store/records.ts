@@ -29,6 +29,8 @@ export interface TestClockRecord {
   name: string | null;
   frozenTimeMs: number;
   createdAtMs: number;
+  /** The target of an advance still running (the clock is `advancing`); null when it is `ready`. */
+  advancingToMs?: number | null;
 }
 
 export type Aggregation = 'count' | 'sum' | 'max' | 'unique_count';

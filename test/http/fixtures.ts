@@ -20,9 +20,23 @@ export async function newClock(api: Api, frozenTime = t0): Promise<string> {
   return created.body.id as string;
 }
 
-export async function advance(api: Api, clockId: string, frozenTime: string): Promise<void> {
+/**
+ * Advances a test clock and waits until it is `ready`: the server answers `ready` when the
+ * advance finished within its wait bound, or `advancing`, and then the clock is polled.
+ */
+export async function advance(api: Api, clockId: string, frozenTime: string, deadlineMs = 120_000): Promise<any> {
   const advanced = await api.post(`/v1/test_clocks/${clockId}/advance`, { frozen_time: frozenTime });
   expect(advanced.status, JSON.stringify(advanced.body)).toBe(200);
+  if (advanced.body.status === 'ready') return advanced.body;
+  expect(advanced.body.status).toBe('advancing');
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    const clock = await api.get(`/v1/test_clocks/${clockId}`);
+    expect(clock.status).toBe(200);
+    if (clock.body.status === 'ready') return clock.body;
+    if (Date.now() > until) throw new Error(`test clock ${clockId} still advancing after ${deadlineMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 export interface CustomerOptions {

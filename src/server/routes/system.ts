@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import type { Engine } from '../../engine/context.ts';
-import { advanceTestClock, createTestClock } from '../../engine/test-clocks.ts';
+import { createTestClock, startTestClockAdvance } from '../../engine/test-clocks.ts';
 import { createApiKey } from '../../engine/api-keys.ts';
 import { ok } from '../../core/errors.ts';
 import * as S from '../schemas.ts';
@@ -18,8 +18,15 @@ const LedgerCheck = Type.Object({
   balance_discrepancies: Type.Array(Type.Object({ customer: Type.String(), account: Type.String(), stored: Type.String(), summed: Type.String() }, { additionalProperties: false })),
 }, { additionalProperties: false });
 
+/**
+ * How long an advance request waits for its job before answering `status: advancing` (the job goes on;
+ * the clock is polled until `ready`). Small populations finish well within it and answer `ready`.
+ */
+export const defaultTestClockWaitMs = 10_000;
+
 /** Test clocks, API keys, the ledger and the domain-event log, health and metrics. */
-export function systemRoutes(app: FastifyInstance, engine: Engine, metrics: Metrics): void {
+export function systemRoutes(app: FastifyInstance, engine: Engine, metrics: Metrics, options: { testClockWaitMs?: number } = {}): void {
+  const testClockWaitMs = options.testClockWaitMs ?? defaultTestClockWaitMs;
   app.post<{ Body: Static<typeof S.CreateTestClock> }>('/v1/test_clocks', {
     schema: { tags: ['test clocks'], operationId: 'createTestClock', summary: 'Create a test clock', response: responds(201, Type.Ref(R.TestClock), 'The test clock created.'), body: S.CreateTestClock },
   }, async (req, reply) => send(reply, await createTestClock(engine, req.body), V.testClockView, 201));
@@ -34,8 +41,19 @@ export function systemRoutes(app: FastifyInstance, engine: Engine, metrics: Metr
   });
 
   app.post<{ Params: Static<typeof S.IdParam>; Body: Static<typeof S.AdvanceTestClock> }>('/v1/test_clocks/:id/advance', {
-    schema: { tags: ['test clocks'], operationId: 'advanceTestClock', summary: 'Advance a test clock, running everything due on the way in time order', response: responds(200, Type.Composite([R.TestClock, Type.Object({ ran: Type.Integer({ description: 'Due work items run on the way.' }) })], { additionalProperties: false }), 'The test clock at its new time.'), params: S.IdParam, body: S.AdvanceTestClock },
-  }, async (req, reply) => send(reply, await advanceTestClock(engine, req.params.id, req.body), (c) => ({ ...V.testClockView(c), ran: c.ran })));
+    schema: {
+      tags: ['test clocks'],
+      operationId: 'advanceTestClock',
+      summary: 'Advance a test clock, running everything due on the way in time order, as a job: status ready (with ran) when done within the wait bound, else advancing (poll the clock until ready)',
+      response: responds(200, Type.Composite([R.TestClock, Type.Object({ ran: Type.Optional(Type.Integer({ description: 'Due work items run on the way; present once the clock is ready.' })) })], { additionalProperties: false }), 'The test clock: ready at its new time, or still advancing towards advancing_to.'),
+      params: S.IdParam, body: S.AdvanceTestClock,
+    },
+  }, async (req, reply) => {
+    const outcome = await startTestClockAdvance(engine, req.params.id, req.body, testClockWaitMs);
+    if (!outcome.ok) return sendError(reply, outcome.error);
+    const { clock, ran } = outcome.value;
+    return reply.send(ran === null ? V.testClockView(clock) : { ...V.testClockView(clock), ran });
+  });
 
   app.post<{ Body: Static<typeof S.CreateApiKey> }>('/v1/api_keys', {
     config: { secretInReply: true },

@@ -259,7 +259,7 @@ export class BillingQueries {
   /** Overage lines already invoiced for a subscription period (to bill only what is new). */
   async overageBilled(subscriptionId: string, periodStartMs: number): Promise<bigint> {
     const rows = await this.c.query(
-      `SELECT l.quantity FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id
+      `SELECT l.quantity FROM invoices i JOIN invoice_lines l ON l.invoice_id = i.id
         WHERE i.subscription_id = ? AND l.type = 'overage' AND l.period_start = ? AND i.status <> 'void'`,
       [subscriptionId, periodStartMs],
     );

@@ -27,7 +27,10 @@ function toCustomer(r: SqlRow): CustomerRecord {
 }
 
 function toClock(r: SqlRow): TestClockRecord {
-  return { id: r.id as string, name: strOrNull(r.name), frozenTimeMs: num(r.frozen_time), createdAtMs: num(r.created_at) };
+  return {
+    id: r.id as string, name: strOrNull(r.name), frozenTimeMs: num(r.frozen_time), createdAtMs: num(r.created_at),
+    advancingToMs: r.advancing_to === null || r.advancing_to === undefined ? null : num(r.advancing_to),
+  };
 }
 
 export class CustomerQueries {
@@ -90,7 +93,8 @@ export class CustomerQueries {
   /** Customers with auto top-up armed, on the given clock (null: the real clock). */
   async armedTopUps(testClockId: string | null): Promise<CustomerRecord[]> {
     const clock = testClockId === null ? 'test_clock_id IS NULL' : 'test_clock_id = ?';
-    const rows = await this.c.query(`SELECT * FROM customers WHERE topup_threshold IS NOT NULL AND topup_armed = 1 AND ${clock} ORDER BY id`,
+    // Led by the partial index customers_topup_armed: only armed customers are read.
+    const rows = await this.c.query(`SELECT * FROM customers WHERE topup_armed = 1 AND topup_threshold IS NOT NULL AND ${clock} ORDER BY id`,
       testClockId === null ? [] : [testClockId]);
     return rows.map(toCustomer);
   }
@@ -125,6 +129,11 @@ export class CustomerQueries {
 
   async setClockTime(id: string, frozenTimeMs: number): Promise<void> {
     await this.c.run(`UPDATE test_clocks SET frozen_time = ? WHERE id = ?`, [frozenTimeMs, id]);
+  }
+
+  /** Marks an advance as running towards `targetMs` (null: none is, the clock is ready). */
+  async setClockAdvancing(id: string, targetMs: number | null): Promise<void> {
+    await this.c.run(`UPDATE test_clocks SET advancing_to = ? WHERE id = ?`, [targetMs, id]);
   }
 
   async listClocks(page: PageRequest): Promise<Page<TestClockRecord>> {

@@ -42,11 +42,14 @@ export class ReconciliationQueries {
   /** Usage events in the window not charged exactly once: credits ⇒ one usage transaction, its txn_id; none ⇒ none. */
   async usageChargeSuspects(w: ReconcileWindow): Promise<{ customerId: string; eventId: string; creditsMicro: bigint; txnId: string | null; charges: number; chargeIds: string[] }[]> {
     const rows = await this.c.query(
-      `SELECT e.customer_id, e.id, e.credits, e.txn_id, COUNT(t.id) AS n, MIN(t.id) AS first_txn, MAX(t.id) AS last_txn FROM usage_events e
-        LEFT JOIN ledger_transactions t ON t.cause_id = e.id AND t.customer_id = e.customer_id AND t.kind = 'usage'
-        WHERE e.timestamp >= ? AND e.timestamp < ? GROUP BY e.customer_id, e.id, e.credits, e.txn_id
-        HAVING (e.credits <> 0 AND (COUNT(t.id) <> 1 OR e.txn_id IS NULL OR MIN(t.id) <> e.txn_id))
-            OR (e.credits = 0 AND (COUNT(t.id) <> 0 OR e.txn_id IS NOT NULL)) ORDER BY e.id`,
+      // Every usage charge grouped by its event (one pass over the usage transactions: the cause
+      // index leaves usage out), then matched to the window's events by primary key.
+      `SELECT e.customer_id, e.id, e.credits, e.txn_id, COALESCE(u.n, 0) AS n, u.first_txn, u.last_txn FROM usage_events e
+        LEFT JOIN (SELECT customer_id, cause_id, COUNT(*) AS n, MIN(id) AS first_txn, MAX(id) AS last_txn FROM ledger_transactions
+          WHERE kind = 'usage' GROUP BY customer_id, cause_id) u ON u.customer_id = e.customer_id AND u.cause_id = e.id
+        WHERE e.timestamp >= ? AND e.timestamp < ?
+          AND ((e.credits <> 0 AND (COALESCE(u.n, 0) <> 1 OR e.txn_id IS NULL OR u.first_txn <> e.txn_id))
+            OR (e.credits = 0 AND (COALESCE(u.n, 0) <> 0 OR e.txn_id IS NOT NULL))) ORDER BY e.id`,
       [w.fromMs, w.toMs],
     );
     return rows.map((r) => ({
@@ -138,7 +141,7 @@ export class ReconciliationQueries {
       `SELECT l.id, l.invoice_id, i.subscription_id, l.period_start, l.quantity, l.unit_amount, l.amount,
           COUNT(DISTINCT t.id) AS postings, COALESCE(SUM(x.amount), 0) AS posted
         FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id
-        LEFT JOIN ledger_transactions t ON t.cause_id = l.id AND t.kind = 'overage_invoiced'
+        LEFT JOIN ledger_transactions t ON t.cause_id = l.id AND t.kind <> 'usage' AND t.kind = 'overage_invoiced'
         LEFT JOIN ledger_entries x ON x.txn_id = t.id AND x.account = 'invoiced:overage'
         WHERE l.type = 'overage' AND i.status <> 'void' AND i.subscription_id IS NOT NULL AND l.period_end > ? AND l.period_start < ?
         GROUP BY l.id, l.invoice_id, i.subscription_id, l.period_start, l.quantity, l.unit_amount, l.amount ORDER BY l.id`,
@@ -165,7 +168,7 @@ export class ReconciliationQueries {
 
   /** Ids of the transactions caused by these ids (refunds, chargebacks). */
   async transactionIdsCausedBy(causeIds: readonly string[]): Promise<string[]> {
-    const rows = await queryInChunks(this.c, causeIds, (list) => `SELECT id FROM ledger_transactions WHERE cause_id IN ${list} ORDER BY id`);
+    const rows = await queryInChunks(this.c, causeIds, (list) => `SELECT id FROM ledger_transactions WHERE cause_id IN ${list} AND kind <> 'usage' ORDER BY id`);
     return rows.map((r) => r.id as string);
   }
 }

@@ -156,7 +156,7 @@ export class ReportQueries {
     const traces = new Map<string, HoldTrace>(holdIds.map((id) => [id, { holdId: id, fundedAtMs: 0, sources: [], captures: [], release: null }]));
     const moves = await queryInChunks(this.c, holdIds, (list) =>
       `SELECT t.kind, t.cause_id, t.effective_at, e.account, e.amount FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id
-        WHERE t.cause_id IN ${list} AND t.kind IN ('hold', 'hold_release') ORDER BY t.id, e.seq`);
+        WHERE t.cause_id IN ${list} AND t.kind <> 'usage' AND t.kind IN ('hold', 'hold_release') ORDER BY t.id, e.seq`);
     for (const m of moves) {
       const trace = traces.get(m.cause_id as string)!;
       const account = m.account as string;
