@@ -30,6 +30,8 @@ const micro = 1_000_000n;
 /** Every pool of requests must finish within this, or the test fails instead of hanging. */
 const phaseDeadlineMs = 25_000;
 const requestTimeoutMs = 15_000;
+/** Three servers compile and start at once; on a loaded 2-core machine that takes a while. */
+const serverStartupMs = 300_000;
 
 interface EventResult {
   id: string;
@@ -93,7 +95,7 @@ describe.skipIf(skipReason !== '')('three server processes on one PostgreSQL dat
       }
       customers.push({ id: created.body.id as string, overage: p.overage, grantedMicro, weight: p.weight });
     }
-  });
+  }, serverStartupMs);
 
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.kill()));

@@ -292,6 +292,11 @@ describe.each(dialects)('Stripe, both ways, on %s', (dialect) => {
     const listed = await listAll(api, '/v1/integrations/stripe/unmatched');
     expect(listed.find((e) => e.id === stranger.id)).toMatchObject({ object: 'stripe_event', type: 'invoice.paid', status: 'unmatched', object_id: stranger.data.object.id });
     expect((await api.as(null).get('/v1/integrations/stripe/unmatched')).status).toBe(401);
+    const reader = (await api.post('/v1/api_keys', { scopes: ['read'] })).body.secret;
+    expect((await api.as(reader).get('/v1/integrations/stripe/unmatched')).status).toBe(200);
+    const portal = (await api.post('/v1/api_keys', { scopes: ['read'], customer: (await newCustomer(api)).id })).body.secret;
+    const refused = await api.as(portal).get('/v1/integrations/stripe/unmatched');
+    expect([refused.status, refused.body.error.code]).toEqual([403, 'customer_forbidden']);
   });
 
   it('the stand-in failing (500, and a lost reply) is retried later: still exactly one Stripe invoice with one item per line', async () => {

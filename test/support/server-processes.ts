@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
  */
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const startupTimeoutMs = 60_000;
+const startupTimeoutMs = 120_000;
 const outputLinesKept = 60;
 
 /** Every child started here, so a crashed test run can still kill them on exit. */

@@ -68,5 +68,9 @@ export function stripeRoutes(app: FastifyInstance, engine: Engine, settings: Str
       querystring: S.PageQuery,
       response: responds(200, StripeEventList),
     },
-  }, async (req, reply) => reply.send(listView(await engine.store.read.stripe.eventsForReview(pageOf(req.query)), stripeEventView, (e) => e.id)));
+  }, async (req, reply) => {
+    // Events for review may concern any customer: a portal token (bound to one) does not see them.
+    if (req.caller?.customerId) return sendError(reply, { code: 'customer_forbidden', message: 'A key bound to one customer cannot read Stripe events.' });
+    return reply.send(listView(await engine.store.read.stripe.eventsForReview(pageOf(req.query)), stripeEventView, (e) => e.id));
+  });
 }
