@@ -52,7 +52,7 @@ export function dunningRoutes(app: FastifyInstance, engine: Engine): void {
     config: { scope: 'read' },
     schema: {
       operationId: 'listPaymentAttempts', tags: ['invoices'], summary: 'The payment attempts of an invoice, oldest first',
-      params: S.IdParam, response: responds(200, Type.Object({ object: Type.Literal('list'), data: Type.Array(Attempt) }, { additionalProperties: false })),
+      params: S.IdParam, response: responds(200, Type.Object({ object: Type.Literal('list'), data: Type.Array(Attempt) }, { additionalProperties: false }), 'The attempts of the invoice, oldest first.'),
     },
   }, async (req, reply) => {
     const invoice = await engine.store.read.billing.invoice(req.params.id);
