@@ -129,14 +129,24 @@ export async function recordPaymentAttempt(
     if (amountMinor > dueMinor) {
       return fail('overpayment', `The invoice has ${dueMinor} minor units due.`, { fields: [{ field: 'amount', code: 'overpayment', message: 'more than the amount due' }], details: { due: Number(dueMinor) } });
     }
-    const customer = (await tx.customers.find(invoice.customerId))!;
-    const nowMs = await customerNow(engine, tx, customer);
-    const changes = new Changes(engine);
-    const attempt = await attemptOn(engine, tx, changes, customer, invoice, input, amountMinor, source, nowMs);
-    await tx.billing.updateInvoiceState(invoice);
-    await changes.flush(tx);
-    return ok({ invoice, ...attempt });
+    return ok({ invoice, ...(await recordPaymentAttemptIn(engine, tx, invoice, input, amountMinor, source)) });
   });
+}
+
+/**
+ * The same inside a store transaction that already holds the invoice under its customer's lock
+ * (a provider's webhook handler): records the attempt and writes the invoice state.
+ */
+export async function recordPaymentAttemptIn(
+  engine: Engine, tx: StoreTx, invoice: InvoiceRecord, input: PaymentAttemptInput, amountMinor: bigint, source: PaymentAttemptRecord['source'],
+): Promise<{ attempt: PaymentAttemptRecord; payment: PaymentRecord | null }> {
+  const customer = (await tx.customers.find(invoice.customerId))!;
+  const nowMs = await customerNow(engine, tx, customer);
+  const changes = new Changes(engine);
+  const attempt = await attemptOn(engine, tx, changes, customer, invoice, input, amountMinor, source, nowMs);
+  await tx.billing.updateInvoiceState(invoice);
+  await changes.flush(tx);
+  return attempt;
 }
 
 async function attemptOn(
