@@ -22,7 +22,8 @@ import { availableOf, loadFunding, refreshSignals } from './funding.ts';
 const boughtBy = (grants: readonly GrantRecord[]) => grants.filter((g) => g.source === 'plan_allowance' || g.source === 'purchase');
 
 export async function markPastDue(
-  engine: Engine, tx: StoreTx, changes: Changes, invoice: InvoiceRecord, atMs: number, failure: { code: string; attempt: string | null },
+  engine: Engine, tx: StoreTx, changes: Changes, invoice: InvoiceRecord, atMs: number,
+  failure: { code: string; attempt: string | null; details?: Record<string, unknown> | undefined },
 ): Promise<void> {
   if (invoice.pastDueAtMs === null) {
     invoice.pastDueAtMs = atMs;
@@ -47,7 +48,7 @@ export async function markPastDue(
   }
   changes.event('invoice.payment_failed', invoice.customerId, {
     invoice: invoice.id, failure_code: failure.code, attempt: failure.attempt, amount_due: Number(invoice.totalMinor - invoice.amountPaidMinor),
-    next_attempt_at: invoice.nextAttemptAtMs,
+    next_attempt_at: invoice.nextAttemptAtMs, ...failure.details,
   }, atMs);
 }
 
@@ -106,6 +107,8 @@ export interface PaymentAttemptInput {
   amount?: number | undefined;
   provider?: string | undefined;
   provider_payment_id?: string | undefined;
+  /** More facts for the `invoice.payment_failed` event (a provider's ids and attempt count). */
+  details?: Record<string, unknown> | undefined;
 }
 
 /**
@@ -165,11 +168,11 @@ async function attemptOn(
     }, nowMs);
     attempt.paymentId = payment.id;
   } else if (invoice.pastDueAtMs === null) {
-    await markPastDue(engine, tx, changes, invoice, nowMs, { code: attempt.failureCode!, attempt: attempt.id });
+    await markPastDue(engine, tx, changes, invoice, nowMs, { code: attempt.failureCode!, attempt: attempt.id, details: input.details });
   } else {
     changes.event('invoice.payment_failed', invoice.customerId, {
       invoice: invoice.id, failure_code: attempt.failureCode, attempt: attempt.id, amount_due: Number(invoice.totalMinor - invoice.amountPaidMinor),
-      next_attempt_at: invoice.nextAttemptAtMs,
+      next_attempt_at: invoice.nextAttemptAtMs, ...input.details,
     }, nowMs);
     // The last scheduled retry has run and failed: give up on the invoice.
     if (invoice.nextAttemptAtMs === null && invoice.dunningStep >= engine.settings.dunningRetryDays.length) {

@@ -60,6 +60,15 @@ export class DunningQueries {
     return num(rows[0]?.n ?? 0);
   }
 
+  /** `invoice.payment_retry` events after an id, for a provider's retry worker. */
+  async retryEventsAfter(position: string, limit: number): Promise<{ eventId: string; invoiceId: string; retry: number }[]> {
+    const rows = await this.c.query(`SELECT id, payload FROM domain_events WHERE type = 'invoice.payment_retry' AND id > ? ORDER BY id LIMIT ?`, [position, limit]);
+    return rows.map((r) => {
+      const payload = JSON.parse(r.payload as string) as { invoice: string; retry: number };
+      return { eventId: r.id as string, invoiceId: payload.invoice, retry: payload.retry };
+    });
+  }
+
   /** Open past-due invoices (for the aging report), optionally of one customer. */
   async pastDueInvoices(customerId: string | null): Promise<{ id: string; customerId: string; currency: string; dueAtMs: number | null; pastDueAtMs: number; amountMinor: bigint }[]> {
     const rows = await this.c.query(
