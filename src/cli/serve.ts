@@ -5,6 +5,7 @@ import { startScheduler } from '../scheduler/scheduler.ts';
 import { stripeSettingsFromEnv } from '../integrations/stripe/settings.ts';
 import { SecretBox } from '../engine/secret-box.ts';
 import { startWebhookWorker } from '../integrations/webhooks/delivery-worker.ts';
+import { settingsFromEnv } from './settings.ts';
 
 export interface ServeOptions {
   databaseUrl: string;
@@ -17,7 +18,8 @@ export interface ServeOptions {
 export async function startServer(options: ServeOptions): Promise<void> {
   const stripe = stripeSettingsFromEnv();
   const db = await openDatabase(options.databaseUrl);
-  const engine = await createEngine(db);
+  // With Stripe configured, dunning retries ask Stripe to pay (unless TALLY_COLLECTION says otherwise).
+  const engine = await createEngine(db, { settings: { ...(stripe.secretKey ? { collection: 'provider' as const } : {}), ...settingsFromEnv(process.env) } });
   // Webhook signing secrets are sealed with TALLY_SECRET_KEY, or for local use with a key
   // derived from the admin key (docs/ARCHITECTURE.md, "Webhooks").
   const box = new SecretBox(process.env.TALLY_SECRET_KEY || options.adminKey);

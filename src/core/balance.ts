@@ -1,4 +1,4 @@
-import { isGrantUsable, type BurnableGrant } from './burn-down.ts';
+import { isGrantFrozen, isGrantUsable, type BurnableGrant } from './burn-down.ts';
 
 /**
  * A customer's balance as of a moment, computed from its grants and ledger accounts. A grant past
@@ -16,6 +16,9 @@ export interface Balance {
   debtMicro: bigint;
   heldMicro: bigint;
   grants: BalanceGrant[];
+  /** Credits of grants frozen now (their invoice unpaid past the grace period): shown, not usable. */
+  frozenMicro: bigint;
+  frozenGrants: BalanceGrant[];
 }
 
 export function summarizeBalance(
@@ -26,7 +29,14 @@ export function summarizeBalance(
   let paidMicro = 0n;
   let promotionalMicro = 0n;
   const live: BalanceGrant[] = [];
+  const frozen: BalanceGrant[] = [];
+  let frozenMicro = 0n;
   for (const grant of grants) {
+    if (grant.status === 'active' && isGrantFrozen(grant, nowMs) && isGrantUsable({ ...grant, frozenFromMs: null }, nowMs)) {
+      frozen.push(grant);
+      frozenMicro += grant.remainingMicro;
+      continue;
+    }
     if (grant.status !== 'active' || !isGrantUsable(grant, nowMs)) continue;
     live.push(grant);
     if (grant.category === 'paid') paidMicro += grant.remainingMicro;
@@ -40,6 +50,8 @@ export function summarizeBalance(
     debtMicro: accounts.debtMicro,
     heldMicro: accounts.heldMicro,
     grants: live,
+    frozenMicro,
+    frozenGrants: frozen,
   };
 }
 

@@ -13,6 +13,13 @@ export interface BurnableGrant {
   effectiveAtMs: number;
   /** Creation order, the final tie-breaker, so the order is total and deterministic. */
   creationSeq: number;
+  /**
+   * Credits follow the money (PRODUCT §14): a grant whose invoice went unpaid past its grace
+   * period cannot pay from `frozenFromMs` until `unfrozenAtMs` (the payment; open when null).
+   * Left out or null: never frozen.
+   */
+  frozenFromMs?: number | null;
+  unfrozenAtMs?: number | null;
 }
 
 export interface BurnAllocation {
@@ -59,7 +66,18 @@ export function sortForBurnDown<T extends BurnableGrant>(grants: readonly T[]): 
 export function isGrantUsable(grant: BurnableGrant, nowMs: number): boolean {
   const started = grant.effectiveAtMs <= nowMs;
   const notExpired = grant.expiresAtMs === null || nowMs < grant.expiresAtMs;
-  return started && notExpired && grant.remainingMicro > 0n;
+  return started && notExpired && !isGrantFrozen(grant, nowMs) && grant.remainingMicro > 0n;
+}
+
+/**
+ * Frozen at `nowMs`: within [frozenFrom, unfrozenAt). Like expiry, this is decided by the grant's
+ * own fields and the instant, so a balance read or a late event sees it before any job runs.
+ */
+export function isGrantFrozen(grant: Pick<BurnableGrant, 'frozenFromMs' | 'unfrozenAtMs'>, nowMs: number): boolean {
+  const from = grant.frozenFromMs ?? null;
+  if (from === null || nowMs < from) return false;
+  const until = grant.unfrozenAtMs ?? null;
+  return until === null || nowMs < until;
 }
 
 /**

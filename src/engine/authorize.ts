@@ -59,7 +59,7 @@ export async function authorize(engine: Engine, ref: string, input: AuthorizeInp
   if (!customer.overageEnabled) return ok({ allowed: false, availableMicro, costMicro, reason: 'insufficient_credits' });
   // A plan may cap overage per period: what this would add to the period's overage must fit.
   const nowMs = nows.get(customer.id)!;
-  const sub = (await tx.billing.subscriptionsOf([customer.id])).find((s) => s.status === 'active' && s.periodIndex >= 0);
+  const sub = (await tx.billing.subscriptionsOf([customer.id])).find((s) => s.status !== 'canceled' && s.periodIndex >= 0);
   const plan = sub ? (await tx.billing.plansById([sub.planId])).get(sub.planId) : undefined;
   if (sub && plan?.overageLimitMicro != null) {
     const usedMicro = await tx.billing.overageConsumed(customer.id, sub.periodStartMs, nowMs + 1);

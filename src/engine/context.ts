@@ -9,11 +9,32 @@ export interface EngineSettings {
   futureToleranceMs: number;
   /** Usage timestamps older than this are refused. */
   pastToleranceMs: number;
+  /**
+   * Credits bought by an invoice still unpaid this long after its due date are frozen until it is
+   * paid (PRODUCT §14). null: never frozen.
+   */
+  unpaidGraceMs: number | null;
+  /** Dunning: the waits before each retry of a past-due invoice, in days, each after the previous. */
+  dunningRetryDays: number[];
+  /** After the last retry failed: mark the invoice uncollectible, or also cancel its subscription. */
+  dunningFinalAction: 'mark_uncollectible' | 'cancel_subscription';
+  /**
+   * Who makes a dunning retry: `none` (nothing can be charged, so a retry fails at once) or
+   * `provider` (a payment provider is asked through the `invoice.payment_retry` event, and its
+   * outcome comes back through recordPaymentAttempt).
+   */
+  collection: 'none' | 'provider';
 }
+
+const dayMs = 24 * 60 * 60 * 1000;
 
 export const defaultSettings: EngineSettings = {
   futureToleranceMs: 5 * 60 * 1000,
-  pastToleranceMs: 35 * 24 * 60 * 60 * 1000,
+  pastToleranceMs: 35 * dayMs,
+  unpaidGraceMs: 7 * dayMs,
+  dunningRetryDays: [1, 3, 5, 7],
+  dunningFinalAction: 'mark_uncollectible',
+  collection: 'none',
 };
 
 /** What every use case receives: storage, the clock and the id source. No globals. */

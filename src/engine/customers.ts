@@ -12,6 +12,7 @@ export interface CreateCustomerInput {
   test_clock?: string | undefined;
   overage?: boolean | undefined;
   low_balance_threshold?: string | null | undefined;
+  net_days?: number | undefined;
   metadata?: Metadata | undefined;
 }
 
@@ -42,6 +43,7 @@ export async function createCustomer(engine: Engine, input: CreateCustomerInput)
       depleted: true,
       autoTopUp: null,
       topUpArmed: false,
+      netDays: input.net_days ?? 0,
       metadata,
       createdAtMs: clockTime,
     };
@@ -58,6 +60,7 @@ export interface UpdateCustomerInput {
   email?: string | undefined;
   overage?: boolean | undefined;
   low_balance_threshold?: string | null | undefined;
+  net_days?: number | undefined;
   metadata?: Metadata | undefined;
 }
 
@@ -78,6 +81,7 @@ export async function updateCustomer(engine: Engine, ref: string, input: UpdateC
       customer.belowThreshold = false;
     }
     if (metadata !== undefined) customer.metadata = metadata;
+    if (input.net_days !== undefined) customer.netDays = input.net_days;
     await tx.customers.update(customer);
     const changes = new Changes(engine);
     changes.event('customer.updated', customer.id, { customer: customer.id }, engine.clock.now());

@@ -114,7 +114,12 @@ export async function runDue(
     const items = lists.flatMap((list, i) => list.map((item) => ({ item, order: i })));
     if (items.length === 0) return done;
     items.sort((a, b) => a.item.dueAtMs - b.item.dueAtMs || a.order - b.order);
-    const runnable = items.filter(({ item }) => item.dueAtMs <= horizon);
+    // An item may schedule more work later than itself but earlier than what is already listed (a
+    // renewal's invoice falls past due, a dunning retry schedules the next). A test clock only
+    // moves forward, so it runs one instant per pass (still in bulk) and lists again; the real
+    // clock is past all of it already.
+    const until = testClockId !== null ? Math.min(horizon, items[0]!.item.dueAtMs) : horizon;
+    const runnable = items.filter(({ item }) => item.dueAtMs <= until);
     for (let start = 0; start < runnable.length; start += perTransaction) {
       const chunk = runnable.slice(start, start + perTransaction);
       const runOne = async (tx: StoreTx, { item, order }: (typeof chunk)[number]) => {

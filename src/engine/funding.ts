@@ -45,6 +45,8 @@ export async function loadFunding(tx: StoreTx, customers: readonly CustomerRecor
       category: g.category,
       effectiveAtMs: g.effectiveAtMs,
       creationSeq: list.length,
+      frozenFromMs: g.frozenFromMs,
+      unfrozenAtMs: g.unfrozenAtMs,
     });
   }
   const out = new Map<string, CustomerFunding>();

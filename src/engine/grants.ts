@@ -40,6 +40,8 @@ export interface IssueGrant {
   costCurrency?: string | null;
   metadata?: Metadata;
   refs?: Record<string, string>;
+  /** Credits bought on an unpaid invoice stop paying from here until it is paid (PRODUCT §14). */
+  frozenFromMs?: number | null;
 }
 
 export async function createGrant(engine: Engine, input: CreateGrantInput): Promise<Outcome<GrantRecord>> {
@@ -123,6 +125,8 @@ export function newGrantRecord(engine: Engine, customer: CustomerRecord, nowMs: 
     metadata: g.metadata ?? {},
     createdAtMs: nowMs,
     remainingMicro: g.pending ? 0n : g.creditsMicro,
+    frozenFromMs: g.frozenFromMs ?? null,
+    unfrozenAtMs: null,
   };
 }
 

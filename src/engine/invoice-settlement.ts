@@ -2,6 +2,7 @@ import type { CustomerRecord, InvoiceRecord, PaymentRecord } from '../store/reco
 import type { StoreTx } from '../store/store.ts';
 import type { Changes, Engine } from './context.ts';
 import { activateGrant } from './grants.ts';
+import { formatCredits } from '../core/decimal.ts';
 
 /**
  * Money coming in on an invoice, whatever pays it (a recorded payment, the customer's balance, a
@@ -40,4 +41,29 @@ export async function settleInvoice(engine: Engine, tx: StoreTx, changes: Change
     if (grant.status === 'pending') await activateGrant(engine, tx, changes, customer, grant, nowMs);
   }
   if (invoice.metadata.auto_top_up === 'true') await tx.customers.setTopUpArmed(customer.id, true);
+  await recoverPaidInvoice(tx, changes, invoice, nowMs);
+}
+
+/** Paid in full: unfreeze what it bought, stop dunning, and the subscription recovers if nothing else is past due. */
+export async function recoverPaidInvoice(tx: StoreTx, changes: Changes, invoice: InvoiceRecord, nowMs: number): Promise<void> {
+  invoice.nextAttemptAtMs = null;
+  for (const grant of await tx.grants.forInvoice(invoice.id)) {
+    if (grant.frozenFromMs === null || grant.unfrozenAtMs !== null) continue;
+    await tx.grants.setFreeze(grant.id, grant.frozenFromMs, nowMs);
+    if (nowMs >= grant.frozenFromMs && grant.status === 'active') {
+      changes.event('credits.unfrozen', grant.customerId, { grant: grant.id, invoice: invoice.id, credits: formatCredits(grant.remainingMicro) }, nowMs);
+    }
+  }
+  if (invoice.pastDueAtMs === null || !invoice.subscriptionId) return;
+  await recoverSubscription(tx, changes, invoice.subscriptionId, invoice.id, nowMs);
+}
+
+/** A past-due subscription is active again once no other invoice of it is past due. */
+export async function recoverSubscription(tx: StoreTx, changes: Changes, subscriptionId: string, invoiceId: string, nowMs: number): Promise<void> {
+  const sub = await tx.billing.subscription(subscriptionId);
+  if (sub && sub.status === 'past_due' && (await tx.dunning.otherPastDue(sub.id, invoiceId)) === 0) {
+    sub.status = 'active';
+    await tx.billing.updateSubscription(sub);
+    changes.event('subscription.recovered', sub.customerId, { subscription: sub.id, invoice: invoiceId }, nowMs);
+  }
 }

@@ -5,7 +5,10 @@ import type { StoreTx } from '../store/store.ts';
 import { Changes, customerNow, type Engine } from './context.ts';
 import { invoiceExcessMinor } from '../core/customer-balance.ts';
 import { applyBalance, isCollectible, issueCreditNote } from './credit-notes.ts';
-import { takePayment } from './invoice-settlement.ts';
+import { recoverSubscription, takePayment } from './invoice-settlement.ts';
+import { revokeInvoiceCredits } from './dunning.ts';
+
+const dayMs = 24 * 60 * 60 * 1000;
 
 export interface InvoiceDraft {
   customer: CustomerRecord;
@@ -62,6 +65,11 @@ export async function issueInvoice(engine: Engine, tx: StoreTx, changes: Changes
     })),
     balanceAppliedMinor: 0n,
     creditNoteId: null,
+    dueAtMs: nowMs + draft.customer.netDays * dayMs,
+    pastDueAtMs: null,
+    dunningStep: 0,
+    nextAttemptAtMs: null,
+    uncollectibleAtMs: null,
   };
   await tx.billing.insertInvoice(invoice);
   changes.event('invoice.finalized', invoice.customerId, { invoice: id, total: Number(totalMinor), currency: invoice.currency, kind: invoice.kind }, nowMs);
@@ -145,9 +153,9 @@ export async function voidInvoice(engine: Engine, invoiceRef: string): Promise<O
         reason: 'balance applied to an invoice that was voided', invoiceId: invoice.id,
       }, nowMs);
     }
-    for (const grant of await tx.grants.forInvoice(invoice.id)) {
-      if (grant.status === 'pending') await tx.grants.close(grant.id, 'voided', nowMs, 'invoice voided');
-    }
+    // Credits it bought and already released (an allowance) are revoked with it: credits follow the money.
+    await revokeInvoiceCredits(tx, changes, invoice, 'invoice voided', nowMs);
+    if (invoice.subscriptionId && invoice.pastDueAtMs !== null) await recoverSubscription(tx, changes, invoice.subscriptionId, invoice.id, nowMs);
     if (invoice.metadata.auto_top_up === 'true') await tx.customers.setTopUpArmed(customer.id, true);
     changes.event('invoice.voided', invoice.customerId, { invoice: invoice.id }, nowMs);
     await changes.flush(tx);

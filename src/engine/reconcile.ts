@@ -40,6 +40,7 @@ export async function reconcile(engine: Engine, input: ReconcileInput = {}): Pro
     clawBackProblemsIn(tx, window),
     customerBalanceProblems(tx),
     stripeProblems(tx, window),
+    frozenCreditProblems(tx),
   ]);
   return ok(reconciliationResult(found.flat()));
 }
@@ -99,5 +100,14 @@ async function customerBalanceProblems(tx: StoreTx): Promise<Discrepancy[]> {
   return [
     ...notes.flatMap(({ note, appliedMinor, refundedMinor }) => creditNoteProblems({ ...note, usesAppliedMinor: appliedMinor, usesRefundedMinor: refundedMinor })),
     ...invoices.map(invoiceBalanceProblem).filter((d): d is Discrepancy => d !== null),
+  ];
+}
+
+/** No usage was paid by a grant while it was frozen, nor after its invoice revoked it. */
+async function frozenCreditProblems(tx: StoreTx): Promise<Discrepancy[]> {
+  const [frozen, revoked] = await Promise.all([tx.grants.usedWhileFrozen(), tx.grants.usedAfterRevocation()]);
+  return [
+    ...frozen.map((u) => ({ check: 'frozen_credits_unused' as const, message: `Usage transaction ${u.txnId} took credits from grant ${u.grantId} while it was frozen.`, ids: [u.grantId, u.txnId, u.customerId] })),
+    ...revoked.map((u) => ({ check: 'frozen_credits_unused' as const, message: `Usage transaction ${u.txnId} took credits from grant ${u.grantId} after its invoice revoked it.`, ids: [u.grantId, u.txnId, u.customerId] })),
   ];
 }

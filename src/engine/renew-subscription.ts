@@ -102,7 +102,7 @@ export const subscriptionRenewal: DueWorkKind = {
   async run(engine, tx, item) {
     await tx.lockCustomers([item.customerId]);
     const sub = await tx.billing.subscription(item.id);
-    if (!sub || sub.status !== 'active' || sub.periodEndMs > item.dueAtMs) return;
+    if (!sub || sub.status === 'canceled' || sub.periodEndMs > item.dueAtMs) return;
     const customer = (await tx.customers.find(sub.customerId))!;
     await advancePeriod(engine, tx, sub, customer, item.dueAtMs);
   },

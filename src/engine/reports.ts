@@ -5,6 +5,7 @@ import {
   type OverageRow, type ReturnImpact, type RevenueRow, type RevenueTotal, type UsageSum,
 } from '../core/reports.ts';
 import { deferredRevenue, promotionalConsumption, type DeferredRow, type DeferredTotal, type PromotionalRow } from '../core/credit-reports.ts';
+import { agingReport, type AgingBucket, type AgingInvoice } from '../core/dunning.ts';
 import { creditNoteReport, type CreditNoteTotal, type NoteRow } from '../core/credit-note-report.ts';
 import type { ReportFilter, GrantSet } from '../store/queries/reports.ts';
 import type { ReturnRecord } from '../store/records.ts';
@@ -45,10 +46,13 @@ export interface Reports {
   promotional: { filter: ResolvedFilter; rows: PromotionalRow[]; totals: { consumedMicro: bigint; totalConsumedMicro: bigint } };
   deferred_revenue: { filter: ResolvedFilter; rows: DeferredRow[]; totals: DeferredTotal[] };
   credit_notes: { filter: ResolvedFilter; rows: NoteRow[]; totals: CreditNoteTotal[] };
+  aging: { filter: ResolvedFilter; rows: (AgingInvoice & { daysPastDue: number; bucket: AgingBucket })[]; totals: AgingTotal[] };
 }
 
+export type AgingTotal = Record<AgingBucket, bigint> & { currency: string; totalMinor: bigint };
+
 export type ReportName = keyof Reports;
-export const reportNames: readonly ReportName[] = ['revenue', 'usage', 'overage', 'refunds', 'promotional', 'deferred_revenue', 'credit_notes'];
+export const reportNames: readonly ReportName[] = ['revenue', 'usage', 'overage', 'refunds', 'promotional', 'deferred_revenue', 'credit_notes', 'aging'];
 
 /** Validates the window (every bad field at once) and resolves the customer reference. */
 export async function resolveFilter(engine: Engine, input: ReportInput): Promise<Outcome<ResolvedFilter>> {
@@ -134,6 +138,14 @@ export async function runReport<N extends ReportName>(engine: Engine, name: N, i
         tx.creditNotes.createdBetween(0, filter.toMs, filter.customerId), tx.creditNotes.usesBetween(0, filter.toMs, filter.customerId),
       ]);
       const { rows, totals } = creditNoteReport(notes, uses, filter.fromMs);
+      return { filter, rows, totals };
+    },
+    async aging() {
+      // Past-due invoices still unpaid now (each by its customer's clock); the window does not apply.
+      const invoices = await tx.dunning.pastDueInvoices(filter.customerId);
+      const owners = await tx.customers.findMany([...new Set(invoices.map((i) => i.customerId))]);
+      const nows = await customerNows(engine, tx, owners.values());
+      const { rows, totals } = agingReport(invoices.map((i) => ({ ...i, dueAtMs: i.dueAtMs ?? i.pastDueAtMs })), (id) => nows.get(id) ?? engine.clock.now());
       return { filter, rows, totals };
     },
   };

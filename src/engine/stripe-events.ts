@@ -6,6 +6,8 @@ import type { StripeEventRecord } from '../store/queries/stripe.ts';
 import type { StoreTx } from '../store/store.ts';
 import { Changes, customerNow, type Engine } from './context.ts';
 import { recordPaymentIn } from './invoices.ts';
+import { isCollectible } from './credit-notes.ts';
+import { recordPaymentAttemptIn } from './dunning.ts';
 import { closeChargebackIn, createReturnIn } from './refunds.ts';
 
 /**
@@ -110,6 +112,14 @@ async function apply(engine: Engine, tx: StoreTx, action: Exclude<StripeAction, 
       return payUpTo(engine, tx, invoice, action.amountPaid, action.paymentRef);
     }
     case 'invoice_payment_failed': {
+      const details = { provider: 'stripe', provider_invoice_id: action.stripeInvoiceId, attempt_count: action.attemptCount };
+      if (isCollectible(invoice)) {
+        // The dunning flow: past due, retries scheduled, credits frozen after the grace period.
+        const { attempt } = await recordPaymentAttemptIn(engine, tx, invoice, {
+          outcome: 'failed', failure_code: 'stripe_payment_failed', provider: 'stripe', details,
+        }, 0n, 'provider');
+        return { status: 'processed', outcome: { payment_attempt: attempt.id } };
+      }
       const customer = (await tx.customers.find(invoice.customerId))!;
       const changes = new Changes(engine);
       const event = changes.event('invoice.payment_failed', invoice.customerId, {

@@ -5,6 +5,7 @@ import type { CustomerRecord, GrantRecord, InvoiceRecord, SubscriptionRecord } f
 import type { StoreTx } from '../store/store.ts';
 import type { Changes, Engine } from './context.ts';
 import { issueGrant } from './grants.ts';
+import { freezeFromMs } from '../core/dunning.ts';
 
 /**
  * The credit side of a subscription, shared by renewal, change and cancellation: the allowance
@@ -83,6 +84,8 @@ export async function grantAllowance(
     invoiceLineId: lineId,
     subscriptionId: sub.id,
     periodStartMs,
+    // An allowance paid for by an invoice still unpaid is usable only through the grace period.
+    frozenFromMs: invoice && invoice.status !== 'paid' && invoice.dueAtMs !== null ? freezeFromMs(invoice.dueAtMs, engine.settings.unpaidGraceMs) : null,
   });
 }
 

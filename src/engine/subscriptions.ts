@@ -34,7 +34,7 @@ export async function createSubscription(engine: Engine, input: CreateSubscripti
     if (plan.currency !== customer.currency) {
       return invalid([{ field: 'plan', code: 'currency_mismatch', message: `The plan bills in ${plan.currency}; the customer in ${customer.currency}.` }]);
     }
-    if ((await tx.billing.subscriptionsOf([customer.id])).some((s) => s.status === 'active')) {
+    if ((await tx.billing.subscriptionsOf([customer.id])).some((s) => s.status !== 'canceled')) {
       return fail('subscription_exists', 'The customer has an active subscription; change it instead.');
     }
     const nowMs = await customerNow(engine, tx, customer);
@@ -43,7 +43,7 @@ export async function createSubscription(engine: Engine, input: CreateSubscripti
     const sub: SubscriptionRecord = {
       id: engine.ids.next('sub'), customerId: customer.id, planId: plan.id, status: 'active', anchorAtMs,
       periodIndex: -1, periodStartMs: anchorAtMs, periodEndMs: anchorAtMs, pendingPlanId: null, cancelAtPeriodEnd: false,
-      canceledAtMs: null, endedAtMs: null, metadata, createdAtMs: nowMs,
+      canceledAtMs: null, endedAtMs: null, metadata, createdAtMs: nowMs, pastDueAtMs: null,
     };
     await tx.billing.insertSubscription(sub);
     await tx.billing.insertPhase({ id: engine.ids.next('prc'), subscriptionId: sub.id, customerId: customer.id, planId: plan.id, startAtMs: anchorAtMs, endAtMs: null, reason: 'created' });
@@ -72,7 +72,7 @@ export async function changeSubscription(engine: Engine, id: string, input: Chan
   return engine.store.transaction(async (tx) => {
     const sub = await readLocked(tx, () => tx.billing.subscription(id));
     if (!sub) return notFound('subscription', id);
-    if (sub.status !== 'active') return fail('subscription_not_active', 'The subscription has ended.');
+    if (sub.status === 'canceled') return fail('subscription_not_active', 'The subscription has ended.');
     const customer = (await tx.customers.find(sub.customerId))!;
     const [oldPlan, newPlan] = [(await tx.billing.plansById([sub.planId])).get(sub.planId)!, await tx.billing.plan(input.plan)];
     if (!newPlan) return notFound('plan', input.plan);
@@ -127,7 +127,7 @@ export async function cancelSubscription(engine: Engine, id: string, input: { ti
   return engine.store.transaction(async (tx) => {
     const sub = await readLocked(tx, () => tx.billing.subscription(id));
     if (!sub) return notFound('subscription', id);
-    if (sub.status !== 'active') return fail('subscription_not_active', 'The subscription has ended.');
+    if (sub.status === 'canceled') return fail('subscription_not_active', 'The subscription has ended.');
     const customer = (await tx.customers.find(sub.customerId))!;
     const nowMs = await customerNow(engine, tx, customer);
     const changes = new Changes(engine);

@@ -46,12 +46,13 @@ export const Customer = record('Customer', 'A customer: holds credits, pays invo
     amount: Minor,
     armed: Type.Boolean({ description: 'False after a top-up until the balance rises above the threshold again.' }),
   }, { additionalProperties: false })),
+  net_days: Type.Integer({ description: 'Payment terms: invoices are due this many days after finalization (0: on finalization).' }),
   metadata: Metadata,
   provider: Nullable(Type.String({ description: 'The payment provider the customer is linked to (`stripe`), once its first invoice was pushed.' })),
   provider_customer_id: Nullable(Type.String({ description: 'The customer\'s id at the provider (`cus_…` in Stripe).' })),
   created_at: Time,
   money_balance: Type.Optional(Type.Array(MoneyAmount, { description: 'Credit notes left to apply, per currency; when the customer is fetched alone.' })),
-}, { id: 'cus_01J0Z3', object: 'customer', external_id: 'acme', name: 'Acme Inc.', email: 'billing@acme.test', currency: 'USD', test_clock: null, overage: false, low_balance_threshold: null, auto_top_up: null, metadata: {}, provider: null, provider_customer_id: null, created_at: '2026-05-01T00:00:00.000Z' });
+}, { id: 'cus_01J0Z3', object: 'customer', external_id: 'acme', name: 'Acme Inc.', email: 'billing@acme.test', currency: 'USD', test_clock: null, overage: false, low_balance_threshold: null, auto_top_up: null, net_days: 0, metadata: {}, provider: null, provider_customer_id: null, created_at: '2026-05-01T00:00:00.000Z' });
 
 export const Meter = record('Meter', 'A meter: which usage events it counts, how it aggregates them, and their price in credits.', {
   id: Id('mtr_…'),
@@ -84,9 +85,12 @@ export const Grant = record('Grant', 'A block of credits: its category, priority
   cost_basis: Nullable(Type.Object({ amount: Minor, currency: Type.String() }, { additionalProperties: false })),
   closed_at: NullableTime,
   close_reason: NullableString,
+  frozen: Type.Boolean({ description: 'Not usable now: the invoice that bought it is unpaid past the grace period.' }),
+  frozen_from: { ...NullableTime, description: 'From when the grant stops paying while its invoice stays unpaid.' },
+  unfrozen_at: { ...NullableTime, description: 'When its invoice was paid, ending the freeze.' },
   metadata: Metadata,
   created_at: Time,
-}, { id: 'grt_01J0Z4', object: 'grant', customer: 'cus_01J0Z3', credits: '1000', remaining: '750.5', category: 'paid', source: 'purchase', priority: 50, status: 'active', effective_at: '2026-05-01T00:00:00.000Z', expires_at: '2027-05-01T00:00:00.000Z', invoice: null, invoice_line: null, subscription: null, cost_basis: null, closed_at: null, close_reason: null, metadata: {}, created_at: '2026-05-01T00:00:00.000Z' });
+}, { id: 'grt_01J0Z4', object: 'grant', customer: 'cus_01J0Z3', credits: '1000', remaining: '750.5', category: 'paid', source: 'purchase', priority: 50, status: 'active', effective_at: '2026-05-01T00:00:00.000Z', expires_at: '2027-05-01T00:00:00.000Z', invoice: null, invoice_line: null, subscription: null, cost_basis: null, closed_at: null, close_reason: null, frozen: false, frozen_from: null, unfrozen_at: null, metadata: {}, created_at: '2026-05-01T00:00:00.000Z' });
 
 export const Balance = record('Balance', 'The exact balance now, with the grants that make it up in burn-down order.', {
   object: Type.Literal('balance'),
@@ -98,6 +102,7 @@ export const Balance = record('Balance', 'The exact balance now, with the grants
   overage: { ...Credits, description: 'Consumed beyond grants, to be billed.' },
   debt: { ...Credits, description: 'Owed credits, settled from the next credits that arrive.' },
   held: { ...Credits, description: 'Reserved by active holds.' },
+  frozen: { ...Credits, description: 'In grants frozen because the invoice that bought them is unpaid past the grace period: shown, not usable.' },
   money_balance: Type.Array(MoneyAmount, { description: 'Money (not credits) the customer holds as credit notes, per currency.' }),
   grants: Type.Array(Type.Object({
     id: Type.String(),
@@ -105,8 +110,9 @@ export const Balance = record('Balance', 'The exact balance now, with the grants
     category: Type.Union([Type.Literal('paid'), Type.Literal('promotional')]),
     priority: Type.Integer(),
     expires_at: NullableTime,
+    frozen: Type.Boolean(),
   }, { additionalProperties: false })),
-}, { object: 'balance', customer: 'cus_01J0Z3', as_of: '2026-05-02T00:00:00.000Z', available: '750.5', paid: '750.5', promotional: '0', overage: '0', debt: '0', held: '0', money_balance: [], grants: [{ id: 'grt_01J0Z4', remaining: '750.5', category: 'paid', priority: 50, expires_at: null }] });
+}, { object: 'balance', customer: 'cus_01J0Z3', as_of: '2026-05-02T00:00:00.000Z', available: '750.5', paid: '750.5', promotional: '0', overage: '0', debt: '0', held: '0', frozen: '0', money_balance: [], grants: [{ id: 'grt_01J0Z4', remaining: '750.5', category: 'paid', priority: 50, expires_at: null, frozen: false }] });
 
 export const Authorization = record('Authorization', 'Whether the customer may consume now; nothing is written.', {
   allowed: Type.Boolean(),
@@ -227,6 +233,7 @@ export const Subscription = record('Subscription', 'A customer on a plan, with i
   cancel_at_period_end: Type.Boolean(),
   canceled_at: NullableTime,
   ended_at: NullableTime,
+  past_due_at: { ...NullableTime, description: 'When it last went past due (an invoice unpaid past its due date).' },
   metadata: Metadata,
   created_at: Time,
 });
@@ -260,7 +267,7 @@ export const Invoice = record('Invoice', 'An invoice with its lines and what was
   period_start: NullableTime,
   period_end: NullableTime,
   currency: Type.String(),
-  status: Type.Union([Type.Literal('draft'), Type.Literal('open'), Type.Literal('paid'), Type.Literal('void')]),
+  status: Type.Union([Type.Literal('draft'), Type.Literal('open'), Type.Literal('paid'), Type.Literal('void'), Type.Literal('uncollectible')]),
   lines: Type.Array(Type.Ref(InvoiceLine)),
   subtotal: { ...Minor, description: 'The sum of the lines.' },
   total: Minor,
@@ -268,6 +275,11 @@ export const Invoice = record('Invoice', 'An invoice with its lines and what was
   amount_due: { ...Minor, description: 'Total less the balance applied.' },
   amount_remaining: { ...Minor, description: 'Still to pay while open; 0 otherwise.' },
   credit_note: NullableString,
+  due_at: { ...NullableTime, description: "Finalization plus the customer's payment terms (net_days)." },
+  past_due: Type.Boolean({ description: 'Open and past due: its due date passed or a payment attempt failed.' }),
+  past_due_at: NullableTime,
+  next_payment_attempt: { ...NullableTime, description: 'When the next dunning retry runs.' },
+  uncollectible_at: NullableTime,
   amount_paid: Minor,
   amount_refunded: Minor,
   amount_charged_back: Minor,

@@ -88,6 +88,15 @@ const views: { [K in ReportName]: (r: Reports[K]) => View } = {
       paid_out: minor(t.refundedMinor), closing_balance: minor(t.closingMinor),
     })),
   }),
+  aging: (r) => ({
+    rows: r.rows.map((row) => ({
+      invoice: row.id, customer: row.customerId, currency: row.currency, due_at: ts(row.dueAtMs), days_past_due: row.daysPastDue,
+      bucket: row.bucket, amount_due: minor(row.amountMinor),
+    })),
+    totals: r.totals.map((t) => ({
+      currency: t.currency, '0-30': minor(t['0-30']), '31-60': minor(t['31-60']), '61-90': minor(t['61-90']), '90+': minor(t['90+']), total: minor(t.totalMinor),
+    })),
+  }),
 };
 
 export function reportView<N extends ReportName>(name: N, report: Reports[N]) {
@@ -135,6 +144,7 @@ export const reportColumns: { [K in ReportName]: string[] } = {
   deferred_revenue: ['grant', 'customer', 'invoice', 'currency', 'credits', 'cost', 'credits_consumed', 'credits_expired', 'credits_revoked', 'credits_unspent',
     'opening_deferred', 'purchased', 'recognized', 'breakage', 'revoked', 'closing_deferred'],
   credit_notes: ['id', 'customer', 'created_at', 'currency', 'amount', 'source', 'reason', 'refundable', 'invoice', 'refund'],
+  aging: ['invoice', 'customer', 'currency', 'due_at', 'days_past_due', 'bucket', 'amount_due'],
 };
 
 export function reportCsv<N extends ReportName>(name: N, report: Reports[N]): string {

@@ -22,6 +22,9 @@ export const PageQuery = Type.Object({
   customer: Type.Optional(Type.String({ maxLength: 255 })),
 });
 
+/** Payment terms: invoices fall due this many days after finalization. */
+export const NetDays = Type.Integer({ minimum: 0, maximum: 365, description: 'Payment terms: invoices are due this many days after finalization (default 0: on finalization).' });
+
 export const CreateCustomer = Type.Object({
   external_id: Type.Optional(Type.String({ minLength: 1, maxLength: limits.customerRefLengthMax })),
   name: Type.Optional(Name),
@@ -30,6 +33,7 @@ export const CreateCustomer = Type.Object({
   test_clock: Type.Optional(Type.String({ maxLength: 255 })),
   overage: Type.Optional(Type.Boolean({ description: 'Consumption beyond grants goes to overage (billed) when true, to debt when false.' })),
   low_balance_threshold: Type.Optional(Type.Union([Credits, Type.Null()])),
+  net_days: Type.Optional(NetDays),
   metadata: Type.Optional(Metadata),
 }, { additionalProperties: false });
 
@@ -38,6 +42,7 @@ export const UpdateCustomer = Type.Object({
   email: Type.Optional(Type.String({ maxLength: 320, pattern: '^[^@\\s]+@[^@\\s]+$' })),
   overage: Type.Optional(Type.Boolean()),
   low_balance_threshold: Type.Optional(Type.Union([Credits, Type.Null()])),
+  net_days: Type.Optional(NetDays),
   metadata: Type.Optional(Metadata),
 }, { additionalProperties: false });
 

@@ -3,6 +3,7 @@ import { minorToJson } from '../core/money.ts';
 import { rateToWire } from '../core/rating.ts';
 import { formatTimestamp } from '../core/time.ts';
 import type { Balance } from '../core/balance.ts';
+import { isGrantFrozen } from '../core/burn-down.ts';
 import type {
   ApiKeyRecord, CustomerRecord, DomainEventRecord, GrantRecord, HoldRecord, MeterRecord, StoredTransaction, TestClockRecord, UsageEventRecord,
 } from '../store/records.ts';
@@ -26,6 +27,7 @@ export const customerView = (c: CustomerRecord) => ({
     amount: minorToJson(c.autoTopUp.amountMinor),
     armed: c.topUpArmed,
   },
+  net_days: c.netDays,
   metadata: c.metadata,
   provider: c.provider ?? null,
   provider_customer_id: c.providerCustomerId ?? null,
@@ -51,7 +53,8 @@ export const meterView = (m: MeterRecord) => ({
   created_at: ts(m.createdAtMs),
 });
 
-export const grantView = (g: GrantRecord) => ({
+/** `nowMs` is the customer's now, to say whether the grant is frozen at this moment. */
+export const grantView = (g: GrantRecord, nowMs?: number) => ({
   id: g.id,
   object: 'grant',
   customer: g.customerId,
@@ -69,6 +72,9 @@ export const grantView = (g: GrantRecord) => ({
   cost_basis: g.costAmountMinor === null ? null : { amount: minorToJson(g.costAmountMinor), currency: g.costCurrency },
   closed_at: ts(g.closedAtMs),
   close_reason: g.closeReason,
+  frozen: nowMs === undefined ? false : g.status === 'active' && isGrantFrozen(g, nowMs),
+  frozen_from: ts(g.frozenFromMs),
+  unfrozen_at: ts(g.unfrozenAtMs),
   metadata: g.metadata,
   created_at: ts(g.createdAtMs),
 });
@@ -83,12 +89,14 @@ export const balanceView = (customer: CustomerRecord, b: Balance, nowMs: number)
   overage: formatCredits(b.overageMicro),
   debt: formatCredits(b.debtMicro),
   held: formatCredits(b.heldMicro),
-  grants: b.grants.map((g) => ({
+  frozen: formatCredits(b.frozenMicro),
+  grants: [...b.grants.map((g) => ({ g, frozen: false })), ...b.frozenGrants.map((g) => ({ g, frozen: true }))].map(({ g, frozen }) => ({
     id: g.id,
     remaining: formatCredits(g.remainingMicro),
     category: g.category,
     priority: g.priority,
     expires_at: ts(g.expiresAtMs),
+    frozen,
   })),
 });
 

@@ -272,6 +272,30 @@ export const migrations: Migration[] = [
       `ALTER TABLE refunds ADD COLUMN credit_note_id TEXT`,
     ],
   },
+  {
+    version: 31,
+    name: 'due dates, payment attempts and dunning, frozen credits',
+    // A grant bought by an invoice that goes unpaid stops paying from `frozen_from` until
+    // `unfrozen_at` (the payment): one interval, so whether it could pay at any instant stays a
+    // pure function of the grant, for late usage as for the balance now.
+    statements: [
+      `ALTER TABLE customers ADD COLUMN net_days BIGINT NOT NULL DEFAULT 0`,
+      `ALTER TABLE invoices ADD COLUMN due_at BIGINT`,
+      `ALTER TABLE invoices ADD COLUMN past_due_at BIGINT`,
+      `ALTER TABLE invoices ADD COLUMN dunning_step BIGINT NOT NULL DEFAULT 0`,
+      `ALTER TABLE invoices ADD COLUMN next_attempt_at BIGINT`,
+      `ALTER TABLE invoices ADD COLUMN uncollectible_at BIGINT`,
+      `CREATE INDEX invoices_due ON invoices (status, due_at)`,
+      `CREATE INDEX invoices_next_attempt ON invoices (status, next_attempt_at)`,
+      `CREATE TABLE payment_attempts (
+        id TEXT PRIMARY KEY, invoice_id TEXT NOT NULL, customer_id TEXT NOT NULL, outcome TEXT NOT NULL, failure_code TEXT,
+        attempt BIGINT NOT NULL, source TEXT NOT NULL, payment_id TEXT, created_at BIGINT NOT NULL)`,
+      `CREATE INDEX payment_attempts_invoice ON payment_attempts (invoice_id, id)`,
+      `ALTER TABLE grants ADD COLUMN frozen_from BIGINT`,
+      `ALTER TABLE grants ADD COLUMN unfrozen_at BIGINT`,
+      `ALTER TABLE subscriptions ADD COLUMN past_due_at BIGINT`,
+    ],
+  },
 ];
 
 /** The advisory lock that serializes migrations across server processes on PostgreSQL. */

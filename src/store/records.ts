@@ -17,6 +17,8 @@ export interface CustomerRecord {
   depleted: boolean;
   autoTopUp: AutoTopUp | null;
   topUpArmed: boolean;
+  /** Payment terms: invoices are due this many days after finalization (0: on finalization). */
+  netDays: number;
   metadata: Metadata;
   createdAtMs: number;
   /** The payment provider this customer is linked to (`stripe`) and its id there, once pushed. */
@@ -73,6 +75,9 @@ export interface GrantRecord {
   createdAtMs: number;
   /** The balance of the grant's ledger account: what is left of it. */
   remainingMicro: bigint;
+  /** Frozen from this instant (its invoice unpaid past the grace period) until `unfrozenAtMs`. */
+  frozenFromMs: number | null;
+  unfrozenAtMs: number | null;
 }
 
 export type HoldStatus = 'active' | 'captured' | 'released' | 'expired';
@@ -156,7 +161,7 @@ export interface AutoTopUp {
   amountMinor: bigint;
 }
 
-export type SubscriptionStatus = 'active' | 'canceled';
+export type SubscriptionStatus = 'active' | 'past_due' | 'canceled';
 
 export interface SubscriptionRecord {
   id: string;
@@ -173,6 +178,8 @@ export interface SubscriptionRecord {
   endedAtMs: number | null;
   metadata: Metadata;
   createdAtMs: number;
+  /** When it went past due (an invoice of it unpaid past its due date or a failed payment). */
+  pastDueAtMs: number | null;
 }
 
 /** One stretch of a subscription's timeline on one plan: the source of truth for "which plan, when". */
@@ -198,7 +205,7 @@ export interface PeriodRecord {
   closed: boolean;
 }
 
-export type InvoiceStatus = 'draft' | 'open' | 'paid' | 'void';
+export type InvoiceStatus = 'draft' | 'open' | 'paid' | 'void' | 'uncollectible';
 export type InvoiceKind = 'subscription' | 'proration' | 'purchase' | 'final';
 
 /** A line as drafted by core (`LineDraft`), once stored on its invoice. */
@@ -236,6 +243,27 @@ export interface InvoiceRecord {
   balanceAppliedMinor: bigint;
   /** The credit note this invoice's excess became, when its lines sum below zero. */
   creditNoteId: string | null;
+  /** Customer terms: finalization + net days. */
+  dueAtMs: number | null;
+  /** Set when a payment failed or the due date passed with money still due. */
+  pastDueAtMs: number | null;
+  /** Dunning: retries done so far, and when the next one runs (null: none scheduled). */
+  dunningStep: number;
+  nextAttemptAtMs: number | null;
+  uncollectibleAtMs: number | null;
+}
+
+/** One attempt to collect an invoice: recorded by hand, by a dunning retry, or from a provider. */
+export interface PaymentAttemptRecord {
+  id: string;
+  invoiceId: string;
+  customerId: string;
+  outcome: 'succeeded' | 'failed';
+  failureCode: string | null;
+  attempt: number;
+  source: 'api' | 'dunning' | 'provider';
+  paymentId: string | null;
+  createdAtMs: number;
 }
 
 export interface PaymentRecord {

@@ -14,6 +14,7 @@ import { ReportQueries } from './queries/reports.ts';
 import { ReconciliationQueries } from './queries/reconciliation.ts';
 import { CreditNoteQueries } from './queries/credit-notes.ts';
 import { WebhookQueries } from './queries/webhooks.ts';
+import { DunningQueries } from './queries/dunning.ts';
 
 /**
  * The storage the engine needs, in domain terms. One implementation serves SQLite and PostgreSQL:
@@ -33,6 +34,7 @@ export class StoreTx {
   readonly creditNotes: CreditNoteQueries;
   readonly stripe: StripeQueries;
   readonly webhooks: WebhookQueries;
+  readonly dunning: DunningQueries;
 
   constructor(readonly c: SqlConnection) {
     this.customers = new CustomerQueries(c);
@@ -47,6 +49,7 @@ export class StoreTx {
     this.creditNotes = new CreditNoteQueries(c);
     this.stripe = new StripeQueries(c);
     this.webhooks = new WebhookQueries(c);
+    this.dunning = new DunningQueries(c);
   }
 
   /**

@@ -16,7 +16,8 @@ const code = (name: string) => `${name}_${++seq}`;
 
 async function setup(engine: Engine, frozen: string) {
   const clock = must(await createTestClock(engine, { frozen_time: frozen }));
-  const customer = must(await createCustomer(engine, { currency: 'USD', test_clock: clock.id }));
+  // A year's payment terms: these scenarios are about periods and proration, not collection.
+  const customer = must(await createCustomer(engine, { currency: 'USD', test_clock: clock.id, net_days: 365 }));
   return { clock, customer };
 }
 

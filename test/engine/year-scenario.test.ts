@@ -21,6 +21,8 @@ async function report<N extends ReportName>(engine: Engine, name: N, customer: s
 }
 
 /** The revenue rows the invoices themselves give: per plan and period, the invoiced amount of every line type. */
+const sum = (values: bigint[]): bigint => values.reduce((a, b) => a + b, 0n);
+
 function linesByPlanAndPeriod(invoices: readonly InvoiceRecord[]): Map<string, Record<string, bigint>> {
   const out = new Map<string, Record<string, bigint>>();
   for (const invoice of invoices) {
@@ -81,8 +83,7 @@ describe.each(dialects)('a year on a test clock on %s', (dialect) => {
     const live = invoices.filter((i) => i.status !== 'void');
     const payments = (await Promise.all(live.map((i) => engine.store.read.billing.payments(i.id)))).flat();
     const returns = await engine.store.read.returns.all({ customerId: id });
-    const sum = (values: bigint[]) => values.reduce((a, b) => a + b, 0n);
-    expect(invoices.filter((i) => i.kind === 'subscription')).toHaveLength(13);
+        expect(invoices.filter((i) => i.kind === 'subscription')).toHaveLength(13);
     expect(invoices.some((i) => i.lines.some((l) => l.type === 'overage'))).toBe(true);
 
     const revenue = await report(engine, 'revenue', id);
@@ -118,5 +119,66 @@ describe.each(dialects)('a year on a test clock on %s', (dialect) => {
     expect(d!.purchasedMinor).toBe(4n * 750n);
     expect(d!.openingDeferredMinor + d!.purchasedMinor - d!.recognizedMinor - d!.breakageMinor - d!.revokedMinor).toBe(d!.closingDeferredMinor);
     expect(d!.revokedMinor).toBeGreaterThan(0n);
+  });
+
+  it('a downgrade carried on the balance and a customer who stops paying still reconcile, and revenue is the money kept', async () => {
+    const { engine } = ctx;
+    const big = must(await createPlan(engine, { code: uniqueCode('big'), name: 'Big', currency: 'USD', interval: 'month', amount: 3000, included_credits: '3000', overage: { unit_amount_per_credit: '1' } }));
+    const small = must(await createPlan(engine, { code: uniqueCode('small'), name: 'Small', currency: 'USD', interval: 'month', amount: 1000, included_credits: '1000', overage: { unit_amount_per_credit: '1' } }));
+
+    // A pays every month; at mid-March it downgrades, and the excess proration credit pays April.
+    const a = await financeCustomer(engine, month(0, 1));
+    const subA = must(await createSubscription(engine, { customer: a.customer.id, plan: big.code }));
+    // B is due on issue and stops paying after three months.
+    const b = await financeCustomer(engine, month(0, 1), { netDays: 0 });
+    must(await createSubscription(engine, { customer: b.customer.id, plan: small.code }));
+    for (let m = 0; m < 12; m++) {
+      await a.advance(month(m, 3));
+      await b.advance(month(m, 3));
+      await a.use(200);
+      await b.use(300);
+      if (m === 2) {
+        await a.advance(month(m, 16, '12:00:00'));
+        must(await changeSubscription(engine, subA.id, { plan: small.code, timing: 'immediate' }));
+      }
+      await payOpenInvoices(engine, a.customer.id);
+      if (m < 3) await payOpenInvoices(engine, b.customer.id);
+      await b.advance(month(m, 20));
+      await b.use(50);
+      await a.advance(month(m + 1, 1, '00:00:01'));
+      await b.advance(month(m + 1, 1, '00:00:01'));
+    }
+
+    const reconciliation = must(await reconcile(engine));
+    expect(reconciliation.discrepancies).toEqual([]);
+    expect(reconciliation.checks.filter((c) => ['customer_balance', 'frozen_credits_unused'].includes(c.name)).every((c) => c.ok)).toBe(true);
+
+    const invoicesA = await invoicesOf(engine, a.customer.id);
+    const proration = invoicesA.find((i) => i.kind === 'proration')!;
+    expect(proration.totalMinor).toBeLessThan(0n);
+    const note = (await engine.store.read.creditNotes.get(proration.creditNoteId!))!;
+    expect(note.amountMinor).toBe(-proration.totalMinor);
+    const april = invoicesA.find((i) => i.periodStartMs === Date.parse(month(3, 1)))!;
+    expect(april.balanceAppliedMinor).toBeGreaterThan(0n);
+    const notes = await report(engine, 'credit_notes', a.customer.id);
+    expect(notes.totals[0]!.closingMinor).toBe(note.remainingMinor);
+    const paymentsA = (await Promise.all(invoicesA.map((i) => engine.store.read.billing.payments(i.id)))).flat();
+    const revenueA = await report(engine, 'revenue', a.customer.id);
+    // Net revenue nets the note: it is the money received less the balance still owed back.
+    expect(revenueA.totals[0]!.netMinor).toBe(sum(paymentsA.filter((p) => p.method !== 'balance').map((p) => p.amountMinor)) - note.remainingMinor);
+
+    const invoicesB = await invoicesOf(engine, b.customer.id);
+    const uncollectible = invoicesB.filter((i) => i.status === 'uncollectible');
+    expect(uncollectible.length).toBeGreaterThanOrEqual(8);
+    expect(invoicesB.filter((i) => i.status === 'paid').length).toBeGreaterThanOrEqual(3);
+    const revokes = (await engine.store.read.ledger.transactionsForCause(uncollectible[0]!.id));
+    expect(revokes.map((t) => t.kind)).toEqual(['revoke']);
+    const subB = (await engine.store.read.billing.subscriptionsOf([b.customer.id]))[0]!;
+    expect(subB.status).toBe('past_due');
+    const aging = await report(engine, 'aging', b.customer.id);
+    expect(aging.rows.every((r) => r.bucket === '0-30')).toBe(true);
+    const paymentsB = (await Promise.all(invoicesB.map((i) => engine.store.read.billing.payments(i.id)))).flat();
+    const revenueB = await report(engine, 'revenue', b.customer.id);
+    expect(revenueB.totals[0]!.netMinor).toBe(sum(paymentsB.map((p) => p.amountMinor)));
   });
 });

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { dialects } from '../support/databases.ts';
 import { unique, useServer, type Api } from '../support/server.ts';
-import { advance, balance, domainEvents, expectLedgerConsistent, listAll, newClock, newCustomer, perUnitMeter, use } from './fixtures.ts';
+import { advance, balance, domainEvents, expectLedgerConsistent, listAll, newClock, newCustomer as newAnyCustomer, perUnitMeter, use, type CustomerOptions } from './fixtures.ts';
+
+/**
+ * These scenarios are about periods, proration and overage, not collection: their customers are on
+ * a year's payment terms, so no invoice falls past due (nor any allowance freezes) within them.
+ * Dunning and frozen credits have their own suite (dunning.test.ts).
+ */
+const newCustomer = (api: Api, options: CustomerOptions = {}) => newAnyCustomer(api, { net_days: 365, ...options });
 
 /**
  * Plans, subscriptions, renewals, invoices, payments, changes and cancellations over HTTP

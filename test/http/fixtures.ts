@@ -43,6 +43,7 @@ export interface CustomerOptions {
   clock?: string | null;
   overage?: boolean;
   low_balance_threshold?: string;
+  net_days?: number;
 }
 
 /** A customer on a fresh test clock at `t0` unless told otherwise; returns its id and clock. */
@@ -53,6 +54,7 @@ export async function newCustomer(api: Api, options: CustomerOptions = {}): Prom
   if (clock !== null) body.test_clock = clock;
   if (options.overage !== undefined) body.overage = options.overage;
   if (options.low_balance_threshold !== undefined) body.low_balance_threshold = options.low_balance_threshold;
+  if (options.net_days !== undefined) body.net_days = options.net_days;
   const created = await api.post('/v1/customers', body);
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   return { id: created.body.id as string, externalId, clock };

@@ -19,7 +19,7 @@ describe.each(dialects)('README billing walkthrough on %s', (dialect) => {
     expect(clock.body).toMatchObject({ object: 'test_clock', frozen_time: '2026-01-01T00:00:00Z' });
 
     // 2. A customer living on that clock, known by its own id.
-    const customer = await api.post('/v1/customers', { external_id: 'globex', currency: 'USD', test_clock: clock.body.id });
+    const customer = await api.post('/v1/customers', { external_id: 'globex', currency: 'USD', test_clock: clock.body.id, net_days: 30 });
     expect(customer.status).toBe(201);
     expect(customer.body).toMatchObject({ external_id: 'globex', currency: 'USD', test_clock: clock.body.id });
 
@@ -87,6 +87,11 @@ describe.each(dialects)('README billing walkthrough on %s', (dialect) => {
       amount_due: 1000,
       amount_remaining: 1000,
       credit_note: null,
+      due_at: '2026-03-03T00:00:00Z',
+      past_due: false,
+      past_due_at: null,
+      next_payment_attempt: null,
+      uncollectible_at: null,
       amount_paid: 0,
       amount_refunded: 0,
       amount_charged_back: 0,

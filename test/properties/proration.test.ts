@@ -76,7 +76,8 @@ async function runScenario(engine: Engine, s: Scenario): Promise<void> {
   const run = ++runSeq;
   const anchorMs = yearStartMs + s.anchorOffsetSeconds * secondMs;
   const clock = must(await createTestClock(engine, { frozen_time: formatTimestamp(anchorMs) }));
-  const customer = must(await createCustomer(engine, { currency: 'USD', test_clock: clock.id }));
+  // A year's payment terms: the property is about proration, not collection.
+  const customer = must(await createCustomer(engine, { currency: 'USD', test_clock: clock.id, net_days: 365 }));
   const plans: PlanRecord[] = [];
   for (const [i, shape] of s.plans.entries()) {
     plans.push(must(await createPlan(engine, {

@@ -13,9 +13,15 @@ let seq = 0;
 export const uniqueCode = (name: string): string => `${name}_${process.pid}_${++seq}`;
 
 /** A customer on its own test clock, and a meter charging 1 credit per unit of `n`. */
-export async function financeCustomer(engine: Engine, frozenTime: string, options: { overage?: boolean } = {}) {
+/**
+ * The scenarios pay each invoice at the start of the next month, so their customers are on 45-day
+ * terms: nothing falls past due unless a scenario stops paying (`netDays: 0` to be due on issue).
+ */
+export async function financeCustomer(engine: Engine, frozenTime: string, options: { overage?: boolean; netDays?: number } = {}) {
   const clock = must(await createTestClock(engine, { frozen_time: frozenTime }));
-  const customer = must(await createCustomer(engine, { currency: 'USD', test_clock: clock.id, ...(options.overage ? { overage: true } : {}) }));
+  const customer = must(await createCustomer(engine, {
+    currency: 'USD', test_clock: clock.id, net_days: options.netDays ?? 45, ...(options.overage ? { overage: true } : {}),
+  }));
   const meter = uniqueCode('tokens');
   must(await createMeter(engine, { code: meter, event_type: meter, aggregation: 'sum', value_property: 'n', rate: { model: 'per_unit', credits_per_unit: '1' } }));
   let events = 0;

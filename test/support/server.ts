@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Dialect } from '../../src/store/sql.ts';
 import type { Engine } from '../../src/engine/context.ts';
 import { createEngine } from '../../src/engine/create-engine.ts';
+import type { EngineSettings } from '../../src/engine/context.ts';
 import { buildServer, type ServerOptions } from '../../src/server/app.ts';
 import { freshDatabase, type FreshDatabase } from './databases.ts';
 
@@ -54,12 +55,13 @@ export class Api {
  * Starts the real HTTP server on 127.0.0.1 with a fresh database of the dialect for a describe
  * block, and stops it afterwards.
  */
-export function useServer(dialect: Dialect, options: ServerOptions = {}): { readonly api: Api; readonly engine: Engine; readonly database: FreshDatabase; readonly app: FastifyInstance } {
+export function useServer(dialect: Dialect, options: ServerOptions & { settings?: Partial<EngineSettings> } = {}): { readonly api: Api; readonly engine: Engine; readonly database: FreshDatabase; readonly app: FastifyInstance } {
   const holder: { api?: Api; engine?: Engine; database?: FreshDatabase; app?: FastifyInstance } = {};
   beforeAll(async () => {
     holder.database = await freshDatabase(dialect);
-    holder.engine = await createEngine(holder.database.db);
-    holder.app = await buildServer(holder.engine, { adminKey, checkReplies: true, ...options });
+    const { settings, ...serverOptions } = options;
+    holder.engine = await createEngine(holder.database.db, settings ? { settings } : {});
+    holder.app = await buildServer(holder.engine, { adminKey, checkReplies: true, ...serverOptions });
     const address = await holder.app.listen({ port: 0, host: '127.0.0.1' });
     holder.api = new Api(address);
   });

@@ -3,6 +3,7 @@ import type { Engine } from '../../engine/context.ts';
 import { claimStripePushes, queueStripePushes, recordStripePushFailure } from '../../engine/stripe-pushes.ts';
 import { createStripeClient } from './client.ts';
 import { pushInvoice } from './push-invoice.ts';
+import { retryStripePayments } from './retry-payments.ts';
 import type { StripeSettings } from './settings.ts';
 
 /** Jobs one pass claims; the rest wait for the next pass. */
@@ -26,6 +27,7 @@ export async function runStripePushes(engine: Engine, stripe: Stripe, settings: 
       await recordStripePushFailure(engine, job, message, settings.retryDelaysMs);
     }
   }
+  await retryStripePayments(engine, stripe);
   return pushed;
 }
 

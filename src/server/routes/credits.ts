@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import type { Engine } from '../../engine/context.ts';
+import { customerNows, type Engine } from '../../engine/context.ts';
 import { createCustomer, getCustomer, updateCustomer } from '../../engine/customers.ts';
 import { createMeter } from '../../engine/meters.ts';
 import { createGrant, voidGrant } from '../../engine/grants.ts';
@@ -90,7 +90,9 @@ export function creditRoutes(app: FastifyInstance, engine: Engine): void {
   }, async (req, reply) => {
     const customerId = await customerFilter(engine, req.caller?.customerId ?? null, req.query.customer);
     if (customerId === false) return sendError(reply, hiddenCustomer(req.query.customer ?? ''));
-    return reply.send(V.listView(await engine.store.read.grants.list(customerId, pageOf(req.query)), V.grantView, (g) => g.id));
+    const page = await engine.store.read.grants.list(customerId, pageOf(req.query));
+    const nows = await nowsOf(engine, page.data.map((g) => g.customerId));
+    return reply.send(V.listView(page, (g) => V.grantView(g, nows.get(g.customerId)), (g) => g.id));
   });
 
   app.get<{ Params: Static<typeof S.IdParam> }>('/v1/grants/:id', {
@@ -99,12 +101,19 @@ export function creditRoutes(app: FastifyInstance, engine: Engine): void {
   }, async (req, reply) => {
     const grant = await engine.store.read.grants.get(req.params.id);
     if (!grant || !canSeeCustomer(req, grant.customerId)) return sendError(reply, { code: 'grant_not_found', message: 'No such grant.', details: { id: req.params.id } });
-    return reply.send(V.grantView(grant));
+    return reply.send(V.grantView(grant, (await nowsOf(engine, [grant.customerId])).get(grant.customerId)));
   });
 
   app.post<{ Params: Static<typeof S.IdParam>; Body: Static<typeof S.VoidGrant> }>('/v1/grants/:id/void', {
     schema: { tags: ['grants'], operationId: 'voidGrant', summary: 'Revoke what is left of a grant', response: responds(200, Type.Ref(R.Grant), 'The grant, voided.'), params: S.IdParam, body: S.VoidGrant },
   }, async (req, reply) => send(reply, await voidGrant(engine, req.params.id, req.body.reason), V.grantView));
+}
+
+/** Each customer's now (its test clock, or the real clock), to show grants frozen or not. */
+async function nowsOf(engine: Engine, customerIds: string[]): Promise<Map<string, number>> {
+  const tx = engine.store.read;
+  const customers = await tx.customers.findMany([...new Set(customerIds)]);
+  return customerNows(engine, tx, [...new Set(customers.values())]);
 }
 
 /**

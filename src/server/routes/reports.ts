@@ -26,6 +26,7 @@ const summaries: Record<ReportName, string> = {
   promotional: 'Promotional (non-revenue) consumption by grant source',
   deferred_revenue: 'Deferred revenue of credits bought at a cost basis: recognized, breakage, liability',
   credit_notes: 'Credit notes issued, and the customer balance: opening, issued, applied, paid out, closing',
+  aging: 'Past-due invoices still unpaid, by days past due: 0–30, 31–60, 61–90, 90+',
 };
 
 const operationIds: Record<ReportName, string> = {
@@ -36,6 +37,7 @@ const operationIds: Record<ReportName, string> = {
   promotional: 'getPromotionalReport',
   deferred_revenue: 'getDeferredRevenueReport',
   credit_notes: 'getCreditNotesReport',
+  aging: 'getAgingReport',
 };
 
 /** JSON by default; the rows as CSV with `Accept: text/csv`. */

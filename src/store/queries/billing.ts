@@ -46,6 +46,7 @@ function toSubscription(r: SqlRow): SubscriptionRecord {
     endedAtMs: numOrNull(r.ended_at),
     metadata: json(r.metadata),
     createdAtMs: num(r.created_at),
+    pastDueAtMs: numOrNull(r.past_due_at),
   };
 }
 
@@ -74,6 +75,8 @@ const toInvoice = (r: SqlRow): InvoiceRecord => ({
   providerInvoiceId: strOrNull(r.provider_invoice_id), finalizedAtMs: numOrNull(r.finalized_at), paidAtMs: numOrNull(r.paid_at),
   voidedAtMs: numOrNull(r.voided_at), metadata: json(r.metadata), createdAtMs: num(r.created_at), lines: [],
   balanceAppliedMinor: big(r.balance_applied ?? 0), creditNoteId: strOrNull(r.credit_note_id),
+  dueAtMs: numOrNull(r.due_at), pastDueAtMs: numOrNull(r.past_due_at), dunningStep: r.dunning_step === undefined || r.dunning_step === null ? 0 : num(r.dunning_step),
+  nextAttemptAtMs: numOrNull(r.next_attempt_at), uncollectibleAtMs: numOrNull(r.uncollectible_at),
 });
 
 /** Plans, subscriptions with their timeline and periods, invoices with lines, payments. */
@@ -125,9 +128,9 @@ export class BillingQueries {
   async updateSubscription(s: SubscriptionRecord): Promise<void> {
     await this.c.run(
       `UPDATE subscriptions SET plan_id = ?, status = ?, period_index = ?, period_start = ?, period_end = ?, pending_plan_id = ?,
-        cancel_at_period_end = ?, canceled_at = ?, ended_at = ?, metadata = ? WHERE id = ?`,
+        cancel_at_period_end = ?, canceled_at = ?, ended_at = ?, metadata = ?, past_due_at = ? WHERE id = ?`,
       [s.planId, s.status, s.periodIndex, s.periodStartMs, s.periodEndMs, s.pendingPlanId, s.cancelAtPeriodEnd ? 1 : 0, s.canceledAtMs,
-        s.endedAtMs, JSON.stringify(s.metadata), s.id],
+        s.endedAtMs, JSON.stringify(s.metadata), s.pastDueAtMs, s.id],
     );
   }
 
@@ -149,7 +152,7 @@ export class BillingQueries {
     const clock = testClockId === null ? 'c.test_clock_id IS NULL' : 'c.test_clock_id = ?';
     const rows = await this.c.query(
       `SELECT s.id, s.customer_id, s.period_end FROM subscriptions s JOIN customers c ON c.id = s.customer_id
-        WHERE s.status = 'active' AND s.period_end <= ? AND ${clock} ORDER BY s.period_end, s.id LIMIT ?`,
+        WHERE s.status IN ('active', 'past_due') AND s.period_end <= ? AND ${clock} ORDER BY s.period_end, s.id LIMIT ?`,
       testClockId === null ? [upToMs, limit] : [upToMs, testClockId, limit],
     );
     return rows.map((r) => ({ id: r.id as string, customerId: r.customer_id as string, dueAtMs: num(r.period_end) }));
@@ -196,11 +199,12 @@ export class BillingQueries {
     await this.c.run(
       `INSERT INTO invoices (id, customer_id, subscription_id, plan_id, kind, period_start, period_end, currency, status, total, amount_paid,
         amount_refunded, amount_charged_back, provider, provider_invoice_id, finalized_at, paid_at, voided_at, metadata, created_at,
-        balance_applied, credit_note_id)
-        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+        balance_applied, credit_note_id, due_at, past_due_at, dunning_step, next_attempt_at, uncollectible_at)
+        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
       [inv.id, inv.customerId, inv.subscriptionId, inv.planId, inv.kind, inv.periodStartMs, inv.periodEndMs, inv.currency, inv.status,
         inv.totalMinor, inv.amountPaidMinor, inv.amountRefundedMinor, inv.amountChargedBackMinor, inv.provider, inv.providerInvoiceId,
-        inv.finalizedAtMs, inv.paidAtMs, inv.voidedAtMs, JSON.stringify(inv.metadata), inv.createdAtMs, inv.balanceAppliedMinor, inv.creditNoteId],
+        inv.finalizedAtMs, inv.paidAtMs, inv.voidedAtMs, JSON.stringify(inv.metadata), inv.createdAtMs, inv.balanceAppliedMinor, inv.creditNoteId,
+        inv.dueAtMs, inv.pastDueAtMs, inv.dunningStep, inv.nextAttemptAtMs, inv.uncollectibleAtMs],
     );
     await insertRows(this.c, 'invoice_lines',
       ['id', 'invoice_id', 'customer_id', 'seq', 'type', 'description', 'quantity', 'unit_amount', 'amount', 'period_start', 'period_end', 'refs'],
@@ -212,9 +216,10 @@ export class BillingQueries {
   async updateInvoiceState(inv: InvoiceRecord): Promise<void> {
     await this.c.run(
       `UPDATE invoices SET status = ?, amount_paid = ?, amount_refunded = ?, amount_charged_back = ?, provider = ?, provider_invoice_id = ?,
-        paid_at = ?, voided_at = ?, balance_applied = ?, credit_note_id = ? WHERE id = ?`,
+        paid_at = ?, voided_at = ?, balance_applied = ?, credit_note_id = ?, past_due_at = ?, dunning_step = ?, next_attempt_at = ?,
+        uncollectible_at = ? WHERE id = ?`,
       [inv.status, inv.amountPaidMinor, inv.amountRefundedMinor, inv.amountChargedBackMinor, inv.provider, inv.providerInvoiceId, inv.paidAtMs,
-        inv.voidedAtMs, inv.balanceAppliedMinor, inv.creditNoteId, inv.id],
+        inv.voidedAtMs, inv.balanceAppliedMinor, inv.creditNoteId, inv.pastDueAtMs, inv.dunningStep, inv.nextAttemptAtMs, inv.uncollectibleAtMs, inv.id],
     );
   }
 

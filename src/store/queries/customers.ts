@@ -19,6 +19,7 @@ function toCustomer(r: SqlRow): CustomerRecord {
       ? null
       : { thresholdMicro: big(r.topup_threshold), creditsMicro: big(r.topup_credits), amountMinor: big(r.topup_amount) },
     topUpArmed: r.topup_armed !== null && r.topup_armed !== undefined && big(r.topup_armed) === 1n,
+    netDays: r.net_days === null || r.net_days === undefined ? 0 : num(r.net_days),
     metadata: json(r.metadata),
     createdAtMs: num(r.created_at),
     provider: strOrNull(r.provider),
@@ -39,21 +40,21 @@ export class CustomerQueries {
   async insert(r: CustomerRecord): Promise<void> {
     await this.c.run(
       `INSERT INTO customers (id, external_id, name, email, currency, test_clock_id, overage_enabled, low_balance_threshold,
-        below_threshold, depleted, topup_threshold, topup_credits, topup_amount, topup_armed, metadata, created_at)
-        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+        below_threshold, depleted, topup_threshold, topup_credits, topup_amount, topup_armed, metadata, created_at, net_days)
+        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
       [r.id, r.externalId, r.name, r.email, r.currency, r.testClockId, r.overageEnabled ? 1 : 0, r.lowBalanceThresholdMicro,
         r.belowThreshold ? 1 : 0, r.depleted ? 1 : 0, r.autoTopUp?.thresholdMicro ?? null, r.autoTopUp?.creditsMicro ?? null,
-        r.autoTopUp?.amountMinor ?? null, r.topUpArmed ? 1 : 0, JSON.stringify(r.metadata), r.createdAtMs],
+        r.autoTopUp?.amountMinor ?? null, r.topUpArmed ? 1 : 0, JSON.stringify(r.metadata), r.createdAtMs, r.netDays],
     );
   }
 
   async update(r: CustomerRecord): Promise<void> {
     await this.c.run(
       `UPDATE customers SET name = ?, email = ?, overage_enabled = ?, low_balance_threshold = ?, below_threshold = ?,
-        depleted = ?, topup_threshold = ?, topup_credits = ?, topup_amount = ?, topup_armed = ?, metadata = ? WHERE id = ?`,
+        depleted = ?, topup_threshold = ?, topup_credits = ?, topup_amount = ?, topup_armed = ?, metadata = ?, net_days = ? WHERE id = ?`,
       [r.name, r.email, r.overageEnabled ? 1 : 0, r.lowBalanceThresholdMicro, r.belowThreshold ? 1 : 0, r.depleted ? 1 : 0,
         r.autoTopUp?.thresholdMicro ?? null, r.autoTopUp?.creditsMicro ?? null, r.autoTopUp?.amountMinor ?? null,
-        r.topUpArmed ? 1 : 0, JSON.stringify(r.metadata), r.id],
+        r.topUpArmed ? 1 : 0, JSON.stringify(r.metadata), r.netDays, r.id],
     );
   }
 

@@ -29,6 +29,8 @@ function toGrant(r: SqlRow): GrantRecord {
     metadata: json(r.metadata),
     createdAtMs: num(r.created_at),
     remainingMicro: r.remaining === undefined ? 0n : big(r.remaining),
+    frozenFromMs: numOrNull(r.frozen_from),
+    unfrozenAtMs: numOrNull(r.unfrozen_at),
   };
 }
 
@@ -60,11 +62,12 @@ export class GrantQueries {
   async insert(g: GrantRecord): Promise<void> {
     await this.c.run(
       `INSERT INTO grants (id, customer_id, credits, category, source, priority, effective_at, expires_at, status, invoice_id,
-        invoice_line_id, subscription_id, period_start, cost_amount, cost_currency, closed_at, close_reason, metadata, created_at)
-        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+        invoice_line_id, subscription_id, period_start, cost_amount, cost_currency, closed_at, close_reason, metadata, created_at,
+        frozen_from, unfrozen_at)
+        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
       [g.id, g.customerId, g.creditsMicro, g.category, g.source, g.priority, g.effectiveAtMs, g.expiresAtMs, g.status, g.invoiceId,
         g.invoiceLineId, g.subscriptionId, g.periodStartMs, g.costAmountMinor, g.costCurrency, g.closedAtMs, g.closeReason,
-        JSON.stringify(g.metadata), g.createdAtMs],
+        JSON.stringify(g.metadata), g.createdAtMs, g.frozenFromMs, g.unfrozenAtMs],
     );
   }
 
@@ -107,6 +110,34 @@ export class GrantQueries {
   /** Allowance grants (and rollovers) of one subscription period, in creation order. */
   async forPeriod(subscriptionId: string, periodStartMs: number): Promise<GrantRecord[]> {
     return (await this.c.query(`${grantSelect} WHERE g.subscription_id = ? AND g.period_start = ? ORDER BY g.id`, [subscriptionId, periodStartMs])).map(toGrant);
+  }
+
+  async setFreeze(id: string, frozenFromMs: number | null, unfrozenAtMs: number | null): Promise<void> {
+    await this.c.run(`UPDATE grants SET frozen_from = ?, unfrozen_at = ? WHERE id = ?`, [frozenFromMs, unfrozenAtMs, id]);
+  }
+
+  /** Grants that were ever frozen, with the usage that debited them inside the frozen interval. */
+  async usedWhileFrozen(): Promise<{ grantId: string; customerId: string; txnId: string; effectiveAtMs: number }[]> {
+    const rows = await this.c.query(
+      `SELECT g.id AS grant_id, g.customer_id, t.id AS txn_id, t.effective_at FROM grants g
+        JOIN ledger_entries e ON e.customer_id = g.customer_id AND e.account = 'grant:' || g.id AND e.amount < 0
+        JOIN ledger_transactions t ON t.id = e.txn_id AND t.kind = 'usage'
+        WHERE g.frozen_from IS NOT NULL AND t.effective_at >= g.frozen_from
+          AND (g.unfrozen_at IS NULL OR t.effective_at < g.unfrozen_at)
+          AND (g.closed_at IS NULL OR t.effective_at < g.closed_at)
+        ORDER BY g.id, t.id`);
+    return rows.map((r) => ({ grantId: r.grant_id as string, customerId: r.customer_id as string, txnId: r.txn_id as string, effectiveAtMs: num(r.effective_at) }));
+  }
+
+  /** Grants closed because their invoice was voided or uncollectible, with usage after the close. */
+  async usedAfterRevocation(): Promise<{ grantId: string; customerId: string; txnId: string; effectiveAtMs: number }[]> {
+    const rows = await this.c.query(
+      `SELECT g.id AS grant_id, g.customer_id, t.id AS txn_id, t.effective_at FROM grants g
+        JOIN ledger_entries e ON e.customer_id = g.customer_id AND e.account = 'grant:' || g.id AND e.amount < 0
+        JOIN ledger_transactions t ON t.id = e.txn_id AND t.kind = 'usage'
+        WHERE g.status = 'voided' AND g.close_reason IN ('invoice voided', 'invoice uncollectible') AND t.effective_at >= g.closed_at
+        ORDER BY g.id, t.id`);
+    return rows.map((r) => ({ grantId: r.grant_id as string, customerId: r.customer_id as string, txnId: r.txn_id as string, effectiveAtMs: num(r.effective_at) }));
   }
 
   async activate(id: string, effectiveAtMs: number): Promise<void> {

@@ -30,6 +30,8 @@ export interface SpendableGrant {
   expiresAtMs: number | null;
   category: 'paid' | 'promotional';
   effectiveAtMs: number;
+  frozenFromMs: number | null;
+  unfrozenAtMs: number | null;
 }
 
 /** What `assertBalanced` checks: at least two entries, summing to zero. */
@@ -56,7 +58,7 @@ export class LedgerQueries {
    */
   async spendableGrants(customerIds: readonly string[]): Promise<SpendableGrant[]> {
     const rows = await queryInChunks(this.c, customerIds, (list) =>
-      `SELECT g.id, g.customer_id, g.category, g.priority, g.effective_at, g.expires_at, COALESCE(a.balance, 0) AS remaining
+      `SELECT g.id, g.customer_id, g.category, g.priority, g.effective_at, g.expires_at, g.frozen_from, g.unfrozen_at, COALESCE(a.balance, 0) AS remaining
         FROM grants g LEFT JOIN accounts a ON a.customer_id = g.customer_id AND a.code = 'grant:' || g.id
         WHERE g.customer_id IN ${list} AND g.status = 'active' ORDER BY g.id`);
     return rows.map((r) => ({
@@ -67,6 +69,8 @@ export class LedgerQueries {
       expiresAtMs: numOrNull(r.expires_at),
       category: r.category as SpendableGrant['category'],
       effectiveAtMs: num(r.effective_at),
+      frozenFromMs: numOrNull(r.frozen_from),
+      unfrozenAtMs: numOrNull(r.unfrozen_at),
     }));
   }
 

@@ -128,6 +128,7 @@ export class ReportQueries {
       status: r.status as GrantRecord['status'], invoiceId: strOrNull(r.invoice_id), invoiceLineId: strOrNull(r.invoice_line_id),
       subscriptionId: strOrNull(r.subscription_id), periodStartMs: numOrNull(r.period_start), costAmountMinor: r.cost_amount === null ? null : big(r.cost_amount),
       costCurrency: strOrNull(r.cost_currency), closedAtMs: numOrNull(r.closed_at), closeReason: strOrNull(r.close_reason), createdAtMs: num(r.created_at),
+      frozenFromMs: numOrNull(r.frozen_from), unfrozenAtMs: numOrNull(r.unfrozen_at),
     }));
   }
 

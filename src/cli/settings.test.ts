@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest';
+import { settingsFromEnv } from './settings.ts';
+
+describe('settings from the environment', () => {
+  it('reads the dunning and grace settings, and leaves the defaults alone when unset', () => {
+    expect(settingsFromEnv({})).toEqual({});
+    expect(settingsFromEnv({ TALLY_UNPAID_GRACE_DAYS: '3', TALLY_DUNNING_RETRY_DAYS: '2, 4', TALLY_DUNNING_FINAL_ACTION: 'cancel_subscription', TALLY_COLLECTION: 'provider' }))
+      .toEqual({ unpaidGraceMs: 3 * 86_400_000, dunningRetryDays: [2, 4], dunningFinalAction: 'cancel_subscription', collection: 'provider' });
+    expect(settingsFromEnv({ TALLY_UNPAID_GRACE_DAYS: 'off' })).toEqual({ unpaidGraceMs: null });
+  });
+
+  it('refuses bad values', () => {
+    expect(() => settingsFromEnv({ TALLY_UNPAID_GRACE_DAYS: 'soon' })).toThrow(/TALLY_UNPAID_GRACE_DAYS/);
+    expect(() => settingsFromEnv({ TALLY_DUNNING_RETRY_DAYS: '1,0' })).toThrow(/TALLY_DUNNING_RETRY_DAYS/);
+    expect(() => settingsFromEnv({ TALLY_DUNNING_FINAL_ACTION: 'forgive' })).toThrow(/FINAL_ACTION/);
+    expect(() => settingsFromEnv({ TALLY_COLLECTION: 'stripe' })).toThrow(/TALLY_COLLECTION/);
+  });
+});

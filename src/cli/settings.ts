@@ -1,0 +1,38 @@
+import type { EngineSettings } from '../engine/context.ts';
+
+const dayMs = 24 * 60 * 60 * 1000;
+
+/**
+ * The engine settings the environment may change (see the README's configuration table). A bad
+ * value stops the server at start rather than running with a guess.
+ */
+export function settingsFromEnv(env: NodeJS.ProcessEnv): Partial<EngineSettings> {
+  const settings: Partial<EngineSettings> = {};
+  const grace = env.TALLY_UNPAID_GRACE_DAYS;
+  if (grace !== undefined && grace !== '') {
+    if (grace === 'off') settings.unpaidGraceMs = null;
+    else if (/^[0-9]{1,3}$/.test(grace)) settings.unpaidGraceMs = Number(grace) * dayMs;
+    else throw new Error(`TALLY_UNPAID_GRACE_DAYS must be a number of days or "off", not ${JSON.stringify(grace)}.`);
+  }
+  const retries = env.TALLY_DUNNING_RETRY_DAYS;
+  if (retries !== undefined && retries !== '') {
+    const days = retries.split(',').map((d) => d.trim());
+    if (!days.every((d) => /^[0-9]{1,3}$/.test(d) && Number(d) > 0) || days.length > 10) {
+      throw new Error(`TALLY_DUNNING_RETRY_DAYS must be up to 10 comma-separated positive numbers of days, such as "1,3,5,7".`);
+    }
+    settings.dunningRetryDays = days.map(Number);
+  }
+  const action = env.TALLY_DUNNING_FINAL_ACTION;
+  if (action !== undefined && action !== '') {
+    if (action !== 'mark_uncollectible' && action !== 'cancel_subscription') {
+      throw new Error('TALLY_DUNNING_FINAL_ACTION must be "mark_uncollectible" or "cancel_subscription".');
+    }
+    settings.dunningFinalAction = action;
+  }
+  const collection = env.TALLY_COLLECTION;
+  if (collection !== undefined && collection !== '') {
+    if (collection !== 'none' && collection !== 'provider') throw new Error('TALLY_COLLECTION must be "none" or "provider".');
+    settings.collection = collection;
+  }
+  return settings;
+}
