@@ -83,7 +83,7 @@ export class LedgerQueries {
    */
   async expiredGrantsSince(customerIds: readonly string[], sinceMs: number): Promise<(SpendableGrant & { expiredMicro: bigint })[]> {
     const rows = await queryInChunks(this.c, customerIds, (list) =>
-      `SELECT g.id, g.customer_id, g.category, g.priority, g.effective_at, g.expires_at,
+      `SELECT g.id, g.customer_id, g.category, g.priority, g.effective_at, g.expires_at, g.frozen_from, g.unfrozen_at,
           (SELECT COALESCE(-SUM(e.amount), 0) FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id
             WHERE t.cause_type = 'grant_expiry' AND t.cause_id = g.id AND e.customer_id = g.customer_id AND e.account = 'grant:' || g.id) AS expired
         FROM grants g WHERE g.expires_at > ? AND g.customer_id IN ${list} AND g.status = 'expired' ORDER BY g.id`, [sinceMs]);
@@ -96,6 +96,8 @@ export class LedgerQueries {
       expiresAtMs: numOrNull(r.expires_at),
       category: r.category as SpendableGrant['category'],
       effectiveAtMs: num(r.effective_at),
+      frozenFromMs: numOrNull(r.frozen_from),
+      unfrozenAtMs: numOrNull(r.unfrozen_at),
     }));
   }
 
