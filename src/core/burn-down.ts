@@ -1,7 +1,15 @@
 /**
  * Burn-down decides which grants pay for a charge (PRODUCT §4). It is a pure function from
- * (grants, amount, now) to (allocations, remainder); the engine turns the allocations into one
+ * (grants, amount, instant) to (allocations, remainder); the engine turns the allocations into one
  * ledger transaction and decides what happens to the remainder (overage or debt).
+ *
+ * Event time rules (PRODUCT §5): usage is paid by the grants usable AT THE EVENT'S TIMESTAMP, not
+ * when it arrives. The instant given to `burnDown` is the event's time; a grant is eligible when
+ * that instant lies in [effectiveAt, expiresAt). A late event may therefore be paid by a grant
+ * that has expired since: such a grant is offered with `expiredMicro`, what its expiry moved to
+ * `expired` and no later event has taken back, and the allocation says so (`fromExpired`), so the
+ * engine first takes that part back from `expired` in a transaction linked to the expiry. An
+ * event stamped at or after `expiresAt` never burns the grant, even if it arrives before.
  */
 
 export interface BurnableGrant {
@@ -13,11 +21,18 @@ export interface BurnableGrant {
   effectiveAtMs: number;
   /** Creation order, the final tie-breaker, so the order is total and deterministic. */
   creationSeq: number;
+  /**
+   * For a grant whose expiry has run: what the expiry moved to `expired` and no late event has
+   * taken back yet (then `remainingMicro` is 0). Absent or 0 for a grant not expired.
+   */
+  expiredMicro?: bigint;
 }
 
 export interface BurnAllocation {
   grantId: string;
   amountMicro: bigint;
+  /** Of `amountMicro`, the part taken back from `expired` (a late event paid by an expired grant); absent when none. */
+  fromExpiredMicro?: bigint;
 }
 
 export interface BurnResult {
@@ -57,28 +72,40 @@ export function sortForBurnDown<T extends BurnableGrant>(grants: readonly T[]): 
  * the expiry job moving the remainder at that instant.
  */
 export function isGrantUsable(grant: BurnableGrant, nowMs: number): boolean {
-  const started = grant.effectiveAtMs <= nowMs;
-  const notExpired = grant.expiresAtMs === null || nowMs < grant.expiresAtMs;
-  return started && notExpired && grant.remainingMicro > 0n;
+  return isGrantLiveAt(grant, nowMs) && grant.remainingMicro > 0n;
+}
+
+/** The grant's life: from `effectiveAt` (inclusive) to `expiresAt` (exclusive). */
+export function isGrantLiveAt(grant: Pick<BurnableGrant, 'effectiveAtMs' | 'expiresAtMs'>, atMs: number): boolean {
+  return grant.effectiveAtMs <= atMs && (grant.expiresAtMs === null || atMs < grant.expiresAtMs);
+}
+
+/** What a grant can still give to usage stamped at `atMs`: its remainder plus what expired of it. */
+export function spendableAt(grant: BurnableGrant, atMs: number): bigint {
+  if (!isGrantLiveAt(grant, atMs)) return 0n;
+  return grant.remainingMicro + (grant.expiredMicro ?? 0n);
 }
 
 /**
  * Takes `amountMicro` from grants that the caller has ALREADY sorted (with `sortForBurnDown`,
- * or by a store query in the same order), skipping those not usable at `nowMs`. Sorting is left
- * to the caller so that the hot path can read grants pre-ordered from an index.
+ * or by a store query in the same order), skipping those not live at `atMs` (the event's time for
+ * usage). Sorting is left to the caller so that the hot path can read grants pre-ordered. A grant
+ * gives its remainder first, then what its expiry moved to `expired` (`fromExpiredMicro`).
  *
  * An amount of zero or less allocates nothing and leaves no remainder: refunds of usage are
  * not burn-downs, they are separate ledger corrections.
  */
-export function burnDown(sortedGrants: readonly BurnableGrant[], amountMicro: bigint, nowMs: number): BurnResult {
+export function burnDown(sortedGrants: readonly BurnableGrant[], amountMicro: bigint, atMs: number): BurnResult {
   const allocations: BurnAllocation[] = [];
   if (amountMicro <= 0n) return { allocations, remainderMicro: 0n };
   let remainderMicro = amountMicro;
   for (const grant of sortedGrants) {
     if (remainderMicro === 0n) break;
-    if (!isGrantUsable(grant, nowMs)) continue;
-    const taken = grant.remainingMicro < remainderMicro ? grant.remainingMicro : remainderMicro;
-    allocations.push({ grantId: grant.id, amountMicro: taken });
+    const spendable = spendableAt(grant, atMs);
+    if (spendable <= 0n) continue;
+    const taken = spendable < remainderMicro ? spendable : remainderMicro;
+    const fromRemaining = grant.remainingMicro > 0n ? (grant.remainingMicro < taken ? grant.remainingMicro : taken) : 0n;
+    allocations.push(fromRemaining === taken ? { grantId: grant.id, amountMicro: taken } : { grantId: grant.id, amountMicro: taken, fromExpiredMicro: taken - fromRemaining });
     remainderMicro -= taken;
   }
   return { allocations, remainderMicro };

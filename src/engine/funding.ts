@@ -1,6 +1,7 @@
 import { burnDown, sortForBurnDown, type BurnableGrant } from '../core/burn-down.ts';
 import { nextSignals } from '../core/balance.ts';
-import { accounts, type LedgerEntry } from '../core/ledger.ts';
+import { accounts, type LedgerEntry, type LedgerTransaction } from '../core/ledger.ts';
+import type { SpendableGrant } from '../store/queries/ledger.ts';
 import { isGrantUsable } from '../core/burn-down.ts';
 import type { CustomerRecord } from '../store/records.ts';
 import type { StoreTx } from '../store/store.ts';
@@ -21,14 +22,29 @@ export interface CustomerFunding {
 
 export interface Payment {
   entries: LedgerEntry[];
+  /** Credits a late event takes back from `expired`, per expired grant (see `reclaimTxn`). */
+  reclaims: { grantId: string; expiresAtMs: number; amountMicro: bigint }[];
   paidBy: { grant: string; credits: string }[];
   overageMicro: bigint;
   debtMicro: bigint;
 }
 
-/** Loads funding for many customers with one query. */
-export async function loadFunding(tx: StoreTx, customers: readonly CustomerRecord[], nows: Map<string, number>): Promise<Map<string, CustomerFunding>> {
-  const grants = await tx.ledger.spendableGrants(customers.map((c) => c.id));
+/**
+ * Loads funding for many customers with one query. `lateSince` names, per customer, the earliest
+ * timestamp of the late events about to be paid: grants expired after it are loaded too, with
+ * what their expiry took (PRODUCT §5), so those events can be paid by the grants live at their time.
+ */
+export async function loadFunding(
+  tx: StoreTx, customers: readonly CustomerRecord[], nows: Map<string, number>, lateSince?: ReadonlyMap<string, number>,
+): Promise<Map<string, CustomerFunding>> {
+  const grants: (SpendableGrant & { expiredMicro?: bigint })[] = await tx.ledger.spendableGrants(customers.map((c) => c.id));
+  if (lateSince !== undefined && lateSince.size > 0) {
+    let sinceMs = Infinity;
+    for (const atMs of lateSince.values()) sinceMs = Math.min(sinceMs, atMs);
+    for (const g of await tx.ledger.expiredGrantsSince([...lateSince.keys()], sinceMs)) {
+      if (g.expiredMicro > 0n) grants.push(g);
+    }
+  }
   const byCustomer = new Map<string, BurnableGrant[]>();
   for (const g of grants) {
     let list = byCustomer.get(g.customerId);
@@ -36,8 +52,8 @@ export async function loadFunding(tx: StoreTx, customers: readonly CustomerRecor
       list = [];
       byCustomer.set(g.customerId, list);
     }
-    // Rows come in creation order, the burn-down's last tie-breaker.
-    list.push({
+    // Rows come in creation order (ids are time-sortable), the burn-down's last tie-breaker.
+    const grant: BurnableGrant = {
       id: g.id,
       remainingMicro: g.remainingMicro,
       priority: g.priority,
@@ -45,11 +61,17 @@ export async function loadFunding(tx: StoreTx, customers: readonly CustomerRecor
       category: g.category,
       effectiveAtMs: g.effectiveAtMs,
       creationSeq: list.length,
-    });
+    };
+    if (g.expiredMicro !== undefined) grant.expiredMicro = g.expiredMicro;
+    list.push(grant);
   }
   const out = new Map<string, CustomerFunding>();
   for (const customer of customers) {
     const own = byCustomer.get(customer.id);
+    if (own !== undefined && lateSince?.has(customer.id)) {
+      own.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      own.forEach((g, i) => (g.creationSeq = i));
+    }
     out.set(customer.id, {
       customer,
       nowMs: nows.get(customer.id)!,
@@ -61,12 +83,15 @@ export async function loadFunding(tx: StoreTx, customers: readonly CustomerRecor
 }
 
 /**
- * Pays `amountMicro` from the hold (if any), then the grants in burn-down order; what is left goes
- * to `overage` when the customer has overage on, else to `debt`. Updates the in-memory amounts.
+ * Pays `amountMicro` from the hold (if any), then the grants live at `atMs` (the event's time) in
+ * burn-down order; what is left goes to `overage` when the customer has overage on, else to
+ * `debt`. Updates the in-memory amounts. What comes from an expired grant is listed in `reclaims`:
+ * the caller posts it back from `expired` to the grant (`reclaimTxn`) before this payment.
  */
-export function pay(funding: CustomerFunding, amountMicro: bigint): Payment {
+export function pay(funding: CustomerFunding, amountMicro: bigint, atMs: number = funding.nowMs): Payment {
   const entries: LedgerEntry[] = [];
   const paidBy: Payment['paidBy'] = [];
+  const reclaims: Payment['reclaims'] = [];
   let left = amountMicro;
   if (funding.hold && left > 0n && funding.hold.remainingMicro > 0n) {
     const take = left < funding.hold.remainingMicro ? left : funding.hold.remainingMicro;
@@ -75,14 +100,19 @@ export function pay(funding: CustomerFunding, amountMicro: bigint): Payment {
     entries.push({ account: accounts.hold(funding.hold.id), amountMicro: -take });
     paidBy.push({ grant: funding.hold.id, credits: formatCredits(take) });
   }
-  const burn = burnDown(funding.grants, left, funding.nowMs);
+  const burn = burnDown(funding.grants, left, atMs);
   // Allocations come in the order of the grants they were taken from, so one forward walk finds
   // each grant without searching the list again.
   let g = 0;
   for (const allocation of burn.allocations) {
     while (funding.grants[g]!.id !== allocation.grantId) g++;
     const grant = funding.grants[g]!;
-    grant.remainingMicro -= allocation.amountMicro;
+    const fromExpired = allocation.fromExpiredMicro ?? 0n;
+    grant.remainingMicro -= allocation.amountMicro - fromExpired;
+    if (fromExpired > 0n) {
+      grant.expiredMicro! -= fromExpired;
+      reclaims.push({ grantId: grant.id, expiresAtMs: grant.expiresAtMs!, amountMicro: fromExpired });
+    }
     entries.push({ account: accounts.grant(grant.id), amountMicro: -allocation.amountMicro });
     paidBy.push({ grant: grant.id, credits: formatCredits(allocation.amountMicro) });
   }
@@ -94,7 +124,27 @@ export function pay(funding: CustomerFunding, amountMicro: bigint): Payment {
     else debtMicro = left;
     entries.push({ account: funding.customer.overageEnabled ? accounts.overage : accounts.debt, amountMicro: -left });
   }
-  return { entries, paidBy, overageMicro, debtMicro };
+  return { entries, reclaims, paidBy, overageMicro, debtMicro };
+}
+
+/**
+ * Takes back from `expired` what a late event needs of an expired grant (PRODUCT §5): a
+ * transaction of the expiry (`grant_expiry` cause, effective at the grant's `expires_at`) that
+ * undoes that much of it, naming the usage event it serves. Reports see the grant's expired
+ * credits shrink by what the late event consumed.
+ */
+export function reclaimTxn(customerId: string, reclaim: Payment['reclaims'][number], usageEventId: string): Omit<LedgerTransaction, 'id'> {
+  return {
+    customerId,
+    kind: 'expiry',
+    cause: { type: 'grant_expiry', id: reclaim.grantId },
+    refs: { grant: reclaim.grantId, usage_event: usageEventId },
+    effectiveAtMs: reclaim.expiresAtMs,
+    entries: [
+      { account: accounts.expired, amountMicro: -reclaim.amountMicro },
+      { account: accounts.grant(reclaim.grantId), amountMicro: reclaim.amountMicro },
+    ],
+  };
 }
 
 export function availableOf(funding: CustomerFunding): bigint {

@@ -8,7 +8,7 @@ import { totalKey, uniqueKey, type MeterTotal, type UniqueValueKey } from '../st
 import { Changes, customerNows, type Engine } from './context.ts';
 import { loadUsageContext } from './usage-context.ts';
 import { limits } from './limits.ts';
-import { availableOf, loadFunding, pay, refreshSignals, type CustomerFunding } from './funding.ts';
+import { availableOf, loadFunding, pay, reclaimTxn, refreshSignals, type CustomerFunding } from './funding.ts';
 import { isRejection, validateUsageEvent, type Rejection, type UsageCandidate } from './usage-validation.ts';
 
 export interface IngestResult {
@@ -162,7 +162,14 @@ export async function ingestWithin(
   }
   const totals = await tx.usage.totals(totalKeys);
   const seen = await tx.usage.seenValues(uniqueKeys);
-  const funding = await loadFunding(tx, involved, nows);
+  // Late events are paid by the grants live at their time (PRODUCT §5), expired ones included.
+  const lateSince = new Map<string, number>();
+  for (const e of fresh) {
+    if (e.atMs >= nows.get(e.customer.id)!) continue;
+    const earliest = lateSince.get(e.customer.id);
+    if (earliest === undefined || e.atMs < earliest) lateSince.set(e.customer.id, e.atMs);
+  }
+  const funding = await loadFunding(tx, involved, nows, lateSince);
   if (options.hold && involved[0]) funding.get(involved[0].id)!.hold = options.hold;
 
   const touchedTotals = new Map<string, MeterTotal>();
@@ -245,8 +252,14 @@ function charge(
   changes: Changes,
 ): { txnId: string | null; result: IngestResult } {
   if (chargeMicro === 0n) return { txnId: null, result: { id: e.id, status: 'accepted', credits: '0', paid_by: [] } };
-  const payment = pay(f, chargeMicro);
+  const payment = pay(f, chargeMicro, e.atMs);
   const credits = formatCredits(chargeMicro);
+  for (const reclaim of payment.reclaims) {
+    const taken = changes.txn(reclaimTxn(e.customer.id, reclaim, e.id));
+    changes.event('grant.expiry_reclaimed', e.customer.id, {
+      grant: reclaim.grantId, customer: e.customer.id, credits: formatCredits(reclaim.amountMicro), usage_event: e.id, transaction: taken.id,
+    }, f.nowMs);
+  }
   const txn = changes.txn({
     customerId: e.customer.id,
     kind: 'usage',

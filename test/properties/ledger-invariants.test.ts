@@ -367,6 +367,22 @@ async function checkInvariants(engine: Engine, model: Model): Promise<void> {
   );
   if (!(await read.customers.find(customerId))!.overageEnabled) expect(sums.get('overage') ?? 0n).toBe(0n);
 
+  // Event time rules (PRODUCT §5): usage is paid only by grants live at the event's timestamp
+  // (an expired one through a take-back from `expired`, linked to its expiry), and `expired` never
+  // gives back more than it received.
+  const grantById = new Map(grants.map((g) => [g.id, g]));
+  for (const txn of txns) {
+    if (txn.causeType === 'usage_event') {
+      for (const e of txn.entries) {
+        if (!e.account.startsWith('grant:')) continue;
+        const g = grantById.get(e.account.slice('grant:'.length))!;
+        expect(g.effectiveAtMs <= txn.effectiveAtMs && (g.expiresAtMs === null || txn.effectiveAtMs < g.expiresAtMs), `grant ${g.id} live when ${txn.id} happened`).toBe(true);
+      }
+    }
+    if (txn.causeType === 'grant_expiry') expect(txn.effectiveAtMs, `expiry of ${txn.causeId} at its expires_at`).toBe(grantById.get(txn.causeId)!.expiresAtMs);
+  }
+  expect(sums.get('expired') ?? 0n).toBeGreaterThanOrEqual(0n);
+
   // Grant and hold lifecycles follow the model; nothing is overdrawn or left in a closed account.
   for (const g of grants) {
     expect(g.status, `status of ${g.id}`).toBe(model.grants.get(g.id)?.status);

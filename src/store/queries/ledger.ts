@@ -71,6 +71,31 @@ export class LedgerQueries {
   }
 
   /**
+   * Expired grants of these customers whose `expires_at` is after `sinceMs` (a late event stamped
+   * before their expiry may still be paid by them, PRODUCT §5), with what their expiry moved to
+   * `expired` less what late events took back since: the net of every `grant_expiry` transaction on
+   * the grant's account. Creation order, as `spendableGrants`. Only read for batches that hold
+   * late events, so the usual ingest path never runs it.
+   */
+  async expiredGrantsSince(customerIds: readonly string[], sinceMs: number): Promise<(SpendableGrant & { expiredMicro: bigint })[]> {
+    const rows = await queryInChunks(this.c, customerIds, (list) =>
+      `SELECT g.id, g.customer_id, g.category, g.priority, g.effective_at, g.expires_at,
+          (SELECT COALESCE(-SUM(e.amount), 0) FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id
+            WHERE t.cause_type = 'grant_expiry' AND t.cause_id = g.id AND e.customer_id = g.customer_id AND e.account = 'grant:' || g.id) AS expired
+        FROM grants g WHERE g.expires_at > ? AND g.customer_id IN ${list} AND g.status = 'expired' ORDER BY g.id`, [sinceMs]);
+    return rows.map((r) => ({
+      id: r.id as string,
+      customerId: r.customer_id as string,
+      remainingMicro: 0n,
+      expiredMicro: big(r.expired),
+      priority: num(r.priority),
+      expiresAtMs: numOrNull(r.expires_at),
+      category: r.category as SpendableGrant['category'],
+      effectiveAtMs: num(r.effective_at),
+    }));
+  }
+
+  /**
    * Appends transactions and moves the materialized balances by the same amounts, in the caller's
    * database transaction. Each ledger transaction is checked to balance before anything is written.
    * Balance deltas are summed per account first, so a batch touches each account row once.
