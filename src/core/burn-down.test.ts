@@ -19,6 +19,28 @@ function grant(id: string, fields: Partial<BurnableGrant> = {}): BurnableGrant {
 
 const ids = (grants: readonly BurnableGrant[]): string[] => grants.map((g) => g.id);
 
+describe('burnDown at an event\'s time (PRODUCT §5)', () => {
+  it('pays from a grant live at the event time, taking what expired of it back', () => {
+    const expired = grant('E', { remainingMicro: 0n, expiredMicro: 60n, expiresAtMs: T(10), creationSeq: 1 });
+    const lasting = grant('L', { remainingMicro: 100n, priority: 90, creationSeq: 2 });
+    const sorted = sortForBurnDown([expired, lasting]);
+    expect(burnDown(sorted, 80n, T(5))).toEqual({
+      allocations: [{ grantId: 'E', amountMicro: 60n, fromExpiredMicro: 60n }, { grantId: 'L', amountMicro: 20n }],
+      remainderMicro: 0n,
+    });
+    // At or after expires_at the grant never pays, whatever is left of it.
+    expect(burnDown(sorted, 10n, T(10)).allocations).toEqual([{ grantId: 'L', amountMicro: 10n }]);
+    // Before it started, neither.
+    const later = grant('F', { effectiveAtMs: T(7) });
+    expect(burnDown([later], 10n, T(6))).toEqual({ allocations: [], remainderMicro: 10n });
+  });
+
+  it('takes the remainder first, then what expired', () => {
+    const partly = grant('P', { remainingMicro: 5n, expiredMicro: 20n, expiresAtMs: T(10) });
+    expect(burnDown([partly], 8n, T(1)).allocations).toEqual([{ grantId: 'P', amountMicro: 8n, fromExpiredMicro: 3n }]);
+  });
+});
+
 describe('burnDown', () => {
   it('follows the worked example from PRODUCT §4', () => {
     const a = grant('A', { priority: 1, expiresAtMs: T(10), remainingMicro: 50n, creationSeq: 1 });
