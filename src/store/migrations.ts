@@ -162,6 +162,12 @@ export const migrations: Migration[] = [
     statements: [`CREATE INDEX accounts_in_debt ON accounts (customer_id) WHERE code = 'debt' AND balance < 0`],
   },
   {
+    version: 6,
+    name: 'idempotency retention',
+    // Idempotency records are kept 7 days; the scheduler deletes older ones by this index.
+    statements: [`CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at)`],
+  },
+  {
     version: 25,
     name: 'stripe, both ways',
     // The push jobs are the outbox's consumer for Stripe: one row per finalized invoice, claimed

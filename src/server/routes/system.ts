@@ -19,7 +19,7 @@ const LedgerCheck = Type.Object({
 }, { additionalProperties: false });
 
 /** Test clocks, API keys, the ledger and the domain-event log, health and metrics. */
-export function systemRoutes(app: FastifyInstance, engine: Engine, metrics: Metrics): void {
+export function systemRoutes(app: FastifyInstance, engine: Engine, metrics: Metrics, options: { metricsPublic: boolean }): void {
   app.post<{ Body: Static<typeof S.CreateTestClock> }>('/v1/test_clocks', {
     schema: { tags: ['test clocks'], operationId: 'createTestClock', summary: 'Create a test clock', response: responds(201, Type.Ref(R.TestClock), 'The test clock created.'), body: S.CreateTestClock },
   }, async (req, reply) => send(reply, await createTestClock(engine, req.body), V.testClockView, 201));
@@ -38,7 +38,9 @@ export function systemRoutes(app: FastifyInstance, engine: Engine, metrics: Metr
   }, async (req, reply) => send(reply, await advanceTestClock(engine, req.params.id, req.body), (c) => ({ ...V.testClockView(c), ran: c.ran })));
 
   app.post<{ Body: Static<typeof S.CreateApiKey> }>('/v1/api_keys', {
-    schema: { tags: ['api keys'], operationId: 'createApiKey', summary: 'Create an API key; the secret is shown once', response: responds(201, Type.Composite([R.ApiKey, Type.Object({ secret: Type.String({ description: 'The key itself; shown only in this reply.' }) })], { additionalProperties: false }), 'The API key with its secret.'), body: S.CreateApiKey },
+    schema: { tags: ['api keys'], operationId: 'createApiKey', summary: 'Create an API key; the secret is shown once', response: responds(201, Type.Composite([R.ApiKey, Type.Object({ secret: Type.Union([Type.String(), Type.Null()], { description: 'The key itself; shown only in the first reply (an Idempotency-Key replay shows null: secrets are never stored).' }) })], { additionalProperties: false }), 'The API key with its secret.'), body: S.CreateApiKey },
+    // The secret is shown in this reply only: an Idempotency-Key replay returns it as null.
+    config: { idempotencyRedact: ['secret'] },
   }, async (req, reply) => send(reply, await createApiKey(engine, req.body), (v) => ({ ...V.apiKeyView(v.key), secret: v.secret }), 201));
 
   app.get<{ Querystring: Static<typeof S.PageQuery> }>('/v1/api_keys', {
@@ -102,7 +104,8 @@ export function systemRoutes(app: FastifyInstance, engine: Engine, metrics: Metr
     return reply.send({ ok: true, database: engine.store.dialect });
   });
 
-  app.get('/metrics', { config: { scope: 'public' }, schema: { hide: true } }, async (_req, reply) => {
+  // Metrics name routes and volumes: admin only, unless TALLY_METRICS_PUBLIC=1 opens them to a scraper.
+  app.get('/metrics', { config: { scope: options.metricsPublic ? 'public' : 'admin' }, schema: { hide: true } }, async (_req, reply) => {
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 }
