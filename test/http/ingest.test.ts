@@ -17,7 +17,8 @@ describe.each(dialects)('usage ingestion on %s', (dialect) => {
     const { api } = ctx;
     const customer = await newCustomer(api);
     const meter = await perUnitMeter(api, '2');
-    await newGrant(api, customer.id, '100');
+    // Effective since before the oldest event: usage is paid by grants live at its timestamp (§5).
+    await newGrant(api, customer.id, '100', { effective_at: at(-36 * days) });
     const id = (name: string) => `${name}_${unique('ev')}`;
     const events = [
       { id: id('good1'), customer: customer.id, type: meter.type, properties: { n: 1 } },
@@ -55,7 +56,7 @@ describe.each(dialects)('usage ingestion on %s', (dialect) => {
     const { api } = ctx;
     const customer = await newCustomer(api);
     const meter = await perUnitMeter(api, '3');
-    const grant = await newGrant(api, customer.id, '100');
+    const grant = await newGrant(api, customer.id, '100', { effective_at: at(-1 * days) });
     const event = { id: unique('ev'), customer: customer.id, type: meter.type, timestamp: at(-1 * minutes), properties: { n: 5, model: 'm1' } };
     const [first] = await ingest(api, [event]);
     expect(first).toMatchObject({ status: 'accepted', credits: '15', paid_by: [{ grant: grant.id, credits: '15' }] });
@@ -172,8 +173,8 @@ describe.each(dialects)('usage ingestion on %s', (dialect) => {
     ] as const) {
       expect((await api.post('/v1/meters', { code, event_type: type, ...body })).status).toBe(201);
     }
-    const small = await newGrant(api, customer.id, '2', { category: 'promotional', source: 'promotion' });
-    const big = await newGrant(api, customer.id, '100');
+    const small = await newGrant(api, customer.id, '2', { category: 'promotional', source: 'promotion', effective_at: at(-1 * days) });
+    const big = await newGrant(api, customer.id, '100', { effective_at: at(-1 * days) });
     const id = unique('ev');
     const [result] = await ingest(api, [{ id, customer: customer.id, type, timestamp: at(-30 * seconds), properties: { tokens: 1500, model: 'gpt' } }]);
     expect(result).toEqual({ id, status: 'accepted', credits: '4', paid_by: [{ grant: small.id, credits: '2' }, { grant: big.id, credits: '2' }] });
