@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
  */
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const startupTimeoutMs = 60_000;
+// A hang guard: a loaded CI machine may take many times the usual start-up.
+const startupTimeoutMs = 120_000;
 const outputLinesKept = 60;
 
 /** Every child started here, so a crashed test run can still kill them on exit. */
