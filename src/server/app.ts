@@ -9,6 +9,7 @@ import { errorBody, fromSchemaErrors } from './errors.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { clientErrorHandler, frameworkErrors, registerJsonParser, registerNulGuard, RequestRefused, requestIdFor } from './request-guards.ts';
 import { registerRateLimit, type RateLimitSettings } from './rate-limit.ts';
+import { lazyCompilersFactory } from './lazy-compilers.ts';
 import { limits } from '../engine/limits.ts';
 import { creditRoutes } from './routes/credits.ts';
 import { usageRoutes } from './routes/usage.ts';
@@ -61,6 +62,7 @@ export async function buildServer(engine: Engine, options: ServerOptions = {}): 
     // Ids up to 255 characters must be usable in every path, percent-encoded too.
     routerOptions: { maxParamLength: limits.pathSegmentLengthMax },
     genReqId: requestIdFor,
+    schemaController: { compilersFactory: lazyCompilersFactory as never },
     frameworkErrors,
     clientErrorHandler,
   });
