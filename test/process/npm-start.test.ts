@@ -89,7 +89,12 @@ describe('npm start', () => {
         await waitFor(() => portIsFree(port, host), `port ${port} to be released`, 15_000);
         await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
       } finally {
-        if (server.npm.exitCode === null) server.npm.kill('SIGKILL');
+        // On a failure above, stop the server the way an operator would (npm forwards SIGTERM to
+        // it); SIGKILL to npm alone would leave the server behind.
+        if (server.npm.exitCode === null && server.npm.signalCode === null) {
+          server.npm.kill('SIGTERM');
+          await Promise.race([server.exited, new Promise((r) => setTimeout(r, 15_000))]);
+        }
         rmSync(dir, { recursive: true, force: true });
       }
     });
