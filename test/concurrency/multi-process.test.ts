@@ -217,6 +217,9 @@ describe.skipIf(skipReason !== '')('three server processes on one PostgreSQL dat
       const api = apis[c % serverCount]!;
       const customer = await api.post('/v1/customers', { currency: 'USD', overage: c % 2 === 0 });
       expect(customer.status, JSON.stringify(customer.body)).toBe(201);
+      // A lasting grant funds the hold whether or not the expiring ones are still live by then.
+      const lasting = await api.post('/v1/grants', { customer: customer.body.id, credits: '20', category: 'paid', source: 'purchase' });
+      expect(lasting.status, JSON.stringify(lasting.body)).toBe(201);
       for (let g = 0; g < 2; g++) {
         // Each expiry is set from the time of its own request (a cumulative deadline for the whole
         // set-up could pass first on a loaded machine).
@@ -258,6 +261,10 @@ describe.skipIf(skipReason !== '')('three server processes on one PostgreSQL dat
         const api = apis[c % serverCount]!;
         const customer = await api.post('/v1/customers', { currency: 'USD' });
         expect(customer.status, JSON.stringify(customer.body)).toBe(201);
+        // The holds are funded by a lasting grant, so they never depend on the expiring one still
+        // being live when they are placed (on a loaded machine it may already have expired).
+        const lasting = await api.post('/v1/grants', { customer: customer.body.id, credits: '10', category: 'paid', source: 'purchase' });
+        expect(lasting.status, JSON.stringify(lasting.body)).toBe(201);
         const expiresAtMs = Date.now() + 1_000;
         dueByMs = Math.max(dueByMs, expiresAtMs);
         const grant = await api.post('/v1/grants', { customer: customer.body.id, credits: '100', category: 'paid', source: 'purchase', expires_at: new Date(expiresAtMs).toISOString() });
