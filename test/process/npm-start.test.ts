@@ -71,11 +71,16 @@ describe('npm start', () => {
         const headers = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
         expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
 
-        // A grant expiring a moment from now: the real-clock scheduler expires it and counts it.
+        // A grant whose life already ended (both times in the past, so no request can be too slow
+        // for it): the real-clock scheduler expires it on its next tick and counts it.
         const customer = await (await fetch(`${server.url}/v1/customers`, { method: 'POST', headers, body: JSON.stringify({ currency: 'USD' }) })).json();
+        const nowMs = Date.now();
         const grant = await fetch(`${server.url}/v1/grants`, {
           method: 'POST', headers,
-          body: JSON.stringify({ customer: customer.id, credits: '5', category: 'promotional', source: 'promotion', expires_at: new Date(Date.now() + 500).toISOString() }),
+          body: JSON.stringify({
+            customer: customer.id, credits: '5', category: 'promotional', source: 'promotion',
+            effective_at: new Date(nowMs - 60_000).toISOString(), expires_at: new Date(nowMs - 30_000).toISOString(),
+          }),
         });
         expect(grant.status).toBe(201);
         const dueWorkTotal = async () => {
