@@ -78,7 +78,7 @@ async function balanceLatencies(fixture: Fixture, reads: number): Promise<{ p50:
  * as older ids do. SQL does this far faster than the engine could; the balances are left as they
  * are, because only the size of the tables and indexes matters here.
  */
-async function preload(db: SqlDatabase, customerIds: readonly string[], fromEvents: number, toEvents: number, deadline: number): Promise<number> {
+export async function preload(db: SqlDatabase, customerIds: readonly string[], fromEvents: number, toEvents: number, deadline: number): Promise<number> {
   const chunk = 200_000;
   const oldMs = Date.now() - 60 * 86_400_000;
   await db.run('CREATE TEMP TABLE IF NOT EXISTS bench_customers (n INTEGER PRIMARY KEY, id TEXT NOT NULL)');

@@ -22,11 +22,16 @@ for (const [where, entry] of Object.entries(packages)) {
     const os = parts.find((p) => osNames.includes(p)) ?? (parts.includes('win32') ? 'win32' : undefined);
     const cpu = parts.find((p) => cpuNames.includes(p)) ?? (parts.includes('arm') ? 'arm' : undefined);
     if (!os && !cpu) continue;
-    const record = { version: version.replace(/^[\^~]/, ''), optional: true };
+    // The record is written exactly as npm itself writes one (version first, then the other keys
+    // in alphabetical order, `dev` when only development dependencies need it), so a later
+    // `npm install` leaves the lock file as it is.
+    const record = { version: version.replace(/^[\^~]/, '') };
     if (cpu) record.cpu = [cpu];
-    if (os) record.os = [os];
+    if (entry.dev) record.dev = true;
     if (parts.includes('musl') || parts.includes('musleabihf')) record.libc = ['musl'];
     else if (parts.includes('gnu') || parts.includes('gnueabihf')) record.libc = ['glibc'];
+    record.optional = true;
+    if (os) record.os = [os];
     packages[`node_modules/${name}`] = record;
     added++;
   }

@@ -1,6 +1,6 @@
 import type { SqlDatabase } from '../store/sql.ts';
 import type { Engine } from '../engine/context.ts';
-import { reconcile } from '../engine/reconcile.ts';
+import { checkLedger, reconcile } from '../engine/reconcile.ts';
 import { reportNames, runReport, type ReportName } from '../engine/reports.ts';
 import { reportCsv, reportView } from '../server/report-views.ts';
 import { stripeStatus } from '../engine/stripe-pushes.ts';
@@ -34,8 +34,10 @@ export async function runCommand(command: string, args: string[], ctx: CommandCo
   if (command === 'webhooks') return withEngine(ctx, (engine) => webhooksCommand(engine, args));
   if (command === 'check-ledger') {
     return withEngine(ctx, async (engine) => {
-      const unbalanced = await engine.store.read.ledger.unbalancedTransactions();
-      const discrepancies = await engine.store.read.ledger.balanceDiscrepancies();
+      const startedMs = performance.now();
+      console.error('checking the ledger (transactions balance, balances equal their entries)…');
+      const { unbalanced, discrepancies } = await checkLedger(engine);
+      console.error(`checked in ${((performance.now() - startedMs) / 1000).toFixed(1)} s`);
       for (const u of unbalanced) console.log(`unbalanced transaction ${u.txnId}: sum ${u.sumMicro} over ${u.entryCount} entries`);
       for (const d of discrepancies) console.log(`balance ${d.customerId} ${d.account}: stored ${d.storedMicro}, entries sum ${d.summedMicro}`);
       console.log(unbalanced.length + discrepancies.length === 0 ? 'ledger ok' : 'ledger has discrepancies');
@@ -86,7 +88,11 @@ async function reconcileCommand(engine: Engine, args: string[]): Promise<number>
     console.error(bad ?? `unknown option --${[...flags][0]}`);
     return 2;
   }
-  const outcome = await reconcile(engine, { from: options.get('from'), to: options.get('to') });
+  // Progress goes to stderr, one line per check as it finishes, so stdout stays the result.
+  const startedMs = performance.now();
+  const outcome = await reconcile(engine, { from: options.get('from'), to: options.get('to') }, {
+    onProgress: ({ check, done, total }) => console.error(`[${done}/${total}] ${check} (${((performance.now() - startedMs) / 1000).toFixed(1)} s)`),
+  });
   if (!outcome.ok) {
     console.error(`${outcome.error.code}: ${outcome.error.message}`);
     return 2;

@@ -1,6 +1,7 @@
 import { createEngine } from '../engine/create-engine.ts';
 import { openDatabase } from '../store/open-database.ts';
 import { buildServer } from '../server/app.ts';
+import { rateLimitFromEnv } from '../server/rate-limit.ts';
 import { startScheduler } from '../scheduler/scheduler.ts';
 import { stripeSettingsFromEnv } from '../integrations/stripe/settings.ts';
 import { SecretBox } from '../engine/secret-box.ts';
@@ -14,7 +15,14 @@ export interface ServeOptions {
   adminKey: string;
 }
 
-/** Starts the HTTP server and the real-clock scheduler; stops both cleanly on SIGINT/SIGTERM. */
+/** How long in-flight requests get to finish after SIGTERM/SIGINT before the process exits anyway. */
+const shutdownGraceMs = 10_000;
+
+/**
+ * Starts the HTTP server and the real-clock scheduler. SIGINT or SIGTERM stops them cleanly: the
+ * server stops accepting, in-flight requests finish, the scheduler finishes its tick, the
+ * database closes, and the process exits (after `shutdownGraceMs` at the latest).
+ */
 export async function startServer(options: ServeOptions): Promise<void> {
   const stripe = stripeSettingsFromEnv();
   const db = await openDatabase(options.databaseUrl);
@@ -29,26 +37,45 @@ export async function startServer(options: ServeOptions): Promise<void> {
     adminKey: options.adminKey,
     logger: process.env.TALLY_LOG === '1',
     refundShortfall: process.env.TALLY_REFUND_SHORTFALL === 'write_off' ? 'write_off' : 'debt',
+    rateLimit: rateLimitFromEnv(process.env),
+    metricsPublic: process.env.TALLY_METRICS_PUBLIC === '1',
     stripe,
   });
-  const scheduler = startScheduler(engine);
+  const scheduler = startScheduler(engine, { onRan: (items) => app.metrics.dueWork.inc(items) });
   // Pushes finalized invoices to Stripe when a secret key is set (PRODUCT §11).
   // Loaded only then: the `stripe` package is not needed otherwise.
   const stripePush = stripe.secretKey ? (await import('../integrations/stripe/push-worker.ts')).startStripePushWorker(engine, stripe) : null;
   const webhooks = startWebhookWorker(engine, { box, allowPrivate });
-  await app.listen({ port: options.port, host: options.host });
-  const shown = options.host === '0.0.0.0' ? '127.0.0.1' : options.host;
-  console.log(`Tally listening on http://${shown}:${options.port} (database: ${options.databaseUrl.replace(/\/\/[^@]*@/, '//***@')})`);
-  console.log(`API docs: http://${shown}:${options.port}/docs`);
-  if (!process.env.TALLY_ADMIN_KEY) console.log('Admin API key: in ./data/admin-key (set TALLY_ADMIN_KEY to choose your own)');
-  const stop = async () => {
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: stopping (in-flight requests finish first)`);
+    setTimeout(() => {
+      console.error(`still stopping after ${shutdownGraceMs} ms; exiting`);
+      process.exit(1);
+    }, shutdownGraceMs).unref();
+    await app.close();
     await scheduler.stop();
     await stripePush?.stop();
     await webhooks.stop();
-    await app.close();
     await db.close();
     process.exit(0);
   };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
+  // `on`, not `once`: Ctrl-C reaches both npm (which forwards it) and the server, and a second
+  // signal must not cut the clean stop short.
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  await app.listen({ port: options.port, host: options.host });
+  const url = boundUrl(app.server.address());
+  console.log(`Tally listening on ${url} (database: ${options.databaseUrl.replace(/\/\/[^@]*@/, '//***@')})`);
+  console.log(`API docs: ${url}/docs`);
+  if (!process.env.TALLY_ADMIN_KEY) console.log('Admin API key: in ./data/admin-key (set TALLY_ADMIN_KEY to choose your own)');
+}
+
+/** The address the server actually bound, as a URL (IPv6 in brackets). */
+function boundUrl(address: ReturnType<import('node:net').Server['address']>): string {
+  if (address === null || typeof address === 'string') return String(address);
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
 }

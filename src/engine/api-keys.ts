@@ -21,12 +21,16 @@ export interface CreateApiKeyInput {
 
 export async function createApiKey(engine: Engine, input: CreateApiKeyInput): Promise<Outcome<{ key: ApiKeyRecord; secret: string }>> {
   if (input.scopes.length === 0) return invalid([{ field: 'scopes', code: 'required', message: 'Give at least one scope.' }]);
-  if (input.customer && input.scopes.some((s) => s !== 'read')) {
+  // An empty customer is not "no customer": it would make an all-customers key from a typo.
+  if (input.customer !== undefined && input.customer.length === 0) {
+    return invalid([{ field: 'customer', code: 'too_short', message: 'customer must be a customer id or external_id.' }]);
+  }
+  if (input.customer !== undefined && input.scopes.some((s) => s !== 'read')) {
     return invalid([{ field: 'scopes', code: 'portal_read_only', message: 'A customer portal token may only have the read scope.' }]);
   }
   return engine.store.transaction(async (tx) => {
     let customerId: string | null = null;
-    if (input.customer) {
+    if (input.customer !== undefined) {
       const customer = await tx.customers.find(input.customer);
       if (!customer) return notFound('customer', input.customer);
       customerId = customer.id;

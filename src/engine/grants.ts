@@ -9,6 +9,7 @@ import { FieldCheck } from './input.ts';
 import { balanceOf } from './balance.ts';
 import { availableOf, loadFunding, refreshSignals } from './funding.ts';
 import { burnDown } from '../core/burn-down.ts';
+import { grantWindowErrors } from '../core/grant-window.ts';
 
 export const publicGrantSources = ['purchase', 'promotion', 'referral', 'adjustment'] as const;
 
@@ -58,9 +59,8 @@ export async function createGrant(engine: Engine, input: CreateGrantInput): Prom
     await tx.lockCustomers([customer.id]);
     const nowMs = await customerNow(engine, tx, customer);
     const effective = effectiveAtMs ?? nowMs;
-    if (expiresAtMs !== null && expiresAtMs <= effective) {
-      return invalid([{ field: 'expires_at', code: 'expires_before_effective', message: 'expires_at must be later than effective_at.' }]);
-    }
+    const windowErrors = grantWindowErrors(effective, expiresAtMs);
+    if (windowErrors.length) return invalid(windowErrors);
     const changes = new Changes(engine);
     const grant = await issueGrant(engine, tx, changes, customer, nowMs, {
       creditsMicro,

@@ -6,6 +6,15 @@ export const limits = {
   customerRefLengthMax: 255,
   propertiesCountMax: 100,
   propertiesBytesMax: 8192,
+  /** Nesting of event properties and metadata: the object itself is level 1 (PRODUCT §16). */
+  jsonDepthMax: 8,
+  /** Every id (ours or the caller's) is at most this long, and usable in every path. */
+  idLengthMax: 255,
+  /**
+   * The longest raw (percent-encoded) path segment the router accepts: a 255-character id of
+   * 3-byte UTF-8 characters encodes to 255 × 9 characters. Longer segments are 414 uri_too_long.
+   */
+  pathSegmentLengthMax: 2304,
   metadataKeysMax: 50,
   metadataValueLengthMax: 500,
   nameLengthMax: 255,
@@ -13,6 +22,8 @@ export const limits = {
   pageSizeMax: 100,
   pageSizeDefault: 20,
   holdSecondsMax: 7 * 24 * 60 * 60,
+  /** How long an Idempotency-Key record is kept (PRODUCT §12); the scheduler deletes older ones. */
+  idempotencyRetentionMs: 7 * 24 * 60 * 60_000,
   // 10^12 credits: keeps every sum of micro-credits well inside a signed 64-bit column.
   creditsMaxMicro: 10n ** 18n,
 } as const;

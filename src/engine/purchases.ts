@@ -5,6 +5,7 @@ import type { StoreTx } from '../store/store.ts';
 import { Changes, customerNow, customerNows, type Engine } from './context.ts';
 import type { DueWorkKind } from './due-work.ts';
 import { FieldCheck } from './input.ts';
+import { grantWindowErrors } from '../core/grant-window.ts';
 import { issueGrant } from './grants.ts';
 import { issueInvoice } from './invoices.ts';
 import { availableOf, loadFunding } from './funding.ts';
@@ -31,6 +32,9 @@ export async function purchaseCredits(engine: Engine, ref: string, input: Purcha
     if (!customer) return notFound('customer', ref);
     await tx.lockCustomers([customer.id]);
     const nowMs = await customerNow(engine, tx, customer);
+    // The purchased grant starts now: the same window rule as /v1/grants.
+    const windowErrors = grantWindowErrors(nowMs, expiresAtMs);
+    if (windowErrors.length) return invalid(windowErrors);
     const changes = new Changes(engine);
     const result = await buy(engine, tx, changes, customer, creditsMicro, BigInt(input.amount), nowMs, { priority: input.priority ?? 50, expiresAtMs });
     await changes.flush(tx);

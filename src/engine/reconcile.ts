@@ -24,25 +24,52 @@ const endOfTimeMs = 8.64e15;
  * and usage by effective time, grants and refunds by creation, periods by overlap); stored
  * balances are a projection of all entries, so they are always compared whole.
  */
-export async function reconcile(engine: Engine, input: ReconcileInput = {}): Promise<Outcome<Reconciliation>> {
+export interface ReconcileOptions {
+  /** Told as each check finishes: its name, how many are done, of how many. */
+  onProgress?: (step: { check: string; done: number; total: number }) => void;
+}
+
+/**
+ * The checks run in order over one read snapshot (`Store.snapshot`): on SQLite a worker thread
+ * with its own connection, so the request thread never waits for them; on PostgreSQL a
+ * REPEATABLE READ, READ ONLY transaction. Entries and events are only aggregated in SQL, so the
+ * memory used grows with the discrepancies (and the grants of the window), not with the ledger.
+ */
+export async function reconcile(engine: Engine, input: ReconcileInput = {}, options: ReconcileOptions = {}): Promise<Outcome<Reconciliation>> {
   const check = new FieldCheck();
   const from = check.timestamp('from', input.from);
   const to = check.timestamp('to', input.to);
   if (from !== null && to !== null && to <= from) check.add('to', 'window_empty', 'to must be later than from.');
   if (check.errors.length) return invalid(check.errors);
   const window: ReconcileWindow = { fromMs: from ?? 0, toMs: to ?? endOfTimeMs };
-  const tx = engine.store.read;
-  const found = await Promise.all([
-    ledgerProblems(tx, window),
-    usageProblems(tx, window),
-    grantLinkProblems(tx, window),
-    overageProblems(tx, window),
-    clawBackProblemsIn(tx, window),
-    customerBalanceProblems(tx),
-    stripeProblems(tx, window),
-    frozenCreditProblems(tx),
-  ]);
-  return ok(reconciliationResult(found.flat()));
+  const checks: [string, (tx: StoreTx) => Promise<Discrepancy[]>][] = [
+    ['ledger balanced and balances match their entries', (tx) => ledgerProblems(tx, window)],
+    ['usage charged exactly once', (tx) => usageProblems(tx, window)],
+    ['grants linked to invoices and periods', (tx) => grantLinkProblems(tx, window)],
+    ['overage invoiced', (tx) => overageProblems(tx, window)],
+    ['refund and chargeback claw-backs', (tx) => clawBackProblemsIn(tx, window)],
+    ['customer money balances', (tx) => customerBalanceProblems(tx)],
+    ['Stripe invoices pushed and Stripe money linked', (tx) => stripeProblems(tx, window)],
+    ['frozen and revoked credits unused', (tx) => frozenCreditProblems(tx)],
+  ];
+  const found = await engine.store.snapshot(async (tx) => {
+    const all: Discrepancy[] = [];
+    for (const [index, [name, run]] of checks.entries()) {
+      all.push(...(await run(tx)));
+      options.onProgress?.({ check: name, done: index + 1, total: checks.length });
+    }
+    return all;
+  });
+  return ok(reconciliationResult(found));
+}
+
+/** The ledger check (`GET /v1/ledger/check`, `tally check-ledger`), over one read snapshot off the request thread. */
+export async function checkLedger(engine: Engine) {
+  return engine.store.snapshot(async (tx) => {
+    const unbalanced = await tx.ledger.unbalancedTransactions();
+    const discrepancies = await tx.ledger.balanceDiscrepancies();
+    return { unbalanced, discrepancies };
+  });
 }
 
 /** PRODUCT §11: every finalized invoice of a Stripe customer is in Stripe; all Stripe money links to an invoice. */

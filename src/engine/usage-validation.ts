@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto';
 import { parseTimestamp } from '../core/time.ts';
 import { limits } from './limits.ts';
+import { canonicalJson, findNulCharacter, jsonDepthExceeds } from '../core/json.ts';
 
 /** A usage event that passed the shape checks and waits to be rated inside a transaction. */
 export interface UsageCandidate {
@@ -53,6 +54,9 @@ export function validateUsageEvent(raw: unknown, index: number, customerOverride
     if (!Object.hasOwn(raw, key) || eventFields.has(key)) continue;
     return { code: 'unknown_field', message: `Unknown field ${JSON.stringify(key)}.`, field: key };
   }
+  // NUL is refused in every string of an event (both databases alike: PostgreSQL cannot store it).
+  const nulAt = findNulCharacter({ id, customer: customerOverride === undefined ? customer : undefined, type, timestamp, properties }, '');
+  if (nulAt !== null) return { code: 'nul_character', message: `${nulAt} contains a NUL character.`, field: nulAt };
   if (typeof id !== 'string' || id.length === 0 || id.length > limits.eventIdLengthMax) {
     return { code: 'invalid_id', message: `id must be a string of 1 to ${limits.eventIdLengthMax} characters.`, field: 'id' };
   }
@@ -71,6 +75,10 @@ export function validateUsageEvent(raw: unknown, index: number, customerOverride
   }
   const props = properties === undefined ? {} : properties;
   if (!isPlainObject(props)) return { code: 'invalid_properties', message: 'properties must be an object.', field: 'properties' };
+  // Checked before anything serializes the properties: no walk over deeper input ever runs.
+  if (jsonDepthExceeds(props, limits.jsonDepthMax)) {
+    return { code: 'too_deep', message: `properties may nest at most ${limits.jsonDepthMax} levels (the properties object is level 1).`, field: 'properties' };
+  }
   if (Object.keys(props).length > limits.propertiesCountMax) {
     return { code: 'invalid_properties', message: `properties may hold at most ${limits.propertiesCountMax} keys.`, field: 'properties' };
   }
@@ -87,12 +95,5 @@ export function isRejection(v: UsageCandidate | Rejection): v is Rejection {
   return 'code' in v;
 }
 
-/** JSON with object keys sorted, so two spellings of the same body hash alike. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (isPlainObject(value)) {
-    const keys = Object.keys(value).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
+/** JSON with object keys sorted (stack-safe); kept here for the callers that hash input. */
+export { canonicalJson };

@@ -6,7 +6,11 @@ import { IngestBatcher } from '../engine/ingest-batcher.ts';
 import { createAuthenticator } from './auth.ts';
 import { registerIdempotency } from './idempotency.ts';
 import { errorBody, fromSchemaErrors } from './errors.ts';
-import { createMetrics } from './metrics.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { clientErrorHandler, frameworkErrors, registerJsonParser, registerNulGuard, RequestRefused, requestIdFor } from './request-guards.ts';
+import { registerRateLimit, type RateLimitSettings } from './rate-limit.ts';
+import { lazyCompilersFactory } from './lazy-compilers.ts';
+import { limits } from '../engine/limits.ts';
 import { creditRoutes } from './routes/credits.ts';
 import { usageRoutes } from './routes/usage.ts';
 import { systemRoutes } from './routes/system.ts';
@@ -41,6 +45,10 @@ export interface ServerOptions {
    * `status: advancing` (default 10 s; 0 answers at once).
    */
   testClockWaitMs?: number | undefined;
+  /** Requests per API key per window, per server instance; null or absent: no limit. */
+  rateLimit?: RateLimitSettings | null;
+  /** Serve `/metrics` without an API key (`TALLY_METRICS_PUBLIC=1`); by default it needs the admin scope. */
+  metricsPublic?: boolean;
   /** Extra route groups (plans, invoices, reports…) registered by the caller. */
   extraRoutes?: ((app: FastifyInstance, engine: Engine) => void)[];
   /** Check every JSON reply against its route's response schema (the test servers turn this on). */
@@ -51,6 +59,13 @@ const version = '0.1.0';
 /** Key material for sealing secrets when neither TALLY_SECRET_KEY nor an admin key is configured. */
 const localSecretKey = 'tally-local-secret-key';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The server's Prometheus metrics; the scheduler counts its work here too. */
+    metrics: Metrics;
+  }
+}
+
 /**
  * The HTTP server: thin. It parses and validates (schemas), authenticates, applies
  * Idempotency-Key, calls one engine use case and shapes the reply. Errors leave through one map.
@@ -60,8 +75,19 @@ export async function buildServer(engine: Engine, options: ServerOptions = {}): 
     logger: options.logger ?? false,
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { allErrors: true, coerceTypes: false, removeAdditional: false, useDefaults: false } },
+    // Ids up to 255 characters must be usable in every path, percent-encoded too.
+    routerOptions: { maxParamLength: limits.pathSegmentLengthMax },
+    genReqId: requestIdFor,
+    schemaController: { compilersFactory: lazyCompilersFactory as never },
+    frameworkErrors,
+    clientErrorHandler,
   });
   const metrics = createMetrics();
+  app.decorate('metrics', metrics);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  registerJsonParser(app);
   const batcher = new IngestBatcher(engine);
 
   for (const schema of components) app.addSchema(schema);
@@ -98,6 +124,8 @@ export async function buildServer(engine: Engine, options: ServerOptions = {}): 
     return authenticate(request, reply);
   });
   const box = options.webhooks?.box ?? new SecretBox(options.adminKey ?? localSecretKey);
+  if (options.rateLimit) await registerRateLimit(app, options.rateLimit);
+  registerNulGuard(app);
   registerIdempotency(app, engine, box);
   if (options.checkReplies) registerReplyCheck(app, components);
   app.addHook('onResponse', async (request, reply) => {
@@ -108,6 +136,7 @@ export async function buildServer(engine: Engine, options: ServerOptions = {}): 
   });
 
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
+    if (error instanceof RequestRefused) return reply.code(error.statusCode).send(error.body);
     if (error.validation) {
       return reply.code(400).send(errorBody(fromSchemaErrors(error.validation as never, error.validationContext ?? 'body')));
     }
@@ -129,7 +158,7 @@ export async function buildServer(engine: Engine, options: ServerOptions = {}): 
 
   creditRoutes(app, engine);
   usageRoutes(app, engine, batcher, metrics);
-  systemRoutes(app, engine, metrics, { testClockWaitMs: options.testClockWaitMs });
+  systemRoutes(app, engine, metrics, { testClockWaitMs: options.testClockWaitMs, metricsPublic: options.metricsPublic ?? false });
   billingRoutes(app, engine);
   returnRoutes(app, engine, options.refundShortfall ?? 'debt');
   reportRoutes(app, engine);

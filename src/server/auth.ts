@@ -5,7 +5,8 @@ import { findApiKey, matchesAdminKey, type Scope } from '../engine/api-keys.ts';
 /**
  * Who is calling. `scopes` come from the API key; `customerId` is set for customer portal tokens,
  * which may read one customer only. The bootstrap admin key from the environment is accepted as
- * given; other keys are looked up by hash (cached briefly, so revocation takes up to a minute).
+ * given; other keys are looked up by hash, cached for `authCacheTtlMs` only: a key revoked on any
+ * instance is refused by every instance within that time (PRODUCT §12: within 1 s).
  */
 export interface Caller {
   keyId: string;
@@ -22,7 +23,9 @@ declare module 'fastify' {
   }
 }
 
-const cacheTtlMs = 60_000;
+/** How long a looked-up key is trusted without reading the database again; bounds revocation delay. */
+export const authCacheTtlMs = 500;
+const cacheTtlMs = authCacheTtlMs;
 const cacheEntriesMax = 10_000;
 
 export function createAuthenticator(engine: Engine, adminKey: string | undefined) {

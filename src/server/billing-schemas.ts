@@ -31,7 +31,7 @@ export const CancelSubscription = Type.Object({ timing: Timing }, { additionalPr
 export const RecordPayment = Type.Object({
   amount: Type.Integer({ minimum: 1, maximum: 1e15, description: 'Minor units received.' }),
   provider: Type.Optional(Type.String({ maxLength: 50 })),
-  provider_payment_id: Type.Optional(Type.String({ maxLength: 255 })),
+  provider_payment_id: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
 }, { additionalProperties: false });
 
 export const Purchase = Type.Object({
@@ -49,7 +49,7 @@ export const AutoTopUpSettings = Type.Object({
 }, { additionalProperties: false });
 
 export const InvoiceQuery = Type.Composite([PageQuery, Type.Object({
-  subscription: Type.Optional(Type.String({ maxLength: 255 })),
+  subscription: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
   period_start: Type.Optional(Timestamp),
 })]);
 

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Engine } from '../engine/context.ts';
-import { canonicalJson } from '../engine/usage-validation.ts';
+import { canonicalJson } from '../core/json.ts';
+import { limits } from '../engine/limits.ts';
 import type { SecretBox } from '../engine/secret-box.ts';
 
 declare module 'fastify' {
@@ -23,8 +24,9 @@ const keyLengthMax = 255;
  * `Idempotency-Key` on every POST: the first response for a key is stored and replayed for any
  * retry with the same body; the same key with another body is `409 idempotency_key_reused`; a key
  * whose first request is still running is `409 idempotency_key_in_use`. Server errors are not kept,
- * so a retry after one runs again. A reply that carries a secret (route config `secretInReply`)
- * is stored sealed (AES-256-GCM), so secrets never rest in plaintext in the replay records.
+ * so a retry after one runs again. Records are kept `idempotencyRetentionMs` (7 days; the scheduler
+ * deletes older ones). A reply that carries a secret (route config `secretInReply`) is stored
+ * sealed (AES-256-GCM), so secrets never rest in plaintext in the replay records.
  */
 export function registerIdempotency(app: FastifyInstance, engine: Engine, box: SecretBox): void {
   app.decorateRequest('idempotency', null);
@@ -39,7 +41,7 @@ export function registerIdempotency(app: FastifyInstance, engine: Engine, box: S
     const scope = request.caller?.keyId ?? 'anonymous';
     const hash = createHash('sha256').update(`${request.method} ${request.url}\u0000${canonicalJson(request.body ?? null)}`).digest('hex');
     const store = engine.store.read.access;
-    if (await store.claimIdempotent(scope, key, hash, engine.clock.now())) {
+    if (await store.claimIdempotent(scope, key, hash, engine.clock.now(), limits.idempotencyRetentionMs)) {
       request.idempotency = { scope, key };
       return;
     }
@@ -73,3 +75,4 @@ export function registerIdempotency(app: FastifyInstance, engine: Engine, box: S
     return payload;
   });
 }
+

@@ -14,12 +14,14 @@ export const Metadata = Type.Record(Type.String({ maxLength: 100 }), Type.String
 export const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 currency code.' });
 export const MinorAmount = Type.Integer({ minimum: 0, maximum: 1e15, description: 'Integer count of minor units of the currency.' });
 
-export const IdParam = Type.Object({ id: Type.String({ minLength: 1, maxLength: 255 }) });
+/** An id or external_id the caller refers to: never empty (PRODUCT §16), at most 255 characters. */
+export const IdRef = Type.String({ minLength: 1, maxLength: limits.idLengthMax });
+export const IdParam = Type.Object({ id: IdRef });
 
 export const PageQuery = Type.Object({
   limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$', description: `Page size, 1 to ${limits.pageSizeMax} (default ${limits.pageSizeDefault}).` })),
-  starting_after: Type.Optional(Type.String({ maxLength: 255, description: 'The cursor: the last id of the previous page.' })),
-  customer: Type.Optional(Type.String({ maxLength: 255 })),
+  starting_after: Type.Optional(Type.String({ minLength: 1, maxLength: limits.idLengthMax, description: 'The cursor: the last id of the previous page.' })),
+  customer: Type.Optional(IdRef),
 });
 
 /** Payment terms: invoices fall due this many days after finalization. */
@@ -30,7 +32,7 @@ export const CreateCustomer = Type.Object({
   name: Type.Optional(Name),
   email: Type.Optional(Type.String({ maxLength: 320, pattern: '^[^@\\s]+@[^@\\s]+$' })),
   currency: Currency,
-  test_clock: Type.Optional(Type.String({ maxLength: 255 })),
+  test_clock: Type.Optional(IdRef),
   overage: Type.Optional(Type.Boolean({ description: 'Consumption beyond grants goes to overage (billed) when true, to debt when false.' })),
   low_balance_threshold: Type.Optional(Type.Union([Credits, Type.Null()])),
   net_days: Type.Optional(NetDays),
@@ -68,14 +70,14 @@ export const CreateMeter = Type.Object({
 }, { additionalProperties: false });
 
 export const CreateGrant = Type.Object({
-  customer: Type.String({ minLength: 1, maxLength: 255 }),
+  customer: IdRef,
   credits: Credits,
   category: Type.Union([Type.Literal('paid'), Type.Literal('promotional')]),
   source: Type.Union([Type.Literal('purchase'), Type.Literal('promotion'), Type.Literal('referral'), Type.Literal('adjustment')]),
   priority: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, description: 'Lower burns first (default 50).' })),
   effective_at: Type.Optional(Timestamp),
   expires_at: Type.Optional(Timestamp),
-  invoice: Type.Optional(Type.String({ maxLength: 255 })),
+  invoice: Type.Optional(IdRef),
   cost_basis: Type.Optional(Type.Object({ amount: MinorAmount, currency: Currency }, { additionalProperties: false })),
   metadata: Type.Optional(Metadata),
 }, { additionalProperties: false });
@@ -107,7 +109,7 @@ export const Authorize = Type.Object({
 }, { additionalProperties: false });
 
 export const CreateHold = Type.Object({
-  customer: Type.String({ minLength: 1, maxLength: 255 }),
+  customer: IdRef,
   credits: Credits,
   expires_in: Type.Integer({ minimum: 1, maximum: limits.holdSecondsMax, description: 'Seconds until the hold frees itself.' }),
   metadata: Type.Optional(Metadata),
@@ -123,7 +125,7 @@ export const AdvanceTestClock = Type.Object({ frozen_time: Timestamp }, { additi
 export const CreateApiKey = Type.Object({
   name: Type.Optional(Name),
   scopes: Type.Array(Type.Union([Type.Literal('admin'), Type.Literal('ingest'), Type.Literal('read')]), { minItems: 1, maxItems: 3 }),
-  customer: Type.Optional(Type.String({ maxLength: 255, description: 'Bind the key to one customer (a portal token, read scope only).' })),
+  customer: Type.Optional(Type.String({ minLength: 1, maxLength: limits.idLengthMax, description: 'Bind the key to one customer (a portal token, read scope only).' })),
 }, { additionalProperties: false });
 
 export const EventsLogQuery = Type.Composite([PageQuery, Type.Object({ type: Type.Optional(Type.String({ maxLength: 100 })) })]);

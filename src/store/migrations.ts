@@ -162,6 +162,12 @@ export const migrations: Migration[] = [
     statements: [`CREATE INDEX accounts_in_debt ON accounts (customer_id) WHERE code = 'debt' AND balance < 0`],
   },
   {
+    version: 6,
+    name: 'idempotency retention',
+    // Idempotency records are kept 7 days; the scheduler deletes older ones by this index.
+    statements: [`CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at)`],
+  },
+  {
     version: 10,
     name: 'due work by index, test clock advances as jobs',
     // Due work is found in time order by index, so each batch reads only what it runs: the due

@@ -206,6 +206,54 @@ describe.each(dialects)('SqlDatabase on %s', (dialect) => {
     }
   });
 
+  it('reads one consistent snapshot, whatever is written meanwhile, and refuses writes in it', async () => {
+    await db.run('INSERT INTO accounts (id, balance_micro) VALUES (?, ?)', ['a', 1n]);
+    const seen = await db.snapshot(async (c) => {
+      const before = await c.query('SELECT id, balance_micro FROM accounts ORDER BY id');
+      await db.run('INSERT INTO accounts (id, balance_micro) VALUES (?, ?)', ['b', 2n]);
+      await db.run('UPDATE accounts SET balance_micro = ? WHERE id = ?', [5n, 'a']);
+      const after = await c.query('SELECT id, balance_micro FROM accounts ORDER BY id');
+      await expect(c.run('DELETE FROM accounts')).rejects.toThrow();
+      return { before, after };
+    });
+    expect(seen.before).toEqual([{ id: 'a', balance_micro: 1n }]);
+    expect(seen.after).toEqual(seen.before);
+    expect(await db.query('SELECT id FROM accounts ORDER BY id')).toEqual([{ id: 'a' }, { id: 'b' }]);
+  });
+
+  it.runIf(dialect === 'sqlite')('runs a snapshot on another thread: the event loop keeps turning during a long query', async () => {
+    // Some hundreds of milliseconds of work for SQLite; on the request thread it would freeze it.
+    const heavy = 'WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3000000) SELECT COUNT(*) AS n FROM r';
+    let turns = 0;
+    let finished = false;
+    const turning = (async () => {
+      while (!finished) {
+        await new Promise((resolve) => setImmediate(resolve));
+        turns += 1;
+      }
+    })();
+    const [row] = await db.snapshot((c) => c.query<{ n: bigint }>(heavy));
+    const turnsDuring = turns;
+    finished = true;
+    await turning;
+    expect(row!.n).toBe(3_000_000n);
+    expect(turnsDuring).toBeGreaterThan(10);
+    // The same query on the request thread's own connection lets nothing else run until it ends.
+    turns = 0;
+    finished = false;
+    const blocked = (async () => {
+      while (!finished) {
+        await new Promise((resolve) => setImmediate(resolve));
+        turns += 1;
+      }
+    })();
+    await db.query(heavy);
+    const turnsBlocked = turns;
+    finished = true;
+    await blocked;
+    expect(turnsBlocked).toBeLessThanOrEqual(1);
+  });
+
   it('rejects use of a transaction connection after the transaction ends', async () => {
     let leaked: SqlConnection | undefined;
     await db.transaction(async (tx) => {

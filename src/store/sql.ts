@@ -25,5 +25,11 @@ export interface SqlDatabase extends SqlConnection {
    * at READ COMMITTED, and the store takes row locks in a fixed order.
    */
   transaction<T>(fn: (connection: SqlConnection) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` over a consistent, read-only view of the database (one snapshot for all its
+   * queries) that never blocks the request thread: SQLite reads on a worker thread with its own
+   * connection, PostgreSQL in a REPEATABLE READ, READ ONLY transaction. For long checks.
+   */
+  snapshot<T>(fn: (connection: SqlConnection) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }

@@ -77,6 +77,14 @@ export class Store {
     return this.db.transaction((c) => fn(new StoreTx(c)));
   }
 
+  /**
+   * Long read-only checks (reconciliation, the ledger check): one consistent snapshot, read off
+   * the request thread (see `SqlDatabase.snapshot`).
+   */
+  snapshot<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    return this.db.snapshot((c) => fn(new StoreTx(c)));
+  }
+
   /** Reads outside a transaction (each statement sees committed data). */
   get read(): StoreTx {
     return new StoreTx(this.db);

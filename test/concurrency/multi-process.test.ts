@@ -27,9 +27,12 @@ if (skipReason) console.warn(`multi-process.test.ts ${skipReason}`);
 const adminKey = 'multi-process-admin-key';
 const serverCount = 3;
 const micro = 1_000_000n;
-/** Every pool of requests must finish within this, or the test fails instead of hanging. */
-const phaseDeadlineMs = 25_000;
-const requestTimeoutMs = 15_000;
+/**
+ * A pool of requests fails (instead of hanging) when no request completes for this long. It bounds
+ * a stall, not the pool's total time: a loaded CI machine may take several times longer overall.
+ */
+const stallMs = 60_000;
+const requestTimeoutMs = 60_000;
 /** Three servers compile and start at once; on a loaded 2-core machine that takes a while. */
 const serverStartupMs = 300_000;
 
@@ -102,7 +105,7 @@ describe.skipIf(skipReason !== '')('three server processes on one PostgreSQL dat
     await database?.drop();
   });
 
-  it('ingests 6,000 events from three processes at once, racing re-sent batches, and charges each exactly once', { timeout: 40_000 }, async () => {
+  it('ingests 6,000 events from three processes at once, racing re-sent batches, and charges each exactly once', { timeout: 300_000 }, async () => {
     const batches = makeBatches('mp', 6000, [...repeat(100, 30), ...repeat(10, 200), ...repeat(1, 1000)], customers, meterType, 1);
     const acks = new Acks();
     // Every fifth batch is sent to two processes at the same moment; every seventh again later to a third.
@@ -122,7 +125,7 @@ describe.skipIf(skipReason !== '')('three server processes on one PostgreSQL dat
     await expectLedgerInvariants(db, engine);
   });
 
-  it('accepts an event id used for two customers at once on two processes only once', { timeout: 20_000 }, async () => {
+  it('accepts an event id used for two customers at once on two processes only once', { timeout: 180_000 }, async () => {
     const pairs = 120;
     const acks = new Acks();
     // One process always takes customer a and another customer b, so no group commit puts both
@@ -146,7 +149,7 @@ describe.skipIf(skipReason !== '')('three server processes on one PostgreSQL dat
     await expectLedgerInvariants(db, engine);
   });
 
-  it('claims an Idempotency-Key once when the same request reaches every process at once', { timeout: 20_000 }, async () => {
+  it('claims an Idempotency-Key once when the same request reaches every process at once', { timeout: 180_000 }, async () => {
     for (let k = 0; k < 10; k++) {
       const key = `mp_idem_${k}`;
       const body = { customer: customers[0]!.id, credits: '1', category: 'promotional', source: 'promotion', metadata: { key } };
@@ -163,7 +166,7 @@ describe.skipIf(skipReason !== '')('three server processes on one PostgreSQL dat
     await expectLedgerInvariants(db, engine);
   });
 
-  it('runs due work once when one test clock is advanced from every process at once', { timeout: 20_000 }, async () => {
+  it('runs due work once when one test clock is advanced from every process at once', { timeout: 180_000 }, async () => {
     const t0 = '2026-05-01T00:00:00.000Z';
     const t0Ms = Date.parse(t0);
     const hour = 3_600_000;
@@ -209,13 +212,16 @@ describe.skipIf(skipReason !== '')('three server processes on one PostgreSQL dat
     await expectLedgerInvariants(db, engine);
   });
 
-  it('runs real-clock expiries once while every process runs its scheduler', { timeout: 20_000 }, async () => {
+  it('runs real-clock expiries once while every process runs its scheduler', { timeout: 180_000 }, async () => {
     const grantIds: string[] = [];
     const holdIds: string[] = [];
     for (let c = 0; c < 4; c++) {
       const api = apis[c % serverCount]!;
       const customer = await api.post('/v1/customers', { currency: 'USD', overage: c % 2 === 0 });
       expect(customer.status, JSON.stringify(customer.body)).toBe(201);
+      // A lasting grant funds the hold whether or not the expiring ones are still live by then.
+      const lasting = await api.post('/v1/grants', { customer: customer.body.id, credits: '20', category: 'paid', source: 'purchase' });
+      expect(lasting.status, JSON.stringify(lasting.body)).toBe(201);
       for (let g = 0; g < 2; g++) {
         // Each expiry is set from the time of its own request (a cumulative deadline for the whole
         // set-up could pass first on a loaded machine).
@@ -228,7 +234,7 @@ describe.skipIf(skipReason !== '')('three server processes on one PostgreSQL dat
       expect(hold.status, JSON.stringify(hold.body)).toBe(201);
       holdIds.push(hold.body.id as string);
     }
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 60_000;
     for (;;) {
       const open = await db.query(
         `SELECT (SELECT COUNT(*) FROM grants WHERE status = 'active' AND id IN (${marks(grantIds)}))
@@ -236,7 +242,7 @@ describe.skipIf(skipReason !== '')('three server processes on one PostgreSQL dat
         [...grantIds, ...holdIds],
       );
       if (Number(open[0]!.n) === 0) break;
-      if (Date.now() > deadline) throw new Error(`${String(open[0]!.n)} grants or holds still active 10 s after they were due`);
+      if (Date.now() > deadline) throw new Error(`${String(open[0]!.n)} grants or holds still active 60 s after they were due`);
       await sleep(200);
     }
     // Let every scheduler tick at least twice more: a second run must find nothing to do.
@@ -245,7 +251,7 @@ describe.skipIf(skipReason !== '')('three server processes on one PostgreSQL dat
     await expectLedgerInvariants(db, engine);
   });
 
-  it('runs each due item once when several schedulers reach it at the same instant', { timeout: 20_000 }, async () => {
+  it('runs each due item once when several schedulers reach it at the same instant', { timeout: 180_000 }, async () => {
     // The servers' schedulers tick once a second each; three more engines (each its own pool, as
     // a process would have) run the same due work at the very moment it falls due.
     const schedulers = await Promise.all([0, 1, 2].map(async () => createEngine(await openPostgresDatabase(database.url, { max: 4 }))));
@@ -257,6 +263,10 @@ describe.skipIf(skipReason !== '')('three server processes on one PostgreSQL dat
         const api = apis[c % serverCount]!;
         const customer = await api.post('/v1/customers', { currency: 'USD' });
         expect(customer.status, JSON.stringify(customer.body)).toBe(201);
+        // The holds are funded by a lasting grant, so they never depend on the expiring one still
+        // being live when they are placed (on a loaded machine it may already have expired).
+        const lasting = await api.post('/v1/grants', { customer: customer.body.id, credits: '10', category: 'paid', source: 'purchase' });
+        expect(lasting.status, JSON.stringify(lasting.body)).toBe(201);
         const expiresAtMs = Date.now() + 1_000;
         dueByMs = Math.max(dueByMs, expiresAtMs);
         const grant = await api.post('/v1/grants', { customer: customer.body.id, credits: '100', category: 'paid', source: 'purchase', expires_at: new Date(expiresAtMs).toISOString() });
@@ -278,7 +288,7 @@ describe.skipIf(skipReason !== '')('three server processes on one PostgreSQL dat
     }
   });
 
-  it('migrates one empty database from several processes at once', { timeout: 20_000 }, async () => {
+  it('migrates one empty database from several processes at once', { timeout: 180_000 }, async () => {
     const empty = await freshDatabase('postgres');
     const pools = [empty.db, ...(await Promise.all([0, 1, 2].map(() => openPostgresDatabase(empty.url, { max: 2 }))))];
     try {
@@ -292,7 +302,7 @@ describe.skipIf(skipReason !== '')('three server processes on one PostgreSQL dat
     }
   });
 
-  it('loses no acknowledged event when a process is killed mid-ingestion, and charges re-sent batches once', { timeout: 40_000 }, async () => {
+  it('loses no acknowledged event when a process is killed mid-ingestion, and charges re-sent batches once', { timeout: 300_000 }, async () => {
     const batches = makeBatches('mp_kill', 1500, [...repeat(10, 60), ...repeat(100, 9)], customers, meterType, 2);
     // Each batch carries an Idempotency-Key too, as a careful client would, so the test also
     // covers claims left behind by the killed process.
@@ -419,16 +429,17 @@ async function sendEvents(server: ServerProcess, events: Batch, idempotencyKey?:
 }
 
 /**
- * Runs `work(0..count-1)` with at most `concurrency` in flight, and fails if the whole pool takes
- * longer than `phaseDeadlineMs`.
+ * Runs `work(0..count-1)` with at most `concurrency` in flight, and fails if no item completes for
+ * `stallMs` (a hang), however long the whole pool takes.
  */
 async function runPool(count: number, concurrency: number, work: (index: number) => Promise<void>): Promise<void> {
-  const deadline = Date.now() + phaseDeadlineMs;
+  let lastProgressMs = Date.now();
   let next = 0;
   const worker = async () => {
     while (next < count) {
-      if (Date.now() > deadline) throw new Error(`request pool passed its ${phaseDeadlineMs} ms deadline at item ${next} of ${count}`);
+      if (Date.now() - lastProgressMs > stallMs) throw new Error(`request pool made no progress for ${stallMs} ms, at item ${next} of ${count}`);
       await work(next++);
+      lastProgressMs = Date.now();
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));

@@ -35,7 +35,7 @@ describe('README: Connect your product and Stripe', () => {
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
     const env: NodeJS.ProcessEnv = {
-      ...process.env, PORT: String(port),
+      ...process.env, PORT: String(port), HOST: '127.0.0.1',
       TALLY_STRIPE_SECRET_KEY: standIn.secretKey, TALLY_STRIPE_WEBHOOK_SECRET: webhookSecret, TALLY_STRIPE_API_BASE: standIn.url,
     };
     delete env.TALLY_ADMIN_KEY;

@@ -28,14 +28,14 @@ describe('README walkthroughs', () => {
   beforeAll(async () => {
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port) };
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1' };
     delete env.TALLY_ADMIN_KEY;
     delete env.TALLY_DATABASE_URL;
     server = spawn(process.execPath, [join(root, 'bin/tally.mjs'), 'serve'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     server.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     server.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 90_000;
     while (!output.includes('listening on') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(output).toContain(`Tally listening on http://127.0.0.1:${port}`);
   });
@@ -48,7 +48,7 @@ describe('README walkthroughs', () => {
   const run = (name: string): string => {
     const env: NodeJS.ProcessEnv = { ...process.env, TALLY: url };
     delete env.TALLY_ADMIN_KEY;
-    const result = spawnSync('bash', ['-euo', 'pipefail', '-c', block(name)], { cwd: dir, env, encoding: 'utf8', timeout: 30_000 });
+    const result = spawnSync('bash', ['-euo', 'pipefail', '-c', block(name)], { cwd: dir, env, encoding: 'utf8', timeout: 120_000 });
     expect(result.status, result.stderr).toBe(0);
     return result.stdout;
   };

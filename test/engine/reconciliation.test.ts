@@ -136,7 +136,7 @@ describe.each(dialects)('reconciliation on %s', (dialect) => {
 /** Runs `tally reconcile` on a database URL; resolves with the exit code and the output. */
 function tallyReconcile(url: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'reconcile'], { env: { ...process.env, TALLY_DATABASE_URL: url }, timeout: 30_000 },
+    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'reconcile'], { env: { ...process.env, TALLY_DATABASE_URL: url }, timeout: 120_000 },
       (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }));
   });
 }

@@ -21,7 +21,8 @@ import pg from 'pg';
  * directory, trust auth on a free loopback port, removed again on stop.
  */
 
-const startupTimeoutMs = 30_000;
+// A hang guard: a loaded CI machine may take many times the usual start-up.
+const startupTimeoutMs = 120_000;
 const systemUser = 'postgres';
 
 export interface PostgresServer {

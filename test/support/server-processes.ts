@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
  */
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+// A hang guard: a loaded CI machine may take many times the usual start-up.
 const startupTimeoutMs = 120_000;
 const outputLinesKept = 60;
 

@@ -13,7 +13,7 @@ import { customerFilter } from './credits.ts';
 const ReportQuery = Type.Object({
   from: Type.Optional({ ...Timestamp, description: 'Start of the window (inclusive), RFC 3339. Open when left out.' }),
   to: Type.Optional({ ...Timestamp, description: 'End of the window (exclusive), RFC 3339. Open when left out.' }),
-  customer: Type.Optional(Type.String({ maxLength: 255, description: 'Only this customer (id or external_id).' })),
+  customer: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'Only this customer (id or external_id).' })),
 });
 
 const ReconcileQuery = Type.Object({ from: ReportQuery.properties.from, to: ReportQuery.properties.to });

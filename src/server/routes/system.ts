@@ -3,6 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { Engine } from '../../engine/context.ts';
 import { createTestClock, startTestClockAdvance } from '../../engine/test-clocks.ts';
 import { createApiKey } from '../../engine/api-keys.ts';
+import { checkLedger } from '../../engine/reconcile.ts';
 import { ok } from '../../core/errors.ts';
 import * as S from '../schemas.ts';
 import * as V from '../views.ts';
@@ -25,7 +26,7 @@ const LedgerCheck = Type.Object({
 export const defaultTestClockWaitMs = 10_000;
 
 /** Test clocks, API keys, the ledger and the domain-event log, health and metrics. */
-export function systemRoutes(app: FastifyInstance, engine: Engine, metrics: Metrics, options: { testClockWaitMs?: number } = {}): void {
+export function systemRoutes(app: FastifyInstance, engine: Engine, metrics: Metrics, options: { testClockWaitMs?: number | undefined; metricsPublic: boolean }): void {
   const testClockWaitMs = options.testClockWaitMs ?? defaultTestClockWaitMs;
   app.post<{ Body: Static<typeof S.CreateTestClock> }>('/v1/test_clocks', {
     schema: { tags: ['test clocks'], operationId: 'createTestClock', summary: 'Create a test clock', response: responds(201, Type.Ref(R.TestClock), 'The test clock created.'), body: S.CreateTestClock },
@@ -95,11 +96,7 @@ export function systemRoutes(app: FastifyInstance, engine: Engine, metrics: Metr
   app.get('/v1/ledger/check', {
     schema: { tags: ['ledger'], operationId: 'checkLedger', summary: 'Rebuild every balance from its entries and compare with the stored balances', response: responds(200, LedgerCheck, 'What the rebuild found.') },
   }, async (_req, reply) => {
-    const [unbalanced, discrepancies] = await Promise.all([
-      engine.store.read.ledger.unbalancedTransactions(),
-      engine.store.read.ledger.balanceDiscrepancies(),
-    ]);
-    return send(reply, ok({ unbalanced, discrepancies }), (v) => ({
+    return send(reply, ok(await checkLedger(engine)), (v) => ({
       ok: v.unbalanced.length === 0 && v.discrepancies.length === 0,
       unbalanced_transactions: v.unbalanced.map((u) => ({ transaction: u.txnId, sum: u.sumMicro.toString(), entries: u.entryCount })),
       balance_discrepancies: v.discrepancies.map((d) => ({ customer: d.customerId, account: d.account, stored: d.storedMicro.toString(), summed: d.summedMicro.toString() })),
@@ -121,7 +118,8 @@ export function systemRoutes(app: FastifyInstance, engine: Engine, metrics: Metr
     return reply.send({ ok: true, database: engine.store.dialect });
   });
 
-  app.get('/metrics', { config: { scope: 'public' }, schema: { hide: true } }, async (_req, reply) => {
+  // Metrics name routes and volumes: admin only, unless TALLY_METRICS_PUBLIC=1 opens them to a scraper.
+  app.get('/metrics', { config: { scope: options.metricsPublic ? 'public' : 'admin' }, schema: { hide: true } }, async (_req, reply) => {
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 }

@@ -16,7 +16,7 @@ import type { Metrics } from '../metrics.ts';
 /** Usage ingestion, the explanation of a charge, and holds. */
 export function usageRoutes(app: FastifyInstance, engine: Engine, batcher: IngestBatcher, metrics: Metrics): void {
   app.post<{ Body: Static<typeof S.IngestEvents> }>('/v1/events', {
-    config: { scope: 'ingest' },
+    config: { scope: 'ingest', checksItemsItself: true },
     bodyLimit: limits.eventsPerBatchMax * (limits.propertiesBytesMax + 1024),
     schema: {
       tags: ['usage'],

@@ -79,6 +79,14 @@ class PostgresDatabase implements SqlDatabase {
     }
   }
 
+  /** One REPEATABLE READ, READ ONLY transaction: every query of `fn` sees the same snapshot. */
+  async snapshot<T>(fn: (connection: SqlConnection) => Promise<T>): Promise<T> {
+    return this.transaction(async (connection) => {
+      await connection.run('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+      return fn(connection);
+    });
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
   }

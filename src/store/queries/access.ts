@@ -61,20 +61,31 @@ export class AccessQueries {
    * Returns false when the key is claimed already (finished or in progress). A claim still in
    * progress after `idempotencyClaimLeaseMs` belonged to a server that died mid-request (SIGKILL,
    * crash): nothing will complete or release it, so a retry takes it over instead of being told
-   * "in use" forever.
+   * "in use" forever. A record older than `retentionMs` is expired: a new request takes it over.
    */
-  async claimIdempotent(scope: string, key: string, requestHash: string, atMs: number): Promise<boolean> {
+  async claimIdempotent(scope: string, key: string, requestHash: string, atMs: number, retentionMs: number): Promise<boolean> {
     const changed = await this.c.run(
       `INSERT INTO idempotency_keys (scope, key, request_hash, status_code, response, created_at) VALUES (?,?,?,0,'',?)
-        ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, created_at = excluded.created_at
-        WHERE idempotency_keys.status_code = 0 AND idempotency_keys.created_at < ?`,
-      [scope, key, requestHash, atMs, atMs - idempotencyClaimLeaseMs],
+        ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, created_at = excluded.created_at, status_code = 0, response = ''
+        WHERE (idempotency_keys.status_code = 0 AND idempotency_keys.created_at < ?) OR idempotency_keys.created_at < ?`,
+      [scope, key, requestHash, atMs, atMs - idempotencyClaimLeaseMs, atMs - retentionMs],
     );
     return changed === 1;
   }
 
   async completeIdempotent(scope: string, key: string, statusCode: number, body: string): Promise<void> {
     await this.c.run(`UPDATE idempotency_keys SET status_code = ?, response = ? WHERE scope = ? AND key = ?`, [statusCode, body, scope, key]);
+  }
+
+  /**
+   * Deletes up to `limit` records created before `beforeMs` (the retention horizon); returns how
+   * many went. Small batches keep each delete short on a busy table.
+   */
+  async deleteIdempotentBefore(beforeMs: number, limit: number): Promise<number> {
+    return this.c.run(
+      `DELETE FROM idempotency_keys WHERE (scope, key) IN (SELECT scope, key FROM idempotency_keys WHERE created_at < ? ORDER BY created_at LIMIT ?)`,
+      [beforeMs, limit],
+    );
   }
 
   /** Forgets a claim whose request failed with a server error, so the caller may retry. */

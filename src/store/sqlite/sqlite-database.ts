@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Dialect, SqlConnection, SqlDatabase, SqlRow, SqlValue } from '../sql.ts';
 import { WalCheckpointer, walFramesMax } from './wal-checkpointer.ts';
+import { withReadSnapshot } from './read-snapshot.ts';
 
 type Statement = Database.Statement<unknown[], unknown>;
 
@@ -58,7 +59,7 @@ export function openSqliteDatabase(path: string): SqlDatabase {
     db.close();
     throw error;
   }
-  return new SqliteDatabase(db, isFile(path) ? startCheckpointer(db, path) : null);
+  return new SqliteDatabase(db, isFile(path) ? startCheckpointer(db, path) : null, isFile(path) ? path : null);
 }
 
 function isFile(path: string): boolean {
@@ -94,7 +95,7 @@ class SqliteDatabase implements SqlDatabase {
   private readonly waiters: Array<() => void> = [];
   private closed = false;
 
-  constructor(db: Database.Database, private readonly checkpointer: WalCheckpointer | null) {
+  constructor(db: Database.Database, private readonly checkpointer: WalCheckpointer | null, private readonly path: string | null) {
     this.db = db;
     // IMMEDIATE takes the write lock up front, so a transaction never fails half-way on an
     // upgrade from a read lock when another process writes to the same file.
@@ -144,6 +145,17 @@ class SqliteDatabase implements SqlDatabase {
     } finally {
       this.release();
     }
+  }
+
+  /**
+   * A consistent read-only view on a worker thread with its own connection (read-snapshot.ts):
+   * long reads never block the thread that answers requests. An in-memory database has no file
+   * to share, so it is read through this connection instead.
+   */
+  async snapshot<T>(fn: (connection: SqlConnection) => Promise<T>): Promise<T> {
+    this.assertOpen();
+    if (this.path === null) return fn(this);
+    return withReadSnapshot(this.path, fn);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,140 @@
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { findNulCharacter } from '../core/json.ts';
+import { limits } from '../engine/limits.ts';
+import { errorBody, type ErrorBody } from './errors.ts';
+
+/**
+ * The request-parsing layer's own refusals, all in the API's error shape (PRODUCT §12, §16):
+ * only UTF-8 JSON bodies, no NUL character in any body, path or query string, bad URLs, paths
+ * too long, and the HTTP parser's own errors (headers too large, malformed requests), each with a
+ * stable code. Every reply carries `X-Request-Id`.
+ */
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The body's items are checked one by one by the engine (ingestion), not refused whole here. */
+    checksItemsItself?: boolean;
+  }
+}
+
+/** An error raised while parsing a request, carried to the error handler with its reply. */
+export class RequestRefused extends Error {
+  constructor(readonly statusCode: number, readonly body: ErrorBody) {
+    super(body.error.message);
+  }
+}
+
+const refusal = (statusCode: number, code: string, message: string): RequestRefused =>
+  new RequestRefused(statusCode, { error: { code, message } });
+
+/** `X-Request-Id` as given by the caller, when it is a plain token of a sane length. */
+const requestIdPattern = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+
+export function newRequestId(): string {
+  return `req_${randomBytes(12).toString('base64url')}`;
+}
+
+/** Fastify's `genReqId`: the caller's X-Request-Id when it is well formed, else a fresh one. */
+export function requestIdFor(request: { headers: Record<string, string | string[] | undefined> }): string {
+  const given = request.headers['x-request-id'];
+  return typeof given === 'string' && requestIdPattern.test(given) ? given : newRequestId();
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+/** The charset parameter of a Content-Type, lower-cased, or null when none is given. */
+function charsetOf(contentType: string | undefined): string | null {
+  const match = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType ?? '');
+  return match ? match[1]!.toLowerCase() : null;
+}
+
+/**
+ * Replaces the JSON body parser: refuses a declared charset other than UTF-8 (415), bytes that
+ * are not UTF-8 (400 invalid_encoding), then parses with Fastify's own safe parser (prototype
+ * poisoning refused). JSON.parse itself does not recurse, so depth is bounded later, per field.
+ */
+export function registerJsonParser(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  // JSON only: Fastify's built-in text/plain parser would hand a string to the routes' schemas.
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const charset = charsetOf(request.headers['content-type']);
+    if (charset !== null && charset !== 'utf-8' && charset !== 'utf8') {
+      done(refusal(415, 'unsupported_charset', `Only UTF-8 JSON is accepted; this body declares charset ${JSON.stringify(charset)}.`), undefined);
+      return;
+    }
+    let text: string;
+    try {
+      text = utf8.decode(body as Buffer);
+    } catch {
+      done(refusal(400, 'invalid_encoding', 'The request body is not valid UTF-8.'), undefined);
+      return;
+    }
+    parseJson(request, text, done);
+  });
+}
+
+/**
+ * Refuses a NUL character anywhere in a path parameter, a query parameter or the body, with 400
+ * and the field at fault. PostgreSQL cannot store NUL in text and SQLite can: refusing it here
+ * makes both databases behave alike. Ingestion checks each event itself (one bad event never
+ * sinks its batch), so routes marked `checksItemsItself` skip the body check, as do raw bodies
+ * (bytes, such as the signed Stripe webhook's), which no string column stores.
+ */
+export function registerNulGuard(app: FastifyInstance): void {
+  app.addHook('preValidation', async (request: FastifyRequest, reply: FastifyReply) => {
+    const field = findNulCharacter(request.params, '')
+      ?? findNulCharacter(request.query, '')
+      ?? (request.routeOptions.config?.checksItemsItself || request.body instanceof Uint8Array ? null : findNulCharacter(request.body, ''));
+    if (field === null) return;
+    const name = field || 'body';
+    await reply.code(400).send(errorBody({
+      code: 'validation_failed',
+      message: `${name}: must not contain a NUL character`,
+      fields: [{ field: name, code: 'nul_character', message: 'must not contain a NUL character' }],
+    }));
+    return reply;
+  });
+}
+
+/** Errors Fastify raises before a route runs (bad URL encoding, a path parameter too long). */
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('x-request-id', request.id);
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    void reply.code(414).send({ error: { code: 'uri_too_long', message: `A path segment is longer than ${limits.pathSegmentLengthMax} characters.` } });
+    return;
+  }
+  if (error.code === 'FST_ERR_BAD_URL') {
+    void reply.code(400).send({ error: { code: 'invalid_url', message: 'The URL is not validly percent-encoded.' } });
+    return;
+  }
+  void reply.code(400).send({ error: { code: 'bad_request', message: 'The request could not be routed.' } });
+}
+
+/**
+ * Errors of Node's HTTP parser, before Fastify sees a request (headers or URL too large, a
+ * malformed request line): answered in the API's shape, then the connection is closed.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  let status = 400;
+  let body: ErrorBody = { error: { code: 'bad_request', message: 'The request is malformed.' } };
+  if (error.code === 'HPE_HEADER_OVERFLOW') {
+    status = 431;
+    body = { error: { code: 'headers_too_large', message: 'The URL and headers together exceed 16 KiB.' } };
+  } else if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    status = 408;
+    body = { error: { code: 'request_timeout', message: 'The request took too long to arrive.' } };
+  }
+  const text = JSON.stringify(body);
+  const reason = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\n` +
+    `X-Request-Id: ${newRequestId()}\r\nConnection: close\r\n\r\n${text}`,
+  );
+}
