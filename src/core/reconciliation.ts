@@ -19,6 +19,7 @@ export const reconciliationChecks = [
   'customer_balance',
   'stripe_invoices_pushed',
   'stripe_money_linked',
+  'promotion_grants_linked',
 ] as const;
 
 export type CheckName = (typeof reconciliationChecks)[number];

@@ -13,6 +13,13 @@ export const limits = {
   pageSizeMax: 100,
   pageSizeDefault: 20,
   holdSecondsMax: 7 * 24 * 60 * 60,
+  // Single-use codes one campaign may generate in one request (all written in its transaction).
+  promotionCodesPerCampaignMax: 10_000,
+  promotionCodeLengthMax: 64,
+  promotionCodePrefixLengthMax: 20,
+  promotionPlansMax: 20,
+  // Ten years: a redemption grant's lifetime, in seconds.
+  promotionGrantSecondsMax: 10 * 366 * 24 * 60 * 60,
   // 10^12 credits: keeps every sum of micro-credits well inside a signed 64-bit column.
   creditsMaxMicro: 10n ** 18n,
 } as const;

@@ -5,6 +5,7 @@ import {
   type Discrepancy, type Reconciliation,
 } from '../core/reconciliation.ts';
 import { creditNoteProblems, invoiceBalanceProblem } from '../core/balance-reconciliation.ts';
+import { missingPromotionGrant, promotionGrantProblems } from '../core/promotion-reconciliation.ts';
 import type { ReconcileWindow } from '../store/queries/reconciliation.ts';
 import type { StoreTx } from '../store/store.ts';
 import type { Engine } from './context.ts';
@@ -40,6 +41,7 @@ export async function reconcile(engine: Engine, input: ReconcileInput = {}): Pro
     clawBackProblemsIn(tx, window),
     customerBalanceProblems(tx),
     stripeProblems(tx, window),
+    promotionLinkProblems(tx, window),
   ]);
   return ok(reconciliationResult(found.flat()));
 }
@@ -100,4 +102,9 @@ async function customerBalanceProblems(tx: StoreTx): Promise<Discrepancy[]> {
     ...notes.flatMap(({ note, appliedMinor, refundedMinor }) => creditNoteProblems({ ...note, usesAppliedMinor: appliedMinor, usesRefundedMinor: refundedMinor })),
     ...invoices.map(invoiceBalanceProblem).filter((d): d is Discrepancy => d !== null),
   ];
+}
+
+async function promotionLinkProblems(tx: StoreTx, window: ReconcileWindow): Promise<Discrepancy[]> {
+  const facts = await tx.promotions.linkFacts(window.fromMs, window.toMs);
+  return [...facts.grants.flatMap(promotionGrantProblems), ...facts.missingGrants.map(missingPromotionGrant)];
 }

@@ -22,6 +22,7 @@ import type { StripeSettings } from '../integrations/stripe/settings.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { SecretBox } from '../engine/secret-box.ts';
 import { webhookUrlCheck } from '../integrations/webhooks/url-safety.ts';
+import { promotionRoutes } from './routes/promotions.ts';
 
 export interface ServerOptions {
   adminKey?: string | undefined;
@@ -135,6 +136,7 @@ export async function buildServer(engine: Engine, options: ServerOptions = {}): 
   creditNoteRoutes(app, engine);
   stripeRoutes(app, engine, options.stripe, options.refundShortfall ?? 'debt');
   webhookRoutes(app, engine, { box, checkUrl: webhookUrlCheck({ allowPrivate: options.webhooks?.allowPrivate ?? false }) });
+  promotionRoutes(app, engine);
   for (const add of options.extraRoutes ?? []) add(app, engine);
   await app.ready();
   return app;

@@ -14,6 +14,8 @@ import { ReportQueries } from './queries/reports.ts';
 import { ReconciliationQueries } from './queries/reconciliation.ts';
 import { CreditNoteQueries } from './queries/credit-notes.ts';
 import { WebhookQueries } from './queries/webhooks.ts';
+import { PromotionQueries } from './queries/promotions.ts';
+import { ReferralQueries } from './queries/referrals.ts';
 
 /**
  * The storage the engine needs, in domain terms. One implementation serves SQLite and PostgreSQL:
@@ -33,6 +35,8 @@ export class StoreTx {
   readonly creditNotes: CreditNoteQueries;
   readonly stripe: StripeQueries;
   readonly webhooks: WebhookQueries;
+  readonly promotions: PromotionQueries;
+  readonly referrals: ReferralQueries;
 
   constructor(readonly c: SqlConnection) {
     this.customers = new CustomerQueries(c);
@@ -47,6 +51,8 @@ export class StoreTx {
     this.creditNotes = new CreditNoteQueries(c);
     this.stripe = new StripeQueries(c);
     this.webhooks = new WebhookQueries(c);
+    this.promotions = new PromotionQueries(c);
+    this.referrals = new ReferralQueries(c);
   }
 
   /**
