@@ -1,4 +1,5 @@
-import { Type, type TSchema } from '@sinclair/typebox';
+import { Type, type TObject, type TProperties, type TSchema } from '@sinclair/typebox';
+import { Nullable, responds } from './openapi.ts';
 import { limits } from '../engine/limits.ts';
 import { Code, Credits, Metadata, Name, PageQuery, Timestamp } from './schemas.ts';
 
@@ -6,20 +7,8 @@ import { Code, Credits, Metadata, Name, PageQuery, Timestamp } from './schemas.t
  * Request and response schemas of campaigns, redemptions and referrals (PRODUCT §15). The same
  * objects validate requests, shape replies and produce the OpenAPI document.
  */
-const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 const CustomerRef = Type.String({ minLength: 1, maxLength: limits.customerRefLengthMax, description: 'Customer id or external_id.' });
 const PromotionCode = Type.String({ minLength: 1, maxLength: limits.promotionCodeLengthMax, pattern: '^[A-Za-z0-9_-]+$', description: 'Matched without regard to case.' });
-
-export const ErrorResponse = Type.Object({
-  error: Type.Object({
-    code: Type.String({ description: 'Stable snake_case error code.' }),
-    message: Type.String(),
-    details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-  }),
-}, { description: 'An error: {"error": {"code", "message", "details"?}}.' });
-
-/** `response` of a route: the success status and schema, and the error shape for every other status. */
-export const replies = (status: number, schema: TSchema) => ({ [status]: schema, '4xx': ErrorResponse, '5xx': ErrorResponse });
 
 export const CreatePromotion = Type.Object({
   name: Type.Optional(Name),
@@ -57,109 +46,116 @@ export const ReferralQuery = Type.Composite([PageQuery, Type.Object({
 
 export const RedemptionQuery = Type.Composite([PageQuery, Type.Object({ promotion: Type.Optional(Type.String({ maxLength: 255 })) })]);
 
-export const Promotion = Type.Object({
-  id: Type.String(),
+const record = <P extends TProperties>(id: string, description: string, properties: P): TObject<P> =>
+  Type.Object(properties, { $id: id, additionalProperties: false, description });
+const Time = Type.String({ format: 'date-time', description: 'RFC 3339 date-time in UTC.' });
+const CreditsOut = Type.String({ description: 'Credits as an exact decimal string.', examples: ['50'] });
+const Strings = Type.Record(Type.String(), Type.String());
+
+export const Promotion = record('Promotion', 'A campaign: its code (or generated single-use codes), the credits a redemption grants, and its limits.', {
+  id: Type.String({ description: 'prm_…' }),
   object: Type.Literal('promotion'),
   name: Nullable(Type.String()),
   code: Nullable(Type.String({ description: 'The shared code; null when single-use codes were generated.' })),
-  codes: Nullable(Type.Object({ count: Type.Integer(), prefix: Nullable(Type.String()) })),
-  credits: Credits,
+  codes: Nullable(Type.Object({ count: Type.Integer(), prefix: Nullable(Type.String()) }, { additionalProperties: false })),
+  credits: CreditsOut,
   priority: Type.Integer(),
-  grant_expires_in: Nullable(Type.Integer()),
-  valid_from: Nullable(Timestamp),
-  valid_until: Nullable(Timestamp),
+  grant_expires_in: Nullable(Type.Integer({ description: 'Seconds after redemption until the grant expires.' })),
+  valid_from: Nullable(Time),
+  valid_until: Nullable(Time),
   max_redemptions: Nullable(Type.Integer()),
   max_per_customer: Type.Integer(),
   new_customers_only: Type.Boolean(),
   plans: Type.Array(Type.String()),
   active: Type.Boolean(),
   redemptions: Type.Integer(),
-  metadata: Type.Record(Type.String(), Type.String()),
-  created_at: Timestamp,
-  deactivated_at: Nullable(Timestamp),
+  metadata: Strings,
+  created_at: Time,
+  deactivated_at: Nullable(Time),
 });
 
-export const PromotionCodeView = Type.Object({
+export const PromotionCodeView = record('PromotionCode', 'One code of a campaign, with how often it was redeemed.', {
   code: Type.String(),
   promotion: Type.String(),
   single_use: Type.Boolean(),
   redemptions: Type.Integer(),
-  created_at: Timestamp,
+  created_at: Time,
 });
 
-export const Redemption = Type.Object({
-  id: Type.String(),
+export const Redemption = record('PromotionRedemption', 'A redemption: the promotional grant (source `promotion`) a code gave a customer.', {
+  id: Type.String({ description: 'rdm_…' }),
   object: Type.Literal('promotion_redemption'),
   promotion: Type.String(),
   code: Type.String(),
   customer: Type.String(),
   grant: Type.String(),
-  credits: Credits,
-  grant_expires_at: Nullable(Timestamp),
-  created_at: Timestamp,
+  credits: CreditsOut,
+  grant_expires_at: Nullable(Time),
+  created_at: Time,
 });
 
-export const ReferralClawBack = Type.Object({
-  id: Type.String(),
+export const ReferralClawBack = record('ReferralClawBack', 'The unspent part of a referral reward taken back by a refund or lost chargeback of the rewarding invoice.', {
+  id: Type.String({ description: 'rcb_…' }),
   referral: Type.String(),
   return: Type.String({ description: 'The refund or chargeback that caused it.' }),
   customer: Type.String(),
   grant: Type.String(),
-  credits: Credits,
-  transaction: Nullable(Type.String()),
-  created_at: Timestamp,
+  credits: CreditsOut,
+  transaction: Nullable(Type.String({ description: 'The revoke transaction (null when nothing was left to take).' })),
+  created_at: Time,
 });
 
-export const Referral = Type.Object({
-  id: Type.String(),
+export const Referral = record('Referral', "A referral: rewards when the referred customer's first invoice is paid, clawed back with its money.", {
+  id: Type.String({ description: 'rfl_…' }),
   object: Type.Literal('referral'),
   referrer: Type.String(),
   referred: Type.String(),
-  reward_credits: Credits,
-  referred_credits: Nullable(Credits),
+  reward_credits: CreditsOut,
+  referred_credits: Nullable(CreditsOut),
   status: Type.Union([Type.Literal('pending'), Type.Literal('rewarded')]),
   invoice: Nullable(Type.String({ description: "The referred customer's first paid invoice." })),
   referrer_grant: Nullable(Type.String()),
   referred_grant: Nullable(Type.String()),
-  rewarded_at: Nullable(Timestamp),
-  claw_backs: Type.Array(ReferralClawBack),
-  metadata: Type.Record(Type.String(), Type.String()),
-  created_at: Timestamp,
-});
-
-export const listOf = (item: TSchema) => Type.Object({
-  object: Type.Literal('list'),
-  data: Type.Array(item),
-  has_more: Type.Boolean(),
-  next_cursor: Nullable(Type.String()),
+  rewarded_at: Nullable(Time),
+  claw_backs: Type.Array(Type.Ref(ReferralClawBack)),
+  metadata: Strings,
+  created_at: Time,
 });
 
 const FateColumns = {
-  redemptions: Type.Integer(),
+  redemptions: Type.Integer({ description: 'Redemptions (campaign) or rewarded referrals (referrer) in the window.' }),
   grants: Type.Integer(),
-  credits_granted: Credits,
-  credits_consumed: Credits,
-  credits_expired: Credits,
-  credits_revoked: Credits,
-  credits_unspent: Credits,
+  credits_granted: CreditsOut,
+  credits_consumed: CreditsOut,
+  credits_expired: CreditsOut,
+  credits_revoked: CreditsOut,
+  credits_unspent: CreditsOut,
   revenue_after: Type.Record(Type.String(), Type.Integer(), { description: 'Minor units those customers paid after their redemption or referral (in the window), by currency.' }),
+  customers: Type.Integer(),
 };
 
-export const PromotionsReport = Type.Object({
+export const PromotionsReport = record('PromotionsReport', 'Per campaign and per referrer: redemptions, the fate of the credits granted, and the revenue their customers paid afterwards.', {
   object: Type.Literal('report'),
   report: Type.Literal('promotions'),
-  from: Nullable(Timestamp),
-  to: Nullable(Timestamp),
+  from: Nullable(Time),
+  to: Nullable(Time),
   customer: Nullable(Type.String()),
   rows: Type.Array(Type.Object({
     kind: Type.Union([Type.Literal('campaign'), Type.Literal('referrer')]),
     promotion: Nullable(Type.String()),
     code: Nullable(Type.String()),
     referrer: Nullable(Type.String()),
-    customers: Type.Integer(),
     ...FateColumns,
-  })),
-  totals: Type.Object({ ...FateColumns, customers: Type.Integer() }),
+  }, { additionalProperties: false })),
+  totals: Type.Object(FateColumns, { additionalProperties: false }),
 });
 
+/** The shared components this file adds to the OpenAPI document. */
+export const promotionComponents = [Promotion, PromotionCodeView, Redemption, ReferralClawBack, Referral, PromotionsReport];
+
 export const CsvText = Type.String({ description: 'RFC 4180 CSV with a header row.' });
+
+/** A reply that is JSON by default and CSV with `Accept: text/csv`. */
+export function respondsJsonOrCsv(schema: TSchema, description: string): Record<string, unknown> {
+  return { ...responds(200, schema, description), 200: { description, content: { 'application/json': { schema }, 'text/csv': { schema: CsvText } } } };
+}

@@ -208,9 +208,12 @@ describe.each(dialects)('promotions on %s', (dialect) => {
       const op = doc.paths[path]?.[method];
       expect(op?.operationId, `${method} ${path}`).toBe(operationId);
       const success = op.responses['200'] ?? op.responses['201'];
-      expect(success.content['application/json'].schema.type, `${method} ${path}`).toBe('object');
-      expect(op.responses['4XX'] ?? op.responses['4xx'], `${method} ${path}`).toBeDefined();
+      const schema = success.content['application/json'].schema;
+      expect(schema.$ref ?? schema.type, `${method} ${path}`).toMatch(/^(#\/components\/schemas\/|object$)/);
+      expect(op.responses['4XX'].content['application/json'].schema, `${method} ${path}`).toEqual({ $ref: '#/components/schemas/Error' });
     }
+    expect(doc.paths['/v1/promotions/redeem'].post.responses['201'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/PromotionRedemption' });
+    expect(doc.components.schemas.Refund.properties.referral_claw_backs.items).toEqual({ $ref: '#/components/schemas/ReferralClawBack' });
     expect(doc.paths['/v1/promotions/{id}/codes'].get.responses['200'].content['text/csv']).toBeDefined();
   });
 });

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Static } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
+import { List, responds } from '../openapi.ts';
 import { notFound, ok } from '../../core/errors.ts';
 import type { Engine } from '../../engine/context.ts';
 import { createPromotion, deactivatePromotion } from '../../engine/promotions.ts';
@@ -24,13 +25,13 @@ export function promotionRoutes(app: FastifyInstance, engine: Engine): void {
   app.post<{ Body: Static<typeof P.CreatePromotion> }>('/v1/promotions', {
     schema: {
       tags, operationId: 'createPromotion', summary: 'Create a campaign with one shared code or generated single-use codes',
-      body: P.CreatePromotion, response: P.replies(201, P.Promotion),
+      body: P.CreatePromotion, response: responds(201, Type.Ref(P.Promotion), 'The campaign, with its terms.'),
     },
   }, async (req, reply) => send(reply, await createPromotion(engine, req.body), promotionView, 201));
 
   app.get<{ Querystring: Static<typeof S.PageQuery> }>('/v1/promotions', {
     config: { scope: 'read' },
-    schema: { tags, operationId: 'listPromotions', summary: 'List campaigns, oldest first', querystring: S.PageQuery, response: P.replies(200, P.listOf(P.Promotion)) },
+    schema: { tags, operationId: 'listPromotions', summary: 'List campaigns, oldest first', querystring: S.PageQuery, response: responds(200, List(Type.Ref(P.Promotion), 'A page of campaigns.')) },
   }, async (req, reply) => {
     if (req.caller?.customerId) return sendError(reply, portalRefused);
     return reply.send(listView(await engine.store.read.promotions.list(pageOf(req.query)), promotionView, (p) => p.id));
@@ -40,7 +41,7 @@ export function promotionRoutes(app: FastifyInstance, engine: Engine): void {
     schema: {
       tags, operationId: 'redeemPromotion', summary: 'Redeem a code for a customer: a promotional grant linked to the campaign and code',
       description: 'Refusals: promotion_not_found, promotion_inactive, promotion_expired, promotion_already_redeemed, promotion_exhausted, promotion_not_eligible.',
-      body: P.Redeem, response: P.replies(201, P.Redemption),
+      body: P.Redeem, response: responds(201, Type.Ref(P.Redemption), 'The redemption and the grant it made.'),
     },
   }, async (req, reply) => send(reply, await redeemPromotion(engine, req.body), (v) => redemptionView(v.redemption, v.grant), 201));
 
@@ -48,7 +49,7 @@ export function promotionRoutes(app: FastifyInstance, engine: Engine): void {
     config: { scope: 'read' },
     schema: {
       tags, operationId: 'listPromotionRedemptions', summary: 'List redemptions, of one campaign or one customer',
-      querystring: P.RedemptionQuery, response: P.replies(200, P.listOf(P.Redemption)),
+      querystring: P.RedemptionQuery, response: responds(200, List(Type.Ref(P.Redemption), 'A page of redemptions.')),
     },
   }, async (req, reply) => {
     const customerId = await customerFilter(engine, req.caller?.customerId ?? null, req.query.customer);
@@ -61,7 +62,7 @@ export function promotionRoutes(app: FastifyInstance, engine: Engine): void {
 
   app.get<{ Params: Static<typeof S.IdParam> }>('/v1/promotions/:id', {
     config: { scope: 'read' },
-    schema: { tags, operationId: 'getPromotion', summary: 'Fetch a campaign', params: S.IdParam, response: P.replies(200, P.Promotion) },
+    schema: { tags, operationId: 'getPromotion', summary: 'Fetch a campaign', params: S.IdParam, response: responds(200, Type.Ref(P.Promotion), 'The campaign.') },
   }, async (req, reply) => {
     if (req.caller?.customerId) return sendError(reply, portalRefused);
     const promotion = await engine.store.read.promotions.get(req.params.id);
@@ -71,7 +72,7 @@ export function promotionRoutes(app: FastifyInstance, engine: Engine): void {
   app.post<{ Params: Static<typeof S.IdParam> }>('/v1/promotions/:id/deactivate', {
     schema: {
       tags, operationId: 'deactivatePromotion', summary: 'Stop a campaign: later redemptions are refused (promotion_inactive)',
-      params: S.IdParam, response: P.replies(200, P.Promotion),
+      params: S.IdParam, response: responds(200, Type.Ref(P.Promotion), 'The campaign, inactive.'),
     },
   }, async (req, reply) => send(reply, await deactivatePromotion(engine, req.params.id), promotionView));
 
@@ -80,10 +81,7 @@ export function promotionRoutes(app: FastifyInstance, engine: Engine): void {
     schema: {
       tags, operationId: 'listPromotionCodes', summary: "A campaign's codes: a page of JSON, or every code as CSV (Accept: text/csv) for export",
       params: S.IdParam, querystring: S.PageQuery,
-      response: {
-        200: { content: { 'application/json': { schema: P.listOf(P.PromotionCodeView) }, 'text/csv': { schema: P.CsvText } } },
-        '4xx': P.ErrorResponse, '5xx': P.ErrorResponse,
-      },
+      response: P.respondsJsonOrCsv(List(Type.Ref(P.PromotionCodeView), 'A page of codes (JSON), or every code (CSV).'), 'A page of codes (JSON), or every code (CSV).'),
     },
   }, async (req, reply) => {
     if (req.caller?.customerId) return sendError(reply, portalRefused);
@@ -103,10 +101,7 @@ export function promotionRoutes(app: FastifyInstance, engine: Engine): void {
       tags: ['reports'], operationId: 'promotionsReport',
       summary: 'Per campaign and per referrer: redemptions, credits granted, consumed, expired, revoked, and the revenue those customers paid afterwards',
       description: 'JSON by default; one CSV table of the rows with Accept: text/csv.', querystring: ReportQuery,
-      response: {
-        200: { content: { 'application/json': { schema: P.PromotionsReport }, 'text/csv': { schema: P.CsvText } } },
-        '4xx': P.ErrorResponse, '5xx': P.ErrorResponse,
-      },
+      response: P.respondsJsonOrCsv(Type.Ref(P.PromotionsReport), 'The report (JSON), or its rows (CSV).'),
     },
   }, async (req, reply) => {
     const customerId = await customerFilter(engine, req.caller?.customerId ?? null, req.query.customer);

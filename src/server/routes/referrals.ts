@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import type { Static } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
+import { List, responds } from '../openapi.ts';
 import type { Engine } from '../../engine/context.ts';
 import { createReferral } from '../../engine/referrals.ts';
 import { notFound, ok } from '../../core/errors.ts';
@@ -22,7 +23,7 @@ export function referralRoutes(app: FastifyInstance, engine: Engine): void {
       tags, operationId: 'createReferral',
       summary: "Record a referral: promotional grants to the referrer (and the referred) when the referred customer's first invoice is paid",
       description: 'Refusals: customer_not_found, referral_to_self, customer_already_referred, referral_not_eligible (the referred customer has paid before).',
-      body: P.CreateReferral, response: P.replies(201, P.Referral),
+      body: P.CreateReferral, response: responds(201, Type.Ref(P.Referral), 'The referral, pending until the first paid invoice.'),
     },
   }, async (req, reply) => send(reply, await createReferral(engine, req.body), (r) => referralView(r), 201));
 
@@ -30,7 +31,7 @@ export function referralRoutes(app: FastifyInstance, engine: Engine): void {
     config: { scope: 'read' },
     schema: {
       tags, operationId: 'listReferrals', summary: 'List referrals, optionally by referrer, referred, or either (customer)',
-      querystring: P.ReferralQuery, response: P.replies(200, P.listOf(P.Referral)),
+      querystring: P.ReferralQuery, response: responds(200, List(Type.Ref(P.Referral), 'A page of referrals.')),
     },
   }, async (req, reply) => {
     const customerId = await customerFilter(engine, req.caller?.customerId ?? null, req.query.customer);
@@ -50,7 +51,7 @@ export function referralRoutes(app: FastifyInstance, engine: Engine): void {
 
   app.get<{ Params: Static<typeof S.IdParam> }>('/v1/referrals/:id', {
     config: { scope: 'read' },
-    schema: { tags, operationId: 'getReferral', summary: 'Fetch a referral with its rewards and claw-backs', params: S.IdParam, response: P.replies(200, P.Referral) },
+    schema: { tags, operationId: 'getReferral', summary: 'Fetch a referral with its rewards and claw-backs', params: S.IdParam, response: responds(200, Type.Ref(P.Referral), 'The referral.') },
   }, async (req, reply) => {
     const referral = await engine.store.read.referrals.get(req.params.id);
     const visible = referral && (canSeeCustomer(req, referral.referrerId) || canSeeCustomer(req, referral.referredId));
