@@ -127,6 +127,11 @@ export class PromotionQueries {
       [r.id, r.promotionId, r.code, r.customerId, r.grantId, r.creditsMicro, r.createdAtMs]);
   }
 
+  async redemption(id: string): Promise<RedemptionRecord | null> {
+    const rows = await this.c.query(`SELECT * FROM promotion_redemptions WHERE id = ?`, [id]);
+    return rows[0] ? toRedemption(rows[0]) : null;
+  }
+
   /** The codes this customer redeemed in this campaign, one per redemption. */
   async codesRedeemedBy(customerId: string, promotionId: string): Promise<string[]> {
     const rows = await this.c.query(`SELECT code FROM promotion_redemptions WHERE customer_id = ? AND promotion_id = ? ORDER BY id`, [customerId, promotionId]);
