@@ -5,6 +5,7 @@ import { reportNames, runReport, type ReportName } from '../engine/reports.ts';
 import { reportCsv, reportView } from '../server/report-views.ts';
 import { stripeStatus } from '../engine/stripe-pushes.ts';
 import { webhooksCommand, webhooksUsage } from './webhooks-command.ts';
+import { promotionsCommand, promotionsUsage } from './promotions.ts';
 
 export interface CommandContext {
   databaseUrl: string;
@@ -24,7 +25,7 @@ Commands:
                         print a finance report as JSON (or CSV): ${reportNames.join(', ')}
   stripe-status         invoices not yet in Stripe (pending or failed pushes, with the last error) and Stripe
                         events kept for review; exits 1 on a failed push or an event kept for review
-${webhooksUsage}`;
+${webhooksUsage}${promotionsUsage}`;
 
 /** Commands that work on the engine directly (no server needed). */
 export async function runCommand(command: string, args: string[], ctx: CommandContext): Promise<number> {
@@ -32,6 +33,7 @@ export async function runCommand(command: string, args: string[], ctx: CommandCo
   if (command === 'report') return withEngine(ctx, (engine) => reportCommand(engine, args));
   if (command === 'stripe-status') return withEngine(ctx, stripeStatusCommand);
   if (command === 'webhooks') return withEngine(ctx, (engine) => webhooksCommand(engine, args));
+  if (command === 'promotions') return withEngine(ctx, (engine) => promotionsCommand(engine, args));
   if (command === 'check-ledger') {
     return withEngine(ctx, async (engine) => {
       const startedMs = performance.now();

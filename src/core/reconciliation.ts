@@ -20,6 +20,7 @@ export const reconciliationChecks = [
   'stripe_invoices_pushed',
   'stripe_money_linked',
   'frozen_credits_unused',
+  'promotion_grants_linked',
 ] as const;
 
 export type CheckName = (typeof reconciliationChecks)[number];

@@ -27,11 +27,17 @@ export const webhookEventTypes = {
   'chargeback.created': 'chargeback',
   'chargeback.closed': 'chargeback',
   'credit_note.created': 'credit_note',
-  'promotion.redeemed': 'payload',
+  'promotion.created': 'promotion',
+  'promotion.deactivated': 'promotion',
+  'promotion.redeemed': 'redemption',
+  'referral.created': 'referral',
+  'referral.rewarded': 'referral',
+  'referral.clawed_back': 'referral',
   'webhook_endpoint.disabled': 'webhook_endpoint',
 } as const satisfies Record<string, WebhookObjectKind>;
 
-export type WebhookObjectKind = 'grant' | 'balance' | 'subscription' | 'invoice' | 'refund' | 'chargeback' | 'credit_note' | 'webhook_endpoint' | 'payload';
+export type WebhookObjectKind = 'grant' | 'balance' | 'subscription' | 'invoice' | 'refund' | 'chargeback' | 'credit_note' | 'webhook_endpoint'
+  | 'promotion' | 'redemption' | 'referral' | 'payload';
 export type WebhookEventType = keyof typeof webhookEventTypes;
 
 export function isWebhookEventType(type: string): type is WebhookEventType {

@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
  */
 const alphabet = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
-export type IdPrefix = 'cus' | 'grt' | 'evt' | 'inv' | 'sub' | 'txn' | 'ref' | 'cbk' | 'hld' | 'mtr' | 'clk' | 'key' | 'pln' | 'lin' | 'pay' | 'whk' | 'dlv' | 'per' | 'prc' | 'cn' | 'cnu' | 'pat';
+export type IdPrefix = 'cus' | 'grt' | 'evt' | 'inv' | 'sub' | 'txn' | 'ref' | 'cbk' | 'hld' | 'mtr' | 'clk' | 'key' | 'pln' | 'lin' | 'pay' | 'whk' | 'dlv' | 'per' | 'prc' | 'cn' | 'cnu' | 'pat'
+  | 'prm' | 'rdm' | 'rfl' | 'rcb';
 
 export interface IdGenerator {
   next(prefix: IdPrefix): string;

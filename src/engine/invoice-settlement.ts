@@ -3,11 +3,13 @@ import type { StoreTx } from '../store/store.ts';
 import type { Changes, Engine } from './context.ts';
 import { activateGrant } from './grants.ts';
 import { formatCredits } from '../core/decimal.ts';
+import { rewardReferral } from './referrals.ts';
 
 /**
  * Money coming in on an invoice, whatever pays it (a recorded payment, the customer's balance, a
  * provider): the payment record, and once the invoice is paid in full its consequences, which are
- * the same for every way of paying: credits bought with it become active, and a top-up re-arms.
+ * the same for every way of paying: credits bought with it become active, a top-up re-arms, and
+ * the first paid invoice of a referred customer rewards its referral (src/engine/referrals.ts).
  * The caller writes the invoice state afterwards.
  */
 export async function takePayment(
@@ -41,6 +43,7 @@ export async function settleInvoice(engine: Engine, tx: StoreTx, changes: Change
     if (grant.status === 'pending') await activateGrant(engine, tx, changes, customer, grant, nowMs);
   }
   if (invoice.metadata.auto_top_up === 'true') await tx.customers.setTopUpArmed(customer.id, true);
+  await rewardReferral(engine, tx, changes, invoice, nowMs);
   await recoverPaidInvoice(tx, changes, invoice, nowMs);
 }
 

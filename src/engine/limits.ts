@@ -24,6 +24,13 @@ export const limits = {
   holdSecondsMax: 7 * 24 * 60 * 60,
   /** How long an Idempotency-Key record is kept (PRODUCT §12); the scheduler deletes older ones. */
   idempotencyRetentionMs: 7 * 24 * 60 * 60_000,
+  // Single-use codes one campaign may generate in one request (all written in its transaction).
+  promotionCodesPerCampaignMax: 10_000,
+  promotionCodeLengthMax: 64,
+  promotionCodePrefixLengthMax: 20,
+  promotionPlansMax: 20,
+  // Ten years: a redemption grant's lifetime, in seconds.
+  promotionGrantSecondsMax: 10 * 366 * 24 * 60 * 60,
   // 10^12 credits: keeps every sum of micro-credits well inside a signed 64-bit column.
   creditsMaxMicro: 10n ** 18n,
 } as const;

@@ -5,6 +5,7 @@ import {
   type Discrepancy, type Reconciliation,
 } from '../core/reconciliation.ts';
 import { creditNoteProblems, invoiceBalanceProblem } from '../core/balance-reconciliation.ts';
+import { missingPromotionGrant, promotionGrantProblems } from '../core/promotion-reconciliation.ts';
 import type { ReconcileWindow } from '../store/queries/reconciliation.ts';
 import type { StoreTx } from '../store/store.ts';
 import type { Engine } from './context.ts';
@@ -51,6 +52,7 @@ export async function reconcile(engine: Engine, input: ReconcileInput = {}, opti
     ['customer money balances', (tx) => customerBalanceProblems(tx)],
     ['Stripe invoices pushed and Stripe money linked', (tx) => stripeProblems(tx, window)],
     ['frozen and revoked credits unused', (tx) => frozenCreditProblems(tx)],
+    ['promotion and referral grants linked', (tx) => promotionLinkProblems(tx, window)],
   ];
   const found = await engine.store.snapshot(async (tx) => {
     const all: Discrepancy[] = [];
@@ -137,4 +139,9 @@ async function frozenCreditProblems(tx: StoreTx): Promise<Discrepancy[]> {
     ...frozen.map((u) => ({ check: 'frozen_credits_unused' as const, message: `Usage transaction ${u.txnId} took credits from grant ${u.grantId} while it was frozen.`, ids: [u.grantId, u.txnId, u.customerId] })),
     ...revoked.map((u) => ({ check: 'frozen_credits_unused' as const, message: `Usage transaction ${u.txnId} took credits from grant ${u.grantId} after its invoice revoked it.`, ids: [u.grantId, u.txnId, u.customerId] })),
   ];
+}
+
+async function promotionLinkProblems(tx: StoreTx, window: ReconcileWindow): Promise<Discrepancy[]> {
+  const facts = await tx.promotions.linkFacts(window.fromMs, window.toMs);
+  return [...facts.grants.flatMap(promotionGrantProblems), ...facts.missingGrants.map(missingPromotionGrant)];
 }

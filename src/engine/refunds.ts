@@ -9,6 +9,7 @@ import { availableOf, loadFunding, refreshSignals } from './funding.ts';
 import { takeFrom } from './subscription-credits.ts';
 import { newGrantRecord } from './grants.ts';
 import { issueCreditNote } from './credit-notes.ts';
+import { clawBackReferral } from './referrals.ts';
 
 export interface ReturnInput {
   invoice: string;
@@ -119,6 +120,7 @@ export async function createReturnIn(engine: Engine, tx: StoreTx, kind: ReturnRe
       ...(kind === 'refund' ? { to: record.destination, credit_note: record.creditNoteId } : {}),
     }, nowMs);
     await changes.flush(tx);
+    if (kind === 'refund') await clawBackReferral(engine, tx, changes, record, invoice, nowMs);
     await signals(tx, changes, invoice.customerId, nowMs);
     await changes.flush(tx);
     return ok(record);
@@ -187,6 +189,7 @@ export async function closeChargebackIn(engine: Engine, tx: StoreTx, id: string,
       }
     }
     await tx.returns.close(record);
+    if (outcome === 'lost') await clawBackReferral(engine, tx, changes, record, (await tx.billing.invoice(record.invoiceId))!, nowMs);
     changes.event('chargeback.closed', record.customerId, { chargeback: record.id, outcome, invoice: record.invoiceId }, nowMs);
     await changes.flush(tx);
     await signals(tx, changes, record.customerId, nowMs);

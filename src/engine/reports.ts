@@ -80,7 +80,7 @@ async function labelPlans<T extends { planId: string | null }>(tx: StoreTx, rows
 }
 
 /** The fate of a set of grants at the window's start and end (see src/core/grant-flows.ts). */
-async function fatesOf(engine: Engine, tx: StoreTx, set: GrantSet, f: ReportFilter) {
+export async function fatesOf(engine: Engine, tx: StoreTx, set: GrantSet, f: ReportFilter) {
   const grants = await tx.reports.grants(set, f);
   const owners = await tx.customers.findMany([...new Set(grants.map((g) => g.customerId))]);
   const nows = await customerNows(engine, tx, owners.values());

@@ -27,6 +27,8 @@ import { webhookRoutes } from './routes/webhooks.ts';
 import { SecretBox } from '../engine/secret-box.ts';
 import { webhookUrlCheck } from '../integrations/webhooks/url-safety.ts';
 import { dunningRoutes } from './routes/dunning.ts';
+import { promotionRoutes } from './routes/promotions.ts';
+import { referralRoutes } from './routes/referrals.ts';
 
 export interface ServerOptions {
   adminKey?: string | undefined;
@@ -166,6 +168,8 @@ export async function buildServer(engine: Engine, options: ServerOptions = {}): 
   stripeRoutes(app, engine, options.stripe, options.refundShortfall ?? 'debt');
   webhookRoutes(app, engine, { box, checkUrl: webhookUrlCheck({ allowPrivate: options.webhooks?.allowPrivate ?? false }) });
   dunningRoutes(app, engine);
+  promotionRoutes(app, engine);
+  referralRoutes(app, engine);
   for (const add of options.extraRoutes ?? []) add(app, engine);
   await app.ready();
   return app;

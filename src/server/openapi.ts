@@ -69,6 +69,8 @@ export const tags = [
   { name: 'credit notes', description: "Money owed to a customer, kept as balance and applied to invoices; the customer's money balance." },
   { name: 'refunds', description: 'Money returned on an invoice and the credits clawed back by policy.' },
   { name: 'chargebacks', description: 'Disputed payments: credits clawed back, restored if won.' },
+  { name: 'promotions', description: 'Campaigns with shared or single-use codes, and their redemptions as promotional grants.' },
+  { name: 'referrals', description: "Referral rewards on the referred customer's first paid invoice, clawed back with its money." },
   { name: 'reports', description: 'Finance reports (JSON or CSV) and the reconciliation.' },
   { name: 'ledger', description: 'The append-only double-entry ledger behind every balance.' },
   { name: 'events', description: 'The audit trail of typed domain events.' },

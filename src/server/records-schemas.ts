@@ -2,6 +2,7 @@ import { Type, type TObject, type TProperties } from '@sinclair/typebox';
 import { ErrorSchema, List, Nullable } from './openapi.ts';
 import { CreditNote, MoneyAmount, MoneyBalance } from './credit-note-schemas.ts';
 import { WebhookDelivery, WebhookEndpoint } from './webhook-schemas.ts';
+import { promotionComponents, ReferralClawBack } from './promotion-schemas.ts';
 
 /**
  * Reply schemas of the records (components.schemas of the OpenAPI document). Each matches its view
@@ -335,6 +336,7 @@ const returnProperties = (kind: 'refund' | 'chargeback') => ({
   restore_transaction: NullableString,
   created_at: Time,
   closed_at: NullableTime,
+  referral_claw_backs: Type.Array(Type.Ref(ReferralClawBack), { description: 'Referral rewards of this invoice taken back with its money (PRODUCT §15).' }),
 });
 
 export const Refund = record('Refund', 'Money returned on an invoice, and the credits clawed back by its policy.', {
@@ -365,7 +367,7 @@ export const Reconciliation = record('Reconciliation', 'Every check, and every d
 export const components = [
   ErrorSchema, Rate, Customer, Meter, Grant, Balance, Authorization, Hold, UsageEventResult, LedgerTransaction, UsageEvent, DomainEvent,
   ApiKey, TestClock, Plan, Subscription, SubscriptionDetail, InvoiceLine, Invoice, Payment, InvoiceDetail, PaymentResult, Purchase,
-  Refund, Chargeback, Report, Reconciliation, CreditNote, MoneyBalance, WebhookEndpoint, WebhookDelivery,
+  ...promotionComponents, Refund, Chargeback, Report, Reconciliation, CreditNote, MoneyBalance, WebhookEndpoint, WebhookDelivery,
 ];
 
 export { List };

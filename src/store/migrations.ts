@@ -302,6 +302,42 @@ export const migrations: Migration[] = [
       `ALTER TABLE subscriptions ADD COLUMN past_due_at BIGINT`,
     ],
   },
+  {
+    version: 40,
+    name: 'promotions and referrals',
+    // Codes are their own rows (a shared code is one row, generated single-use codes one each), so
+    // a redemption finds its campaign through one primary-key read and a single-use code is spent
+    // by one conditional UPDATE. `promotions.redemptions` is the counter that max_redemptions is
+    // checked against under the campaign row's lock. A customer can be referred once: the unique
+    // index on `referred_id` makes a racing second referral wait for the first and fail.
+    statements: [
+      `CREATE TABLE promotions (
+        id TEXT PRIMARY KEY, name TEXT, code TEXT, code_prefix TEXT, code_count BIGINT NOT NULL, credits BIGINT NOT NULL,
+        priority BIGINT NOT NULL, grant_expires_in BIGINT, valid_from BIGINT, valid_until BIGINT, max_redemptions BIGINT,
+        max_per_customer BIGINT NOT NULL, new_customers_only BIGINT NOT NULL, plans TEXT NOT NULL, active BIGINT NOT NULL,
+        redemptions BIGINT NOT NULL, metadata TEXT NOT NULL, created_at BIGINT NOT NULL, deactivated_at BIGINT)`,
+      `CREATE TABLE promotion_codes (
+        code TEXT PRIMARY KEY, promotion_id TEXT NOT NULL, single_use BIGINT NOT NULL, redemptions BIGINT NOT NULL, created_at BIGINT NOT NULL)`,
+      `CREATE INDEX promotion_codes_promotion ON promotion_codes (promotion_id, code)`,
+      `CREATE TABLE promotion_redemptions (
+        id TEXT PRIMARY KEY, promotion_id TEXT NOT NULL, code TEXT NOT NULL, customer_id TEXT NOT NULL, grant_id TEXT NOT NULL,
+        credits BIGINT NOT NULL, created_at BIGINT NOT NULL)`,
+      `CREATE INDEX promotion_redemptions_promotion ON promotion_redemptions (promotion_id, id)`,
+      `CREATE INDEX promotion_redemptions_customer ON promotion_redemptions (customer_id, promotion_id)`,
+      `CREATE UNIQUE INDEX promotion_redemptions_grant ON promotion_redemptions (grant_id)`,
+      `CREATE TABLE referrals (
+        id TEXT PRIMARY KEY, referrer_id TEXT NOT NULL, referred_id TEXT NOT NULL, reward_credits BIGINT NOT NULL,
+        referred_credits BIGINT, status TEXT NOT NULL, invoice_id TEXT, referrer_grant_id TEXT, referred_grant_id TEXT,
+        rewarded_at BIGINT, metadata TEXT NOT NULL, created_at BIGINT NOT NULL)`,
+      `CREATE UNIQUE INDEX referrals_referred ON referrals (referred_id)`,
+      `CREATE INDEX referrals_referrer ON referrals (referrer_id, id)`,
+      `CREATE TABLE referral_claw_backs (
+        id TEXT PRIMARY KEY, referral_id TEXT NOT NULL, return_id TEXT NOT NULL, customer_id TEXT NOT NULL, grant_id TEXT NOT NULL,
+        credits BIGINT NOT NULL, txn_id TEXT, created_at BIGINT NOT NULL)`,
+      `CREATE INDEX referral_claw_backs_return ON referral_claw_backs (return_id)`,
+      `CREATE INDEX referral_claw_backs_referral ON referral_claw_backs (referral_id)`,
+    ],
+  },
 ];
 
 /** The advisory lock that serializes migrations across server processes on PostgreSQL. */

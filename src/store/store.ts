@@ -15,6 +15,8 @@ import { ReconciliationQueries } from './queries/reconciliation.ts';
 import { CreditNoteQueries } from './queries/credit-notes.ts';
 import { WebhookQueries } from './queries/webhooks.ts';
 import { DunningQueries } from './queries/dunning.ts';
+import { PromotionQueries } from './queries/promotions.ts';
+import { ReferralQueries } from './queries/referrals.ts';
 
 /**
  * The storage the engine needs, in domain terms. One implementation serves SQLite and PostgreSQL:
@@ -35,6 +37,8 @@ export class StoreTx {
   readonly stripe: StripeQueries;
   readonly webhooks: WebhookQueries;
   readonly dunning: DunningQueries;
+  readonly promotions: PromotionQueries;
+  readonly referrals: ReferralQueries;
 
   constructor(readonly c: SqlConnection) {
     this.customers = new CustomerQueries(c);
@@ -50,6 +54,8 @@ export class StoreTx {
     this.stripe = new StripeQueries(c);
     this.webhooks = new WebhookQueries(c);
     this.dunning = new DunningQueries(c);
+    this.promotions = new PromotionQueries(c);
+    this.referrals = new ReferralQueries(c);
   }
 
   /**

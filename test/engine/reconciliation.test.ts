@@ -78,7 +78,7 @@ describe.each(dialects)('reconciliation on %s', (dialect) => {
     expect(must(await reconcile(engine))).toEqual({
       ok: true,
       checks: ['transactions_balance', 'balances_match_entries', 'usage_charged_once', 'purchase_grants_linked', 'allowance_grants_linked', 'overage_invoiced', 'claw_backs_applied',
-        'customer_balance', 'stripe_invoices_pushed', 'stripe_money_linked', 'frozen_credits_unused']
+        'customer_balance', 'stripe_invoices_pushed', 'stripe_money_linked', 'frozen_credits_unused', 'promotion_grants_linked']
         .map((name) => ({ name, ok: true })),
       discrepancies: [],
     });

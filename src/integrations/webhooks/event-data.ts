@@ -7,6 +7,7 @@ import { invoiceView, subscriptionView } from '../../server/billing-views.ts';
 import { returnView } from '../../server/routes/returns.ts';
 import { creditNoteView } from '../../server/routes/credit-notes.ts';
 import { webhookEndpointView } from '../../server/webhook-views.ts';
+import { promotionView, redemptionView, referralView } from '../../server/promotion-views.ts';
 
 type Loader = (tx: StoreTx, id: string) => Promise<unknown>;
 
@@ -18,9 +19,15 @@ const loaders: Record<Exclude<WebhookObjectKind, 'payload' | 'balance'>, Loader>
   grant: async (tx, id) => { const g = await tx.grants.get(id); return g && grantView(g); },
   subscription: async (tx, id) => { const s = await tx.billing.subscription(id); return s && subscriptionView(s); },
   invoice: async (tx, id) => { const i = await tx.billing.invoice(id); return i && invoiceView(i); },
-  refund: async (tx, id) => { const r = await tx.returns.get(id); return r && returnView(r); },
-  chargeback: async (tx, id) => { const r = await tx.returns.get(id); return r && returnView(r); },
+  refund: async (tx, id) => { const r = await tx.returns.get(id); return r && returnView(r, await tx.referrals.clawBacksOf([r.id])); },
+  chargeback: async (tx, id) => { const r = await tx.returns.get(id); return r && returnView(r, await tx.referrals.clawBacksOf([r.id])); },
   credit_note: async (tx, id) => { const n = await tx.creditNotes.get(id); return n && creditNoteView(n); },
+  promotion: async (tx, id) => { const p = await tx.promotions.get(id); return p && promotionView(p); },
+  redemption: async (tx, id) => {
+    const r = await tx.promotions.redemption(id);
+    return r && redemptionView(r, await tx.grants.get(r.grantId));
+  },
+  referral: async (tx, id) => { const r = await tx.referrals.get(id); return r && referralView(r, await tx.referrals.clawBacksOfReferral(r.id)); },
   webhook_endpoint: async (tx, id) => { const e = await tx.webhooks.endpoint(id); return e && webhookEndpointView(e); },
 };
 

@@ -10,7 +10,7 @@ import { reconciliationView, reportCsv, reportView } from '../report-views.ts';
 import { hiddenCustomer, send, sendError } from '../reply.ts';
 import { customerFilter } from './credits.ts';
 
-const ReportQuery = Type.Object({
+export const ReportQuery = Type.Object({
   from: Type.Optional({ ...Timestamp, description: 'Start of the window (inclusive), RFC 3339. Open when left out.' }),
   to: Type.Optional({ ...Timestamp, description: 'End of the window (exclusive), RFC 3339. Open when left out.' }),
   customer: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'Only this customer (id or external_id).' })),

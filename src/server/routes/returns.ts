@@ -5,6 +5,7 @@ import type { Engine } from '../../engine/context.ts';
 import { closeChargeback, createReturn } from '../../engine/refunds.ts';
 import { formatCredits } from '../../core/decimal.ts';
 import { formatTimestamp } from '../../core/time.ts';
+import { ok, type Outcome } from '../../core/errors.ts';
 import type { ReturnRecord, ShortfallHandling } from '../../store/records.ts';
 import * as S from '../schemas.ts';
 import * as V from '../views.ts';
@@ -12,6 +13,8 @@ import * as R from '../records-schemas.ts';
 import { List, responds } from '../openapi.ts';
 import { canSeeCustomer, hiddenCustomer, pageOf, send, sendError } from '../reply.ts';
 import { customerFilter } from './credits.ts';
+import { referralClawBackView } from '../promotion-views.ts';
+import type { ReferralClawBackRecord } from '../../store/promotion-records.ts';
 
 const CreateReturn = Type.Object({
   invoice: Type.String({ minLength: 1, maxLength: 255 }),
@@ -24,7 +27,7 @@ const CreateReturn = Type.Object({
 
 const CloseChargeback = Type.Object({ outcome: Type.Union([Type.Literal('won'), Type.Literal('lost')]) }, { additionalProperties: false });
 
-export const returnView = (r: ReturnRecord) => ({
+export const returnView = (r: ReturnRecord, referralClawBacks: readonly ReferralClawBackRecord[] = []) => ({
   id: r.id,
   object: r.kind,
   customer: r.customerId,
@@ -43,6 +46,7 @@ export const returnView = (r: ReturnRecord) => ({
   created_at: formatTimestamp(r.createdAtMs),
   closed_at: r.closedAtMs === null ? null : formatTimestamp(r.closedAtMs),
   ...(r.kind === 'refund' ? { to: r.destination, credit_note: r.creditNoteId } : {}),
+  referral_claw_backs: referralClawBacks.map(referralClawBackView),
 });
 
 /** Refunds and chargebacks with their credit claw-back (PRODUCT §8). */
@@ -53,7 +57,7 @@ export function returnRoutes(app: FastifyInstance, engine: Engine, defaultShortf
     const record = kind === 'refund' ? R.Refund : R.Chargeback;
     app.post<{ Body: Static<typeof CreateReturn> }>(`/v1/${plural}`, {
       schema: { tags: [plural], operationId: `create${title}`, summary: `Record a ${kind} on an invoice and claw back credits by policy`, response: responds(201, Type.Ref(record), `The ${kind} recorded.`), body: CreateReturn },
-    }, async (req, reply) => send(reply, await createReturn(engine, kind, req.body, defaultShortfall), returnView, 201));
+    }, async (req, reply) => send(reply, await withClawBacks(engine, await createReturn(engine, kind, req.body, defaultShortfall)), (v) => returnView(v.record, v.clawBacks), 201));
 
     app.get<{ Params: Static<typeof S.IdParam> }>(`/v1/${plural}/:id`, {
       config: { scope: 'read' },
@@ -61,7 +65,7 @@ export function returnRoutes(app: FastifyInstance, engine: Engine, defaultShortf
     }, async (req, reply) => {
       const record = await engine.store.read.returns.get(req.params.id);
       if (!record || record.kind !== kind || !canSeeCustomer(req, record.customerId)) return sendError(reply, { code: `${kind}_not_found`, message: `No such ${kind}.` });
-      return reply.send(returnView(record));
+      return reply.send(returnView(record, await engine.store.read.referrals.clawBacksOf([record.id])));
     });
 
     app.get<{ Querystring: Static<typeof S.PageQuery> }>(`/v1/${plural}`, {
@@ -70,11 +74,19 @@ export function returnRoutes(app: FastifyInstance, engine: Engine, defaultShortf
     }, async (req, reply) => {
       const customerId = await customerFilter(engine, req.caller?.customerId ?? null, req.query.customer);
       if (customerId === false) return sendError(reply, hiddenCustomer(req.query.customer ?? ''));
-      return reply.send(V.listView(await engine.store.read.returns.list(kind, customerId, pageOf(req.query)), returnView, (r) => r.id));
+      const page = await engine.store.read.returns.list(kind, customerId, pageOf(req.query));
+      const clawBacks = await engine.store.read.referrals.clawBacksOf(page.data.map((r) => r.id));
+      return reply.send(V.listView(page, (r) => returnView(r, clawBacks.filter((c) => c.returnId === r.id)), (r) => r.id));
     });
   }
 
   app.post<{ Params: Static<typeof S.IdParam>; Body: Static<typeof CloseChargeback> }>('/v1/chargebacks/:id/close', {
     schema: { tags: ['chargebacks'], operationId: 'closeChargeback', summary: 'Close a chargeback: lost keeps the claw-back, won restores it', response: responds(200, Type.Ref(R.Chargeback), 'The chargeback, closed.'), params: S.IdParam, body: CloseChargeback },
-  }, async (req, reply) => send(reply, await closeChargeback(engine, req.params.id, req.body.outcome), returnView));
+  }, async (req, reply) => send(reply, await withClawBacks(engine, await closeChargeback(engine, req.params.id, req.body.outcome)), (v) => returnView(v.record, v.clawBacks)));
+}
+
+/** The referral rewards a refund or lost chargeback clawed back (PRODUCT §15), read after its commit. */
+async function withClawBacks(engine: Engine, outcome: Outcome<ReturnRecord>): Promise<Outcome<{ record: ReturnRecord; clawBacks: ReferralClawBackRecord[] }>> {
+  if (!outcome.ok) return outcome;
+  return ok({ record: outcome.value, clawBacks: await engine.store.read.referrals.clawBacksOf([outcome.value.id]) });
 }
