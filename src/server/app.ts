@@ -22,6 +22,7 @@ import type { StripeSettings } from '../integrations/stripe/settings.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { SecretBox } from '../engine/secret-box.ts';
 import { webhookUrlCheck } from '../integrations/webhooks/url-safety.ts';
+import { previewRoutes } from './routes/previews.ts';
 
 export interface ServerOptions {
   adminKey?: string | undefined;
@@ -127,6 +128,7 @@ export async function buildServer(engine: Engine, options: ServerOptions = {}): 
   billingRoutes(app, engine);
   returnRoutes(app, engine, options.refundShortfall ?? 'debt');
   reportRoutes(app, engine);
+  previewRoutes(app, engine, options.refundShortfall ?? 'debt');
   creditNoteRoutes(app, engine);
   stripeRoutes(app, engine, options.stripe, options.refundShortfall ?? 'debt');
   webhookRoutes(app, engine, { box, checkUrl: webhookUrlCheck({ allowPrivate: options.webhooks?.allowPrivate ?? false }) });

@@ -897,6 +897,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/refunds/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Preview a refund: the credits it would revoke, without writing anything */
+        post: operations["previewRefund"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subscriptions/{id}/change/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Preview a plan change: proration lines and credit changes, without writing anything */
+        post: operations["previewSubscriptionChange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subscriptions/{id}/cancel/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Preview a cancellation: the final invoice and credit changes, without writing anything */
+        post: operations["previewSubscriptionCancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/credit_notes": {
         parameters: {
             query?: never;
@@ -2533,6 +2584,34 @@ export interface components {
              * @example 2026-05-01T00:00:00.000Z
              */
             created_at: string;
+        };
+        /** @description What POST /v1/refunds would do with the same body, computed by running it and rolling it back: nothing is stored. */
+        RefundPreview: {
+            /** @enum {string} */
+            object: "refund_preview";
+            refund: components["schemas"]["Refund"];
+            /** @description The ledger transactions the call would post (ids are provisional). */
+            ledger_transactions: components["schemas"]["LedgerTransaction"][];
+            /** @description The invoices it would issue, with their lines (proration, final). */
+            invoices: components["schemas"]["Invoice"][];
+            /** @description The credit notes it would issue. */
+            credit_notes: components["schemas"]["CreditNote"][];
+            /** @description The domain event types it would record. */
+            events: string[];
+        };
+        /** @description What the change or cancellation would do, computed by running it and rolling it back: nothing is stored. */
+        SubscriptionPreview: {
+            /** @enum {string} */
+            object: "subscription_preview";
+            subscription: components["schemas"]["Subscription"];
+            /** @description The ledger transactions the call would post (ids are provisional). */
+            ledger_transactions: components["schemas"]["LedgerTransaction"][];
+            /** @description The invoices it would issue, with their lines (proration, final). */
+            invoices: components["schemas"]["Invoice"][];
+            /** @description The credit notes it would issue. */
+            credit_notes: components["schemas"]["CreditNote"][];
+            /** @description The domain event types it would record. */
+            events: string[];
         };
     };
     responses: never;
@@ -5613,6 +5692,151 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Reconciliation"];
+                };
+            };
+            /** @description An error with its stable code. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error with its stable code. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    previewRefund: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    invoice: string;
+                    /** @description Minor units returned to the customer. */
+                    amount: number;
+                    reason: string;
+                    credit_policy: "proportional" | "full" | "unused_only" | "none";
+                    /** @description What happens to credits that cannot be revoked because they were spent (default: the server setting). */
+                    shortfall?: "debt" | "write_off";
+                    /** @description Refunds: `cash` (default) returns the money; `balance` keeps it as a refundable credit note. */
+                    to?: "cash" | "balance";
+                };
+            };
+        };
+        responses: {
+            /** @description The refund as it would be recorded. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RefundPreview"];
+                };
+            };
+            /** @description An error with its stable code. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error with its stable code. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    previewSubscriptionChange: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    plan: string;
+                    timing: "immediate" | "period_end";
+                };
+            };
+        };
+        responses: {
+            /** @description The change as it would be made. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionPreview"];
+                };
+            };
+            /** @description An error with its stable code. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error with its stable code. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    previewSubscriptionCancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    timing: "immediate" | "period_end";
+                };
+            };
+        };
+        responses: {
+            /** @description The cancellation as it would be made. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionPreview"];
                 };
             };
             /** @description An error with its stable code. */

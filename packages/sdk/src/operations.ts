@@ -320,6 +320,21 @@ export const operationTable = {
     path: "/v1/webhook_endpoints",
     list: true
   },
+  previewRefund: {
+    method: "POST",
+    path: "/v1/refunds/preview",
+    list: false
+  },
+  previewSubscriptionCancel: {
+    method: "POST",
+    path: "/v1/subscriptions/{id}/cancel/preview",
+    list: false
+  },
+  previewSubscriptionChange: {
+    method: "POST",
+    path: "/v1/subscriptions/{id}/change/preview",
+    list: false
+  },
   purchaseCredits: {
     method: "POST",
     path: "/v1/customers/{id}/purchases",

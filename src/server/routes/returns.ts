@@ -13,7 +13,7 @@ import { List, responds } from '../openapi.ts';
 import { canSeeCustomer, hiddenCustomer, pageOf, send, sendError } from '../reply.ts';
 import { customerFilter } from './credits.ts';
 
-const CreateReturn = Type.Object({
+export const CreateReturn = Type.Object({
   invoice: Type.String({ minLength: 1, maxLength: 255 }),
   amount: Type.Integer({ minimum: 1, maximum: 1e15, description: 'Minor units returned to the customer.' }),
   reason: Type.String({ minLength: 1, maxLength: 500 }),
