@@ -23,6 +23,7 @@ import { webhookRoutes } from './routes/webhooks.ts';
 import { SecretBox } from '../engine/secret-box.ts';
 import { webhookUrlCheck } from '../integrations/webhooks/url-safety.ts';
 import { previewRoutes } from './routes/previews.ts';
+import { dashboardRoutes } from './routes/dashboard.ts';
 
 export interface ServerOptions {
   adminKey?: string | undefined;
@@ -129,6 +130,7 @@ export async function buildServer(engine: Engine, options: ServerOptions = {}): 
   returnRoutes(app, engine, options.refundShortfall ?? 'debt');
   reportRoutes(app, engine);
   previewRoutes(app, engine, options.refundShortfall ?? 'debt');
+  dashboardRoutes(app);
   creditNoteRoutes(app, engine);
   stripeRoutes(app, engine, options.stripe, options.refundShortfall ?? 'debt');
   webhookRoutes(app, engine, { box, checkUrl: webhookUrlCheck({ allowPrivate: options.webhooks?.allowPrivate ?? false }) });

@@ -7,7 +7,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List customers */
+        /** List customers, or search them with q */
         get: operations["listCustomers"];
         put?: never;
         /** Create a customer */
@@ -942,6 +942,23 @@ export interface paths {
         put?: never;
         /** Preview a cancellation: the final invoice and credit changes, without writing anything */
         post: operations["previewSubscriptionCancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who the calling key is: its scopes and, for a portal token, its customer */
+        get: operations["getSession"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2630,6 +2647,8 @@ export interface operations {
                 /** @description The cursor: the last id of the previous page. */
                 starting_after?: string;
                 customer?: string;
+                /** @description Search: an id, external id or email, or the start of a name or email. */
+                q?: string;
             };
             header?: never;
             path?: never;
@@ -5837,6 +5856,50 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SubscriptionPreview"];
+                };
+            };
+            /** @description An error with its stable code. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error with its stable code. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The calling key. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        object: "session";
+                        scopes: string[];
+                        /** @description The customer a portal token is bound to; null for other keys. */
+                        customer: string | null;
+                    };
                 };
             };
             /** @description An error with its stable code. */

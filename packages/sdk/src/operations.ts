@@ -205,6 +205,11 @@ export const operationTable = {
     path: "/v1/reports/revenue",
     list: false
   },
+  getSession: {
+    method: "GET",
+    path: "/v1/session",
+    list: false
+  },
   getSubscription: {
     method: "GET",
     path: "/v1/subscriptions/{id}",
