@@ -23,13 +23,18 @@ function client(key: string): Tally {
   return createTally({ baseUrl: location.origin, apiKey: key, maxRetries: 1 });
 }
 
+/** The session of the key in sessionStorage, asked of the server once per key (not per page). */
+let known: { key: string; session: Session } | null = null;
+
 async function restore(): Promise<Session | null> {
   const key = sessionStorage.getItem(keyName);
   if (!key) return null;
+  if (known?.key === key) return known.session;
   try {
     const tally = client(key);
     const me = await tally.getSession();
-    return { tally, scopes: me.scopes, customer: me.customer };
+    known = { key, session: { tally, scopes: me.scopes, customer: me.customer } };
+    return known.session;
   } catch {
     sessionStorage.removeItem(keyName);
     return null;

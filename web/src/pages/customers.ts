@@ -49,10 +49,11 @@ function consumption(events: Schemas['UsageEvent'][]): HTMLElement {
 /** A customer: balance, grants, holds, consumption, ledger with causes, usage, subscriptions, invoices; support actions. */
 export async function customerPage(session: Session, [ref]: string[], query: URLSearchParams): Promise<HTMLElement> {
   const { tally } = session;
-  const customer = await tally.getCustomer({ id: ref! });
-  const id = customer.id;
+  // One round of parallel calls; every list takes the customer's id or external id.
+  const id = ref!;
   const ledgerAfter = query.get('ledger_after') ?? undefined;
-  const [balance, grants, ledger, usage, subscriptions, invoices] = await Promise.all([
+  const [customer, balance, grants, ledger, usage, subscriptions, invoices] = await Promise.all([
+    tally.getCustomer({ id }),
     tally.getBalance({ id }),
     tally.listGrants({ query: { customer: id, limit: '100' } }),
     tally.listLedgerTransactions({ query: { customer: id, limit: '50', ...(ledgerAfter ? { starting_after: ledgerAfter } : {}) } }),
@@ -102,7 +103,7 @@ export async function customerPage(session: Session, [ref]: string[], query: URL
   };
 
   return h('div', {},
-    h('h1', {}, customer.name ?? customer.external_id ?? id, ' ', h('span', { class: 'muted small' }, id)),
+    h('h1', {}, customer.name ?? customer.external_id ?? customer.id, ' ', h('span', { class: 'muted small' }, customer.id)),
     h('p', { class: 'muted' }, [customer.external_id && `External id ${customer.external_id}`, customer.email, customer.currency, customer.overage ? 'overage billed' : 'no overage (debt)'].filter(Boolean).join(' · ')),
     h('div', { class: 'figures', id: 'balance' }, figures.map(([key, label, hint]) =>
       h('div', { class: `figure ${key}`, 'data-figure': key }, h('span', { class: 'label' }, label), h('strong', {}, credits(balance[key as 'available'])), hint ? h('span', { class: 'hint' }, hint) : null))),
