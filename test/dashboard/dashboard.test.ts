@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminKey, useServer } from '../support/server.ts';
+import { createCustomer } from '../../src/engine/customers.ts';
 
 /**
  * The dashboard in Debian's Chromium (PRODUCT §12), against the real server with real data. One
@@ -32,12 +33,11 @@ describe('the dashboard in Chromium', () => {
     if (!existsSync(join(root, 'web/dist/index.html'))) execFileSync(process.execPath, [join(root, 'scripts/build-web.mjs')]);
     mkdirSync(shots, { recursive: true });
     base = ctx.api.baseUrl;
-    // Thousands of customers to search among, created through the API in parallel batches.
-    for (let start = 0; start < customersCount; start += 50) {
-      await Promise.all(Array.from({ length: Math.min(50, customersCount - start) }, (_, i) => {
-        const n = String(start + i).padStart(5, '0');
-        return api().post('/v1/customers', { currency: 'USD', external_id: `bulk-${n}`, name: `Customer ${n}`, email: `c${n}@example.test` });
-      }));
+    // Thousands of customers to search among, made by the engine's own use case (faster than HTTP).
+    for (let i = 0; i < customersCount; i++) {
+      const n = String(i).padStart(5, '0');
+      const made = await createCustomer(ctx.engine, { currency: 'USD', external_id: `bulk-${n}`, name: `Customer ${n}`, email: `c${n}@example.test` });
+      expect(made.ok).toBe(true);
     }
     const zephyr = await api().post('/v1/customers', { currency: 'USD', external_id: 'zephyr', name: 'Zephyr Analytics', email: 'ops@zephyr.test', overage: true });
     target.id = zephyr.body.id;
