@@ -144,6 +144,31 @@ describe('the dashboard in Chromium', () => {
     await shot('07-refund-done');
   });
 
+  it('changes a plan after a preview of its proration, which the change then makes', async () => {
+    const code = (suffix: string) => `ui_plan_${suffix}_${Date.now()}`;
+    const [small, large] = [code('small'), code('large')];
+    for (const [c, amount, included] of [[small, 1000, '100'], [large, 3000, '500']] as const) {
+      expect((await api().post('/v1/plans', { code: c, name: c, currency: 'USD', interval: 'month', amount, included_credits: included })).status).toBe(201);
+    }
+    // On a test clock: the preview and the change happen at the same instant, as they would if made together.
+    const clock = (await api().post('/v1/test_clocks', { frozen_time: '2026-05-01T00:00:00Z' })).body.id;
+    const clocked = (await api().post('/v1/customers', { currency: 'USD', name: 'Clocked Co', test_clock: clock })).body.id;
+    const sub = (await api().post('/v1/subscriptions', { customer: clocked, plan: small })).body;
+    expect((await api().post(`/v1/test_clocks/${clock}/advance`, { frozen_time: '2026-05-11T00:00:00Z' })).status).toBe(200);
+    await page.goto(`${base}/dashboard#/customers/${clocked}`);
+    await page.click('.sub-actions button');
+    await page.selectOption(`#change-${sub.id}-plan`, large);
+    await page.click('[data-action="Preview change"]');
+    await page.waitForSelector(`[data-confirm="${sub.id}"]`);
+    const previewLines = await page.locator('.sub-actions .notice table').first().innerText();
+    expect((await api().get(`/v1/subscriptions/${sub.id}`)).body.plan).not.toContain(large);
+    await shot('08-subscription-preview');
+    await page.click(`[data-confirm="${sub.id}"]`);
+    await expect.poll(async () => (await api().get(`/v1/invoices?subscription=${sub.id}`)).body.data.some((i: { kind: string }) => i.kind === 'proration')).toBe(true);
+    const proration = (await api().get(`/v1/invoices?subscription=${sub.id}`)).body.data.find((i: { kind: string }) => i.kind === 'proration');
+    for (const line of proration.lines) expect(previewLines).toContain(`${line.description}\t${(line.amount < 0 ? '−' : '') + String(Math.abs(line.amount)).padStart(3, '0').replace(/(\d\d)$/, '.$1')} USD`);
+  });
+
   it('opens a reconciliation discrepancy and lands on its record', async () => {
     await api().post('/v1/grants', { customer: target.other, credits: '10', category: 'paid', source: 'adjustment' });
     // A stored balance that no longer equals the sum of its entries: what the check exists to catch.

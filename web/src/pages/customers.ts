@@ -102,6 +102,38 @@ export async function customerPage(session: Session, [ref]: string[], query: URL
     return holder;
   };
 
+  /** Change or cancel a subscription, after a preview of its proration lines and credit changes. */
+  const subscriptionActions = (s: Schemas['Subscription']) => {
+    if (!admin || (s.status !== 'active' && s.status !== 'past_due')) return null;
+    const box = h('div', { class: 'sub-actions' });
+    const preview = (p: Schemas['SubscriptionPreview'], confirmLabel: string, run: () => Promise<unknown>) => {
+      const confirm = h('button', { type: 'button', class: 'danger', 'data-confirm': s.id }, confirmLabel);
+      confirm.addEventListener('click', async () => { confirm.setAttribute('disabled', ''); await run(); window.dispatchEvent(new HashChangeEvent('hashchange')); });
+      box.appendChild(h('div', { class: 'notice' }, h('h3', {}, 'Preview: nothing is stored yet'),
+        table(['Invoice', 'Line', 'Amount'], p.invoices.flatMap((i) => i.lines.map((l) => [i.kind, l.description, money(l.amount, i.currency)])), 'No invoice lines.'),
+        table(['Ledger change', 'Entries'], p.ledger_transactions.map((t) => [t.kind, t.entries.map((e) => `${e.account} ${credits(e.amount)}`).join(' · ')]), 'No credit changes.'),
+        confirm));
+    };
+    const open = h('button', { type: 'button', class: 'small', onclick: async () => {
+      const plans = await tally.listPlans({ query: { limit: '100' } });
+      box.replaceChildren(apiForm(`change-${s.id}`, [
+        { name: 'plan', label: 'New plan', type: 'select', options: [...new Set(plans.data.map((p) => p.code))] },
+        { name: 'timing', label: 'When', type: 'select', options: ['immediate', 'period_end'] },
+      ], [
+        { label: 'Preview change', action: async (v) => {
+          const body = { plan: v.plan!, timing: v.timing as 'immediate' };
+          preview(await tally.previewSubscriptionChange({ id: s.id, body }), 'Change plan', () => tally.changeSubscription({ id: s.id, body }));
+        } },
+        { label: 'Preview cancellation', kind: 'plain', action: async (v) => {
+          const body = { timing: v.timing as 'immediate' };
+          preview(await tally.previewSubscriptionCancel({ id: s.id, body }), 'Cancel subscription', () => tally.cancelSubscription({ id: s.id, body }));
+        } },
+      ]));
+    } }, 'Change or cancel…');
+    box.appendChild(open);
+    return box;
+  };
+
   return h('div', {},
     h('h1', {}, customer.name ?? customer.external_id ?? customer.id, ' ', h('span', { class: 'muted small' }, customer.id)),
     h('p', { class: 'muted' }, [customer.external_id && `External id ${customer.external_id}`, customer.email, customer.currency, customer.overage ? 'overage billed' : 'no overage (debt)'].filter(Boolean).join(' · ')),
@@ -126,8 +158,8 @@ export async function customerPage(session: Session, [ref]: string[], query: URL
         usage.data.map((e) => [link(`#/usage/${encodeURIComponent(e.id)}`, e.id), e.type, when(e.timestamp), credits(e.credits), e.rating.map((r) => `${r.meter}: ${r.quantity} → ${r.credits}`).join('; ')]),
         'No usage yet.', { id: 'usage' })),
     section('Subscriptions',
-      table(['Subscription', 'Plan', 'Status', 'Current period', 'Pending'],
-        subscriptions.data.map((s) => [link(`#/records/${s.id}`, s.id), s.plan, s.status, s.current_period ? `${when(s.current_period.start)} → ${when(s.current_period.end)}` : '—', s.pending_plan ?? (s.cancel_at_period_end ? 'cancels at period end' : '')]),
+      table(['Subscription', 'Plan', 'Status', 'Current period', 'Pending', ''],
+        subscriptions.data.map((s) => [link(`#/records/${s.id}`, s.id), s.plan, s.status, s.current_period ? `${when(s.current_period.start)} → ${when(s.current_period.end)}` : '—', s.pending_plan ?? (s.cancel_at_period_end ? 'cancels at period end' : ''), subscriptionActions(s)]),
         'No subscriptions.', { id: 'subscriptions' })),
     section('Invoices',
       table(['Invoice', 'Kind', 'Status', 'Total', 'Paid', 'Refunded', 'Created'],
