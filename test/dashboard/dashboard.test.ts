@@ -16,7 +16,8 @@ const root = resolve(import.meta.dirname, '../..');
 const shots = process.env.TALLY_SHOTS ?? join(tmpdir(), 'tally-shots');
 const customersCount = 2000;
 
-describe('the dashboard in Chromium', () => {
+// Generous per-test time: a browser on a loaded 2-core machine is slow, and every wait below is on a condition.
+describe('the dashboard in Chromium', { timeout: 120_000 }, () => {
   const ctx = useServer('sqlite');
   const profile = mkdtempSync(join(tmpdir(), 'tally-chromium-'));
   let browser: BrowserContext;
