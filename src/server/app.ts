@@ -29,6 +29,8 @@ import { webhookUrlCheck } from '../integrations/webhooks/url-safety.ts';
 import { dunningRoutes } from './routes/dunning.ts';
 import { promotionRoutes } from './routes/promotions.ts';
 import { referralRoutes } from './routes/referrals.ts';
+import { previewRoutes } from './routes/previews.ts';
+import { dashboardRoutes } from './routes/dashboard.ts';
 
 export interface ServerOptions {
   adminKey?: string | undefined;
@@ -164,6 +166,8 @@ export async function buildServer(engine: Engine, options: ServerOptions = {}): 
   billingRoutes(app, engine);
   returnRoutes(app, engine, options.refundShortfall ?? 'debt');
   reportRoutes(app, engine);
+  previewRoutes(app, engine, options.refundShortfall ?? 'debt');
+  dashboardRoutes(app);
   creditNoteRoutes(app, engine);
   stripeRoutes(app, engine, options.stripe, options.refundShortfall ?? 'debt');
   webhookRoutes(app, engine, { box, checkUrl: webhookUrlCheck({ allowPrivate: options.webhooks?.allowPrivate ?? false }) });

@@ -363,11 +363,23 @@ export const Reconciliation = record('Reconciliation', 'Every check, and every d
   discrepancies: Type.Array(Type.Object({ check: Type.String(), message: Type.String(), ids: Type.Array(Type.String()) }, { additionalProperties: false })),
 }, { object: 'reconciliation', ok: true, checks: [{ name: 'transactions_balance', ok: true }], discrepancies: [] });
 
+const previewWrites = {
+  ledger_transactions: Type.Array(Type.Ref(LedgerTransaction), { description: 'The ledger transactions the call would post (ids are provisional).' }),
+  invoices: Type.Array(Type.Ref(Invoice), { description: 'The invoices it would issue, with their lines (proration, final).' }),
+  credit_notes: Type.Array(Type.Ref(CreditNote), { description: 'The credit notes it would issue.' }),
+  events: Type.Array(Type.String(), { description: 'The domain event types it would record.' }),
+};
+
+export const RefundPreview = Type.Object({ object: Type.Literal('refund_preview'), refund: Type.Ref(Refund), ...previewWrites },
+  { $id: 'RefundPreview', additionalProperties: false, description: 'What POST /v1/refunds would do with the same body, computed by running it and rolling it back: nothing is stored.' });
+export const SubscriptionPreview = Type.Object({ object: Type.Literal('subscription_preview'), subscription: Type.Ref(Subscription), ...previewWrites },
+  { $id: 'SubscriptionPreview', additionalProperties: false, description: 'What the change or cancellation would do, computed by running it and rolling it back: nothing is stored.' });
+
 /** Every shared schema, registered with Fastify (for serialization) and emitted as components. */
 export const components = [
   ErrorSchema, Rate, Customer, Meter, Grant, Balance, Authorization, Hold, UsageEventResult, LedgerTransaction, UsageEvent, DomainEvent,
   ApiKey, TestClock, Plan, Subscription, SubscriptionDetail, InvoiceLine, Invoice, Payment, InvoiceDetail, PaymentResult, Purchase,
-  ...promotionComponents, Refund, Chargeback, Report, Reconciliation, CreditNote, MoneyBalance, WebhookEndpoint, WebhookDelivery,
+  ...promotionComponents, Refund, Chargeback, Report, Reconciliation, CreditNote, MoneyBalance, WebhookEndpoint, WebhookDelivery, RefundPreview, SubscriptionPreview,
 ];
 
 export { List };

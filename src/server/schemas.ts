@@ -128,6 +128,10 @@ export const CreateApiKey = Type.Object({
   customer: Type.Optional(Type.String({ minLength: 1, maxLength: limits.idLengthMax, description: 'Bind the key to one customer (a portal token, read scope only).' })),
 }, { additionalProperties: false });
 
+export const CustomerQuery = Type.Composite([PageQuery, Type.Object({
+  q: Type.Optional(Type.String({ minLength: 1, maxLength: 320, description: 'Search: an id, external id or email, or the start of a name or email.' })),
+})]);
+
 export const EventsLogQuery = Type.Composite([PageQuery, Type.Object({ type: Type.Optional(Type.String({ maxLength: 100 })) })]);
 
 export type Schema = TSchema;

@@ -338,6 +338,15 @@ export const migrations: Migration[] = [
       `CREATE INDEX referral_claw_backs_referral ON referral_claw_backs (referral_id)`,
     ],
   },
+  {
+    version: 50,
+    name: 'customer search',
+    // The dashboard finds a customer by id, external id, email or the start of a name or email.
+    statements: [
+      `CREATE INDEX customers_name ON customers (name)`,
+      `CREATE INDEX customers_email ON customers (email)`,
+    ],
+  },
 ];
 
 /** The advisory lock that serializes migrations across server processes on PostgreSQL. */

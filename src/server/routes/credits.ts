@@ -21,12 +21,14 @@ export function creditRoutes(app: FastifyInstance, engine: Engine): void {
     schema: { tags: ['customers'], operationId: 'createCustomer', summary: 'Create a customer', response: responds(201, Type.Ref(R.Customer), 'The customer created.'), body: S.CreateCustomer },
   }, async (req, reply) => send(reply, await createCustomer(engine, req.body), V.customerView, 201));
 
-  app.get<{ Querystring: Static<typeof S.PageQuery> }>('/v1/customers', {
+  app.get<{ Querystring: Static<typeof S.CustomerQuery> }>('/v1/customers', {
     config: { scope: 'read' },
-    schema: { tags: ['customers'], operationId: 'listCustomers', summary: 'List customers', response: responds(200, List(Type.Ref(R.Customer), 'A page of customers.')), querystring: S.PageQuery },
+    schema: { tags: ['customers'], operationId: 'listCustomers', summary: 'List customers, or search them with q', response: responds(200, List(Type.Ref(R.Customer), 'A page of customers.')), querystring: S.CustomerQuery },
   }, async (req, reply) => {
     if (req.caller?.customerId) return sendError(reply, { code: 'insufficient_scope', message: 'A portal token cannot list customers.' });
-    return reply.send(V.listView(await engine.store.read.customers.list(pageOf(req.query)), V.customerView, (c) => c.id));
+    const customers = engine.store.read.customers;
+    const page = req.query.q ? await customers.search(req.query.q, pageOf(req.query)) : await customers.list(pageOf(req.query));
+    return reply.send(V.listView(page, V.customerView, (c) => c.id));
   });
 
   app.get<{ Params: Static<typeof S.IdParam> }>('/v1/customers/:id', {

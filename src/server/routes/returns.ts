@@ -16,7 +16,7 @@ import { customerFilter } from './credits.ts';
 import { referralClawBackView } from '../promotion-views.ts';
 import type { ReferralClawBackRecord } from '../../store/promotion-records.ts';
 
-const CreateReturn = Type.Object({
+export const CreateReturn = Type.Object({
   invoice: Type.String({ minLength: 1, maxLength: 255 }),
   amount: Type.Integer({ minimum: 1, maximum: 1e15, description: 'Minor units returned to the customer.' }),
   reason: Type.String({ minLength: 1, maxLength: 500 }),
