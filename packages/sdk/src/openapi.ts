@@ -319,7 +319,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Advance a test clock, running everything due on the way in time order */
+        /** Advance a test clock, running everything due on the way in time order, as a job: status ready (with ran) when done within the wait bound, else advancing (poll the clock until ready) */
         post: operations["advanceTestClock"];
         delete?: never;
         options?: never;
@@ -880,6 +880,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reports/aging": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Past-due invoices still unpaid, by days past due: 0–30, 31–60, 61–90, 90+
+         * @description JSON by default; one CSV table of the rows with Accept: text/csv.
+         */
+        get: operations["getAgingReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/reconciliation": {
         parameters: {
             query?: never;
@@ -1190,6 +1210,188 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/invoices/{id}/payment_attempts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The payment attempts of an invoice, oldest first */
+        get: operations["listPaymentAttempts"];
+        put?: never;
+        /** Record a payment attempt: succeeded pays the invoice; failed makes it past due and schedules retries */
+        post: operations["recordPaymentAttempt"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/promotions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List campaigns, oldest first */
+        get: operations["listPromotions"];
+        put?: never;
+        /** Create a campaign with one shared code or generated single-use codes */
+        post: operations["createPromotion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/promotions/redeem": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Redeem a code for a customer: a promotional grant linked to the campaign and code
+         * @description Refusals: promotion_not_found, promotion_inactive, promotion_expired, promotion_already_redeemed, promotion_exhausted, promotion_not_eligible.
+         */
+        post: operations["redeemPromotion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/promotions/redemptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List redemptions, of one campaign or one customer */
+        get: operations["listPromotionRedemptions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/promotions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Fetch a campaign */
+        get: operations["getPromotion"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/promotions/{id}/deactivate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stop a campaign: later redemptions are refused (promotion_inactive) */
+        post: operations["deactivatePromotion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/promotions/{id}/codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A campaign's codes: a page of JSON, or every code as CSV (Accept: text/csv) for export */
+        get: operations["listPromotionCodes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports/promotions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Per campaign and per referrer: redemptions, credits granted, consumed, expired, revoked, and the revenue those customers paid afterwards
+         * @description JSON by default; one CSV table of the rows with Accept: text/csv.
+         */
+        get: operations["promotionsReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/referrals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List referrals, optionally by referrer, referred, or either (customer) */
+        get: operations["listReferrals"];
+        put?: never;
+        /**
+         * Record a referral: promotional grants to the referrer (and the referred) when the referred customer's first invoice is paid
+         * @description Refusals: customer_not_found, referral_to_self, customer_already_referred, referral_not_eligible (the referred customer has paid before).
+         */
+        post: operations["createReferral"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/referrals/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Fetch a referral with its rewards and claw-backs */
+        get: operations["getReferral"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/integrations/stripe/webhook": {
         parameters: {
             query?: never;
@@ -1281,6 +1483,7 @@ export interface components {
          *       "overage": false,
          *       "low_balance_threshold": null,
          *       "auto_top_up": null,
+         *       "net_days": 0,
          *       "metadata": {},
          *       "provider": null,
          *       "provider_customer_id": null,
@@ -1328,6 +1531,8 @@ export interface components {
                 /** @description False after a top-up until the balance rises above the threshold again. */
                 armed: boolean;
             } | null;
+            /** @description Payment terms: invoices are due this many days after finalization (0: on finalization). */
+            net_days: number;
             /** @description Your key-value pairs, returned as given. */
             metadata: {
                 [key: string]: string;
@@ -1392,6 +1597,9 @@ export interface components {
          *       "cost_basis": null,
          *       "closed_at": null,
          *       "close_reason": null,
+         *       "frozen": false,
+         *       "frozen_from": null,
+         *       "unfrozen_at": null,
          *       "metadata": {},
          *       "created_at": "2026-05-01T00:00:00.000Z"
          *     }
@@ -1451,6 +1659,20 @@ export interface components {
              */
             closed_at: string | null;
             close_reason: string | null;
+            /** @description Not usable now: the invoice that bought it is unpaid past the grace period. */
+            frozen: boolean;
+            /**
+             * Format: date-time
+             * @description From when the grant stops paying while its invoice stays unpaid.
+             * @example 2026-05-01T00:00:00.000Z
+             */
+            frozen_from: string | null;
+            /**
+             * Format: date-time
+             * @description When its invoice was paid, ending the freeze.
+             * @example 2026-05-01T00:00:00.000Z
+             */
+            unfrozen_at: string | null;
             /** @description Your key-value pairs, returned as given. */
             metadata: {
                 [key: string]: string;
@@ -1474,6 +1696,7 @@ export interface components {
          *       "overage": "0",
          *       "debt": "0",
          *       "held": "0",
+         *       "frozen": "0",
          *       "money_balance": [],
          *       "grants": [
          *         {
@@ -1481,7 +1704,8 @@ export interface components {
          *           "remaining": "750.5",
          *           "category": "paid",
          *           "priority": 50,
-         *           "expires_at": null
+         *           "expires_at": null,
+         *           "frozen": false
          *         }
          *       ]
          *     }
@@ -1532,6 +1756,12 @@ export interface components {
              * @example 12.5
              */
             held: string;
+            /**
+             * @description In grants frozen because the invoice that bought them is unpaid past the grace period: shown, not usable.
+             * @example 1500
+             * @example 12.5
+             */
+            frozen: string;
             /** @description Money (not credits) the customer holds as credit notes, per currency. */
             money_balance: {
                 /** @description ISO 4217 currency code. */
@@ -1555,6 +1785,7 @@ export interface components {
                  * @example 2026-05-01T00:00:00.000Z
                  */
                 expires_at: string | null;
+                frozen: boolean;
             }[];
         };
         /**
@@ -1840,6 +2071,14 @@ export interface components {
              * @example 2026-05-01T00:00:00.000Z
              */
             created_at: string;
+            /** @description advancing while an advance runs as a job; ready once everything due up to its target has run. */
+            status: "advancing" | "ready";
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time in UTC.
+             * @example 2026-05-01T00:00:00.000Z
+             */
+            advancing_to: string | null;
         };
         /** @description A plan version. */
         Plan: {
@@ -1934,6 +2173,12 @@ export interface components {
              * @example 2026-05-01T00:00:00.000Z
              */
             ended_at: string | null;
+            /**
+             * Format: date-time
+             * @description When it last went past due (an invoice unpaid past its due date).
+             * @example 2026-05-01T00:00:00.000Z
+             */
+            past_due_at: string | null;
             /** @description Your key-value pairs, returned as given. */
             metadata: {
                 [key: string]: string;
@@ -1989,6 +2234,12 @@ export interface components {
              * @example 2026-05-01T00:00:00.000Z
              */
             ended_at: string | null;
+            /**
+             * Format: date-time
+             * @description When it last went past due (an invoice unpaid past its due date).
+             * @example 2026-05-01T00:00:00.000Z
+             */
+            past_due_at: string | null;
             /** @description Your key-value pairs, returned as given. */
             metadata: {
                 [key: string]: string;
@@ -2085,7 +2336,7 @@ export interface components {
              */
             period_end: string | null;
             currency: string;
-            status: "draft" | "open" | "paid" | "void";
+            status: "draft" | "open" | "paid" | "void" | "uncollectible";
             lines: components["schemas"]["InvoiceLine"][];
             /**
              * @description The sum of the lines.
@@ -2113,6 +2364,32 @@ export interface components {
              */
             amount_remaining: number;
             credit_note: string | null;
+            /**
+             * Format: date-time
+             * @description Finalization plus the customer's payment terms (net_days).
+             * @example 2026-05-01T00:00:00.000Z
+             */
+            due_at: string | null;
+            /** @description Open and past due: its due date passed or a payment attempt failed. */
+            past_due: boolean;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time in UTC.
+             * @example 2026-05-01T00:00:00.000Z
+             */
+            past_due_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the next dunning retry runs.
+             * @example 2026-05-01T00:00:00.000Z
+             */
+            next_payment_attempt: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time in UTC.
+             * @example 2026-05-01T00:00:00.000Z
+             */
+            uncollectible_at: string | null;
             /**
              * @description Integer count of minor units of the currency (cents for USD).
              * @example 4900
@@ -2201,7 +2478,7 @@ export interface components {
              */
             period_end: string | null;
             currency: string;
-            status: "draft" | "open" | "paid" | "void";
+            status: "draft" | "open" | "paid" | "void" | "uncollectible";
             lines: components["schemas"]["InvoiceLine"][];
             /**
              * @description The sum of the lines.
@@ -2229,6 +2506,32 @@ export interface components {
              */
             amount_remaining: number;
             credit_note: string | null;
+            /**
+             * Format: date-time
+             * @description Finalization plus the customer's payment terms (net_days).
+             * @example 2026-05-01T00:00:00.000Z
+             */
+            due_at: string | null;
+            /** @description Open and past due: its due date passed or a payment attempt failed. */
+            past_due: boolean;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time in UTC.
+             * @example 2026-05-01T00:00:00.000Z
+             */
+            past_due_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the next dunning retry runs.
+             * @example 2026-05-01T00:00:00.000Z
+             */
+            next_payment_attempt: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time in UTC.
+             * @example 2026-05-01T00:00:00.000Z
+             */
+            uncollectible_at: string | null;
             /**
              * @description Integer count of minor units of the currency (cents for USD).
              * @example 4900
@@ -2301,6 +2604,247 @@ export interface components {
             invoice: components["schemas"]["Invoice"];
             grant: components["schemas"]["Grant"];
         };
+        /** @description A campaign: its code (or generated single-use codes), the credits a redemption grants, and its limits. */
+        Promotion: {
+            /** @description prm_… */
+            id: string;
+            /** @enum {string} */
+            object: "promotion";
+            name: string | null;
+            /** @description The shared code; null when single-use codes were generated. */
+            code: string | null;
+            codes: {
+                count: number;
+                prefix: string | null;
+            } | null;
+            /**
+             * @description Credits as an exact decimal string.
+             * @example 50
+             */
+            credits: string;
+            priority: number;
+            /** @description Seconds after redemption until the grant expires. */
+            grant_expires_in: number | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time in UTC.
+             */
+            valid_from: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time in UTC.
+             */
+            valid_until: string | null;
+            max_redemptions: number | null;
+            max_per_customer: number;
+            new_customers_only: boolean;
+            plans: string[];
+            active: boolean;
+            redemptions: number;
+            metadata: {
+                [key: string]: string;
+            };
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time in UTC.
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time in UTC.
+             */
+            deactivated_at: string | null;
+        };
+        /** @description One code of a campaign, with how often it was redeemed. */
+        PromotionCode: {
+            code: string;
+            promotion: string;
+            single_use: boolean;
+            redemptions: number;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time in UTC.
+             */
+            created_at: string;
+        };
+        /** @description A redemption: the promotional grant (source `promotion`) a code gave a customer. */
+        PromotionRedemption: {
+            /** @description rdm_… */
+            id: string;
+            /** @enum {string} */
+            object: "promotion_redemption";
+            promotion: string;
+            code: string;
+            customer: string;
+            grant: string;
+            /**
+             * @description Credits as an exact decimal string.
+             * @example 50
+             */
+            credits: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time in UTC.
+             */
+            grant_expires_at: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time in UTC.
+             */
+            created_at: string;
+        };
+        /** @description The unspent part of a referral reward taken back by a refund or lost chargeback of the rewarding invoice. */
+        ReferralClawBack: {
+            /** @description rcb_… */
+            id: string;
+            referral: string;
+            /** @description The refund or chargeback that caused it. */
+            return: string;
+            customer: string;
+            grant: string;
+            /**
+             * @description Credits as an exact decimal string.
+             * @example 50
+             */
+            credits: string;
+            /** @description The revoke transaction (null when nothing was left to take). */
+            transaction: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time in UTC.
+             */
+            created_at: string;
+        };
+        /** @description A referral: rewards when the referred customer's first invoice is paid, clawed back with its money. */
+        Referral: {
+            /** @description rfl_… */
+            id: string;
+            /** @enum {string} */
+            object: "referral";
+            referrer: string;
+            referred: string;
+            /**
+             * @description Credits as an exact decimal string.
+             * @example 50
+             */
+            reward_credits: string;
+            /**
+             * @description Credits as an exact decimal string.
+             * @example 50
+             */
+            referred_credits: string | null;
+            status: "pending" | "rewarded";
+            /** @description The referred customer's first paid invoice. */
+            invoice: string | null;
+            referrer_grant: string | null;
+            referred_grant: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time in UTC.
+             */
+            rewarded_at: string | null;
+            claw_backs: components["schemas"]["ReferralClawBack"][];
+            metadata: {
+                [key: string]: string;
+            };
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time in UTC.
+             */
+            created_at: string;
+        };
+        /** @description Per campaign and per referrer: redemptions, the fate of the credits granted, and the revenue their customers paid afterwards. */
+        PromotionsReport: {
+            /** @enum {string} */
+            object: "report";
+            /** @enum {string} */
+            report: "promotions";
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time in UTC.
+             */
+            from: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time in UTC.
+             */
+            to: string | null;
+            customer: string | null;
+            rows: {
+                kind: "campaign" | "referrer";
+                promotion: string | null;
+                code: string | null;
+                referrer: string | null;
+                /** @description Redemptions (campaign) or rewarded referrals (referrer) in the window. */
+                redemptions: number;
+                grants: number;
+                /**
+                 * @description Credits as an exact decimal string.
+                 * @example 50
+                 */
+                credits_granted: string;
+                /**
+                 * @description Credits as an exact decimal string.
+                 * @example 50
+                 */
+                credits_consumed: string;
+                /**
+                 * @description Credits as an exact decimal string.
+                 * @example 50
+                 */
+                credits_expired: string;
+                /**
+                 * @description Credits as an exact decimal string.
+                 * @example 50
+                 */
+                credits_revoked: string;
+                /**
+                 * @description Credits as an exact decimal string.
+                 * @example 50
+                 */
+                credits_unspent: string;
+                /** @description Minor units those customers paid after their redemption or referral (in the window), by currency. */
+                revenue_after: {
+                    [key: string]: number;
+                };
+                customers: number;
+            }[];
+            totals: {
+                /** @description Redemptions (campaign) or rewarded referrals (referrer) in the window. */
+                redemptions: number;
+                grants: number;
+                /**
+                 * @description Credits as an exact decimal string.
+                 * @example 50
+                 */
+                credits_granted: string;
+                /**
+                 * @description Credits as an exact decimal string.
+                 * @example 50
+                 */
+                credits_consumed: string;
+                /**
+                 * @description Credits as an exact decimal string.
+                 * @example 50
+                 */
+                credits_expired: string;
+                /**
+                 * @description Credits as an exact decimal string.
+                 * @example 50
+                 */
+                credits_revoked: string;
+                /**
+                 * @description Credits as an exact decimal string.
+                 * @example 50
+                 */
+                credits_unspent: string;
+                /** @description Minor units those customers paid after their redemption or referral (in the window), by currency. */
+                revenue_after: {
+                    [key: string]: number;
+                };
+                customers: number;
+            };
+        };
         /** @description Money returned on an invoice, and the credits clawed back by its policy. */
         Refund: {
             id: string;
@@ -2350,6 +2894,8 @@ export interface components {
              * @example 2026-05-01T00:00:00.000Z
              */
             closed_at: string | null;
+            /** @description Referral rewards of this invoice taken back with its money (PRODUCT §15). */
+            referral_claw_backs: components["schemas"]["ReferralClawBack"][];
             /** @description `balance` keeps the money as a refundable credit note. */
             to: "cash" | "balance";
             credit_note: string | null;
@@ -2403,6 +2949,8 @@ export interface components {
              * @example 2026-05-01T00:00:00.000Z
              */
             closed_at: string | null;
+            /** @description Referral rewards of this invoice taken back with its money (PRODUCT §15). */
+            referral_claw_backs: components["schemas"]["ReferralClawBack"][];
         };
         /** @description A finance report: rows and totals (the CSV form is the rows table). */
         Report: {
@@ -2711,6 +3259,8 @@ export interface operations {
                     /** @description Consumption beyond grants goes to overage (billed) when true, to debt when false. */
                     overage?: boolean;
                     low_balance_threshold?: string | null;
+                    /** @description Payment terms: invoices are due this many days after finalization (default 0: on finalization). */
+                    net_days?: number;
                     metadata?: {
                         [key: string]: string;
                     };
@@ -2803,6 +3353,8 @@ export interface operations {
                     email?: string;
                     overage?: boolean;
                     low_balance_threshold?: string | null;
+                    /** @description Payment terms: invoices are due this many days after finalization (default 0: on finalization). */
+                    net_days?: number;
                     metadata?: {
                         [key: string]: string;
                     };
@@ -3810,7 +4362,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The test clock at its new time. */
+            /** @description The test clock: ready at its new time, or still advancing towards advancing_to. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3833,8 +4385,16 @@ export interface operations {
                          * @example 2026-05-01T00:00:00.000Z
                          */
                         created_at: string;
-                        /** @description Due work items run on the way. */
-                        ran: number;
+                        /** @description advancing while an advance runs as a job; ready once everything due up to its target has run. */
+                        status: "advancing" | "ready";
+                        /**
+                         * Format: date-time
+                         * @description RFC 3339 date-time in UTC.
+                         * @example 2026-05-01T00:00:00.000Z
+                         */
+                        advancing_to: string | null;
+                        /** @description Due work items run on the way; present once the clock is ready. */
+                        ran?: number;
                     };
                 };
             };
@@ -5684,6 +6244,58 @@ export interface operations {
             };
         };
     };
+    getAgingReport: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Start of the window (inclusive), RFC 3339. Open when left out.
+                 * @example 2026-01-31T10:00:00Z
+                 */
+                from?: string;
+                /**
+                 * @description End of the window (exclusive), RFC 3339. Open when left out.
+                 * @example 2026-01-31T10:00:00Z
+                 */
+                to?: string;
+                /** @description Only this customer (id or external_id). */
+                customer?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Report"];
+                    "text/csv": string;
+                };
+            };
+            /** @description An error with its stable code. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error with its stable code. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getReconciliation: {
         parameters: {
             query?: {
@@ -6847,6 +7459,705 @@ export interface operations {
                         /** @description True when more events remain than one replay sends (10,000): replay again from a later time. */
                         truncated: boolean;
                     };
+                };
+            };
+            /** @description An error with its stable code. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error with its stable code. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listPaymentAttempts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The attempts of the invoice, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        object: "list";
+                        data: {
+                            /** @description pat_… */
+                            id: string;
+                            /** @enum {string} */
+                            object: "payment_attempt";
+                            invoice: string;
+                            customer: string;
+                            outcome: "succeeded" | "failed";
+                            failure_code: string | null;
+                            /** @description 1 for the first attempt on the invoice. */
+                            attempt: number;
+                            source: "api" | "dunning" | "provider";
+                            payment: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description An error with its stable code. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error with its stable code. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    recordPaymentAttempt: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    outcome: "succeeded" | "failed";
+                    /** @description Why it failed (card_declined, insufficient_funds…). */
+                    failure_code?: string;
+                    /** @description Succeeded only: minor units received (default: all that is due). */
+                    amount?: number;
+                    provider?: string;
+                    provider_payment_id?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The attempt, with the invoice as it now stands. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description pat_… */
+                        id: string;
+                        /** @enum {string} */
+                        object: "payment_attempt";
+                        invoice: string;
+                        customer: string;
+                        outcome: "succeeded" | "failed";
+                        failure_code: string | null;
+                        /** @description 1 for the first attempt on the invoice. */
+                        attempt: number;
+                        source: "api" | "dunning" | "provider";
+                        payment: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        invoice_detail: components["schemas"]["Invoice"];
+                    };
+                };
+            };
+            /** @description An error with its stable code. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error with its stable code. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listPromotions: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1 to 100 (default 20). */
+                limit?: string;
+                /** @description The cursor: the last id of the previous page. */
+                starting_after?: string;
+                customer?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of campaigns. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        object: "list";
+                        data: components["schemas"]["Promotion"][];
+                        has_more: boolean;
+                        /** @description Pass as `starting_after` to read the next page; null on the last page. */
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description An error with its stable code. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error with its stable code. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createPromotion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name?: string;
+                    /** @description Matched without regard to case. */
+                    code?: string;
+                    codes?: {
+                        /** @description Single-use codes to generate (at most 10000). */
+                        count: number;
+                        prefix?: string;
+                    };
+                    /**
+                     * @description Credits as a decimal string, up to 6 fraction digits.
+                     * @example 1500
+                     * @example 0.000250
+                     */
+                    credits: string;
+                    /** @description Burn-down priority of the grants (default 50). */
+                    priority?: number;
+                    /** @description Seconds after redemption until the grant expires. */
+                    grant_expires_in?: number;
+                    /**
+                     * @description RFC 3339 date-time in UTC.
+                     * @example 2026-01-31T10:00:00Z
+                     */
+                    valid_from?: string;
+                    /**
+                     * @description RFC 3339 date-time in UTC.
+                     * @example 2026-01-31T10:00:00Z
+                     */
+                    valid_until?: string;
+                    max_redemptions?: number;
+                    /** @description Default 1. */
+                    max_per_customer?: number;
+                    /** @description Only customers with no money paid, no subscription ever and no earlier redemption. */
+                    new_customers_only?: boolean;
+                    /** @description Only subscribers of these plan codes. */
+                    plans?: string[];
+                    metadata?: {
+                        [key: string]: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description The campaign, with its terms. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Promotion"];
+                };
+            };
+            /** @description An error with its stable code. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error with its stable code. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    redeemPromotion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Matched without regard to case. */
+                    code: string;
+                    /** @description Customer id or external_id. */
+                    customer: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The redemption and the grant it made. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromotionRedemption"];
+                };
+            };
+            /** @description An error with its stable code. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error with its stable code. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listPromotionRedemptions: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1 to 100 (default 20). */
+                limit?: string;
+                /** @description The cursor: the last id of the previous page. */
+                starting_after?: string;
+                customer?: string;
+                promotion?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of redemptions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        object: "list";
+                        data: components["schemas"]["PromotionRedemption"][];
+                        has_more: boolean;
+                        /** @description Pass as `starting_after` to read the next page; null on the last page. */
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description An error with its stable code. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error with its stable code. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getPromotion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The campaign. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Promotion"];
+                };
+            };
+            /** @description An error with its stable code. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error with its stable code. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deactivatePromotion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The campaign, inactive. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Promotion"];
+                };
+            };
+            /** @description An error with its stable code. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error with its stable code. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listPromotionCodes: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1 to 100 (default 20). */
+                limit?: string;
+                /** @description The cursor: the last id of the previous page. */
+                starting_after?: string;
+                customer?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of codes (JSON), or every code (CSV). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        object: "list";
+                        data: components["schemas"]["PromotionCode"][];
+                        has_more: boolean;
+                        /** @description Pass as `starting_after` to read the next page; null on the last page. */
+                        next_cursor: string | null;
+                    };
+                    "text/csv": string;
+                };
+            };
+            /** @description An error with its stable code. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error with its stable code. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    promotionsReport: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Start of the window (inclusive), RFC 3339. Open when left out.
+                 * @example 2026-01-31T10:00:00Z
+                 */
+                from?: string;
+                /**
+                 * @description End of the window (exclusive), RFC 3339. Open when left out.
+                 * @example 2026-01-31T10:00:00Z
+                 */
+                to?: string;
+                /** @description Only this customer (id or external_id). */
+                customer?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report (JSON), or its rows (CSV). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromotionsReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description An error with its stable code. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error with its stable code. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listReferrals: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1 to 100 (default 20). */
+                limit?: string;
+                /** @description The cursor: the last id of the previous page. */
+                starting_after?: string;
+                customer?: string;
+                referrer?: string;
+                referred?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of referrals. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        object: "list";
+                        data: components["schemas"]["Referral"][];
+                        has_more: boolean;
+                        /** @description Pass as `starting_after` to read the next page; null on the last page. */
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description An error with its stable code. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error with its stable code. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createReferral: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Customer id or external_id. */
+                    referrer: string;
+                    /** @description Customer id or external_id. */
+                    referred: string;
+                    /**
+                     * @description Credits as a decimal string, up to 6 fraction digits.
+                     * @example 1500
+                     * @example 0.000250
+                     */
+                    reward_credits: string;
+                    /**
+                     * @description Credits as a decimal string, up to 6 fraction digits.
+                     * @example 1500
+                     * @example 0.000250
+                     */
+                    referred_credits?: string;
+                    metadata?: {
+                        [key: string]: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description The referral, pending until the first paid invoice. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Referral"];
+                };
+            };
+            /** @description An error with its stable code. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error with its stable code. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getReferral: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The referral. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Referral"];
                 };
             };
             /** @description An error with its stable code. */

@@ -80,6 +80,16 @@ export const operationTable = {
     path: "/v1/plans",
     list: false
   },
+  createPromotion: {
+    method: "POST",
+    path: "/v1/promotions",
+    list: false
+  },
+  createReferral: {
+    method: "POST",
+    path: "/v1/referrals",
+    list: false
+  },
   createRefund: {
     method: "POST",
     path: "/v1/refunds",
@@ -100,9 +110,19 @@ export const operationTable = {
     path: "/v1/webhook_endpoints",
     list: false
   },
+  deactivatePromotion: {
+    method: "POST",
+    path: "/v1/promotions/{id}/deactivate",
+    list: false
+  },
   deleteWebhookEndpoint: {
     method: "DELETE",
     path: "/v1/webhook_endpoints/{id}",
+    list: false
+  },
+  getAgingReport: {
+    method: "GET",
+    path: "/v1/reports/aging",
     list: false
   },
   getBalance: {
@@ -180,6 +200,11 @@ export const operationTable = {
     path: "/v1/plans/{id}",
     list: false
   },
+  getPromotion: {
+    method: "GET",
+    path: "/v1/promotions/{id}",
+    list: false
+  },
   getPromotionalReport: {
     method: "GET",
     path: "/v1/reports/promotional",
@@ -188,6 +213,11 @@ export const operationTable = {
   getReconciliation: {
     method: "GET",
     path: "/v1/reconciliation",
+    list: false
+  },
+  getReferral: {
+    method: "GET",
+    path: "/v1/referrals/{id}",
     list: false
   },
   getRefund: {
@@ -290,9 +320,34 @@ export const operationTable = {
     path: "/v1/meters",
     list: true
   },
+  listPaymentAttempts: {
+    method: "GET",
+    path: "/v1/invoices/{id}/payment_attempts",
+    list: false
+  },
   listPlans: {
     method: "GET",
     path: "/v1/plans",
+    list: true
+  },
+  listPromotionCodes: {
+    method: "GET",
+    path: "/v1/promotions/{id}/codes",
+    list: true
+  },
+  listPromotionRedemptions: {
+    method: "GET",
+    path: "/v1/promotions/redemptions",
+    list: true
+  },
+  listPromotions: {
+    method: "GET",
+    path: "/v1/promotions",
+    list: true
+  },
+  listReferrals: {
+    method: "GET",
+    path: "/v1/referrals",
     list: true
   },
   listRefunds: {
@@ -340,6 +395,11 @@ export const operationTable = {
     path: "/v1/subscriptions/{id}/change/preview",
     list: false
   },
+  promotionsReport: {
+    method: "GET",
+    path: "/v1/reports/promotions",
+    list: false
+  },
   purchaseCredits: {
     method: "POST",
     path: "/v1/customers/{id}/purchases",
@@ -353,6 +413,16 @@ export const operationTable = {
   recordPayment: {
     method: "POST",
     path: "/v1/invoices/{id}/payments",
+    list: false
+  },
+  recordPaymentAttempt: {
+    method: "POST",
+    path: "/v1/invoices/{id}/payment_attempts",
+    list: false
+  },
+  redeemPromotion: {
+    method: "POST",
+    path: "/v1/promotions/redeem",
     list: false
   },
   refundCreditNote: {
