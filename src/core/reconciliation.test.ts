@@ -44,6 +44,6 @@ describe('other rules', () => {
     const result = reconciliationResult([{ check: 'usage_charged_once', message: 'x', ids: ['e'] }]);
     expect(result.ok).toBe(false);
     expect(result.checks.filter((ch) => !ch.ok)).toEqual([{ name: 'usage_charged_once', ok: false }]);
-    expect(result.checks).toHaveLength(11);
+    expect(result.checks).toHaveLength(12);
   });
 });

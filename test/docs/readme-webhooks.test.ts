@@ -47,7 +47,7 @@ describe('README webhook walkthrough', () => {
     receiver = await WebhookReceiver.start();
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), TALLY_WEBHOOK_ALLOW_PRIVATE: '1' };
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', TALLY_WEBHOOK_ALLOW_PRIVATE: '1' };
     delete env.TALLY_ADMIN_KEY;
     delete env.TALLY_DATABASE_URL;
     server = spawn(process.execPath, [join(root, 'bin/tally.mjs'), 'serve'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
