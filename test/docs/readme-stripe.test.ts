@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { freePort } from '../support/ports.ts';
+import { startReadmeServer } from '../support/readme-server.ts';
 import { StripeStandIn } from '../support/stripe-stand-in.ts';
 
 /**
@@ -32,21 +32,9 @@ describe('README: Connect your product and Stripe', () => {
 
   beforeAll(async () => {
     standIn = await StripeStandIn.start();
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    const env: NodeJS.ProcessEnv = {
-      ...process.env, PORT: String(port), HOST: '127.0.0.1',
+    ({ server, url } = await startReadmeServer(dir, {
       TALLY_STRIPE_SECRET_KEY: standIn.secretKey, TALLY_STRIPE_WEBHOOK_SECRET: webhookSecret, TALLY_STRIPE_API_BASE: standIn.url,
-    };
-    delete env.TALLY_ADMIN_KEY;
-    delete env.TALLY_DATABASE_URL;
-    server = spawn(process.execPath, [join(root, 'bin/tally.mjs'), 'serve'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    server.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-    server.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    const deadline = Date.now() + 60_000;
-    while (!output.includes('listening on') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    expect(output).toContain(`Tally listening on http://127.0.0.1:${port}`);
+    }));
   }, 90_000);
 
   afterAll(async () => {

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { freePort } from '../support/ports.ts';
+import { startReadmeServer } from '../support/readme-server.ts';
 import { WebhookReceiver } from '../support/webhook-receiver.ts';
 
 /**
@@ -45,19 +45,8 @@ describe('README webhook walkthrough', () => {
 
   beforeAll(async () => {
     receiver = await WebhookReceiver.start();
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', TALLY_WEBHOOK_ALLOW_PRIVATE: '1' };
-    delete env.TALLY_ADMIN_KEY;
-    delete env.TALLY_DATABASE_URL;
-    server = spawn(process.execPath, [join(root, 'bin/tally.mjs'), 'serve'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    server.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-    server.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    const deadline = Date.now() + 30_000;
-    while (!output.includes('listening on') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    expect(output).toContain(`Tally listening on http://127.0.0.1:${port}`);
-  }, 40_000);
+    ({ server, url } = await startReadmeServer(dir, { TALLY_WEBHOOK_ALLOW_PRIVATE: '1' }));
+  }, 90_000);
 
   afterAll(async () => {
     server?.kill('SIGTERM');
