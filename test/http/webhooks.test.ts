@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { dialects } from '../support/databases.ts';
-import { unique, useServer, type Api } from '../support/server.ts';
+import { HoldableClock, unique, useServer, type Api } from '../support/server.ts';
 import { Webhook } from 'standardwebhooks';
 import { eventually, standardSignature, WebhookReceiver } from '../support/webhook-receiver.ts';
 import { SecretBox } from '../../src/engine/secret-box.ts';
@@ -15,15 +15,17 @@ import { newCustomer, newGrant, perUnitMeter, use } from './fixtures.ts';
  */
 describe.each(dialects)('webhooks on %s', (dialect) => {
   const box = new SecretBox('webhook-test-secret-key');
-  const ctx = useServer(dialect, { webhooks: { box, allowPrivate: true } });
+  const clock = new HoldableClock();
+  const ctx = useServer(dialect, { webhooks: { box, allowPrivate: true }, clock });
   let worker: WebhookWorker;
   const receivers: WebhookReceiver[] = [];
   const endpoints: string[] = [];
 
   beforeAll(() => {
-    worker = startWebhookWorker(ctx.engine, { box, allowPrivate: true, intervalMs: 50, timeoutMs: 1500 });
+    worker = startWebhookWorker(ctx.engine, { box, allowPrivate: true, intervalMs: 50, timeoutMs: 10_000 });
   });
   afterEach(async () => {
+    clock.release();
     for (const id of endpoints.splice(0)) await ctx.api.request('DELETE', `/v1/webhook_endpoints/${id}`);
     for (const r of receivers.splice(0)) await r.close();
   });
@@ -165,6 +167,9 @@ describe.each(dialects)('webhooks on %s', (dialect) => {
     const { api } = ctx;
     const { receiver, endpoint } = await receiverWithEndpoint(api, ['grant.created']);
     receiver.script.push(500, 500);
+    // Time stands still in this test: the scheduled retry (5 s after a failure) never comes due on
+    // its own, so every later attempt is the one "retry now" asks for, however slow the machine.
+    clock.hold();
     const customer = await newCustomer(api);
     await newGrant(api, customer.id, '5');
     const listDeliveries = async () => (await api.get(`/v1/webhook_endpoints/${endpoint.id}/deliveries`)).body.data as any[];

@@ -4,6 +4,7 @@ import type { Dialect } from '../../src/store/sql.ts';
 import type { Engine } from '../../src/engine/context.ts';
 import { createEngine } from '../../src/engine/create-engine.ts';
 import type { EngineSettings } from '../../src/engine/context.ts';
+import type { Clock } from '../../src/engine/clock.ts';
 import { buildServer, type ServerOptions } from '../../src/server/app.ts';
 import { freshDatabase, type FreshDatabase } from './databases.ts';
 
@@ -55,12 +56,12 @@ export class Api {
  * Starts the real HTTP server on 127.0.0.1 with a fresh database of the dialect for a describe
  * block, and stops it afterwards.
  */
-export function useServer(dialect: Dialect, options: ServerOptions & { settings?: Partial<EngineSettings> } = {}): { readonly api: Api; readonly engine: Engine; readonly database: FreshDatabase; readonly app: FastifyInstance } {
+export function useServer(dialect: Dialect, options: ServerOptions & { settings?: Partial<EngineSettings>; clock?: Clock } = {}): { readonly api: Api; readonly engine: Engine; readonly database: FreshDatabase; readonly app: FastifyInstance } {
   const holder: { api?: Api; engine?: Engine; database?: FreshDatabase; app?: FastifyInstance } = {};
   beforeAll(async () => {
     holder.database = await freshDatabase(dialect);
-    const { settings, ...serverOptions } = options;
-    holder.engine = await createEngine(holder.database.db, settings ? { settings } : {});
+    const { settings, clock, ...serverOptions } = options;
+    holder.engine = await createEngine(holder.database.db, { ...(settings ? { settings } : {}), ...(clock ? { clock } : {}) });
     holder.app = await buildServer(holder.engine, { adminKey, checkReplies: true, ...serverOptions });
     const address = await holder.app.listen({ port: 0, host: '127.0.0.1' });
     holder.api = new Api(address);
@@ -75,6 +76,24 @@ export function useServer(dialect: Dialect, options: ServerOptions & { settings?
     get database() { return holder.database!; },
     get app() { return holder.app!; },
   };
+}
+
+/**
+ * The real clock, which a test can hold still: while held, `now()` returns the instant it was
+ * held at, so nothing scheduled after that instant (a webhook retry 5 s later) becomes due however
+ * slowly a loaded machine runs the test. Released, it reads the real time again.
+ */
+export class HoldableClock implements Clock {
+  private heldAt: number | null = null;
+  now(): number {
+    return this.heldAt ?? Date.now();
+  }
+  hold(): void {
+    this.heldAt = Date.now();
+  }
+  release(): void {
+    this.heldAt = null;
+  }
 }
 
 /** A unique suffix so tests sharing one database do not collide on codes and ids. */
