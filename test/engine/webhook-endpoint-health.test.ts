@@ -34,7 +34,7 @@ describe.each(dialects)('webhook endpoint health on %s', (dialect) => {
     clock = new ManualClock(Date.parse('2026-03-01T00:00:00Z'));
     engine = await createEngine(database.db, { clock });
     // A long interval: the test drives every pass itself with runOnce.
-    worker = startWebhookWorker(engine, { box, allowPrivate: true, intervalMs: 3_600_000, timeoutMs: 2_000 });
+    worker = startWebhookWorker(engine, { box, allowPrivate: true, intervalMs: 3_600_000, timeoutMs: 10_000 });
   });
   afterEach(async () => {
     for (const r of receivers.splice(0)) await r.close();

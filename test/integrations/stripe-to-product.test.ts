@@ -35,7 +35,7 @@ describe.each(dialects)('from a Stripe payment to the product, on %s', (dialect)
     settings.apiBase = standIn.url;
     receiver = await WebhookReceiver.start();
     pushWorker = startStripePushWorker(ctx.engine, settings);
-    webhookWorker = startWebhookWorker(ctx.engine, { box, allowPrivate: true, intervalMs: 50, timeoutMs: 1500 });
+    webhookWorker = startWebhookWorker(ctx.engine, { box, allowPrivate: true, intervalMs: 50, timeoutMs: 10_000 });
   });
   afterAll(async () => {
     await webhookWorker?.stop();
