@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import { buildServer } from '../src/server/app.ts';
 import { reconcile } from '../src/engine/reconcile.ts';
 import { EventSource } from './events.ts';
@@ -11,6 +12,7 @@ import { latencySummary, ms, rate } from './stats.ts';
  * answering, ingest p99 at most doubled").
  *
  *   npx tsx bench/reconcile-under-load.ts [ledger entries, default 3000000]
+ *   BENCH_RECONCILE_ALONE=1 …   also times a reconciliation with no ingestion going on
  *
  * History is written straight into the tables (as the flat-cost benchmark does: one usage event,
  * one transaction with three entries and one domain event per event), then the real HTTP server
@@ -58,13 +60,26 @@ const summary = (samples: number[]) => {
 try {
   const baseline = await load(new Promise((resolve) => setTimeout(resolve, baselineMs)));
   console.log(`ingest alone:              ${summary(baseline)}`);
+  const onProgress = ({ check, ms: took }: { check: string; ms: number }) => console.log(`  ${check}: ${(took / 1000).toFixed(1)} s`);
+  if (process.env.BENCH_RECONCILE_ALONE === '1') {
+    const aloneStarted = performance.now();
+    const alone = await reconcile(fixture.engine, {}, { onProgress });
+    if (!alone.ok) throw new Error(alone.error.message);
+    console.log(`reconciliation alone:      ${((performance.now() - aloneStarted) / 1000).toFixed(1)} s`);
+  }
+  // The WAL's size, sampled while reconciliation runs: a reader's snapshot keeps it from being reset.
+  const walPath = `${fixture.path}-wal`;
+  let walPeak = 0;
+  const sampler = setInterval(() => { if (existsSync(walPath)) walPeak = Math.max(walPeak, statSync(walPath).size); }, 250);
   const started = performance.now();
-  const running = reconcile(fixture.engine);
+  const running = reconcile(fixture.engine, {}, { onProgress });
   const during = await load(running);
   const outcome = await running;
+  clearInterval(sampler);
   const seconds = (performance.now() - started) / 1000;
   if (!outcome.ok) throw new Error(outcome.error.message);
   console.log(`full reconciliation:       ${seconds.toFixed(1)} s over ${rate(events * 3)} entries (${outcome.value.discrepancies.length} discrepancies: the synthetic history carries no balances)`);
+  console.log(`WAL peak while it ran:     ${(walPeak / 2 ** 20).toFixed(0)} MiB`);
   console.log(`ingest during it:          ${summary(during)}`);
   const p99Ratio = latencySummary(during).p99 / latencySummary(baseline).p99;
   console.log(`ingest p99 during / alone: ${p99Ratio.toFixed(2)}`);

@@ -26,15 +26,19 @@ const endOfTimeMs = 8.64e15;
  * balances are a projection of all entries, so they are always compared whole.
  */
 export interface ReconcileOptions {
-  /** Told as each check finishes: its name, how many are done, of how many. */
-  onProgress?: (step: { check: string; done: number; total: number }) => void;
+  /** Told as each check finishes: its name, how many are done, of how many, and how long it took. */
+  onProgress?: (step: { check: string; done: number; total: number; ms: number }) => void;
 }
 
 /**
- * The checks run in order over one read snapshot (`Store.snapshot`): on SQLite a worker thread
- * with its own connection, so the request thread never waits for them; on PostgreSQL a
- * REPEATABLE READ, READ ONLY transaction. Entries and events are only aggregated in SQL, so the
- * memory used grows with the discrepancies (and the grants of the window), not with the ledger.
+ * The checks run in order, each over its own read snapshot (`Store.snapshot`): on SQLite a worker
+ * thread with its own connection, so the request thread never waits for them; on PostgreSQL a
+ * REPEATABLE READ, READ ONLY transaction. Every query of one check sees one committed state; a
+ * snapshot lasts one check, not the whole run, because on SQLite a reader holding a snapshot keeps
+ * the WAL from being checkpointed back to its start: over 10 million entries with ingestion going
+ * on, one snapshot for the whole run let the WAL grow by tens of gigabytes (docs/BENCHMARKS.md).
+ * Entries and events are only aggregated in SQL, so the memory used grows with the discrepancies
+ * (and the grants of the window), not with the ledger.
  */
 export async function reconcile(engine: Engine, input: ReconcileInput = {}, options: ReconcileOptions = {}): Promise<Outcome<Reconciliation>> {
   const check = new FieldCheck();
@@ -54,14 +58,12 @@ export async function reconcile(engine: Engine, input: ReconcileInput = {}, opti
     ['frozen and revoked credits unused', (tx) => frozenCreditProblems(tx)],
     ['promotion and referral grants linked', (tx) => promotionLinkProblems(tx, window)],
   ];
-  const found = await engine.store.snapshot(async (tx) => {
-    const all: Discrepancy[] = [];
-    for (const [index, [name, run]] of checks.entries()) {
-      all.push(...(await run(tx)));
-      options.onProgress?.({ check: name, done: index + 1, total: checks.length });
-    }
-    return all;
-  });
+  const found: Discrepancy[] = [];
+  for (const [index, [name, run]] of checks.entries()) {
+    const startedMs = performance.now();
+    found.push(...(await engine.store.snapshot(run)));
+    options.onProgress?.({ check: name, done: index + 1, total: checks.length, ms: Math.round(performance.now() - startedMs) });
+  }
   return ok(reconciliationResult(found));
 }
 
