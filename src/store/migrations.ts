@@ -208,6 +208,8 @@ export const migrations: Migration[] = [
     // (the entries' primary key). The account index keeps every other entry (grants, holds,
     // overage, debt, …). Queries that look an account up by customer say `account NOT LIKE
     // 'consumed:%'` (ledger.ts, `indexedAccount`), which lets both databases use the partial index.
+    // The index is rebuilt inside the migration's transaction: writes to ledger_entries wait for
+    // the build (one pass over the table) while a server upgrades.
     statements: [
       `DROP INDEX ledger_entries_account`,
       `CREATE INDEX ledger_entries_account ON ledger_entries (customer_id, account) WHERE account NOT LIKE 'consumed:%'`,
