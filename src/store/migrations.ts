@@ -201,6 +201,21 @@ export const migrations: Migration[] = [
     ],
   },
   {
+    version: 12,
+    name: 'consumption entries left out of the account index',
+    // Two of a usage charge's three entries credit `consumed:<meter>`, a system account no read
+    // path looks up by customer and account: those entries are found through their transaction
+    // (the entries' primary key). The account index keeps every other entry (grants, holds,
+    // overage, debt, …). Queries that look an account up by customer say `account NOT LIKE
+    // 'consumed:%'` (ledger.ts, `indexedAccount`), which lets both databases use the partial index.
+    // The index is rebuilt inside the migration's transaction: writes to ledger_entries wait for
+    // the build (one pass over the table) while a server upgrades.
+    statements: [
+      `DROP INDEX ledger_entries_account`,
+      `CREATE INDEX ledger_entries_account ON ledger_entries (customer_id, account) WHERE account NOT LIKE 'consumed:%'`,
+    ],
+  },
+  {
     version: 20,
     name: 'webhook endpoints and deliveries',
     // `domain_events.webhooks_at` is NULL until the event has been fanned out to the endpoints

@@ -125,6 +125,30 @@ describe.each(dialects)('reconciliation on %s', (dialect) => {
       ['transactions_balance', 'balances_match_entries', 'usage_charged_once', 'purchase_grants_linked', 'overage_invoiced', 'claw_backs_applied']);
   });
 
+  it('names usage that took credits from a grant while it was frozen or after its invoice revoked it', async () => {
+    const { engine } = ctx;
+    const frozen = await financeCustomer(engine, '2025-01-01T00:00:00Z');
+    const revoked = await financeCustomer(engine, '2025-01-01T00:00:00Z');
+    const charges = [];
+    for (const c of [frozen, revoked]) {
+      const { invoice, grant } = must(await purchaseCredits(engine, c.customer.id, { credits: '100', amount: 1000 }));
+      must(await recordPayment(engine, invoice.id, { amount: 1000 }));
+      const [txn] = await engine.store.read.ledger.transactionsForCause(await c.use(30));
+      expect(txn!.entries).toContainEqual({ account: `grant:${grant.id}`, amountMicro: -30_000_000n });
+      charges.push({ grant, txn: txn! });
+    }
+    expect(await discrepancies(engine)).toEqual([]);
+    const run = (sql: string, params: (string | number)[]) => engine.store.read.c.run(sql, params);
+    // The charges' grants rewritten as if the charge came while the grant was frozen, or after its revocation.
+    await run(`UPDATE grants SET frozen_from = ? WHERE id = ?`, [charges[0]!.txn.effectiveAtMs - 1, charges[0]!.grant.id]);
+    await run(`UPDATE grants SET status = 'voided', close_reason = 'invoice voided', closed_at = ? WHERE id = ?`, [charges[1]!.txn.effectiveAtMs - 1, charges[1]!.grant.id]);
+    const found = (await discrepancies(engine)).filter((d) => d.check === 'frozen_credits_unused');
+    expect(found).toEqual([
+      named('frozen_credits_unused', [charges[0]!.grant.id, charges[0]!.txn.id, frozen.customer.id]),
+      named('frozen_credits_unused', [charges[1]!.grant.id, charges[1]!.txn.id, revoked.customer.id]),
+    ]);
+  });
+
   it('limits the window and refuses a bad one', async () => {
     const result = must(await reconcile(ctx.engine, { from: '2030-01-01T00:00:00Z', to: '2030-02-01T00:00:00Z' }));
     expect(result.discrepancies.every((d) => d.check === 'balances_match_entries')).toBe(true);

@@ -2,6 +2,7 @@ import type { SqlConnection, SqlRow } from '../sql.ts';
 import type { GrantRecord, GrantStatus, HoldRecord, Page, PageRequest } from '../records.ts';
 import { big, bigOrNull, json, num, numOrNull, queryInChunks, strOrNull } from '../rows.ts';
 import { pageQuery } from './paging.ts';
+import { indexedAccount } from './ledger.ts';
 
 /** Grants joined with their ledger account, whose balance is what is left of the grant. */
 const grantSelect = `SELECT g.*, COALESCE(a.balance, 0) AS remaining FROM grants g
@@ -119,10 +120,13 @@ export class GrantQueries {
   /** Grants that were ever frozen, with the usage that debited them inside the frozen interval. */
   async usedWhileFrozen(): Promise<{ grantId: string; customerId: string; txnId: string; effectiveAtMs: number }[]> {
     const rows = await this.c.query(
+      // CROSS JOIN keeps grants outermost on SQLite (PostgreSQL plans it as an inner join): else
+      // SQLite prefers scanning the whole partial account index to scanning the grants.
       `SELECT g.id AS grant_id, g.customer_id, t.id AS txn_id, t.effective_at FROM grants g
-        JOIN ledger_entries e ON e.customer_id = g.customer_id AND e.account = 'grant:' || g.id AND e.amount < 0
+        CROSS JOIN ledger_entries e
         JOIN ledger_transactions t ON t.id = e.txn_id AND t.kind = 'usage'
-        WHERE g.frozen_from IS NOT NULL AND t.effective_at >= g.frozen_from
+        WHERE e.customer_id = g.customer_id AND e.account = 'grant:' || g.id AND ${indexedAccount('e')} AND e.amount < 0
+          AND g.frozen_from IS NOT NULL AND t.effective_at >= g.frozen_from
           AND (g.unfrozen_at IS NULL OR t.effective_at < g.unfrozen_at)
           AND (g.closed_at IS NULL OR t.effective_at < g.closed_at)
         ORDER BY g.id, t.id`);
@@ -133,7 +137,7 @@ export class GrantQueries {
   async usedAfterRevocation(): Promise<{ grantId: string; customerId: string; txnId: string; effectiveAtMs: number }[]> {
     const rows = await this.c.query(
       `SELECT g.id AS grant_id, g.customer_id, t.id AS txn_id, t.effective_at FROM grants g
-        JOIN ledger_entries e ON e.customer_id = g.customer_id AND e.account = 'grant:' || g.id AND e.amount < 0
+        JOIN ledger_entries e ON e.customer_id = g.customer_id AND e.account = 'grant:' || g.id AND ${indexedAccount('e')} AND e.amount < 0
         JOIN ledger_transactions t ON t.id = e.txn_id AND t.kind = 'usage'
         WHERE g.status = 'voided' AND g.close_reason IN ('invoice voided', 'invoice uncollectible') AND t.effective_at >= g.closed_at
         ORDER BY g.id, t.id`);

@@ -42,6 +42,14 @@ function isBalanced(txn: LedgerTransaction): boolean {
   return sum === 0n;
 }
 
+/**
+ * The term that lets a query look entries up by `(customer_id, account)`: the account index
+ * (migration 12) leaves out the `consumed:<meter>` entries, two of every usage charge's three,
+ * and SQLite and PostgreSQL use a partial index only when the query repeats its condition.
+ * Every account looked up this way (`grant:…`, `hold:…`) satisfies it.
+ */
+export const indexedAccount = (alias: string): string => `${alias}.account NOT LIKE 'consumed:%'`;
+
 /** `JSON.stringify(refs)`, without the call for the usual empty object. */
 function refsJson(refs: Record<string, string>): string {
   for (const _ in refs) return JSON.stringify(refs);
@@ -85,7 +93,7 @@ export class LedgerQueries {
     const rows = await queryInChunks(this.c, customerIds, (list) =>
       `SELECT g.id, g.customer_id, g.category, g.priority, g.effective_at, g.expires_at, g.frozen_from, g.unfrozen_at,
           (SELECT COALESCE(-SUM(e.amount), 0) FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id
-            WHERE t.cause_type = 'grant_expiry' AND t.cause_id = g.id AND e.customer_id = g.customer_id AND e.account = 'grant:' || g.id) AS expired
+            WHERE t.cause_type = 'grant_expiry' AND t.cause_id = g.id AND e.customer_id = g.customer_id AND e.account = 'grant:' || g.id AND ${indexedAccount('e')}) AS expired
         FROM grants g WHERE g.expires_at > ? AND g.customer_id IN ${list} AND g.status = 'expired' ORDER BY g.id`, [sinceMs]);
     return rows.map((r) => ({
       id: r.id as string,

@@ -3,6 +3,7 @@ import type { GrantFlowRow, HoldTrace } from '../../core/grant-flows.ts';
 import type { InvoicedSum, LineSum, MoneySum, OverageLine, UsageSum } from '../../core/reports.ts';
 import type { GrantRecord } from '../records.ts';
 import { big, json, num, numOrNull, queryInChunks, strOrNull } from '../rows.ts';
+import { indexedAccount } from './ledger.ts';
 
 /** A report's filter: the window [fromMs, toMs) and optionally one customer. */
 export interface ReportFilter {
@@ -137,7 +138,7 @@ export class ReportQueries {
     const params: SqlValue[] = [f.fromMs, f.toMs];
     const rows = await this.c.query(
       `SELECT g.id, t.kind, CASE WHEN t.effective_at < ? THEN 1 ELSE 0 END AS before_from, SUM(e.amount) AS amount FROM grants g
-        JOIN ledger_entries e ON e.customer_id = g.customer_id AND e.account = 'grant:' || g.id
+        JOIN ledger_entries e ON e.customer_id = g.customer_id AND e.account = 'grant:' || g.id AND ${indexedAccount('e')}
         JOIN ledger_transactions t ON t.id = e.txn_id
         WHERE ${grantSetCondition[set]} AND t.effective_at < ?${this.customer('g.customer_id', f, params)}
         GROUP BY g.id, t.kind, before_from`, params);
@@ -149,7 +150,7 @@ export class ReportQueries {
     const params: SqlValue[] = [f.toMs];
     const holdIds = (await this.c.query(
       `SELECT DISTINCT t.cause_id FROM grants g
-        JOIN ledger_entries e ON e.customer_id = g.customer_id AND e.account = 'grant:' || g.id
+        JOIN ledger_entries e ON e.customer_id = g.customer_id AND e.account = 'grant:' || g.id AND ${indexedAccount('e')}
         JOIN ledger_transactions t ON t.id = e.txn_id
         WHERE ${grantSetCondition[set]} AND t.kind = 'hold' AND t.effective_at < ?${this.customer('g.customer_id', f, params)}`, params,
     )).map((r) => r.cause_id as string);
@@ -172,7 +173,7 @@ export class ReportQueries {
     }
     const captures = await queryInChunks(this.c, holdIds, (list) =>
       `SELECT h.id, t.effective_at, e.amount FROM holds h
-        JOIN ledger_entries e ON e.customer_id = h.customer_id AND e.account = 'hold:' || h.id
+        JOIN ledger_entries e ON e.customer_id = h.customer_id AND e.account = 'hold:' || h.id AND ${indexedAccount('e')}
         JOIN ledger_transactions t ON t.id = e.txn_id WHERE h.id IN ${list} AND t.kind = 'usage'`);
     for (const c of captures) traces.get(c.id as string)?.captures.push({ atMs: num(c.effective_at), amountMicro: -big(c.amount) });
     return [...traces.values()];
