@@ -1,6 +1,7 @@
 import { createEngine } from '../src/engine/create-engine.ts';
 import { createCustomer } from '../src/engine/customers.ts';
 import { createPlan } from '../src/engine/plans.ts';
+import { recordPayment } from '../src/engine/invoices.ts';
 import { createSubscription } from '../src/engine/subscriptions.ts';
 import { advanceTestClock, createTestClock } from '../src/engine/test-clocks.ts';
 import { openTempDatabase } from './fixture.ts';
@@ -34,8 +35,10 @@ export async function runRenewals(subscriptions: number): Promise<RenewalResult>
     const clock = must(await createTestClock(engine, { frozen_time: '2026-01-01T00:00:00.000Z' }));
     must(await createPlan(engine, { code: 'pro', name: 'Pro', currency: 'USD', interval: 'month', amount: 2000, included_credits: '1000', rollover: { max_credits: '100' } }));
     for (let i = 0; i < subscriptions; i++) {
-      const customer = must(await createCustomer(engine, { currency: 'USD', external_id: `renew-${i}`, test_clock: clock.id }));
-      must(await createSubscription(engine, { customer: customer.id, plan: 'pro' }));
+      const customer = must(await createCustomer(engine, { currency: 'USD', external_id: `renew-${i}`, test_clock: clock.id, net_days: 30 }));
+      const sub = must(await createSubscription(engine, { customer: customer.id, plan: 'pro' }));
+      const [period] = await engine.store.read.billing.periods(sub.id);
+      must(await recordPayment(engine, period!.invoiceId!, { amount: 2000 }));
     }
     await temp.db.run('PRAGMA synchronous = FULL');
     const setupMs = performance.now() - setupStarted;

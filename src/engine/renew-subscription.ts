@@ -73,13 +73,15 @@ export async function advancePeriod(engine: Engine, tx: StoreTx, sub: Subscripti
   sub.periodStartMs = startMs;
   sub.periodEndMs = endMs;
   await tx.billing.updateSubscription(sub);
-  const grant = await grantAllowance(engine, tx, changes, customer, sub, nextPlan.includedCreditsMicro, startMs, endMs, invoice, feeLineId, atMs);
+  // Both grants' ledger transactions and events are written with the renewal's own, at its end.
+  const grant = await grantAllowance(engine, tx, changes, customer, sub, nextPlan.includedCreditsMicro, startMs, endMs, invoice, feeLineId, atMs, true);
   if (carryMicro > 0n) {
     const sources = previous.filter((g) => g.source === allowanceSource || g.source === 'rollover');
     await issueGrant(engine, tx, changes, customer, atMs, {
       creditsMicro: carryMicro, category: 'paid', source: 'rollover', priority: 50, effectiveAtMs: atMs, expiresAtMs: endMs,
       invoiceId: invoice.id, invoiceLineId: feeLineId, subscriptionId: sub.id, periodStartMs: startMs,
       fundedBy: takeFrom(sources, carryMicro).map((e) => ({ account: e.account, amountMicro: e.amountMicro })),
+      flushLater: true,
     });
   }
   await tx.billing.updatePeriod({
@@ -99,11 +101,11 @@ export const subscriptionRenewal: DueWorkKind = {
   async due(tx, clock, upTo, limit) {
     return (await tx.billing.dueRenewals(clock, upTo, limit)).map((d) => ({ ...d, kind: 'subscription_renewal' }));
   },
-  async run(engine, tx, item) {
+  async run(engine, tx, item, batch) {
     await tx.lockCustomers([item.customerId]);
-    const sub = await tx.billing.subscription(item.id);
+    const sub = await batch.subject(item.id, (ids) => tx.billing.subscriptionsById(ids));
     if (!sub || sub.status === 'canceled' || sub.periodEndMs > item.dueAtMs) return;
-    const customer = (await tx.customers.find(sub.customerId))!;
+    const customer = (await batch.customer(sub.customerId))!;
     await advancePeriod(engine, tx, sub, customer, item.dueAtMs);
   },
 };
