@@ -4,20 +4,15 @@ import { closeGrant, settleDebt } from './grants.ts';
 import { expireHold } from './holds.ts';
 import { balanceOf } from './balance.ts';
 import { refreshSignals } from './funding.ts';
-import type { CustomerRecord } from '../store/records.ts';
 import type { StoreTx } from '../store/store.ts';
+import { DueBatch, type DueItem } from './due-batch.ts';
 
 /**
  * Work that falls due with time: grant expiries and hold expiries (renewals join them with plans).
  * Each kind of work lists what is due on one clock up to a time, and runs one item in its own
  * store transaction. Running an item twice does nothing the second time.
  */
-export interface DueItem {
-  kind: string;
-  id: string;
-  customerId: string;
-  dueAtMs: number;
-}
+export type { DueItem };
 
 export interface DueWorkKind {
   kind: string;
@@ -32,63 +27,22 @@ export interface DueWorkKind {
   atTarget?: boolean;
 }
 
-/**
- * What the items of one store transaction read in common, read once for all of them when the first
- * item asks: the records of every item of the same kind (its subscriptions, its grants) and every
- * item's customer, one query each instead of one per item. Each kind's items touch only their own
- * subject, and the customers a customer's items change are changed through these very records, so
- * they stay current while items of one kind run; when another kind of work runs in between (which
- * may write them by other means), they are read again.
- */
-export class DueBatch {
-  private readonly read = new Map<string, Map<string, unknown>>();
-  private kind: string | null = null;
-
-  constructor(private readonly tx: StoreTx, private readonly items: readonly DueItem[]) {}
-
-  /** Called before each item runs. */
-  enter(item: DueItem): void {
-    if (item.kind === this.kind) return;
-    this.kind = item.kind;
-    this.read.clear();
-  }
-
-  customer(id: string): Promise<CustomerRecord | null> {
-    return this.one('customer', id, () => this.items.map((i) => i.customerId), (ids) => this.tx.customers.findMany(ids));
-  }
-
-  /** The record `id` of an item of the current kind, read with those of its kind's other items by `load`. */
-  subject<T>(id: string, load: (ids: string[]) => Promise<Map<string, T>>): Promise<T | null> {
-    return this.one(`subject:${this.kind}`, id, () => this.items.filter((i) => i.kind === this.kind).map((i) => i.id), load);
-  }
-
-  private async one<T>(key: string, id: string, ids: () => string[], load: (ids: string[]) => Promise<Map<string, T>>): Promise<T | null> {
-    let known = this.read.get(key) as Map<string, T> | undefined;
-    if (known === undefined || !known.has(id)) {
-      const wanted = [...new Set([...ids(), id])];
-      const loaded = await load(wanted);
-      known = new Map(wanted.map((w) => [w, loaded.get(w) ?? null] as [string, T]));
-      this.read.set(key, known);
-    }
-    return (known.get(id) ?? null) as T | null;
-  }
-}
-
 export const grantExpiry: DueWorkKind = {
   kind: 'grant_expiry',
   async due(tx, clock, upTo, limit) {
     return (await tx.grants.dueExpiries(clock, upTo, limit)).map((d) => ({ ...d, kind: 'grant_expiry' }));
   },
-  async run(engine, tx, item, batch) {
+  async run(_engine, tx, item, batch) {
     await tx.lockCustomers([item.customerId]);
+    // The grant as read with the other expiries of the batch: what is left of it is current, as
+    // only its own expiry moves it while the batch's expiries run.
     const grant = await batch.subject(item.id, async (ids) => new Map((await tx.grants.getMany(ids)).map((g) => [g.id, g])));
     if (!grant || grant.status !== 'active') return;
-    const changes = new Changes(engine);
-    await closeGrant(tx, changes, grant, 'expired', item.dueAtMs, null);
-    await changes.flush(tx);
+    await closeGrant(tx, batch.changes, grant, 'expired', item.dueAtMs, null, grant.remainingMicro);
+    grant.status = 'expired';
+    batch.grantClosed(grant.id);
     const customer = (await batch.customer(item.customerId))!;
-    await refreshSignals(tx, changes, customer, (await balanceOf(tx, customer, item.dueAtMs)).availableMicro, item.dueAtMs);
-    await changes.flush(tx);
+    await refreshSignals(tx, batch.changes, customer, await batch.availableOf(customer.id, item.dueAtMs), item.dueAtMs);
   },
 };
 
@@ -168,18 +122,22 @@ export async function runDue(
       const chunk = runnable.slice(start, start + perTransaction);
       const runOne = async (tx: StoreTx, batch: DueBatch, { item, order }: (typeof chunk)[number]) => {
         if (options.beforeEach) await options.beforeEach(tx, item);
-        batch.enter(item);
+        await batch.enter(item);
         await kinds[order]!.run(engine, tx, item, batch);
+      };
+      const runAll = async (tx: StoreTx, entries: typeof chunk) => {
+        // Nothing in due work reads domain events back: the transaction's are written at its end
+        // with one multi-row INSERT rather than a few per item.
+        tx.ledger.deferDomainEvents();
+        const batch = new DueBatch(engine, tx, entries.map((c) => c.item));
+        for (const entry of entries) await runOne(tx, batch, entry);
+        await batch.finish();
+        await tx.ledger.writeDeferredDomainEvents();
       };
       try {
         await engine.store.transaction(async (tx) => {
           if (chunk.length > 1) await tx.lockCustomers([...new Set(chunk.map((c) => c.item.customerId))].sort());
-          // Nothing in due work reads domain events back: the transaction's are written at its end
-          // with one multi-row INSERT rather than a few per item.
-          tx.ledger.deferDomainEvents();
-          const batch = new DueBatch(tx, chunk.map((c) => c.item));
-          for (const entry of chunk) await runOne(tx, batch, entry);
-          await tx.ledger.writeDeferredDomainEvents();
+          await runAll(tx, chunk);
         });
       } catch (error) {
         if (chunk.length === 1) throw error;
@@ -187,7 +145,7 @@ export async function runDue(
         let failure: { error: unknown } | null = null;
         for (const entry of chunk) {
           try {
-            await engine.store.transaction((tx) => runOne(tx, new DueBatch(tx, [entry.item]), entry));
+            await engine.store.transaction((tx) => runAll(tx, [entry]));
           } catch (own) {
             failure ??= { error: own };
           }

@@ -247,8 +247,9 @@ export async function closeGrant(
   how: 'voided' | 'expired',
   atMs: number,
   reason: string | null,
+  knownRemainingMicro?: bigint,
 ): Promise<void> {
-  const remaining = await tx.ledger.balance(grant.customerId, accounts.grant(grant.id));
+  const remaining = knownRemainingMicro ?? await tx.ledger.balance(grant.customerId, accounts.grant(grant.id));
   if (remaining !== 0n) {
     changes.txn({
       customerId: grant.customerId,

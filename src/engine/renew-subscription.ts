@@ -15,10 +15,13 @@ import { allowanceSource, enableOverageFor, grantAllowance, leftOf, overageLines
  * scheduled change the next period runs on the new plan. Each step is claimed per (subscription,
  * period), so running it twice does nothing the second time.
  */
-export async function advancePeriod(engine: Engine, tx: StoreTx, sub: SubscriptionRecord, customer: CustomerRecord, atMs: number): Promise<boolean> {
+export async function advancePeriod(
+  engine: Engine, tx: StoreTx, sub: SubscriptionRecord, customer: CustomerRecord, atMs: number, shared?: Changes,
+): Promise<boolean> {
   const plans = await tx.billing.plansById([sub.planId, ...(sub.pendingPlanId ? [sub.pendingPlanId] : [])]);
   const currentPlan = plans.get(sub.planId)!;
-  const changes = new Changes(engine);
+  // With `shared`, the caller writes the changes (due work: those of many renewals together).
+  const changes = shared ?? new Changes(engine);
   // Late usage (up to pastToleranceMs old) may land in a period after the renewal that billed it,
   // so every period that could have received usage since the previous renewal is billed again:
   // those ending after the closing period's start less the tolerance (a day of slack).
@@ -35,7 +38,7 @@ export async function advancePeriod(engine: Engine, tx: StoreTx, sub: Subscripti
     await tx.billing.updateSubscription(sub);
     await tx.billing.endOpenPhase(sub.id, sub.periodEndMs);
     changes.event('subscription.canceled', sub.customerId, { subscription: sub.id, ended_at: sub.periodEndMs }, atMs);
-    await changes.flush(tx);
+    if (!shared) await changes.flush(tx);
     return true;
   }
 
@@ -91,7 +94,7 @@ export async function advancePeriod(engine: Engine, tx: StoreTx, sub: Subscripti
   changes.event(nextIndex === 0 ? 'subscription.started' : 'subscription.renewed', sub.customerId, {
     subscription: sub.id, period_index: nextIndex, period_start: startMs, period_end: endMs, invoice: invoice.id, grant: grant?.id ?? null,
   }, atMs);
-  await changes.flush(tx);
+  if (!shared) await changes.flush(tx);
   return true;
 }
 
@@ -106,6 +109,6 @@ export const subscriptionRenewal: DueWorkKind = {
     const sub = await batch.subject(item.id, (ids) => tx.billing.subscriptionsById(ids));
     if (!sub || sub.status === 'canceled' || sub.periodEndMs > item.dueAtMs) return;
     const customer = (await batch.customer(sub.customerId))!;
-    await advancePeriod(engine, tx, sub, customer, item.dueAtMs);
+    await advancePeriod(engine, tx, sub, customer, item.dueAtMs, batch.changes);
   },
 };
