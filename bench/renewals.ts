@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Engine } from '../src/engine/context.ts';
 import { createEngine } from '../src/engine/create-engine.ts';
@@ -23,6 +24,8 @@ export interface RenewalResult {
   perSecond: number;
   /** Resident set size of this process after the advance, in MiB. */
   rssMiB: number;
+  /** The machine's 1-minute load average as the advance ended (the machine may be shared). */
+  loadAverage: number;
 }
 
 /** Where the clock stands before the advance, and where the advance takes it (past one period end). */
@@ -77,6 +80,7 @@ export async function runRenewals(subscriptions: number, options: { server?: boo
       ran: advanced.ran,
       perSecond: subscriptions / (advanceMs / 1000),
       rssMiB: process.memoryUsage().rss / 2 ** 20,
+      loadAverage: os.loadavg()[0]!,
     };
     if (!options.server) return result;
     return { ...result, server: await runServerRenewals(subscriptions, { path: copyPath, clockId, setupMs }) };
@@ -97,6 +101,8 @@ export interface ServerRenewalResult {
   /** Its resident set once the advance is done, and the most it held at any moment (VmHWM). */
   rssAfterMiB: number;
   rssPeakMiB: number;
+  /** The machine's 1-minute load average as the advance ended. */
+  loadAverage: number;
 }
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -150,6 +156,7 @@ export async function runServerRenewals(
       rssIdleMiB,
       rssAfterMiB: procStatusMiB(pid, 'VmRSS'),
       rssPeakMiB: procStatusMiB(pid, 'VmHWM'),
+      loadAverage: os.loadavg()[0]!,
     };
   } finally {
     if (child && child.exitCode === null) {
