@@ -73,6 +73,7 @@ async function main(): Promise<void> {
   say(`Machine before the run: ${machineLoad()}`);
   say();
   if (process.env.BENCH_ONLY === 'webhooks') return webhooksPart();
+  if (process.env.BENCH_ONLY === 'renewals') return renewalsPart();
 
   say(`1. In-process ingest with real-time deduction, SQLite`);
   const c1 = config.inProcess;
@@ -130,13 +131,37 @@ async function main(): Promise<void> {
   say();
 
   await webhooksPart();
+  await renewalsPart();
+
+  if (process.env.BENCH_SKIP_POSTGRES === '1') {
+    say('6. PostgreSQL: skipped (BENCH_SKIP_POSTGRES=1)');
+  } else {
+    say('6. PostgreSQL (a throwaway server started for the run): batched and single-event ingest, one and two server instances, against a naive one-transaction-per-event baseline');
+    for (const line of await runPostgresBench({ quick })) say(line);
+  }
+  say();
+  say(`Finished in ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s.`);
+}
+
+/**
+ * Part 8 alone with `BENCH_ONLY=renewals`. Each population runs in process; the largest also runs
+ * in the real server (built: `npm run build:server`) on a copy of the same database, which gives
+ * the server's resident set with that many customers.
+ */
+async function renewalsPart(): Promise<void> {
   say(`8. Due work: subscription renewals on one test clock (renewal with allowance grant and fee invoice, then the old allowance's expiry), cost per item as the population grows`);
   say(`   ${'subscriptions'.padStart(13)} ${'advance'.padStart(9)} ${'renewals/s'.padStart(11)} ${'ms/renewal'.padStart(11)} ${'CPU ms/renewal'.padStart(15)}   RSS after`);
   const renewalRuns = [];
   for (const n of config.renewals) {
-    const r = await runRenewals(n);
+    const withServer = n === config.renewals[config.renewals.length - 1];
+    const r = await runRenewals(n, { server: withServer });
     renewalRuns.push(r);
-    say(`   ${rate(n).padStart(13)} ${`${(r.advanceMs / 1000).toFixed(1)} s`.padStart(9)} ${rate(r.perSecond).padStart(11)} ${(r.advanceMs / n).toFixed(2).padStart(11)} ${(r.cpuMs / n).toFixed(2).padStart(15)}   ${r.rssMiB.toFixed(0)} MiB   (${r.ran} items ran; setup ${(r.setupMs / 1000).toFixed(0)} s, not timed)`);
+    say(`   ${rate(n).padStart(13)} ${`${(r.advanceMs / 1000).toFixed(1)} s`.padStart(9)} ${rate(r.perSecond).padStart(11)} ${(r.advanceMs / n).toFixed(2).padStart(11)} ${(r.cpuMs / n).toFixed(2).padStart(15)}   ${r.rssMiB.toFixed(0)} MiB   (${r.ran} items ran; setup ${(r.setupMs / 1000).toFixed(0)} s, not timed; load average ${r.loadAverage.toFixed(2)} as it ended)`);
+    if (r.server) {
+      const s = r.server;
+      say(`   ${'server'.padStart(13)} ${`${(s.advanceMs / 1000).toFixed(1)} s`.padStart(9)} ${rate(n / (s.advanceMs / 1000)).padStart(11)} ${(s.advanceMs / n).toFixed(2).padStart(11)} ${(s.cpuMs / n).toFixed(2).padStart(15)}   \`tally serve\` on the same database, advanced over HTTP as a job (load average ${s.loadAverage.toFixed(2)} as it ended)`);
+      say(`   server RSS with ${rate(n)} customers: ${s.rssIdleMiB.toFixed(0)} MiB started, ${s.rssAfterMiB.toFixed(0)} MiB after the renewals, ${s.rssPeakMiB.toFixed(0)} MiB at most; target ≤ 300 MB with 100,000 customers ${n >= 100_000 ? verdict(s.rssPeakMiB * 2 ** 20 <= 300e6) : '(not measured at 100,000: BENCH_RENEWALS_LARGE=1)'}`);
+    }
   }
   const smallest = renewalRuns[0]!;
   const largest = renewalRuns[renewalRuns.length - 1]!;
@@ -147,15 +172,6 @@ async function main(): Promise<void> {
   if (hundredK) say(`   100,000 renewals in ${(hundredK.advanceMs / 1000).toFixed(1)} s: target ≤ 60 s ${verdict(hundredK.advanceMs <= 60_000)}`);
   say(`   ${machineLoad()}`);
   say();
-
-  if (process.env.BENCH_SKIP_POSTGRES === '1') {
-    say('6. PostgreSQL: skipped (BENCH_SKIP_POSTGRES=1)');
-  } else {
-    say('6. PostgreSQL (a throwaway server started for the run): batched and single-event ingest, one and two server instances, against a naive one-transaction-per-event baseline');
-    for (const line of await runPostgresBench({ quick })) say(line);
-  }
-  say();
-  say(`Finished in ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s.`);
 }
 
 /** Part 7 alone with `BENCH_ONLY=webhooks`. */

@@ -5,24 +5,21 @@ import { expireHold } from './holds.ts';
 import { balanceOf } from './balance.ts';
 import { refreshSignals } from './funding.ts';
 import type { StoreTx } from '../store/store.ts';
+import { DueBatch, type DueItem } from './due-batch.ts';
 
 /**
  * Work that falls due with time: grant expiries and hold expiries (renewals join them with plans).
  * Each kind of work lists what is due on one clock up to a time, and runs one item in its own
  * store transaction. Running an item twice does nothing the second time.
  */
-export interface DueItem {
-  kind: string;
-  id: string;
-  customerId: string;
-  dueAtMs: number;
-}
+export type { DueItem };
 
 export interface DueWorkKind {
   kind: string;
   /** Up to `limit` items due by `upToMs`, soonest first, found by index (never a scan per item). */
   due(tx: StoreTx, testClockId: string | null, upToMs: number, limit: number): Promise<DueItem[]>;
-  run(engine: Engine, tx: StoreTx, item: DueItem): Promise<void>;
+  /** `batch` holds what the items of its store transaction read in common (read once for all of them). */
+  run(engine: Engine, tx: StoreTx, item: DueItem, batch: DueBatch): Promise<void>;
   /**
    * Its items fall due at the target time itself (a top-up checks the balance once everything
    * before it has run): listed only once every other kind has nothing left before the target.
@@ -35,16 +32,17 @@ export const grantExpiry: DueWorkKind = {
   async due(tx, clock, upTo, limit) {
     return (await tx.grants.dueExpiries(clock, upTo, limit)).map((d) => ({ ...d, kind: 'grant_expiry' }));
   },
-  async run(engine, tx, item) {
+  async run(_engine, tx, item, batch) {
     await tx.lockCustomers([item.customerId]);
-    const grant = await tx.grants.get(item.id);
+    // The grant as read with the other expiries of the batch: what is left of it is current, as
+    // only its own expiry moves it while the batch's expiries run.
+    const grant = await batch.subject(item.id, async (ids) => new Map((await tx.grants.getMany(ids)).map((g) => [g.id, g])));
     if (!grant || grant.status !== 'active') return;
-    const changes = new Changes(engine);
-    await closeGrant(tx, changes, grant, 'expired', item.dueAtMs, null);
-    await changes.flush(tx);
-    const customer = (await tx.customers.find(item.customerId))!;
-    await refreshSignals(tx, changes, customer, (await balanceOf(tx, customer, item.dueAtMs)).availableMicro, item.dueAtMs);
-    await changes.flush(tx);
+    await closeGrant(tx, batch.changes, grant, 'expired', item.dueAtMs, null, grant.remainingMicro);
+    grant.status = 'expired';
+    batch.grantClosed(grant.id);
+    const customer = (await batch.customer(item.customerId))!;
+    await refreshSignals(tx, batch.changes, customer, await batch.availableOf(customer.id, item.dueAtMs), item.dueAtMs);
   },
 };
 
@@ -122,14 +120,24 @@ export async function runDue(
     const runnable = items.filter(({ item }) => item.dueAtMs <= until);
     for (let start = 0; start < runnable.length; start += perTransaction) {
       const chunk = runnable.slice(start, start + perTransaction);
-      const runOne = async (tx: StoreTx, { item, order }: (typeof chunk)[number]) => {
+      const runOne = async (tx: StoreTx, batch: DueBatch, { item, order }: (typeof chunk)[number]) => {
         if (options.beforeEach) await options.beforeEach(tx, item);
-        await kinds[order]!.run(engine, tx, item);
+        await batch.enter(item);
+        await kinds[order]!.run(engine, tx, item, batch);
+      };
+      const runAll = async (tx: StoreTx, entries: typeof chunk) => {
+        // Nothing in due work reads domain events back: the transaction's are written at its end
+        // with one multi-row INSERT rather than a few per item.
+        tx.ledger.deferDomainEvents();
+        const batch = new DueBatch(engine, tx, entries.map((c) => c.item));
+        for (const entry of entries) await runOne(tx, batch, entry);
+        await batch.finish();
+        await tx.ledger.writeDeferredDomainEvents();
       };
       try {
         await engine.store.transaction(async (tx) => {
           if (chunk.length > 1) await tx.lockCustomers([...new Set(chunk.map((c) => c.item.customerId))].sort());
-          for (const entry of chunk) await runOne(tx, entry);
+          await runAll(tx, chunk);
         });
       } catch (error) {
         if (chunk.length === 1) throw error;
@@ -137,7 +145,7 @@ export async function runDue(
         let failure: { error: unknown } | null = null;
         for (const entry of chunk) {
           try {
-            await engine.store.transaction((tx) => runOne(tx, entry));
+            await engine.store.transaction((tx) => runAll(tx, [entry]));
           } catch (own) {
             failure ??= { error: own };
           }

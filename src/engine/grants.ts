@@ -8,7 +8,7 @@ import { Changes, customerNow, type Engine } from './context.ts';
 import { FieldCheck } from './input.ts';
 import { balanceOf } from './balance.ts';
 import { availableOf, loadFunding, refreshSignals } from './funding.ts';
-import { burnDown } from '../core/burn-down.ts';
+import { burnDown, isGrantFrozen, isGrantLiveAt } from '../core/burn-down.ts';
 import { grantWindowErrors } from '../core/grant-window.ts';
 
 export const publicGrantSources = ['purchase', 'promotion', 'referral', 'adjustment'] as const;
@@ -90,7 +90,7 @@ export async function issueGrant(
   changes: Changes,
   customer: CustomerRecord,
   nowMs: number,
-  g: IssueGrant & { pending?: boolean; fundedBy?: LedgerEntry[] },
+  g: IssueGrant & { pending?: boolean; fundedBy?: LedgerEntry[]; flushLater?: boolean },
 ): Promise<GrantRecord> {
   const grant = newGrantRecord(engine, customer, nowMs, g);
   await tx.grants.insert(grant);
@@ -98,7 +98,7 @@ export async function issueGrant(
     changes.event('grant.pending', customer.id, { grant: grant.id, customer: customer.id, credits: formatCredits(grant.creditsMicro), invoice: grant.invoiceId }, nowMs);
     return grant;
   }
-  await postIssue(engine, tx, changes, customer, grant, nowMs, g.refs ?? {}, g.fundedBy);
+  await postIssue(engine, tx, changes, customer, grant, nowMs, g.refs ?? {}, g.fundedBy, g.flushLater ?? false);
   return grant;
 }
 
@@ -136,7 +136,7 @@ export async function activateGrant(engine: Engine, tx: StoreTx, changes: Change
   grant.status = 'active';
   grant.effectiveAtMs = nowMs;
   grant.remainingMicro = grant.creditsMicro;
-  await postIssue(engine, tx, changes, customer, grant, nowMs, {});
+  await postIssue(engine, tx, changes, customer, grant, nowMs, {}, undefined, false);
 }
 
 async function postIssue(
@@ -147,7 +147,8 @@ async function postIssue(
   grant: GrantRecord,
   nowMs: number,
   extraRefs: Record<string, string>,
-  fundedBy?: LedgerEntry[],
+  fundedBy: LedgerEntry[] | undefined,
+  flushLater: boolean,
 ): Promise<void> {
   const refs: Record<string, string> = { ...extraRefs };
   if (grant.invoiceId) refs.invoice = grant.invoiceId;
@@ -166,9 +167,24 @@ async function postIssue(
   });
   changes.event('grant.created', customer.id, { grant: grant.id, customer: customer.id, credits: formatCredits(grant.creditsMicro), source: grant.source }, nowMs);
   if (grant.effectiveAtMs <= nowMs) await payDownDebt(tx, changes, customer, grant, nowMs);
+  if (signalsUnchangedByIssue(customer, grant, nowMs)) {
+    // The caller writes these changes with its own (a renewal: both grants and its invoice at once).
+    if (!flushLater) await changes.flush(tx);
+    return;
+  }
   await changes.flush(tx);
   const balance = await balanceOf(tx, customer, nowMs);
   await refreshSignals(tx, changes, customer, balance.availableMicro, nowMs);
+}
+
+/**
+ * Whether the low-balance signals certainly stay as they are, so the balance need not be read: the
+ * customer has no threshold and is not marked depleted, and the new grant itself is usable now with
+ * credits left, so what is available afterwards is above zero whatever else it held.
+ */
+function signalsUnchangedByIssue(customer: CustomerRecord, grant: GrantRecord, nowMs: number): boolean {
+  if (customer.lowBalanceThresholdMicro !== null || customer.belowThreshold || customer.depleted) return false;
+  return grant.remainingMicro > 0n && isGrantLiveAt(grant, nowMs) && !isGrantFrozen(grant, nowMs);
 }
 
 async function payDownDebt(tx: StoreTx, changes: Changes, customer: CustomerRecord, grant: GrantRecord, nowMs: number): Promise<void> {
@@ -231,8 +247,9 @@ export async function closeGrant(
   how: 'voided' | 'expired',
   atMs: number,
   reason: string | null,
+  knownRemainingMicro?: bigint,
 ): Promise<void> {
-  const remaining = await tx.ledger.balance(grant.customerId, accounts.grant(grant.id));
+  const remaining = knownRemainingMicro ?? await tx.ledger.balance(grant.customerId, accounts.grant(grant.id));
   if (remaining !== 0n) {
     changes.txn({
       customerId: grant.customerId,

@@ -15,10 +15,13 @@ import { allowanceSource, enableOverageFor, grantAllowance, leftOf, overageLines
  * scheduled change the next period runs on the new plan. Each step is claimed per (subscription,
  * period), so running it twice does nothing the second time.
  */
-export async function advancePeriod(engine: Engine, tx: StoreTx, sub: SubscriptionRecord, customer: CustomerRecord, atMs: number): Promise<boolean> {
+export async function advancePeriod(
+  engine: Engine, tx: StoreTx, sub: SubscriptionRecord, customer: CustomerRecord, atMs: number, shared?: Changes,
+): Promise<boolean> {
   const plans = await tx.billing.plansById([sub.planId, ...(sub.pendingPlanId ? [sub.pendingPlanId] : [])]);
   const currentPlan = plans.get(sub.planId)!;
-  const changes = new Changes(engine);
+  // With `shared`, the caller writes the changes (due work: those of many renewals together).
+  const changes = shared ?? new Changes(engine);
   // Late usage (up to pastToleranceMs old) may land in a period after the renewal that billed it,
   // so every period that could have received usage since the previous renewal is billed again:
   // those ending after the closing period's start less the tolerance (a day of slack).
@@ -35,7 +38,7 @@ export async function advancePeriod(engine: Engine, tx: StoreTx, sub: Subscripti
     await tx.billing.updateSubscription(sub);
     await tx.billing.endOpenPhase(sub.id, sub.periodEndMs);
     changes.event('subscription.canceled', sub.customerId, { subscription: sub.id, ended_at: sub.periodEndMs }, atMs);
-    await changes.flush(tx);
+    if (!shared) await changes.flush(tx);
     return true;
   }
 
@@ -73,13 +76,15 @@ export async function advancePeriod(engine: Engine, tx: StoreTx, sub: Subscripti
   sub.periodStartMs = startMs;
   sub.periodEndMs = endMs;
   await tx.billing.updateSubscription(sub);
-  const grant = await grantAllowance(engine, tx, changes, customer, sub, nextPlan.includedCreditsMicro, startMs, endMs, invoice, feeLineId, atMs);
+  // Both grants' ledger transactions and events are written with the renewal's own, at its end.
+  const grant = await grantAllowance(engine, tx, changes, customer, sub, nextPlan.includedCreditsMicro, startMs, endMs, invoice, feeLineId, atMs, true);
   if (carryMicro > 0n) {
     const sources = previous.filter((g) => g.source === allowanceSource || g.source === 'rollover');
     await issueGrant(engine, tx, changes, customer, atMs, {
       creditsMicro: carryMicro, category: 'paid', source: 'rollover', priority: 50, effectiveAtMs: atMs, expiresAtMs: endMs,
       invoiceId: invoice.id, invoiceLineId: feeLineId, subscriptionId: sub.id, periodStartMs: startMs,
       fundedBy: takeFrom(sources, carryMicro).map((e) => ({ account: e.account, amountMicro: e.amountMicro })),
+      flushLater: true,
     });
   }
   await tx.billing.updatePeriod({
@@ -89,7 +94,7 @@ export async function advancePeriod(engine: Engine, tx: StoreTx, sub: Subscripti
   changes.event(nextIndex === 0 ? 'subscription.started' : 'subscription.renewed', sub.customerId, {
     subscription: sub.id, period_index: nextIndex, period_start: startMs, period_end: endMs, invoice: invoice.id, grant: grant?.id ?? null,
   }, atMs);
-  await changes.flush(tx);
+  if (!shared) await changes.flush(tx);
   return true;
 }
 
@@ -99,11 +104,11 @@ export const subscriptionRenewal: DueWorkKind = {
   async due(tx, clock, upTo, limit) {
     return (await tx.billing.dueRenewals(clock, upTo, limit)).map((d) => ({ ...d, kind: 'subscription_renewal' }));
   },
-  async run(engine, tx, item) {
+  async run(engine, tx, item, batch) {
     await tx.lockCustomers([item.customerId]);
-    const sub = await tx.billing.subscription(item.id);
+    const sub = await batch.subject(item.id, (ids) => tx.billing.subscriptionsById(ids));
     if (!sub || sub.status === 'canceled' || sub.periodEndMs > item.dueAtMs) return;
-    const customer = (await tx.customers.find(sub.customerId))!;
-    await advancePeriod(engine, tx, sub, customer, item.dueAtMs);
+    const customer = (await batch.customer(sub.customerId))!;
+    await advancePeriod(engine, tx, sub, customer, item.dueAtMs, batch.changes);
   },
 };

@@ -71,6 +71,7 @@ export function revokeAllowance(
 export async function grantAllowance(
   engine: Engine, tx: StoreTx, changes: Changes, customer: CustomerRecord, sub: SubscriptionRecord,
   creditsMicro: bigint, periodStartMs: number, periodEndMs: number, invoice: InvoiceRecord | null, lineId: string | null, nowMs: number,
+  flushLater = false,
 ): Promise<GrantRecord | null> {
   if (creditsMicro <= 0n) return null;
   return issueGrant(engine, tx, changes, customer, nowMs, {
@@ -86,6 +87,7 @@ export async function grantAllowance(
     periodStartMs,
     // An allowance paid for by an invoice still unpaid is usable only through the grace period.
     frozenFromMs: invoice && invoice.status !== 'paid' && invoice.dueAtMs !== null ? freezeFromMs(invoice.dueAtMs, engine.settings.unpaidGraceMs) : null,
+    flushLater,
   });
 }
 
@@ -100,9 +102,13 @@ export async function overageLines(tx: StoreTx, sub: SubscriptionRecord, upToMs:
   const lines: LineDraft[] = [];
   const phases = await tx.billing.phases([sub.id]);
   const plans = await tx.billing.plansById(phases.map((p) => p.planId));
+  // A plan that prices no overage bills none (`overageLine` is null for it whatever the usage), so
+  // its windows need no reads of usage or earlier invoices: a renewal on such a plan reads none.
+  const pricedPhases = phases.filter((phase) => plans.get(phase.planId)!.overageUnitScaled !== null);
+  if (pricedPhases.length === 0) return lines;
   const periods = (await tx.billing.periods(sub.id)).filter((p) => p.periodStartMs < upToMs && p.periodEndMs > upToMs - lookbackMs);
   for (const period of periods) {
-    for (const phase of phases) {
+    for (const phase of pricedPhases) {
       const startMs = Math.max(phase.startAtMs, period.periodStartMs);
       const endMs = Math.min(phase.endAtMs ?? period.periodEndMs, period.periodEndMs);
       if (endMs <= startMs || startMs >= upToMs) continue;

@@ -61,12 +61,20 @@ async function markAdvancing(engine: Engine, id: string, targetMs: number): Prom
 
 async function runAdvance(engine: Engine, id: string, frozenTime: string, targetMs: number, kinds?: DueWorkKind[]): Promise<AdvanceOutcome> {
   let ran: number;
+  // The clock's time as this advance has locked and set it, per store transaction: the clock row
+  // stays locked until the transaction ends, so items at an instant already reached need not
+  // read it again (a transaction runs up to a hundred items, mostly at one instant).
+  const reached = new WeakMap<StoreTx, number>();
   try {
     ran = await runDue(engine, id, targetMs, {
       kinds: kinds ?? allDueWork,
       beforeEach: async (tx, item) => {
+        const known = reached.get(tx);
+        if (known !== undefined && item.dueAtMs <= known) return;
         const current = await tx.customers.getClockForUpdate(id);
-        if (current && item.dueAtMs > current.frozenTimeMs) await tx.customers.setClockTime(id, item.dueAtMs);
+        if (!current) return;
+        if (item.dueAtMs > current.frozenTimeMs) await tx.customers.setClockTime(id, item.dueAtMs);
+        reached.set(tx, Math.max(item.dueAtMs, current.frozenTimeMs));
       },
     });
   } catch (error) {

@@ -68,6 +68,47 @@ describe.each(dialects)('due work in bulk on %s', (dialect) => {
     expect(report.discrepancies).toEqual([]);
   });
 
+  it('expiries in one transaction close each grant once and raise the signals of the credits left, as one at a time would', async () => {
+    const { engine } = ctx;
+    const clock = must(await createTestClock(engine, { frozen_time: '2026-05-01T00:00:00Z' }));
+    const expiresAt = '2026-05-10T00:00:00Z';
+    // Two grants of each customer expire at the same instant, in the same transaction; some keep a
+    // grant that does not expire, one of those below its threshold once the others are gone.
+    const emptied: string[] = [];
+    const kept: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const customer = must(await createCustomer(engine, { currency: 'USD', test_clock: clock.id }));
+      must(await createGrant(engine, { customer: customer.id, credits: '5', category: 'promotional', source: 'promotion', expires_at: expiresAt }));
+      must(await createGrant(engine, { customer: customer.id, credits: '7', category: 'paid', source: 'adjustment', expires_at: expiresAt }));
+      if (i % 2 === 0) {
+        emptied.push(customer.id);
+      } else {
+        must(await createGrant(engine, { customer: customer.id, credits: '3', category: 'paid', source: 'adjustment' }));
+        kept.push(customer.id);
+      }
+    }
+    const low = must(await createCustomer(engine, { currency: 'USD', test_clock: clock.id, low_balance_threshold: '4' }));
+    must(await createGrant(engine, { customer: low.id, credits: '10', category: 'paid', source: 'adjustment', expires_at: expiresAt }));
+    must(await createGrant(engine, { customer: low.id, credits: '3', category: 'paid', source: 'adjustment' }));
+
+    const advanced = must(await advanceTestClock(engine, clock.id, { frozen_time: '2026-05-11T00:00:00Z' }));
+    expect(advanced.ran).toBe(25);
+    const eventsOf = async (customerId: string, type: string) =>
+      (await engine.store.read.ledger.listDomainEvents({ customerId, type }, { limit: 100 })).data;
+    for (const customerId of emptied) {
+      expect((await eventsOf(customerId, 'grant.expired')).map((e) => e.payload.credits).sort()).toEqual(['5', '7']);
+      expect(await eventsOf(customerId, 'credits.depleted')).toHaveLength(1);
+    }
+    for (const customerId of kept) {
+      expect(await eventsOf(customerId, 'grant.expired')).toHaveLength(2);
+      expect(await eventsOf(customerId, 'credits.depleted')).toHaveLength(0);
+    }
+    expect((await eventsOf(low.id, 'credits.balance_low')).map((e) => e.payload.available)).toEqual(['3']);
+    expect((await engine.store.read.customers.find(low.id))).toMatchObject({ belowThreshold: true, depleted: false });
+    const report = must(await reconcile(engine));
+    expect(report.discrepancies).toEqual([]);
+  });
+
   it('an item that fails does not hold back the others of its transaction; the failure is reported after', async () => {
     const { engine } = ctx;
     const customer = must(await createCustomer(engine, { currency: 'USD' }));

@@ -81,6 +81,13 @@ const toInvoice = (r: SqlRow): InvoiceRecord => ({
 
 /** Plans, subscriptions with their timeline and periods, invoices with lines, payments. */
 export class BillingQueries {
+  /**
+   * Plans read in this transaction, by id. A plan version never changes once stored, except for
+   * its `subscribed` mark and its deletion, which drop it here; so due work that renews many
+   * subscriptions in one transaction reads each plan once rather than twice per renewal.
+   */
+  private readonly plansRead = new Map<string, PlanRecord>();
+
   constructor(private readonly c: SqlConnection) {}
 
   async insertPlan(p: PlanRecord): Promise<void> {
@@ -94,10 +101,12 @@ export class BillingQueries {
   }
 
   async deletePlan(id: string): Promise<void> {
+    this.plansRead.delete(id);
     await this.c.run(`DELETE FROM plans WHERE id = ? AND subscribed = 0`, [id]);
   }
 
   async markPlanSubscribed(id: string): Promise<void> {
+    this.plansRead.delete(id);
     await this.c.run(`UPDATE plans SET subscribed = 1 WHERE id = ?`, [id]);
   }
 
@@ -108,8 +117,21 @@ export class BillingQueries {
   }
 
   async plansById(ids: readonly string[]): Promise<Map<string, PlanRecord>> {
-    const rows = await queryInChunks(this.c, [...new Set(ids)], (list) => `SELECT * FROM plans WHERE id IN ${list}`);
-    return new Map(rows.map((r) => [r.id as string, toPlan(r)]));
+    const found = new Map<string, PlanRecord>();
+    const missing: string[] = [];
+    for (const id of new Set(ids)) {
+      const known = this.plansRead.get(id);
+      if (known) found.set(id, known);
+      else missing.push(id);
+    }
+    if (missing.length === 0) return found;
+    const rows = await queryInChunks(this.c, missing, (list) => `SELECT * FROM plans WHERE id IN ${list}`);
+    for (const row of rows) {
+      const plan = toPlan(row);
+      found.set(plan.id, plan);
+      this.plansRead.set(plan.id, plan);
+    }
+    return found;
   }
 
   async listPlans(page: PageRequest): Promise<Page<PlanRecord>> {
@@ -137,6 +159,11 @@ export class BillingQueries {
   async subscription(id: string): Promise<SubscriptionRecord | null> {
     const rows = await this.c.query(`SELECT * FROM subscriptions WHERE id = ?`, [id]);
     return rows[0] ? toSubscription(rows[0]) : null;
+  }
+
+  async subscriptionsById(ids: readonly string[]): Promise<Map<string, SubscriptionRecord>> {
+    const rows = await queryInChunks(this.c, [...new Set(ids)], (list) => `SELECT * FROM subscriptions WHERE id IN ${list}`);
+    return new Map(rows.map((r) => [r.id as string, toSubscription(r)]));
   }
 
   async subscriptionsOf(customerIds: readonly string[]): Promise<SubscriptionRecord[]> {

@@ -57,6 +57,9 @@ function refsJson(refs: Record<string, string>): string {
 }
 
 export class LedgerQueries {
+  /** Domain events held back for one multi-row write (see `deferDomainEvents`); null: written at once. */
+  private deferredEvents: DomainEventRecord[] | null = null;
+
   constructor(private readonly c: SqlConnection) {}
 
   /**
@@ -223,13 +226,38 @@ export class LedgerQueries {
     return rows.map((r) => ({ customerId: r.customer_id as string, account: r.code as string, storedMicro: big(r.stored), summedMicro: big(r.summed) }));
   }
 
+  /**
+   * From now on in this transaction, domain events are held back and written together by
+   * `writeDeferredDomainEvents`, which the caller must call before it commits. For work that writes
+   * many events and reads none back (due work in bulk); a listing of events writes them first.
+   */
+  deferDomainEvents(): void {
+    this.deferredEvents ??= [];
+  }
+
+  async writeDeferredDomainEvents(): Promise<void> {
+    const events = this.deferredEvents;
+    this.deferredEvents = null;
+    if (events && events.length > 0) await this.writeDomainEvents(events);
+  }
+
   async insertDomainEvents(events: readonly DomainEventRecord[]): Promise<void> {
+    if (this.deferredEvents) this.deferredEvents.push(...events);
+    else await this.writeDomainEvents(events);
+  }
+
+  private async writeDomainEvents(events: readonly DomainEventRecord[]): Promise<void> {
     const values: SqlValue[] = [];
     for (const e of events) values.push(e.id, e.customerId, e.type, JSON.stringify(e.payload), e.createdAtMs);
     await insertFlatRows(this.c, 'domain_events', ['id', 'customer_id', 'type', 'payload', 'created_at'], values);
   }
 
   async listDomainEvents(filter: { customerId?: string | undefined; type?: string | undefined }, page: PageRequest): Promise<Page<DomainEventRecord>> {
+    if (this.deferredEvents && this.deferredEvents.length > 0) {
+      const events = this.deferredEvents;
+      this.deferredEvents = [];
+      await this.writeDomainEvents(events);
+    }
     const conditions: string[] = [];
     const params: SqlValue[] = [];
     if (filter.customerId) { conditions.push('customer_id = ?'); params.push(filter.customerId); }
