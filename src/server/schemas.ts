@@ -133,9 +133,9 @@ export const CustomerQuery = Type.Composite([PageQuery, Type.Object({
   q: Type.Optional(Type.String({ minLength: 1, maxLength: 320, description: 'Search: an id, external id or email, or the start of a name or email.' })),
 })]);
 
-/** The ledger's list: oldest first by default (the order it was written), or newest first. */
-export const LedgerQuery = Type.Composite([PageQuery, Type.Object({
-  order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')], { description: '`desc`: newest first, and `starting_after` continues towards older transactions. Default `asc`.' })),
+/** A list that can also be read newest first: the ledger, webhook deliveries. Oldest first by default. */
+export const OrderedPageQuery = Type.Composite([PageQuery, Type.Object({
+  order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')], { description: '`desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written).' })),
 })]);
 
 export const EventsLogQuery = Type.Composite([PageQuery, Type.Object({ type: Type.Optional(Type.String({ maxLength: 100 })) })]);

@@ -1186,7 +1186,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List an endpoint's deliveries, each with every attempt */
+        /** List an endpoint's deliveries, each with every attempt (oldest first, or newest first with order=desc) */
         get: operations["listWebhookDeliveries"];
         put?: never;
         post?: never;
@@ -4761,7 +4761,7 @@ export interface operations {
                 /** @description The cursor: the last id of the previous page. */
                 starting_after?: string;
                 customer?: string;
-                /** @description `desc`: newest first, and `starting_after` continues towards older transactions. Default `asc`. */
+                /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
             };
             header?: never;
@@ -7504,6 +7504,8 @@ export interface operations {
                 /** @description The cursor: the last id of the previous page. */
                 starting_after?: string;
                 customer?: string;
+                /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
+                order?: "asc" | "desc";
             };
             header?: never;
             path: {
@@ -7513,7 +7515,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of deliveries, oldest first. */
+            /** @description A page of deliveries, oldest first (newest first with order=desc). */
             200: {
                 headers: {
                     [name: string]: unknown;
