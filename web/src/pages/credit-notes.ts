@@ -27,7 +27,8 @@ export function goodwillForm(session: Session, customer: Schemas['Customer']): H
     label: 'Issue credit note',
     action: async (v) => {
       const note = await session.tally.createCreditNote({ body: {
-        customer: customer.id, amount: v.amount ? Number(v.amount) : (undefined as unknown as number), reason: v.reason!, refundable: v.refundable === 'yes',
+        // An empty or bad amount is sent as it reads (0, NaN → null) and the API says why, at the field.
+        customer: customer.id, amount: Number(v.amount), reason: v.reason!, refundable: v.refundable === 'yes',
       } });
       location.hash = `#/credit-notes/${note.id}`;
     },
