@@ -66,9 +66,9 @@ export async function referralsPage(session: Session, _params: string[], query: 
     : '—';
   return h('div', {}, h('h1', {}, 'Referrals'),
     h('p', { class: 'muted' }, 'Rewards are promotional grants made when the referred customer\'s first invoice is paid; a refund or lost chargeback of that invoice within 60 days takes back what is unspent.'),
-    section('Referrals', table(['Referral', 'Referrer', 'Referred', 'Reward', 'Referred gets', 'Status', 'Paid invoice', 'Rewarded', 'Clawed back', 'Created'],
-      page.data.map((r) => [r.id, customerLink(r.referrer), customerLink(r.referred), credits(r.reward_credits), r.referred_credits === null ? '—' : credits(r.referred_credits),
-        h('span', { class: `badge ${r.status === 'rewarded' ? 'good' : 'warn'}` }, r.status), r.invoice ? link(`#/invoices/${r.invoice}`, r.invoice) : '—', when(r.rewarded_at), clawed(r), when(r.created_at)]),
+    section('Referrals', table(['Created', 'Referrer', 'Referred', 'Reward', 'Referred gets', 'Status', 'First paid invoice', 'Rewarded', 'Clawed back'],
+      page.data.map((r) => [when(r.created_at), customerLink(r.referrer), customerLink(r.referred), credits(r.reward_credits), r.referred_credits === null ? '—' : credits(r.referred_credits),
+        h('span', { class: `badge ${r.status === 'rewarded' ? 'good' : 'warn'}`, title: r.id }, r.status), r.invoice ? link(`#/invoices/${r.invoice}`, r.invoice) : '—', when(r.rewarded_at), clawed(r)]),
       'No referrals yet.', { id: 'referrals' }),
     h('p', { class: 'pager' }, after ? link('#/referrals', '← First page') : null, ' ', page.next_cursor ? link(`#/referrals?after=${page.next_cursor}`, 'Next page →') : null)));
 }
