@@ -113,6 +113,15 @@ describe.each(dialects)('the usage series on %s', (dialect) => {
     expect(hidden.status).toBe(404);
     expect(hidden.body.error.code).toBe('customer_not_found');
   });
+
+  it('is described in the OpenAPI document with its operation, query and reply component', async () => {
+    const doc = (await ctx.api.get('/openapi.json')).body;
+    const operation = doc.paths['/v1/customers/{id}/usage_series'].get;
+    expect(operation.operationId).toBe('getUsageSeries');
+    expect(operation.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['from', 'id', 'interval', 'meter', 'to']);
+    expect(JSON.stringify(operation.responses['200'])).toContain('#/components/schemas/UsageSeries');
+    expect(doc.components.schemas.UsageSeries.properties.series.items.properties.data.items.properties.credits.type).toBe('string');
+  });
 });
 
 /** Decimal strings to micro-units, exactly, for comparing sums in the test. */

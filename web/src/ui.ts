@@ -78,6 +78,21 @@ export function credits(value: string | null | undefined): string {
   return `${negative ? '−' : ''}${group(integer ?? '0')}${fraction ? `.${fraction}` : ''}`;
 }
 
+/** Exact sums of credits in the browser: decimal strings to micro-credits and back (BigInt only). */
+export function toMicro(value: string): bigint {
+  const negative = value.startsWith('-');
+  const [whole, fraction = ''] = value.replace('-', '').split('.');
+  const amount = BigInt(whole!) * 1_000_000n + BigInt(fraction.padEnd(6, '0').slice(0, 6));
+  return negative ? -amount : amount;
+}
+
+export function fromMicro(value: bigint): string {
+  const negative = value < 0n;
+  const magnitude = negative ? -value : value;
+  const fraction = (magnitude % 1_000_000n).toString().padStart(6, '0').replace(/0+$/, '');
+  return `${negative ? '-' : ''}${magnitude / 1_000_000n}${fraction ? `.${fraction}` : ''}`;
+}
+
 /** Decimal strings to numbers for drawing only (bar heights), never for amounts shown. */
 const magnitude = (value: string | number): number => (typeof value === 'number' ? value : Number(value));
 

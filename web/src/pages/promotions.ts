@@ -1,6 +1,6 @@
 import type { Schemas } from '@tally/sdk';
 import type { Session } from '../main.ts';
-import { credits, h, link, section, table, when } from '../ui.ts';
+import { credits, fromMicro, h, link, section, table, toMicro, when } from '../ui.ts';
 
 const customerLink = (id: string | null) => (id ? link(`#/customers/${id}`, id) : '—');
 
@@ -9,7 +9,7 @@ function codeOf(p: Schemas['Promotion']): string {
   return p.codes ? `${p.codes.count} single-use codes${p.codes.prefix ? ` (${p.codes.prefix}…)` : ''}` : '—';
 }
 
-function window(p: Schemas['Promotion']): string {
+function validity(p: Schemas['Promotion']): string {
   if (!p.valid_from && !p.valid_until) return 'always';
   return `${p.valid_from ? when(p.valid_from) : '…'} → ${p.valid_until ? when(p.valid_until) : '…'}`;
 }
@@ -24,7 +24,7 @@ export async function promotionsPage(session: Session, _params: string[], query:
     h('p', { class: 'muted' }, 'Each redemption is a promotional grant of credits, linked to its campaign and code. ', link('#/referrals', 'Referrals →')),
     section('Campaigns', table(['Campaign', 'Name', 'Code', 'Credits each', 'Redemptions', 'Per customer', 'Valid', 'State'],
       page.data.map((p) => [link(`#/promotions/${p.id}`, p.id), p.name ?? '—', codeOf(p), credits(p.credits),
-        `${p.redemptions}${p.max_redemptions === null ? '' : ` of ${p.max_redemptions}`}`, String(p.max_per_customer), window(p), activeBadge(p)]),
+        `${p.redemptions}${p.max_redemptions === null ? '' : ` of ${p.max_redemptions}`}`, String(p.max_per_customer), validity(p), activeBadge(p)]),
       'No campaigns yet.', { id: 'promotions' }),
     h('p', { class: 'pager' }, after ? link('#/promotions', '← First page') : null, ' ', page.next_cursor ? link(`#/promotions?after=${page.next_cursor}`, 'Next page →') : null)));
 }
@@ -37,19 +37,19 @@ export async function promotionPage(session: Session, [id]: string[], query: URL
     tally.getPromotion({ id: id! }),
     tally.listPromotionRedemptions({ query: { promotion: id!, limit: '100', ...(after ? { starting_after: after } : {}) } }),
   ]);
-  const granted = redemptions.data.reduce((total, r) => total + micro(r.credits), 0n);
+  const granted = redemptions.data.reduce((total, r) => total + toMicro(r.credits), 0n);
   return h('div', {}, h('h1', {}, p.name ?? p.id, ' ', h('span', { class: 'muted small' }, p.id)),
     h('p', {}, h('code', {}, codeOf(p)), ' ', activeBadge(p)),
     section('Terms', h('dl', {},
       h('dt', {}, 'Credits per redemption'), h('dd', {}, credits(p.credits)),
       h('dt', {}, 'Grant expires'), h('dd', {}, p.grant_expires_in === null ? 'never' : `${Math.round(p.grant_expires_in / 86400)} days after redemption`),
-      h('dt', {}, 'Valid'), h('dd', {}, window(p)),
+      h('dt', {}, 'Valid'), h('dd', {}, validity(p)),
       h('dt', {}, 'Redemptions'), h('dd', { 'data-redemptions': '' }, `${p.redemptions}${p.max_redemptions === null ? ' (no limit)' : ` of ${p.max_redemptions}`}`),
       h('dt', {}, 'Per customer'), h('dd', {}, String(p.max_per_customer)),
       h('dt', {}, 'New customers only'), h('dd', {}, p.new_customers_only ? 'yes' : 'no'),
       h('dt', {}, 'Plans'), h('dd', {}, p.plans.length ? p.plans.join(', ') : 'any'),
       h('dt', {}, 'Created'), h('dd', {}, when(p.created_at)))),
-    section('Redemptions', h('p', { class: 'muted small' }, `${redemptions.data.length} on this page, ${credits(formatMicro(granted))} credits granted.`),
+    section('Redemptions', h('p', { class: 'muted small' }, `${redemptions.data.length} on this page, ${credits(fromMicro(granted))} credits granted.`),
       table(['When', 'Code', 'Customer', 'Grant', 'Credits', 'Grant expires'],
         redemptions.data.map((r) => [when(r.created_at), r.code, customerLink(r.customer), link(`#/records/${r.grant}`, r.grant), credits(r.credits), when(r.grant_expires_at)]),
         'Not redeemed yet.', { id: 'redemptions' }),
@@ -71,19 +71,4 @@ export async function referralsPage(session: Session, _params: string[], query: 
         h('span', { class: `badge ${r.status === 'rewarded' ? 'good' : 'warn'}`, title: r.id }, r.status), r.invoice ? link(`#/invoices/${r.invoice}`, r.invoice) : '—', when(r.rewarded_at), clawed(r)]),
       'No referrals yet.', { id: 'referrals' }),
     h('p', { class: 'pager' }, after ? link('#/referrals', '← First page') : null, ' ', page.next_cursor ? link(`#/referrals?after=${page.next_cursor}`, 'Next page →') : null)));
-}
-
-/** Exact sums of credits in the browser: decimal strings to micro-credits and back (BigInt only). */
-function micro(value: string): bigint {
-  const negative = value.startsWith('-');
-  const [whole, fraction = ''] = value.replace('-', '').split('.');
-  const amount = BigInt(whole!) * 1_000_000n + BigInt(fraction.padEnd(6, '0').slice(0, 6));
-  return negative ? -amount : amount;
-}
-
-function formatMicro(value: bigint): string {
-  const negative = value < 0n;
-  const magnitude = negative ? -value : value;
-  const fraction = (magnitude % 1_000_000n).toString().padStart(6, '0').replace(/0+$/, '');
-  return `${negative ? '-' : ''}${magnitude / 1_000_000n}${fraction ? `.${fraction}` : ''}`;
 }
