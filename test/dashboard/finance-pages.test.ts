@@ -84,6 +84,7 @@ describe('the finance pages of the dashboard in Chromium', { timeout: 120_000 },
     const secret = await (await page.waitForSelector('[data-secret]')).innerText();
     expect(secret).toMatch(/^whsec_/);
     receiver.secrets = [secret];
+    await expect.poll(() => page.locator('#webhook-endpoints tbody tr').count()).toBe(1);
     await shot('20-webhooks-created');
     const [endpoint] = (await api().get('/v1/webhook_endpoints')).body.data;
     expect(endpoint).toMatchObject({ url: receiver.url, event_types: ['grant.created', 'credit_note.created'], description: 'Finance data warehouse' });
@@ -168,10 +169,11 @@ describe('the finance pages of the dashboard in Chromium', { timeout: 120_000 },
     await shot('25-customer-money-balance');
     await open('/credit-notes', '#credit-notes');
     expect(await text('#credit-notes')).toContain(customer.id);
+    await shot('26-credit-notes-list');
     await page.click(`#credit-notes a[href="#/credit-notes/${downgrade.id}"]`);
     await page.waitForSelector('#credit-note-uses');
     expect(await text('#credit-note')).toContain('downgrade credit');
-    await shot('26-credit-notes');
+    await shot('26-credit-note-downgrade');
   });
 
   it('shows an unpaid invoice past due, with its payment attempts and the next retry', async () => {

@@ -128,14 +128,17 @@ export class UsageQueries {
   async series(customerId: string, meterCode: string | null, fromMs: number, toMs: number, bucketMs: number): Promise<BucketSum[]> {
     const postgres = this.c.dialect === 'postgres';
     const field = (name: string) => (postgres ? `(r.value->>'${name}')` : `json_extract(r.value, '$.${name}')`);
-    const micro = (name: string) => (postgres ? `(${field(name)}::numeric * 1000000)::bigint` : sqliteMicro(field(name)));
+    const micro = (column: string) => (postgres ? `(${column}::numeric * 1000000)::bigint` : sqliteMicro(column));
     const lines = postgres ? 'CROSS JOIN LATERAL jsonb_array_elements(e.rating::jsonb) AS r(value)' : 'CROSS JOIN json_each(e.rating) AS r';
     const meterFilter = meterCode === null ? '' : ` AND ${field('meter')} = ?`;
+    // Each rating line's fields are read once (MATERIALIZED keeps SQLite from inlining the JSON
+    // reads into every use of them in the arithmetic, which made it three times slower).
     const rows = await this.c.query(
-      `SELECT (e.timestamp / ?) * ? AS bucket, ${field('meter')} AS meter, SUM(${micro('quantity')}) AS quantity, SUM(${micro('credits')}) AS credits
-        FROM usage_events e ${lines}
-        WHERE e.customer_id = ? AND e.timestamp >= ? AND e.timestamp < ?${meterFilter}
-        GROUP BY 1, 2 ORDER BY 1, 2`,
+      `WITH lines AS ${postgres ? '' : 'MATERIALIZED '}(
+        SELECT (e.timestamp / ?) * ? AS bucket, ${field('meter')} AS meter, ${field('quantity')} AS quantity, ${field('credits')} AS credits
+          FROM usage_events e ${lines}
+          WHERE e.customer_id = ? AND e.timestamp >= ? AND e.timestamp < ?${meterFilter})
+        SELECT bucket, meter, SUM(${micro('quantity')}) AS quantity, SUM(${micro('credits')}) AS credits FROM lines GROUP BY bucket, meter ORDER BY bucket, meter`,
       [bucketMs, bucketMs, customerId, fromMs, toMs, ...(meterCode === null ? [] : [meterCode])]);
     return rows.map((r) => ({ bucketStartMs: num(r.bucket), meter: r.meter as string, quantityMicro: exactMicro(r.quantity), creditsMicro: exactMicro(r.credits) }));
   }

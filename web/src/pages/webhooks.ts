@@ -21,7 +21,10 @@ const endpointState = (e: Schemas['WebhookEndpoint']) => e.disabled
 /** Webhook endpoints: the list, and a form to add one (its secret shown once). */
 export async function webhooksPage(session: Session): Promise<HTMLElement> {
   const { tally } = session;
-  const endpoints = await tally.listWebhookEndpoints({ query: { limit: '100' } });
+  const endpointsTable = (list: Schemas['WebhookEndpoint'][]) => table(['Endpoint', 'URL', 'Event types', 'State', 'Description', 'Created'],
+    list.map((e) => [link(`#/webhooks/${e.id}`, e.id), e.url, e.event_types.join(', '), endpointState(e), e.description ?? '—', when(e.created_at)]),
+    'No endpoints yet.', { id: 'webhook-endpoints' });
+  const listed = h('div', {}, endpointsTable((await tally.listWebhookEndpoints({ query: { limit: '100' } })).data));
   const created = h('div', {});
   const form = apiForm('endpoint-form', [
     { name: 'url', label: 'URL', placeholder: 'https://example.com/webhooks/tally' },
@@ -34,13 +37,12 @@ export async function webhooksPage(session: Session): Promise<HTMLElement> {
       const endpoint = await tally.createWebhookEndpoint({ body: { url: v.url!, event_types: types, ...(v.description ? { description: v.description } : {}) } });
       created.replaceChildren(secretNotice(endpoint.secret, `Endpoint ${endpoint.id} added.`), h('p', {}, link(`#/webhooks/${endpoint.id}`, `Open ${endpoint.url} →`)));
       form.reset();
+      listed.replaceChildren(endpointsTable((await tally.listWebhookEndpoints({ query: { limit: '100' } })).data));
     },
   }]);
   return h('div', {}, h('h1', {}, 'Webhooks'),
     h('p', { class: 'muted' }, 'Signed messages (Standard Webhooks) sent to your endpoints when credits, subscriptions, invoices, refunds, credit notes and promotions change. Failed deliveries are retried for 3 days.'),
-    section('Endpoints', table(['Endpoint', 'URL', 'Event types', 'State', 'Description', 'Created'],
-      endpoints.data.map((e) => [link(`#/webhooks/${e.id}`, e.id), e.url, e.event_types.join(', '), endpointState(e), e.description ?? '—', when(e.created_at)]),
-      'No endpoints yet.', { id: 'webhook-endpoints' })),
+    section('Endpoints', listed),
     section('Add an endpoint', form, created));
 }
 
