@@ -10,10 +10,11 @@ const sourceLabel: Record<Schemas['CreditNote']['source'], string> = {
 /** Credit notes as finance reads them: what was issued, why, what is left, and where it went. */
 export function creditNotesTable(notes: Schemas['CreditNote'][], withCustomer: boolean): HTMLElement {
   return table(
-    ['Credit note', ...(withCustomer ? ['Customer'] : []), 'Issued', 'Source', 'Reason', 'Amount', 'Applied', 'Paid out', 'Remaining', 'Refundable', 'Invoice'],
-    notes.map((n) => [link(`#/credit-notes/${n.id}`, n.id), ...(withCustomer ? [link(`#/customers/${n.customer}`, n.customer)] : []), when(n.created_at), sourceLabel[n.source], n.reason,
-      money(n.amount, n.currency), money(n.amount_applied, n.currency), money(n.amount_refunded, n.currency), h('strong', {}, money(n.remaining, n.currency)),
-      n.refundable ? 'yes' : 'no', n.invoice ? link(`#/invoices/${n.invoice}`, n.invoice) : '—']),
+    ['Credit note', ...(withCustomer ? ['Customer'] : []), 'Issued', 'Source', 'Amount', 'Remaining', 'Applied', 'Paid out', 'Refundable', 'Reason', 'Invoice'],
+    notes.map((n) => [link(`#/credit-notes/${n.id}`, n.id), ...(withCustomer ? [link(`#/customers/${n.customer}`, n.customer)] : []),
+      h('span', { title: when(n.created_at) }, n.created_at.slice(0, 10)), sourceLabel[n.source],
+      money(n.amount, n.currency), h('strong', {}, money(n.remaining, n.currency)), money(n.amount_applied, n.currency), money(n.amount_refunded, n.currency),
+      n.refundable ? 'yes' : 'no', h('span', { class: 'wrap' }, n.reason), n.invoice ? link(`#/invoices/${n.invoice}`, n.invoice) : '—']),
     'No credit notes.', { id: 'credit-notes', class: 'numbers' });
 }
 
