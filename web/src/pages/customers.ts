@@ -229,7 +229,10 @@ export async function invoicePage(session: Session, [id]: string[]): Promise<HTM
         previewBox.replaceChildren(h('div', { class: 'notice', id: 'refund-done' }, `Refund ${made.id} recorded: ${money(made.amount, c)} returned, `,
           h('strong', { 'data-made': 'credits_revoked' }, credits(made.credits_revoked)), ' credits revoked, ',
           h('strong', { 'data-made': 'credits_shortfall' }, credits(made.credits_shortfall)), ` credits already spent (${made.shortfall}).`));
-        setTimeout(() => window.dispatchEvent(new HashChangeEvent('hashchange')), 1500);
+        // Shows the refund in the invoice's lists a moment later, unless the user has moved on:
+        // re-rendering another page would close whatever form is open there.
+        const here = location.hash;
+        setTimeout(() => { if (location.hash === here) window.dispatchEvent(new HashChangeEvent('hashchange')); }, 1500);
       });
       previewBox.replaceChildren(h('div', { class: 'notice' }, h('h3', {}, 'Preview: nothing is stored yet'),
         h('dl', {},
