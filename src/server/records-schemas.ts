@@ -363,6 +363,32 @@ export const Reconciliation = record('Reconciliation', 'Every check, and every d
   discrepancies: Type.Array(Type.Object({ check: Type.String(), message: Type.String(), ids: Type.Array(Type.String()) }, { additionalProperties: false })),
 }, { object: 'reconciliation', ok: true, checks: [{ name: 'transactions_balance', ok: true }], discrepancies: [] });
 
+const Decimal = Type.String({ description: 'An exact decimal string (up to 6 fraction digits).', examples: ['1500', '0.25'] });
+const SeriesPoint = Type.Object({
+  start: Time,
+  quantity: { ...Decimal, description: 'The quantity the meter counted in this bucket.' },
+  credits: { ...Credits, description: 'The credits the meter charged in this bucket.' },
+}, { additionalProperties: false });
+
+export const UsageSeries = record('UsageSeries', "A customer's consumption per meter and per UTC hour or day: every bucket of the window, zeros included.", {
+  object: Type.Literal('usage_series'),
+  customer: Type.String(),
+  meter: Nullable(Type.String({ description: 'The meter asked for (its code), or null: every meter used in the window.' })),
+  interval: Type.Union([Type.Literal('hour'), Type.Literal('day')]),
+  from: { ...Time, description: 'The first bucket\'s start: `from` rounded down to the hour or day (UTC).' },
+  to: { ...Time, description: 'The last bucket\'s end: `to` rounded up to the hour or day (UTC).' },
+  credits: { ...Credits, description: 'All credits charged in the window, over the meters shown.' },
+  series: Type.Array(Type.Object({
+    meter: Type.String({ description: 'The meter code.' }),
+    quantity: { ...Decimal, description: 'The quantity counted in the window.' },
+    credits: { ...Credits, description: 'The credits charged in the window.' },
+    data: Type.Array(SeriesPoint, { description: 'One point per bucket, oldest first.' }),
+  }, { additionalProperties: false }), { description: 'One series per meter, by code.' }),
+}, {
+  object: 'usage_series', customer: 'cus_01JD8Q0000000000000000', meter: null, interval: 'day', from: '2026-05-01T00:00:00Z', to: '2026-05-03T00:00:00Z', credits: '4.5',
+  series: [{ meter: 'llm_tokens', quantity: '2250', credits: '4.5', data: [{ start: '2026-05-01T00:00:00Z', quantity: '1500', credits: '3' }, { start: '2026-05-02T00:00:00Z', quantity: '750', credits: '1.5' }] }],
+});
+
 const previewWrites = {
   ledger_transactions: Type.Array(Type.Ref(LedgerTransaction), { description: 'The ledger transactions the call would post (ids are provisional).' }),
   invoices: Type.Array(Type.Ref(Invoice), { description: 'The invoices it would issue, with their lines (proration, final).' }),
@@ -380,6 +406,7 @@ export const components = [
   ErrorSchema, Rate, Customer, Meter, Grant, Balance, Authorization, Hold, UsageEventResult, LedgerTransaction, UsageEvent, DomainEvent,
   ApiKey, TestClock, Plan, Subscription, SubscriptionDetail, InvoiceLine, Invoice, Payment, InvoiceDetail, PaymentResult, Purchase,
   ...promotionComponents, Refund, Chargeback, Report, Reconciliation, CreditNote, MoneyBalance, WebhookEndpoint, WebhookDelivery, RefundPreview, SubscriptionPreview,
+  UsageSeries,
 ];
 
 export { List };

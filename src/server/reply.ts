@@ -14,9 +14,9 @@ export async function sendError(reply: FastifyReply, error: DomainError): Promis
   return reply.code(statusFor(error.code)).send(errorBody(error));
 }
 
-export function pageOf(query: { limit?: string | undefined; starting_after?: string | undefined }): PageRequest {
+export function pageOf(query: { limit?: string | undefined; starting_after?: string | undefined; order?: 'asc' | 'desc' | undefined }): PageRequest {
   const limit = query.limit === undefined ? limits.pageSizeDefault : Math.min(Math.max(Number(query.limit), 1), limits.pageSizeMax);
-  return { limit, startingAfter: query.starting_after };
+  return { limit, startingAfter: query.starting_after, order: query.order };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { limits } from '../engine/limits.ts';
+import { usageSeriesBucketsDefault, usageSeriesBucketsMax } from '../core/usage-series.ts';
 
 /**
  * Request schemas: Fastify validates every request with them (all errors at once) and the OpenAPI
@@ -132,6 +133,18 @@ export const CustomerQuery = Type.Composite([PageQuery, Type.Object({
   q: Type.Optional(Type.String({ minLength: 1, maxLength: 320, description: 'Search: an id, external id or email, or the start of a name or email.' })),
 })]);
 
+/** A list that can also be read newest first: the ledger, webhook deliveries. Oldest first by default. */
+export const OrderedPageQuery = Type.Composite([PageQuery, Type.Object({
+  order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')], { description: '`desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written).' })),
+})]);
+
 export const EventsLogQuery = Type.Composite([PageQuery, Type.Object({ type: Type.Optional(Type.String({ maxLength: 100 })) })]);
+
+export const UsageSeriesQuery = Type.Object({
+  meter: Type.Optional(Type.String({ minLength: 1, maxLength: limits.codeLengthMax, description: 'A meter code or id: only this meter. Default: every meter the customer used.' })),
+  from: Type.Optional({ ...Timestamp, description: `Start of the window, rounded down to the hour or day (UTC). Default: ${usageSeriesBucketsDefault} buckets before \`to\`.` }),
+  to: Type.Optional({ ...Timestamp, description: "End of the window (exclusive), rounded up to the hour or day (UTC). Default: the customer's now (its test clock, if any)." }),
+  interval: Type.Optional(Type.Union([Type.Literal('hour'), Type.Literal('day')], { description: `Bucket size (default day). At most ${usageSeriesBucketsMax} buckets per window.` })),
+}, { additionalProperties: false });
 
 export type Schema = TSchema;

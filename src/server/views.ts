@@ -1,4 +1,5 @@
-import { formatCredits } from '../core/decimal.ts';
+import { formatCredits, formatDecimal, quantityScale } from '../core/decimal.ts';
+import type { UsageSeries } from '../engine/usage-series.ts';
 import { minorToJson } from '../core/money.ts';
 import { rateToWire } from '../core/rating.ts';
 import { formatTimestamp } from '../core/time.ts';
@@ -168,3 +169,20 @@ export function listView<T, V>(page: { data: T[]; hasMore: boolean }, view: (t: 
   const last = page.data[page.data.length - 1];
   return { object: 'list', data: page.data.map(view), has_more: page.hasMore, next_cursor: page.hasMore && last ? idOf(last) : null };
 }
+
+/** A usage series: amounts as exact decimal strings, times as RFC 3339. */
+export const usageSeriesView = (v: UsageSeries) => ({
+  object: 'usage_series' as const,
+  customer: v.customer.id,
+  meter: v.meter,
+  interval: v.window.interval,
+  from: formatTimestamp(v.window.fromMs),
+  to: formatTimestamp(v.window.toMs),
+  credits: formatCredits(v.series.reduce((total, s) => total + s.creditsMicro, 0n)),
+  series: v.series.map((s) => ({
+    meter: s.meter,
+    quantity: formatDecimal(s.quantityMicro, quantityScale),
+    credits: formatCredits(s.creditsMicro),
+    data: s.points.map((p) => ({ start: formatTimestamp(p.startMs), quantity: formatDecimal(p.quantityMicro, quantityScale), credits: formatCredits(p.creditsMicro) })),
+  })),
+});

@@ -81,7 +81,7 @@ export const WebhookDelivery = Type.Object({
 }, { $id: 'WebhookDelivery', additionalProperties: false, description: 'One domain event sent to one endpoint, with every attempt.' });
 
 export const WebhookEndpointList = List(Type.Ref(WebhookEndpoint), 'A page of webhook endpoints.');
-export const WebhookDeliveryList = List(Type.Ref(WebhookDelivery), 'A page of deliveries, oldest first.');
+export const WebhookDeliveryList = List(Type.Ref(WebhookDelivery), 'A page of deliveries, oldest first (newest first with order=desc).');
 
 export const DeletedWebhookEndpoint = Type.Object({ id: Type.String(), object: Type.Literal('webhook_endpoint'), deleted: Type.Literal(true) }, { additionalProperties: false });
 

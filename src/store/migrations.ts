@@ -1,4 +1,4 @@
-import type { SqlDatabase } from './sql.ts';
+import type { Dialect, SqlDatabase } from './sql.ts';
 
 /**
  * The schema, as an ordered list of migrations written in the SQL that SQLite and PostgreSQL
@@ -10,6 +10,8 @@ export interface Migration {
   version: number;
   name: string;
   statements: string[];
+  /** Statements for one dialect instead of `statements`, where the shared SQL cannot say it. */
+  byDialect?: Partial<Record<Dialect, string[]>>;
 }
 
 export const migrations: Migration[] = [
@@ -369,6 +371,28 @@ export const migrations: Migration[] = [
       `CREATE INDEX customers_email ON customers (email)`,
     ],
   },
+  {
+    version: 51,
+    name: 'customer search ignores case',
+    // Names and emails are matched by a prefix of their lower-case form, so "zeph" finds
+    // "Zephyr". The search compares `lower(column)` with `lower(?)` in the database, so both sides
+    // are lowered by the same function. PostgreSQL orders the index and the range bytewise
+    // (COLLATE "C"): under a linguistic collation a prefix range is not a prefix match.
+    statements: [
+      `DROP INDEX customers_name`,
+      `DROP INDEX customers_email`,
+      `CREATE INDEX customers_name_lower ON customers (lower(name))`,
+      `CREATE INDEX customers_email_lower ON customers (lower(email))`,
+    ],
+    byDialect: {
+      postgres: [
+        `DROP INDEX customers_name`,
+        `DROP INDEX customers_email`,
+        `CREATE INDEX customers_name_lower ON customers ((lower(name) COLLATE "C"))`,
+        `CREATE INDEX customers_email_lower ON customers ((lower(email) COLLATE "C"))`,
+      ],
+    },
+  },
 ];
 
 /** The advisory lock that serializes migrations across server processes on PostgreSQL. */
@@ -389,7 +413,7 @@ export async function migrate(db: SqlDatabase, nowMs: number): Promise<number[]>
       if (c.dialect === 'postgres') await c.query(`SELECT pg_advisory_xact_lock(${migrationLockKey})`);
       const rows = await c.query(`SELECT version FROM schema_migrations WHERE version = ?`, [migration.version]);
       if (rows.length > 0) return false;
-      for (const statement of migration.statements) await c.run(statement);
+      for (const statement of migration.byDialect?.[c.dialect] ?? migration.statements) await c.run(statement);
       await c.run(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`, [
         migration.version,
         migration.name,

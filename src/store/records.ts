@@ -153,6 +153,8 @@ export interface Page<T> {
 export interface PageRequest {
   limit: number;
   startingAfter?: string | undefined;
+  /** `desc`: newest first, and `startingAfter` continues towards older ids. Default `asc`. */
+  order?: 'asc' | 'desc' | undefined;
 }
 
 export interface AutoTopUp {

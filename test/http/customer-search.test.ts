@@ -28,4 +28,18 @@ describe.each(dialects)('customer search on %s', (dialect) => {
     expect((await api.get('/v1/customers?q=nobody-like-this')).body.data).toEqual([]);
     expect((await api.get('/v1/customers?q=')).status).toBe(400);
   });
+
+  it('ignores case in names and emails, and still matches ids and external ids exactly', async () => {
+    const { api } = ctx;
+    const tag = unique('Case').replace(/_/g, '');
+    const made = (await api.post('/v1/customers', { currency: 'USD', external_id: `${tag}-Ext`, name: `${tag} Zephyr Analytics`, email: `Ops.${tag}@Zephyr.Example` })).body;
+    const other = (await api.post('/v1/customers', { currency: 'USD', name: `${tag.toUpperCase()} ZEPHYR LABS` })).body;
+    const ids = async (q: string) => (await api.get(`/v1/customers?q=${encodeURIComponent(q)}`)).body.data.map((c: { id: string }) => c.id).sort();
+    expect(await ids(`${tag.toLowerCase()} zeph`)).toEqual([made.id, other.id].sort());
+    expect(await ids(`${tag.toUpperCase()} ZEPHYR A`)).toEqual([made.id]);
+    expect(await ids(`ops.${tag.toLowerCase()}@zephyr.example`)).toEqual([made.id]);
+    expect(await ids(`OPS.${tag.toUpperCase()}`)).toEqual([made.id]);
+    expect(await ids(`${tag}-Ext`)).toEqual([made.id]);
+    expect(await ids(`${tag}-ext`)).toEqual([]);
+  });
 });

@@ -62,4 +62,19 @@ describe.each(dialects)('cursor pagination on %s', (dialect) => {
     expect(second.body).toMatchObject({ has_more: false, next_cursor: null });
     expect([...first.body.data, ...second.body.data].map((g: { id: string }) => g.id)).toEqual(created);
   });
+
+  it('lists a customer\'s ledger newest first with order=desc, paging towards older transactions', async () => {
+    const { api } = ctx;
+    const customer = await newCustomer(api, { clock: null });
+    for (let i = 0; i < 5; i++) await newGrant(api, customer.id, String(i + 1));
+    const oldestFirst = (await listAll(api, `/v1/ledger/transactions?customer=${customer.id}`)).map((t) => t.id);
+    expect(oldestFirst).toHaveLength(5);
+    const first = (await api.get(`/v1/ledger/transactions?customer=${customer.id}&order=desc&limit=3`)).body;
+    expect(first.data.map((t: { id: string }) => t.id)).toEqual(oldestFirst.slice().reverse().slice(0, 3));
+    expect(first.has_more).toBe(true);
+    const second = (await api.get(`/v1/ledger/transactions?customer=${customer.id}&order=desc&limit=3&starting_after=${first.next_cursor}`)).body;
+    expect(second.data.map((t: { id: string }) => t.id)).toEqual(oldestFirst.slice(0, 2).reverse());
+    expect(second.has_more).toBe(false);
+    expect((await api.get(`/v1/ledger/transactions?order=sideways`)).status).toBe(400);
+  });
 });

@@ -237,6 +237,12 @@ describe.each(dialects)('webhooks on %s', (dialect) => {
       return list.some((d) => d.attempts.length > 0) ? list : undefined;
     });
     expect(deadDeliveries.find((d) => d.attempts.length > 0).attempts[0]).toMatchObject({ status_code: null, error: 'connection_refused' });
+    // Newest first on request (the dashboard's order), paging towards older deliveries.
+    const oldestFirst = (await api.get(`/v1/webhook_endpoints/${healthy.endpoint.id}/deliveries?limit=100`)).body.data.map((d: any) => d.id);
+    const newest = (await api.get(`/v1/webhook_endpoints/${healthy.endpoint.id}/deliveries?order=desc&limit=2`)).body;
+    expect(newest.data.map((d: any) => d.id)).toEqual(oldestFirst.slice().reverse().slice(0, 2));
+    const older = (await api.get(`/v1/webhook_endpoints/${healthy.endpoint.id}/deliveries?order=desc&limit=2&starting_after=${newest.next_cursor}`)).body;
+    expect(older.data.map((d: any) => d.id)).toEqual(oldestFirst.slice().reverse().slice(2, 4));
 
     const replay = await api.post(`/v1/webhook_endpoints/${healthy.endpoint.id}/replay`, { since: '2026-05-01T00:00:00Z' });
     expect(replay.status, JSON.stringify(replay.body)).toBe(200);

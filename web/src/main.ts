@@ -3,6 +3,9 @@ import { h, link } from './ui.ts';
 import { apiForm } from './forms.ts';
 import { customersPage, customerPage, invoicePage, usageEventPage, recordPage } from './pages/customers.ts';
 import { reportsPage, reconciliationPage } from './pages/finance.ts';
+import { creditNotePage, creditNotesPage } from './pages/credit-notes.ts';
+import { webhookEndpointPage, webhooksPage } from './pages/webhooks.ts';
+import { promotionPage, promotionsPage, referralsPage } from './pages/promotions.ts';
 
 /**
  * The dashboard: a hash router over a handful of pages, each built from a few SDK calls. The API
@@ -61,7 +64,8 @@ function signInPage(): HTMLElement {
 function layout(session: Session, content: HTMLElement): HTMLElement {
   const nav = session.customer
     ? [link(`#/customers/${session.customer}`, 'My account')]
-    : [link('#/customers', 'Customers'), link('#/reports', 'Reports'), link('#/reconciliation', 'Reconciliation')];
+    : [link('#/customers', 'Customers'), link('#/credit-notes', 'Credit notes'), link('#/promotions', 'Promotions'), link('#/referrals', 'Referrals'),
+      link('#/reports', 'Reports'), link('#/reconciliation', 'Reconciliation'), link('#/webhooks', 'Webhooks')];
   const signOut = h('button', { class: 'link', type: 'button', onclick: () => { sessionStorage.removeItem(keyName); location.hash = ''; void render(); } }, 'Sign out');
   return h('div', { class: 'shell' },
     h('header', {}, h('strong', { class: 'brand' }, 'Tally'), h('nav', {}, nav), h('span', { class: 'who muted' }, session.customer ? `portal · ${session.customer}` : session.scopes.join(', ')), signOut),
@@ -78,7 +82,17 @@ const routes: [RegExp, Route][] = [
   [/^\/records\/([^/]+)$/, recordPage],
   [/^\/reports\/?$/, reportsPage],
   [/^\/reconciliation\/?$/, reconciliationPage],
+  [/^\/credit-notes\/?$/, creditNotesPage],
+  [/^\/credit-notes\/([^/]+)$/, creditNotePage],
+  [/^\/webhooks\/?$/, webhooksPage],
+  [/^\/webhooks\/([^/]+)$/, webhookEndpointPage],
+  [/^\/promotions\/?$/, promotionsPage],
+  [/^\/promotions\/([^/]+)$/, promotionPage],
+  [/^\/referrals\/?$/, referralsPage],
 ];
+
+/** Pages a portal token may open besides its customer's: records the server confines to that customer. */
+const portalPages = new Set<Route>([usageEventPage, invoicePage, recordPage, creditNotePage]);
 
 let rendering = 0;
 
@@ -98,7 +112,7 @@ export async function render(): Promise<void> {
   if (!match) content = h('p', {}, 'No such page. ', link('#/customers', 'Customers'));
   else {
     const params = match[0]!.slice(1).map(decodeURIComponent);
-    if (session.customer && !(params[0] === session.customer || match[1] === usageEventPage || match[1] === invoicePage || match[1] === recordPage)) {
+    if (session.customer && !(params[0] === session.customer || portalPages.has(match[1]))) {
       content = h('p', { class: 'error', 'data-error': 'forbidden' }, 'This page is not available to a customer portal token.');
     } else {
       content = await match[1](session, params, new URLSearchParams(search)).catch((error: unknown) => errorPage(error));

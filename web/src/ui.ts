@@ -27,7 +27,7 @@ export const link = (href: string, ...children: Child[]) => h('a', { href }, ...
 
 /** A table from column headers and rows; `empty` when there are no rows. */
 export function table(headers: string[], rows: Child[][], empty = 'Nothing yet.', attrs: Attrs = {}): HTMLElement {
-  if (rows.length === 0) return h('p', { class: 'muted' }, empty);
+  if (rows.length === 0) return h('p', { ...attrs, class: 'muted' }, empty);
   return h('table', attrs,
     h('thead', {}, h('tr', {}, headers.map((c) => h('th', {}, c)))),
     h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c) => h('td', {}, c))))));
@@ -78,6 +78,21 @@ export function credits(value: string | null | undefined): string {
   return `${negative ? '−' : ''}${group(integer ?? '0')}${fraction ? `.${fraction}` : ''}`;
 }
 
+/** Exact sums of credits in the browser: decimal strings to micro-credits and back (BigInt only). */
+export function toMicro(value: string): bigint {
+  const negative = value.startsWith('-');
+  const [whole, fraction = ''] = value.replace('-', '').split('.');
+  const amount = BigInt(whole!) * 1_000_000n + BigInt(fraction.padEnd(6, '0').slice(0, 6));
+  return negative ? -amount : amount;
+}
+
+export function fromMicro(value: bigint): string {
+  const negative = value < 0n;
+  const magnitude = negative ? -value : value;
+  const fraction = (magnitude % 1_000_000n).toString().padStart(6, '0').replace(/0+$/, '');
+  return `${negative ? '-' : ''}${magnitude / 1_000_000n}${fraction ? `.${fraction}` : ''}`;
+}
+
 /** Decimal strings to numbers for drawing only (bar heights), never for amounts shown. */
 const magnitude = (value: string | number): number => (typeof value === 'number' ? value : Number(value));
 
@@ -88,7 +103,10 @@ export function barChart(labels: string[], series: { name: string; values: (stri
   if (labels.length === 0 || series.length === 0) return h('p', { class: 'muted' }, 'No data in this period.');
   const width = 720;
   const height = 200;
-  const max = Math.max(1e-9, ...series.flatMap((s) => s.values.map(magnitude)));
+  // The scale is drawn from numbers; the value shown as the maximum is the exact string it came from.
+  const all = series.flatMap((s) => s.values);
+  const peak = all.reduce<string | number>((best, v) => (magnitude(v) > magnitude(best) ? v : best), all[0] ?? 0);
+  const max = Math.max(1e-9, magnitude(peak));
   const groupWidth = width / labels.length;
   const barWidth = Math.min(48, Math.max(2, (groupWidth * 0.8) / series.length));
   const ns = 'http://www.w3.org/2000/svg';
@@ -121,7 +139,7 @@ export function barChart(labels: string[], series: { name: string; values: (stri
     svg.appendChild(text);
   });
   const legend = h('div', { class: 'legend' }, series.map((s, si) => h('span', {}, h('i', { style: `background:${palette[si % palette.length]}` }), s.name)),
-    h('span', { class: 'muted' }, `max ${Number.isFinite(max) ? max : 0} ${unit}`));
+    h('span', { class: 'muted' }, `highest bar ${typeof peak === 'string' ? credits(peak) : peak} ${unit}`));
   const box = h('div', { class: 'chart-box' });
   box.appendChild(svg);
   box.appendChild(legend);

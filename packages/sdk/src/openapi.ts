@@ -208,6 +208,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/customers/{id}/usage_series": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Consumption over time: quantity and credits per meter and per UTC hour or day
+         * @description Summed in the database over the customer's usage events in the window, as exact decimal strings. Every bucket of the window is present (zeros included), at most 1000 per window. Bad input: 400 validation_failed naming the field (invalid_timestamp, invalid_window, too_many_buckets); an unknown meter: 404 meter_not_found.
+         */
+        get: operations["getUsageSeries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/holds": {
         parameters: {
             query?: never;
@@ -1166,7 +1186,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List an endpoint's deliveries, each with every attempt */
+        /** List an endpoint's deliveries, each with every attempt (oldest first, or newest first with order=desc) */
         get: operations["listWebhookDeliveries"];
         put?: never;
         post?: never;
@@ -3178,6 +3198,101 @@ export interface components {
             /** @description The domain event types it would record. */
             events: string[];
         };
+        /**
+         * @description A customer's consumption per meter and per UTC hour or day: every bucket of the window, zeros included.
+         * @example {
+         *       "object": "usage_series",
+         *       "customer": "cus_01JD8Q0000000000000000",
+         *       "meter": null,
+         *       "interval": "day",
+         *       "from": "2026-05-01T00:00:00Z",
+         *       "to": "2026-05-03T00:00:00Z",
+         *       "credits": "4.5",
+         *       "series": [
+         *         {
+         *           "meter": "llm_tokens",
+         *           "quantity": "2250",
+         *           "credits": "4.5",
+         *           "data": [
+         *             {
+         *               "start": "2026-05-01T00:00:00Z",
+         *               "quantity": "1500",
+         *               "credits": "3"
+         *             },
+         *             {
+         *               "start": "2026-05-02T00:00:00Z",
+         *               "quantity": "750",
+         *               "credits": "1.5"
+         *             }
+         *           ]
+         *         }
+         *       ]
+         *     }
+         */
+        UsageSeries: {
+            /** @enum {string} */
+            object: "usage_series";
+            customer: string;
+            /** @description The meter asked for (its code), or null: every meter used in the window. */
+            meter: string | null;
+            interval: "hour" | "day";
+            /**
+             * Format: date-time
+             * @description The first bucket's start: `from` rounded down to the hour or day (UTC).
+             * @example 2026-05-01T00:00:00.000Z
+             */
+            from: string;
+            /**
+             * Format: date-time
+             * @description The last bucket's end: `to` rounded up to the hour or day (UTC).
+             * @example 2026-05-01T00:00:00.000Z
+             */
+            to: string;
+            /**
+             * @description All credits charged in the window, over the meters shown.
+             * @example 1500
+             * @example 12.5
+             */
+            credits: string;
+            /** @description One series per meter, by code. */
+            series: {
+                /** @description The meter code. */
+                meter: string;
+                /**
+                 * @description The quantity counted in the window.
+                 * @example 1500
+                 * @example 0.25
+                 */
+                quantity: string;
+                /**
+                 * @description The credits charged in the window.
+                 * @example 1500
+                 * @example 12.5
+                 */
+                credits: string;
+                /** @description One point per bucket, oldest first. */
+                data: {
+                    /**
+                     * Format: date-time
+                     * @description RFC 3339 date-time in UTC.
+                     * @example 2026-05-01T00:00:00.000Z
+                     */
+                    start: string;
+                    /**
+                     * @description The quantity the meter counted in this bucket.
+                     * @example 1500
+                     * @example 0.25
+                     */
+                    quantity: string;
+                    /**
+                     * @description The credits the meter charged in this bucket.
+                     * @example 1500
+                     * @example 12.5
+                     */
+                    credits: string;
+                }[];
+            }[];
+        };
     };
     responses: never;
     parameters: never;
@@ -4015,6 +4130,61 @@ export interface operations {
             };
         };
     };
+    getUsageSeries: {
+        parameters: {
+            query?: {
+                /** @description A meter code or id: only this meter. Default: every meter the customer used. */
+                meter?: string;
+                /**
+                 * @description Start of the window, rounded down to the hour or day (UTC). Default: 30 buckets before `to`.
+                 * @example 2026-01-31T10:00:00Z
+                 */
+                from?: string;
+                /**
+                 * @description End of the window (exclusive), rounded up to the hour or day (UTC). Default: the customer's now (its test clock, if any).
+                 * @example 2026-01-31T10:00:00Z
+                 */
+                to?: string;
+                /** @description Bucket size (default day). At most 1000 buckets per window. */
+                interval?: "hour" | "day";
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The series, one per meter. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageSeries"];
+                };
+            };
+            /** @description An error with its stable code. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error with its stable code. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     createHold: {
         parameters: {
             query?: never;
@@ -4591,6 +4761,8 @@ export interface operations {
                 /** @description The cursor: the last id of the previous page. */
                 starting_after?: string;
                 customer?: string;
+                /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
+                order?: "asc" | "desc";
             };
             header?: never;
             path?: never;
@@ -7332,6 +7504,8 @@ export interface operations {
                 /** @description The cursor: the last id of the previous page. */
                 starting_after?: string;
                 customer?: string;
+                /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
+                order?: "asc" | "desc";
             };
             header?: never;
             path: {
@@ -7341,7 +7515,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of deliveries, oldest first. */
+            /** @description A page of deliveries, oldest first (newest first with order=desc). */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -260,6 +260,11 @@ export const operationTable = {
     path: "/v1/reports/usage",
     list: false
   },
+  getUsageSeries: {
+    method: "GET",
+    path: "/v1/customers/{id}/usage_series",
+    list: false
+  },
   getWebhookEndpoint: {
     method: "GET",
     path: "/v1/webhook_endpoints/{id}",

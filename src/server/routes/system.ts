@@ -73,9 +73,9 @@ export function systemRoutes(app: FastifyInstance, engine: Engine, metrics: Metr
     return reply.send({ id: req.params.id, object: 'api_key', revoked: true });
   });
 
-  app.get<{ Querystring: Static<typeof S.PageQuery> }>('/v1/ledger/transactions', {
+  app.get<{ Querystring: Static<typeof S.OrderedPageQuery> }>('/v1/ledger/transactions', {
     config: { scope: 'read' },
-    schema: { tags: ['ledger'], operationId: 'listLedgerTransactions', summary: 'List ledger transactions with their entries', response: responds(200, List(Type.Ref(R.LedgerTransaction), 'A page of ledger transactions.')), querystring: S.PageQuery },
+    schema: { tags: ['ledger'], operationId: 'listLedgerTransactions', summary: 'List ledger transactions with their entries', response: responds(200, List(Type.Ref(R.LedgerTransaction), 'A page of ledger transactions.')), querystring: S.OrderedPageQuery },
   }, async (req, reply) => {
     const customerId = await customerFilter(engine, req.caller?.customerId ?? null, req.query.customer);
     if (customerId === false) return sendError(reply, hiddenCustomer(req.query.customer ?? ''));

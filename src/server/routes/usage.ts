@@ -5,6 +5,8 @@ import type { IngestBatcher } from '../../engine/ingest-batcher.ts';
 import { explainEvent } from '../../engine/explain-event.ts';
 import { captureHold, createHold, releaseHold } from '../../engine/holds.ts';
 import { limits } from '../../engine/limits.ts';
+import { usageSeries } from '../../engine/usage-series.ts';
+import { usageSeriesBucketsMax } from '../../core/usage-series.ts';
 import * as S from '../schemas.ts';
 import * as V from '../views.ts';
 import * as R from '../records-schemas.ts';
@@ -48,6 +50,20 @@ operationId: 'ingestEvents',
     const customerId = await customerFilter(engine, req.caller?.customerId ?? null, req.query.customer);
     if (customerId === false) return sendError(reply, hiddenCustomer(req.query.customer ?? ''));
     return reply.send(V.listView(await engine.store.read.usage.listEvents(customerId, pageOf(req.query)), (e) => V.usageEventView(e, null), (e) => e.id));
+  });
+
+  app.get<{ Params: Static<typeof S.IdParam>; Querystring: Static<typeof S.UsageSeriesQuery> }>('/v1/customers/:id/usage_series', {
+    config: { scope: 'read' },
+    schema: {
+      tags: ['usage'], operationId: 'getUsageSeries',
+      summary: 'Consumption over time: quantity and credits per meter and per UTC hour or day',
+      description: `Summed in the database over the customer's usage events in the window, as exact decimal strings. Every bucket of the window is present (zeros included), at most ${usageSeriesBucketsMax} per window. Bad input: 400 validation_failed naming the field (invalid_timestamp, invalid_window, too_many_buckets); an unknown meter: 404 meter_not_found.`,
+      params: S.IdParam, querystring: S.UsageSeriesQuery, response: responds(200, Type.Ref(R.UsageSeries), 'The series, one per meter.'),
+    },
+  }, async (req, reply) => {
+    const outcome = await usageSeries(engine, { customer: req.params.id, ...req.query });
+    if (outcome.ok && !canSeeCustomer(req, outcome.value.customer.id)) return sendError(reply, hiddenCustomer(req.params.id));
+    return send(reply, outcome, V.usageSeriesView);
   });
 
   app.post<{ Body: Static<typeof S.CreateHold> }>('/v1/holds', {

@@ -88,14 +88,16 @@ export class CustomerQueries {
   }
 
   /**
-   * Customers whose id, external id or email is `q`, or whose name or email starts with it (case
-   * as given). Each branch is an index lookup or an index range (migration 50), so the search
-   * stays fast with hundreds of thousands of customers.
+   * Customers whose id or external id is `q`, or whose name or email starts with it, ignoring
+   * case (`lower()` on both sides, in the database). Each branch is an index lookup or an index
+   * range (migration 51), so the search stays fast with hundreds of thousands of customers.
    */
   async search(q: string, page: PageRequest): Promise<Page<CustomerRecord>> {
-    const end = `${q}\u{10FFFF}`;
-    return pageQuery(this.c, 'customers', '(id = ? OR external_id = ? OR (name >= ? AND name < ?) OR (email >= ? AND email < ?))',
-      [q, q, q, end, q, end], page, toCustomer);
+    // Bytewise ranges on PostgreSQL, as its expression indexes are built (see migration 51).
+    const lowered = (column: string) => (this.c.dialect === 'postgres' ? `(lower(${column}) COLLATE "C")` : `lower(${column})`);
+    const prefix = (column: string) => `(${lowered(column)} >= lower(?) AND ${lowered(column)} < (lower(?) || ?))`;
+    return pageQuery(this.c, 'customers', `(id = ? OR external_id = ? OR ${prefix('name')} OR ${prefix('email')})`,
+      [q, q, q, q, '\u{10FFFF}', q, q, '\u{10FFFF}'], page, toCustomer);
   }
 
   async setTopUpArmed(id: string, armed: boolean): Promise<void> {

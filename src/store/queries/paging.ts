@@ -2,8 +2,9 @@ import type { SqlConnection, SqlRow, SqlValue } from '../sql.ts';
 import type { Page, PageRequest } from '../records.ts';
 
 /**
- * Cursor pagination over a table whose primary key is a time-sortable id: newest last, pages
- * continue after the last id seen. Fetches one extra row to know whether more follow.
+ * Cursor pagination over a table whose primary key is a time-sortable id: newest last (or newest
+ * first with `order: 'desc'`), pages continue after the last id seen in that order. Fetches one
+ * extra row to know whether more follow.
  */
 export async function pageQuery<T>(
   c: SqlConnection,
@@ -15,11 +16,12 @@ export async function pageQuery<T>(
 ): Promise<Page<T>> {
   const conditions = where ? [where] : [];
   const values: SqlValue[] = [...params];
+  const descending = page.order === 'desc';
   if (page.startingAfter) {
-    conditions.push('id > ?');
+    conditions.push(descending ? 'id < ?' : 'id > ?');
     values.push(page.startingAfter);
   }
   const clause = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
-  const rows = await c.query(`SELECT * FROM ${table} ${clause} ORDER BY id LIMIT ?`, [...values, page.limit + 1]);
+  const rows = await c.query(`SELECT * FROM ${table} ${clause} ORDER BY id${descending ? ' DESC' : ''} LIMIT ?`, [...values, page.limit + 1]);
   return { data: rows.slice(0, page.limit).map(map), hasMore: rows.length > page.limit };
 }

@@ -1,6 +1,7 @@
 import type { SqlConnection, SqlRow, SqlValue } from '../sql.ts';
 import type { MeterRecord, Page, PageRequest, UsageEventRecord } from '../records.ts';
 import type { Rate } from '../../core/rating.ts';
+import type { BucketSum } from '../../core/usage-series.ts';
 import { big, inList, insertFlatRows, insertRows, json, num, queryInChunks, strOrNull } from '../rows.ts';
 import { pageQuery } from './paging.ts';
 
@@ -117,6 +118,31 @@ export class UsageQueries {
     return rows[0] ? toEvent(rows[0]) : null;
   }
 
+  /**
+   * A customer's usage per meter and per bucket of `bucketMs` (UTC-aligned) in [fromMs, toMs),
+   * summed in SQL from each event's rating lines. The rating keeps quantities and credits as
+   * decimal texts of at most 6 fraction digits; each is turned into an exact integer of
+   * micro-units before it is summed (string arithmetic on SQLite, `numeric` on PostgreSQL), so
+   * no floating point touches an amount.
+   */
+  async series(customerId: string, meterCode: string | null, fromMs: number, toMs: number, bucketMs: number): Promise<BucketSum[]> {
+    const postgres = this.c.dialect === 'postgres';
+    const field = (name: string) => (postgres ? `(r.value->>'${name}')` : `json_extract(r.value, '$.${name}')`);
+    const micro = (column: string) => (postgres ? `(${column}::numeric * 1000000)::bigint` : sqliteMicro(column));
+    const lines = postgres ? 'CROSS JOIN LATERAL jsonb_array_elements(e.rating::jsonb) AS r(value)' : 'CROSS JOIN json_each(e.rating) AS r';
+    const meterFilter = meterCode === null ? '' : ` AND ${field('meter')} = ?`;
+    // Each rating line's fields are read once (MATERIALIZED keeps SQLite from inlining the JSON
+    // reads into every use of them in the arithmetic, which made it three times slower).
+    const rows = await this.c.query(
+      `WITH lines AS ${postgres ? '' : 'MATERIALIZED '}(
+        SELECT (e.timestamp / ?) * ? AS bucket, ${field('meter')} AS meter, ${field('quantity')} AS quantity, ${field('credits')} AS credits
+          FROM usage_events e ${lines}
+          WHERE e.customer_id = ? AND e.timestamp >= ? AND e.timestamp < ?${meterFilter})
+        SELECT bucket, meter, SUM(${micro('quantity')}) AS quantity, SUM(${micro('credits')}) AS credits FROM lines GROUP BY bucket, meter ORDER BY bucket, meter`,
+      [bucketMs, bucketMs, customerId, fromMs, toMs, ...(meterCode === null ? [] : [meterCode])]);
+    return rows.map((r) => ({ bucketStartMs: num(r.bucket), meter: r.meter as string, quantityMicro: exactMicro(r.quantity), creditsMicro: exactMicro(r.credits) }));
+  }
+
   async listEvents(customerId: string | null, page: PageRequest): Promise<Page<UsageEventRecord>> {
     // Caller ids are not time-sortable, so usage events page by (recorded_at, id) would be ideal;
     // paging by id keeps one cursor shape across every list.
@@ -204,3 +230,21 @@ export const jsonRateCodec: RateCodec = {
   decode: (text) =>
     JSON.parse(text, (_k, v: unknown) => (typeof v === 'string' && /^-?\d+n$/.test(v) ? BigInt(v.slice(0, -1)) : v)) as Rate,
 };
+
+/**
+ * SQLite: a decimal text (`-12.5`, `0.000250`, `3`) as an exact integer of millionths, by string
+ * arithmetic: the whole part times 10^6 plus the fraction padded to six digits, with its sign.
+ */
+function sqliteMicro(text: string): string {
+  const abs = `ltrim(${text}, '-')`;
+  const dot = `instr(${abs}, '.')`;
+  const whole = `CASE WHEN ${dot} > 0 THEN substr(${abs}, 1, ${dot} - 1) ELSE ${abs} END`;
+  const fraction = `CASE WHEN ${dot} > 0 THEN substr(substr(${abs}, ${dot} + 1) || '000000', 1, 6) ELSE '000000' END`;
+  return `(CASE WHEN substr(${text}, 1, 1) = '-' THEN -1 ELSE 1 END * (CAST(${whole} AS INTEGER) * 1000000 + CAST(${fraction} AS INTEGER)))`;
+}
+
+/** A sum of micro-units: an integer from SQLite, a whole `numeric` text from PostgreSQL. */
+function exactMicro(v: unknown): bigint {
+  if (typeof v === 'string') return BigInt(v.replace(/\.0*$/, ''));
+  return big(v);
+}

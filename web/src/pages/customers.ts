@@ -2,6 +2,8 @@ import type { Schemas } from '@tally/sdk';
 import type { Session } from '../main.ts';
 import { barChart, credits, h, link, money, section, table, when } from '../ui.ts';
 import { apiForm } from '../forms.ts';
+import { creditNotesTable, goodwillForm } from './credit-notes.ts';
+import { collectionSection, statusBadge } from './dunning.ts';
 
 const pageSize = '25';
 
@@ -30,20 +32,32 @@ const causeLink = (type: string, id: string) => {
   return link(href, `${type.replace(/_/g, ' ')} ${id}`);
 };
 
-/** Consumption per meter by day, from the customer's usage events (their rating per meter). */
-function consumption(events: Schemas['UsageEvent'][]): HTMLElement {
-  const days = [...new Set(events.map((e) => e.timestamp.slice(0, 10)))].sort();
-  const meters = [...new Set(events.flatMap((e) => e.rating.map((r) => r.meter)))].sort();
-  // Summed as exact micro-credits (BigInt), then drawn.
-  const micro = (v: string) => { const [i, f = ''] = v.split('.'); return BigInt(i!) * 1_000_000n + BigInt((f + '000000').slice(0, 6)) * (v.startsWith('-') ? -1n : 1n); };
-  const series = meters.map((meter) => ({
-    name: meter,
-    values: days.map((day) => {
-      const total = events.filter((e) => e.timestamp.startsWith(day)).flatMap((e) => e.rating.filter((r) => r.meter === meter)).reduce((s, r) => s + micro(r.credits), 0n);
-      return Number(total) / 1e6;
-    }),
-  }));
-  return barChart(days, series, 'credits');
+/**
+ * Consumption over time per meter, from the usage series the server sums in SQL. Every amount on
+ * the page is the server's exact decimal string; the chart turns them into numbers only to size
+ * its bars.
+ */
+function consumption(id: string, usage: Schemas['UsageSeries'], query: URLSearchParams): HTMLElement {
+  const hourly = usage.interval === 'hour';
+  const labels = (usage.series[0]?.data ?? []).map((p) => (hourly ? `${p.start.slice(8, 10)} ${p.start.slice(11, 13)}h` : p.start.slice(5, 10)));
+  const used = usage.series.filter((s) => s.credits !== '0' || s.quantity !== '0');
+  const controls = h('form', { class: 'filters', id: 'usage-filters' },
+    h('label', {}, 'By ', h('select', { name: 'usage_interval' }, ['day', 'hour'].map((v) => h('option', { value: v, selected: v === usage.interval }, v)))),
+    h('label', {}, 'From ', h('input', { type: 'date', name: 'usage_from', value: query.get('usage_from') ?? '' })),
+    h('label', {}, 'To ', h('input', { type: 'date', name: 'usage_to', value: query.get('usage_to') ?? '' })),
+    h('button', { type: 'submit' }, 'Show'));
+  controls.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const data = new FormData(controls);
+    const params = new URLSearchParams();
+    for (const key of ['usage_interval', 'usage_from', 'usage_to']) if (data.get(key)) params.set(key, String(data.get(key)));
+    location.hash = `#/customers/${encodeURIComponent(id)}?${params}`;
+  });
+  return h('div', {}, controls,
+    used.length ? barChart(labels, used.map((s) => ({ name: s.meter, values: s.data.map((p) => p.credits) })), 'credits') : null,
+    table(['Meter', 'Quantity', 'Credits'], [...used.map((s) => [s.meter, credits(s.quantity), credits(s.credits)]), ...(used.length > 1 ? [[h('strong', {}, 'All meters'), '', h('strong', {}, credits(usage.credits))]] : [])],
+      'No usage in this window.', { id: 'usage-series' }),
+    h('p', { class: 'muted small' }, `${when(usage.from)} → ${when(usage.to)}, by ${usage.interval} (UTC). Summed by the server over every usage event in the window.`));
 }
 
 /** A customer: balance, grants, holds, consumption, ledger with causes, usage, subscriptions, invoices; support actions. */
@@ -52,14 +66,21 @@ export async function customerPage(session: Session, [ref]: string[], query: URL
   // One round of parallel calls; every list takes the customer's id or external id.
   const id = ref!;
   const ledgerAfter = query.get('ledger_after') ?? undefined;
-  const [customer, balance, grants, ledger, usage, subscriptions, invoices] = await Promise.all([
+  const day = (key: string) => (query.get(key) ? `${query.get(key)}T00:00:00Z` : undefined);
+  const seriesQuery = {
+    interval: (query.get('usage_interval') === 'hour' ? 'hour' : 'day') as 'hour' | 'day',
+    ...(day('usage_from') ? { from: day('usage_from') } : {}), ...(day('usage_to') ? { to: day('usage_to') } : {}),
+  };
+  const [customer, balance, grants, ledger, usage, series, subscriptions, invoices, notes] = await Promise.all([
     tally.getCustomer({ id }),
     tally.getBalance({ id }),
     tally.listGrants({ query: { customer: id, limit: '100' } }),
-    tally.listLedgerTransactions({ query: { customer: id, limit: '50', ...(ledgerAfter ? { starting_after: ledgerAfter } : {}) } }),
-    tally.listUsageEvents({ query: { customer: id, limit: '100' } }),
+    tally.listLedgerTransactions({ query: { customer: id, limit: '50', order: 'desc', ...(ledgerAfter ? { starting_after: ledgerAfter } : {}) } }),
+    tally.listUsageEvents({ query: { customer: id, limit: '20' } }),
+    tally.getUsageSeries({ id, query: seriesQuery }).catch((error: unknown) => error as Error),
     tally.listSubscriptions({ query: { customer: id, limit: '20' } }),
     tally.listInvoices({ query: { customer: id, limit: '50' } }),
+    tally.listCustomerCreditNotes({ id, query: { limit: '50' } }),
   ]);
   const grantById = new Map(grants.data.map((g) => [g.id, g]));
   const reasonOf = (t: Schemas['LedgerTransaction']) => {
@@ -139,21 +160,27 @@ export async function customerPage(session: Session, [ref]: string[], query: URL
     h('p', { class: 'muted' }, [customer.external_id && `External id ${customer.external_id}`, customer.email, customer.currency, customer.overage ? 'overage billed' : 'no overage (debt)'].filter(Boolean).join(' · ')),
     h('div', { class: 'figures', id: 'balance' }, figures.map(([key, label, hint]) =>
       h('div', { class: `figure ${key}`, 'data-figure': key }, h('span', { class: 'label' }, label), h('strong', {}, credits(balance[key as 'available'])), hint ? h('span', { class: 'hint' }, hint) : null))),
-    h('p', { class: 'muted small' }, `As of ${when(balance.as_of)}. Credits are exact decimals.`,
-      balance.money_balance.length ? ` Money balance: ${balance.money_balance.map((m) => money(m.amount, m.currency)).join(', ')}.` : ''),
+    h('p', { class: 'muted small' }, `As of ${when(balance.as_of)}. Credits are exact decimals.`),
+    h('div', { class: 'figures money', id: 'money-balance' },
+      (balance.money_balance.length ? balance.money_balance : [{ currency: customer.currency, amount: 0 }]).map((m) =>
+        h('div', { class: 'figure', 'data-money': m.currency }, h('span', { class: 'label' }, `Money balance (${m.currency})`), h('strong', {}, money(m.amount, m.currency)),
+          h('span', { class: 'hint' }, 'Credit notes left to apply to invoices')))),
     section('Grants',
       table(['Grant', 'Category', 'Source', 'Credits', 'Remaining', 'Status', 'Expires', 'Reason', ''],
         grants.data.map((g) => [g.id, g.category, g.source, credits(g.credits), credits(g.remaining), g.status, when(g.expires_at), g.metadata.reason ?? g.close_reason ?? '', voidButton(g)]),
         'No grants.', { id: 'grants' }),
       grantForm ? h('details', {}, h('summary', {}, 'Grant credits'), grantForm) : null),
-    section('Consumption by day, per meter', consumption(usage.data), h('p', { class: 'muted small' }, `From the latest ${usage.data.length} usage events.`)),
-    section('Ledger', h('p', { class: 'muted small' }, 'Every change of credits, as a balanced transaction naming its cause.'),
+    section('Consumption over time, per meter', series instanceof Error
+      ? h('p', { class: 'error', 'data-error': 'usage-series' }, series.message)
+      : consumption(id, series, query)),
+    section('Ledger', h('p', { class: 'muted small' }, 'Every change of credits, newest first, as a balanced transaction naming its cause.'),
       table(['When', 'Kind', 'Cause', 'Entries', 'Reason'],
         ledger.data.map((t) => [when(t.effective_at), t.kind, causeLink(t.cause.type, t.cause.id),
           h('span', { class: 'entries' }, t.entries.map((e) => `${e.account} ${e.amount.startsWith('-') ? '' : '+'}${credits(e.amount)}`).join(' · ')), reasonOf(t)]),
         'No ledger transactions.', { id: 'ledger' }),
-      ledger.next_cursor ? link(`#/customers/${id}?ledger_after=${ledger.next_cursor}`, 'Later transactions →') : null),
-    section('Usage events',
+      h('p', { class: 'pager' }, ledgerAfter ? link(`#/customers/${id}`, '← Newest') : null, ' ',
+        ledger.next_cursor ? link(`#/customers/${id}?ledger_after=${ledger.next_cursor}`, 'Older transactions →') : null)),
+    section('Usage events', h('p', { class: 'muted small' }, 'Each links to the explanation of its charge: the meters that rated it and the grants that paid.'),
       table(['Event', 'Type', 'At', 'Credits', 'Rating'],
         usage.data.map((e) => [link(`#/usage/${encodeURIComponent(e.id)}`, e.id), e.type, when(e.timestamp), credits(e.credits), e.rating.map((r) => `${r.meter}: ${r.quantity} → ${r.credits}`).join('; ')]),
         'No usage yet.', { id: 'usage' })),
@@ -162,9 +189,13 @@ export async function customerPage(session: Session, [ref]: string[], query: URL
         subscriptions.data.map((s) => [link(`#/records/${s.id}`, s.id), s.plan, s.status, s.current_period ? `${when(s.current_period.start)} → ${when(s.current_period.end)}` : '—', s.pending_plan ?? (s.cancel_at_period_end ? 'cancels at period end' : ''), subscriptionActions(s)]),
         'No subscriptions.', { id: 'subscriptions' })),
     section('Invoices',
-      table(['Invoice', 'Kind', 'Status', 'Total', 'Paid', 'Refunded', 'Created'],
-        invoices.data.map((i) => [link(`#/invoices/${i.id}`, i.id), i.kind, i.status, money(i.total, i.currency), money(i.amount_paid, i.currency), money(i.amount_refunded, i.currency), when(i.created_at)]),
+      table(['Invoice', 'Kind', 'Status', 'Total', 'Balance applied', 'Paid', 'Refunded', 'Due', 'Created'],
+        invoices.data.map((i) => [link(`#/invoices/${i.id}`, i.id), i.kind, statusBadge(i), money(i.total, i.currency), money(i.balance_applied, i.currency), money(i.amount_paid, i.currency),
+          money(i.amount_refunded, i.currency), when(i.due_at), when(i.created_at)]),
         'No invoices.', { id: 'invoices' })),
+    section('Credit notes', h('p', { class: 'muted small' }, 'Money owed to the customer, kept as balance and applied to the next invoices, oldest first.'),
+      creditNotesTable(notes.data, false),
+      admin ? h('details', {}, h('summary', {}, 'Issue a goodwill credit note'), goodwillForm(session, customer)) : null),
   );
 }
 
@@ -172,10 +203,13 @@ export async function customerPage(session: Session, [ref]: string[], query: URL
 export async function invoicePage(session: Session, [id]: string[]): Promise<HTMLElement> {
   const { tally } = session;
   const invoice = await tally.getInvoice({ id: id! });
-  const [refunds, chargebacks] = await Promise.all([
+  const [refunds, chargebacks, attempts, notes] = await Promise.all([
     tally.listRefunds({ query: { customer: invoice.customer, limit: '100' } }),
     tally.listChargebacks({ query: { customer: invoice.customer, limit: '100' } }),
+    tally.listPaymentAttempts({ id: invoice.id }),
+    tally.listCustomerCreditNotes({ id: invoice.customer, query: { limit: '100' } }),
   ]);
+  const invoiceNotes = notes.data.filter((n) => n.invoice === invoice.id || n.id === invoice.credit_note);
   const c = invoice.currency;
   const returns = [...refunds.data, ...chargebacks.data].filter((r) => r.invoice === invoice.id);
   const previewBox = h('div', { id: 'refund-preview' });
@@ -195,7 +229,10 @@ export async function invoicePage(session: Session, [id]: string[]): Promise<HTM
         previewBox.replaceChildren(h('div', { class: 'notice', id: 'refund-done' }, `Refund ${made.id} recorded: ${money(made.amount, c)} returned, `,
           h('strong', { 'data-made': 'credits_revoked' }, credits(made.credits_revoked)), ' credits revoked, ',
           h('strong', { 'data-made': 'credits_shortfall' }, credits(made.credits_shortfall)), ` credits already spent (${made.shortfall}).`));
-        setTimeout(() => window.dispatchEvent(new HashChangeEvent('hashchange')), 1500);
+        // Shows the refund in the invoice's lists a moment later, unless the user has moved on:
+        // re-rendering another page would close whatever form is open there.
+        const here = location.hash;
+        setTimeout(() => { if (location.hash === here) window.dispatchEvent(new HashChangeEvent('hashchange')); }, 1500);
       });
       previewBox.replaceChildren(h('div', { class: 'notice' }, h('h3', {}, 'Preview: nothing is stored yet'),
         h('dl', {},
@@ -209,17 +246,21 @@ export async function invoicePage(session: Session, [id]: string[]): Promise<HTM
   }]) : null;
   return h('div', {},
     h('h1', {}, `Invoice ${invoice.id}`),
-    h('p', { class: 'muted' }, link(`#/customers/${invoice.customer}`, invoice.customer), ` · ${invoice.kind} · ${invoice.status}`,
+    h('p', { class: 'muted' }, link(`#/customers/${invoice.customer}`, invoice.customer), ` · ${invoice.kind} · `, statusBadge(invoice),
       invoice.period_start ? ` · ${when(invoice.period_start)} → ${when(invoice.period_end)}` : ''),
     section('Lines', table(['Type', 'Description', 'Quantity', 'Unit', 'Amount'],
       invoice.lines.map((l) => [l.type, l.description, l.quantity, l.unit_amount, money(l.amount, c)]), 'No lines.'),
-    h('dl', { class: 'totals' }, h('dt', {}, 'Total'), h('dd', {}, money(invoice.total, c)), h('dt', {}, 'Balance applied'), h('dd', {}, money(invoice.balance_applied, c)),
-      h('dt', {}, 'Paid'), h('dd', {}, money(invoice.amount_paid, c)), h('dt', {}, 'Refunded'), h('dd', {}, money(invoice.amount_refunded, c)),
-      h('dt', {}, 'Charged back'), h('dd', {}, money(invoice.amount_charged_back, c)))),
+    h('dl', { class: 'totals', id: 'totals' }, h('dt', {}, 'Subtotal'), h('dd', {}, money(invoice.subtotal, c)), h('dt', {}, 'Total'), h('dd', {}, money(invoice.total, c)),
+      h('dt', {}, 'Balance applied (credit notes)'), h('dd', {}, money(invoice.balance_applied, c)), h('dt', {}, 'Amount due'), h('dd', {}, h('strong', {}, money(invoice.amount_due, c))),
+      h('dt', {}, 'Paid'), h('dd', {}, money(invoice.amount_paid, c)), h('dt', {}, 'Still to pay'), h('dd', { 'data-remaining': '' }, money(invoice.amount_remaining, c)),
+      h('dt', {}, 'Refunded'), h('dd', {}, money(invoice.amount_refunded, c)), h('dt', {}, 'Charged back'), h('dd', {}, money(invoice.amount_charged_back, c)))),
+    collectionSection(invoice, attempts.data),
     section('Payments', table(['Payment', 'Amount', 'Method', 'Provider', 'At'], invoice.payments.map((p) => [p.id, money(p.amount, c), p.method, p.provider ?? '—', when(p.created_at)]), 'No payments.')),
     section('Refunds and chargebacks', table(['Id', 'Kind', 'Amount', 'Policy', 'Credits revoked', 'Shortfall', 'Status', 'Reason'],
       returns.map((r) => [link(`#/records/${r.id}`, r.id), r.object, money(r.amount, c), r.credit_policy, credits(r.credits_revoked), credits(r.credits_shortfall), r.status, r.reason]), 'None.', { id: 'returns' }),
     refundForm ? h('div', {}, h('h3', {}, 'Refund'), refundForm, previewBox) : null),
+    section('Credit notes', h('p', { class: 'muted small' }, 'Issued on this invoice (a downgrade credit, a refund to balance, a void), or what its overpayment became.'),
+      creditNotesTable(invoiceNotes, false)),
   );
 }
 
@@ -242,6 +283,9 @@ export async function recordPage(session: Session, [id]: string[]): Promise<HTML
   const ref = id!;
   if (ref.startsWith('cus_')) { location.hash = `#/customers/${ref}`; return h('p', {}, 'Opening the customer…'); }
   if (ref.startsWith('inv_')) { location.hash = `#/invoices/${ref}`; return h('p', {}, 'Opening the invoice…'); }
+  if (ref.startsWith('cn_')) { location.hash = `#/credit-notes/${ref}`; return h('p', {}, 'Opening the credit note…'); }
+  if (ref.startsWith('prm_')) { location.hash = `#/promotions/${ref}`; return h('p', {}, 'Opening the campaign…'); }
+  if (ref.startsWith('whk_')) { location.hash = `#/webhooks/${ref}`; return h('p', {}, 'Opening the webhook endpoint…'); }
   const fetchers: [string, () => Promise<unknown>][] = [
     ['grt_', () => tally.getGrant({ id: ref })], ['txn_', () => tally.getLedgerTransaction({ id: ref })], ['sub_', () => tally.getSubscription({ id: ref })],
     ['hld_', () => tally.getHold({ id: ref })], ['pln_', () => tally.getPlan({ id: ref })], ['cn_', () => tally.getCreditNote({ id: ref })],
