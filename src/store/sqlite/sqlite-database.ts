@@ -38,6 +38,9 @@ const defaultWalAutocheckpointFrames = 1000;
  * must therefore use the connection it is given, never the database: a call on the database from
  * inside its own transaction would wait for itself forever.
  */
+/** The size the WAL file is cut back to when SQLite resets it (64 MiB). */
+const walSizeLimitBytes = 64 * 1024 * 1024;
+
 export function openSqliteDatabase(path: string): SqlDatabase {
   if (path !== ':memory:' && path !== '' && !path.startsWith('file:')) {
     mkdirSync(dirname(path), { recursive: true });
@@ -55,6 +58,9 @@ export function openSqliteDatabase(path: string): SqlDatabase {
     // the WAL and its fsync at COMMIT are untouched.
     db.pragma('temp_store = MEMORY');
     db.pragma(`cache_size = -${pageCacheKib}`);
+    // While a long read snapshot (a reconciliation check) is open, the WAL cannot be reset and
+    // grows with every commit; once it is reset, this gives the disk space back.
+    db.pragma(`journal_size_limit = ${walSizeLimitBytes}`);
   } catch (error) {
     db.close();
     throw error;
