@@ -1,4 +1,4 @@
-import type { SqlConnection, SqlValue } from './sql.ts';
+import type { SqlColumn, SqlConnection, SqlValue } from './sql.ts';
 
 /** Row-level helpers shared by the store's query files. */
 export const num = (v: unknown): number => Number(v as bigint);
@@ -85,6 +85,58 @@ export async function insertFlatRows(
     await c.run(insertSql(table, columns, suffix, count), values.slice(start * width, (start + count) * width));
     start += count;
   }
+}
+
+/** The PostgreSQL type of a column written by `insertShapedRows`; both engines store these two. */
+export type ColumnType = 'text' | 'bigint';
+
+/**
+ * A table the hot path writes many rows to at once: its columns with their types, an optional
+ * `ON CONFLICT` clause, and the one PostgreSQL statement that writes any number of its rows.
+ */
+export interface InsertShape {
+  readonly table: string;
+  readonly columns: readonly string[];
+  readonly suffix: string;
+  /** `INSERT … SELECT * FROM unnest($1::text[], $2::bigint[], …)`: one fixed text for any row count. */
+  readonly unnestSql: string;
+}
+
+export function insertShape(table: string, columns: Readonly<Record<string, ColumnType>>, suffix = ''): InsertShape {
+  const names = Object.keys(columns);
+  const arrays = names.map((name, i) => `$${i + 1}::${columns[name]}[]`).join(', ');
+  return {
+    table,
+    columns: names,
+    suffix,
+    unnestSql: `INSERT INTO ${table} (${names.join(', ')}) SELECT * FROM unnest(${arrays})${suffix}`,
+  };
+}
+
+/**
+ * Writes rows laid end to end in `values` (`shape.columns.length` per row). On PostgreSQL that is
+ * one prepared statement and one round trip whatever the row count, each column bound as one
+ * array: measured at about a third less CPU than chunks of multi-row VALUES, which PostgreSQL
+ * parses and plans anew for each chunk. Amounts travel as decimal text, never as floats, and a
+ * NULL stays NULL. SQLite keeps its prepared multi-row statements (`insertFlatRows`).
+ */
+export async function insertShapedRows(c: SqlConnection, shape: InsertShape, values: readonly SqlValue[]): Promise<void> {
+  if (values.length === 0) return;
+  if (c.runPrepared === undefined) {
+    await insertFlatRows(c, shape.table, shape.columns, values, shape.suffix);
+    return;
+  }
+  const width = shape.columns.length;
+  const rowCount = values.length / width;
+  const columns: (string | null)[][] = [];
+  for (let i = 0; i < width; i++) columns.push(new Array<string | null>(rowCount));
+  for (let r = 0, p = 0; r < rowCount; r++) {
+    for (let i = 0; i < width; i++, p++) {
+      const value = values[p];
+      columns[i]![r] = value === null || value === undefined ? null : typeof value === 'string' ? value : String(value);
+    }
+  }
+  await c.runPrepared(shape.unnestSql, columns as readonly SqlColumn[]);
 }
 
 /** `IN (?,?,…)` for a list, chunked by the caller when lists may be long. */

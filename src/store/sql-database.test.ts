@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dialects, freshDatabase, type FreshDatabase } from '../../test/support/databases.ts';
-import type { SqlConnection, SqlDatabase } from './sql.ts';
+import type { SqlConnection, SqlDatabase, SqlValue } from './sql.ts';
+import { insertShape, insertShapedRows } from './rows.ts';
 
 /** The contract both SQL adapters keep; the store is written against exactly this behaviour. */
 describe.each(dialects)('SqlDatabase on %s', (dialect) => {
@@ -49,6 +50,22 @@ describe.each(dialects)('SqlDatabase on %s', (dialect) => {
     await db.run('UPDATE accounts SET balance_micro = balance_micro + ? WHERE id = ?', [1, 'a']);
     const rows = await db.query<{ balance_micro: bigint }>('SELECT balance_micro FROM accounts WHERE id = ?', ['a']);
     expect(rows[0]?.balance_micro).toBe(big + 1n);
+  });
+
+  it('writes many rows with one shaped insert: exact bigints, NULLs, odd strings, ON CONFLICT', async () => {
+    const shape = insertShape('accounts', { id: 'text', label: 'text', balance_micro: 'bigint' },
+      ' ON CONFLICT (id) DO UPDATE SET balance_micro = accounts.balance_micro + excluded.balance_micro');
+    const big = 2n ** 62n + 7n;
+    const labels = ['NULL', '', 'a,b', '{x}', 'say "hi"', 'back\\slash', "it's", 'ünï ✓', ' padded ', null];
+    const values: SqlValue[] = [];
+    labels.forEach((label, i) => values.push(`k${i}`, label, i % 2 === 0 ? big + BigInt(i) : -i));
+    await db.transaction(async (c) => {
+      await insertShapedRows(c, shape, values);
+      await insertShapedRows(c, shape, []);
+      await insertShapedRows(c, shape, ['k0', 'ignored', -big]);
+    });
+    const rows = await db.query<{ id: string; label: string | null; balance_micro: bigint }>('SELECT id, label, balance_micro FROM accounts ORDER BY id');
+    expect(rows).toEqual(labels.map((label, i) => ({ id: `k${i}`, label, balance_micro: i === 0 ? 0n : i % 2 === 0 ? big + BigInt(i) : BigInt(-i) })));
   });
 
   it('returns changed-row counts from run', async () => {

@@ -9,6 +9,8 @@
 export type SqlValue = string | bigint | number | null;
 export type SqlRow = Record<string, unknown>;
 export type Dialect = 'sqlite' | 'postgres';
+/** One column of rows passed as a single PostgreSQL array parameter (`$1::text[]`, `$2::bigint[]`). */
+export type SqlColumn = readonly (string | null)[];
 
 export interface SqlConnection {
   readonly dialect: Dialect;
@@ -16,6 +18,13 @@ export interface SqlConnection {
   query<R extends SqlRow = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<R[]>;
   /** Runs a statement and returns the number of rows it changed. */
   run(sql: string, params?: readonly SqlValue[]): Promise<number>;
+  /**
+   * PostgreSQL only (SQLite prepares every statement already): runs a statement whose text never
+   * changes as a named prepared statement, parsed and planned once per connection, with whole
+   * columns bound as array parameters. Returns the number of rows it changed. The text uses `$n`
+   * placeholders, not `?`.
+   */
+  runPrepared?(sql: string, params: readonly SqlColumn[]): Promise<number>;
 }
 
 export interface SqlDatabase extends SqlConnection {

@@ -1,8 +1,13 @@
 import pg from 'pg';
-import type { Dialect, SqlConnection, SqlDatabase, SqlRow, SqlValue } from '../sql.ts';
+import type { Dialect, SqlColumn, SqlConnection, SqlDatabase, SqlRow, SqlValue } from '../sql.ts';
 
 /** Translated SQL texts kept per source text; the store's SQL is a small fixed set. */
 const placeholderCacheEntriesMax = 1000;
+/**
+ * Distinct texts that may be run as named prepared statements. Each is kept by every connection
+ * that ran it, for the connection's life, so only fixed texts qualify (one per hot-path table).
+ */
+const preparedTextsMax = 100;
 /** A transaction that hits a serialization failure or deadlock is re-run this many more times. */
 const transactionRetriesMax = 5;
 const retryBackoffBaseMs = 5;
@@ -60,6 +65,11 @@ class PostgresDatabase implements SqlDatabase {
 
   async run(sql: string, params?: readonly SqlValue[]): Promise<number> {
     const result = await this.pool.query(translatePlaceholders(sql), bindable(params));
+    return result.rowCount ?? 0;
+  }
+
+  async runPrepared(sql: string, params: readonly SqlColumn[]): Promise<number> {
+    const result = await this.pool.query(preparedQuery(sql, params));
     return result.rowCount ?? 0;
   }
 
@@ -138,9 +148,31 @@ class PostgresTransactionConnection implements SqlConnection {
     return result.rowCount ?? 0;
   }
 
+  async runPrepared(sql: string, params: readonly SqlColumn[]): Promise<number> {
+    this.assertActive();
+    const result = await this.client.query(preparedQuery(sql, params));
+    return result.rowCount ?? 0;
+  }
+
   private assertActive(): void {
     if (!this.active) throw new Error('This transaction has already finished; use the database.');
   }
+}
+
+const preparedNames = new Map<string, string>();
+
+/**
+ * A named query: pg parses a name's text once per connection and then only binds and executes it,
+ * so PostgreSQL skips parsing and, once it settles on a generic plan, planning too.
+ */
+function preparedQuery(sql: string, params: readonly SqlColumn[]): pg.QueryConfig {
+  let name = preparedNames.get(sql);
+  if (name === undefined) {
+    if (preparedNames.size >= preparedTextsMax) throw new Error(`More than ${preparedTextsMax} distinct prepared statement texts: only fixed texts may be prepared.`);
+    name = `tally_${preparedNames.size + 1}`;
+    preparedNames.set(sql, name);
+  }
+  return { name, text: sql, values: params as unknown[] };
 }
 
 const translations = new Map<string, string>();

@@ -1,7 +1,7 @@
 import type { SqlConnection, SqlRow, SqlValue } from '../sql.ts';
 import type { DomainEventRecord, Page, PageRequest, StoredTransaction } from '../records.ts';
 import { assertBalanced, type LedgerTransaction } from '../../core/ledger.ts';
-import { big, insertFlatRows, json, num, numOrNull, queryInChunks } from '../rows.ts';
+import { big, insertShape, insertShapedRows, json, num, numOrNull, queryInChunks } from '../rows.ts';
 import { pageQuery } from './paging.ts';
 
 export interface BalanceDiscrepancy {
@@ -49,6 +49,14 @@ function isBalanced(txn: LedgerTransaction): boolean {
  * Every account looked up this way (`grant:…`, `hold:…`) satisfies it.
  */
 export const indexedAccount = (alias: string): string => `${alias}.account NOT LIKE 'consumed:%'`;
+
+const transactionsShape = insertShape('ledger_transactions', {
+  id: 'text', customer_id: 'text', kind: 'text', cause_type: 'text', cause_id: 'text', refs: 'text', effective_at: 'bigint', created_at: 'bigint',
+});
+const entriesShape = insertShape('ledger_entries', { txn_id: 'text', seq: 'bigint', customer_id: 'text', account: 'text', amount: 'bigint' });
+const balancesShape = insertShape('accounts', { customer_id: 'text', code: 'text', balance: 'bigint' },
+  ' ON CONFLICT (customer_id, code) DO UPDATE SET balance = accounts.balance + excluded.balance');
+const domainEventsShape = insertShape('domain_events', { id: 'text', customer_id: 'text', type: 'text', payload: 'text', created_at: 'bigint' });
 
 /** `JSON.stringify(refs)`, without the call for the usual empty object. */
 function refsJson(refs: Record<string, string>): string {
@@ -135,12 +143,11 @@ export class LedgerQueries {
         else deltas.set(key, { customerId: txn.customerId, code: entry.account, amount: entry.amountMicro });
       }
     }
-    await insertFlatRows(this.c, 'ledger_transactions', ['id', 'customer_id', 'kind', 'cause_type', 'cause_id', 'refs', 'effective_at', 'created_at'], txnValues);
-    await insertFlatRows(this.c, 'ledger_entries', ['txn_id', 'seq', 'customer_id', 'account', 'amount'], entryValues);
+    await insertShapedRows(this.c, transactionsShape, txnValues);
+    await insertShapedRows(this.c, entriesShape, entryValues);
     const balanceValues: SqlValue[] = [];
     for (const d of deltas.values()) balanceValues.push(d.customerId, d.code, d.amount);
-    await insertFlatRows(this.c, 'accounts', ['customer_id', 'code', 'balance'], balanceValues,
-      ' ON CONFLICT (customer_id, code) DO UPDATE SET balance = accounts.balance + excluded.balance');
+    await insertShapedRows(this.c, balancesShape, balanceValues);
   }
 
   async balances(customerId: string): Promise<Map<string, bigint>> {
@@ -249,7 +256,7 @@ export class LedgerQueries {
   private async writeDomainEvents(events: readonly DomainEventRecord[]): Promise<void> {
     const values: SqlValue[] = [];
     for (const e of events) values.push(e.id, e.customerId, e.type, JSON.stringify(e.payload), e.createdAtMs);
-    await insertFlatRows(this.c, 'domain_events', ['id', 'customer_id', 'type', 'payload', 'created_at'], values);
+    await insertShapedRows(this.c, domainEventsShape, values);
   }
 
   async listDomainEvents(filter: { customerId?: string | undefined; type?: string | undefined }, page: PageRequest): Promise<Page<DomainEventRecord>> {

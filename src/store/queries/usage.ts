@@ -2,7 +2,7 @@ import type { SqlConnection, SqlRow, SqlValue } from '../sql.ts';
 import type { MeterRecord, Page, PageRequest, UsageEventRecord } from '../records.ts';
 import type { Rate } from '../../core/rating.ts';
 import type { BucketSum } from '../../core/usage-series.ts';
-import { big, inList, insertFlatRows, insertRows, json, num, queryInChunks, strOrNull } from '../rows.ts';
+import { big, inList, insertShape, insertShapedRows, json, num, queryInChunks, strOrNull } from '../rows.ts';
 import { pageQuery } from './paging.ts';
 
 export interface MeterTotalKey {
@@ -43,6 +43,16 @@ function toEvent(r: SqlRow): UsageEventRecord {
     recordedAtMs: num(r.recorded_at),
   };
 }
+
+const usageEventsShape = insertShape('usage_events', {
+  customer_id: 'text', id: 'text', type: 'text', timestamp: 'bigint', properties: 'text', body_hash: 'text',
+  credits: 'bigint', txn_id: 'text', rating: 'text', recorded_at: 'bigint',
+});
+const meterTotalsShape = insertShape('meter_totals',
+  { customer_id: 'text', meter_id: 'text', period_start: 'bigint', quantity: 'bigint', credits: 'bigint' },
+  ' ON CONFLICT (customer_id, meter_id, period_start) DO UPDATE SET quantity = excluded.quantity, credits = excluded.credits');
+const uniqueValuesShape = insertShape('meter_unique_values',
+  { customer_id: 'text', meter_id: 'text', period_start: 'bigint', value: 'text' }, ' ON CONFLICT DO NOTHING');
 
 /** Distinct rate texts kept decoded; far above the number of meters and plan overrides in use. */
 const decodedRatesMax = 1000;
@@ -159,8 +169,7 @@ export class UsageQueries {
     for (const e of sorted) {
       values.push(e.customerId, e.id, e.type, e.timestampMs, e.properties, e.bodyHash, e.creditsMicro, e.txnId, JSON.stringify(e.rating), e.recordedAtMs);
     }
-    await insertFlatRows(this.c, 'usage_events',
-      ['customer_id', 'id', 'type', 'timestamp', 'properties', 'body_hash', 'credits', 'txn_id', 'rating', 'recorded_at'], values);
+    await insertShapedRows(this.c, usageEventsShape, values);
   }
 
   async totals(keys: readonly MeterTotalKey[]): Promise<Map<string, MeterTotal>> {
@@ -191,8 +200,7 @@ export class UsageQueries {
   async saveTotals(totals: readonly MeterTotal[]): Promise<void> {
     const values: SqlValue[] = [];
     for (const t of totals) values.push(t.customerId, t.meterId, t.periodStartMs, t.quantityMicro, t.creditsMicro);
-    await insertFlatRows(this.c, 'meter_totals', ['customer_id', 'meter_id', 'period_start', 'quantity', 'credits'], values,
-      ' ON CONFLICT (customer_id, meter_id, period_start) DO UPDATE SET quantity = excluded.quantity, credits = excluded.credits');
+    await insertShapedRows(this.c, meterTotalsShape, values);
   }
 
   async totalsForCustomer(customerId: string): Promise<MeterTotal[]> {
@@ -219,8 +227,9 @@ export class UsageQueries {
   }
 
   async insertValues(keys: readonly UniqueValueKey[]): Promise<void> {
-    await insertRows(this.c, 'meter_unique_values', ['customer_id', 'meter_id', 'period_start', 'value'],
-      keys.map((k) => [k.customerId, k.meterId, k.periodStartMs, k.value]), ' ON CONFLICT DO NOTHING');
+    const values: SqlValue[] = [];
+    for (const k of keys) values.push(k.customerId, k.meterId, k.periodStartMs, k.value);
+    await insertShapedRows(this.c, uniqueValuesShape, values);
   }
 }
 
