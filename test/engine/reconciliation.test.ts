@@ -137,12 +137,14 @@ describe.each(dialects)('reconciliation on %s', (dialect) => {
       expect(txn!.entries).toContainEqual({ account: `grant:${grant.id}`, amountMicro: -30_000_000n });
       charges.push({ grant, txn: txn! });
     }
-    expect(await discrepancies(engine)).toEqual([]);
+    // The database is shared with the test before, which leaves its corruptions in place: judge only these customers.
+    const ours = (d: Discrepancy) => d.ids.includes(frozen.customer.id) || d.ids.includes(revoked.customer.id);
+    expect((await discrepancies(engine)).filter(ours)).toEqual([]);
     const run = (sql: string, params: (string | number)[]) => engine.store.read.c.run(sql, params);
     // The charges' grants rewritten as if the charge came while the grant was frozen, or after its revocation.
     await run(`UPDATE grants SET frozen_from = ? WHERE id = ?`, [charges[0]!.txn.effectiveAtMs - 1, charges[0]!.grant.id]);
     await run(`UPDATE grants SET status = 'voided', close_reason = 'invoice voided', closed_at = ? WHERE id = ?`, [charges[1]!.txn.effectiveAtMs - 1, charges[1]!.grant.id]);
-    const found = (await discrepancies(engine)).filter((d) => d.check === 'frozen_credits_unused');
+    const found = (await discrepancies(engine)).filter((d) => d.check === 'frozen_credits_unused' && ours(d));
     expect(found).toEqual([
       named('frozen_credits_unused', [charges[0]!.grant.id, charges[0]!.txn.id, frozen.customer.id]),
       named('frozen_credits_unused', [charges[1]!.grant.id, charges[1]!.txn.id, revoked.customer.id]),
@@ -151,7 +153,9 @@ describe.each(dialects)('reconciliation on %s', (dialect) => {
 
   it('limits the window and refuses a bad one', async () => {
     const result = must(await reconcile(ctx.engine, { from: '2030-01-01T00:00:00Z', to: '2030-02-01T00:00:00Z' }));
-    expect(result.discrepancies.every((d) => d.check === 'balances_match_entries')).toBe(true);
+    // Only the checks made over the whole store (stored balances, frozen and revoked credits) see
+    // the earlier tests' corruptions outside this empty window.
+    expect(result.discrepancies.every((d) => d.check === 'balances_match_entries' || d.check === 'frozen_credits_unused')).toBe(true);
     const bad = await reconcile(ctx.engine, { from: 'not a time' });
     expect(bad.ok ? null : bad.error.code).toBe('validation_failed');
   });
