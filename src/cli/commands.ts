@@ -6,6 +6,7 @@ import { reportCsv, reportView } from '../server/report-views.ts';
 import { stripeStatus } from '../engine/stripe-pushes.ts';
 import { webhooksCommand, webhooksUsage } from './webhooks-command.ts';
 import { promotionsCommand, promotionsUsage } from './promotions.ts';
+import { parseArgs } from './args.ts';
 
 export interface CommandContext {
   databaseUrl: string;
@@ -67,21 +68,10 @@ async function withEngine(ctx: CommandContext, run: (engine: Engine) => Promise<
   }
 }
 
-/** `--name value` options and bare flags; anything else is a positional argument. */
+/** `parseArgs` where an option given twice keeps its last value. */
 function parseOptions(args: readonly string[], valued: readonly string[]): { options: Map<string, string>; flags: Set<string>; positional: string[]; bad: string | null } {
-  const options = new Map<string, string>();
-  const flags = new Set<string>();
-  const positional: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (!arg.startsWith('--')) positional.push(arg);
-    else if (valued.includes(arg.slice(2))) {
-      const value = args[++i];
-      if (value === undefined) return { options, flags, positional, bad: `${arg} needs a value` };
-      options.set(arg.slice(2), value);
-    } else flags.add(arg.slice(2));
-  }
-  return { options, flags, positional, bad: null };
+  const parsed = parseArgs(args, valued);
+  return { ...parsed, options: new Map([...parsed.options].map(([name, values]) => [name, values[values.length - 1]!])) };
 }
 
 async function reconcileCommand(engine: Engine, args: string[]): Promise<number> {

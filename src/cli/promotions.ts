@@ -1,4 +1,5 @@
 import type { Engine } from '../engine/context.ts';
+import { parseArgs } from './args.ts';
 import { createPromotion, type CreatePromotionInput } from '../engine/promotions.ts';
 import { promotionsReport } from '../engine/promotion-report.ts';
 import { rowsToCsv } from '../server/report-views.ts';
@@ -16,22 +17,7 @@ export const promotionsUsage = `  promotions create (--code CODE | --codes N [--
 
 const valued = ['code', 'codes', 'prefix', 'credits', 'name', 'expires-in', 'valid-from', 'valid-until', 'max-redemptions', 'max-per-customer', 'plan', 'priority', 'from', 'to', 'customer'];
 
-/** `--name value` options (repeatable: every value kept), bare flags and positional arguments. */
-function parse(args: readonly string[]): { options: Map<string, string[]>; flags: Set<string>; positional: string[]; bad: string | null } {
-  const options = new Map<string, string[]>();
-  const flags = new Set<string>();
-  const positional: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (!arg.startsWith('--')) positional.push(arg);
-    else if (valued.includes(arg.slice(2))) {
-      const value = args[++i];
-      if (value === undefined) return { options, flags, positional, bad: `${arg} needs a value` };
-      options.set(arg.slice(2), [...(options.get(arg.slice(2)) ?? []), value]);
-    } else flags.add(arg.slice(2));
-  }
-  return { options, flags, positional, bad: null };
-}
+const parse = (args: readonly string[]) => parseArgs(args, valued);
 
 const integer = (text: string | undefined): number | undefined => (text === undefined ? undefined : Number(text));
 

@@ -80,17 +80,7 @@ export class LedgerQueries {
       `SELECT g.id, g.customer_id, g.category, g.priority, g.effective_at, g.expires_at, g.frozen_from, g.unfrozen_at, COALESCE(a.balance, 0) AS remaining
         FROM grants g LEFT JOIN accounts a ON a.customer_id = g.customer_id AND a.code = 'grant:' || g.id
         WHERE g.customer_id IN ${list} AND g.status = 'active' ORDER BY g.id`);
-    return rows.map((r) => ({
-      id: r.id as string,
-      customerId: r.customer_id as string,
-      remainingMicro: big(r.remaining),
-      priority: num(r.priority),
-      expiresAtMs: numOrNull(r.expires_at),
-      category: r.category as SpendableGrant['category'],
-      effectiveAtMs: num(r.effective_at),
-      frozenFromMs: numOrNull(r.frozen_from),
-      unfrozenAtMs: numOrNull(r.unfrozen_at),
-    }));
+    return rows.map((r) => spendableGrant(r, big(r.remaining)));
   }
 
   /**
@@ -106,18 +96,7 @@ export class LedgerQueries {
           (SELECT COALESCE(-SUM(e.amount), 0) FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id
             WHERE t.cause_type = 'grant_expiry' AND t.cause_id = g.id AND e.customer_id = g.customer_id AND e.account = 'grant:' || g.id AND ${indexedAccount('e')}) AS expired
         FROM grants g WHERE g.expires_at > ? AND g.customer_id IN ${list} AND g.status = 'expired' ORDER BY g.id`, [sinceMs]);
-    return rows.map((r) => ({
-      id: r.id as string,
-      customerId: r.customer_id as string,
-      remainingMicro: 0n,
-      expiredMicro: big(r.expired),
-      priority: num(r.priority),
-      expiresAtMs: numOrNull(r.expires_at),
-      category: r.category as SpendableGrant['category'],
-      effectiveAtMs: num(r.effective_at),
-      frozenFromMs: numOrNull(r.frozen_from),
-      unfrozenAtMs: numOrNull(r.unfrozen_at),
-    }));
+    return rows.map((r) => ({ ...spendableGrant(r, 0n), expiredMicro: big(r.expired) }));
   }
 
   /**
@@ -271,4 +250,19 @@ export class LedgerQueries {
     if (filter.type) { conditions.push('type = ?'); params.push(filter.type); }
     return pageQuery(this.c, 'domain_events', conditions.join(' AND '), params, page, toDomainEvent);
   }
+}
+
+/** A grant row as the burn-down reads it, with what is left of it. */
+function spendableGrant(r: SqlRow, remainingMicro: bigint): SpendableGrant {
+  return {
+    id: r.id as string,
+    customerId: r.customer_id as string,
+    remainingMicro,
+    priority: num(r.priority),
+    expiresAtMs: numOrNull(r.expires_at),
+    category: r.category as SpendableGrant['category'],
+    effectiveAtMs: num(r.effective_at),
+    frozenFromMs: numOrNull(r.frozen_from),
+    unfrozenAtMs: numOrNull(r.unfrozen_at),
+  };
 }

@@ -1,6 +1,7 @@
 import type { SqlConnection, SqlRow, SqlValue } from '../sql.ts';
 import type { Page, PageRequest } from '../records.ts';
 import type { PromotionCodeRecord, PromotionRecord, RedemptionRecord } from '../promotion-records.ts';
+import type { LinkedGrantFacts } from '../../core/promotion-reconciliation.ts';
 import { big, insertRows, json, num, numOrNull, queryInChunks, strOrNull } from '../rows.ts';
 import { pageQuery } from './paging.ts';
 
@@ -229,15 +230,6 @@ export class PromotionQueries {
 }
 
 export interface PromotionLinkFacts {
-  grants: {
-    grantId: string;
-    customerId: string;
-    creditsMicro: bigint;
-    category: string;
-    source: string;
-    refs: Record<string, string>;
-    redemption: { id: string; customerId: string; creditsMicro: bigint } | null;
-    referral: { id: string; customerId: string; creditsMicro: bigint } | null;
-  }[];
+  grants: LinkedGrantFacts[];
   missingGrants: { linkId: string; grantId: string | null }[];
 }
