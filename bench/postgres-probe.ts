@@ -152,7 +152,8 @@ export class ActivitySampler {
   constructor(private readonly adminUrl: string, private readonly databases: string[], private readonly intervalMs = 100) {}
 
   async start(): Promise<void> {
-    this.client = new pg.Client({ connectionString: this.adminUrl });
+    // Bounded queries: `stop` waits for a sample in progress, so a sample must always end.
+    this.client = new pg.Client({ connectionString: this.adminUrl, connectionTimeoutMillis: 10_000, query_timeout: 10_000 });
     this.client.on('error', () => {});
     await this.client.connect();
     this.timer = setInterval(() => void this.sample(), this.intervalMs);

@@ -27,6 +27,7 @@ import { startPostgres, type PostgresServer } from '../test/support/postgres-ser
 import { freePort, ServerProcess } from '../test/support/server-processes.ts';
 import { EventSource } from './events.ts';
 import type { LoadJob, LoadReport } from './load-client.ts';
+import { within } from './deadline.ts';
 import { buildTemplate, checkLedger, databaseFromTemplate, describeCheck, PgCluster } from './postgres-fixture.ts';
 import { runNaive, type NaiveResult } from './postgres-naive.ts';
 import { ActivitySampler, cpuSnapshot, describeCpu, postmasterPid, type CpuReport } from './postgres-probe.ts';
@@ -52,6 +53,17 @@ const sizes = (quick: boolean) => quick
     batched: { batchSize: 500, events: 100_000, timeLimitMs: 25_000, inFlight },
     http: { clients: 64, requests: 300_000, timeLimitMs: 15_000, warmupRequests: 2_000 },
   };
+
+/**
+ * Hang guards (bench/deadline.ts) on every step, beyond its own time limit: a copy of the template
+ * database, warm-up, the ledger check and the drop; for HTTP also two server start-ups (each may
+ * take a while on a loaded machine) and the warm-up requests.
+ */
+const startLimitMs = 180_000;
+const seedLimitMs = 600_000;
+const phaseOverheadMs = 180_000;
+const httpOverheadMs = 360_000;
+const stopLimitMs = 90_000;
 
 const adminKey = 'bench-postgres-admin-key';
 const cores = os.cpus().length;
@@ -116,7 +128,7 @@ export async function runPostgresBench(options: PostgresBenchOptions): Promise<s
   let server: PostgresServer | undefined;
   try {
     progress('starting PostgreSQL…');
-    server = await startPostgres();
+    server = await within('starting PostgreSQL', startLimitMs, startPostgres());
     const cluster = new PgCluster(server.url);
     const version = (await cluster.admin<{ v: string }>("SELECT current_setting('server_version') AS v"))[0]?.v ?? '?';
     const settings = (await cluster.admin<{ name: string; setting: string }>(
@@ -127,7 +139,7 @@ export async function runPostgresBench(options: PostgresBenchOptions): Promise<s
     progress(`seeding the template database (${size.customers} customers × 3 grants, 2 meters)…`);
     const template = `bench_template_${process.pid}`;
     const t0 = performance.now();
-    const customerIds = await buildTemplate(cluster, template, size.customers, 8);
+    const customerIds = await within('seeding the template database', seedLimitMs, buildTemplate(cluster, template, size.customers, 8));
     const seedMs = performance.now() - t0;
 
     say(`PostgreSQL ${version} (throwaway cluster on a temp dir, started by the bench): ${settings}; every measurement on a fresh copy of one seeded database (seeded in ${(seedMs / 1000).toFixed(1)} s)`);
@@ -138,24 +150,27 @@ export async function runPostgresBench(options: PostgresBenchOptions): Promise<s
 
     // 3. The naive baseline first: everything else is shown against it.
     progress(`naive baseline: one row-locked transaction per event, ${size.naive.workers} workers…`);
-    const naive = await measureNaive(cluster, template, customerIds, size.naive, pgPid);
+    const naive = await within('the naive baseline', size.naive.timeLimitMs + phaseOverheadMs,
+      measureNaive(cluster, template, customerIds, size.naive, pgPid));
 
     // 1. In-process batched ingest.
     const b = size.batched;
     progress(`batched in-process, 1 batch in flight…`);
-    const serial = await measureBatched(cluster, template, customerIds, { ...b, inFlight: 1, disjoint: true, label: 'b1' }, pgPid);
+    const batchedLimitMs = b.timeLimitMs + phaseOverheadMs;
+    const serial = await within('batched, 1 in flight', batchedLimitMs, measureBatched(cluster, template, customerIds, { ...b, inFlight: 1, disjoint: true, label: 'b1' }, pgPid));
     progress(`batched in-process, ${b.inFlight} batches in flight on disjoint customers…`);
-    const disjoint = await measureBatched(cluster, template, customerIds, { ...b, disjoint: true, label: 'bdis' }, pgPid);
+    const disjoint = await within('batched, disjoint', batchedLimitMs, measureBatched(cluster, template, customerIds, { ...b, disjoint: true, label: 'bdis' }, pgPid));
     progress(`batched in-process, ${b.inFlight} batches in flight on overlapping customers…`);
-    const overlapping = await measureBatched(cluster, template, customerIds, { ...b, disjoint: false, label: 'bovl' }, pgPid);
+    const overlapping = await within('batched, overlapping', batchedLimitMs, measureBatched(cluster, template, customerIds, { ...b, disjoint: false, label: 'bovl' }, pgPid));
 
     // 2. Single-event HTTP, one and two server processes.
     progress(`HTTP single events, ${size.http.clients} clients, 1 server process…`);
-    const http1 = await measureHttp(cluster, template, customerIds, { ...size.http, instances: 1 }, pgPid);
+    const httpLimitMs = size.http.timeLimitMs + httpOverheadMs;
+    const http1 = await within('HTTP, 1 server', httpLimitMs, measureHttp(cluster, template, customerIds, { ...size.http, instances: 1 }, pgPid));
     progress(`HTTP single events, ${size.http.clients} clients, 2 server processes…`);
-    const http2 = await measureHttp(cluster, template, customerIds, { ...size.http, instances: 2 }, pgPid);
+    const http2 = await within('HTTP, 2 servers', httpLimitMs, measureHttp(cluster, template, customerIds, { ...size.http, instances: 2 }, pgPid));
     progress(`HTTP single events, ${size.http.clients} clients, 2 server processes, each customer's events sent to one process…`);
-    const http2routed = await measureHttp(cluster, template, customerIds, { ...size.http, instances: 2, routed: true }, pgPid);
+    const http2routed = await within('HTTP, 2 servers, routed', httpLimitMs, measureHttp(cluster, template, customerIds, { ...size.http, instances: 2, routed: true }, pgPid));
 
     const figures: Figure[] = [
       { name: 'batched, 1 batch in flight', value: serial.rate, target: '' },
@@ -204,7 +219,7 @@ export async function runPostgresBench(options: PostgresBenchOptions): Promise<s
     return lines;
   } finally {
     killChildren();
-    await server?.stop();
+    if (server) await within('stopping PostgreSQL', stopLimitMs, server.stop());
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
     process.removeListener('exit', killChildren);

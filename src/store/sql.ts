@@ -25,6 +25,8 @@ export interface SqlConnection {
    * placeholders, not `?`.
    */
   runPrepared?(sql: string, params: readonly SqlColumn[]): Promise<number>;
+  /** PostgreSQL only: `runPrepared` for a statement that returns rows. */
+  queryPrepared?<R extends SqlRow = SqlRow>(sql: string, params: readonly SqlColumn[]): Promise<R[]>;
 }
 
 export interface SqlDatabase extends SqlConnection {

@@ -23,6 +23,8 @@ import pg from 'pg';
 
 // A hang guard: a loaded CI machine may take many times the usual start-up.
 const startupTimeoutMs = 120_000;
+/** How long a stopped server's process may take to exit before it is killed. */
+const stopTimeoutMs = 30_000;
 const systemUser = 'postgres';
 
 export interface PostgresServer {
@@ -59,11 +61,17 @@ export async function startPostgres(): Promise<PostgresServer> {
   let serverExited: Promise<void> = Promise.resolve();
   const stop = async (): Promise<void> => {
     process.removeListener('exit', stopOnExit);
-    if (server !== undefined && server.exitCode === null && server.signalCode === null) {
+    const child = server;
+    if (child !== undefined && child.exitCode === null && child.signalCode === null) {
+      // The child is unref'd while it runs, so from here its exit must hold the event loop open
+      // itself: `pg_ctl -w stop` returns once the pid file is gone, which can be before the child
+      // has exited (as root the child is `runuser`, which exits only after the postmaster). With
+      // nothing else pending, Node would end the process (exit code 13) while this awaits it.
+      child.ref();
       await execute(...command('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', 'stop']), baseDir).catch(() => {
-        server?.kill('SIGKILL');
+        child.kill('SIGKILL');
       });
-      await serverExited;
+      await stopChild(child, serverExited, stopTimeoutMs);
     }
     server = undefined;
     rmSync(baseDir, { recursive: true, force: true });
@@ -112,7 +120,17 @@ export async function startPostgres(): Promise<PostgresServer> {
   }
 }
 
-async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<void> {
+/**
+ * Waits up to `graceMs` for the child to exit, then kills it and waits for that. The child is
+ * ref'd first: an unref'd child's exit does not keep the process alive while it is awaited.
+ */
+async function stopChild(child: ChildProcess, exited: Promise<void>, graceMs = 0): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.ref();
+  let timer: NodeJS.Timeout | undefined;
+  const graceOver = new Promise<void>((resolve) => { timer = setTimeout(resolve, graceMs); });
+  await Promise.race([exited, graceOver]);
+  clearTimeout(timer);
   if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await exited;
 }

@@ -73,6 +73,11 @@ class PostgresDatabase implements SqlDatabase {
     return result.rowCount ?? 0;
   }
 
+  async queryPrepared<R extends SqlRow = SqlRow>(sql: string, params: readonly SqlColumn[]): Promise<R[]> {
+    const result = await this.pool.query(preparedQuery(sql, params));
+    return result.rows as R[];
+  }
+
   /**
    * Serialization failures, deadlocks and unique violations from a concurrent commit abort a
    * transaction through no fault of its own, so the whole callback is re-run (up to
@@ -152,6 +157,12 @@ class PostgresTransactionConnection implements SqlConnection {
     this.assertActive();
     const result = await this.client.query(preparedQuery(sql, params));
     return result.rowCount ?? 0;
+  }
+
+  async queryPrepared<R extends SqlRow = SqlRow>(sql: string, params: readonly SqlColumn[]): Promise<R[]> {
+    this.assertActive();
+    const result = await this.client.query(preparedQuery(sql, params));
+    return result.rows as R[];
   }
 
   private assertActive(): void {

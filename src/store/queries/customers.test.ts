@@ -1,0 +1,52 @@
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { dialects } from '../../../test/support/databases.ts';
+import { must, useEngine } from '../../../test/support/engine.ts';
+import { createCustomer } from '../../engine/customers.ts';
+
+/** The customer read a write step starts with, on every adapter; on PostgreSQL it also locks. */
+describe.each(dialects)('customers.findManyLocked on %s', (dialect) => {
+  const ctx = useEngine(dialect);
+
+  it('resolves ids and external ids exactly as findMany does', async () => {
+    const a = must(await createCustomer(ctx.engine, { currency: 'USD', external_id: `ext-a-${dialect}` }));
+    const b = must(await createCustomer(ctx.engine, { currency: 'USD' }));
+    const refs = [a.id, `ext-a-${dialect}`, b.id, 'cus_missing'];
+    const [locked, plain] = await ctx.engine.store.transaction(async (tx) =>
+      [await tx.customers.findManyLocked(refs), await tx.customers.findMany(refs)] as const);
+    expect([...locked.keys()].sort()).toEqual([a.id, `ext-a-${dialect}`, b.id].sort());
+    expect(locked).toEqual(plain);
+    expect(locked.get(`ext-a-${dialect}`)?.id).toBe(a.id);
+    expect(await ctx.engine.store.transaction((tx) => tx.customers.findManyLocked([]))).toEqual(new Map());
+  });
+
+  it.runIf(dialect === 'postgres')('holds the row lock of every customer it returns until the transaction ends, and no other', async () => {
+    const held = must(await createCustomer(ctx.engine, { currency: 'USD', external_id: `ext-held-${dialect}` }));
+    const byId = must(await createCustomer(ctx.engine, { currency: 'USD' }));
+    const free = must(await createCustomer(ctx.engine, { currency: 'USD' }));
+    const other = new pg.Client({ connectionString: ctx.database.url });
+    await other.connect();
+    // NOWAIT fails at once (lock_not_available) on a row another transaction holds: no waiting on time.
+    const tryLock = async (id: string): Promise<string> => {
+      await other.query('BEGIN');
+      try {
+        await other.query('SELECT id FROM customers WHERE id = $1 FOR UPDATE NOWAIT', [id]);
+        return 'free';
+      } catch (error) {
+        return (error as { code?: string }).code ?? 'error';
+      } finally {
+        await other.query('ROLLBACK');
+      }
+    };
+    try {
+      const during = await ctx.engine.store.transaction(async (tx) => {
+        await tx.customers.findManyLocked([`ext-held-${dialect}`, byId.id]);
+        return { held: await tryLock(held.id), byId: await tryLock(byId.id), free: await tryLock(free.id) };
+      });
+      expect(during).toEqual({ held: '55P03', byId: '55P03', free: 'free' });
+      expect(await tryLock(held.id)).toBe('free');
+    } finally {
+      await other.end();
+    }
+  });
+});
