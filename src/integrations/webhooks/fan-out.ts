@@ -37,16 +37,10 @@ async function deliveriesFor(engine: Engine, tx: StoreTx, events: readonly Domai
  */
 export async function fanOutOnce(engine: Engine): Promise<number> {
   return engine.store.transaction(async (tx) => {
-    const endpoints = await tx.webhooks.enabledEndpoints();
-    if (endpoints.length === 0) {
-      // No endpoint to deliver to: the events are only marked, their payloads never read.
-      const ids = await tx.webhooks.pendingEventIds(fanOutBatchMax);
-      await tx.webhooks.markEventsFannedOut(ids, engine.clock.now());
-      return ids.length;
-    }
     const events = await tx.webhooks.pendingEvents(fanOutBatchMax);
     if (events.length === 0) return 0;
     const nowMs = engine.clock.now();
+    const endpoints = await tx.webhooks.enabledEndpoints();
     await tx.webhooks.insertDeliveries(await deliveriesFor(engine, tx, events, endpoints, nowMs));
     await tx.webhooks.markEventsFannedOut(events.map((e) => e.id), nowMs);
     return events.length;

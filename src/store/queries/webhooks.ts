@@ -131,13 +131,6 @@ export class WebhookQueries {
     return rows.map(toEvent);
   }
 
-  /** The ids of `pendingEvents`, for a fan-out with no endpoint to deliver to. */
-  async pendingEventIds(limit: number): Promise<string[]> {
-    const lock = this.c.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
-    const rows = await this.c.query(`SELECT id FROM domain_events WHERE webhooks_at IS NULL ORDER BY id LIMIT ?${lock}`, [limit]);
-    return rows.map((r) => r.id as string);
-  }
-
   async markEventsFannedOut(ids: readonly string[], atMs: number): Promise<void> {
     if (ids.length === 0) return;
     await this.c.run(`UPDATE domain_events SET webhooks_at = ? WHERE id IN ${inList(ids.length)}`, [atMs, ...ids]);
