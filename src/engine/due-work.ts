@@ -74,7 +74,7 @@ export const dueWorkKinds: DueWorkKind[] = [holdExpiry, grantExpiry];
 
 /** Items listed per kind per round, and items run per store transaction. */
 export const dueListSize = 500;
-export const dueItemsPerTransaction = 400;
+export const dueItemsPerTransaction = 100;
 
 /**
  * Runs everything due on one clock up to `upToMs`, in time order across kinds (ties: the order of
