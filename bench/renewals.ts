@@ -29,8 +29,8 @@ export interface RenewalResult {
 }
 
 /** Where the clock stands before the advance, and where the advance takes it (past one period end). */
-const startTime = '2026-01-01T00:00:00.000Z';
-const targetTime = '2026-02-01T00:00:01.000Z';
+export const startTime = '2026-01-01T00:00:00.000Z';
+export const targetTime = '2026-02-01T00:00:01.000Z';
 
 /**
  * The population of figure 7: `subscriptions` customers on one test clock, each subscribed to a
@@ -38,7 +38,7 @@ const targetTime = '2026-02-01T00:00:01.000Z';
  * terms, so no invoice falls past due within the month and the advance runs renewals and expiries
  * only, not dunning). Written with `synchronous=OFF`, as it is not measured.
  */
-async function populate(db: SqlDatabase, subscriptions: number): Promise<{ engine: Engine; clockId: string }> {
+export async function populate(db: SqlDatabase, subscriptions: number): Promise<{ engine: Engine; clockId: string }> {
   const engine = await createEngine(db);
   await db.run('PRAGMA synchronous = OFF');
   const clock = must(await createTestClock(engine, { frozen_time: startTime }));

@@ -1,0 +1,72 @@
+/**
+ * Where figure 2's server time goes: the real server in this process, batches of usage events
+ * posted over loopback by the benchmark's load client (a child process), and the main thread's
+ * CPU profile of the timed phase alone:
+ *
+ *   npx tsx bench/http-batch-profile.ts [profile.cpuprofile]
+ *
+ * `BENCH_EVENTS` (default 40,000) in requests of `BENCH_BATCH` events (default 500), 4 clients.
+ * Prints events per second and the server's CPU time per event beside in-process ingestion of the
+ * same number of events (figure 1's path, no HTTP), measured right after on the same fixture.
+ */
+import { fork } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { createApiKey } from '../src/engine/api-keys.ts';
+import { ingestEvents } from '../src/engine/ingest-events.ts';
+import { buildServer } from '../src/server/app.ts';
+import { EventSource } from './events.ts';
+import { openFixture } from './fixture.ts';
+import type { LoadJob, LoadReport } from './load-client.ts';
+import { cpuMsSince } from './stats.ts';
+
+const events = Number(process.env.BENCH_EVENTS ?? 40_000);
+const perRequest = Number(process.env.BENCH_BATCH ?? 500);
+const profilePath = process.argv[2];
+
+const fixture = await openFixture('http-profile', 1000);
+const app = await buildServer(fixture.engine, { adminKey: 'bench-admin-key' });
+const child = fork(fileURLToPath(new URL('./load-client.ts', import.meta.url)), [], { execArgv: process.execArgv, stdio: 'inherit' });
+const run = (job: LoadJob): Promise<LoadReport> => new Promise((resolve, reject) => {
+  child.once('message', (m: { ok: boolean; report?: LoadReport; error?: string }) => (m.ok ? resolve(m.report!) : reject(new Error(m.error))));
+  child.send(job);
+});
+try {
+  const created = await createApiKey(fixture.engine, { name: 'bench', scopes: ['ingest'] });
+  if (!created.ok) throw new Error(created.error.message);
+  const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
+  const job = (label: string, requests: number, seed: number): LoadJob => ({
+    kind: 'events', label, baseUrl, apiKey: created.value.secret, customerIds: fixture.customerIds, eventsPerRequest: perRequest, clients: 4,
+    requestsMax: requests, timeLimitMs: 600_000, seed,
+  });
+  await run(job('warm', 20, 1));
+  const session = new Session();
+  if (profilePath) {
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 200 });
+    await session.post('Profiler.start');
+  }
+  const cpu = process.cpuUsage();
+  const report = await run(job('timed', Math.ceil(events / perRequest), 2));
+  const serverCpuMs = cpuMsSince(cpu);
+  if (profilePath) {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(profilePath, JSON.stringify(profile));
+  }
+  const accepted = report.statuses.accepted ?? 0;
+  console.log(`HTTP: ${accepted} events accepted in ${(report.elapsedMs / 1000).toFixed(2)} s, ${(accepted / (report.elapsedMs / 1000)).toFixed(0)} events/s, server CPU ${((serverCpuMs * 1000) / accepted).toFixed(1)} µs/event (load ${os.loadavg()[0]!.toFixed(2)})`);
+
+  const source = new EventSource('direct', fixture.customerIds, 9);
+  const directCpu = process.cpuUsage();
+  const started = performance.now();
+  for (let i = 0; i < events / 1000; i++) await ingestEvents(fixture.engine, source.batch(1000));
+  const ms = performance.now() - started;
+  console.log(`in process: ${events} events in ${(ms / 1000).toFixed(2)} s, ${(events / (ms / 1000)).toFixed(0)} events/s, CPU ${((cpuMsSince(directCpu) * 1000) / events).toFixed(1)} µs/event (load ${os.loadavg()[0]!.toFixed(2)})`);
+} finally {
+  child.disconnect();
+  await app.close();
+  await fixture.close();
+}
