@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { buildServer } from '../src/server/app.ts';
-import { reconcile } from '../src/engine/reconcile.ts';
+import { reconcile, type ReconcileProgress } from '../src/engine/reconcile.ts';
 import { EventSource } from './events.ts';
 import { openFixture } from './fixture.ts';
 import { preload } from './flat-cost.ts';
@@ -16,13 +17,17 @@ import { latencySummary, ms, rate } from './stats.ts';
  *
  * History is written straight into the tables (as the flat-cost benchmark does: one usage event,
  * one transaction with three entries and one domain event per event), then the real HTTP server
- * takes batches of 20 events from 4 concurrent clients in this process: first alone (the
- * baseline), then while `reconcile` runs every check over the whole ledger.
+ * takes batches of 20 events from 4 concurrent clients in this process: first alone (8 s of
+ * warm-up not counted, then 8 s of baseline), then while `reconcile` runs every check over the
+ * whole ledger. Per check it prints the time and, for the checks that walk the customers in
+ * slices, how many slices (each its own snapshot) and the longest; then the WAL's peak size and
+ * the load average sampled during the run.
  */
 const entries = Number(process.argv[2] ?? 3_000_000);
 const customers = 1000;
 const clients = 4;
 const batchSize = 20;
+const warmUpMs = 8_000;
 const baselineMs = 8_000;
 const adminKey = 'bench-admin-key';
 
@@ -58,9 +63,20 @@ const summary = (samples: number[]) => {
 };
 
 try {
+  // The first seconds of ingestion warm the server up (JIT, caches) and are not counted.
+  await load(new Promise((resolve) => setTimeout(resolve, warmUpMs)));
   const baseline = await load(new Promise((resolve) => setTimeout(resolve, baselineMs)));
   console.log(`ingest alone:              ${summary(baseline)}`);
-  const onProgress = ({ check, ms: took }: { check: string; ms: number }) => console.log(`  ${check}: ${(took / 1000).toFixed(1)} s`);
+  let slices = { count: 0, longestMs: 0 };
+  const onProgress = ({ check, ms: took, slice }: ReconcileProgress) => {
+    if (slice) {
+      slices = { count: slices.count + 1, longestMs: Math.max(slices.longestMs, slice.ms) };
+      return;
+    }
+    const sliced = slices.count > 0 ? ` (${slices.count} slices, longest ${(slices.longestMs / 1000).toFixed(1)} s)` : '';
+    console.log(`  ${check}: ${(took / 1000).toFixed(1)} s${sliced}`);
+    slices = { count: 0, longestMs: 0 };
+  };
   if (process.env.BENCH_RECONCILE_ALONE === '1') {
     const aloneStarted = performance.now();
     const alone = await reconcile(fixture.engine, {}, { onProgress });
@@ -70,16 +86,20 @@ try {
   // The WAL's size, sampled while reconciliation runs: a reader's snapshot keeps it from being reset.
   const walPath = `${fixture.path}-wal`;
   let walPeak = 0;
+  const loads: number[] = [];
   const sampler = setInterval(() => { if (existsSync(walPath)) walPeak = Math.max(walPeak, statSync(walPath).size); }, 250);
+  const loadSampler = setInterval(() => loads.push(loadavg()[0]!), 10_000);
   const started = performance.now();
   const running = reconcile(fixture.engine, {}, { onProgress });
   const during = await load(running);
   const outcome = await running;
   clearInterval(sampler);
+  clearInterval(loadSampler);
   const seconds = (performance.now() - started) / 1000;
   if (!outcome.ok) throw new Error(outcome.error.message);
   console.log(`full reconciliation:       ${seconds.toFixed(1)} s over ${rate(events * 3)} entries (${outcome.value.discrepancies.length} discrepancies: the synthetic history carries no balances)`);
   console.log(`WAL peak while it ran:     ${(walPeak / 2 ** 20).toFixed(0)} MiB`);
+  if (loads.length > 0) console.log(`load average (1 min):      ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} during it, on ${availableParallelism()} cores`);
   console.log(`ingest during it:          ${summary(during)}`);
   const p99Ratio = latencySummary(during).p99 / latencySummary(baseline).p99;
   console.log(`ingest p99 during / alone: ${p99Ratio.toFixed(2)}`);

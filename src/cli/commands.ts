@@ -80,10 +80,15 @@ async function reconcileCommand(engine: Engine, args: string[]): Promise<number>
     console.error(bad ?? `unknown option --${[...flags][0]}`);
     return 2;
   }
-  // Progress goes to stderr, one line per check as it finishes, so stdout stays the result.
+  // Progress goes to stderr, one line per check as it finishes (and per slice of customers of the
+  // checks read in slices), so stdout stays the result.
   const startedMs = performance.now();
   const outcome = await reconcile(engine, { from: options.get('from'), to: options.get('to') }, {
-    onProgress: ({ check, done, total }) => console.error(`[${done}/${total}] ${check} (${((performance.now() - startedMs) / 1000).toFixed(1)} s)`),
+    onProgress: ({ check, done, total, slice }) => {
+      const elapsed = `${((performance.now() - startedMs) / 1000).toFixed(1)} s`;
+      if (slice) console.error(`[${done + 1}/${total}] ${check}: ${slice.customersDone}/${slice.customersTotal} customers (${elapsed})`);
+      else console.error(`[${done}/${total}] ${check} (${elapsed})`);
+    },
   });
   if (!outcome.ok) {
     console.error(`${outcome.error.code}: ${outcome.error.message}`);

@@ -77,13 +77,27 @@ export function usageChargeProblem(e: { customerId: string; eventId: string; cre
   return { check: 'usage_charged_once', message: `Usage event ${e.eventId} (${credits(e.creditsMicro)} credits) ${what}; it must be charged exactly once.`, ids };
 }
 
-/** A usage transaction consumes exactly what its event was rated at, and has an event. */
-export function usageTransactionProblem(t: { txnId: string; customerId: string; eventId: string; eventCreditsMicro: bigint | null; consumedMicro: bigint }): Discrepancy | null {
-  if (t.eventCreditsMicro === t.consumedMicro) return null;
-  const message = t.eventCreditsMicro === null
-    ? `Usage transaction ${t.txnId} names event ${t.eventId}, which does not exist.`
-    : `Usage transaction ${t.txnId} consumes ${credits(t.consumedMicro)} credits but event ${t.eventId} was rated at ${credits(t.eventCreditsMicro)}.`;
-  return { check: 'usage_charged_once', message, ids: present([t.txnId, t.eventId, t.customerId]) };
+/**
+ * A usage transaction has an event, is the one charge that event records (another transaction
+ * of the same event means the event is charged twice), and consumes exactly what the event was
+ * rated at.
+ */
+export function usageTransactionProblem(t: {
+  txnId: string; customerId: string; eventId: string; eventCreditsMicro: bigint | null; eventTxnId: string | null; consumedMicro: bigint;
+}): Discrepancy | null {
+  const ids = present([t.txnId, t.eventId, t.customerId, t.eventTxnId]);
+  if (t.eventCreditsMicro === null) {
+    return { check: 'usage_charged_once', message: `Usage transaction ${t.txnId} names event ${t.eventId}, which does not exist.`, ids };
+  }
+  const problems: string[] = [];
+  if (t.eventTxnId !== t.txnId) {
+    problems.push(`charges event ${t.eventId}, which records ${t.eventTxnId ?? 'no transaction'} as its charge; an event must be charged exactly once`);
+  }
+  if (t.eventCreditsMicro !== t.consumedMicro) {
+    problems.push(`consumes ${credits(t.consumedMicro)} credits but event ${t.eventId} was rated at ${credits(t.eventCreditsMicro)}`);
+  }
+  if (problems.length === 0) return null;
+  return { check: 'usage_charged_once', message: `Usage transaction ${t.txnId} ${problems.join(', and ')}.`, ids };
 }
 
 export interface PurchaseGrantFacts {

@@ -6,6 +6,9 @@
 import type { Parsed } from './decimal.ts';
 import { invariant } from './errors.ts';
 
+/** The latest instant a JavaScript Date can hold: the end of a window left open. */
+export const endOfTimeMs = 8.64e15;
+
 /** No valid RFC 3339 timestamp with nanoseconds and an offset is longer than this. */
 export const timestampTextLengthMax = 40;
 

@@ -6,9 +6,12 @@ import {
 } from '../core/reconciliation.ts';
 import { creditNoteProblems, invoiceBalanceProblem } from '../core/balance-reconciliation.ts';
 import { missingPromotionGrant, promotionGrantProblems } from '../core/promotion-reconciliation.ts';
+import { endOfTimeMs } from '../core/time.ts';
+import type { CustomerRange } from '../store/queries/customer-range.ts';
 import type { ReconcileWindow } from '../store/queries/reconciliation.ts';
 import type { StoreTx } from '../store/store.ts';
 import type { Engine } from './context.ts';
+import { inCustomerSlices, type SliceProgress, type SliceSizing } from './customer-slices.ts';
 import { FieldCheck } from './input.ts';
 
 export interface ReconcileInput {
@@ -16,29 +19,45 @@ export interface ReconcileInput {
   to?: string | undefined;
 }
 
-/** The latest instant a JavaScript Date can hold: an open window's end. */
-const endOfTimeMs = 8.64e15;
+/** One report of a run's progress: as a check finishes, and as each slice of a sliced check does. */
+export interface ReconcileProgress {
+  check: string;
+  /** Checks finished, this one included once it has; of `total`. */
+  done: number;
+  total: number;
+  /** Time spent on this check so far. */
+  ms: number;
+  /** On the report of a slice only: how far the walk over the customers has come. */
+  slice?: SliceProgress;
+}
+
+export interface ReconcileOptions {
+  /** Told as each slice of a sliced check and as each check finishes. */
+  onProgress?: (step: ReconcileProgress) => void;
+  /** A fixed number of customers per slice of the sliced checks (by default each slice is sized by time, customer-slices.ts). */
+  customersPerSlice?: number;
+}
+
+/** A check read in one snapshot, or a range of customers at a time, each range in its own. */
+type Check =
+  | { name: string; whole: (tx: StoreTx) => Promise<Discrepancy[]> }
+  | { name: string; perCustomers: (tx: StoreTx, customers: CustomerRange) => Promise<Discrepancy[]> };
 
 /**
  * Proves that credits and money agree (PRODUCT §10): runs every check and lists each discrepancy
  * with the ids involved. `from`/`to` limit each check to what happened in the window (transactions
  * and usage by effective time, grants and refunds by creation, periods by overlap); stored
  * balances are a projection of all entries, so they are always compared whole.
- */
-export interface ReconcileOptions {
-  /** Told as each check finishes: its name, how many are done, of how many, and how long it took. */
-  onProgress?: (step: { check: string; done: number; total: number; ms: number }) => void;
-}
-
-/**
- * The checks run in order, each over its own read snapshot (`Store.snapshot`): on SQLite a worker
- * thread with its own connection, so the request thread never waits for them; on PostgreSQL a
- * REPEATABLE READ, READ ONLY transaction. Every query of one check sees one committed state; a
- * snapshot lasts one check, not the whole run, because on SQLite a reader holding a snapshot keeps
- * the WAL from being checkpointed back to its start: over 10 million entries with ingestion going
- * on, one snapshot for the whole run let the WAL grow by tens of gigabytes (docs/BENCHMARKS.md).
- * Entries and events are only aggregated in SQL, so the memory used grows with the discrepancies
- * (and the grants of the window), not with the ledger.
+ *
+ * The checks run in order on short read snapshots (`Store.snapshots`): on SQLite a worker thread
+ * with its own connection, so the request thread never waits for them; on PostgreSQL REPEATABLE
+ * READ, READ ONLY transactions. The two checks that read every entry and every usage event walk
+ * the customers in slices (customer-slices.ts), each slice one snapshot that sees its customers'
+ * accounts, transactions, entries and events in one committed state; every other check is one
+ * snapshot. No snapshot lasts long because on SQLite a reader holding one keeps the WAL from being
+ * reset: over 10 million entries with ingestion going on, a snapshot per check let the WAL grow
+ * by tens of gigabytes (docs/BENCHMARKS.md). Entries and events are only aggregated in SQL, so
+ * the memory used grows with the discrepancies (and the grants of the window), not with the ledger.
  */
 export async function reconcile(engine: Engine, input: ReconcileInput = {}, options: ReconcileOptions = {}): Promise<Outcome<Reconciliation>> {
   const check = new FieldCheck();
@@ -47,33 +66,50 @@ export async function reconcile(engine: Engine, input: ReconcileInput = {}, opti
   if (from !== null && to !== null && to <= from) check.add('to', 'window_empty', 'to must be later than from.');
   if (check.errors.length) return invalid(check.errors);
   const window: ReconcileWindow = { fromMs: from ?? 0, toMs: to ?? endOfTimeMs };
-  const checks: [string, (tx: StoreTx) => Promise<Discrepancy[]>][] = [
-    ['ledger balanced and balances match their entries', (tx) => ledgerProblems(tx, window)],
-    ['usage charged exactly once', (tx) => usageProblems(tx, window)],
-    ['grants linked to invoices and periods', (tx) => grantLinkProblems(tx, window)],
-    ['overage invoiced', (tx) => overageProblems(tx, window)],
-    ['refund and chargeback claw-backs', (tx) => clawBackProblemsIn(tx, window)],
-    ['customer money balances', (tx) => customerBalanceProblems(tx)],
-    ['Stripe invoices pushed and Stripe money linked', (tx) => stripeProblems(tx, window)],
-    ['frozen and revoked credits unused', (tx) => frozenCreditProblems(tx)],
-    ['promotion and referral grants linked', (tx) => promotionLinkProblems(tx, window)],
+  const checks: Check[] = [
+    { name: 'ledger balanced and balances match their entries', perCustomers: (tx, customers) => ledgerProblems(tx, window, customers) },
+    { name: 'usage charged exactly once', perCustomers: (tx, customers) => usageProblems(tx, window, customers) },
+    { name: 'grants linked to invoices and periods', whole: (tx) => grantLinkProblems(tx, window) },
+    { name: 'overage invoiced', whole: (tx) => overageProblems(tx, window) },
+    { name: 'refund and chargeback claw-backs', whole: (tx) => clawBackProblemsIn(tx, window) },
+    { name: 'customer money balances', whole: (tx) => customerBalanceProblems(tx) },
+    { name: 'Stripe invoices pushed and Stripe money linked', whole: (tx) => stripeProblems(tx, window) },
+    { name: 'frozen and revoked credits unused', whole: (tx) => frozenCreditProblems(tx) },
+    { name: 'promotion and referral grants linked', whole: (tx) => promotionLinkProblems(tx, window) },
   ];
-  const found: Discrepancy[] = [];
-  for (const [index, [name, run]] of checks.entries()) {
-    const startedMs = performance.now();
-    found.push(...(await engine.store.snapshot(run)));
-    options.onProgress?.({ check: name, done: index + 1, total: checks.length, ms: Math.round(performance.now() - startedMs) });
-  }
+  const found = await engine.store.snapshots(async (snapshot) => {
+    const out: Discrepancy[] = [];
+    for (const [index, step] of checks.entries()) {
+      const startedMs = performance.now();
+      const elapsedMs = () => Math.round(performance.now() - startedMs);
+      if ('whole' in step) out.push(...(await snapshot(step.whole)));
+      else {
+        out.push(...(await inCustomerSlices(snapshot, step.perCustomers, options,
+          (slice) => options.onProgress?.({ check: step.name, done: index, total: checks.length, ms: elapsedMs(), slice }))));
+      }
+      options.onProgress?.({ check: step.name, done: index + 1, total: checks.length, ms: elapsedMs() });
+    }
+    return out;
+  });
   return ok(reconciliationResult(found));
 }
 
-/** The ledger check (`GET /v1/ledger/check`, `tally check-ledger`), over one read snapshot off the request thread. */
-export async function checkLedger(engine: Engine) {
-  return engine.store.snapshot(async (tx) => {
-    const unbalanced = await tx.ledger.unbalancedTransactions();
-    const discrepancies = await tx.ledger.balanceDiscrepancies();
-    return { unbalanced, discrepancies };
-  });
+/**
+ * The ledger check (`GET /v1/ledger/check`, `tally check-ledger`): every transaction balances and
+ * every stored balance equals its entries, read off the request thread a slice of customers at a
+ * time, as `reconcile` reads its ledger check.
+ */
+export async function checkLedger(engine: Engine, sizing: SliceSizing = {}) {
+  const everything: ReconcileWindow = { fromMs: 0, toMs: endOfTimeMs };
+  const parts = await engine.store.snapshots((snapshot) => inCustomerSlices(snapshot, async (tx, customers) => {
+    const unbalanced = await tx.reconciliation.unbalancedTransactions(everything, customers);
+    const discrepancies = await tx.ledger.balanceDiscrepanciesIn(customers);
+    return [{ unbalanced, discrepancies }];
+  }, sizing));
+  return {
+    unbalanced: parts.flatMap((p) => p.unbalanced.map(({ txnId, sumMicro, entryCount }) => ({ txnId, sumMicro, entryCount }))),
+    discrepancies: parts.flatMap((p) => p.discrepancies),
+  };
 }
 
 /** PRODUCT §11: every finalized invoice of a Stripe customer is in Stripe; all Stripe money links to an invoice. */
@@ -85,13 +121,16 @@ async function stripeProblems(tx: StoreTx, window: ReconcileWindow): Promise<Dis
   return [...unpushed.map(unpushedInvoiceProblem), ...unlinked.map(unlinkedStripeMoneyProblem)];
 }
 
-async function ledgerProblems(tx: StoreTx, window: ReconcileWindow): Promise<Discrepancy[]> {
-  const [unbalanced, balances] = await Promise.all([tx.reconciliation.unbalancedTransactions(window), tx.ledger.balanceDiscrepancies()]);
+/** The window's transactions of these customers balance, and their stored balances (all of them, whatever the window) equal their entries. */
+async function ledgerProblems(tx: StoreTx, window: ReconcileWindow, customers: CustomerRange): Promise<Discrepancy[]> {
+  const [unbalanced, balances] = await Promise.all([tx.reconciliation.unbalancedTransactions(window, customers), tx.ledger.balanceDiscrepanciesIn(customers)]);
   return [...unbalanced.map(unbalancedTransaction), ...balances.map(balanceMismatch)];
 }
 
-async function usageProblems(tx: StoreTx, window: ReconcileWindow): Promise<Discrepancy[]> {
-  const [events, txns] = await Promise.all([tx.reconciliation.usageChargeSuspects(window), tx.reconciliation.usageTransactionSuspects(window)]);
+async function usageProblems(tx: StoreTx, window: ReconcileWindow, customers: CustomerRange): Promise<Discrepancy[]> {
+  const [events, txns] = await Promise.all([
+    tx.reconciliation.usageChargeSuspects(window, customers), tx.reconciliation.usageTransactionSuspects(window, customers),
+  ]);
   return [...events.map(usageChargeProblem), ...txns.map(usageTransactionProblem)].filter((d): d is Discrepancy => d !== null);
 }
 

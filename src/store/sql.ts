@@ -29,6 +29,9 @@ export interface SqlConnection {
   queryPrepared?<R extends SqlRow = SqlRow>(sql: string, params: readonly SqlColumn[]): Promise<R[]>;
 }
 
+/** Runs `read` over one consistent, read-only snapshot, ended before it returns. */
+export type SnapshotReader = <T>(read: (connection: SqlConnection) => Promise<T>) => Promise<T>;
+
 export interface SqlDatabase extends SqlConnection {
   /**
    * Runs `fn` inside one database transaction and commits it, or rolls back if `fn` throws.
@@ -42,5 +45,12 @@ export interface SqlDatabase extends SqlConnection {
    * connection, PostgreSQL in a REPEATABLE READ, READ ONLY transaction. For long checks.
    */
   snapshot<T>(fn: (connection: SqlConnection) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` with a reader of many short snapshots taken one after another, each like
+   * `snapshot`: for a check split into slices, so no single snapshot lasts long (on SQLite a
+   * reader's snapshot keeps the WAL from being reset; on PostgreSQL it holds back vacuum). SQLite
+   * serves them all from one worker thread.
+   */
+  snapshots<T>(fn: (snapshot: SnapshotReader) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }

@@ -91,6 +91,14 @@ export class Store {
     return this.db.snapshot((c) => fn(new StoreTx(c)));
   }
 
+  /**
+   * Many short snapshots one after another (see `SqlDatabase.snapshots`): a check split into
+   * slices reads each slice through `snapshot`, so no single snapshot lasts the whole check.
+   */
+  snapshots<T>(fn: (snapshot: <U>(read: (tx: StoreTx) => Promise<U>) => Promise<U>) => Promise<T>): Promise<T> {
+    return this.db.snapshots((snapshot) => fn((read) => snapshot((c) => read(new StoreTx(c)))));
+  }
+
   /** Reads outside a transaction (each statement sees committed data). */
   get read(): StoreTx {
     return new StoreTx(this.db);

@@ -11,7 +11,7 @@ import { closeChargeback, createReturn } from '../../src/engine/refunds.ts';
 import { createPlan } from '../../src/engine/plans.ts';
 import { createSubscription } from '../../src/engine/subscriptions.ts';
 import { createHold, captureHold } from '../../src/engine/holds.ts';
-import { reconcile } from '../../src/engine/reconcile.ts';
+import { checkLedger, reconcile, type ReconcileProgress } from '../../src/engine/reconcile.ts';
 import type { Discrepancy } from '../../src/core/reconciliation.ts';
 
 /** The whole store, reconciled; fails the test on a validation error. */
@@ -158,6 +158,60 @@ describe.each(dialects)('reconciliation on %s', (dialect) => {
     expect(result.discrepancies.every((d) => d.check === 'balances_match_entries' || d.check === 'frozen_credits_unused')).toBe(true);
     const bad = await reconcile(ctx.engine, { from: 'not a time' });
     expect(bad.ok ? null : bad.error.code).toBe('validation_failed');
+  });
+});
+
+describe.each(dialects)('reconciliation in slices of customers on %s', (dialect) => {
+  it('finds corruptions of a customer in a middle slice, and reports each slice', async () => {
+    const database = await freshDatabase(dialect);
+    try {
+      const engine = await createEngine(database.db);
+      const customers = [];
+      for (let i = 0; i < 5; i++) {
+        const c = await financeCustomer(engine, '2025-05-01T00:00:00Z');
+        const { invoice, grant } = must(await purchaseCredits(engine, c.customer.id, { credits: '100', amount: 1000 }));
+        must(await recordPayment(engine, invoice.id, { amount: 1000 }));
+        customers.push({ ...c, grant, usageId: await c.use(30) });
+      }
+      // Two customers a slice, in id order: the third customer is alone in the middle of three slices.
+      customers.sort((a, b) => (a.customer.id < b.customer.id ? -1 : 1));
+      const sliced = { customersPerSlice: 2 };
+      expect(must(await reconcile(engine, {}, sliced)).discrepancies).toEqual([]);
+
+      const middle = customers[2]!;
+      const run = (sql: string, params: (string | number)[]) => engine.store.read.c.run(sql, params);
+      const [usageTxn] = await engine.store.read.ledger.transactionsForCause(middle.usageId);
+      await run(`INSERT INTO ledger_entries (txn_id, seq, customer_id, account, amount) VALUES (?, 99, ?, 'revoked', 1000000)`, [usageTxn!.id, middle.customer.id]);
+      await run(`UPDATE accounts SET balance = balance + 7 WHERE customer_id = ? AND code = ?`, [middle.customer.id, `grant:${middle.grant.id}`]);
+      const twice = `txn_twice_${middle.customer.id}`;
+      await run(`INSERT INTO ledger_transactions (id, customer_id, kind, cause_type, cause_id, refs, effective_at, created_at) VALUES (?, ?, 'usage', 'usage_event', ?, '{}', ?, ?)`,
+        [twice, middle.customer.id, middle.usageId, usageTxn!.effectiveAtMs, usageTxn!.createdAtMs]);
+      await run(`INSERT INTO ledger_entries (txn_id, seq, customer_id, account, amount) VALUES (?, 0, ?, ?, -30000000), (?, 1, ?, ?, 30000000)`,
+        [twice, middle.customer.id, `grant:${middle.grant.id}`, twice, middle.customer.id, `consumed:${middle.meter}`]);
+
+      const progress: ReconcileProgress[] = [];
+      const result = must(await reconcile(engine, {}, { ...sliced, onProgress: (step) => progress.push(step) }));
+      expect(result.discrepancies).toEqual(expect.arrayContaining([
+        named('transactions_balance', [usageTxn!.id, middle.customer.id]),
+        named('balances_match_entries', [middle.customer.id, `grant:${middle.grant.id}`]),
+        named('usage_charged_once', [middle.usageId, usageTxn!.id, twice]),
+      ]));
+      expect(result.discrepancies.every((d) => d.ids.includes(middle.customer.id))).toBe(true);
+
+      // Each sliced check reports its three slices as they end, then itself; the other checks only themselves.
+      for (const check of ['ledger balanced and balances match their entries', 'usage charged exactly once']) {
+        const steps = progress.filter((p) => p.check === check);
+        expect(steps.map((p) => p.slice && [p.slice.slice, p.slice.customersDone, p.slice.customersTotal])).toEqual([[1, 2, 5], [2, 4, 5], [3, 5, 5], undefined]);
+        expect(steps.map((p) => p.done)).toEqual([steps[0]!.done, steps[0]!.done, steps[0]!.done, steps[0]!.done + 1]);
+      }
+      expect(progress.filter((p) => !p.slice).map((p) => p.done)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+
+      const ledger = await checkLedger(engine, sliced);
+      expect(ledger.unbalanced).toEqual([{ txnId: usageTxn!.id, sumMicro: 1_000_000n, entryCount: usageTxn!.entries.length + 1 }]);
+      expect(ledger.discrepancies.map((d) => [d.customerId, d.account])).toEqual(expect.arrayContaining([[middle.customer.id, `grant:${middle.grant.id}`]]));
+    } finally {
+      await database.drop();
+    }
   });
 });
 

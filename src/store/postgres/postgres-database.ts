@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Dialect, SqlColumn, SqlConnection, SqlDatabase, SqlRow, SqlValue } from '../sql.ts';
+import type { Dialect, SnapshotReader, SqlColumn, SqlConnection, SqlDatabase, SqlRow, SqlValue } from '../sql.ts';
 
 /** Translated SQL texts kept per source text; the store's SQL is a small fixed set. */
 const placeholderCacheEntriesMax = 1000;
@@ -100,6 +100,11 @@ class PostgresDatabase implements SqlDatabase {
       await connection.run('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
       return fn(connection);
     });
+  }
+
+  /** Each snapshot its own REPEATABLE READ, READ ONLY transaction, on whichever pooled connection is free. */
+  async snapshots<T>(fn: (snapshot: SnapshotReader) => Promise<T>): Promise<T> {
+    return fn((read) => this.snapshot(read));
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@ import type { SqlConnection, SqlRow } from '../sql.ts';
 import type { CustomerRecord, Page, PageRequest, TestClockRecord } from '../records.ts';
 import { big, bigOrNull, json, num, queryInChunks, strOrNull } from '../rows.ts';
 import { pageQuery } from './paging.ts';
+import { nextCustomerRange, type CustomerRange } from './customer-range.ts';
 
 function toCustomer(r: SqlRow): CustomerRecord {
   return {
@@ -36,6 +37,17 @@ function toClock(r: SqlRow): TestClockRecord {
 
 export class CustomerQueries {
   constructor(private readonly c: SqlConnection) {}
+
+  /** How many customers there are: the denominator of a sliced check's progress. */
+  async count(): Promise<number> {
+    const rows = await this.c.query(`SELECT COUNT(*) AS n FROM customers`);
+    return num(rows[0]!.n);
+  }
+
+  /** The range of the next `count` customers after `afterId`, for a check that walks the store in slices (customer-range.ts). */
+  nextRange(afterId: string | null, count: number): Promise<{ range: CustomerRange; customers: number; last: boolean }> {
+    return nextCustomerRange(this.c, afterId, count);
+  }
 
   async insert(r: CustomerRecord): Promise<void> {
     await this.c.run(

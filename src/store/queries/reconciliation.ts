@@ -1,13 +1,34 @@
 import { toReturn } from './returns.ts';
-import type { SqlConnection } from '../sql.ts';
+import type { SqlConnection, SqlValue } from '../sql.ts';
 import type { AllowanceGrantFacts, OverageLineFacts, PurchaseGrantFacts } from '../../core/reconciliation.ts';
 import type { ReturnRecord } from '../records.ts';
+import { endOfTimeMs } from '../../core/time.ts';
 import { big, num, numOrNull, queryInChunks, strOrNull } from '../rows.ts';
+import { allCustomers, inCustomerRange, type CustomerRange } from './customer-range.ts';
 
 /** A reconciliation window [fromMs, toMs). */
 export interface ReconcileWindow {
   fromMs: number;
   toMs: number;
+}
+
+/**
+ * The condition that keeps `column` inside the window, without the ends it leaves open (from 0,
+ * to `endOfTimeMs`): a query over an open window then needs no time column, and an index without
+ * one can answer it alone.
+ */
+function inWindow(column: string, w: ReconcileWindow): { sql: string; params: SqlValue[] } {
+  const terms: string[] = [];
+  const params: SqlValue[] = [];
+  if (w.fromMs > 0) {
+    terms.push(`${column} >= ?`);
+    params.push(w.fromMs);
+  }
+  if (w.toMs < endOfTimeMs) {
+    terms.push(`${column} < ?`);
+    params.push(w.toMs);
+  }
+  return { sql: terms.length === 0 ? '1 = 1' : terms.join(' AND '), params };
 }
 
 export interface ClosedPeriod {
@@ -28,49 +49,78 @@ export interface ClosedPeriod {
 export class ReconciliationQueries {
   constructor(private readonly c: SqlConnection) {}
 
-  /** Transactions effective in the window whose entries do not sum to zero, or that have fewer than two. */
-  async unbalancedTransactions(w: ReconcileWindow): Promise<{ txnId: string; customerId: string; sumMicro: bigint; entryCount: number }[]> {
+  /**
+   * Transactions of the range's customers, effective in the window, whose entries do not sum to
+   * zero, or that have fewer than two. The transactions come from their customer index; each
+   * one's entries are summed by a subquery on the entries' primary key, which both databases run
+   * once per transaction through that index (a join would let PostgreSQL scan every entry to hash
+   * them, once per slice). The figures are read again only for the transactions reported.
+   */
+  async unbalancedTransactions(w: ReconcileWindow, customers: CustomerRange = allCustomers): Promise<{ txnId: string; customerId: string; sumMicro: bigint; entryCount: number }[]> {
+    const range = inCustomerRange('t.customer_id', customers);
+    const time = inWindow('t.effective_at', w);
     const rows = await this.c.query(
-      `SELECT t.id, t.customer_id, COALESCE(SUM(e.amount), 0) AS total, COUNT(e.txn_id) AS n FROM ledger_transactions t
-        LEFT JOIN ledger_entries e ON e.txn_id = t.id WHERE t.effective_at >= ? AND t.effective_at < ?
-        GROUP BY t.id, t.customer_id HAVING COALESCE(SUM(e.amount), 0) <> 0 OR COUNT(e.txn_id) < 2 ORDER BY t.id`,
-      [w.fromMs, w.toMs],
+      `SELECT t.id, t.customer_id, (SELECT COALESCE(SUM(e.amount), 0) FROM ledger_entries e WHERE e.txn_id = t.id) AS total,
+          (SELECT COUNT(*) FROM ledger_entries e WHERE e.txn_id = t.id) AS n
+        FROM ledger_transactions t WHERE ${range.sql} AND ${time.sql}
+          AND (SELECT CASE WHEN COUNT(*) >= 2 AND SUM(e.amount) = 0 THEN 0 ELSE 1 END FROM ledger_entries e WHERE e.txn_id = t.id) = 1
+        ORDER BY t.customer_id, t.id`,
+      [...range.params, ...time.params],
     );
     return rows.map((r) => ({ txnId: r.id as string, customerId: r.customer_id as string, sumMicro: big(r.total), entryCount: num(r.n) }));
   }
 
-  /** Usage events in the window not charged exactly once: credits ⇒ one usage transaction, its txn_id; none ⇒ none. */
-  async usageChargeSuspects(w: ReconcileWindow): Promise<{ customerId: string; eventId: string; creditsMicro: bigint; txnId: string | null; charges: number; chargeIds: string[] }[]> {
+  /**
+   * Usage events of the range's customers, in the window, whose own record of their charge is
+   * wrong: with credits, `txn_id` must name a usage transaction of this event and customer; with
+   * none, there must be no `txn_id`. Each event looks its transaction up by primary key, in a
+   * subquery (as in `unbalancedTransactions`). A second charge of one event is found from the
+   * other side, by `usageTransactionSuspects`.
+   */
+  async usageChargeSuspects(w: ReconcileWindow, customers: CustomerRange = allCustomers): Promise<{ customerId: string; eventId: string; creditsMicro: bigint; txnId: string | null; charges: number; chargeIds: string[] }[]> {
+    const range = inCustomerRange('e.customer_id', customers);
+    const time = inWindow('e.timestamp', w);
+    const charge = `FROM ledger_transactions t WHERE t.id = e.txn_id AND t.kind = 'usage' AND t.customer_id = e.customer_id AND t.cause_id = e.id`;
     const rows = await this.c.query(
-      // Every usage charge grouped by its event (one pass over the usage transactions: the cause
-      // index leaves usage out), then matched to the window's events by primary key.
-      `SELECT e.customer_id, e.id, e.credits, e.txn_id, COALESCE(u.n, 0) AS n, u.first_txn, u.last_txn FROM usage_events e
-        LEFT JOIN (SELECT customer_id, cause_id, COUNT(*) AS n, MIN(id) AS first_txn, MAX(id) AS last_txn FROM ledger_transactions
-          WHERE kind = 'usage' GROUP BY customer_id, cause_id) u ON u.customer_id = e.customer_id AND u.cause_id = e.id
-        WHERE e.timestamp >= ? AND e.timestamp < ?
-          AND ((e.credits <> 0 AND (COALESCE(u.n, 0) <> 1 OR e.txn_id IS NULL OR u.first_txn <> e.txn_id))
-            OR (e.credits = 0 AND (COALESCE(u.n, 0) <> 0 OR e.txn_id IS NOT NULL))) ORDER BY e.id`,
-      [w.fromMs, w.toMs],
+      `SELECT e.customer_id, e.id, e.credits, e.txn_id, (SELECT t.id ${charge}) AS charge_id FROM usage_events e
+        WHERE ${range.sql} AND ${time.sql}
+          AND ((e.credits <> 0 AND (SELECT COUNT(*) ${charge}) = 0) OR (e.credits = 0 AND e.txn_id IS NOT NULL))
+        ORDER BY e.customer_id, e.id`,
+      [...range.params, ...time.params],
     );
-    return rows.map((r) => ({
-      customerId: r.customer_id as string, eventId: r.id as string, creditsMicro: big(r.credits), txnId: strOrNull(r.txn_id), charges: num(r.n),
-      chargeIds: [...new Set([strOrNull(r.first_txn), strOrNull(r.last_txn)].filter((id): id is string => id !== null))],
-    }));
+    return rows.map((r) => {
+      const chargeId = strOrNull(r.charge_id);
+      return {
+        customerId: r.customer_id as string, eventId: r.id as string, creditsMicro: big(r.credits), txnId: strOrNull(r.txn_id),
+        charges: chargeId === null ? 0 : 1, chargeIds: chargeId === null ? [] : [chargeId],
+      };
+    });
   }
 
-  /** Usage transactions in the window whose consumption differs from their event's rating (or that have no event). */
-  async usageTransactionSuspects(w: ReconcileWindow): Promise<{ txnId: string; customerId: string; eventId: string; eventCreditsMicro: bigint | null; consumedMicro: bigint }[]> {
+  /**
+   * Usage transactions of the range's customers, effective in the window, that are not their
+   * event's one charge: the event is missing, records another transaction (or none) as its charge,
+   * or was rated at other credits than the transaction consumes. A usage transaction is effective
+   * at its event's timestamp (ingest-events.ts), so this and `usageChargeSuspects` over one window
+   * see the same charges; an event charged twice shows here as the transaction it does not record.
+   * The event (by primary key) and the consumption entries (by the transaction) are read in
+   * subqueries, once per transaction, as in `unbalancedTransactions`.
+   */
+  async usageTransactionSuspects(w: ReconcileWindow, customers: CustomerRange = allCustomers): Promise<{ txnId: string; customerId: string; eventId: string; eventCreditsMicro: bigint | null; eventTxnId: string | null; consumedMicro: bigint }[]> {
+    const range = inCustomerRange('t.customer_id', customers);
+    const time = inWindow('t.effective_at', w);
+    const event = `FROM usage_events ev WHERE ev.customer_id = t.customer_id AND ev.id = t.cause_id`;
+    const consumed = `(SELECT COALESCE(SUM(x.amount), 0) FROM ledger_entries x WHERE x.txn_id = t.id AND x.account LIKE 'consumed:%')`;
     const rows = await this.c.query(
-      `SELECT t.id, t.customer_id, t.cause_id, ev.credits, SUM(CASE WHEN x.account LIKE 'consumed:%' THEN x.amount ELSE 0 END) AS consumed
-        FROM ledger_transactions t JOIN ledger_entries x ON x.txn_id = t.id
-        LEFT JOIN usage_events ev ON ev.customer_id = t.customer_id AND ev.id = t.cause_id
-        WHERE t.kind = 'usage' AND t.effective_at >= ? AND t.effective_at < ? GROUP BY t.id, t.customer_id, t.cause_id, ev.credits
-        HAVING ev.credits IS NULL OR SUM(CASE WHEN x.account LIKE 'consumed:%' THEN x.amount ELSE 0 END) <> ev.credits ORDER BY t.id`,
-      [w.fromMs, w.toMs],
+      `SELECT t.id, t.customer_id, t.cause_id, (SELECT ev.credits ${event}) AS credits, (SELECT ev.txn_id ${event}) AS event_txn, ${consumed} AS consumed
+        FROM ledger_transactions t WHERE ${range.sql} AND t.kind = 'usage' AND ${time.sql}
+          AND (SELECT COUNT(*) ${event} AND ev.txn_id = t.id AND ev.credits = ${consumed}) = 0
+        ORDER BY t.customer_id, t.id`,
+      [...range.params, ...time.params],
     );
     return rows.map((r) => ({
       txnId: r.id as string, customerId: r.customer_id as string, eventId: r.cause_id as string,
-      eventCreditsMicro: r.credits === null || r.credits === undefined ? null : big(r.credits), consumedMicro: big(r.consumed),
+      eventCreditsMicro: r.credits === null || r.credits === undefined ? null : big(r.credits), eventTxnId: strOrNull(r.event_txn), consumedMicro: big(r.consumed),
     }));
   }
 

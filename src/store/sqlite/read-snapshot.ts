@@ -1,13 +1,15 @@
 import { createRequire } from 'node:module';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
-import type { SqlConnection, SqlRow, SqlValue } from '../sql.ts';
+import type { SnapshotReader, SqlConnection, SqlRow, SqlValue } from '../sql.ts';
 
 /**
- * A consistent read-only view of a SQLite file, served by a worker thread with its own
+ * Consistent read-only views of a SQLite file, served by a worker thread with its own
  * connection: long reads (a full reconciliation, the ledger check) run there, so the thread that
- * answers requests never waits for them. The worker opens one read transaction (a WAL snapshot)
- * for its whole life, so every query of one check sees the same committed state while writers
- * go on. Rows come back with integers as bigint, as on the main connection.
+ * answers requests never waits for them. Each snapshot is one read transaction on the worker (a
+ * WAL snapshot): every query in it sees the same committed state while writers go on. One worker
+ * serves any number of snapshots one after another, so a check split into many short snapshots
+ * starts the thread once. Rows come back with integers as bigint, as on the main connection.
  */
 const workerSource = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -16,15 +18,24 @@ const db = new Database(workerData.path, { readonly: true, fileMustExist: true }
 db.defaultSafeIntegers(true);
 db.pragma('busy_timeout = 5000');
 db.pragma('cache_size = -' + workerData.cacheKib);
-db.exec('BEGIN');
 parentPort.on('message', (m) => {
   if (m.op === 'end') {
-    try { db.exec('COMMIT'); } catch { /* nothing to commit */ }
+    if (db.inTransaction) db.exec('COMMIT');
     db.close();
     parentPort.close();
     return;
   }
   try {
+    if (m.op === 'begin') {
+      db.exec('BEGIN');
+      parentPort.postMessage({ id: m.id, rows: [] });
+      return;
+    }
+    if (m.op === 'commit') {
+      if (db.inTransaction) db.exec('COMMIT');
+      parentPort.postMessage({ id: m.id, rows: [] });
+      return;
+    }
     const statement = db.prepare(m.sql);
     if (!statement.reader) throw new Error('a read snapshot runs only statements that return rows');
     parentPort.postMessage({ id: m.id, rows: statement.all(...m.params) });
@@ -34,11 +45,31 @@ parentPort.on('message', (m) => {
 });
 `;
 
-/** The snapshot worker's page cache, in KiB: reconciliation scans more than the request path. */
-const snapshotCacheKib = 64 * 1024;
+/**
+ * The snapshot worker's page cache, in KiB. A slice of a reconciliation check reads its
+ * customers' transactions and entries several times (one query per rule); the entries of those
+ * customers lie scattered through the file, so the later queries of a slice are fast only if the
+ * pages the first one read are still cached.
+ */
+const snapshotCacheKib = 256 * 1024;
 
+/**
+ * How long the worker holds no snapshot between two. While a snapshot is open the checkpointer
+ * can copy the WAL back only as far as the snapshot, and the WAL is restarted only once it has
+ * all been copied back and no reader still uses it; snapshots taken back to back would leave no
+ * such moment under steady writes, and the WAL would grow as if one snapshot lasted throughout.
+ * This is four rounds of the checkpointer (wal-checkpointer.ts): time for a round to finish and
+ * for the next write to restart the WAL.
+ */
+export const snapshotGapMs = 100;
+
+/** The worker's connection; it answers queries only inside a snapshot (`active`). */
 class SnapshotConnection implements SqlConnection {
   readonly dialect = 'sqlite' as const;
+  private active = false;
+  /** True from a snapshot's call until it has ended, gap included. */
+  private busy = false;
+  private lastEndedMs = -Infinity;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (rows: SqlRow[]) => void; reject: (error: Error) => void }>();
   private failure: Error | null = null;
@@ -61,16 +92,33 @@ class SnapshotConnection implements SqlConnection {
   }
 
   query<R extends SqlRow = SqlRow>(sql: string, params: readonly SqlValue[] = []): Promise<R[]> {
-    if (this.failure) return Promise.reject(this.failure);
-    const id = this.nextId++;
-    return new Promise<R[]>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (rows: SqlRow[]) => void, reject });
-      this.worker.postMessage({ op: 'query', id, sql, params });
-    });
+    if (!this.active) return Promise.reject(new Error('This read snapshot has already ended.'));
+    return this.send({ op: 'query', sql, params }) as Promise<R[]>;
   }
 
   run(): Promise<number> {
     return Promise.reject(new Error('a read snapshot cannot write'));
+  }
+
+  /** Runs `read` inside one read transaction of the worker. */
+  async snapshot<T>(read: (connection: SqlConnection) => Promise<T>): Promise<T> {
+    if (this.busy) throw new Error('A read snapshot is already open on this worker; snapshots run one after another.');
+    this.busy = true;
+    try {
+      const gapLeftMs = this.lastEndedMs + snapshotGapMs - performance.now();
+      if (gapLeftMs > 0) await sleep(gapLeftMs);
+      await this.send({ op: 'begin' });
+      this.active = true;
+      try {
+        return await read(this);
+      } finally {
+        this.active = false;
+        if (!this.failure) await this.send({ op: 'commit' });
+        this.lastEndedMs = performance.now();
+      }
+    } finally {
+      this.busy = false;
+    }
   }
 
   async end(): Promise<void> {
@@ -79,17 +127,30 @@ class SnapshotConnection implements SqlConnection {
     this.worker.postMessage({ op: 'end' });
     await exited;
   }
+
+  private send(message: { op: string; sql?: string; params?: readonly SqlValue[] }): Promise<SqlRow[]> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    return new Promise<SqlRow[]>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ ...message, id });
+    });
+  }
 }
 
-/** Runs `fn` over a read snapshot of the file at `path` on its own worker thread, then ends it. */
-export async function withReadSnapshot<T>(path: string, fn: (connection: SqlConnection) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` with a reader of snapshots of the file at `path`, all served by one worker thread,
+ * then ends the thread. Each call of the reader is one snapshot, closed before it returns, so a
+ * caller that keeps each call short lets the WAL be reset between them.
+ */
+export async function withReadSnapshots<T>(path: string, fn: (snapshot: SnapshotReader) => Promise<T>): Promise<T> {
   const worker = new Worker(workerSource, {
     eval: true,
     workerData: { path, driver: createRequire(import.meta.url).resolve('better-sqlite3'), cacheKib: snapshotCacheKib },
   });
   const connection = new SnapshotConnection(worker);
   try {
-    return await fn(connection);
+    return await fn((read) => connection.snapshot(read));
   } finally {
     await connection.end();
   }

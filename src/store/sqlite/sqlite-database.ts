@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Dialect, SqlConnection, SqlDatabase, SqlRow, SqlValue } from '../sql.ts';
+import type { Dialect, SnapshotReader, SqlConnection, SqlDatabase, SqlRow, SqlValue } from '../sql.ts';
 import { WalCheckpointer, walFramesMax } from './wal-checkpointer.ts';
-import { withReadSnapshot } from './read-snapshot.ts';
+import { withReadSnapshots } from './read-snapshot.ts';
 
 type Statement = Database.Statement<unknown[], unknown>;
 
@@ -159,9 +159,14 @@ class SqliteDatabase implements SqlDatabase {
    * to share, so it is read through this connection instead.
    */
   async snapshot<T>(fn: (connection: SqlConnection) => Promise<T>): Promise<T> {
+    return this.snapshots((snapshot) => snapshot(fn));
+  }
+
+  /** Short snapshots one after another, all on one worker thread (read-snapshot.ts). */
+  async snapshots<T>(fn: (snapshot: SnapshotReader) => Promise<T>): Promise<T> {
     this.assertOpen();
-    if (this.path === null) return fn(this);
-    return withReadSnapshot(this.path, fn);
+    if (this.path === null) return fn((read) => read(this));
+    return withReadSnapshots(this.path, fn);
   }
 
   async close(): Promise<void> {
