@@ -191,12 +191,16 @@ export class PromotionQueries {
    * is missing.
    */
   async linkFacts(fromMs: number, toMs: number): Promise<PromotionLinkFacts> {
+    // The issuing transaction is found by the partial cause index (migration 11: its condition
+    // repeated), not by the customer's: SQLite without statistics would otherwise pick
+    // `ledger_transactions_effective` and read the customer's whole history for every grant.
+    // `|| ''` keeps the customer comparison off that index on both engines.
     const grants = await this.c.query(
       `SELECT g.id, g.customer_id, g.credits, g.category, g.source, t.refs,
           r.id AS redemption_id, r.customer_id AS redemption_customer, r.credits AS redemption_credits,
           f.id AS referral_id, f.referrer_id, f.referred_id, f.reward_credits, f.referred_credits, f.referrer_grant_id, f.referred_grant_id
         FROM grants g
-        LEFT JOIN ledger_transactions t ON t.cause_id = g.id AND t.customer_id = g.customer_id AND t.kind = 'grant'
+        LEFT JOIN ledger_transactions t ON t.cause_id = g.id AND t.customer_id || '' = g.customer_id AND t.kind = 'grant' AND t.kind <> 'usage'
         LEFT JOIN promotion_redemptions r ON r.grant_id = g.id
         LEFT JOIN referrals f ON f.referrer_grant_id = g.id OR f.referred_grant_id = g.id
         WHERE g.source IN ('promotion', 'referral') AND g.created_at >= ? AND g.created_at < ? ORDER BY g.id`, [fromMs, toMs]);
