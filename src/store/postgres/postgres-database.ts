@@ -97,6 +97,10 @@ class PostgresDatabase implements SqlDatabase {
     });
   }
 
+  async reads<T>(fn: (connection: SqlConnection) => Promise<T>): Promise<T> {
+    return fn(this);
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
   }
