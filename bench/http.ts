@@ -1,4 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApiKey } from '../src/engine/api-keys.ts';
 import { authorize } from '../src/engine/authorize.ts';
@@ -87,6 +90,9 @@ export async function runHttp(options: HttpOptions, log: (line: string) => void)
   const fixture = await openFixture('http', options.customers);
   const app = await buildServer(fixture.engine, { adminKey: 'bench-admin-key' });
   const client = startClient();
+  // `BENCH_PROFILE=<dir>`: the server's CPU profile of a named phase, written as <dir>/<name>.cpuprofile.
+  const profileDir = process.env.BENCH_PROFILE;
+  const session = profileDir ? new Session() : null;
   try {
     const created = await createApiKey(fixture.engine, { name: 'bench', scopes: ['ingest'] });
     if (!created.ok) throw new Error(created.error.message);
@@ -94,10 +100,22 @@ export async function runHttp(options: HttpOptions, log: (line: string) => void)
     const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
     const customerIds = fixture.customerIds;
 
-    const phase = async (job: LoadJob, count: (r: LoadReport) => number): Promise<PhaseResult> => {
+    if (session) {
+      mkdirSync(profileDir!, { recursive: true });
+      session.connect();
+      await session.post('Profiler.enable');
+      await session.post('Profiler.setSamplingInterval', { interval: 200 });
+    }
+    const phase = async (job: LoadJob, count: (r: LoadReport) => number, profileName?: string): Promise<PhaseResult> => {
+      const profiled = session !== null && profileName !== undefined;
+      if (profiled) await session.post('Profiler.start');
       const cpu = process.cpuUsage();
       const report = await client.run(job);
       const serverCpuMs = cpuMsSince(cpu);
+      if (profiled) {
+        const { profile } = await session.post('Profiler.stop');
+        writeFileSync(join(profileDir!, `${profileName}.cpuprofile`), JSON.stringify(profile));
+      }
       return { report, serverCpuMs, rate: count(report) / (report.elapsedMs / 1000) };
     };
     const accepted = (r: LoadReport) => r.statuses.accepted ?? 0;
@@ -111,7 +129,7 @@ export async function runHttp(options: HttpOptions, log: (line: string) => void)
 
     log('   3. single events, group commit…');
     const single = await phase({ kind: 'events', label: 'single', baseUrl, apiKey, customerIds, eventsPerRequest: 1, clients: options.single.clients,
-      requestsMax: options.single.requests, timeLimitMs: options.single.timeLimitMs, seed: 3 }, accepted);
+      requestsMax: options.single.requests, timeLimitMs: options.single.timeLimitMs, seed: 3 }, accepted, 'single');
 
     log('   3. single events, one transaction per request (baseline)…');
     setGroupCommit(false);
@@ -128,10 +146,11 @@ export async function runHttp(options: HttpOptions, log: (line: string) => void)
     await new Promise((resolve) => setTimeout(resolve, 1000));
     log('   4. authorize at a fixed rate…');
     const authorize = await phase({ kind: 'authorize', baseUrl, apiKey, customerIds, ratePerSecond: options.authorize.ratePerSecond,
-      durationMs: options.authorize.durationMs, sockets: options.authorize.sockets, seed: 5 }, (r) => r.requests);
+      durationMs: options.authorize.durationMs, sockets: options.authorize.sockets, seed: 5 }, (r) => r.requests, 'authorize');
     const authorizeInProcess = await authorizeDirectly(fixture.engine, customerIds, options.authorize.ratePerSecond);
     return { batch, single, singleWithoutGroupCommit, authorize, authorizeInProcess };
   } finally {
+    session?.disconnect();
     client.child.disconnect();
     await app.close();
     await fixture.close();

@@ -64,6 +64,11 @@ function cpuShare(p: PhaseResult): string {
   return `CPU: server ${(p.serverCpuMs / 1000 / seconds * 100).toFixed(0)}% of a core, load generator ${(p.report.clientCpuMs / 1000 / seconds * 100).toFixed(0)}% of a core`;
 }
 
+/** The server process's CPU time per request answered in a phase, in microseconds. */
+function cpuPerRequest(p: PhaseResult): string {
+  return p.report.requests ? Math.round((p.serverCpuMs * 1000) / p.report.requests).toString() : '-';
+}
+
 async function main(): Promise<void> {
   const startedAt = new Date();
   const sqliteVersion = (new Database(':memory:').prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
@@ -74,6 +79,7 @@ async function main(): Promise<void> {
   say();
   if (process.env.BENCH_ONLY === 'webhooks') return webhooksPart();
   if (process.env.BENCH_ONLY === 'renewals') return renewalsPart();
+  if (process.env.BENCH_ONLY === 'http') return httpPart(null);
 
   say(`1. In-process ingest with real-time deduction, SQLite`);
   const c1 = config.inProcess;
@@ -87,31 +93,7 @@ async function main(): Promise<void> {
   say(`   CPU: one thread serves the calls, a second thread checkpoints the WAL; no load generator. ${machineLoad()}`);
   say();
 
-  say(`2–4. HTTP over loopback: the production server (buildServer) in this process, the load generator in a child process (${process.env.BENCH_CLIENT === 'fetch' ? 'fetch/undici' : 'node:http'} keep-alive)`);
-  const r2 = await runHttp(config.http, say);
-  const b = r2.batch;
-  say();
-  say(`2. HTTP ingest, batches of ${config.http.batch.eventsPerRequest}, ${config.http.batch.clients} concurrent keep-alive clients`);
-  say(`   accepted                    ${rate(b.rate).padStart(8)} events/s   (${rate(b.report.events)} events, ${b.report.requests} requests, latency p50 ${ms(b.report.latencyMs.p50)} ms, p99 ${ms(b.report.latencyMs.p99)} ms, HTTP errors ${b.report.httpErrors})`);
-  say(`   floor (figure 1, same run)  ${rate(r1.floorRate).padStart(8)} events/s   → HTTP/floor ${pct(b.rate / r1.floorRate)}   (HTTP/in-process engine ${pct(b.rate / r1.engineRate)})`);
-  say(`   target ≥ 30,000 events/s: ${verdict(b.rate >= 30_000)}; ≥ 35% of the floor: ${verdict(b.rate >= 0.35 * r1.floorRate)}. ${cpuShare(b)}`);
-  say();
-  const s = r2.single;
-  const n = r2.singleWithoutGroupCommit;
-  say(`3. HTTP single-event requests, ${config.http.single.clients} concurrent clients, durable acks`);
-  say(`   group commit                ${rate(s.rate).padStart(8)} events/s   (${rate(s.report.events)} requests, p50 ${ms(s.report.latencyMs.p50)} ms, p99 ${ms(s.report.latencyMs.p99)} ms, HTTP errors ${s.report.httpErrors}; ${cpuShare(s)})`);
-  say(`   baseline: one txn per event ${rate(n.rate).padStart(8)} events/s   (same requests, group commit off: one COMMIT + fsync each; p50 ${ms(n.report.latencyMs.p50)} ms, p99 ${ms(n.report.latencyMs.p99)} ms; ${cpuShare(n)})`);
-  say(`   ratio                       ${(s.rate / n.rate).toFixed(1).padStart(7)}×            target ≥ 10,000 events/s: ${verdict(s.rate >= 10_000)}; HTTP single/floor ${pct(s.rate / r1.floorRate)}`);
-  say();
-  const a = r2.authorize;
-  say(`4. Authorize over HTTP (an event priced against both meters), offered at ${config.http.authorize.ratePerSecond} requests/s for ${config.http.authorize.durationMs / 1000} s, open loop`);
-  say(`   achieved                    ${rate(a.rate).padStart(8)} requests/s (${a.report.requests} answered, HTTP errors ${a.report.httpErrors}, sent while all ${config.http.authorize.sockets} sockets were busy: ${a.report.late ?? 0})`);
-  say(`   latency                     p50 ${ms(a.report.latencyMs.p50)} ms, p90 ${ms(a.report.latencyMs.p90)} ms, p99 ${ms(a.report.latencyMs.p99)} ms, max ${ms(a.report.latencyMs.max)} ms`);
-  const d = r2.authorizeInProcess;
-  say(`   baseline: in-process        p50 ${ms(d.p50)} ms, p99 ${ms(d.p99)} ms, max ${ms(d.max)} ms (authorize() called directly, ${d.calls} calls one after another)`);
-  say(`   target p99 ≤ 2 ms: ${verdict(a.report.latencyMs.p99 <= 2)}. ${cpuShare(a)}`);
-  say(`   ${machineLoad()}`);
-  say();
+  await httpPart(r1);
 
   const c5 = config.flat;
   say(`5. Flat cost: ingest and balance reads as ledger history grows, against an empty database`);
@@ -170,6 +152,40 @@ async function renewalsPart(): Promise<void> {
   const hundredK = renewalRuns.find((r) => r.subscriptions === 100_000);
   if (tenK) say(`   10,000 renewals in ${(tenK.advanceMs / 1000).toFixed(1)} s: target ≤ 6 s ${verdict(tenK.advanceMs <= 6_000)}`);
   if (hundredK) say(`   100,000 renewals in ${(hundredK.advanceMs / 1000).toFixed(1)} s: target ≤ 60 s ${verdict(hundredK.advanceMs <= 60_000)}`);
+  say(`   ${machineLoad()}`);
+  say();
+}
+
+/**
+ * Figures 2–4; alone with `BENCH_ONLY=http` (then without figure 1, so without the floor ratios).
+ * `BENCH_PROFILE=<dir>` also writes the server's CPU profile of figures 3 and 4 there.
+ */
+async function httpPart(r1: { floorRate: number; engineRate: number } | null): Promise<void> {
+  say(`2–4. HTTP over loopback: the production server (buildServer) in this process, the load generator in a child process (${process.env.BENCH_CLIENT === 'fetch' ? 'fetch/undici' : 'node:http'} keep-alive)`);
+  const r2 = await runHttp(config.http, say);
+  const b = r2.batch;
+  say();
+  say(`2. HTTP ingest, batches of ${config.http.batch.eventsPerRequest}, ${config.http.batch.clients} concurrent keep-alive clients`);
+  say(`   accepted                    ${rate(b.rate).padStart(8)} events/s   (${rate(b.report.events)} events, ${b.report.requests} requests, latency p50 ${ms(b.report.latencyMs.p50)} ms, p99 ${ms(b.report.latencyMs.p99)} ms, HTTP errors ${b.report.httpErrors})`);
+  if (r1) {
+    say(`   floor (figure 1, same run)  ${rate(r1.floorRate).padStart(8)} events/s   → HTTP/floor ${pct(b.rate / r1.floorRate)}   (HTTP/in-process engine ${pct(b.rate / r1.engineRate)})`);
+    say(`   target ≥ 30,000 events/s: ${verdict(b.rate >= 30_000)}; ≥ 35% of the floor: ${verdict(b.rate >= 0.35 * r1.floorRate)}. ${cpuShare(b)}`);
+  } else say(`   target ≥ 30,000 events/s: ${verdict(b.rate >= 30_000)} (the floor ratio needs figure 1: run without BENCH_ONLY). ${cpuShare(b)}`);
+  say();
+  const s = r2.single;
+  const n = r2.singleWithoutGroupCommit;
+  say(`3. HTTP single-event requests, ${config.http.single.clients} concurrent clients, durable acks`);
+  say(`   group commit                ${rate(s.rate).padStart(8)} events/s   (${rate(s.report.events)} requests, p50 ${ms(s.report.latencyMs.p50)} ms, p99 ${ms(s.report.latencyMs.p99)} ms, HTTP errors ${s.report.httpErrors}; ${cpuShare(s)}; server ${cpuPerRequest(s)} µs of CPU per request)`);
+  say(`   baseline: one txn per event ${rate(n.rate).padStart(8)} events/s   (same requests, group commit off: one COMMIT + fsync each; p50 ${ms(n.report.latencyMs.p50)} ms, p99 ${ms(n.report.latencyMs.p99)} ms; ${cpuShare(n)})`);
+  say(`   ratio                       ${(s.rate / n.rate).toFixed(1).padStart(7)}×            target ≥ 10,000 events/s: ${verdict(s.rate >= 10_000)}${r1 ? `; HTTP single/floor ${pct(s.rate / r1.floorRate)}` : ''}`);
+  say();
+  const a = r2.authorize;
+  say(`4. Authorize over HTTP (an event priced against both meters), offered at ${config.http.authorize.ratePerSecond} requests/s for ${config.http.authorize.durationMs / 1000} s, open loop`);
+  say(`   achieved                    ${rate(a.rate).padStart(8)} requests/s (${a.report.requests} answered, HTTP errors ${a.report.httpErrors}, sent while all ${config.http.authorize.sockets} sockets were busy: ${a.report.late ?? 0})`);
+  say(`   latency                     p50 ${ms(a.report.latencyMs.p50)} ms, p90 ${ms(a.report.latencyMs.p90)} ms, p99 ${ms(a.report.latencyMs.p99)} ms, max ${ms(a.report.latencyMs.max)} ms`);
+  const d = r2.authorizeInProcess;
+  say(`   baseline: in-process        p50 ${ms(d.p50)} ms, p99 ${ms(d.p99)} ms, max ${ms(d.max)} ms (authorize() called directly, ${d.calls} calls one after another)`);
+  say(`   target p99 ≤ 2 ms: ${verdict(a.report.latencyMs.p99 <= 2)}. ${cpuShare(a)}; server ${cpuPerRequest(a)} µs of CPU per request`);
   say(`   ${machineLoad()}`);
   say();
 }

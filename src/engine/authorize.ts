@@ -1,13 +1,14 @@
 import { invalid, notFound, ok, type Outcome } from '../core/errors.ts';
 import { formatCredits } from '../core/decimal.ts';
 import { marginalCost } from '../core/rating.ts';
-import { meterMatches, nextQuantity, readEvent } from '../core/metering.ts';
-import { totalKey, uniqueKey } from '../store/store.ts';
+import { meterMatches, nextQuantity, readEvent, type Reading } from '../core/metering.ts';
+import type { CustomerRecord } from '../store/records.ts';
+import { totalKey, uniqueKey, type StoreTx, type UniqueValueKey } from '../store/store.ts';
 import { customerNows, type Engine } from './context.ts';
 import { FieldCheck } from './input.ts';
 import { availableOf, loadFunding } from './funding.ts';
 import { loadUsageContext } from './usage-context.ts';
-import { isRejection, validateUsageEvent } from './usage-validation.ts';
+import { isRejection, validateUnstoredUsageEvent, type UsageCandidate } from './usage-validation.ts';
 
 export interface AuthorizeInput {
   credits?: string | undefined;
@@ -23,17 +24,21 @@ export interface Authorization {
 
 /**
  * The real-time entitlement check: what would this cost, and may it run? Reads only; it changes
- * nothing and takes no locks. An event is priced exactly as ingestion would price it now.
+ * nothing and locks no rows. An event is priced exactly as ingestion would price it now.
  * Beyond the available credits it is allowed only with overage on, and within the plan's overage
  * limit for the current period if the plan sets one. Ingestion itself never refuses usage that
- * already happened: it goes to overage or debt.
+ * already happened: it goes to overage or debt. Its reads are made together (`Store.reads`): one
+ * snapshot, and on SQLite one read lock instead of one per statement.
  */
 export async function authorize(engine: Engine, ref: string, input: AuthorizeInput): Promise<Outcome<Authorization>> {
   const check = new FieldCheck();
   if ((input.credits === undefined) === (input.event === undefined)) check.add('credits', 'one_of_required', 'Give exactly one of credits or event.');
   const credits = input.credits !== undefined ? check.credits('credits', input.credits) : null;
   if (check.errors.length) return invalid(check.errors);
-  const tx = engine.store.read;
+  return engine.store.reads((tx) => authorizeWithin(engine, tx, ref, input, credits));
+}
+
+async function authorizeWithin(engine: Engine, tx: StoreTx, ref: string, input: AuthorizeInput, credits: bigint | null): Promise<Outcome<Authorization>> {
   const customer = await tx.customers.find(ref);
   if (!customer) return notFound('customer', ref);
   const nows = await customerNows(engine, tx, [customer]);
@@ -41,19 +46,11 @@ export async function authorize(engine: Engine, ref: string, input: AuthorizeInp
   const availableMicro = availableOf(funding);
   let costMicro = credits ?? 0n;
   if (input.event !== undefined) {
-    const candidate = validateUsageEvent({ id: 'authorize', ...(input.event as object) }, 0, customer.id);
+    const candidate = validateUnstoredUsageEvent({ id: 'authorize', ...(input.event as object) }, customer.id);
     if (isRejection(candidate)) return invalid([{ field: `event.${candidate.field ?? ''}`, code: candidate.code, message: candidate.message }]);
-    const meters = (await tx.usage.metersForTypes([candidate.type])).filter((m) => meterMatches(m, candidate.type, candidate.properties));
-    const atMs = candidate.timestampMs ?? nows.get(customer.id)!;
-    const usage = await loadUsageContext(tx, [customer]);
-    for (const meter of meters) {
-      const reading = readEvent(meter, candidate.properties);
-      if (!reading.ok) return invalid([{ field: `event.properties.${meter.valueProperty ?? ''}`, code: reading.problem.code, message: reading.problem.message }]);
-      const key = { customerId: customer.id, meterId: meter.id, periodStartMs: usage.periodStart(customer.id, atMs) };
-      const before = (await tx.usage.totals([key])).get(totalKey(key))?.quantityMicro ?? 0n;
-      const seen = reading.value.kind === 'unique' ? (await tx.usage.seenValues([{ ...key, value: reading.value.value }])).has(uniqueKey({ ...key, value: reading.value.value })) : false;
-      costMicro += marginalCost(usage.rate(customer.id, meter, atMs), before, nextQuantity(meter.aggregation, before, reading.value, seen));
-    }
+    const priced = await eventCost(tx, customer, candidate, candidate.timestampMs ?? nows.get(customer.id)!);
+    if (!priced.ok) return priced;
+    costMicro += priced.value;
   }
   if (costMicro <= availableMicro) return ok({ allowed: true, availableMicro, costMicro, reason: 'within_balance' });
   if (!customer.overageEnabled) return ok({ allowed: false, availableMicro, costMicro, reason: 'insufficient_credits' });
@@ -68,6 +65,39 @@ export async function authorize(engine: Engine, ref: string, input: AuthorizeInp
     }
   }
   return ok({ allowed: true, availableMicro, costMicro, reason: 'overage_allowed' });
+}
+
+/**
+ * What the event would cost at `atMs`: each matching meter rated from the period total it would
+ * move, as ingestion rates it. Every meter is read first (an unreadable property refuses the
+ * event whole), then the totals and the unique values seen are read once for all meters.
+ */
+async function eventCost(tx: StoreTx, customer: CustomerRecord, event: Omit<UsageCandidate, 'bodyHash'>, atMs: number): Promise<Outcome<bigint>> {
+  const meters = (await tx.usage.metersForTypes([event.type])).filter((m) => meterMatches(m, event.type, event.properties));
+  if (meters.length === 0) return ok(0n);
+  const readings: Reading[] = [];
+  for (const meter of meters) {
+    const reading = readEvent(meter, event.properties);
+    if (!reading.ok) return invalid([{ field: `event.properties.${meter.valueProperty ?? ''}`, code: reading.problem.code, message: reading.problem.message }]);
+    readings.push(reading.value);
+  }
+  const usage = await loadUsageContext(tx, [customer]);
+  const periodStartMs = usage.periodStart(customer.id, atMs);
+  const keys = meters.map((meter) => ({ customerId: customer.id, meterId: meter.id, periodStartMs }));
+  const uniques: UniqueValueKey[] = [];
+  readings.forEach((reading, i) => {
+    if (reading.kind === 'unique') uniques.push({ ...keys[i]!, value: reading.value });
+  });
+  const totals = await tx.usage.totals(keys);
+  const seen = uniques.length > 0 ? await tx.usage.seenValues(uniques) : new Set<string>();
+  let costMicro = 0n;
+  meters.forEach((meter, i) => {
+    const reading = readings[i]!;
+    const before = totals.get(totalKey(keys[i]!))?.quantityMicro ?? 0n;
+    const wasSeen = reading.kind === 'unique' && seen.has(uniqueKey({ ...keys[i]!, value: reading.value }));
+    costMicro += marginalCost(usage.rate(customer.id, meter, atMs), before, nextQuantity(meter.aggregation, before, reading, wasSeen));
+  });
+  return ok(costMicro);
 }
 
 export { formatCredits };

@@ -48,6 +48,18 @@ function isFlatSorted(value: Record<string, unknown>): boolean {
  * properties), so a retry of the same event is recognized and a reused id with another body is not.
  */
 export function validateUsageEvent(raw: unknown, index: number, customerOverride?: string): UsageCandidate | Rejection {
+  return checkUsageEvent(raw, index, customerOverride, true);
+}
+
+/**
+ * The same checks for an event that is priced but never stored (an authorization): no body hash,
+ * which only recognizes retries of stored events and cost a canonical form and a SHA-256 each time.
+ */
+export function validateUnstoredUsageEvent(raw: unknown, customerId: string): Omit<UsageCandidate, 'bodyHash'> | Rejection {
+  return checkUsageEvent(raw, 0, customerId, false);
+}
+
+function checkUsageEvent(raw: unknown, index: number, customerOverride: string | undefined, hashBody: boolean): UsageCandidate | Rejection {
   if (!isPlainObject(raw)) return { code: 'invalid_event', message: 'Each event must be a JSON object.' };
   const { id, customer, type, timestamp, properties } = raw;
   for (const key in raw) {
@@ -86,12 +98,15 @@ export function validateUsageEvent(raw: unknown, index: number, customerOverride
   if (propertiesJson.length > limits.propertiesBytesMax) {
     return { code: 'invalid_properties', message: `properties may take at most ${limits.propertiesBytesMax} bytes.`, field: 'properties' };
   }
-  const canonical = isFlatSorted(props) ? propertiesJson : canonicalJson(props);
-  const bodyHash = hash('sha256', `${customerRef}\u0000${type}\u0000${timestamp === undefined ? '' : String(timestamp)}\u0000${canonical}`, 'base64url');
+  let bodyHash = '';
+  if (hashBody) {
+    const canonical = isFlatSorted(props) ? propertiesJson : canonicalJson(props);
+    bodyHash = hash('sha256', `${customerRef}\u0000${type}\u0000${timestamp === undefined ? '' : String(timestamp)}\u0000${canonical}`, 'base64url');
+  }
   return { index, id, customerRef, type, timestampMs, properties: props, propertiesJson, bodyHash };
 }
 
-export function isRejection(v: UsageCandidate | Rejection): v is Rejection {
+export function isRejection<T extends object>(v: T | Rejection): v is Rejection {
   return 'code' in v;
 }
 

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Engine } from '../engine/context.ts';
-import { findApiKey, matchesAdminKey, type Scope } from '../engine/api-keys.ts';
+import { adminKeyMatcher, findApiKey, type Scope } from '../engine/api-keys.ts';
 
 /**
  * Who is calling. `scopes` come from the API key; `customerId` is set for customer portal tokens,
@@ -30,9 +30,10 @@ const cacheEntriesMax = 10_000;
 
 export function createAuthenticator(engine: Engine, adminKey: string | undefined) {
   const cache = new Map<string, { caller: Caller | null; atMs: number }>();
+  const isAdminKey = adminKeyMatcher(adminKey);
 
   async function identify(secret: string): Promise<Caller | null> {
-    if (matchesAdminKey(secret, adminKey)) return { keyId: 'admin', scopes: ['admin'], customerId: null };
+    if (isAdminKey(secret)) return { keyId: 'admin', scopes: ['admin'], customerId: null };
     const hit = cache.get(secret);
     const nowMs = engine.clock.now();
     if (hit && nowMs - hit.atMs < cacheTtlMs) return hit.caller;

@@ -271,6 +271,39 @@ describe.each(dialects)('SqlDatabase on %s', (dialect) => {
     expect(turnsBlocked).toBeLessThanOrEqual(1);
   });
 
+  it('runs reads together and answers what they read; a throw leaves the database usable', async () => {
+    await db.run('INSERT INTO accounts (id, balance_micro) VALUES (?, ?)', ['a', 1n]);
+    let leaked: SqlConnection | undefined;
+    const rows = await db.reads(async (c) => {
+      leaked = c;
+      const first = await c.query('SELECT id FROM accounts');
+      const second = await c.query('SELECT balance_micro FROM accounts WHERE id = ?', ['a']);
+      return [first, second];
+    });
+    expect(rows).toEqual([[{ id: 'a' }], [{ balance_micro: 1n }]]);
+    if (dialect === 'sqlite') await expect(leaked!.query('SELECT 1 AS one')).rejects.toThrow(/already finished/);
+    await expect(db.reads(async (c) => {
+      await c.query('SELECT id FROM accounts');
+      throw new Error('gave up');
+    })).rejects.toThrow('gave up');
+    await db.transaction((tx) => tx.run('UPDATE accounts SET balance_micro = ? WHERE id = ?', [2n, 'a']));
+    expect(await db.reads((c) => c.query('SELECT balance_micro FROM accounts'))).toEqual([{ balance_micro: 2n }]);
+  });
+
+  it.runIf(dialect === 'sqlite')('reads one snapshot: a write asked for meanwhile runs after the reads', async () => {
+    await db.run('INSERT INTO accounts (id, balance_micro) VALUES (?, ?)', ['a', 1n]);
+    let write: Promise<number> | undefined;
+    const seen = await db.reads(async (c) => {
+      const before = await c.query('SELECT balance_micro FROM accounts');
+      write = db.run('UPDATE accounts SET balance_micro = ? WHERE id = ?', [5n, 'a']);
+      const after = await c.query('SELECT balance_micro FROM accounts');
+      return { before, after };
+    });
+    expect(seen.after).toEqual(seen.before);
+    expect(await write).toBe(1);
+    expect(await db.query('SELECT balance_micro FROM accounts')).toEqual([{ balance_micro: 5n }]);
+  });
+
   it('rejects use of a transaction connection after the transaction ends', async () => {
     let leaked: SqlConnection | undefined;
     await db.transaction(async (tx) => {

@@ -52,5 +52,13 @@ export interface SqlDatabase extends SqlConnection {
    * serves them all from one worker thread.
    */
   snapshots<T>(fn: (snapshot: SnapshotReader) => Promise<T>): Promise<T>;
+  /**
+   * Runs the reads of `fn` (reads only, and short: no waiting on anything but the database) as one
+   * read transaction on SQLite: its WAL read lock is taken and released once for all of them, not
+   * once per statement (about 6 µs each), and they see one snapshot. It waits behind a running
+   * transaction as any call on the database does. PostgreSQL runs them as single statements on
+   * the pool, as calls on the database do: a BEGIN and COMMIT would add two round trips.
+   */
+  reads<T>(fn: (connection: SqlConnection) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }

@@ -24,38 +24,84 @@ import { ReferralQueries } from './queries/referrals.ts';
  * no-op on SQLite because its transactions are serialized.
  */
 export class StoreTx {
-  readonly customers: CustomerQueries;
-  readonly grants: GrantQueries;
-  readonly ledger: LedgerQueries;
-  readonly usage: UsageQueries;
-  readonly access: AccessQueries;
-  readonly billing: BillingQueries;
-  readonly returns: ReturnQueries;
-  readonly reports: ReportQueries;
-  readonly reconciliation: ReconciliationQueries;
-  readonly creditNotes: CreditNoteQueries;
-  readonly stripe: StripeQueries;
-  readonly webhooks: WebhookQueries;
-  readonly dunning: DunningQueries;
-  readonly promotions: PromotionQueries;
-  readonly referrals: ReferralQueries;
+  // Each group of queries is made on first use: a read that touches two of them (an
+  // authorization, a balance) does not build all fifteen.
+  private customersQueries?: CustomerQueries;
+  private grantsQueries?: GrantQueries;
+  private ledgerQueries?: LedgerQueries;
+  private usageQueries?: UsageQueries;
+  private accessQueries?: AccessQueries;
+  private billingQueries?: BillingQueries;
+  private returnsQueries?: ReturnQueries;
+  private reportsQueries?: ReportQueries;
+  private reconciliationQueries?: ReconciliationQueries;
+  private creditNotesQueries?: CreditNoteQueries;
+  private stripeQueries?: StripeQueries;
+  private webhooksQueries?: WebhookQueries;
+  private dunningQueries?: DunningQueries;
+  private promotionsQueries?: PromotionQueries;
+  private referralsQueries?: ReferralQueries;
 
-  constructor(readonly c: SqlConnection) {
-    this.customers = new CustomerQueries(c);
-    this.grants = new GrantQueries(c);
-    this.ledger = new LedgerQueries(c);
-    this.usage = new UsageQueries(c);
-    this.access = new AccessQueries(c);
-    this.billing = new BillingQueries(c);
-    this.returns = new ReturnQueries(c);
-    this.reports = new ReportQueries(c);
-    this.reconciliation = new ReconciliationQueries(c);
-    this.creditNotes = new CreditNoteQueries(c);
-    this.stripe = new StripeQueries(c);
-    this.webhooks = new WebhookQueries(c);
-    this.dunning = new DunningQueries(c);
-    this.promotions = new PromotionQueries(c);
-    this.referrals = new ReferralQueries(c);
+  constructor(readonly c: SqlConnection) {}
+
+  get customers(): CustomerQueries {
+    return (this.customersQueries ??= new CustomerQueries(this.c));
+  }
+
+  get grants(): GrantQueries {
+    return (this.grantsQueries ??= new GrantQueries(this.c));
+  }
+
+  get ledger(): LedgerQueries {
+    return (this.ledgerQueries ??= new LedgerQueries(this.c));
+  }
+
+  get usage(): UsageQueries {
+    return (this.usageQueries ??= new UsageQueries(this.c));
+  }
+
+  get access(): AccessQueries {
+    return (this.accessQueries ??= new AccessQueries(this.c));
+  }
+
+  get billing(): BillingQueries {
+    return (this.billingQueries ??= new BillingQueries(this.c));
+  }
+
+  get returns(): ReturnQueries {
+    return (this.returnsQueries ??= new ReturnQueries(this.c));
+  }
+
+  get reports(): ReportQueries {
+    return (this.reportsQueries ??= new ReportQueries(this.c));
+  }
+
+  get reconciliation(): ReconciliationQueries {
+    return (this.reconciliationQueries ??= new ReconciliationQueries(this.c));
+  }
+
+  get creditNotes(): CreditNoteQueries {
+    return (this.creditNotesQueries ??= new CreditNoteQueries(this.c));
+  }
+
+  get stripe(): StripeQueries {
+    return (this.stripeQueries ??= new StripeQueries(this.c));
+  }
+
+  get webhooks(): WebhookQueries {
+    return (this.webhooksQueries ??= new WebhookQueries(this.c));
+  }
+
+  get dunning(): DunningQueries {
+    return (this.dunningQueries ??= new DunningQueries(this.c));
+  }
+
+  get promotions(): PromotionQueries {
+    return (this.promotionsQueries ??= new PromotionQueries(this.c));
+  }
+
+  get referrals(): ReferralQueries {
+    return (this.referralsQueries ??= new ReferralQueries(this.c));
   }
 
   /**
@@ -81,6 +127,14 @@ export class Store {
   /** One database transaction: everything `fn` writes commits together or not at all. */
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     return this.db.transaction((c) => fn(new StoreTx(c)));
+  }
+
+  /**
+   * Several short reads that belong together (an authorization): one snapshot, and on SQLite one
+   * read lock for all of them (see `SqlDatabase.reads`). `fn` must only read.
+   */
+  reads<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    return this.db.reads((c) => fn(new StoreTx(c)));
   }
 
   /**

@@ -60,6 +60,30 @@ describe.each(dialects)('authorize on %s', (dialect) => {
     expect((await api.get('/v1/usage_events/authorize')).status).toBe(404);
   });
 
+  it('prices an event read by several meters (a sum, a count, unique values) as ingestion then charges it', async () => {
+    const { api } = ctx;
+    const customer = await newCustomer(api);
+    await newGrant(api, customer.id, '1000');
+    const type = unique('type');
+    const meters = [
+      { code: unique('meter'), event_type: type, aggregation: 'sum', value_property: 'n', rate: { model: 'graduated', tiers: [{ up_to: 10, credits_per_unit: '2' }, { up_to: null, credits_per_unit: '1' }] } },
+      { code: unique('meter'), event_type: type, aggregation: 'count', rate: { model: 'per_unit', credits_per_unit: '0.5' } },
+      { code: unique('meter'), event_type: type, aggregation: 'unique_count', value_property: 'user', rate: { model: 'per_unit', credits_per_unit: '3' } },
+    ];
+    for (const meter of meters) expect((await api.post('/v1/meters', meter)).status).toBe(201);
+    // 6 units at 2 + one event + a new user; 4 at 2 and 3 at 1 + one event + a new user; 1 + one event, user seen.
+    const expected = ['15.5', '14.5', '1.5'];
+    const sent: [number, string][] = [[6, 'ann'], [7, 'bob'], [1, 'ann']];
+    for (const [i, [n, user]] of sent.entries()) {
+      const event = { type, properties: { n, user } };
+      const priced = await api.post(`/v1/customers/${customer.id}/authorize`, { event });
+      expect(priced.status).toBe(200);
+      const ingested = await api.post('/v1/events', { events: [{ id: unique('evt'), customer: customer.id, ...event }] });
+      expect(ingested.body.results[0]).toMatchObject({ status: 'accepted', credits: expected[i] });
+      expect(priced.body.cost).toBe(expected[i]);
+    }
+  });
+
   it('refuses both forms at once, neither, bad amounts, unreadable events and unknown customers', async () => {
     const { api } = ctx;
     const customer = await newCustomer(api);

@@ -107,6 +107,10 @@ class PostgresDatabase implements SqlDatabase {
     return fn((read) => this.snapshot(read));
   }
 
+  async reads<T>(fn: (connection: SqlConnection) => Promise<T>): Promise<T> {
+    return fn(this);
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
   }

@@ -94,6 +94,7 @@ class SqliteDatabase implements SqlDatabase {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Prepared>();
   private readonly begin: Statement;
+  private readonly beginRead: Statement;
   private readonly commit: Statement;
   private readonly rollback: Statement;
   /** True while a transaction (or a call queued behind one) holds the mutex. */
@@ -106,6 +107,8 @@ class SqliteDatabase implements SqlDatabase {
     // IMMEDIATE takes the write lock up front, so a transaction never fails half-way on an
     // upgrade from a read lock when another process writes to the same file.
     this.begin = db.prepare('BEGIN IMMEDIATE');
+    // DEFERRED: takes only the WAL read lock, at the first read.
+    this.beginRead = db.prepare('BEGIN DEFERRED');
     this.commit = db.prepare('COMMIT');
     this.rollback = db.prepare('ROLLBACK');
   }
@@ -147,6 +150,23 @@ class SqliteDatabase implements SqlDatabase {
         // would throw and hide the original error.
         if (this.db.inTransaction) this.rollback.run();
         throw error;
+      }
+    } finally {
+      this.release();
+    }
+  }
+
+  async reads<T>(fn: (connection: SqlConnection) => Promise<T>): Promise<T> {
+    await this.acquire();
+    try {
+      this.assertOpen();
+      this.beginRead.run();
+      const connection = new SqliteTransactionConnection(this);
+      try {
+        return await fn(connection);
+      } finally {
+        connection.active = false;
+        if (this.db.inTransaction) this.commit.run();
       }
     } finally {
       this.release();
