@@ -86,7 +86,9 @@ async function runEvents(job: Extract<LoadJob, { kind: 'events' }>): Promise<Loa
       const reply = await post(agent, url, '/v1/events', job.apiKey, body);
       latencies.push(performance.now() - sentAt);
       if (reply.status !== 200) {
+        // Counted by status too, so a refusal (a 429, say) is told apart from a failure.
         httpErrors++;
+        statuses[`http_${reply.status}`] = (statuses[`http_${reply.status}`] ?? 0) + 1;
         continue;
       }
       for (const result of (JSON.parse(reply.body) as { results: { status: string }[] }).results) {
@@ -133,7 +135,10 @@ async function runAuthorize(job: Extract<LoadJob, { kind: 'authorize' }>): Promi
         if (reply.status === 200) {
           const allowed = (JSON.parse(reply.body) as { allowed: boolean }).allowed;
           statuses[allowed ? 'allowed' : 'denied'] = (statuses[allowed ? 'allowed' : 'denied'] ?? 0) + 1;
-        } else httpErrors++;
+        } else {
+          httpErrors++;
+          statuses[`http_${reply.status}`] = (statuses[`http_${reply.status}`] ?? 0) + 1;
+        }
       }, () => { httpErrors++; }).finally(() => {
         inFlight--;
         answered++;
