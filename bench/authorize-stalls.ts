@@ -9,25 +9,20 @@
  * client's latency percentiles beside the loop's delay percentiles, the GC pauses by kind, and the
  * CPU of this process (server and checkpointer threads) per request.
  */
-import { fork } from 'node:child_process';
 import os from 'node:os';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { createApiKey } from '../src/engine/api-keys.ts';
 import { buildServer } from '../src/server/app.ts';
 import { openFixture } from './fixture.ts';
-import type { LoadJob, LoadReport } from './load-client.ts';
+import { startClient } from './http.ts';
+import type { LoadJob } from './load-client.ts';
 import { cpuMsSince } from './stats.ts';
 
 const rate = Number(process.env.BENCH_RATE ?? 2000);
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const fixture = await openFixture('authorize-stalls', 1000);
 const app = await buildServer(fixture.engine, { adminKey: 'bench-admin-key' });
-const child = fork(fileURLToPath(new URL('./load-client.ts', import.meta.url)), [], { execArgv: process.execArgv, stdio: 'inherit' });
-const run = (job: LoadJob): Promise<LoadReport> => new Promise((resolve, reject) => {
-  child.once('message', (m: { ok: boolean; report?: LoadReport; error?: string }) => (m.ok ? resolve(m.report!) : reject(new Error(m.error))));
-  child.send(job);
-});
+const { child, run } = startClient();
 try {
   const created = await createApiKey(fixture.engine, { name: 'bench', scopes: ['ingest', 'read'] });
   if (!created.ok) throw new Error(created.error.message);

@@ -9,17 +9,15 @@
  * Prints events per second and the server's CPU time per event beside in-process ingestion of the
  * same number of events (figure 1's path, no HTTP), measured right after on the same fixture.
  */
-import { fork } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { createApiKey } from '../src/engine/api-keys.ts';
 import { ingestEvents } from '../src/engine/ingest-events.ts';
 import { buildServer } from '../src/server/app.ts';
 import { EventSource } from './events.ts';
 import { openFixture } from './fixture.ts';
-import type { LoadJob, LoadReport } from './load-client.ts';
+import { startCpuProfile } from './cpu-profile.ts';
+import { startClient } from './http.ts';
+import type { LoadJob } from './load-client.ts';
 import { cpuMsSince } from './stats.ts';
 
 const events = Number(process.env.BENCH_EVENTS ?? 40_000);
@@ -28,11 +26,7 @@ const profilePath = process.argv[2];
 
 const fixture = await openFixture('http-profile', 1000);
 const app = await buildServer(fixture.engine, { adminKey: 'bench-admin-key' });
-const child = fork(fileURLToPath(new URL('./load-client.ts', import.meta.url)), [], { execArgv: process.execArgv, stdio: 'inherit' });
-const run = (job: LoadJob): Promise<LoadReport> => new Promise((resolve, reject) => {
-  child.once('message', (m: { ok: boolean; report?: LoadReport; error?: string }) => (m.ok ? resolve(m.report!) : reject(new Error(m.error))));
-  child.send(job);
-});
+const { child, run } = startClient();
 try {
   const created = await createApiKey(fixture.engine, { name: 'bench', scopes: ['ingest'] });
   if (!created.ok) throw new Error(created.error.message);
@@ -42,20 +36,11 @@ try {
     requestsMax: requests, timeLimitMs: 600_000, seed,
   });
   await run(job('warm', 20, 1));
-  const session = new Session();
-  if (profilePath) {
-    session.connect();
-    await session.post('Profiler.enable');
-    await session.post('Profiler.setSamplingInterval', { interval: 200 });
-    await session.post('Profiler.start');
-  }
+  const stopProfile = await startCpuProfile(profilePath);
   const cpu = process.cpuUsage();
   const report = await run(job('timed', Math.ceil(events / perRequest), 2));
   const serverCpuMs = cpuMsSince(cpu);
-  if (profilePath) {
-    const { profile } = await session.post('Profiler.stop');
-    writeFileSync(profilePath, JSON.stringify(profile));
-  }
+  await stopProfile();
   const accepted = report.statuses.accepted ?? 0;
   console.log(`HTTP: ${accepted} events accepted in ${(report.elapsedMs / 1000).toFixed(2)} s, ${(accepted / (report.elapsedMs / 1000)).toFixed(0)} events/s, server CPU ${((serverCpuMs * 1000) / accepted).toFixed(1)} µs/event (load ${os.loadavg()[0]!.toFixed(2)})`);
 

@@ -52,7 +52,8 @@ function setGroupCommit(enabled: boolean): void {
     };
 }
 
-function startClient(): { child: ChildProcess; run(job: LoadJob): Promise<LoadReport> } {
+/** The load generator in a child process (`load-client.ts`): each `run` sends it one job and waits for its report. */
+export function startClient(): { child: ChildProcess; run(job: LoadJob): Promise<LoadReport> } {
   const child = fork(fileURLToPath(new URL('./load-client.ts', import.meta.url)), [], { execArgv: process.execArgv, stdio: 'inherit' });
   return {
     child,

@@ -14,11 +14,11 @@
  * `BENCH_SQL="stmt;stmt"` runs statements on the fixture before the timed loop, to try a layout
  * change (an index dropped or made partial) before writing its migration.
  */
-import { statSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
+import { statSync } from 'node:fs';
 import os from 'node:os';
 import type Database from 'better-sqlite3';
 import { ingestEvents } from '../src/engine/ingest-events.ts';
+import { startCpuProfile } from './cpu-profile.ts';
 import { EventSource, type BenchEvent } from './events.ts';
 import { openFixture } from './fixture.ts';
 import { Floor } from './floor.ts';
@@ -51,23 +51,14 @@ const batches = Array.from({ length: events / 1000 + 2 }, () => source.batch(100
 for (const b of batches.slice(0, 2)) await ingestEvents(fixture.engine, b);
 
 const statements = process.env.BENCH_STATEMENTS === '1' ? timeStatements(fixture.db) : null;
-const session = new Session();
-if (profilePath) {
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: 200 });
-  await session.post('Profiler.start');
-}
+const stopProfile = await startCpuProfile(profilePath);
 const load = os.loadavg()[0]!.toFixed(2);
 const cpu = process.cpuUsage();
 const started = performance.now();
 for (const b of batches.slice(2)) await ingestEvents(fixture.engine, b);
 const wallMs = performance.now() - started;
 const used = process.cpuUsage(cpu);
-if (profilePath) {
-  const { profile } = await session.post('Profiler.stop');
-  writeFileSync(profilePath, JSON.stringify(profile));
-}
+await stopProfile();
 console.log(`${events} events: wall ${((wallMs * 1000) / events).toFixed(1)} µs/event, CPU user ${(used.user / events).toFixed(1)} + system ${(used.system / events).toFixed(1)} µs/event (load ${load})`);
 if (statements) for (const line of statements()) console.log(`  ${line}`);
 

@@ -8,10 +8,9 @@
  * the period end, printing wall and CPU time per renewal and the statements run per renewal. With
  * a file argument, the main thread's CPU profile of the advance alone is written there.
  */
-import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import { advanceTestClock } from '../src/engine/test-clocks.ts';
+import { startCpuProfile } from './cpu-profile.ts';
 import { openTempDatabase } from './fixture.ts';
 import { populate, targetTime } from './renewals.ts';
 import { cpuMsSince } from './stats.ts';
@@ -21,22 +20,13 @@ const profilePath = process.argv[3];
 const temp = openTempDatabase('renewals-profile');
 try {
   const { engine, clockId } = await populate(temp.db, subscriptions);
-  const session = new Session();
-  if (profilePath) {
-    session.connect();
-    await session.post('Profiler.enable');
-    await session.post('Profiler.setSamplingInterval', { interval: 200 });
-    await session.post('Profiler.start');
-  }
+  const stopProfile = await startCpuProfile(profilePath);
   const cpu = process.cpuUsage();
   const started = performance.now();
   const advanced = await advanceTestClock(engine, clockId, { frozen_time: targetTime });
   const ms = performance.now() - started;
   const cpuMs = cpuMsSince(cpu);
-  if (profilePath) {
-    const { profile } = await session.post('Profiler.stop');
-    writeFileSync(profilePath, JSON.stringify(profile));
-  }
+  await stopProfile();
   if (!advanced.ok) throw new Error(JSON.stringify(advanced));
   console.log(`${subscriptions} renewals (${advanced.value.ran} items): ${(ms / 1000).toFixed(2)} s, ${(ms / subscriptions).toFixed(3)} ms and ${(cpuMs / subscriptions).toFixed(3)} ms CPU per renewal (load ${os.loadavg()[0]!.toFixed(2)})`);
 } finally {
