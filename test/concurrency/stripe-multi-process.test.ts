@@ -61,7 +61,12 @@ describe.skipIf(skipReason !== '')('Stripe push from three server processes on o
     const pushed = await waitFor('every invoice pushed', async () => {
       const rows = await database.db.query(`SELECT id, provider_invoice_id FROM invoices ORDER BY id`);
       return rows.length === invoices.length && rows.every((r) => r.provider_invoice_id !== null) ? rows : null;
-    }, { timeoutMs: 45_000, intervalMs: 100 });
+    }, { timeoutMs: 45_000, intervalMs: 100 }).catch(async (error: Error) => {
+      // What the jobs and the servers say, so a miss names its cause.
+      const jobs = await database.db.query(`SELECT invoice_id, status, attempts, next_attempt_at, claimed_until, last_error FROM stripe_pushes ORDER BY invoice_id`);
+      const logs = servers.map((s, i) => `server ${i}:\n${s.recentOutput}`).join('\n');
+      throw new Error(`${error.message}; ${jobs.length} push jobs: ${JSON.stringify(jobs, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}\n${logs}`);
+    });
 
     expect(standIn.counts.invoices).toBe(invoices.length);
     expect(standIn.counts.customers).toBe(customerCount);
