@@ -239,13 +239,18 @@ export class BillingQueries {
         l.periodStartMs, l.periodEndMs, JSON.stringify(l.refs)]));
   }
 
-  /** Money fields and status only: a finalized invoice's lines never change. */
+  /**
+   * Money fields and status only: a finalized invoice's lines never change. The provider link is
+   * not written here: only `StripeQueries.linkInvoice` sets it, and a push links an invoice
+   * without the customer's lock, so a state written from a read made before the link (due work
+   * marking the invoice past due, say) must not put the link back to null.
+   */
   async updateInvoiceState(inv: InvoiceRecord): Promise<void> {
     await this.c.run(
-      `UPDATE invoices SET status = ?, amount_paid = ?, amount_refunded = ?, amount_charged_back = ?, provider = ?, provider_invoice_id = ?,
+      `UPDATE invoices SET status = ?, amount_paid = ?, amount_refunded = ?, amount_charged_back = ?,
         paid_at = ?, voided_at = ?, balance_applied = ?, credit_note_id = ?, past_due_at = ?, dunning_step = ?, next_attempt_at = ?,
         uncollectible_at = ? WHERE id = ?`,
-      [inv.status, inv.amountPaidMinor, inv.amountRefundedMinor, inv.amountChargedBackMinor, inv.provider, inv.providerInvoiceId, inv.paidAtMs,
+      [inv.status, inv.amountPaidMinor, inv.amountRefundedMinor, inv.amountChargedBackMinor, inv.paidAtMs,
         inv.voidedAtMs, inv.balanceAppliedMinor, inv.creditNoteId, inv.pastDueAtMs, inv.dunningStep, inv.nextAttemptAtMs, inv.uncollectibleAtMs, inv.id],
     );
   }
