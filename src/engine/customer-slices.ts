@@ -1,8 +1,5 @@
 import type { CustomerRange } from '../store/queries/customer-range.ts';
-import type { StoreTx } from '../store/store.ts';
-
-/** Reads one snapshot (see `Store.snapshots`). */
-export type Snapshot = <T>(read: (tx: StoreTx) => Promise<T>) => Promise<T>;
+import type { StoreSnapshot, StoreTx } from '../store/store.ts';
 
 /** What a slice reports when it ends: how far the walk has come, and how long the slice took. */
 export interface SliceProgress {
@@ -37,7 +34,7 @@ export const customersPerSliceMax = 10_000;
  * took: grown at most twofold, shrunk as far as needed, toward `sliceTargetMs`.
  */
 export async function inCustomerSlices<T>(
-  snapshot: Snapshot,
+  snapshot: StoreSnapshot,
   read: (tx: StoreTx, range: CustomerRange) => Promise<T[]>,
   sizing: SliceSizing = {},
   onSlice?: (progress: SliceProgress) => void,

@@ -117,6 +117,9 @@ export class StoreTx {
   }
 }
 
+/** Reads one short snapshot of the store, ended before it returns (see `Store.snapshots`). */
+export type StoreSnapshot = <T>(read: (tx: StoreTx) => Promise<T>) => Promise<T>;
+
 export class Store {
   constructor(readonly db: SqlDatabase) {}
 
@@ -149,7 +152,7 @@ export class Store {
    * Many short snapshots one after another (see `SqlDatabase.snapshots`): a check split into
    * slices reads each slice through `snapshot`, so no single snapshot lasts the whole check.
    */
-  snapshots<T>(fn: (snapshot: <U>(read: (tx: StoreTx) => Promise<U>) => Promise<U>) => Promise<T>): Promise<T> {
+  snapshots<T>(fn: (snapshot: StoreSnapshot) => Promise<T>): Promise<T> {
     return this.db.snapshots((snapshot) => fn((read) => snapshot((c) => read(new StoreTx(c)))));
   }
 

@@ -189,7 +189,11 @@ export class LedgerQueries {
     }));
   }
 
-  /** Transactions whose entries do not sum to zero (or have fewer than two entries). */
+  /**
+   * Transactions whose entries do not sum to zero (or have fewer than two entries), over the whole
+   * store in one query: the plain form the ledger property tests check against. The checks the
+   * product runs read a slice of customers at a time (`ReconciliationQueries.unbalancedTransactions`).
+   */
   async unbalancedTransactions(): Promise<{ txnId: string; sumMicro: bigint; entryCount: number }[]> {
     const rows = await this.c.query(
       `SELECT t.id, COALESCE(SUM(e.amount), 0) AS total, COUNT(e.txn_id) AS n FROM ledger_transactions t
@@ -198,7 +202,11 @@ export class LedgerQueries {
     return rows.map((r) => ({ txnId: r.id as string, sumMicro: big(r.total), entryCount: num(r.n) }));
   }
 
-  /** Stored balances compared with the sum of their entries, rebuilt from scratch. */
+  /**
+   * Stored balances compared with the sum of their entries, rebuilt from scratch by scanning every
+   * entry (an entry whose transaction is gone counts too): the plain form the ledger property
+   * tests check against. The checks the product runs use `balanceDiscrepanciesIn`, a slice at a time.
+   */
   async balanceDiscrepancies(customerId?: string): Promise<BalanceDiscrepancy[]> {
     const filter = customerId ? 'WHERE customer_id = ?' : '';
     const params = customerId ? [customerId, customerId] : [];
