@@ -6,12 +6,12 @@ import type { Engine } from '../src/engine/context.ts';
 import { createCustomer } from '../src/engine/customers.ts';
 import { createGrant } from '../src/engine/grants.ts';
 import { createMeter } from '../src/engine/meters.ts';
-import { openSqliteDatabase } from '../src/store/sqlite/sqlite-database.ts';
+import { openSqliteDatabase, type SqliteOptions } from '../src/store/sqlite/sqlite-database.ts';
 import type { SqlDatabase } from '../src/store/sql.ts';
 
 /**
  * A benchmark database: a SQLite file in a fresh temp directory, opened through the production
- * adapter (WAL, synchronous=FULL), migrated, with customers, grants and meters made through the
+ * adapter (WAL, durable commits: see src/store/sqlite/wal-sync.ts), migrated, with customers, grants and meters made through the
  * engine's own use cases so that every row is what production would hold.
  */
 export interface Fixture {
@@ -28,10 +28,10 @@ export const eventType = 'llm';
 export const meterCodes = { tokens: 'llm_tokens', requests: 'llm_requests' } as const;
 
 /** A temp directory with a SQLite database file opened the way production opens it. */
-export function openTempDatabase(label: string): { dir: string; path: string; db: SqlDatabase; remove(): Promise<void> } {
+export function openTempDatabase(label: string, options: SqliteOptions = {}): { dir: string; path: string; db: SqlDatabase; remove(): Promise<void> } {
   const dir = mkdtempSync(join(tmpdir(), `tally-bench-${label}-`));
   const path = join(dir, 'tally.db');
-  const db = openSqliteDatabase(path);
+  const db = openSqliteDatabase(path, options);
   return {
     dir,
     path,
@@ -49,8 +49,8 @@ export function openTempDatabase(label: string): { dir: string; path: string; db
  * grant boundaries), and two meters on one event type: tokens at a per-unit rate and requests at
  * a graduated rate.
  */
-export async function openFixture(label: string, customerCount: number): Promise<Fixture> {
-  const temp = openTempDatabase(label);
+export async function openFixture(label: string, customerCount: number, options: SqliteOptions = {}): Promise<Fixture> {
+  const temp = openTempDatabase(label, options);
   const engine = await createEngine(temp.db);
   must(await createMeter(engine, {
     code: meterCodes.tokens, event_type: eventType, aggregation: 'sum', value_property: 'tokens',

@@ -5,7 +5,7 @@ import type { SqlDatabase, SqlRow, SqlValue } from '../src/store/sql.ts';
 /**
  * The raw storage limit: the very rows one engine batch wrote, copied from the engine's database
  * and written again into an empty database of the same schema, through the same adapter and
- * durability (WAL, synchronous=FULL, one transaction and one COMMIT per batch), with bare
+ * durability (WAL, each COMMIT made durable by the adapter before it returns, one transaction per batch), with bare
  * multi-row INSERTs (`insertRows`, the engine's own write path) and the same account and
  * meter-total upserts, but no reads, no validation and no rating. Only the write transaction is
  * timed; reading the source rows is not.

@@ -74,7 +74,7 @@ async function main(): Promise<void> {
   const sqliteVersion = (new Database(':memory:').prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
   say(`Tally benchmark${quick ? ' (BENCH_QUICK: small counts, figures are indicative only)' : ''}`);
   say(`${startedAt.toISOString()} · ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}) · ${Math.round(os.totalmem() / 2 ** 30)} GiB · Node ${process.version} · SQLite ${sqliteVersion} · ${os.platform()} ${os.release()}`);
-  say(`SQLite: file database in a temp dir, journal_mode=WAL, synchronous=FULL (the production adapter), for engine and baselines alike.`);
+  say(`SQLite: file database in a temp dir, journal_mode=WAL. Engine and same-rows baseline: the production adapter (each commit synced before it is acknowledged, the fsync on the thread pool); the floor: synchronous=FULL, as PRODUCT §13 defines it.`);
   say(`Machine before the run: ${machineLoad()}`);
   say();
   if (process.env.BENCH_ONLY === 'webhooks') return webhooksPart();

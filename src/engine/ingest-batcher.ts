@@ -1,51 +1,86 @@
 import type { Engine } from './context.ts';
 import { ingestEvents, type IngestOptions, type IngestResult } from './ingest-events.ts';
 
+interface Request {
+  events: readonly unknown[];
+  resolve: (r: IngestResult[]) => void;
+  reject: (e: unknown) => void;
+}
+
 /**
  * Group commit for ingestion. Requests that arrive while a store transaction is running wait and
  * are then written together in the next one: one commit (one fsync) acknowledges all of them, so
  * many small concurrent requests cost about what one batch does. A request is answered only after
- * the transaction holding its events has committed.
+ * the transaction holding its events has committed durably.
+ *
+ * Where the store pipelines its commits (SQLite: `Store.pipelinesCommits`), the next group starts
+ * as soon as the previous one has committed, while the previous group's WAL sync is still running,
+ * so the thread prepares and commits the next group instead of waiting on the disk; at most
+ * `groupsInFlightMax` groups are between their start and their durable acknowledgement. Elsewhere
+ * (PostgreSQL) one group runs at a time: its COMMIT is its durability.
  */
 export class IngestBatcher {
-  private queue: { events: readonly unknown[]; resolve: (r: IngestResult[]) => void; reject: (e: unknown) => void }[] = [];
-  private running = false;
+  private queue: Request[] = [];
+  /** A group is between its start and its COMMIT; the next one waits for that COMMIT. */
+  private committing = false;
+  private inFlight = 0;
+  private scheduled = false;
 
   constructor(
     private readonly engine: Engine,
     private readonly options: IngestOptions = {},
     /** Events per combined transaction; bigger groups wait for the next one. */
     private readonly groupEventsMax = 5000,
+    private readonly groupsInFlightMax = engine.store.pipelinesCommits ? 4 : 1,
   ) {}
 
   submit(events: readonly unknown[]): Promise<IngestResult[]> {
     return new Promise((resolve, reject) => {
       this.queue.push({ events, resolve, reject });
-      if (!this.running) {
-        this.running = true;
-        setImmediate(() => void this.drain());
-      }
+      this.schedule();
     });
   }
 
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      const group = [];
-      let count = 0;
-      while (this.queue.length > 0 && (group.length === 0 || count + this.queue[0]!.events.length <= this.groupEventsMax)) {
-        const next = this.queue.shift()!;
-        group.push(next);
-        count += next.events.length;
-      }
-      await this.commit(group);
-    }
-    this.running = false;
+  /**
+   * Starts the next group on a later turn of the event loop, after the requests already received
+   * have been read, so that they join it.
+   */
+  private schedule(): void {
+    if (this.scheduled || this.committing || this.inFlight >= this.groupsInFlightMax || this.queue.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.startGroup();
+    });
   }
 
-  private async commit(group: typeof this.queue): Promise<void> {
+  private startGroup(): void {
+    if (this.committing || this.inFlight >= this.groupsInFlightMax || this.queue.length === 0) return;
+    const group: Request[] = [];
+    let count = 0;
+    while (this.queue.length > 0 && (group.length === 0 || count + this.queue[0]!.events.length <= this.groupEventsMax)) {
+      const next = this.queue.shift()!;
+      group.push(next);
+      count += next.events.length;
+    }
+    this.committing = true;
+    this.inFlight += 1;
+    const committed = (): void => {
+      if (!this.committing) return;
+      this.committing = false;
+      this.schedule();
+    };
+    void this.commit(group, committed).finally(() => {
+      this.inFlight -= 1;
+      committed();
+      this.schedule();
+    });
+  }
+
+  private async commit(group: Request[], onCommit: () => void): Promise<void> {
     try {
       const all = group.flatMap((g) => g.events);
-      const results = await ingestEvents(this.engine, all, this.options);
+      const results = await ingestEvents(this.engine, all, { ...this.options, onCommit });
       let offset = 0;
       for (const g of group) {
         g.resolve(results.slice(offset, offset + g.events.length));

@@ -24,6 +24,8 @@ export interface IngestResult {
 export interface IngestOptions {
   /** Pay from this hold first (hold capture). */
   hold?: { id: string; remainingMicro: bigint };
+  /** Called once the batch's transaction has committed, before the commit is known durable (see `Store.pipelinesCommits`). */
+  onCommit?: () => void;
 }
 
 const rejected = (id: string, r: Rejection): IngestResult => ({
@@ -53,7 +55,7 @@ export async function ingestEvents(engine: Engine, rawEvents: readonly unknown[]
       const outcome = await ingestWithin(engine, tx, changes, candidates, options);
       await changes.flush(tx);
       for (const [index, result] of outcome) results[index] = result;
-    });
+    }, { onCommit: options.onCommit });
   }
   return results;
 }

@@ -304,6 +304,25 @@ describe.each(dialects)('SqlDatabase on %s', (dialect) => {
     expect(await db.query('SELECT balance_micro FROM accounts')).toEqual([{ balance_micro: 5n }]);
   });
 
+  it.runIf(dialect === 'sqlite')('pipelines commits: the next transaction runs while the last commit is synced, and each caller is told once its own is durable', async () => {
+    expect(db.pipelinesCommits).toBe(true);
+    const order: string[] = [];
+    const first = db.transaction(async (tx) => {
+      await tx.run("INSERT INTO accounts VALUES ('a', null, 1)");
+    }, { onCommit: () => order.push('first committed') }).then(() => order.push('first told'));
+    const second = db.transaction(async (tx) => {
+      order.push('second begins');
+      await tx.run("INSERT INTO accounts VALUES ('b', null, 2)");
+    }, { onCommit: () => order.push('second committed') }).then(() => order.push('second told'));
+    await Promise.all([first, second]);
+    // The second transaction began before the first was durable (its sync runs on the pool), and
+    // no caller was told before its own commit.
+    expect(order.indexOf('second begins')).toBeLessThan(order.indexOf('first told'));
+    expect(order.indexOf('first committed')).toBeLessThan(order.indexOf('first told'));
+    expect(order.indexOf('second committed')).toBeLessThan(order.indexOf('second told'));
+    expect(await db.query('SELECT id FROM accounts ORDER BY id')).toEqual([{ id: 'a' }, { id: 'b' }]);
+  });
+
   it('rejects use of a transaction connection after the transaction ends', async () => {
     let leaked: SqlConnection | undefined;
     await db.transaction(async (tx) => {

@@ -29,6 +29,11 @@ export interface SqlConnection {
   queryPrepared?<R extends SqlRow = SqlRow>(sql: string, params: readonly SqlColumn[]): Promise<R[]>;
 }
 
+export interface TransactionOptions {
+  /** Called right after COMMIT succeeds, before the commit is known to be durable. */
+  onCommit?: () => void;
+}
+
 /** Runs `read` over one consistent, read-only snapshot, ended before it returns. */
 export type SnapshotReader = <T>(read: (connection: SqlConnection) => Promise<T>) => Promise<T>;
 
@@ -38,7 +43,14 @@ export interface SqlDatabase extends SqlConnection {
    * SQLite serializes transactions in-process (one writer); PostgreSQL runs them concurrently
    * at READ COMMITTED, and the store takes row locks in a fixed order.
    */
-  transaction<T>(fn: (connection: SqlConnection) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (connection: SqlConnection) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /**
+   * True when a transaction's promise resolves some time after its COMMIT, once that commit is
+   * durable, and the next transaction may begin in between (SQLite's pipelined durability,
+   * sqlite/wal-sync.ts). A caller that groups work (the ingest batcher) can then start the next
+   * group at `onCommit` rather than wait for the disk.
+   */
+  readonly pipelinesCommits?: boolean;
   /**
    * Runs `fn` over a consistent, read-only view of the database (one snapshot for all its
    * queries) that never blocks the request thread: SQLite reads on a worker thread with its own

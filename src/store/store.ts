@@ -1,4 +1,4 @@
-import type { SqlConnection, SqlDatabase, SqlValue } from './sql.ts';
+import type { SqlConnection, SqlDatabase, SqlValue, TransactionOptions } from './sql.ts';
 import { CustomerQueries } from './queries/customers.ts';
 import { GrantQueries } from './queries/grants.ts';
 import { LedgerQueries } from './queries/ledger.ts';
@@ -127,9 +127,14 @@ export class Store {
     return this.db.dialect;
   }
 
+  /** See `SqlDatabase.pipelinesCommits`. */
+  get pipelinesCommits(): boolean {
+    return this.db.pipelinesCommits === true;
+  }
+
   /** One database transaction: everything `fn` writes commits together or not at all. */
-  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
-    return this.db.transaction((c) => fn(new StoreTx(c)));
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>, options?: TransactionOptions): Promise<T> {
+    return this.db.transaction((c) => fn(new StoreTx(c)), options);
   }
 
   /**

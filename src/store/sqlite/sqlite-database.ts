@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Dialect, SnapshotReader, SqlConnection, SqlDatabase, SqlRow, SqlValue } from '../sql.ts';
+import type { Dialect, SnapshotReader, SqlConnection, SqlDatabase, SqlRow, SqlValue, TransactionOptions } from '../sql.ts';
 import { WalCheckpointer, walFramesMax } from './wal-checkpointer.ts';
 import { withReadSnapshots } from './read-snapshot.ts';
+import { WalSync } from './wal-sync.ts';
 
 type Statement = Database.Statement<unknown[], unknown>;
 
@@ -41,16 +42,28 @@ const defaultWalAutocheckpointFrames = 1000;
 /** The size the WAL file is cut back to when SQLite resets it (64 MiB). */
 const walSizeLimitBytes = 64 * 1024 * 1024;
 
-export function openSqliteDatabase(path: string): SqlDatabase {
-  if (path !== ':memory:' && path !== '' && !path.startsWith('file:')) {
-    mkdirSync(dirname(path), { recursive: true });
-  }
+export interface SqliteOptions {
+  /**
+   * How a commit is made durable before its caller is told. `pipelined` (the default for a file):
+   * COMMIT only appends to the WAL (`synchronous = NORMAL`), and the caller's promise resolves
+   * once an `fdatasync` of the WAL on a pool thread has covered it (wal-sync.ts), so the request
+   * thread never waits on the disk. `at-commit`: `synchronous = FULL`, COMMIT itself syncs, on
+   * the request thread. Either way an acknowledged transaction is durable.
+   */
+  durability?: 'pipelined' | 'at-commit';
+}
+
+export function openSqliteDatabase(path: string, options: SqliteOptions = {}): SqlDatabase {
+  if (isFile(path)) mkdirSync(dirname(path), { recursive: true });
+  const pipelined = isFile(path) && (options.durability ?? 'pipelined') === 'pipelined';
   const db = new Database(path);
   try {
     db.defaultSafeIntegers(true);
     db.pragma('journal_mode = WAL');
-    // FULL makes every COMMIT durable before it is acknowledged, also in WAL mode.
-    db.pragma('synchronous = FULL');
+    // FULL makes every COMMIT durable before it returns, also in WAL mode. NORMAL leaves the WAL
+    // unsynced at COMMIT (still atomic and consistent after a crash); WalSync syncs it before
+    // any caller is told.
+    db.pragma(pipelined ? 'synchronous = NORMAL' : 'synchronous = FULL');
     db.pragma('busy_timeout = 5000');
     db.pragma('foreign_keys = OFF');
     // Statement journals (kept so one failing statement can be undone inside a transaction) and
@@ -65,7 +78,12 @@ export function openSqliteDatabase(path: string): SqlDatabase {
     db.close();
     throw error;
   }
-  return new SqliteDatabase(db, isFile(path) ? startCheckpointer(db, path) : null, isFile(path) ? path : null);
+  return new SqliteDatabase(
+    db,
+    isFile(path) ? startCheckpointer(db, path) : null,
+    isFile(path) ? path : null,
+    pipelined ? new WalSync(`${path}-wal`) : null,
+  );
 }
 
 function isFile(path: string): boolean {
@@ -102,7 +120,13 @@ class SqliteDatabase implements SqlDatabase {
   private readonly waiters: Array<() => void> = [];
   private closed = false;
 
-  constructor(db: Database.Database, private readonly checkpointer: WalCheckpointer | null, private readonly path: string | null) {
+  constructor(
+    db: Database.Database,
+    private readonly checkpointer: WalCheckpointer | null,
+    private readonly path: string | null,
+    /** Null when COMMIT syncs by itself (or there is no file). */
+    private readonly walSync: WalSync | null,
+  ) {
     this.db = db;
     // IMMEDIATE takes the write lock up front, so a transaction never fails half-way on an
     // upgrade from a read lock when another process writes to the same file.
@@ -114,9 +138,11 @@ class SqliteDatabase implements SqlDatabase {
   }
 
   async query<R extends SqlRow = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<R[]> {
-    if (this.locked) await this.acquire();
-    else return this.queryNow<R>(sql, params);
+    if (!this.locked && (this.walSync === null || this.walSync.isDurable)) return this.queryNow<R>(sql, params);
+    await this.acquire();
     try {
+      const pending = this.walSync?.durable();
+      if (pending) await pending;
       return this.queryNow<R>(sql, params);
     } finally {
       this.release();
@@ -124,26 +150,36 @@ class SqliteDatabase implements SqlDatabase {
   }
 
   async run(sql: string, params?: readonly SqlValue[]): Promise<number> {
-    if (this.locked) await this.acquire();
-    else return this.runNow(sql, params);
-    try {
-      return this.runNow(sql, params);
-    } finally {
-      this.release();
+    let changed: number;
+    if (!this.locked) changed = this.runNow(sql, params);
+    else {
+      await this.acquire();
+      try {
+        changed = this.runNow(sql, params);
+      } finally {
+        this.release();
+      }
     }
+    // A writing autocommit statement is a transaction of its own: told only once it is durable.
+    if (this.walSync !== null && (changed > 0 || !this.prepare(sql).statement.readonly)) await this.walSync.afterCommit();
+    return changed;
   }
 
-  async transaction<T>(fn: (connection: SqlConnection) => Promise<T>): Promise<T> {
+  get pipelinesCommits(): boolean {
+    return this.walSync !== null;
+  }
+
+  async transaction<T>(fn: (connection: SqlConnection) => Promise<T>, options?: TransactionOptions): Promise<T> {
     await this.acquire();
+    let result: T;
     try {
       this.assertOpen();
       this.begin.run();
       const connection = new SqliteTransactionConnection(this);
       try {
-        const result = await fn(connection);
+        result = await fn(connection);
         connection.active = false;
         this.commit.run();
-        return result;
       } catch (error) {
         connection.active = false;
         // SQLite rolls back by itself after some errors (e.g. SQLITE_FULL); a second ROLLBACK
@@ -154,12 +190,23 @@ class SqliteDatabase implements SqlDatabase {
     } finally {
       this.release();
     }
+    // The next transaction may start while this one's sync runs (it is released above); this
+    // caller is told only once its commit is durable.
+    const durable = this.walSync?.afterCommit();
+    options?.onCommit?.();
+    await durable;
+    return result;
   }
 
   async reads<T>(fn: (connection: SqlConnection) => Promise<T>): Promise<T> {
     await this.acquire();
     try {
       this.assertOpen();
+      // Nothing is read that is not yet durable: a reply built on a commit whose sync is still
+      // running could tell somebody of a write a crash would lose. Holding the mutex, no new
+      // commit can come in between.
+      const pending = this.walSync?.durable();
+      if (pending) await pending;
       this.beginRead.run();
       const connection = new SqliteTransactionConnection(this);
       try {
@@ -185,6 +232,8 @@ class SqliteDatabase implements SqlDatabase {
   /** Short snapshots one after another, all on one worker thread (read-snapshot.ts). */
   async snapshots<T>(fn: (snapshot: SnapshotReader) => Promise<T>): Promise<T> {
     this.assertOpen();
+    // The worker's connection reads the file as it stands; what it finds must be durable too.
+    await this.walSync?.durable();
     if (this.path === null) return fn((read) => read(this));
     return withReadSnapshots(this.path, fn);
   }
@@ -197,6 +246,7 @@ class SqliteDatabase implements SqlDatabase {
       this.statements.clear();
       // The checkpointer's connection closes first, so that closing this last one checkpoints
       // the WAL completely and removes it.
+      await this.walSync?.close();
       await this.checkpointer?.stop();
       this.db.close();
     } finally {
