@@ -31,9 +31,15 @@ const keyLengthMax = 255;
 export function registerIdempotency(app: FastifyInstance, engine: Engine, box: SecretBox): void {
   app.decorateRequest('idempotency', null);
 
-  app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
+  // Both hooks take Fastify's callback form, so a request without a key (most of them) costs no
+  // promise; one with a key returns the promise of its claim or of its record.
+  app.addHook('preHandler', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     const key = request.headers['idempotency-key'];
-    if (request.method !== 'POST' || typeof key !== 'string' || key === '') return;
+    if (request.method !== 'POST' || typeof key !== 'string' || key === '') return done();
+    return claim(request, reply, key);
+  });
+
+  async function claim(request: FastifyRequest, reply: FastifyReply, key: string): Promise<FastifyReply | undefined> {
     if (key.length > keyLengthMax) {
       await reply.code(400).send({ error: { code: 'invalid_idempotency_key', message: `Idempotency-Key may be at most ${keyLengthMax} characters.` } });
       return reply;
@@ -59,12 +65,16 @@ export function registerIdempotency(app: FastifyInstance, engine: Engine, box: S
       await reply.code(previous.statusCode).header('idempotent-replayed', 'true').type('application/json').send(body);
     }
     return reply;
+  }
+
+  app.addHook('onSend', (request, reply, payload, done) => {
+    const claimed = request.idempotency;
+    if (!claimed) return done(null, payload);
+    request.idempotency = null;
+    return complete(request, reply, payload, claimed);
   });
 
-  app.addHook('onSend', async (request, reply, payload) => {
-    const claim = request.idempotency;
-    if (!claim) return payload;
-    request.idempotency = null;
+  async function complete(request: FastifyRequest, reply: FastifyReply, payload: unknown, claim: { scope: string; key: string }): Promise<unknown> {
     const store = engine.store.read.access;
     if (reply.statusCode >= 500) await store.releaseIdempotent(claim.scope, claim.key);
     else {
@@ -73,6 +83,6 @@ export function registerIdempotency(app: FastifyInstance, engine: Engine, box: S
       await store.completeIdempotent(claim.scope, claim.key, reply.statusCode, stored);
     }
     return payload;
-  });
+  }
 }
 

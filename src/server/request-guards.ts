@@ -102,18 +102,18 @@ export function registerJsonParser(app: FastifyInstance): void {
  * (bytes, such as the signed Stripe webhook's), which no string column stores.
  */
 export function registerNulGuard(app: FastifyInstance): void {
-  app.addHook('preValidation', async (request: FastifyRequest, reply: FastifyReply) => {
+  // Callback form: no promise per request (see app.ts); a refusal answers and does not call `done`.
+  app.addHook('preValidation', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     const field = findNulCharacter(request.params, '')
       ?? findNulCharacter(request.query, '')
       ?? (request.routeOptions.config?.checksItemsItself || request.body instanceof Uint8Array ? null : findNulCharacter(request.body, ''));
-    if (field === null) return;
+    if (field === null) return done();
     const name = field || 'body';
-    await reply.code(400).send(errorBody({
+    void reply.code(400).send(errorBody({
       code: 'validation_failed',
       message: `${name}: must not contain a NUL character`,
       fields: [{ field: name, code: 'nul_character', message: 'must not contain a NUL character' }],
     }));
-    return reply;
   });
 }
 

@@ -1,0 +1,138 @@
+/**
+ * Checkouts of Tally compared on the server's CPU per HTTP request over real sockets, in one run
+ * and alternated, so that the machine's other load falls on all of them alike:
+ *
+ *   npx tsx bench/http-ab.ts <checkout A> <checkout B> [more checkouts…]   (BENCH_ROUNDS, default 4)
+ *
+ * Each checkout's server runs in its own child process (so no side's optimized code is shaped by
+ * another's) with its own benchmark fixture (1,000 customers), listening on loopback; one load
+ * client (`load-client.ts`, another child process) drives them in turn. Every round runs, on
+ * each side, figure 4's authorize phase (2,000 requests/s offered for 3 s, 32 sockets) and figure
+ * 3's single-event ingest (64 clients, closed loop, 3 s); each round starts with the next side.
+ * A server's CPU time is read from its own process before and after each phase. Prints, per side,
+ * the median over the rounds (and the range) of the CPU per request of each phase and of the
+ * authorize p99: on a shared machine one round can be far off, and the median holds.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { startClient } from './http.ts';
+import type { LoadJob, LoadReport } from './load-client.ts';
+import { percentile } from './stats.ts';
+
+const phaseMs = 3000;
+
+type Phase = 'authorize' | 'single';
+
+interface Served {
+  baseUrl: string;
+  apiKey: string;
+  customerIds: string[];
+}
+
+/** A server child: the fixture and server of one checkout; answers each message with its CPU time so far. */
+async function serve(root: string): Promise<void> {
+  const from = (path: string): string => pathToFileURL(`${root}/${path}`).href;
+  const { openFixture } = await import(from('bench/fixture.ts'));
+  const { buildServer } = await import(from('src/server/app.ts'));
+  const { createApiKey } = await import(from('src/engine/api-keys.ts'));
+  const fixture = await openFixture('http-ab', 1000);
+  const app = await buildServer(fixture.engine, { adminKey: 'bench-admin-key' });
+  const key = await createApiKey(fixture.engine, { name: 'bench', scopes: ['ingest'] });
+  if (!key.ok) throw new Error(key.error.message);
+  const served: Served = { baseUrl: await app.listen({ port: 0, host: '127.0.0.1' }), apiKey: key.value.secret, customerIds: fixture.customerIds };
+  process.send!(served);
+  process.on('message', () => process.send!(process.cpuUsage()));
+  process.on('disconnect', () => {
+    void app.close().then(() => fixture.close()).then(() => process.exit(0));
+  });
+}
+
+interface Side {
+  label: string;
+  root: string;
+  job(phase: Phase, seed: number): LoadJob;
+  cpuUs(): Promise<number>;
+  /** Per counted round: the server's CPU µs per request of each phase, and the authorize p99. */
+  cpuUsPerRequest: Record<Phase, number[]>;
+  authorizeP99Ms: number[];
+  child: ChildProcess;
+}
+
+async function openSide(root: string, label: string): Promise<Side> {
+  const child = fork(fileURLToPath(import.meta.url), ['--serve', root], { execArgv: process.execArgv, stdio: 'inherit' });
+  const served = await new Promise<Served>((done) => child.once('message', (m) => done(m as Served)));
+  const common = { baseUrl: served.baseUrl, apiKey: served.apiKey, customerIds: served.customerIds };
+  return {
+    label,
+    root,
+    job: (phase, seed) => phase === 'authorize'
+      ? { kind: 'authorize', ...common, ratePerSecond: 2000, durationMs: phaseMs, sockets: 32, seed }
+      : { kind: 'events', label: `single-${label}`, ...common, eventsPerRequest: 1, clients: 64, requestsMax: 1_000_000, timeLimitMs: phaseMs, seed },
+    cpuUs: () => new Promise((done) => {
+      child.once('message', (m) => done((m as NodeJS.CpuUsage).user + (m as NodeJS.CpuUsage).system));
+      child.send('cpu');
+    }),
+    cpuUsPerRequest: { authorize: [], single: [] },
+    authorizeP99Ms: [],
+    child,
+  };
+}
+
+if (process.argv[2] === '--serve') {
+  await serve(process.argv[3]!);
+} else {
+  const roots = process.argv.slice(2);
+  if (roots.length < 2) throw new Error('usage: npx tsx bench/http-ab.ts <checkout A> <checkout B> [more checkouts…]');
+  await compare(roots.map((root) => resolve(root)), Number(process.env.BENCH_ROUNDS ?? 4));
+}
+
+async function compare(roots: string[], rounds: number): Promise<void> {
+  const client = startClient();
+  async function measure(side: Side, phase: Phase, seed: number, counted: boolean): Promise<void> {
+    const cpuBeforeUs = await side.cpuUs();
+    const report: LoadReport = await client.run(side.job(phase, seed));
+    const cpuUs = await side.cpuUs() - cpuBeforeUs;
+    if (report.httpErrors > 0 || Object.keys(report.statuses).some((s) => s.startsWith('http_'))) {
+      throw new Error(`${side.label} ${phase}: unexpected replies ${JSON.stringify(report.statuses)}, HTTP errors ${report.httpErrors}`);
+    }
+    if (!counted) return;
+    side.cpuUsPerRequest[phase].push(cpuUs / report.requests);
+    if (phase === 'authorize') side.authorizeP99Ms.push(report.latencyMs.p99);
+  }
+
+  const sides: Side[] = [];
+  for (const [i, root] of roots.entries()) sides.push(await openSide(root, String.fromCharCode(65 + i)));
+  try {
+    // Warm-up, not counted: statements prepared, validators and serializers compiled, code optimized.
+    for (const side of sides) {
+      await measure(side, 'single', 1, false);
+      await measure(side, 'authorize', 2, false);
+    }
+    for (let round = 0; round < rounds; round++) {
+      // Each round starts with the next side: with two, A B, then B A.
+      for (const side of [...sides.slice(round % sides.length), ...sides.slice(0, round % sides.length)]) {
+        await measure(side, 'authorize', 10 + round, true);
+        await measure(side, 'single', 100 + round, true);
+      }
+    }
+    const spread = (values: number[], digits: number) => {
+      const sorted = [...values].sort((a, b) => a - b);
+      return `median ${percentile(sorted, 0.5).toFixed(digits)} (${sorted[0]!.toFixed(digits)}–${sorted[sorted.length - 1]!.toFixed(digits)})`;
+    };
+    console.log(`server CPU per request in µs and authorize p99 in ms over ${rounds} rounds: median (min–max)`);
+    // Each round's difference from A, measured minutes apart at most: the machine's load moves
+    // both sides of a pair alike, so the paired median is steadier than the difference of medians.
+    const [first] = sides;
+    const fromA = (side: Side, phase: Phase) => spread(side.cpuUsPerRequest[phase].map((us, round) => us - first!.cpuUsPerRequest[phase][round]!), 0);
+    for (const side of sides) {
+      const paired = side === first ? '' : `; minus A's in the same round: ${fromA(side, 'authorize')} µs`;
+      const pairedSingle = side === first ? '' : `; minus A's in the same round: ${fromA(side, 'single')} µs`;
+      console.log(`${side.label} ${side.root}\n  authorize ${spread(side.cpuUsPerRequest.authorize, 0)} µs${paired}; p99 ${spread(side.authorizeP99Ms, 2)} ms`
+        + `\n  single-event ingest ${spread(side.cpuUsPerRequest.single, 0)} µs${pairedSingle}`);
+    }
+  } finally {
+    client.child.disconnect();
+    for (const side of sides) side.child.disconnect();
+  }
+}
