@@ -77,12 +77,12 @@ export async function openFixture(label: string, customerCount: number, options:
  * its own temp directory and opened through the production adapter: the raw baseline starts from
  * the same state the engine starts from.
  */
-export async function cloneDatabase(fixture: Fixture, label: string): Promise<{ db: SqlDatabase; remove(): Promise<void> }> {
+export async function cloneDatabase(fixture: Fixture, label: string, options: SqliteOptions = {}): Promise<{ db: SqlDatabase; remove(): Promise<void> }> {
   await fixture.db.query('PRAGMA wal_checkpoint(TRUNCATE)');
   const dir = mkdtempSync(join(tmpdir(), `tally-bench-${label}-`));
   const path = join(dir, 'tally.db');
   copyFileSync(fixture.path, path);
-  const db = openSqliteDatabase(path);
+  const db = openSqliteDatabase(path, options);
   return {
     db,
     async remove() {

@@ -9,9 +9,10 @@ import type { Engine } from '../src/engine/context.ts';
 import { IngestBatcher } from '../src/engine/ingest-batcher.ts';
 import { ingestEvents, type IngestResult } from '../src/engine/ingest-events.ts';
 import { buildServer } from '../src/server/app.ts';
+import { createEngine } from '../src/engine/create-engine.ts';
 import { EventSource } from './events.ts';
 import type { LoadJob, LoadReport } from './load-client.ts';
-import { openFixture } from './fixture.ts';
+import { cloneDatabase, openFixture } from './fixture.ts';
 import { cpuMsSince, latencySummary } from './stats.ts';
 
 export interface HttpOptions {
@@ -40,7 +41,10 @@ export interface HttpResult {
 /**
  * Group commit off, for the baseline of figure 3: every request runs `ingestEvents` in its own
  * store transaction, so each single-event request pays its own COMMIT and fsync, as a
- * row-per-transaction design does. The SQLite adapter still serializes the transactions.
+ * row-per-transaction design does. The SQLite adapter still serializes the transactions. The
+ * baseline's server runs on a copy of the fixture opened with `durability: 'at-commit'`, so that
+ * no sync is shared between its transactions either (the production adapter's pipelined syncs
+ * would group them).
  */
 function setGroupCommit(enabled: boolean): void {
   const proto = IngestBatcher.prototype as unknown as { submit: (events: readonly unknown[]) => Promise<IngestResult[]>; groupCommitSubmit?: IngestBatcher['submit'] };
@@ -133,13 +137,18 @@ export async function runHttp(options: HttpOptions, log: (line: string) => void)
       requestsMax: options.single.requests, timeLimitMs: options.single.timeLimitMs, seed: 3 }, accepted, 'single');
 
     log('   3. single events, one transaction per request (baseline)…');
+    const baselineDb = await cloneDatabase(fixture, 'http-pertxn', { durability: 'at-commit' });
+    const baselineApp = await buildServer(await createEngine(baselineDb.db), { adminKey: 'bench-admin-key' });
     setGroupCommit(false);
     let singleWithoutGroupCommit: PhaseResult;
     try {
-      singleWithoutGroupCommit = await phase({ kind: 'events', label: 'pertxn', baseUrl, apiKey, customerIds, eventsPerRequest: 1, clients: options.single.clients,
+      const baselineUrl = await baselineApp.listen({ port: 0, host: '127.0.0.1' });
+      singleWithoutGroupCommit = await phase({ kind: 'events', label: 'pertxn', baseUrl: baselineUrl, apiKey, customerIds, eventsPerRequest: 1, clients: options.single.clients,
         requestsMax: options.single.baselineRequests, timeLimitMs: options.single.baselineTimeLimitMs, seed: 4 }, accepted);
     } finally {
       setGroupCommit(true);
+      await baselineApp.close();
+      await baselineDb.remove();
     }
 
     // A second of quiet first, so the WAL checkpoint and garbage collection left over from the
