@@ -115,8 +115,9 @@ export function insertShape(table: string, columns: Readonly<Record<string, Colu
 
 /**
  * Writes rows laid end to end in `values` (`shape.columns.length` per row). On PostgreSQL that is
- * one prepared statement and one round trip whatever the row count, each column bound as one
- * array: measured at about a third less CPU than chunks of multi-row VALUES, which PostgreSQL
+ * one prepared statement whatever the row count, each column bound as one array, and inside a
+ * transaction it is queued and sent with the write step's other inserts as one statement
+ * (`insertLater`): measured at about a third less CPU than chunks of multi-row VALUES, which PostgreSQL
  * parses and plans anew for each chunk. Amounts travel as decimal text, never as floats, and a
  * NULL stays NULL. SQLite keeps its prepared multi-row statements (`insertFlatRows`).
  */
@@ -136,7 +137,8 @@ export async function insertShapedRows(c: SqlConnection, shape: InsertShape, val
       columns[i]![r] = value === null || value === undefined ? null : typeof value === 'string' ? value : String(value);
     }
   }
-  await c.runPrepared(shape.unnestSql, columns as readonly SqlColumn[]);
+  if (c.insertLater !== undefined) c.insertLater(shape.unnestSql, columns as readonly SqlColumn[]);
+  else await c.runPrepared(shape.unnestSql, columns as readonly SqlColumn[]);
 }
 
 /** `IN (?,?,…)` for a list, chunked by the caller when lists may be long. */
