@@ -40,7 +40,7 @@ interface Side {
   close(): Promise<void>;
 }
 
-const server = await startPostgres({ settings: { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' } });
+const server = await startPostgres({ settings: { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all', 'pg_stat_statements.track_planning': 'on' } });
 try {
   await within('A/B run', runLimitMs, run());
 } finally {
@@ -95,6 +95,17 @@ async function run(): Promise<void> {
         const perGroup = (ms: number): string => `${(ms / t.groups).toFixed(2)} ms`;
         console.log(`  ${side.label}: ${(t.statements / t.groups).toFixed(2)} statements per group; CPU per group ${perGroup(t.engineMs + t.postgresMs)} ` +
           `(engine ${perGroup(t.engineMs)} + PostgreSQL ${perGroup(t.postgresMs)}), ${((t.engineMs + t.postgresMs) * 1000 / t.events).toFixed(0)} µs per event`);
+      }
+    }
+    if (process.env.BENCH_STATEMENTS === '1') {
+      for (const side of sides) {
+        const rows = (await admin.query<{ calls: string; plan_ms: string; exec_ms: string; query: string }>(
+          `SELECT calls::text, round((total_plan_time / calls)::numeric, 3)::text AS plan_ms, round((total_exec_time / calls)::numeric, 3)::text AS exec_ms,
+             left(regexp_replace(query, '\\s+', ' ', 'g'), 90) AS query
+           FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = $1 ORDER BY total_plan_time + total_exec_time DESC LIMIT 12`,
+          [side.database])).rows;
+        console.log(`\n${side.label}: statements by time (calls, plan ms and execution ms per call)`);
+        for (const r of rows) console.log(`  ${r.calls.padStart(7)} ${r.plan_ms.padStart(8)} ${r.exec_ms.padStart(8)}  ${r.query}`);
       }
     }
     for (const side of sides) {
