@@ -8,8 +8,10 @@
  * benchmark meters) and its own pool, and ingests the same events through its own `ingestEvents`
  * in process (no HTTP). Rounds alternate between the two (the order flips every round): groups of
  * 16 events, then groups of 500. For each side and group size it prints the statements PostgreSQL
- * ran per group (`pg_stat_statements`, BEGIN and COMMIT included) and the CPU per group: this
- * process plus every PostgreSQL process, read from /proc.
+ * ran per group (`pg_stat_statements`, BEGIN and COMMIT included), the round trips (statement
+ * texts the clients sent; a text may hold several statements) and the CPU per group: this
+ * process plus every PostgreSQL process, read from /proc. `BENCH_STATEMENTS=1` also lists each
+ * side's costliest statements, with their planning and execution times.
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -28,7 +30,15 @@ const customerCount = 500;
 const groupsPerRound: Record<number, number> = { 16: 100, 500: 4 };
 const runLimitMs = 30 * 60_000;
 
-interface Tally { groups: number; events: number; statements: number; engineMs: number; postgresMs: number }
+interface Tally { groups: number; events: number; statements: number; roundTrips: number; engineMs: number; postgresMs: number }
+
+/** Every statement text a client sends is one round trip (node-postgres sends one at a time). */
+let roundTrips = 0;
+const clientQuery = pg.Client.prototype.query;
+pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+  roundTrips++;
+  return (clientQuery as (...a: unknown[]) => unknown).apply(this, args);
+} as typeof pg.Client.prototype.query;
 
 interface Side {
   label: string;
@@ -64,17 +74,20 @@ async function run(): Promise<void> {
   const measure = async (side: Side, size: number, groups: number, counted: boolean): Promise<void> => {
     const batches = Array.from({ length: groups }, () => side.source.batch(size));
     const statementsBefore = await statementsOf(side.database);
+    const tripsBefore = roundTrips;
     const cpu = process.cpuUsage();
     const postgresBefore = postgresCpuMs(pid);
     for (const batch of batches) await side.ingest(batch);
     const postgresMs = postgresCpuMs(pid) - postgresBefore;
     const used = process.cpuUsage(cpu);
+    const trips = roundTrips - tripsBefore;
     const statements = await statementsOf(side.database) - statementsBefore;
     if (!counted) return;
-    const t = side.tallies.get(size) ?? { groups: 0, events: 0, statements: 0, engineMs: 0, postgresMs: 0 };
+    const t = side.tallies.get(size) ?? { groups: 0, events: 0, statements: 0, roundTrips: 0, engineMs: 0, postgresMs: 0 };
     t.groups += groups;
     t.events += groups * size;
     t.statements += statements;
+    t.roundTrips += trips;
     t.engineMs += (used.user + used.system) / 1000;
     t.postgresMs += postgresMs;
     side.tallies.set(size, t);
@@ -93,7 +106,7 @@ async function run(): Promise<void> {
       for (const side of sides) {
         const t = side.tallies.get(size)!;
         const perGroup = (ms: number): string => `${(ms / t.groups).toFixed(2)} ms`;
-        console.log(`  ${side.label}: ${(t.statements / t.groups).toFixed(2)} statements per group; CPU per group ${perGroup(t.engineMs + t.postgresMs)} ` +
+        console.log(`  ${side.label}: ${(t.statements / t.groups).toFixed(2)} statements and ${(t.roundTrips / t.groups).toFixed(2)} round trips per group; CPU per group ${perGroup(t.engineMs + t.postgresMs)} ` +
           `(engine ${perGroup(t.engineMs)} + PostgreSQL ${perGroup(t.postgresMs)}), ${((t.engineMs + t.postgresMs) * 1000 / t.events).toFixed(0)} µs per event`);
       }
     }
