@@ -7,7 +7,7 @@
  * Each checkout gets its own copy of one seeded database (500 customers × 3 grants, the two
  * benchmark meters) and its own pool, and ingests the same events through its own `ingestEvents`
  * in process (no HTTP). Rounds alternate between the two (the order flips every round): groups of
- * 16 events, then groups of 500. For each side and group size it prints the statements PostgreSQL
+ * 16 events, then groups of 500 (`BENCH_SIZES` to choose others). For each side and group size it prints the statements PostgreSQL
  * ran per group (`pg_stat_statements`, BEGIN and COMMIT included), the round trips (statement
  * texts the clients sent; a text may hold several statements) and the CPU per group: this
  * process plus every PostgreSQL process, read from /proc. `BENCH_STATEMENTS=1` also lists each
@@ -26,8 +26,9 @@ const [argA, argB, roundsArg = '6'] = process.argv.slice(2);
 if (!argA || !argB) throw new Error('usage: npx tsx bench/postgres-trips-ab.ts <checkout A> <checkout B> [rounds]');
 const rounds = Number(roundsArg);
 const customerCount = 500;
-/** Per round and side: this many groups of each size. */
-const groupsPerRound: Record<number, number> = { 16: 100, 500: 4 };
+/** Group sizes (`BENCH_SIZES=16,64,500`), and per round and side about 2,000 events of each. */
+const sizes = (process.env.BENCH_SIZES ?? '16,500').split(',').map(Number);
+const groupsPerRound = (size: number): number => Math.max(2, Math.round(2000 / size));
 const runLimitMs = 30 * 60_000;
 
 interface Tally { groups: number; events: number; statements: number; roundTrips: number; engineMs: number; postgresMs: number }
@@ -94,14 +95,14 @@ async function run(): Promise<void> {
   };
   try {
     // Warm-up, not counted: statements prepared, code optimized.
-    for (const side of sides) for (const size of [16, 500]) await measure(side, size, 20, false);
+    for (const side of sides) for (const size of sizes) await measure(side, size, 20, false);
     for (let round = 0; round < rounds; round++) {
       for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
-        for (const size of [16, 500]) await measure(side, size, groupsPerRound[size]!, true);
+        for (const size of sizes) await measure(side, size, groupsPerRound(size), true);
       }
       console.log(`round ${round + 1}/${rounds} done`);
     }
-    for (const size of [16, 500]) {
+    for (const size of sizes) {
       console.log(`\ngroups of ${size}:`);
       for (const side of sides) {
         const t = side.tallies.get(size)!;

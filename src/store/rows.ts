@@ -115,11 +115,12 @@ export function insertShape(table: string, columns: Readonly<Record<string, Colu
 
 /**
  * Writes rows laid end to end in `values` (`shape.columns.length` per row). On PostgreSQL that is
- * one prepared statement whatever the row count, each column bound as one array, and inside a
- * transaction it is queued and sent with the write step's other inserts as one statement
- * (`insertLater`): measured at about a third less CPU than chunks of multi-row VALUES, which PostgreSQL
- * parses and plans anew for each chunk. Amounts travel as decimal text, never as floats, and a
- * NULL stays NULL. SQLite keeps its prepared multi-row statements (`insertFlatRows`).
+ * one prepared statement whatever the row count, each column bound as one array: measured at
+ * about a third less CPU than chunks of multi-row VALUES, which PostgreSQL parses and plans anew
+ * for each chunk. Inside a transaction it is queued and goes out with the transaction's other
+ * queued inserts as one statement (`insertLater`), so errors such as a unique violation surface at
+ * the next statement or at COMMIT. Amounts travel as decimal text, never as floats, and a NULL
+ * stays NULL. SQLite keeps its prepared multi-row statements (`insertFlatRows`).
  */
 export async function insertShapedRows(c: SqlConnection, shape: InsertShape, values: readonly SqlValue[]): Promise<void> {
   if (values.length === 0) return;
