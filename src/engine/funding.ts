@@ -37,12 +37,36 @@ export interface Payment {
 export async function loadFunding(
   tx: StoreTx, customers: readonly CustomerRecord[], nows: Map<string, number>, lateSince?: ReadonlyMap<string, number>,
 ): Promise<Map<string, CustomerFunding>> {
-  const grants: (SpendableGrant & { expiredMicro?: bigint })[] = await tx.ledger.spendableGrants(customers.map((c) => c.id));
+  const grants = await tx.ledger.spendableGrants(customers.map((c) => c.id));
+  const late = lateSince !== undefined && lateSince.size > 0;
+  const expired = late ? await tx.ledger.expiredGrantsSince([...lateSince.keys()], earliestOf(lateSince)) : [];
+  return fundingFrom(customers, nows, grants, expired, lateSince);
+}
+
+/** The earliest of the late events' times: expired grants are read back to it. */
+export function earliestOf(lateSince: ReadonlyMap<string, number>): number {
+  let sinceMs = Infinity;
+  for (const atMs of lateSince.values()) sinceMs = Math.min(sinceMs, atMs);
+  return sinceMs;
+}
+
+/**
+ * The same, from grants already read: `expired` may hold more than `loadFunding` would read (other
+ * customers, earlier expiries); only the grants of `lateSince`'s customers that expired after its
+ * earliest time are taken, as `loadFunding` reads them.
+ */
+export function fundingFrom(
+  customers: readonly CustomerRecord[],
+  nows: Map<string, number>,
+  active: readonly SpendableGrant[],
+  expired: readonly (SpendableGrant & { expiredMicro: bigint })[],
+  lateSince?: ReadonlyMap<string, number>,
+): Map<string, CustomerFunding> {
+  const grants: (SpendableGrant & { expiredMicro?: bigint })[] = [...active];
   if (lateSince !== undefined && lateSince.size > 0) {
-    let sinceMs = Infinity;
-    for (const atMs of lateSince.values()) sinceMs = Math.min(sinceMs, atMs);
-    for (const g of await tx.ledger.expiredGrantsSince([...lateSince.keys()], sinceMs)) {
-      if (g.expiredMicro > 0n) grants.push(g);
+    const sinceMs = earliestOf(lateSince);
+    for (const g of expired) {
+      if (g.expiredMicro > 0n && lateSince.has(g.customerId) && g.expiresAtMs !== null && g.expiresAtMs > sinceMs) grants.push(g);
     }
   }
   const byCustomer = new Map<string, BurnableGrant[]>();

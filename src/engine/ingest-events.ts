@@ -4,11 +4,13 @@ import { meterMatches, nextQuantity, readEvent, type Reading } from '../core/met
 import { accounts, type LedgerEntry } from '../core/ledger.ts';
 import type { CustomerRecord, MeterRecord, RatingLine, UsageEventRecord } from '../store/records.ts';
 import type { StoreTx } from '../store/store.ts';
-import { totalKey, uniqueKey, type MeterTotal, type UniqueValueKey } from '../store/store.ts';
+import type { IngestReadRequest } from '../store/queries/ingest-reads.ts';
+import { calendarMonthAt } from '../core/periods.ts';
+import { totalKey, uniqueKey, type MeterTotal, type MeterTotalKey, type UniqueValueKey } from '../store/store.ts';
 import { Changes, customerNows, type Engine } from './context.ts';
-import { loadUsageContext } from './usage-context.ts';
+import { usageContextFrom } from './usage-context.ts';
 import { limits } from './limits.ts';
-import { availableOf, loadFunding, pay, reclaimTxn, refreshSignals, type CustomerFunding } from './funding.ts';
+import { availableOf, fundingFrom, pay, reclaimTxn, refreshSignals, type CustomerFunding } from './funding.ts';
 import { isRejection, validateUsageEvent, type Rejection, type UsageCandidate } from './usage-validation.ts';
 
 export interface IngestResult {
@@ -78,7 +80,9 @@ export async function ingestWithin(
   });
   const involved = [...new Map([...customers.values()].map((c) => [c.id, c])).values()];
   const nows = await customerNows(engine, tx, involved);
-  const stored = new Map((await tx.usage.eventsById(live.map((c) => c.id))).map((e) => [e.id, e]));
+  const request = readRequest(involved, live, customers, nows);
+  const reads = await tx.ingestReads.read(request);
+  const stored = new Map(reads.events.map((e) => [e.id, e]));
 
   // Decide each event's fate before touching any state: duplicates, conflicts, time window.
   const fresh: (UsageCandidate & { customer: CustomerRecord; atMs: number })[] = [];
@@ -107,12 +111,11 @@ export async function ingestWithin(
   }
   if (fresh.length === 0) return fillDuplicates(out, candidates);
 
-  const meters = await tx.usage.metersForTypes([...new Set(fresh.map((e) => e.type))]);
   // Running totals are kept per billing period (or calendar month) and rates follow the plan in
   // effect at the event's time, both read from the subscription timeline.
-  const usage = await loadUsageContext(tx, involved);
+  const usage = usageContextFrom(reads.subscriptions, reads.phases, reads.plans);
   const periodStarts = fresh.map((e) => usage.periodStart(e.customer.id, e.atMs));
-  const metersByType = groupByType(meters);
+  const metersByType = groupByType(reads.meters);
   const matched = fresh.map((e) => metersFor(metersByType, e.type, e.properties));
 
   // Read every meter first: an event with an unreadable property is rejected whole.
@@ -162,7 +165,7 @@ export async function ingestWithin(
       if (reading.kind === 'unique') uniqueKeys.push({ ...key, value: reading.value });
     }
   }
-  const totals = await tx.usage.totals(totalKeys);
+  const totals = await totalsOf(tx, totalKeys, request.totalsIn, reads.totals);
   const seen = await tx.usage.seenValues(uniqueKeys);
   // Late events are paid by the grants live at their time (PRODUCT §5), expired ones included.
   const lateSince = new Map<string, number>();
@@ -171,7 +174,7 @@ export async function ingestWithin(
     const earliest = lateSince.get(e.customer.id);
     if (earliest === undefined || e.atMs < earliest) lateSince.set(e.customer.id, e.atMs);
   }
-  const funding = await loadFunding(tx, involved, nows, lateSince);
+  const funding = fundingFrom(involved, nows, reads.grants, reads.expiredGrants, lateSince);
   if (options.hold && involved[0]) funding.get(involved[0].id)!.hold = options.hold;
 
   const touchedTotals = new Map<string, MeterTotal>();
@@ -244,6 +247,56 @@ export async function ingestWithin(
   await tx.usage.insertValues(newValues);
   for (const f of funding.values()) await refreshSignals(tx, changes, f.customer, availableOf(f), f.nowMs);
   return fillDuplicates(out, candidates);
+}
+
+/**
+ * What the step reads in one go once its customers are locked, asked for before the events are
+ * sorted out, so it may ask for more than they turn out to need: the meters of every type and the
+ * expired grants of every customer with an event before its clock (duplicates included), and the
+ * running totals of the calendar months the events fall in, which are the periods of customers
+ * without a subscription. `totalsOf` reads any other total by key.
+ */
+function readRequest(
+  involved: readonly CustomerRecord[], live: readonly UsageCandidate[], customers: ReadonlyMap<string, CustomerRecord>, nows: ReadonlyMap<string, number>,
+): IngestReadRequest {
+  const lateCustomers = new Set<string>();
+  let lateSinceMs = Infinity;
+  const periods = new Set<number>();
+  for (const c of live) {
+    const customerId = customers.get(c.customerRef)!.id;
+    const nowMs = nows.get(customerId)!;
+    const atMs = c.timestampMs ?? nowMs;
+    if (atMs < nowMs) {
+      lateCustomers.add(customerId);
+      if (atMs < lateSinceMs) lateSinceMs = atMs;
+    }
+    periods.add(calendarMonthAt(atMs).startMs);
+  }
+  const customerIds = involved.map((c) => c.id);
+  return {
+    customerIds,
+    eventIds: [...new Set(live.map((c) => c.id))],
+    eventTypes: [...new Set(live.map((c) => c.type))],
+    expiredSince: lateCustomers.size > 0 ? { customerIds: [...lateCustomers], sinceMs: lateSinceMs } : null,
+    totalsIn: { customerIds, periodStartsMs: [...periods] },
+  };
+}
+
+/** The running totals of these keys: those the step's one read covered from it, the others by key. */
+async function totalsOf(
+  tx: StoreTx, keys: readonly MeterTotalKey[], covered: IngestReadRequest['totalsIn'], read: readonly MeterTotal[] | null,
+): Promise<Map<string, MeterTotal>> {
+  if (covered === null || read === null) return tx.usage.totals(keys);
+  const customers = new Set(covered.customerIds);
+  const periods = new Set(covered.periodStartsMs);
+  const rest = keys.filter((k) => !customers.has(k.customerId) || !periods.has(k.periodStartMs));
+  const out = await tx.usage.totals(rest);
+  const wanted = new Set(keys.map(totalKey));
+  for (const t of read) {
+    const key = totalKey(t);
+    if (wanted.has(key)) out.set(key, t);
+  }
+  return out;
 }
 
 function charge(

@@ -19,6 +19,13 @@ export async function loadUsageContext(tx: StoreTx, customers: readonly Customer
   const subs = await tx.billing.subscriptionsOf(customers.map((c) => c.id));
   const phases = subs.length ? await tx.billing.phases(subs.map((s) => s.id)) : [];
   const plans = phases.length ? await tx.billing.plansById(phases.map((p) => p.planId)) : new Map<string, PlanRecord>();
+  return usageContextFrom(subs, phases, plans);
+}
+
+/** The same, from a timeline already read: subscriptions by id, phases by start, their plans by id. */
+export function usageContextFrom(
+  subs: readonly SubscriptionRecord[], phases: readonly PhaseRecord[], plans: ReadonlyMap<string, PlanRecord>,
+): UsageContext {
   const subsByCustomer = new Map<string, SubscriptionRecord[]>();
   for (const s of subs) subsByCustomer.set(s.customerId, [...(subsByCustomer.get(s.customerId) ?? []), s]);
   const phasesBySub = new Map<string, PhaseRecord[]>();

@@ -115,10 +115,12 @@ export function insertShape(table: string, columns: Readonly<Record<string, Colu
 
 /**
  * Writes rows laid end to end in `values` (`shape.columns.length` per row). On PostgreSQL that is
- * one prepared statement and one round trip whatever the row count, each column bound as one
- * array: measured at about a third less CPU than chunks of multi-row VALUES, which PostgreSQL
- * parses and plans anew for each chunk. Amounts travel as decimal text, never as floats, and a
- * NULL stays NULL. SQLite keeps its prepared multi-row statements (`insertFlatRows`).
+ * one prepared statement whatever the row count, each column bound as one array: measured at
+ * about a third less CPU than chunks of multi-row VALUES, which PostgreSQL parses and plans anew
+ * for each chunk. Inside a transaction it is queued and goes out with the transaction's other
+ * queued inserts as one statement (`insertLater`), so errors such as a unique violation surface at
+ * the next statement or at COMMIT. Amounts travel as decimal text, never as floats, and a NULL
+ * stays NULL. SQLite keeps its prepared multi-row statements (`insertFlatRows`).
  */
 export async function insertShapedRows(c: SqlConnection, shape: InsertShape, values: readonly SqlValue[]): Promise<void> {
   if (values.length === 0) return;
@@ -136,7 +138,8 @@ export async function insertShapedRows(c: SqlConnection, shape: InsertShape, val
       columns[i]![r] = value === null || value === undefined ? null : typeof value === 'string' ? value : String(value);
     }
   }
-  await c.runPrepared(shape.unnestSql, columns as readonly SqlColumn[]);
+  if (c.insertLater !== undefined) c.insertLater(shape.unnestSql, columns as readonly SqlColumn[]);
+  else await c.runPrepared(shape.unnestSql, columns as readonly SqlColumn[]);
 }
 
 /** `IN (?,?,…)` for a list, chunked by the caller when lists may be long. */

@@ -68,6 +68,41 @@ describe.each(dialects)('SqlDatabase on %s', (dialect) => {
     expect(rows).toEqual(labels.map((label, i) => ({ id: `k${i}`, label, balance_micro: i === 0 ? 0n : i % 2 === 0 ? big + BigInt(i) : BigInt(-i) })));
   });
 
+  it('writes shaped inserts of several tables, a table twice, in one transaction: all of them, readable before COMMIT', async () => {
+    await db.run('CREATE TABLE labels (id TEXT PRIMARY KEY, label TEXT NOT NULL)');
+    const accounts = insertShape('accounts', { id: 'text', label: 'text', balance_micro: 'bigint' },
+      ' ON CONFLICT (id) DO UPDATE SET balance_micro = accounts.balance_micro + excluded.balance_micro');
+    const labels = insertShape('labels', { id: 'text', label: 'text' });
+    const big = 2n ** 62n + 7n;
+    const seen = await db.transaction(async (c) => {
+      // On PostgreSQL these are queued: the first two go out as one statement, the repeat of
+      // `accounts` after them (an upsert may not meet its own row within one statement).
+      await insertShapedRows(c, accounts, ['a', 'x', big, 'b', null, -1n]);
+      await insertShapedRows(c, labels, ['a', 'it\'s $1']);
+      await insertShapedRows(c, accounts, ['a', 'y', 1n]);
+      return c.query<{ id: string; balance_micro: bigint }>('SELECT id, balance_micro FROM accounts ORDER BY id');
+    });
+    expect(seen).toEqual([{ id: 'a', balance_micro: big + 1n }, { id: 'b', balance_micro: -1n }]);
+    await db.transaction(async (c) => {
+      await insertShapedRows(c, labels, ['b', 'two']);
+      await insertShapedRows(c, accounts, ['c', null, 3n]);
+    });
+    expect(await db.query('SELECT id, label FROM labels ORDER BY id')).toEqual([{ id: 'a', label: "it's $1" }, { id: 'b', label: 'two' }]);
+    expect(await db.query('SELECT id FROM accounts ORDER BY id')).toEqual([{ id: 'a' }, { id: 'b' }, { id: 'c' }]);
+  });
+
+  it('rolls back a transaction whose last shaped insert fails, with the error, and keeps none of its rows', async () => {
+    await db.run('CREATE TABLE labels (id TEXT PRIMARY KEY, label TEXT NOT NULL)');
+    const accounts = insertShape('accounts', { id: 'text', label: 'text', balance_micro: 'bigint' });
+    const labels = insertShape('labels', { id: 'text', label: 'text' });
+    await expect(db.transaction(async (c) => {
+      await insertShapedRows(c, accounts, ['a', 'x', 1n]);
+      await insertShapedRows(c, labels, ['a', null]);
+    })).rejects.toThrow(/null|NOT NULL/i);
+    expect(await db.query('SELECT id FROM accounts')).toEqual([]);
+    expect(await db.query('SELECT id FROM labels')).toEqual([]);
+  });
+
   it('returns changed-row counts from run', async () => {
     for (const id of ['a', 'b', 'c']) {
       await db.run('INSERT INTO accounts (id, balance_micro) VALUES (?, ?)', [id, 10n]);

@@ -27,6 +27,14 @@ export interface SqlConnection {
   runPrepared?(sql: string, params: readonly SqlColumn[]): Promise<number>;
   /** PostgreSQL only: `runPrepared` for a statement that returns rows. */
   queryPrepared?<R extends SqlRow = SqlRow>(sql: string, params: readonly SqlColumn[]): Promise<R[]>;
+  /**
+   * PostgreSQL transactions only: queues an `INSERT` of `runPrepared`'s form (a fixed text whose
+   * only `$` signs are its placeholders, no `RETURNING`) instead of sending it. Queued inserts go
+   * out together, as one statement of data-modifying CTEs, before the connection's next statement
+   * or at COMMIT: one round trip for all of a write step's tables. An error of a queued insert
+   * surfaces there, and aborts the transaction as it would have anyway.
+   */
+  insertLater?(sql: string, params: readonly SqlColumn[]): void;
 }
 
 export interface TransactionOptions {

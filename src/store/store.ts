@@ -3,6 +3,7 @@ import { CustomerQueries } from './queries/customers.ts';
 import { GrantQueries } from './queries/grants.ts';
 import { LedgerQueries } from './queries/ledger.ts';
 import { UsageQueries } from './queries/usage.ts';
+import { IngestReadQueries } from './queries/ingest-reads.ts';
 import { AccessQueries } from './queries/access.ts';
 import { BillingQueries } from './queries/billing.ts';
 import { ReturnQueries } from './queries/returns.ts';
@@ -41,6 +42,7 @@ export class StoreTx {
   private dunningQueries?: DunningQueries;
   private promotionsQueries?: PromotionQueries;
   private referralsQueries?: ReferralQueries;
+  private ingestReadQueries?: IngestReadQueries;
 
   constructor(readonly c: SqlConnection) {}
 
@@ -58,6 +60,10 @@ export class StoreTx {
 
   get usage(): UsageQueries {
     return (this.usageQueries ??= new UsageQueries(this.c));
+  }
+
+  get ingestReads(): IngestReadQueries {
+    return (this.ingestReadQueries ??= new IngestReadQueries(this.c, this.usage, this.billing, this.ledger));
   }
 
   get access(): AccessQueries {

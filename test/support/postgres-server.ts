@@ -38,7 +38,11 @@ export function postgresAvailable(): boolean {
   return findBinDir() !== undefined;
 }
 
-export async function startPostgres(): Promise<PostgresServer> {
+/**
+ * `settings`: more server settings (`-c name=value`), e.g. `shared_preload_libraries` for a
+ * benchmark that reads `pg_stat_statements`.
+ */
+export async function startPostgres(options: { settings?: Readonly<Record<string, string>> } = {}): Promise<PostgresServer> {
   const binDir = findBinDir();
   if (binDir === undefined) {
     throw new Error(
@@ -96,7 +100,7 @@ export async function startPostgres(): Promise<PostgresServer> {
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
       const log = openSync(logFile, 'a');
-      server = spawn(...command('postgres', ['-D', dataDir, ...serverArgs(dataDir, port)]), {
+      server = spawn(...command('postgres', ['-D', dataDir, ...serverArgs(dataDir, port, options.settings ?? {})]), {
         cwd: baseDir,
         stdio: ['ignore', log, log],
       });
@@ -135,7 +139,8 @@ async function stopChild(child: ChildProcess, exited: Promise<void>, graceMs = 0
   await exited;
 }
 
-function serverArgs(dataDir: string, port: number): string[] {
+function serverArgs(dataDir: string, port: number, settings: Readonly<Record<string, string>>): string[] {
+  const extra = Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
   return [
     '-p', String(port),
     '-c', 'listen_addresses=127.0.0.1',
@@ -143,6 +148,7 @@ function serverArgs(dataDir: string, port: number): string[] {
     '-c', 'fsync=on',
     '-c', 'max_connections=200',
     '-c', 'shared_buffers=128MB',
+    ...extra,
   ];
 }
 

@@ -123,6 +123,7 @@ class PostgresDatabase implements SqlDatabase {
       await client.query('BEGIN');
       try {
         const result = await fn(connection);
+        await connection.sendQueuedInserts();
         connection.active = false;
         await client.query('COMMIT');
         return result;
@@ -147,36 +148,91 @@ class PostgresDatabase implements SqlDatabase {
 class PostgresTransactionConnection implements SqlConnection {
   readonly dialect: Dialect = 'postgres';
   active = true;
+  private queued: { sql: string; params: readonly SqlColumn[] }[] = [];
 
   constructor(private readonly client: pg.PoolClient) {}
 
   async query<R extends SqlRow = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<R[]> {
-    this.assertActive();
+    await this.ready();
     const result = await this.client.query(translatePlaceholders(sql), bindable(params));
     return result.rows as R[];
   }
 
   async run(sql: string, params?: readonly SqlValue[]): Promise<number> {
-    this.assertActive();
+    await this.ready();
     const result = await this.client.query(translatePlaceholders(sql), bindable(params));
     return result.rowCount ?? 0;
   }
 
   async runPrepared(sql: string, params: readonly SqlColumn[]): Promise<number> {
-    this.assertActive();
+    await this.ready();
     const result = await this.client.query(preparedQuery(sql, params));
     return result.rowCount ?? 0;
   }
 
   async queryPrepared<R extends SqlRow = SqlRow>(sql: string, params: readonly SqlColumn[]): Promise<R[]> {
-    this.assertActive();
+    await this.ready();
     const result = await this.client.query(preparedQuery(sql, params));
     return result.rows as R[];
+  }
+
+  insertLater(sql: string, params: readonly SqlColumn[]): void {
+    this.assertActive();
+    // A table written twice in one statement would see neither write from the other (one
+    // snapshot), and an upsert could meet its own row: such an insert waits for the next statement.
+    if (this.overflow.length > 0 || this.queued.some((q) => q.sql === sql)) this.overflow.push({ sql, params });
+    else this.queued.push({ sql, params });
+  }
+
+  /** Inserts from a repeat of a queued text on, in order; sent after the queue itself. */
+  private overflow: { sql: string; params: readonly SqlColumn[] }[] = [];
+
+  /** Sends the queued inserts: one statement for all of them, or the one insert as it is. */
+  async sendQueuedInserts(): Promise<void> {
+    while (this.queued.length > 0) {
+      const inserts = this.queued;
+      this.queued = [];
+      const overflow = this.overflow;
+      this.overflow = [];
+      for (const q of overflow) this.insertLater(q.sql, q.params);
+      await this.client.query(inserts.length === 1 ? preparedQuery(inserts[0]!.sql, inserts[0]!.params) : foldedInserts(inserts));
+    }
+  }
+
+  private async ready(): Promise<void> {
+    this.assertActive();
+    if (this.queued.length > 0) await this.sendQueuedInserts();
   }
 
   private assertActive(): void {
     if (!this.active) throw new Error('This transaction has already finished; use the database.');
   }
+}
+
+/** Distinct folded texts run as named prepared statements; rarer combinations are parsed each time. */
+const foldedTextsMax = 40;
+const foldedTexts = new Map<string, string>();
+
+/**
+ * Several inserts as one statement: each a data-modifying CTE, its placeholders renumbered after
+ * the previous ones'. PostgreSQL runs every such CTE to completion whether or not it is referenced,
+ * all in one snapshot (no CTE sees another's rows, and no two write one table: see `insertLater`).
+ */
+function foldedInserts(inserts: readonly { sql: string; params: readonly SqlColumn[] }[]): pg.QueryConfig {
+  const key = inserts.map((q) => q.sql).join('\u0000');
+  let text = foldedTexts.get(key);
+  if (text === undefined) {
+    let offset = 0;
+    const parts = inserts.map((q, i) => {
+      const part = `w${i + 1} AS (${q.sql.replace(/\$(\d+)/g, (_m, n: string) => `$${Number(n) + offset}`)})`;
+      offset += q.params.length;
+      return part;
+    });
+    text = `WITH ${parts.join(', ')} SELECT 1`;
+    if (foldedTexts.size < foldedTextsMax) foldedTexts.set(key, text);
+    else return { text, values: inserts.flatMap((q) => q.params as unknown[]) };
+  }
+  return preparedQuery(text, inserts.flatMap((q) => q.params as readonly SqlColumn[]));
 }
 
 const preparedNames = new Map<string, string>();

@@ -10,7 +10,7 @@ import { pageQuery } from './paging.ts';
 
 export type PlanRecord = Plan & { subscribed: boolean };
 
-function toPlan(r: SqlRow): PlanRecord {
+export function toPlan(r: SqlRow): PlanRecord {
   const rates = JSON.parse(r.rates as string) as Record<string, unknown>;
   return {
     id: r.id as string,
@@ -30,7 +30,7 @@ function toPlan(r: SqlRow): PlanRecord {
   };
 }
 
-function toSubscription(r: SqlRow): SubscriptionRecord {
+export function toSubscription(r: SqlRow): SubscriptionRecord {
   return {
     id: r.id as string,
     customerId: r.customer_id as string,
@@ -50,7 +50,7 @@ function toSubscription(r: SqlRow): SubscriptionRecord {
   };
 }
 
-const toPhase = (r: SqlRow): PhaseRecord => ({
+export const toPhase = (r: SqlRow): PhaseRecord => ({
   id: r.id as string, subscriptionId: r.subscription_id as string, customerId: r.customer_id as string, planId: r.plan_id as string,
   startAtMs: num(r.start_at), endAtMs: numOrNull(r.end_at), reason: r.reason as string,
 });

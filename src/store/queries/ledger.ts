@@ -294,7 +294,7 @@ export class LedgerQueries {
 }
 
 /** A grant row as the burn-down reads it, with what is left of it. */
-function spendableGrant(r: SqlRow, remainingMicro: bigint): SpendableGrant {
+export function spendableGrant(r: SqlRow, remainingMicro: bigint): SpendableGrant {
   return {
     id: r.id as string,
     customerId: r.customer_id as string,

@@ -29,7 +29,7 @@ export interface RateCodec {
 export const totalKey = (k: MeterTotalKey): string => `${k.customerId}\u0000${k.meterId}\u0000${k.periodStartMs}`;
 export const uniqueKey = (k: UniqueValueKey): string => `${totalKey(k)}\u0000${k.value}`;
 
-function toEvent(r: SqlRow): UsageEventRecord {
+export function toEvent(r: SqlRow): UsageEventRecord {
   return {
     customerId: r.customer_id as string,
     id: r.id as string,
@@ -61,7 +61,7 @@ const decodedRates = new WeakMap<RateCodec, Map<string, Rate>>();
 export class UsageQueries {
   constructor(private readonly c: SqlConnection, private readonly rates: RateCodec = jsonRateCodec) {}
 
-  private toMeter = (r: SqlRow): MeterRecord => ({
+  readonly toMeter = (r: SqlRow): MeterRecord => ({
     id: r.id as string,
     code: r.code as string,
     name: strOrNull(r.name),
