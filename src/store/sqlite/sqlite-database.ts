@@ -32,8 +32,9 @@ const defaultWalAutocheckpointFrames = 1000;
 /**
  * Opens (creating if missing) a SQLite database file, or `':memory:'`, as a `SqlDatabase`.
  *
- * better-sqlite3 is synchronous, so every call does its work before returning an already
- * settled promise. Transactions are serialized in-process with a mutex because their callback is
+ * better-sqlite3 is synchronous, so every statement runs on the calling thread; the promises only
+ * wait for the mutex and, with pipelined durability, for the WAL sync (a write is told once it is
+ * durable, a read starts once everything committed is). Transactions are serialized in-process with a mutex because their callback is
  * async: while one is open, calls on the database itself (not on the transaction's connection)
  * wait their turn, so they never see or join another caller's uncommitted writes. A callback
  * must therefore use the connection it is given, never the database: a call on the database from
