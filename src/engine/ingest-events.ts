@@ -80,7 +80,7 @@ export async function ingestWithin(
   });
   const involved = [...new Map([...customers.values()].map((c) => [c.id, c])).values()];
   const nows = await customerNows(engine, tx, involved);
-  const request = readRequest(involved, live, customers, nows);
+  const request = readRequest(involved, live, customers, nows, (c, e) => tx.ingestReads.readsInOne(c, e));
   const reads = await tx.ingestReads.read(request);
   const stored = new Map(reads.events.map((e) => [e.id, e]));
 
@@ -253,12 +253,17 @@ export async function ingestWithin(
  * What the step reads in one go once its customers are locked, asked for before the events are
  * sorted out, so it may ask for more than they turn out to need: the meters of every type and the
  * expired grants of every customer with an event before its clock (duplicates included), and the
- * running totals of the calendar months the events fall in, which are the periods of customers
- * without a subscription. `totalsOf` reads any other total by key.
+ * running totals of the calendar months the events fall in (when the store reads them in one
+ * statement), which are the periods of customers without a subscription. `totalsOf` reads any
+ * other total by key.
  */
 function readRequest(
   involved: readonly CustomerRecord[], live: readonly UsageCandidate[], customers: ReadonlyMap<string, CustomerRecord>, nows: ReadonlyMap<string, number>,
+  readsInOne: (customerCount: number, eventCount: number) => boolean,
 ): IngestReadRequest {
+  const eventIds = [...new Set(live.map((c) => c.id))];
+  // Totals come with the one statement only; otherwise their periods need not be worked out.
+  const withTotals = readsInOne(involved.length, eventIds.length);
   const lateCustomers = new Set<string>();
   let lateSinceMs = Infinity;
   const periods = new Set<number>();
@@ -270,15 +275,15 @@ function readRequest(
       lateCustomers.add(customerId);
       if (atMs < lateSinceMs) lateSinceMs = atMs;
     }
-    periods.add(calendarMonthAt(atMs).startMs);
+    if (withTotals) periods.add(calendarMonthAt(atMs).startMs);
   }
   const customerIds = involved.map((c) => c.id);
   return {
     customerIds,
-    eventIds: [...new Set(live.map((c) => c.id))],
+    eventIds,
     eventTypes: [...new Set(live.map((c) => c.type))],
     expiredSince: lateCustomers.size > 0 ? { customerIds: [...lateCustomers], sinceMs: lateSinceMs } : null,
-    totalsIn: { customerIds, periodStartsMs: [...periods] },
+    totalsIn: withTotals ? { customerIds, periodStartsMs: [...periods] } : null,
   };
 }
 

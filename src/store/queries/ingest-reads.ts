@@ -97,9 +97,16 @@ export class IngestReadQueries {
     private readonly ledger: LedgerQueries,
   ) {}
 
+  /**
+   * Whether a step of these many customers and events is read in one statement, which alone reads
+   * running totals (`totalsIn`): a caller need not work out their periods otherwise.
+   */
+  readsInOne(customerCount: number, eventCount: number): boolean {
+    return this.c.dialect === 'postgres' && this.c.queryPrepared !== undefined && Math.max(customerCount, eventCount) <= keysInOneReadMax;
+  }
+
   async read(request: IngestReadRequest): Promise<IngestReads> {
-    const keys = Math.max(request.customerIds.length, request.eventIds.length);
-    if (this.c.dialect === 'postgres' && this.c.queryPrepared !== undefined && keys <= keysInOneReadMax) return this.readInOne(request);
+    if (this.readsInOne(request.customerIds.length, request.eventIds.length)) return this.readInOne(request);
     const subscriptions = await this.billing.subscriptionsOf(request.customerIds);
     const phases = subscriptions.length ? await this.billing.phases(subscriptions.map((s) => s.id)) : [];
     return {

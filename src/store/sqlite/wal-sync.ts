@@ -73,21 +73,22 @@ export class WalSync {
         await this.syncFile(this.descriptor());
         this.syncs += 1;
         this.synced = upTo;
-        this.settle((w) => w.upTo <= upTo, (w) => w.resolve());
+        this.settle(upTo, (w) => w.resolve());
       } catch (error) {
         // The commits this sync was to cover are in an unknown state (PostgreSQL's "fsyncgate"):
         // their callers get the error. A later sync may still cover later commits.
         this.synced = upTo;
-        this.settle((w) => w.upTo <= upTo, (w) => w.reject(error));
+        this.settle(upTo, (w) => w.reject(error));
       }
     }
     this.running = null;
   }
 
-  private settle(covered: (w: WalSync['waiters'][number]) => boolean, action: (w: WalSync['waiters'][number]) => void): void {
+  /** Settles the waiters for commits up to `upTo`, keeping the later ones in order. */
+  private settle(upTo: number, action: (w: WalSync['waiters'][number]) => void): void {
     let kept = 0;
     for (const w of this.waiters) {
-      if (covered(w)) action(w);
+      if (w.upTo <= upTo) action(w);
       else this.waiters[kept++] = w;
     }
     this.waiters.length = kept;
