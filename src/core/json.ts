@@ -60,6 +60,10 @@ type Frame =
  * recursive definition's (arrays in order, keys sorted, scalars as `JSON.stringify` writes them).
  */
 export function canonicalJson(value: unknown): string {
+  if (isPlainObject(value)) {
+    const flat = flatCanonicalJson(value);
+    if (flat !== null) return flat;
+  }
   const out: string[] = [];
   const stack: Frame[] = [];
   let current: unknown = value;
@@ -101,4 +105,22 @@ export function canonicalJson(value: unknown): string {
     emit = true;
   }
   return out.join('');
+}
+
+/**
+ * `canonicalJson` of an object whose values are all strings, numbers, booleans or null (a usage
+ * event's properties, usually): the same text without the walk's frames. Null for any other object.
+ */
+function flatCanonicalJson(value: Record<string, unknown>): string | null {
+  const keys = Object.keys(value).sort();
+  let text = '{';
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const v = value[key];
+    const kind = typeof v;
+    if (!(kind === 'string' || kind === 'number' || kind === 'boolean' || v === null)) return null;
+    if (i > 0) text += ',';
+    text += `${JSON.stringify(key)}:${JSON.stringify(v)}`;
+  }
+  return `${text}}`;
 }

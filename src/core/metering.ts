@@ -24,9 +24,12 @@ export function meterMatches(meter: MeterShape, type: string, properties: Record
 
 export type Reading = { kind: 'quantity'; quantityMicro: bigint } | { kind: 'unique'; value: string };
 
+/** A `count` meter's reading, the same for every event: one object, never changed. */
+const countReading: Parsed<Reading> = Object.freeze({ ok: true, value: Object.freeze({ kind: 'quantity', quantityMicro: oneUnitMicro }) });
+
 /** What one event contributes to a meter, or why it cannot be read. */
 export function readEvent(meter: MeterShape, properties: Record<string, unknown>): Parsed<Reading> {
-  if (meter.aggregation === 'count') return { ok: true, value: { kind: 'quantity', quantityMicro: oneUnitMicro } };
+  if (meter.aggregation === 'count') return countReading;
   const property = meter.valueProperty ?? '';
   const raw = properties[property];
   if (raw === undefined || raw === null) {

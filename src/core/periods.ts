@@ -63,10 +63,17 @@ export function periodAt(anchorMs: number, interval: Interval, atMs: number): Pe
   return { index, startMs: addIntervals(anchorMs, interval, index), endMs: addIntervals(anchorMs, interval, index + 1) };
 }
 
+/** The month `calendarMonthAt` found last: ingestion asks for the same month event after event. */
+let lastMonth = { startMs: 0, endMs: 0 };
+
 /** The UTC calendar month containing `atMs`, end exclusive. */
 export function calendarMonthAt(atMs: number): { startMs: number; endMs: number } {
+  if (atMs >= lastMonth.startMs && atMs < lastMonth.endMs) return { startMs: lastMonth.startMs, endMs: lastMonth.endMs };
   const date = new Date(atMs);
   const year = date.getUTCFullYear();
   const monthIndex = date.getUTCMonth();
-  return { startMs: utcMs(year, monthIndex, 1), endMs: utcMs(year, monthIndex + 1, 1) };
+  const month = { startMs: utcMs(year, monthIndex, 1), endMs: utcMs(year, monthIndex + 1, 1) };
+  // NaN bounds (an instant out of Date's range) never match the test above.
+  lastMonth = { startMs: month.startMs, endMs: month.endMs };
+  return month;
 }

@@ -45,17 +45,31 @@ export function parseTimestamp(text: unknown): Parsed<number> {
   }
   const match = timestampPattern.exec(text);
   if (!match) return invalid(`"${text}" is not an RFC 3339 timestamp like ${example}.`);
-  const [year, month, day, hours, minutes, seconds] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const year = Number(match[1]);
+  const month = Number(match[2]);
+  const day = Number(match[3]);
+  const hours = Number(match[4]);
+  const minutes = Number(match[5]);
+  const seconds = Number(match[6]);
   const fraction = match[7] ?? '';
   const offsetSign = match[9] === '-' ? -1 : 1;
   const offsetHours = match[10] === undefined ? 0 : Number(match[10]);
   const offsetMinutes = match[11] === undefined ? 0 : Number(match[11]);
-  const validDate = month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month - 1);
+  const validDate = month >= 1 && month <= 12 && day >= 1 && day <= gregorianMonthDays(year, month - 1);
   const validTime = hours <= 23 && minutes <= 59 && seconds <= 59 && offsetHours <= 23 && offsetMinutes <= 59;
   if (!validDate || !validTime) return invalid(`"${text}" names a date or time that does not exist.`);
   const ms = fraction === '' ? 0 : Number(fraction.slice(0, 3).padEnd(3, '0'));
-  const localMs = utcMs(year, month - 1, day, hours, minutes, seconds, ms);
+  // `Date.UTC` reads years 0..99 as 1900..1999; `utcMs` does not, at the cost of a Date object.
+  const localMs = year >= 100 ? Date.UTC(year, month - 1, day, hours, minutes, seconds, ms) : utcMs(year, month - 1, day, hours, minutes, seconds, ms);
   return { ok: true, value: localMs - offsetSign * (offsetHours * 60 + offsetMinutes) * 60_000 };
+}
+
+const monthDays = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** `daysInMonth` for a year of the proleptic Gregorian calendar (as `Date` counts), month 0..11, without a Date. */
+function gregorianMonthDays(year: number, monthIndex: number): number {
+  if (monthIndex !== 1) return monthDays[monthIndex]!;
+  return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
 }
 
 /** UTC with a `Z`, and milliseconds only when there are some: `2026-01-31T10:00:00Z`. */

@@ -77,6 +77,19 @@ export class Changes {
     return full;
   }
 
+  /**
+   * `txn` for a transaction its caller builds whole, with `id` last as `txn` puts it (from
+   * `txnId`): one object per transaction instead of two, for ingestion's one per event.
+   */
+  add(full: LedgerTransaction): LedgerTransaction {
+    this.txns.push(full);
+    return full;
+  }
+
+  txnId(): string {
+    return this.engine.ids.next('txn');
+  }
+
   event(type: string, customerId: string | null, payload: Record<string, unknown>, atMs: number): DomainEventRecord {
     const record: DomainEventRecord = { id: this.engine.ids.next('evt'), customerId, type, payload, createdAtMs: atMs };
     this.events.push(record);

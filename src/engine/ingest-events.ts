@@ -148,9 +148,10 @@ export async function ingestWithin(
       : rejected(e.id, { code: 'idempotency_conflict', message: 'This event id was already used with a different body.', field: 'id' }));
   });
 
-  // One slot per (event, meter) in reading order, holding the key of its running total.
+  // One slot per (event, meter) in reading order, holding the key of its running total; each
+  // distinct total is asked for once.
   const slotKeys: string[] = [];
-  const totalKeys: { customerId: string; meterId: string; periodStartMs: number }[] = [];
+  const totalKeys = new Map<string, MeterTotalKey>();
   const uniqueKeys: UniqueValueKey[] = [];
   for (let i = 0; i < fresh.length; i++) {
     const list = readings[i];
@@ -158,14 +159,17 @@ export async function ingestWithin(
     const e = fresh[i]!;
     const eventMeters = matched[i]!;
     for (let j = 0; j < eventMeters.length; j++) {
-      const key = { customerId: e.customer.id, meterId: eventMeters[j]!.id, periodStartMs: periodStarts[i]! };
-      totalKeys.push(key);
-      slotKeys.push(totalKey(key));
+      const customerId = e.customer.id;
+      const meterId = eventMeters[j]!.id;
+      const periodStartMs = periodStarts[i]!;
+      const slotKey = `${customerId}\u0000${meterId}\u0000${periodStartMs}`;
+      slotKeys.push(slotKey);
+      if (!totalKeys.has(slotKey)) totalKeys.set(slotKey, { customerId, meterId, periodStartMs });
       const reading = list[j]!;
-      if (reading.kind === 'unique') uniqueKeys.push({ ...key, value: reading.value });
+      if (reading.kind === 'unique') uniqueKeys.push({ customerId, meterId, periodStartMs, value: reading.value });
     }
   }
-  const totals = await totalsOf(tx, totalKeys, request.totalsIn, reads.totals);
+  const totals = await totalsOf(tx, [...totalKeys.values()], request.totalsIn, reads.totals);
   const seen = await tx.usage.seenValues(uniqueKeys);
   // Late events are paid by the grants live at their time (PRODUCT §5), expired ones included.
   const lateSince = new Map<string, number>();
@@ -182,6 +186,10 @@ export async function ingestWithin(
   const newValues: UniqueValueKey[] = [];
   const records: UsageEventRecord[] = [];
   const recordedAtMs = engine.clock.now();
+  // What an event's totals held before it, to undo them if it is refused (rare): reused arrays.
+  const beforeTotals: MeterTotal[] = [];
+  const beforeQuantities: bigint[] = [];
+  const beforeCredits: bigint[] = [];
   let slot = 0;
   for (let i = 0; i < fresh.length; i++) {
     const list = readings[i];
@@ -193,7 +201,9 @@ export async function ingestWithin(
     let chargeMicro = 0n;
     const periodStartMs = periodStarts[i]!;
     const eventMeters = matched[i]!;
-    const before: [MeterTotal, bigint, bigint][] = [];
+    beforeTotals.length = 0;
+    beforeQuantities.length = 0;
+    beforeCredits.length = 0;
     const newValuesBefore = newValues.length;
     for (let j = 0; j < eventMeters.length; j++) {
       const meter = eventMeters[j]!;
@@ -213,7 +223,9 @@ export async function ingestWithin(
           newValues.push({ customerId: e.customer.id, meterId: meter.id, periodStartMs, value: reading.value });
         }
       }
-      before.push([total, total.quantityMicro, total.creditsMicro]);
+      beforeTotals.push(total);
+      beforeQuantities.push(total.quantityMicro);
+      beforeCredits.push(total.creditsMicro);
       const after = nextQuantity(meter.aggregation, total.quantityMicro, reading, wasSeen);
       const cost = costs.marginal(total, usage.rate(e.customer.id, meter, e.atMs), after);
       const quantity = after - total.quantityMicro;
@@ -224,11 +236,11 @@ export async function ingestWithin(
       rating.push({ meter: meter.code, quantity: formatDecimal(quantity, 6), credits: formatCredits(cost) });
       if (cost !== 0n) consumed.push({ account: costs.account(meter.code), amountMicro: cost });
     }
-    if (chargeMicro > limits.creditsMaxMicro || before.some(([t]) => t.creditsMicro > limits.creditsMaxMicro || t.quantityMicro > limits.creditsMaxMicro)) {
+    if (chargeMicro > limits.creditsMaxMicro || totalsBeyond(beforeTotals)) {
       // Beyond what a 64-bit amount can carry: refuse this event alone and undo what it counted.
-      for (const [t, quantityMicro, creditsMicro] of before) {
-        t.quantityMicro = quantityMicro;
-        t.creditsMicro = creditsMicro;
+      for (let k = 0; k < beforeTotals.length; k++) {
+        beforeTotals[k]!.quantityMicro = beforeQuantities[k]!;
+        beforeTotals[k]!.creditsMicro = beforeCredits[k]!;
       }
       for (const v of newValues.splice(newValuesBefore)) seen.delete(uniqueKey(v));
       out.set(e.index, rejected(e.id, { code: 'amount_out_of_range', message: 'This event would charge or count more than the largest amount Tally stores.', field: 'properties' }));
@@ -247,6 +259,12 @@ export async function ingestWithin(
   await tx.usage.insertValues(newValues);
   for (const f of funding.values()) await refreshSignals(tx, changes, f.customer, availableOf(f), f.nowMs);
   return fillDuplicates(out, candidates);
+}
+
+/** Whether a running total now holds more than a 64-bit amount may. */
+function totalsBeyond(totals: readonly MeterTotal[]): boolean {
+  for (const t of totals) if (t.creditsMicro > limits.creditsMaxMicro || t.quantityMicro > limits.creditsMaxMicro) return true;
+  return false;
 }
 
 /**
@@ -320,18 +338,25 @@ function charge(
       grant: reclaim.grantId, customer: e.customer.id, credits: formatCredits(reclaim.amountMicro), usage_event: e.id, transaction: taken.id,
     }, f.nowMs);
   }
-  const txn = changes.txn({
+  const txn = changes.add({
     customerId: e.customer.id,
     kind: 'usage',
     cause: { type: 'usage_event', id: e.id },
     refs: {},
     effectiveAtMs: e.atMs,
-    entries: [...payment.entries, ...consumed],
+    entries: concatEntries(payment.entries, consumed),
+    id: changes.txnId(),
   });
   const result: IngestResult = { id: e.id, status: 'accepted', credits, paid_by: payment.paidBy };
   if (payment.overageMicro > 0n) result.overage = formatCredits(payment.overageMicro);
   if (payment.debtMicro > 0n) result.debt = formatCredits(payment.debtMicro);
   return { txnId: txn.id, result };
+}
+
+/** `[...paid, ...consumed]`, appending to `paid` (made by `pay` for this event alone). */
+function concatEntries(paid: LedgerEntry[], consumed: readonly LedgerEntry[]): LedgerEntry[] {
+  for (let i = 0; i < consumed.length; i++) paid.push(consumed[i]!);
+  return paid;
 }
 
 /**

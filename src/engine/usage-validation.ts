@@ -43,6 +43,23 @@ function isFlatSorted(value: Record<string, unknown>): boolean {
   return true;
 }
 
+const nulFree = (v: unknown): boolean => typeof v !== 'object' || v === null ? typeof v !== 'string' || !v.includes('\u0000') : false;
+
+/**
+ * True when none of an event's strings holds a NUL and its properties are one flat object, so
+ * `findNulCharacter` would find nothing; false sends the event through that walk, which also
+ * names the field.
+ */
+function surelyNulFree(id: unknown, customer: unknown, type: unknown, timestamp: unknown, properties: unknown): boolean {
+  if (!nulFree(id) || !nulFree(customer) || !nulFree(type) || !nulFree(timestamp)) return false;
+  if (properties === undefined) return true;
+  if (!isPlainObject(properties)) return false;
+  for (const key in properties) {
+    if (key.includes('\u0000') || !nulFree(properties[key])) return false;
+  }
+  return true;
+}
+
 /**
  * Checks one event's shape. The body hash covers what the caller sent (customer, type, timestamp,
  * properties), so a retry of the same event is recognized and a reused id with another body is not.
@@ -67,7 +84,10 @@ function checkUsageEvent(raw: unknown, index: number, customerOverride: string |
     return { code: 'unknown_field', message: `Unknown field ${JSON.stringify(key)}.`, field: key };
   }
   // NUL is refused in every string of an event (both databases alike: PostgreSQL cannot store it).
-  const nulAt = findNulCharacter({ id, customer: customerOverride === undefined ? customer : undefined, type, timestamp, properties }, '');
+  const customerField = customerOverride === undefined ? customer : undefined;
+  const nulAt = surelyNulFree(id, customerField, type, timestamp, properties)
+    ? null
+    : findNulCharacter({ id, customer: customerField, type, timestamp, properties }, '');
   if (nulAt !== null) return { code: 'nul_character', message: `${nulAt} contains a NUL character.`, field: nulAt };
   if (typeof id !== 'string' || id.length === 0 || id.length > limits.eventIdLengthMax) {
     return { code: 'invalid_id', message: `id must be a string of 1 to ${limits.eventIdLengthMax} characters.`, field: 'id' };

@@ -109,24 +109,35 @@ export class LedgerQueries {
     if (txns.length === 0) return;
     const txnValues: SqlValue[] = [];
     const entryValues: SqlValue[] = [];
-    const deltas = new Map<string, { customerId: string; code: string; amount: bigint }>();
+    // Per customer, then per account (no key string made per entry); `deltas` keeps the order in
+    // which accounts first appear, the order their rows are written in.
+    const byCustomer = new Map<string, Map<string, { customerId: string; code: string; amount: bigint }>>();
+    const deltas: { customerId: string; code: string; amount: bigint }[] = [];
     for (const txn of txns) {
       // assertBalanced builds its messages before it checks; run it only to throw.
       if (!isBalanced(txn)) assertBalanced(txn);
       txnValues.push(txn.id, txn.customerId, txn.kind, txn.cause.type, txn.cause.id, refsJson(txn.refs), txn.effectiveAtMs, recordedAtMs);
+      let own = byCustomer.get(txn.customerId);
+      if (own === undefined) {
+        own = new Map();
+        byCustomer.set(txn.customerId, own);
+      }
       let seq = 0;
       for (const entry of txn.entries) {
         entryValues.push(txn.id, seq++, txn.customerId, entry.account, entry.amountMicro);
-        const key = `${txn.customerId}\u0000${entry.account}`;
-        const delta = deltas.get(key);
+        const delta = own.get(entry.account);
         if (delta) delta.amount += entry.amountMicro;
-        else deltas.set(key, { customerId: txn.customerId, code: entry.account, amount: entry.amountMicro });
+        else {
+          const added = { customerId: txn.customerId, code: entry.account, amount: entry.amountMicro };
+          own.set(entry.account, added);
+          deltas.push(added);
+        }
       }
     }
     await insertShapedRows(this.c, transactionsShape, txnValues);
     await insertShapedRows(this.c, entriesShape, entryValues);
     const balanceValues: SqlValue[] = [];
-    for (const d of deltas.values()) balanceValues.push(d.customerId, d.code, d.amount);
+    for (const d of deltas) balanceValues.push(d.customerId, d.code, d.amount);
     await insertShapedRows(this.c, balancesShape, balanceValues);
   }
 
