@@ -65,6 +65,32 @@ function refsJson(refs: Record<string, string>): string {
   return '{}';
 }
 
+const byAccountKey = (a: { customerId: string; code: string }, b: { customerId: string; code: string }): number =>
+  a.customerId < b.customerId ? -1 : a.customerId > b.customerId ? 1 : a.code < b.code ? -1 : a.code > b.code ? 1 : 0;
+
+/**
+ * The rows of `ledger_transactions` (8 values each, id first, customer second) reordered by
+ * customer, then id: two of the table's indexes lead with the customer, and rows in that order
+ * reach their pages one after another; the id index takes the batch's new ids at its end anyway.
+ */
+function sortedTxnValues(values: readonly SqlValue[]): SqlValue[] {
+  const width = 8;
+  const rows: number[] = [];
+  for (let p = 0; p < values.length; p += width) rows.push(p);
+  rows.sort((a, b) => {
+    const ca = values[a + 1] as string;
+    const cb = values[b + 1] as string;
+    if (ca !== cb) return ca < cb ? -1 : 1;
+    const ia = values[a] as string;
+    const ib = values[b] as string;
+    return ia < ib ? -1 : ia > ib ? 1 : 0;
+  });
+  const out: SqlValue[] = new Array(values.length);
+  let o = 0;
+  for (const p of rows) for (let i = 0; i < width; i++) out[o++] = values[p + i]!;
+  return out;
+}
+
 export class LedgerQueries {
   /** Domain events held back for one multi-row write (see `deferDomainEvents`); null: written at once. */
   private deferredEvents: DomainEventRecord[] | null = null;
@@ -134,7 +160,10 @@ export class LedgerQueries {
         }
       }
     }
-    await insertShapedRows(this.c, transactionsShape, txnValues);
+    // SQLite: the account rows in key order, so the upserts walk the primary key's pages once in
+    // order instead of hopping between customers. (PostgreSQL keeps the first-seen order.)
+    if (this.c.dialect === 'sqlite') deltas.sort(byAccountKey);
+    await insertShapedRows(this.c, transactionsShape, this.c.dialect === 'sqlite' ? sortedTxnValues(txnValues) : txnValues);
     await insertShapedRows(this.c, entriesShape, entryValues);
     const balanceValues: SqlValue[] = [];
     for (const d of deltas) balanceValues.push(d.customerId, d.code, d.amount);

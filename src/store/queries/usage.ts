@@ -58,6 +58,10 @@ const uniqueValuesShape = insertShape('meter_unique_values',
 const decodedRatesMax = 1000;
 const decodedRates = new WeakMap<RateCodec, Map<string, Rate>>();
 
+const byTotalKey = (a: MeterTotalKey, b: MeterTotalKey): number =>
+  a.customerId < b.customerId ? -1 : a.customerId > b.customerId ? 1
+    : a.meterId < b.meterId ? -1 : a.meterId > b.meterId ? 1 : a.periodStartMs - b.periodStartMs;
+
 export class UsageQueries {
   constructor(private readonly c: SqlConnection, private readonly rates: RateCodec = jsonRateCodec) {}
 
@@ -199,7 +203,9 @@ export class UsageQueries {
 
   async saveTotals(totals: readonly MeterTotal[]): Promise<void> {
     const values: SqlValue[] = [];
-    for (const t of totals) values.push(t.customerId, t.meterId, t.periodStartMs, t.quantityMicro, t.creditsMicro);
+    // SQLite: in primary-key order, so the upserts walk its pages in order (PostgreSQL keeps the caller's).
+    const ordered = this.c.dialect === 'sqlite' ? [...totals].sort(byTotalKey) : totals;
+    for (const t of ordered) values.push(t.customerId, t.meterId, t.periodStartMs, t.quantityMicro, t.creditsMicro);
     await insertShapedRows(this.c, meterTotalsShape, values);
   }
 
