@@ -9,9 +9,11 @@
  * client (`load-client.ts`, another child process) drives them in turn. Every round runs, on
  * each side, figure 4's authorize phase (2,000 requests/s offered for 3 s, 32 sockets) and figure
  * 3's single-event ingest (64 clients, closed loop, 3 s); each round starts with the next side.
- * A server's CPU time is read from its own process before and after each phase. Prints, per side,
- * the median over the rounds (and the range) of the CPU per request of each phase and of the
- * authorize p99: on a shared machine one round can be far off, and the median holds.
+ * A server's CPU time is read from its own process before and after each phase (after
+ * `BENCH_SETTLE_MS` of idle time, so that work a server defers past the phase, such as WAL
+ * checkpoints, is counted on its side and does not fall into the next phase). Prints, per side,
+ * the median over the rounds (and the range) of the CPU per request of each phase, of the
+ * authorize p99 and of single events answered per second: on a shared machine one round can be far off, and the median holds.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -21,6 +23,8 @@ import type { LoadJob, LoadReport } from './load-client.ts';
 import { percentile } from './stats.ts';
 
 const phaseMs = 3000;
+/** `BENCH_SETTLE_MS`: idle time after each phase before the server's CPU is read (default none). */
+const settleMs = Number(process.env.BENCH_SETTLE_MS ?? 0);
 
 type Phase = 'authorize' | 'single';
 
@@ -56,6 +60,8 @@ interface Side {
   /** Per counted round: the server's CPU µs per request of each phase, and the authorize p99. */
   cpuUsPerRequest: Record<Phase, number[]>;
   authorizeP99Ms: number[];
+  /** Per counted round: single events answered per second. */
+  singlePerSecond: number[];
   child: ChildProcess;
 }
 
@@ -75,6 +81,7 @@ async function openSide(root: string, label: string): Promise<Side> {
     }),
     cpuUsPerRequest: { authorize: [], single: [] },
     authorizeP99Ms: [],
+    singlePerSecond: [],
     child,
   };
 }
@@ -92,6 +99,8 @@ async function compare(roots: string[], rounds: number): Promise<void> {
   async function measure(side: Side, phase: Phase, seed: number, counted: boolean): Promise<void> {
     const cpuBeforeUs = await side.cpuUs();
     const report: LoadReport = await client.run(side.job(phase, seed));
+    // Work a server defers past the phase (its WAL checkpoints) is counted, and kept out of the next phase.
+    if (settleMs > 0) await new Promise((done) => setTimeout(done, settleMs));
     const cpuUs = await side.cpuUs() - cpuBeforeUs;
     if (report.httpErrors > 0 || Object.keys(report.statuses).some((s) => s.startsWith('http_'))) {
       throw new Error(`${side.label} ${phase}: unexpected replies ${JSON.stringify(report.statuses)}, HTTP errors ${report.httpErrors}`);
@@ -99,6 +108,7 @@ async function compare(roots: string[], rounds: number): Promise<void> {
     if (!counted) return;
     side.cpuUsPerRequest[phase].push(cpuUs / report.requests);
     if (phase === 'authorize') side.authorizeP99Ms.push(report.latencyMs.p99);
+    else side.singlePerSecond.push(report.requests / (report.elapsedMs / 1000));
   }
 
   const sides: Side[] = [];
@@ -129,7 +139,7 @@ async function compare(roots: string[], rounds: number): Promise<void> {
       const paired = side === first ? '' : `; minus A's in the same round: ${fromA(side, 'authorize')} µs`;
       const pairedSingle = side === first ? '' : `; minus A's in the same round: ${fromA(side, 'single')} µs`;
       console.log(`${side.label} ${side.root}\n  authorize ${spread(side.cpuUsPerRequest.authorize, 0)} µs${paired}; p99 ${spread(side.authorizeP99Ms, 2)} ms`
-        + `\n  single-event ingest ${spread(side.cpuUsPerRequest.single, 0)} µs${pairedSingle}`);
+        + `\n  single-event ingest ${spread(side.cpuUsPerRequest.single, 0)} µs${pairedSingle}; ${spread(side.singlePerSecond, 0)} events/s`);
     }
   } finally {
     client.child.disconnect();

@@ -18,10 +18,21 @@ const db = new Database(workerData.path, { readonly: true, fileMustExist: true }
 db.defaultSafeIntegers(true);
 db.pragma('busy_timeout = 5000');
 db.pragma('cache_size = -' + workerData.cacheKib);
+// Copies the WAL into the database file as each snapshot ends (see snapshotGapMs). A checkpoint
+// writes, so it needs a connection that may; without one (a read-only file) the checkpointer
+// thread of the process that writes does it on its own schedule.
+let checkpoint = null;
+try {
+  const writer = new Database(workerData.path, { fileMustExist: true });
+  writer.pragma('busy_timeout = 0');
+  writer.pragma('synchronous = FULL');
+  checkpoint = { db: writer, statement: writer.prepare('PRAGMA wal_checkpoint(PASSIVE)') };
+} catch { /* read-only: no checkpoints from here */ }
 parentPort.on('message', (m) => {
   if (m.op === 'end') {
     if (db.inTransaction) db.exec('COMMIT');
     db.close();
+    if (checkpoint) checkpoint.db.close();
     parentPort.close();
     return;
   }
@@ -33,6 +44,9 @@ parentPort.on('message', (m) => {
     }
     if (m.op === 'commit') {
       if (db.inTransaction) db.exec('COMMIT');
+      if (checkpoint) {
+        try { checkpoint.statement.get(); } catch { /* busy: the checkpointer thread is at it */ }
+      }
       parentPort.postMessage({ id: m.id, rows: [] });
       return;
     }
@@ -58,8 +72,9 @@ const snapshotCacheKib = 256 * 1024;
  * can copy the WAL back only as far as the snapshot, and the WAL is restarted only once it has
  * all been copied back and no reader still uses it; snapshots taken back to back would leave no
  * such moment under steady writes, and the WAL would grow as if one snapshot lasted throughout.
- * This is four rounds of the checkpointer (wal-checkpointer.ts): time for a round to finish and
- * for the next write to restart the WAL.
+ * So the worker itself checkpoints as each snapshot ends (PASSIVE, on a connection of its own,
+ * before the snapshot's caller goes on), whatever the checkpointer thread's interval; the gap
+ * leaves time for the next write to restart the WAL.
  */
 export const snapshotGapMs = 100;
 

@@ -52,6 +52,8 @@ export interface SqliteOptions {
    * the request thread. Either way an acknowledged transaction is durable.
    */
   durability?: 'pipelined' | 'at-commit';
+  /** How often the checkpointer thread copies the WAL into the database file (wal-checkpointer.ts). */
+  checkpointIntervalMs?: number;
 }
 
 export function openSqliteDatabase(path: string, options: SqliteOptions = {}): SqlDatabase {
@@ -81,7 +83,7 @@ export function openSqliteDatabase(path: string, options: SqliteOptions = {}): S
   }
   return new SqliteDatabase(
     db,
-    isFile(path) ? startCheckpointer(db, path) : null,
+    isFile(path) ? startCheckpointer(db, path, options.checkpointIntervalMs) : null,
     isFile(path) ? path : null,
     pipelined ? new WalSync(`${path}-wal`) : null,
   );
@@ -96,11 +98,11 @@ function isFile(path: string): boolean {
  * higher automatic checkpoint threshold as a safety net, and falls back to SQLite's default if
  * the thread cannot run.
  */
-function startCheckpointer(db: Database.Database, path: string): WalCheckpointer | null {
+function startCheckpointer(db: Database.Database, path: string, intervalMs: number | undefined): WalCheckpointer | null {
   try {
     const checkpointer = new WalCheckpointer(path, () => {
       if (db.open) db.pragma(`wal_autocheckpoint = ${defaultWalAutocheckpointFrames}`);
-    });
+    }, intervalMs);
     db.pragma(`wal_autocheckpoint = ${walFramesMax}`);
     return checkpointer;
   } catch {

@@ -1,8 +1,16 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
-/** How often the checkpointer copies newly committed WAL frames into the database file. */
-export const checkpointIntervalMs = 25;
+/**
+ * How often the checkpointer copies newly committed WAL frames into the database file. Each round
+ * that finds new frames syncs the WAL and the database file, and copies each page once however
+ * often it was rewritten since the last round: at 25 ms, rounds ran 40 times a second under load,
+ * their fsyncs queued with the commits' own, and the pages every commit rewrites (the tables'
+ * last pages) were copied back after almost every commit. 250 ms measured 13–16% less CPU per
+ * event and 12–19% more events per second on figures 2 and 3 (docs/BENCHMARKS.md, round 5); the
+ * WAL then holds a quarter of a second of writes, far below `walFramesMax`.
+ */
+export const checkpointIntervalMs = 250;
 
 /**
  * The writer's own safety net: if the WAL ever holds this many frames (64 MiB of 4 KiB pages),
@@ -43,10 +51,10 @@ export class WalCheckpointer {
   private readonly worker: Worker;
   private readonly exited: Promise<void>;
 
-  constructor(path: string, onFailure: (error: Error) => void) {
+  constructor(path: string, onFailure: (error: Error) => void, intervalMs = checkpointIntervalMs) {
     this.worker = new Worker(workerSource, {
       eval: true,
-      workerData: { path, driver: createRequire(import.meta.url).resolve('better-sqlite3'), intervalMs: checkpointIntervalMs },
+      workerData: { path, driver: createRequire(import.meta.url).resolve('better-sqlite3'), intervalMs },
     });
     // The thread must never keep a process alive that has nothing else to do.
     this.worker.unref();

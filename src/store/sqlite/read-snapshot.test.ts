@@ -1,0 +1,53 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { SqlDatabase } from '../sql.ts';
+import { openSqliteDatabase } from './sqlite-database.ts';
+
+/**
+ * Sliced checks rely on the WAL being copied back between two snapshots (read-snapshot.ts,
+ * `snapshotGapMs`). The checkpointer thread is set to an hour here, so the only checkpoint that
+ * can run is the one the snapshot worker makes as a snapshot ends.
+ */
+describe('read snapshots on SQLite', () => {
+  let dir: string;
+  let path: string;
+  let db: SqlDatabase;
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tally-snapshots-'));
+    path = join(dir, 'tally.db');
+    db = openSqliteDatabase(path, { checkpointIntervalMs: 3_600_000 });
+    await db.run('CREATE TABLE rows (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
+  });
+  afterEach(async () => {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const insert = async (from: number, count: number): Promise<void> => {
+    await db.transaction(async (c) => {
+      for (let i = from; i < from + count; i++) await c.run('INSERT INTO rows (id, body) VALUES (?, ?)', [i, 'x'.repeat(500)]);
+    });
+  };
+
+  it('copies the WAL into the database file as each snapshot ends, and every snapshot sees what was committed before it', async () => {
+    const count = (snapshot: Parameters<Parameters<SqlDatabase['snapshots']>[0]>[0]) =>
+      snapshot(async (c) => (await c.query<{ n: bigint }>('SELECT COUNT(*) AS n FROM rows'))[0]!.n);
+    await insert(0, 400);
+    // 400 rows of 500 bytes lie in the WAL only: nothing has checkpointed yet.
+    const first = statSync(path).size;
+    expect(first).toBeLessThan(100_000);
+    const counts = await db.snapshots(async (snapshot) => {
+      const seen = [await count(snapshot)];
+      const second = statSync(path).size;
+      expect(second).toBeGreaterThan(first + 150_000);
+      await insert(400, 400);
+      expect(statSync(path).size).toBe(second);
+      seen.push(await count(snapshot));
+      expect(statSync(path).size).toBeGreaterThan(second + 150_000);
+      return seen;
+    });
+    expect(counts).toEqual([400n, 800n]);
+  });
+});
