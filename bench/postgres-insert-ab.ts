@@ -11,7 +11,7 @@
  * inside BEGIN … ROLLBACK, and the CPU its backend used for it is read from /proc: rows from
  * `SELECT * FROM unnest(…)` (a function scan, materialized first) or from `SELECT unnest(…), …`
  * (the select list, streamed); array parameters as pg's text literals or as the adapter sends
- * them (`binaryArrays`). This process's CPU to build the statement's Bind message in each
+ * them (`arrayParameters`). This process's CPU to build the statement's Bind message in each
  * parameter form is measured alongside, with pg-protocol's serializer.
  *
  * `BENCH_SQL_B="…"` compares a layout change instead: after the warm-up the database is copied,
@@ -25,7 +25,7 @@ import { startPostgres } from '../test/support/postgres-server.ts';
 import { buildTemplate, databaseFromTemplate, PgCluster } from './postgres-fixture.ts';
 import { EventSource } from './events.ts';
 import { within } from './deadline.ts';
-import { binaryArrays, openPostgresDatabase } from '../src/store/postgres/postgres-database.ts';
+import { arrayParameters, openPostgresDatabase } from '../src/store/postgres/postgres-database.ts';
 import { createEngine } from '../src/engine/create-engine.ts';
 import { ingestEvents } from '../src/engine/ingest-events.ts';
 import type { SqlColumn } from '../src/store/sql.ts';
@@ -100,7 +100,7 @@ async function run(): Promise<void> {
   const fromScan = projected.replace(/SELECT ((?:unnest\(\$\d+::[a-z]+\[\]\)(?:, )?)+)/g,
     (_m, list: string) => `SELECT * FROM unnest(${list.replace(/unnest\((\$\d+::[a-z]+\[\])\)/g, '$1')})`);
   const textParams = columns as unknown[];
-  const binaryParams = binaryArrays(projected, columns);
+  const binaryParams = arrayParameters(projected, columns);
   const forms: [string, string, unknown[]][] = [
     ['FROM unnest(…), text arrays', fromScan, textParams],
     ['FROM unnest(…), adapter arrays', fromScan, binaryParams],
@@ -158,7 +158,7 @@ async function run(): Promise<void> {
     for (const form of round % 2 === 0 ? ['text', 'adapter'] as const : ['adapter', 'text'] as const) {
       const cpu = process.cpuUsage();
       for (let i = 0; i < binds; i++) {
-        const values = form === 'text' ? columns : binaryArrays(projected, columns);
+        const values = form === 'text' ? columns : arrayParameters(projected, columns);
         serialize.bind({ statement: 'x', values: values as never, valueMapper: (v: unknown) => pgUtils.prepareValue(v) });
       }
       const used = process.cpuUsage(cpu);

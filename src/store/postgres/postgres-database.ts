@@ -251,7 +251,7 @@ function foldedInserts(inserts: readonly { sql: string; params: readonly SqlColu
     });
     text = `WITH ${parts.join(', ')} SELECT 1`;
     if (foldedTexts.size < foldedTextsMax) foldedTexts.set(key, text);
-    else return { text, values: binaryArrays(text, inserts.flatMap((q) => q.params as readonly SqlColumn[])) };
+    else return { text, values: arrayParameters(text, inserts.flatMap((q) => q.params as readonly SqlColumn[])) };
   }
   return preparedQuery(text, inserts.flatMap((q) => q.params as readonly SqlColumn[]));
 }
@@ -269,7 +269,7 @@ function preparedQuery(sql: string, params: readonly SqlColumn[]): pg.QueryConfi
     name = `tally_${preparedNames.size + 1}`;
     preparedNames.set(sql, name);
   }
-  return { name, text: sql, values: binaryArrays(sql, params) };
+  return { name, text: sql, values: arrayParameters(sql, params) };
 }
 
 const textOid = 25;
@@ -297,7 +297,7 @@ function arrayTypesOf(sql: string): readonly (number | undefined)[] {
  * not escape every element. A `bigint[]` column is decimal text already: with no NULL it goes as
  * the literal `{1,-2,3}` (digits need no quoting), else as pg formats it.
  */
-export function binaryArrays(sql: string, params: readonly SqlColumn[]): unknown[] {
+export function arrayParameters(sql: string, params: readonly SqlColumn[]): unknown[] {
   const types = arrayTypesOf(sql);
   const values: unknown[] = new Array(params.length);
   for (let i = 0; i < params.length; i++) {
