@@ -10,7 +10,8 @@
  * insert, run in its place (so it is executed too), and the tables' inserted, updated and HOT-updated
  * row counts. With a path, the main thread's CPU profile
  * of the measured groups is written there. `BENCH_PG_SETTINGS="name=value,…"` starts the server
- * with more settings; `BENCH_PERF=<file>` records the measured groups' backends with `perf record -g`.
+ * with more settings; `BENCH_PERF=<file>` records the measured groups' backends with `perf record -g`;
+ * `BENCH_SQL="…"` runs on the database before anything is ingested (a layout change).
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -72,6 +73,12 @@ async function run(): Promise<void> {
   const pid = (await postmasterPid(server.url))!;
   const customerIds = await buildTemplate(cluster, 'explain_template', 500, 4);
   const copy = await databaseFromTemplate(cluster, 'explain_template', 'explain');
+  if (process.env.BENCH_SQL) {
+    const c = new pg.Client({ connectionString: copy.url });
+    await c.connect();
+    await c.query(process.env.BENCH_SQL);
+    await c.end();
+  }
   const db = await openPostgresDatabase(copy.url, { max: 4 });
   const engine = await createEngine(db);
   const source = new EventSource('explain', customerIds, 7);
