@@ -69,7 +69,7 @@ class PostgresDatabase implements SqlDatabase {
   }
 
   async runPrepared(sql: string, params: readonly SqlColumn[]): Promise<number> {
-    const result = await this.pool.query(preparedQuery(sql, params));
+    const result = await this.pool.query(preparedQuery(projectedUnnest(sql), params));
     return result.rowCount ?? 0;
   }
 
@@ -166,7 +166,7 @@ class PostgresTransactionConnection implements SqlConnection {
 
   async runPrepared(sql: string, params: readonly SqlColumn[]): Promise<number> {
     await this.ready();
-    const result = await this.client.query(preparedQuery(sql, params));
+    const result = await this.client.query(preparedQuery(projectedUnnest(sql), params));
     return result.rowCount ?? 0;
   }
 
@@ -176,8 +176,9 @@ class PostgresTransactionConnection implements SqlConnection {
     return result.rows as R[];
   }
 
-  insertLater(sql: string, params: readonly SqlColumn[]): void {
+  insertLater(source: string, params: readonly SqlColumn[]): void {
     this.assertActive();
+    const sql = projectedUnnest(source);
     // A table written twice in one statement would see neither write from the other (one
     // snapshot), and an upsert could meet its own row: such an insert waits for the next statement.
     if (this.overflow.length > 0 || this.queued.some((q) => q.sql === sql)) this.overflow.push({ sql, params });
@@ -209,6 +210,26 @@ class PostgresTransactionConnection implements SqlConnection {
   }
 }
 
+const projectedTexts = new Map<string, string>();
+const unnestInsert = /^(INSERT INTO [a-z_]+ \([a-z_, ]+\) )SELECT \* FROM unnest\(((?:\$\d+::[a-z]+\[\], )*\$\d+::[a-z]+\[\])\)(.*)$/s;
+
+/**
+ * `INSERT … SELECT * FROM unnest($1::text[], $2::bigint[], …)` rewritten as `INSERT … SELECT
+ * unnest($1::text[]), unnest($2::bigint[]), …`: the same rows (set-returning functions in the
+ * select list advance in step, and pad a shorter array with NULLs as the multi-argument form
+ * does), but PostgreSQL streams them from the arrays instead of first copying every row into a
+ * tuplestore (a function scan in FROM materializes its whole result). Any other text is unchanged.
+ */
+export function projectedUnnest(sql: string): string {
+  let text = projectedTexts.get(sql);
+  if (text === undefined) {
+    const match = unnestInsert.exec(sql);
+    text = match === null ? sql : `${match[1]}SELECT ${match[2]!.split(', ').map((array) => `unnest(${array})`).join(', ')}${match[3]}`;
+    if (projectedTexts.size < preparedTextsMax) projectedTexts.set(sql, text);
+  }
+  return text;
+}
+
 /** Distinct folded texts run as named prepared statements; rarer combinations are parsed each time. */
 const foldedTextsMax = 40;
 const foldedTexts = new Map<string, string>();
@@ -230,7 +251,7 @@ function foldedInserts(inserts: readonly { sql: string; params: readonly SqlColu
     });
     text = `WITH ${parts.join(', ')} SELECT 1`;
     if (foldedTexts.size < foldedTextsMax) foldedTexts.set(key, text);
-    else return { text, values: inserts.flatMap((q) => q.params as unknown[]) };
+    else return { text, values: arrayParameters(text, inserts.flatMap((q) => q.params as readonly SqlColumn[])) };
   }
   return preparedQuery(text, inserts.flatMap((q) => q.params as readonly SqlColumn[]));
 }
@@ -248,7 +269,101 @@ function preparedQuery(sql: string, params: readonly SqlColumn[]): pg.QueryConfi
     name = `tally_${preparedNames.size + 1}`;
     preparedNames.set(sql, name);
   }
-  return { name, text: sql, values: params as unknown[] };
+  return { name, text: sql, values: arrayParameters(sql, params) };
+}
+
+const textOid = 25;
+const arrayTypes = new Map<string, readonly (number | undefined)[]>();
+
+/**
+ * The element type of each `$n::text[]` or `$n::bigint[]` placeholder of a prepared text, by
+ * position; other placeholders are left to pg's text format.
+ */
+function arrayTypesOf(sql: string): readonly (number | undefined)[] {
+  let types = arrayTypes.get(sql);
+  if (types === undefined) {
+    const found: (number | undefined)[] = [];
+    for (const match of sql.matchAll(/\$(\d+)::(text|bigint)\[\]/g)) found[Number(match[1]) - 1] = match[2] === 'text' ? textOid : int8Oid;
+    types = found;
+    if (arrayTypes.size < preparedTextsMax + foldedTextsMax) arrayTypes.set(sql, types);
+  }
+  return types;
+}
+
+/**
+ * Array parameters in the cheapest form for both sides. A `text[]` column goes in PostgreSQL's
+ * binary array format (pg sends a Buffer as a binary parameter), so PostgreSQL takes each element
+ * by its length (`array_recv`) instead of parsing a quoted `{…}` literal (`array_in`), and pg does
+ * not escape every element. A `bigint[]` column is decimal text already: with no NULL it goes as
+ * the literal `{1,-2,3}` (digits need no quoting), else as pg formats it.
+ */
+export function arrayParameters(sql: string, params: readonly SqlColumn[]): unknown[] {
+  const types = arrayTypesOf(sql);
+  const values: unknown[] = new Array(params.length);
+  for (let i = 0; i < params.length; i++) {
+    const type = types[i];
+    const column = params[i]!;
+    if (type === textOid && Array.isArray(column)) values[i] = encodeTextArray(column);
+    else if (type === int8Oid && Array.isArray(column) && !column.includes(null)) values[i] = `{${column.join(',')}}`;
+    else values[i] = column;
+  }
+  return values;
+}
+
+/** 1-D `text[]` in the binary array format: header, then each element's byte length and bytes. */
+function encodeTextArray(column: readonly (string | null)[]): Buffer {
+  const count = column.length;
+  if (count === 0) return arrayHeader(Buffer.allocUnsafe(12), 0, 0);
+  let hasNull = 0;
+  let chars = 0;
+  for (let i = 0; i < count; i++) {
+    const value = column[i];
+    if (value === null || value === undefined) hasNull = 1;
+    else chars += value.length;
+  }
+  // Plain ASCII (the usual ids, codes and JSON): each element's bytes are its characters, so the
+  // elements and their length prefixes are laid out as one latin1 string, written in one call.
+  if (hasNull === 0) {
+    const joined = column.join('');
+    if (Buffer.byteLength(joined, 'utf8') === chars) {
+      let laid = '';
+      for (let i = 0; i < count; i++) {
+        const value = column[i]!;
+        const n = value.length;
+        laid += String.fromCharCode(n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255) + value;
+      }
+      const buffer = arrayHeader(Buffer.allocUnsafe(20 + 4 * count + chars), count, 0);
+      buffer.write(laid, 20, 'latin1');
+      return buffer;
+    }
+  }
+  const lengths = new Int32Array(count);
+  let size = 20;
+  for (let i = 0; i < count; i++) {
+    const value = column[i];
+    lengths[i] = value === null || value === undefined ? -1 : Buffer.byteLength(value, 'utf8');
+    size += 4 + Math.max(lengths[i]!, 0);
+  }
+  const buffer = arrayHeader(Buffer.allocUnsafe(size), count, hasNull);
+  let offset = 20;
+  for (let i = 0; i < count; i++) {
+    const length = lengths[i]!;
+    buffer.writeInt32BE(length, offset);
+    offset += 4;
+    if (length > 0) offset += buffer.write(column[i]!, offset, length, 'utf8');
+  }
+  return buffer;
+}
+
+function arrayHeader(buffer: Buffer, count: number, hasNull: number): Buffer {
+  buffer.writeInt32BE(count === 0 ? 0 : 1, 0);
+  buffer.writeInt32BE(hasNull, 4);
+  buffer.writeUInt32BE(textOid, 8);
+  if (count > 0) {
+    buffer.writeInt32BE(count, 12);
+    buffer.writeInt32BE(1, 16);
+  }
+  return buffer;
 }
 
 const translations = new Map<string, string>();
