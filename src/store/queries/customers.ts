@@ -87,6 +87,21 @@ export class CustomerQueries {
   }
 
   /**
+   * `find`, and in the same statement whether the customer has any subscription: a caller that
+   * rates usage (authorization) skips reading the subscription timeline of a customer that has
+   * none, the common case, instead of running a statement that returns no rows.
+   */
+  async findWithSubscriptionFlag(ref: string): Promise<{ customer: CustomerRecord; hasSubscriptions: boolean } | null> {
+    const flag = `EXISTS (SELECT 1 FROM subscriptions s WHERE s.customer_id = c.id) AS has_subscriptions`;
+    const byId = await this.c.query(`SELECT c.*, ${flag} FROM customers c WHERE c.id = ?`, [ref]);
+    const row = byId[0] ?? (await this.c.query(`SELECT c.*, ${flag} FROM customers c WHERE c.external_id = ?`, [ref]))[0];
+    if (!row) return null;
+    // SQLite answers 1/0 (a bigint here), PostgreSQL a boolean.
+    const has = row.has_subscriptions;
+    return { customer: toCustomer(row), hasSubscriptions: has === true || (typeof has !== 'boolean' && has !== null && has !== undefined && big(has) !== 0n) };
+  }
+
+  /**
    * `findMany` for a writer: on PostgreSQL the same statement also row-locks every customer it
    * finds, in id order as `lockCustomers` does, so a write step pays one round trip for the read
    * and the lock instead of two, and reads each row as it stands once locked. A customer whose
