@@ -41,12 +41,13 @@ export async function authorize(engine: Engine, ref: string, input: AuthorizeInp
 const noSubscriptions: readonly SubscriptionRecord[] = [];
 
 async function authorizeWithin(engine: Engine, tx: StoreTx, ref: string, input: AuthorizeInput, credits: bigint | null): Promise<Outcome<Authorization>> {
-  const found = await tx.customers.findWithSubscriptionFlag(ref);
+  // The customer, whether it has subscriptions and its active grants, in one statement.
+  const found = await tx.customers.findForAuthorization(ref);
   if (!found) return notFound('customer', ref);
   const { customer } = found;
   const nowMs = await customerNow(engine, tx, customer);
   // Only the sum of what the grants can pay now is needed, not a funding in burn-down order.
-  const availableMicro = availableOfGrants(await tx.ledger.spendableGrants([customer.id]), nowMs);
+  const availableMicro = availableOfGrants(found.grants, nowMs);
   // The subscription timeline is read once, and only for a customer that has one.
   const subs = found.hasSubscriptions ? await tx.billing.subscriptionsOf([customer.id]) : noSubscriptions;
   let costMicro = credits ?? 0n;
