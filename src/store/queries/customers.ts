@@ -36,6 +36,16 @@ function toClock(r: SqlRow): TestClockRecord {
   };
 }
 
+/** `CustomerQueries.findForAuthorization`'s statement; built once, so each call looks up the same text. */
+const authorizationSelect = (where: string): string => `SELECT c.*, EXISTS (SELECT 1 FROM subscriptions s WHERE s.customer_id = c.id) AS has_subscriptions,
+    g.effective_at AS grant_effective_at, g.expires_at AS grant_expires_at, g.frozen_from AS grant_frozen_from,
+    g.unfrozen_at AS grant_unfrozen_at, COALESCE(a.balance, 0) AS grant_remaining
+  FROM customers c LEFT JOIN grants g ON g.customer_id = c.id AND g.status = 'active'
+    LEFT JOIN accounts a ON a.customer_id = g.customer_id AND a.code = 'grant:' || g.id
+  WHERE ${where}`;
+const authorizationById = authorizationSelect('c.id = ?');
+const authorizationByExternalId = authorizationSelect('c.external_id = ?');
+
 export class CustomerQueries {
   constructor(private readonly c: SqlConnection) {}
 
@@ -94,14 +104,8 @@ export class CustomerQueries {
    * rows, one per grant; the customer's columns repeat on each). One statement instead of three.
    */
   async findForAuthorization(ref: string): Promise<{ customer: CustomerRecord; hasSubscriptions: boolean; grants: UsableGrant[] } | null> {
-    const select = (where: string) => `SELECT c.*, EXISTS (SELECT 1 FROM subscriptions s WHERE s.customer_id = c.id) AS has_subscriptions,
-        g.effective_at AS grant_effective_at, g.expires_at AS grant_expires_at, g.frozen_from AS grant_frozen_from,
-        g.unfrozen_at AS grant_unfrozen_at, COALESCE(a.balance, 0) AS grant_remaining
-      FROM customers c LEFT JOIN grants g ON g.customer_id = c.id AND g.status = 'active'
-        LEFT JOIN accounts a ON a.customer_id = g.customer_id AND a.code = 'grant:' || g.id
-      WHERE ${where}`;
-    let rows = await this.c.query(select('c.id = ?'), [ref]);
-    if (rows.length === 0) rows = await this.c.query(select('c.external_id = ?'), [ref]);
+    let rows = await this.c.query(authorizationById, [ref]);
+    if (rows.length === 0) rows = await this.c.query(authorizationByExternalId, [ref]);
     const first = rows[0];
     if (first === undefined) return null;
     const grants: UsableGrant[] = [];
