@@ -22,7 +22,7 @@ export async function loadUsageContext(tx: StoreTx, customers: readonly Customer
 /** The same, from the customers' subscriptions already read (phases and plans are read here). */
 export async function usageContextOf(tx: StoreTx, subs: readonly SubscriptionRecord[]): Promise<UsageContext> {
   if (subs.length === 0) return withoutSubscriptions;
-  const phases = subs.length ? await tx.billing.phases(subs.map((s) => s.id)) : [];
+  const phases = await tx.billing.phases(subs.map((s) => s.id));
   const plans = phases.length ? await tx.billing.plansById(phases.map((p) => p.planId)) : new Map<string, PlanRecord>();
   return usageContextFrom(subs, phases, plans);
 }
