@@ -6,9 +6,13 @@
  * It speaks HTTP/1.1 through node:http with a keep-alive agent, one socket per concurrent
  * client. node:http costs less CPU per request than fetch, which matters when the client shares
  * a two-core machine with the server it measures; `BENCH_CLIENT=fetch` uses fetch (undici)
- * with its default keep-alive pool instead.
+ * with its default keep-alive pool instead. Figure 4's open-loop authorize phase goes through
+ * `RawHttpPool` below, a minimal keep-alive HTTP/1.1 client on bare sockets that costs the
+ * shared machine a fraction of node:http's CPU per request (`BENCH_CLIENT=http` keeps node:http
+ * there too, to compare).
  */
 import http from 'node:http';
+import net from 'node:net';
 import { EventSource } from './events.ts';
 import { percentile } from './stats.ts';
 
@@ -58,6 +62,114 @@ function post(agent: http.Agent, url: URL, path: string, apiKey: string, body: s
     request.on('error', reject);
     request.end(body);
   });
+}
+
+/** `BENCH_CLIENT=http` (or `fetch`) sends figure 4's authorizations through node:http (or fetch) too. */
+const rawAuthorize = process.env.BENCH_CLIENT !== 'http' && !useFetch;
+
+interface Pending {
+  request: string;
+  resolve(reply: Reply): void;
+  reject(error: Error): void;
+}
+
+/**
+ * Keep-alive HTTP/1.1 on up to `socketsMax` sockets, one request in flight per socket and the
+ * rest queued, as node:http's agent does with `maxSockets`; the same request headers as node:http
+ * sends (Host, Connection: keep-alive, the content type and length, the key). Each request is one
+ * string written at once; a reply is read by its Content-Length (the server always sends one; a
+ * reply without it fails the request). Built for the benchmark's own server, not for the web.
+ */
+class RawHttpPool {
+  private readonly idle: RawConnection[] = [];
+  private readonly queue: Pending[] = [];
+  private readonly all: RawConnection[] = [];
+
+  constructor(private readonly url: URL, private readonly socketsMax: number) {}
+
+  post(path: string, apiKey: string, body: string): Promise<Reply> {
+    const request = `POST ${path} HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`
+      + `Authorization: Bearer ${apiKey}\r\nHost: ${this.url.host}\r\nConnection: keep-alive\r\n\r\n${body}`;
+    return new Promise<Reply>((resolve, reject) => {
+      this.queue.push({ request, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  destroy(): void {
+    for (const connection of this.all) connection.socket.destroy();
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      let connection = this.idle.pop();
+      if (connection === undefined) {
+        if (this.all.length >= this.socketsMax) return;
+        connection = new RawConnection(this.url, (done) => {
+          this.idle.push(done);
+          this.dispatch();
+        }, (lost) => {
+          this.all.splice(this.all.indexOf(lost), 1);
+          this.dispatch();
+        });
+        this.all.push(connection);
+      }
+      connection.send(this.queue.shift()!);
+    }
+  }
+}
+
+const headerEnd = Buffer.from('\r\n\r\n');
+
+class RawConnection {
+  readonly socket: net.Socket;
+  private pending: Pending | null = null;
+  private buffered: Buffer | null = null;
+
+  constructor(url: URL, private readonly onIdle: (c: RawConnection) => void, private readonly onLost: (c: RawConnection) => void) {
+    this.socket = net.connect({ host: url.hostname, port: Number(url.port), noDelay: true });
+    this.socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    let lost = false;
+    const fail = (error: Error): void => {
+      const pending = this.pending;
+      this.pending = null;
+      if (!lost) this.onLost(this);
+      lost = true;
+      pending?.reject(error);
+    };
+    this.socket.on('error', fail);
+    this.socket.on('close', () => { if (this.pending) fail(new Error('connection closed')); });
+  }
+
+  send(pending: Pending): void {
+    this.pending = pending;
+    this.socket.write(pending.request);
+  }
+
+  private receive(chunk: Buffer): void {
+    const data = this.buffered === null ? chunk : Buffer.concat([this.buffered, chunk]);
+    const end = data.indexOf(headerEnd);
+    if (end < 0) {
+      this.buffered = data;
+      return;
+    }
+    const head = data.toString('latin1', 0, end);
+    const match = /\r\ncontent-length: *(\d+)/i.exec(head);
+    if (match === null) {
+      this.socket.destroy(new Error(`a reply without Content-Length: ${head}`));
+      return;
+    }
+    const bodyEnd = end + 4 + Number(match[1]);
+    if (data.length < bodyEnd) {
+      this.buffered = data;
+      return;
+    }
+    this.buffered = data.length > bodyEnd ? data.subarray(bodyEnd) : null;
+    const pending = this.pending!;
+    this.pending = null;
+    pending.resolve({ status: Number(head.slice(9, 12)), body: data.toString('utf8', end + 4, bodyEnd) });
+    this.onIdle(this);
+  }
 }
 
 function summarize(latencies: number[]): LoadReport['latencyMs'] {
@@ -112,6 +224,7 @@ async function runEvents(job: Extract<LoadJob, { kind: 'events' }>): Promise<Loa
 async function runAuthorize(job: Extract<LoadJob, { kind: 'authorize' }>): Promise<LoadReport> {
   const url = new URL(job.baseUrl);
   const agent = new http.Agent({ keepAlive: true, maxSockets: job.sockets });
+  const pool = rawAuthorize ? new RawHttpPool(url, job.sockets) : null;
   const source = new EventSource(`authorize-${process.pid}`, job.customerIds, job.seed);
   const statuses: Record<string, number> = {};
   const latencies: number[] = [];
@@ -130,7 +243,8 @@ async function runAuthorize(job: Extract<LoadJob, { kind: 'authorize' }>): Promi
       if (inFlight >= job.sockets) late++;
       inFlight++;
       const sentAt = performance.now();
-      post(agent, url, `/v1/customers/${e.customer}/authorize`, job.apiKey, body).then((reply) => {
+      const path = `/v1/customers/${e.customer}/authorize`;
+      (pool !== null ? pool.post(path, job.apiKey, body) : post(agent, url, path, job.apiKey, body)).then((reply) => {
         latencies.push(performance.now() - sentAt);
         if (reply.status === 200) {
           const allowed = (JSON.parse(reply.body) as { allowed: boolean }).allowed;
@@ -160,6 +274,7 @@ async function runAuthorize(job: Extract<LoadJob, { kind: 'authorize' }>): Promi
   const elapsedMs = performance.now() - started;
   const used = process.cpuUsage(cpu);
   agent.destroy();
+  pool?.destroy();
   return { requests: answered, events: 0, statuses, httpErrors, elapsedMs, latencyMs: summarize(latencies), clientCpuMs: (used.user + used.system) / 1000, late };
 }
 

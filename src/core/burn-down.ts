@@ -73,12 +73,15 @@ export function sortForBurnDown<T extends BurnableGrant>(grants: readonly T[]): 
   return [...grants].sort(compareBurnDownOrder);
 }
 
+/** What `isGrantUsable` reads of a grant. */
+export type UsableGrant = Pick<BurnableGrant, 'remainingMicro' | 'effectiveAtMs' | 'expiresAtMs' | 'frozenFromMs' | 'unfrozenAtMs'>;
+
 /**
  * A grant can pay at `nowMs` when it has started, has not expired and has something left.
  * Expiry is exclusive: at the very instant `expiresAt` the grant is already gone, which matches
  * the expiry job moving the remainder at that instant.
  */
-export function isGrantUsable(grant: BurnableGrant, nowMs: number): boolean {
+export function isGrantUsable(grant: UsableGrant, nowMs: number): boolean {
   return isGrantLiveAt(grant, nowMs) && !isGrantFrozen(grant, nowMs) && grant.remainingMicro > 0n;
 }
 

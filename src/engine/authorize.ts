@@ -2,12 +2,12 @@ import { invalid, notFound, ok, type Outcome } from '../core/errors.ts';
 import { formatCredits } from '../core/decimal.ts';
 import { marginalCost } from '../core/rating.ts';
 import { meterMatches, nextQuantity, readEvent, type Reading } from '../core/metering.ts';
-import type { CustomerRecord } from '../store/records.ts';
-import { totalKey, uniqueKey, type StoreTx, type UniqueValueKey } from '../store/store.ts';
-import { customerNows, type Engine } from './context.ts';
+import type { CustomerRecord, SubscriptionRecord } from '../store/records.ts';
+import { uniqueKey, type StoreTx, type UniqueValueKey } from '../store/store.ts';
+import { customerNow, type Engine } from './context.ts';
 import { FieldCheck } from './input.ts';
-import { availableOf, loadFunding } from './funding.ts';
-import { loadUsageContext } from './usage-context.ts';
+import { availableOfGrants } from './funding.ts';
+import { usageContextOf } from './usage-context.ts';
 import { isRejection, validateUnstoredUsageEvent, type UsageCandidate } from './usage-validation.ts';
 
 export interface AuthorizeInput {
@@ -38,25 +38,30 @@ export async function authorize(engine: Engine, ref: string, input: AuthorizeInp
   return engine.store.reads((tx) => authorizeWithin(engine, tx, ref, input, credits));
 }
 
+const noSubscriptions: readonly SubscriptionRecord[] = [];
+
 async function authorizeWithin(engine: Engine, tx: StoreTx, ref: string, input: AuthorizeInput, credits: bigint | null): Promise<Outcome<Authorization>> {
-  const customer = await tx.customers.find(ref);
-  if (!customer) return notFound('customer', ref);
-  const nows = await customerNows(engine, tx, [customer]);
-  const funding = (await loadFunding(tx, [customer], nows)).get(customer.id)!;
-  const availableMicro = availableOf(funding);
+  // The customer, whether it has subscriptions and its active grants, in one statement.
+  const found = await tx.customers.findForAuthorization(ref);
+  if (!found) return notFound('customer', ref);
+  const { customer } = found;
+  const nowMs = await customerNow(engine, tx, customer);
+  // Only the sum of what the grants can pay now is needed, not a funding in burn-down order.
+  const availableMicro = availableOfGrants(found.grants, nowMs);
+  // The subscription timeline is read once, and only for a customer that has one.
+  const subs = found.hasSubscriptions ? await tx.billing.subscriptionsOf([customer.id]) : noSubscriptions;
   let costMicro = credits ?? 0n;
   if (input.event !== undefined) {
     const candidate = validateUnstoredUsageEvent({ id: 'authorize', ...(input.event as object) }, customer.id);
     if (isRejection(candidate)) return invalid([{ field: `event.${candidate.field ?? ''}`, code: candidate.code, message: candidate.message }]);
-    const priced = await eventCost(tx, customer, candidate, candidate.timestampMs ?? nows.get(customer.id)!);
+    const priced = await eventCost(tx, customer, subs, candidate, candidate.timestampMs ?? nowMs);
     if (!priced.ok) return priced;
     costMicro += priced.value;
   }
   if (costMicro <= availableMicro) return ok({ allowed: true, availableMicro, costMicro, reason: 'within_balance' });
   if (!customer.overageEnabled) return ok({ allowed: false, availableMicro, costMicro, reason: 'insufficient_credits' });
   // A plan may cap overage per period: what this would add to the period's overage must fit.
-  const nowMs = nows.get(customer.id)!;
-  const sub = (await tx.billing.subscriptionsOf([customer.id])).find((s) => s.status !== 'canceled' && s.periodIndex >= 0);
+  const sub = subs.find((s) => s.status !== 'canceled' && s.periodIndex >= 0);
   const plan = sub ? (await tx.billing.plansById([sub.planId])).get(sub.planId) : undefined;
   if (sub && plan?.overageLimitMicro != null) {
     const usedMicro = await tx.billing.overageConsumed(customer.id, sub.periodStartMs, nowMs + 1);
@@ -72,7 +77,9 @@ async function authorizeWithin(engine: Engine, tx: StoreTx, ref: string, input: 
  * move, as ingestion rates it. Every meter is read first (an unreadable property refuses the
  * event whole), then the totals and the unique values seen are read once for all meters.
  */
-async function eventCost(tx: StoreTx, customer: CustomerRecord, event: Omit<UsageCandidate, 'bodyHash'>, atMs: number): Promise<Outcome<bigint>> {
+async function eventCost(
+  tx: StoreTx, customer: CustomerRecord, subs: readonly SubscriptionRecord[], event: Omit<UsageCandidate, 'bodyHash'>, atMs: number,
+): Promise<Outcome<bigint>> {
   const meters = (await tx.usage.metersForTypes([event.type])).filter((m) => meterMatches(m, event.type, event.properties));
   if (meters.length === 0) return ok(0n);
   const readings: Reading[] = [];
@@ -81,20 +88,19 @@ async function eventCost(tx: StoreTx, customer: CustomerRecord, event: Omit<Usag
     if (!reading.ok) return invalid([{ field: `event.properties.${meter.valueProperty ?? ''}`, code: reading.problem.code, message: reading.problem.message }]);
     readings.push(reading.value);
   }
-  const usage = await loadUsageContext(tx, [customer]);
+  const usage = await usageContextOf(tx, subs);
   const periodStartMs = usage.periodStart(customer.id, atMs);
-  const keys = meters.map((meter) => ({ customerId: customer.id, meterId: meter.id, periodStartMs }));
   const uniques: UniqueValueKey[] = [];
   readings.forEach((reading, i) => {
-    if (reading.kind === 'unique') uniques.push({ ...keys[i]!, value: reading.value });
+    if (reading.kind === 'unique') uniques.push({ customerId: customer.id, meterId: meters[i]!.id, periodStartMs, value: reading.value });
   });
-  const totals = await tx.usage.totals(keys);
-  const seen = uniques.length > 0 ? await tx.usage.seenValues(uniques) : new Set<string>();
+  const quantities = await tx.usage.quantitiesIn(customer.id, periodStartMs, meters.map((m) => m.id));
+  const seen = uniques.length > 0 ? await tx.usage.seenValues(uniques) : null;
   let costMicro = 0n;
   meters.forEach((meter, i) => {
     const reading = readings[i]!;
-    const before = totals.get(totalKey(keys[i]!))?.quantityMicro ?? 0n;
-    const wasSeen = reading.kind === 'unique' && seen.has(uniqueKey({ ...keys[i]!, value: reading.value }));
+    const before = quantities.get(meter.id) ?? 0n;
+    const wasSeen = reading.kind === 'unique' && seen!.has(uniqueKey({ customerId: customer.id, meterId: meter.id, periodStartMs, value: reading.value }));
     costMicro += marginalCost(usage.rate(customer.id, meter, atMs), before, nextQuantity(meter.aggregation, before, reading, wasSeen));
   });
   return ok(costMicro);

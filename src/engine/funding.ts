@@ -2,7 +2,7 @@ import { burnDown, sortForBurnDown, type BurnableGrant } from '../core/burn-down
 import { nextSignals } from '../core/balance.ts';
 import { accounts, type LedgerEntry, type LedgerTransaction } from '../core/ledger.ts';
 import type { SpendableGrant } from '../store/queries/ledger.ts';
-import { isGrantUsable } from '../core/burn-down.ts';
+import { isGrantUsable, type UsableGrant } from '../core/burn-down.ts';
 import type { CustomerRecord } from '../store/records.ts';
 import type { StoreTx } from '../store/store.ts';
 import type { Changes } from './context.ts';
@@ -174,8 +174,16 @@ export function reclaimTxn(customerId: string, reclaim: Payment['reclaims'][numb
 }
 
 export function availableOf(funding: CustomerFunding): bigint {
+  return availableOfGrants(funding.grants, funding.nowMs);
+}
+
+/**
+ * The same from grants as read (`spendableGrants`), without building a funding: a sum does not
+ * depend on the burn-down order, so a reader that pays nothing (authorization) skips the sort.
+ */
+export function availableOfGrants(grants: readonly UsableGrant[], nowMs: number): bigint {
   let total = 0n;
-  for (const g of funding.grants) if (isGrantUsable(g, funding.nowMs)) total += g.remainingMicro;
+  for (const g of grants) if (isGrantUsable(g, nowMs)) total += g.remainingMicro;
   return total;
 }
 

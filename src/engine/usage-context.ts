@@ -16,8 +16,13 @@ export interface UsageContext {
 }
 
 export async function loadUsageContext(tx: StoreTx, customers: readonly CustomerRecord[]): Promise<UsageContext> {
-  const subs = await tx.billing.subscriptionsOf(customers.map((c) => c.id));
-  const phases = subs.length ? await tx.billing.phases(subs.map((s) => s.id)) : [];
+  return usageContextOf(tx, await tx.billing.subscriptionsOf(customers.map((c) => c.id)));
+}
+
+/** The same, from the customers' subscriptions already read (phases and plans are read here). */
+export async function usageContextOf(tx: StoreTx, subs: readonly SubscriptionRecord[]): Promise<UsageContext> {
+  if (subs.length === 0) return withoutSubscriptions;
+  const phases = await tx.billing.phases(subs.map((s) => s.id));
   const plans = phases.length ? await tx.billing.plansById(phases.map((p) => p.planId)) : new Map<string, PlanRecord>();
   return usageContextFrom(subs, phases, plans);
 }
@@ -26,6 +31,7 @@ export async function loadUsageContext(tx: StoreTx, customers: readonly Customer
 export function usageContextFrom(
   subs: readonly SubscriptionRecord[], phases: readonly PhaseRecord[], plans: ReadonlyMap<string, PlanRecord>,
 ): UsageContext {
+  if (subs.length === 0) return withoutSubscriptions;
   const subsByCustomer = new Map<string, SubscriptionRecord[]>();
   for (const s of subs) subsByCustomer.set(s.customerId, [...(subsByCustomer.get(s.customerId) ?? []), s]);
   const phasesBySub = new Map<string, PhaseRecord[]>();
@@ -50,3 +56,9 @@ export function usageContextFrom(
     },
   };
 }
+
+/** Customers without subscriptions: calendar-month periods and the meters' own rates (as above). */
+const withoutSubscriptions: UsageContext = {
+  periodStart: (_customerId, atMs) => calendarMonthAt(atMs).startMs,
+  rate: (_customerId, meter) => meter.rate,
+};

@@ -60,6 +60,28 @@ describe.each(dialects)('authorize on %s', (dialect) => {
     expect((await api.get('/v1/usage_events/authorize')).status).toBe(404);
   });
 
+  it("prices the event form under the customer's plan as ingestion would: the plan's rate and its period total", async () => {
+    const { api } = ctx;
+    const customer = await newCustomer(api);
+    const meter = await newMeter(api, { model: 'per_unit', credits_per_unit: '1' });
+    const plan = await api.post('/v1/plans', {
+      code: unique('plan'), name: 'Plan', currency: 'USD', interval: 'month', amount: 0, included_credits: '0',
+      rates: { [meter.code]: { model: 'graduated', tiers: [{ up_to: 5, credits_per_unit: '3' }, { up_to: null, credits_per_unit: '2' }] } },
+    });
+    expect(plan.status, JSON.stringify(plan.body)).toBe(201);
+    expect((await api.post('/v1/subscriptions', { customer: customer.id, plan: plan.body.code })).status).toBe(201);
+    await newGrant(api, customer.id, '100');
+    // 4 units at the plan's 3, not the meter's 1; then units 5..7 at 3 + 2 + 2 on the 4 already used.
+    for (const [n, cost] of [[4, '12'], [3, '7']] as const) {
+      const event = { type: meter.type, properties: { n } };
+      const priced = await api.post(`/v1/customers/${customer.externalId}/authorize`, { event });
+      expect(priced.status).toBe(200);
+      expect(priced.body.cost).toBe(cost);
+      const ingested = await api.post('/v1/events', { events: [{ id: unique('evt'), customer: customer.id, ...event }] });
+      expect(ingested.body.results[0]).toMatchObject({ status: 'accepted', credits: cost });
+    }
+  });
+
   it('prices an event read by several meters (a sum, a count, unique values) as ingestion then charges it', async () => {
     const { api } = ctx;
     const customer = await newCustomer(api);

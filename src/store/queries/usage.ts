@@ -209,6 +209,20 @@ export class UsageQueries {
     await insertShapedRows(this.c, meterTotalsShape, values);
   }
 
+  /**
+   * One customer's running quantities of these meters in one period, by meter id (`totals` for
+   * a single customer and period, as authorization reads them): each key is a primary-key lookup.
+   */
+  async quantitiesIn(customerId: string, periodStartMs: number, meterIds: readonly string[]): Promise<Map<string, bigint>> {
+    const out = new Map<string, bigint>();
+    if (meterIds.length === 0) return out;
+    const rows = await this.c.query(
+      `SELECT meter_id, quantity FROM meter_totals WHERE customer_id = ? AND period_start = ? AND meter_id IN ${inList(meterIds.length)}`,
+      [customerId, periodStartMs, ...meterIds]);
+    for (const r of rows) out.set(r.meter_id as string, big(r.quantity));
+    return out;
+  }
+
   async totalsForCustomer(customerId: string): Promise<MeterTotal[]> {
     const rows = await this.c.query(`SELECT * FROM meter_totals WHERE customer_id = ? ORDER BY period_start, meter_id`, [customerId]);
     return rows.map((r) => ({ customerId, meterId: r.meter_id as string, periodStartMs: num(r.period_start), quantityMicro: big(r.quantity), creditsMicro: big(r.credits) }));
