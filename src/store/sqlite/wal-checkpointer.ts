@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
  * that finds new frames syncs the WAL and the database file, and copies each page once however
  * often it was rewritten since the last round: at 25 ms, rounds ran 40 times a second under load,
  * their fsyncs queued with the commits' own, and the pages every commit rewrites (the tables'
- * last pages) were copied back after almost every commit. 250 ms measured 13–16% less CPU per
+ * last pages) were copied back after almost every commit. 250 ms measured 11–16% less CPU per
  * event and 12–19% more events per second on figures 2 and 3 (docs/BENCHMARKS.md, round 5); the
  * WAL then holds a quarter of a second of writes, far below `walFramesMax`.
  */
