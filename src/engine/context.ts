@@ -72,9 +72,7 @@ export class Changes {
   constructor(private readonly engine: Engine) {}
 
   txn(t: Omit<LedgerTransaction, 'id'> & { id?: string }): LedgerTransaction {
-    const full: LedgerTransaction = { ...t, id: t.id ?? this.engine.ids.next('txn') };
-    this.txns.push(full);
-    return full;
+    return this.add({ ...t, id: t.id ?? this.txnId() });
   }
 
   /**

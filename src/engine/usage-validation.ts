@@ -43,7 +43,8 @@ function isFlatSorted(value: Record<string, unknown>): boolean {
   return true;
 }
 
-const nulFree = (v: unknown): boolean => typeof v !== 'object' || v === null ? typeof v !== 'string' || !v.includes('\u0000') : false;
+/** A scalar with no NUL in it; an object or array is left to `findNulCharacter`'s walk. */
+const nulFree = (v: unknown): boolean => (typeof v === 'string' ? !v.includes('\u0000') : typeof v !== 'object' || v === null);
 
 /**
  * True when none of an event's strings holds a NUL and its properties are one flat object, so
