@@ -393,6 +393,21 @@ export const migrations: Migration[] = [
       ],
     },
   },
+  {
+    version: 52,
+    name: 'debt rows only while owed',
+    // A customer's `debt` row now exists only while it is owed: the posting that pays a debt down
+    // to zero deletes it (LedgerQueries.post). So the debt index no longer names `balance`, which
+    // kept every balance upsert on PostgreSQL from being a heap-only update (an update may stay
+    // on its page without touching the indexes only when no indexed column, a partial index's
+    // predicate included, changes), and still holds only the customers the scheduler looks for.
+    // Rows left at zero by earlier releases are deleted first.
+    statements: [
+      `DELETE FROM accounts WHERE code = 'debt' AND balance = 0`,
+      `DROP INDEX accounts_in_debt`,
+      `CREATE INDEX accounts_in_debt ON accounts (customer_id) WHERE code = 'debt'`,
+    ],
+  },
 ];
 
 /** The advisory lock that serializes migrations across server processes on PostgreSQL. */

@@ -1,6 +1,6 @@
 import type { SqlConnection, SqlRow, SqlValue } from '../sql.ts';
 import type { DomainEventRecord, Page, PageRequest, StoredTransaction } from '../records.ts';
-import { assertBalanced, type LedgerTransaction } from '../../core/ledger.ts';
+import { accounts, assertBalanced, type LedgerTransaction } from '../../core/ledger.ts';
 import { big, insertShape, insertShapedRows, json, num, numOrNull, queryInChunks } from '../rows.ts';
 import { pageQuery } from './paging.ts';
 import { inCustomerRange, type CustomerRange } from './customer-range.ts';
@@ -166,8 +166,25 @@ export class LedgerQueries {
     await insertShapedRows(this.c, transactionsShape, this.c.dialect === 'sqlite' ? sortedTxnValues(txnValues) : txnValues);
     await insertShapedRows(this.c, entriesShape, entryValues);
     const balanceValues: SqlValue[] = [];
-    for (const d of deltas) balanceValues.push(d.customerId, d.code, d.amount);
+    let paidDown: string[] | null = null;
+    for (const d of deltas) {
+      balanceValues.push(d.customerId, d.code, d.amount);
+      if (d.code === accounts.debt && d.amount > 0n) (paidDown ??= []).push(d.customerId);
+    }
     await insertShapedRows(this.c, balancesShape, balanceValues);
+    if (paidDown !== null) await this.deletePaidDebts(paidDown);
+  }
+
+  /**
+   * A customer's `debt` row exists only while it is owed (migration 52): a posting that paid a
+   * debt down deletes the row it brought to zero, in the same transaction. The debt index then
+   * holds only owing customers without naming `balance` (a column of an index, predicates
+   * included, that changes rules out PostgreSQL's heap-only updates on every balance upsert).
+   * Debt only moves toward zero by a positive amount, so ordinary usage never gets here.
+   */
+  private async deletePaidDebts(customerIds: readonly string[]): Promise<void> {
+    await queryInChunks(this.c, customerIds,
+      (list) => `DELETE FROM accounts WHERE code = 'debt' AND balance = 0 AND customer_id IN ${list}`);
   }
 
   async balances(customerId: string): Promise<Map<string, bigint>> {
