@@ -1,0 +1,130 @@
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { dialects, freshDatabase, type FreshDatabase } from '../support/databases.ts';
+import { must } from '../support/engine.ts';
+import { openSqliteDatabase } from '../../src/store/sqlite/sqlite-database.ts';
+import { migrations } from '../../src/store/migrations.ts';
+import type { SqlDatabase, SqlRow, SqlValue } from '../../src/store/sql.ts';
+import { createEngine } from '../../src/engine/create-engine.ts';
+import { checkLedger, reconcile } from '../../src/engine/reconcile.ts';
+import { ingestEvents } from '../../src/engine/ingest-events.ts';
+import { createGrant } from '../../src/engine/grants.ts';
+import { getBalance } from '../../src/engine/balance.ts';
+
+/**
+ * A database written by the release whose schema ends at migration 51 (test/fixtures/
+ * schema-51-debts.db, made by scripts/make-debt-fixture.ts from that release's own use cases),
+ * holding `debt` rows paid down to zero beside debts still owed, is upgraded in place: migration
+ * 52 deletes the zero rows and rebuilds the debt index, every other row stays as it was, the
+ * checks are clean, and debt comes and goes as the new code keeps it. On PostgreSQL the same rows
+ * are loaded into a database built by migrations 1–51 before upgrading.
+ */
+const fixture = fileURLToPath(new URL('../fixtures/schema-51-debts.db', import.meta.url));
+
+async function tableNames(source: SqlDatabase): Promise<string[]> {
+  const rows = await source.query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations' ORDER BY name`);
+  return rows.map((r) => r.name as string);
+}
+
+/** Every row of a table, each as text, sorted: a comparison that does not depend on row order. */
+async function contents(db: SqlDatabase, table: string): Promise<string[]> {
+  const rows = await db.query(`SELECT * FROM ${table}`);
+  return rows.map((r) => JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))).sort();
+}
+
+const isZeroDebt = (r: SqlRow): boolean => r.code === 'debt' && BigInt(r.balance as bigint) === 0n;
+
+function releaseOnSqlite(): { db: SqlDatabase; drop(): Promise<void> } {
+  const dir = mkdtempSync(join(tmpdir(), 'tally-upgrade-debt-'));
+  copyFileSync(fixture, join(dir, 'tally.db'));
+  const db = openSqliteDatabase(join(dir, 'tally.db'));
+  return { db, async drop() { await db.close(); rmSync(dir, { recursive: true, force: true }); } };
+}
+
+async function releaseOnPostgres(): Promise<FreshDatabase> {
+  const target = await freshDatabase('postgres');
+  const source = openSqliteDatabase(fixture);
+  try {
+    const tables = await tableNames(source);
+    await target.db.transaction(async (c) => {
+      await c.run(`CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`);
+      for (const m of migrations.filter((m) => m.version <= 51)) {
+        for (const statement of m.byDialect?.postgres ?? m.statements) await c.run(statement);
+        await c.run(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`, [m.version, m.name, 0]);
+      }
+      for (const table of tables) {
+        for (const row of await source.query(`SELECT * FROM ${table}`)) {
+          const columns = Object.keys(row);
+          await c.run(`INSERT INTO ${table} (${columns.join(',')}) VALUES (${columns.map(() => '?').join(',')})`, columns.map((k) => row[k] as SqlValue));
+        }
+      }
+    });
+  } finally {
+    await source.close();
+  }
+  return target;
+}
+
+describe.each(dialects)('upgrading a database with paid-off debt rows, on %s', (dialect) => {
+  const opened: { drop(): Promise<void> }[] = [];
+  afterAll(async () => {
+    for (const d of opened) await d.drop();
+  });
+
+  it('deletes the zero debt rows, keeps every other row, and checks clean', { timeout: 60_000 }, async () => {
+    const release = dialect === 'sqlite' ? releaseOnSqlite() : await releaseOnPostgres();
+    opened.push(release);
+    const db = release.db;
+    expect((await db.query(`SELECT MAX(version) AS v FROM schema_migrations`)).map((r) => Number(r.v))).toEqual([51]);
+    const source = openSqliteDatabase(fixture);
+    const tables = await tableNames(source);
+    await source.close();
+    const before = new Map<string, string[]>();
+    for (const table of tables) before.set(table, await contents(db, table));
+    const debts = await db.query(`SELECT customer_id, code, balance FROM accounts WHERE code = 'debt'`);
+    const paidOff = debts.filter(isZeroDebt).map((r) => r.customer_id as string).sort();
+    const owed = debts.filter((r) => !isZeroDebt(r));
+    expect(paidOff.length).toBeGreaterThan(0);
+    expect(owed.length).toBeGreaterThan(0);
+
+    const engine = await createEngine(db);
+    expect((await db.query(`SELECT version FROM schema_migrations ORDER BY version`)).map((r) => Number(r.version))).toEqual(migrations.map((m) => m.version));
+
+    // The zero rows are gone, the owed ones kept; every other row of every table is as it was.
+    const after = await db.query(`SELECT customer_id, code, balance FROM accounts WHERE code = 'debt'`);
+    expect(after.filter(isZeroDebt)).toEqual([]);
+    expect(await contents(db, 'accounts')).toEqual(before.get('accounts')!.filter((row) => !isZeroDebt(JSON.parse(row) as SqlRow)));
+    expect(await contents(db, 'accounts')).toHaveLength(before.get('accounts')!.length - paidOff.length);
+    for (const table of tables.filter((t) => t !== 'accounts')) expect(await contents(db, table), table).toEqual(before.get(table));
+
+    // Balances read zero debt for the paid-off customers, the owed amounts for the others.
+    for (const id of paidOff) expect(must(await getBalance(engine, id)).balance.debtMicro).toBe(0n);
+    for (const r of owed) expect(must(await getBalance(engine, r.customer_id as string)).balance.debtMicro).toBe(-BigInt(r.balance as bigint));
+    expect(await checkLedger(engine)).toEqual({ unbalanced: [], discrepancies: [] });
+    expect(must(await reconcile(engine)).discrepancies).toEqual([]);
+    expect(await engine.store.read.ledger.balanceDiscrepancies()).toEqual([]);
+
+    // The debt index no longer names the balance.
+    const indexSql = dialect === 'sqlite'
+      ? `SELECT sql AS definition FROM sqlite_master WHERE name = 'accounts_in_debt'`
+      : `SELECT indexdef AS definition FROM pg_indexes WHERE indexname = 'accounts_in_debt'`;
+    const definition = String((await db.query(indexSql))[0]!.definition);
+    expect(definition).toMatch(/code = 'debt'/);
+    expect(definition).not.toMatch(/balance/);
+
+    // A paid-off customer owes again, and pays it off: the row comes back, then goes.
+    const customer = (await engine.store.read.customers.find('debt-usage-paid'))!;
+    const available = must(await getBalance(engine, customer.id)).balance.availableMicro;
+    const [result] = await ingestEvents(engine, [{ id: 'after-upgrade-1', customer: customer.id, type: 'work', properties: { n: Number(available / 1_000_000n) + 4 } }]);
+    expect(result!.status).toBe('accepted');
+    const row = async () => (await db.query(`SELECT balance FROM accounts WHERE customer_id = ? AND code = 'debt'`, [customer.id])).map((r) => BigInt(r.balance as bigint));
+    expect(await row()).toEqual([-4_000_000n]);
+    must(await createGrant(engine, { customer: customer.id, credits: '10', category: 'paid', source: 'adjustment' }));
+    expect(await row()).toEqual([]);
+    expect(await checkLedger(engine)).toEqual({ unbalanced: [], discrepancies: [] });
+    expect(must(await reconcile(engine)).discrepancies).toEqual([]);
+  });
+});
