@@ -109,7 +109,7 @@ export interface LedgerCheck {
   chargedTwice: number;
   /** Charged usage events whose transaction is missing. */
   unposted: number;
-  /** Accounts whose materialized balance differs from the sum of their entries. */
+  /** Accounts whose materialized balance (zero without a row) differs from the sum of their entries. */
   balanceMismatches: number;
   /** Grant accounts below zero (a grant can never be overspent). */
   overspentGrants: number;
@@ -126,8 +126,8 @@ export async function checkLedger(url: string): Promise<LedgerCheck> {
       (SELECT COALESCE(SUM(amount), 0) FROM ledger_entries)::text AS entries_sum,
       (SELECT count(*) FROM (SELECT customer_id, cause_id FROM ledger_transactions WHERE kind = 'usage' GROUP BY 1, 2 HAVING count(*) > 1) d) AS charged_twice,
       (SELECT count(*) FROM usage_events e WHERE e.txn_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ledger_transactions t WHERE t.id = e.txn_id)) AS unposted,
-      (SELECT count(*) FROM accounts a LEFT JOIN (SELECT customer_id, account, SUM(amount) AS total FROM ledger_entries GROUP BY 1, 2) s
-         ON s.customer_id = a.customer_id AND s.account = a.code WHERE a.balance <> COALESCE(s.total, 0)) AS balance_mismatches,
+      (SELECT count(*) FROM accounts a FULL JOIN (SELECT customer_id, account, SUM(amount) AS total FROM ledger_entries GROUP BY 1, 2) s
+         ON s.customer_id = a.customer_id AND s.account = a.code WHERE COALESCE(a.balance, 0) <> COALESCE(s.total, 0)) AS balance_mismatches,
       (SELECT count(*) FROM accounts WHERE code LIKE 'grant:%' AND balance < 0) AS overspent_grants`)).rows[0] as Record<string, string>;
     return {
       usageEvents: Number(row.usage_events),
