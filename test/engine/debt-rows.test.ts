@@ -92,7 +92,7 @@ describe.each(dialects)('debt rows only while owed, on %s', (dialect) => {
     await expectClean();
   });
 
-  it('usage that adds to a debt leaves the row in place; a batch that pays one customer off deletes only that row', async () => {
+  it('usage that adds to a debt leaves the row in place, and paying one customer off deletes no other row', async () => {
     const paid = await setUp();
     const kept = await setUp();
     await use(paid, 4);
@@ -102,6 +102,21 @@ describe.each(dialects)('debt rows only while owed, on %s', (dialect) => {
     await grant(paid, '4');
     expect(await debtRow(paid)).toEqual([]);
     expect(await debtRow(kept)).toEqual([-7_000_000n]);
+    await expectClean();
+  });
+
+  it('a posting whose debt entries net to zero leaves no row behind', async () => {
+    const customerId = await setUp();
+    const txn = (id: string, debtMicro: bigint) => ({
+      id, customerId, kind: 'debt_paydown' as const, cause: { type: 'test', id }, refs: {}, effectiveAtMs: Date.parse('2026-06-01T00:00:00Z'),
+      entries: [{ account: 'debt', amountMicro: debtMicro }, { account: 'revoked', amountMicro: -debtMicro }],
+    });
+    await ctx.engine.store.read.ledger.post([txn(`net-${dialect}-1`, -5_000_000n), txn(`net-${dialect}-2`, 5_000_000n)], Date.now());
+    expect(await debtRow(customerId)).toEqual([]);
+    await ctx.engine.store.read.ledger.post([txn(`net-${dialect}-3`, -2_000_000n)], Date.now());
+    expect(await debtRow(customerId)).toEqual([-2_000_000n]);
+    await ctx.engine.store.read.ledger.post([txn(`net-${dialect}-4`, 2_000_000n)], Date.now());
+    expect(await debtRow(customerId)).toEqual([]);
     await expectClean();
   });
 

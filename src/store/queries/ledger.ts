@@ -169,7 +169,7 @@ export class LedgerQueries {
     let paidDown: string[] | null = null;
     for (const d of deltas) {
       balanceValues.push(d.customerId, d.code, d.amount);
-      if (d.code === accounts.debt && d.amount > 0n) (paidDown ??= []).push(d.customerId);
+      if (d.code === accounts.debt && d.amount >= 0n) (paidDown ??= []).push(d.customerId);
     }
     await insertShapedRows(this.c, balancesShape, balanceValues);
     if (paidDown !== null) await this.deletePaidDebts(paidDown);
@@ -180,7 +180,8 @@ export class LedgerQueries {
    * debt down deletes the row it brought to zero, in the same transaction. The debt index then
    * holds only owing customers without naming `balance` (a column of an index, predicates
    * included, that changes rules out PostgreSQL's heap-only updates on every balance upsert).
-   * Debt only moves toward zero by a positive amount, so ordinary usage never gets here.
+   * Debt only moves toward zero by a positive amount, so ordinary usage never gets here; a batch
+   * whose debt entries net to zero comes too (it may have made a row it did not need).
    */
   private async deletePaidDebts(customerIds: readonly string[]): Promise<void> {
     await queryInChunks(this.c, customerIds,
