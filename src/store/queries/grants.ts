@@ -165,6 +165,8 @@ export class GrantQueries {
     const clockCondition = testClockId === null ? 'c.test_clock_id IS NULL' : 'c.test_clock_id = ?';
     // Led by the partial index accounts_in_debt (CROSS JOIN keeps SQLite's planner from starting at
     // the customers of the clock): only customers in debt are read, never every grant or customer.
+    // The index holds every `debt` row, and a row exists only while it is owed (migration 52); the
+    // `balance < 0` filter only guards that invariant; the index is what keeps the listing short.
     const rows = await this.c.query(
       `SELECT customer_id, due_at FROM (
         SELECT d.customer_id, (SELECT MIN(g.effective_at) FROM grants g
