@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApiKey } from '../src/engine/api-keys.ts';
 import { authorize } from '../src/engine/authorize.ts';
@@ -10,16 +10,20 @@ import { IngestBatcher } from '../src/engine/ingest-batcher.ts';
 import { ingestEvents, type IngestResult } from '../src/engine/ingest-events.ts';
 import { buildServer } from '../src/server/app.ts';
 import { createEngine } from '../src/engine/create-engine.ts';
+import { startBareServer } from './bare-server.ts';
+import { cutCpuProfile, readCpuProfile } from './cpu-profile.ts';
 import { EventSource } from './events.ts';
 import type { LoadJob, LoadReport } from './load-client.ts';
-import { cloneDatabase, openFixture } from './fixture.ts';
+import { cloneDatabase, copyDatabaseFile, openFixture } from './fixture.ts';
+import { processCpuMs } from './proc-stat.ts';
+import { startTallyServe, type ServerChild } from './serve-process.ts';
 import { cpuMsSince, latencySummary } from './stats.ts';
 
 export interface HttpOptions {
   customers: number;
   batch: { eventsPerRequest: number; clients: number; events: number; timeLimitMs: number };
   single: { clients: number; requests: number; timeLimitMs: number; baselineRequests: number; baselineTimeLimitMs: number };
-  authorize: { ratePerSecond: number; durationMs: number; sockets: number };
+  authorize: { ratePerSecond: number; warmupMs: number; durationMs: number; sockets: number };
 }
 
 export interface PhaseResult {
@@ -33,7 +37,10 @@ export interface HttpResult {
   batch: PhaseResult;
   single: PhaseResult;
   singleWithoutGroupCommit: PhaseResult;
+  /** Figure 4: `tally serve` in its own process, on a copy of the fixture as figures 2–3 left it. */
   authorize: PhaseResult;
+  /** The same phase against a bare Fastify route in its own process: what this machine allows. */
+  authorizeBare: PhaseResult;
   /** The same authorization called in-process, one after another: the engine's share of the latency. */
   authorizeInProcess: { calls: number; p50: number; p99: number; max: number };
 }
@@ -87,9 +94,59 @@ async function authorizeDirectly(engine: Engine, customerIds: readonly string[],
   return { calls, ...latencySummary(samples) };
 }
 
+/** A second of quiet between figure 4's warm-up and its measured phase. */
+const quietMs = 1000;
+/** The name of the whole `--cpu-prof` profile of the figure 4 server, cut down to the measured phase. */
+const wholeProfileName = 'authorize-whole.cpuprofile';
+
+function cpuProfileOptions(dir: string): string[] {
+  mkdirSync(dir, { recursive: true });
+  return ['--cpu-prof', `--cpu-prof-dir=${resolve(dir)}`, `--cpu-prof-name=${wholeProfileName}`, '--cpu-prof-interval=200'];
+}
+
+const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
+
 /**
- * Figures 2–4: a real server (buildServer, the production app) listening on loopback in this
- * process, and the load generator in a child process.
+ * Figure 4's phase against a server in a child process started for it: warm-up, a second of
+ * quiet, then the measured phase, with the server's CPU time read from /proc around the measured
+ * phase alone. With `profileDir` the server runs under `--cpu-prof` (its whole life); its profile,
+ * written as it exits, is cut down to the measured phase as `<profileDir>/authorize.cpuprofile`.
+ */
+async function authorizeAgainst(
+  start: () => Promise<ServerChild>, client: ReturnType<typeof startClient>, options: HttpOptions['authorize'],
+  context: { apiKey: string; customerIds: string[]; profileDir?: string },
+): Promise<PhaseResult> {
+  const server = await start();
+  let result: PhaseResult;
+  let window: [number, number];
+  try {
+    const job = (durationMs: number, seed: number): LoadJob => ({
+      kind: 'authorize', baseUrl: server.baseUrl, apiKey: context.apiKey, customerIds: context.customerIds,
+      ratePerSecond: options.ratePerSecond, durationMs, sockets: options.sockets, seed,
+    });
+    const warm = await client.run(job(options.warmupMs, 6));
+    if (warm.httpErrors > 0) throw new Error(`figure 4's warm-up: HTTP errors ${JSON.stringify(warm.statuses)}`);
+    await new Promise((resolve) => setTimeout(resolve, quietMs));
+    const cpuBefore = processCpuMs(server.pid);
+    const fromUs = monotonicUs();
+    const report = await client.run(job(options.durationMs, 5));
+    window = [fromUs, monotonicUs()];
+    result = { report, serverCpuMs: processCpuMs(server.pid) - cpuBefore, rate: report.requests / (report.elapsedMs / 1000) };
+  } finally {
+    await server.stop();
+  }
+  if (context.profileDir) {
+    const whole = join(context.profileDir, wholeProfileName);
+    writeFileSync(join(context.profileDir, 'authorize.cpuprofile'), JSON.stringify(cutCpuProfile(readCpuProfile(whole), ...window)));
+    rmSync(whole);
+  }
+  return result;
+}
+
+/**
+ * Figures 2–3: a real server (buildServer, the production app) listening on loopback in this
+ * process, and the load generator in a child process. Figure 4: `tally serve` in a child process
+ * of its own on a copy of the same database, then a bare route likewise, by the same load client.
  */
 export async function runHttp(options: HttpOptions, log: (line: string) => void): Promise<HttpResult> {
   const fixture = await openFixture('http', options.customers);
@@ -151,14 +208,19 @@ export async function runHttp(options: HttpOptions, log: (line: string) => void)
       await baselineDb.remove();
     }
 
-    // A second of quiet first, so the WAL checkpoint and garbage collection left over from the
-    // ingest phases finish before latency is measured.
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    log('   4. authorize at a fixed rate…');
-    const authorize = await phase({ kind: 'authorize', baseUrl, apiKey, customerIds, ratePerSecond: options.authorize.ratePerSecond,
-      durationMs: options.authorize.durationMs, sockets: options.authorize.sockets, seed: 5 }, (r) => r.requests, 'authorize');
+    log('   4. authorize: `tally serve` on a copy of the database…');
+    const copy = await copyDatabaseFile(fixture, 'http-serve');
+    let authorize: PhaseResult;
+    try {
+      authorize = await authorizeAgainst(() => startTallyServe({ path: copy.path, adminKey: 'bench-admin-key', nodeOptions: profileDir ? cpuProfileOptions(profileDir) : [] }),
+        client, options.authorize, { apiKey, customerIds, profileDir });
+    } finally {
+      copy.remove();
+    }
+    log('   4. authorize: the bare route…');
+    const authorizeBare = await authorizeAgainst(startBareServer, client, options.authorize, { apiKey, customerIds });
     const authorizeInProcess = await authorizeDirectly(fixture.engine, customerIds, options.authorize.ratePerSecond);
-    return { batch, single, singleWithoutGroupCommit, authorize, authorizeInProcess };
+    return { batch, single, singleWithoutGroupCommit, authorize, authorizeBare, authorizeInProcess };
   } finally {
     session?.disconnect();
     client.child.disconnect();
