@@ -112,7 +112,7 @@ const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
  * phase alone. With `profileDir` the server runs under `--cpu-prof` (its whole life); its profile,
  * written as it exits, is cut down to the measured phase as `<profileDir>/authorize.cpuprofile`.
  */
-async function authorizeAgainst(
+export async function authorizeAgainst(
   start: () => Promise<ServerChild>, client: ReturnType<typeof startClient>, options: HttpOptions['authorize'],
   context: { apiKey: string; customerIds: string[]; profileDir?: string },
 ): Promise<PhaseResult> {
