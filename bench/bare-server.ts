@@ -63,9 +63,9 @@ async function measureAlone(rounds: number): Promise<void> {
     const customerIds = Array.from({ length: 1000 }, (_, i) => `cus_${i}`);
     for (let round = 1; round <= rounds; round++) {
       const loadBefore = os.loadavg()[0]!;
-      const { report, serverCpuMs } = await authorizeAgainst(startBareServer, client, { ratePerSecond: 2000, warmupMs: 2000, durationMs: 5000, sockets: 32 }, { apiKey: 'bench-key', customerIds });
+      const { report, serverCpuMs, serverMainThreadCpuMs } = await authorizeAgainst(startBareServer, client, { ratePerSecond: 2000, warmupMs: 2000, durationMs: 5000, sockets: 32 }, { apiKey: 'bench-key', customerIds });
       const l = report.latencyMs;
-      console.log(`round ${round}: p50 ${ms(l.p50)} ms, p90 ${ms(l.p90)} ms, p99 ${ms(l.p99)} ms, max ${ms(l.max)} ms; server ${Math.round((serverCpuMs * 1000) / report.requests)} µs CPU per request, client ${Math.round((report.clientCpuMs * 1000) / report.requests)} µs; ${report.requests} answered, HTTP errors ${report.httpErrors}, all sockets busy ${report.late}; load average ${loadBefore.toFixed(2)} → ${os.loadavg()[0]!.toFixed(2)}`);
+      console.log(`round ${round}: p50 ${ms(l.p50)} ms, p90 ${ms(l.p90)} ms, p99 ${ms(l.p99)} ms, max ${ms(l.max)} ms; server ${Math.round((serverCpuMs * 1000) / report.requests)} µs CPU per request (main thread ${Math.round((serverMainThreadCpuMs! * 1000) / report.requests)}), client ${Math.round((report.clientCpuMs * 1000) / report.requests)} µs; ${report.requests} answered, HTTP errors ${report.httpErrors}, all sockets busy ${report.late}; load average ${loadBefore.toFixed(2)} → ${os.loadavg()[0]!.toFixed(2)}`);
     }
   } finally {
     client.child.disconnect();
