@@ -9,18 +9,12 @@
  * `X-Request-Id` header). Fastify parses the JSON body as it does for Tally; there is no schema,
  * no hook, no authentication and no database. The child listens on a free loopback port and
  * reports it over IPC.
- *
- * Run alone, it measures that floor by itself, figure 4's phases against the bare route only,
- * `BENCH_ROUNDS` times (default 3), each round in a fresh server:
- *
- *   npx tsx bench/bare-server.ts
+ * `bench/authorize-floor.ts` measures it alone.
  */
 import { fork } from 'node:child_process';
-import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import { stopper, type ServerChild } from './serve-process.ts';
-import { ms } from './stats.ts';
 
 /**
  * A reply as Tally gives figure 4 (after figures 2–3 have spent some of the grants), and a
@@ -54,23 +48,4 @@ async function listen(): Promise<void> {
   process.on('disconnect', close);
 }
 
-/** Figure 4's phases (2,000 requests/s, 2 s of warm-up, 1 s of quiet, 5 s measured) against fresh bare servers. */
-async function measureAlone(rounds: number): Promise<void> {
-  // Imported here, so that the server child does not load Tally's server and engine with it.
-  const { authorizeAgainst, startClient } = await import('./http.ts');
-  const client = startClient();
-  try {
-    const customerIds = Array.from({ length: 1000 }, (_, i) => `cus_${i}`);
-    for (let round = 1; round <= rounds; round++) {
-      const loadBefore = os.loadavg()[0]!;
-      const { report, serverCpuMs, serverMainThreadCpuMs } = await authorizeAgainst(startBareServer, client, { ratePerSecond: 2000, warmupMs: 2000, durationMs: 5000, sockets: 32 }, { apiKey: 'bench-key', customerIds });
-      const l = report.latencyMs;
-      console.log(`round ${round}: p50 ${ms(l.p50)} ms, p90 ${ms(l.p90)} ms, p99 ${ms(l.p99)} ms, max ${ms(l.max)} ms; server ${Math.round((serverCpuMs * 1000) / report.requests)} µs CPU per request (main thread ${Math.round((serverMainThreadCpuMs! * 1000) / report.requests)}), client ${Math.round((report.clientCpuMs * 1000) / report.requests)} µs; ${report.requests} answered, HTTP errors ${report.httpErrors}, all sockets busy ${report.late}; load average ${loadBefore.toFixed(2)} → ${os.loadavg()[0]!.toFixed(2)}`);
-    }
-  } finally {
-    client.child.disconnect();
-  }
-}
-
 if (process.argv[2] === '--listen') await listen();
-else if (process.argv[1] === fileURLToPath(import.meta.url)) await measureAlone(Number(process.env.BENCH_ROUNDS ?? 3));
