@@ -23,9 +23,9 @@ import { stopper, type ServerChild } from './serve-process.ts';
 export const bareReply = { allowed: true, available: '100006.974356', cost: '0.03468', reason: 'within_balance' } as const;
 const requestId = 'req_wN8JszpBNURW0H4q';
 
-/** Starts the bare server in a child process; resolves once it listens. */
-export async function startBareServer(): Promise<ServerChild> {
-  const child = fork(fileURLToPath(import.meta.url), ['--listen'], { execArgv: process.execArgv, stdio: 'inherit' });
+/** Starts the bare server in a child process (with more Node options, such as `--cpu-prof`); resolves once it listens. */
+export async function startBareServer(nodeOptions: string[] = []): Promise<ServerChild> {
+  const child = fork(fileURLToPath(import.meta.url), ['--listen'], { execArgv: [...process.execArgv, ...nodeOptions], stdio: 'inherit' });
   const stop = stopper(child);
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (message: { port: number }) => resolve(message.port));

@@ -101,7 +101,8 @@ const quietMs = 1000;
 /** The name of the whole `--cpu-prof` profile of the figure 4 server, cut down to the measured phase. */
 const wholeProfileName = 'authorize-whole.cpuprofile';
 
-function cpuProfileOptions(dir: string): string[] {
+/** Node options that profile a server child from its start, for `authorizeAgainst` to cut. */
+export function cpuProfileOptions(dir: string): string[] {
   mkdirSync(dir, { recursive: true });
   return ['--cpu-prof', `--cpu-prof-dir=${resolve(dir)}`, `--cpu-prof-name=${wholeProfileName}`, '--cpu-prof-interval=200'];
 }
@@ -111,12 +112,12 @@ const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
 /**
  * Figure 4's phase against a server in a child process started for it: warm-up, a second of
  * quiet, then the measured phase, with the server's CPU time read from /proc around the measured
- * phase alone. With `profileDir` the server runs under `--cpu-prof` (its whole life); its profile,
- * written as it exits, is cut down to the measured phase as `<profileDir>/authorize.cpuprofile`.
+ * phase alone. With `profile`, the server was started with `cpuProfileOptions(profile.dir)`; its
+ * profile, written as it exits, is cut down to the measured phase as `<dir>/<name>.cpuprofile`.
  */
 export async function authorizeAgainst(
   start: () => Promise<ServerChild>, client: ReturnType<typeof startClient>, options: HttpOptions['authorize'],
-  context: { apiKey: string; customerIds: string[]; profileDir?: string },
+  context: { apiKey: string; customerIds: string[]; profile?: { dir: string; name: string } },
 ): Promise<PhaseResult> {
   const server = await start();
   let result: PhaseResult;
@@ -140,9 +141,9 @@ export async function authorizeAgainst(
   } finally {
     await server.stop();
   }
-  if (context.profileDir) {
-    const whole = join(context.profileDir, wholeProfileName);
-    writeFileSync(join(context.profileDir, 'authorize.cpuprofile'), JSON.stringify(cutCpuProfile(readCpuProfile(whole), ...window)));
+  if (context.profile) {
+    const whole = join(context.profile.dir, wholeProfileName);
+    writeFileSync(join(context.profile.dir, `${context.profile.name}.cpuprofile`), JSON.stringify(cutCpuProfile(readCpuProfile(whole), ...window)));
     rmSync(whole);
   }
   return result;
@@ -218,7 +219,7 @@ export async function runHttp(options: HttpOptions, log: (line: string) => void)
     let authorize: PhaseResult;
     try {
       authorize = await authorizeAgainst(() => startTallyServe({ path: copy.path, adminKey: 'bench-admin-key', nodeOptions: profileDir ? cpuProfileOptions(profileDir) : [] }),
-        client, options.authorize, { apiKey, customerIds, profileDir });
+        client, options.authorize, { apiKey, customerIds, ...(profileDir ? { profile: { dir: profileDir, name: 'authorize' } } : {}) });
     } finally {
       copy.remove();
     }
