@@ -15,7 +15,7 @@ import { cutCpuProfile, readCpuProfile } from './cpu-profile.ts';
 import { EventSource } from './events.ts';
 import type { LoadJob, LoadReport } from './load-client.ts';
 import { cloneDatabase, copyDatabaseFile, openFixture } from './fixture.ts';
-import { mainThreadCpuMs, processCpuMs } from './proc-stat.ts';
+import { mainThreadSchedMs, processCpuMs } from './proc-stat.ts';
 import { startTallyServe, type ServerChild } from './serve-process.ts';
 import { cpuMsSince, latencySummary } from './stats.ts';
 
@@ -29,8 +29,11 @@ export interface HttpOptions {
 export interface PhaseResult {
   report: LoadReport;
   serverCpuMs: number;
-  /** Of `serverCpuMs`, the server's main thread's, where it runs in a child process (read from /proc). */
-  serverMainThreadCpuMs?: number;
+  /**
+   * Where the server runs in a child process: its main thread's time on a CPU, and the time it
+   * was ready to run but waited for a CPU (from /proc).
+   */
+  serverMainThread?: { onCpuMs: number; waitingMs: number };
   /** Accepted events per second of wall time. */
   rate: number;
 }
@@ -131,12 +134,14 @@ export async function authorizeAgainst(
     if (warm.httpErrors > 0) throw new Error(`figure 4's warm-up: HTTP errors ${JSON.stringify(warm.statuses)}`);
     await new Promise((resolve) => setTimeout(resolve, quietMs));
     const cpuBefore = processCpuMs(server.pid);
-    const mainBefore = mainThreadCpuMs(server.pid);
+    const mainBefore = mainThreadSchedMs(server.pid);
     const fromUs = monotonicUs();
     const report = await client.run(job(options.durationMs, 5));
     window = [fromUs, monotonicUs()];
+    const mainAfter = mainThreadSchedMs(server.pid);
     result = {
-      report, serverCpuMs: processCpuMs(server.pid) - cpuBefore, serverMainThreadCpuMs: mainThreadCpuMs(server.pid) - mainBefore, rate: report.requests / (report.elapsedMs / 1000),
+      report, serverCpuMs: processCpuMs(server.pid) - cpuBefore, rate: report.requests / (report.elapsedMs / 1000),
+      serverMainThread: { onCpuMs: mainAfter.onCpuMs - mainBefore.onCpuMs, waitingMs: mainAfter.waitingMs - mainBefore.waitingMs },
     };
   } finally {
     await server.stop();

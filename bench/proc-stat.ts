@@ -13,13 +13,10 @@ export const ticksPerSecond = (() => {
   return Number.isFinite(n) && n > 0 ? n : 100;
 })();
 
-/**
- * The fields of /proc/<pid>/stat after the command name, or undefined once the process is gone;
- * with `tid`, of that thread's own stat (a process's main thread has its pid as its tid).
- */
-export function statFields(pid: number, tid?: number): string[] | undefined {
+/** The fields of /proc/<pid>/stat after the command name, or undefined once the process is gone. */
+export function statFields(pid: number): string[] | undefined {
   try {
-    const text = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name is in parentheses and may hold spaces: fields start after the last ')'.
     return text.slice(text.lastIndexOf(')') + 2).split(' ');
   } catch {
@@ -37,10 +34,19 @@ export function processCpuMs(pid: number, withChildren = false): number {
   return (ticks * 1000) / ticksPerSecond;
 }
 
-/** CPU milliseconds a process's main thread used (user + system): the JavaScript thread of a Node process. */
-export function mainThreadCpuMs(pid: number): number {
-  const f = statFields(pid, pid);
-  return f ? ((Number(f[11]) + Number(f[12])) * 1000) / ticksPerSecond : 0;
+/**
+ * A process's main thread (the JavaScript thread of a Node process) from the scheduler's own
+ * account (/proc/<pid>/task/<pid>/schedstat, nanoseconds): the time it ran on a CPU, and the time
+ * it was ready to run but waited for one (the run queue: what other processes on the machine
+ * cost it).
+ */
+export function mainThreadSchedMs(pid: number): { onCpuMs: number; waitingMs: number } {
+  try {
+    const [onCpu, waiting] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+    return { onCpuMs: onCpu! / 1e6, waitingMs: waiting! / 1e6 };
+  } catch {
+    return { onCpuMs: 0, waitingMs: 0 };
+  }
 }
 
 /** Busy CPU milliseconds of the whole machine, all cores (everything but idle and iowait). */

@@ -69,10 +69,15 @@ function cpuPerRequest(p: PhaseResult): string {
   return p.report.requests ? Math.round((p.serverCpuMs * 1000) / p.report.requests).toString() : '-';
 }
 
-/** The same, with its main thread's share where it was measured (a server in a child process). */
+/**
+ * The same, with its main thread's time on a CPU and waiting for one, per request, where they were
+ * measured (a server in a child process).
+ */
 function cpuPerRequestWithMain(p: PhaseResult): string {
-  if (p.serverMainThreadCpuMs === undefined || !p.report.requests) return `${cpuPerRequest(p)} µs of CPU per request`;
-  return `${cpuPerRequest(p)} µs of CPU per request (main thread ${Math.round((p.serverMainThreadCpuMs * 1000) / p.report.requests)})`;
+  const main = p.serverMainThread;
+  if (main === undefined || !p.report.requests) return `${cpuPerRequest(p)} µs of CPU per request`;
+  const us = (ms: number) => Math.round((ms * 1000) / p.report.requests);
+  return `${cpuPerRequest(p)} µs of CPU per request (main thread ${us(main.onCpuMs)} on a CPU, ${us(main.waitingMs)} waiting for one)`;
 }
 
 async function main(): Promise<void> {
