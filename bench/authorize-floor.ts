@@ -23,7 +23,7 @@ async function measureAlone(rounds: number): Promise<void> {
     for (let round = 1; round <= rounds; round++) {
       const loadBefore = os.loadavg()[0]!;
       const dir = process.env.BENCH_PROFILE;
-      const { report, serverCpuMs, serverMainThread } = await authorizeAgainst(() => startBareServer(dir ? cpuProfileOptions(dir) : []), client,
+      const { report, serverCpuMs, serverMainThread } = await authorizeAgainst(() => startBareServer(dir ? cpuProfileOptions(dir, `bare-${round}`) : []), client,
         { ratePerSecond: 2000, warmupMs: 2000, durationMs: 5000, sockets: 32 }, { apiKey: 'bench-key', customerIds, ...(dir ? { profile: { dir, name: `bare-${round}` } } : {}) });
       const l = report.latencyMs;
       console.log(`round ${round}: p50 ${ms(l.p50)} ms, p90 ${ms(l.p90)} ms, p99 ${ms(l.p99)} ms, max ${ms(l.max)} ms; server ${Math.round((serverCpuMs * 1000) / report.requests)} µs CPU per request (main thread ${Math.round((serverMainThread!.onCpuMs * 1000) / report.requests)} on a CPU, ${Math.round((serverMainThread!.waitingMs * 1000) / report.requests)} waiting for one), client ${Math.round((report.clientCpuMs * 1000) / report.requests)} µs; ${report.requests} answered, HTTP errors ${report.httpErrors}, all sockets busy ${report.late}; load average ${loadBefore.toFixed(2)} → ${os.loadavg()[0]!.toFixed(2)}`);

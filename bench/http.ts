@@ -1,5 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +11,7 @@ import { ingestEvents, type IngestResult } from '../src/engine/ingest-events.ts'
 import { buildServer } from '../src/server/app.ts';
 import { createEngine } from '../src/engine/create-engine.ts';
 import { startBareServer } from './bare-server.ts';
-import { cutCpuProfile, readCpuProfile } from './cpu-profile.ts';
+import { cutCpuProfile, readCpuProfile, type CpuProfile } from './cpu-profile.ts';
 import { EventSource } from './events.ts';
 import type { LoadJob, LoadReport } from './load-client.ts';
 import { cloneDatabase, copyDatabaseFile, openFixture } from './fixture.ts';
@@ -101,13 +101,25 @@ async function authorizeDirectly(engine: Engine, customerIds: readonly string[],
 
 /** A second of quiet between figure 4's warm-up and its measured phase. */
 const quietMs = 1000;
-/** The name of the whole `--cpu-prof` profile of the figure 4 server, cut down to the measured phase. */
-const wholeProfileName = 'authorize-whole.cpuprofile';
+/**
+ * Node options that profile a server child from its start, for `authorizeAgainst` to cut down to
+ * the measured phase as `<dir>/<name>.cpuprofile`. Node writes one profile per thread (module
+ * loader hooks and workers have their own) into a directory kept for this child.
+ */
+export function cpuProfileOptions(dir: string, name: string): string[] {
+  const whole = resolve(dir, `${name}.whole`);
+  mkdirSync(whole, { recursive: true });
+  return ['--cpu-prof', `--cpu-prof-dir=${whole}`, '--cpu-prof-interval=200'];
+}
 
-/** Node options that profile a server child from its start, for `authorizeAgainst` to cut. */
-export function cpuProfileOptions(dir: string): string[] {
-  mkdirSync(dir, { recursive: true });
-  return ['--cpu-prof', `--cpu-prof-dir=${resolve(dir)}`, `--cpu-prof-name=${wholeProfileName}`, '--cpu-prof-interval=200'];
+/** The main thread's profile of a process that ran with `cpuProfileOptions` (thread id 0 in Node's default name). */
+function mainThreadProfile(dir: string, name: string, pid: number): CpuProfile {
+  const whole = resolve(dir, `${name}.whole`);
+  const file = readdirSync(whole).find((f) => f.endsWith('.cpuprofile') && f.includes(`.${pid}.0.`));
+  if (file === undefined) throw new Error(`no main-thread profile of process ${pid} in ${whole}`);
+  const profile = readCpuProfile(join(whole, file));
+  rmSync(whole, { recursive: true, force: true });
+  return profile;
 }
 
 const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
@@ -115,8 +127,9 @@ const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
 /**
  * Figure 4's phase against a server in a child process started for it: warm-up, a second of
  * quiet, then the measured phase, with the server's CPU time read from /proc around the measured
- * phase alone. With `profile`, the server was started with `cpuProfileOptions(profile.dir)`; its
- * profile, written as it exits, is cut down to the measured phase as `<dir>/<name>.cpuprofile`.
+ * phase alone. With `profile`, the server was started with `cpuProfileOptions(dir, name)`; its
+ * main thread's profile, written as it exits, is cut down to the measured phase as
+ * `<dir>/<name>.cpuprofile`.
  */
 export async function authorizeAgainst(
   start: () => Promise<ServerChild>, client: ReturnType<typeof startClient>, options: HttpOptions['authorize'],
@@ -147,9 +160,8 @@ export async function authorizeAgainst(
     await server.stop();
   }
   if (context.profile) {
-    const whole = join(context.profile.dir, wholeProfileName);
-    writeFileSync(join(context.profile.dir, `${context.profile.name}.cpuprofile`), JSON.stringify(cutCpuProfile(readCpuProfile(whole), ...window)));
-    rmSync(whole);
+    const { dir, name } = context.profile;
+    writeFileSync(join(dir, `${name}.cpuprofile`), JSON.stringify(cutCpuProfile(mainThreadProfile(dir, name, server.pid), ...window)));
   }
   return result;
 }
@@ -223,7 +235,7 @@ export async function runHttp(options: HttpOptions, log: (line: string) => void)
     const copy = await copyDatabaseFile(fixture, 'http-serve');
     let authorize: PhaseResult;
     try {
-      authorize = await authorizeAgainst(() => startTallyServe({ path: copy.path, adminKey: 'bench-admin-key', nodeOptions: profileDir ? cpuProfileOptions(profileDir) : [] }),
+      authorize = await authorizeAgainst(() => startTallyServe({ path: copy.path, adminKey: 'bench-admin-key', nodeOptions: profileDir ? cpuProfileOptions(profileDir, 'authorize') : [] }),
         client, options.authorize, { apiKey, customerIds, ...(profileDir ? { profile: { dir: profileDir, name: 'authorize' } } : {}) });
     } finally {
       copy.remove();
