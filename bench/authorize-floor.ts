@@ -6,9 +6,8 @@
  *   npx tsx bench/authorize-floor.ts
  *
  * Prints each round's latency percentiles, the server's CPU per request (and its main thread's
- * time on a CPU and waiting for one),
- * the client's, and the load average before and after: the p99 this machine allows at figure
- * 4's rate before any of Tally's work. `BENCH_PROFILE=<dir>` writes each round's main-thread
+ * time on a CPU and waiting for one), the client's, and the load average before and after: the
+ * p99 this machine allows at figure 4's rate before any of Tally's work. `BENCH_PROFILE=<dir>` writes each round's main-thread
  * profile of the measured phase as `<dir>/bare-<round>.cpuprofile`.
  */
 import os from 'node:os';
@@ -18,11 +17,11 @@ import { ms } from './stats.ts';
 
 async function measureAlone(rounds: number): Promise<void> {
   const client = startClient();
+  const dir = process.env.BENCH_PROFILE;
   try {
     const customerIds = Array.from({ length: 1000 }, (_, i) => `cus_${i}`);
     for (let round = 1; round <= rounds; round++) {
       const loadBefore = os.loadavg()[0]!;
-      const dir = process.env.BENCH_PROFILE;
       const { report, serverCpuMs, serverMainThread } = await authorizeAgainst(() => startBareServer(dir ? cpuProfileOptions(dir, `bare-${round}`) : []), client,
         { ratePerSecond: 2000, warmupMs: 2000, durationMs: 5000, sockets: 32 }, { apiKey: 'bench-key', customerIds, ...(dir ? { profile: { dir, name: `bare-${round}` } } : {}) });
       const l = report.latencyMs;

@@ -8,8 +8,7 @@
  * The reply has the shape and length of Tally's (`{allowed, available, cost, reason}`, and an
  * `X-Request-Id` header). Fastify parses the JSON body as it does for Tally; there is no schema,
  * no hook, no authentication and no database. The child listens on a free loopback port and
- * reports it over IPC.
- * `bench/authorize-floor.ts` measures it alone.
+ * reports it over IPC. `bench/authorize-floor.ts` measures it alone.
  */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
