@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 
 /**
@@ -18,4 +18,45 @@ export async function startCpuProfile(path: string | undefined): Promise<() => P
     writeFileSync(path, JSON.stringify(profile));
     session.disconnect();
   };
+}
+
+/** The parts of a `.cpuprofile` read here; times are microseconds of the monotonic clock. */
+export interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number; children?: number[]; positionTicks?: unknown }[];
+  startTime: number;
+  endTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+export function readCpuProfile(path: string): CpuProfile {
+  return JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
+}
+
+/**
+ * The samples of a profile taken between `fromUs` and `toUs` (the clock of
+ * `process.hrtime.bigint() / 1000n`, which V8's profiler shares on Linux): a process profiled
+ * from its start (`node --cpu-prof`) cut down to one measured phase.
+ */
+export function cutCpuProfile(profile: CpuProfile, fromUs: number, toUs: number): CpuProfile {
+  const samples: number[] = [];
+  const timeDeltas: number[] = [];
+  let at = profile.startTime;
+  let last = fromUs;
+  for (let i = 0; i < profile.samples.length; i++) {
+    at += profile.timeDeltas[i]!;
+    if (at < fromUs || at > toUs) continue;
+    samples.push(profile.samples[i]!);
+    timeDeltas.push(at - last);
+    last = at;
+  }
+  const hits = new Map<number, number>();
+  for (const id of samples) hits.set(id, (hits.get(id) ?? 0) + 1);
+  const nodes = profile.nodes.map(({ positionTicks: _ticks, ...node }) => ({ ...node, hitCount: hits.get(node.id) ?? 0 }));
+  return { nodes, startTime: fromUs, endTime: toUs, samples, timeDeltas };
+}
+
+/** Each sample's duration: the time until the next sample (as DevTools counts it). */
+export function sampleDurations(profile: CpuProfile): number[] {
+  return profile.samples.map((_, i) => profile.timeDeltas[i + 1] ?? 0);
 }

@@ -72,22 +72,40 @@ export async function openFixture(label: string, customerCount: number, options:
   return { dir: temp.dir, path: temp.path, db: temp.db, engine, customerIds, close: temp.remove };
 }
 
+const checkpointAttemptsMax = 100;
+
 /**
- * A copy of the fixture's database as it is now (schema, customers, grants, meters, accounts), in
- * its own temp directory and opened through the production adapter: the raw baseline starts from
- * the same state the engine starts from.
+ * The fixture's database file as it is now (schema, customers, grants, meters, accounts, and
+ * whatever the benchmark has written), checkpointed into the main file and copied into its own
+ * temp directory, not opened: for another process, or to open with other options.
  */
-export async function cloneDatabase(fixture: Fixture, label: string, options: SqliteOptions = {}): Promise<{ db: SqlDatabase; remove(): Promise<void> }> {
-  await fixture.db.query('PRAGMA wal_checkpoint(TRUNCATE)');
+export async function copyDatabaseFile(fixture: Fixture, label: string): Promise<{ path: string; remove(): void }> {
+  // A checkpoint in progress on the adapter's own thread makes this one report busy; until one
+  // completes, the main file alone may not hold every commit, so it is retried, bounded.
+  for (let attempt = 0; ; attempt++) {
+    const [result] = await fixture.db.query('PRAGMA wal_checkpoint(TRUNCATE)');
+    if (Number(result?.busy) === 0 && Number(result?.log) === 0) break;
+    if (attempt === checkpointAttemptsMax) throw new Error(`the WAL of ${fixture.path} could not be checkpointed: busy ${result?.busy}, log ${result?.log}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   const dir = mkdtempSync(join(tmpdir(), `tally-bench-${label}-`));
   const path = join(dir, 'tally.db');
   copyFileSync(fixture.path, path);
-  const db = openSqliteDatabase(path, options);
+  return { path, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * A copy of the fixture's database as it is now, opened through the production adapter: the raw
+ * baseline starts from the same state the engine starts from.
+ */
+export async function cloneDatabase(fixture: Fixture, label: string, options: SqliteOptions = {}): Promise<{ db: SqlDatabase; remove(): Promise<void> }> {
+  const copy = await copyDatabaseFile(fixture, label);
+  const db = openSqliteDatabase(copy.path, options);
   return {
     db,
     async remove() {
       await db.close();
-      rmSync(dir, { recursive: true, force: true });
+      copy.remove();
     },
   };
 }

@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApiKey } from '../src/engine/api-keys.ts';
 import { authorize } from '../src/engine/authorize.ts';
@@ -10,21 +10,30 @@ import { IngestBatcher } from '../src/engine/ingest-batcher.ts';
 import { ingestEvents, type IngestResult } from '../src/engine/ingest-events.ts';
 import { buildServer } from '../src/server/app.ts';
 import { createEngine } from '../src/engine/create-engine.ts';
+import { startBareServer } from './bare-server.ts';
+import { cutCpuProfile, readCpuProfile, type CpuProfile } from './cpu-profile.ts';
 import { EventSource } from './events.ts';
 import type { LoadJob, LoadReport } from './load-client.ts';
-import { cloneDatabase, openFixture } from './fixture.ts';
+import { cloneDatabase, copyDatabaseFile, openFixture } from './fixture.ts';
+import { mainThreadSchedMs, processCpuMs } from './proc-stat.ts';
+import { startTallyServe, type ServerChild } from './serve-process.ts';
 import { cpuMsSince, latencySummary } from './stats.ts';
 
 export interface HttpOptions {
   customers: number;
   batch: { eventsPerRequest: number; clients: number; events: number; timeLimitMs: number };
   single: { clients: number; requests: number; timeLimitMs: number; baselineRequests: number; baselineTimeLimitMs: number };
-  authorize: { ratePerSecond: number; durationMs: number; sockets: number };
+  authorize: { ratePerSecond: number; warmupMs: number; durationMs: number; sockets: number };
 }
 
 export interface PhaseResult {
   report: LoadReport;
   serverCpuMs: number;
+  /**
+   * Where the server runs in a child process: its main thread's time on a CPU, and the time it
+   * was ready to run but waited for a CPU (from /proc).
+   */
+  serverMainThread?: { onCpuMs: number; waitingMs: number };
   /** Accepted events per second of wall time. */
   rate: number;
 }
@@ -33,7 +42,10 @@ export interface HttpResult {
   batch: PhaseResult;
   single: PhaseResult;
   singleWithoutGroupCommit: PhaseResult;
+  /** Figure 4: `tally serve` in its own process, on a copy of the fixture as figures 2–3 left it. */
   authorize: PhaseResult;
+  /** The same phase against a bare Fastify route in its own process: what this machine allows. */
+  authorizeBare: PhaseResult;
   /** The same authorization called in-process, one after another: the engine's share of the latency. */
   authorizeInProcess: { calls: number; p50: number; p99: number; max: number };
 }
@@ -87,9 +99,77 @@ async function authorizeDirectly(engine: Engine, customerIds: readonly string[],
   return { calls, ...latencySummary(samples) };
 }
 
+/** A second of quiet between figure 4's warm-up and its measured phase. */
+const quietMs = 1000;
 /**
- * Figures 2–4: a real server (buildServer, the production app) listening on loopback in this
- * process, and the load generator in a child process.
+ * Node options that profile a server child from its start, for `authorizeAgainst` to cut down to
+ * the measured phase as `<dir>/<name>.cpuprofile`. Node writes one profile per thread (module
+ * loader hooks and workers have their own) into a directory kept for this child.
+ */
+export function cpuProfileOptions(dir: string, name: string): string[] {
+  const whole = resolve(dir, `${name}.whole`);
+  mkdirSync(whole, { recursive: true });
+  return ['--cpu-prof', `--cpu-prof-dir=${whole}`, '--cpu-prof-interval=200'];
+}
+
+/** The main thread's profile of a process that ran with `cpuProfileOptions` (thread id 0 in Node's default name). */
+function mainThreadProfile(dir: string, name: string, pid: number): CpuProfile {
+  const whole = resolve(dir, `${name}.whole`);
+  const file = readdirSync(whole).find((f) => f.endsWith('.cpuprofile') && f.includes(`.${pid}.0.`));
+  if (file === undefined) throw new Error(`no main-thread profile of process ${pid} in ${whole}`);
+  const profile = readCpuProfile(join(whole, file));
+  rmSync(whole, { recursive: true, force: true });
+  return profile;
+}
+
+const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
+
+/**
+ * Figure 4's phase against a server in a child process started for it: warm-up, a second of
+ * quiet, then the measured phase, with the server's CPU time read from /proc around the measured
+ * phase alone. With `profile`, the server was started with `cpuProfileOptions(dir, name)`; its
+ * main thread's profile, written as it exits, is cut down to the measured phase as
+ * `<dir>/<name>.cpuprofile`.
+ */
+export async function authorizeAgainst(
+  start: () => Promise<ServerChild>, client: ReturnType<typeof startClient>, options: HttpOptions['authorize'],
+  context: { apiKey: string; customerIds: string[]; profile?: { dir: string; name: string } },
+): Promise<PhaseResult> {
+  const server = await start();
+  let result: PhaseResult;
+  let window: [number, number];
+  try {
+    const job = (durationMs: number, seed: number): LoadJob => ({
+      kind: 'authorize', baseUrl: server.baseUrl, apiKey: context.apiKey, customerIds: context.customerIds,
+      ratePerSecond: options.ratePerSecond, durationMs, sockets: options.sockets, seed,
+    });
+    const warm = await client.run(job(options.warmupMs, 6));
+    if (warm.httpErrors > 0) throw new Error(`figure 4's warm-up: HTTP errors ${JSON.stringify(warm.statuses)}`);
+    await new Promise((resolve) => setTimeout(resolve, quietMs));
+    const cpuBefore = processCpuMs(server.pid);
+    const mainBefore = mainThreadSchedMs(server.pid);
+    const fromUs = monotonicUs();
+    const report = await client.run(job(options.durationMs, 5));
+    window = [fromUs, monotonicUs()];
+    const mainAfter = mainThreadSchedMs(server.pid);
+    result = {
+      report, serverCpuMs: processCpuMs(server.pid) - cpuBefore, rate: report.requests / (report.elapsedMs / 1000),
+      serverMainThread: { onCpuMs: mainAfter.onCpuMs - mainBefore.onCpuMs, waitingMs: mainAfter.waitingMs - mainBefore.waitingMs },
+    };
+  } finally {
+    await server.stop();
+  }
+  if (context.profile) {
+    const { dir, name } = context.profile;
+    writeFileSync(join(dir, `${name}.cpuprofile`), JSON.stringify(cutCpuProfile(mainThreadProfile(dir, name, server.pid), ...window)));
+  }
+  return result;
+}
+
+/**
+ * Figures 2–3: a real server (buildServer, the production app) listening on loopback in this
+ * process, and the load generator in a child process. Figure 4: `tally serve` in a child process
+ * of its own on a copy of the same database, then a bare route likewise, by the same load client.
  */
 export async function runHttp(options: HttpOptions, log: (line: string) => void): Promise<HttpResult> {
   const fixture = await openFixture('http', options.customers);
@@ -151,14 +231,19 @@ export async function runHttp(options: HttpOptions, log: (line: string) => void)
       await baselineDb.remove();
     }
 
-    // A second of quiet first, so the WAL checkpoint and garbage collection left over from the
-    // ingest phases finish before latency is measured.
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    log('   4. authorize at a fixed rate…');
-    const authorize = await phase({ kind: 'authorize', baseUrl, apiKey, customerIds, ratePerSecond: options.authorize.ratePerSecond,
-      durationMs: options.authorize.durationMs, sockets: options.authorize.sockets, seed: 5 }, (r) => r.requests, 'authorize');
+    log('   4. authorize: `tally serve` on a copy of the database…');
+    const copy = await copyDatabaseFile(fixture, 'http-serve');
+    let authorize: PhaseResult;
+    try {
+      authorize = await authorizeAgainst(() => startTallyServe({ path: copy.path, adminKey: 'bench-admin-key', nodeOptions: profileDir ? cpuProfileOptions(profileDir, 'authorize') : [] }),
+        client, options.authorize, { apiKey, customerIds, ...(profileDir ? { profile: { dir: profileDir, name: 'authorize' } } : {}) });
+    } finally {
+      copy.remove();
+    }
+    log('   4. authorize: the bare route…');
+    const authorizeBare = await authorizeAgainst(startBareServer, client, options.authorize, { apiKey, customerIds });
     const authorizeInProcess = await authorizeDirectly(fixture.engine, customerIds, options.authorize.ratePerSecond);
-    return { batch, single, singleWithoutGroupCommit, authorize, authorizeInProcess };
+    return { batch, single, singleWithoutGroupCommit, authorize, authorizeBare, authorizeInProcess };
   } finally {
     session?.disconnect();
     client.child.disconnect();

@@ -1,6 +1,6 @@
-import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
+import { machineBusyMs, processCpuMs, statFields, ticksPerSecond } from './proc-stat.ts';
 
 /**
  * What limits a PostgreSQL figure: where the CPU went (this process, the server processes, the
@@ -9,44 +9,6 @@ import pg from 'pg';
  * or idle in a transaction waiting for the client's next statement). Linux only; elsewhere the
  * CPU figures read as zero.
  */
-
-const ticksPerSecond = (() => {
-  const out = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
-  const n = Number(out.stdout?.trim());
-  return Number.isFinite(n) && n > 0 ? n : 100;
-})();
-
-function statFields(pid: number): string[] | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name is in parentheses and may hold spaces: fields start after the last ')'.
-    return text.slice(text.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return undefined;
-  }
-}
-
-/** CPU milliseconds a process used (user + system), optionally with its reaped children. */
-export function processCpuMs(pid: number, withChildren = false): number {
-  const f = statFields(pid);
-  if (!f) return 0;
-  // Fields after the name, 0-based: 11 utime, 12 stime, 13 cutime, 14 cstime.
-  let ticks = Number(f[11]) + Number(f[12]);
-  if (withChildren) ticks += Number(f[13]) + Number(f[14]);
-  return (ticks * 1000) / ticksPerSecond;
-}
-
-/** Busy CPU milliseconds of the whole machine, all cores (everything but idle and iowait). */
-export function machineBusyMs(): number {
-  try {
-    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
-    const v = line.trim().split(/\s+/).slice(1).map(Number);
-    const busy = v.reduce((a, b) => a + b, 0) - (v[3] ?? 0) - (v[4] ?? 0);
-    return (busy * 1000) / ticksPerSecond;
-  } catch {
-    return 0;
-  }
-}
 
 /**
  * All CPU PostgreSQL used: the postmaster with its reaped children (backends that exited) plus

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Engine } from '../src/engine/context.ts';
@@ -11,7 +10,9 @@ import { createPlan } from '../src/engine/plans.ts';
 import { createSubscription } from '../src/engine/subscriptions.ts';
 import { advanceTestClock, createTestClock } from '../src/engine/test-clocks.ts';
 import type { SqlDatabase } from '../src/store/sql.ts';
+import { freePort } from '../test/support/ports.ts';
 import { openTempDatabase } from './fixture.ts';
+import { processCpuMs } from './proc-stat.ts';
 import { cpuMsSince } from './stats.ts';
 
 export interface RenewalResult {
@@ -137,7 +138,7 @@ export async function runServerRenewals(
     const base = `http://127.0.0.1:${port}`;
     await waitFor(async () => (await fetch(`${base}/healthz`).catch(() => null))?.ok === true, 120_000, 'the server did not start');
     const rssIdleMiB = procStatusMiB(pid, 'VmRSS');
-    const cpuBefore = procCpuMs(pid);
+    const cpuBefore = processCpuMs(pid);
     const started = performance.now();
     const advance = await fetch(`${base}/v1/test_clocks/${clockId}/advance`, {
       method: 'POST', headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ frozen_time: targetTime }),
@@ -152,7 +153,7 @@ export async function runServerRenewals(
       subscriptions,
       setupMs,
       advanceMs,
-      cpuMs: procCpuMs(pid) - cpuBefore,
+      cpuMs: processCpuMs(pid) - cpuBefore,
       rssIdleMiB,
       rssAfterMiB: procStatusMiB(pid, 'VmRSS'),
       rssPeakMiB: procStatusMiB(pid, 'VmHWM'),
@@ -178,26 +179,6 @@ function procStatusMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   if (!match) throw new Error(`no ${field} in /proc/${pid}/status`);
   return Number(match[1]) / 1024;
-}
-
-/** User plus system CPU time of a process, all threads, from /proc/<pid>/stat (clock ticks of 10 ms). */
-function procCpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces) start at its closing parenthesis.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticksPerSecond = 100;
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number, message: string, pollMs = 50): Promise<void> {

@@ -1,0 +1,62 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+/**
+ * CPU time of other processes and of the whole machine, read from /proc (Linux): the benchmark's
+ * servers run in child processes, whose CPU `process.cpuUsage()` cannot see. Elsewhere every
+ * figure reads as zero.
+ */
+
+export const ticksPerSecond = (() => {
+  const out = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+  const n = Number(out.stdout?.trim());
+  return Number.isFinite(n) && n > 0 ? n : 100;
+})();
+
+/** The fields of /proc/<pid>/stat after the command name, or undefined once the process is gone. */
+export function statFields(pid: number): string[] | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name is in parentheses and may hold spaces: fields start after the last ')'.
+    return text.slice(text.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU milliseconds a process used (user + system, all its threads), optionally with its reaped children. */
+export function processCpuMs(pid: number, withChildren = false): number {
+  const f = statFields(pid);
+  if (!f) return 0;
+  // Fields after the name, 0-based: 11 utime, 12 stime, 13 cutime, 14 cstime.
+  let ticks = Number(f[11]) + Number(f[12]);
+  if (withChildren) ticks += Number(f[13]) + Number(f[14]);
+  return (ticks * 1000) / ticksPerSecond;
+}
+
+/**
+ * A process's main thread (the JavaScript thread of a Node process) from the scheduler's own
+ * account (/proc/<pid>/task/<pid>/schedstat, nanoseconds): the time it ran on a CPU, and the time
+ * it was ready to run but waited for one (the run queue: what other processes on the machine
+ * cost it).
+ */
+export function mainThreadSchedMs(pid: number): { onCpuMs: number; waitingMs: number } {
+  try {
+    const [onCpu, waiting] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+    return { onCpuMs: onCpu! / 1e6, waitingMs: waiting! / 1e6 };
+  } catch {
+    return { onCpuMs: 0, waitingMs: 0 };
+  }
+}
+
+/** Busy CPU milliseconds of the whole machine, all cores (everything but idle and iowait). */
+export function machineBusyMs(): number {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+    const v = line.trim().split(/\s+/).slice(1).map(Number);
+    const busy = v.reduce((a, b) => a + b, 0) - (v[3] ?? 0) - (v[4] ?? 0);
+    return (busy * 1000) / ticksPerSecond;
+  } catch {
+    return 0;
+  }
+}
