@@ -29,7 +29,9 @@
  * - `coalesced, by time`: the same with `usage_events (customer_id, timestamp)`, which the reads by
  *   time window (overage per phase, usage reports, frozen-grant checks) would need once a
  *   transaction's `effective_at` no longer is its event's time;
- * - `coalesced, event indexes`: the same with both `usage_events` indexes (by customer and time, by
+ * - `coalesced, usage moved`: the same, and the coalesced transactions out of `ledger_transactions`'
+ *   customer indexes as in `usage moved`; `integer, coalesced, usage moved` with integer keys too;
+ * - `coalesced, event indexes`: coalesced with both `usage_events` indexes (by customer and time, by
  *   customer and transaction);
  * - `without rowid`: `accounts` and `meter_totals` as `WITHOUT ROWID` tables (the primary key is the
  *   table: one B-tree per upsert instead of two);
@@ -97,6 +99,14 @@ const allVariants: Variant[] = [
   { ...plain, key: 'integer-usage-out', label: 'integer, usage out', integer: true, usageOutOfTransactionIndexes: true },
   { ...plain, key: 'coalesced', label: 'text, coalesced', coalesced: true },
   { ...plain, key: 'coalesced-by-time', label: 'text, coalesced, by time', coalesced: true, usageEventsByTime: true },
+  {
+    ...plain, key: 'coalesced-moved', label: 'text, coalesced, usage moved', coalesced: true, usageOutOfTransactionIndexes: true,
+    usageEventsByTime: true,
+  },
+  {
+    ...plain, key: 'integer-coalesced-moved', label: 'integer, coalesced, usage moved', integer: true, coalesced: true,
+    usageOutOfTransactionIndexes: true, usageEventsByTime: true,
+  },
   {
     ...plain, key: 'coalesced-indexed', label: 'text, coalesced, event indexes', coalesced: true,
     usageEventsByTime: true, usageEventsByTransaction: true,
