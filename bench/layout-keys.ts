@@ -34,7 +34,7 @@
  * - `coalesced, event indexes`: coalesced with both `usage_events` indexes (by customer and time, by
  *   customer and transaction);
  * - `without rowid`: `accounts` and `meter_totals` as `WITHOUT ROWID` tables (the primary key is the
- *   table: one B-tree per upsert instead of two);
+ *   table, with no rowid table beside it);
  * - `8 KiB pages`, `16 KiB pages`: today's layout with a larger page (`BENCH_PAGE_SIZE` sets the
  *   page of every other variant, 4096 by default).
  *
