@@ -1,7 +1,5 @@
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
 import type { Engine } from '../src/engine/context.ts';
 import { createEngine } from '../src/engine/create-engine.ts';
 import { createCustomer } from '../src/engine/customers.ts';
@@ -10,9 +8,9 @@ import { createPlan } from '../src/engine/plans.ts';
 import { createSubscription } from '../src/engine/subscriptions.ts';
 import { advanceTestClock, createTestClock } from '../src/engine/test-clocks.ts';
 import type { SqlDatabase } from '../src/store/sql.ts';
-import { freePort } from '../test/support/ports.ts';
 import { openTempDatabase } from './fixture.ts';
 import { processCpuMs } from './proc-stat.ts';
+import { startTallyServe, type ServerChild } from './serve-process.ts';
 import { cpuMsSince } from './stats.ts';
 
 export interface RenewalResult {
@@ -106,8 +104,6 @@ export interface ServerRenewalResult {
   loadAverage: number;
 }
 
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-const serverEntry = `${repoRoot}dist/cli/main.js`;
 const adminKey = 'bench-renewals-admin-key';
 
 /**
@@ -119,24 +115,16 @@ const adminKey = 'bench-renewals-admin-key';
 export async function runServerRenewals(
   subscriptions: number, populated?: { path: string; clockId: string; setupMs: number },
 ): Promise<ServerRenewalResult> {
-  if (!existsSync(serverEntry)) throw new Error(`${serverEntry} is missing: run \`npm run build:server\` first`);
   const temp = populated ? null : openTempDatabase('renewals-server');
-  let child: ReturnType<typeof spawn> | null = null;
+  let server: ServerChild | null = null;
   try {
     const setupStarted = performance.now();
     const { clockId } = populated ?? await populate(temp!.db, subscriptions);
     const setupMs = populated?.setupMs ?? performance.now() - setupStarted;
     const path = populated?.path ?? temp!.path;
     await temp?.db.close();
-    const port = await freePort();
-    child = spawn(process.execPath, [serverEntry, 'serve'], {
-      cwd: repoRoot,
-      env: { ...withoutLog(process.env), PORT: String(port), HOST: '127.0.0.1', TALLY_DATABASE_URL: `sqlite:${path}`, TALLY_ADMIN_KEY: adminKey },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    const pid = child.pid!;
-    const base = `http://127.0.0.1:${port}`;
-    await waitFor(async () => (await fetch(`${base}/healthz`).catch(() => null))?.ok === true, 120_000, 'the server did not start');
+    server = await startTallyServe({ path, adminKey, startupTimeoutMs: 120_000 });
+    const { pid, baseUrl: base } = server;
     const rssIdleMiB = procStatusMiB(pid, 'VmRSS');
     const cpuBefore = processCpuMs(pid);
     const started = performance.now();
@@ -160,18 +148,9 @@ export async function runServerRenewals(
       loadAverage: os.loadavg()[0]!,
     };
   } finally {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((resolve) => child!.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await server?.stop();
     await temp?.remove();
   }
-}
-
-function withoutLog(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const { TALLY_LOG: _log, ...rest } = env;
-  return rest;
 }
 
 /** A line of /proc/<pid>/status, in MiB (the kernel reports kB). */

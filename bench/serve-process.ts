@@ -14,7 +14,7 @@ export interface ServerChild {
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 export const serverEntry = `${repoRoot}dist/cli/main.js`;
 /** A hang guard: the server opens and migrates its database before it listens. */
-const startupTimeoutMs = 60_000;
+const startupTimeoutMsDefault = 60_000;
 
 export interface TallyServeOptions {
   /** A SQLite database file no other process has open. */
@@ -22,6 +22,8 @@ export interface TallyServeOptions {
   adminKey: string;
   /** Node options before the entry point, such as `--cpu-prof`. */
   nodeOptions?: string[];
+  /** How long it may take to answer `/healthz` (default 60 s). */
+  startupTimeoutMs?: number;
 }
 
 /**
@@ -40,7 +42,7 @@ export async function startTallyServe(options: TallyServeOptions): Promise<Serve
   const child = spawn(process.execPath, [...(options.nodeOptions ?? []), serverEntry, 'serve'], { cwd: repoRoot, env, stdio: ['ignore', 'ignore', 'inherit'] });
   const stop = stopper(child);
   const baseUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + startupTimeoutMs;
+  const deadline = Date.now() + (options.startupTimeoutMs ?? startupTimeoutMsDefault);
   while ((await fetch(`${baseUrl}/healthz`).catch(() => null))?.ok !== true) {
     if (child.exitCode !== null || Date.now() > deadline) {
       await stop();

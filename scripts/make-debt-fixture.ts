@@ -13,22 +13,8 @@
  * from a refund and from a chargeback of credits already spent; new grants pay some of it off
  * (fully, partly, and fully and then owed again), and customers without debt sit beside them.
  */
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { load, must, openRelease } from './release-fixture.ts';
 
-const src = resolve(process.env.TALLY_RELEASE_SRC ?? 'src');
-const out = resolve('test/fixtures/schema-51-debts.db');
-const load = async <T>(path: string): Promise<T> => (await import(join(src, path))) as T;
-
-type Outcome<T> = { ok: true; value: T } | { ok: false; error: { code: string; message: string } };
-function must<T>(o: Outcome<T>): T {
-  if (!o.ok) throw new Error(`${o.error.code}: ${o.error.message}`);
-  return o.value;
-}
-
-const { openSqliteDatabase } = await load<any>('store/sqlite/sqlite-database.ts');
-const { createEngine } = await load<any>('engine/create-engine.ts');
 const { createMeter } = await load<any>('engine/meters.ts');
 const { createCustomer } = await load<any>('engine/customers.ts');
 const { createGrant } = await load<any>('engine/grants.ts');
@@ -37,13 +23,9 @@ const { ingestEvents } = await load<any>('engine/ingest-events.ts');
 const { purchaseCredits } = await load<any>('engine/purchases.ts');
 const { recordPayment } = await load<any>('engine/invoices.ts');
 const { createReturn } = await load<any>('engine/refunds.ts');
-const { reconcile } = await load<any>('engine/reconcile.ts');
 
-const dir = mkdtempSync(join(tmpdir(), 'tally-debt-fixture-'));
-const db = openSqliteDatabase(join(dir, 'tally.db'));
-const engine = await createEngine(db);
-const versions = (await db.query('SELECT version FROM schema_migrations ORDER BY version')).map((r: any) => Number(r.version));
-if (versions[versions.length - 1] !== 51) throw new Error(`expected the release's schema ending at 51, found ${versions.join(',')}`);
+const release = await openRelease(51);
+const { db, engine } = release;
 
 must(await createMeter(engine, { code: 'units', event_type: 'work', aggregation: 'sum', value_property: 'n', rate: { model: 'per_unit', credits_per_unit: '1' } }));
 const clock = must(await createTestClock(engine, { frozen_time: '2026-06-01T00:00:00Z' }));
@@ -98,11 +80,4 @@ for (let i = 0; i < 2; i++) {
 const debtRows = await db.query(`SELECT customer_id, balance FROM accounts WHERE code = 'debt'`);
 const zero = debtRows.filter((r: any) => BigInt(r.balance) === 0n).length;
 if (zero !== 3 || debtRows.length !== 7) throw new Error(`expected 3 paid-off and 4 owed debt rows, found ${JSON.stringify(debtRows)}`);
-const report = must(await reconcile(engine));
-if (!report.ok) throw new Error(`the release's own reconciliation failed: ${JSON.stringify(report.discrepancies)}`);
-await db.query('PRAGMA wal_checkpoint(TRUNCATE)');
-await db.run('VACUUM');
-await db.close();
-copyFileSync(join(dir, 'tally.db'), out);
-rmSync(dir, { recursive: true, force: true });
-console.log(`wrote ${out}`);
+await release.finish('test/fixtures/schema-51-debts.db');

@@ -11,22 +11,8 @@
  * usage (accepted, duplicate, overage, debt), holds captured and expired, a credit purchase paid
  * and refunded, a chargeback, and the domain events all of that recorded.
  */
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { load, must, openRelease } from './release-fixture.ts';
 
-const src = resolve(process.env.TALLY_RELEASE_SRC ?? 'src');
-const out = resolve('test/fixtures/release-0.1.0.db');
-const load = async <T>(path: string): Promise<T> => (await import(join(src, path))) as T;
-
-type Outcome<T> = { ok: true; value: T } | { ok: false; error: { code: string; message: string } };
-function must<T>(o: Outcome<T>): T {
-  if (!o.ok) throw new Error(`${o.error.code}: ${o.error.message}`);
-  return o.value;
-}
-
-const { openSqliteDatabase } = await load<any>('store/sqlite/sqlite-database.ts');
-const { createEngine } = await load<any>('engine/create-engine.ts');
 const { createMeter } = await load<any>('engine/meters.ts');
 const { createCustomer } = await load<any>('engine/customers.ts');
 const { createGrant } = await load<any>('engine/grants.ts');
@@ -38,13 +24,9 @@ const { createHold, captureHold } = await load<any>('engine/holds.ts');
 const { purchaseCredits } = await load<any>('engine/purchases.ts');
 const { recordPayment } = await load<any>('engine/invoices.ts');
 const { createReturn } = await load<any>('engine/refunds.ts');
-const { reconcile } = await load<any>('engine/reconcile.ts');
 
-const dir = mkdtempSync(join(tmpdir(), 'tally-release-fixture-'));
-const db = openSqliteDatabase(join(dir, 'tally.db'));
-const engine = await createEngine(db);
-const versions = (await db.query('SELECT version FROM schema_migrations ORDER BY version')).map((r: any) => Number(r.version));
-if (versions.join(',') !== '1,2,3,4,5') throw new Error(`expected the release's schema 1..5, found ${versions.join(',')}`);
+const release = await openRelease(5);
+const { engine } = release;
 
 must(await createMeter(engine, { code: 'tokens', event_type: 'llm', aggregation: 'sum', value_property: 'tokens', rate: { model: 'per_unit', credits_per_unit: '0.01' } }));
 must(await createMeter(engine, { code: 'requests', event_type: 'llm', aggregation: 'count', rate: { model: 'graduated', tiers: [{ up_to: 3, credits_per_unit: '1' }, { up_to: null, credits_per_unit: '0.5' }] } }));
@@ -90,11 +72,4 @@ for (let i = 0; i < 2; i++) {
   must(await createReturn(engine, i === 0 ? 'refund' : 'chargeback', { invoice: bought.invoice.id, amount: 1000, reason: 'requested_by_customer', credit_policy: 'proportional' }));
 }
 
-const report = must(await reconcile(engine));
-if (!report.ok) throw new Error(`the release's own reconciliation failed: ${JSON.stringify(report.discrepancies)}`);
-await db.query('PRAGMA wal_checkpoint(TRUNCATE)');
-await db.run('VACUUM');
-await db.close();
-copyFileSync(join(dir, 'tally.db'), out);
-rmSync(dir, { recursive: true, force: true });
-console.log(`wrote ${out}`);
+await release.finish('test/fixtures/release-0.1.0.db');

@@ -1,13 +1,11 @@
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { dialects, freshDatabase, type FreshDatabase } from '../support/databases.ts';
+import { dialects } from '../support/databases.ts';
+import { releaseOnPostgres, releaseOnSqlite, type ReleaseDatabase } from '../support/release-database.ts';
 import { must } from '../support/engine.ts';
 import { openSqliteDatabase } from '../../src/store/sqlite/sqlite-database.ts';
 import { migrations } from '../../src/store/migrations.ts';
-import type { SqlDatabase, SqlRow, SqlValue } from '../../src/store/sql.ts';
+import type { SqlDatabase, SqlRow } from '../../src/store/sql.ts';
 import { createEngine } from '../../src/engine/create-engine.ts';
 import { checkLedger, reconcile } from '../../src/engine/reconcile.ts';
 import { ingestEvents } from '../../src/engine/ingest-events.ts';
@@ -37,37 +35,6 @@ async function contents(db: SqlDatabase, table: string): Promise<string[]> {
 
 const isZeroDebt = (r: SqlRow): boolean => r.code === 'debt' && BigInt(r.balance as bigint) === 0n;
 
-function releaseOnSqlite(): { db: SqlDatabase; drop(): Promise<void> } {
-  const dir = mkdtempSync(join(tmpdir(), 'tally-upgrade-debt-'));
-  copyFileSync(fixture, join(dir, 'tally.db'));
-  const db = openSqliteDatabase(join(dir, 'tally.db'));
-  return { db, async drop() { await db.close(); rmSync(dir, { recursive: true, force: true }); } };
-}
-
-async function releaseOnPostgres(): Promise<FreshDatabase> {
-  const target = await freshDatabase('postgres');
-  const source = openSqliteDatabase(fixture);
-  try {
-    const tables = await tableNames(source);
-    await target.db.transaction(async (c) => {
-      await c.run(`CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`);
-      for (const m of migrations.filter((m) => m.version <= 51)) {
-        for (const statement of m.byDialect?.postgres ?? m.statements) await c.run(statement);
-        await c.run(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`, [m.version, m.name, 0]);
-      }
-      for (const table of tables) {
-        for (const row of await source.query(`SELECT * FROM ${table}`)) {
-          const columns = Object.keys(row);
-          await c.run(`INSERT INTO ${table} (${columns.join(',')}) VALUES (${columns.map(() => '?').join(',')})`, columns.map((k) => row[k] as SqlValue));
-        }
-      }
-    });
-  } finally {
-    await source.close();
-  }
-  return target;
-}
-
 describe.each(dialects)('upgrading a database with paid-off debt rows, on %s', (dialect) => {
   const opened: { drop(): Promise<void> }[] = [];
   afterAll(async () => {
@@ -75,7 +42,14 @@ describe.each(dialects)('upgrading a database with paid-off debt rows, on %s', (
   });
 
   it('deletes the zero debt rows, keeps every other row, and checks clean', { timeout: 60_000 }, async () => {
-    const release = dialect === 'sqlite' ? releaseOnSqlite() : await releaseOnPostgres();
+    let release: ReleaseDatabase;
+    if (dialect === 'sqlite') release = releaseOnSqlite(fixture);
+    else {
+      const source = openSqliteDatabase(fixture);
+      const tables = await tableNames(source);
+      await source.close();
+      release = await releaseOnPostgres(fixture, 51, tables);
+    }
     opened.push(release);
     const db = release.db;
     expect((await db.query(`SELECT MAX(version) AS v FROM schema_migrations`)).map((r) => Number(r.v))).toEqual([51]);

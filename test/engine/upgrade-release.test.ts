@@ -1,13 +1,11 @@
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { dialects, freshDatabase, type FreshDatabase } from '../support/databases.ts';
+import { dialects } from '../support/databases.ts';
+import { releaseOnPostgres, releaseOnSqlite } from '../support/release-database.ts';
 import { must } from '../support/engine.ts';
 import { openSqliteDatabase } from '../../src/store/sqlite/sqlite-database.ts';
 import { migrations } from '../../src/store/migrations.ts';
-import type { SqlDatabase, SqlValue } from '../../src/store/sql.ts';
+import type { SqlDatabase } from '../../src/store/sql.ts';
 import { createEngine } from '../../src/engine/create-engine.ts';
 import { reconcile } from '../../src/engine/reconcile.ts';
 import { ingestEvents } from '../../src/engine/ingest-events.ts';
@@ -34,39 +32,6 @@ async function counts(db: SqlDatabase): Promise<Record<string, number>> {
   return out;
 }
 
-/** The release's database on SQLite: the fixture file itself, copied. */
-function releaseOnSqlite(): { db: SqlDatabase; drop(): Promise<void> } {
-  const dir = mkdtempSync(join(tmpdir(), 'tally-upgrade-'));
-  copyFileSync(fixture, join(dir, 'tally.db'));
-  const db = openSqliteDatabase(join(dir, 'tally.db'));
-  return { db, async drop() { await db.close(); rmSync(dir, { recursive: true, force: true }); } };
-}
-
-/** The release's database on PostgreSQL: its migrations (1–5), then the fixture's rows. */
-async function releaseOnPostgres(): Promise<FreshDatabase> {
-  const target = await freshDatabase('postgres');
-  const source = openSqliteDatabase(fixture);
-  try {
-    await target.db.transaction(async (c) => {
-      await c.run(`CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`);
-      for (const m of migrations.filter((m) => m.version <= 5)) {
-        for (const statement of m.statements) await c.run(statement);
-        await c.run(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`, [m.version, m.name, 0]);
-      }
-      for (const table of copiedTables) {
-        const rows = await source.query(`SELECT * FROM ${table}`);
-        for (const row of rows) {
-          const columns = Object.keys(row);
-          await c.run(`INSERT INTO ${table} (${columns.join(',')}) VALUES (${columns.map(() => '?').join(',')})`, columns.map((k) => row[k] as SqlValue));
-        }
-      }
-    });
-  } finally {
-    await source.close();
-  }
-  return target;
-}
-
 describe.each(dialects)('upgrading a database the release wrote, on %s', (dialect) => {
   const opened: { drop(): Promise<void> }[] = [];
   afterAll(async () => {
@@ -74,7 +39,7 @@ describe.each(dialects)('upgrading a database the release wrote, on %s', (dialec
   });
 
   it('keeps its history, reconciles clean, and goes on ingesting and renewing', { timeout: 60_000 }, async () => {
-    const release = dialect === 'sqlite' ? releaseOnSqlite() : await releaseOnPostgres();
+    const release = dialect === 'sqlite' ? releaseOnSqlite(fixture) : await releaseOnPostgres(fixture, 5, copiedTables);
     opened.push(release);
     const before = await counts(release.db);
     expect((await release.db.query(`SELECT version FROM schema_migrations ORDER BY version`)).map((r) => Number(r.version))).toEqual([1, 2, 3, 4, 5]);
