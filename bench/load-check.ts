@@ -1,0 +1,125 @@
+/**
+ * Batched usage for many customers over the public HTTP API, then every balance checked to the
+ * micro-credit (`npm run build:server && npx tsx bench/load-check.ts`):
+ *
+ * `tally serve` (the built server, as `npm start` runs it) on a fresh SQLite file; `BENCH_CUSTOMERS`
+ * customers (default 3,000) created over HTTP, each with a promotional grant of 3.5 credits that
+ * burns first and a paid one of 1000; two meters on one event type (tokens at 0.000037 credits,
+ * requests at 0.013 for the first 7 of the period and 0.0011 after); `BENCH_BATCHES` batches of
+ * 1000 events (default 60) over random customers sent by `BENCH_CLIENTS` concurrent clients
+ * (default 8), the first 100 events of every seventh batch sent again (each must come back a
+ * duplicate). Prints events per second, then reads every customer's balance and compares it with
+ * what its events must cost, computed here with BigInt (the rating of a period does not depend on
+ * the order events are charged in), and ends with the ledger check. Exits non-zero on any
+ * mismatch. A load test rather than a figure: no baseline; figure 2 of `npm run bench` is the
+ * rate beside the floor.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startTallyServe } from './serve-process.ts';
+
+const customersCount = Number(process.env.BENCH_CUSTOMERS ?? 3000);
+const batches = Number(process.env.BENCH_BATCHES ?? 60);
+const clients = Number(process.env.BENCH_CLIENTS ?? 8);
+const batchSize = 1000;
+const micro = 1_000_000n;
+const grantedMicro = 1_003_500_000n;
+const requestCostMicro = (count: bigint): bigint => (count <= 7n ? count * 13_000n : 7n * 13_000n + (count - 7n) * 1_100n);
+
+function toMicro(amount: string): bigint {
+  const negative = amount.startsWith('-');
+  const [whole, fraction = ''] = (negative ? amount.slice(1) : amount).split('.');
+  const value = BigInt(whole!) * micro + BigInt(fraction.padEnd(6, '0'));
+  return negative ? -value : value;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'tally-load-check-'));
+const adminKey = 'bench-load-check-admin-key-0123456789';
+const server = await startTallyServe({ path: join(dir, 'tally.db'), adminKey });
+
+async function call(method: string, path: string, body?: unknown): Promise<any> {
+  const response = await fetch(`${server.baseUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const reply = await response.json();
+  if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(reply)}`);
+  return reply;
+}
+
+let failed = false;
+try {
+  await call('POST', '/v1/meters', { code: 'tokens', event_type: 'llm', aggregation: 'sum', value_property: 'tokens', rate: { model: 'per_unit', credits_per_unit: '0.000037' } });
+  await call('POST', '/v1/meters', { code: 'requests', event_type: 'llm', aggregation: 'count', rate: { model: 'graduated', tiers: [{ up_to: 7, credits_per_unit: '0.013' }, { up_to: null, credits_per_unit: '0.0011' }] } });
+  const setupStarted = Date.now();
+  const ids: string[] = [];
+  for (let i = 0; i < customersCount; i += 50) {
+    ids.push(...await Promise.all(Array.from({ length: Math.min(50, customersCount - i) }, async (_, k) => {
+      const customer = await call('POST', '/v1/customers', { external_id: `load-${i + k}`, currency: 'USD' });
+      await call('POST', '/v1/grants', { customer: customer.id, credits: '3.5', category: 'promotional', source: 'promotion', priority: 10 });
+      await call('POST', '/v1/grants', { customer: customer.id, credits: '1000', category: 'paid', source: 'purchase', priority: 50 });
+      return customer.id as string;
+    })));
+  }
+  console.log(`${customersCount} customers with 2 grants each, over HTTP, in ${((Date.now() - setupStarted) / 1000).toFixed(1)} s`);
+
+  let seed = 42;
+  const next = (): number => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+  const tokens = new Map<string, bigint>();
+  const requests = new Map<string, bigint>();
+  const sent: { id: string; customer: string; type: string; properties: { tokens: number } }[][] = [];
+  let n = 0;
+  for (let b = 0; b < batches; b++) {
+    const batch = [];
+    for (let e = 0; e < batchSize; e++) {
+      const customer = ids[Math.floor(next() * ids.length)]!;
+      const count = 1 + Math.floor(next() * 5000);
+      batch.push({ id: `load-ev-${n++}`, customer, type: 'llm', properties: { tokens: count } });
+      tokens.set(customer, (tokens.get(customer) ?? 0n) + BigInt(count));
+      requests.set(customer, (requests.get(customer) ?? 0n) + 1n);
+    }
+    sent.push(batch);
+  }
+
+  const started = Date.now();
+  let taken = 0;
+  let accepted = 0;
+  let resent = 0;
+  await Promise.all(Array.from({ length: clients }, async () => {
+    while (taken < sent.length) {
+      const index = taken++;
+      const reply = await call('POST', '/v1/events', { events: sent[index] });
+      for (const r of reply.results) if (r.status === 'accepted') accepted++;
+      if (index % 7 === 6) {
+        const again = await call('POST', '/v1/events', { events: sent[index]!.slice(0, 100) });
+        for (const r of again.results) {
+          if (r.status !== 'duplicate') throw new Error(`a resent event came back ${JSON.stringify(r)}`);
+          resent++;
+        }
+      }
+    }
+  }));
+  const ms = Date.now() - started;
+  console.log(`${n} events in ${(ms / 1000).toFixed(1)} s: ${Math.round((n / ms) * 1000).toLocaleString('en-US')} events/s; ${accepted} accepted, ${resent} resent and answered duplicate`);
+  if (accepted !== n) failed = true;
+
+  let mismatches = 0;
+  for (const id of ids) {
+    const cost = (tokens.get(id) ?? 0n) * 37n + requestCostMicro(requests.get(id) ?? 0n);
+    const balance = await call('GET', `/v1/customers/${id}/balance`);
+    if (toMicro(balance.available) !== grantedMicro - cost) {
+      mismatches++;
+      if (mismatches <= 5) console.log(`  ${id}: available ${balance.available}, expected ${grantedMicro - cost} micro-credits`);
+    }
+  }
+  console.log(`balances: ${ids.length} read, ${mismatches} not what the events cost`);
+  const check = await call('GET', '/v1/ledger/check');
+  console.log(`ledger check: ${check.ok ? 'ok' : JSON.stringify(check).slice(0, 500)}`);
+  if (mismatches > 0 || !check.ok) failed = true;
+} finally {
+  await server.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);
