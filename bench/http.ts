@@ -22,6 +22,8 @@ import { cpuMsSince, latencySummary } from './stats.ts';
 export interface HttpOptions {
   customers: number;
   batch: { eventsPerRequest: number; clients: number; events: number; timeLimitMs: number };
+  /** Figure 2's second shape, after the first on the same server: larger batches from more clients. */
+  wideBatch: { eventsPerRequest: number; clients: number; events: number; timeLimitMs: number };
   single: { clients: number; requests: number; timeLimitMs: number; baselineRequests: number; baselineTimeLimitMs: number };
   authorize: { ratePerSecond: number; warmupMs: number; durationMs: number; sockets: number };
 }
@@ -40,6 +42,7 @@ export interface PhaseResult {
 
 export interface HttpResult {
   batch: PhaseResult;
+  wideBatch: PhaseResult;
   single: PhaseResult;
   singleWithoutGroupCommit: PhaseResult;
   /** Figure 4: `tally serve` in its own process, on a copy of the fixture as figures 2–3 left it. */
@@ -208,9 +211,12 @@ export async function runHttp(options: HttpOptions, log: (line: string) => void)
     log('   warming up the server…');
     await phase({ kind: 'events', label: 'warm', baseUrl, apiKey, customerIds, eventsPerRequest: 100, clients: 4, requestsMax: 200, timeLimitMs: 5_000, seed: 1 }, accepted);
 
-    log('   2. batches of 500…');
+    log(`   2. batches of ${options.batch.eventsPerRequest}…`);
     const batch = await phase({ kind: 'events', label: 'batch', baseUrl, apiKey, customerIds, eventsPerRequest: options.batch.eventsPerRequest, clients: options.batch.clients,
       requestsMax: Math.ceil(options.batch.events / options.batch.eventsPerRequest), timeLimitMs: options.batch.timeLimitMs, seed: 2 }, accepted);
+    log(`   2. batches of ${options.wideBatch.eventsPerRequest}, ${options.wideBatch.clients} clients…`);
+    const wideBatch = await phase({ kind: 'events', label: 'wide', baseUrl, apiKey, customerIds, eventsPerRequest: options.wideBatch.eventsPerRequest, clients: options.wideBatch.clients,
+      requestsMax: Math.ceil(options.wideBatch.events / options.wideBatch.eventsPerRequest), timeLimitMs: options.wideBatch.timeLimitMs, seed: 5 }, accepted);
 
     log('   3. single events, group commit…');
     const single = await phase({ kind: 'events', label: 'single', baseUrl, apiKey, customerIds, eventsPerRequest: 1, clients: options.single.clients,
@@ -243,7 +249,7 @@ export async function runHttp(options: HttpOptions, log: (line: string) => void)
     log('   4. authorize: the bare route…');
     const authorizeBare = await authorizeAgainst(startBareServer, client, options.authorize, { apiKey, customerIds });
     const authorizeInProcess = await authorizeDirectly(fixture.engine, customerIds, options.authorize.ratePerSecond);
-    return { batch, single, singleWithoutGroupCommit, authorize, authorizeBare, authorizeInProcess };
+    return { batch, wideBatch, single, singleWithoutGroupCommit, authorize, authorizeBare, authorizeInProcess };
   } finally {
     session?.disconnect();
     client.child.disconnect();

@@ -2,17 +2,17 @@
  * Batched usage for many customers over the public HTTP API, then every balance checked to the
  * micro-credit (`npm run build:server && npx tsx bench/load-check.ts`):
  *
- * `tally serve` (the built server, as `npm start` runs it) on a fresh SQLite file; `BENCH_CUSTOMERS`
- * customers (default 3,000) created over HTTP, each with a promotional grant of 3.5 credits that
- * burns first and a paid one of 1000; two meters on one event type (tokens at 0.000037 credits,
- * requests at 0.013 for the first 7 of the period and 0.0011 after); `BENCH_BATCHES` batches of
- * 1000 events (default 60) over random customers sent by `BENCH_CLIENTS` concurrent clients
- * (default 8), the first 100 events of every seventh batch sent again (each must come back a
- * duplicate). Prints events per second, then reads every customer's balance and compares it with
- * what its events must cost, computed here with BigInt (the rating of a period does not depend on
- * the order events are charged in), and ends with the ledger check. Exits non-zero on any
- * mismatch. A load test rather than a figure: no baseline; figure 2 of `npm run bench` is the
- * rate beside the floor.
+ * `tally serve` (the built server, as `npm start` runs it) on a fresh SQLite file;
+ * `BENCH_CUSTOMERS` customers (default 3,000) created over HTTP, each with a promotional grant of
+ * 3.5 credits that burns first and a paid one of 1000; two meters on one event type (tokens at
+ * 0.000037 credits, requests at 0.013 for the first 7 of the period and 0.0011 after);
+ * `BENCH_BATCHES` batches (default 60) of `BENCH_BATCH_EVENTS` events (default 1000) over random
+ * customers, sent by `BENCH_CLIENTS` concurrent clients (default 8), the first 100 events of every
+ * seventh batch sent again (each must come back a duplicate). Prints events per second, then reads
+ * every customer's balance and compares it with what its events must cost, computed here with
+ * BigInt (the rating of a period does not depend on the order events are charged in), and ends
+ * with the ledger check. Exits non-zero on any mismatch. A load test rather than a figure: no
+ * baseline; figure 2 of `npm run bench` is the rate beside the floor.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +22,7 @@ import { startTallyServe } from './serve-process.ts';
 const customersCount = Number(process.env.BENCH_CUSTOMERS ?? 3000);
 const batches = Number(process.env.BENCH_BATCHES ?? 60);
 const clients = Number(process.env.BENCH_CLIENTS ?? 8);
-const batchSize = 1000;
+const batchSize = Number(process.env.BENCH_BATCH_EVENTS ?? 1000);
 const micro = 1_000_000n;
 const grantedMicro = 1_003_500_000n;
 const requestCostMicro = (count: bigint): bigint => (count <= 7n ? count * 13_000n : 7n * 13_000n + (count - 7n) * 1_100n);

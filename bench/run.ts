@@ -22,6 +22,7 @@ const config = quick
     http: {
       customers: 1000,
       batch: { eventsPerRequest: 500, clients: 4, events: 20_000, timeLimitMs: 15_000 },
+      wideBatch: { eventsPerRequest: 1000, clients: 8, events: 20_000, timeLimitMs: 15_000 },
       single: { clients: 64, requests: 40_000, timeLimitMs: 3_000, baselineRequests: 10_000, baselineTimeLimitMs: 2_000 },
       authorize: { ratePerSecond: 2000, warmupMs: 1_000, durationMs: 2_000, sockets: 32 },
     },
@@ -34,6 +35,7 @@ const config = quick
     http: {
       customers: 1000,
       batch: { eventsPerRequest: 500, clients: 4, events: 150_000, timeLimitMs: 45_000 },
+      wideBatch: { eventsPerRequest: 1000, clients: 8, events: 150_000, timeLimitMs: 45_000 },
       single: { clients: 64, requests: 300_000, timeLimitMs: 15_000, baselineRequests: 50_000, baselineTimeLimitMs: 8_000 },
       authorize: { ratePerSecond: 2000, warmupMs: 2_000, durationMs: 5_000, sockets: 32 },
     },
@@ -183,6 +185,9 @@ async function httpPart(r1: { floorRate: number; engineRate: number } | null): P
     say(`   floor (figure 1, same run)  ${rate(r1.floorRate).padStart(8)} events/s   → HTTP/floor ${pct(b.rate / r1.floorRate)}   (HTTP/in-process engine ${pct(b.rate / r1.engineRate)})`);
     say(`   target ≥ 30,000 events/s: ${verdict(b.rate >= 30_000)}; ≥ 35% of the floor: ${verdict(b.rate >= 0.35 * r1.floorRate)}. ${cpuShare(b)}`);
   } else say(`   target ≥ 30,000 events/s: ${verdict(b.rate >= 30_000)} (the floor ratio needs figure 1: run without BENCH_ONLY). ${cpuShare(b)}`);
+  const w = r2.wideBatch;
+  const wide = config.http.wideBatch;
+  say(`   batches of ${wide.eventsPerRequest}, ${wide.clients} clients ${rate(w.rate).padStart(8)} events/s   (then, same server: ${rate(w.report.events)} events, latency p50 ${ms(w.report.latencyMs.p50)} ms, p99 ${ms(w.report.latencyMs.p99)} ms, HTTP errors ${w.report.httpErrors}${r1 ? `; HTTP/floor ${pct(w.rate / r1.floorRate)}` : ''}; ${cpuShare(w)}; more events in flight make larger commits, with fewer pages per event)`);
   say();
   const s = r2.single;
   const n = r2.singleWithoutGroupCommit;

@@ -2,15 +2,17 @@
  * Where figure 1's WAL frames go, B-tree by B-tree (`npx tsx bench/wal-pages.ts`).
  *
  * Builds the benchmark fixture (`BENCH_CUSTOMERS` customers, default 1,000, × 3 grants, two
- * meters), ingests `BENCH_WARMUP` batches of 1000 through the engine (default 10) to give it a
- * history, then stops the checkpointer thread, turns SQLite's own checkpoints off, empties the WAL
- * and ingests `BENCH_BATCHES` more batches (default 5). Every frame in the WAL is then one page one
- * commit wrote; the frame header names the page, and SQLite's `dbstat` table names the B-tree
- * (table or index) that owns it. Prints frames per event in all and for each B-tree, largest
- * first, split into leaf and interior pages, beside the customers a commit touches (each touched
- * customer costs at least one leaf page in every index led by the customer): which of the layout's indexes the pages of a batch are spent on, and so what a layout
- * lever that removes or narrows one of them can take away. Frames are counted, not timed, so the
- * machine's other load does not move them.
+ * meters), ingests `BENCH_WARMUP` batches (default 10) of `BENCH_BATCH_EVENTS` events (default
+ * 1000, one commit each) through the engine to give it a history, then stops the checkpointer
+ * thread, turns SQLite's own checkpoints off, empties the WAL and ingests `BENCH_BATCHES` more
+ * batches (default 5). Every frame in the WAL is then one page one commit wrote; the frame header
+ * names the page, and SQLite's `dbstat` table names the B-tree (table or index) that owns it.
+ * Prints frames per event in all and for each B-tree, largest first, split into leaf and interior
+ * pages, with how many leaves each B-tree has and how full they are, beside the customers a
+ * commit touches (each touched customer costs at least one leaf page in every index led by the
+ * customer): which of the layout's indexes the pages of a batch are spent on, and so what a
+ * layout lever that removes or narrows one of them can take away. Frames are counted, not timed,
+ * so the machine's other load does not move them.
  *
  * `BENCH_SQL="stmt;stmt"` runs statements on the fixture first, to try a layout change (an index
  * dropped, a table rebuilt) before writing its migration. Event ids are the benchmark's own
@@ -25,7 +27,7 @@ import { openFixture } from './fixture.ts';
 const customers = Number(process.env.BENCH_CUSTOMERS ?? 1000);
 const warmupBatches = Number(process.env.BENCH_WARMUP ?? 10);
 const batches = Number(process.env.BENCH_BATCHES ?? 5);
-const batchSize = 1000;
+const batchSize = Number(process.env.BENCH_BATCH_EVENTS ?? 1000);
 const walHeaderBytes = 32;
 const frameHeaderBytes = 24;
 
