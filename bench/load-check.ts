@@ -18,21 +18,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTallyServe } from './serve-process.ts';
+import { toMicro } from '../test/support/amounts.ts';
 
 const customersCount = Number(process.env.BENCH_CUSTOMERS ?? 3000);
 const batches = Number(process.env.BENCH_BATCHES ?? 60);
 const clients = Number(process.env.BENCH_CLIENTS ?? 8);
 const batchSize = Number(process.env.BENCH_BATCH_EVENTS ?? 1000);
-const micro = 1_000_000n;
 const grantedMicro = 1_003_500_000n;
 const requestCostMicro = (count: bigint): bigint => (count <= 7n ? count * 13_000n : 7n * 13_000n + (count - 7n) * 1_100n);
-
-function toMicro(amount: string): bigint {
-  const negative = amount.startsWith('-');
-  const [whole, fraction = ''] = (negative ? amount.slice(1) : amount).split('.');
-  const value = BigInt(whole!) * micro + BigInt(fraction.padEnd(6, '0'));
-  return negative ? -value : value;
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'tally-load-check-'));
 const adminKey = 'bench-load-check-admin-key-0123456789';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { dialects } from '../support/databases.ts';
+import { toMicro } from '../support/amounts.ts';
 import { unique, useServer } from '../support/server.ts';
 import { at, balance, expectLedgerConsistent, ingest, newClock, newCustomer, newGrant } from './fixtures.ts';
 
@@ -11,7 +12,6 @@ import { at, balance, expectLedgerConsistent, ingest, newClock, newCustomer, new
  * twice at once. The rating of a period is exact whatever order the events are charged in
  * (PRODUCT §3), so each customer's total is known without knowing which request ran first.
  */
-const micro = 1_000_000n;
 const customersCount = 120;
 const batches = 16;
 const eventsPerBatch = 250;
@@ -20,14 +20,6 @@ const clients = 4;
 const tokenRateMicro = 37n;
 /** Requests: the first 7 of the period at 0.013 credits, the rest at 0.0011. */
 const requestCostMicro = (count: bigint): bigint => (count <= 7n ? count * 13_000n : 7n * 13_000n + (count - 7n) * 1_100n);
-
-/** A decimal amount as the API writes it ("12.5", "-0.000037") in exact micro-credits. */
-function toMicro(amount: string): bigint {
-  const negative = amount.startsWith('-');
-  const [whole, fraction = ''] = (negative ? amount.slice(1) : amount).split('.');
-  const value = BigInt(whole!) * micro + BigInt(fraction.padEnd(6, '0'));
-  return negative ? -value : value;
-}
 
 /** A small deterministic generator, so a failure replays with the same events. */
 function random(seed: number): () => number {
