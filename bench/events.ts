@@ -1,3 +1,7 @@
+import { random } from '../test/support/usage-load.ts';
+
+export { random };
+
 /**
  * Usage events as a client would send them: the caller's own id, a customer id, the event type
  * both benchmark meters read, an RFC 3339 timestamp and a few properties. Deterministic, so two
@@ -13,18 +17,6 @@ export interface BenchEvent {
 
 const models = ['gpt-4o', 'gpt-4o-mini', 'claude-sonnet', 'llama-3-70b'];
 const regions = ['eu-west-1', 'us-east-1', 'ap-south-1'];
-
-/** A small, fast, seedable PRNG (mulberry32), so event streams are reproducible. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class EventSource {
   private next = 0;

@@ -19,13 +19,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTallyServe } from './serve-process.ts';
 import { toMicro } from '../test/support/amounts.ts';
+import { loadCostMicro, loadMeters, random } from '../test/support/usage-load.ts';
 
 const customersCount = Number(process.env.BENCH_CUSTOMERS ?? 3000);
 const batches = Number(process.env.BENCH_BATCHES ?? 60);
 const clients = Number(process.env.BENCH_CLIENTS ?? 8);
 const batchSize = Number(process.env.BENCH_BATCH_EVENTS ?? 1000);
 const grantedMicro = 1_003_500_000n;
-const requestCostMicro = (count: bigint): bigint => (count <= 7n ? count * 13_000n : 7n * 13_000n + (count - 7n) * 1_100n);
 
 const dir = mkdtempSync(join(tmpdir(), 'tally-load-check-'));
 const adminKey = 'bench-load-check-admin-key-0123456789';
@@ -44,8 +44,7 @@ async function call(method: string, path: string, body?: unknown): Promise<any> 
 
 let failed = false;
 try {
-  await call('POST', '/v1/meters', { code: 'tokens', event_type: 'llm', aggregation: 'sum', value_property: 'tokens', rate: { model: 'per_unit', credits_per_unit: '0.000037' } });
-  await call('POST', '/v1/meters', { code: 'requests', event_type: 'llm', aggregation: 'count', rate: { model: 'graduated', tiers: [{ up_to: 7, credits_per_unit: '0.013' }, { up_to: null, credits_per_unit: '0.0011' }] } });
+  for (const meter of loadMeters('llm', { tokens: 'tokens', requests: 'requests' })) await call('POST', '/v1/meters', meter);
   const setupStarted = Date.now();
   const ids: string[] = [];
   for (let i = 0; i < customersCount; i += 50) {
@@ -58,8 +57,7 @@ try {
   }
   console.log(`${customersCount} customers with 2 grants each, over HTTP, in ${((Date.now() - setupStarted) / 1000).toFixed(1)} s`);
 
-  let seed = 42;
-  const next = (): number => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+  const next = random(42);
   const tokens = new Map<string, bigint>();
   const requests = new Map<string, bigint>();
   const sent: { id: string; customer: string; type: string; properties: { tokens: number } }[][] = [];
@@ -100,7 +98,7 @@ try {
 
   let mismatches = 0;
   for (const id of ids) {
-    const cost = (tokens.get(id) ?? 0n) * 37n + requestCostMicro(requests.get(id) ?? 0n);
+    const cost = loadCostMicro(tokens.get(id) ?? 0n, requests.get(id) ?? 0n);
     const balance = await call('GET', `/v1/customers/${id}/balance`);
     if (toMicro(balance.available) !== grantedMicro - cost) {
       mismatches++;

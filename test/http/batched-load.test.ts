@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { dialects } from '../support/databases.ts';
 import { toMicro } from '../support/amounts.ts';
 import { unique, useServer } from '../support/server.ts';
+import { loadCostMicro, loadMeters, random } from '../support/usage-load.ts';
 import { at, balance, expectLedgerConsistent, ingest, newClock, newCustomer, newGrant } from './fixtures.ts';
 
 /**
@@ -16,19 +17,6 @@ const customersCount = 120;
 const batches = 16;
 const eventsPerBatch = 250;
 const clients = 4;
-/** 0.000037 credits per token, in micro-credits. */
-const tokenRateMicro = 37n;
-/** Requests: the first 7 of the period at 0.013 credits, the rest at 0.0011. */
-const requestCostMicro = (count: bigint): bigint => (count <= 7n ? count * 13_000n : 7n * 13_000n + (count - 7n) * 1_100n);
-
-/** A small deterministic generator, so a failure replays with the same events. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1_103_515_245 + 12_345) % 2_147_483_648;
-    return state / 2_147_483_648;
-  };
-}
 
 describe.each(dialects)('batched ingestion under load on %s', (dialect) => {
   const ctx = useServer(dialect);
@@ -36,10 +24,7 @@ describe.each(dialects)('batched ingestion under load on %s', (dialect) => {
   it('charges every event of concurrent batches exactly once, and every balance to the micro-credit', async () => {
     const { api } = ctx;
     const type = unique('llm');
-    for (const meter of [
-      { code: unique('tokens'), event_type: type, aggregation: 'sum', value_property: 'tokens', rate: { model: 'per_unit', credits_per_unit: '0.000037' } },
-      { code: unique('requests'), event_type: type, aggregation: 'count', rate: { model: 'graduated', tiers: [{ up_to: 7, credits_per_unit: '0.013' }, { up_to: null, credits_per_unit: '0.0011' }] } },
-    ]) {
+    for (const meter of loadMeters(type, { tokens: unique('tokens'), requests: unique('requests') })) {
       const created = await api.post('/v1/meters', meter);
       expect(created.status, JSON.stringify(created.body)).toBe(201);
     }
@@ -105,7 +90,7 @@ describe.each(dialects)('batched ingestion under load on %s', (dialect) => {
     }
     let outrun = 0;
     for (const c of customers) {
-      const costMicro = (tokens.get(c.id) ?? 0n) * tokenRateMicro + requestCostMicro(requests.get(c.id) ?? 0n);
+      const costMicro = loadCostMicro(tokens.get(c.id) ?? 0n, requests.get(c.id) ?? 0n);
       expect(chargedMicro.get(c.id) ?? 0n, c.id).toBe(costMicro);
       const beyond = costMicro > c.grantedMicro ? costMicro - c.grantedMicro : 0n;
       if (beyond > 0n) outrun++;
