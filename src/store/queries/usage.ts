@@ -1,5 +1,5 @@
 import type { SqlConnection, SqlRow, SqlValue } from '../sql.ts';
-import type { MeterRecord, Page, PageRequest, UsageEventRecord } from '../records.ts';
+import type { MeterRecord, Page, PageRequest, RatingLine, UsageEventRecord } from '../records.ts';
 import type { Rate } from '../../core/rating.ts';
 import type { BucketSum } from '../../core/usage-series.ts';
 import { big, inList, insertShape, insertShapedRows, json, num, queryInChunks, strOrNull } from '../rows.ts';
@@ -28,6 +28,19 @@ export interface RateCodec {
 
 export const totalKey = (k: MeterTotalKey): string => `${k.customerId}\u0000${k.meterId}\u0000${k.periodStartMs}`;
 export const uniqueKey = (k: UniqueValueKey): string => `${totalKey(k)}\u0000${k.value}`;
+
+/**
+ * `JSON.stringify(lines)`, written directly: a line's quantity and credits are decimal text (digits,
+ * a point, a sign), which JSON writes as is, so only the meter code goes through the encoder.
+ */
+export function ratingJson(lines: readonly RatingLine[]): string {
+  let text = '[';
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    text += `${i === 0 ? '' : ','}{"meter":${JSON.stringify(line.meter)},"quantity":"${line.quantity}","credits":"${line.credits}"}`;
+  }
+  return `${text}]`;
+}
 
 export function toEvent(r: SqlRow): UsageEventRecord {
   return {
@@ -171,7 +184,7 @@ export class UsageQueries {
     const sorted = [...events].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const values: SqlValue[] = [];
     for (const e of sorted) {
-      values.push(e.customerId, e.id, e.type, e.timestampMs, e.properties, e.bodyHash, e.creditsMicro, e.txnId, JSON.stringify(e.rating), e.recordedAtMs);
+      values.push(e.customerId, e.id, e.type, e.timestampMs, e.properties, e.bodyHash, e.creditsMicro, e.txnId, ratingJson(e.rating), e.recordedAtMs);
     }
     await insertShapedRows(this.c, usageEventsShape, values);
   }
