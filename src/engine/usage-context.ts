@@ -33,24 +33,53 @@ export function usageContextFrom(
 ): UsageContext {
   if (subs.length === 0) return withoutSubscriptions;
   const subsByCustomer = new Map<string, SubscriptionRecord[]>();
-  for (const s of subs) subsByCustomer.set(s.customerId, [...(subsByCustomer.get(s.customerId) ?? []), s]);
+  for (const s of subs) {
+    const list = subsByCustomer.get(s.customerId);
+    if (list === undefined) subsByCustomer.set(s.customerId, [s]);
+    else list.push(s);
+  }
   const phasesBySub = new Map<string, PhaseRecord[]>();
-  for (const p of phases) phasesBySub.set(p.subscriptionId, [...(phasesBySub.get(p.subscriptionId) ?? []), p]);
+  for (const p of phases) {
+    const list = phasesBySub.get(p.subscriptionId);
+    if (list === undefined) phasesBySub.set(p.subscriptionId, [p]);
+    else list.push(p);
+  }
+  // The period found last for each subscription: a batch asks for the same one event after event,
+  // and working a period out from the anchor costs several date computations.
+  const lastPeriod = new Map<SubscriptionRecord, { startMs: number; endMs: number }>();
 
-  const subscriptionAt = (customerId: string, atMs: number): SubscriptionRecord | undefined =>
-    (subsByCustomer.get(customerId) ?? []).find((s) => s.anchorAtMs <= atMs && (s.endedAtMs === null || s.endedAtMs > atMs));
+  const subscriptionAt = (customerId: string, atMs: number): SubscriptionRecord | undefined => {
+    const list = subsByCustomer.get(customerId);
+    if (list === undefined) return undefined;
+    for (const s of list) if (s.anchorAtMs <= atMs && (s.endedAtMs === null || s.endedAtMs > atMs)) return s;
+    return undefined;
+  };
 
   return {
     periodStart(customerId, atMs) {
       const sub = subscriptionAt(customerId, atMs);
       if (!sub) return calendarMonthAt(atMs).startMs;
+      const last = lastPeriod.get(sub);
+      if (last !== undefined && atMs >= last.startMs && atMs < last.endMs) return last.startMs;
       const plan = plans.get(sub.planId);
-      return periodAt(sub.anchorAtMs, plan?.interval ?? 'month', atMs).startMs;
+      const period = periodAt(sub.anchorAtMs, plan?.interval ?? 'month', atMs);
+      lastPeriod.set(sub, { startMs: period.startMs, endMs: period.endMs });
+      return period.startMs;
     },
     rate(customerId, meter, atMs) {
       const sub = subscriptionAt(customerId, atMs);
       if (!sub) return meter.rate;
-      const phase = [...(phasesBySub.get(sub.id) ?? [])].reverse().find((p) => p.startAtMs <= atMs);
+      // The phase in effect: the last one started by then (phases are read in start order).
+      const list = phasesBySub.get(sub.id);
+      let phase: PhaseRecord | undefined;
+      if (list !== undefined) {
+        for (let i = list.length - 1; i >= 0; i--) {
+          if (list[i]!.startAtMs <= atMs) {
+            phase = list[i];
+            break;
+          }
+        }
+      }
       const plan = phase ? plans.get(phase.planId) : undefined;
       return plan?.rates[meter.code] ?? meter.rate;
     },
