@@ -14,7 +14,8 @@
  * main thread alone (from /proc: the JavaScript and every SQLite statement), the steadier of the
  * two on a busy machine. Both sides must return the same
  * statuses and amounts for every event, else it stops. It first waits a minute after making the
- * fixtures (see below).
+ * fixtures (see below). With `BENCH_SUBSCRIBED=1` every customer is first subscribed to a monthly
+ * plan that overrides one meter's rate, so each event's period and rate come from its subscription.
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -28,6 +29,8 @@ const rounds = Number(roundsArg);
 const batchesPerRound = Number(process.env.BENCH_BATCHES ?? 2);
 const batchSize = 1000;
 const warmupBatches = 3;
+/** `BENCH_SUBSCRIBED=1`: every customer subscribed to a plan with a rate of its own (see `openSide`). */
+const subscribed = process.env.BENCH_SUBSCRIBED === '1';
 
 interface BenchEvent { id: string; customer: string; type: string; timestamp: string; properties: Record<string, unknown> }
 interface Result { id: string; status: string; credits?: string; overage?: string; debt?: string }
@@ -48,6 +51,22 @@ async function openSide(root: string, label: string): Promise<Side> {
   const { openFixture } = await import(from('bench/fixture.ts'));
   const { ingestEvents } = await import(from('src/engine/ingest-events.ts'));
   const fixture = await openFixture(`ingest-ab-${label}`, 1000);
+  if (subscribed) {
+    // Every customer on a monthly plan that overrides the tokens meter's rate: each event's period
+    // and rate then come from the subscription timeline rather than the calendar month and meter.
+    const { createPlan } = await import(from('src/engine/plans.ts'));
+    const { createSubscription } = await import(from('src/engine/subscriptions.ts'));
+    const { meterCodes } = await import(from('bench/fixture.ts'));
+    const plan = await createPlan(fixture.engine, {
+      code: 'bench-plan', name: 'Bench', currency: 'USD', interval: 'month', amount: 1000, included_credits: '1',
+      rates: { [meterCodes.tokens]: { model: 'per_unit', credits_per_unit: '0.000015' } },
+    });
+    if (!plan.ok) throw new Error(JSON.stringify(plan));
+    for (const customer of fixture.customerIds) {
+      const sub = await createSubscription(fixture.engine, { customer, plan: plan.value.id });
+      if (!sub.ok) throw new Error(JSON.stringify(sub));
+    }
+  }
   return {
     label,
     root,

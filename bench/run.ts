@@ -187,7 +187,7 @@ async function httpPart(r1: { floorRate: number; engineRate: number } | null): P
   } else say(`   target ≥ 30,000 events/s: ${verdict(b.rate >= 30_000)} (the floor ratio needs figure 1: run without BENCH_ONLY). ${cpuShare(b)}`);
   const w = r2.wideBatch;
   const wide = config.http.wideBatch;
-  say(`   batches of ${wide.eventsPerRequest}, ${wide.clients} clients ${rate(w.rate).padStart(8)} events/s   (then, same server: ${rate(w.report.events)} events, latency p50 ${ms(w.report.latencyMs.p50)} ms, p99 ${ms(w.report.latencyMs.p99)} ms, HTTP errors ${w.report.httpErrors}${r1 ? `; HTTP/floor ${pct(w.rate / r1.floorRate)}` : ''}; ${cpuShare(w)}; on the longer history the first shape left: bench/load-check.ts compares the two on fresh databases)`);
+  say(`   batches of ${wide.eventsPerRequest}, ${wide.clients} clients ${rate(w.rate).padStart(8)} events/s   (on a copy of the database as the first shape found it, a server of its own, the same event stream: ${rate(w.report.events)} events, latency p50 ${ms(w.report.latencyMs.p50)} ms, p99 ${ms(w.report.latencyMs.p99)} ms, HTTP errors ${w.report.httpErrors}${r1 ? `; HTTP/floor ${pct(w.rate / r1.floorRate)}` : ''}; ${cpuShare(w)})`);
   say();
   const s = r2.single;
   const n = r2.singleWithoutGroupCommit;
