@@ -94,6 +94,11 @@ try {
   }));
   const ms = Date.now() - started;
   console.log(`${n} events in ${(ms / 1000).toFixed(1)} s: ${Math.round((n / ms) * 1000).toLocaleString('en-US')} events/s; ${accepted} accepted, ${resent} resent and answered duplicate`);
+  // The server's group commits (its `/metrics` histogram): how many events each commit held.
+  const metrics = await (await fetch(`${server.baseUrl}/metrics`, { headers: { authorization: `Bearer ${adminKey}` } })).text();
+  const sum = Number(/^tally_ingest_group_events_sum (\S+)$/m.exec(metrics)?.[1]);
+  const count = Number(/^tally_ingest_group_events_count (\S+)$/m.exec(metrics)?.[1]);
+  if (count > 0) console.log(`group commits: ${count}, ${Math.round(sum / count).toLocaleString('en-US')} events each on average, resends included`);
   if (accepted !== n) failed = true;
 
   let mismatches = 0;

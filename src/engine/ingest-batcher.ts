@@ -1,6 +1,16 @@
 import type { Engine } from './context.ts';
 import { ingestEvents, type IngestOptions, type IngestResult } from './ingest-events.ts';
 
+/** How groups are formed; every field has a default. */
+export interface BatcherSettings {
+  /** Events per combined transaction (default 5000); requests beyond it wait for the next group. */
+  groupEventsMax?: number;
+  /** Groups between their start and their durable acknowledgement: 4 where the store pipelines commits, else 1. */
+  groupsInFlightMax?: number;
+  /** Told of every group as it starts, with its events and requests (the server's group-size histogram). */
+  onGroup?: (events: number, requests: number) => void;
+}
+
 interface Request {
   events: readonly unknown[];
   resolve: (r: IngestResult[]) => void;
@@ -26,13 +36,19 @@ export class IngestBatcher {
   private inFlight = 0;
   private scheduled = false;
 
+  private readonly groupEventsMax: number;
+  private readonly groupsInFlightMax: number;
+  private readonly onGroup: BatcherSettings['onGroup'];
+
   constructor(
     private readonly engine: Engine,
     private readonly options: IngestOptions = {},
-    /** Events per combined transaction; bigger groups wait for the next one. */
-    private readonly groupEventsMax = 5000,
-    private readonly groupsInFlightMax = engine.store.pipelinesCommits ? 4 : 1,
-  ) {}
+    settings: BatcherSettings = {},
+  ) {
+    this.groupEventsMax = settings.groupEventsMax ?? 5000;
+    this.groupsInFlightMax = settings.groupsInFlightMax ?? (engine.store.pipelinesCommits ? 4 : 1);
+    this.onGroup = settings.onGroup;
+  }
 
   submit(events: readonly unknown[]): Promise<IngestResult[]> {
     return new Promise((resolve, reject) => {
@@ -63,6 +79,7 @@ export class IngestBatcher {
       group.push(next);
       count += next.events.length;
     }
+    this.onGroup?.(count, group.length);
     this.committing = true;
     this.inFlight += 1;
     const committed = (): void => {

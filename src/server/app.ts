@@ -95,7 +95,7 @@ export async function buildServer(engine: Engine, options: ServerOptions = {}): 
     done();
   });
   registerJsonParser(app);
-  const batcher = new IngestBatcher(engine);
+  const batcher = new IngestBatcher(engine, {}, { onGroup: (events) => metrics.ingestGroups.observe(events) });
 
   for (const schema of components) app.addSchema(schema);
   await app.register(swagger, {

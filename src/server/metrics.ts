@@ -14,6 +14,12 @@ export function createMetrics() {
       registers: [registry],
     }),
     eventsIngested: new Counter({ name: 'tally_usage_events_total', help: 'Usage events by outcome.', labelNames: ['status'], registers: [registry] }),
+    ingestGroups: new Histogram({
+      name: 'tally_ingest_group_events',
+      help: 'Usage events per group commit (one store transaction for the ingest requests that waited together).',
+      buckets: [1, 4, 16, 64, 256, 1000, 2000, 3000, 5000],
+      registers: [registry],
+    }),
     dueWork: new Counter({ name: 'tally_due_work_total', help: 'Scheduled items run (renewals, expiries).', registers: [registry] }),
   };
 }

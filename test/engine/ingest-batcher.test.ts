@@ -26,7 +26,8 @@ describe.each(dialects)('ingest batcher on %s', (dialect) => {
     }));
     const type = `batched_${dialect}`;
     must(await createMeter(ctx.engine, { code: type, event_type: type, aggregation: 'sum', value_property: 'n', rate: { model: 'per_unit', credits_per_unit: '0.25' } }));
-    const batcher = new IngestBatcher(ctx.engine, {}, 50);
+    const groups: { events: number; requests: number }[] = [];
+    const batcher = new IngestBatcher(ctx.engine, {}, { groupEventsMax: 50, onGroup: (events, requests) => groups.push({ events, requests }) });
     // Request 7 names an unknown customer; requests 100–109 send the events of 0–9 again, so all
     // but 107 are duplicates.
     const eventOf = (i: number) => ({ id: `b-${dialect}-${i}`, customer: i === 7 ? 'cus_missing' : customers[i % 3]!.id, type, properties: { n: (i % 5) + 1 } });
@@ -51,6 +52,11 @@ describe.each(dialects)('ingest batcher on %s', (dialect) => {
       const balance = must(await getBalance(ctx.engine, customer.id)).balance;
       expect(formatCredits(balance.availableMicro)).toBe(formatCredits(1000_000_000n - BigInt(units) * 250_000n));
     }
+    // Every request went in exactly one group, none of more than 50 events.
+    expect(groups.reduce((n, g) => n + g.requests, 0)).toBe(300);
+    expect(groups.reduce((n, g) => n + g.events, 0)).toBe(300);
+    expect(Math.max(...groups.map((g) => g.events))).toBeLessThanOrEqual(50);
+    expect(groups.length).toBeLessThan(300);
     expect(await ctx.engine.store.read.ledger.balanceDiscrepancies()).toEqual([]);
     expect(await ctx.engine.store.read.ledger.unbalancedTransactions()).toEqual([]);
   });

@@ -98,6 +98,13 @@ describe.each(dialects)('keys and limits on %s', (dialect) => {
     const open = await secondInstance(ctx, { metricsPublic: true });
     try {
       expect((await open.api.as(null).get('/metrics')).status).toBe(200);
+      // Each group commit's size: one request of three events is one group of three.
+      const customer = (await open.api.post('/v1/customers', { currency: 'USD' })).body.id as string;
+      const events = [1, 2, 3].map(() => ({ id: unique('grouped'), customer, type: 'grouped' }));
+      expect((await open.api.post('/v1/events', { events })).status).toBe(200);
+      const text = String((await open.api.as(null).get('/metrics')).body);
+      expect(text).toMatch(/^tally_ingest_group_events_sum 3$/m);
+      expect(text).toMatch(/^tally_ingest_group_events_count 1$/m);
     } finally {
       await open.app.close();
     }
