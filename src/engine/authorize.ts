@@ -2,7 +2,8 @@ import { invalid, notFound, ok, type Outcome } from '../core/errors.ts';
 import { formatCredits } from '../core/decimal.ts';
 import { marginalCost } from '../core/rating.ts';
 import { meterMatches, nextQuantity, readEvent, type Reading } from '../core/metering.ts';
-import type { CustomerRecord, SubscriptionRecord } from '../store/records.ts';
+import type { CustomerRecord, MeterRecord, SubscriptionRecord } from '../store/records.ts';
+import { calendarMonthAt } from '../core/periods.ts';
 import { uniqueKey, type StoreTx, type UniqueValueKey } from '../store/store.ts';
 import { customerNow, type Engine } from './context.ts';
 import { FieldCheck } from './input.ts';
@@ -27,15 +28,107 @@ export interface Authorization {
  * nothing and locks no rows. An event is priced exactly as ingestion would price it now.
  * Beyond the available credits it is allowed only with overage on, and within the plan's overage
  * limit for the current period if the plan sets one. Ingestion itself never refuses usage that
- * already happened: it goes to overage or debt. Its reads are made together (`Store.reads`): one
- * snapshot, and on SQLite one read lock instead of one per statement.
+ * already happened: it goes to overage or debt. The common case is one statement, which is its own
+ * snapshot (`quickAuthorization`); every other case reads together (`Store.reads`): one snapshot,
+ * and on SQLite one read lock instead of one per statement.
  */
 export async function authorize(engine: Engine, ref: string, input: AuthorizeInput): Promise<Outcome<Authorization>> {
+  const credits = creditsOf(input);
+  if (!credits.ok) return credits;
+  return (await quickAuthorization(engine, ref, input, credits.value))
+    ?? engine.store.reads((tx) => authorizeWithin(engine, tx, ref, input, credits.value));
+}
+
+/**
+ * `authorize` always by its general path: several reads in one snapshot (`Store.reads`). The
+ * quick path must answer exactly as this does; the tests compare the two.
+ */
+export async function authorizeInSnapshot(engine: Engine, ref: string, input: AuthorizeInput): Promise<Outcome<Authorization>> {
+  const credits = creditsOf(input);
+  if (!credits.ok) return credits;
+  return engine.store.reads((tx) => authorizeWithin(engine, tx, ref, input, credits.value));
+}
+
+/** Exactly one of the two forms; the credits form's amount (null for the event form). */
+function creditsOf(input: AuthorizeInput): Outcome<bigint | null> {
   const check = new FieldCheck();
   if ((input.credits === undefined) === (input.event === undefined)) check.add('credits', 'one_of_required', 'Give exactly one of credits or event.');
   const credits = input.credits !== undefined ? check.credits('credits', input.credits) : null;
-  if (check.errors.length) return invalid(check.errors);
-  return engine.store.reads((tx) => authorizeWithin(engine, tx, ref, input, credits));
+  return check.errors.length ? invalid(check.errors) : ok(credits);
+}
+
+/** The most meters one quick authorization reads totals for (a column each); more take the general path. */
+const quickMetersMax = 8;
+
+/**
+ * Per engine, the meters of each event type as the general path last read them. Meters are never
+ * changed or removed, so a type's list is current exactly while the number of meters counting that
+ * type is the same; the quick path reads that number in its statement and checks it.
+ */
+const meterCatalogues = new WeakMap<Engine, Map<string, readonly MeterRecord[]>>();
+/** Event types remembered per engine; past it the catalogue starts again (callers choose the types they send). */
+const catalogueTypesMax = 1000;
+
+function rememberMeters(engine: Engine, eventType: string, meters: readonly MeterRecord[]): void {
+  let catalogue = meterCatalogues.get(engine);
+  if (catalogue === undefined) meterCatalogues.set(engine, (catalogue = new Map()));
+  else if (catalogue.size >= catalogueTypesMax && !catalogue.has(eventType)) catalogue.clear();
+  catalogue.set(eventType, meters);
+}
+
+/** The customer reference checked with an event before the customer is read: any valid one. */
+const unreadCustomerRef = 'cus_authorize';
+
+/**
+ * The common case in one statement (`CustomerQueries.findForQuickAuthorization`), which is its
+ * own snapshot, so no read transaction is opened: a customer without a subscription or a test
+ * clock, whose period is the calendar month and whose rates are the meters' own, and an event of
+ * a type whose meters the general path has read before, none of them counting unique values.
+ * Answers null for anything else (an unknown customer, a refusal, a stale meter list included),
+ * and the general path answers instead, from the start.
+ */
+async function quickAuthorization(engine: Engine, ref: string, input: AuthorizeInput, credits: bigint | null): Promise<Outcome<Authorization> | null> {
+  let eventType: string | null = null;
+  let known: readonly MeterRecord[] = [];
+  let meters: MeterRecord[] = [];
+  const readings: Reading[] = [];
+  let atMs: number | null = null;
+  if (input.event !== undefined) {
+    const candidate = validateUnstoredUsageEvent({ id: 'authorize', ...(input.event as object) }, unreadCustomerRef);
+    if (isRejection(candidate)) return null;
+    const remembered = meterCatalogues.get(engine)?.get(candidate.type);
+    if (remembered === undefined) return null;
+    known = remembered;
+    meters = known.filter((m) => meterMatches(m, candidate.type, candidate.properties));
+    if (meters.length > quickMetersMax) return null;
+    for (const meter of meters) {
+      const reading = readEvent(meter, candidate.properties);
+      if (!reading.ok || reading.value.kind === 'unique') return null;
+      readings.push(reading.value);
+    }
+    eventType = candidate.type;
+    atMs = candidate.timestampMs ?? null;
+  }
+  const nowMs = engine.clock.now();
+  const periodStartMs = calendarMonthAt(atMs ?? nowMs).startMs;
+  const found = await engine.store.read.customers.findForQuickAuthorization(ref, eventType, meters.map((m) => m.id), periodStartMs);
+  if (found === null || found.hasSubscriptions || found.testClockId !== null) return null;
+  if (eventType !== null && found.metersOfType !== known.length) return null;
+  let costMicro = credits ?? 0n;
+  meters.forEach((meter, i) => {
+    const before = found.totals[i]!;
+    costMicro += marginalCost(meter.rate, before, nextQuantity(meter.aggregation, before, readings[i]!, false));
+  });
+  const availableMicro = availableOfGrants(found.grants, nowMs);
+  // No subscription, so no plan and no overage limit.
+  return ok(decision(found.overageEnabled, availableMicro, costMicro) ?? { allowed: true, availableMicro, costMicro, reason: 'overage_allowed' });
+}
+
+/** The answer decided by the balance alone, or null when overage is on and the cost is beyond it. */
+function decision(overageEnabled: boolean, availableMicro: bigint, costMicro: bigint): Authorization | null {
+  if (costMicro <= availableMicro) return { allowed: true, availableMicro, costMicro, reason: 'within_balance' };
+  if (!overageEnabled) return { allowed: false, availableMicro, costMicro, reason: 'insufficient_credits' };
+  return null;
 }
 
 const noSubscriptions: readonly SubscriptionRecord[] = [];
@@ -54,12 +147,12 @@ async function authorizeWithin(engine: Engine, tx: StoreTx, ref: string, input: 
   if (input.event !== undefined) {
     const candidate = validateUnstoredUsageEvent({ id: 'authorize', ...(input.event as object) }, customer.id);
     if (isRejection(candidate)) return invalid([{ field: `event.${candidate.field ?? ''}`, code: candidate.code, message: candidate.message }]);
-    const priced = await eventCost(tx, customer, subs, candidate, candidate.timestampMs ?? nowMs);
+    const priced = await eventCost(engine, tx, customer, subs, candidate, candidate.timestampMs ?? nowMs);
     if (!priced.ok) return priced;
     costMicro += priced.value;
   }
-  if (costMicro <= availableMicro) return ok({ allowed: true, availableMicro, costMicro, reason: 'within_balance' });
-  if (!customer.overageEnabled) return ok({ allowed: false, availableMicro, costMicro, reason: 'insufficient_credits' });
+  const decided = decision(customer.overageEnabled, availableMicro, costMicro);
+  if (decided !== null) return ok(decided);
   // A plan may cap overage per period: what this would add to the period's overage must fit.
   const sub = subs.find((s) => s.status !== 'canceled' && s.periodIndex >= 0);
   const plan = sub ? (await tx.billing.plansById([sub.planId])).get(sub.planId) : undefined;
@@ -78,9 +171,11 @@ async function authorizeWithin(engine: Engine, tx: StoreTx, ref: string, input: 
  * event whole), then the totals and the unique values seen are read once for all meters.
  */
 async function eventCost(
-  tx: StoreTx, customer: CustomerRecord, subs: readonly SubscriptionRecord[], event: Omit<UsageCandidate, 'bodyHash'>, atMs: number,
+  engine: Engine, tx: StoreTx, customer: CustomerRecord, subs: readonly SubscriptionRecord[], event: Omit<UsageCandidate, 'bodyHash'>, atMs: number,
 ): Promise<Outcome<bigint>> {
-  const meters = (await tx.usage.metersForTypes([event.type])).filter((m) => meterMatches(m, event.type, event.properties));
+  const ofType = await tx.usage.metersForTypes([event.type]);
+  rememberMeters(engine, event.type, ofType);
+  const meters = ofType.filter((m) => meterMatches(m, event.type, event.properties));
   if (meters.length === 0) return ok(0n);
   const readings: Reading[] = [];
   for (const meter of meters) {

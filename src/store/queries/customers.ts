@@ -1,4 +1,4 @@
-import type { SqlConnection, SqlRow } from '../sql.ts';
+import type { SqlConnection, SqlRow, SqlValue } from '../sql.ts';
 import type { CustomerRecord, Page, PageRequest, TestClockRecord } from '../records.ts';
 import { big, bigOrNull, json, num, numOrNull, queryInChunks, strOrNull } from '../rows.ts';
 import type { UsableGrant } from '../../core/burn-down.ts';
@@ -29,6 +29,32 @@ function toCustomer(r: SqlRow): CustomerRecord {
   };
 }
 
+/** The grant columns of both authorization statements. */
+const authorizationGrantColumns = `g.effective_at AS grant_effective_at, g.expires_at AS grant_expires_at, g.frozen_from AS grant_frozen_from,
+    g.unfrozen_at AS grant_unfrozen_at, COALESCE(a.balance, 0) AS grant_remaining`;
+
+/** The active grants in the rows of an authorization statement: one row per grant, or one row without. */
+function authorizationGrants(rows: readonly SqlRow[]): UsableGrant[] {
+  const grants: UsableGrant[] = [];
+  for (const r of rows) {
+    // No active grant: the one row the LEFT JOIN keeps has no grant columns (effective_at is NOT NULL).
+    if (r.grant_effective_at === null || r.grant_effective_at === undefined) continue;
+    grants.push({
+      remainingMicro: big(r.grant_remaining),
+      effectiveAtMs: num(r.grant_effective_at),
+      expiresAtMs: numOrNull(r.grant_expires_at),
+      frozenFromMs: numOrNull(r.grant_frozen_from),
+      unfrozenAtMs: numOrNull(r.grant_unfrozen_at),
+    });
+  }
+  return grants;
+}
+
+/** A boolean or a 0/1 column: SQLite answers 1/0 (a bigint here), PostgreSQL a boolean. */
+function isTrue(value: unknown): boolean {
+  return value === true || (typeof value !== 'boolean' && value !== null && value !== undefined && big(value) !== 0n);
+}
+
 function toClock(r: SqlRow): TestClockRecord {
   return {
     id: r.id as string, name: strOrNull(r.name), frozenTimeMs: num(r.frozen_time), createdAtMs: num(r.created_at),
@@ -38,13 +64,60 @@ function toClock(r: SqlRow): TestClockRecord {
 
 /** `CustomerQueries.findForAuthorization`'s statement; built once, so each call looks up the same text. */
 const authorizationSelect = (where: string): string => `SELECT c.*, EXISTS (SELECT 1 FROM subscriptions s WHERE s.customer_id = c.id) AS has_subscriptions,
-    g.effective_at AS grant_effective_at, g.expires_at AS grant_expires_at, g.frozen_from AS grant_frozen_from,
-    g.unfrozen_at AS grant_unfrozen_at, COALESCE(a.balance, 0) AS grant_remaining
+    ${authorizationGrantColumns}
   FROM customers c LEFT JOIN grants g ON g.customer_id = c.id AND g.status = 'active'
     LEFT JOIN accounts a ON a.customer_id = g.customer_id AND a.code = 'grant:' || g.id
   WHERE ${where}`;
 const authorizationById = authorizationSelect('c.id = ?');
 const authorizationByExternalId = authorizationSelect('c.external_id = ?');
+
+/**
+ * `findForQuickAuthorization`'s statements, by lookup column, whether an event type is counted,
+ * and how many meters' totals are read. Only the customer's columns authorization decides on are
+ * read, and the customer's part is made once (`MATERIALIZED`), not again for each grant row.
+ */
+const quickAuthorizationStatements = new Map<string, string>();
+function quickAuthorizationSelect(byExternalId: boolean, countsType: boolean, totals: number): string {
+  const key = `${byExternalId ? 'e' : 'i'}${countsType ? 't' : ''}${totals}`;
+  let sql = quickAuthorizationStatements.get(key);
+  if (sql === undefined) {
+    let extra = countsType ? `,\n      (SELECT COUNT(*) FROM meters m WHERE m.event_type = ?) AS meters_of_type` : '';
+    for (let i = 0; i < totals; i++) {
+      extra += `,\n      (SELECT t.quantity FROM meter_totals t WHERE t.customer_id = c.id AND t.meter_id = ? AND t.period_start = ?) AS total_${i}`;
+    }
+    sql = `WITH c AS MATERIALIZED (SELECT c.id, c.test_clock_id, c.overage_enabled,
+      EXISTS (SELECT 1 FROM subscriptions s WHERE s.customer_id = c.id) AS has_subscriptions${extra}
+    FROM customers c WHERE c.${byExternalId ? 'external_id' : 'id'} = ?)
+  SELECT c.*, ${authorizationGrantColumns}
+  FROM c LEFT JOIN grants g ON g.customer_id = c.id AND g.status = 'active'
+    LEFT JOIN accounts a ON a.customer_id = g.customer_id AND a.code = 'grant:' || g.id`;
+    quickAuthorizationStatements.set(key, sql);
+  }
+  return sql;
+}
+
+/** What authorization reads of a customer: the row, whether it has a subscription, its active grants. */
+export interface AuthorizationRead {
+  customer: CustomerRecord;
+  hasSubscriptions: boolean;
+  grants: UsableGrant[];
+}
+
+/**
+ * What the quick authorization reads of a customer: the columns it decides on, whether it has a
+ * subscription, its active grants, how many meters count the event's type, the period totals.
+ */
+export interface QuickAuthorizationRead {
+  customerId: string;
+  testClockId: string | null;
+  overageEnabled: boolean;
+  hasSubscriptions: boolean;
+  grants: UsableGrant[];
+  /** Null when no event type was given. */
+  metersOfType: number | null;
+  /** In the order of the meters asked for; 0 where the period has no total yet. */
+  totals: bigint[];
+}
 
 export class CustomerQueries {
   constructor(private readonly c: SqlConnection) {}
@@ -103,29 +176,42 @@ export class CustomerQueries {
    * grants as `isGrantUsable` reads them, with their remaining amounts (`LedgerQueries.spendableGrants`'
    * rows, one per grant; the customer's columns repeat on each). One statement instead of three.
    */
-  async findForAuthorization(ref: string): Promise<{ customer: CustomerRecord; hasSubscriptions: boolean; grants: UsableGrant[] } | null> {
+  async findForAuthorization(ref: string): Promise<AuthorizationRead | null> {
     let rows = await this.c.query(authorizationById, [ref]);
     if (rows.length === 0) rows = await this.c.query(authorizationByExternalId, [ref]);
     const first = rows[0];
     if (first === undefined) return null;
-    const grants: UsableGrant[] = [];
-    for (const r of rows) {
-      // No active grant: the one row the LEFT JOIN keeps has no grant columns (effective_at is NOT NULL).
-      if (r.grant_effective_at === null || r.grant_effective_at === undefined) continue;
-      grants.push({
-        remainingMicro: big(r.grant_remaining),
-        effectiveAtMs: num(r.grant_effective_at),
-        expiresAtMs: numOrNull(r.grant_expires_at),
-        frozenFromMs: numOrNull(r.grant_frozen_from),
-        unfrozenAtMs: numOrNull(r.grant_unfrozen_at),
-      });
-    }
-    // SQLite answers 1/0 (a bigint here), PostgreSQL a boolean.
-    const has = first.has_subscriptions;
+    return { customer: toCustomer(first), hasSubscriptions: isTrue(first.has_subscriptions), grants: authorizationGrants(rows) };
+  }
+
+  /**
+   * What authorizing one event reads, in one statement and so in one snapshot without a
+   * transaction around it: `findForAuthorization`'s customer (only the columns authorization
+   * decides on) and grants, how many meters count events of `eventType` (the caller's list of them
+   * is current while that count is the same, since meters are never changed or removed), and the
+   * totals of `meterIds` in the period starting at `periodStartMs`. For a customer without a
+   * subscription or a test clock, whose period and rates need nothing more.
+   */
+  async findForQuickAuthorization(
+    ref: string, eventType: string | null, meterIds: readonly string[], periodStartMs: number,
+  ): Promise<QuickAuthorizationRead | null> {
+    const params: SqlValue[] = eventType === null ? [] : [eventType];
+    for (const id of meterIds) params.push(id, periodStartMs);
+    params.push(ref);
+    let rows = await this.c.query(quickAuthorizationSelect(false, eventType !== null, meterIds.length), params);
+    if (rows.length === 0) rows = await this.c.query(quickAuthorizationSelect(true, eventType !== null, meterIds.length), params);
+    const first = rows[0];
+    if (first === undefined) return null;
+    const totals: bigint[] = [];
+    for (let i = 0; i < meterIds.length; i++) totals.push(bigOrNull(first[`total_${i}`]) ?? 0n);
     return {
-      customer: toCustomer(first),
-      hasSubscriptions: has === true || (typeof has !== 'boolean' && has !== null && has !== undefined && big(has) !== 0n),
-      grants,
+      customerId: first.id as string,
+      testClockId: strOrNull(first.test_clock_id),
+      overageEnabled: big(first.overage_enabled) === 1n,
+      hasSubscriptions: isTrue(first.has_subscriptions),
+      grants: authorizationGrants(rows),
+      metersOfType: eventType === null ? null : num(first.meters_of_type),
+      totals,
     };
   }
 

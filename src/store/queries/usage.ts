@@ -109,6 +109,10 @@ export class UsageQueries {
     return rate;
   }
 
+  /**
+   * Meters are written once and never changed or removed: authorization keeps each event type's
+   * meters in memory and knows its list is current while the type's count is (engine/authorize.ts).
+   */
   async insertMeter(m: MeterRecord): Promise<void> {
     await this.c.run(
       `INSERT INTO meters (id, code, name, event_type, filter, aggregation, value_property, rate, created_at) VALUES (?,?,?,?,?,?,?,?,?)`,
