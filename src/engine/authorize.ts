@@ -35,8 +35,8 @@ export interface Authorization {
 export async function authorize(engine: Engine, ref: string, input: AuthorizeInput): Promise<Outcome<Authorization>> {
   const credits = creditsOf(input);
   if (!credits.ok) return credits;
-  return (await quickAuthorization(engine, ref, input, credits.value))
-    ?? engine.store.reads((tx) => authorizeWithin(engine, tx, ref, input, credits.value));
+  const quick = generalOnly.get(engine)?.has(ref) ? null : await quickAuthorization(engine, ref, input, credits.value);
+  return quick ?? engine.store.reads((tx) => authorizeWithin(engine, tx, ref, input, credits.value));
 }
 
 /**
@@ -74,6 +74,26 @@ function rememberMeters(engine: Engine, eventType: string, meters: readonly Mete
   if (catalogue === undefined) meterCatalogues.set(engine, (catalogue = new Map()));
   else if (catalogue.size >= catalogueTypesMax && !catalogue.has(eventType)) catalogue.clear();
   catalogue.set(eventType, meters);
+}
+
+/**
+ * Per engine, the references of customers the general path last found with a subscription or a
+ * test clock: they go to it directly instead of paying for the quick statement first. It only
+ * chooses the path (both answer alike), and the general path updates it each time it reads one.
+ */
+const generalOnly = new WeakMap<Engine, Set<string>>();
+/** References remembered per engine; past it the set starts again. */
+const generalOnlyRefsMax = 10_000;
+
+function rememberPath(engine: Engine, ref: string, general: boolean): void {
+  let refs = generalOnly.get(engine);
+  if (!general) {
+    refs?.delete(ref);
+    return;
+  }
+  if (refs === undefined) generalOnly.set(engine, (refs = new Set()));
+  else if (refs.size >= generalOnlyRefsMax) refs.clear();
+  refs.add(ref);
 }
 
 /** The customer reference checked with an event before the customer is read: any valid one. */
@@ -138,6 +158,7 @@ async function authorizeWithin(engine: Engine, tx: StoreTx, ref: string, input: 
   const found = await tx.customers.findForAuthorization(ref);
   if (!found) return notFound('customer', ref);
   const { customer } = found;
+  rememberPath(engine, ref, found.hasSubscriptions || customer.testClockId !== null);
   const nowMs = await customerNow(engine, tx, customer);
   // Only the sum of what the grants can pay now is needed, not a funding in burn-down order.
   const availableMicro = availableOfGrants(found.grants, nowMs);

@@ -11,26 +11,39 @@ import { createMeter } from '../../src/engine/meters.ts';
 import { createPlan } from '../../src/engine/plans.ts';
 import { createSubscription } from '../../src/engine/subscriptions.ts';
 import { createTestClock } from '../../src/engine/test-clocks.ts';
+import { CustomerQueries } from '../../src/store/queries/customers.ts';
 
 const dayMs = 86_400_000;
 
 /**
- * Counts the general path's snapshots (`Store.reads`) while `fn` runs: an authorization answered
- * by the quick path opens none.
+ * Counts, while `fn` runs, the general path's snapshots (`Store.reads`; an authorization answered
+ * by the quick path opens none) and the quick path's statements. Both still run.
  */
-async function snapshotsDuring<T>(engine: Engine, fn: () => Promise<T>): Promise<{ value: T; snapshots: number }> {
+async function pathsDuring<T>(engine: Engine, fn: () => Promise<T>): Promise<{ value: T; snapshots: number; quick: number }> {
   const store = engine.store;
   const reads = store.reads.bind(store);
-  let snapshots = 0;
+  const quickRead = CustomerQueries.prototype.findForQuickAuthorization;
+  const counts = { snapshots: 0, quick: 0 };
   store.reads = (read) => {
-    snapshots += 1;
+    counts.snapshots += 1;
     return reads(read);
   };
+  CustomerQueries.prototype.findForQuickAuthorization = function (this: CustomerQueries, ...args) {
+    counts.quick += 1;
+    return quickRead.apply(this, args);
+  };
   try {
-    return { value: await fn(), snapshots };
+    const value = await fn();
+    return { value, ...counts };
   } finally {
     store.reads = reads;
+    CustomerQueries.prototype.findForQuickAuthorization = quickRead;
   }
+}
+
+async function snapshotsDuring<T>(engine: Engine, fn: () => Promise<T>): Promise<{ value: T; snapshots: number }> {
+  const { value, snapshots } = await pathsDuring(engine, fn);
+  return { value, snapshots };
 }
 
 /**
@@ -72,6 +85,28 @@ describe.each(dialects)('authorization paths on %s', (dialect) => {
     expect(used).toMatchObject({ status: 'accepted', credits: '10.25' });
     const after = await snapshotsDuring(engine, () => authorize(engine, customer.id, ask));
     expect(after).toEqual({ value: { ok: true, value: { allowed: true, availableMicro: 89_750_000n, costMicro: 10_250_000n, reason: 'within_balance' } }, snapshots: 0 });
+  });
+
+  it('sends a customer with a subscription straight to the general path once it has seen one', async () => {
+    const { engine } = ctx;
+    const type = unique('call');
+    const meter = must(await createMeter(engine, { code: unique('units'), event_type: type, aggregation: 'sum', value_property: 'n', rate: { model: 'per_unit', credits_per_unit: '2' } }));
+    const plan = must(await createPlan(engine, {
+      code: unique('plan'), name: 'Plan', currency: 'USD', interval: 'month', amount: 0, included_credits: '0',
+      rates: { [meter.code]: { model: 'per_unit', credits_per_unit: '3' } },
+    }));
+    const plain = must(await createCustomer(engine, { currency: 'USD' }));
+    const subscribed = must(await createCustomer(engine, { currency: 'USD' }));
+    must(await createSubscription(engine, { customer: subscribed.id, plan: plan.id }));
+    for (const c of [plain, subscribed]) must(await createGrant(engine, { customer: c.id, credits: '50', category: 'paid', source: 'purchase' }));
+    const ask: AuthorizeInput = { event: { type, properties: { n: 4 } } };
+    must(await authorize(engine, plain.id, ask)); // the type's meters, read once
+
+    const priced = (costMicro: bigint) => ({ ok: true, value: { allowed: true, availableMicro: 50_000_000n, costMicro, reason: 'within_balance' } });
+    // The plan's rate: 4 units at 3. The quick statement finds the subscription, the general path answers.
+    expect(await pathsDuring(engine, () => authorize(engine, subscribed.id, ask))).toEqual({ value: priced(12_000_000n), snapshots: 1, quick: 1 });
+    expect(await pathsDuring(engine, () => authorize(engine, subscribed.id, ask))).toEqual({ value: priced(12_000_000n), snapshots: 1, quick: 0 });
+    expect(await pathsDuring(engine, () => authorize(engine, plain.id, ask))).toEqual({ value: priced(8_000_000n), snapshots: 0, quick: 1 });
   });
 
   it('answers as the general path does for any customer, grants, history and request', async () => {
