@@ -25,7 +25,11 @@ export interface HttpOptions {
   /** Figure 2's second shape, after the first on the same server: larger batches from more clients. */
   wideBatch: { eventsPerRequest: number; clients: number; events: number; timeLimitMs: number };
   single: { clients: number; requests: number; timeLimitMs: number; baselineRequests: number; baselineTimeLimitMs: number };
-  authorize: { ratePerSecond: number; warmupMs: number; durationMs: number; sockets: number };
+  /**
+   * Figure 4: `rounds` phases against each server, the two servers' order flipping every round, so
+   * that one moment of the machine's other load does not decide the figure.
+   */
+  authorize: { ratePerSecond: number; warmupMs: number; durationMs: number; sockets: number; rounds: number };
 }
 
 export interface PhaseResult {
@@ -45,10 +49,13 @@ export interface HttpResult {
   wideBatch: PhaseResult;
   single: PhaseResult;
   singleWithoutGroupCommit: PhaseResult;
-  /** Figure 4: `tally serve` in its own process, on a copy of the fixture as figures 2–3 left it. */
-  authorize: PhaseResult;
-  /** The same phase against a bare Fastify route in its own process: what this machine allows. */
-  authorizeBare: PhaseResult;
+  /**
+   * Figure 4: `tally serve` in its own process, on a copy of the fixture as figures 2–3 left it,
+   * one phase per round, in round order.
+   */
+  authorize: PhaseResult[];
+  /** The same phases against a bare Fastify route in its own process: what this machine allows. */
+  authorizeBare: PhaseResult[];
   /** The same authorization called in-process, one after another: the engine's share of the latency. */
   authorizeInProcess: { calls: number; p50: number; p99: number; max: number };
 }
@@ -135,7 +142,7 @@ const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
  * `<dir>/<name>.cpuprofile`.
  */
 export async function authorizeAgainst(
-  start: () => Promise<ServerChild>, client: ReturnType<typeof startClient>, options: HttpOptions['authorize'],
+  start: () => Promise<ServerChild>, client: ReturnType<typeof startClient>, options: Omit<HttpOptions['authorize'], 'rounds'>,
   context: { apiKey: string; customerIds: string[]; profile?: { dir: string; name: string } },
 ): Promise<PhaseResult> {
   const server = await start();
@@ -249,17 +256,35 @@ export async function runHttp(options: HttpOptions, log: (line: string) => void)
       await baselineDb.remove();
     }
 
-    log('   4. authorize: `tally serve` on a copy of the database…');
     const copy = await copyDatabaseFile(fixture, 'http-serve');
-    let authorize: PhaseResult;
+    const authorize: PhaseResult[] = [];
+    const authorizeBare: PhaseResult[] = [];
     try {
-      authorize = await authorizeAgainst(() => startTallyServe({ path: copy.path, adminKey: 'bench-admin-key', nodeOptions: profileDir ? cpuProfileOptions(profileDir, 'authorize') : [] }),
-        client, options.authorize, { apiKey, customerIds, ...(profileDir ? { profile: { dir: profileDir, name: 'authorize' } } : {}) });
+      const rounds = options.authorize.rounds;
+      for (let round = 0; round < rounds; round++) {
+        const of = rounds > 1 ? `, round ${round + 1} of ${rounds}` : '';
+        const tally = async (): Promise<void> => {
+          log(`   4. authorize: \`tally serve\` on a copy of the database${of}…`);
+          // Only the first round is profiled: one profile per phase name.
+          const profiled = profileDir !== undefined && round === 0;
+          authorize.push(await authorizeAgainst(() => startTallyServe({ path: copy.path, adminKey: 'bench-admin-key', nodeOptions: profiled ? cpuProfileOptions(profileDir, 'authorize') : [] }),
+            client, options.authorize, { apiKey, customerIds, ...(profiled ? { profile: { dir: profileDir, name: 'authorize' } } : {}) }));
+        };
+        const bare = async (): Promise<void> => {
+          log(`   4. authorize: the bare route${of}…`);
+          authorizeBare.push(await authorizeAgainst(startBareServer, client, options.authorize, { apiKey, customerIds }));
+        };
+        if (round % 2 === 0) {
+          await tally();
+          await bare();
+        } else {
+          await bare();
+          await tally();
+        }
+      }
     } finally {
       copy.remove();
     }
-    log('   4. authorize: the bare route…');
-    const authorizeBare = await authorizeAgainst(startBareServer, client, options.authorize, { apiKey, customerIds });
     const authorizeInProcess = await authorizeDirectly(fixture.engine, customerIds, options.authorize.ratePerSecond);
     return { batch, wideBatch, single, singleWithoutGroupCommit, authorize, authorizeBare, authorizeInProcess };
   } finally {

@@ -24,7 +24,7 @@ const config = quick
       batch: { eventsPerRequest: 500, clients: 4, events: 20_000, timeLimitMs: 15_000 },
       wideBatch: { eventsPerRequest: 1000, clients: 8, events: 20_000, timeLimitMs: 15_000 },
       single: { clients: 64, requests: 40_000, timeLimitMs: 3_000, baselineRequests: 10_000, baselineTimeLimitMs: 2_000 },
-      authorize: { ratePerSecond: 2000, warmupMs: 1_000, durationMs: 2_000, sockets: 32 },
+      authorize: { ratePerSecond: 2000, warmupMs: 1_000, durationMs: 2_000, sockets: 32, rounds: 1 },
     },
     flat: { customers: 1000, preloadSteps: [100_000, 300_000], preloadTimeLimitMs: 20_000, events: 10_000, batchSize: 1000, timeLimitMs: 20_000, balanceReads: 1000 },
     webhooks: { deliveries: 1000, ingest: { customers: 200, batchSize: 500, batchesPerPhase: 4, rounds: 2 } },
@@ -37,7 +37,7 @@ const config = quick
       batch: { eventsPerRequest: 500, clients: 4, events: 150_000, timeLimitMs: 45_000 },
       wideBatch: { eventsPerRequest: 1000, clients: 8, events: 150_000, timeLimitMs: 45_000 },
       single: { clients: 64, requests: 300_000, timeLimitMs: 15_000, baselineRequests: 50_000, baselineTimeLimitMs: 8_000 },
-      authorize: { ratePerSecond: 2000, warmupMs: 2_000, durationMs: 5_000, sockets: 32 },
+      authorize: { ratePerSecond: 2000, warmupMs: 2_000, durationMs: 5_000, sockets: 32, rounds: Number(process.env.BENCH_AUTHORIZE_ROUNDS ?? 3) },
     },
     flat: { customers: 1000, preloadSteps: [1_000_000, 3_000_000, 10_000_000], preloadTimeLimitMs: 240_000, events: 30_000, batchSize: 1000, timeLimitMs: 30_000, balanceReads: 5000 },
     webhooks: { deliveries: 1000, ingest: { customers: 1000, batchSize: 500, batchesPerPhase: 20, rounds: 3 } },
@@ -196,19 +196,31 @@ async function httpPart(r1: { floorRate: number; engineRate: number } | null): P
   say(`   baseline: one txn per event ${rate(n.rate).padStart(8)} events/s   (same requests, group commit off, on a copy of the database whose every COMMIT syncs by itself: one COMMIT + fsync each; p50 ${ms(n.report.latencyMs.p50)} ms, p99 ${ms(n.report.latencyMs.p99)} ms; ${cpuShare(n)})`);
   say(`   ratio                       ${(s.rate / n.rate).toFixed(1).padStart(7)}×            target ≥ 10,000 events/s: ${verdict(s.rate >= 10_000)}${r1 ? `; HTTP single/floor ${pct(s.rate / r1.floorRate)}` : ''}`);
   say();
-  const a = r2.authorize;
-  const bare = r2.authorizeBare;
   const c4 = config.http.authorize;
-  say(`4. Authorize over HTTP (an event priced against both meters), offered at ${c4.ratePerSecond} requests/s for ${c4.durationMs / 1000} s, open loop, after ${c4.warmupMs / 1000} s of warm-up and 1 s of quiet`);
+  // The round whose p99 is the median is the figure; every round is printed beside it.
+  const a = medianByP99(r2.authorize);
+  const bare = medianByP99(r2.authorizeBare);
+  const rounds = r2.authorize.length;
+  say(`4. Authorize over HTTP (an event priced against both meters), offered at ${c4.ratePerSecond} requests/s for ${c4.durationMs / 1000} s, open loop, after ${c4.warmupMs / 1000} s of warm-up and 1 s of quiet${rounds > 1 ? `; ${rounds} rounds, each server started afresh, the order of the two flipping every round, the round with the median p99 shown` : ''}`);
   say(`   \`tally serve\` (dist/cli/main.js) in its own process on a copy of the database figures 2–3 wrote, rate limit off; the baseline: a bare Fastify route in its own process answering a constant reply of the same shape and length`);
   say(`   achieved                    ${rate(a.rate).padStart(8)} requests/s (${a.report.requests} answered, HTTP errors ${a.report.httpErrors}, sent while all ${c4.sockets} sockets were busy: ${a.report.late ?? 0})`);
   say(`   latency                     p50 ${ms(a.report.latencyMs.p50)} ms, p90 ${ms(a.report.latencyMs.p90)} ms, p99 ${ms(a.report.latencyMs.p99)} ms, max ${ms(a.report.latencyMs.max)} ms; server ${cpuPerRequestWithMain(a)}`);
   say(`   baseline: bare route        p50 ${ms(bare.report.latencyMs.p50)} ms, p90 ${ms(bare.report.latencyMs.p90)} ms, p99 ${ms(bare.report.latencyMs.p99)} ms, max ${ms(bare.report.latencyMs.max)} ms; server ${cpuPerRequestWithMain(bare)} (${bare.report.requests} answered, HTTP errors ${bare.report.httpErrors}, all sockets busy: ${bare.report.late ?? 0})`);
+  if (rounds > 1) {
+    const each = (phases: readonly PhaseResult[]): string => phases.map((p) => `${ms(p.report.latencyMs.p99)} ms (${Math.round((p.serverCpuMs * 1000) / p.report.requests)} µs)`).join(', ');
+    say(`   every round, p99 (server CPU per request): \`tally serve\` ${each(r2.authorize)}; bare route ${each(r2.authorizeBare)}`);
+  }
   const d = r2.authorizeInProcess;
   say(`   baseline: in-process        p50 ${ms(d.p50)} ms, p99 ${ms(d.p99)} ms, max ${ms(d.max)} ms (authorize() called directly in this process, ${d.calls} calls one after another)`);
-  say(`   target p99 ≤ 2 ms: ${verdict(a.report.latencyMs.p99 <= 2)} (bare route's p99 ${ms(bare.report.latencyMs.p99)} ms: ${verdict(bare.report.latencyMs.p99 <= 2)} on this machine). Tally ${cpuShare(a)}. Bare route ${cpuShare(bare)}`);
+  say(`   target p99 ≤ 2 ms${rounds > 1 ? ' (the median round)' : ''}: ${verdict(a.report.latencyMs.p99 <= 2)} (bare route's p99 ${ms(bare.report.latencyMs.p99)} ms: ${verdict(bare.report.latencyMs.p99 <= 2)} on this machine). Tally ${cpuShare(a)}. Bare route ${cpuShare(bare)}`);
   say(`   ${machineLoad()}`);
   say();
+}
+
+/** The phase whose p99 is the median of the rounds' (the lower middle one of an even count). */
+function medianByP99(phases: readonly PhaseResult[]): PhaseResult {
+  const sorted = [...phases].sort((x, y) => x.report.latencyMs.p99 - y.report.latencyMs.p99);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
 }
 
 /** Part 7 alone with `BENCH_ONLY=webhooks`. */
