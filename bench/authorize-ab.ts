@@ -7,10 +7,13 @@
  * Each checkout gets its own benchmark fixture (1,000 customers, two meters) and server. Rounds of
  * 500 calls alternate between them (the order flips every round): `authorize()` called directly,
  * then the HTTP request through `app.inject` (the whole Fastify path without a socket). Prints the
- * CPU time per call of each (all threads of the process).
+ * CPU time per call of each (all threads of the process). With `BENCH_SUBSCRIBED=1` every customer
+ * is first subscribed to a plan with a rate of its own (`subscribe-all.ts`), so each authorization
+ * reads the subscription timeline.
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { subscribeAll } from './subscribe-all.ts';
 
 const [argA, argB, roundsArg = '20'] = process.argv.slice(2);
 if (!argA || !argB) throw new Error('usage: npx tsx bench/authorize-ab.ts <checkout A> <checkout B> [rounds]');
@@ -35,6 +38,7 @@ async function openSide(root: string, label: string): Promise<Side> {
   const { authorize } = await import(from('src/engine/authorize.ts'));
   const { EventSource } = await import(from('bench/events.ts'));
   const fixture = await openFixture('authorize-ab', 1000);
+  if (process.env.BENCH_SUBSCRIBED === '1') await subscribeAll(from, fixture);
   const app = await buildServer(fixture.engine, { adminKey: 'bench-admin-key' });
   const key = await createApiKey(fixture.engine, { name: 'bench', scopes: ['ingest'] });
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${key.value.secret}` };

@@ -21,6 +21,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { subscribeAll } from './subscribe-all.ts';
 
 const [argA, argB, roundsArg = '10'] = process.argv.slice(2);
 if (!argA || !argB) throw new Error('usage: npx tsx bench/ingest-ab.ts <checkout A> <checkout B> [rounds]');
@@ -51,22 +52,7 @@ async function openSide(root: string, label: string): Promise<Side> {
   const { openFixture } = await import(from('bench/fixture.ts'));
   const { ingestEvents } = await import(from('src/engine/ingest-events.ts'));
   const fixture = await openFixture(`ingest-ab-${label}`, 1000);
-  if (subscribed) {
-    // Every customer on a monthly plan that overrides the tokens meter's rate: each event's period
-    // and rate then come from the subscription timeline rather than the calendar month and meter.
-    const { createPlan } = await import(from('src/engine/plans.ts'));
-    const { createSubscription } = await import(from('src/engine/subscriptions.ts'));
-    const { meterCodes } = await import(from('bench/fixture.ts'));
-    const plan = await createPlan(fixture.engine, {
-      code: 'bench-plan', name: 'Bench', currency: 'USD', interval: 'month', amount: 1000, included_credits: '1',
-      rates: { [meterCodes.tokens]: { model: 'per_unit', credits_per_unit: '0.000015' } },
-    });
-    if (!plan.ok) throw new Error(JSON.stringify(plan));
-    for (const customer of fixture.customerIds) {
-      const sub = await createSubscription(fixture.engine, { customer, plan: plan.value.id });
-      if (!sub.ok) throw new Error(JSON.stringify(sub));
-    }
-  }
+  if (subscribed) await subscribeAll(from, fixture);
   return {
     label,
     root,
