@@ -3,6 +3,7 @@ import { formatCredits } from '../core/decimal.ts';
 import { marginalCost } from '../core/rating.ts';
 import { meterMatches, nextQuantity, readEvent, type Reading } from '../core/metering.ts';
 import type { CustomerRecord, MeterRecord, SubscriptionRecord } from '../store/records.ts';
+import type { PlanRecord } from '../store/queries/billing.ts';
 import { calendarMonthAt } from '../core/periods.ts';
 import { uniqueKey, type StoreTx, type UniqueValueKey } from '../store/store.ts';
 import { customerNow, type Engine } from './context.ts';
@@ -74,6 +75,35 @@ function rememberMeters(engine: Engine, eventType: string, meters: readonly Mete
   if (catalogue === undefined) meterCatalogues.set(engine, (catalogue = new Map()));
   else if (catalogue.size >= catalogueTypesMax && !catalogue.has(eventType)) catalogue.clear();
   catalogue.set(eventType, meters);
+}
+
+/**
+ * Per engine, plans by id as the general path last read them. A plan's terms never change once
+ * written (new terms are a new version, a plan of its own), and a plan is removed only while no
+ * subscription names it, so a copy read once stays current for every phase that names it. (Its
+ * `subscribed` mark does move; authorization does not read it.)
+ */
+const planCatalogues = new WeakMap<Engine, Map<string, PlanRecord>>();
+/** Plans remembered per engine; past it the catalogue starts again. */
+const planCatalogueMax = 1000;
+
+async function plansOf(engine: Engine, tx: StoreTx, ids: readonly string[]): Promise<Map<string, PlanRecord>> {
+  let catalogue = planCatalogues.get(engine);
+  if (catalogue === undefined) planCatalogues.set(engine, (catalogue = new Map()));
+  const found = new Map<string, PlanRecord>();
+  const missing: string[] = [];
+  for (const id of ids) {
+    const known = catalogue.get(id);
+    if (known !== undefined) found.set(id, known);
+    else if (!missing.includes(id)) missing.push(id);
+  }
+  if (missing.length === 0) return found;
+  if (catalogue.size + missing.length > planCatalogueMax) catalogue.clear();
+  for (const [id, plan] of await tx.billing.plansById(missing)) {
+    found.set(id, plan);
+    catalogue.set(id, plan);
+  }
+  return found;
 }
 
 /**
@@ -154,8 +184,11 @@ function decision(overageEnabled: boolean, availableMicro: bigint, costMicro: bi
 const noSubscriptions: readonly SubscriptionRecord[] = [];
 
 async function authorizeWithin(engine: Engine, tx: StoreTx, ref: string, input: AuthorizeInput, credits: bigint | null): Promise<Outcome<Authorization>> {
-  // The customer, whether it has subscriptions and its active grants, in one statement.
-  const found = await tx.customers.findForAuthorization(ref);
+  // The customer, whether it has subscriptions and its active grants, in one statement; with
+  // them, how many meters count the event's type when its meters are in memory.
+  const asked = input.event !== undefined && typeof input.event === 'object' && input.event !== null ? (input.event as { type?: unknown }).type : undefined;
+  const knownType = typeof asked === 'string' && meterCatalogues.get(engine)?.has(asked) ? asked : null;
+  const found = await tx.customers.findForAuthorization(ref, knownType);
   if (!found) return notFound('customer', ref);
   const { customer } = found;
   rememberPath(engine, ref, found.hasSubscriptions || customer.testClockId !== null);
@@ -168,7 +201,8 @@ async function authorizeWithin(engine: Engine, tx: StoreTx, ref: string, input: 
   if (input.event !== undefined) {
     const candidate = validateUnstoredUsageEvent({ id: 'authorize', ...(input.event as object) }, customer.id);
     if (isRejection(candidate)) return invalid([{ field: `event.${candidate.field ?? ''}`, code: candidate.code, message: candidate.message }]);
-    const priced = await eventCost(engine, tx, customer, subs, candidate, candidate.timestampMs ?? nowMs);
+    const metersOfType = candidate.type === knownType ? found.metersOfType : null;
+    const priced = await eventCost(engine, tx, customer, subs, candidate, candidate.timestampMs ?? nowMs, metersOfType);
     if (!priced.ok) return priced;
     costMicro += priced.value;
   }
@@ -176,7 +210,7 @@ async function authorizeWithin(engine: Engine, tx: StoreTx, ref: string, input: 
   if (decided !== null) return ok(decided);
   // A plan may cap overage per period: what this would add to the period's overage must fit.
   const sub = subs.find((s) => s.status !== 'canceled' && s.periodIndex >= 0);
-  const plan = sub ? (await tx.billing.plansById([sub.planId])).get(sub.planId) : undefined;
+  const plan = sub ? (await plansOf(engine, tx, [sub.planId])).get(sub.planId) : undefined;
   if (sub && plan?.overageLimitMicro != null) {
     const usedMicro = await tx.billing.overageConsumed(customer.id, sub.periodStartMs, nowMs + 1);
     if (usedMicro + (costMicro - availableMicro) > plan.overageLimitMicro) {
@@ -189,13 +223,21 @@ async function authorizeWithin(engine: Engine, tx: StoreTx, ref: string, input: 
 /**
  * What the event would cost at `atMs`: each matching meter rated from the period total it would
  * move, as ingestion rates it. Every meter is read first (an unreadable property refuses the
- * event whole), then the totals and the unique values seen are read once for all meters.
+ * event whole), then the totals and the unique values seen are read once for all meters. The
+ * type's meters come from memory when `metersOfType`, counted in this snapshot, says the list
+ * there is current; the plans always do (`plansOf`).
  */
 async function eventCost(
   engine: Engine, tx: StoreTx, customer: CustomerRecord, subs: readonly SubscriptionRecord[], event: Omit<UsageCandidate, 'bodyHash'>, atMs: number,
+  metersOfType: number | null,
 ): Promise<Outcome<bigint>> {
-  const ofType = await tx.usage.metersForTypes([event.type]);
-  rememberMeters(engine, event.type, ofType);
+  const remembered = meterCatalogues.get(engine)?.get(event.type);
+  let ofType: readonly MeterRecord[];
+  if (remembered !== undefined && remembered.length === metersOfType) ofType = remembered;
+  else {
+    ofType = await tx.usage.metersForTypes([event.type]);
+    rememberMeters(engine, event.type, ofType);
+  }
   const meters = ofType.filter((m) => meterMatches(m, event.type, event.properties));
   if (meters.length === 0) return ok(0n);
   const readings: Reading[] = [];
@@ -204,7 +246,7 @@ async function eventCost(
     if (!reading.ok) return invalid([{ field: `event.properties.${meter.valueProperty ?? ''}`, code: reading.problem.code, message: reading.problem.message }]);
     readings.push(reading.value);
   }
-  const usage = await usageContextOf(tx, subs);
+  const usage = await usageContextOf(tx, subs, (ids) => plansOf(engine, tx, ids));
   const periodStartMs = usage.periodStart(customer.id, atMs);
   const uniques: UniqueValueKey[] = [];
   readings.forEach((reading, i) => {

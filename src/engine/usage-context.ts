@@ -19,11 +19,17 @@ export async function loadUsageContext(tx: StoreTx, customers: readonly Customer
   return usageContextOf(tx, await tx.billing.subscriptionsOf(customers.map((c) => c.id)));
 }
 
-/** The same, from the customers' subscriptions already read (phases and plans are read here). */
-export async function usageContextOf(tx: StoreTx, subs: readonly SubscriptionRecord[]): Promise<UsageContext> {
+/**
+ * The same, from the customers' subscriptions already read (phases and plans are read here;
+ * `plansById` may answer the plans from elsewhere, as authorization does from memory).
+ */
+export async function usageContextOf(
+  tx: StoreTx, subs: readonly SubscriptionRecord[],
+  plansById: (ids: readonly string[]) => Promise<ReadonlyMap<string, PlanRecord>> = (ids) => tx.billing.plansById(ids),
+): Promise<UsageContext> {
   if (subs.length === 0) return withoutSubscriptions;
   const phases = await tx.billing.phases(subs.map((s) => s.id));
-  const plans = phases.length ? await tx.billing.plansById(phases.map((p) => p.planId)) : new Map<string, PlanRecord>();
+  const plans = phases.length ? await plansById(phases.map((p) => p.planId)) : new Map<string, PlanRecord>();
   return usageContextFrom(subs, phases, plans);
 }
 

@@ -11,7 +11,10 @@ import { createMeter } from '../../src/engine/meters.ts';
 import { createPlan } from '../../src/engine/plans.ts';
 import { createSubscription } from '../../src/engine/subscriptions.ts';
 import { createTestClock } from '../../src/engine/test-clocks.ts';
+import { formatCredits } from '../../src/core/decimal.ts';
+import { BillingQueries } from '../../src/store/queries/billing.ts';
 import { CustomerQueries } from '../../src/store/queries/customers.ts';
+import { UsageQueries } from '../../src/store/queries/usage.ts';
 
 const dayMs = 86_400_000;
 
@@ -106,10 +109,29 @@ describe.each(dialects)('authorization paths on %s', (dialect) => {
     // The plan's rate: 4 units at 3. The quick statement finds the subscription, the general path answers.
     expect(await pathsDuring(engine, () => authorize(engine, subscribed.id, ask))).toEqual({ value: priced(12_000_000n), snapshots: 1, quick: 1 });
     expect(await pathsDuring(engine, () => authorize(engine, subscribed.id, ask))).toEqual({ value: priced(12_000_000n), snapshots: 1, quick: 0 });
+    // The general path takes the type's meters and the plan from memory once it has read them.
+    const reads = { meters: 0, plans: 0 };
+    const { metersForTypes } = UsageQueries.prototype;
+    const { plansById } = BillingQueries.prototype;
+    UsageQueries.prototype.metersForTypes = function (this: UsageQueries, ...args) {
+      reads.meters += 1;
+      return metersForTypes.apply(this, args);
+    };
+    BillingQueries.prototype.plansById = function (this: BillingQueries, ...args) {
+      reads.plans += 1;
+      return plansById.apply(this, args);
+    };
+    try {
+      expect(await authorize(engine, subscribed.id, ask)).toEqual(priced(12_000_000n));
+    } finally {
+      UsageQueries.prototype.metersForTypes = metersForTypes;
+      BillingQueries.prototype.plansById = plansById;
+    }
+    expect(reads).toEqual({ meters: 0, plans: 0 });
     expect(await pathsDuring(engine, () => authorize(engine, plain.id, ask))).toEqual({ value: priced(8_000_000n), snapshots: 0, quick: 1 });
   });
 
-  it('answers as the general path does for any customer, grants, history and request', async () => {
+  it('answers as the general path does for any customer, grants, history and request, and prices as ingestion charges', async () => {
     const { engine } = ctx;
     const type = unique('job');
     const other = unique('seat');
@@ -154,6 +176,7 @@ describe.each(dialects)('authorization paths on %s', (dialect) => {
 
     let quick = 0;
     let asked = 0;
+    let charges = 0;
     await fc.assert(
       fc.asyncProperty(scenario, async (s) => {
         const customer = must(await createCustomer(engine, {
@@ -179,6 +202,14 @@ describe.each(dialects)('authorization paths on %s', (dialect) => {
           expect(answered.value).toEqual(general);
           asked += 1;
           if (answered.snapshots === 0 && answered.value.ok) quick += 1;
+          // And the price is what ingesting the event now charges.
+          if (answered.value.ok && 'event' in input) {
+            const [charged] = await ingestEvents(engine, [{ id: unique('evt'), customer: customer.id, ...(input.event as object) }]);
+            if (charged?.status === 'accepted') {
+              expect(charged.credits).toBe(formatCredits(answered.value.value.costMicro));
+              charges += 1;
+            }
+          }
         }
       }),
       { numRuns: 30 },
@@ -187,5 +218,6 @@ describe.each(dialects)('authorization paths on %s', (dialect) => {
     // of the requests, in runs of this generator; the first test checks the path itself).
     expect(asked).toBeGreaterThan(0);
     expect(quick).toBeGreaterThan(0);
+    expect(charges).toBeGreaterThan(0);
   });
 });

@@ -62,14 +62,20 @@ function toClock(r: SqlRow): TestClockRecord {
   };
 }
 
-/** `CustomerQueries.findForAuthorization`'s statement; built once, so each call looks up the same text. */
-const authorizationSelect = (where: string): string => `SELECT c.*, EXISTS (SELECT 1 FROM subscriptions s WHERE s.customer_id = c.id) AS has_subscriptions,
+/**
+ * `CustomerQueries.findForAuthorization`'s statements, by lookup column and whether the meters of
+ * an event type are counted; built once, so each call looks up the same text.
+ */
+const authorizationSelect = (where: string, countsType: boolean): string => `SELECT c.*, EXISTS (SELECT 1 FROM subscriptions s WHERE s.customer_id = c.id) AS has_subscriptions,${
+  countsType ? '\n    (SELECT COUNT(*) FROM meters m WHERE m.event_type = ?) AS meters_of_type,' : ''}
     ${authorizationGrantColumns}
   FROM customers c LEFT JOIN grants g ON g.customer_id = c.id AND g.status = 'active'
     LEFT JOIN accounts a ON a.customer_id = g.customer_id AND a.code = 'grant:' || g.id
   WHERE ${where}`;
-const authorizationById = authorizationSelect('c.id = ?');
-const authorizationByExternalId = authorizationSelect('c.external_id = ?');
+const authorizationById = authorizationSelect('c.id = ?', false);
+const authorizationByExternalId = authorizationSelect('c.external_id = ?', false);
+const authorizationCountingById = authorizationSelect('c.id = ?', true);
+const authorizationCountingByExternalId = authorizationSelect('c.external_id = ?', true);
 
 /**
  * `findForQuickAuthorization`'s statements, by lookup column, whether an event type is counted,
@@ -96,11 +102,15 @@ function quickAuthorizationSelect(byExternalId: boolean, countsType: boolean, to
   return sql;
 }
 
-/** What authorization reads of a customer: the row, whether it has a subscription, its active grants. */
+/**
+ * What authorization reads of a customer: the row, whether it has a subscription, its active
+ * grants, and how many meters count the event type asked about (null when none was).
+ */
 export interface AuthorizationRead {
   customer: CustomerRecord;
   hasSubscriptions: boolean;
   grants: UsableGrant[];
+  metersOfType: number | null;
 }
 
 /**
@@ -175,13 +185,18 @@ export class CustomerQueries {
    * any subscription (a customer without one needs no subscription timeline read) and its active
    * grants as `isGrantUsable` reads them, with their remaining amounts (`LedgerQueries.spendableGrants`'
    * rows, one per grant; the customer's columns repeat on each). One statement instead of three.
+   * With `eventType`, also how many meters count that type (see `findForQuickAuthorization`).
    */
-  async findForAuthorization(ref: string): Promise<AuthorizationRead | null> {
-    let rows = await this.c.query(authorizationById, [ref]);
-    if (rows.length === 0) rows = await this.c.query(authorizationByExternalId, [ref]);
+  async findForAuthorization(ref: string, eventType: string | null = null): Promise<AuthorizationRead | null> {
+    const params: SqlValue[] = eventType === null ? [ref] : [eventType, ref];
+    let rows = await this.c.query(eventType === null ? authorizationById : authorizationCountingById, params);
+    if (rows.length === 0) rows = await this.c.query(eventType === null ? authorizationByExternalId : authorizationCountingByExternalId, params);
     const first = rows[0];
     if (first === undefined) return null;
-    return { customer: toCustomer(first), hasSubscriptions: isTrue(first.has_subscriptions), grants: authorizationGrants(rows) };
+    return {
+      customer: toCustomer(first), hasSubscriptions: isTrue(first.has_subscriptions), grants: authorizationGrants(rows),
+      metersOfType: eventType === null ? null : num(first.meters_of_type),
+    };
   }
 
   /**
