@@ -36,7 +36,7 @@ export interface Authorization {
 export async function authorize(engine: Engine, ref: string, input: AuthorizeInput): Promise<Outcome<Authorization>> {
   const credits = creditsOf(input);
   if (!credits.ok) return credits;
-  const quick = generalOnly.get(engine)?.has(ref) ? null : await quickAuthorization(engine, ref, input, credits.value);
+  const quick = generalOnly.of(engine).has(ref) ? null : await quickAuthorization(engine, ref, input, credits.value);
   return quick ?? engine.store.reads((tx) => authorizeWithin(engine, tx, ref, input, credits.value));
 }
 
@@ -62,34 +62,43 @@ function creditsOf(input: AuthorizeInput): Outcome<bigint | null> {
 const quickMetersMax = 8;
 
 /**
- * Per engine, the meters of each event type as the general path last read them. Meters are never
- * changed or removed, so a type's list is current exactly while the number of meters counting that
- * type is the same; the quick path reads that number in its statement and checks it.
+ * A map kept per engine that starts again once it holds `max` keys: what authorization remembers
+ * between requests. Forgetting only costs a read, never a wrong answer.
  */
-const meterCatalogues = new WeakMap<Engine, Map<string, readonly MeterRecord[]>>();
-/** Event types remembered per engine; past it the catalogue starts again (callers choose the types they send). */
-const catalogueTypesMax = 1000;
+class PerEngine<V> {
+  private readonly maps = new WeakMap<Engine, Map<string, V>>();
+  constructor(private readonly max: number) {}
 
-function rememberMeters(engine: Engine, eventType: string, meters: readonly MeterRecord[]): void {
-  let catalogue = meterCatalogues.get(engine);
-  if (catalogue === undefined) meterCatalogues.set(engine, (catalogue = new Map()));
-  else if (catalogue.size >= catalogueTypesMax && !catalogue.has(eventType)) catalogue.clear();
-  catalogue.set(eventType, meters);
+  of(engine: Engine): Map<string, V> {
+    let map = this.maps.get(engine);
+    if (map === undefined) this.maps.set(engine, (map = new Map()));
+    return map;
+  }
+
+  set(engine: Engine, key: string, value: V): void {
+    const map = this.of(engine);
+    if (map.size >= this.max && !map.has(key)) map.clear();
+    map.set(key, value);
+  }
 }
 
 /**
- * Per engine, plans by id as the general path last read them. A plan's terms never change once
+ * The meters of each event type as the general path last read them (1,000 types). Meters are
+ * never changed or removed, so a type's list is current exactly while the number of meters
+ * counting that type is the same; both paths read that number in their first statement and check it.
+ */
+const meterCatalogues = new PerEngine<readonly MeterRecord[]>(1000);
+
+/**
+ * Plans by id as the general path last read them (1,000). A plan's terms never change once
  * written (new terms are a new version, a plan of its own), and a plan is removed only while no
  * subscription names it, so a copy read once stays current for every phase that names it. (Its
  * `subscribed` mark does move; authorization does not read it.)
  */
-const planCatalogues = new WeakMap<Engine, Map<string, PlanRecord>>();
-/** Plans remembered per engine; past it the catalogue starts again. */
-const planCatalogueMax = 1000;
+const planCatalogues = new PerEngine<PlanRecord>(1000);
 
 async function plansOf(engine: Engine, tx: StoreTx, ids: readonly string[]): Promise<Map<string, PlanRecord>> {
-  let catalogue = planCatalogues.get(engine);
-  if (catalogue === undefined) planCatalogues.set(engine, (catalogue = new Map()));
+  const catalogue = planCatalogues.of(engine);
   const found = new Map<string, PlanRecord>();
   const missing: string[] = [];
   for (const id of ids) {
@@ -98,33 +107,19 @@ async function plansOf(engine: Engine, tx: StoreTx, ids: readonly string[]): Pro
     else if (!missing.includes(id)) missing.push(id);
   }
   if (missing.length === 0) return found;
-  if (catalogue.size + missing.length > planCatalogueMax) catalogue.clear();
   for (const [id, plan] of await tx.billing.plansById(missing)) {
     found.set(id, plan);
-    catalogue.set(id, plan);
+    planCatalogues.set(engine, id, plan);
   }
   return found;
 }
 
 /**
- * Per engine, the references of customers the general path last found with a subscription or a
- * test clock: they go to it directly instead of paying for the quick statement first. It only
+ * The references of customers the general path last found with a subscription or a test clock
+ * (10,000): they go to it directly instead of paying for the quick statement first. It only
  * chooses the path (both answer alike), and the general path updates it each time it reads one.
  */
-const generalOnly = new WeakMap<Engine, Set<string>>();
-/** References remembered per engine; past it the set starts again. */
-const generalOnlyRefsMax = 10_000;
-
-function rememberPath(engine: Engine, ref: string, general: boolean): void {
-  let refs = generalOnly.get(engine);
-  if (!general) {
-    refs?.delete(ref);
-    return;
-  }
-  if (refs === undefined) generalOnly.set(engine, (refs = new Set()));
-  else if (refs.size >= generalOnlyRefsMax) refs.clear();
-  refs.add(ref);
-}
+const generalOnly = new PerEngine<true>(10_000);
 
 /** The customer reference checked with an event before the customer is read: any valid one. */
 const unreadCustomerRef = 'cus_authorize';
@@ -146,7 +141,7 @@ async function quickAuthorization(engine: Engine, ref: string, input: AuthorizeI
   if (input.event !== undefined) {
     const candidate = validateUnstoredUsageEvent({ id: 'authorize', ...(input.event as object) }, unreadCustomerRef);
     if (isRejection(candidate)) return null;
-    const remembered = meterCatalogues.get(engine)?.get(candidate.type);
+    const remembered = meterCatalogues.of(engine).get(candidate.type);
     if (remembered === undefined) return null;
     known = remembered;
     meters = known.filter((m) => meterMatches(m, candidate.type, candidate.properties));
@@ -187,11 +182,12 @@ async function authorizeWithin(engine: Engine, tx: StoreTx, ref: string, input: 
   // The customer, whether it has subscriptions and its active grants, in one statement; with
   // them, how many meters count the event's type when its meters are in memory.
   const asked = input.event !== undefined && typeof input.event === 'object' && input.event !== null ? (input.event as { type?: unknown }).type : undefined;
-  const knownType = typeof asked === 'string' && meterCatalogues.get(engine)?.has(asked) ? asked : null;
+  const knownType = typeof asked === 'string' && meterCatalogues.of(engine).has(asked) ? asked : null;
   const found = await tx.customers.findForAuthorization(ref, knownType);
   if (!found) return notFound('customer', ref);
   const { customer } = found;
-  rememberPath(engine, ref, found.hasSubscriptions || customer.testClockId !== null);
+  if (found.hasSubscriptions || customer.testClockId !== null) generalOnly.set(engine, ref, true);
+  else generalOnly.of(engine).delete(ref);
   const nowMs = await customerNow(engine, tx, customer);
   // Only the sum of what the grants can pay now is needed, not a funding in burn-down order.
   const availableMicro = availableOfGrants(found.grants, nowMs);
@@ -231,12 +227,12 @@ async function eventCost(
   engine: Engine, tx: StoreTx, customer: CustomerRecord, subs: readonly SubscriptionRecord[], event: Omit<UsageCandidate, 'bodyHash'>, atMs: number,
   metersOfType: number | null,
 ): Promise<Outcome<bigint>> {
-  const remembered = meterCatalogues.get(engine)?.get(event.type);
+  const remembered = meterCatalogues.of(engine).get(event.type);
   let ofType: readonly MeterRecord[];
   if (remembered !== undefined && remembered.length === metersOfType) ofType = remembered;
   else {
     ofType = await tx.usage.metersForTypes([event.type]);
-    rememberMeters(engine, event.type, ofType);
+    meterCatalogues.set(engine, event.type, ofType);
   }
   const meters = ofType.filter((m) => meterMatches(m, event.type, event.properties));
   if (meters.length === 0) return ok(0n);

@@ -29,9 +29,13 @@ function toCustomer(r: SqlRow): CustomerRecord {
   };
 }
 
-/** The grant columns of both authorization statements. */
+/** The grant columns of both authorization statements, and their joins from the customer `c`. */
 const authorizationGrantColumns = `g.effective_at AS grant_effective_at, g.expires_at AS grant_expires_at, g.frozen_from AS grant_frozen_from,
     g.unfrozen_at AS grant_unfrozen_at, COALESCE(a.balance, 0) AS grant_remaining`;
+const authorizationGrantJoins = `LEFT JOIN grants g ON g.customer_id = c.id AND g.status = 'active'
+    LEFT JOIN accounts a ON a.customer_id = g.customer_id AND a.code = 'grant:' || g.id`;
+/** How many meters count an event type, the parameter (both authorization statements). */
+const metersOfTypeColumn = `(SELECT COUNT(*) FROM meters m WHERE m.event_type = ?) AS meters_of_type`;
 
 /** The active grants in the rows of an authorization statement: one row per grant, or one row without. */
 function authorizationGrants(rows: readonly SqlRow[]): UsableGrant[] {
@@ -67,10 +71,9 @@ function toClock(r: SqlRow): TestClockRecord {
  * an event type are counted; built once, so each call looks up the same text.
  */
 const authorizationSelect = (where: string, countsType: boolean): string => `SELECT c.*, EXISTS (SELECT 1 FROM subscriptions s WHERE s.customer_id = c.id) AS has_subscriptions,${
-  countsType ? '\n    (SELECT COUNT(*) FROM meters m WHERE m.event_type = ?) AS meters_of_type,' : ''}
+  countsType ? `\n    ${metersOfTypeColumn},` : ''}
     ${authorizationGrantColumns}
-  FROM customers c LEFT JOIN grants g ON g.customer_id = c.id AND g.status = 'active'
-    LEFT JOIN accounts a ON a.customer_id = g.customer_id AND a.code = 'grant:' || g.id
+  FROM customers c ${authorizationGrantJoins}
   WHERE ${where}`;
 const authorizationById = authorizationSelect('c.id = ?', false);
 const authorizationByExternalId = authorizationSelect('c.external_id = ?', false);
@@ -87,7 +90,7 @@ function quickAuthorizationSelect(byExternalId: boolean, countsType: boolean, to
   const key = `${byExternalId ? 'e' : 'i'}${countsType ? 't' : ''}${totals}`;
   let sql = quickAuthorizationStatements.get(key);
   if (sql === undefined) {
-    let extra = countsType ? `,\n      (SELECT COUNT(*) FROM meters m WHERE m.event_type = ?) AS meters_of_type` : '';
+    let extra = countsType ? `,\n      ${metersOfTypeColumn}` : '';
     for (let i = 0; i < totals; i++) {
       extra += `,\n      (SELECT t.quantity FROM meter_totals t WHERE t.customer_id = c.id AND t.meter_id = ? AND t.period_start = ?) AS total_${i}`;
     }
@@ -95,8 +98,7 @@ function quickAuthorizationSelect(byExternalId: boolean, countsType: boolean, to
       EXISTS (SELECT 1 FROM subscriptions s WHERE s.customer_id = c.id) AS has_subscriptions${extra}
     FROM customers c WHERE c.${byExternalId ? 'external_id' : 'id'} = ?)
   SELECT c.*, ${authorizationGrantColumns}
-  FROM c LEFT JOIN grants g ON g.customer_id = c.id AND g.status = 'active'
-    LEFT JOIN accounts a ON a.customer_id = g.customer_id AND a.code = 'grant:' || g.id`;
+  FROM c ${authorizationGrantJoins}`;
     quickAuthorizationStatements.set(key, sql);
   }
   return sql;
@@ -118,7 +120,6 @@ export interface AuthorizationRead {
  * subscription, its active grants, how many meters count the event's type, the period totals.
  */
 export interface QuickAuthorizationRead {
-  customerId: string;
   testClockId: string | null;
   overageEnabled: boolean;
   hasSubscriptions: boolean;
@@ -220,7 +221,6 @@ export class CustomerQueries {
     const totals: bigint[] = [];
     for (let i = 0; i < meterIds.length; i++) totals.push(bigOrNull(first[`total_${i}`]) ?? 0n);
     return {
-      customerId: first.id as string,
       testClockId: strOrNull(first.test_clock_id),
       overageEnabled: big(first.overage_enabled) === 1n,
       hasSubscriptions: isTrue(first.has_subscriptions),
