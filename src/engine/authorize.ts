@@ -2,14 +2,15 @@ import { invalid, notFound, ok, type Outcome } from '../core/errors.ts';
 import { formatCredits } from '../core/decimal.ts';
 import { marginalCost } from '../core/rating.ts';
 import { meterMatches, nextQuantity, readEvent, type Reading } from '../core/metering.ts';
-import type { CustomerRecord, MeterRecord, SubscriptionRecord } from '../store/records.ts';
+import type { CustomerRecord, MeterRecord, SubscriptionRecord, TimelineSubscription } from '../store/records.ts';
 import type { PlanRecord } from '../store/queries/billing.ts';
 import { calendarMonthAt } from '../core/periods.ts';
 import { uniqueKey, type StoreTx, type UniqueValueKey } from '../store/store.ts';
+import { parseTimeline } from '../store/queries/customers.ts';
 import { customerNow, type Engine } from './context.ts';
 import { FieldCheck } from './input.ts';
 import { availableOfGrants } from './funding.ts';
-import { usageContextOf } from './usage-context.ts';
+import { usageContextFrom, usageContextOf, withoutSubscriptions, type UsageContext } from './usage-context.ts';
 import { isRejection, validateUnstoredUsageEvent, type UsageCandidate } from './usage-validation.ts';
 
 export interface AuthorizeInput {
@@ -115,29 +116,59 @@ async function plansOf(engine: Engine, tx: StoreTx, ids: readonly string[]): Pro
 }
 
 /**
- * The references of customers the general path last found with a subscription or a test clock
- * (10,000): they go to it directly instead of paying for the quick statement first. It only
- * chooses the path (both answer alike), and the general path updates it each time it reads one.
+ * The references of customers the general path last found on a test clock (10,000): their time is
+ * the clock's, which only the general path reads, so they go to it directly instead of paying for
+ * the quick statement first. It only chooses the path (both answer alike).
  */
 const generalOnly = new PerEngine<true>(10_000);
+
+/**
+ * What authorization remembers of a customer it has found subscribed (10,000 references): the
+ * subscriptions the general path read, and once the quick path has read the timeline itself, the
+ * timeline's text and the usage context worked out from it. The quick path guesses from this the
+ * period whose totals to read, and its statement reads the timeline again: when the text is the
+ * same, so are the period and the rates; when it is not (a renewal, a plan change, a cancellation
+ * since), the period is worked out again and the answer stands only if it is the one guessed.
+ */
+interface SubscribedCustomer {
+  subscriptions: readonly TimelineSubscription[];
+  seen: { text: string; usage: UsageContext } | null;
+}
+const subscribedCustomers = new PerEngine<SubscribedCustomer>(10_000);
 
 /** The customer reference checked with an event before the customer is read: any valid one. */
 const unreadCustomerRef = 'cus_authorize';
 
+/** The plans of `ids` from memory, or null when one of them is not there yet. */
+function plansInMemory(engine: Engine, ids: Iterable<string>): Map<string, PlanRecord> | null {
+  const catalogue = planCatalogues.of(engine);
+  const found = new Map<string, PlanRecord>();
+  for (const id of ids) {
+    const plan = catalogue.get(id);
+    if (plan === undefined) return null;
+    found.set(id, plan);
+  }
+  return found;
+}
+
 /**
  * The common case in one statement (`CustomerQueries.findForQuickAuthorization`), which is its
- * own snapshot, so no read transaction is opened: a customer without a subscription or a test
- * clock, whose period is the calendar month and whose rates are the meters' own, and an event of
+ * own snapshot, so no read transaction is opened: a customer not on a test clock, and an event of
  * a type whose meters the general path has read before, none of them counting unique values.
- * Answers null for anything else (an unknown customer, a refusal, a stale meter list included),
- * and the general path answers instead, from the start.
+ * Without a subscription the period is the calendar month and the rates are the meters' own. With
+ * one (a customer the general path has seen subscribed), the statement also reads the subscriptions
+ * and their phases, and the totals of the period guessed from the timeline seen last: the period
+ * and the rates are worked out from the timeline read, as ingestion works them out, and the answer
+ * stands only if that period is the one guessed. Answers null for anything else (an unknown
+ * customer, a refusal, a stale meter list, a wrong guess, a plan not in memory, a plan's overage
+ * limit to check), and the general path answers instead, from the start.
  */
 async function quickAuthorization(engine: Engine, ref: string, input: AuthorizeInput, credits: bigint | null): Promise<Outcome<Authorization> | null> {
   let eventType: string | null = null;
   let known: readonly MeterRecord[] = [];
   let meters: MeterRecord[] = [];
   const readings: Reading[] = [];
-  let atMs: number | null = null;
+  let eventAtMs: number | null = null;
   if (input.event !== undefined) {
     const candidate = validateUnstoredUsageEvent({ id: 'authorize', ...(input.event as object) }, unreadCustomerRef);
     if (isRejection(candidate)) return null;
@@ -152,21 +183,60 @@ async function quickAuthorization(engine: Engine, ref: string, input: AuthorizeI
       readings.push(reading.value);
     }
     eventType = candidate.type;
-    atMs = candidate.timestampMs ?? null;
+    eventAtMs = candidate.timestampMs ?? null;
   }
   const nowMs = engine.clock.now();
-  const periodStartMs = calendarMonthAt(atMs ?? nowMs).startMs;
-  const found = await engine.store.read.customers.findForQuickAuthorization(ref, eventType, meters.map((m) => m.id), periodStartMs);
-  if (found === null || found.hasSubscriptions || found.testClockId !== null) return null;
+  const atMs = eventAtMs ?? nowMs;
+  const subscribed = subscribedCustomers.of(engine).get(ref);
+  // The period whose totals are read: the calendar month, or the one the timeline seen last gives.
+  let guessMs = calendarMonthAt(atMs).startMs;
+  if (subscribed !== undefined && meters.length > 0) {
+    const customerId = subscribed.subscriptions[0]!.customerId;
+    guessMs = (subscribed.seen?.usage ?? usageContextFrom(subscribed.subscriptions, [], planCatalogues.of(engine))).periodStart(customerId, atMs);
+  }
+  const found = await engine.store.read.customers.findForQuickAuthorization(ref, eventType, meters.map((m) => m.id), guessMs, subscribed !== undefined);
+  if (found === null || found.testClockId !== null) return null;
   if (eventType !== null && found.metersOfType !== known.length) return null;
+  let usage: UsageContext = withoutSubscriptions;
+  let overageSubscription: TimelineSubscription | undefined;
+  if (found.timeline === null) {
+    if (found.hasSubscriptions) return null;
+  } else if (subscribed!.seen !== null && subscribed!.seen.text === found.timeline) {
+    // The timeline the guess came from: the same period and rates.
+    usage = subscribed!.seen.usage;
+    overageSubscription = overageSubscriptionOf(subscribed!.subscriptions);
+  } else {
+    const timeline = parseTimeline(found.timeline, found.customerId);
+    if (timeline.subscriptions.length === 0) subscribedCustomers.of(engine).delete(ref);
+    overageSubscription = overageSubscriptionOf(timeline.subscriptions);
+    if (meters.length > 0) {
+      // As `usageContextOf`: the plans its phases name.
+      const plans = plansInMemory(engine, timeline.phases.map((p) => p.planId));
+      if (plans === null) return null;
+      usage = usageContextFrom(timeline.subscriptions, timeline.phases, plans);
+      if (usage.periodStart(found.customerId, atMs) !== guessMs) return null;
+      if (timeline.subscriptions.length > 0) subscribedCustomers.set(engine, ref, { subscriptions: timeline.subscriptions, seen: { text: found.timeline, usage } });
+    }
+  }
   let costMicro = credits ?? 0n;
   meters.forEach((meter, i) => {
     const before = found.totals[i]!;
-    costMicro += marginalCost(meter.rate, before, nextQuantity(meter.aggregation, before, readings[i]!, false));
+    costMicro += marginalCost(usage.rate(found.customerId, meter, atMs), before, nextQuantity(meter.aggregation, before, readings[i]!, false));
   });
   const availableMicro = availableOfGrants(found.grants, nowMs);
-  // No subscription, so no plan and no overage limit.
-  return ok(decision(found.overageEnabled, availableMicro, costMicro) ?? { allowed: true, availableMicro, costMicro, reason: 'overage_allowed' });
+  const decided = decision(found.overageEnabled, availableMicro, costMicro);
+  if (decided !== null) return ok(decided);
+  if (overageSubscription !== undefined) {
+    // A plan may cap overage per period; checking it reads the period's overage, which the general path does.
+    const plan = planCatalogues.of(engine).get(overageSubscription.planId);
+    if (plan === undefined || plan.overageLimitMicro != null) return null;
+  }
+  return ok({ allowed: true, availableMicro, costMicro, reason: 'overage_allowed' });
+}
+
+/** The subscription whose plan's overage limit applies, as the general path picks it. */
+function overageSubscriptionOf<S extends TimelineSubscription>(subs: readonly S[]): S | undefined {
+  return subs.find((s) => s.status !== 'canceled' && s.periodIndex >= 0);
 }
 
 /** The answer decided by the balance alone, or null when overage is on and the cost is beyond it. */
@@ -186,13 +256,15 @@ async function authorizeWithin(engine: Engine, tx: StoreTx, ref: string, input: 
   const found = await tx.customers.findForAuthorization(ref, knownType);
   if (!found) return notFound('customer', ref);
   const { customer } = found;
-  if (found.hasSubscriptions || customer.testClockId !== null) generalOnly.set(engine, ref, true);
+  if (customer.testClockId !== null) generalOnly.set(engine, ref, true);
   else generalOnly.of(engine).delete(ref);
   const nowMs = await customerNow(engine, tx, customer);
   // Only the sum of what the grants can pay now is needed, not a funding in burn-down order.
   const availableMicro = availableOfGrants(found.grants, nowMs);
   // The subscription timeline is read once, and only for a customer that has one.
   const subs = found.hasSubscriptions ? await tx.billing.subscriptionsOf([customer.id]) : noSubscriptions;
+  if (subs.length > 0 && customer.testClockId === null) subscribedCustomers.set(engine, ref, { subscriptions: subs, seen: null });
+  else subscribedCustomers.of(engine).delete(ref);
   let costMicro = credits ?? 0n;
   if (input.event !== undefined) {
     const candidate = validateUnstoredUsageEvent({ id: 'authorize', ...(input.event as object) }, customer.id);
@@ -205,7 +277,7 @@ async function authorizeWithin(engine: Engine, tx: StoreTx, ref: string, input: 
   const decided = decision(customer.overageEnabled, availableMicro, costMicro);
   if (decided !== null) return ok(decided);
   // A plan may cap overage per period: what this would add to the period's overage must fit.
-  const sub = subs.find((s) => s.status !== 'canceled' && s.periodIndex >= 0);
+  const sub = overageSubscriptionOf(subs);
   const plan = sub ? (await plansOf(engine, tx, [sub.planId])).get(sub.planId) : undefined;
   if (sub && plan?.overageLimitMicro != null) {
     const usedMicro = await tx.billing.overageConsumed(customer.id, sub.periodStartMs, nowMs + 1);

@@ -1,7 +1,7 @@
 import { calendarMonthAt, periodAt } from '../core/periods.ts';
 import type { Rate } from '../core/rating.ts';
 import type { PlanRecord } from '../store/queries/billing.ts';
-import type { CustomerRecord, MeterRecord, PhaseRecord, SubscriptionRecord } from '../store/records.ts';
+import type { CustomerRecord, MeterRecord, SubscriptionRecord, TimelinePhase, TimelineSubscription } from '../store/records.ts';
 import type { StoreTx } from '../store/store.ts';
 
 /**
@@ -35,16 +35,16 @@ export async function usageContextOf(
 
 /** The same, from a timeline already read: subscriptions by id, phases by start, their plans by id. */
 export function usageContextFrom(
-  subs: readonly SubscriptionRecord[], phases: readonly PhaseRecord[], plans: ReadonlyMap<string, PlanRecord>,
+  subs: readonly TimelineSubscription[], phases: readonly TimelinePhase[], plans: ReadonlyMap<string, PlanRecord>,
 ): UsageContext {
   if (subs.length === 0) return withoutSubscriptions;
-  const subsByCustomer = new Map<string, SubscriptionRecord[]>();
+  const subsByCustomer = new Map<string, TimelineSubscription[]>();
   for (const s of subs) {
     const list = subsByCustomer.get(s.customerId);
     if (list === undefined) subsByCustomer.set(s.customerId, [s]);
     else list.push(s);
   }
-  const phasesBySub = new Map<string, PhaseRecord[]>();
+  const phasesBySub = new Map<string, TimelinePhase[]>();
   for (const p of phases) {
     const list = phasesBySub.get(p.subscriptionId);
     if (list === undefined) phasesBySub.set(p.subscriptionId, [p]);
@@ -52,9 +52,9 @@ export function usageContextFrom(
   }
   // The period found last for each subscription: a batch asks for the same one event after event,
   // and working a period out from the anchor costs several date computations.
-  const lastPeriod = new Map<SubscriptionRecord, { startMs: number; endMs: number }>();
+  const lastPeriod = new Map<TimelineSubscription, { startMs: number; endMs: number }>();
 
-  const subscriptionAt = (customerId: string, atMs: number): SubscriptionRecord | undefined => {
+  const subscriptionAt = (customerId: string, atMs: number): TimelineSubscription | undefined => {
     const list = subsByCustomer.get(customerId);
     if (list === undefined) return undefined;
     for (const s of list) if (s.anchorAtMs <= atMs && (s.endedAtMs === null || s.endedAtMs > atMs)) return s;
@@ -77,7 +77,7 @@ export function usageContextFrom(
       if (!sub) return meter.rate;
       // The phase in effect: the last one started by then (phases are read in start order).
       const list = phasesBySub.get(sub.id);
-      let phase: PhaseRecord | undefined;
+      let phase: TimelinePhase | undefined;
       if (list !== undefined) {
         for (let i = list.length - 1; i >= 0; i--) {
           if (list[i]!.startAtMs <= atMs) {
@@ -93,7 +93,7 @@ export function usageContextFrom(
 }
 
 /** Customers without subscriptions: calendar-month periods and the meters' own rates (as above). */
-const withoutSubscriptions: UsageContext = {
+export const withoutSubscriptions: UsageContext = {
   periodStart: (_customerId, atMs) => calendarMonthAt(atMs).startMs,
   rate: (_customerId, meter) => meter.rate,
 };

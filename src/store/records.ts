@@ -195,6 +195,16 @@ export interface PhaseRecord {
   reason: string;
 }
 
+/** A subscription as rating and authorization need it: which plan, from when, until when, in what state. */
+export type TimelineSubscription = Pick<SubscriptionRecord, 'id' | 'customerId' | 'planId' | 'status' | 'anchorAtMs' | 'periodIndex' | 'endedAtMs'>;
+/** A phase as rating needs it: which plan from when. */
+export type TimelinePhase = Pick<PhaseRecord, 'id' | 'subscriptionId' | 'planId' | 'startAtMs'>;
+/** A customer's subscriptions (by id) and their phases (by start, then id). */
+export interface SubscriptionTimeline {
+  subscriptions: TimelineSubscription[];
+  phases: TimelinePhase[];
+}
+
 export interface PeriodRecord {
   subscriptionId: string;
   periodIndex: number;

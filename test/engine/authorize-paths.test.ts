@@ -9,7 +9,7 @@ import { createGrant } from '../../src/engine/grants.ts';
 import { ingestEvents } from '../../src/engine/ingest-events.ts';
 import { createMeter } from '../../src/engine/meters.ts';
 import { createPlan } from '../../src/engine/plans.ts';
-import { createSubscription } from '../../src/engine/subscriptions.ts';
+import { cancelSubscription, changeSubscription, createSubscription } from '../../src/engine/subscriptions.ts';
 import { createTestClock } from '../../src/engine/test-clocks.ts';
 import { formatCredits } from '../../src/core/decimal.ts';
 import { BillingQueries } from '../../src/store/queries/billing.ts';
@@ -90,26 +90,37 @@ describe.each(dialects)('authorization paths on %s', (dialect) => {
     expect(after).toEqual({ value: { ok: true, value: { allowed: true, availableMicro: 89_750_000n, costMicro: 10_250_000n, reason: 'within_balance' } }, snapshots: 0 });
   });
 
-  it('sends a customer with a subscription straight to the general path once it has seen one', async () => {
+  it('answers a subscribed customer from one statement once it has seen its timeline, and sees the timeline change', async () => {
     const { engine } = ctx;
     const type = unique('call');
-    const meter = must(await createMeter(engine, { code: unique('units'), event_type: type, aggregation: 'sum', value_property: 'n', rate: { model: 'per_unit', credits_per_unit: '2' } }));
-    const plan = must(await createPlan(engine, {
-      code: unique('plan'), name: 'Plan', currency: 'USD', interval: 'month', amount: 0, included_credits: '0',
-      rates: { [meter.code]: { model: 'per_unit', credits_per_unit: '3' } },
+    // Graduated, so that a price depends on the period's total: 2 a unit up to 5, then 1.
+    const meter = must(await createMeter(engine, {
+      code: unique('units'), event_type: type, aggregation: 'sum', value_property: 'n',
+      rate: { model: 'graduated', tiers: [{ up_to: 5, credits_per_unit: '2' }, { up_to: null, credits_per_unit: '1' }] },
     }));
+    const planWith = async (rate: string) => must(await createPlan(engine, {
+      code: unique('plan'), name: 'Plan', currency: 'USD', interval: 'month', amount: 0, included_credits: '0',
+      rates: { [meter.code]: { model: 'per_unit', credits_per_unit: rate } },
+    }));
+    const [plan, dearer] = [await planWith('3'), await planWith('5')];
     const plain = must(await createCustomer(engine, { currency: 'USD' }));
     const subscribed = must(await createCustomer(engine, { currency: 'USD' }));
-    must(await createSubscription(engine, { customer: subscribed.id, plan: plan.id }));
+    const subscription = must(await createSubscription(engine, { customer: subscribed.id, plan: plan.id, start_at: new Date(Date.now() - 2 * dayMs).toISOString() }));
     for (const c of [plain, subscribed]) must(await createGrant(engine, { customer: c.id, credits: '50', category: 'paid', source: 'purchase' }));
     const ask: AuthorizeInput = { event: { type, properties: { n: 4 } } };
     must(await authorize(engine, plain.id, ask)); // the type's meters, read once
+    // Usage this period, counted at the plan's rate into the subscription's period (not the calendar month's).
+    await ingestEvents(engine, [{ id: unique('evt'), customer: subscribed.id, type, properties: { n: 6 } }]);
 
-    const priced = (costMicro: bigint) => ({ ok: true, value: { allowed: true, availableMicro: 50_000_000n, costMicro, reason: 'within_balance' } });
-    // The plan's rate: 4 units at 3. The quick statement finds the subscription, the general path answers.
+    const priced = (costMicro: bigint, availableMicro = 50_000_000n - 18_000_000n) => ({ ok: true, value: { allowed: true, availableMicro, costMicro, reason: 'within_balance' } });
+    // The plan's rate: 4 units at 3. The quick statement finds a subscription it was not told of, the general path answers.
     expect(await pathsDuring(engine, () => authorize(engine, subscribed.id, ask))).toEqual({ value: priced(12_000_000n), snapshots: 1, quick: 1 });
-    expect(await pathsDuring(engine, () => authorize(engine, subscribed.id, ask))).toEqual({ value: priced(12_000_000n), snapshots: 1, quick: 0 });
-    // The general path takes the type's meters and the plan from memory once it has read them.
+    // From then on one statement answers, reading the timeline and the period it gives.
+    expect(await pathsDuring(engine, () => authorize(engine, subscribed.id, ask))).toEqual({ value: priced(12_000_000n), snapshots: 0, quick: 1 });
+    expect(await pathsDuring(engine, () => authorize(engine, subscribed.id, { credits: '32' }))).toEqual({
+      value: { ok: true, value: { allowed: true, availableMicro: 32_000_000n, costMicro: 32_000_000n, reason: 'within_balance' } }, snapshots: 0, quick: 1,
+    });
+    // The general path takes the type's meters and the plans from memory once it has read them.
     const reads = { meters: 0, plans: 0 };
     const { metersForTypes } = UsageQueries.prototype;
     const { plansById } = BillingQueries.prototype;
@@ -122,13 +133,47 @@ describe.each(dialects)('authorization paths on %s', (dialect) => {
       return plansById.apply(this, args);
     };
     try {
-      expect(await authorize(engine, subscribed.id, ask)).toEqual(priced(12_000_000n));
+      expect(await authorizeInSnapshot(engine, subscribed.id, ask)).toEqual(priced(12_000_000n));
     } finally {
       UsageQueries.prototype.metersForTypes = metersForTypes;
       BillingQueries.prototype.plansById = plansById;
     }
     expect(reads).toEqual({ meters: 0, plans: 0 });
-    expect(await pathsDuring(engine, () => authorize(engine, plain.id, ask))).toEqual({ value: priced(8_000_000n), snapshots: 0, quick: 1 });
+
+    // A plan change today: same period, a new phase on a plan not yet in memory. The quick path
+    // reads the new phase, cannot price it from memory and hands over; then it knows the plan.
+    must(await changeSubscription(engine, subscription.id, { plan: dearer.id, timing: 'immediate' }));
+    const afterChange = await pathsDuring(engine, () => authorize(engine, subscribed.id, ask));
+    expect(afterChange).toEqual({ value: await authorizeInSnapshot(engine, subscribed.id, ask), snapshots: 1, quick: 1 });
+    expect(afterChange.value.ok && afterChange.value.value.costMicro).toBe(20_000_000n);
+    expect(await pathsDuring(engine, () => authorize(engine, subscribed.id, ask))).toEqual({ ...afterChange, snapshots: 0 });
+
+    // Canceled now: the event falls in the calendar month at the meter's own rate, from that month's
+    // total (none: the 6 units were counted in the subscription's period). The totals read for the
+    // old guess, the subscription's period, would price it at 4 (6 units already, so 1 a unit).
+    must(await cancelSubscription(engine, subscription.id, { timing: 'immediate' }));
+    const afterCancel = await pathsDuring(engine, () => authorize(engine, subscribed.id, ask));
+    expect(afterCancel).toEqual({ value: await authorizeInSnapshot(engine, subscribed.id, ask), snapshots: 1, quick: 1 });
+    expect(afterCancel.value.ok && afterCancel.value.value.costMicro).toBe(8_000_000n);
+    expect(await pathsDuring(engine, () => authorize(engine, subscribed.id, ask))).toEqual({ ...afterCancel, snapshots: 0 });
+    expect(await pathsDuring(engine, () => authorize(engine, plain.id, ask))).toEqual({ value: priced(8_000_000n, 50_000_000n), snapshots: 0, quick: 1 });
+  });
+
+  it('sends a customer on a test clock straight to the general path once it has seen one', async () => {
+    const { engine } = ctx;
+    const type = unique('call');
+    must(await createMeter(engine, { code: unique('units'), event_type: type, aggregation: 'sum', value_property: 'n', rate: { model: 'per_unit', credits_per_unit: '2' } }));
+    const clock = must(await createTestClock(engine, { frozen_time: new Date(Date.now() - dayMs).toISOString() }));
+    const customer = must(await createCustomer(engine, { currency: 'USD', test_clock: clock.id }));
+    const ask: AuthorizeInput = { event: { type, properties: { n: 4 } } };
+    const expected = { ok: true, value: { allowed: false, availableMicro: 0n, costMicro: 8_000_000n, reason: 'insufficient_credits' } };
+    // The type's meters are not in memory yet: no statement of the quick path is worth running.
+    expect(await pathsDuring(engine, () => authorize(engine, customer.id, ask))).toEqual({ value: expected, snapshots: 1, quick: 0 });
+    // A customer met for the first time gets the quick statement, which finds the clock; from then on the general path alone.
+    const other = must(await createCustomer(engine, { currency: 'USD', test_clock: clock.id }));
+    expect(await pathsDuring(engine, () => authorize(engine, other.id, ask))).toEqual({ value: expected, snapshots: 1, quick: 1 });
+    expect(await pathsDuring(engine, () => authorize(engine, other.id, ask))).toEqual({ value: expected, snapshots: 1, quick: 0 });
+    expect(await pathsDuring(engine, () => authorize(engine, customer.id, ask))).toEqual({ value: expected, snapshots: 1, quick: 0 });
   });
 
   it('answers as the general path does for any customer, grants, history and request, and prices as ingestion charges', async () => {
@@ -151,6 +196,12 @@ describe.each(dialects)('authorization paths on %s', (dialect) => {
       overage: { unit_amount_per_credit: '1', limit_credits: '40' },
       rates: { [meters.tokens.code]: { model: 'per_unit', credits_per_unit: '1' } },
     }));
+    // The same terms without an overage limit, billed yearly (a period that is not the month's).
+    const unlimited = must(await createPlan(engine, {
+      code: unique('plan'), name: 'Plan', currency: 'USD', interval: 'year', amount: 0, included_credits: '0',
+      overage: { unit_amount_per_credit: '1' },
+      rates: { [meters.tokens.code]: { model: 'per_unit', credits_per_unit: '1' }, [meters.calls.code]: { model: 'per_unit', credits_per_unit: '0.75' } },
+    }));
     const clock = must(await createTestClock(engine, { frozen_time: new Date(Date.now() - 3 * dayMs).toISOString() }));
     const now = Date.now();
     const at = (offsetMs: number): string => new Date(now + offsetMs).toISOString();
@@ -166,7 +217,7 @@ describe.each(dialects)('authorization paths on %s', (dialect) => {
     );
     const scenario = fc.record({
       overage: fc.boolean(),
-      setting: fc.constantFrom('plain', 'plain', 'plain', 'subscribed', 'on a clock'),
+      setting: fc.constantFrom('plain', 'plain', 'subscribed', 'subscribed, no limit', 'on a clock'),
       grants: fc.array(grant, { maxLength: 3 }),
       history: fc.array(used, { maxLength: 6 }),
       asks: fc.array(fc.record({ ask, by: fc.constantFrom('id', 'id', 'external', 'unknown') }), { minLength: 1, maxLength: 6 }),
@@ -175,6 +226,7 @@ describe.each(dialects)('authorization paths on %s', (dialect) => {
       when === 'earlier' ? at(-3_600_000) : when === 'last month' ? new Date(Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), 0, 12)).toISOString() : undefined;
 
     let quick = 0;
+    let quickSubscribed = 0;
     let asked = 0;
     let charges = 0;
     await fc.assert(
@@ -182,7 +234,9 @@ describe.each(dialects)('authorization paths on %s', (dialect) => {
         const customer = must(await createCustomer(engine, {
           currency: 'USD', external_id: unique('ext'), overage: s.overage, ...(s.setting === 'on a clock' ? { test_clock: clock.id } : {}),
         }));
-        if (s.setting === 'subscribed') must(await createSubscription(engine, { customer: customer.id, plan: plan.id, start_at: at(-2 * dayMs) }));
+        if (s.setting !== 'plain' && s.setting !== 'on a clock') {
+          must(await createSubscription(engine, { customer: customer.id, plan: (s.setting === 'subscribed' ? plan : unlimited).id, start_at: at(-2 * dayMs) }));
+        }
         for (const g of s.grants) {
           must(await createGrant(engine, {
             customer: customer.id, credits: String(g.credits), category: 'paid', source: 'purchase', priority: g.priority,
@@ -192,7 +246,8 @@ describe.each(dialects)('authorization paths on %s', (dialect) => {
         await ingestEvents(engine, s.history.map((u) => ({
           id: unique('evt'), customer: customer.id, type: u.type, properties: u.properties, ...(timestamp(u.when) ? { timestamp: timestamp(u.when) } : {}),
         })));
-        for (const { ask: a, by } of s.asks) {
+        // Each request twice: the first may teach the quick path the customer's timeline.
+        for (const { ask: a, by } of s.asks.flatMap((x) => [x, x])) {
           const ref = by === 'id' ? customer.id : by === 'external' ? customer.externalId! : unique('nobody');
           const input: AuthorizeInput = 'credits' in a ? { credits: a.credits } : {
             event: { type: a.event.type, properties: a.event.properties, ...(timestamp(a.event.when) ? { timestamp: timestamp(a.event.when) } : {}) },
@@ -201,7 +256,10 @@ describe.each(dialects)('authorization paths on %s', (dialect) => {
           const general = await authorizeInSnapshot(engine, ref, input);
           expect(answered.value).toEqual(general);
           asked += 1;
-          if (answered.snapshots === 0 && answered.value.ok) quick += 1;
+          if (answered.snapshots === 0 && answered.value.ok) {
+            quick += 1;
+            if (s.setting.startsWith('subscribed')) quickSubscribed += 1;
+          }
           // And the price is what ingesting the event now charges.
           if (answered.value.ok && 'event' in input) {
             const [charged] = await ingestEvents(engine, [{ id: unique('evt'), customer: customer.id, ...(input.event as object) }]);
@@ -218,6 +276,7 @@ describe.each(dialects)('authorization paths on %s', (dialect) => {
     // of the requests, in runs of this generator; the first test checks the path itself).
     expect(asked).toBeGreaterThan(0);
     expect(quick).toBeGreaterThan(0);
+    expect(quickSubscribed).toBeGreaterThan(0);
     expect(charges).toBeGreaterThan(0);
   });
 });

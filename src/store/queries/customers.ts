@@ -1,5 +1,7 @@
-import type { SqlConnection, SqlRow, SqlValue } from '../sql.ts';
-import type { CustomerRecord, Page, PageRequest, TestClockRecord } from '../records.ts';
+import type { Dialect, SqlConnection, SqlRow, SqlValue } from '../sql.ts';
+import type {
+  CustomerRecord, Page, PageRequest, SubscriptionRecord, SubscriptionTimeline, TestClockRecord, TimelinePhase, TimelineSubscription,
+} from '../records.ts';
 import { big, bigOrNull, json, num, numOrNull, queryInChunks, strOrNull } from '../rows.ts';
 import type { UsableGrant } from '../../core/burn-down.ts';
 import { pageQuery } from './paging.ts';
@@ -81,19 +83,41 @@ const authorizationCountingById = authorizationSelect('c.id = ?', true);
 const authorizationCountingByExternalId = authorizationSelect('c.external_id = ?', true);
 
 /**
- * `findForQuickAuthorization`'s statements, by lookup column, whether an event type is counted,
- * and how many meters' totals are read. Only the customer's columns authorization decides on are
- * read, and the customer's part is made once (`MATERIALIZED`), not again for each grant row.
+ * A subscription's timeline as the quick authorization reads it (`timeline_subscriptions`,
+ * `timeline_phases`): JSON text, an array per row, timestamps as decimal text. Both dialects
+ * return text (PostgreSQL's is cast, so that its driver does not parse it), and the caller compares
+ * it whole with the text it saw last before parsing it; PostgreSQL's `json_agg` of no rows is NULL,
+ * read as none.
+ */
+const timelineColumns = {
+  sqlite: `,
+      (SELECT json_group_array(json_array(s.id, s.plan_id, s.status, CAST(s.anchor_at AS TEXT), CAST(s.period_index AS TEXT), CAST(s.ended_at AS TEXT)))
+        FROM subscriptions s WHERE s.customer_id = c.id) AS timeline_subscriptions,
+      (SELECT json_group_array(json_array(p.id, p.subscription_id, p.plan_id, CAST(p.start_at AS TEXT)))
+        FROM subscription_phases p WHERE p.subscription_id IN (SELECT s.id FROM subscriptions s WHERE s.customer_id = c.id)) AS timeline_phases`,
+  postgres: `,
+      (SELECT json_agg(json_build_array(s.id, s.plan_id, s.status, s.anchor_at::text, s.period_index::text, s.ended_at::text))::text
+        FROM subscriptions s WHERE s.customer_id = c.id) AS timeline_subscriptions,
+      (SELECT json_agg(json_build_array(p.id, p.subscription_id, p.plan_id, p.start_at::text))::text
+        FROM subscription_phases p WHERE p.subscription_id IN (SELECT s.id FROM subscriptions s WHERE s.customer_id = c.id)) AS timeline_phases`,
+};
+
+/**
+ * `findForQuickAuthorization`'s statements, by dialect, lookup column, whether an event type is
+ * counted, how many meters' totals are read and whether the subscription timeline is. Only the
+ * customer's columns authorization decides on are read, and the customer's part is made once
+ * (`MATERIALIZED`), not again for each grant row.
  */
 const quickAuthorizationStatements = new Map<string, string>();
-function quickAuthorizationSelect(byExternalId: boolean, countsType: boolean, totals: number): string {
-  const key = `${byExternalId ? 'e' : 'i'}${countsType ? 't' : ''}${totals}`;
+function quickAuthorizationSelect(dialect: Dialect, byExternalId: boolean, countsType: boolean, totals: number, timeline: boolean): string {
+  const key = `${dialect}${byExternalId ? 'e' : 'i'}${countsType ? 't' : ''}${timeline ? 's' : ''}${totals}`;
   let sql = quickAuthorizationStatements.get(key);
   if (sql === undefined) {
     let extra = countsType ? `,\n      ${metersOfTypeColumn}` : '';
     for (let i = 0; i < totals; i++) {
       extra += `,\n      (SELECT t.quantity FROM meter_totals t WHERE t.customer_id = c.id AND t.meter_id = ? AND t.period_start = ?) AS total_${i}`;
     }
+    if (timeline) extra += timelineColumns[dialect];
     sql = `WITH c AS MATERIALIZED (SELECT c.id, c.test_clock_id, c.overage_enabled,
       EXISTS (SELECT 1 FROM subscriptions s WHERE s.customer_id = c.id) AS has_subscriptions${extra}
     FROM customers c WHERE c.${byExternalId ? 'external_id' : 'id'} = ?)
@@ -102,6 +126,26 @@ function quickAuthorizationSelect(byExternalId: boolean, countsType: boolean, to
     quickAuthorizationStatements.set(key, sql);
   }
   return sql;
+}
+
+/** The timeline's text as read: a JSON array of subscriptions, a newline, one of phases. */
+function timelineText(r: SqlRow): string {
+  return `${(r.timeline_subscriptions as string | null) ?? '[]'}\n${(r.timeline_phases as string | null) ?? '[]'}`;
+}
+
+/** A timeline's text (`timelineText`) parsed: subscriptions by id, phases by start then id. */
+export function parseTimeline(text: string, customerId: string): SubscriptionTimeline {
+  const newline = text.indexOf('\n');
+  const subscriptions: TimelineSubscription[] = (JSON.parse(text.slice(0, newline)) as unknown[][]).map((v) => ({
+    id: v[0] as string, customerId, planId: v[1] as string, status: v[2] as SubscriptionRecord['status'],
+    anchorAtMs: num(v[3]), periodIndex: num(v[4]), endedAtMs: numOrNull(v[5]),
+  }));
+  const phases: TimelinePhase[] = (JSON.parse(text.slice(newline + 1)) as unknown[][]).map((v) => ({
+    id: v[0] as string, subscriptionId: v[1] as string, planId: v[2] as string, startAtMs: num(v[3]),
+  }));
+  subscriptions.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  phases.sort((a, b) => a.startAtMs - b.startAtMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return { subscriptions, phases };
 }
 
 /**
@@ -120,6 +164,7 @@ export interface AuthorizationRead {
  * subscription, its active grants, how many meters count the event's type, the period totals.
  */
 export interface QuickAuthorizationRead {
+  customerId: string;
   testClockId: string | null;
   overageEnabled: boolean;
   hasSubscriptions: boolean;
@@ -128,6 +173,8 @@ export interface QuickAuthorizationRead {
   metersOfType: number | null;
   /** In the order of the meters asked for; 0 where the period has no total yet. */
   totals: bigint[];
+  /** The subscription timeline's text (`parseTimeline` reads it), when it was asked for; null otherwise. */
+  timeline: string | null;
 }
 
 export class CustomerQueries {
@@ -204,29 +251,34 @@ export class CustomerQueries {
    * What authorizing one event reads, in one statement and so in one snapshot without a
    * transaction around it: `findForAuthorization`'s customer (only the columns authorization
    * decides on) and grants, how many meters count events of `eventType` (the caller's list of them
-   * is current while that count is the same, since meters are never changed or removed), and the
-   * totals of `meterIds` in the period starting at `periodStartMs`. For a customer without a
-   * subscription or a test clock, whose period and rates need nothing more.
+   * is current while that count is the same, since meters are never changed or removed), the
+   * totals of `meterIds` in the period starting at `periodStartMs`, and with `timeline` the
+   * customer's subscriptions and their phases, from which the caller checks that this was the
+   * period to read (`periodStartMs` is its guess from the timeline it saw last).
    */
   async findForQuickAuthorization(
-    ref: string, eventType: string | null, meterIds: readonly string[], periodStartMs: number,
+    ref: string, eventType: string | null, meterIds: readonly string[], periodStartMs: number, timeline = false,
   ): Promise<QuickAuthorizationRead | null> {
     const params: SqlValue[] = eventType === null ? [] : [eventType];
     for (const id of meterIds) params.push(id, periodStartMs);
     params.push(ref);
-    let rows = await this.c.query(quickAuthorizationSelect(false, eventType !== null, meterIds.length), params);
-    if (rows.length === 0) rows = await this.c.query(quickAuthorizationSelect(true, eventType !== null, meterIds.length), params);
+    const dialect = this.c.dialect;
+    let rows = await this.c.query(quickAuthorizationSelect(dialect, false, eventType !== null, meterIds.length, timeline), params);
+    if (rows.length === 0) rows = await this.c.query(quickAuthorizationSelect(dialect, true, eventType !== null, meterIds.length, timeline), params);
     const first = rows[0];
     if (first === undefined) return null;
     const totals: bigint[] = [];
     for (let i = 0; i < meterIds.length; i++) totals.push(bigOrNull(first[`total_${i}`]) ?? 0n);
+    const customerId = first.id as string;
     return {
+      customerId,
       testClockId: strOrNull(first.test_clock_id),
       overageEnabled: big(first.overage_enabled) === 1n,
       hasSubscriptions: isTrue(first.has_subscriptions),
       grants: authorizationGrants(rows),
       metersOfType: eventType === null ? null : num(first.meters_of_type),
       totals,
+      timeline: timeline ? timelineText(first) : null,
     };
   }
 
