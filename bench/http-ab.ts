@@ -11,7 +11,9 @@
  * 3's single-event ingest (64 clients, closed loop, 3 s); each round starts with the next side.
  * A server's CPU time is read from its own process before and after each phase (after
  * `BENCH_SETTLE_MS` of idle time, so that work a server defers past the phase, such as WAL
- * checkpoints, is counted on its side and does not fall into the next phase). Prints, per side,
+ * checkpoints, is counted on its side and does not fall into the next phase). `BENCH_SUBSCRIBED=1`
+ * subscribes every customer first (`subscribe-all.ts`), so each authorization prices from a
+ * subscription timeline. Prints, per side,
  * the median over the rounds (and the range) of the CPU per request of each phase, of the
  * authorize p99 and of single events answered per second: on a shared machine one round can be far off, and the median holds.
  */
@@ -21,6 +23,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startClient } from './http.ts';
 import type { LoadJob, LoadReport } from './load-client.ts';
 import { percentile } from './stats.ts';
+import { subscribeAll } from './subscribe-all.ts';
 
 const phaseMs = 3000;
 /** `BENCH_SETTLE_MS`: idle time after each phase before the server's CPU is read (default none). */
@@ -41,6 +44,7 @@ async function serve(root: string): Promise<void> {
   const { buildServer } = await import(from('src/server/app.ts'));
   const { createApiKey } = await import(from('src/engine/api-keys.ts'));
   const fixture = await openFixture('http-ab', 1000);
+  if (process.env.BENCH_SUBSCRIBED === '1') await subscribeAll(from, fixture);
   const app = await buildServer(fixture.engine, { adminKey: 'bench-admin-key' });
   const key = await createApiKey(fixture.engine, { name: 'bench', scopes: ['ingest'] });
   if (!key.ok) throw new Error(key.error.message);
