@@ -6,7 +6,6 @@ import type { CustomerRecord, MeterRecord, SubscriptionRecord, TimelineSubscript
 import type { PlanRecord } from '../store/queries/billing.ts';
 import { calendarMonthAt } from '../core/periods.ts';
 import { uniqueKey, type StoreTx, type UniqueValueKey } from '../store/store.ts';
-import { parseTimeline } from '../store/queries/customers.ts';
 import { customerNow, type Engine } from './context.ts';
 import { FieldCheck } from './input.ts';
 import { availableOfGrants } from './funding.ts';
@@ -201,12 +200,12 @@ async function quickAuthorization(engine: Engine, ref: string, input: AuthorizeI
   let overageSubscription: TimelineSubscription | undefined;
   if (found.timeline === null) {
     if (found.hasSubscriptions) return null;
-  } else if (subscribed!.seen !== null && subscribed!.seen.text === found.timeline) {
+  } else if (subscribed!.seen !== null && subscribed!.seen.text === found.timeline.text) {
     // The timeline the guess came from: the same period and rates.
     usage = subscribed!.seen.usage;
     overageSubscription = overageSubscriptionOf(subscribed!.subscriptions);
   } else {
-    const timeline = parseTimeline(found.timeline, found.customerId);
+    const timeline = found.timeline.parse();
     if (timeline.subscriptions.length === 0) subscribedCustomers.of(engine).delete(ref);
     overageSubscription = overageSubscriptionOf(timeline.subscriptions);
     if (meters.length > 0) {
@@ -215,7 +214,7 @@ async function quickAuthorization(engine: Engine, ref: string, input: AuthorizeI
       if (plans === null) return null;
       usage = usageContextFrom(timeline.subscriptions, timeline.phases, plans);
       if (usage.periodStart(found.customerId, atMs) !== guessMs) return null;
-      if (timeline.subscriptions.length > 0) subscribedCustomers.set(engine, ref, { subscriptions: timeline.subscriptions, seen: { text: found.timeline, usage } });
+      if (timeline.subscriptions.length > 0) subscribedCustomers.set(engine, ref, { subscriptions: timeline.subscriptions, seen: { text: found.timeline.text, usage } });
     }
   }
   let costMicro = credits ?? 0n;

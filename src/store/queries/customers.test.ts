@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { dialects } from '../../../test/support/databases.ts';
 import { must, useEngine } from '../../../test/support/engine.ts';
 import { createCustomer } from '../../engine/customers.ts';
+import { createIdGenerator } from '../../engine/ids.ts';
+import { mayBeCustomerId } from './customers.ts';
 
 /** The customer read a write step starts with, on every adapter; on PostgreSQL it also locks. */
 describe.each(dialects)('customers.findManyLocked on %s', (dialect) => {
@@ -47,6 +49,47 @@ describe.each(dialects)('customers.findManyLocked on %s', (dialect) => {
       expect(await tryLock(held.id)).toBe('free');
     } finally {
       await other.end();
+    }
+  });
+});
+
+describe('customer references', () => {
+  it('take every customer id the engine makes for a possible id, and no shorter or other reference', () => {
+    const ids = createIdGenerator(() => Date.now());
+    for (let i = 0; i < 1000; i++) expect(mayBeCustomerId(ids.next('cus'))).toBe(true);
+    for (const ref of ['user-42', 'cus_', 'cus_01JD', `sub_${'0'.repeat(26)}`, ids.next('cus').slice(1)]) expect(mayBeCustomerId(ref)).toBe(false);
+  });
+});
+
+describe.each(dialects)('customers found by reference on %s', (dialect) => {
+  const ctx = useEngine(dialect);
+
+  it('finds an external id by its own lookup alone, and one shaped like a customer id after the id lookup', async () => {
+    const plain = must(await createCustomer(ctx.engine, { currency: 'USD', external_id: `user-${dialect}` }));
+    const lookalike = `cus_${dialect === 'sqlite' ? 'S' : 'P'}${'1'.repeat(25)}`;
+    const shaped = must(await createCustomer(ctx.engine, { currency: 'USD', external_id: lookalike }));
+    const statements: string[] = [];
+    const query = ctx.engine.store.read.customers.find.bind(ctx.engine.store.read.customers);
+    const db = ctx.engine.store.read as unknown as { customers: { c: { query: (sql: string, params?: unknown[]) => Promise<unknown[]> } } };
+    const connection = db.customers.c;
+    const original = connection.query.bind(connection);
+    connection.query = (sql, params) => {
+      statements.push(sql.includes('external_id') ? 'external' : 'id');
+      return original(sql, params);
+    };
+    try {
+      expect((await query(`user-${dialect}`))?.id).toBe(plain.id);
+      expect(statements).toEqual(['external']);
+      statements.length = 0;
+      expect((await query(lookalike))?.id).toBe(shaped.id);
+      expect(statements).toEqual(['id', 'external']);
+      statements.length = 0;
+      expect((await query(plain.id))?.id).toBe(plain.id);
+      expect(statements).toEqual(['id']);
+      const many = await ctx.engine.store.read.customers.findMany([`user-${dialect}`, lookalike, shaped.id]);
+      expect(new Map([...many].map(([ref, c]) => [ref, c.id]))).toEqual(new Map([[shaped.id, shaped.id], [lookalike, shaped.id], [`user-${dialect}`, plain.id]]));
+    } finally {
+      connection.query = original;
     }
   });
 });

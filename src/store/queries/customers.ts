@@ -31,6 +31,15 @@ function toCustomer(r: SqlRow): CustomerRecord {
   };
 }
 
+/**
+ * Whether a reference can be a customer id: every customer id is `cus_` and 26 characters
+ * (`src/engine/ids.ts`), so any other reference can only be an `external_id`, and its lookups skip
+ * the primary key's (a statement, or a round trip on PostgreSQL, saved per external reference).
+ */
+export function mayBeCustomerId(ref: string): boolean {
+  return ref.length === 30 && ref.startsWith('cus_');
+}
+
 /** The grant columns of both authorization statements, and their joins from the customer `c`. */
 const authorizationGrantColumns = `g.effective_at AS grant_effective_at, g.expires_at AS grant_expires_at, g.frozen_from AS grant_frozen_from,
     g.unfrozen_at AS grant_unfrozen_at, COALESCE(a.balance, 0) AS grant_remaining`;
@@ -133,8 +142,12 @@ function timelineText(r: SqlRow): string {
   return `${(r.timeline_subscriptions as string | null) ?? '[]'}\n${(r.timeline_phases as string | null) ?? '[]'}`;
 }
 
+function timelineRead(text: string, customerId: string): TimelineRead {
+  return { text, parse: () => parseTimeline(text, customerId) };
+}
+
 /** A timeline's text (`timelineText`) parsed: subscriptions by id, phases by start then id. */
-export function parseTimeline(text: string, customerId: string): SubscriptionTimeline {
+function parseTimeline(text: string, customerId: string): SubscriptionTimeline {
   const newline = text.indexOf('\n');
   const subscriptions: TimelineSubscription[] = (JSON.parse(text.slice(0, newline)) as unknown[][]).map((v) => ({
     id: v[0] as string, customerId, planId: v[1] as string, status: v[2] as SubscriptionRecord['status'],
@@ -163,6 +176,12 @@ export interface AuthorizationRead {
  * What the quick authorization reads of a customer: the columns it decides on, whether it has a
  * subscription, its active grants, how many meters count the event's type, the period totals.
  */
+/** A subscription timeline as read: its text, to compare with one seen before, and the timeline parsed from it. */
+export interface TimelineRead {
+  text: string;
+  parse(): SubscriptionTimeline;
+}
+
 export interface QuickAuthorizationRead {
   customerId: string;
   testClockId: string | null;
@@ -173,8 +192,8 @@ export interface QuickAuthorizationRead {
   metersOfType: number | null;
   /** In the order of the meters asked for; 0 where the period has no total yet. */
   totals: bigint[];
-  /** The subscription timeline's text (`parseTimeline` reads it), when it was asked for; null otherwise. */
-  timeline: string | null;
+  /** The subscription timeline, when it was asked for; null otherwise. */
+  timeline: TimelineRead | null;
 }
 
 export class CustomerQueries {
@@ -219,10 +238,11 @@ export class CustomerQueries {
   /**
    * Finds a customer by its id (`cus_…`) or by the caller's `external_id`; the id wins. The primary
    * key is looked up alone first, which costs less than `id = ? OR external_id = ?` (two index
-   * probes merged); only a reference that is not an id pays for the second lookup.
+   * probes merged); only a reference that is not an id pays for the second lookup, and one that
+   * cannot be an id (`mayBeCustomerId`) only for that one.
    */
   async find(ref: string): Promise<CustomerRecord | null> {
-    const byId = await this.c.query(`SELECT * FROM customers WHERE id = ?`, [ref]);
+    const byId = mayBeCustomerId(ref) ? await this.c.query(`SELECT * FROM customers WHERE id = ?`, [ref]) : [];
     if (byId[0]) return toCustomer(byId[0]);
     const byExternal = await this.c.query(`SELECT * FROM customers WHERE external_id = ?`, [ref]);
     return byExternal[0] ? toCustomer(byExternal[0]) : null;
@@ -237,7 +257,7 @@ export class CustomerQueries {
    */
   async findForAuthorization(ref: string, eventType: string | null = null): Promise<AuthorizationRead | null> {
     const params: SqlValue[] = eventType === null ? [ref] : [eventType, ref];
-    let rows = await this.c.query(eventType === null ? authorizationById : authorizationCountingById, params);
+    let rows = mayBeCustomerId(ref) ? await this.c.query(eventType === null ? authorizationById : authorizationCountingById, params) : [];
     if (rows.length === 0) rows = await this.c.query(eventType === null ? authorizationByExternalId : authorizationCountingByExternalId, params);
     const first = rows[0];
     if (first === undefined) return null;
@@ -263,7 +283,7 @@ export class CustomerQueries {
     for (const id of meterIds) params.push(id, periodStartMs);
     params.push(ref);
     const dialect = this.c.dialect;
-    let rows = await this.c.query(quickAuthorizationSelect(dialect, false, eventType !== null, meterIds.length, timeline), params);
+    let rows = mayBeCustomerId(ref) ? await this.c.query(quickAuthorizationSelect(dialect, false, eventType !== null, meterIds.length, timeline), params) : [];
     if (rows.length === 0) rows = await this.c.query(quickAuthorizationSelect(dialect, true, eventType !== null, meterIds.length, timeline), params);
     const first = rows[0];
     if (first === undefined) return null;
@@ -278,7 +298,7 @@ export class CustomerQueries {
       grants: authorizationGrants(rows),
       metersOfType: eventType === null ? null : num(first.meters_of_type),
       totals,
-      timeline: timeline ? timelineText(first) : null,
+      timeline: timeline ? timelineRead(timelineText(first), customerId) : null,
     };
   }
 
@@ -308,7 +328,8 @@ export class CustomerQueries {
   async findMany(refs: readonly string[]): Promise<Map<string, CustomerRecord>> {
     const out = new Map<string, CustomerRecord>();
     if (refs.length === 0) return out;
-    const byId = await queryInChunks(this.c, refs, (list) => `SELECT * FROM customers WHERE id IN ${list}`);
+    const ids = refs.filter(mayBeCustomerId);
+    const byId = ids.length > 0 ? await queryInChunks(this.c, ids, (list) => `SELECT * FROM customers WHERE id IN ${list}`) : [];
     for (const row of byId) out.set(row.id as string, toCustomer(row));
     const missing = refs.filter((ref) => !out.has(ref));
     if (missing.length > 0) {
