@@ -172,16 +172,17 @@ export interface AuthorizationRead {
   metersOfType: number | null;
 }
 
-/**
- * What the quick authorization reads of a customer: the columns it decides on, whether it has a
- * subscription, its active grants, how many meters count the event's type, the period totals.
- */
 /** A subscription timeline as read: its text, to compare with one seen before, and the timeline parsed from it. */
 export interface TimelineRead {
   text: string;
   parse(): SubscriptionTimeline;
 }
 
+/**
+ * What the quick authorization reads of a customer: the columns it decides on, whether it has a
+ * subscription, its active grants, how many meters count the event's type, the period totals and,
+ * when asked for, the subscription timeline.
+ */
 export interface QuickAuthorizationRead {
   customerId: string;
   testClockId: string | null;
