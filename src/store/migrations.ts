@@ -408,6 +408,24 @@ export const migrations: Migration[] = [
       `CREATE INDEX accounts_in_debt ON accounts (customer_id) WHERE code = 'debt'`,
     ],
   },
+  {
+    version: 53,
+    name: 'overage by the hour',
+    // Each customer's overage taken by usage, summed per hour of the usage's effective time and
+    // kept in step by every posting (LedgerQueries.post), so that a period's overage is the sum of
+    // its whole hours plus the entries of the two partial hours at its ends
+    // (BillingQueries.overageConsumed), not a walk over every usage transaction of the period.
+    // Filled here from the ledger as it stands.
+    statements: [
+      `CREATE TABLE overage_hours (
+        customer_id TEXT NOT NULL, hour_start BIGINT NOT NULL, credits BIGINT NOT NULL, PRIMARY KEY (customer_id, hour_start))`,
+      `INSERT INTO overage_hours (customer_id, hour_start, credits)
+        SELECT t.customer_id, (t.effective_at / 3600000) * 3600000, -SUM(e.amount)
+          FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id
+          WHERE t.kind = 'usage' AND e.account = 'overage'
+          GROUP BY t.customer_id, (t.effective_at / 3600000) * 3600000`,
+    ],
+  },
 ];
 
 /** The advisory lock that serializes migrations across server processes on PostgreSQL. */

@@ -7,6 +7,7 @@ import { parseDecimal } from '../../core/decimal.ts';
 import { big, bigOrNull, insertRows, json, num, numOrNull, queryInChunks, strOrNull } from '../rows.ts';
 import { jsonRateCodec } from './usage.ts';
 import { pageQuery } from './paging.ts';
+import { overageHourMs } from './ledger.ts';
 
 export type PlanRecord = Plan & { subscribed: boolean };
 
@@ -319,14 +320,28 @@ export class BillingQueries {
     }));
   }
 
-  /** Overage consumed by usage in a window: the sum of usage transactions' entries on `overage`. */
+  /**
+   * Overage consumed by usage in a window: the sum of usage transactions' entries on `overage`.
+   * Read from the hourly running totals (`overage_hours`, kept by `LedgerQueries.post`) of every
+   * hour the window touches, less the entries of those hours that fall outside it: before its start
+   * in the first hour, and from its end in the last, which for a window ending now holds only
+   * usage stamped ahead of the clock. So the cost follows the usage of at most two hours outside
+   * the window, not the usage inside it.
+   */
   async overageConsumed(customerId: string, fromMs: number, toMs: number): Promise<bigint> {
+    if (toMs <= fromMs) return 0n;
+    const firstHourMs = Math.floor(fromMs / overageHourMs) * overageHourMs;
+    const endHourMs = Math.floor((toMs - 1) / overageHourMs) * overageHourMs + overageHourMs;
+    const entriesIn = `SELECT COALESCE(SUM(e.amount), 0) FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id
+        WHERE t.customer_id = ? AND t.kind = 'usage' AND e.account = 'overage' AND t.effective_at >= ? AND t.effective_at < ?`;
     const rows = await this.c.query(
-      `SELECT COALESCE(SUM(e.amount), 0) AS total FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id
-        WHERE t.customer_id = ? AND t.kind = 'usage' AND e.account = 'overage' AND t.effective_at >= ? AND t.effective_at < ?`,
-      [customerId, fromMs, toMs],
+      `SELECT (SELECT COALESCE(SUM(h.credits), 0) FROM overage_hours h WHERE h.customer_id = ? AND h.hour_start >= ? AND h.hour_start < ?) AS hours,
+        (${entriesIn}) AS before_start, (${entriesIn}) AS from_end`,
+      [customerId, firstHourMs, endHourMs, customerId, firstHourMs, fromMs, customerId, toMs, endHourMs],
     );
-    return -big(rows[0]?.total ?? 0n);
+    const r = rows[0]!;
+    // Entries are negative on `overage`; the hours hold what was consumed.
+    return big(r.hours) + big(r.before_start) + big(r.from_end);
   }
 }
 

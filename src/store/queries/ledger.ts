@@ -57,6 +57,16 @@ const transactionsShape = insertShape('ledger_transactions', {
 const entriesShape = insertShape('ledger_entries', { txn_id: 'text', seq: 'bigint', customer_id: 'text', account: 'text', amount: 'bigint' });
 const balancesShape = insertShape('accounts', { customer_id: 'text', code: 'text', balance: 'bigint' },
   ' ON CONFLICT (customer_id, code) DO UPDATE SET balance = accounts.balance + excluded.balance');
+const overageHoursShape = insertShape('overage_hours', { customer_id: 'text', hour_start: 'bigint', credits: 'bigint' },
+  ' ON CONFLICT (customer_id, hour_start) DO UPDATE SET credits = overage_hours.credits + excluded.credits');
+/** The span of one `overage_hours` row (migration 53). */
+export const overageHourMs = 3_600_000;
+/**
+ * How an `overage_hours` row is named among the balances the ledger checks compare with their
+ * entries (`overage_hours:<hour start>`): stored, its running total; summed, the `overage` entries
+ * of the usage transactions effective in that hour, negated.
+ */
+const overageHourCode = (hourStart: string): string => `('overage_hours:' || (${hourStart}))`;
 const domainEventsShape = insertShape('domain_events', { id: 'text', customer_id: 'text', type: 'text', payload: 'text', created_at: 'bigint' });
 
 /** `JSON.stringify(refs)`, without the call for the usual empty object. */
@@ -139,6 +149,8 @@ export class LedgerQueries {
     // which accounts first appear, the order their rows are written in.
     const byCustomer = new Map<string, Map<string, { customerId: string; code: string; amount: bigint }>>();
     const deltas: { customerId: string; code: string; amount: bigint }[] = [];
+    // Overage taken by usage, per customer and hour of effective time (`overage_hours`).
+    let overageHours: Map<string, { customerId: string; hourStartMs: number; credits: bigint }> | null = null;
     for (const txn of txns) {
       // assertBalanced builds its messages before it checks; run it only to throw.
       if (!isBalanced(txn)) assertBalanced(txn);
@@ -151,6 +163,13 @@ export class LedgerQueries {
       let seq = 0;
       for (const entry of txn.entries) {
         entryValues.push(txn.id, seq++, txn.customerId, entry.account, entry.amountMicro);
+        if (entry.account === accounts.overage && txn.kind === 'usage') {
+          const hourStartMs = Math.floor(txn.effectiveAtMs / overageHourMs) * overageHourMs;
+          const key = `${txn.customerId} ${hourStartMs}`;
+          const hour = (overageHours ??= new Map()).get(key);
+          if (hour) hour.credits -= entry.amountMicro;
+          else overageHours.set(key, { customerId: txn.customerId, hourStartMs, credits: -entry.amountMicro });
+        }
         const delta = own.get(entry.account);
         if (delta) delta.amount += entry.amountMicro;
         else {
@@ -173,6 +192,11 @@ export class LedgerQueries {
     }
     await insertShapedRows(this.c, balancesShape, balanceValues);
     if (paidDown !== null) await this.deletePaidDebts(paidDown);
+    if (overageHours !== null) {
+      const hourValues: SqlValue[] = [];
+      for (const h of overageHours.values()) hourValues.push(h.customerId, h.hourStartMs, h.credits);
+      await insertShapedRows(this.c, overageHoursShape, hourValues);
+    }
   }
 
   /**
@@ -267,12 +291,18 @@ export class LedgerQueries {
    */
   async balanceDiscrepancies(customerId?: string): Promise<BalanceDiscrepancy[]> {
     const filter = customerId ? 'WHERE customer_id = ?' : '';
-    const params = customerId ? [customerId, customerId] : [];
+    const txnFilter = customerId ? 'AND t.customer_id = ?' : '';
+    const params = customerId ? [customerId, customerId, customerId, customerId] : [];
     const rows = await this.c.query(
       `SELECT customer_id, code, SUM(stored) AS stored, SUM(summed) AS summed FROM (
          SELECT customer_id, code, balance AS stored, 0 AS summed FROM accounts ${filter}
          UNION ALL
          SELECT customer_id, account AS code, 0 AS stored, amount AS summed FROM ledger_entries ${filter}
+         UNION ALL
+         SELECT customer_id, ${overageHourCode('hour_start')} AS code, credits AS stored, 0 AS summed FROM overage_hours ${filter}
+         UNION ALL
+         SELECT t.customer_id, ${overageHourCode(`(t.effective_at / ${overageHourMs}) * ${overageHourMs}`)} AS code, 0 AS stored, -e.amount AS summed
+           FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id WHERE t.kind = 'usage' AND e.account = 'overage' ${txnFilter}
        ) x GROUP BY customer_id, code HAVING SUM(stored) <> SUM(summed)`,
       params,
     );
@@ -298,6 +328,7 @@ export class LedgerQueries {
       ? `ledger_transactions t CROSS JOIN LATERAL (SELECT e.customer_id, e.account, e.amount FROM ledger_entries e
           WHERE e.txn_id = t.id AND ${entries.sql} AND e.account LIKE 'consumed:%' OFFSET 0) e WHERE ${txns.sql}`
       : `ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id AND ${entries.sql} AND e.account LIKE 'consumed:%' WHERE ${txns.sql}`;
+    const hours = inCustomerRange('h.customer_id', range);
     const rows = await this.c.query(
       `SELECT customer_id, code, SUM(stored) AS stored, SUM(summed) AS summed FROM (
          SELECT a.customer_id, a.code, a.balance AS stored, 0 AS summed FROM accounts a WHERE ${accounts.sql}
@@ -305,8 +336,14 @@ export class LedgerQueries {
          SELECT e.customer_id, e.account AS code, 0 AS stored, e.amount AS summed FROM ledger_entries e WHERE ${entries.sql} AND ${indexedAccount('e')}
          UNION ALL
          SELECT e.customer_id, e.account AS code, 0 AS stored, e.amount AS summed FROM ${consumedEntries}
+         UNION ALL
+         SELECT h.customer_id, ${overageHourCode('h.hour_start')} AS code, h.credits AS stored, 0 AS summed FROM overage_hours h WHERE ${hours.sql}
+         UNION ALL
+         SELECT e.customer_id, ${overageHourCode(`(t.effective_at / ${overageHourMs}) * ${overageHourMs}`)} AS code, 0 AS stored, -e.amount AS summed
+           FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.txn_id AND t.kind = 'usage'
+           WHERE ${entries.sql} AND e.account = 'overage' AND ${indexedAccount('e')}
        ) x GROUP BY customer_id, code HAVING SUM(stored) <> SUM(summed) ORDER BY customer_id, code`,
-      [...accounts.params, ...entries.params, ...entries.params, ...txns.params],
+      [...accounts.params, ...entries.params, ...entries.params, ...txns.params, ...hours.params, ...entries.params],
     );
     return rows.map((r) => ({ customerId: r.customer_id as string, account: r.code as string, storedMicro: big(r.stored), summedMicro: big(r.summed) }));
   }
