@@ -329,6 +329,13 @@ export class LedgerQueries {
           WHERE e.txn_id = t.id AND ${entries.sql} AND e.account LIKE 'consumed:%' OFFSET 0) e WHERE ${txns.sql}`
       : `ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id AND ${entries.sql} AND e.account LIKE 'consumed:%' WHERE ${txns.sql}`;
     const hours = inCustomerRange('h.customer_id', range);
+    // The range's `overage` entries by the account index, each one's usage transaction by primary
+    // key (on PostgreSQL in a lateral subquery it cannot flatten, as above, rather than a hash of
+    // every transaction).
+    const overageEntries = this.c.dialect === 'postgres'
+      ? `ledger_entries e CROSS JOIN LATERAL (SELECT t.effective_at FROM ledger_transactions t WHERE t.id = e.txn_id AND t.kind = 'usage' OFFSET 0) t
+          WHERE ${entries.sql} AND e.account = 'overage' AND ${indexedAccount('e')}`
+      : `ledger_entries e JOIN ledger_transactions t ON t.id = e.txn_id AND t.kind = 'usage' WHERE ${entries.sql} AND e.account = 'overage' AND ${indexedAccount('e')}`;
     const rows = await this.c.query(
       `SELECT customer_id, code, SUM(stored) AS stored, SUM(summed) AS summed FROM (
          SELECT a.customer_id, a.code, a.balance AS stored, 0 AS summed FROM accounts a WHERE ${accounts.sql}
@@ -340,8 +347,7 @@ export class LedgerQueries {
          SELECT h.customer_id, ${overageHourCode('h.hour_start')} AS code, h.credits AS stored, 0 AS summed FROM overage_hours h WHERE ${hours.sql}
          UNION ALL
          SELECT e.customer_id, ${overageHourCode(`(t.effective_at / ${overageHourMs}) * ${overageHourMs}`)} AS code, 0 AS stored, -e.amount AS summed
-           FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.txn_id AND t.kind = 'usage'
-           WHERE ${entries.sql} AND e.account = 'overage' AND ${indexedAccount('e')}
+           FROM ${overageEntries}
        ) x GROUP BY customer_id, code HAVING SUM(stored) <> SUM(summed) ORDER BY customer_id, code`,
       [...accounts.params, ...entries.params, ...entries.params, ...txns.params, ...hours.params, ...entries.params],
     );
