@@ -132,6 +132,12 @@ const generalOnly = new PerEngine<true>(10_000);
 interface SubscribedCustomer {
   subscriptions: readonly TimelineSubscription[];
   seen: { text: string; usage: UsageContext } | null;
+  /**
+   * Set once an answer for the customer had to check its plan's overage limit: from then on the
+   * quick statement also reads the overage consumed since the period's start guessed from
+   * `subscriptions`, which the answer uses only if the timeline read gives the same start.
+   */
+  checksOverage: boolean;
 }
 const subscribedCustomers = new PerEngine<SubscribedCustomer>(10_000);
 
@@ -193,7 +199,10 @@ async function quickAuthorization(engine: Engine, ref: string, input: AuthorizeI
     const customerId = subscribed.subscriptions[0]!.customerId;
     guessMs = (subscribed.seen?.usage ?? usageContextFrom(subscribed.subscriptions, [], planCatalogues.of(engine))).periodStart(customerId, atMs);
   }
-  const found = await engine.store.read.customers.findForQuickAuthorization(ref, eventType, meters.map((m) => m.id), guessMs, subscribed !== undefined);
+  const overageFrom = subscribed?.checksOverage ? overageSubscriptionOf(subscribed.subscriptions)?.periodStartMs : undefined;
+  const overageWindow = overageFrom === undefined || overageFrom > nowMs ? null : { fromMs: overageFrom, toMs: nowMs + 1 };
+  const found = await engine.store.read.customers.findForQuickAuthorization(
+    ref, eventType, meters.map((m) => m.id), guessMs, subscribed !== undefined, overageWindow);
   if (found === null || found.testClockId !== null) return null;
   if (eventType !== null && found.metersOfType !== known.length) return null;
   let usage: UsageContext = withoutSubscriptions;
@@ -214,7 +223,9 @@ async function quickAuthorization(engine: Engine, ref: string, input: AuthorizeI
       if (plans === null) return null;
       usage = usageContextFrom(timeline.subscriptions, timeline.phases, plans);
       if (usage.periodStart(found.customerId, atMs) !== guessMs) return null;
-      if (timeline.subscriptions.length > 0) subscribedCustomers.set(engine, ref, { subscriptions: timeline.subscriptions, seen: { text: found.timeline.text, usage } });
+      if (timeline.subscriptions.length > 0) {
+        subscribedCustomers.set(engine, ref, { subscriptions: timeline.subscriptions, seen: { text: found.timeline.text, usage }, checksOverage: subscribed!.checksOverage });
+      }
     }
   }
   let costMicro = credits ?? 0n;
@@ -226,9 +237,20 @@ async function quickAuthorization(engine: Engine, ref: string, input: AuthorizeI
   const decided = decision(found.overageEnabled, availableMicro, costMicro);
   if (decided !== null) return ok(decided);
   if (overageSubscription !== undefined) {
-    // A plan may cap overage per period; checking it reads the period's overage, which the general path does.
+    // A plan may cap overage per period: what this would add to the period's overage must fit.
     const plan = planCatalogues.of(engine).get(overageSubscription.planId);
-    if (plan === undefined || plan.overageLimitMicro != null) return null;
+    if (plan === undefined) return null;
+    if (plan.overageLimitMicro != null) {
+      if (found.overageMicro === null || overageSubscription.periodStartMs !== overageFrom) {
+        // Not read, or read since another start: the general path checks, and next time this statement reads it.
+        const remembered = subscribedCustomers.of(engine).get(ref);
+        if (remembered !== undefined) remembered.checksOverage = true;
+        return null;
+      }
+      if (found.overageMicro + (costMicro - availableMicro) > plan.overageLimitMicro) {
+        return ok({ allowed: false, availableMicro, costMicro, reason: 'overage_limit_reached' });
+      }
+    }
   }
   return ok({ allowed: true, availableMicro, costMicro, reason: 'overage_allowed' });
 }
@@ -262,7 +284,9 @@ async function authorizeWithin(engine: Engine, tx: StoreTx, ref: string, input: 
   const availableMicro = availableOfGrants(found.grants, nowMs);
   // The subscription timeline is read once, and only for a customer that has one.
   const subs = found.hasSubscriptions ? await tx.billing.subscriptionsOf([customer.id]) : noSubscriptions;
-  if (subs.length > 0 && customer.testClockId === null) subscribedCustomers.set(engine, ref, { subscriptions: subs, seen: null });
+  if (subs.length > 0 && customer.testClockId === null) {
+    subscribedCustomers.set(engine, ref, { subscriptions: subs, seen: null, checksOverage: subscribedCustomers.of(engine).get(ref)?.checksOverage ?? false });
+  }
   else subscribedCustomers.of(engine).delete(ref);
   let costMicro = credits ?? 0n;
   if (input.event !== undefined) {

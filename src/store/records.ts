@@ -196,7 +196,7 @@ export interface PhaseRecord {
 }
 
 /** A subscription as rating and authorization need it: which plan, from when, until when, in what state. */
-export type TimelineSubscription = Pick<SubscriptionRecord, 'id' | 'customerId' | 'planId' | 'status' | 'anchorAtMs' | 'periodIndex' | 'endedAtMs'>;
+export type TimelineSubscription = Pick<SubscriptionRecord, 'id' | 'customerId' | 'planId' | 'status' | 'anchorAtMs' | 'periodIndex' | 'periodStartMs' | 'endedAtMs'>;
 /** A phase as rating needs it: which plan from when. */
 export type TimelinePhase = Pick<PhaseRecord, 'id' | 'subscriptionId' | 'planId' | 'startAtMs'>;
 /** A customer's subscriptions (by id) and their phases (by start, then id). */

@@ -159,6 +159,44 @@ describe.each(dialects)('authorization paths on %s', (dialect) => {
     expect(await pathsDuring(engine, () => authorize(engine, plain.id, ask))).toEqual({ value: priced(8_000_000n, 50_000_000n), snapshots: 0, quick: 1 });
   });
 
+  it('checks a plan\'s overage limit in the same statement once a customer has needed it', async () => {
+    const { engine } = ctx;
+    const type = unique('call');
+    const meter = must(await createMeter(engine, { code: unique('units'), event_type: type, aggregation: 'sum', value_property: 'n', rate: { model: 'per_unit', credits_per_unit: '1' } }));
+    const capped = must(await createPlan(engine, {
+      code: unique('plan'), name: 'Capped', currency: 'USD', interval: 'month', amount: 0, included_credits: '0',
+      overage: { unit_amount_per_credit: '1', limit_credits: '10' }, rates: { [meter.code]: { model: 'per_unit', credits_per_unit: '1' } },
+    }));
+    const customer = must(await createCustomer(engine, { currency: 'USD', overage: true }));
+    const subscription = must(await createSubscription(engine, { customer: customer.id, plan: capped.id, start_at: new Date(Date.now() - dayMs).toISOString() }));
+    must(await authorize(engine, customer.id, { event: { type, properties: { n: 1 } } })); // the type's meters and the timeline
+    // 6 credits of overage this period, of the 10 the plan allows.
+    await ingestEvents(engine, [{ id: unique('evt'), customer: customer.id, type, properties: { n: 6 } }]);
+    const ask = (n: number): AuthorizeInput => ({ event: { type, properties: { n } } });
+    const answer = (costMicro: bigint, reason: string) => ({ ok: true, value: { allowed: reason === 'overage_allowed', availableMicro: 0n, costMicro, reason } });
+
+    // The first answer that needs the limit hands over; from then on the statement reads the period's overage.
+    expect(await pathsDuring(engine, () => authorize(engine, customer.id, ask(3)))).toEqual({ value: answer(3_000_000n, 'overage_allowed'), snapshots: 1, quick: 1 });
+    expect(await pathsDuring(engine, () => authorize(engine, customer.id, ask(4)))).toEqual({ value: answer(4_000_000n, 'overage_allowed'), snapshots: 0, quick: 1 });
+    expect(await pathsDuring(engine, () => authorize(engine, customer.id, ask(5)))).toEqual({ value: answer(5_000_000n, 'overage_limit_reached'), snapshots: 0, quick: 1 });
+    expect(await authorizeInSnapshot(engine, customer.id, ask(5))).toEqual(answer(5_000_000n, 'overage_limit_reached'));
+    // 4 more credits of overage: exactly at the limit, where nothing more fits.
+    await ingestEvents(engine, [{ id: unique('evt'), customer: customer.id, type, properties: { n: 4 } }]);
+    expect(await pathsDuring(engine, () => authorize(engine, customer.id, ask(1)))).toEqual({ value: answer(1_000_000n, 'overage_limit_reached'), snapshots: 0, quick: 1 });
+    expect(await pathsDuring(engine, () => authorize(engine, customer.id, { credits: '0' }))).toEqual({
+      value: { ok: true, value: { allowed: true, availableMicro: 0n, costMicro: 0n, reason: 'within_balance' } }, snapshots: 0, quick: 1,
+    });
+    // The period's start moves past that usage (as a renewal moves it; written here directly, at a
+    // millisecond after the usage). The overage read since the start guessed no longer counts: the
+    // general path answers, from nothing used, and the statement then reads from the new start.
+    const usedUpTo = Date.now();
+    while (Date.now() <= usedUpTo); // the clock past the usage's last millisecond
+    await engine.store.read.c.run(`UPDATE subscriptions SET period_start = ? WHERE id = ?`, [usedUpTo + 1, subscription.id]);
+    expect(await pathsDuring(engine, () => authorize(engine, customer.id, ask(1)))).toEqual({ value: answer(1_000_000n, 'overage_allowed'), snapshots: 1, quick: 1 });
+    expect(await pathsDuring(engine, () => authorize(engine, customer.id, ask(10)))).toEqual({ value: answer(10_000_000n, 'overage_allowed'), snapshots: 0, quick: 1 });
+    expect(await pathsDuring(engine, () => authorize(engine, customer.id, ask(11)))).toEqual({ value: answer(11_000_000n, 'overage_limit_reached'), snapshots: 0, quick: 1 });
+  });
+
   it('sends a customer on a test clock straight to the general path once it has seen one', async () => {
     const { engine } = ctx;
     const type = unique('call');

@@ -330,19 +330,35 @@ export class BillingQueries {
    */
   async overageConsumed(customerId: string, fromMs: number, toMs: number): Promise<bigint> {
     if (toMs <= fromMs) return 0n;
-    const firstHourMs = Math.floor(fromMs / overageHourMs) * overageHourMs;
-    const endHourMs = Math.floor((toMs - 1) / overageHourMs) * overageHourMs + overageHourMs;
-    const entriesIn = `SELECT COALESCE(SUM(e.amount), 0) FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id
-        WHERE t.customer_id = ? AND t.kind = 'usage' AND e.account = 'overage' AND t.effective_at >= ? AND t.effective_at < ?`;
-    const rows = await this.c.query(
-      `SELECT (SELECT COALESCE(SUM(h.credits), 0) FROM overage_hours h WHERE h.customer_id = ? AND h.hour_start >= ? AND h.hour_start < ?) AS hours,
-        (${entriesIn}) AS before_start, (${entriesIn}) AS from_end`,
-      [customerId, firstHourMs, endHourMs, customerId, firstHourMs, fromMs, customerId, toMs, endHourMs],
-    );
-    const r = rows[0]!;
-    // Entries are negative on `overage`; the hours hold what was consumed.
-    return big(r.hours) + big(r.before_start) + big(r.from_end);
+    const rows = await this.c.query(`SELECT ${overageColumns('?')}`, overageParams(customerId, fromMs, toMs));
+    return overageUsed(rows[0]!);
   }
+}
+
+/**
+ * `overageConsumed`'s three sums as columns of a statement, for the customer `customer` (a
+ * placeholder, or a column of the statement): the hours' totals, and the entries before the
+ * window's start in its first hour and from its end in its last. `overageParams` binds them;
+ * `overageUsed` reads them. The window must not be empty.
+ */
+export function overageColumns(customer: string): string {
+  const entriesIn = `SELECT COALESCE(SUM(e.amount), 0) FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id
+        WHERE t.customer_id = ${customer} AND t.kind = 'usage' AND e.account = 'overage' AND t.effective_at >= ? AND t.effective_at < ?`;
+  return `(SELECT COALESCE(SUM(h.credits), 0) FROM overage_hours h WHERE h.customer_id = ${customer} AND h.hour_start >= ? AND h.hour_start < ?) AS overage_hours,
+        (${entriesIn}) AS overage_before_start, (${entriesIn}) AS overage_from_end`;
+}
+
+/** The parameters of `overageColumns` for a window; with `customerId`, also the customer before each sum. */
+export function overageParams(customerId: string | null, fromMs: number, toMs: number): number[] | (string | number)[] {
+  const firstHourMs = Math.floor(fromMs / overageHourMs) * overageHourMs;
+  const endHourMs = Math.floor((toMs - 1) / overageHourMs) * overageHourMs + overageHourMs;
+  const sums: [number, number][] = [[firstHourMs, endHourMs], [firstHourMs, fromMs], [toMs, endHourMs]];
+  return customerId === null ? sums.flat() : sums.flatMap((range) => [customerId, ...range]);
+}
+
+/** The overage `overageColumns` read: the hours' totals less the entries outside the window (negative on `overage`). */
+export function overageUsed(r: SqlRow): bigint {
+  return big(r.overage_hours) + big(r.overage_before_start) + big(r.overage_from_end);
 }
 
 /** Invoice line quantities are decimal strings of credits; back to micro-credits for sums. */

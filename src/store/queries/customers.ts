@@ -5,6 +5,7 @@ import type {
 import { big, bigOrNull, json, num, numOrNull, queryInChunks, strOrNull } from '../rows.ts';
 import type { UsableGrant } from '../../core/burn-down.ts';
 import { pageQuery } from './paging.ts';
+import { overageColumns, overageParams, overageUsed } from './billing.ts';
 import { nextCustomerRange, type CustomerRange } from './customer-range.ts';
 
 function toCustomer(r: SqlRow): CustomerRecord {
@@ -100,12 +101,12 @@ const authorizationCountingByExternalId = authorizationSelect('c.external_id = ?
  */
 const timelineColumns = {
   sqlite: `,
-      (SELECT json_group_array(json_array(s.id, s.plan_id, s.status, CAST(s.anchor_at AS TEXT), CAST(s.period_index AS TEXT), CAST(s.ended_at AS TEXT)))
+      (SELECT json_group_array(json_array(s.id, s.plan_id, s.status, CAST(s.anchor_at AS TEXT), CAST(s.period_index AS TEXT), CAST(s.ended_at AS TEXT), CAST(s.period_start AS TEXT)))
         FROM subscriptions s WHERE s.customer_id = c.id) AS timeline_subscriptions,
       (SELECT json_group_array(json_array(p.id, p.subscription_id, p.plan_id, CAST(p.start_at AS TEXT)))
         FROM subscription_phases p WHERE p.subscription_id IN (SELECT s.id FROM subscriptions s WHERE s.customer_id = c.id)) AS timeline_phases`,
   postgres: `,
-      (SELECT json_agg(json_build_array(s.id, s.plan_id, s.status, s.anchor_at::text, s.period_index::text, s.ended_at::text))::text
+      (SELECT json_agg(json_build_array(s.id, s.plan_id, s.status, s.anchor_at::text, s.period_index::text, s.ended_at::text, s.period_start::text))::text
         FROM subscriptions s WHERE s.customer_id = c.id) AS timeline_subscriptions,
       (SELECT json_agg(json_build_array(p.id, p.subscription_id, p.plan_id, p.start_at::text))::text
         FROM subscription_phases p WHERE p.subscription_id IN (SELECT s.id FROM subscriptions s WHERE s.customer_id = c.id)) AS timeline_phases`,
@@ -118,8 +119,8 @@ const timelineColumns = {
  * (`MATERIALIZED`), not again for each grant row.
  */
 const quickAuthorizationStatements = new Map<string, string>();
-function quickAuthorizationSelect(dialect: Dialect, byExternalId: boolean, countsType: boolean, totals: number, timeline: boolean): string {
-  const key = `${dialect}${byExternalId ? 'e' : 'i'}${countsType ? 't' : ''}${timeline ? 's' : ''}${totals}`;
+function quickAuthorizationSelect(dialect: Dialect, byExternalId: boolean, countsType: boolean, totals: number, timeline: boolean, overage: boolean): string {
+  const key = `${dialect}${byExternalId ? 'e' : 'i'}${countsType ? 't' : ''}${timeline ? 's' : ''}${overage ? 'o' : ''}${totals}`;
   let sql = quickAuthorizationStatements.get(key);
   if (sql === undefined) {
     let extra = countsType ? `,\n      ${metersOfTypeColumn}` : '';
@@ -127,6 +128,7 @@ function quickAuthorizationSelect(dialect: Dialect, byExternalId: boolean, count
       extra += `,\n      (SELECT t.quantity FROM meter_totals t WHERE t.customer_id = c.id AND t.meter_id = ? AND t.period_start = ?) AS total_${i}`;
     }
     if (timeline) extra += timelineColumns[dialect];
+    if (overage) extra += `,\n      ${overageColumns('c.id')}`;
     sql = `WITH c AS MATERIALIZED (SELECT c.id, c.test_clock_id, c.overage_enabled,
       EXISTS (SELECT 1 FROM subscriptions s WHERE s.customer_id = c.id) AS has_subscriptions${extra}
     FROM customers c WHERE c.${byExternalId ? 'external_id' : 'id'} = ?)
@@ -151,7 +153,7 @@ function parseTimeline(text: string, customerId: string): SubscriptionTimeline {
   const newline = text.indexOf('\n');
   const subscriptions: TimelineSubscription[] = (JSON.parse(text.slice(0, newline)) as unknown[][]).map((v) => ({
     id: v[0] as string, customerId, planId: v[1] as string, status: v[2] as SubscriptionRecord['status'],
-    anchorAtMs: num(v[3]), periodIndex: num(v[4]), endedAtMs: numOrNull(v[5]),
+    anchorAtMs: num(v[3]), periodIndex: num(v[4]), endedAtMs: numOrNull(v[5]), periodStartMs: num(v[6]),
   }));
   const phases: TimelinePhase[] = (JSON.parse(text.slice(newline + 1)) as unknown[][]).map((v) => ({
     id: v[0] as string, subscriptionId: v[1] as string, planId: v[2] as string, startAtMs: num(v[3]),
@@ -195,6 +197,8 @@ export interface QuickAuthorizationRead {
   totals: bigint[];
   /** The subscription timeline, when it was asked for; null otherwise. */
   timeline: TimelineRead | null;
+  /** The overage consumed in the window asked for (`BillingQueries.overageConsumed`); null when none was. */
+  overageMicro: bigint | null;
 }
 
 export class CustomerQueries {
@@ -275,17 +279,21 @@ export class CustomerQueries {
    * is current while that count is the same, since meters are never changed or removed), the
    * totals of `meterIds` in the period starting at `periodStartMs`, and with `timeline` the
    * customer's subscriptions and their phases, from which the caller checks that this was the
-   * period to read (`periodStartMs` is its guess from the timeline it saw last).
+   * period to read (`periodStartMs` is its guess from the timeline it saw last). With
+   * `overageWindow`, also the overage consumed in it, as `BillingQueries.overageConsumed` reads it.
    */
   async findForQuickAuthorization(
     ref: string, eventType: string | null, meterIds: readonly string[], periodStartMs: number, timeline = false,
+    overageWindow: { fromMs: number; toMs: number } | null = null,
   ): Promise<QuickAuthorizationRead | null> {
     const params: SqlValue[] = eventType === null ? [] : [eventType];
     for (const id of meterIds) params.push(id, periodStartMs);
+    if (overageWindow !== null) params.push(...overageParams(null, overageWindow.fromMs, overageWindow.toMs));
     params.push(ref);
     const dialect = this.c.dialect;
-    let rows = mayBeCustomerId(ref) ? await this.c.query(quickAuthorizationSelect(dialect, false, eventType !== null, meterIds.length, timeline), params) : [];
-    if (rows.length === 0) rows = await this.c.query(quickAuthorizationSelect(dialect, true, eventType !== null, meterIds.length, timeline), params);
+    const overage = overageWindow !== null;
+    let rows = mayBeCustomerId(ref) ? await this.c.query(quickAuthorizationSelect(dialect, false, eventType !== null, meterIds.length, timeline, overage), params) : [];
+    if (rows.length === 0) rows = await this.c.query(quickAuthorizationSelect(dialect, true, eventType !== null, meterIds.length, timeline, overage), params);
     const first = rows[0];
     if (first === undefined) return null;
     const totals: bigint[] = [];
@@ -300,6 +308,7 @@ export class CustomerQueries {
       metersOfType: eventType === null ? null : num(first.meters_of_type),
       totals,
       timeline: timeline ? timelineRead(timelineText(first), customerId) : null,
+      overageMicro: overage ? overageUsed(first) : null,
     };
   }
 
