@@ -166,7 +166,8 @@ function plansInMemory(engine: Engine, ids: Iterable<string>): Map<string, PlanR
  * and the rates are worked out from the timeline read, as ingestion works them out, and the answer
  * stands only if that period is the one guessed. Answers null for anything else (an unknown
  * customer, a refusal, a stale meter list, a wrong guess, a plan not in memory, a plan's overage
- * limit to check), and the general path answers instead, from the start.
+ * limit to check before the statement reads the period's overage, `checksOverage`), and the general
+ * path answers instead, from the start.
  */
 async function quickAuthorization(engine: Engine, ref: string, input: AuthorizeInput, credits: bigint | null): Promise<Outcome<Authorization> | null> {
   let eventType: string | null = null;
