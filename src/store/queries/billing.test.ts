@@ -44,7 +44,7 @@ describe.each(dialects)('billing.overageConsumed on %s', (dialect) => {
     must(await createGrant(engine, { customer: topped.id, credits: '40', category: 'paid', source: 'purchase' }));
     const base = Math.floor(Date.now() / hourMs) * hourMs - 6 * hourMs;
     const plainSum = async (customerId: string, fromMs: number, toMs: number): Promise<bigint> => {
-      const rows = await engine.store.read.billing['c'].query(
+      const rows = await engine.store.read.c.query(
         `SELECT COALESCE(SUM(e.amount), 0) AS total FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id
           WHERE t.customer_id = ? AND t.kind = 'usage' AND e.account = 'overage' AND t.effective_at >= ? AND t.effective_at < ?`,
         [customerId, fromMs, toMs]);

@@ -1,4 +1,4 @@
-import type { SqlConnection, SqlRow } from '../sql.ts';
+import type { SqlConnection, SqlRow, SqlValue } from '../sql.ts';
 import type {
   InvoiceLineRecord, InvoiceRecord, InvoiceStatus, Page, PageRequest, PaymentRecord, PeriodRecord, PhaseRecord, SubscriptionRecord,
 } from '../records.ts';
@@ -349,7 +349,7 @@ export function overageColumns(customer: string): string {
 }
 
 /** The parameters of `overageColumns` for a window; with `customerId`, also the customer before each sum. */
-export function overageParams(customerId: string | null, fromMs: number, toMs: number): number[] | (string | number)[] {
+export function overageParams(customerId: string | null, fromMs: number, toMs: number): SqlValue[] {
   const firstHourMs = Math.floor(fromMs / overageHourMs) * overageHourMs;
   const endHourMs = Math.floor((toMs - 1) / overageHourMs) * overageHourMs + overageHourMs;
   const sums: [number, number][] = [[firstHourMs, endHourMs], [firstHourMs, fromMs], [toMs, endHourMs]];

@@ -5,6 +5,7 @@ import { must, useEngine } from '../../../test/support/engine.ts';
 import { createCustomer } from '../../engine/customers.ts';
 import { createIdGenerator } from '../../engine/ids.ts';
 import { mayBeCustomerId } from './customers.ts';
+import type { SqlRow, SqlValue } from '../sql.ts';
 
 /** The customer read a write step starts with, on every adapter; on PostgreSQL it also locks. */
 describe.each(dialects)('customers.findManyLocked on %s', (dialect) => {
@@ -69,24 +70,23 @@ describe.each(dialects)('customers found by reference on %s', (dialect) => {
     const lookalike = `cus_${dialect === 'sqlite' ? 'S' : 'P'}${'1'.repeat(25)}`;
     const shaped = must(await createCustomer(ctx.engine, { currency: 'USD', external_id: lookalike }));
     const statements: string[] = [];
-    const query = ctx.engine.store.read.customers.find.bind(ctx.engine.store.read.customers);
-    const db = ctx.engine.store.read as unknown as { customers: { c: { query: (sql: string, params?: unknown[]) => Promise<unknown[]> } } };
-    const connection = db.customers.c;
-    const original = connection.query.bind(connection);
-    connection.query = (sql, params) => {
+    // Reads outside a transaction run on the database itself, which every query group shares.
+    const { c: connection, customers } = ctx.engine.store.read;
+    const original = connection.query;
+    connection.query = <R extends SqlRow = SqlRow>(sql: string, params?: readonly SqlValue[]) => {
       statements.push(sql.includes('external_id') ? 'external' : 'id');
-      return original(sql, params);
+      return original.call<typeof connection, [string, readonly SqlValue[] | undefined], Promise<R[]>>(connection, sql, params);
     };
     try {
-      expect((await query(`user-${dialect}`))?.id).toBe(plain.id);
+      expect((await customers.find(`user-${dialect}`))?.id).toBe(plain.id);
       expect(statements).toEqual(['external']);
       statements.length = 0;
-      expect((await query(lookalike))?.id).toBe(shaped.id);
+      expect((await customers.find(lookalike))?.id).toBe(shaped.id);
       expect(statements).toEqual(['id', 'external']);
       statements.length = 0;
-      expect((await query(plain.id))?.id).toBe(plain.id);
+      expect((await customers.find(plain.id))?.id).toBe(plain.id);
       expect(statements).toEqual(['id']);
-      const many = await ctx.engine.store.read.customers.findMany([`user-${dialect}`, lookalike, shaped.id]);
+      const many = await customers.findMany([`user-${dialect}`, lookalike, shaped.id]);
       expect(new Map([...many].map(([ref, c]) => [ref, c.id]))).toEqual(new Map([[shaped.id, shaped.id], [lookalike, shaped.id], [`user-${dialect}`, plain.id]]));
     } finally {
       connection.query = original;
