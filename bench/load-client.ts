@@ -3,13 +3,12 @@
  * (the machine has two: the server gets one, this process the other). It receives one job at a
  * time over IPC, runs it against the server and reports counts, latencies and its own CPU time.
  *
- * It speaks HTTP/1.1 through node:http with a keep-alive agent, one socket per concurrent
- * client. node:http costs less CPU per request than fetch, which matters when the client shares
- * a two-core machine with the server it measures; `BENCH_CLIENT=fetch` uses fetch (undici)
- * with its default keep-alive pool instead. Figure 4's open-loop authorize phase goes through
- * `RawHttpPool` below, a minimal keep-alive HTTP/1.1 client on bare sockets that costs the
- * shared machine a fraction of node:http's CPU per request (`BENCH_CLIENT=http` keeps node:http
- * there too, to compare).
+ * It speaks HTTP/1.1 through `RawHttpPool` below, a minimal keep-alive client on bare sockets,
+ * one socket per concurrent client: on a two-core machine the client shares the cores with the
+ * server it measures, and this client costs a fraction of node:http's CPU per request, so less
+ * of the server's throughput goes to the load generator (bench/client-ab.ts measures both
+ * sides). `BENCH_CLIENT=http` sends through node:http with a keep-alive agent instead, and
+ * `BENCH_CLIENT=fetch` through fetch (undici) with its default keep-alive pool.
  */
 import http from 'node:http';
 import net from 'node:net';
@@ -64,8 +63,8 @@ function post(agent: http.Agent, url: URL, path: string, apiKey: string, body: s
   });
 }
 
-/** `BENCH_CLIENT=http` (or `fetch`) sends figure 4's authorizations through node:http (or fetch) too. */
-const rawAuthorize = process.env.BENCH_CLIENT !== 'http' && !useFetch;
+/** The bare-socket client unless `BENCH_CLIENT=http` (node:http) or `fetch` is asked for. */
+const useRaw = process.env.BENCH_CLIENT !== 'http' && !useFetch;
 
 interface Pending {
   request: string;
@@ -181,6 +180,7 @@ function summarize(latencies: number[]): LoadReport['latencyMs'] {
 async function runEvents(job: Extract<LoadJob, { kind: 'events' }>): Promise<LoadReport> {
   const url = new URL(job.baseUrl);
   const agent = new http.Agent({ keepAlive: true, maxSockets: job.clients });
+  const pool = useRaw ? new RawHttpPool(url, job.clients) : null;
   const source = new EventSource(`${job.label}-${process.pid}-${job.seed}`, job.customerIds, job.seed);
   const statuses: Record<string, number> = {};
   const latencies: number[] = [];
@@ -195,7 +195,7 @@ async function runEvents(job: Extract<LoadJob, { kind: 'events' }>): Promise<Loa
       requests++;
       const body = JSON.stringify({ events: source.batch(job.eventsPerRequest) });
       const sentAt = performance.now();
-      const reply = await post(agent, url, '/v1/events', job.apiKey, body);
+      const reply = await (pool !== null ? pool.post('/v1/events', job.apiKey, body) : post(agent, url, '/v1/events', job.apiKey, body));
       latencies.push(performance.now() - sentAt);
       if (reply.status !== 200) {
         // Counted by status too, so a refusal (a 429, say) is told apart from a failure.
@@ -213,6 +213,7 @@ async function runEvents(job: Extract<LoadJob, { kind: 'events' }>): Promise<Loa
   const elapsedMs = performance.now() - started;
   const used = process.cpuUsage(cpu);
   agent.destroy();
+  pool?.destroy();
   return { requests, events, statuses, httpErrors, elapsedMs, latencyMs: summarize(latencies), clientCpuMs: (used.user + used.system) / 1000 };
 }
 
@@ -224,7 +225,7 @@ async function runEvents(job: Extract<LoadJob, { kind: 'events' }>): Promise<Loa
 async function runAuthorize(job: Extract<LoadJob, { kind: 'authorize' }>): Promise<LoadReport> {
   const url = new URL(job.baseUrl);
   const agent = new http.Agent({ keepAlive: true, maxSockets: job.sockets });
-  const pool = rawAuthorize ? new RawHttpPool(url, job.sockets) : null;
+  const pool = useRaw ? new RawHttpPool(url, job.sockets) : null;
   const source = new EventSource(`authorize-${process.pid}`, job.customerIds, job.seed);
   const statuses: Record<string, number> = {};
   const latencies: number[] = [];

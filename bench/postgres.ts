@@ -27,6 +27,7 @@ import { startPostgres, type PostgresServer } from '../test/support/postgres-ser
 import { freePort, ServerProcess } from '../test/support/server-processes.ts';
 import { EventSource } from './events.ts';
 import type { LoadJob, LoadReport } from './load-client.ts';
+import { loadClientName } from './load-client-name.ts';
 import { within } from './deadline.ts';
 import { buildTemplate, checkLedger, databaseFromTemplate, describeCheck, PgCluster } from './postgres-fixture.ts';
 import { runNaive, type NaiveResult } from './postgres-naive.ts';
@@ -209,7 +210,7 @@ export async function runPostgresBench(options: PostgresBenchOptions): Promise<s
     }
     for (const [label, r] of [['1 server process', http1], ['2 server processes on one database', http2],
       ['2 server processes, each customer routed to one of them (a diagnostic: no customer lock is ever contended across processes)', http2routed]] as const) {
-      say(`HTTP single-event requests, ${size.http.clients} keep-alive clients (node:http, one load-generator process), ${label}; group commit in each process, pool of 20`);
+      say(`HTTP single-event requests, ${size.http.clients} keep-alive clients (${loadClientName()}, one load-generator process), ${label}; group commit in each process, pool of 20`);
       say(`   ${rate(r.accepted)} accepted of ${rate(r.requests)} requests in ${(r.elapsedMs / 1000).toFixed(1)} s ${JSON.stringify(r.statuses)}, HTTP errors ${r.httpErrors}; ${r.latency}`);
       say(`   ${r.cpu.text}`);
       say(`   ${r.sessions}`);

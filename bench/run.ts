@@ -8,6 +8,7 @@ import os from 'node:os';
 import Database from 'better-sqlite3';
 import { runFlatCost } from './flat-cost.ts';
 import { runHttp, type PhaseResult } from './http.ts';
+import { loadClientName } from './load-client-name.ts';
 import { runInProcess } from './in-process.ts';
 import { ms, pct, rate } from './stats.ts';
 import { runPostgresBench } from './postgres.ts';
@@ -175,7 +176,7 @@ async function renewalsPart(): Promise<void> {
  * from `tally serve --cpu-prof`, cut down to the measured phase).
  */
 async function httpPart(r1: { floorRate: number; engineRate: number } | null): Promise<void> {
-  say(`2–4. HTTP over loopback, the load generator in a child process (${process.env.BENCH_CLIENT === 'fetch' ? 'fetch/undici' : 'node:http'} keep-alive${process.env.BENCH_CLIENT ? '' : '; figure 4 on bare keep-alive sockets'}): figures 2–3 against the production server (buildServer) in this process, figure 4 against \`tally serve\` in its own process`);
+  say(`2–4. HTTP over loopback, the load generator in a child process (${loadClientName()}): figures 2–3 against the production server (buildServer) in this process, figure 4 against \`tally serve\` in its own process`);
   const r2 = await runHttp(config.http, say);
   const b = r2.batch;
   say();
