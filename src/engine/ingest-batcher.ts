@@ -7,7 +7,10 @@ export interface BatcherSettings {
   groupEventsMax?: number;
   /** Groups between their start and their durable acknowledgement: 4 where the store pipelines commits, else 1. */
   groupsInFlightMax?: number;
-  /** Told of every group as it starts, with its events and requests (the server's group-size histogram). */
+  /**
+   * Told of every store transaction as it starts, with its events and requests (the server's
+   * group-size histogram): each group, and each request retried on its own after its group failed.
+   */
   onGroup?: (events: number, requests: number) => void;
 }
 
@@ -111,6 +114,7 @@ export class IngestBatcher {
       }
       for (const g of group) {
         try {
+          this.onGroup?.(g.events.length, 1);
           g.resolve(await ingestEvents(this.engine, g.events, this.options));
         } catch (own) {
           g.reject(own);

@@ -16,7 +16,7 @@ export function createMetrics() {
     eventsIngested: new Counter({ name: 'tally_usage_events_total', help: 'Usage events by outcome.', labelNames: ['status'], registers: [registry] }),
     ingestGroups: new Histogram({
       name: 'tally_ingest_group_events',
-      help: 'Usage events per group commit (one store transaction for the ingest requests that waited together).',
+      help: 'Usage events per ingest store transaction: a group commit of the requests that waited together, or one request retried alone after its group failed.',
       buckets: [1, 4, 16, 64, 256, 1000, 2000, 3000, 5000],
       registers: [registry],
     }),

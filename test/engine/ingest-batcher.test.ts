@@ -60,4 +60,39 @@ describe.each(dialects)('ingest batcher on %s', (dialect) => {
     expect(await ctx.engine.store.read.ledger.balanceDiscrepancies()).toEqual([]);
     expect(await ctx.engine.store.read.ledger.unbalancedTransactions()).toEqual([]);
   });
+
+  it('retries each request of a group the store failed on its own: only the failing one is refused, and every transaction is counted', async () => {
+    const clock = must(await createTestClock(ctx.engine, { frozen_time: '2026-03-01T00:00:00Z' }));
+    const customer = must(await createCustomer(ctx.engine, { currency: 'USD', test_clock: clock.id }));
+    must(await createGrant(ctx.engine, { customer: customer.id, credits: '100', category: 'paid', source: 'purchase' }));
+    const type = `retried_${dialect}`;
+    must(await createMeter(ctx.engine, { code: type, event_type: type, aggregation: 'count', rate: { model: 'per_unit', credits_per_unit: '1' } }));
+    // A real failure of the store, not a mock: a trigger refuses to write one event id.
+    const c = ctx.engine.store.read.c;
+    const failing = `boom-${dialect}`;
+    if (dialect === 'sqlite') {
+      await c.run(`CREATE TRIGGER refuse_boom BEFORE INSERT ON usage_events WHEN NEW.id = '${failing}' BEGIN SELECT RAISE(ABORT, 'refused by a test trigger'); END`);
+    } else {
+      await c.run(`CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.id = '${failing}' THEN RAISE EXCEPTION 'refused by a test trigger'; END IF; RETURN NEW; END $$`);
+      await c.run(`CREATE TRIGGER refuse_boom BEFORE INSERT ON usage_events FOR EACH ROW EXECUTE FUNCTION refuse_boom()`);
+    }
+    try {
+      const groups: { events: number; requests: number }[] = [];
+      const batcher = new IngestBatcher(ctx.engine, {}, { onGroup: (events, requests) => groups.push({ events, requests }) });
+      const ids = ['r-1', 'r-2', failing, 'r-3'].map((id) => (id === failing ? id : `${id}-${dialect}`));
+      const replies = await Promise.allSettled(ids.map((id) => batcher.submit([{ id, customer: customer.id, type }])));
+
+      // The failing request is refused with the store's error; its neighbours are written.
+      expect(replies.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+      expect(String((replies[2] as PromiseRejectedResult).reason)).toContain('refused by a test trigger');
+      for (const reply of replies.filter((r) => r.status === 'fulfilled')) expect(reply.value[0]).toMatchObject({ status: 'accepted', credits: '1' });
+      // One group of the four requests, then each of them in a transaction of its own.
+      expect(groups).toEqual([{ events: 4, requests: 4 }, ...ids.map(() => ({ events: 1, requests: 1 }))]);
+      expect(formatCredits(must(await getBalance(ctx.engine, customer.id)).balance.availableMicro)).toBe('97');
+      expect(await ctx.engine.store.read.ledger.balanceDiscrepancies()).toEqual([]);
+    } finally {
+      await c.run('DROP TRIGGER refuse_boom' + (dialect === 'sqlite' ? '' : ' ON usage_events'));
+      if (dialect !== 'sqlite') await c.run('DROP FUNCTION refuse_boom()');
+    }
+  });
 });
