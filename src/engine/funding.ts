@@ -76,7 +76,6 @@ export function fundingFrom(
       list = [];
       byCustomer.set(g.customerId, list);
     }
-    // Rows come in creation order (ids are time-sortable), the burn-down's last tie-breaker.
     const grant: BurnableGrant = {
       id: g.id,
       remainingMicro: g.remainingMicro,
@@ -84,7 +83,7 @@ export function fundingFrom(
       expiresAtMs: g.expiresAtMs,
       category: g.category,
       effectiveAtMs: g.effectiveAtMs,
-      creationSeq: list.length,
+      creationSeq: 0,
       frozenFromMs: g.frozenFromMs,
       unfrozenAtMs: g.unfrozenAtMs,
     };
@@ -94,9 +93,12 @@ export function fundingFrom(
   const out = new Map<string, CustomerFunding>();
   for (const customer of customers) {
     const own = byCustomer.get(customer.id);
-    if (own !== undefined && lateSince?.has(customer.id)) {
-      own.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      own.forEach((g, i) => (g.creationSeq = i));
+    if (own !== undefined) {
+      // Creation order (ids are time-sortable) is the burn-down's last tie-breaker. The reads
+      // return grants unordered (a sort of the whole batch's rows in SQL cost more than these
+      // few per customer), and expired grants join the list at its end.
+      if (own.length > 1) own.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      for (let i = 0; i < own.length; i++) own[i]!.creationSeq = i;
     }
     out.set(customer.id, {
       customer,

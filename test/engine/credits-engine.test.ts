@@ -33,6 +33,22 @@ describe.each(dialects)('credits engine on %s', (dialect) => {
     expect(balance.grants.map((g) => [g.id, formatCredits(g.remainingMicro)])).toEqual([[b.id, '40'], [c.id, '100']]);
   });
 
+  it('breaks a tie by creation order, however the grant rows are stored: 70 takes 50 from the first grant, 20 from the second', async () => {
+    const { customer } = await customerOnClock();
+    const same = { customer: customer.id, category: 'paid', source: 'purchase', priority: 1, effective_at: T0 } as const;
+    const first = must(await createGrant(ctx.engine, { ...same, credits: '50' }));
+    const second = must(await createGrant(ctx.engine, { ...same, credits: '80' }));
+    // Store the first grant's row after the second's, so that a read in storage order sees them reversed.
+    const c = ctx.engine.store.read.c;
+    if (dialect === 'sqlite') await c.run(`UPDATE grants SET rowid = (SELECT MAX(rowid) + 1 FROM grants) WHERE id = ?`, [first.id]);
+    else await c.run(`UPDATE grants SET metadata = metadata WHERE id = ?`, [first.id]);
+    const type = `tie_${dialect}`;
+    must(await createMeter(ctx.engine, { code: type, event_type: type, aggregation: 'sum', value_property: 'credits', rate: { model: 'per_unit', credits_per_unit: '1' } }));
+    const [result] = await ingestEvents(ctx.engine, [{ id: `tie-${dialect}`, customer: customer.id, type, properties: { credits: 70 } }]);
+    expect(result).toMatchObject({ status: 'accepted', credits: '70', paid_by: [{ grant: first.id, credits: '50' }, { grant: second.id, credits: '20' }] });
+    expect(must(await getBalance(ctx.engine, customer.id)).balance.grants.map((g) => [g.id, formatCredits(g.remainingMicro)])).toEqual([[second.id, '60']]);
+  });
+
   it('rates graduated tiers exactly across events and charges a duplicate once', async () => {
     const { customer } = await customerOnClock(true);
     must(await createMeter(ctx.engine, {
