@@ -95,8 +95,7 @@ export function fundingFrom(
     const own = byCustomer.get(customer.id);
     if (own !== undefined) {
       // Creation order (ids are time-sortable) is the burn-down's last tie-breaker. The reads
-      // return grants unordered (a sort of the whole batch's rows in SQL cost more than these
-      // few per customer), and expired grants join the list at its end.
+      // return grants in no order, and expired grants join the list at its end.
       if (own.length > 1) own.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       for (let i = 0; i < own.length; i++) own[i]!.creationSeq = i;
     }

@@ -111,8 +111,8 @@ export class LedgerQueries {
    * The same grants as `GrantQueries.activeFor` (active), read for spending: only the columns the
    * burn-down needs, joined with their ledger account's balance. Ingestion reads this for every
    * customer of a batch, and the full grant rows cost twice as much. In no order: `fundingFrom`
-   * puts each customer's few grants in creation order, which cost less than SQLite sorting the
-   * whole batch's rows (about 1.1 µs per event).
+   * puts each customer's few grants in creation order itself (SQLite's sort of a batch's rows was
+   * about 0.2 of the read's 4.7 µs per event).
    */
   async spendableGrants(customerIds: readonly string[]): Promise<SpendableGrant[]> {
     const rows = await queryInChunks(this.c, customerIds, (list) =>
