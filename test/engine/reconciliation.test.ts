@@ -107,6 +107,8 @@ describe.each(dialects)('reconciliation on %s', (dialect) => {
       [twice, c.customer.id, twice, c.customer.id, `consumed:${c.meter}`]);
     // An hourly overage total (what an overage limit is checked against) with no overage under it.
     await run(`INSERT INTO overage_hours (customer_id, hour_start, credits) VALUES (?, 0, 5)`, [c.customer.id]);
+    // A daily one likewise.
+    await run(`INSERT INTO overage_days (customer_id, day_start, credits) VALUES (?, 0, 3)`, [c.customer.id]);
     // An overage line that bills more than January consumed (priced consistently, so only the sums disagree).
     await run(`UPDATE invoice_lines SET quantity = '25', amount = 125 WHERE id = ?`, [c.overageLine.id]);
 
@@ -115,6 +117,7 @@ describe.each(dialects)('reconciliation on %s', (dialect) => {
       named('transactions_balance', [usageTxn!.id, c.customer.id]),
       named('balances_match_entries', [c.customer.id, `grant:${c.grant.id}`]),
       named('balances_match_entries', [c.customer.id, 'overage_hours:0']),
+      named('balances_match_entries', [c.customer.id, 'overage_days:0']),
       named('purchase_grants_linked', [c.grant.id, c.invoice.id, c.grant.invoiceLineId!]),
       named('claw_backs_applied', [c.refund.id, c.invoice.id, c.refund.txnId!]),
       named('usage_charged_once', [c.usageId, usageTxn!.id, twice]),

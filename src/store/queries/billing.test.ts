@@ -27,22 +27,25 @@ describe.each(dialects)('billing.updateInvoiceState on %s', (dialect) => {
 });
 
 /**
- * A period's overage (what an overage limit is checked against) is read from hourly running
- * totals plus the entries of the partial hours at its ends; it must equal the plain sum of the
- * usage transactions' `overage` entries for any window, and the totals must match the entries.
+ * A period's overage (what an overage limit is checked against) is read from daily and hourly
+ * running totals plus the entries of the partial hours at its ends; it must equal the plain sum of
+ * the usage transactions' `overage` entries for any window, and the totals must match the entries.
  */
 describe.each(dialects)('billing.overageConsumed on %s', (dialect) => {
   const ctx = useEngine(dialect);
   const hourMs = 3_600_000;
 
-  it('equals the sum of the overage entries in any window, from hourly totals the ledger check confirms', async () => {
+  it('equals the sum of the overage entries in any window, from daily and hourly totals the ledger check confirms', async () => {
     const { engine } = ctx;
     const type = `calls_${dialect}`;
     must(await createMeter(engine, { code: `units_${dialect}`, event_type: type, aggregation: 'sum', value_property: 'n', rate: { model: 'per_unit', credits_per_unit: '0.5' } }));
     const postpaid = must(await createCustomer(engine, { currency: 'USD', overage: true }));
     const topped = must(await createCustomer(engine, { currency: 'USD', overage: true }));
     must(await createGrant(engine, { customer: topped.id, credits: '40', category: 'paid', source: 'purchase' }));
-    const base = Math.floor(Date.now() / hourMs) * hourMs - 6 * hourMs;
+    const dayMs = 24 * hourMs;
+    // Four whole UTC days before today's: every event is in the past, within what ingestion takes.
+    const base = Math.floor(Date.now() / dayMs) * dayMs - 4 * dayMs;
+    const spanMs = 4 * dayMs;
     const plainSum = async (customerId: string, fromMs: number, toMs: number): Promise<bigint> => {
       const rows = await engine.store.read.c.query(
         `SELECT COALESCE(SUM(e.amount), 0) AS total FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id
@@ -50,11 +53,10 @@ describe.each(dialects)('billing.overageConsumed on %s', (dialect) => {
         [customerId, fromMs, toMs]);
       return -BigInt(rows[0]!.total as bigint);
     };
-    // Offsets from `base`: anywhere in six hours, often right at or beside an hour's start.
-    const offset = fc.oneof(
-      fc.integer({ min: 0, max: 6 * hourMs - 1 }),
-      fc.tuple(fc.integer({ min: 0, max: 6 }), fc.constantFrom(-1, 0, 1)).map(([h, d]) => Math.max(0, h * hourMs + d)),
-    );
+    // Offsets from `base`: anywhere in four days, often right at or beside an hour's or a day's start.
+    const beside = (unitMs: number, units: number) => fc.tuple(fc.integer({ min: 0, max: units }), fc.constantFrom(-1, 0, 1))
+      .map(([u, d]) => Math.min(spanMs - 1, Math.max(0, u * unitMs + d)));
+    const offset = fc.oneof(fc.integer({ min: 0, max: spanMs - 1 }), beside(hourMs, 96), beside(dayMs, 4));
     let serial = 0;
     let windows = 0;
     await fc.assert(
@@ -80,6 +82,6 @@ describe.each(dialects)('billing.overageConsumed on %s', (dialect) => {
     expect(windows).toBeGreaterThan(0);
     // Every hour's running total equals its entries, and the whole window is the balance owed.
     expect(await engine.store.read.ledger.balanceDiscrepancies()).toEqual([]);
-    expect(await engine.store.read.billing.overageConsumed(postpaid.id, 0, base + 7 * hourMs)).toBe(-(await engine.store.read.ledger.balance(postpaid.id, 'overage')));
+    expect(await engine.store.read.billing.overageConsumed(postpaid.id, 0, base + spanMs + hourMs)).toBe(-(await engine.store.read.ledger.balance(postpaid.id, 'overage')));
   });
 });

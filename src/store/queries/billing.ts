@@ -7,7 +7,7 @@ import { parseDecimal } from '../../core/decimal.ts';
 import { big, bigOrNull, insertRows, json, num, numOrNull, queryInChunks, strOrNull } from '../rows.ts';
 import { jsonRateCodec } from './usage.ts';
 import { pageQuery } from './paging.ts';
-import { overageHourMs } from './ledger.ts';
+import { overageDayMs, overageHourMs } from './ledger.ts';
 
 export type PlanRecord = Plan & { subscribed: boolean };
 
@@ -322,11 +322,13 @@ export class BillingQueries {
 
   /**
    * Overage consumed by usage in a window: the sum of usage transactions' entries on `overage`.
-   * Read from the hourly running totals (`overage_hours`, kept by `LedgerQueries.post`) of every
-   * hour the window touches, less the entries of those hours that fall outside it: before its start
-   * in the first hour, and from its end in the last, which for a window ending now holds only
-   * usage stamped ahead of the clock. So the cost follows the usage of at most two hours outside
-   * the window, not the usage inside it.
+   * Read from running totals kept by `LedgerQueries.post`: the daily ones (`overage_days`) of every
+   * UTC day the hours the window touches cover whole, the hourly ones (`overage_hours`) of the
+   * other hours it touches (at most 23 at each end), less the entries of the first and last hour
+   * that fall outside it: before its start in the first hour, and from its end in the last, which
+   * for a window ending now holds only usage stamped ahead of the clock. So the cost follows the
+   * number of days in the window and the usage of at most two hours outside it, not the usage
+   * inside it.
    */
   async overageConsumed(customerId: string, fromMs: number, toMs: number): Promise<bigint> {
     if (toMs <= fromMs) return 0n;
@@ -336,29 +338,40 @@ export class BillingQueries {
 }
 
 /**
- * `overageConsumed`'s three sums as columns of a statement, for the customer `customer` (a
- * placeholder, or a column of the statement): the hours' totals, and the entries before the
- * window's start in its first hour and from its end in its last. `overageParams` binds them;
- * `overageUsed` reads them. The window must not be empty.
+ * `overageConsumed`'s sums as columns of a statement, for the customer `customer` (a placeholder,
+ * or a column of the statement): the whole days' totals, the totals of the hours before the first
+ * whole day and from the end of the last, and the entries before the window's start in its first
+ * hour and from its end in its last. `overageParams` binds them; `overageUsed` reads them. The
+ * window must not be empty.
  */
 export function overageColumns(customer: string): string {
   const entriesIn = `SELECT COALESCE(SUM(e.amount), 0) FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id
         WHERE t.customer_id = ${customer} AND t.kind = 'usage' AND e.account = 'overage' AND t.effective_at >= ? AND t.effective_at < ?`;
-  return `(SELECT COALESCE(SUM(h.credits), 0) FROM overage_hours h WHERE h.customer_id = ${customer} AND h.hour_start >= ? AND h.hour_start < ?) AS overage_hours,
+  const hoursIn = `SELECT COALESCE(SUM(h.credits), 0) FROM overage_hours h WHERE h.customer_id = ${customer} AND h.hour_start >= ? AND h.hour_start < ?`;
+  return `(SELECT COALESCE(SUM(d.credits), 0) FROM overage_days d WHERE d.customer_id = ${customer} AND d.day_start >= ? AND d.day_start < ?) AS overage_days,
+        (${hoursIn}) AS overage_hours_before, (${hoursIn}) AS overage_hours_after,
         (${entriesIn}) AS overage_before_start, (${entriesIn}) AS overage_from_end`;
 }
 
-/** The parameters of `overageColumns` for a window; with `customerId`, also the customer before each sum. */
+/**
+ * The parameters of `overageColumns` for a window; with `customerId`, also the customer before each
+ * sum. The hours the window touches, [first hour, end hour), are split into the whole UTC days
+ * they cover and the hours at either side; with no whole day among them, all are the hours before
+ * (the days' range and the hours after are then empty).
+ */
 export function overageParams(customerId: string | null, fromMs: number, toMs: number): SqlValue[] {
   const firstHourMs = Math.floor(fromMs / overageHourMs) * overageHourMs;
   const endHourMs = Math.floor((toMs - 1) / overageHourMs) * overageHourMs + overageHourMs;
-  const sums: [number, number][] = [[firstHourMs, endHourMs], [firstHourMs, fromMs], [toMs, endHourMs]];
+  let firstDayMs = Math.ceil(firstHourMs / overageDayMs) * overageDayMs;
+  let endDayMs = Math.floor(endHourMs / overageDayMs) * overageDayMs;
+  if (endDayMs <= firstDayMs) firstDayMs = endDayMs = endHourMs;
+  const sums: [number, number][] = [[firstDayMs, endDayMs], [firstHourMs, firstDayMs], [endDayMs, endHourMs], [firstHourMs, fromMs], [toMs, endHourMs]];
   return customerId === null ? sums.flat() : sums.flatMap((range) => [customerId, ...range]);
 }
 
-/** The overage `overageColumns` read: the hours' totals less the entries outside the window (negative on `overage`). */
+/** The overage `overageColumns` read: the days' and hours' totals less the entries outside the window (negative on `overage`). */
 export function overageUsed(r: SqlRow): bigint {
-  return big(r.overage_hours) + big(r.overage_before_start) + big(r.overage_from_end);
+  return big(r.overage_days) + big(r.overage_hours_before) + big(r.overage_hours_after) + big(r.overage_before_start) + big(r.overage_from_end);
 }
 
 /** Invoice line quantities are decimal strings of credits; back to micro-credits for sums. */

@@ -59,15 +59,35 @@ const balancesShape = insertShape('accounts', { customer_id: 'text', code: 'text
   ' ON CONFLICT (customer_id, code) DO UPDATE SET balance = accounts.balance + excluded.balance');
 const overageHoursShape = insertShape('overage_hours', { customer_id: 'text', hour_start: 'bigint', credits: 'bigint' },
   ' ON CONFLICT (customer_id, hour_start) DO UPDATE SET credits = overage_hours.credits + excluded.credits');
+const overageDaysShape = insertShape('overage_days', { customer_id: 'text', day_start: 'bigint', credits: 'bigint' },
+  ' ON CONFLICT (customer_id, day_start) DO UPDATE SET credits = overage_days.credits + excluded.credits');
 /** The span of one `overage_hours` row (migration 53). */
 export const overageHourMs = 3_600_000;
+/** The span of one `overage_days` row (migration 54): a UTC day. */
+export const overageDayMs = 86_400_000;
 /**
  * How an `overage_hours` row is named among the balances the ledger checks compare with their
  * entries (`overage_hours:<hour start>`): stored, its running total; summed, the `overage` entries
- * of the usage transactions effective in that hour, negated.
+ * of the usage transactions effective in that hour, negated. `overage_days` rows likewise
+ * (`overage_days:<day start>`).
  */
 const overageHourCode = (hourStart: string): string => `('overage_hours:' || (${hourStart}))`;
+const overageDayCode = (dayStart: string): string => `('overage_days:' || (${dayStart}))`;
 const domainEventsShape = insertShape('domain_events', { id: 'text', customer_id: 'text', type: 'text', payload: 'text', created_at: 'bigint' });
+
+/** Adds overage credits to a customer's running total of the hour or day starting at `startMs`. */
+function addOverage(totals: Map<string, { customerId: string; startMs: number; credits: bigint }>, customerId: string, startMs: number, credits: bigint): void {
+  const key = `${customerId} ${startMs}`;
+  const total = totals.get(key);
+  if (total) total.credits += credits;
+  else totals.set(key, { customerId, startMs, credits });
+}
+
+function overageValues(totals: Map<string, { customerId: string; startMs: number; credits: bigint }>): SqlValue[] {
+  const values: SqlValue[] = [];
+  for (const t of totals.values()) values.push(t.customerId, t.startMs, t.credits);
+  return values;
+}
 
 /** `JSON.stringify(refs)`, without the call for the usual empty object. */
 function refsJson(refs: Record<string, string>): string {
@@ -151,8 +171,10 @@ export class LedgerQueries {
     // which accounts first appear, the order their rows are written in.
     const byCustomer = new Map<string, Map<string, { customerId: string; code: string; amount: bigint }>>();
     const deltas: { customerId: string; code: string; amount: bigint }[] = [];
-    // Overage taken by usage, per customer and hour of effective time (`overage_hours`).
-    let overageHours: Map<string, { customerId: string; hourStartMs: number; credits: bigint }> | null = null;
+    // Overage taken by usage, per customer and hour, and per customer and day, of effective time
+    // (`overage_hours`, `overage_days`).
+    let overageHours: Map<string, { customerId: string; startMs: number; credits: bigint }> | null = null;
+    let overageDays: Map<string, { customerId: string; startMs: number; credits: bigint }> | null = null;
     for (const txn of txns) {
       // assertBalanced builds its messages before it checks; run it only to throw.
       if (!isBalanced(txn)) assertBalanced(txn);
@@ -166,11 +188,8 @@ export class LedgerQueries {
       for (const entry of txn.entries) {
         entryValues.push(txn.id, seq++, txn.customerId, entry.account, entry.amountMicro);
         if (entry.account === accounts.overage && txn.kind === 'usage') {
-          const hourStartMs = Math.floor(txn.effectiveAtMs / overageHourMs) * overageHourMs;
-          const key = `${txn.customerId} ${hourStartMs}`;
-          const hour = (overageHours ??= new Map()).get(key);
-          if (hour) hour.credits -= entry.amountMicro;
-          else overageHours.set(key, { customerId: txn.customerId, hourStartMs, credits: -entry.amountMicro });
+          addOverage(overageHours ??= new Map(), txn.customerId, Math.floor(txn.effectiveAtMs / overageHourMs) * overageHourMs, -entry.amountMicro);
+          addOverage(overageDays ??= new Map(), txn.customerId, Math.floor(txn.effectiveAtMs / overageDayMs) * overageDayMs, -entry.amountMicro);
         }
         const delta = own.get(entry.account);
         if (delta) delta.amount += entry.amountMicro;
@@ -194,11 +213,8 @@ export class LedgerQueries {
     }
     await insertShapedRows(this.c, balancesShape, balanceValues);
     if (paidDown !== null) await this.deletePaidDebts(paidDown);
-    if (overageHours !== null) {
-      const hourValues: SqlValue[] = [];
-      for (const h of overageHours.values()) hourValues.push(h.customerId, h.hourStartMs, h.credits);
-      await insertShapedRows(this.c, overageHoursShape, hourValues);
-    }
+    if (overageHours !== null) await insertShapedRows(this.c, overageHoursShape, overageValues(overageHours));
+    if (overageDays !== null) await insertShapedRows(this.c, overageDaysShape, overageValues(overageDays));
   }
 
   /**
@@ -305,8 +321,13 @@ export class LedgerQueries {
          UNION ALL
          SELECT t.customer_id, ${overageHourCode(`(t.effective_at / ${overageHourMs}) * ${overageHourMs}`)} AS code, 0 AS stored, -e.amount AS summed
            FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id WHERE t.kind = 'usage' AND e.account = 'overage' ${txnFilter}
+         UNION ALL
+         SELECT customer_id, ${overageDayCode('day_start')} AS code, credits AS stored, 0 AS summed FROM overage_days ${filter}
+         UNION ALL
+         SELECT t.customer_id, ${overageDayCode(`(t.effective_at / ${overageDayMs}) * ${overageDayMs}`)} AS code, 0 AS stored, -e.amount AS summed
+           FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id WHERE t.kind = 'usage' AND e.account = 'overage' ${txnFilter}
        ) x GROUP BY customer_id, code HAVING SUM(stored) <> SUM(summed)`,
-      params,
+      customerId ? [...params, customerId, customerId] : params,
     );
     return rows.map((r) => ({ customerId: r.customer_id as string, account: r.code as string, storedMicro: big(r.stored), summedMicro: big(r.summed) }));
   }
@@ -331,6 +352,7 @@ export class LedgerQueries {
           WHERE e.txn_id = t.id AND ${entries.sql} AND e.account LIKE 'consumed:%' OFFSET 0) e WHERE ${txns.sql}`
       : `ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id AND ${entries.sql} AND e.account LIKE 'consumed:%' WHERE ${txns.sql}`;
     const hours = inCustomerRange('h.customer_id', range);
+    const days = inCustomerRange('d.customer_id', range);
     // The range's `overage` entries by the account index, each one's usage transaction by primary
     // key (on PostgreSQL in a lateral subquery it cannot flatten, as above, rather than a hash of
     // every transaction).
@@ -350,8 +372,13 @@ export class LedgerQueries {
          UNION ALL
          SELECT e.customer_id, ${overageHourCode(`(t.effective_at / ${overageHourMs}) * ${overageHourMs}`)} AS code, 0 AS stored, -e.amount AS summed
            FROM ${overageEntries}
+         UNION ALL
+         SELECT d.customer_id, ${overageDayCode('d.day_start')} AS code, d.credits AS stored, 0 AS summed FROM overage_days d WHERE ${days.sql}
+         UNION ALL
+         SELECT e.customer_id, ${overageDayCode(`(t.effective_at / ${overageDayMs}) * ${overageDayMs}`)} AS code, 0 AS stored, -e.amount AS summed
+           FROM ${overageEntries}
        ) x GROUP BY customer_id, code HAVING SUM(stored) <> SUM(summed) ORDER BY customer_id, code`,
-      [...accounts.params, ...entries.params, ...entries.params, ...txns.params, ...hours.params, ...entries.params],
+      [...accounts.params, ...entries.params, ...entries.params, ...txns.params, ...hours.params, ...entries.params, ...days.params, ...entries.params],
     );
     return rows.map((r) => ({ customerId: r.customer_id as string, account: r.code as string, storedMicro: big(r.stored), summedMicro: big(r.summed) }));
   }
