@@ -76,6 +76,7 @@ export function fundingFrom(
       list = [];
       byCustomer.set(g.customerId, list);
     }
+    // Rows come in creation order (ids are time-sortable), the burn-down's last tie-breaker.
     const grant: BurnableGrant = {
       id: g.id,
       remainingMicro: g.remainingMicro,
@@ -83,7 +84,7 @@ export function fundingFrom(
       expiresAtMs: g.expiresAtMs,
       category: g.category,
       effectiveAtMs: g.effectiveAtMs,
-      creationSeq: 0,
+      creationSeq: list.length,
       frozenFromMs: g.frozenFromMs,
       unfrozenAtMs: g.unfrozenAtMs,
     };
@@ -93,11 +94,9 @@ export function fundingFrom(
   const out = new Map<string, CustomerFunding>();
   for (const customer of customers) {
     const own = byCustomer.get(customer.id);
-    if (own !== undefined) {
-      // Creation order (ids are time-sortable) is the burn-down's last tie-breaker. The reads
-      // return grants in no order, and expired grants join the list at its end.
-      if (own.length > 1) own.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      for (let i = 0; i < own.length; i++) own[i]!.creationSeq = i;
+    if (own !== undefined && lateSince?.has(customer.id)) {
+      own.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      own.forEach((g, i) => (g.creationSeq = i));
     }
     out.set(customer.id, {
       customer,

@@ -1,5 +1,11 @@
 import type { Engine } from './context.ts';
-import { ingestEvents, type IngestOptions, type IngestResult } from './ingest-events.ts';
+import { ingestEvents, ingestRequests, type IngestOptions, type IngestResult } from './ingest-events.ts';
+
+/**
+ * How many times a request is left out of a group because another transaction held one of its
+ * customers (`ingestRequests`' `skipLocked`); the group that takes it after that waits for the lock.
+ */
+export const lockedDeferralsMax = 2;
 
 /** How groups are formed; every field has a default. */
 export interface BatcherSettings {
@@ -9,7 +15,9 @@ export interface BatcherSettings {
   groupsInFlightMax?: number;
   /**
    * Told of every store transaction as it starts, with its events and requests (the server's
-   * group-size histogram): each group, and each request retried on its own after its group failed.
+   * group-size histogram): each group (a request left out of one, its customer locked elsewhere,
+   * is counted again in the group that takes it), and each request retried on its own after its
+   * group failed.
    */
   onGroup?: (events: number, requests: number) => void;
 }
@@ -18,6 +26,8 @@ interface Request {
   events: readonly unknown[];
   resolve: (r: IngestResult[]) => void;
   reject: (e: unknown) => void;
+  /** Groups that left it out, their customers locked elsewhere. */
+  deferrals: number;
 }
 
 /**
@@ -30,7 +40,9 @@ interface Request {
  * as soon as the previous one has committed, while the previous group's WAL sync is still running,
  * so the thread prepares and commits the next group instead of waiting on the disk; at most
  * `groupsInFlightMax` groups are between their start and their durable acknowledgement. Elsewhere
- * (PostgreSQL) one group runs at a time: its COMMIT is its durability.
+ * (PostgreSQL) one group runs at a time: its COMMIT is its durability. There, another server's
+ * group may hold some of a group's customers locked; the requests with an event of theirs are left
+ * out and go in the next group instead of the whole group waiting (`ingestRequests`).
  */
 export class IngestBatcher {
   private queue: Request[] = [];
@@ -55,7 +67,7 @@ export class IngestBatcher {
 
   submit(events: readonly unknown[]): Promise<IngestResult[]> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ events, resolve, reject });
+      this.queue.push({ events, resolve, reject, deferrals: 0 });
       this.schedule();
     });
   }
@@ -99,13 +111,22 @@ export class IngestBatcher {
 
   private async commit(group: Request[], onCommit: () => void): Promise<void> {
     try {
-      const all = group.flatMap((g) => g.events);
-      const results = await ingestEvents(this.engine, all, { ...this.options, onCommit });
-      let offset = 0;
-      for (const g of group) {
-        g.resolve(results.slice(offset, offset + g.events.length));
-        offset += g.events.length;
-      }
+      // Another process's group may hold some of these customers (PostgreSQL): the requests it
+      // holds wait for the next group rather than holding this one, up to `lockedDeferralsMax`
+      // times each; a group with a request left out that often waits for the locks.
+      const skipLocked = group.every((g) => g.deferrals < lockedDeferralsMax);
+      const replies = await ingestRequests(this.engine, group.map((g) => g.events), { ...this.options, onCommit, skipLocked });
+      const again: Request[] = [];
+      group.forEach((g, i) => {
+        const reply = replies[i]!;
+        if (reply !== null) g.resolve(reply);
+        else {
+          g.deferrals += 1;
+          again.push(g);
+        }
+      });
+      // First in the queue, in their order: the next group takes them.
+      if (again.length > 0) this.queue.unshift(...again);
     } catch (error) {
       // One request's failure must not fail its neighbours: retry each on its own.
       if (group.length === 1) {

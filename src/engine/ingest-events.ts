@@ -30,6 +30,16 @@ export interface IngestOptions {
   onCommit?: () => void;
 }
 
+/**
+ * Events whose customer another transaction holds locked are not waited for (PostgreSQL; SQLite
+ * has one writer and never locks): the requests with such an event are left out of the
+ * transaction whole, their request indices (`requestOf[event index]`) added to `deferred`.
+ */
+interface Deferral {
+  requestOf: readonly number[];
+  deferred: Set<number>;
+}
+
 const rejected = (id: string, r: Rejection): IngestResult => ({
   id,
   status: 'rejected',
@@ -42,6 +52,38 @@ const rejected = (id: string, r: Rejection): IngestResult => ({
  * event leaves nothing behind; the others are unaffected by it.
  */
 export async function ingestEvents(engine: Engine, rawEvents: readonly unknown[], options: IngestOptions = {}): Promise<IngestResult[]> {
+  return ingestFlat(engine, rawEvents, options, null);
+}
+
+/**
+ * The requests of a group commit (`IngestBatcher`), ingested together as `ingestEvents` ingests
+ * one batch. With `skipLocked`, a request with an event for a customer another transaction holds
+ * locked (another server's group, on PostgreSQL) is not waited for: it is left out of this
+ * transaction whole, and its entry is null, for the caller to send again. The others go on, where
+ * waiting would have held every request of the group until that other transaction committed.
+ */
+export async function ingestRequests(
+  engine: Engine, requests: readonly (readonly unknown[])[], options: IngestOptions & { skipLocked: boolean },
+): Promise<(IngestResult[] | null)[]> {
+  const all: unknown[] = [];
+  const requestOf: number[] = [];
+  requests.forEach((events, r) => {
+    for (const event of events) {
+      all.push(event);
+      requestOf.push(r);
+    }
+  });
+  const deferral: Deferral | null = options.skipLocked ? { requestOf, deferred: new Set() } : null;
+  const results = await ingestFlat(engine, all, options, deferral);
+  let offset = 0;
+  return requests.map((events, r) => {
+    const own = deferral?.deferred.has(r) ? null : results.slice(offset, offset + events.length);
+    offset += events.length;
+    return own;
+  });
+}
+
+async function ingestFlat(engine: Engine, rawEvents: readonly unknown[], options: IngestOptions, deferral: Deferral | null): Promise<IngestResult[]> {
   const results: IngestResult[] = new Array(rawEvents.length);
   const candidates: UsageCandidate[] = [];
   rawEvents.forEach((raw, index) => {
@@ -53,8 +95,10 @@ export async function ingestEvents(engine: Engine, rawEvents: readonly unknown[]
   });
   if (candidates.length > 0) {
     await engine.store.transaction(async (tx) => {
+      // A transaction retried starts over: what it left out is decided again.
+      deferral?.deferred.clear();
       const changes = new Changes(engine);
-      const outcome = await ingestWithin(engine, tx, changes, candidates, options);
+      const outcome = await ingestWithin(engine, tx, changes, candidates, options, deferral);
       await changes.flush(tx);
       for (const [index, result] of outcome) results[index] = result;
     }, { onCommit: options.onCommit });
@@ -69,10 +113,23 @@ export async function ingestWithin(
   changes: Changes,
   candidates: readonly UsageCandidate[],
   options: IngestOptions,
+  deferral: Deferral | null = null,
 ): Promise<Map<number, IngestResult>> {
   const out = new Map<number, IngestResult>();
   // On PostgreSQL this read also locks the customers (in id order), one round trip for both.
-  const customers = await tx.customers.findManyLocked([...new Set(candidates.map((c) => c.customerRef))]);
+  const refs = [...new Set(candidates.map((c) => c.customerRef))];
+  let customers: Map<string, CustomerRecord>;
+  if (deferral === null) customers = await tx.customers.findManyLocked(refs);
+  else {
+    const read = await tx.customers.findManyLockedSkipping(refs);
+    customers = read.found;
+    if (read.locked.size > 0) {
+      const { requestOf, deferred } = deferral;
+      for (const c of candidates) if (read.locked.has(c.customerRef)) deferred.add(requestOf[c.index]!);
+      candidates = candidates.filter((c) => !deferred.has(requestOf[c.index]!));
+      if (candidates.length === 0) return out;
+    }
+  }
   const live = candidates.filter((c) => {
     if (customers.has(c.customerRef)) return true;
     out.set(c.index, rejected(c.id, { code: 'customer_not_found', message: `No customer ${JSON.stringify(c.customerRef)}.`, field: 'customer' }));

@@ -5,7 +5,8 @@ import { createTestClock } from '../../src/engine/test-clocks.ts';
 import { createCustomer } from '../../src/engine/customers.ts';
 import { createGrant } from '../../src/engine/grants.ts';
 import { createMeter } from '../../src/engine/meters.ts';
-import { IngestBatcher } from '../../src/engine/ingest-batcher.ts';
+import { IngestBatcher, lockedDeferralsMax } from '../../src/engine/ingest-batcher.ts';
+import { openPostgresDatabase } from '../../src/store/postgres/postgres-database.ts';
 import { getBalance } from '../../src/engine/balance.ts';
 import { formatCredits } from '../../src/core/decimal.ts';
 
@@ -93,6 +94,82 @@ describe.each(dialects)('ingest batcher on %s', (dialect) => {
     } finally {
       await c.run('DROP TRIGGER refuse_boom' + (dialect === 'sqlite' ? '' : ' ON usage_events'));
       if (dialect !== 'sqlite') await c.run('DROP FUNCTION refuse_boom()');
+    }
+  });
+});
+
+/**
+ * Several server processes on one PostgreSQL database each run their own group commits; a group
+ * that wanted a customer another process's group holds used to wait, and every request in it with
+ * it. Now the requests with an event of that customer go in a later group, and the rest are answered.
+ */
+describe.each(dialects.filter((d) => d === 'postgres'))('ingest batcher and customers locked elsewhere, on %s', (dialect) => {
+  const ctx = useEngine(dialect);
+
+  it('answers the rest of a group while another transaction holds a customer; that customer\'s requests follow it, whole', async () => {
+    const clock = must(await createTestClock(ctx.engine, { frozen_time: '2026-03-01T00:00:00Z' }));
+    const [a, b, c] = await Promise.all([0, 1, 2].map(async () => {
+      const customer = must(await createCustomer(ctx.engine, { currency: 'USD', test_clock: clock.id }));
+      must(await createGrant(ctx.engine, { customer: customer.id, credits: '100', category: 'paid', source: 'purchase' }));
+      return customer;
+    }));
+    const type = 'locked_elsewhere';
+    must(await createMeter(ctx.engine, { code: type, event_type: type, aggregation: 'count', rate: { model: 'per_unit', credits_per_unit: '1' } }));
+    const available = async (id: string) => formatCredits(must(await getBalance(ctx.engine, id)).balance.availableMicro);
+
+    // Another process's transaction holds customer A.
+    const other = await openPostgresDatabase(ctx.database.url, { max: 1 });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => { release = resolve; });
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => { locked = resolve; });
+    const holding = other.transaction(async (conn) => {
+      await conn.query('SELECT id FROM customers WHERE id = ? FOR UPDATE', [a!.id]);
+      locked();
+      await released;
+    });
+    await isLocked;
+    try {
+      await sendWhileLocked();
+    } finally {
+      release();
+      await holding;
+      await other.close();
+    }
+    expect([await available(a!.id), await available(b!.id), await available(c!.id)]).toEqual(['98', '99', '99']);
+    expect(await ctx.engine.store.read.ledger.balanceDiscrepancies()).toEqual([]);
+
+    async function sendWhileLocked(): Promise<void> {
+      const groups: { events: number; requests: number }[] = [];
+      let waitingGroupStarted!: () => void;
+      const waitingGroup = new Promise<void>((resolve) => { waitingGroupStarted = resolve; });
+      const batcher = new IngestBatcher(ctx.engine, {}, {
+        onGroup: (events, requests) => {
+          groups.push({ events, requests });
+          if (groups.length === lockedDeferralsMax + 1) waitingGroupStarted();
+        },
+      });
+      const event = (n: number, customer: string) => ({ id: `le-${n}`, customer, type });
+      const settled: string[] = [];
+      const forA = batcher.submit([event(1, a!.id)]).finally(() => settled.push('A'));
+      const forB = batcher.submit([event(2, b!.id)]).finally(() => settled.push('B'));
+      const forCAndA = batcher.submit([event(3, c!.id), event(4, a!.id)]).finally(() => settled.push('C+A'));
+
+      // B is answered while A is held; the request for C and A is held back whole, C not yet charged.
+      // (A watchdog, not an ordering: if B waited for A's lock, the test fails here and releases it.)
+      const stuck = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('B was not answered while A was held')), 30_000).unref());
+      expect((await Promise.race([forB, stuck]))[0]).toMatchObject({ status: 'accepted', credits: '1' });
+      expect(settled).toEqual(['B']);
+      expect(await available(b!.id)).toBe('99');
+      expect(await available(c!.id)).toBe('100');
+      // Left out twice, then a group waits for A: nothing is answered while it waits.
+      await Promise.race([waitingGroup, stuck]);
+      expect(groups).toEqual([{ events: 4, requests: 3 }, { events: 3, requests: 2 }, { events: 3, requests: 2 }]);
+      expect(settled).toEqual(['B']);
+
+      release();
+      expect((await forA).map((r) => r.status)).toEqual(['accepted']);
+      expect((await forCAndA).map((r) => r.status)).toEqual(['accepted', 'accepted']);
     }
   });
 });

@@ -334,6 +334,39 @@ export class CustomerQueries {
     return out;
   }
 
+  /**
+   * `findManyLocked` without waiting: on PostgreSQL the customers another transaction has locked
+   * are skipped (`SKIP LOCKED`) and named in `locked` (references as given), looked up without a
+   * lock; the rest are locked and returned as `findManyLocked` returns them. A reference in
+   * neither is no customer. SQLite has one writer: nothing is ever locked.
+   */
+  async findManyLockedSkipping(refs: readonly string[]): Promise<{ found: Map<string, CustomerRecord>; locked: Set<string> }> {
+    if (this.c.dialect !== 'postgres' || this.c.queryPrepared === undefined) return { found: await this.findMany(refs), locked: new Set() };
+    const found = new Map<string, CustomerRecord>();
+    const locked = new Set<string>();
+    if (refs.length === 0) return { found, locked };
+    const rows = await this.c.queryPrepared(
+      `SELECT * FROM customers WHERE id = ANY($1::text[]) OR external_id = ANY($1::text[]) ORDER BY id FOR UPDATE SKIP LOCKED`, [refs]);
+    const wanted = new Set(refs);
+    for (const row of rows) if (wanted.has(row.id as string)) found.set(row.id as string, toCustomer(row));
+    for (const row of rows) {
+      const external = row.external_id as string | null;
+      if (external !== null && wanted.has(external) && !found.has(external)) found.set(external, toCustomer(row));
+    }
+    const missing = refs.filter((ref) => !found.has(ref));
+    if (missing.length > 0) {
+      // Skipped (locked elsewhere) or no customer: the ones that exist are the locked ones.
+      const existing = await this.c.queryPrepared(`SELECT id, external_id FROM customers WHERE id = ANY($1::text[]) OR external_id = ANY($1::text[])`, [missing]);
+      const absent = new Set(missing);
+      for (const row of existing) {
+        if (absent.has(row.id as string)) locked.add(row.id as string);
+        const external = row.external_id as string | null;
+        if (external !== null && absent.has(external)) locked.add(external);
+      }
+    }
+    return { found, locked };
+  }
+
   /** Resolves many references at once; the map is keyed by the reference as given. */
   async findMany(refs: readonly string[]): Promise<Map<string, CustomerRecord>> {
     const out = new Map<string, CustomerRecord>();
