@@ -89,7 +89,7 @@ interface BatchedResult {
   check: string;
 }
 
-interface HttpResult {
+export interface HttpResult {
   accepted: number;
   statuses: Record<string, number>;
   httpErrors: number;
@@ -349,11 +349,12 @@ async function distinctFreePorts(count: number): Promise<number[]> {
   return [...ports];
 }
 
-async function measureHttp(
+/** Part 2's measurement, exported for bench/postgres-http-ab.ts; `checkout` runs the servers of another checkout. */
+export async function measureHttp(
   cluster: PgCluster,
   template: string,
   customerIds: string[],
-  options: { clients: number; requests: number; timeLimitMs: number; warmupRequests: number; instances: number; routed?: boolean },
+  options: { clients: number; requests: number; timeLimitMs: number; warmupRequests: number; instances: number; routed?: boolean; checkout?: string },
   pgPid: number | undefined,
 ): Promise<HttpResult> {
   const database = await databaseFromTemplate(cluster, template, `http${options.instances}${options.routed ? 'r' : ''}`);
@@ -373,7 +374,7 @@ async function measureHttp(
     const ports = await distinctFreePorts(options.instances);
     // The per-key rate limit (1,000 requests a second per instance by default) is off: this
     // measures what the servers sustain, and the one benchmark key would otherwise be refused with 429.
-    const started = await Promise.allSettled(ports.map((port) => ServerProcess.start({ port, databaseUrl: database.url, adminKey, env: { TALLY_RATE_LIMIT_MAX: '0' } })));
+    const started = await Promise.allSettled(ports.map((port) => ServerProcess.start({ port, databaseUrl: database.url, adminKey, env: { TALLY_RATE_LIMIT_MAX: '0' }, ...(options.checkout ? { cwd: options.checkout } : {}) })));
     for (const s of started) if (s.status === 'fulfilled') servers.push(s.value);
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) throw failed.reason;

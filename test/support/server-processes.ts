@@ -55,8 +55,8 @@ export class ServerProcess {
     return this.output.join('\n');
   }
 
-  /** Spawns `node --import tsx src/cli/main.ts serve` and waits until `/healthz` answers. */
-  static async start(options: { port: number; databaseUrl: string; adminKey: string; env?: Record<string, string> }): Promise<ServerProcess> {
+  /** Spawns `node --import tsx src/cli/main.ts serve` (in `cwd`, this checkout by default) and waits until `/healthz` answers. */
+  static async start(options: { port: number; databaseUrl: string; adminKey: string; env?: Record<string, string>; cwd?: string }): Promise<ServerProcess> {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       ...options.env,
@@ -67,7 +67,7 @@ export class ServerProcess {
     };
     delete env.TALLY_LOG;
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
-      cwd: repoRoot,
+      cwd: options.cwd ?? repoRoot,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
