@@ -14,6 +14,23 @@ export interface Migration {
   byDialect?: Partial<Record<Dialect, string[]>>;
 }
 
+/**
+ * A table of each customer's overage taken by usage, summed per span of effective time (`spanMs`,
+ * starting at multiples of it), and its filling from the ledger as it stands (migrations 53, 54).
+ */
+function overageTotals(table: string, startColumn: string, spanMs: number): string[] {
+  const start = `(t.effective_at / ${spanMs}) * ${spanMs}`;
+  return [
+    `CREATE TABLE ${table} (
+        customer_id TEXT NOT NULL, ${startColumn} BIGINT NOT NULL, credits BIGINT NOT NULL, PRIMARY KEY (customer_id, ${startColumn}))`,
+    `INSERT INTO ${table} (customer_id, ${startColumn}, credits)
+        SELECT t.customer_id, ${start}, -SUM(e.amount)
+          FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id
+          WHERE t.kind = 'usage' AND e.account = 'overage'
+          GROUP BY t.customer_id, ${start}`,
+  ];
+}
+
 export const migrations: Migration[] = [
   {
     version: 1,
@@ -416,15 +433,7 @@ export const migrations: Migration[] = [
     // its whole hours plus the entries of the two partial hours at its ends
     // (BillingQueries.overageConsumed), not a walk over every usage transaction of the period.
     // Filled here from the ledger as it stands.
-    statements: [
-      `CREATE TABLE overage_hours (
-        customer_id TEXT NOT NULL, hour_start BIGINT NOT NULL, credits BIGINT NOT NULL, PRIMARY KEY (customer_id, hour_start))`,
-      `INSERT INTO overage_hours (customer_id, hour_start, credits)
-        SELECT t.customer_id, (t.effective_at / 3600000) * 3600000, -SUM(e.amount)
-          FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id
-          WHERE t.kind = 'usage' AND e.account = 'overage'
-          GROUP BY t.customer_id, (t.effective_at / 3600000) * 3600000`,
-    ],
+    statements: overageTotals('overage_hours', 'hour_start', 3_600_000),
   },
   {
     version: 54,
@@ -433,15 +442,7 @@ export const migrations: Migration[] = [
     // days are read from these, so a month's overage reads about 31 day totals and at most 46
     // hourly ones at its two ends, where it read up to 744 hours (BillingQueries.overageConsumed).
     // Filled here from the ledger as it stands.
-    statements: [
-      `CREATE TABLE overage_days (
-        customer_id TEXT NOT NULL, day_start BIGINT NOT NULL, credits BIGINT NOT NULL, PRIMARY KEY (customer_id, day_start))`,
-      `INSERT INTO overage_days (customer_id, day_start, credits)
-        SELECT t.customer_id, (t.effective_at / 86400000) * 86400000, -SUM(e.amount)
-          FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id
-          WHERE t.kind = 'usage' AND e.account = 'overage'
-          GROUP BY t.customer_id, (t.effective_at / 86400000) * 86400000`,
-    ],
+    statements: overageTotals('overage_days', 'day_start', 86_400_000),
   },
 ];
 
