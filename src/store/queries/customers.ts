@@ -320,11 +320,31 @@ export class CustomerQueries {
    * both columns): an extra lock, never a missing one. SQLite has one writer and needs no locks.
    */
   async findManyLocked(refs: readonly string[]): Promise<Map<string, CustomerRecord>> {
-    if (this.c.dialect !== 'postgres' || this.c.queryPrepared === undefined) return this.findMany(refs);
+    return (await this.lockMany(refs, false)) ?? this.findMany(refs);
+  }
+
+  /**
+   * `findManyLocked` without waiting: on PostgreSQL the customers another transaction has locked
+   * are skipped (`SKIP LOCKED`) and named in `locked` (references as given); the rest are locked
+   * and returned as `findManyLocked` returns them. A reference in neither is no customer. SQLite
+   * has one writer: nothing is ever locked.
+   */
+  async findManyLockedSkipping(refs: readonly string[]): Promise<{ found: Map<string, CustomerRecord>; locked: Set<string> }> {
+    const found = await this.lockMany(refs, true);
+    if (found === null) return { found: await this.findMany(refs), locked: new Set() };
+    const missing = refs.filter((ref) => !found.has(ref));
+    // Skipped (locked elsewhere) or no customer: the ones that exist are the locked ones.
+    const locked = missing.length === 0 ? new Set<string>() : new Set((await this.findMany(missing)).keys());
+    return { found, locked };
+  }
+
+  /** The locking read of `findManyLocked` (null where there are no row locks: SQLite). */
+  private async lockMany(refs: readonly string[], skipLocked: boolean): Promise<Map<string, CustomerRecord> | null> {
+    if (this.c.dialect !== 'postgres' || this.c.queryPrepared === undefined) return null;
     const out = new Map<string, CustomerRecord>();
     if (refs.length === 0) return out;
     const rows = await this.c.queryPrepared(
-      `SELECT * FROM customers WHERE id = ANY($1::text[]) OR external_id = ANY($1::text[]) ORDER BY id FOR UPDATE`, [refs]);
+      `SELECT * FROM customers WHERE id = ANY($1::text[]) OR external_id = ANY($1::text[]) ORDER BY id FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`, [refs]);
     const wanted = new Set(refs);
     for (const row of rows) if (wanted.has(row.id as string)) out.set(row.id as string, toCustomer(row));
     for (const row of rows) {
@@ -332,39 +352,6 @@ export class CustomerQueries {
       if (external !== null && wanted.has(external) && !out.has(external)) out.set(external, toCustomer(row));
     }
     return out;
-  }
-
-  /**
-   * `findManyLocked` without waiting: on PostgreSQL the customers another transaction has locked
-   * are skipped (`SKIP LOCKED`) and named in `locked` (references as given), looked up without a
-   * lock; the rest are locked and returned as `findManyLocked` returns them. A reference in
-   * neither is no customer. SQLite has one writer: nothing is ever locked.
-   */
-  async findManyLockedSkipping(refs: readonly string[]): Promise<{ found: Map<string, CustomerRecord>; locked: Set<string> }> {
-    if (this.c.dialect !== 'postgres' || this.c.queryPrepared === undefined) return { found: await this.findMany(refs), locked: new Set() };
-    const found = new Map<string, CustomerRecord>();
-    const locked = new Set<string>();
-    if (refs.length === 0) return { found, locked };
-    const rows = await this.c.queryPrepared(
-      `SELECT * FROM customers WHERE id = ANY($1::text[]) OR external_id = ANY($1::text[]) ORDER BY id FOR UPDATE SKIP LOCKED`, [refs]);
-    const wanted = new Set(refs);
-    for (const row of rows) if (wanted.has(row.id as string)) found.set(row.id as string, toCustomer(row));
-    for (const row of rows) {
-      const external = row.external_id as string | null;
-      if (external !== null && wanted.has(external) && !found.has(external)) found.set(external, toCustomer(row));
-    }
-    const missing = refs.filter((ref) => !found.has(ref));
-    if (missing.length > 0) {
-      // Skipped (locked elsewhere) or no customer: the ones that exist are the locked ones.
-      const existing = await this.c.queryPrepared(`SELECT id, external_id FROM customers WHERE id = ANY($1::text[]) OR external_id = ANY($1::text[])`, [missing]);
-      const absent = new Set(missing);
-      for (const row of existing) {
-        if (absent.has(row.id as string)) locked.add(row.id as string);
-        const external = row.external_id as string | null;
-        if (external !== null && absent.has(external)) locked.add(external);
-      }
-    }
-    return { found, locked };
   }
 
   /** Resolves many references at once; the map is keyed by the reference as given. */

@@ -57,36 +57,36 @@ const transactionsShape = insertShape('ledger_transactions', {
 const entriesShape = insertShape('ledger_entries', { txn_id: 'text', seq: 'bigint', customer_id: 'text', account: 'text', amount: 'bigint' });
 const balancesShape = insertShape('accounts', { customer_id: 'text', code: 'text', balance: 'bigint' },
   ' ON CONFLICT (customer_id, code) DO UPDATE SET balance = accounts.balance + excluded.balance');
-const overageHoursShape = insertShape('overage_hours', { customer_id: 'text', hour_start: 'bigint', credits: 'bigint' },
-  ' ON CONFLICT (customer_id, hour_start) DO UPDATE SET credits = overage_hours.credits + excluded.credits');
-const overageDaysShape = insertShape('overage_days', { customer_id: 'text', day_start: 'bigint', credits: 'bigint' },
-  ' ON CONFLICT (customer_id, day_start) DO UPDATE SET credits = overage_days.credits + excluded.credits');
 /** The span of one `overage_hours` row (migration 53). */
 export const overageHourMs = 3_600_000;
 /** The span of one `overage_days` row (migration 54): a UTC day. */
 export const overageDayMs = 86_400_000;
 /**
- * How an `overage_hours` row is named among the balances the ledger checks compare with their
- * entries (`overage_hours:<hour start>`): stored, its running total; summed, the `overage` entries
- * of the usage transactions effective in that hour, negated. `overage_days` rows likewise
- * (`overage_days:<day start>`).
+ * The running totals of overage taken by usage, per customer and span of effective time (an hour,
+ * a UTC day), kept by `post`. `code` names a row among the balances the ledger checks compare with
+ * their entries (`overage_hours:<hour start>`, `overage_days:<day start>`): stored, its running
+ * total; summed, the `overage` entries of the usage transactions effective in that span, negated.
  */
-const overageHourCode = (hourStart: string): string => `('overage_hours:' || (${hourStart}))`;
-const overageDayCode = (dayStart: string): string => `('overage_days:' || (${dayStart}))`;
+const overageTotals = ([['overage_hours', 'hour_start', overageHourMs], ['overage_days', 'day_start', overageDayMs]] as const).map(([table, start, spanMs]) => ({
+  table, start, spanMs,
+  shape: insertShape(table, { customer_id: 'text', [start]: 'bigint', credits: 'bigint' },
+    ` ON CONFLICT (customer_id, ${start}) DO UPDATE SET credits = ${table}.credits + excluded.credits`),
+  code: (startSql: string): string => `('${table}:' || (${startSql}))`,
+}));
+/** The code of the span of `kind` that holds the usage transaction `t`. */
+const codeOfTxn = (kind: (typeof overageTotals)[number]): string => kind.code(`(t.effective_at / ${kind.spanMs}) * ${kind.spanMs}`);
 const domainEventsShape = insertShape('domain_events', { id: 'text', customer_id: 'text', type: 'text', payload: 'text', created_at: 'bigint' });
 
-/** Adds overage credits to a customer's running total of the hour or day starting at `startMs`. */
-function addOverage(totals: Map<string, { customerId: string; startMs: number; credits: bigint }>, customerId: string, startMs: number, credits: bigint): void {
-  const key = `${customerId} ${startMs}`;
-  const total = totals.get(key);
-  if (total) total.credits += credits;
-  else totals.set(key, { customerId, startMs, credits });
-}
+/** A batch's overage per customer and span start, for one kind of `overageTotals`. */
+type OverageSums = Map<string, { customerId: string; startMs: number; credits: bigint }>;
 
-function overageValues(totals: Map<string, { customerId: string; startMs: number; credits: bigint }>): SqlValue[] {
-  const values: SqlValue[] = [];
-  for (const t of totals.values()) values.push(t.customerId, t.startMs, t.credits);
-  return values;
+/** Adds overage credits to a customer's running total of the span that holds `atMs`. */
+function addOverage(sums: OverageSums, spanMs: number, customerId: string, atMs: number, credits: bigint): void {
+  const startMs = Math.floor(atMs / spanMs) * spanMs;
+  const key = `${customerId} ${startMs}`;
+  const total = sums.get(key);
+  if (total) total.credits += credits;
+  else sums.set(key, { customerId, startMs, credits });
 }
 
 /** `JSON.stringify(refs)`, without the call for the usual empty object. */
@@ -169,10 +169,8 @@ export class LedgerQueries {
     // which accounts first appear, the order their rows are written in.
     const byCustomer = new Map<string, Map<string, { customerId: string; code: string; amount: bigint }>>();
     const deltas: { customerId: string; code: string; amount: bigint }[] = [];
-    // Overage taken by usage, per customer and hour, and per customer and day, of effective time
-    // (`overage_hours`, `overage_days`).
-    let overageHours: Map<string, { customerId: string; startMs: number; credits: bigint }> | null = null;
-    let overageDays: Map<string, { customerId: string; startMs: number; credits: bigint }> | null = null;
+    // Overage taken by usage, one map per kind of `overageTotals`.
+    let overage: OverageSums[] | null = null;
     for (const txn of txns) {
       // assertBalanced builds its messages before it checks; run it only to throw.
       if (!isBalanced(txn)) assertBalanced(txn);
@@ -186,8 +184,8 @@ export class LedgerQueries {
       for (const entry of txn.entries) {
         entryValues.push(txn.id, seq++, txn.customerId, entry.account, entry.amountMicro);
         if (entry.account === accounts.overage && txn.kind === 'usage') {
-          addOverage(overageHours ??= new Map(), txn.customerId, Math.floor(txn.effectiveAtMs / overageHourMs) * overageHourMs, -entry.amountMicro);
-          addOverage(overageDays ??= new Map(), txn.customerId, Math.floor(txn.effectiveAtMs / overageDayMs) * overageDayMs, -entry.amountMicro);
+          overage ??= overageTotals.map(() => new Map());
+          overageTotals.forEach((kind, i) => addOverage(overage![i]!, kind.spanMs, txn.customerId, txn.effectiveAtMs, -entry.amountMicro));
         }
         const delta = own.get(entry.account);
         if (delta) delta.amount += entry.amountMicro;
@@ -211,8 +209,13 @@ export class LedgerQueries {
     }
     await insertShapedRows(this.c, balancesShape, balanceValues);
     if (paidDown !== null) await this.deletePaidDebts(paidDown);
-    if (overageHours !== null) await insertShapedRows(this.c, overageHoursShape, overageValues(overageHours));
-    if (overageDays !== null) await insertShapedRows(this.c, overageDaysShape, overageValues(overageDays));
+    if (overage !== null) {
+      for (const [i, kind] of overageTotals.entries()) {
+        const values: SqlValue[] = [];
+        for (const t of overage[i]!.values()) values.push(t.customerId, t.startMs, t.credits);
+        await insertShapedRows(this.c, kind.shape, values);
+      }
+    }
   }
 
   /**
@@ -308,24 +311,20 @@ export class LedgerQueries {
   async balanceDiscrepancies(customerId?: string): Promise<BalanceDiscrepancy[]> {
     const filter = customerId ? 'WHERE customer_id = ?' : '';
     const txnFilter = customerId ? 'AND t.customer_id = ?' : '';
-    const params = customerId ? [customerId, customerId, customerId, customerId] : [];
+    const params = customerId ? [customerId, customerId, ...overageTotals.flatMap(() => [customerId, customerId])] : [];
+    const overageBranches = overageTotals.map((kind) => `
+         UNION ALL
+         SELECT customer_id, ${kind.code(kind.start)} AS code, credits AS stored, 0 AS summed FROM ${kind.table} ${filter}
+         UNION ALL
+         SELECT t.customer_id, ${codeOfTxn(kind)} AS code, 0 AS stored, -e.amount AS summed
+           FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id WHERE t.kind = 'usage' AND e.account = 'overage' ${txnFilter}`).join('');
     const rows = await this.c.query(
       `SELECT customer_id, code, SUM(stored) AS stored, SUM(summed) AS summed FROM (
          SELECT customer_id, code, balance AS stored, 0 AS summed FROM accounts ${filter}
          UNION ALL
-         SELECT customer_id, account AS code, 0 AS stored, amount AS summed FROM ledger_entries ${filter}
-         UNION ALL
-         SELECT customer_id, ${overageHourCode('hour_start')} AS code, credits AS stored, 0 AS summed FROM overage_hours ${filter}
-         UNION ALL
-         SELECT t.customer_id, ${overageHourCode(`(t.effective_at / ${overageHourMs}) * ${overageHourMs}`)} AS code, 0 AS stored, -e.amount AS summed
-           FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id WHERE t.kind = 'usage' AND e.account = 'overage' ${txnFilter}
-         UNION ALL
-         SELECT customer_id, ${overageDayCode('day_start')} AS code, credits AS stored, 0 AS summed FROM overage_days ${filter}
-         UNION ALL
-         SELECT t.customer_id, ${overageDayCode(`(t.effective_at / ${overageDayMs}) * ${overageDayMs}`)} AS code, 0 AS stored, -e.amount AS summed
-           FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id WHERE t.kind = 'usage' AND e.account = 'overage' ${txnFilter}
+         SELECT customer_id, account AS code, 0 AS stored, amount AS summed FROM ledger_entries ${filter}${overageBranches}
        ) x GROUP BY customer_id, code HAVING SUM(stored) <> SUM(summed)`,
-      customerId ? [...params, customerId, customerId] : params,
+      params,
     );
     return rows.map((r) => ({ customerId: r.customer_id as string, account: r.code as string, storedMicro: big(r.stored), summedMicro: big(r.summed) }));
   }
@@ -349,8 +348,7 @@ export class LedgerQueries {
       ? `ledger_transactions t CROSS JOIN LATERAL (SELECT e.customer_id, e.account, e.amount FROM ledger_entries e
           WHERE e.txn_id = t.id AND ${entries.sql} AND e.account LIKE 'consumed:%' OFFSET 0) e WHERE ${txns.sql}`
       : `ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id AND ${entries.sql} AND e.account LIKE 'consumed:%' WHERE ${txns.sql}`;
-    const hours = inCustomerRange('h.customer_id', range);
-    const days = inCustomerRange('d.customer_id', range);
+    const totals = inCustomerRange('o.customer_id', range);
     // The range's `overage` entries by the account index, each one's usage transaction by primary
     // key (on PostgreSQL in a lateral subquery it cannot flatten, as above, rather than a hash of
     // every transaction).
@@ -358,25 +356,20 @@ export class LedgerQueries {
       ? `ledger_entries e CROSS JOIN LATERAL (SELECT t.effective_at FROM ledger_transactions t WHERE t.id = e.txn_id AND t.kind = 'usage' OFFSET 0) t
           WHERE ${entries.sql} AND e.account = 'overage' AND ${indexedAccount('e')}`
       : `ledger_entries e JOIN ledger_transactions t ON t.id = e.txn_id AND t.kind = 'usage' WHERE ${entries.sql} AND e.account = 'overage' AND ${indexedAccount('e')}`;
+    const overageBranches = overageTotals.map((kind) => `
+         UNION ALL
+         SELECT o.customer_id, ${kind.code(`o.${kind.start}`)} AS code, o.credits AS stored, 0 AS summed FROM ${kind.table} o WHERE ${totals.sql}
+         UNION ALL
+         SELECT e.customer_id, ${codeOfTxn(kind)} AS code, 0 AS stored, -e.amount AS summed FROM ${overageEntries}`).join('');
     const rows = await this.c.query(
       `SELECT customer_id, code, SUM(stored) AS stored, SUM(summed) AS summed FROM (
          SELECT a.customer_id, a.code, a.balance AS stored, 0 AS summed FROM accounts a WHERE ${accounts.sql}
          UNION ALL
          SELECT e.customer_id, e.account AS code, 0 AS stored, e.amount AS summed FROM ledger_entries e WHERE ${entries.sql} AND ${indexedAccount('e')}
          UNION ALL
-         SELECT e.customer_id, e.account AS code, 0 AS stored, e.amount AS summed FROM ${consumedEntries}
-         UNION ALL
-         SELECT h.customer_id, ${overageHourCode('h.hour_start')} AS code, h.credits AS stored, 0 AS summed FROM overage_hours h WHERE ${hours.sql}
-         UNION ALL
-         SELECT e.customer_id, ${overageHourCode(`(t.effective_at / ${overageHourMs}) * ${overageHourMs}`)} AS code, 0 AS stored, -e.amount AS summed
-           FROM ${overageEntries}
-         UNION ALL
-         SELECT d.customer_id, ${overageDayCode('d.day_start')} AS code, d.credits AS stored, 0 AS summed FROM overage_days d WHERE ${days.sql}
-         UNION ALL
-         SELECT e.customer_id, ${overageDayCode(`(t.effective_at / ${overageDayMs}) * ${overageDayMs}`)} AS code, 0 AS stored, -e.amount AS summed
-           FROM ${overageEntries}
+         SELECT e.customer_id, e.account AS code, 0 AS stored, e.amount AS summed FROM ${consumedEntries}${overageBranches}
        ) x GROUP BY customer_id, code HAVING SUM(stored) <> SUM(summed) ORDER BY customer_id, code`,
-      [...accounts.params, ...entries.params, ...entries.params, ...txns.params, ...hours.params, ...entries.params, ...days.params, ...entries.params],
+      [...accounts.params, ...entries.params, ...entries.params, ...txns.params, ...overageTotals.flatMap(() => [...totals.params, ...entries.params])],
     );
     return rows.map((r) => ({ customerId: r.customer_id as string, account: r.code as string, storedMicro: big(r.stored), summedMicro: big(r.summed) }));
   }
