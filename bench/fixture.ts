@@ -44,6 +44,17 @@ export function openTempDatabase(label: string, options: SqliteOptions = {}): { 
 }
 
 /**
+ * The benchmark grants' window: effective from a day before the fixture is made, expiring (the
+ * promotional one) 30 days after. A grant pays only for usage at or after its effective time, and
+ * the benchmark's events trail the wall clock by up to a minute (`events.ts`), so grants made
+ * effective "now" would leave every event of the first minute after the fixture to overage or
+ * debt instead of the grants, which is neither what real traffic meets nor what the floor writes.
+ */
+export function grantWindow(nowMs: number): { effectiveAt: string; expiresAt: string } {
+  return { effectiveAt: new Date(nowMs - 86_400_000).toISOString(), expiresAt: new Date(nowMs + 30 * 86_400_000).toISOString() };
+}
+
+/**
  * Creates `customerCount` customers, each with three grants that the benchmark burns through in
  * order (a small promotional one, a small paid one, then a large paid one, so that events cross
  * grant boundaries), and two meters on one event type: tokens at a per-unit rate and requests at
@@ -61,13 +72,13 @@ export async function openFixture(label: string, customerCount: number, options:
     rate: { model: 'graduated', tiers: [{ up_to: 100, credits_per_unit: '0.01' }, { up_to: 1000, credits_per_unit: '0.005' }, { up_to: null, credits_per_unit: '0.002' }] },
   }));
   const customerIds: string[] = [];
-  const expiresAt = new Date(engine.clock.now() + 30 * 86_400_000).toISOString();
+  const { effectiveAt, expiresAt } = grantWindow(engine.clock.now());
   for (let i = 0; i < customerCount; i++) {
     const customer = must(await createCustomer(engine, { currency: 'USD', external_id: `bench-${i}`, overage: i % 2 === 0 }));
     customerIds.push(customer.id);
-    must(await createGrant(engine, { customer: customer.id, credits: '2', category: 'promotional', source: 'promotion', priority: 10, expires_at: expiresAt }));
-    must(await createGrant(engine, { customer: customer.id, credits: '5', category: 'paid', source: 'purchase', priority: 20 }));
-    must(await createGrant(engine, { customer: customer.id, credits: '100000', category: 'paid', source: 'purchase', priority: 50 }));
+    must(await createGrant(engine, { customer: customer.id, credits: '2', category: 'promotional', source: 'promotion', priority: 10, effective_at: effectiveAt, expires_at: expiresAt }));
+    must(await createGrant(engine, { customer: customer.id, credits: '5', category: 'paid', source: 'purchase', priority: 20, effective_at: effectiveAt }));
+    must(await createGrant(engine, { customer: customer.id, credits: '100000', category: 'paid', source: 'purchase', priority: 50, effective_at: effectiveAt }));
   }
   return { dir: temp.dir, path: temp.path, db: temp.db, engine, customerIds, close: temp.remove };
 }

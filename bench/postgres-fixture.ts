@@ -4,6 +4,7 @@ import { createCustomer } from '../src/engine/customers.ts';
 import { createGrant } from '../src/engine/grants.ts';
 import { createMeter } from '../src/engine/meters.ts';
 import { openPostgresDatabase } from '../src/store/postgres/postgres-database.ts';
+import { grantWindow } from './fixture.ts';
 
 /**
  * PostgreSQL databases for bench/postgres.ts. One template database is seeded once through the
@@ -83,16 +84,16 @@ export async function buildTemplate(cluster: PgCluster, name: string, customerCo
       rate: { model: 'graduated', tiers: [{ up_to: 100, credits_per_unit: '0.01' }, { up_to: 1000, credits_per_unit: '0.005' }, { up_to: null, credits_per_unit: '0.002' }] },
     }));
     const customerIds: string[] = new Array(customerCount);
-    const expiresAt = new Date(engine.clock.now() + 30 * 86_400_000).toISOString();
+    const { effectiveAt, expiresAt } = grantWindow(engine.clock.now());
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < customerCount) {
         const i = next++;
         const customer = must(await createCustomer(engine, { currency: 'USD', external_id: `bench-${i}`, overage: i % 2 === 0 }));
         customerIds[i] = customer.id;
-        must(await createGrant(engine, { customer: customer.id, credits: '2', category: 'promotional', source: 'promotion', priority: 10, expires_at: expiresAt }));
-        must(await createGrant(engine, { customer: customer.id, credits: '5', category: 'paid', source: 'purchase', priority: 20 }));
-        must(await createGrant(engine, { customer: customer.id, credits: '100000', category: 'paid', source: 'purchase', priority: 50 }));
+        must(await createGrant(engine, { customer: customer.id, credits: '2', category: 'promotional', source: 'promotion', priority: 10, effective_at: effectiveAt, expires_at: expiresAt }));
+        must(await createGrant(engine, { customer: customer.id, credits: '5', category: 'paid', source: 'purchase', priority: 20, effective_at: effectiveAt }));
+        must(await createGrant(engine, { customer: customer.id, credits: '100000', category: 'paid', source: 'purchase', priority: 50, effective_at: effectiveAt }));
       }
     };
     await Promise.all(Array.from({ length: concurrency }, worker));
