@@ -444,6 +444,25 @@ export const migrations: Migration[] = [
     // Filled here from the ledger as it stands.
     statements: overageTotals('overage_days', 'day_start', 86_400_000),
   },
+  {
+    version: 55,
+    name: 'usage charges on grants left out of the account index',
+    // A usage charge paid from grants writes one entry per grant into the account index (the
+    // costliest index a charge writes: one leaf page per customer a commit touches). The readers
+    // of those entries reach them through their transaction instead, by the transactions' indexes
+    // and then the entries' primary key (grant flows, frozen and revoked grants used, the
+    // balance check). `account_indexed` says which entries the index holds: 0 for a usage
+    // charge's `grant:` entries from now on, 1 for every other entry and for everything written
+    // before (which stays in the index, so nothing is rewritten). Queries that look an account up
+    // by customer repeat the index's condition (ledger.ts, `indexedAccount`); those that need the
+    // rest read `unindexedAccount` through the transactions. The index is rebuilt inside the
+    // migration's transaction, one pass over the table, as migration 12 did.
+    statements: [
+      `ALTER TABLE ledger_entries ADD COLUMN account_indexed BIGINT NOT NULL DEFAULT 1`,
+      `DROP INDEX ledger_entries_account`,
+      `CREATE INDEX ledger_entries_account ON ledger_entries (customer_id, account) WHERE account NOT LIKE 'consumed:%' AND account_indexed = 1`,
+    ],
+  },
 ];
 
 /** The advisory lock that serializes migrations across server processes on PostgreSQL. */

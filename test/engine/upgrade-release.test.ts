@@ -61,6 +61,10 @@ describe.each(dialects)('upgrading a database the release wrote, on %s', (dialec
       ? `SELECT sql AS definition FROM sqlite_master WHERE name = 'ledger_entries_account'`
       : `SELECT indexdef AS definition FROM pg_indexes WHERE indexname = 'ledger_entries_account'`;
     expect(String((await release.db.query(indexSql))[0]!.definition)).toMatch(/consumed:%/);
+    // Migration 55 leaves every entry the release wrote in the index (a usage charge's grant
+    // entries written from now on are not), and the checks above read both kinds.
+    expect(String((await release.db.query(indexSql))[0]!.definition)).toMatch(/account_indexed = 1/);
+    expect(Number((await release.db.query<{ n: bigint }>(`SELECT COUNT(*) AS n FROM ledger_entries WHERE account_indexed <> 1`))[0]!.n)).toBe(0);
 
     // An old charge still walks to its cause and back.
     const explained = must(await explainEvent(engine, 'rel-ev-1'));
@@ -76,6 +80,8 @@ describe.each(dialects)('upgrading a database the release wrote, on %s', (dialec
       { id: 'after-upgrade-1', customer: customer.id, type: 'llm', properties: { tokens: 700 } },
     ]);
     expect(results.map((r) => r.status)).toEqual(['duplicate', 'accepted']);
+    // The new charge is paid from a grant, its grant entry outside the account index, beside the old ones in it.
+    expect(Number((await release.db.query<{ n: bigint }>(`SELECT COUNT(*) AS n FROM ledger_entries WHERE account_indexed = 0`))[0]!.n)).toBeGreaterThan(0);
     const advanced = must(await advanceTestClock(engine, customer.testClockId!, { frozen_time: '2026-03-02T00:00:00Z' }));
     expect(advanced.ran).toBeGreaterThanOrEqual(3);
     const periods = await engine.store.read.billing.periods((await engine.store.read.billing.subscriptionsOf([customer.id]))[0]!.id);

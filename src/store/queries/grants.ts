@@ -2,7 +2,6 @@ import type { SqlConnection, SqlRow } from '../sql.ts';
 import type { GrantRecord, GrantStatus, HoldRecord, Page, PageRequest } from '../records.ts';
 import { big, bigOrNull, json, num, numOrNull, queryInChunks, strOrNull } from '../rows.ts';
 import { pageQuery } from './paging.ts';
-import { indexedAccount } from './ledger.ts';
 
 /** Grants joined with their ledger account, whose balance is what is left of the grant. */
 const grantSelect = `SELECT g.*, COALESCE(a.balance, 0) AS remaining FROM grants g
@@ -117,29 +116,33 @@ export class GrantQueries {
     await this.c.run(`UPDATE grants SET frozen_from = ?, unfrozen_at = ? WHERE id = ?`, [frozenFromMs, unfrozenAtMs, id]);
   }
 
-  /** Grants that were ever frozen, with the usage that debited them inside the frozen interval. */
+  /**
+   * Grants that were ever frozen, with the usage that debited them inside the frozen interval.
+   * Each grant's usage is found by time (`ledger_transactions_effective`: its customer, from the
+   * freeze on) and each transaction's entry on the grant by the entries' primary key: a usage
+   * charge's grant entries are not in the account index (migration 55), and this way finds those
+   * written before it alike. CROSS JOIN keeps grants outermost on SQLite (PostgreSQL plans it as
+   * an inner join).
+   */
   async usedWhileFrozen(): Promise<{ grantId: string; customerId: string; txnId: string; effectiveAtMs: number }[]> {
-    const rows = await this.c.query(
-      // CROSS JOIN keeps grants outermost on SQLite (PostgreSQL plans it as an inner join): else
-      // SQLite prefers scanning the whole partial account index to scanning the grants.
-      `SELECT g.id AS grant_id, g.customer_id, t.id AS txn_id, t.effective_at FROM grants g
-        CROSS JOIN ledger_entries e
-        JOIN ledger_transactions t ON t.id = e.txn_id AND t.kind = 'usage'
-        WHERE e.customer_id = g.customer_id AND e.account = 'grant:' || g.id AND ${indexedAccount('e')} AND e.amount < 0
-          AND g.frozen_from IS NOT NULL AND t.effective_at >= g.frozen_from
-          AND (g.unfrozen_at IS NULL OR t.effective_at < g.unfrozen_at)
-          AND (g.closed_at IS NULL OR t.effective_at < g.closed_at)
-        ORDER BY g.id, t.id`);
-    return rows.map((r) => ({ grantId: r.grant_id as string, customerId: r.customer_id as string, txnId: r.txn_id as string, effectiveAtMs: num(r.effective_at) }));
+    return this.usageOfGrants(
+      `g.frozen_from IS NOT NULL AND t.effective_at >= g.frozen_from
+        AND (g.unfrozen_at IS NULL OR t.effective_at < g.unfrozen_at) AND (g.closed_at IS NULL OR t.effective_at < g.closed_at)`);
   }
 
-  /** Grants closed because their invoice was voided or uncollectible, with usage after the close. */
+  /** Grants closed because their invoice was voided or uncollectible, with usage after the close (found as `usedWhileFrozen` finds it). */
   async usedAfterRevocation(): Promise<{ grantId: string; customerId: string; txnId: string; effectiveAtMs: number }[]> {
+    return this.usageOfGrants(
+      `g.status = 'voided' AND g.close_reason IN ('invoice voided', 'invoice uncollectible') AND t.effective_at >= g.closed_at`);
+  }
+
+  /** Usage transactions that debited a grant, for the grants and times `condition` (on `g` and `t`) names. */
+  private async usageOfGrants(condition: string): Promise<{ grantId: string; customerId: string; txnId: string; effectiveAtMs: number }[]> {
     const rows = await this.c.query(
       `SELECT g.id AS grant_id, g.customer_id, t.id AS txn_id, t.effective_at FROM grants g
-        JOIN ledger_entries e ON e.customer_id = g.customer_id AND e.account = 'grant:' || g.id AND ${indexedAccount('e')} AND e.amount < 0
-        JOIN ledger_transactions t ON t.id = e.txn_id AND t.kind = 'usage'
-        WHERE g.status = 'voided' AND g.close_reason IN ('invoice voided', 'invoice uncollectible') AND t.effective_at >= g.closed_at
+        CROSS JOIN ledger_transactions t
+        WHERE t.customer_id = g.customer_id AND t.kind = 'usage' AND ${condition}
+          AND EXISTS (SELECT 1 FROM ledger_entries e WHERE e.txn_id = t.id AND e.account = 'grant:' || g.id AND e.amount < 0)
         ORDER BY g.id, t.id`);
     return rows.map((r) => ({ grantId: r.grant_id as string, customerId: r.customer_id as string, txnId: r.txn_id as string, effectiveAtMs: num(r.effective_at) }));
   }

@@ -45,16 +45,28 @@ function isBalanced(txn: LedgerTransaction): boolean {
 
 /**
  * The term that lets a query look entries up by `(customer_id, account)`: the account index
- * (migration 12) leaves out the `consumed:<meter>` entries, two of every usage charge's three,
- * and SQLite and PostgreSQL use a partial index only when the query repeats its condition.
- * Every account looked up this way (`grant:…`, `hold:…`) satisfies it.
+ * leaves out the `consumed:<meter>` entries (migration 12) and a usage charge's `grant:` entries
+ * (migration 55, `account_indexed = 0`), and SQLite and PostgreSQL use a partial index only when
+ * the query repeats its condition. An account looked up this way finds every entry on it except a
+ * usage charge's since migration 55: `unindexedAccount` names those, found through their
+ * transactions.
  */
-export const indexedAccount = (alias: string): string => `${alias}.account NOT LIKE 'consumed:%'`;
+export const indexedAccount = (alias: string): string => `${alias}.account NOT LIKE 'consumed:%' AND ${alias}.account_indexed = 1`;
+/** Exactly the entries `indexedAccount` leaves out: read through their transaction (the entries' primary key). */
+export const unindexedAccount = (alias: string): string => `(${alias}.account LIKE 'consumed:%' OR ${alias}.account_indexed <> 1)`;
+/**
+ * `ledger_entries.account_indexed` of an entry as `post` writes it: 0 (out of the account index)
+ * for a usage charge's entry on a grant, 1 for any other. Every reader of grant entries by account
+ * adds the usage charges' ones from their transactions.
+ */
+const accountIndexed = (kind: string, account: string): bigint => (kind === 'usage' && account.startsWith('grant:') ? 0n : 1n);
 
 const transactionsShape = insertShape('ledger_transactions', {
   id: 'text', customer_id: 'text', kind: 'text', cause_type: 'text', cause_id: 'text', refs: 'text', effective_at: 'bigint', created_at: 'bigint',
 });
-const entriesShape = insertShape('ledger_entries', { txn_id: 'text', seq: 'bigint', customer_id: 'text', account: 'text', amount: 'bigint' });
+const entriesShape = insertShape('ledger_entries', {
+  txn_id: 'text', seq: 'bigint', customer_id: 'text', account: 'text', amount: 'bigint', account_indexed: 'bigint',
+});
 const balancesShape = insertShape('accounts', { customer_id: 'text', code: 'text', balance: 'bigint' },
   ' ON CONFLICT (customer_id, code) DO UPDATE SET balance = accounts.balance + excluded.balance');
 /** The span of one `overage_hours` row (migration 53). */
@@ -182,7 +194,7 @@ export class LedgerQueries {
       }
       let seq = 0;
       for (const entry of txn.entries) {
-        entryValues.push(txn.id, seq++, txn.customerId, entry.account, entry.amountMicro);
+        entryValues.push(txn.id, seq++, txn.customerId, entry.account, entry.amountMicro, accountIndexed(txn.kind, entry.account));
         if (entry.account === accounts.overage && txn.kind === 'usage') {
           overage ??= overageTotals.map(() => new Map());
           overageTotals.forEach((kind, i) => addOverage(overage![i]!, kind.spanMs, txn.customerId, txn.effectiveAtMs, -entry.amountMicro));
@@ -332,10 +344,12 @@ export class LedgerQueries {
   /**
    * `balanceDiscrepancies` for the customers of one range, read through indexes only, so a
    * whole-store check can walk the store a range at a time, each in a short snapshot. The entries
-   * are reached two ways, because the account index (migration 12) leaves out `consumed:<meter>`
-   * entries: every other entry by that index, the consumption entries through their transactions
-   * (the transactions' customer index, then the entries' primary key). A consumption entry whose
-   * transaction is gone is not seen; its transaction's absence is what the other checks name.
+   * are reached two ways, because the account index leaves some out (`consumed:<meter>` entries,
+   * and a usage charge's `grant:` entries since migration 55): every entry it holds by that index,
+   * the others (`unindexedAccount`) through their transactions (the transactions' customer index,
+   * then the entries' primary key). The two sets do not overlap, so no entry counts twice. An
+   * entry left out of the index whose transaction is gone is not seen; its transaction's absence
+   * is what the other checks name.
    */
   async balanceDiscrepanciesIn(range: CustomerRange): Promise<BalanceDiscrepancy[]> {
     const accounts = inCustomerRange('a.customer_id', range);
@@ -344,10 +358,10 @@ export class LedgerQueries {
     // PostgreSQL would join the range's transactions to the entries by hashing every entry of the
     // table, once per slice; a lateral subquery it cannot flatten (OFFSET 0) makes it look each
     // transaction's entries up by primary key, as SQLite's nested loop does.
-    const consumedEntries = this.c.dialect === 'postgres'
+    const unindexedEntries = this.c.dialect === 'postgres'
       ? `ledger_transactions t CROSS JOIN LATERAL (SELECT e.customer_id, e.account, e.amount FROM ledger_entries e
-          WHERE e.txn_id = t.id AND ${entries.sql} AND e.account LIKE 'consumed:%' OFFSET 0) e WHERE ${txns.sql}`
-      : `ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id AND ${entries.sql} AND e.account LIKE 'consumed:%' WHERE ${txns.sql}`;
+          WHERE e.txn_id = t.id AND ${entries.sql} AND ${unindexedAccount('e')} OFFSET 0) e WHERE ${txns.sql}`
+      : `ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id AND ${entries.sql} AND ${unindexedAccount('e')} WHERE ${txns.sql}`;
     const totals = inCustomerRange('o.customer_id', range);
     // The range's `overage` entries by the account index, each one's usage transaction by primary
     // key (on PostgreSQL in a lateral subquery it cannot flatten, as above, rather than a hash of
@@ -367,7 +381,7 @@ export class LedgerQueries {
          UNION ALL
          SELECT e.customer_id, e.account AS code, 0 AS stored, e.amount AS summed FROM ledger_entries e WHERE ${entries.sql} AND ${indexedAccount('e')}
          UNION ALL
-         SELECT e.customer_id, e.account AS code, 0 AS stored, e.amount AS summed FROM ${consumedEntries}${overageBranches}
+         SELECT e.customer_id, e.account AS code, 0 AS stored, e.amount AS summed FROM ${unindexedEntries}${overageBranches}
        ) x GROUP BY customer_id, code HAVING SUM(stored) <> SUM(summed) ORDER BY customer_id, code`,
       [...accounts.params, ...entries.params, ...entries.params, ...txns.params, ...overageTotals.flatMap(() => [...totals.params, ...entries.params])],
     );

@@ -3,7 +3,7 @@ import type { GrantFlowRow, HoldTrace } from '../../core/grant-flows.ts';
 import type { InvoicedSum, LineSum, MoneySum, OverageLine, UsageSum } from '../../core/reports.ts';
 import type { GrantRecord } from '../records.ts';
 import { big, json, num, numOrNull, queryInChunks, strOrNull } from '../rows.ts';
-import { indexedAccount } from './ledger.ts';
+import { indexedAccount, unindexedAccount } from './ledger.ts';
 
 /** A report's filter: the window [fromMs, toMs) and optionally one customer. */
 export interface ReportFilter {
@@ -133,16 +133,31 @@ export class ReportQueries {
     }));
   }
 
-  /** Each grant's entries summed per transaction kind, split at the window's start, up to its end. */
+  /**
+   * Each grant's entries summed per transaction kind, split at the window's start, up to its end.
+   * The entries the account index holds are found by it, grant by grant; a usage charge's grant
+   * entries, which it leaves out (migration 55), are found from the usage transactions up to the
+   * window's end (of the customer, when the report is for one) and matched to their grant by
+   * primary key. The two sets do not overlap (`account_indexed`).
+   */
   async grantFlows(set: GrantSet, f: ReportFilter): Promise<GrantFlowRow[]> {
     const params: SqlValue[] = [f.fromMs, f.toMs];
+    const indexedCustomer = this.customer('g.customer_id', f, params);
+    params.push(f.toMs);
+    const usageCustomer = this.customer('t.customer_id', f, params);
     const rows = await this.c.query(
-      `SELECT g.id, t.kind, CASE WHEN t.effective_at < ? THEN 1 ELSE 0 END AS before_from, SUM(e.amount) AS amount FROM grants g
-        JOIN ledger_entries e ON e.customer_id = g.customer_id AND e.account = 'grant:' || g.id AND ${indexedAccount('e')}
-        JOIN ledger_transactions t ON t.id = e.txn_id
-        WHERE ${grantSetCondition[set]} AND t.effective_at < ?${this.customer('g.customer_id', f, params)}
-        GROUP BY g.id, t.kind, before_from`, params);
-    return rows.map((r) => ({ grantId: r.id as string, kind: r.kind as string, beforeFrom: num(r.before_from) === 1, amountMicro: big(r.amount) }));
+      `SELECT x.grant_id, x.kind, CASE WHEN x.effective_at < ? THEN 1 ELSE 0 END AS before_from, SUM(x.amount) AS amount FROM (
+          SELECT g.id AS grant_id, t.kind, t.effective_at, e.amount FROM grants g
+            JOIN ledger_entries e ON e.customer_id = g.customer_id AND e.account = 'grant:' || g.id AND ${indexedAccount('e')}
+            JOIN ledger_transactions t ON t.id = e.txn_id
+            WHERE ${grantSetCondition[set]} AND t.effective_at < ?${indexedCustomer}
+          UNION ALL
+          SELECT g.id AS grant_id, t.kind, t.effective_at, e.amount FROM ledger_transactions t
+            JOIN ledger_entries e ON e.txn_id = t.id AND e.account LIKE 'grant:%' AND ${unindexedAccount('e')}
+            JOIN grants g ON g.id = substr(e.account, 7)
+            WHERE t.kind = 'usage' AND ${grantSetCondition[set]} AND t.effective_at < ?${usageCustomer}) x
+        GROUP BY x.grant_id, x.kind, before_from`, params);
+    return rows.map((r) => ({ grantId: r.grant_id as string, kind: r.kind as string, beforeFrom: num(r.before_from) === 1, amountMicro: big(r.amount) }));
   }
 
   /** Every hold funded (before the window's end) by a grant of the set, traced from its transactions. */
