@@ -446,17 +446,18 @@ export const migrations: Migration[] = [
   },
   {
     version: 55,
-    name: 'usage charges on grants left out of the account index',
-    // A usage charge paid from grants writes one entry per grant into the account index (the
-    // costliest index a charge writes: one leaf page per customer a commit touches). The readers
-    // of those entries reach them through their transaction instead, by the transactions' indexes
-    // and then the entries' primary key (grant flows, frozen and revoked grants used, the
-    // balance check). `account_indexed` says which entries the index holds: 0 for a usage
-    // charge's `grant:` entries from now on, 1 for every other entry and for everything written
-    // before (which stays in the index, so nothing is rewritten). Queries that look an account up
-    // by customer repeat the index's condition (ledger.ts, `indexedAccount`); those that need the
-    // rest read `unindexedAccount` through the transactions. The index is rebuilt inside the
-    // migration's transaction, one pass over the table, as migration 12 did.
+    name: 'usage charges left out of the account index',
+    // A usage charge wrote one entry per grant it drew on, or its `overage` or `debt` entry, into
+    // the account index: the costliest index a charge wrote (one leaf page per customer a commit
+    // touches). The readers of those entries reach them through their transaction instead, by the
+    // transactions' indexes and then the entries' primary key (grant flows, frozen and revoked
+    // grants used, the balance check and its overage totals). `account_indexed` says which entries
+    // the index holds: 0 for a usage charge's entries from now on, except those on a hold (the
+    // hold traces look captures up by account), 1 for every other entry and for everything
+    // written before (which stays in the index, so no row is rewritten). Queries that look an
+    // account up by customer repeat the index's condition (ledger.ts, `indexedAccount`); those
+    // that need the rest read `unindexedAccount` through the transactions. The index is rebuilt
+    // inside the migration's transaction, one pass over the table, as migration 12 did.
     statements: [
       `ALTER TABLE ledger_entries ADD COLUMN account_indexed BIGINT NOT NULL DEFAULT 1`,
       `DROP INDEX ledger_entries_account`,

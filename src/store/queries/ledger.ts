@@ -45,10 +45,10 @@ function isBalanced(txn: LedgerTransaction): boolean {
 
 /**
  * The term that lets a query look entries up by `(customer_id, account)`: the account index
- * leaves out the `consumed:<meter>` entries (migration 12) and a usage charge's `grant:` entries
- * (migration 55, `account_indexed = 0`), and SQLite and PostgreSQL use a partial index only when
- * the query repeats its condition. An account looked up this way finds every entry on it except a
- * usage charge's since migration 55: `unindexedAccount` names those, found through their
+ * leaves out the `consumed:<meter>` entries (migration 12) and a usage charge's entries other than
+ * on a hold (migration 55, `account_indexed = 0`), and SQLite and PostgreSQL use a partial index
+ * only when the query repeats its condition. An account looked up this way finds every entry on it
+ * except a usage charge's since migration 55: `unindexedAccount` names those, found through their
  * transactions.
  */
 export const indexedAccount = (alias: string): string => `${alias}.account NOT LIKE 'consumed:%' AND ${alias}.account_indexed = 1`;
@@ -56,10 +56,11 @@ export const indexedAccount = (alias: string): string => `${alias}.account NOT L
 export const unindexedAccount = (alias: string): string => `(${alias}.account LIKE 'consumed:%' OR ${alias}.account_indexed <> 1)`;
 /**
  * `ledger_entries.account_indexed` of an entry as `post` writes it: 0 (out of the account index)
- * for a usage charge's entry on a grant, 1 for any other. Every reader of grant entries by account
- * adds the usage charges' ones from their transactions.
+ * for a usage charge's entries (on grants, `overage`, `debt`, `consumed:<meter>`), except one on a
+ * hold, which the hold traces look up by account; 1 for any other entry. Every reader of those
+ * accounts' entries adds a usage charge's ones from its transaction.
  */
-const accountIndexed = (kind: string, account: string): bigint => (kind === 'usage' && account.startsWith('grant:') ? 0n : 1n);
+const accountIndexed = (kind: string, account: string): bigint => (kind === 'usage' && !account.startsWith('hold:') ? 0n : 1n);
 
 const transactionsShape = insertShape('ledger_transactions', {
   id: 'text', customer_id: 'text', kind: 'text', cause_type: 'text', cause_id: 'text', refs: 'text', effective_at: 'bigint', created_at: 'bigint',
@@ -345,7 +346,7 @@ export class LedgerQueries {
    * `balanceDiscrepancies` for the customers of one range, read through indexes only, so a
    * whole-store check can walk the store a range at a time, each in a short snapshot. The entries
    * are reached two ways, because the account index leaves some out (`consumed:<meter>` entries,
-   * and a usage charge's `grant:` entries since migration 55): every entry it holds by that index,
+   * and a usage charge's other entries but on holds since migration 55): every entry it holds by that index,
    * the others (`unindexedAccount`) through their transactions (the transactions' customer index,
    * then the entries' primary key). The two sets do not overlap, so no entry counts twice. An
    * entry left out of the index whose transaction is gone is not seen; its transaction's absence
@@ -355,17 +356,22 @@ export class LedgerQueries {
     const accounts = inCustomerRange('a.customer_id', range);
     const entries = inCustomerRange('e.customer_id', range);
     const txns = inCustomerRange('t.customer_id', range);
-    // PostgreSQL would join the range's transactions to the entries by hashing every entry of the
-    // table, once per slice; a lateral subquery it cannot flatten (OFFSET 0) makes it look each
-    // transaction's entries up by primary key, as SQLite's nested loop does.
+    // The entries the index leaves out, with their transaction's kind and time, read once (a
+    // walk of the range's transactions, each one's entries by primary key) and used twice: in the
+    // balances, and in the overage totals for a usage charge's `overage` entries. PostgreSQL would
+    // join the range's transactions to the entries by hashing every entry of the table, once per
+    // slice; a lateral subquery it cannot flatten (OFFSET 0) makes it look each transaction's
+    // entries up by primary key, as SQLite's nested loop does.
     const unindexedEntries = this.c.dialect === 'postgres'
-      ? `ledger_transactions t CROSS JOIN LATERAL (SELECT e.customer_id, e.account, e.amount FROM ledger_entries e
-          WHERE e.txn_id = t.id AND ${entries.sql} AND ${unindexedAccount('e')} OFFSET 0) e WHERE ${txns.sql}`
-      : `ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id AND ${entries.sql} AND ${unindexedAccount('e')} WHERE ${txns.sql}`;
+      ? `SELECT e.customer_id, e.account, e.amount, t.kind, t.effective_at FROM ledger_transactions t CROSS JOIN LATERAL (
+            SELECT e.customer_id, e.account, e.amount FROM ledger_entries e WHERE e.txn_id = t.id AND ${entries.sql} AND ${unindexedAccount('e')} OFFSET 0) e
+          WHERE ${txns.sql}`
+      : `SELECT e.customer_id, e.account, e.amount, t.kind, t.effective_at FROM ledger_transactions t
+          JOIN ledger_entries e ON e.txn_id = t.id AND ${entries.sql} AND ${unindexedAccount('e')} WHERE ${txns.sql}`;
     const totals = inCustomerRange('o.customer_id', range);
-    // The range's `overage` entries by the account index, each one's usage transaction by primary
-    // key (on PostgreSQL in a lateral subquery it cannot flatten, as above, rather than a hash of
-    // every transaction).
+    // The range's `overage` entries the account index holds (written before migration 55), each
+    // one's usage transaction by primary key (on PostgreSQL in a lateral subquery it cannot
+    // flatten, as above, rather than a hash of every transaction).
     const overageEntries = this.c.dialect === 'postgres'
       ? `ledger_entries e CROSS JOIN LATERAL (SELECT t.effective_at FROM ledger_transactions t WHERE t.id = e.txn_id AND t.kind = 'usage' OFFSET 0) t
           WHERE ${entries.sql} AND e.account = 'overage' AND ${indexedAccount('e')}`
@@ -374,16 +380,19 @@ export class LedgerQueries {
          UNION ALL
          SELECT o.customer_id, ${kind.code(`o.${kind.start}`)} AS code, o.credits AS stored, 0 AS summed FROM ${kind.table} o WHERE ${totals.sql}
          UNION ALL
-         SELECT e.customer_id, ${codeOfTxn(kind)} AS code, 0 AS stored, -e.amount AS summed FROM ${overageEntries}`).join('');
+         SELECT e.customer_id, ${codeOfTxn(kind)} AS code, 0 AS stored, -e.amount AS summed FROM ${overageEntries}
+         UNION ALL
+         SELECT t.customer_id, ${codeOfTxn(kind)} AS code, 0 AS stored, -t.amount AS summed FROM unindexed t WHERE t.kind = 'usage' AND t.account = 'overage'`).join('');
     const rows = await this.c.query(
-      `SELECT customer_id, code, SUM(stored) AS stored, SUM(summed) AS summed FROM (
+      `WITH unindexed AS MATERIALIZED (${unindexedEntries})
+       SELECT customer_id, code, SUM(stored) AS stored, SUM(summed) AS summed FROM (
          SELECT a.customer_id, a.code, a.balance AS stored, 0 AS summed FROM accounts a WHERE ${accounts.sql}
          UNION ALL
          SELECT e.customer_id, e.account AS code, 0 AS stored, e.amount AS summed FROM ledger_entries e WHERE ${entries.sql} AND ${indexedAccount('e')}
          UNION ALL
-         SELECT e.customer_id, e.account AS code, 0 AS stored, e.amount AS summed FROM ${unindexedEntries}${overageBranches}
+         SELECT u.customer_id, u.account AS code, 0 AS stored, u.amount AS summed FROM unindexed u${overageBranches}
        ) x GROUP BY customer_id, code HAVING SUM(stored) <> SUM(summed) ORDER BY customer_id, code`,
-      [...accounts.params, ...entries.params, ...entries.params, ...txns.params, ...overageTotals.flatMap(() => [...totals.params, ...entries.params])],
+      [...entries.params, ...txns.params, ...accounts.params, ...entries.params, ...overageTotals.flatMap(() => [...totals.params, ...entries.params])],
     );
     return rows.map((r) => ({ customerId: r.customer_id as string, account: r.code as string, storedMicro: big(r.stored), summedMicro: big(r.summed) }));
   }
