@@ -346,11 +346,11 @@ export class LedgerQueries {
    * `balanceDiscrepancies` for the customers of one range, read through indexes only, so a
    * whole-store check can walk the store a range at a time, each in a short snapshot. The entries
    * are reached two ways, because the account index leaves some out (`consumed:<meter>` entries,
-   * and a usage charge's other entries but on holds since migration 55): every entry it holds by that index,
-   * the others (`unindexedAccount`) through their transactions (the transactions' customer index,
-   * then the entries' primary key). The two sets do not overlap, so no entry counts twice. An
-   * entry left out of the index whose transaction is gone is not seen; its transaction's absence
-   * is what the other checks name.
+   * and since migration 55 a usage charge's other entries but those on holds): every entry it
+   * holds by that index, the others (`unindexedAccount`) through their transactions (the
+   * transactions' customer index, then the entries' primary key). The two sets do not overlap, so
+   * no entry counts twice. An entry left out of the index whose transaction is gone is not seen;
+   * its transaction's absence is what the other checks name.
    */
   async balanceDiscrepanciesIn(range: CustomerRange): Promise<BalanceDiscrepancy[]> {
     const accounts = inCustomerRange('a.customer_id', range);
