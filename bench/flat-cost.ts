@@ -101,11 +101,11 @@ export async function preload(db: SqlDatabase, customerIds: readonly string[], f
           '[{"meter":"llm_tokens","quantity":"1234","credits":"0.02468"},{"meter":"llm_requests","quantity":"1","credits":"0.005"}]', ${oldMs} + v FROM k`);
       await c.run(`${series} INSERT INTO ledger_transactions (id, customer_id, kind, cause_type, cause_id, refs, effective_at, created_at)
         SELECT 'txn_0' || printf('%025d', v), ${customer}, 'usage', 'usage_event', 'hist-' || v, '{}', ${oldMs} + v, ${oldMs} + v FROM k`);
-      // As `LedgerQueries.post` writes a usage charge: its grant entry outside the account index.
+      // As `LedgerQueries.post` writes a usage charge: every entry outside the account index (migration 55).
       await c.run(`${series} INSERT INTO ledger_entries (txn_id, seq, customer_id, account, amount, account_indexed)
-        SELECT 'txn_0' || printf('%025d', v), s.seq, ${customer}, s.account, s.amount, s.indexed FROM k
-        CROSS JOIN (SELECT 0 AS seq, 'grant:grt_0history' AS account, -30000 AS amount, 0 AS indexed UNION ALL SELECT 1, 'consumed:llm_tokens', 20000, 1
-          UNION ALL SELECT 2, 'consumed:llm_requests', 10000, 1) s`);
+        SELECT 'txn_0' || printf('%025d', v), s.seq, ${customer}, s.account, s.amount, 0 FROM k
+        CROSS JOIN (SELECT 0 AS seq, 'grant:grt_0history' AS account, -30000 AS amount UNION ALL SELECT 1, 'consumed:llm_tokens', 20000
+          UNION ALL SELECT 2, 'consumed:llm_requests', 10000) s`);
     });
     done = to;
   }

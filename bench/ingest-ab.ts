@@ -117,9 +117,10 @@ const median = (xs: readonly number[]): number => {
 };
 const load = (): string => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 
-// Events trail the clock by up to a minute (events.ts), and a grant pays only events after its
-// creation: until a minute has passed since the last fixture was made, the same event would find
-// grants on one side and not on the other.
+// Events trail the clock by up to a minute (events.ts), and a grant pays only events after it takes
+// effect. Each side uses its own checkout's fixture, and one from before `grantWindow` (round 12)
+// makes its grants effective as it makes them: until a minute has passed since the last fixture
+// was made, the same event would find grants on one side and not on the other.
 const settleMs = sidesOpenedMs + 61_000 - Date.now();
 if (settleMs > 0) await new Promise((done) => setTimeout(done, settleMs));
 console.log(`load before: ${load()}`);

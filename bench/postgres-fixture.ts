@@ -4,7 +4,7 @@ import { createCustomer } from '../src/engine/customers.ts';
 import { createGrant } from '../src/engine/grants.ts';
 import { createMeter } from '../src/engine/meters.ts';
 import { openPostgresDatabase } from '../src/store/postgres/postgres-database.ts';
-import { grantWindow } from './fixture.ts';
+import { eventType, grantWindow, meterCodes } from './fixture.ts';
 
 /**
  * PostgreSQL databases for bench/postgres.ts. One template database is seeded once through the
@@ -13,9 +13,8 @@ import { grantWindow } from './fixture.ts';
  * same state and none sees another's rows.
  */
 
-/** The event type both benchmark meters read, and the meters' codes (as in bench/fixture.ts). */
-export const eventType = 'llm';
-export const meterCodes = { tokens: 'llm_tokens', requests: 'llm_requests' } as const;
+/** The event type both benchmark meters read, and the meters' codes: the SQLite fixture's. */
+export { eventType, meterCodes };
 
 export class PgCluster {
   constructor(readonly adminUrl: string) {}
