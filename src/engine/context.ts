@@ -3,6 +3,7 @@ import type { CustomerRecord, DomainEventRecord } from '../store/records.ts';
 import type { LedgerTransaction } from '../core/ledger.ts';
 import type { Clock } from './clock.ts';
 import type { IdGenerator } from './ids.ts';
+import { fitsIdTime, usageIdTime } from '../core/id-time.ts';
 
 export interface EngineSettings {
   /** Usage timestamps further ahead of the customer's clock are refused. */
@@ -86,6 +87,16 @@ export class Changes {
 
   txnId(): string {
     return this.engine.ids.next('txn');
+  }
+
+  /**
+   * A usage charge's transaction id: its time part is the minute of the event's timestamp
+   * (`atMs`, `usageIdTime`) where that fits an id, the clock's otherwise. The store then finds the
+   * charges of a time window through the customer's id index instead of indexing them by time as
+   * well (migration 56).
+   */
+  usageTxnId(atMs: number): string {
+    return fitsIdTime(atMs) ? this.engine.ids.at('txn', usageIdTime(atMs)) : this.engine.ids.next('txn');
   }
 
   event(type: string, customerId: string | null, payload: Record<string, unknown>, atMs: number): DomainEventRecord {

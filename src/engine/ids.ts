@@ -1,26 +1,37 @@
 import { randomBytes } from 'node:crypto';
+import { idAlphabet, idTimeText } from '../core/id-time.ts';
 
 /**
  * Prefixed, time-sortable ids (`cus_01JD…`): 10 Crockford base-32 characters of milliseconds, then
  * 16 of randomness. Within one millisecond the random part is incremented, so ids made by one
  * process sort in creation order.
  */
-const alphabet = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+const alphabet = idAlphabet;
+/** How many of an `at` id's 16 last characters hold the clock, and the span they count before they wrap. */
+const clockPlaces = 4;
+const clockPlacesSpan = 32 ** clockPlaces;
 
 export type IdPrefix = 'cus' | 'grt' | 'evt' | 'inv' | 'sub' | 'txn' | 'ref' | 'cbk' | 'hld' | 'mtr' | 'clk' | 'key' | 'pln' | 'lin' | 'pay' | 'whk' | 'dlv' | 'per' | 'prc' | 'cn' | 'cnu' | 'pat'
   | 'prm' | 'rdm' | 'rfl' | 'rcb';
 
 export interface IdGenerator {
   next(prefix: IdPrefix): string;
+  /**
+   * An id whose time part is `ms` rather than the clock's (`ms` must fit, `fitsIdTime`). Its other
+   * 16 characters are the clock's milliseconds modulo 32^4 (about 17 minutes) and 12 of a counter
+   * that starts at random and steps once per id: ids made at one `ms` sort about in the order they
+   * were made, so an index of them takes new ones at the end of that time's part of it. A usage
+   * charge's transaction carries the minute of its event's timestamp this way (migration 56,
+   * `usageIdTime`), and the store finds charges by time through the customer's id index.
+   */
+  at(prefix: IdPrefix, ms: number): string;
 }
 
 export function createIdGenerator(nowMs: () => number = Date.now): IdGenerator {
-  let lastMs = -1;
-  const random = new Uint8Array(16);
   let pool = randomBytes(4096);
   let poolOffset = 0;
 
-  const refill = (): void => {
+  const refill = (random: Uint8Array): void => {
     if (poolOffset + 16 > pool.length) {
       pool = randomBytes(4096);
       poolOffset = 0;
@@ -29,7 +40,7 @@ export function createIdGenerator(nowMs: () => number = Date.now): IdGenerator {
     poolOffset += 16;
   };
 
-  const increment = (): void => {
+  const increment = (random: Uint8Array): void => {
     for (let i = 15; i >= 0; i--) {
       if (random[i]! < 31) {
         random[i]! += 1;
@@ -39,21 +50,37 @@ export function createIdGenerator(nowMs: () => number = Date.now): IdGenerator {
     }
   };
 
+  const text = (prefix: IdPrefix, ms: number, random: Uint8Array): string => {
+    let tail = '';
+    for (let i = 0; i < 16; i++) tail += alphabet[random[i]!];
+    return `${prefix}_${idTimeText(ms)}${tail}`;
+  };
+
+  let lastMs = -1;
+  const random = new Uint8Array(16);
+  // `at` ids count, in the last 12 of their 16 places (the clock fills the first 4): one step per
+  // id, so ids made at one time in one clock millisecond follow the order they were made in, from
+  // a random start, so two processes count from unrelated points of 32^12.
+  let lastAtClockMs = -1;
+  const counterAt = new Uint8Array(16);
+  refill(counterAt);
+
   return {
     next(prefix) {
       const ms = Math.max(nowMs(), lastMs);
-      if (ms === lastMs) increment();
-      else refill();
+      if (ms === lastMs) increment(random);
+      else refill(random);
       lastMs = ms;
-      let time = '';
-      let rest = ms;
-      for (let i = 0; i < 10; i++) {
-        time = alphabet[rest % 32]! + time;
-        rest = Math.floor(rest / 32);
-      }
+      return text(prefix, ms, random);
+    },
+    at(prefix, ms) {
+      const clockMs = Math.max(nowMs(), lastAtClockMs);
+      lastAtClockMs = clockMs;
+      increment(counterAt);
       let tail = '';
-      for (let i = 0; i < 16; i++) tail += alphabet[random[i]!];
-      return `${prefix}_${time}${tail}`;
+      for (let i = 0, rest = clockMs % clockPlacesSpan; i < clockPlaces; i++, rest = Math.floor(rest / 32)) tail = alphabet[rest % 32]! + tail;
+      for (let i = clockPlaces; i < 16; i++) tail += alphabet[counterAt[i]!];
+      return `${prefix}_${idTimeText(ms)}${tail}`;
     },
   };
 }
@@ -63,11 +90,5 @@ export function createIdGenerator(nowMs: () => number = Date.now): IdGenerator {
  * time-sortable ids ask "everything recorded before this instant".
  */
 export function idFloor(prefix: IdPrefix, ms: number): string {
-  let time = '';
-  let rest = Math.max(0, Math.floor(ms));
-  for (let i = 0; i < 10; i++) {
-    time = alphabet[rest % 32]! + time;
-    rest = Math.floor(rest / 32);
-  }
-  return `${prefix}_${time}${'0'.repeat(16)}`;
+  return `${prefix}_${idTimeText(Math.max(0, Math.floor(ms)))}${'0'.repeat(16)}`;
 }

@@ -411,7 +411,7 @@ function charge(
     refs: {},
     effectiveAtMs: e.atMs,
     entries: concatEntries(payment.entries, consumed),
-    id: changes.txnId(),
+    id: changes.usageTxnId(e.atMs),
   });
   const result: IngestResult = { id: e.id, status: 'accepted', credits, paid_by: payment.paidBy };
   if (payment.overageMicro > 0n) result.overage = formatCredits(payment.overageMicro);

@@ -464,6 +464,24 @@ export const migrations: Migration[] = [
       `CREATE INDEX ledger_entries_account ON ledger_entries (customer_id, account) WHERE account NOT LIKE 'consumed:%' AND account_indexed = 1`,
     ],
   },
+  {
+    version: 56,
+    name: 'usage charges found by id, out of the time index',
+    // A usage charge wrote an entry into `ledger_transactions_effective` (customer, effective time):
+    // a customer-keyed index, so one leaf page per customer a commit touches. A usage charge's id
+    // now carries its event's timestamp (src/core/id-time.ts), so the charges of a window are a
+    // range of ids in `ledger_transactions_customer`, which the charge writes anyway
+    // (src/store/queries/usage-window.ts). `effective_indexed` says which transactions the time
+    // index holds: 0 for such a charge from now on, 1 for every other transaction and for every
+    // charge written before (whose id has the time it was recorded, so it stays in the index and
+    // no row is rewritten). The index is rebuilt in the migration's transaction, one pass over the
+    // table, as migrations 12 and 55 did.
+    statements: [
+      `ALTER TABLE ledger_transactions ADD COLUMN effective_indexed BIGINT NOT NULL DEFAULT 1`,
+      `DROP INDEX ledger_transactions_effective`,
+      `CREATE INDEX ledger_transactions_effective ON ledger_transactions (customer_id, effective_at) WHERE effective_indexed = 1`,
+    ],
+  },
 ];
 
 /** The advisory lock that serializes migrations across server processes on PostgreSQL. */

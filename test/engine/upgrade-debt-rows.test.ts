@@ -73,13 +73,15 @@ describe.each(dialects)('upgrading a database with paid-off debt rows, on %s', (
     expect((await db.query(`SELECT version FROM schema_migrations ORDER BY version`)).map((r) => Number(r.version))).toEqual(migrations.map((m) => m.version));
 
     // The zero rows are gone, the owed ones kept; every other row of every table is as it was (in
-    // the columns it had: migration 55 adds `ledger_entries.account_indexed`, 1 for every old entry).
+    // the columns it had: migration 55 adds `ledger_entries.account_indexed`, 1 for every old entry,
+    // and migration 56 `ledger_transactions.effective_indexed`, 1 for every old transaction).
     const after = await db.query(`SELECT customer_id, code, balance FROM accounts WHERE code = 'debt'`);
     expect(after.filter(isZeroDebt)).toEqual([]);
     expect(await contents(db, 'accounts')).toEqual(before.get('accounts')!.filter((row) => !isZeroDebt(JSON.parse(row) as SqlRow)));
     expect(await contents(db, 'accounts')).toHaveLength(before.get('accounts')!.length - paidOff.length);
     for (const table of tables.filter((t) => t !== 'accounts')) expect(await contents(db, table, before.get(table)), table).toEqual(before.get(table));
     expect((await db.query(`SELECT DISTINCT account_indexed FROM ledger_entries`)).map((r) => Number(r.account_indexed))).toEqual([1]);
+    expect((await db.query(`SELECT DISTINCT effective_indexed FROM ledger_transactions`)).map((r) => Number(r.effective_indexed))).toEqual([1]);
 
     // Balances read zero debt for the paid-off customers, the owed amounts for the others.
     for (const id of paidOff) expect(must(await getBalance(engine, id)).balance.debtMicro).toBe(0n);

@@ -11,6 +11,7 @@ import { reconcile } from '../../src/engine/reconcile.ts';
 import { ingestEvents } from '../../src/engine/ingest-events.ts';
 import { advanceTestClock } from '../../src/engine/test-clocks.ts';
 import { explainEvent } from '../../src/engine/explain-event.ts';
+import { idTimeOf, usageIdTime } from '../../src/core/id-time.ts';
 
 /**
  * A database written by the release whose schema ends at migration 5 (test/fixtures/
@@ -65,6 +66,13 @@ describe.each(dialects)('upgrading a database the release wrote, on %s', (dialec
     // entries written from now on are not), and the checks above read both kinds.
     expect(String((await release.db.query(indexSql))[0]!.definition)).toMatch(/account_indexed = 1/);
     expect(Number((await release.db.query<{ n: bigint }>(`SELECT COUNT(*) AS n FROM ledger_entries WHERE account_indexed <> 1`))[0]!.n)).toBe(0);
+    // Migration 56 leaves every transaction the release wrote in the time index (their ids have
+    // the time they were recorded); a usage charge written from now on is found by id instead.
+    const timeIndexSql = dialect === 'sqlite'
+      ? `SELECT sql AS definition FROM sqlite_master WHERE name = 'ledger_transactions_effective'`
+      : `SELECT indexdef AS definition FROM pg_indexes WHERE indexname = 'ledger_transactions_effective'`;
+    expect(String((await release.db.query(timeIndexSql))[0]!.definition)).toMatch(/effective_indexed = 1/);
+    expect(Number((await release.db.query<{ n: bigint }>(`SELECT COUNT(*) AS n FROM ledger_transactions WHERE effective_indexed <> 1`))[0]!.n)).toBe(0);
 
     // An old charge still walks to its cause and back.
     const explained = must(await explainEvent(engine, 'rel-ev-1'));
@@ -82,6 +90,10 @@ describe.each(dialects)('upgrading a database the release wrote, on %s', (dialec
     expect(results.map((r) => r.status)).toEqual(['duplicate', 'accepted']);
     // The new charge is paid from a grant, its grant entry outside the account index, beside the old ones in it.
     expect(Number((await release.db.query<{ n: bigint }>(`SELECT COUNT(*) AS n FROM ledger_entries WHERE account_indexed = 0`))[0]!.n)).toBeGreaterThan(0);
+    // ... and the charge itself out of the time index, its id carrying its event's minute, beside the old charges in it.
+    const [fresh] = await engine.store.read.ledger.transactionsForCause('after-upgrade-1');
+    const freshRow = (await release.db.query(`SELECT effective_indexed FROM ledger_transactions WHERE id = ?`, [fresh!.id]))[0]!;
+    expect([Number(freshRow.effective_indexed), idTimeOf(fresh!.id)]).toEqual([0, usageIdTime(fresh!.effectiveAtMs)]);
     const advanced = must(await advanceTestClock(engine, customer.testClockId!, { frozen_time: '2026-03-02T00:00:00Z' }));
     expect(advanced.ran).toBeGreaterThanOrEqual(3);
     const periods = await engine.store.read.billing.periods((await engine.store.read.billing.subscriptionsOf([customer.id]))[0]!.id);

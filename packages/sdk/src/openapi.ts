@@ -389,7 +389,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List ledger transactions with their entries */
+        /**
+         * List ledger transactions with their entries
+         * @description In id order (`order=desc`: newest first). A transaction's id follows the time it was written, except a usage charge's, which carries its event's timestamp: the charge of an event sent late lists at the time of its usage.
+         */
         get: operations["listLedgerTransactions"];
         put?: never;
         post?: never;

@@ -75,7 +75,9 @@ export function systemRoutes(app: FastifyInstance, engine: Engine, metrics: Metr
 
   app.get<{ Querystring: Static<typeof S.OrderedPageQuery> }>('/v1/ledger/transactions', {
     config: { scope: 'read' },
-    schema: { tags: ['ledger'], operationId: 'listLedgerTransactions', summary: 'List ledger transactions with their entries', response: responds(200, List(Type.Ref(R.LedgerTransaction), 'A page of ledger transactions.')), querystring: S.OrderedPageQuery },
+    schema: { tags: ['ledger'], operationId: 'listLedgerTransactions', summary: 'List ledger transactions with their entries',
+      description: 'In id order (`order=desc`: newest first). A transaction\'s id follows the time it was written, except a usage charge\'s, which carries its event\'s timestamp: the charge of an event sent late lists at the time of its usage.',
+      response: responds(200, List(Type.Ref(R.LedgerTransaction), 'A page of ledger transactions.')), querystring: S.OrderedPageQuery },
   }, async (req, reply) => {
     const customerId = await customerFilter(engine, req.caller?.customerId ?? null, req.query.customer);
     if (customerId === false) return sendError(reply, hiddenCustomer(req.query.customer ?? ''));

@@ -8,6 +8,7 @@ import { big, bigOrNull, insertRows, json, num, numOrNull, queryInChunks, strOrN
 import { jsonRateCodec } from './usage.ts';
 import { pageQuery } from './paging.ts';
 import { overageDayMs, overageHourMs } from './ledger.ts';
+import { effectiveIndexedTxn, usageByIdTime, usageByIdTimeParams } from './usage-window.ts';
 
 export type PlanRecord = Plan & { subscribed: boolean };
 
@@ -345,8 +346,11 @@ export class BillingQueries {
  * window must not be empty.
  */
 export function overageColumns(customer: string): string {
-  const entriesIn = `SELECT COALESCE(SUM(e.amount), 0) FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id
-        WHERE t.customer_id = ${customer} AND t.kind = 'usage' AND e.account = 'overage' AND t.effective_at >= ? AND t.effective_at < ?`;
+  // A window's usage charges: those in the time index, then those found by id (migration 56).
+  const entriesIn = `(SELECT COALESCE(SUM(e.amount), 0) FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id
+        WHERE t.customer_id = ${customer} AND t.kind = 'usage' AND ${effectiveIndexedTxn('t')} AND e.account = 'overage' AND t.effective_at >= ? AND t.effective_at < ?)
+      + (SELECT COALESCE(SUM(e.amount), 0) FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id
+        WHERE t.customer_id = ${customer} AND ${usageByIdTime('t')} AND e.account = 'overage')`;
   const hoursIn = `SELECT COALESCE(SUM(h.credits), 0) FROM overage_hours h WHERE h.customer_id = ${customer} AND h.hour_start >= ? AND h.hour_start < ?`;
   return `(SELECT COALESCE(SUM(d.credits), 0) FROM overage_days d WHERE d.customer_id = ${customer} AND d.day_start >= ? AND d.day_start < ?) AS overage_days,
         (${hoursIn}) AS overage_hours_before, (${hoursIn}) AS overage_hours_after,
@@ -365,8 +369,14 @@ export function overageParams(customerId: string | null, fromMs: number, toMs: n
   let firstDayMs = Math.ceil(firstHourMs / overageDayMs) * overageDayMs;
   let endDayMs = Math.floor(endHourMs / overageDayMs) * overageDayMs;
   if (endDayMs <= firstDayMs) firstDayMs = endDayMs = endHourMs;
-  const sums: [number, number][] = [[firstDayMs, endDayMs], [firstHourMs, firstDayMs], [endDayMs, endHourMs], [firstHourMs, fromMs], [toMs, endHourMs]];
-  return customerId === null ? sums.flat() : sums.flatMap((range) => [customerId, ...range]);
+  const totals: [number, number][] = [[firstDayMs, endDayMs], [firstHourMs, firstDayMs], [endDayMs, endHourMs]];
+  const entries: [number, number][] = [[firstHourMs, fromMs], [toMs, endHourMs]];
+  const who = customerId === null ? [] : [customerId];
+  return [
+    ...totals.flatMap((range) => [...who, ...range]),
+    // Each entries' sum reads the time index, then the charges found by id.
+    ...entries.flatMap(([from, to]) => [...who, from, to, ...who, ...usageByIdTimeParams(from, to)]),
+  ];
 }
 
 /** The overage `overageColumns` read: the days' and hours' totals less the entries outside the window (negative on `overage`). */

@@ -2,6 +2,7 @@ import type { SqlConnection, SqlRow } from '../sql.ts';
 import type { GrantRecord, GrantStatus, HoldRecord, Page, PageRequest } from '../records.ts';
 import { big, bigOrNull, json, num, numOrNull, queryInChunks, strOrNull } from '../rows.ts';
 import { pageQuery } from './paging.ts';
+import { effectiveIndexedTxn, usageByIdTimeSql } from './usage-window.ts';
 
 /** Grants joined with their ledger account, whose balance is what is left of the grant. */
 const grantSelect = `SELECT g.*, COALESCE(a.balance, 0) AS remaining FROM grants g
@@ -117,33 +118,39 @@ export class GrantQueries {
   }
 
   /**
-   * Grants that were ever frozen, with the usage that debited them inside the frozen interval.
-   * Each grant's usage is found by time (`ledger_transactions_effective`: its customer, from the
-   * freeze on) and each transaction's entry on the grant by the entries' primary key: a usage
-   * charge's grant entries are not in the account index (migration 55), and this way finds those
-   * written before it alike. CROSS JOIN keeps grants outermost on SQLite (PostgreSQL plans it as
-   * an inner join).
+   * Grants that were ever frozen, with the usage that debited them inside the frozen interval
+   * (from the freeze to the unfreeze or the close, whichever came first). Each grant's usage is
+   * found by time, its customer's charges in the time index and those found by id (migration 56,
+   * usage-window.ts), and each transaction's entry on the grant by the entries' primary key: a
+   * usage charge's grant entries are not in the account index (migration 55), and this way finds
+   * those written before it alike.
    */
   async usedWhileFrozen(): Promise<{ grantId: string; customerId: string; txnId: string; effectiveAtMs: number }[]> {
-    return this.usageOfGrants(
-      `g.frozen_from IS NOT NULL AND t.effective_at >= g.frozen_from
-        AND (g.unfrozen_at IS NULL OR t.effective_at < g.unfrozen_at) AND (g.closed_at IS NULL OR t.effective_at < g.closed_at)`);
+    return this.usageOfGrants('g.frozen_from IS NOT NULL', 'g.frozen_from',
+      `CASE WHEN g.unfrozen_at IS NULL THEN g.closed_at WHEN g.closed_at IS NULL OR g.unfrozen_at < g.closed_at THEN g.unfrozen_at ELSE g.closed_at END`);
   }
 
   /** Grants closed because their invoice was voided or uncollectible, with usage after the close (found as `usedWhileFrozen` finds it). */
   async usedAfterRevocation(): Promise<{ grantId: string; customerId: string; txnId: string; effectiveAtMs: number }[]> {
-    return this.usageOfGrants(
-      `g.status = 'voided' AND g.close_reason IN ('invoice voided', 'invoice uncollectible') AND t.effective_at >= g.closed_at`);
+    return this.usageOfGrants(`g.status = 'voided' AND g.close_reason IN ('invoice voided', 'invoice uncollectible')`, 'g.closed_at', 'CAST(NULL AS BIGINT)');
   }
 
-  /** Usage transactions that debited a grant, for the grants and times `condition` (on `g` and `t`) names. */
-  private async usageOfGrants(condition: string): Promise<{ grantId: string; customerId: string; txnId: string; effectiveAtMs: number }[]> {
-    const rows = await this.c.query(
-      `SELECT g.id AS grant_id, g.customer_id, t.id AS txn_id, t.effective_at FROM grants g
+  /**
+   * Usage transactions that debited a grant, for the grants `grants` (a condition on `g`) names,
+   * effective from `fromSql` to before `toSql` (SQL on `g`; NULL leaves it open). CROSS JOIN keeps
+   * grants outermost on SQLite (PostgreSQL plans it as an inner join).
+   */
+  private async usageOfGrants(grants: string, fromSql: string, toSql: string): Promise<{ grantId: string; customerId: string; txnId: string; effectiveAtMs: number }[]> {
+    const of = (charges: string) => `SELECT g.id AS grant_id, g.customer_id, t.id AS txn_id, t.effective_at FROM grants g
         CROSS JOIN ledger_transactions t
-        WHERE t.customer_id = g.customer_id AND t.kind = 'usage' AND ${condition}
-          AND EXISTS (SELECT 1 FROM ledger_entries e WHERE e.txn_id = t.id AND e.account = 'grant:' || g.id AND e.amount < 0)
-        ORDER BY g.id, t.id`);
+        WHERE ${grants} AND t.customer_id = g.customer_id AND ${charges}
+          AND EXISTS (SELECT 1 FROM ledger_entries e WHERE e.txn_id = t.id AND e.account = 'grant:' || g.id AND e.amount < 0)`;
+    const rows = await this.c.query(
+      `SELECT x.grant_id, x.customer_id, x.txn_id, x.effective_at FROM (
+          ${of(`t.kind = 'usage' AND ${effectiveIndexedTxn('t')} AND t.effective_at >= ${fromSql} AND (${toSql} IS NULL OR t.effective_at < ${toSql})`)}
+          UNION ALL
+          ${of(usageByIdTimeSql('t', fromSql, toSql))}) x
+        ORDER BY x.grant_id, x.txn_id`);
     return rows.map((r) => ({ grantId: r.grant_id as string, customerId: r.customer_id as string, txnId: r.txn_id as string, effectiveAtMs: num(r.effective_at) }));
   }
 

@@ -4,6 +4,8 @@ import { accounts, assertBalanced, type LedgerTransaction } from '../../core/led
 import { big, insertShape, insertShapedRows, json, num, numOrNull, queryInChunks } from '../rows.ts';
 import { pageQuery } from './paging.ts';
 import { inCustomerRange, type CustomerRange } from './customer-range.ts';
+import { effectiveIndexed } from './usage-window.ts';
+import { idTimeLength } from '../../core/id-time.ts';
 
 export interface BalanceDiscrepancy {
   customerId: string;
@@ -64,6 +66,7 @@ const accountIndexed = (kind: string, account: string): bigint => (kind === 'usa
 
 const transactionsShape = insertShape('ledger_transactions', {
   id: 'text', customer_id: 'text', kind: 'text', cause_type: 'text', cause_id: 'text', refs: 'text', effective_at: 'bigint', created_at: 'bigint',
+  effective_indexed: 'bigint',
 });
 const entriesShape = insertShape('ledger_entries', {
   txn_id: 'text', seq: 'bigint', customer_id: 'text', account: 'text', amount: 'bigint', account_indexed: 'bigint',
@@ -112,12 +115,13 @@ const byAccountKey = (a: { customerId: string; code: string }, b: { customerId: 
   a.customerId < b.customerId ? -1 : a.customerId > b.customerId ? 1 : a.code < b.code ? -1 : a.code > b.code ? 1 : 0;
 
 /**
- * The rows of `ledger_transactions` (8 values each, id first, customer second) reordered by
- * customer, then id: two of the table's indexes lead with the customer, and rows in that order
- * reach their pages one after another; the id index takes the batch's new ids at its end anyway.
+ * The rows of `ledger_transactions` (`transactionsShape`'s values, id first, customer second)
+ * reordered by customer, then id: two of the table's indexes lead with the customer, and rows in
+ * that order reach their pages one after another; the id index takes the batch's new ids near its
+ * end anyway (a usage charge's id has its event's time, at most minutes behind the clock as a rule).
  */
 function sortedTxnValues(values: readonly SqlValue[]): SqlValue[] {
-  const width = 8;
+  const width = transactionsShape.columns.length;
   const rows: number[] = [];
   for (let p = 0; p < values.length; p += width) rows.push(p);
   rows.sort((a, b) => {
@@ -131,6 +135,38 @@ function sortedTxnValues(values: readonly SqlValue[]): SqlValue[] {
   const out: SqlValue[] = new Array(values.length);
   let o = 0;
   for (const p of rows) for (let i = 0; i < width; i++) out[o++] = values[p + i]!;
+  return out;
+}
+
+/** Where a transaction id's time part ends: `txn_` and 10 characters (src/core/id-time.ts). */
+const txnTimeEnd = 'txn_'.length + idTimeLength;
+
+/**
+ * The entries' rows (`entriesShape`'s values) grouped by their transaction's id time, earliest
+ * first, each group in the order given. A batch's usage charges carry the minutes of their events
+ * (migration 56), usually one or two, and within a minute ids follow the order they were made: so
+ * grouped, the entries' key takes them at one place after another instead of alternating between
+ * places. A batch of one time part is returned as it is.
+ */
+function byTxnTime(values: SqlValue[], times: readonly string[]): SqlValue[] {
+  const width = entriesShape.columns.length;
+  let rowsOf: Map<string, number[]> | null = null;
+  for (let r = 1; r < times.length; r++) {
+    if (times[r] === times[0]) continue;
+    rowsOf = new Map();
+    break;
+  }
+  if (rowsOf === null) return values;
+  for (let r = 0; r < times.length; r++) {
+    const rows = rowsOf.get(times[r]!);
+    if (rows === undefined) rowsOf.set(times[r]!, [r]);
+    else rows.push(r);
+  }
+  const out: SqlValue[] = new Array(values.length);
+  let o = 0;
+  for (const time of [...rowsOf.keys()].sort()) {
+    for (const r of rowsOf.get(time)!) for (let i = 0, p = r * width; i < width; i++) out[o++] = values[p + i]!;
+  }
   return out;
 }
 
@@ -178,6 +214,8 @@ export class LedgerQueries {
     if (txns.length === 0) return;
     const txnValues: SqlValue[] = [];
     const entryValues: SqlValue[] = [];
+    // SQLite: each entry's transaction id up to its time part, to write them in that order.
+    const entryTimes: string[] | null = this.c.dialect === 'sqlite' ? [] : null;
     // Per customer, then per account (no key string made per entry); `deltas` keeps the order in
     // which accounts first appear, the order their rows are written in.
     const byCustomer = new Map<string, Map<string, { customerId: string; code: string; amount: bigint }>>();
@@ -187,15 +225,18 @@ export class LedgerQueries {
     for (const txn of txns) {
       // assertBalanced builds its messages before it checks; run it only to throw.
       if (!isBalanced(txn)) assertBalanced(txn);
-      txnValues.push(txn.id, txn.customerId, txn.kind, txn.cause.type, txn.cause.id, refsJson(txn.refs), txn.effectiveAtMs, recordedAtMs);
+      txnValues.push(txn.id, txn.customerId, txn.kind, txn.cause.type, txn.cause.id, refsJson(txn.refs), txn.effectiveAtMs, recordedAtMs,
+        effectiveIndexed(txn.kind, txn.id, txn.effectiveAtMs));
       let own = byCustomer.get(txn.customerId);
       if (own === undefined) {
         own = new Map();
         byCustomer.set(txn.customerId, own);
       }
       let seq = 0;
+      const txnTime = entryTimes === null ? '' : txn.id.slice(0, txnTimeEnd);
       for (const entry of txn.entries) {
         entryValues.push(txn.id, seq++, txn.customerId, entry.account, entry.amountMicro, accountIndexed(txn.kind, entry.account));
+        if (entryTimes !== null) entryTimes.push(txnTime);
         if (entry.account === accounts.overage && txn.kind === 'usage') {
           overage ??= overageTotals.map(() => new Map());
           overageTotals.forEach((kind, i) => addOverage(overage![i]!, kind.spanMs, txn.customerId, txn.effectiveAtMs, -entry.amountMicro));
@@ -213,7 +254,7 @@ export class LedgerQueries {
     // order instead of hopping between customers. (PostgreSQL keeps the first-seen order.)
     if (this.c.dialect === 'sqlite') deltas.sort(byAccountKey);
     await insertShapedRows(this.c, transactionsShape, this.c.dialect === 'sqlite' ? sortedTxnValues(txnValues) : txnValues);
-    await insertShapedRows(this.c, entriesShape, entryValues);
+    await insertShapedRows(this.c, entriesShape, entryTimes === null ? entryValues : byTxnTime(entryValues, entryTimes));
     const balanceValues: SqlValue[] = [];
     let paidDown: string[] | null = null;
     for (const d of deltas) {

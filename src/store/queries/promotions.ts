@@ -192,9 +192,9 @@ export class PromotionQueries {
    */
   async linkFacts(fromMs: number, toMs: number): Promise<PromotionLinkFacts> {
     // The issuing transaction is found by the partial cause index (migration 11: its condition
-    // repeated), not by the customer's: SQLite without statistics would otherwise pick
-    // `ledger_transactions_effective` and read the customer's whole history for every grant.
-    // `|| ''` keeps the customer comparison off that index on both engines.
+    // repeated), not by the customer's: SQLite without statistics would otherwise pick a
+    // customer-led index and read the customer's whole history for every grant. `|| ''` keeps
+    // the customer comparison off those indexes on both engines.
     const grants = await this.c.query(
       `SELECT g.id, g.customer_id, g.credits, g.category, g.source, t.refs,
           r.id AS redemption_id, r.customer_id AS redemption_customer, r.credits AS redemption_credits,

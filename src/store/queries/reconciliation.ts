@@ -5,6 +5,7 @@ import type { ReturnRecord } from '../records.ts';
 import { endOfTimeMs } from '../../core/time.ts';
 import { big, num, numOrNull, queryInChunks, strOrNull } from '../rows.ts';
 import { allCustomers, inCustomerRange, type CustomerRange } from './customer-range.ts';
+import { effectiveIndexedTxn, usageByIdTimeSql } from './usage-window.ts';
 
 /** A reconciliation window [fromMs, toMs). */
 export interface ReconcileWindow {
@@ -169,14 +170,17 @@ export class ReconciliationQueries {
    * transactions effective in the period, cut at the subscription's end as the final invoice is.
    */
   async closedPeriods(w: ReconcileWindow): Promise<ClosedPeriod[]> {
+    // The period's usage charges: those in the time index, then those found by id (migration 56).
+    const end = `CASE WHEN s.ended_at IS NOT NULL AND s.ended_at + 1 < p.period_end THEN s.ended_at + 1 ELSE p.period_end END`;
+    const overageOf = (charges: string) => `(SELECT COALESCE(SUM(e.amount), 0) FROM ledger_transactions t
+          JOIN ledger_entries e ON e.txn_id = t.id AND e.account = 'overage' WHERE t.customer_id = p.customer_id AND ${charges})`;
     const rows = await this.c.query(
-      `SELECT p.subscription_id, p.customer_id, p.period_index, p.period_start, p.period_end, COALESCE(SUM(e.amount), 0) AS overage
+      `SELECT p.subscription_id, p.customer_id, p.period_index, p.period_start, p.period_end,
+          ${overageOf(`t.kind = 'usage' AND ${effectiveIndexedTxn('t')} AND t.effective_at >= p.period_start AND t.effective_at < ${end}`)}
+          + ${overageOf(usageByIdTimeSql('t', 'p.period_start', end))} AS overage
         FROM subscription_periods p JOIN subscriptions s ON s.id = p.subscription_id
-        LEFT JOIN ledger_transactions t ON t.customer_id = p.customer_id AND t.kind = 'usage' AND t.effective_at >= p.period_start
-          AND t.effective_at < CASE WHEN s.ended_at IS NOT NULL AND s.ended_at + 1 < p.period_end THEN s.ended_at + 1 ELSE p.period_end END
-        LEFT JOIN ledger_entries e ON e.txn_id = t.id AND e.account = 'overage'
         WHERE p.period_end > ? AND p.period_start < ? AND (p.period_index < s.period_index OR s.status = 'canceled')
-        GROUP BY p.subscription_id, p.customer_id, p.period_index, p.period_start, p.period_end ORDER BY p.subscription_id, p.period_index`,
+        ORDER BY p.subscription_id, p.period_index`,
       [w.fromMs, w.toMs],
     );
     return rows.map((r) => ({

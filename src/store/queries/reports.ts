@@ -4,6 +4,7 @@ import type { InvoicedSum, LineSum, MoneySum, OverageLine, UsageSum } from '../.
 import type { GrantRecord } from '../records.ts';
 import { big, json, num, numOrNull, queryInChunks, strOrNull } from '../rows.ts';
 import { indexedAccount, unindexedAccount } from './ledger.ts';
+import { effectiveIndexedTxn, usageByIdTime, usageByIdTimeParams } from './usage-window.ts';
 
 /** A report's filter: the window [fromMs, toMs) and optionally one customer. */
 export interface ReportFilter {
@@ -93,12 +94,20 @@ export class ReportQueries {
    * timeline. Usage outside any subscription has no plan.
    */
   async usageSums(f: ReportFilter): Promise<UsageSum[]> {
+    // The window's usage charges: those in the time index, then those found by id (migration 56).
     const params: SqlValue[] = [f.fromMs, f.toMs];
+    const indexedCustomer = this.customer('t.customer_id', f, params);
+    params.push(...usageByIdTimeParams(f.fromMs, f.toMs));
+    const byIdCustomer = this.customer('t.customer_id', f, params);
     const rows = await this.c.query(
-      `SELECT p.plan_id, e.account, SUM(e.amount) AS credits, COUNT(DISTINCT t.id) AS n FROM ledger_transactions t
-        JOIN ledger_entries e ON e.txn_id = t.id
-        LEFT JOIN subscription_phases p ON p.customer_id = t.customer_id AND p.start_at <= t.effective_at AND (p.end_at IS NULL OR p.end_at > t.effective_at)
-        WHERE t.kind = 'usage' AND e.account LIKE 'consumed:%' AND t.effective_at >= ? AND t.effective_at < ?${this.customer('t.customer_id', f, params)}
+      `SELECT p.plan_id, e.account, SUM(e.amount) AS credits, COUNT(DISTINCT u.id) AS n FROM (
+          SELECT t.id, t.customer_id, t.effective_at FROM ledger_transactions t
+            WHERE t.kind = 'usage' AND ${effectiveIndexedTxn('t')} AND t.effective_at >= ? AND t.effective_at < ?${indexedCustomer}
+          UNION ALL
+          SELECT t.id, t.customer_id, t.effective_at FROM ledger_transactions t WHERE ${usageByIdTime('t')}${byIdCustomer}) u
+        JOIN ledger_entries e ON e.txn_id = u.id
+        LEFT JOIN subscription_phases p ON p.customer_id = u.customer_id AND p.start_at <= u.effective_at AND (p.end_at IS NULL OR p.end_at > u.effective_at)
+        WHERE e.account LIKE 'consumed:%'
         GROUP BY p.plan_id, e.account`, params);
     return rows.map((r) => ({ planId: strOrNull(r.plan_id), meter: (r.account as string).slice('consumed:'.length), creditsMicro: big(r.credits), transactions: big(r.n) }));
   }
