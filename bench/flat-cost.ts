@@ -99,6 +99,8 @@ export async function preload(db: SqlDatabase, customerIds: readonly string[], f
         SELECT ${customer}, 'hist-' || v, 'llm', ${oldMs} + v, '{"model":"gpt-4o","tokens":' || (50 + v % 2000) || ',"region":"eu-west-1"}',
           substr(hex(randomblob(32)), 1, 43), 30000, 'txn_0' || printf('%025d', v),
           '[{"meter":"llm_tokens","quantity":"1234","credits":"0.02468"},{"meter":"llm_requests","quantity":"1","credits":"0.005"}]', ${oldMs} + v FROM k`);
+      // The history's charges stand for charges written before migration 56: ids in the order
+      // written (not of their event's minute), so in the time index (`effective_indexed` 1).
       await c.run(`${series} INSERT INTO ledger_transactions (id, customer_id, kind, cause_type, cause_id, refs, effective_at, created_at)
         SELECT 'txn_0' || printf('%025d', v), ${customer}, 'usage', 'usage_event', 'hist-' || v, '{}', ${oldMs} + v, ${oldMs} + v FROM k`);
       // As `LedgerQueries.post` writes a usage charge: every entry outside the account index (migration 55).
