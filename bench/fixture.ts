@@ -58,7 +58,9 @@ export function grantWindow(nowMs: number): { effectiveAt: string; expiresAt: st
  * Creates `customerCount` customers, each with three grants that the benchmark burns through in
  * order (a small promotional one, a small paid one, then a large paid one, so that events cross
  * grant boundaries), and two meters on one event type: tokens at a per-unit rate and requests at
- * a graduated rate.
+ * a graduated rate. The paid grants are made by hand (`adjustment`): a `purchase` grant is linked
+ * to the invoice that sold it, which reconciliation checks, and the fixture sells nothing, so a
+ * benchmark database reconciles clean.
  */
 export async function openFixture(label: string, customerCount: number, options: SqliteOptions = {}): Promise<Fixture> {
   const temp = openTempDatabase(label, options);
@@ -77,8 +79,8 @@ export async function openFixture(label: string, customerCount: number, options:
     const customer = must(await createCustomer(engine, { currency: 'USD', external_id: `bench-${i}`, overage: i % 2 === 0 }));
     customerIds.push(customer.id);
     must(await createGrant(engine, { customer: customer.id, credits: '2', category: 'promotional', source: 'promotion', priority: 10, effective_at: effectiveAt, expires_at: expiresAt }));
-    must(await createGrant(engine, { customer: customer.id, credits: '5', category: 'paid', source: 'purchase', priority: 20, effective_at: effectiveAt }));
-    must(await createGrant(engine, { customer: customer.id, credits: '100000', category: 'paid', source: 'purchase', priority: 50, effective_at: effectiveAt }));
+    must(await createGrant(engine, { customer: customer.id, credits: '5', category: 'paid', source: 'adjustment', priority: 20, effective_at: effectiveAt }));
+    must(await createGrant(engine, { customer: customer.id, credits: '100000', category: 'paid', source: 'adjustment', priority: 50, effective_at: effectiveAt }));
   }
   return { dir: temp.dir, path: temp.path, db: temp.db, engine, customerIds, close: temp.remove };
 }

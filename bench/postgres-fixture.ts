@@ -91,8 +91,8 @@ export async function buildTemplate(cluster: PgCluster, name: string, customerCo
         const customer = must(await createCustomer(engine, { currency: 'USD', external_id: `bench-${i}`, overage: i % 2 === 0 }));
         customerIds[i] = customer.id;
         must(await createGrant(engine, { customer: customer.id, credits: '2', category: 'promotional', source: 'promotion', priority: 10, effective_at: effectiveAt, expires_at: expiresAt }));
-        must(await createGrant(engine, { customer: customer.id, credits: '5', category: 'paid', source: 'purchase', priority: 20, effective_at: effectiveAt }));
-        must(await createGrant(engine, { customer: customer.id, credits: '100000', category: 'paid', source: 'purchase', priority: 50, effective_at: effectiveAt }));
+        must(await createGrant(engine, { customer: customer.id, credits: '5', category: 'paid', source: 'adjustment', priority: 20, effective_at: effectiveAt }));
+        must(await createGrant(engine, { customer: customer.id, credits: '100000', category: 'paid', source: 'adjustment', priority: 50, effective_at: effectiveAt }));
       }
     };
     await Promise.all(Array.from({ length: concurrency }, worker));

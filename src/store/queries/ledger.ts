@@ -118,7 +118,7 @@ const byAccountKey = (a: { customerId: string; code: string }, b: { customerId: 
  * The rows of `ledger_transactions` (`transactionsShape`'s values, id first, customer second)
  * reordered by customer, then id: two of the table's indexes lead with the customer, and rows in
  * that order reach their pages one after another; the id index takes the batch's new ids near its
- * end anyway (a usage charge's id has its event's time, at most minutes behind the clock as a rule).
+ * end anyway (a usage charge's id has its event's minute, as a rule at most minutes behind the clock).
  */
 function sortedTxnValues(values: readonly SqlValue[]): SqlValue[] {
   const width = transactionsShape.columns.length;

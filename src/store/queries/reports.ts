@@ -3,8 +3,12 @@ import type { GrantFlowRow, HoldTrace } from '../../core/grant-flows.ts';
 import type { InvoicedSum, LineSum, MoneySum, OverageLine, UsageSum } from '../../core/reports.ts';
 import type { GrantRecord } from '../records.ts';
 import { big, json, num, numOrNull, queryInChunks, strOrNull } from '../rows.ts';
+import { accounts } from '../../core/ledger.ts';
 import { indexedAccount, unindexedAccount } from './ledger.ts';
 import { effectiveIndexedTxn, usageByIdTime, usageByIdTimeParams } from './usage-window.ts';
+
+/** Where a grant's id starts in its account's code (`grant:<id>`), as SQL's `substr` counts (from 1). */
+const grantIdStart = accounts.grant('').length + 1;
 
 /** A report's filter: the window [fromMs, toMs) and optionally one customer. */
 export interface ReportFilter {
@@ -163,7 +167,7 @@ export class ReportQueries {
           UNION ALL
           SELECT g.id AS grant_id, t.kind, t.effective_at, e.amount FROM ledger_transactions t
             JOIN ledger_entries e ON e.txn_id = t.id AND e.account LIKE 'grant:%' AND ${unindexedAccount('e')}
-            JOIN grants g ON g.id = substr(e.account, 7)
+            JOIN grants g ON g.id = substr(e.account, ${grantIdStart})
             WHERE t.kind = 'usage' AND ${grantSetCondition[set]} AND t.effective_at < ?${usageCustomer}) x
         GROUP BY x.grant_id, x.kind, before_from`, params);
     return rows.map((r) => ({ grantId: r.grant_id as string, kind: r.kind as string, beforeFrom: num(r.before_from) === 1, amountMicro: big(r.amount) }));
