@@ -49,9 +49,13 @@ export function idTimeOf(id: string): number | null {
   return ms;
 }
 
-/** The smallest id of `prefix` whose time part is `ms` (which must fit): every id of that time and after compares at or above it. */
+/**
+ * The smallest id of `prefix` whose time part is `ms` (rounded down; 0 for any earlier time, and
+ * below `idTimeEndMs`): every id of that time and after compares at or above it, every earlier one
+ * below it. Lets a reader of time-sortable ids ask "everything recorded before this instant".
+ */
 export function idFloor(prefix: string, ms: number): string {
-  return `${prefix}_${idTimeText(ms)}`;
+  return `${prefix}_${idTimeText(Math.max(0, Math.floor(ms)))}`;
 }
 
 /** The span a usage charge's id time part is rounded to: a minute. */

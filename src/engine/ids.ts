@@ -4,9 +4,8 @@ import { idAlphabet, idTimeText } from '../core/id-time.ts';
 /**
  * Prefixed, time-sortable ids (`cus_01JD…`): 10 Crockford base-32 characters of milliseconds, then
  * 16 of randomness. Within one millisecond the random part is incremented, so ids made by one
- * process sort in creation order.
+ * process sort in creation order. `at` makes ids of a given time instead of the clock's.
  */
-const alphabet = idAlphabet;
 /** How many of an `at` id's 16 last characters hold the clock, and the span they count before they wrap. */
 const clockPlaces = 4;
 const clockPlacesSpan = 32 ** clockPlaces;
@@ -52,7 +51,7 @@ export function createIdGenerator(nowMs: () => number = Date.now): IdGenerator {
 
   const text = (prefix: IdPrefix, ms: number, random: Uint8Array): string => {
     let tail = '';
-    for (let i = 0; i < 16; i++) tail += alphabet[random[i]!];
+    for (let i = 0; i < 16; i++) tail += idAlphabet[random[i]!];
     return `${prefix}_${idTimeText(ms)}${tail}`;
   };
 
@@ -78,17 +77,9 @@ export function createIdGenerator(nowMs: () => number = Date.now): IdGenerator {
       lastAtClockMs = clockMs;
       increment(counterAt);
       let tail = '';
-      for (let i = 0, rest = clockMs % clockPlacesSpan; i < clockPlaces; i++, rest = Math.floor(rest / 32)) tail = alphabet[rest % 32]! + tail;
-      for (let i = clockPlaces; i < 16; i++) tail += alphabet[counterAt[i]!];
+      for (let i = 0, rest = clockMs % clockPlacesSpan; i < clockPlaces; i++, rest = Math.floor(rest / 32)) tail = idAlphabet[rest % 32]! + tail;
+      for (let i = clockPlaces; i < 16; i++) tail += idAlphabet[counterAt[i]!];
       return `${prefix}_${idTimeText(ms)}${tail}`;
     },
   };
-}
-
-/**
- * The smallest id of `prefix` made at `ms`: every id made earlier sorts below it. Lets a reader of
- * time-sortable ids ask "everything recorded before this instant".
- */
-export function idFloor(prefix: IdPrefix, ms: number): string {
-  return `${prefix}_${idTimeText(Math.max(0, Math.floor(ms)))}${'0'.repeat(16)}`;
 }

@@ -1,7 +1,7 @@
 import type { CustomerRecord, InvoiceRecord } from '../store/records.ts';
 import type { StripeEventRecord, StripePushRecord } from '../store/queries/stripe.ts';
 import type { Engine } from './context.ts';
-import { idFloor } from './ids.ts';
+import { idFloor } from '../core/id-time.ts';
 
 /**
  * The bookkeeping side of pushing finalized invoices to Stripe (PRODUCT §11): the outbox's

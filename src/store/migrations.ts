@@ -469,8 +469,8 @@ export const migrations: Migration[] = [
     name: 'usage charges found by id, out of the time index',
     // A usage charge wrote an entry into `ledger_transactions_effective` (customer, effective time):
     // a customer-keyed index, so one leaf page per customer a commit touches. A usage charge's id
-    // now carries its event's timestamp (src/core/id-time.ts), so the charges of a window are a
-    // range of ids in `ledger_transactions_customer`, which the charge writes anyway
+    // now carries the minute of its event's timestamp (src/core/id-time.ts), so the charges of a
+    // window are a range of ids in `ledger_transactions_customer`, which the charge writes anyway
     // (src/store/queries/usage-window.ts). `effective_indexed` says which transactions the time
     // index holds: 0 for such a charge from now on, 1 for every other transaction and for every
     // charge written before (whose id has the time it was recorded, so it stays in the index and

@@ -1,6 +1,6 @@
 import type Stripe from 'stripe';
 import type { Engine } from '../../engine/context.ts';
-import { idFloor } from '../../engine/ids.ts';
+import { idFloor } from '../../core/id-time.ts';
 import { outboxSettleMs } from '../../engine/stripe-pushes.ts';
 
 const cursorName = 'stripe_payment_retry';

@@ -32,7 +32,6 @@ const aboveEveryTxnId = `txn_${'Z'.repeat(idTimeLength + 17)}`;
 
 /** The smallest id of a usage charge out of the time index whose id time part is `ms` or later (a minute, or 0, or beyond every id). */
 function txnIdBound(ms: number): string {
-  if (ms <= 0) return idFloor('txn', 0);
   return ms >= idTimeEndMs ? aboveEveryTxnId : idFloor('txn', ms);
 }
 
