@@ -8,5 +8,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 180_000,
     pool: 'forks',
+    // Every batch that ingests from the hot state also reads the database and compares (engine/hot-state.ts).
+    env: { TALLY_CHECK_HOT_STATE: '1' },
   },
 });

@@ -8,7 +8,8 @@
  * another's) with its own benchmark fixture (1,000 customers), listening on loopback; one load
  * client (`load-client.ts`, another child process) drives them in turn. Every round runs, on
  * each side, figure 4's authorize phase (2,000 requests/s offered for 3 s, 32 sockets) and figure
- * 3's single-event ingest (64 clients, closed loop, 3 s); each round starts with the next side.
+ * 3's single-event ingest (64 clients, closed loop, 3 s), or the phases `BENCH_PHASES` names
+ * (`batch`: figure 2's batches of 500 from 4 clients, 3 s); each round starts with the next side.
  * A server's CPU time is read from its own process before and after each phase (after
  * `BENCH_SETTLE_MS` of idle time, so that work a server defers past the phase, such as WAL
  * checkpoints, is counted on its side and does not fall into the next phase). `BENCH_SUBSCRIBED=1`
@@ -29,7 +30,11 @@ const phaseMs = 3000;
 /** `BENCH_SETTLE_MS`: idle time after each phase before the server's CPU is read (default none). */
 const settleMs = Number(process.env.BENCH_SETTLE_MS ?? 0);
 
-type Phase = 'authorize' | 'single';
+type Phase = 'authorize' | 'single' | 'batch';
+/** `BENCH_PHASES`: which phases each round runs, of `authorize`, `single` and `batch` (figure 2's: 500 events a request, 4 clients). */
+const phases = (process.env.BENCH_PHASES ?? 'authorize,single').split(',') as Phase[];
+/** Events per request of each phase, to state the batch phase per event. */
+const eventsPer: Record<Phase, number> = { authorize: 1, single: 1, batch: 500 };
 
 interface Served {
   baseUrl: string;
@@ -64,8 +69,9 @@ interface Side {
   /** Per counted round: the server's CPU µs per request of each phase, and the authorize p99. */
   cpuUsPerRequest: Record<Phase, number[]>;
   authorizeP99Ms: number[];
-  /** Per counted round: single events answered per second. */
+  /** Per counted round: single events answered per second, and events of the batch phase. */
   singlePerSecond: number[];
+  batchPerSecond: number[];
   child: ChildProcess;
 }
 
@@ -78,14 +84,17 @@ async function openSide(root: string, label: string): Promise<Side> {
     root,
     job: (phase, seed) => phase === 'authorize'
       ? { kind: 'authorize', ...common, ratePerSecond: 2000, durationMs: phaseMs, sockets: 32, seed }
-      : { kind: 'events', label: `single-${label}`, ...common, eventsPerRequest: 1, clients: 64, requestsMax: 1_000_000, timeLimitMs: phaseMs, seed },
+      : phase === 'single'
+        ? { kind: 'events', label: `single-${label}`, ...common, eventsPerRequest: 1, clients: 64, requestsMax: 1_000_000, timeLimitMs: phaseMs, seed }
+        : { kind: 'events', label: `batch-${label}`, ...common, eventsPerRequest: 500, clients: 4, requestsMax: 1_000_000, timeLimitMs: phaseMs, seed },
     cpuUs: () => new Promise((done) => {
       child.once('message', (m) => done((m as NodeJS.CpuUsage).user + (m as NodeJS.CpuUsage).system));
       child.send('cpu');
     }),
-    cpuUsPerRequest: { authorize: [], single: [] },
+    cpuUsPerRequest: { authorize: [], single: [], batch: [] },
     authorizeP99Ms: [],
     singlePerSecond: [],
+    batchPerSecond: [],
     child,
   };
 }
@@ -110,9 +119,10 @@ async function compare(roots: string[], rounds: number): Promise<void> {
       throw new Error(`${side.label} ${phase}: unexpected replies ${JSON.stringify(report.statuses)}, HTTP errors ${report.httpErrors}`);
     }
     if (!counted) return;
-    side.cpuUsPerRequest[phase].push(cpuUs / report.requests);
+    side.cpuUsPerRequest[phase].push(cpuUs / (report.requests * eventsPer[phase]));
     if (phase === 'authorize') side.authorizeP99Ms.push(report.latencyMs.p99);
-    else side.singlePerSecond.push(report.requests / (report.elapsedMs / 1000));
+    else if (phase === 'single') side.singlePerSecond.push(report.requests / (report.elapsedMs / 1000));
+    else side.batchPerSecond.push((report.requests * eventsPer[phase]) / (report.elapsedMs / 1000));
   }
 
   const sides: Side[] = [];
@@ -120,30 +130,29 @@ async function compare(roots: string[], rounds: number): Promise<void> {
   try {
     // Warm-up, not counted: statements prepared, validators and serializers compiled, code optimized.
     for (const side of sides) {
-      await measure(side, 'single', 1, false);
-      await measure(side, 'authorize', 2, false);
+      for (const [i, phase] of phases.entries()) await measure(side, phase, 1 + i, false);
     }
     for (let round = 0; round < rounds; round++) {
       // Each round starts with the next side: with two, A B, then B A.
       for (const side of [...sides.slice(round % sides.length), ...sides.slice(0, round % sides.length)]) {
-        await measure(side, 'authorize', 10 + round, true);
-        await measure(side, 'single', 100 + round, true);
+        for (const [i, phase] of phases.entries()) await measure(side, phase, 10 + 100 * i + round, true);
       }
     }
     const spread = (values: number[], digits: number) => {
       const sorted = [...values].sort((a, b) => a - b);
       return `median ${percentile(sorted, 0.5).toFixed(digits)} (${sorted[0]!.toFixed(digits)}–${sorted[sorted.length - 1]!.toFixed(digits)})`;
     };
-    console.log(`server CPU per request in µs and authorize p99 in ms over ${rounds} rounds: median (min–max)`);
+    console.log(`server CPU per request in µs (per event for batches) and authorize p99 in ms over ${rounds} rounds: median (min–max)`);
     // Each round's difference from A, measured minutes apart at most: the machine's load moves
     // both sides of a pair alike, so the paired median is steadier than the difference of medians.
     const [first] = sides;
-    const fromA = (side: Side, phase: Phase) => spread(side.cpuUsPerRequest[phase].map((us, round) => us - first!.cpuUsPerRequest[phase][round]!), 0);
+    const fromA = (side: Side, phase: Phase) => spread(side.cpuUsPerRequest[phase].map((us, round) => us - first!.cpuUsPerRequest[phase][round]!), 1);
     for (const side of sides) {
-      const paired = side === first ? '' : `; minus A's in the same round: ${fromA(side, 'authorize')} µs`;
-      const pairedSingle = side === first ? '' : `; minus A's in the same round: ${fromA(side, 'single')} µs`;
-      console.log(`${side.label} ${side.root}\n  authorize ${spread(side.cpuUsPerRequest.authorize, 0)} µs${paired}; p99 ${spread(side.authorizeP99Ms, 2)} ms`
-        + `\n  single-event ingest ${spread(side.cpuUsPerRequest.single, 0)} µs${pairedSingle}; ${spread(side.singlePerSecond, 0)} events/s`);
+      const paired = (phase: Phase) => (side === first ? '' : `; minus A's in the same round: ${fromA(side, phase)} µs`);
+      console.log(`${side.label} ${side.root}`);
+      if (phases.includes('authorize')) console.log(`  authorize ${spread(side.cpuUsPerRequest.authorize, 0)} µs${paired('authorize')}; p99 ${spread(side.authorizeP99Ms, 2)} ms`);
+      if (phases.includes('single')) console.log(`  single-event ingest ${spread(side.cpuUsPerRequest.single, 0)} µs${paired('single')}; ${spread(side.singlePerSecond, 0)} events/s`);
+      if (phases.includes('batch')) console.log(`  batches of 500, 4 clients: ${spread(side.cpuUsPerRequest.batch, 1)} µs per event${paired('batch')}; ${spread(side.batchPerSecond, 0)} events/s`);
     }
   } finally {
     client.child.disconnect();

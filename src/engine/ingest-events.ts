@@ -2,14 +2,16 @@ import { formatCredits, formatDecimal } from '../core/decimal.ts';
 import { costOfQuantity, type Rate } from '../core/rating.ts';
 import { meterMatches, nextQuantity, readEvent, type Reading } from '../core/metering.ts';
 import { accounts, type LedgerEntry } from '../core/ledger.ts';
-import type { CustomerRecord, MeterRecord, RatingLine, UsageEventRecord } from '../store/records.ts';
+import type { CustomerRecord, MeterRecord, PhaseRecord, RatingLine, SubscriptionRecord, UsageEventRecord } from '../store/records.ts';
 import type { StoreTx } from '../store/store.ts';
-import type { IngestReadRequest } from '../store/queries/ingest-reads.ts';
+import type { IngestReadRequest, IngestReads } from '../store/queries/ingest-reads.ts';
+import type { SpendableGrant } from '../store/queries/ledger.ts';
 import { calendarMonthAt } from '../core/periods.ts';
 import { totalKey, uniqueKey, type MeterTotal, type MeterTotalKey, type UniqueValueKey } from '../store/store.ts';
 import { Changes, customerNows, type Engine } from './context.ts';
 import { usageContextFrom } from './usage-context.ts';
 import { limits } from './limits.ts';
+import { HotState } from './hot-state.ts';
 import { availableOf, fundingFrom, pay, reclaimTxn, refreshSignals, type CustomerFunding } from './funding.ts';
 import { isRejection, validateUsageEvent, type Rejection, type UsageCandidate } from './usage-validation.ts';
 
@@ -118,8 +120,11 @@ export async function ingestWithin(
   const out = new Map<number, IngestResult>();
   // On PostgreSQL this read also locks the customers (in id order), one round trip for both.
   const refs = [...new Set(candidates.map((c) => c.customerRef))];
+  // A hold's capture changes what it pays from before it gets here: it reads everything afresh.
+  const hot = options.hold === undefined ? HotState.begin(tx) : null;
   let customers: Map<string, CustomerRecord>;
-  if (deferral === null) customers = await tx.customers.findManyLocked(refs);
+  if (hot !== null) customers = await hotCustomers(hot, tx, refs);
+  else if (deferral === null) customers = await tx.customers.findManyLocked(refs);
   else {
     const read = await tx.customers.findManyLockedSkipping(refs);
     customers = read.found;
@@ -138,7 +143,7 @@ export async function ingestWithin(
   const involved = [...new Map([...customers.values()].map((c) => [c.id, c])).values()];
   const nows = await customerNows(engine, tx, involved);
   const request = readRequest(involved, live, customers, nows, (c, e) => tx.ingestReads.readsInOne(c, e));
-  const reads = await tx.ingestReads.read(request);
+  const reads = hot === null ? await tx.ingestReads.read(request) : await hotReads(hot, tx, request);
   const stored = new Map(reads.events.map((e) => [e.id, e]));
 
   // Decide each event's fate before touching any state: duplicates, conflicts, time window.
@@ -238,7 +243,7 @@ export async function ingestWithin(
       if (reading.kind === 'unique') uniqueKeys.push({ customerId, meterId, periodStartMs, value: reading.value });
     }
   }
-  const readTotals = await totalsOf(tx, totalKeys, request.totalsIn, reads.totals);
+  const readTotals = hot === null ? await totalsOf(tx, totalKeys, request.totalsIn, reads.totals) : await hotTotals(hot, tx, totalKeys, keyTexts);
   // Every total a slot names, read or new at zero, in the order first named (which is the order
   // they are saved in: every one of them is counted into below).
   const totals: MeterTotal[] = totalKeys.map((k, n) => readTotals.get(keyTexts[n]!)
@@ -324,7 +329,88 @@ export async function ingestWithin(
   await tx.usage.saveTotals(totals);
   await tx.usage.insertValues(newValues);
   for (const f of funding.values()) await refreshSignals(tx, changes, f.customer, availableOf(f), f.nowMs);
+  if (hot !== null) {
+    // What this batch leaves, for the next: totals as saved, grants as paid from.
+    for (let n = 0; n < totals.length; n++) hot.rememberTotal(keyTexts[n]!, totals[n]!);
+    for (const f of funding.values()) {
+      const own = hot.state.get(f.customer.id);
+      if (own === undefined || own.grants.length === 0) continue;
+      const paid = new Map(f.grants.map((g) => [g.id, g.remainingMicro]));
+      for (const g of own.grants) g.remainingMicro = paid.get(g.id)!;
+    }
+  }
   return fillDuplicates(out, candidates);
+}
+
+/** The customers of these references: those the hot state holds, the others read and kept. */
+async function hotCustomers(hot: HotState, tx: StoreTx, refs: readonly string[]): Promise<Map<string, CustomerRecord>> {
+  const out = new Map<string, CustomerRecord>();
+  const missing: string[] = [];
+  for (const ref of refs) {
+    const known = hot.customers.get(ref);
+    if (known === undefined) missing.push(ref);
+    else out.set(ref, known);
+  }
+  if (hot.checked) hot.check('customers', out, await tx.customers.findManyLocked([...out.keys()]));
+  if (missing.length === 0) return out;
+  for (const [ref, read] of await tx.customers.findManyLocked(missing)) {
+    // One object per customer, whichever reference named it: a batch changes it in place.
+    const customer = hot.customers.get(read.id) ?? read;
+    out.set(ref, customer);
+    if (hot.hasRoom) {
+      hot.customers.set(ref, customer);
+      hot.customers.set(customer.id, customer);
+    }
+  }
+  return out;
+}
+
+/**
+ * `IngestReadQueries.read` with the customers and meters the hot state holds left out of the
+ * read and filled in from it; what was read is kept. Stored events and expired grants are always
+ * read: they are not kept.
+ */
+async function hotReads(hot: HotState, tx: StoreTx, request: IngestReadRequest): Promise<IngestReads> {
+  const cold = request.customerIds.filter((id) => !hot.state.has(id));
+  hot.counts.memory += request.customerIds.length - cold.length;
+  const coldTypes = request.eventTypes.filter((type) => !hot.meters.has(type));
+  const read = await tx.ingestReads.read({ ...request, customerIds: cold, eventTypes: coldTypes });
+  const grants: SpendableGrant[] = [];
+  const subscriptions: SubscriptionRecord[] = [];
+  const phases: PhaseRecord[] = [];
+  const plans = new Map(read.plans);
+  for (const id of request.customerIds) {
+    const own = hot.state.get(id);
+    if (own === undefined) continue;
+    grants.push(...own.grants);
+    subscriptions.push(...own.subscriptions);
+    phases.push(...own.phases);
+    for (const plan of own.plans) plans.set(plan.id, plan);
+  }
+  grants.push(...read.grants);
+  subscriptions.push(...read.subscriptions);
+  phases.push(...read.phases);
+  hot.remember(cold, read);
+  for (const type of coldTypes) hot.meters.set(type, read.meters.filter((m) => m.eventType === type));
+  const meters: MeterRecord[] = [];
+  for (const type of request.eventTypes) meters.push(...hot.meters.get(type)!);
+  const merged: IngestReads = { ...read, grants, subscriptions, phases, plans, meters };
+  if (hot.checked) hot.checkReads(merged, await tx.ingestReads.read(request));
+  return merged;
+}
+
+/** The running totals of these keys: those the hot state holds, the others read. */
+async function hotTotals(hot: HotState, tx: StoreTx, keys: readonly MeterTotalKey[], keyTexts: readonly string[]): Promise<Map<string, MeterTotal>> {
+  const out = new Map<string, MeterTotal>();
+  const rest: MeterTotalKey[] = [];
+  for (let n = 0; n < keys.length; n++) {
+    const known = hot.totals.get(keyTexts[n]!);
+    if (known === undefined) rest.push(keys[n]!);
+    else out.set(keyTexts[n]!, known);
+  }
+  if (hot.checked) hot.check('running totals', out, await tx.usage.totals(keys.filter((_, n) => out.has(keyTexts[n]!))));
+  for (const [key, total] of await tx.usage.totals(rest)) out.set(key, total);
+  return out;
 }
 
 /** Whether a running total now holds more than a 64-bit amount may. */

@@ -86,7 +86,7 @@ export async function buildServer(engine: Engine, options: ServerOptions = {}): 
     frameworkErrors,
     clientErrorHandler,
   });
-  const metrics = createMetrics();
+  const metrics = createMetrics(engine.store.db);
   app.decorate('metrics', metrics);
   // The hooks every request runs take Fastify's callback form: an async hook costs a promise and
   // a microtask turn per request even when it has nothing to do.

@@ -1,9 +1,15 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { hotStateCounts } from '../engine/hot-state.ts';
 
-/** Prometheus metrics for `/metrics`, one registry per server so tests do not share counters. */
-export function createMetrics() {
+/**
+ * Prometheus metrics for `/metrics`, one registry per server so tests do not share counters.
+ * `database` is the engine's (`Store.db`), whose ingestion hot state the reads counter reports.
+ */
+export function createMetrics(database: object) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // What the counter last reported, so each scrape adds what happened since.
+  const reported = { memory: 0, database: 0 };
   return {
     registry,
     requests: new Histogram({
@@ -21,6 +27,19 @@ export function createMetrics() {
       registers: [registry],
     }),
     dueWork: new Counter({ name: 'tally_due_work_total', help: 'Scheduled items run (renewals, expiries).', registers: [registry] }),
+    ingestCustomerReads: new Counter({
+      name: 'tally_ingest_customer_reads_total',
+      help: "Customers of ingestion batches by where their grants, timeline and settings came from: 'memory' (the hot state, SQLite) or 'database'.",
+      labelNames: ['source'],
+      registers: [registry],
+      collect() {
+        const counts = hotStateCounts(database);
+        for (const source of ['memory', 'database'] as const) {
+          if (counts[source] > reported[source]) this.inc({ source }, counts[source] - reported[source]);
+          reported[source] = counts[source];
+        }
+      },
+    }),
   };
 }
 

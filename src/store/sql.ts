@@ -35,6 +35,28 @@ export interface SqlConnection {
    * surfaces there, and aborts the transaction as it would have anyway.
    */
   insertLater?(sql: string, params: readonly SqlColumn[]): void;
+  /**
+   * SQLite write transactions only: where this transaction stands among the database's writes,
+   * for state a caller keeps in memory from one transaction to the next (engine/hot-state.ts).
+   */
+  readonly writeOrder?: WriteOrder;
+}
+
+/**
+ * A write transaction's place in its database's sequence of writes. Every write transaction, every
+ * write outside one, and every commit of another connection (another process on the same file,
+ * seen at the next BEGIN) takes the next number; a transaction's number is taken at its BEGIN.
+ */
+export interface WriteOrder {
+  /** The same object for every transaction of one database: a key for state kept beside it. */
+  readonly database: object;
+  /** This transaction's number. */
+  readonly number: number;
+  /**
+   * True when the transaction numbered `n` committed and nothing else was written between its
+   * COMMIT and this transaction's BEGIN: what it left is what this one finds.
+   */
+  follows(n: number): boolean;
 }
 
 export interface TransactionOptions {

@@ -105,6 +105,15 @@ describe.each(dialects)('keys and limits on %s', (dialect) => {
       const text = String((await open.api.as(null).get('/metrics')).body);
       expect(text).toMatch(/^tally_ingest_group_events_sum 3$/m);
       expect(text).toMatch(/^tally_ingest_group_events_count 1$/m);
+      // Where ingestion found its customer: on SQLite, from memory at its next batch (nothing else
+      // wrote in between); PostgreSQL keeps nothing.
+      const reads = (text: string) => ['database', 'memory'].map((source) =>
+        Number(new RegExp(`^tally_ingest_customer_reads_total\\{source="${source}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0));
+      const before = reads(text);
+      expect((await open.api.post('/v1/events', { events: [{ id: unique('grouped'), customer, type: 'grouped' }] })).status).toBe(200);
+      const after = reads(String((await open.api.as(null).get('/metrics')).body));
+      expect([after[0]! - before[0]!, after[1]! - before[1]!]).toEqual(dialect === 'sqlite' ? [0, 1] : [0, 0]);
+      if (dialect === 'sqlite') expect(before[0]).toBeGreaterThanOrEqual(1);
     } finally {
       await open.app.close();
     }

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Dialect, SnapshotReader, SqlConnection, SqlDatabase, SqlRow, SqlValue, TransactionOptions } from '../sql.ts';
+import type { Dialect, SnapshotReader, SqlConnection, SqlDatabase, SqlRow, SqlValue, TransactionOptions, WriteOrder } from '../sql.ts';
 import { WalCheckpointer, walFramesMax } from './wal-checkpointer.ts';
 import { withReadSnapshots } from './read-snapshot.ts';
 import { WalSync } from './wal-sync.ts';
@@ -19,6 +19,8 @@ type RowBuilder = ((values: readonly unknown[]) => SqlRow) & { columnCount: numb
 interface Prepared {
   statement: Statement;
   build: RowBuilder | null;
+  /** Whether the statement leaves the database as it is (better-sqlite3's `readonly`, read once). */
+  readonly: boolean;
 }
 
 /** Prepared statements kept per SQL text; the store's SQL is a small fixed set, so this is a ceiling. */
@@ -122,6 +124,15 @@ class SqliteDatabase implements SqlDatabase {
   private locked = false;
   private readonly waiters: Array<() => void> = [];
   private closed = false;
+  /** The write order's counter (`WriteOrder`): the number last taken. */
+  private writes = 0;
+  /** The number of the last write transaction that committed. */
+  private committedWrite = -1;
+  /** True while a write transaction (`transaction`) is open: its own statements take no number. */
+  private writing = false;
+  /** `PRAGMA data_version` as last read: it changes when another connection commits. */
+  private dataVersion: number;
+  private readonly readDataVersion: Statement;
 
   constructor(
     db: Database.Database,
@@ -138,6 +149,8 @@ class SqliteDatabase implements SqlDatabase {
     this.beginRead = db.prepare('BEGIN DEFERRED');
     this.commit = db.prepare('COMMIT');
     this.rollback = db.prepare('ROLLBACK');
+    this.readDataVersion = db.prepare('PRAGMA data_version').pluck();
+    this.dataVersion = this.readDataVersion.get() as number;
   }
 
   async query<R extends SqlRow = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<R[]> {
@@ -178,13 +191,23 @@ class SqliteDatabase implements SqlDatabase {
     try {
       this.assertOpen();
       this.begin.run();
-      const connection = new SqliteTransactionConnection(this);
+      // Another process's commit since the last look counts as a write of its own.
+      const dataVersion = this.readDataVersion.get() as number;
+      if (dataVersion !== this.dataVersion) {
+        this.dataVersion = dataVersion;
+        this.writes++;
+      }
+      const connection = new SqliteTransactionConnection(this, new SqliteWriteOrder(this, ++this.writes));
+      this.writing = true;
       try {
         result = await fn(connection);
         connection.active = false;
+        this.writing = false;
         this.commit.run();
+        this.committedWrite = connection.writeOrder!.number;
       } catch (error) {
         connection.active = false;
+        this.writing = false;
         // SQLite rolls back by itself after some errors (e.g. SQLITE_FULL); a second ROLLBACK
         // would throw and hide the original error.
         if (this.db.inTransaction) this.rollback.run();
@@ -199,6 +222,11 @@ class SqliteDatabase implements SqlDatabase {
     options?.onCommit?.();
     await durable;
     return result;
+  }
+
+  /** `WriteOrder.follows` for this database. */
+  follows(n: number, number: number): boolean {
+    return this.committedWrite === n && this.writes === number && n === number - 1;
   }
 
   async reads<T>(fn: (connection: SqlConnection) => Promise<T>): Promise<T> {
@@ -261,6 +289,7 @@ class SqliteDatabase implements SqlDatabase {
   queryNow<R>(sql: string, params: readonly SqlValue[] | undefined): R[] {
     const prepared = this.prepare(sql);
     const statement = prepared.statement;
+    if (!prepared.readonly && !this.writing) this.writes++;
     if (!statement.reader) {
       // A statement without RETURNING has no rows; run it rather than making callers choose.
       runStatement(statement, params);
@@ -281,7 +310,9 @@ class SqliteDatabase implements SqlDatabase {
 
   /** Runs a statement and returns the rows it changed, without the mutex; for the lock holder only. */
   runNow(sql: string, params: readonly SqlValue[] | undefined): number {
-    return runStatement(this.prepare(sql).statement, params);
+    const prepared = this.prepare(sql);
+    if (!prepared.readonly && !this.writing) this.writes++;
+    return runStatement(prepared.statement, params);
   }
 
   private prepare(sql: string): Prepared {
@@ -289,7 +320,7 @@ class SqliteDatabase implements SqlDatabase {
     if (prepared === undefined) {
       this.assertOpen();
       const statement = this.db.prepare(sql);
-      prepared = { statement, build: statement.reader ? rowBuilder(statement) : null };
+      prepared = { statement, build: statement.reader ? rowBuilder(statement) : null, readonly: statement.readonly };
       if (this.statements.size >= statementCacheEntriesMax) {
         // Maps iterate in insertion order, so the first key is the oldest entry.
         const oldest = this.statements.keys().next().value as string;
@@ -325,7 +356,7 @@ class SqliteTransactionConnection implements SqlConnection {
   readonly dialect: Dialect = 'sqlite';
   active = true;
 
-  constructor(private readonly database: SqliteDatabase) {}
+  constructor(private readonly database: SqliteDatabase, readonly writeOrder?: WriteOrder) {}
 
   async query<R extends SqlRow = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<R[]> {
     this.assertActive();
@@ -339,6 +370,14 @@ class SqliteTransactionConnection implements SqlConnection {
 
   private assertActive(): void {
     if (!this.active) throw new Error('This transaction has already finished; use the database.');
+  }
+}
+
+class SqliteWriteOrder implements WriteOrder {
+  constructor(readonly database: SqliteDatabase, readonly number: number) {}
+
+  follows(n: number): boolean {
+    return this.database.follows(n, this.number);
   }
 }
 

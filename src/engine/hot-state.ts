@@ -1,0 +1,168 @@
+import type { MeterRecord, PhaseRecord, SubscriptionRecord, CustomerRecord } from '../store/records.ts';
+import type { PlanRecord } from '../store/queries/billing.ts';
+import type { IngestReads } from '../store/queries/ingest-reads.ts';
+import type { SpendableGrant } from '../store/queries/ledger.ts';
+import type { MeterTotal } from '../store/queries/usage.ts';
+import type { WriteOrder } from '../store/sql.ts';
+import type { StoreTx } from '../store/store.ts';
+
+/**
+ * What ingestion reads of a customer at every batch, kept in memory from one ingestion transaction
+ * to the next on SQLite (one writer: this process): the customer, its active grants with what
+ * remains of each, its subscription timeline, its running meter totals, and the meters of each
+ * event type. A batch then reads from the database only the customers it has not met since the
+ * last write of anything else.
+ *
+ * Trusted only while nothing else wrote: the state is what the last ingestion transaction left,
+ * and it is used by the next transaction only if that one follows it directly (`WriteOrder.follows`:
+ * the last one committed, and no other transaction, write outside one, or other process's commit
+ * came in between). Anything else empties it whole, so no other write path needs to know of it. An
+ * ingestion that fails leaves its transaction uncommitted, which empties it too: the objects it
+ * changed in memory are never used again. PostgreSQL, where several servers write, has no write
+ * order and no hot state.
+ *
+ * `TALLY_CHECK_HOT_STATE=1` (the test suite sets it) reads everything again from the database at
+ * every batch that uses the hot state and throws where the two differ.
+ */
+export interface HotCustomer {
+  /** Active grants in creation order, as `LedgerQueries.spendableGrants` reads them. */
+  grants: SpendableGrant[];
+  /** Subscriptions by id, their phases by start, as `IngestReadQueries.read` reads them. */
+  subscriptions: SubscriptionRecord[];
+  phases: PhaseRecord[];
+  plans: PlanRecord[];
+}
+
+/** The most customers kept; past it, customers not yet kept are read from the database each batch. */
+export const hotCustomersMax = 25_000;
+/** The most running totals kept (two meters a customer for every customer kept, and some periods). */
+const hotTotalsMax = 4 * hotCustomersMax;
+
+export class HotState {
+  /** The number of the transaction whose committed state this holds; -1 for none. */
+  private validAfter = -1;
+  /** Customers by every reference a batch used (id or external id). */
+  readonly customers = new Map<string, CustomerRecord>();
+  /** By customer id. */
+  readonly state = new Map<string, HotCustomer>();
+  /** Running totals by `totalKey`. */
+  readonly totals = new Map<string, MeterTotal>();
+  /** Meters by event type, by code. */
+  readonly meters = new Map<string, MeterRecord[]>();
+  /** Customers of batches found here, and read from the database, since the process started. */
+  readonly counts = { memory: 0, database: 0 };
+  /** Whether every use is checked against the database (`TALLY_CHECK_HOT_STATE=1`). */
+  readonly checked = process.env.TALLY_CHECK_HOT_STATE === '1';
+
+  /**
+   * The hot state for an ingestion transaction: emptied unless that transaction directly follows
+   * the one it was left by, and from now on left by this one (if it commits). Null on a
+   * connection without a write order (PostgreSQL, a read-only snapshot).
+   */
+  static begin(tx: StoreTx): HotState | null {
+    const order = tx.c.writeOrder;
+    if (order === undefined) return null;
+    let hot = states.get(order.database);
+    if (hot === undefined) {
+      hot = new HotState();
+      states.set(order.database, hot);
+    }
+    hot.enter(order);
+    return hot;
+  }
+
+  private enter(order: WriteOrder): void {
+    if (!order.follows(this.validAfter)) this.clear();
+    this.validAfter = order.number;
+  }
+
+  clear(): void {
+    this.validAfter = -1;
+    this.customers.clear();
+    this.state.clear();
+    this.totals.clear();
+    this.meters.clear();
+  }
+
+  get hasRoom(): boolean {
+    return this.state.size < hotCustomersMax;
+  }
+
+  /** Keeps what a batch read of these customers (those it had not kept), while there is room. */
+  remember(customerIds: readonly string[], read: Pick<IngestReads, 'grants' | 'subscriptions' | 'phases' | 'plans'>): void {
+    if (customerIds.length === 0) return;
+    this.counts.database += customerIds.length;
+    const own = new Map<string, HotCustomer>();
+    for (const id of customerIds) {
+      if (!this.hasRoom) break;
+      const entry: HotCustomer = { grants: [], subscriptions: [], phases: [], plans: [] };
+      own.set(id, entry);
+      this.state.set(id, entry);
+    }
+    for (const g of read.grants) own.get(g.customerId)?.grants.push(g);
+    const ownerOf = new Map<string, HotCustomer>();
+    for (const s of read.subscriptions) {
+      const entry = own.get(s.customerId);
+      if (entry === undefined) continue;
+      entry.subscriptions.push(s);
+      ownerOf.set(s.id, entry);
+    }
+    for (const p of read.phases) {
+      const entry = ownerOf.get(p.subscriptionId);
+      if (entry === undefined) continue;
+      entry.phases.push(p);
+      const plan = read.plans.get(p.planId);
+      if (plan !== undefined && !entry.plans.includes(plan)) entry.plans.push(plan);
+    }
+  }
+
+  /** `TALLY_CHECK_HOT_STATE=1`: what was kept against what the database holds, by key. */
+  check<T>(what: string, kept: ReadonlyMap<string, T>, stored: ReadonlyMap<string, T>): void {
+    for (const [key, value] of kept) {
+      if (text(value) !== text(stored.get(key))) differs(what, key, value, stored.get(key));
+    }
+  }
+
+  /** The same for a batch's reads: grants, subscription timelines and meters. */
+  checkReads(merged: IngestReads, stored: IngestReads): void {
+    const byId = <T extends { id: string }>(list: readonly T[]) => new Map(list.map((x) => [x.id, x]));
+    const same = <T extends { id: string }>(what: string, kept: readonly T[], read: readonly T[]) => {
+      if (kept.length !== read.length) differs(what, 'count', kept.length, read.length);
+      this.check(what, byId(kept), byId(read));
+    };
+    same('grants', merged.grants, stored.grants);
+    same('subscriptions', merged.subscriptions, stored.subscriptions);
+    same('subscription phases', merged.phases, stored.phases);
+    same('meters', merged.meters, stored.meters);
+    this.check('plans', new Map([...stored.plans.keys()].map((id) => [id, merged.plans.get(id)])), stored.plans);
+  }
+
+  rememberTotal(key: string, total: MeterTotal): void {
+    if (this.totals.size < hotTotalsMax || this.totals.has(key)) this.totals.set(key, total);
+  }
+}
+
+const states = new WeakMap<object, HotState>();
+
+/**
+ * How many times a batch's customer came from the hot state of this database (`Store.db`), and
+ * how many times from the database: a server's metric (`tally_ingest_customer_reads_total`).
+ */
+export function hotStateCounts(database: object): { memory: number; database: number } {
+  const counts = hotStateOf(database)?.counts;
+  return counts === undefined ? { memory: 0, database: 0 } : { ...counts };
+}
+
+/** The hot state kept beside this database, if a batch made one. */
+export function hotStateOf(database: object): HotState | undefined {
+  return states.get(database);
+}
+
+/** A record as text, for comparing: both sides come from the same row mapping, so their keys are in one order. */
+function text(value: unknown): string | undefined {
+  return JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v instanceof Map ? [...v] : v));
+}
+
+function differs(what: string, key: string, kept: unknown, stored: unknown): never {
+  throw new Error(`Ingestion's hot state differs from the database in ${what} (${key}): kept ${text(kept)}, stored ${text(stored)}.`);
+}

@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { dialects } from '../support/databases.ts';
+import { must, useEngine } from '../support/engine.ts';
+import { createEngine } from '../../src/engine/create-engine.ts';
+import { createCustomer } from '../../src/engine/customers.ts';
+import { createMeter } from '../../src/engine/meters.ts';
+import { createGrant } from '../../src/engine/grants.ts';
+import { ingestEvents, type IngestResult } from '../../src/engine/ingest-events.ts';
+import { getBalance } from '../../src/engine/balance.ts';
+import { checkLedger, reconcile } from '../../src/engine/reconcile.ts';
+import { hotStateCounts, hotStateOf } from '../../src/engine/hot-state.ts';
+import { formatCredits } from '../../src/core/decimal.ts';
+import { openSqliteDatabase } from '../../src/store/sqlite/sqlite-database.ts';
+
+/**
+ * Ingestion's hot state (engine/hot-state.ts): on SQLite a batch takes the customers, grants and
+ * running totals the previous ingestion transaction left in memory, and reads them again after
+ * any other write, another connection's commit or a batch that failed. Each case is a worked
+ * example whose answer differs between what the database holds and what a stale memory would say.
+ */
+describe.each(dialects)('ingestion hot state, on %s', (dialect) => {
+  const ctx = useEngine(dialect);
+  let seq = 0;
+
+  /** A customer with grant `first` (3 credits, spent first) and `second` (100), and the two meters. */
+  async function setUp() {
+    const { engine } = ctx;
+    if (!(await engine.store.read.usage.meterByCode(`work_${dialect}`))) {
+      must(await createMeter(engine, { code: `work_${dialect}`, event_type: `work_${dialect}`, aggregation: 'sum', value_property: 'n', rate: { model: 'per_unit', credits_per_unit: '1' } }));
+      must(await createMeter(engine, {
+        code: `calls_${dialect}`, event_type: `calls_${dialect}`, aggregation: 'count',
+        rate: { model: 'graduated', tiers: [{ up_to: 2, credits_per_unit: '1' }, { up_to: null, credits_per_unit: '0.5' }] },
+      }));
+    }
+    const customer = must(await createCustomer(engine, { currency: 'USD' })).id;
+    const first = must(await createGrant(engine, { customer, credits: '3', category: 'paid', source: 'adjustment', priority: 10 })).id;
+    const second = must(await createGrant(engine, { customer, credits: '100', category: 'paid', source: 'adjustment', priority: 20 })).id;
+    return { customer, first, second };
+  }
+  const work = async (customer: string, n: number, id = `hot-${dialect}-${++seq}`): Promise<IngestResult> =>
+    (await ingestEvents(ctx.engine, [{ id, customer, type: `work_${dialect}`, properties: { n } }]))[0]!;
+  const call = async (customer: string, id = `hot-${dialect}-${++seq}`): Promise<IngestResult> =>
+    (await ingestEvents(ctx.engine, [{ id, customer, type: `calls_${dialect}`, properties: {} }]))[0]!;
+  const counts = () => hotStateCounts(ctx.engine.store.db);
+  const available = async (customer: string) => formatCredits(must(await getBalance(ctx.engine, customer)).balance.availableMicro);
+  async function expectClean() {
+    expect(await checkLedger(ctx.engine)).toEqual({ unbalanced: [], discrepancies: [] });
+    expect(must(await reconcile(ctx.engine)).discrepancies).toEqual([]);
+  }
+
+  it('takes a customer from memory at its next batch and pays from what the last batch left', async () => {
+    const { customer, first, second } = await setUp();
+    expect((await work(customer, 2)).paid_by).toEqual([{ grant: first, credits: '2' }]);
+    const before = counts();
+    // The first grant has 1 left: a stale 3 would pay all 2.5 from it.
+    expect((await work(customer, 2.5)).paid_by).toEqual([{ grant: first, credits: '1' }, { grant: second, credits: '1.5' }]);
+    if (dialect === 'sqlite') expect(counts()).toEqual({ memory: before.memory + 1, database: before.database });
+    else expect(counts()).toEqual({ memory: 0, database: 0 });
+    expect(await available(customer)).toBe('98.5');
+    await expectClean();
+  });
+
+  it('reads again after a write of anything else', async () => {
+    const { customer, first } = await setUp();
+    expect((await work(customer, 1)).paid_by).toEqual([{ grant: first, credits: '1' }]);
+    const sooner = must(await createGrant(ctx.engine, { customer, credits: '1', category: 'paid', source: 'adjustment', priority: 1 })).id;
+    const before = counts();
+    expect((await work(customer, 1.5)).paid_by).toEqual([{ grant: sooner, credits: '1' }, { grant: first, credits: '0.5' }]);
+    if (dialect === 'sqlite') expect(counts().database).toBe(before.database + 1);
+    await expectClean();
+  });
+
+  it('reads again after a batch that failed, whose running totals and grants it had changed in memory', async () => {
+    if (dialect !== 'sqlite') return;
+    const { customer, first, second } = await setUp();
+    const db = ctx.engine.store.db;
+    await db.run(`CREATE TRIGGER hot_refuse_event BEFORE INSERT ON usage_events WHEN NEW.id = 'hot-refused-event' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`);
+    await db.run(`CREATE TRIGGER hot_refuse_charge BEFORE INSERT ON ledger_transactions WHEN NEW.cause_id = 'hot-refused-charge' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`);
+    try {
+      // Running totals: one call counted; a failed batch counts a second in memory only.
+      expect((await call(customer)).credits).toBe('1');
+      await expect(call(customer, 'hot-refused-event')).rejects.toThrow('refused by the test');
+      // The second call of the period is still in the first tier: a stale count would price it at 0.5.
+      expect((await call(customer)).credits).toBe('1');
+      // Grants: the first has 3 − 1 − 1 = 1 left; a batch fails at posting after paying 0.5 from it in memory.
+      await expect(work(customer, 0.5, 'hot-refused-charge')).rejects.toThrow('refused by the test');
+      expect((await work(customer, 1)).paid_by).toEqual([{ grant: first, credits: '1' }]);
+      expect((await work(customer, 1)).paid_by).toEqual([{ grant: second, credits: '1' }]);
+    } finally {
+      await db.run(`DROP TRIGGER hot_refuse_event`);
+      await db.run(`DROP TRIGGER hot_refuse_charge`);
+    }
+    await expectClean();
+  });
+
+  it("reads again after another connection's commit", async () => {
+    if (dialect !== 'sqlite') return;
+    const { customer, first } = await setUp();
+    expect((await work(customer, 1)).paid_by).toEqual([{ grant: first, credits: '1' }]);
+    // Another process on the same file, as `tally` commands run beside a server.
+    const other = openSqliteDatabase(ctx.database.url.slice('sqlite:'.length));
+    let sooner: string;
+    try {
+      sooner = must(await createGrant(await createEngine(other), { customer, credits: '1', category: 'paid', source: 'adjustment', priority: 1 })).id;
+    } finally {
+      await other.close();
+    }
+    expect((await work(customer, 1.5)).paid_by).toEqual([{ grant: sooner, credits: '1' }, { grant: first, credits: '0.5' }]);
+    await expectClean();
+  });
+
+  it('checks what it kept against the database when TALLY_CHECK_HOT_STATE=1, as the test suite runs', async () => {
+    if (dialect !== 'sqlite') return;
+    expect(process.env.TALLY_CHECK_HOT_STATE).toBe('1');
+    const { customer } = await setUp();
+    await work(customer, 1);
+    const kept = hotStateOf(ctx.engine.store.db)!.state.get(customer)!.grants[0]!;
+    kept.remainingMicro += 1n;
+    await expect(work(customer, 1)).rejects.toThrow(/hot state differs from the database in grants/);
+    // The failed batch emptied it: the next one reads the database.
+    await work(customer, 1);
+    expect(await available(customer)).toBe('101');
+    await expectClean();
+  });
+});
