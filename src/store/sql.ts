@@ -43,9 +43,10 @@ export interface SqlConnection {
 }
 
 /**
- * A write transaction's place in its database's sequence of writes. Every write transaction, every
- * write outside one, and every commit of another connection (another process on the same file,
- * seen at the next BEGIN) takes the next number; a transaction's number is taken at its BEGIN.
+ * A write transaction's place in its database's sequence of writes. Every write transaction takes
+ * the next number at its BEGIN; so does every write statement outside one and every commit of
+ * another connection (another process on the same file, seen at the next BEGIN). The database
+ * remembers the last of them that wrote: a transaction that only read changes nothing here.
  */
 export interface WriteOrder {
   /** The same object for every transaction of one database: a key for state kept beside it. */
@@ -53,8 +54,8 @@ export interface WriteOrder {
   /** This transaction's number. */
   readonly number: number;
   /**
-   * True when the transaction numbered `n` committed and nothing else was written between its
-   * COMMIT and this transaction's BEGIN: what it left is what this one finds.
+   * True when the last write before this transaction was transaction `n`'s and it committed:
+   * what `n` left is what this one finds.
    */
   follows(n: number): boolean;
 }

@@ -70,6 +70,27 @@ describe.each(dialects)('ingestion hot state, on %s', (dialect) => {
     await expectClean();
   });
 
+  it('reads again after a write outside any transaction', async () => {
+    if (dialect !== 'sqlite') return;
+    const { customer, first, second } = await setUp();
+    expect((await work(customer, 1)).paid_by).toEqual([{ grant: first, credits: '1' }]);
+    // The second grant now burns first: a stale memory would still pay from the first.
+    expect(await ctx.engine.store.db.run(`UPDATE grants SET priority = 1 WHERE id = ?`, [second])).toBe(1);
+    expect((await work(customer, 1)).paid_by).toEqual([{ grant: second, credits: '1' }]);
+    await expectClean();
+  });
+
+  it('keeps it across a transaction that only read, as the webhook fan-out does when nothing is pending', async () => {
+    if (dialect !== 'sqlite') return;
+    const { customer, first } = await setUp();
+    expect((await work(customer, 1)).paid_by).toEqual([{ grant: first, credits: '1' }]);
+    await ctx.engine.store.transaction(async (tx) => tx.c.query(`SELECT COUNT(*) AS n FROM domain_events`));
+    const before = counts();
+    expect((await work(customer, 1)).paid_by).toEqual([{ grant: first, credits: '1' }]);
+    expect(counts()).toEqual({ memory: before.memory + 1, database: before.database });
+    await expectClean();
+  });
+
   it('reads again after a batch that failed, whose running totals and grants it had changed in memory', async () => {
     if (dialect !== 'sqlite') return;
     const { customer, first, second } = await setUp();

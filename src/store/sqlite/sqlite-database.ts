@@ -125,11 +125,17 @@ class SqliteDatabase implements SqlDatabase {
   private readonly waiters: Array<() => void> = [];
   private closed = false;
   /** The write order's counter (`WriteOrder`): the number last taken. */
-  private writes = 0;
-  /** The number of the last write transaction that committed. */
-  private committedWrite = -1;
-  /** True while a write transaction (`transaction`) is open: its own statements take no number. */
+  private numbers = 0;
+  /**
+   * The number of the last transaction or statement that wrote (a statement that is not read-only
+   * ran in it), and whether it committed. A transaction that only read leaves both as they were.
+   */
+  private lastWriter = -1;
+  private lastWriterCommitted = true;
+  /** The open write transaction's number (while `writing`), and whether it has written yet. */
   private writing = false;
+  private transactionNumber = -1;
+  private transactionWrote = false;
   /** `PRAGMA data_version` as last read: it changes when another connection commits. */
   private dataVersion: number;
   private readonly readDataVersion: Statement;
@@ -195,16 +201,19 @@ class SqliteDatabase implements SqlDatabase {
       const dataVersion = this.readDataVersion.get() as number;
       if (dataVersion !== this.dataVersion) {
         this.dataVersion = dataVersion;
-        this.writes++;
+        this.lastWriter = ++this.numbers;
+        this.lastWriterCommitted = true;
       }
-      const connection = new SqliteTransactionConnection(this, new SqliteWriteOrder(this, ++this.writes));
+      this.transactionNumber = ++this.numbers;
+      this.transactionWrote = false;
+      const connection = new SqliteTransactionConnection(this, new SqliteWriteOrder(this, this.transactionNumber));
       this.writing = true;
       try {
         result = await fn(connection);
         connection.active = false;
         this.writing = false;
         this.commit.run();
-        this.committedWrite = connection.writeOrder!.number;
+        if (this.transactionWrote) this.lastWriterCommitted = true;
       } catch (error) {
         connection.active = false;
         this.writing = false;
@@ -224,9 +233,21 @@ class SqliteDatabase implements SqlDatabase {
     return result;
   }
 
-  /** `WriteOrder.follows` for this database. */
-  follows(n: number, number: number): boolean {
-    return this.committedWrite === n && this.writes === number && n === number - 1;
+  /** `WriteOrder.follows` for this database: the last write was transaction `n`'s, and it committed. */
+  follows(n: number): boolean {
+    return this.lastWriter === n && this.lastWriterCommitted;
+  }
+
+  /** Numbers a statement that may write (`WriteOrder`): the open write transaction's, or one of its own. */
+  private wrote(): void {
+    if (!this.writing) {
+      this.lastWriter = ++this.numbers;
+      this.lastWriterCommitted = true;
+    } else if (!this.transactionWrote) {
+      this.transactionWrote = true;
+      this.lastWriter = this.transactionNumber;
+      this.lastWriterCommitted = false;
+    }
   }
 
   async reads<T>(fn: (connection: SqlConnection) => Promise<T>): Promise<T> {
@@ -289,7 +310,7 @@ class SqliteDatabase implements SqlDatabase {
   queryNow<R>(sql: string, params: readonly SqlValue[] | undefined): R[] {
     const prepared = this.prepare(sql);
     const statement = prepared.statement;
-    if (!prepared.readonly && !this.writing) this.writes++;
+    if (!prepared.readonly) this.wrote();
     if (!statement.reader) {
       // A statement without RETURNING has no rows; run it rather than making callers choose.
       runStatement(statement, params);
@@ -311,7 +332,7 @@ class SqliteDatabase implements SqlDatabase {
   /** Runs a statement and returns the rows it changed, without the mutex; for the lock holder only. */
   runNow(sql: string, params: readonly SqlValue[] | undefined): number {
     const prepared = this.prepare(sql);
-    if (!prepared.readonly && !this.writing) this.writes++;
+    if (!prepared.readonly) this.wrote();
     return runStatement(prepared.statement, params);
   }
 
@@ -377,7 +398,7 @@ class SqliteWriteOrder implements WriteOrder {
   constructor(readonly database: SqliteDatabase, readonly number: number) {}
 
   follows(n: number): boolean {
-    return this.database.follows(n, this.number);
+    return this.database.follows(n);
   }
 }
 
