@@ -35,7 +35,7 @@ export interface HotCustomer {
 
 /** The most customers kept; past it, customers not yet kept are read from the database each batch. */
 export const hotCustomersMax = 25_000;
-/** The most running totals kept (two meters a customer for every customer kept, and some periods). */
+/** The most running totals kept (two meters a customer for every customer kept, for two periods). */
 const hotTotalsMax = 4 * hotCustomersMax;
 
 export class HotState {
@@ -137,8 +137,10 @@ export class HotState {
     this.check('plans', new Map([...stored.plans.keys()].map((id) => [id, merged.plans.get(id)])), stored.plans);
   }
 
+  /** Keeps a running total as a batch saved it; when full, the totals start again (earlier periods' are never read). */
   rememberTotal(key: string, total: MeterTotal): void {
-    if (this.totals.size < hotTotalsMax || this.totals.has(key)) this.totals.set(key, total);
+    if (this.totals.size >= hotTotalsMax && !this.totals.has(key)) this.totals.clear();
+    this.totals.set(key, total);
   }
 }
 
