@@ -14,11 +14,12 @@ import type { StoreTx } from '../store/store.ts';
  * last write of anything else.
  *
  * Trusted only while nothing else wrote: the state is what the last ingestion transaction left,
- * and it is used by the next transaction only if that one follows it directly (`WriteOrder.follows`:
- * the last one committed, and no other transaction, write outside one, or other process's commit
- * came in between). Anything else empties it whole, so no other write path needs to know of it. An
- * ingestion that fails leaves its transaction uncommitted, which empties it too: the objects it
- * changed in memory are never used again. PostgreSQL, where several servers write, has no write
+ * and a later ingestion uses it only if the last write was that transaction's and it committed
+ * (`WriteOrder.follows`: no other transaction wrote, no statement wrote outside one, no other
+ * process committed since; transactions that only read may come in between). Anything else
+ * empties it whole, so no other write path needs to know of it. An ingestion that fails leaves
+ * its transaction uncommitted, which empties it too: the objects it changed in memory are never
+ * used again. PostgreSQL, where several servers write, has no write
  * order and no hot state.
  *
  * `TALLY_CHECK_HOT_STATE=1` (the test suite sets it) reads everything again from the database at
@@ -37,6 +38,8 @@ export interface HotCustomer {
 export const hotCustomersMax = 25_000;
 /** The most running totals kept (two meters a customer for every customer kept, for two periods). */
 const hotTotalsMax = 4 * hotCustomersMax;
+/** The most event types whose meters are kept (a type without meters is kept too, as an empty list). */
+const hotEventTypesMax = 1000;
 
 export class HotState {
   /** The number of the transaction whose committed state this holds; -1 for none. */
@@ -55,9 +58,9 @@ export class HotState {
   readonly checked = process.env.TALLY_CHECK_HOT_STATE === '1';
 
   /**
-   * The hot state for an ingestion transaction: emptied unless that transaction directly follows
-   * the one it was left by, and from now on left by this one (if it commits). Null on a
-   * connection without a write order (PostgreSQL, a read-only snapshot).
+   * The hot state for an ingestion transaction: emptied unless the last write was the transaction
+   * that left it, and from now on left by this one (if it commits). Null on a connection without a
+   * write order (PostgreSQL, a read-only snapshot).
    */
   static begin(tx: StoreTx): HotState | null {
     const order = tx.c.writeOrder;
@@ -91,7 +94,6 @@ export class HotState {
   /** Keeps what a batch read of these customers (those it had not kept), while there is room. */
   remember(customerIds: readonly string[], read: Pick<IngestReads, 'grants' | 'subscriptions' | 'phases' | 'plans'>): void {
     if (customerIds.length === 0) return;
-    this.counts.database += customerIds.length;
     const own = new Map<string, HotCustomer>();
     for (const id of customerIds) {
       if (!this.hasRoom) break;
@@ -135,6 +137,12 @@ export class HotState {
     same('subscription phases', merged.phases, stored.phases);
     same('meters', merged.meters, stored.meters);
     this.check('plans', new Map([...stored.plans.keys()].map((id) => [id, merged.plans.get(id)])), stored.plans);
+  }
+
+  /** Keeps the meters of an event type; when full, the types start again. */
+  rememberMeters(type: string, meters: MeterRecord[]): void {
+    if (this.meters.size >= hotEventTypesMax) this.meters.clear();
+    this.meters.set(type, meters);
   }
 
   /** Keeps a running total as a batch saved it; when full, the totals start again (earlier periods' are never read). */

@@ -334,9 +334,9 @@ export async function ingestWithin(
     for (let n = 0; n < totals.length; n++) hot.rememberTotal(keyTexts[n]!, totals[n]!);
     for (const f of funding.values()) {
       const own = hot.state.get(f.customer.id);
-      if (own === undefined || own.grants.length === 0) continue;
-      const paid = new Map(f.grants.map((g) => [g.id, g.remainingMicro]));
-      for (const g of own.grants) g.remainingMicro = paid.get(g.id)!;
+      if (own === undefined) continue;
+      // A customer's grants are few: each kept one is found among the batch's by a scan.
+      for (const g of own.grants) g.remainingMicro = f.grants.find((paid) => paid.id === g.id)!.remainingMicro;
     }
   }
   return fillDuplicates(out, candidates);
@@ -373,6 +373,7 @@ async function hotCustomers(hot: HotState, tx: StoreTx, refs: readonly string[])
 async function hotReads(hot: HotState, tx: StoreTx, request: IngestReadRequest): Promise<IngestReads> {
   const cold = request.customerIds.filter((id) => !hot.state.has(id));
   hot.counts.memory += request.customerIds.length - cold.length;
+  hot.counts.database += cold.length;
   const coldTypes = request.eventTypes.filter((type) => !hot.meters.has(type));
   const read = await tx.ingestReads.read({ ...request, customerIds: cold, eventTypes: coldTypes });
   const grants: SpendableGrant[] = [];
@@ -391,9 +392,12 @@ async function hotReads(hot: HotState, tx: StoreTx, request: IngestReadRequest):
   subscriptions.push(...read.subscriptions);
   phases.push(...read.phases);
   hot.remember(cold, read);
-  for (const type of coldTypes) hot.meters.set(type, read.meters.filter((m) => m.eventType === type));
-  const meters: MeterRecord[] = [];
-  for (const type of request.eventTypes) meters.push(...hot.meters.get(type)!);
+  const meters: MeterRecord[] = [...read.meters];
+  for (const type of request.eventTypes) {
+    const kept = hot.meters.get(type);
+    if (kept !== undefined) meters.push(...kept);
+  }
+  for (const type of coldTypes) hot.rememberMeters(type, read.meters.filter((m) => m.eventType === type));
   const merged: IngestReads = { ...read, grants, subscriptions, phases, plans, meters };
   if (hot.checked) hot.checkReads(merged, await tx.ingestReads.read(request));
   return merged;
