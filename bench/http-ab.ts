@@ -5,7 +5,7 @@
  *   npx tsx bench/http-ab.ts <checkout A> <checkout B> [more checkouts…]   (BENCH_ROUNDS, default 4)
  *
  * Each checkout's server runs in its own child process (so no side's optimized code is shaped by
- * another's) with its own benchmark fixture (1,000 customers), listening on loopback; one load
+ * another's) with its own benchmark fixture (`BENCH_CUSTOMERS`, default 1,000), listening on loopback; one load
  * client (`load-client.ts`, another child process) drives them in turn. Every round runs, on
  * each side, figure 4's authorize phase (2,000 requests/s offered for 3 s, 32 sockets) and figure
  * 3's single-event ingest (64 clients, closed loop, 3 s), or the phases `BENCH_PHASES` names
@@ -48,7 +48,7 @@ async function serve(root: string): Promise<void> {
   const { openFixture } = await import(from('bench/fixture.ts'));
   const { buildServer } = await import(from('src/server/app.ts'));
   const { createApiKey } = await import(from('src/engine/api-keys.ts'));
-  const fixture = await openFixture('http-ab', 1000);
+  const fixture = await openFixture('http-ab', Number(process.env.BENCH_CUSTOMERS ?? 1000));
   if (process.env.BENCH_SUBSCRIBED === '1') await subscribeAll(from, fixture);
   const app = await buildServer(fixture.engine, { adminKey: 'bench-admin-key' });
   const key = await createApiKey(fixture.engine, { name: 'bench', scopes: ['ingest'] });

@@ -4,7 +4,7 @@
  *
  *   npx tsx bench/ingest-ab.ts <checkout A> <checkout B> [rounds]
  *
- * Each checkout gets its own benchmark fixture (1,000 customers × 3 grants, two meters: its own
+ * Each checkout gets its own benchmark fixture (`BENCH_CUSTOMERS`, default 1,000, × 3 grants, two meters: its own
  * bench/fixture.ts) and ingests with its own `ingestEvents`. Every round hands both the same
  * events (the same ids, properties and timestamps, each side's own customers picked alike) in
  * `BENCH_BATCHES` batches of 1000 (default 2), A first in even rounds and B first in odd ones,
@@ -51,7 +51,7 @@ async function openSide(root: string, label: string): Promise<Side> {
   const from = (path: string): string => pathToFileURL(`${root}/${path}`).href;
   const { openFixture } = await import(from('bench/fixture.ts'));
   const { ingestEvents } = await import(from('src/engine/ingest-events.ts'));
-  const fixture = await openFixture(`ingest-ab-${label}`, 1000);
+  const fixture = await openFixture(`ingest-ab-${label}`, Number(process.env.BENCH_CUSTOMERS ?? 1000));
   if (subscribed) await subscribeAll(from, fixture);
   return {
     label,

@@ -3,7 +3,7 @@
  *
  *   npx tsx bench/ingest-profile.ts [profile.cpuprofile]
  *
- * Builds the benchmark fixture (1,000 customers × 3 grants, two meters), ingests 2 warm-up
+ * Builds the benchmark fixture (`BENCH_CUSTOMERS`, default 1,000, × 3 grants, two meters), ingests 2 warm-up
  * batches, then `BENCH_EVENTS` events (default 10,000) in batches of 1000 and prints per event:
  * wall time, CPU time (user and system, all threads, the WAL checkpointer's included), the wall
  * time of each SQL statement and of COMMIT (`BENCH_STATEMENTS=1`), and the WAL frames written,
@@ -44,7 +44,7 @@ function floorWalFrames(customerIds: readonly string[], history: readonly BenchE
   return frames;
 }
 
-const fixture = await openFixture('profile', 1000);
+const fixture = await openFixture('profile', Number(process.env.BENCH_CUSTOMERS ?? 1000));
 for (const sql of (process.env.BENCH_SQL ?? '').split(';').filter((s) => s.trim() !== '')) await fixture.db.run(sql);
 const source = new EventSource('pf', fixture.customerIds, 7);
 const batches = Array.from({ length: events / 1000 + 2 }, () => source.batch(1000));

@@ -3,7 +3,8 @@
  * benchmark fixtures, B with `BENCH_SQL_B="stmt;stmt"` run on it (an index dropped or made
  * partial, say), the same events ingested into both in alternating order, so that both meet the
  * same machine load and grow the same history. Prints wall and CPU time per event every 10
- * batches and the B/A ratios at the end. `BENCH_EVENTS` per side (default 40,000).
+ * batches and the B/A ratios at the end. `BENCH_EVENTS` per side (default 40,000), over
+ * `BENCH_CUSTOMERS` customers (default 1,000).
  */
 import os from 'node:os';
 import { ingestEvents } from '../src/engine/ingest-events.ts';
@@ -12,9 +13,10 @@ import { openFixture, type Fixture } from './fixture.ts';
 import { cpuMsSince } from './stats.ts';
 
 const events = Number(process.env.BENCH_EVENTS ?? 40_000);
+const customers = Number(process.env.BENCH_CUSTOMERS ?? 1000);
 const warmupBatches = 2;
-const a = await openFixture('layout-a', 1000);
-const b = await openFixture('layout-b', 1000);
+const a = await openFixture('layout-a', customers);
+const b = await openFixture('layout-b', customers);
 for (const sql of (process.env.BENCH_SQL_B ?? '').split(';').filter((s) => s.trim() !== '')) await b.db.run(sql);
 const sources = { a: new EventSource('ab', a.customerIds, 7), b: new EventSource('ab', b.customerIds, 7) };
 const spent = { a: { ms: 0, cpuMs: 0 }, b: { ms: 0, cpuMs: 0 } };

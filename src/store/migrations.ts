@@ -31,6 +31,20 @@ function overageTotals(table: string, startColumn: string, spanMs: number): stri
   ];
 }
 
+/**
+ * A SQLite table rebuilt as one B-tree ordered by its primary key (`WITHOUT ROWID`), every row
+ * copied (migration 57). `columns` are the table's columns as they stand, in their order.
+ */
+function clusteredByKey(table: string, columns: string, key: string): string[] {
+  const names = columns.split(',').map((c) => c.trim().split(' ')[0]).join(', ');
+  return [
+    `CREATE TABLE ${table}_clustered (${columns}, PRIMARY KEY (${key})) WITHOUT ROWID`,
+    `INSERT INTO ${table}_clustered (${names}) SELECT ${names} FROM ${table}`,
+    `DROP TABLE ${table}`,
+    `ALTER TABLE ${table}_clustered RENAME TO ${table}`,
+  ];
+}
+
 export const migrations: Migration[] = [
   {
     version: 1,
@@ -481,6 +495,32 @@ export const migrations: Migration[] = [
       `DROP INDEX ledger_transactions_effective`,
       `CREATE INDEX ledger_transactions_effective ON ledger_transactions (customer_id, effective_at) WHERE effective_indexed = 1`,
     ],
+  },  {
+    version: 57,
+    name: 'balances and totals clustered by customer',
+    // On SQLite a table with a composite primary key is a B-tree of rows in insertion order plus
+    // a second B-tree for the key, so an upsert of a customer's balance sought the key in one and
+    // wrote the row in the other, and a customer's rows lay wherever they were first inserted:
+    // its grants' accounts on the pages of the day the grants were made, its usage accounts and
+    // running totals on other pages. Rebuilt `WITHOUT ROWID`, each of these tables is one B-tree
+    // ordered by its key, the customer first, so a batch writes one page per customer for its
+    // balances and one for its totals. Every row is copied as it is. PostgreSQL stores a table as
+    // a heap beside its key's index whatever the declaration, so nothing changes there.
+    statements: [],
+    byDialect: {
+      sqlite: [
+        ...clusteredByKey('accounts', 'customer_id TEXT NOT NULL, code TEXT NOT NULL, balance BIGINT NOT NULL', 'customer_id, code'),
+        `CREATE INDEX accounts_in_debt ON accounts (customer_id) WHERE code = 'debt'`,
+        ...clusteredByKey('meter_totals',
+          'customer_id TEXT NOT NULL, meter_id TEXT NOT NULL, period_start BIGINT NOT NULL, quantity BIGINT NOT NULL, credits BIGINT NOT NULL',
+          'customer_id, meter_id, period_start'),
+        ...clusteredByKey('meter_unique_values',
+          'customer_id TEXT NOT NULL, meter_id TEXT NOT NULL, period_start BIGINT NOT NULL, value TEXT NOT NULL',
+          'customer_id, meter_id, period_start, value'),
+        ...clusteredByKey('overage_hours', 'customer_id TEXT NOT NULL, hour_start BIGINT NOT NULL, credits BIGINT NOT NULL', 'customer_id, hour_start'),
+        ...clusteredByKey('overage_days', 'customer_id TEXT NOT NULL, day_start BIGINT NOT NULL, credits BIGINT NOT NULL', 'customer_id, day_start'),
+      ],
+    },
   },
 ];
 
