@@ -12,7 +12,8 @@
  * every customer's balance and compares it with what its events must cost, computed here with
  * BigInt (the rating of a period does not depend on the order events are charged in), and ends
  * with the ledger check. Exits non-zero on any mismatch. Also prints the server's resident set
- * after the load, and with `BENCH_METRICS=1` its heap and hot-state counters from `/metrics`. A
+ * after the load, and with `BENCH_METRICS=1` its heap and hot-state counters from `/metrics`;
+ * `BENCH_NODE_OPTIONS` are passed to the server's `node` (V8 flags, say). A
  * load test rather than a figure: no baseline; figure 2 of `npm run bench` is the rate beside the
  * floor.
  */
@@ -31,7 +32,7 @@ const grantedMicro = 1_003_500_000n;
 
 const dir = mkdtempSync(join(tmpdir(), 'tally-load-check-'));
 const adminKey = 'bench-load-check-admin-key-0123456789';
-const server = await startTallyServe({ path: join(dir, 'tally.db'), adminKey });
+const server = await startTallyServe({ path: join(dir, 'tally.db'), adminKey, nodeOptions: (process.env.BENCH_NODE_OPTIONS ?? '').split(' ').filter((o) => o !== '') });
 
 async function call(method: string, path: string, body?: unknown): Promise<any> {
   const response = await fetch(`${server.baseUrl}${path}`, {
