@@ -495,7 +495,8 @@ export const migrations: Migration[] = [
       `DROP INDEX ledger_transactions_effective`,
       `CREATE INDEX ledger_transactions_effective ON ledger_transactions (customer_id, effective_at) WHERE effective_indexed = 1`,
     ],
-  },  {
+  },
+  {
     version: 57,
     name: 'balances and totals clustered by customer',
     // On SQLite a table with a composite primary key is a B-tree of rows in insertion order plus

@@ -48,6 +48,15 @@ describe.each(dialects)('upgrading a database the release wrote, on %s', (dialec
     const oldRecorded = Number((await release.db.query<{ n: bigint }>(`SELECT COUNT(*) AS n FROM domain_events WHERE type = 'usage.recorded'`))[0]!.n);
     expect(oldRecorded).toBeGreaterThan(0);
 
+    const balanceRows = async () => ({
+      accounts: await release.db.query(`SELECT customer_id, code, balance FROM accounts ORDER BY customer_id, code`),
+      totals: await release.db.query(`SELECT customer_id, meter_id, period_start, quantity, credits FROM meter_totals ORDER BY customer_id, meter_id, period_start`),
+      values: await release.db.query(`SELECT customer_id, meter_id, period_start, value FROM meter_unique_values ORDER BY customer_id, meter_id, period_start, value`),
+    });
+    const balancesBefore = await balanceRows();
+    expect(balancesBefore.accounts.length).toBeGreaterThan(20);
+    expect(balancesBefore.totals.length).toBeGreaterThan(0);
+
     const engine = await createEngine(release.db);
     const versions = (await release.db.query(`SELECT version FROM schema_migrations ORDER BY version`)).map((r) => Number(r.version));
     expect(versions).toEqual(migrations.map((m) => m.version));
@@ -74,8 +83,9 @@ describe.each(dialects)('upgrading a database the release wrote, on %s', (dialec
     expect(String((await release.db.query(timeIndexSql))[0]!.definition)).toMatch(/effective_indexed = 1/);
     expect(Number((await release.db.query<{ n: bigint }>(`SELECT COUNT(*) AS n FROM ledger_transactions WHERE effective_indexed <> 1`))[0]!.n)).toBe(0);
     // Migration 57 rebuilds the balances and running totals on SQLite as tables ordered by their
-    // key, every row copied (the counts above, and the balance check, which compares each stored
-    // balance with the sum of its entries).
+    // key, every row copied as it was (and the balance check above compares each stored balance
+    // with the sum of its entries).
+    expect(await balanceRows()).toEqual(balancesBefore);
     if (dialect === 'sqlite') {
       const clustered = await release.db.query<{ name: string; sql: string }>(
         `SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name IN ('accounts', 'meter_totals', 'meter_unique_values', 'overage_hours', 'overage_days') ORDER BY name`);
