@@ -5,8 +5,8 @@
  *   npx tsx bench/http-ab.ts <checkout A> <checkout B> [more checkouts…]   (BENCH_ROUNDS, default 4)
  *
  * Each checkout's server runs in its own child process (so no side's optimized code is shaped by
- * another's) with its own benchmark fixture (`BENCH_CUSTOMERS`, default 1,000), listening on loopback; one load
- * client (`load-client.ts`, another child process) drives them in turn. Every round runs, on
+ * another's) with its own benchmark fixture (`BENCH_CUSTOMERS`, default 1,000), listening on
+ * loopback; one load client (`load-client.ts`, another child process) drives them in turn. Every round runs, on
  * each side, figure 4's authorize phase (2,000 requests/s offered for 3 s, 32 sockets) and figure
  * 3's single-event ingest (64 clients, closed loop, 3 s), or the phases `BENCH_PHASES` names
  * (`batch`: figure 2's batches of 500 from 4 clients, 3 s); each round starts with the next side.

@@ -4,8 +4,8 @@
  *
  *   npx tsx bench/ingest-ab.ts <checkout A> <checkout B> [rounds]
  *
- * Each checkout gets its own benchmark fixture (`BENCH_CUSTOMERS`, default 1,000, × 3 grants, two meters: its own
- * bench/fixture.ts) and ingests with its own `ingestEvents`. Every round hands both the same
+ * Each checkout gets its own benchmark fixture (`BENCH_CUSTOMERS` customers, default 1,000, × 3
+ * grants, two meters: its own bench/fixture.ts) and ingests with its own `ingestEvents`. Every round hands both the same
  * events (the same ids, properties and timestamps, each side's own customers picked alike) in
  * `BENCH_BATCHES` batches of 1000 (default 2), A first in even rounds and B first in odd ones,
  * so the databases grow alike. Prints the CPU time per event of each side, the median over rounds

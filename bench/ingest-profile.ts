@@ -3,8 +3,8 @@
  *
  *   npx tsx bench/ingest-profile.ts [profile.cpuprofile]
  *
- * Builds the benchmark fixture (`BENCH_CUSTOMERS`, default 1,000, × 3 grants, two meters), ingests 2 warm-up
- * batches, then `BENCH_EVENTS` events (default 10,000) in batches of 1000 and prints per event:
+ * Builds the benchmark fixture (`BENCH_CUSTOMERS` customers, default 1,000, × 3 grants, two
+ * meters), ingests 2 warm-up batches, then `BENCH_EVENTS` events (default 10,000) in batches of 1000 and prints per event:
  * wall time, CPU time (user and system, all threads, the WAL checkpointer's included), the wall
  * time of each SQL statement and of COMMIT (`BENCH_STATEMENTS=1`), and the WAL frames written,
  * measured over `BENCH_WAL_EVENTS` more events (default 5,000) with checkpoints off, beside the

@@ -13,9 +13,8 @@
  * BigInt (the rating of a period does not depend on the order events are charged in), and ends
  * with the ledger check. Exits non-zero on any mismatch. Also prints the server's resident set
  * after the load, and with `BENCH_METRICS=1` its heap and hot-state counters from `/metrics`;
- * `BENCH_NODE_OPTIONS` are passed to the server's `node` (V8 flags, say). A
- * load test rather than a figure: no baseline; figure 2 of `npm run bench` is the rate beside the
- * floor.
+ * `BENCH_NODE_OPTIONS` are passed to the server's `node` (V8 flags, say). A load test rather
+ * than a figure: no baseline; figure 2 of `npm run bench` is the rate beside the floor.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -102,7 +101,7 @@ try {
   const sum = Number(/^tally_ingest_group_events_sum (\S+)$/m.exec(metrics)?.[1]);
   const count = Number(/^tally_ingest_group_events_count (\S+)$/m.exec(metrics)?.[1]);
   if (count > 0) console.log(`group commits: ${count}, ${Math.round(sum / count).toLocaleString('en-US')} events each on average, resends included`);
-  // The server's resident set now and at its highest (Linux), hot state included.
+  // The server's resident set now and at its highest (Linux).
   const status = readFileSync(`/proc/${server.pid}/status`, 'utf8');
   const mib = (field: string) => Math.round(Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]) / 1024);
   console.log(`server RSS ${mib('VmRSS')} MiB, at most ${mib('VmHWM')} MiB`);
