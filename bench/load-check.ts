@@ -11,14 +11,17 @@
  * seventh batch sent again (each must come back a duplicate). Prints events per second, then reads
  * every customer's balance and compares it with what its events must cost, computed here with
  * BigInt (the rating of a period does not depend on the order events are charged in), and ends
- * with the ledger check. Exits non-zero on any mismatch. Also prints the server's resident set
- * after the load, and with `BENCH_METRICS=1` its heap and hot-state counters from `/metrics`;
- * `BENCH_NODE_OPTIONS` are passed to the server's `node` (V8 flags, say). A load test rather
- * than a figure: no baseline; figure 2 of `npm run bench` is the rate beside the floor.
+ * with the ledger check. Exits non-zero on any mismatch. Also prints the server's CPU per event
+ * over the load (all its threads), its resident set after the customers are made and after the
+ * load, and with `BENCH_METRICS=1` its heap and hot-state counters from `/metrics`;
+ * `BENCH_NODE_OPTIONS` are passed to the server's `node` (V8 flags, say) and
+ * `BENCH_SERVER_STDOUT=<file>` takes the server's standard output. A load test rather than a
+ * figure: no baseline; figure 2 of `npm run bench` is the rate beside the floor.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { processCpuMs } from './proc-stat.ts';
 import { startTallyServe } from './serve-process.ts';
 import { toMicro } from '../test/support/amounts.ts';
 import { loadCostMicro, loadMeters, random } from '../test/support/usage-load.ts';
@@ -44,6 +47,13 @@ async function call(method: string, path: string, body?: unknown): Promise<any> 
   return reply;
 }
 
+/** The server's resident set now and at its highest so far (Linux). */
+function residentSet(): string {
+  const status = readFileSync(`/proc/${server.pid}/status`, 'utf8');
+  const mib = (field: string) => Math.round(Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]) / 1024);
+  return `${mib('VmRSS')} MiB, at most ${mib('VmHWM')} MiB`;
+}
+
 let failed = false;
 try {
   for (const meter of loadMeters('llm', { tokens: 'tokens', requests: 'requests' })) await call('POST', '/v1/meters', meter);
@@ -57,7 +67,7 @@ try {
       return customer.id as string;
     })));
   }
-  console.log(`${customersCount} customers with 2 grants each, over HTTP, in ${((Date.now() - setupStarted) / 1000).toFixed(1)} s`);
+  console.log(`${customersCount} customers with 2 grants each, over HTTP, in ${((Date.now() - setupStarted) / 1000).toFixed(1)} s; server RSS ${residentSet()}`);
 
   const next = random(42);
   const tokens = new Map<string, bigint>();
@@ -77,6 +87,7 @@ try {
   }
 
   const started = Date.now();
+  const cpuBefore = processCpuMs(server.pid);
   let taken = 0;
   let accepted = 0;
   let resent = 0;
@@ -95,16 +106,14 @@ try {
     }
   }));
   const ms = Date.now() - started;
-  console.log(`${n} events in ${(ms / 1000).toFixed(1)} s: ${Math.round((n / ms) * 1000).toLocaleString('en-US')} events/s; ${accepted} accepted, ${resent} resent and answered duplicate`);
+  const cpuUs = ((processCpuMs(server.pid) - cpuBefore) * 1000) / n;
+  console.log(`${n} events in ${(ms / 1000).toFixed(1)} s: ${Math.round((n / ms) * 1000).toLocaleString('en-US')} events/s, ${cpuUs.toFixed(1)} µs of server CPU per event; ${accepted} accepted, ${resent} resent and answered duplicate`);
   // The server's group commits (its `/metrics` histogram): how many events each commit held.
   const metrics = await (await fetch(`${server.baseUrl}/metrics`, { headers: { authorization: `Bearer ${adminKey}` } })).text();
   const sum = Number(/^tally_ingest_group_events_sum (\S+)$/m.exec(metrics)?.[1]);
   const count = Number(/^tally_ingest_group_events_count (\S+)$/m.exec(metrics)?.[1]);
   if (count > 0) console.log(`group commits: ${count}, ${Math.round(sum / count).toLocaleString('en-US')} events each on average, resends included`);
-  // The server's resident set now and at its highest (Linux).
-  const status = readFileSync(`/proc/${server.pid}/status`, 'utf8');
-  const mib = (field: string) => Math.round(Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]) / 1024);
-  console.log(`server RSS ${mib('VmRSS')} MiB, at most ${mib('VmHWM')} MiB`);
+  console.log(`server RSS ${residentSet()}`);
   if (process.env.BENCH_METRICS === '1') console.log(metrics.split('\n').filter((l) => /^(nodejs_heap|process_resident|nodejs_external|tally_ingest_customer)/.test(l)).join('\n'));
   if (accepted !== n) failed = true;
 

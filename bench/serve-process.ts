@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/support/ports.ts';
 
@@ -39,7 +39,9 @@ export async function startTallyServe(options: TallyServeOptions): Promise<Serve
     ...process.env, PORT: String(port), HOST: '127.0.0.1', TALLY_DATABASE_URL: `sqlite:${options.path}`, TALLY_ADMIN_KEY: options.adminKey, TALLY_RATE_LIMIT_MAX: '0',
   };
   delete env.TALLY_LOG;
-  const child = spawn(process.execPath, [...(options.nodeOptions ?? []), serverEntry, 'serve'], { cwd: repoRoot, env, stdio: ['ignore', 'ignore', 'inherit'] });
+  // The server's standard output is dropped, or written to `BENCH_SERVER_STDOUT` (V8's `--trace-gc` lines, say).
+  const stdout = process.env.BENCH_SERVER_STDOUT === undefined ? 'ignore' : openSync(process.env.BENCH_SERVER_STDOUT, 'w');
+  const child = spawn(process.execPath, [...(options.nodeOptions ?? []), serverEntry, 'serve'], { cwd: repoRoot, env, stdio: ['ignore', stdout, 'inherit'] });
   const stop = stopper(child);
   const baseUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + (options.startupTimeoutMs ?? startupTimeoutMsDefault);

@@ -6,7 +6,8 @@ import { startScheduler } from '../scheduler/scheduler.ts';
 import { stripeSettingsFromEnv } from '../integrations/stripe/settings.ts';
 import { SecretBox } from '../engine/secret-box.ts';
 import { startWebhookWorker } from '../integrations/webhooks/delivery-worker.ts';
-import { settingsFromEnv } from './settings.ts';
+import { settingsFromEnv, sqliteCacheMibFromEnv } from './settings.ts';
+import { limitHeapGrowth } from './heap.ts';
 
 export interface ServeOptions {
   databaseUrl: string;
@@ -24,8 +25,11 @@ const shutdownGraceMs = 10_000;
  * database closes, and the process exits (after `shutdownGraceMs` at the latest).
  */
 export async function startServer(options: ServeOptions): Promise<void> {
+  // Within PRODUCT §13's memory budget (heap.ts).
+  limitHeapGrowth();
   const stripe = stripeSettingsFromEnv();
-  const db = await openDatabase(options.databaseUrl);
+  const sqliteCacheMib = sqliteCacheMibFromEnv(process.env);
+  const db = await openDatabase(options.databaseUrl, sqliteCacheMib === undefined ? {} : { sqliteCacheMib });
   // With Stripe configured, dunning retries ask Stripe to pay (unless TALLY_COLLECTION says otherwise).
   const engine = await createEngine(db, { settings: { ...(stripe.secretKey ? { collection: 'provider' as const } : {}), ...settingsFromEnv(process.env) } });
   // Webhook signing secrets are sealed with TALLY_SECRET_KEY, or for local use with a key

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { settingsFromEnv } from './settings.ts';
+import { settingsFromEnv, sqliteCacheMibFromEnv } from './settings.ts';
 
 describe('settings from the environment', () => {
   it('reads the dunning and grace settings, and leaves the defaults alone when unset', () => {
@@ -14,5 +14,15 @@ describe('settings from the environment', () => {
     expect(() => settingsFromEnv({ TALLY_DUNNING_RETRY_DAYS: '1,0' })).toThrow(/TALLY_DUNNING_RETRY_DAYS/);
     expect(() => settingsFromEnv({ TALLY_DUNNING_FINAL_ACTION: 'forgive' })).toThrow(/FINAL_ACTION/);
     expect(() => settingsFromEnv({ TALLY_COLLECTION: 'stripe' })).toThrow(/TALLY_COLLECTION/);
+  });
+
+  it('reads the SQLite page cache size in MiB, and refuses what is not a whole number from 1 to 65536', () => {
+    expect(sqliteCacheMibFromEnv({})).toBeUndefined();
+    expect(sqliteCacheMibFromEnv({ TALLY_SQLITE_CACHE_MIB: '' })).toBeUndefined();
+    expect(sqliteCacheMibFromEnv({ TALLY_SQLITE_CACHE_MIB: '128' })).toBe(128);
+    expect(sqliteCacheMibFromEnv({ TALLY_SQLITE_CACHE_MIB: '65536' })).toBe(65_536);
+    for (const bad of ['0', '65537', '1.5', '-4', '64MiB', ' 64']) {
+      expect(() => sqliteCacheMibFromEnv({ TALLY_SQLITE_CACHE_MIB: bad }), bad).toThrow(/TALLY_SQLITE_CACHE_MIB/);
+    }
   });
 });

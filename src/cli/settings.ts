@@ -36,3 +36,19 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): Partial<EngineSettings>
   }
   return settings;
 }
+
+/** The most TALLY_SQLITE_CACHE_MIB may ask for: 64 GiB. */
+const sqliteCacheMibMax = 65_536;
+
+/**
+ * SQLite's page cache in MiB from TALLY_SQLITE_CACHE_MIB (undefined when unset: the store's
+ * default). A bad value stops the server at start.
+ */
+export function sqliteCacheMibFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  const value = env.TALLY_SQLITE_CACHE_MIB;
+  if (value === undefined || value === '') return undefined;
+  if (!/^[0-9]{1,5}$/.test(value) || Number(value) < 1 || Number(value) > sqliteCacheMibMax) {
+    throw new Error(`TALLY_SQLITE_CACHE_MIB must be a whole number of MiB from 1 to ${sqliteCacheMibMax}, not ${JSON.stringify(value)}.`);
+  }
+  return Number(value);
+}

@@ -34,8 +34,12 @@ export interface HotCustomer {
   plans: PlanRecord[];
 }
 
-/** The most customers kept; past it, customers not yet kept are read from the database each batch. */
-export const hotCustomersMax = 25_000;
+/**
+ * The most customers kept; past it, customers not yet kept are read from the database each batch.
+ * 25,000 took the server past PRODUCT §13's 300 MB while ingesting for 100,000 customers
+ * (docs/BENCHMARKS.md, "Round 16").
+ */
+export const hotCustomersMax = 10_000;
 /** The most running totals kept (two meters a customer for every customer kept, for two periods). */
 const hotTotalsMax = 4 * hotCustomersMax;
 /** The most event types whose meters are kept (a type without meters is kept too, as an empty list). */

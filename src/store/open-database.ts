@@ -2,9 +2,12 @@ import type { SqlDatabase } from './sql.ts';
 import { openSqliteDatabase } from './sqlite/sqlite-database.ts';
 import { openPostgresDatabase } from './postgres/postgres-database.ts';
 
-/** Opens the database named by a `sqlite:<path>` or `postgres://…` URL (TALLY_DATABASE_URL). */
-export async function openDatabase(url: string): Promise<SqlDatabase> {
+/**
+ * Opens the database named by a `sqlite:<path>` or `postgres://…` URL (TALLY_DATABASE_URL);
+ * `sqliteCacheMib` sizes SQLite's page cache (TALLY_SQLITE_CACHE_MIB).
+ */
+export async function openDatabase(url: string, options: { sqliteCacheMib?: number } = {}): Promise<SqlDatabase> {
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgresDatabase(url, { max: 20 });
-  if (url.startsWith('sqlite:')) return openSqliteDatabase(url.slice('sqlite:'.length));
+  if (url.startsWith('sqlite:')) return openSqliteDatabase(url.slice('sqlite:'.length), options.sqliteCacheMib === undefined ? {} : { pageCacheMib: options.sqliteCacheMib });
   throw new Error(`TALLY_DATABASE_URL must start with sqlite: or postgres:// (got ${JSON.stringify(url)})`);
 }

@@ -26,8 +26,12 @@ interface Prepared {
 /** Prepared statements kept per SQL text; the store's SQL is a small fixed set, so this is a ceiling. */
 const statementCacheEntriesMax = 500;
 
-/** Page cache per connection, in KiB (SQLite's default is 2 MiB): the indexes' upper levels stay in memory. */
-const pageCacheKib = 64 * 1024;
+/**
+ * The writer's page cache in MiB unless the caller says otherwise (SQLite's default is 2 MiB): the
+ * indexes' upper levels and the pages a batch shares stay in memory. 64 MiB measured no faster
+ * than this, and took a fifth of the server's 300 MB (docs/BENCHMARKS.md, "Round 16").
+ */
+export const pageCacheMibDefault = 32;
 /** SQLite's own default, restored if the checkpointer thread fails. */
 const defaultWalAutocheckpointFrames = 1000;
 
@@ -56,6 +60,8 @@ export interface SqliteOptions {
   durability?: 'pipelined' | 'at-commit';
   /** How often the checkpointer thread copies the WAL into the database file (wal-checkpointer.ts). */
   checkpointIntervalMs?: number;
+  /** The page cache in MiB (`pageCacheMibDefault` unless set; TALLY_SQLITE_CACHE_MIB in `tally serve`). */
+  pageCacheMib?: number;
 }
 
 export function openSqliteDatabase(path: string, options: SqliteOptions = {}): SqlDatabase {
@@ -75,7 +81,7 @@ export function openSqliteDatabase(path: string, options: SqliteOptions = {}): S
     // temporary indexes live in memory rather than in temp files. This is not about durability:
     // the WAL and its fsync at COMMIT are untouched.
     db.pragma('temp_store = MEMORY');
-    db.pragma(`cache_size = -${pageCacheKib}`);
+    db.pragma(`cache_size = -${(options.pageCacheMib ?? pageCacheMibDefault) * 1024}`);
     // While a long read snapshot (a reconciliation check) is open, the WAL cannot be reset and
     // grows with every commit; once it is reset, this gives the disk space back.
     db.pragma(`journal_size_limit = ${walSizeLimitBytes}`);
