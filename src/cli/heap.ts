@@ -9,7 +9,7 @@ import v8 from 'node:v8';
  * customers. At 50% (with the hot state's 10,000 customers and SQLite's 32 MiB cache) a server
  * ingesting for 100,000 customers peaks at 267–276 MiB (docs/BENCHMARKS.md, "Round 16").
  */
-export const heapGrowingPercent = 50;
+const heapGrowingPercent = 50;
 
 /**
  * Sets V8's heap growing factor for this process, unless `node` was started with one of its own
