@@ -6,17 +6,17 @@
  *
  * Each checkout's server runs in its own child process (so no side's optimized code is shaped by
  * another's) with its own benchmark fixture (`BENCH_CUSTOMERS`, default 1,000), listening on
- * loopback; one load client (`load-client.ts`, another child process) drives them in turn. Every round runs, on
- * each side, figure 4's authorize phase (2,000 requests/s offered for 3 s, 32 sockets) and figure
- * 3's single-event ingest (64 clients, closed loop, 3 s), or the phases `BENCH_PHASES` names
- * (`batch`: figure 2's batches of 500 from 4 clients, 3 s); each round starts with the next side.
- * A server's CPU time is read from its own process before and after each phase (after
- * `BENCH_SETTLE_MS` of idle time, so that work a server defers past the phase, such as WAL
+ * loopback; one load client (`load-client.ts`, another child process) drives them in turn. Every
+ * round runs, on each side, figure 4's authorize phase (2,000 requests/s offered for 3 s, 32
+ * sockets) and figure 3's single-event ingest (64 clients, closed loop, 3 s), or the phases
+ * `BENCH_PHASES` names (`batch`: figure 2's batches of 500 from 4 clients, 3 s); each round starts
+ * with the next side. A server's CPU time is read from its own process before and after each phase
+ * (after `BENCH_SETTLE_MS` of idle time, so that work a server defers past the phase, such as WAL
  * checkpoints, is counted on its side and does not fall into the next phase). `BENCH_SUBSCRIBED=1`
  * subscribes every customer first (`subscribe-all.ts`), so each authorization prices from a
- * subscription timeline. Prints, per side,
- * the median over the rounds (and the range) of the CPU per request of each phase, of the
- * authorize p99 and of single events answered per second: on a shared machine one round can be far off, and the median holds.
+ * subscription timeline. Prints, per side, the median over the rounds (and the range) of the CPU
+ * per request of each phase, of the authorize p99 and of single events answered per second: on a
+ * shared machine one round can be far off, and the median holds.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';

@@ -5,17 +5,17 @@
  *   npx tsx bench/ingest-ab.ts <checkout A> <checkout B> [rounds]
  *
  * Each checkout gets its own benchmark fixture (`BENCH_CUSTOMERS` customers, default 1,000, × 3
- * grants, two meters: its own bench/fixture.ts) and ingests with its own `ingestEvents`. Every round hands both the same
- * events (the same ids, properties and timestamps, each side's own customers picked alike) in
- * `BENCH_BATCHES` batches of 1000 (default 2), A first in even rounds and B first in odd ones,
- * so the databases grow alike. Prints the CPU time per event of each side, the median over rounds
- * and its range, and the median of B − A per round, twice: for the whole process (all threads:
- * the WAL sync and checkpoint threads' work for one side may fall in the other's turn) and for the
- * main thread alone (from /proc: the JavaScript and every SQLite statement), the steadier of the
- * two on a busy machine. Both sides must return the same
- * statuses and amounts for every event, else it stops. It first waits a minute after making the
- * fixtures (see below). With `BENCH_SUBSCRIBED=1` every customer is first subscribed to a monthly
- * plan that overrides one meter's rate, so each event's period and rate come from its subscription.
+ * grants, two meters: its own bench/fixture.ts) and ingests with its own `ingestEvents`. Every
+ * round hands both the same events (the same ids, properties and timestamps, each side's own
+ * customers picked alike) in `BENCH_BATCHES` batches of 1000 (default 2), A first in even rounds
+ * and B first in odd ones, so the databases grow alike. Prints the CPU time per event of each side,
+ * the median over rounds and its range, and the median of B − A per round, twice: for the whole
+ * process (all threads: the WAL sync and checkpoint threads' work for one side may fall in the
+ * other's turn) and for the main thread alone (from /proc: the JavaScript and every SQLite
+ * statement), the steadier of the two on a busy machine. Both sides must return the same statuses
+ * and amounts for every event, else it stops. It first waits a minute after making the fixtures
+ * (see below). With `BENCH_SUBSCRIBED=1` every customer is first subscribed to a monthly plan that
+ * overrides one meter's rate, so each event's period and rate come from its subscription.
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';

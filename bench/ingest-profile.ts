@@ -4,12 +4,13 @@
  *   npx tsx bench/ingest-profile.ts [profile.cpuprofile]
  *
  * Builds the benchmark fixture (`BENCH_CUSTOMERS` customers, default 1,000, × 3 grants, two
- * meters), ingests 2 warm-up batches, then `BENCH_EVENTS` events (default 10,000) in batches of 1000 and prints per event:
- * wall time, CPU time (user and system, all threads, the WAL checkpointer's included), the wall
- * time of each SQL statement and of COMMIT (`BENCH_STATEMENTS=1`), and the WAL frames written,
- * measured over `BENCH_WAL_EVENTS` more events (default 5,000) with checkpoints off, beside the
- * floor's for the same batches after the same history. With a file argument, the main thread's
- * CPU profile of the timed loop alone is written there (Chrome DevTools format).
+ * meters), ingests 2 warm-up batches, then `BENCH_EVENTS` events (default 10,000) in batches of
+ * 1000 and prints per event: wall time, CPU time (user and system, all threads, the WAL
+ * checkpointer's included), the wall time of each SQL statement and of COMMIT
+ * (`BENCH_STATEMENTS=1`), and the WAL frames written, measured over `BENCH_WAL_EVENTS` more events
+ * (default 5,000) with checkpoints off, beside the floor's for the same batches after the same
+ * history. With a file argument, the main thread's CPU profile of the timed loop alone is written
+ * there (Chrome DevTools format).
  *
  * `BENCH_SQL="stmt;stmt"` runs statements on the fixture before the timed loop, to try a layout
  * change (an index dropped or made partial) before writing its migration.

@@ -18,10 +18,10 @@
  * `BENCH_SERVER_STDOUT=<file>` takes the server's standard output. A load test rather than a
  * figure: no baseline; figure 2 of `npm run bench` is the rate beside the floor.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { processCpuMs } from './proc-stat.ts';
+import { processCpuMs, procStatusMiB } from './proc-stat.ts';
 import { startTallyServe } from './serve-process.ts';
 import { toMicro } from '../test/support/amounts.ts';
 import { loadCostMicro, loadMeters, random } from '../test/support/usage-load.ts';
@@ -49,9 +49,7 @@ async function call(method: string, path: string, body?: unknown): Promise<any> 
 
 /** The server's resident set now and at its highest so far (Linux). */
 function residentSet(): string {
-  const status = readFileSync(`/proc/${server.pid}/status`, 'utf8');
-  const mib = (field: string) => Math.round(Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]) / 1024);
-  return `${mib('VmRSS')} MiB, at most ${mib('VmHWM')} MiB`;
+  return `${Math.round(procStatusMiB(server.pid, 'VmRSS'))} MiB, at most ${Math.round(procStatusMiB(server.pid, 'VmHWM'))} MiB`;
 }
 
 let failed = false;

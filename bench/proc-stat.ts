@@ -60,3 +60,10 @@ export function machineBusyMs(): number {
     return 0;
   }
 }
+
+/** A line of /proc/<pid>/status, in MiB (the kernel reports kB). */
+export function procStatusMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!match) throw new Error(`no ${field} in /proc/${pid}/status`);
+  return Number(match[1]) / 1024;
+}

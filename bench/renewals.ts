@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { Engine } from '../src/engine/context.ts';
 import { createEngine } from '../src/engine/create-engine.ts';
@@ -9,7 +8,7 @@ import { createSubscription } from '../src/engine/subscriptions.ts';
 import { advanceTestClock, createTestClock } from '../src/engine/test-clocks.ts';
 import type { SqlDatabase } from '../src/store/sql.ts';
 import { openTempDatabase } from './fixture.ts';
-import { processCpuMs } from './proc-stat.ts';
+import { processCpuMs, procStatusMiB } from './proc-stat.ts';
 import { startTallyServe, type ServerChild } from './serve-process.ts';
 import { cpuMsSince } from './stats.ts';
 
@@ -151,13 +150,6 @@ export async function runServerRenewals(
     await server?.stop();
     await temp?.remove();
   }
-}
-
-/** A line of /proc/<pid>/status, in MiB (the kernel reports kB). */
-function procStatusMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!match) throw new Error(`no ${field} in /proc/${pid}/status`);
-  return Number(match[1]) / 1024;
 }
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number, message: string, pollMs = 50): Promise<void> {
