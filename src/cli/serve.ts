@@ -6,7 +6,7 @@ import { startScheduler } from '../scheduler/scheduler.ts';
 import { stripeSettingsFromEnv } from '../integrations/stripe/settings.ts';
 import { SecretBox } from '../engine/secret-box.ts';
 import { startWebhookWorker } from '../integrations/webhooks/delivery-worker.ts';
-import { settingsFromEnv, sqliteCacheMibFromEnv } from './settings.ts';
+import { settingsFromEnv, sqliteCacheMibFromEnv, sqliteWalCoalescingFromEnv } from './settings.ts';
 import { limitHeapGrowth } from './heap.ts';
 
 export interface ServeOptions {
@@ -29,7 +29,11 @@ export async function startServer(options: ServeOptions): Promise<void> {
   limitHeapGrowth();
   const stripe = stripeSettingsFromEnv();
   const sqliteCacheMib = sqliteCacheMibFromEnv(process.env);
-  const db = await openDatabase(options.databaseUrl, sqliteCacheMib === undefined ? {} : { sqliteCacheMib });
+  const sqliteWalCoalescing = sqliteWalCoalescingFromEnv(process.env);
+  const db = await openDatabase(options.databaseUrl, {
+    ...(sqliteCacheMib === undefined ? {} : { sqliteCacheMib }),
+    ...(sqliteWalCoalescing === undefined ? {} : { sqliteWalCoalescing }),
+  });
   // With Stripe configured, dunning retries ask Stripe to pay (unless TALLY_COLLECTION says otherwise).
   const engine = await createEngine(db, { settings: { ...(stripe.secretKey ? { collection: 'provider' as const } : {}), ...settingsFromEnv(process.env) } });
   // Webhook signing secrets are sealed with TALLY_SECRET_KEY, or for local use with a key

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { settingsFromEnv, sqliteCacheMibFromEnv } from './settings.ts';
+import { settingsFromEnv, sqliteCacheMibFromEnv, sqliteWalCoalescingFromEnv } from './settings.ts';
 
 describe('settings from the environment', () => {
   it('reads the dunning and grace settings, and leaves the defaults alone when unset', () => {
@@ -23,6 +23,16 @@ describe('settings from the environment', () => {
     expect(sqliteCacheMibFromEnv({ TALLY_SQLITE_CACHE_MIB: '65536' })).toBe(65_536);
     for (const bad of ['0', '65537', '1.5', '-4', '64MiB', ' 64']) {
       expect(() => sqliteCacheMibFromEnv({ TALLY_SQLITE_CACHE_MIB: bad }), bad).toThrow(/TALLY_SQLITE_CACHE_MIB/);
+    }
+  });
+
+  it('reads whether SQLite gathers its WAL writes, and refuses anything but on or off', () => {
+    expect(sqliteWalCoalescingFromEnv({})).toBeUndefined();
+    expect(sqliteWalCoalescingFromEnv({ TALLY_SQLITE_WAL_COALESCE: '' })).toBeUndefined();
+    expect(sqliteWalCoalescingFromEnv({ TALLY_SQLITE_WAL_COALESCE: 'on' })).toBe(true);
+    expect(sqliteWalCoalescingFromEnv({ TALLY_SQLITE_WAL_COALESCE: 'off' })).toBe(false);
+    for (const bad of ['1', 'true', 'OFF', ' on']) {
+      expect(() => sqliteWalCoalescingFromEnv({ TALLY_SQLITE_WAL_COALESCE: bad }), bad).toThrow(/TALLY_SQLITE_WAL_COALESCE/);
     }
   });
 });

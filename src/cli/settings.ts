@@ -52,3 +52,15 @@ export function sqliteCacheMibFromEnv(env: NodeJS.ProcessEnv): number | undefine
   }
   return Number(value);
 }
+
+/**
+ * Whether SQLite's WAL writes are gathered into large ones (src/store/sqlite/wal-coalesce.ts), from
+ * TALLY_SQLITE_WAL_COALESCE: `on` (the default, where the library was built) or `off`. Undefined
+ * when unset. A bad value stops the server at start.
+ */
+export function sqliteWalCoalescingFromEnv(env: NodeJS.ProcessEnv): boolean | undefined {
+  const value = env.TALLY_SQLITE_WAL_COALESCE;
+  if (value === undefined || value === '') return undefined;
+  if (value !== 'on' && value !== 'off') throw new Error(`TALLY_SQLITE_WAL_COALESCE must be "on" or "off", not ${JSON.stringify(value)}.`);
+  return value === 'on';
+}

@@ -5,6 +5,7 @@ import type { Dialect, SnapshotReader, SqlConnection, SqlDatabase, SqlRow, SqlVa
 import { WalCheckpointer, walFramesMax } from './wal-checkpointer.ts';
 import { withReadSnapshots } from './read-snapshot.ts';
 import { WalSync } from './wal-sync.ts';
+import { coalesceWalWrites, loadWalCoalescing } from './wal-coalesce.ts';
 
 type Statement = Database.Statement<unknown[], unknown>;
 
@@ -63,13 +64,22 @@ export interface SqliteOptions {
   checkpointIntervalMs?: number;
   /** The page cache in MiB (`pageCacheMibDefault` unless set; TALLY_SQLITE_CACHE_MIB in `tally serve`). */
   pageCacheMib?: number;
+  /**
+   * Whether a commit's WAL frames are written in a few large writes rather than two system calls
+   * each (wal-coalesce.ts; on unless false, and only where the library was built;
+   * TALLY_SQLITE_WAL_COALESCE in `tally serve`).
+   */
+  walCoalescing?: boolean;
 }
 
 export function openSqliteDatabase(path: string, options: SqliteOptions = {}): SqlDatabase {
   if (isFile(path)) mkdirSync(dirname(path), { recursive: true });
   const pipelined = isFile(path) && (options.durability ?? 'pipelined') === 'pipelined';
+  const coalescing = isFile(path) && (options.walCoalescing ?? true) && loadWalCoalescing();
   const db = new Database(path);
   try {
+    // Before the WAL is first opened, so that its writes are gathered from the start.
+    if (coalescing) coalesceWalWrites(db);
     db.defaultSafeIntegers(true);
     db.pragma('journal_mode = WAL');
     // FULL makes every COMMIT durable before it returns, also in WAL mode. NORMAL leaves the WAL
