@@ -2,14 +2,12 @@
  * wal-coalesce: a SQLite VFS that writes a transaction's WAL frames in a few large writes.
  *
  * SQLite writes each WAL frame with two system calls, its 24-byte header and then its page
- * (wal.c, walWriteOneFrame), so a commit of 2,000 frames makes 4,000 `pwrite` calls. Where a
- * system call is expensive (a paravirtualized machine: 3–4 µs each) those calls are a large part
- * of a commit's time. This VFS sits over the default one and, for WAL files only, gathers writes
- * that extend the file contiguously into a buffer of up to 124 KiB (the most the default
- * VFS writes in one call), written with one `pwrite`
- * (through the default VFS) when it is full, when a write is not contiguous, before any other
- * operation on the file (read, sync, truncate, size, close, file control), and at the end of
- * every commit frame.
+ * (wal.c, walWriteOneFrame), so a commit of 2,000 frames makes 4,000 `pwrite` calls, which on a
+ * virtual machine cost 1–4 µs each. This VFS sits over the default one and, for WAL files only,
+ * gathers writes that extend the file contiguously into a buffer of up to 124 KiB (the most the
+ * default VFS writes in one call), written with one `pwrite` (through the default VFS) when it is
+ * full, when a write is not contiguous, before any other operation on the file (read, sync,
+ * truncate, size, close, file control), and at the end of every commit frame.
  *
  * Why that is safe. A reader, in this connection or any other, sees a frame only once the
  * wal-index header names it, which the writer updates after `walFrames` returns. So every frame

@@ -12,12 +12,17 @@ import { coalesceWalWrites, loadWalCoalescing, walWriteCounts, type WalWriteCoun
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const libraryPath = join(repoRoot, 'build', 'wal-coalesce.so');
 
-/** The counts `work` added (the counts are the process's; nothing else writes while a test runs). */
+/** The counts added since `before` (the counts are the process's; nothing else writes while a test runs). */
+function countsSince(before: WalWriteCounts): WalWriteCounts {
+  const after = walWriteCounts()!;
+  return { writesAsked: after.writesAsked - before.writesAsked, writesMade: after.writesMade - before.writesMade, flushes: after.flushes - before.flushes };
+}
+
+/** The counts `work` added. */
 function countsOf(work: () => void): WalWriteCounts {
   const before = walWriteCounts()!;
   work();
-  const after = walWriteCounts()!;
-  return { writesAsked: after.writesAsked - before.writesAsked, writesMade: after.writesMade - before.writesMade, flushes: after.flushes - before.flushes };
+  return countsSince(before);
 }
 
 function openWriter(path: string, coalesce: boolean): Database.Database {
@@ -111,9 +116,9 @@ describe('WAL writes gathered (native/wal-coalesce.c)', () => {
             for (let i = 0; i < 100; i++) await c.run('INSERT INTO rows (payload) VALUES (?)', [payload(commit * 100 + i).toString('base64')]);
           });
         }
-        const after = walWriteCounts()!;
+        const counts = countsSince(before);
         expect(await db.query('SELECT COUNT(*) AS n FROM rows')).toEqual([{ n: 500n }]);
-        return { writesAsked: after.writesAsked - before.writesAsked, writesMade: after.writesMade - before.writesMade, flushes: after.flushes - before.flushes };
+        return counts;
       } finally {
         await db.close();
       }
