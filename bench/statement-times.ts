@@ -10,11 +10,11 @@ export function timeStatements(db: SqlDatabase): () => string[] {
   const add = (key: string, ms: number): void => void times.set(key, (times.get(key) ?? 0) + ms);
   const target = db as unknown as Record<string, unknown> & { commit: { run(): unknown } };
   for (const method of ['runNow', 'queryNow']) {
-    const original = target[method] as (sql: string, params: unknown) => unknown;
-    target[method] = function (this: unknown, sql: string, params: unknown): unknown {
+    const original = target[method] as (sql: string, ...rest: unknown[]) => unknown;
+    target[method] = function (this: unknown, sql: string, ...rest: unknown[]): unknown {
       const started = performance.now();
       try {
-        return original.call(this, sql, params);
+        return original.call(this, sql, ...rest);
       } finally {
         add(sql.replace(/\s+/g, ' ').slice(0, 60), performance.now() - started);
       }

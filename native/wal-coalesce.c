@@ -25,6 +25,11 @@
  * yet written: no reader can see them, and after a crash they are frames that were never written.
  * Durability is unchanged: the commit's frames reach the kernel before the commit returns, and
  * the syncs SQLite or Tally ask for flush the buffer first.
+ * A safety net holds the same line from the other side: SQLite publishes new frames by writing
+ * the wal-index header around a memory barrier (`xShmBarrier` on the database file), and each
+ * database file knows the WAL its connection opened, so a barrier flushes whatever that WAL still
+ * buffers. By the rules above it finds nothing; `tally_wal_coalesce()` counts the barriers seen
+ * and the flushes they made, and the tests check the second stays zero.
  *
  * Loaded as an extension (`sqlite3_extension_init`), it registers itself as the default VFS and
  * stays loaded when the loading connection closes. It adds two functions to every connection
@@ -57,7 +62,21 @@ struct CoalesceFile {
   int len;
   sqlite3_int64 off;
   int commitHeaderAt;    /* offset in `buf` just past a buffered commit-frame header, or -1 */
+  /* A main database file: the name SQLite opened it by (its pager's), and the WAL that pager opened. */
+  const char *openedAs;
+  CoalesceFile *wal;
+  CoalesceFile *nextOpen; /* the list of open main database files */
+  /* A WAL: its connection's main database file, while both are open. */
+  CoalesceFile *database;
 };
+
+/*
+ * Open main database files, so that a WAL's open finds its own connection's database file: SQLite
+ * opens a WAL by a name inside the same allocation as the database's name, and
+ * `sqlite3_filename_database` gives back the very pointer the database was opened by.
+ */
+static pthread_mutex_t openMutex = PTHREAD_MUTEX_INITIALIZER;
+static CoalesceFile *openDatabases = 0;
 
 static sqlite3_vfs *realVfs = 0;
 
@@ -113,6 +132,8 @@ static int coalesces(CoalesceFile *p) {
 static sqlite3_int64 writesAsked = 0;
 static sqlite3_int64 writesMade = 0;
 static sqlite3_int64 flushes = 0;
+static sqlite3_int64 barriers = 0;
+static sqlite3_int64 barrierFlushes = 0;
 
 static void count(sqlite3_int64 *counter, sqlite3_int64 n) {
   __atomic_add_fetch(counter, n, __ATOMIC_RELAXED);
@@ -168,9 +189,25 @@ static int walWrite(CoalesceFile *p, const void *data, int amount, sqlite3_int64
   return SQLITE_OK;
 }
 
+/* Takes a file out of the open list and unlinks it from its WAL or database. */
+static void forget(CoalesceFile *p) {
+  pthread_mutex_lock(&openMutex);
+  if (p->openedAs != 0) {
+    CoalesceFile **at = &openDatabases;
+    while (*at != 0 && *at != p) at = &(*at)->nextOpen;
+    if (*at == p) *at = p->nextOpen;
+  }
+  if (p->wal != 0) p->wal->database = 0;
+  if (p->database != 0) p->database->wal = 0;
+  p->wal = 0;
+  p->database = 0;
+  pthread_mutex_unlock(&openMutex);
+}
+
 static int cClose(sqlite3_file *f) {
   CoalesceFile *p = (CoalesceFile *)f;
   int rc = flushBuffer(p);
+  forget(p);
   int rc2 = p->real->pMethods ? p->real->pMethods->xClose(p->real) : SQLITE_OK;
   sqlite3_free(p->buf);
   p->buf = 0;
@@ -255,6 +292,15 @@ static int cShmLock(sqlite3_file *f, int offset, int n, int flags) {
 
 static void cShmBarrier(sqlite3_file *f) {
   CoalesceFile *p = (CoalesceFile *)f;
+  /* The safety net (see the top): frames still buffered reach the file before SQLite publishes
+   * them. The database file and its WAL belong to one connection, used by one thread at a time. */
+  if (p->wal != 0) {
+    count(&barriers, 1);
+    if (p->wal->len > 0) {
+      count(&barrierFlushes, 1);
+      flushBuffer(p->wal);
+    }
+  }
   p->real->pMethods->xShmBarrier(p->real);
 }
 
@@ -297,6 +343,22 @@ static int cOpen(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f, int f
   rc = realVfs->xOpen(realVfs, name, p->real, flags, outFlags);
   /* The methods are set even when opening failed, so that SQLite's close reaches the real file's. */
   p->base.pMethods = p->real->pMethods ? &coalesceMethods : 0;
+  if (rc == SQLITE_OK && name != 0 && (flags & SQLITE_OPEN_MAIN_DB) != 0) {
+    pthread_mutex_lock(&openMutex);
+    p->openedAs = name;
+    p->nextOpen = openDatabases;
+    openDatabases = p;
+    pthread_mutex_unlock(&openMutex);
+  } else if (rc == SQLITE_OK && p->databaseName != 0) {
+    CoalesceFile *d;
+    pthread_mutex_lock(&openMutex);
+    for (d = openDatabases; d != 0 && d->openedAs != p->databaseName; d = d->nextOpen) {}
+    if (d != 0 && d->wal == 0) {
+      d->wal = p;
+      p->database = d;
+    }
+    pthread_mutex_unlock(&openMutex);
+  }
   return rc;
 }
 
@@ -367,13 +429,15 @@ static sqlite3_vfs coalesceVfs = {
 };
 
 static void statsFunction(sqlite3_context *context, int argc, sqlite3_value **argv) {
-  char text[160];
+  char text[256];
   (void)argc;
   (void)argv;
-  snprintf(text, sizeof(text), "{\"writesAsked\":%lld,\"writesMade\":%lld,\"flushes\":%lld}",
+  snprintf(text, sizeof(text), "{\"writesAsked\":%lld,\"writesMade\":%lld,\"flushes\":%lld,\"barriers\":%lld,\"barrierFlushes\":%lld}",
            (long long)__atomic_load_n(&writesAsked, __ATOMIC_RELAXED),
            (long long)__atomic_load_n(&writesMade, __ATOMIC_RELAXED),
-           (long long)__atomic_load_n(&flushes, __ATOMIC_RELAXED));
+           (long long)__atomic_load_n(&flushes, __ATOMIC_RELAXED),
+           (long long)__atomic_load_n(&barriers, __ATOMIC_RELAXED),
+           (long long)__atomic_load_n(&barrierFlushes, __ATOMIC_RELAXED));
   sqlite3_result_text(context, text, -1, SQLITE_TRANSIENT);
 }
 

@@ -172,6 +172,25 @@ describe.each(dialects)('SqlDatabase on %s', (dialect) => {
     expect(await db.run('INSERT INTO accounts (id, balance_micro) VALUES (?, ?)', ['a', 3n])).toBe(1);
   });
 
+  it('keeps none of a multi-row INSERT that fails on a later row: in a transaction, nothing of the transaction', async () => {
+    await db.run('INSERT INTO accounts (id, balance_micro) VALUES (?, ?)', ['taken', 1n]);
+    const threeRows = 'INSERT INTO accounts (id, balance_micro) VALUES (?, ?), (?, ?), (?, ?)';
+    // Outside a transaction the statement is all or nothing by itself.
+    await expect(db.run(threeRows, ['a', 1n, 'b', 2n, 'taken', 3n])).rejects.toThrow();
+    expect(await db.query('SELECT id FROM accounts ORDER BY id')).toEqual([{ id: 'taken' }]);
+    // Inside one, its first rows and every earlier statement go with the transaction.
+    await expect(db.transaction(async (tx) => {
+      await tx.run('UPDATE accounts SET balance_micro = 0 WHERE id = ?', ['taken']);
+      await tx.run(threeRows, ['c', 1n, 'd', 2n, 'taken', 3n]);
+    })).rejects.toThrow();
+    expect(await db.query('SELECT id, balance_micro FROM accounts ORDER BY id')).toEqual([{ id: 'taken', balance_micro: 1n }]);
+    // An upsert names its own conflict, and keeps deciding it inside a transaction.
+    await db.transaction((tx) => tx.run(`${threeRows} ON CONFLICT (id) DO UPDATE SET balance_micro = accounts.balance_micro + excluded.balance_micro`,
+      ['e', 1n, 'f', 2n, 'taken', 3n]));
+    expect(await db.query('SELECT id, balance_micro FROM accounts ORDER BY id')).toEqual([
+      { id: 'e', balance_micro: 1n }, { id: 'f', balance_micro: 2n }, { id: 'taken', balance_micro: 4n }]);
+  });
+
   it('serializes concurrent read-modify-write transactions without losing updates', async () => {
     await db.run('INSERT INTO accounts (id, balance_micro) VALUES (?, ?)', ['counter', 0n]);
     const increment = (tx: SqlConnection) => async () => {

@@ -28,6 +28,21 @@ interface Prepared {
 const statementCacheEntriesMax = 500;
 
 /**
+ * The text a statement runs as inside a write transaction: `INSERT INTO …` as `INSERT OR FAIL INTO …`.
+ * With SQLite's default conflict resolution (ABORT) a statement that fails undoes its own changes
+ * and leaves the transaction open, so SQLite copies every page a multi-row INSERT or upsert
+ * touches into a statement journal first. Here a failing statement always ends its whole
+ * transaction in a ROLLBACK (`transaction`, and no caller catches a statement's error inside a
+ * transaction), so the journal would never be read: FAIL stops the statement the same way without
+ * it. Outside a transaction the statement is its own transaction, which FAIL would commit half-done,
+ * so autocommit statements keep their text. Other conflict clauses (`INSERT OR IGNORE`, upserts'
+ * `ON CONFLICT`) are untouched: ON CONFLICT still decides the conflicts it names.
+ */
+function inTransactionText(sql: string): string {
+  return sql.startsWith('INSERT INTO ') ? `INSERT OR FAIL INTO ${sql.slice('INSERT INTO '.length)}` : sql;
+}
+
+/**
  * The writer's page cache in MiB unless the caller says otherwise (SQLite's default is 2 MiB): the
  * indexes' upper levels and the pages a batch shares stay in memory. 64 MiB measured no faster here
  * (load checks at 25,000 and 100,000 customers, figure 5 at 10 million entries) and took a fifth
@@ -133,6 +148,8 @@ class SqliteDatabase implements SqlDatabase {
   readonly dialect: Dialect = 'sqlite';
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Prepared>();
+  /** The same per SQL text as given, prepared as it runs inside a transaction (`inTransactionText`). */
+  private readonly transactionStatements = new Map<string, Prepared>();
   private readonly begin: Statement;
   private readonly beginRead: Statement;
   private readonly commit: Statement;
@@ -200,7 +217,7 @@ class SqliteDatabase implements SqlDatabase {
       }
     }
     // A writing autocommit statement is a transaction of its own: told only once it is durable.
-    if (this.walSync !== null && (changed > 0 || !this.prepare(sql).statement.readonly)) await this.walSync.afterCommit();
+    if (this.walSync !== null && (changed > 0 || !this.prepare(sql, false).statement.readonly)) await this.walSync.afterCommit();
     return changed;
   }
 
@@ -313,6 +330,7 @@ class SqliteDatabase implements SqlDatabase {
     try {
       this.closed = true;
       this.statements.clear();
+      this.transactionStatements.clear();
       // The checkpointer's connection closes first, so that closing this last one checkpoints
       // the WAL completely and removes it.
       await this.walSync?.close();
@@ -323,9 +341,12 @@ class SqliteDatabase implements SqlDatabase {
     }
   }
 
-  /** Runs a row-returning statement without the mutex; for the lock holder only. */
-  queryNow<R>(sql: string, params: readonly SqlValue[] | undefined): R[] {
-    const prepared = this.prepare(sql);
+  /**
+   * Runs a row-returning statement without the mutex; for the lock holder only. `inTransaction`:
+   * inside the lock holder's transaction, which rolls back whole if the statement fails.
+   */
+  queryNow<R>(sql: string, params: readonly SqlValue[] | undefined, inTransaction = false): R[] {
+    const prepared = this.prepare(sql, inTransaction);
     const statement = prepared.statement;
     if (!prepared.readonly) this.wrote();
     if (!statement.reader) {
@@ -347,24 +368,25 @@ class SqliteDatabase implements SqlDatabase {
   }
 
   /** Runs a statement and returns the rows it changed, without the mutex; for the lock holder only. */
-  runNow(sql: string, params: readonly SqlValue[] | undefined): number {
-    const prepared = this.prepare(sql);
+  runNow(sql: string, params: readonly SqlValue[] | undefined, inTransaction = false): number {
+    const prepared = this.prepare(sql, inTransaction);
     if (!prepared.readonly) this.wrote();
     return runStatement(prepared.statement, params);
   }
 
-  private prepare(sql: string): Prepared {
-    let prepared = this.statements.get(sql);
+  private prepare(sql: string, inTransaction: boolean): Prepared {
+    const cache = inTransaction ? this.transactionStatements : this.statements;
+    let prepared = cache.get(sql);
     if (prepared === undefined) {
       this.assertOpen();
-      const statement = this.db.prepare(sql);
+      const statement = this.db.prepare(inTransaction ? inTransactionText(sql) : sql);
       prepared = { statement, build: statement.reader ? rowBuilder(statement) : null, readonly: statement.readonly };
-      if (this.statements.size >= statementCacheEntriesMax) {
+      if (cache.size >= statementCacheEntriesMax) {
         // Maps iterate in insertion order, so the first key is the oldest entry.
-        const oldest = this.statements.keys().next().value as string;
-        this.statements.delete(oldest);
+        const oldest = cache.keys().next().value as string;
+        cache.delete(oldest);
       }
-      this.statements.set(sql, prepared);
+      cache.set(sql, prepared);
     }
     return prepared;
   }
@@ -393,17 +415,25 @@ class SqliteDatabase implements SqlDatabase {
 class SqliteTransactionConnection implements SqlConnection {
   readonly dialect: Dialect = 'sqlite';
   active = true;
+  /**
+   * A write transaction's connection (it has a `writeOrder`): its statements run as
+   * `inTransactionText` makes them, since a failure rolls the whole transaction back. A read
+   * transaction ends in COMMIT whatever happens, so its statements keep their own text.
+   */
+  private readonly rollsBackOnFailure: boolean;
 
-  constructor(private readonly database: SqliteDatabase, readonly writeOrder?: WriteOrder) {}
+  constructor(private readonly database: SqliteDatabase, readonly writeOrder?: WriteOrder) {
+    this.rollsBackOnFailure = writeOrder !== undefined;
+  }
 
   async query<R extends SqlRow = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<R[]> {
     this.assertActive();
-    return this.database.queryNow<R>(sql, params);
+    return this.database.queryNow<R>(sql, params, this.rollsBackOnFailure);
   }
 
   async run(sql: string, params?: readonly SqlValue[]): Promise<number> {
     this.assertActive();
-    return this.database.runNow(sql, params);
+    return this.database.runNow(sql, params, this.rollsBackOnFailure);
   }
 
   private assertActive(): void {

@@ -15,7 +15,13 @@ const libraryPath = join(repoRoot, 'build', 'wal-coalesce.so');
 /** The counts added since `before` (the counts are the process's; nothing else writes while a test runs). */
 function countsSince(before: WalWriteCounts): WalWriteCounts {
   const after = walWriteCounts()!;
-  return { writesAsked: after.writesAsked - before.writesAsked, writesMade: after.writesMade - before.writesMade, flushes: after.flushes - before.flushes };
+  return {
+    writesAsked: after.writesAsked - before.writesAsked,
+    writesMade: after.writesMade - before.writesMade,
+    flushes: after.flushes - before.flushes,
+    barriers: after.barriers - before.barriers,
+    barrierFlushes: after.barrierFlushes - before.barrierFlushes,
+  };
 }
 
 /** The counts `work` added. */
@@ -85,6 +91,10 @@ describe('WAL writes gathered (native/wal-coalesce.c)', () => {
     // Two writes per frame asked for; a tenth of them or fewer made.
     expect(counts.writesAsked).toBeGreaterThan(1000);
     expect(counts.writesMade * 10).toBeLessThan(counts.writesAsked);
+    // Each commit published its frames behind a barrier the safety net saw, and found nothing left
+    // in the buffer to write.
+    expect(counts.barriers).toBeGreaterThanOrEqual(40);
+    expect(counts.barrierFlushes).toBe(0);
     reader.close();
     writer.close();
   });

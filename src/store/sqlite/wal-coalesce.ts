@@ -53,6 +53,10 @@ export interface WalWriteCounts {
   writesMade: number;
   /** Gathered runs written. */
   flushes: number;
+  /** Memory barriers SQLite raised on a database whose connection has its WAL open (publishing frames). */
+  barriers: number;
+  /** Of those, the ones that found WAL writes still buffered and wrote them: zero unless a rule of the VFS broke. */
+  barrierFlushes: number;
 }
 
 export function walWriteCounts(): WalWriteCounts | null {
