@@ -148,7 +148,10 @@ class SqliteDatabase implements SqlDatabase {
   readonly dialect: Dialect = 'sqlite';
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Prepared>();
-  /** The same per SQL text as given, prepared as it runs inside a transaction (`inTransactionText`). */
+  /**
+   * Per SQL text as given, the statement as it runs inside a write transaction
+   * (`inTransactionText`); the entry of `statements` itself where the text is the same.
+   */
   private readonly transactionStatements = new Map<string, Prepared>();
   private readonly begin: Statement;
   private readonly beginRead: Statement;
@@ -379,8 +382,14 @@ class SqliteDatabase implements SqlDatabase {
     let prepared = cache.get(sql);
     if (prepared === undefined) {
       this.assertOpen();
-      const statement = this.db.prepare(inTransaction ? inTransactionText(sql) : sql);
-      prepared = { statement, build: statement.reader ? rowBuilder(statement) : null, readonly: statement.readonly };
+      const text = inTransaction ? inTransactionText(sql) : sql;
+      if (inTransaction && text === sql) {
+        // The same text either way: one prepared statement for both.
+        prepared = this.prepare(sql, false);
+      } else {
+        const statement = this.db.prepare(text);
+        prepared = { statement, build: statement.reader ? rowBuilder(statement) : null, readonly: statement.readonly };
+      }
       if (cache.size >= statementCacheEntriesMax) {
         // Maps iterate in insertion order, so the first key is the oldest entry.
         const oldest = cache.keys().next().value as string;

@@ -7,14 +7,19 @@ import { Worker } from 'node:worker_threads';
  * often it was rewritten since the last round: at 25 ms, rounds ran 40 times a second under load,
  * their fsyncs queued with the commits' own, and the pages every commit rewrites (the tables'
  * last pages) were copied back after almost every commit. 250 ms measured 11–16% less CPU per
- * event and 12–19% more events per second on figures 2 and 3 (docs/BENCHMARKS.md, round 5); the
- * WAL then holds a quarter of a second of writes, far below `walFramesMax`.
+ * event and 12–19% more events per second on figures 2 and 3 (docs/BENCHMARKS.md, round 5).
  */
 export const checkpointIntervalMs = 250;
 
 /**
- * The writer's own safety net: if the WAL ever holds this many frames (64 MiB of 4 KiB pages),
- * the committing connection checkpoints by itself, as SQLite does at 1000 frames by default.
+ * The writer's own checkpoint: once the WAL holds this many frames (64 MiB of 4 KiB pages), the
+ * committing connection checkpoints by itself, as SQLite does at 1000 frames by default. The WAL
+ * starts again from its beginning only when a write transaction begins after a checkpoint copied
+ * every frame; under sustained writes the checkpointer's rounds rarely end with nothing newer, so
+ * the WAL fills to this size and the writer's own checkpoint (copying what the rounds have not)
+ * lets the next transaction start it again: in figure 3's shape three times in 5 s. 4,096
+ * and 65,536 frames measured no better, and none at all (a WAL of 1.5 GiB) three times the COMMIT
+ * cost (docs/BENCHMARKS.md, "Round 19").
  */
 export const walFramesMax = 16_384;
 
