@@ -191,6 +191,7 @@ static int walWrite(CoalesceFile *p, const void *data, int amount, sqlite3_int64
 
 /* Takes a file out of the open list and unlinks it from its WAL or database. */
 static void forget(CoalesceFile *p) {
+  if (p->openedAs == 0 && p->wal == 0 && p->database == 0) return;
   pthread_mutex_lock(&openMutex);
   if (p->openedAs != 0) {
     CoalesceFile **at = &openDatabases;

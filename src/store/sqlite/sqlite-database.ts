@@ -30,16 +30,15 @@ const statementCacheEntriesMax = 500;
 /**
  * The text a statement runs as inside a write transaction: `INSERT INTO …` as `INSERT OR FAIL INTO …`.
  * With SQLite's default conflict resolution (ABORT) a statement that fails undoes its own changes
- * and leaves the transaction open, so SQLite copies every page a multi-row INSERT or upsert
- * touches into a statement journal first. Here a failing statement always ends its whole
- * transaction in a ROLLBACK (`transaction`, and no caller catches a statement's error inside a
- * transaction), so the journal would never be read: FAIL stops the statement the same way without
- * it. Outside a transaction the statement is its own transaction, which FAIL would commit half-done,
- * so autocommit statements keep their text. Other conflict clauses (`INSERT OR IGNORE`, upserts'
- * `ON CONFLICT`) are untouched: ON CONFLICT still decides the conflicts it names. An upsert keeps
- * its journal all the same (its DO UPDATE checks constraints with ABORT whatever the INSERT says):
- * SQLite's in-memory journal took 2,724 page writes for 200 plain multi-row INSERTs and none with
- * FAIL, and 402 for 200 upserts either way.
+ * and leaves the transaction open, so inside a transaction SQLite first copies every page a
+ * multi-row INSERT touches into a statement journal. Here a failing statement always ends its
+ * whole transaction in a ROLLBACK (`transaction`, and no caller catches a statement's error inside
+ * a transaction), so that journal would never be read; FAIL stops the statement at the same row
+ * without it. Outside a transaction the statement is its own transaction, which FAIL would commit
+ * half-done, so autocommit statements keep their text. An upsert's `ON CONFLICT` still decides the
+ * conflicts it names, and an upsert keeps its journal all the same (its DO UPDATE checks
+ * constraints with ABORT whatever the INSERT says). Counted: 2,724 journal page writes for 200
+ * plain multi-row INSERTs, none with FAIL; 402 for 200 upserts either way.
  */
 function inTransactionText(sql: string): string {
   return sql.startsWith('INSERT INTO ') ? `INSERT OR FAIL INTO ${sql.slice('INSERT INTO '.length)}` : sql;
@@ -427,15 +426,15 @@ class SqliteDatabase implements SqlDatabase {
 class SqliteTransactionConnection implements SqlConnection {
   readonly dialect: Dialect = 'sqlite';
   active = true;
+  constructor(private readonly database: SqliteDatabase, readonly writeOrder?: WriteOrder) {}
+
   /**
-   * A write transaction's connection (it has a `writeOrder`): its statements run as
-   * `inTransactionText` makes them, since a failure rolls the whole transaction back. A read
+   * Whether this is a write transaction's connection (it has a `writeOrder`): its statements run
+   * as `inTransactionText` makes them, since a failure rolls the whole transaction back. A read
    * transaction ends in COMMIT whatever happens, so its statements keep their own text.
    */
-  private readonly rollsBackOnFailure: boolean;
-
-  constructor(private readonly database: SqliteDatabase, readonly writeOrder?: WriteOrder) {
-    this.rollsBackOnFailure = writeOrder !== undefined;
+  private get rollsBackOnFailure(): boolean {
+    return this.writeOrder !== undefined;
   }
 
   async query<R extends SqlRow = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<R[]> {
