@@ -11,7 +11,9 @@
  * seventh batch sent again (each must come back a duplicate). Prints events per second, then reads
  * every customer's balance and compares it with what its events must cost, computed here with
  * BigInt (the rating of a period does not depend on the order events are charged in), and ends
- * with the ledger check. Exits non-zero on any mismatch. Also prints the server's CPU per event
+ * with the ledger check. Exits non-zero on any mismatch. `BENCH_BY_EXTERNAL_ID=1` names each event's
+ * customer by its external id (`load-<n>`) instead of its Tally id, as a sender keyed by its own
+ * user ids does. Also prints the server's CPU per event
  * over the load (all its threads), its resident set after the customers are made and after the
  * load, and with `BENCH_METRICS=1` its heap and hot-state counters from `/metrics`;
  * `BENCH_NODE_OPTIONS` are passed to the server's `node` (V8 flags, say) and
@@ -30,6 +32,7 @@ const customersCount = Number(process.env.BENCH_CUSTOMERS ?? 3000);
 const batches = Number(process.env.BENCH_BATCHES ?? 60);
 const clients = Number(process.env.BENCH_CLIENTS ?? 8);
 const batchSize = Number(process.env.BENCH_BATCH_EVENTS ?? 1000);
+const byExternalId = process.env.BENCH_BY_EXTERNAL_ID === '1';
 const grantedMicro = 1_003_500_000n;
 
 const dir = mkdtempSync(join(tmpdir(), 'tally-load-check-'));
@@ -57,11 +60,14 @@ try {
   for (const meter of loadMeters('llm', { tokens: 'tokens', requests: 'requests' })) await call('POST', '/v1/meters', meter);
   const setupStarted = Date.now();
   const ids: string[] = [];
+  /** How each customer's events name it: its id, or its external id. */
+  const refs = new Map<string, string>();
   for (let i = 0; i < customersCount; i += 50) {
     ids.push(...await Promise.all(Array.from({ length: Math.min(50, customersCount - i) }, async (_, k) => {
       const customer = await call('POST', '/v1/customers', { external_id: `load-${i + k}`, currency: 'USD' });
       await call('POST', '/v1/grants', { customer: customer.id, credits: '3.5', category: 'promotional', source: 'promotion', priority: 10 });
       await call('POST', '/v1/grants', { customer: customer.id, credits: '1000', category: 'paid', source: 'purchase', priority: 50 });
+      refs.set(customer.id, byExternalId ? `load-${i + k}` : customer.id);
       return customer.id as string;
     })));
   }
@@ -77,7 +83,7 @@ try {
     for (let e = 0; e < batchSize; e++) {
       const customer = ids[Math.floor(next() * ids.length)]!;
       const count = 1 + Math.floor(next() * 5000);
-      batch.push({ id: `load-ev-${n++}`, customer, type: 'llm', properties: { tokens: count } });
+      batch.push({ id: `load-ev-${n++}`, customer: refs.get(customer)!, type: 'llm', properties: { tokens: count } });
       tokens.set(customer, (tokens.get(customer) ?? 0n) + BigInt(count));
       requests.set(customer, (requests.get(customer) ?? 0n) + 1n);
     }

@@ -52,6 +52,24 @@ describe.each(dialects)('SqlDatabase on %s', (dialect) => {
     expect(rows[0]?.balance_micro).toBe(big + 1n);
   });
 
+  it('binds short and long lists of values alike: strings, NULLs, integer numbers as integers', async () => {
+    // The SQLite adapter passes up to 8,192 values to the driver as separate arguments and longer
+    // lists as one array: both sides of that line, through run and through query. Each row's
+    // balance is its integer number plus 2^61, exact only if the number is bound as an integer.
+    const big = 2n ** 61n;
+    const plusBig = dialect === 'postgres' ? `CAST(? AS BIGINT) + ${big}` : `? + ${big}`;
+    for (const rows of [2730, 2732]) {
+      await db.run('DELETE FROM accounts');
+      const values: SqlValue[] = [];
+      for (let i = 0; i < rows; i++) values.push(`k${rows}-${i}`, i % 2 === 0 ? `ünï ✓ ${i}` : null, i);
+      await db.run(`INSERT INTO accounts (id, label, balance_micro) VALUES ${Array.from({ length: rows }, () => `(?, ?, ${plusBig})`).join(', ')}`, values);
+      const ids = Array.from({ length: rows * 3 }, (_, i) => `k${rows}-${i}`);
+      const found = await db.query<{ id: string; label: string | null; balance_micro: bigint }>(
+        `SELECT id, label, balance_micro FROM accounts WHERE id IN (${ids.map(() => '?').join(', ')}) ORDER BY balance_micro`, ids);
+      expect(found).toEqual(Array.from({ length: rows }, (_, i) => ({ id: `k${rows}-${i}`, label: i % 2 === 0 ? `ünï ✓ ${i}` : null, balance_micro: big + BigInt(i) })));
+    }
+  });
+
   it('writes many rows with one shaped insert: exact bigints, NULLs, odd strings, ON CONFLICT', async () => {
     const shape = insertShape('accounts', { id: 'text', label: 'text', balance_micro: 'bigint' },
       ' ON CONFLICT (id) DO UPDATE SET balance_micro = accounts.balance_micro + excluded.balance_micro');
