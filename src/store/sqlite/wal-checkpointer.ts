@@ -17,9 +17,10 @@ export const checkpointIntervalMs = 250;
  * starts again from its beginning only when a write transaction begins after a checkpoint copied
  * every frame; under sustained writes the checkpointer's rounds rarely end with nothing newer, so
  * the WAL fills to this size and the writer's own checkpoint (copying what the rounds have not)
- * lets the next transaction start it again: in figure 3's shape three times in 5 s. 4,096
- * and 65,536 frames measured no better, and none at all (a WAL of 1.5 GiB) three times the COMMIT
- * cost (docs/BENCHMARKS.md, "Round 19").
+ * lets the next transaction start it again: in figure 3's shape three times in 5 s, in figure 2's
+ * about 8% of the writing thread. 4,096, 32,768 and 65,536 frames measured no better, and none at
+ * all (a WAL of 1.5 GiB) three times the COMMIT cost (docs/BENCHMARKS.md, "Round 19" and
+ * "Round 20").
  */
 export const walFramesMax = 16_384;
 
