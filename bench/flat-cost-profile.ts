@@ -9,8 +9,9 @@
  * three untimed batches, `BENCH_BATCHES` batches of 1000 events (default 30) are ingested with
  * every SQL statement and COMMIT timed (`statement-times.ts`). Printed per step: the database's
  * size, events per second, the CPU per event of the whole process and of its main thread alone
- * (from /proc; the difference is the WAL checkpointer's thread), the page cache in effect, and the
- * statements' wall time per event.
+ * (from /proc; the difference is the other threads': the WAL checkpointer, the WAL's sync on the
+ * thread pool, V8's helpers), the page cache in effect, and the statements' wall time over the
+ * step's events.
  */
 import { readFileSync } from 'node:fs';
 import { ingestEvents } from '../src/engine/ingest-events.ts';

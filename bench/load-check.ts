@@ -11,11 +11,11 @@
  * seventh batch sent again (each must come back a duplicate). Prints events per second, then reads
  * every customer's balance and compares it with what its events must cost, computed here with
  * BigInt (the rating of a period does not depend on the order events are charged in), and ends
- * with the ledger check. Exits non-zero on any mismatch. `BENCH_BY_EXTERNAL_ID=1` names each event's
- * customer by its external id (`load-<n>`) instead of its Tally id, as a sender keyed by its own
- * user ids does. Also prints the server's CPU per event
- * over the load (all its threads), its resident set after the customers are made and after the
- * load, and with `BENCH_METRICS=1` its heap and hot-state counters from `/metrics`;
+ * with the ledger check. Exits non-zero on any mismatch. `BENCH_BY_EXTERNAL_ID=1` names each
+ * event's customer by its external id (`load-<n>`) instead of its Tally id, as a sender keyed by
+ * its own user ids does. Also prints the server's CPU per event over the load (all its threads),
+ * its resident set after the customers are made and after the load, and with `BENCH_METRICS=1`
+ * its heap and hot-state counters from `/metrics`;
  * `BENCH_NODE_OPTIONS` are passed to the server's `node` (V8 flags, say) and
  * `BENCH_SERVER_STDOUT=<file>` takes the server's standard output. A load test rather than a
  * figure: no baseline; figure 2 of `npm run bench` is the rate beside the floor.

@@ -359,7 +359,7 @@ class SqliteDatabase implements SqlDatabase {
       runStatement(statement, params);
       return [];
     }
-    const rows = params === undefined || params.length === 0 ? statement.all() : spreadsBound(params) ? statement.all(...bindable(params)) : statement.all(bindable(params));
+    const rows = allRows(statement, params);
     let build = prepared.build;
     if (build === null) return rows as R[];
     const values = rows as unknown[][];
@@ -485,10 +485,15 @@ function rowBuilder(statement: Statement): RowBuilder | null {
 }
 
 function runStatement(statement: Statement, params: readonly SqlValue[] | undefined): number {
-  const result = params === undefined || params.length === 0
-    ? statement.run()
-    : spreadsBound(params) ? statement.run(...bindable(params)) : statement.run(bindable(params));
-  return result.changes;
+  if (params === undefined || params.length === 0) return statement.run().changes;
+  const values = bindable(params);
+  return (values.length <= spreadValuesMax ? statement.run(...values) : statement.run(values)).changes;
+}
+
+function allRows(statement: Statement, params: readonly SqlValue[] | undefined): unknown[] {
+  if (params === undefined || params.length === 0) return statement.all();
+  const values = bindable(params);
+  return values.length <= spreadValuesMax ? statement.all(...values) : statement.all(values);
 }
 
 /**
@@ -499,10 +504,6 @@ function runStatement(statement: Statement, params: readonly SqlValue[] | undefi
  * statement may take up to SQLite's 32,766) goes as an array.
  */
 const spreadValuesMax = 8192;
-
-function spreadsBound(params: readonly SqlValue[]): boolean {
-  return params.length <= spreadValuesMax;
-}
 
 /**
  * better-sqlite3 binds every JavaScript number as REAL, which would turn `amount + ?` into
