@@ -13,12 +13,11 @@
  * thread pool, V8's helpers), the page cache in effect, and the statements' wall time over the
  * step's events.
  */
-import { readFileSync } from 'node:fs';
 import { ingestEvents } from '../src/engine/ingest-events.ts';
 import { EventSource } from './events.ts';
 import { openFixture } from './fixture.ts';
 import { preload } from './flat-cost.ts';
-import { ticksPerSecond } from './proc-stat.ts';
+import { statFields, ticksPerSecond } from './proc-stat.ts';
 import { timeStatements } from './statement-times.ts';
 
 const customers = Number(process.env.BENCH_CUSTOMERS ?? 1000);
@@ -28,8 +27,7 @@ const batchSize = 1000;
 
 /** This process's main thread: user and system CPU in ms (Linux, its task's stat). */
 function mainThreadCpuMs(): { user: number; system: number } {
-  const text = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const fields = statFields(process.pid, process.pid) ?? [];
   return { user: (Number(fields[11]) * 1000) / ticksPerSecond, system: (Number(fields[12]) * 1000) / ticksPerSecond };
 }
 

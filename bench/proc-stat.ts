@@ -13,10 +13,13 @@ export const ticksPerSecond = (() => {
   return Number.isFinite(n) && n > 0 ? n : 100;
 })();
 
-/** The fields of /proc/<pid>/stat after the command name, or undefined once the process is gone. */
-export function statFields(pid: number): string[] | undefined {
+/**
+ * The fields of /proc/<pid>/stat after the command name, or undefined once the process is gone;
+ * with `thread`, those of that one thread (/proc/<pid>/task/<thread>/stat).
+ */
+export function statFields(pid: number, thread?: number): string[] | undefined {
   try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const text = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
     // The command name is in parentheses and may hold spaces: fields start after the last ')'.
     return text.slice(text.lastIndexOf(')') + 2).split(' ');
   } catch {
