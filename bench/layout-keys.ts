@@ -11,7 +11,13 @@
  * events per customer per batch), WAL with `synchronous=NORMAL` (the production writer's setting;
  * the fsync is left out of every side alike), so that only the layout differs between the variants:
  *
- * - `text`: today's keys, prefixed time-sortable ids of 30 characters (`cus_…`, `txn_…`);
+ * - `text`: the keys of the schema before migrations 55–56, prefixed time-sortable ids of 30
+ *   characters (`cus_…`, `txn_…`), every usage charge in the time index and its grant entry in
+ *   the account index;
+ * - `current`: today's schema, usage charges out of the time index (migration 56), all their
+ *   entries out of the account index (migration 55), `accounts` and `meter_totals` clustered by
+ *   their key (migration 57): the layout figure 1 writes; `integer, current` the same with
+ *   integer keys;
  * - `integer`: customers and transactions keyed by integers inside (the prefixed id kept only at the
  *   API), in every table and index above;
  * - `usage out`: both customer-led indexes of `ledger_transactions` made partial
@@ -36,7 +42,15 @@
  * - `without rowid`: `accounts` and `meter_totals` as `WITHOUT ROWID` tables (the primary key is the
  *   table, with no rowid table beside it);
  * - `8 KiB pages`, `16 KiB pages`: today's layout with a larger page (`BENCH_PAGE_SIZE` sets the
- *   page of every other variant, 4096 by default).
+ *   page of every other variant, 4096 by default);
+ * - `event posting`: the usage event's row is its own posting, with no ledger transaction and no
+ *   entries per event: it carries its allocation (`paid_by`), and per customer a batch the balances
+ *   and running totals are upserted as in every variant; the indexes are today's `usage_events`
+ *   ones (by customer and event id, and the id's uniqueness). What the rows would cost if PRODUCT
+ *   §2's transaction per change of credits were given up for usage;
+ * - `floor`: the floor of PRODUCT §13 as `bench/floor.ts` writes it (an event row keyed by its id,
+ *   two entries by integer key, the grant's balance updated per event), in this harness, so that
+ *   every variant can be read against it.
  *
  * `BENCH_VARIANTS=text,coalesced,…` picks variants by key (`text` always runs first: every ratio is
  * to it). Every side gets the same stream of customers. The variants' batches alternate (the order
@@ -81,15 +95,23 @@ interface Variant {
   /** `accounts` and `meter_totals` keyed by their primary key alone. */
   withoutRowid: boolean;
   pageSize: number;
+  /** Today's partial indexes: usage charges out of the time index, their entries out of the account index. */
+  currentIndexes: boolean;
+  /** No ledger transaction or entries per usage event: the event row carries its allocation. */
+  eventPosting: boolean;
+  /** The floor's own tables and writes instead of the engine's. */
+  floor: boolean;
 }
 
 const plain = {
   integer: false, usageOutOfTransactionIndexes: false, usageEventsByTime: false, usageEventsByTransaction: false,
-  coalesced: false, withoutRowid: false, pageSize: defaultPageSize,
+  coalesced: false, withoutRowid: false, pageSize: defaultPageSize, currentIndexes: false, eventPosting: false, floor: false,
 };
 const allVariants: Variant[] = [
   { ...plain, key: 'text', label: 'text' },
+  { ...plain, key: 'current', label: 'current', currentIndexes: true, withoutRowid: true },
   { ...plain, key: 'integer', label: 'integer', integer: true },
+  { ...plain, key: 'integer-current', label: 'integer, current', integer: true, currentIndexes: true, withoutRowid: true },
   { ...plain, key: 'usage-out', label: 'text, usage out', usageOutOfTransactionIndexes: true },
   { ...plain, key: 'usage-moved', label: 'text, usage moved', usageOutOfTransactionIndexes: true, usageEventsByTime: true },
   {
@@ -114,6 +136,12 @@ const allVariants: Variant[] = [
   { ...plain, key: 'without-rowid', label: 'text, without rowid', withoutRowid: true },
   { ...plain, key: 'page-8k', label: 'text, 8 KiB pages', pageSize: 8192 },
   { ...plain, key: 'page-16k', label: 'text, 16 KiB pages', pageSize: 16384 },
+  { ...plain, key: 'event-posting', label: 'text, event posting', currentIndexes: true, withoutRowid: true, eventPosting: true },
+  {
+    ...plain, key: 'integer-event-posting', label: 'integer, event posting', integer: true, currentIndexes: true, withoutRowid: true,
+    eventPosting: true,
+  },
+  { ...plain, key: 'floor', label: 'floor', floor: true },
 ];
 const chosen = process.env.BENCH_VARIANTS?.split(',').map((k) => k.trim());
 const unknown = chosen?.filter((k) => !allVariants.some((v) => v.key === k)) ?? [];
@@ -146,6 +174,8 @@ class Side {
     };
     const key = variant.integer ? 'INTEGER' : 'TEXT';
     const usageOut = variant.usageOutOfTransactionIndexes ? ` WHERE kind <> 'usage'` : '';
+    const timeUsageOut = usageOut || variant.currentIndexes ? ` WHERE kind <> 'usage'` : '';
+    const entriesUsageOut = variant.currentIndexes ? ' AND account_indexed = 1' : '';
     const withoutRowid = variant.withoutRowid ? ' WITHOUT ROWID' : '';
     this.db = new Database(join(this.dir, 'keys.db'));
     // The page size of a new database holds only if it is set before WAL mode and the first table.
@@ -154,19 +184,24 @@ class Side {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('cache_size = -65536');
     this.db.pragma('wal_autocheckpoint = 0');
+    this.checkpoint = this.db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
+    if (variant.floor) {
+      this.write = this.floorWriter(rand, chars);
+      return;
+    }
     this.db.exec(`
       CREATE TABLE accounts (customer_id ${key} NOT NULL, code TEXT NOT NULL, balance INTEGER NOT NULL, PRIMARY KEY (customer_id, code))${withoutRowid};
       CREATE TABLE ledger_transactions (id ${key} PRIMARY KEY, customer_id ${key} NOT NULL, kind TEXT NOT NULL, cause_type TEXT NOT NULL,
         cause_id TEXT NOT NULL, refs TEXT NOT NULL, effective_at INTEGER NOT NULL, created_at INTEGER NOT NULL);
       CREATE INDEX ledger_transactions_customer ON ledger_transactions (customer_id, id)${usageOut};
-      CREATE INDEX ledger_transactions_effective ON ledger_transactions (customer_id, effective_at)${usageOut};
+      CREATE INDEX ledger_transactions_effective ON ledger_transactions (customer_id, effective_at)${timeUsageOut};
       CREATE INDEX ledger_transactions_cause ON ledger_transactions (cause_id) WHERE kind <> 'usage';
       CREATE TABLE ledger_entries (txn_id ${key} NOT NULL, seq INTEGER NOT NULL, customer_id ${key} NOT NULL, account TEXT NOT NULL,
-        amount INTEGER NOT NULL, PRIMARY KEY (txn_id, seq));
-      CREATE INDEX ledger_entries_account ON ledger_entries (customer_id, account) WHERE account NOT LIKE 'consumed:%';
+        amount INTEGER NOT NULL, account_indexed INTEGER NOT NULL, PRIMARY KEY (txn_id, seq));
+      CREATE INDEX ledger_entries_account ON ledger_entries (customer_id, account) WHERE account NOT LIKE 'consumed:%'${entriesUsageOut};
       CREATE TABLE usage_events (customer_id ${key} NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL, timestamp INTEGER NOT NULL,
         properties TEXT NOT NULL, body_hash TEXT NOT NULL, credits INTEGER NOT NULL, txn_id ${key}, rating TEXT NOT NULL,
-        ${variant.coalesced ? 'paid_by TEXT NOT NULL,' : ''} recorded_at INTEGER NOT NULL, PRIMARY KEY (customer_id, id));
+        ${variant.coalesced || variant.eventPosting ? 'paid_by TEXT NOT NULL,' : ''} recorded_at INTEGER NOT NULL, PRIMARY KEY (customer_id, id));
       CREATE UNIQUE INDEX usage_events_id_unique ON usage_events (id);
       ${variant.usageEventsByTime ? 'CREATE INDEX usage_events_time ON usage_events (customer_id, timestamp);' : ''}
       ${variant.usageEventsByTransaction ? 'CREATE INDEX usage_events_txn ON usage_events (customer_id, txn_id);' : ''}
@@ -178,14 +213,14 @@ class Side {
     const ids = Array.from({ length: customers }, (_, i) => (variant.integer ? i + 1 : `cus_01JD${chars(22)}`));
     const grants = new Map(ids.map((c) => [c, `grant:grt_01JD${chars(22)}`]));
     const paidBy = new Map(ids.map((c) => [c, `${grants.get(c)!.slice('grant:'.length)}:${eventCredits}`]));
-    const insertEvent = this.db.prepare(`INSERT INTO usage_events VALUES (?,?,?,?,?,?,?,?,?,?${variant.coalesced ? ',?' : ''})`);
+    const insertEvent = this.db.prepare(`INSERT INTO usage_events VALUES (?,?,?,?,?,?,?,?,?,?${variant.coalesced || variant.eventPosting ? ',?' : ''})`);
     const insertTxn = this.db.prepare('INSERT INTO ledger_transactions VALUES (?,?,?,?,?,?,?,?)');
-    const insertEntry = this.db.prepare('INSERT INTO ledger_entries VALUES (?,?,?,?,?)');
+    const insertEntry = this.db.prepare('INSERT INTO ledger_entries VALUES (?,?,?,?,?,?)');
+    const usageIndexed = variant.currentIndexes ? 0 : 1;
     const account = this.db.prepare(
       'INSERT INTO accounts VALUES (?,?,?) ON CONFLICT (customer_id, code) DO UPDATE SET balance = balance + excluded.balance');
     const total = this.db.prepare(
       'INSERT INTO meter_totals VALUES (?,?,?,?,?) ON CONFLICT (customer_id, meter_id, period_start) DO UPDATE SET quantity = quantity + excluded.quantity, credits = credits + excluded.credits');
-    this.checkpoint = this.db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
     const properties = '{"model":"gpt-4o","region":"eu-west-1","tokens":1234}';
     const rating = '[{"meter":"tokens","quantity":"1234","credits":"24.68"},{"meter":"calls","quantity":"1","credits":"1"}]';
     const hash = 'h'.repeat(43);
@@ -195,9 +230,9 @@ class Side {
     };
     const postUsage = (txn: string | number, customer: string | number, causeType: string, causeId: string, k: number, at: number, nowMs: number): number => {
       let rows = insertTxn.run(txn, customer, 'usage', causeType, causeId, '{}', at, nowMs).changes;
-      rows += insertEntry.run(txn, 1, customer, grants.get(customer)!, -eventCredits * k).changes;
-      rows += insertEntry.run(txn, 2, customer, 'consumed:tokens', 24_680_000 * k).changes;
-      rows += insertEntry.run(txn, 3, customer, 'consumed:calls', 1_000_000 * k).changes;
+      rows += insertEntry.run(txn, 1, customer, grants.get(customer)!, -eventCredits * k, usageIndexed).changes;
+      rows += insertEntry.run(txn, 2, customer, 'consumed:tokens', 24_680_000 * k, usageIndexed).changes;
+      rows += insertEntry.run(txn, 3, customer, 'consumed:calls', 1_000_000 * k, usageIndexed).changes;
       return rows;
     };
     this.write = this.db.transaction((n: number) => {
@@ -216,6 +251,10 @@ class Side {
           rows += insertEvent.run(customer, eventId, 'llm', at, properties, hash, eventCredits, seen.txn, rating, paidBy.get(customer)!, nowMs).changes;
           continue;
         }
+        if (variant.eventPosting) {
+          rows += insertEvent.run(customer, eventId, 'llm', at, properties, hash, eventCredits, null, rating, paidBy.get(customer)!, nowMs).changes;
+          continue;
+        }
         const txn = newTxn();
         rows += insertEvent.run(customer, eventId, 'llm', at, properties, hash, eventCredits, txn, rating, nowMs).changes;
         rows += postUsage(txn, customer, 'usage_event', eventId, 1, at, nowMs);
@@ -230,6 +269,39 @@ class Side {
         rows += total.run(customer, 'mtr_calls', 0, k, k).changes;
       }
       return { rows, customers: touched.size };
+    });
+  }
+
+  /** The floor's tables and its per-event writes (`bench/floor.ts`), over the same customers. */
+  private floorWriter(rand: () => number, chars: (n: number) => string): (n: number) => { rows: number; customers: number } {
+    this.db.exec(`
+      CREATE TABLE events (id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, grant_id TEXT NOT NULL, timestamp TEXT NOT NULL, credits INTEGER NOT NULL);
+      CREATE TABLE entries (id INTEGER PRIMARY KEY, event_id TEXT NOT NULL, account TEXT NOT NULL, amount INTEGER NOT NULL);
+      CREATE TABLE grants (id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, balance INTEGER NOT NULL);
+    `);
+    const ids = Array.from({ length: customers }, () => `cus_01JD${chars(22)}`);
+    const seed = this.db.prepare('INSERT INTO grants VALUES (?, ?, ?)');
+    this.db.transaction(() => {
+      for (const id of ids) seed.run(`grant:${id}`, id, 100_000_000_000);
+    })();
+    const insertEvent = this.db.prepare('INSERT INTO events VALUES (?, ?, ?, ?, ?)');
+    const insertEntry = this.db.prepare('INSERT INTO entries VALUES (?, ?, ?, ?)');
+    const updateGrant = this.db.prepare('UPDATE grants SET balance = balance - ? WHERE id = ?');
+    let nextEntry = 1;
+    return this.db.transaction((n: number) => {
+      const touched = new Set<string>();
+      const nowMs = Date.now();
+      for (let i = 0; i < n; i++) {
+        const customer = ids[Math.floor(rand() * customers)]!;
+        touched.add(customer);
+        const eventId = `ev-${this.nextEvent++}`;
+        const grant = `grant:${customer}`;
+        insertEvent.run(eventId, customer, grant, new Date(nowMs - Math.floor(rand() * 60_000)).toISOString(), eventCredits);
+        insertEntry.run(nextEntry++, eventId, grant, -eventCredits);
+        insertEntry.run(nextEntry++, eventId, 'consumed', eventCredits);
+        updateGrant.run(eventCredits, grant);
+      }
+      return { rows: 4 * n, customers: touched.size };
     });
   }
 
