@@ -8,7 +8,10 @@ import type { SqlDatabase, SqlRow, SqlValue } from '../src/store/sql.ts';
  * durability (WAL, each COMMIT made durable by the adapter before it returns, one transaction per batch), with bare
  * multi-row INSERTs (`insertRows`, the engine's own write path) and the same account and
  * meter-total upserts, but no reads, no validation and no rating. Only the write transaction is
- * timed; reading the source rows is not.
+ * timed; reading the source rows is not. The rows are the engine's as stored, the columns that say
+ * which indexes hold them included (`effective_indexed`, migration 56; `account_indexed`, migration
+ * 55), so the copy writes the same index entries the engine wrote; the balance and running-total
+ * upserts go in key order, as the engine sends them on SQLite.
  */
 export const copiedTables = ['usage_events', 'ledger_transactions', 'ledger_entries', 'domain_events'] as const;
 export type CopiedTable = (typeof copiedTables)[number];
@@ -16,8 +19,8 @@ export type RowidMarks = Record<CopiedTable, bigint>;
 
 const columns: Record<CopiedTable, string[]> = {
   usage_events: ['customer_id', 'id', 'type', 'timestamp', 'properties', 'body_hash', 'credits', 'txn_id', 'rating', 'recorded_at'],
-  ledger_transactions: ['id', 'customer_id', 'kind', 'cause_type', 'cause_id', 'refs', 'effective_at', 'created_at'],
-  ledger_entries: ['txn_id', 'seq', 'customer_id', 'account', 'amount'],
+  ledger_transactions: ['id', 'customer_id', 'kind', 'cause_type', 'cause_id', 'refs', 'effective_at', 'created_at', 'effective_indexed'],
+  ledger_entries: ['txn_id', 'seq', 'customer_id', 'account', 'amount', 'account_indexed'],
   domain_events: ['id', 'customer_id', 'type', 'payload', 'created_at'],
 };
 
@@ -61,7 +64,16 @@ export async function readRawBatch(source: SqlDatabase, from: RowidMarks, to: Ro
       if (!totals.has(key)) totals.set(key, [u.customer_id as string, meterId, periodStartMs, 1n, 1n]);
     }
   }
-  return { rows, accounts: [...deltas.values()], totals: [...totals.values()] };
+  const byKey = (width: number) => (a: SqlValue[], b: SqlValue[]): number => {
+    for (let i = 0; i < width; i++) {
+      const x = a[i]!;
+      const y = b[i]!;
+      if (x < y) return -1;
+      if (x > y) return 1;
+    }
+    return 0;
+  };
+  return { rows, accounts: [...deltas.values()].sort(byKey(2)), totals: [...totals.values()].sort(byKey(3)) };
 }
 
 /** Writes one batch in one transaction; returns the milliseconds it took. */
