@@ -6,7 +6,7 @@ import { startScheduler } from '../scheduler/scheduler.ts';
 import { stripeSettingsFromEnv } from '../integrations/stripe/settings.ts';
 import { SecretBox } from '../engine/secret-box.ts';
 import { startWebhookWorker } from '../integrations/webhooks/delivery-worker.ts';
-import { settingsFromEnv, sqliteCacheMibFromEnv, sqliteWalCoalescingFromEnv } from './settings.ts';
+import { settingsFromEnv, sqliteCacheMibFromEnv, sqliteWalCoalescingFromEnv, sqliteWriterThreadFromEnv } from './settings.ts';
 import { limitHeapGrowth } from './heap.ts';
 
 export interface ServeOptions {
@@ -30,9 +30,11 @@ export async function startServer(options: ServeOptions): Promise<void> {
   const stripe = stripeSettingsFromEnv();
   const sqliteCacheMib = sqliteCacheMibFromEnv(process.env);
   const sqliteWalCoalescing = sqliteWalCoalescingFromEnv(process.env);
+  const sqliteWriterThread = sqliteWriterThreadFromEnv(process.env);
   const db = await openDatabase(options.databaseUrl, {
     ...(sqliteCacheMib === undefined ? {} : { sqliteCacheMib }),
     ...(sqliteWalCoalescing === undefined ? {} : { sqliteWalCoalescing }),
+    ...(sqliteWriterThread === undefined ? {} : { sqliteWriterThread }),
   });
   // With Stripe configured, dunning retries ask Stripe to pay (unless TALLY_COLLECTION says otherwise).
   const engine = await createEngine(db, { settings: { ...(stripe.secretKey ? { collection: 'provider' as const } : {}), ...settingsFromEnv(process.env) } });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { settingsFromEnv, sqliteCacheMibFromEnv, sqliteWalCoalescingFromEnv } from './settings.ts';
+import { settingsFromEnv, sqliteCacheMibFromEnv, sqliteWalCoalescingFromEnv, sqliteWriterThreadFromEnv } from './settings.ts';
 
 describe('settings from the environment', () => {
   it('reads the dunning and grace settings, and leaves the defaults alone when unset', () => {
@@ -33,6 +33,16 @@ describe('settings from the environment', () => {
     expect(sqliteWalCoalescingFromEnv({ TALLY_SQLITE_WAL_COALESCE: 'off' })).toBe(false);
     for (const bad of ['1', 'true', 'OFF', ' on']) {
       expect(() => sqliteWalCoalescingFromEnv({ TALLY_SQLITE_WAL_COALESCE: bad }), bad).toThrow(/TALLY_SQLITE_WAL_COALESCE/);
+    }
+  });
+
+  it('reads whether ingestion writes through the writer thread, and refuses anything but on or off', () => {
+    expect(sqliteWriterThreadFromEnv({})).toBeUndefined();
+    expect(sqliteWriterThreadFromEnv({ TALLY_SQLITE_WRITER_THREAD: '' })).toBeUndefined();
+    expect(sqliteWriterThreadFromEnv({ TALLY_SQLITE_WRITER_THREAD: 'on' })).toBe(true);
+    expect(sqliteWriterThreadFromEnv({ TALLY_SQLITE_WRITER_THREAD: 'off' })).toBe(false);
+    for (const bad of ['1', 'yes', 'On']) {
+      expect(() => sqliteWriterThreadFromEnv({ TALLY_SQLITE_WRITER_THREAD: bad }), bad).toThrow(/TALLY_SQLITE_WRITER_THREAD/);
     }
   });
 });

@@ -54,6 +54,18 @@ export function sqliteCacheMibFromEnv(env: NodeJS.ProcessEnv): number | undefine
 }
 
 /**
+ * Whether ingestion's writes go to SQLite's writer thread (src/store/sqlite/writer-thread.ts), from
+ * TALLY_SQLITE_WRITER_THREAD: `on` (the default) or `off`. Undefined when unset. A bad value stops
+ * the server at start.
+ */
+export function sqliteWriterThreadFromEnv(env: NodeJS.ProcessEnv): boolean | undefined {
+  const value = env.TALLY_SQLITE_WRITER_THREAD;
+  if (value === undefined || value === '') return undefined;
+  if (value !== 'on' && value !== 'off') throw new Error(`TALLY_SQLITE_WRITER_THREAD must be "on" or "off", not ${JSON.stringify(value)}.`);
+  return value === 'on';
+}
+
+/**
  * Whether SQLite's WAL writes are gathered into large ones (src/store/sqlite/wal-coalesce.ts), from
  * TALLY_SQLITE_WAL_COALESCE: `on` (the default, where the library was built) or `off`. Undefined
  * when unset. A bad value stops the server at start.

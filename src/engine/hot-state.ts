@@ -1,4 +1,4 @@
-import type { MeterRecord, PhaseRecord, SubscriptionRecord, CustomerRecord } from '../store/records.ts';
+import type { MeterRecord, PhaseRecord, SubscriptionRecord, CustomerRecord, UsageEventRecord } from '../store/records.ts';
 import type { PlanRecord } from '../store/queries/billing.ts';
 import type { IngestReads } from '../store/queries/ingest-reads.ts';
 import type { SpendableGrant } from '../store/queries/ledger.ts';
@@ -22,8 +22,17 @@ import type { StoreTx } from '../store/store.ts';
  * used again. PostgreSQL, where several servers write, has no write
  * order and no hot state.
  *
+ * With a writer thread (store/sqlite/writer-thread.ts) an ingestion's writes are committed after
+ * the next ingestion has begun: the hot state already holds what they leave, but the database
+ * does not yet. The hot state then also keeps, per ingestion whose writes are still on their way
+ * (`pending`), the customers it wrote for and the events it stored. The next ingestion finds a
+ * repeated event id there as it would in the database, and before it reads from the database
+ * anything of a customer still pending (a customer not kept, expired grants for a late event,
+ * a running total not kept, unique values), it waits for those writes (`settle`).
+ *
  * `TALLY_CHECK_HOT_STATE=1` (the test suite sets it) reads everything again from the database at
- * every batch that uses the hot state and throws where the two differ.
+ * every batch that uses the hot state, once the writes before it are committed, and throws where
+ * the two differ.
  */
 export interface HotCustomer {
   /** Active grants in creation order, as `LedgerQueries.spendableGrants` reads them. */
@@ -45,9 +54,26 @@ const hotTotalsMax = 4 * hotCustomersMax;
 /** The most event types whose meters are kept (a type without meters is kept too, as an empty list). */
 const hotEventTypesMax = 1000;
 
+/** An ingestion whose writes wait for the writer thread: whom it wrote for, and the events it stored. */
+interface PendingWrites {
+  number: number;
+  customers: ReadonlySet<string>;
+  /** The customers of whose expired grants it took credits back for a late event (`grant.expiry_reclaimed`). */
+  reclaimedFor: ReadonlySet<string>;
+  events: ReadonlyMap<string, UsageEventRecord>;
+}
+
 export class HotState {
   /** The number of the transaction whose committed state this holds; -1 for none. */
   private validAfter = -1;
+  /** The write order of the transaction that entered last. */
+  private order: WriteOrder | null = null;
+  /**
+   * Ingestions whose writes were sent to the writer thread and are not known to be committed, oldest
+   * first. Kept when the rest is emptied: what is on its way to the database stays true of it
+   * (a group that fails takes every later one with it, and is then no longer pending).
+   */
+  private pending: PendingWrites[] = [];
   /** Customers by every reference a batch used (id or external id). */
   readonly customers = new Map<string, CustomerRecord>();
   /** By customer id. */
@@ -66,7 +92,7 @@ export class HotState {
    * that left it, and from now on left by this one (if it commits). Null on a connection without a
    * write order (PostgreSQL, a read-only snapshot).
    */
-  static begin(tx: StoreTx): HotState | null {
+  static async begin(tx: StoreTx): Promise<HotState | null> {
     const order = tx.c.writeOrder;
     if (order === undefined) return null;
     let hot = states.get(order.database);
@@ -74,13 +100,74 @@ export class HotState {
       hot = new HotState();
       states.set(order.database, hot);
     }
+    // Checked against the database below, so first the database must hold every group on its way,
+    // and another process's commit must be known of now, not only when the writer thread sends this
+    // transaction's writes back as stale. Waited for before the hot state is entered: a group that
+    // fails meanwhile leaves its changes in memory, which entering then empties.
+    const changed = hot.checked ? await order.verify() : false;
     hot.enter(order);
+    if (changed) hot.clear();
     return hot;
   }
 
   private enter(order: WriteOrder): void {
     if (!order.follows(this.validAfter)) this.clear();
     this.validAfter = order.number;
+    this.order = order;
+    this.prune();
+  }
+
+  private prune(): void {
+    if (this.pending.length === 0) return;
+    const order = this.order!;
+    this.pending = this.pending.filter((p) => !order.settled(p.number));
+  }
+
+  /** Records what this ingestion wrote, for the ingestions that begin before it is committed. */
+  addPending(customers: ReadonlySet<string>, reclaimedFor: ReadonlySet<string>, records: readonly UsageEventRecord[]): void {
+    if (this.order === null || records.length === 0 && customers.size === 0) return;
+    const events = new Map<string, UsageEventRecord>();
+    for (const r of records) events.set(r.id, r);
+    this.pending.push({ number: this.order.number, customers, reclaimedFor, events });
+  }
+
+  /**
+   * Whether an ingestion on its way took credits back from an expired grant of any of these
+   * customers: the one thing ingestion changes of what a late event reads of expired grants.
+   */
+  anyPendingReclaim(customerIds: Iterable<string>): boolean {
+    if (this.pending.length === 0) return false;
+    for (const id of customerIds) for (const p of this.pending) if (p.reclaimedFor.has(id)) return true;
+    return false;
+  }
+
+  /** Whether writes for this customer are on their way to the database. */
+  isPending(customerId: string): boolean {
+    for (const p of this.pending) if (p.customers.has(customerId)) return true;
+    return false;
+  }
+
+  /** Whether writes for any of these customers are on their way to the database. */
+  anyPending(customerIds: Iterable<string>): boolean {
+    if (this.pending.length === 0) return false;
+    for (const id of customerIds) if (this.isPending(id)) return true;
+    return false;
+  }
+
+  /** An event stored by an ingestion whose writes are on their way to the database. */
+  pendingEvent(id: string): UsageEventRecord | undefined {
+    for (const p of this.pending) {
+      const found = p.events.get(id);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+
+  /** Waits until the writes on their way to the database are committed (or failed). */
+  async settle(): Promise<void> {
+    if (this.pending.length === 0 || this.order === null) return;
+    await this.order.drain();
+    this.prune();
   }
 
   clear(): void {

@@ -89,7 +89,18 @@ export class IngestBatcher {
     if (this.committing || this.inFlight >= this.groupsInFlightMax || this.queue.length === 0) return;
     const group: Request[] = [];
     let count = 0;
-    while (this.queue.length > 0 && (group.length === 0 || count + this.queue[0]!.events.length <= this.groupEventsMax)) {
+    // With a writer thread, at most half the events waiting go in this group (at least one
+    // request): the rest make the next group, which this thread rates while the writer thread
+    // writes this one. Taking all of them would leave nothing to do meanwhile, and with a few
+    // clients each waiting for its answer, the two threads would take turns instead of working
+    // together.
+    let limit = this.groupEventsMax;
+    if (this.engine.store.writesOffThread) {
+      let waiting = 0;
+      for (const r of this.queue) waiting += r.events.length;
+      limit = Math.min(limit, Math.ceil(waiting / 2));
+    }
+    while (this.queue.length > 0 && (group.length === 0 || count + this.queue[0]!.events.length <= limit)) {
       const next = this.queue.shift()!;
       group.push(next);
       count += next.events.length;

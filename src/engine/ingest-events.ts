@@ -103,7 +103,7 @@ async function ingestFlat(engine: Engine, rawEvents: readonly unknown[], options
       const outcome = await ingestWithin(engine, tx, changes, candidates, options, deferral);
       await changes.flush(tx);
       for (const [index, result] of outcome) results[index] = result;
-    }, { onCommit: options.onCommit });
+    }, { onCommit: options.onCommit, deferWrites: true });
   }
   return results;
 }
@@ -121,7 +121,7 @@ export async function ingestWithin(
   // On PostgreSQL this read also locks the customers (in id order), one round trip for both.
   const refs = [...new Set(candidates.map((c) => c.customerRef))];
   // A hold's capture changes what it pays from before it gets here: it reads everything afresh.
-  const hot = options.hold === undefined ? HotState.begin(tx) : null;
+  const hot = options.hold === undefined ? await HotState.begin(tx) : null;
   let customers: Map<string, CustomerRecord>;
   if (hot !== null) customers = await hotCustomers(hot, tx, refs);
   else if (deferral === null) customers = await tx.customers.findManyLocked(refs);
@@ -145,6 +145,14 @@ export async function ingestWithin(
   const request = readRequest(involved, live, customers, nows, (c, e) => tx.ingestReads.readsInOne(c, e));
   const reads = hot === null ? await tx.ingestReads.read(request) : await hotReads(hot, tx, request);
   const stored = new Map(reads.events.map((e) => [e.id, e]));
+  if (hot !== null) {
+    // Events stored by an ingestion whose writes are still on their way to the database.
+    for (const id of request.eventIds) {
+      if (stored.has(id)) continue;
+      const pending = hot.pendingEvent(id);
+      if (pending !== undefined) stored.set(id, pending);
+    }
+  }
 
   // Decide each event's fate before touching any state: duplicates, conflicts, time window.
   const fresh: (UsageCandidate & { customer: CustomerRecord; atMs: number })[] = [];
@@ -248,6 +256,7 @@ export async function ingestWithin(
   // they are saved in: every one of them is counted into below).
   const totals: MeterTotal[] = totalKeys.map((k, n) => readTotals.get(keyTexts[n]!)
     ?? { customerId: k.customerId, meterId: k.meterId, periodStartMs: k.periodStartMs, quantityMicro: 0n, creditsMicro: 0n });
+  if (hot !== null && uniqueKeys.length > 0 && hot.anyPending(uniqueKeys.map((k) => k.customerId))) await hot.settle();
   const seen = await tx.usage.seenValues(uniqueKeys);
   // Late events are paid by the grants live at their time (PRODUCT §5), expired ones included.
   const lateSince = new Map<string, number>();
@@ -330,6 +339,9 @@ export async function ingestWithin(
   await tx.usage.insertValues(newValues);
   for (const f of funding.values()) await refreshSignals(tx, changes, f.customer, availableOf(f), f.nowMs);
   if (hot !== null) {
+    const reclaimedFor = new Set<string>();
+    for (const t of changes.txns) if (t.kind === 'expiry') reclaimedFor.add(t.customerId);
+    hot.addPending(new Set(involved.map((c) => c.id)), reclaimedFor, records);
     // What this batch leaves, for the next: totals as saved, grants as paid from.
     for (let n = 0; n < totals.length; n++) hot.rememberTotal(keyTexts[n]!, totals[n]!);
     for (const f of funding.values()) {
@@ -351,9 +363,18 @@ async function hotCustomers(hot: HotState, tx: StoreTx, refs: readonly string[])
     if (known === undefined) missing.push(ref);
     else out.set(ref, known);
   }
-  if (hot.checked) hot.check('customers', out, await tx.customers.findManyLocked([...out.keys()]));
+  if (hot.checked) {
+    await hot.settle();
+    hot.check('customers', out, await tx.customers.findManyLocked([...out.keys()]));
+  }
   if (missing.length === 0) return out;
-  for (const [ref, read] of await tx.customers.findManyLocked(missing)) {
+  let found = await tx.customers.findManyLocked(missing);
+  // A customer not kept whose row an ingestion still on its way changes (its balance signals).
+  if (hot.anyPending([...found.values()].map((c) => c.id))) {
+    await hot.settle();
+    found = await tx.customers.findManyLocked(missing);
+  }
+  for (const [ref, read] of found) {
     // One object per customer, whichever reference named it: a batch changes it in place.
     const customer = hot.customers.get(read.id) ?? read;
     out.set(ref, customer);
@@ -375,6 +396,7 @@ async function hotReads(hot: HotState, tx: StoreTx, request: IngestReadRequest):
   hot.counts.memory += request.customerIds.length - cold.length;
   hot.counts.database += cold.length;
   const coldTypes = request.eventTypes.filter((type) => !hot.meters.has(type));
+  if (hot.anyPending(cold) || (request.expiredSince !== null && hot.anyPendingReclaim(request.expiredSince.customerIds))) await hot.settle();
   const read = await tx.ingestReads.read({ ...request, customerIds: cold, eventTypes: coldTypes });
   const grants: SpendableGrant[] = [];
   const subscriptions: SubscriptionRecord[] = [];
@@ -399,7 +421,10 @@ async function hotReads(hot: HotState, tx: StoreTx, request: IngestReadRequest):
   }
   for (const type of coldTypes) hot.rememberMeters(type, read.meters.filter((m) => m.eventType === type));
   const merged: IngestReads = { ...read, grants, subscriptions, phases, plans, meters };
-  if (hot.checked) hot.checkReads(merged, await tx.ingestReads.read(request));
+  if (hot.checked) {
+    await hot.settle();
+    hot.checkReads(merged, await tx.ingestReads.read(request));
+  }
   return merged;
 }
 
@@ -412,7 +437,11 @@ async function hotTotals(hot: HotState, tx: StoreTx, keys: readonly MeterTotalKe
     if (known === undefined) rest.push(keys[n]!);
     else out.set(keyTexts[n]!, known);
   }
-  if (hot.checked) hot.check('running totals', out, await tx.usage.totals(keys.filter((_, n) => out.has(keyTexts[n]!))));
+  if (hot.checked) {
+    await hot.settle();
+    hot.check('running totals', out, await tx.usage.totals(keys.filter((_, n) => out.has(keyTexts[n]!))));
+  }
+  if (hot.anyPending(rest.map((k) => k.customerId))) await hot.settle();
   for (const [key, total] of await tx.usage.totals(rest)) out.set(key, total);
   return out;
 }

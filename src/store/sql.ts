@@ -58,11 +58,37 @@ export interface WriteOrder {
    * what `n` left is what this one finds.
    */
   follows(n: number): boolean;
+  /**
+   * False while transaction `n`'s writes wait for the writer thread (`TransactionOptions.deferWrites`):
+   * sent, not yet committed. True once they are (or failed), and for a transaction that never sent any.
+   */
+  settled(n: number): boolean;
+  /** Resolves once every transaction's writes sent to the writer thread are committed or failed. */
+  drain(): Promise<void>;
+  /**
+   * Waits as `drain` does, then resolves to true when another process committed to the database
+   * since the writer thread last looked (after that, a write of the writer thread's built on what
+   * was read before would be sent back as stale). False without a writer thread, whose BEGIN
+   * already counted such a commit.
+   */
+  verify(): Promise<boolean>;
 }
 
 export interface TransactionOptions {
-  /** Called right after COMMIT succeeds, before the commit is known to be durable. */
+  /**
+   * Called right after COMMIT succeeds, before the commit is known to be durable; with deferred
+   * writes, once they are sent to the writer thread (the next transaction may begin), and again if
+   * the transaction is built again.
+   */
   onCommit?: () => void;
+  /**
+   * SQLite with a writer thread (sqlite/writer-thread.ts): this transaction's writes are applied
+   * there while this thread goes on. Its callback reads before it writes, never after, never counts
+   * on what a write returns (a deferred `run` resolves to 0), and may be run more than once (a group
+   * sent back because the database changed under it is built again from fresh reads). Ignored
+   * elsewhere. Ingestion's transactions ask for it.
+   */
+  deferWrites?: boolean;
 }
 
 /** Runs `read` over one consistent, read-only snapshot, ended before it returns. */
@@ -82,6 +108,13 @@ export interface SqlDatabase extends SqlConnection {
    * group at `onCommit` rather than wait for the disk.
    */
   readonly pipelinesCommits?: boolean;
+  /**
+   * True when a transaction that asks for it (`TransactionOptions.deferWrites`) has its writes
+   * applied on another thread while the calling thread goes on (SQLite's writer thread). A caller
+   * that groups work then keeps a group back for the calling thread to prepare while the writer
+   * thread writes the one before.
+   */
+  readonly writesOffThread?: boolean;
   /**
    * Runs `fn` over a consistent, read-only view of the database (one snapshot for all its
    * queries) that never blocks the request thread: SQLite reads on a worker thread with its own

@@ -138,6 +138,11 @@ export class Store {
     return this.db.pipelinesCommits === true;
   }
 
+  /** See `SqlDatabase.writesOffThread`. */
+  get writesOffThread(): boolean {
+    return this.db.writesOffThread === true;
+  }
+
   /** One database transaction: everything `fn` writes commits together or not at all. */
   transaction<T>(fn: (tx: StoreTx) => Promise<T>, options?: TransactionOptions): Promise<T> {
     return this.db.transaction((c) => fn(new StoreTx(c)), options);

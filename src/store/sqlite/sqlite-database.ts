@@ -6,6 +6,7 @@ import { WalCheckpointer, walFramesMax } from './wal-checkpointer.ts';
 import { withReadSnapshots } from './read-snapshot.ts';
 import { WalSync } from './wal-sync.ts';
 import { coalesceWalWrites, loadWalCoalescing } from './wal-coalesce.ts';
+import { WriterRetry, WriterThread, type QueuedWrite } from './writer-thread.ts';
 
 type Statement = Database.Statement<unknown[], unknown>;
 
@@ -87,6 +88,12 @@ export interface SqliteOptions {
    * TALLY_SQLITE_WAL_COALESCE in `tally serve`).
    */
   walCoalescing?: boolean;
+  /**
+   * Whether transactions that ask for it (`TransactionOptions.deferWrites`: ingestion's) have
+   * their writes applied by the writer thread (writer-thread.ts) while this thread goes on; on
+   * unless false, for a file with pipelined durability (TALLY_SQLITE_WRITER_THREAD in `tally serve`).
+   */
+  writerThread?: boolean;
 }
 
 export function openSqliteDatabase(path: string, options: SqliteOptions = {}): SqlDatabase {
@@ -122,8 +129,23 @@ export function openSqliteDatabase(path: string, options: SqliteOptions = {}): S
     isFile(path) ? startCheckpointer(db, path, options.checkpointIntervalMs) : null,
     isFile(path) ? path : null,
     pipelined ? new WalSync(`${path}-wal`) : null,
+    pipelined && (options.writerThread ?? true)
+      ? { cacheKib: (options.pageCacheMib ?? pageCacheMibDefault) * 1024, coalesce: coalescing }
+      : null,
   );
 }
+
+/** How the writer thread is set up, when the database has one (`SqliteOptions.writerThread`). */
+interface WriterSettings {
+  cacheKib: number;
+  coalesce: boolean;
+}
+
+/**
+ * How many times a transaction with deferred writes is built again after the writer thread sent it
+ * back (`WriterRetry`) before it runs on this thread's connection instead.
+ */
+const deferredAttemptsMax = 3;
 
 function isFile(path: string): boolean {
   return path !== ':memory:' && path !== '' && !path.startsWith('file:');
@@ -178,6 +200,17 @@ class SqliteDatabase implements SqlDatabase {
   /** `PRAGMA data_version` as last read: it changes when another connection commits. */
   private dataVersion: number;
   private readonly readDataVersion: Statement;
+  /** The writer thread, started by the first transaction that defers its writes (null until then, or without one). */
+  private writer: WriterThread | null = null;
+  /** While a transaction with deferred writes runs: the writes it queued, in order. */
+  private deferredWrites: QueuedWrite[] | null = null;
+  /** Transactions whose writes were sent to the writer thread and are not yet answered. */
+  private readonly inFlight = new Set<number>();
+  /**
+   * Whether this connection wrote since the writer thread last took its baseline: the next group
+   * asks it to take one again first, or it would take the change for another process's.
+   */
+  private wroteSinceBaseline = false;
 
   constructor(
     db: Database.Database,
@@ -185,6 +218,8 @@ class SqliteDatabase implements SqlDatabase {
     private readonly path: string | null,
     /** Null when COMMIT syncs by itself (or there is no file). */
     private readonly walSync: WalSync | null,
+    /** Null when transactions never defer their writes to a writer thread. */
+    private readonly writerSettings: WriterSettings | null = null,
   ) {
     this.db = db;
     // IMMEDIATE takes the write lock up front, so a transaction never fails half-way on an
@@ -212,10 +247,13 @@ class SqliteDatabase implements SqlDatabase {
 
   async run(sql: string, params?: readonly SqlValue[]): Promise<number> {
     let changed: number;
-    if (!this.locked) changed = this.runNow(sql, params);
+    if (!this.locked && (this.writer === null || this.writer.idle)) changed = this.runNow(sql, params);
     else {
       await this.acquire();
       try {
+        // The writer thread holds the write lock while it applies a group: wait for it here
+        // rather than in SQLite's busy handler, which would hold this thread.
+        await this.writer?.drain();
         changed = this.runNow(sql, params);
       } finally {
         this.release();
@@ -230,15 +268,28 @@ class SqliteDatabase implements SqlDatabase {
     return this.walSync !== null;
   }
 
-  async transaction<T>(fn: (connection: SqlConnection) => Promise<T>, options?: TransactionOptions): Promise<T> {
+  get writesOffThread(): boolean {
+    return this.writerSettings !== null && this.writer?.broken !== true;
+  }
+
+  transaction<T>(fn: (connection: SqlConnection) => Promise<T>, options?: TransactionOptions): Promise<T> {
+    if (options?.deferWrites === true && this.writerSettings !== null) return this.deferredTransaction(fn, options);
+    return this.inlineTransaction(fn, options);
+  }
+
+  /** A transaction on this connection: its reads and writes here, on this thread. */
+  private async inlineTransaction<T>(fn: (connection: SqlConnection) => Promise<T>, options?: TransactionOptions): Promise<T> {
     await this.acquire();
     let result: T;
     try {
       this.assertOpen();
+      await this.writer?.drain();
       this.begin.run();
-      // Another process's commit since the last look counts as a write of its own.
+      // Another process's commit since the last look counts as a write of its own. With a writer
+      // thread this connection cannot tell the thread's commits from another process's: the
+      // thread itself tells (`verifyWriter`, and a group it sends back as stale).
       const dataVersion = this.readDataVersion.get() as number;
-      if (dataVersion !== this.dataVersion) {
+      if (dataVersion !== this.dataVersion && (this.writer === null || this.writer.broken)) {
         this.dataVersion = dataVersion;
         this.lastWriter = ++this.numbers;
         this.lastWriterCommitted = true;
@@ -272,13 +323,145 @@ class SqliteDatabase implements SqlDatabase {
     return result;
   }
 
+  /**
+   * A transaction whose writes the writer thread applies (writer-thread.ts, docs/ARCHITECTURE.md,
+   * "The writer thread"). `fn` runs here as in any transaction, but its reads are single
+   * statements on this connection, each seeing what is committed, and its writes are queued;
+   * once it returns they go to the writer thread, the mutex is released (the next transaction may
+   * start) and `onCommit` is called; the promise resolves once the writer thread has committed them
+   * durably. What `fn` wrote counts as committed from then on for the write order (the hot state
+   * of the next ingestion builds on it); a group that then fails makes the last write one that no
+   * transaction follows.
+   *
+   * `fn` must not read after it has written (its reads would not see its writes) and must not
+   * count on what a write returns (a deferred `run` resolves to 0). It may be run more than once:
+   * a group the writer thread sends back (`WriterRetry`: the database changed under it, or an
+   * earlier group failed) is built again from fresh reads, up to `deferredAttemptsMax` times, and
+   * then on this connection.
+   */
+  private async deferredTransaction<T>(fn: (connection: SqlConnection) => Promise<T>, options: TransactionOptions): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      if (attempt >= deferredAttemptsMax || this.writer?.broken === true) return this.fallbackTransaction(fn, options);
+      await this.acquire();
+      let result: T;
+      let sent: Promise<void> | null = null;
+      let number = -1;
+      try {
+        this.assertOpen();
+        const writer = this.startWriter();
+        if (this.wroteSinceBaseline) await this.verifyWriter();
+        const epoch = writer.epoch;
+        number = this.transactionNumber = ++this.numbers;
+        this.transactionWrote = false;
+        const writes: QueuedWrite[] = [];
+        const connection = new SqliteTransactionConnection(this, new SqliteWriteOrder(this, number));
+        this.deferredWrites = writes;
+        this.writing = true;
+        try {
+          result = await fn(connection);
+        } finally {
+          connection.active = false;
+          this.writing = false;
+          this.deferredWrites = null;
+        }
+        // A group that failed since this one began: what this one read of the hot state may be untrue.
+        if (writer.epoch !== epoch) continue;
+        if (writes.length > 0) {
+          sent = writer.post(epoch, writes);
+          this.inFlight.add(number);
+          if (this.transactionWrote) this.lastWriterCommitted = true;
+        }
+      } finally {
+        this.release();
+      }
+      if (sent === null) return result;
+      options.onCommit?.();
+      try {
+        await sent;
+        return result;
+      } catch (error) {
+        if (!(error instanceof WriterRetry)) throw error;
+      } finally {
+        this.inFlight.delete(number);
+      }
+    }
+  }
+
+  /**
+   * A deferred transaction run on this connection instead: the writer thread sent it back too often,
+   * or failed. What the hot state holds was built on groups that did not commit, so the last write
+   * becomes one no transaction follows, before and after: this connection's commits look to the
+   * writer thread like another connection's, and a change of another process's between this commit
+   * and the thread's next look would otherwise pass for one of them.
+   */
+  private async fallbackTransaction<T>(fn: (connection: SqlConnection) => Promise<T>, options: TransactionOptions): Promise<T> {
+    this.lastWriter = ++this.numbers;
+    this.lastWriterCommitted = true;
+    try {
+      return await this.inlineTransaction(fn, options);
+    } finally {
+      if (this.writer !== null && !this.writer.broken) {
+        this.lastWriter = ++this.numbers;
+        this.lastWriterCommitted = true;
+      }
+    }
+  }
+
+  private startWriter(): WriterThread {
+    if (this.writer !== null) return this.writer;
+    this.writer = new WriterThread({
+      path: this.path!,
+      cacheKib: this.writerSettings!.cacheKib,
+      coalesce: this.writerSettings!.coalesce,
+      journalSizeLimit: walSizeLimitBytes,
+      autocheckpointFrames: this.checkpointer === null ? defaultWalAutocheckpointFrames : walFramesMax,
+      onFailure: () => {
+        // No transaction follows this number: the next ingestion reads everything afresh.
+        this.lastWriter = ++this.numbers;
+        this.lastWriterCommitted = true;
+      },
+    });
+    return this.writer;
+  }
+
   /** `WriteOrder.follows` for this database: the last write was transaction `n`'s, and it committed. */
   follows(n: number): boolean {
     return this.lastWriter === n && this.lastWriterCommitted;
   }
 
+  /** `WriteOrder.settled`: transaction `n`'s writes are not waiting for the writer thread. */
+  settled(n: number): boolean {
+    return !this.inFlight.has(n);
+  }
+
+  /** `WriteOrder.drain`: resolves once the writer thread has answered every group sent to it. */
+  drainWriter(): Promise<void> {
+    return this.writer?.drain() ?? Promise.resolve();
+  }
+
+  /**
+   * `WriteOrder.verify`: waits for the writer thread's groups, then has it take the database's
+   * present state as its baseline; true (and the last write one no transaction follows) when
+   * another connection committed since its last. Without a writer thread, BEGIN's own look at
+   * `data_version` already counted any such commit: false.
+   */
+  async verifyWriter(): Promise<boolean> {
+    const writer = this.writer;
+    if (writer === null || writer.broken) return false;
+    await writer.drain();
+    // Nothing of this connection can be written from here to the next group: it holds the mutex.
+    this.wroteSinceBaseline = false;
+    const changed = await writer.verify();
+    if (changed) {
+      this.lastWriter = ++this.numbers;
+      this.lastWriterCommitted = true;
+    }
+    return changed;
+  }
+
   /** Numbers a statement that may write (`WriteOrder`): the open write transaction's, or one of its own. */
   private wrote(): void {
+    if (this.deferredWrites === null) this.wroteSinceBaseline = true;
     if (!this.writing) {
       this.lastWriter = ++this.numbers;
       this.lastWriterCommitted = true;
@@ -338,6 +521,7 @@ class SqliteDatabase implements SqlDatabase {
       this.transactionStatements.clear();
       // The checkpointer's connection closes first, so that closing this last one checkpoints
       // the WAL completely and removes it.
+      await this.writer?.stop();
       await this.walSync?.close();
       await this.checkpointer?.stop();
       this.db.close();
@@ -353,6 +537,15 @@ class SqliteDatabase implements SqlDatabase {
   queryNow<R>(sql: string, params: readonly SqlValue[] | undefined, inTransaction = false): R[] {
     const prepared = this.prepare(sql, inTransaction);
     const statement = prepared.statement;
+    if (this.deferredWrites !== null) {
+      if (prepared.readonly) {
+        if (this.deferredWrites.length > 0) throw new Error('A transaction whose writes are deferred read after writing.');
+      } else {
+        if (statement.reader) throw new Error('A transaction whose writes are deferred cannot read what a write returns.');
+        this.defer(sql, params);
+        return [];
+      }
+    }
     if (!prepared.readonly) this.wrote();
     if (!statement.reader) {
       // A statement without RETURNING has no rows; run it rather than making callers choose.
@@ -375,8 +568,18 @@ class SqliteDatabase implements SqlDatabase {
   /** Runs a statement and returns the rows it changed, without the mutex; for the lock holder only. */
   runNow(sql: string, params: readonly SqlValue[] | undefined, inTransaction = false): number {
     const prepared = this.prepare(sql, inTransaction);
+    if (this.deferredWrites !== null && !prepared.readonly) {
+      this.defer(sql, params);
+      return 0;
+    }
     if (!prepared.readonly) this.wrote();
     return runStatement(prepared.statement, params);
+  }
+
+  /** Queues a write of the open deferred transaction, as it runs in a transaction (`inTransactionText`). */
+  private defer(sql: string, params: readonly SqlValue[] | undefined): void {
+    this.wrote();
+    this.deferredWrites!.push({ sql: inTransactionText(sql), params: params === undefined || params.length === 0 ? null : params });
   }
 
   private prepare(sql: string, inTransaction: boolean): Prepared {
@@ -457,6 +660,18 @@ class SqliteWriteOrder implements WriteOrder {
 
   follows(n: number): boolean {
     return this.database.follows(n);
+  }
+
+  settled(n: number): boolean {
+    return this.database.settled(n);
+  }
+
+  drain(): Promise<void> {
+    return this.database.drainWriter();
+  }
+
+  verify(): Promise<boolean> {
+    return this.database.verifyWriter();
   }
 }
 
