@@ -126,7 +126,7 @@ export class IngestBatcher {
       // holds wait for the next group rather than holding this one, up to `lockedDeferralsMax`
       // times each; a group with a request left out that often waits for the locks.
       const skipLocked = group.every((g) => g.deferrals < lockedDeferralsMax);
-      const replies = await ingestRequests(this.engine, group.map((g) => g.events), { ...this.options, onCommit, skipLocked });
+      const replies = await ingestRequests(this.engine, group.map((g) => g.events), { ...this.options, onCommit, skipLocked, deferWrites: true });
       const again: Request[] = [];
       group.forEach((g, i) => {
         const reply = replies[i]!;

@@ -30,6 +30,13 @@ export interface IngestOptions {
   hold?: { id: string; remainingMicro: bigint };
   /** Called once the batch's transaction has committed, before the commit is known durable (see `Store.pipelinesCommits`). */
   onCommit?: () => void;
+  /**
+   * Have the writer thread apply the batch's writes, where the store has one
+   * (`TransactionOptions.deferWrites`, store/sqlite/writer-thread.ts). The ingest batcher asks for
+   * it: its next group is rated while this one is written. A lone call has nothing to do meanwhile,
+   * and the handoff, with the worker's sync inside its COMMIT, would only add to its time.
+   */
+  deferWrites?: boolean;
 }
 
 /**
@@ -103,7 +110,7 @@ async function ingestFlat(engine: Engine, rawEvents: readonly unknown[], options
       const outcome = await ingestWithin(engine, tx, changes, candidates, options, deferral);
       await changes.flush(tx);
       for (const [index, result] of outcome) results[index] = result;
-    }, { onCommit: options.onCommit, deferWrites: true });
+    }, { onCommit: options.onCommit, deferWrites: options.deferWrites === true });
   }
   return results;
 }

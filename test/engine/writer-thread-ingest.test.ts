@@ -6,7 +6,6 @@ import { createGrant } from '../../src/engine/grants.ts';
 import { createMeter } from '../../src/engine/meters.ts';
 import { createTestClock } from '../../src/engine/test-clocks.ts';
 import { IngestBatcher } from '../../src/engine/ingest-batcher.ts';
-import { ingestEvents } from '../../src/engine/ingest-events.ts';
 import { getBalance } from '../../src/engine/balance.ts';
 import { checkLedger, reconcile } from '../../src/engine/reconcile.ts';
 import { HotState } from '../../src/engine/hot-state.ts';
@@ -131,7 +130,8 @@ describe('ingestion with groups in flight on the writer thread, on sqlite', () =
     const clock = must(await createTestClock(ctx.engine, { frozen_time: '2026-05-10T00:00:00Z' }));
     const customer = must(await createCustomer(ctx.engine, { currency: 'USD', test_clock: clock.id })).id;
     const first = must(await createGrant(ctx.engine, { customer, credits: '10', category: 'paid', source: 'adjustment', priority: 10 })).id;
-    const one = async (id: string) => (await ingestEvents(ctx.engine, [{ id, customer, type, properties: { n: 2 } }]))[0]!;
+    const batcher = new IngestBatcher(ctx.engine);
+    const one = async (id: string) => (await batcher.submit([{ id, customer, type, properties: { n: 2 } }]))[0]!;
     expect((await one('ext-1')).paid_by).toEqual([{ grant: first, credits: '1' }]);
     const other = openSqliteDatabase(ctx.database.url.slice('sqlite:'.length), { writerThread: false });
     let sooner: string;
