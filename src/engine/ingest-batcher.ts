@@ -1,5 +1,6 @@
 import type { Engine } from './context.ts';
 import { ingestEvents, ingestRequests, type IngestOptions, type IngestResult } from './ingest-events.ts';
+import { hotStateOf } from './hot-state.ts';
 
 /**
  * How many times a request is left out of a group because another transaction held one of its
@@ -95,7 +96,7 @@ export class IngestBatcher {
     // clients each waiting for its answer, the two threads would take turns instead of working
     // together.
     let limit = this.groupEventsMax;
-    if (this.engine.store.writesOffThread) {
+    if (this.defersWrites()) {
       let waiting = 0;
       for (const r of this.queue) waiting += r.events.length;
       limit = Math.min(limit, Math.ceil(waiting / 2));
@@ -120,13 +121,27 @@ export class IngestBatcher {
     });
   }
 
+  /**
+   * Whether a group's writes go to the writer thread. Not once the hot state is full: its customers
+   * would then often be ones the hot state does not hold, read from the database, which must first
+   * catch up with every group on its way (`HotState.settle`), so each group would wait for the one
+   * before and the handoff would only add (at 20,000 customers 12% fewer events a second,
+   * docs/BENCHMARKS.md, "Round 22"). The request thread then writes them, as without the thread.
+   */
+  private defersWrites(): boolean {
+    if (!this.engine.store.writesOffThread) return false;
+    return hotStateOf(this.engine.store.db)?.hasRoom ?? true;
+  }
+
   private async commit(group: Request[], onCommit: () => void): Promise<void> {
     try {
       // Another process's group may hold some of these customers (PostgreSQL): the requests it
       // holds wait for the next group rather than holding this one, up to `lockedDeferralsMax`
       // times each; a group with a request left out that often waits for the locks.
       const skipLocked = group.every((g) => g.deferrals < lockedDeferralsMax);
-      const replies = await ingestRequests(this.engine, group.map((g) => g.events), { ...this.options, onCommit, skipLocked, deferWrites: true });
+      const replies = await ingestRequests(this.engine, group.map((g) => g.events), {
+        ...this.options, onCommit, skipLocked, deferWrites: this.defersWrites(),
+      });
       const again: Request[] = [];
       group.forEach((g, i) => {
         const reply = replies[i]!;
