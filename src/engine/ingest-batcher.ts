@@ -130,7 +130,11 @@ export class IngestBatcher {
    */
   private defersWrites(): boolean {
     if (!this.engine.store.writesOffThread) return false;
-    return hotStateOf(this.engine.store.db)?.hasRoom ?? true;
+    if (hotStateOf(this.engine.store.db)?.hasRoom ?? true) return true;
+    // Its memory back while it has nothing to do (PRODUCT §13's 300 MB with 100,000 customers).
+    // A failure to stop it loses nothing: the thread runs on, idle.
+    this.engine.store.parkWriter().catch(() => undefined);
+    return false;
   }
 
   private async commit(group: Request[], onCommit: () => void): Promise<void> {

@@ -116,6 +116,11 @@ export interface SqlDatabase extends SqlConnection {
    */
   readonly writesOffThread?: boolean;
   /**
+   * Stops the writer thread while nothing sends it work, giving its memory back; the next
+   * transaction that defers its writes starts it again. Absent where there is none.
+   */
+  parkWriter?(): Promise<void>;
+  /**
    * Runs `fn` over a consistent, read-only view of the database (one snapshot for all its
    * queries) that never blocks the request thread: SQLite reads on a worker thread with its own
    * connection, PostgreSQL in a REPEATABLE READ, READ ONLY transaction. For long checks.

@@ -143,6 +143,11 @@ export class Store {
     return this.db.writesOffThread === true;
   }
 
+  /** See `SqlDatabase.parkWriter`. */
+  async parkWriter(): Promise<void> {
+    await this.db.parkWriter?.();
+  }
+
   /** One database transaction: everything `fn` writes commits together or not at all. */
   transaction<T>(fn: (tx: StoreTx) => Promise<T>, options?: TransactionOptions): Promise<T> {
     return this.db.transaction((c) => fn(new StoreTx(c)), options);

@@ -348,7 +348,7 @@ class SqliteDatabase implements SqlDatabase {
       let number = -1;
       try {
         this.assertOpen();
-        const writer = this.startWriter();
+        const writer = await this.startWriter();
         if (this.wroteSinceBaseline) await this.verifyWriter();
         const epoch = writer.epoch;
         number = this.transactionNumber = ++this.numbers;
@@ -407,9 +407,51 @@ class SqliteDatabase implements SqlDatabase {
     }
   }
 
-  private startWriter(): WriterThread {
+  /**
+   * The writer thread, started if it is not running; for the mutex holder. A thread just started
+   * takes its baseline before anything more is read here, and the last write becomes one no
+   * transaction follows: while no thread ran, another process's commit was this connection's to
+   * see at its next BEGIN, which may not have come.
+   */
+  private async startWriter(): Promise<WriterThread> {
     if (this.writer !== null) return this.writer;
-    this.writer = new WriterThread({
+    const writer = this.newWriter();
+    this.writer = writer;
+    await writer.verify();
+    this.wroteSinceBaseline = false;
+    this.lastWriter = ++this.numbers;
+    this.lastWriterCommitted = true;
+    return writer;
+  }
+
+  /**
+   * Stops the writer thread while nothing sends it groups (the ingest batcher once the hot state is
+   * full), giving back its connection's page cache and its thread's memory; the next deferred
+   * transaction starts it again. Another process's commit before it stops is counted here: this
+   * connection's `data_version` is read first, then the thread's, so a commit between the two
+   * is seen by the thread's look at least.
+   */
+  async parkWriter(): Promise<void> {
+    if (this.writer === null || this.writer.broken) return;
+    await this.acquire();
+    try {
+      const writer = this.writer;
+      if (writer === null || writer.broken) return;
+      await writer.drain();
+      this.dataVersion = this.readDataVersion.get() as number;
+      if (await writer.verify()) {
+        this.lastWriter = ++this.numbers;
+        this.lastWriterCommitted = true;
+      }
+      this.writer = null;
+      await writer.stop();
+    } finally {
+      this.release();
+    }
+  }
+
+  private newWriter(): WriterThread {
+    return new WriterThread({
       path: this.path!,
       cacheKib: this.writerSettings!.cacheKib,
       coalesce: this.writerSettings!.coalesce,
@@ -419,9 +461,11 @@ class SqliteDatabase implements SqlDatabase {
         // No transaction follows this number: the next ingestion reads everything afresh.
         this.lastWriter = ++this.numbers;
         this.lastWriterCommitted = true;
+        // Every group still unanswered was sent after the failed one, in its epoch: none of them
+        // will be written, so none is on its way any more (`settled`).
+        this.inFlight.clear();
       },
     });
-    return this.writer;
   }
 
   /** `WriteOrder.follows` for this database: the last write was transaction `n`'s, and it committed. */

@@ -87,6 +87,33 @@ describe('SQLite writer thread', () => {
     expect(await total(db)).toBe(101n);
   });
 
+  it('stops the thread while parked and starts it again, counting another connection\'s commit made meanwhile', async () => {
+    const { db, path } = await open();
+    let first = -1;
+    await db.transaction(async (c) => {
+      first = c.writeOrder!.number;
+      await c.run(`UPDATE total SET n = n + 1 WHERE k = 'all'`);
+    }, { deferWrites: true });
+    await db.parkWriter!();
+    const other = openSqliteDatabase(path, { writerThread: false });
+    try {
+      await other.run(`UPDATE total SET n = 50 WHERE k = 'all'`);
+    } finally {
+      await other.close();
+    }
+    // A new thread takes its baseline after that commit, so nothing sends the group back: the
+    // write order is what tells the caller to read again (the hot state's `follows`).
+    let followsFirst: boolean | undefined;
+    await db.transaction(async (c) => {
+      followsFirst = c.writeOrder!.follows(first);
+      const now = (await c.query<{ n: bigint }>(`SELECT n FROM total WHERE k = 'all'`))[0]!.n;
+      await c.run(`UPDATE total SET n = ? WHERE k = 'all'`, [now + 1n]);
+    }, { deferWrites: true });
+    expect(await total(db)).toBe(51n);
+    // Before the thread stopped, the first group was the last write and the next one followed it.
+    expect(followsFirst).toBe(false);
+  });
+
   it('fails the group whose statement fails, with its error, and builds the groups behind it again', async () => {
     const { db } = await open();
     await db.run(`CREATE TRIGGER refuse BEFORE INSERT ON t WHEN NEW.id = 'bad' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`);
