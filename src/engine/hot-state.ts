@@ -84,6 +84,8 @@ export class HotState {
   readonly meters = new Map<string, MeterRecord[]>();
   /** Customers of batches found here, and read from the database, since the process started. */
   readonly counts = { memory: 0, database: 0 };
+  /** The last batch's customers, and how many of them were read from the database (`mostlyKept`). */
+  private readonly lastBatch = { customers: 0, database: 0 };
   /** Whether every use is checked against the database (`TALLY_CHECK_HOT_STATE=1`). */
   readonly checked = process.env.TALLY_CHECK_HOT_STATE === '1';
 
@@ -172,6 +174,7 @@ export class HotState {
 
   clear(): void {
     this.validAfter = -1;
+    this.lastBatch.customers = 0;
     this.customers.clear();
     this.state.clear();
     this.totals.clear();
@@ -180,6 +183,19 @@ export class HotState {
 
   get hasRoom(): boolean {
     return this.state.size < hotCustomersMax;
+  }
+
+  /** Whether the last batch found at least nine in ten of its customers here. */
+  get mostlyKept(): boolean {
+    return this.lastBatch.customers > 0 && this.lastBatch.database * 10 <= this.lastBatch.customers;
+  }
+
+  /** Counts a batch's customers by where they came from. */
+  countBatch(customers: number, fromDatabase: number): void {
+    this.counts.memory += customers - fromDatabase;
+    this.counts.database += fromDatabase;
+    this.lastBatch.customers = customers;
+    this.lastBatch.database = fromDatabase;
   }
 
   /** Keeps what a batch read of these customers (those it had not kept), while there is room. */

@@ -400,8 +400,7 @@ async function hotCustomers(hot: HotState, tx: StoreTx, refs: readonly string[])
  */
 async function hotReads(hot: HotState, tx: StoreTx, request: IngestReadRequest): Promise<IngestReads> {
   const cold = request.customerIds.filter((id) => !hot.state.has(id));
-  hot.counts.memory += request.customerIds.length - cold.length;
-  hot.counts.database += cold.length;
+  hot.countBatch(request.customerIds.length, cold.length);
   const coldTypes = request.eventTypes.filter((type) => !hot.meters.has(type));
   if (hot.anyPending(cold) || (request.expiredSince !== null && hot.anyPendingReclaim(request.expiredSince.customerIds))) await hot.settle();
   const read = await tx.ingestReads.read({ ...request, customerIds: cold, eventTypes: coldTypes });

@@ -90,11 +90,12 @@ describe.each(dialects)('ingest batcher on %s', (dialect) => {
       expect(String((replies[0] as PromiseRejectedResult).reason)).toContain('refused by a test trigger');
       for (const reply of replies.filter((r) => r.status === 'fulfilled')) expect(reply.value[0]).toMatchObject({ status: 'accepted', credits: '1' });
       // A group with the failing request and its neighbours, then each request of that group in a
-      // transaction of its own; the requests no group took before are in groups of one.
+      // transaction of its own (every request counted once more for it); the requests that group
+      // did not take went in later groups.
       const failed = groups[0]!;
       expect(failed.requests).toBeGreaterThan(1);
       expect(failed.events).toBe(failed.requests);
-      expect(groups.slice(1).every((g) => g.events === 1 && g.requests === 1)).toBe(true);
+      expect(groups.filter((g) => g.events === 1 && g.requests === 1).length).toBeGreaterThanOrEqual(failed.requests);
       expect(groups.reduce((n, g) => n + g.requests, 0)).toBe(ids.length + failed.requests);
       expect(formatCredits(must(await getBalance(ctx.engine, customer.id)).balance.availableMicro)).toBe('97');
       expect(await ctx.engine.store.read.ledger.balanceDiscrepancies()).toEqual([]);

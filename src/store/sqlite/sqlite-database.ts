@@ -211,6 +211,8 @@ class SqliteDatabase implements SqlDatabase {
    * asks it to take one again first, or it would take the change for another process's.
    */
   private wroteSinceBaseline = false;
+  /** Whether the writer thread committed since this connection last read its `data_version`. */
+  private writerCommittedSinceLook = false;
 
   constructor(
     db: Database.Database,
@@ -286,11 +288,17 @@ class SqliteDatabase implements SqlDatabase {
       await this.writer?.drain();
       this.begin.run();
       // Another process's commit since the last look counts as a write of its own. With a writer
-      // thread this connection cannot tell the thread's commits from another process's: the
-      // thread itself tells (`verifyWriter`, and a group it sends back as stale).
-      const dataVersion = this.readDataVersion.get() as number;
-      if (dataVersion !== this.dataVersion && (this.writer === null || this.writer.broken)) {
+      // thread this connection's `data_version` also moves for the thread's commits: the two
+      // connections' views together tell (`otherProcessCommitted`).
+      const writer = this.writer;
+      let foreign: boolean;
+      if (writer !== null && !writer.broken) foreign = await this.otherProcessCommitted(writer);
+      else {
+        const dataVersion = this.readDataVersion.get() as number;
+        foreign = dataVersion !== this.dataVersion;
         this.dataVersion = dataVersion;
+      }
+      if (foreign) {
         this.lastWriter = ++this.numbers;
         this.lastWriterCommitted = true;
       }
@@ -409,27 +417,32 @@ class SqliteDatabase implements SqlDatabase {
 
   /**
    * The writer thread, started if it is not running; for the mutex holder. A thread just started
-   * takes its baseline before anything more is read here, and the last write becomes one no
-   * transaction follows: while no thread ran, another process's commit was this connection's to
-   * see at its next BEGIN, which may not have come.
+   * takes its baseline before anything more is read here, and a commit of another process's made
+   * while no thread ran, which this connection would have seen at its next BEGIN, is counted now.
    */
   private async startWriter(): Promise<WriterThread> {
     if (this.writer !== null) return this.writer;
     const writer = this.newWriter();
     this.writer = writer;
+    // The thread's first look is its baseline; this connection's look after it counts, exactly,
+    // what other processes committed while no thread ran (nothing but this connection wrote here).
     await writer.verify();
+    const dataVersion = this.readDataVersion.get() as number;
+    if (dataVersion !== this.dataVersion) {
+      this.lastWriter = ++this.numbers;
+      this.lastWriterCommitted = true;
+    }
+    this.dataVersion = dataVersion;
     this.wroteSinceBaseline = false;
-    this.lastWriter = ++this.numbers;
-    this.lastWriterCommitted = true;
+    this.writerCommittedSinceLook = false;
     return writer;
   }
 
   /**
    * Stops the writer thread while nothing sends it groups (the ingest batcher once the hot state is
    * full), giving back its connection's page cache and its thread's memory; the next deferred
-   * transaction starts it again. Another process's commit before it stops is counted here: this
-   * connection's `data_version` is read first, then the thread's, so a commit between the two
-   * is seen by the thread's look at least.
+   * transaction starts it again. Another process's commit before it stops is counted here
+   * (`otherProcessCommitted`); one after, at this connection's next BEGIN or the next thread's start.
    */
   async parkWriter(): Promise<void> {
     if (this.writer === null || this.writer.broken) return;
@@ -438,8 +451,7 @@ class SqliteDatabase implements SqlDatabase {
       const writer = this.writer;
       if (writer === null || writer.broken) return;
       await writer.drain();
-      this.dataVersion = this.readDataVersion.get() as number;
-      if (await writer.verify()) {
+      if (await this.otherProcessCommitted(writer)) {
         this.lastWriter = ++this.numbers;
         this.lastWriterCommitted = true;
       }
@@ -464,6 +476,9 @@ class SqliteDatabase implements SqlDatabase {
         // Every group still unanswered was sent after the failed one, in its epoch: none of them
         // will be written, so none is on its way any more (`settled`).
         this.inFlight.clear();
+      },
+      onCommitted: () => {
+        this.writerCommittedSinceLook = true;
       },
     });
   }
@@ -493,14 +508,40 @@ class SqliteDatabase implements SqlDatabase {
     const writer = this.writer;
     if (writer === null || writer.broken) return false;
     await writer.drain();
-    // Nothing of this connection can be written from here to the next group: it holds the mutex.
-    this.wroteSinceBaseline = false;
-    const changed = await writer.verify();
-    if (changed) {
+    const foreign = await this.otherProcessCommitted(writer);
+    if (foreign) {
       this.lastWriter = ++this.numbers;
       this.lastWriterCommitted = true;
     }
-    return changed;
+    return foreign;
+  }
+
+  /**
+   * Whether another process committed since the last look, with a writer thread beside this
+   * connection; for the mutex holder, the thread drained. Each connection's `data_version` moves
+   * for the other's commits as for another process's, so each alone may be unsure; together they
+   * are not, as long as one of them has not itself committed since its last look:
+   * - the thread's view (its baseline, which its own commits leave as it was) counts this
+   *   connection's commits and other processes'; exact when this connection has not written since;
+   * - this connection's view counts the thread's commits and other processes'; exact when the
+   *   thread has not committed since this connection last looked.
+   * The thread looks first and takes a new baseline: a commit after it is the thread's to see at
+   * its next group (`stale`); this connection looks after, so a commit between the two looks is
+   * counted here. When both have committed since (ingestion on both connections in turn, rare), a
+   * change is taken as another process's.
+   */
+  private async otherProcessCommitted(writer: WriterThread): Promise<boolean> {
+    const threadSaw = await writer.verify();
+    const dataVersion = this.readDataVersion.get() as number;
+    const connectionSaw = dataVersion !== this.dataVersion;
+    let foreign: boolean;
+    if (!this.wroteSinceBaseline) foreign = threadSaw;
+    else if (!this.writerCommittedSinceLook) foreign = connectionSaw;
+    else foreign = threadSaw || connectionSaw;
+    this.dataVersion = dataVersion;
+    this.wroteSinceBaseline = false;
+    this.writerCommittedSinceLook = false;
+    return foreign;
   }
 
   /** Numbers a statement that may write (`WriteOrder`): the open write transaction's, or one of its own. */

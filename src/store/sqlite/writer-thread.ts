@@ -128,6 +128,8 @@ export interface WriterThreadOptions {
    * the caller kept in memory of later groups is no longer true.
    */
   onFailure: () => void;
+  /** Told of each group the worker committed, as its answer arrives (before its caller is). */
+  onCommitted: () => void;
 }
 
 interface Reply {
@@ -144,7 +146,7 @@ export class WriterThread {
   private readonly worker: Worker;
   private readonly exited: Promise<void>;
   private nextId = 0;
-  private readonly waiting = new Map<number, { epoch: number; resolve: (reply: Reply) => void; reject: (error: unknown) => void }>();
+  private readonly waiting = new Map<number, { epoch: number; group: boolean; resolve: (reply: Reply) => void; reject: (error: unknown) => void }>();
   /** Statement texts the worker has prepared, by text: each is sent once, then named by its key. */
   private readonly keys = new Map<string, number>();
   /** Groups are built in an epoch; a failed group ends its epoch (see `workerSource`). */
@@ -235,7 +237,7 @@ export class WriterThread {
     if (this.broken) return Promise.reject(new WriterRetry('stopped'));
     const id = this.nextId++;
     return new Promise<Reply>((resolve, reject) => {
-      this.waiting.set(id, { epoch, resolve, reject });
+      this.waiting.set(id, { epoch, group: message.op === 'group', resolve, reject });
       // Held while groups are outstanding, so a process that awaits one is not cut short.
       if (this.waiting.size === 1) this.worker.ref();
       this.worker.postMessage({ ...message, id });
@@ -246,7 +248,10 @@ export class WriterThread {
     const waiter = this.waiting.get(reply.id);
     if (waiter === undefined) return;
     this.waiting.delete(reply.id);
-    if (reply.outcome === 'ok') waiter.resolve(reply);
+    if (reply.outcome === 'ok') {
+      if (waiter.group) this.options.onCommitted();
+      waiter.resolve(reply);
+    }
     else {
       this.epoch = Math.max(this.epoch, waiter.epoch + 1);
       this.options.onFailure();
