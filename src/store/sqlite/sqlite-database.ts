@@ -130,10 +130,18 @@ export function openSqliteDatabase(path: string, options: SqliteOptions = {}): S
     isFile(path) ? path : null,
     pipelined ? new WalSync(`${path}-wal`) : null,
     pipelined && (options.writerThread ?? true)
-      ? { cacheKib: (options.pageCacheMib ?? pageCacheMibDefault) * 1024, coalesce: coalescing }
+      ? { cacheKib: Math.ceil(((options.pageCacheMib ?? pageCacheMibDefault) * 1024) / writerPageCacheShare), coalesce: coalescing }
       : null,
   );
 }
+
+/**
+ * The writer thread's page cache is the request thread's divided by this: it holds the pages a
+ * group writes, the request thread's those its reads and every other write use. Together they stay
+ * within PRODUCT §13's 300 MB (docs/BENCHMARKS.md, "Round 22": the load check's default shape 269
+ * and 292 MiB at most, against 304–315 with a full-size cache and V8's default young generation).
+ */
+const writerPageCacheShare = 2;
 
 /** How the writer thread is set up, when the database has one (`SqliteOptions.writerThread`). */
 interface WriterSettings {

@@ -104,6 +104,14 @@ parentPort.on('message', (m) => {
 });
 `;
 
+/**
+ * The writer thread's young generation in MiB. With V8's default the load check's default shape
+ * (3,000 customers) reached 304–315 MiB of server RSS; with this and the halved page cache
+ * (`writerPageCacheShare`, sqlite-database.ts) 269 and 292 MiB, at the same rate within the
+ * machine's spread.
+ */
+const writerYoungGenerationMb = 8;
+
 /** A group that must be built again from fresh reads: the database changed under it, or an earlier group failed. */
 export class WriterRetry extends Error {
   constructor(readonly outcome: 'stale' | 'cascade' | 'stopped') {
@@ -158,6 +166,9 @@ export class WriterThread {
   constructor(private readonly options: WriterThreadOptions) {
     this.worker = new Worker(workerSource, {
       eval: true,
+      // The groups it receives are short-lived: a small young generation keeps the thread's heap,
+      // and the server's resident memory, small (docs/BENCHMARKS.md, "Round 22").
+      resourceLimits: { maxYoungGenerationSizeMb: writerYoungGenerationMb },
       workerData: {
         path: options.path,
         driver: createRequire(import.meta.url).resolve('better-sqlite3'),
