@@ -24,6 +24,10 @@ import type { SqlValue } from '../sql.ts';
  *   on the main connection) may not have seen;
  * - an earlier group of its epoch failed (`cascade`): it was built on that group's state in memory.
  * The caller builds a `stale` or `cascade` group again from fresh reads, in a new epoch.
+ *
+ * If the thread itself dies, every group not yet answered is sent back (`stopped`) and built again
+ * on the main connection. One that had committed before the thread died then finds its events
+ * stored and answers them as duplicates: each is charged once all the same.
  */
 const workerSource = `
 const { parentPort, workerData } = require('node:worker_threads');
