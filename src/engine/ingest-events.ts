@@ -346,9 +346,12 @@ export async function ingestWithin(
   await tx.usage.insertValues(newValues);
   for (const f of funding.values()) await refreshSignals(tx, changes, f.customer, availableOf(f), f.nowMs);
   if (hot !== null) {
-    const reclaimedFor = new Set<string>();
-    for (const t of changes.txns) if (t.kind === 'expiry') reclaimedFor.add(t.customerId);
-    hot.addPending(new Set(involved.map((c) => c.id)), reclaimedFor, records);
+    // Writes that go to the writer thread are on their way after this: the next batch must know.
+    if (tx.c.writeOrder?.deferred === true) {
+      const reclaimedFor = new Set<string>();
+      for (const t of changes.txns) if (t.kind === 'expiry') reclaimedFor.add(t.customerId);
+      hot.addPending(new Set(involved.map((c) => c.id)), reclaimedFor, records);
+    }
     // What this batch leaves, for the next: totals as saved, grants as paid from.
     for (let n = 0; n < totals.length; n++) hot.rememberTotal(keyTexts[n]!, totals[n]!);
     for (const f of funding.values()) {
@@ -370,10 +373,8 @@ async function hotCustomers(hot: HotState, tx: StoreTx, refs: readonly string[])
     if (known === undefined) missing.push(ref);
     else out.set(ref, known);
   }
-  if (hot.checked) {
-    await hot.settle();
-    hot.check('customers', out, await tx.customers.findManyLocked([...out.keys()]));
-  }
+  // Checked mode: `HotState.begin` waited for every group on its way, and none can start meanwhile.
+  if (hot.checked) hot.check('customers', out, await tx.customers.findManyLocked([...out.keys()]));
   if (missing.length === 0) return out;
   let found = await tx.customers.findManyLocked(missing);
   // A customer not kept whose row an ingestion still on its way changes (its balance signals).
@@ -427,10 +428,7 @@ async function hotReads(hot: HotState, tx: StoreTx, request: IngestReadRequest):
   }
   for (const type of coldTypes) hot.rememberMeters(type, read.meters.filter((m) => m.eventType === type));
   const merged: IngestReads = { ...read, grants, subscriptions, phases, plans, meters };
-  if (hot.checked) {
-    await hot.settle();
-    hot.checkReads(merged, await tx.ingestReads.read(request));
-  }
+  if (hot.checked) hot.checkReads(merged, await tx.ingestReads.read(request));
   return merged;
 }
 
@@ -443,10 +441,7 @@ async function hotTotals(hot: HotState, tx: StoreTx, keys: readonly MeterTotalKe
     if (known === undefined) rest.push(keys[n]!);
     else out.set(keyTexts[n]!, known);
   }
-  if (hot.checked) {
-    await hot.settle();
-    hot.check('running totals', out, await tx.usage.totals(keys.filter((_, n) => out.has(keyTexts[n]!))));
-  }
+  if (hot.checked) hot.check('running totals', out, await tx.usage.totals(keys.filter((_, n) => out.has(keyTexts[n]!))));
   if (hot.anyPending(rest.map((k) => k.customerId))) await hot.settle();
   for (const [key, total] of await tx.usage.totals(rest)) out.set(key, total);
   return out;

@@ -58,6 +58,8 @@ export interface WriteOrder {
    * what `n` left is what this one finds.
    */
   follows(n: number): boolean;
+  /** Whether this transaction's writes go to the writer thread (`TransactionOptions.deferWrites`). */
+  readonly deferred: boolean;
   /**
    * False while transaction `n`'s writes wait for the writer thread (`TransactionOptions.deferWrites`):
    * sent, not yet committed. True once they are (or failed), and for a transaction that never sent any.

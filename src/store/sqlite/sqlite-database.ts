@@ -370,7 +370,7 @@ class SqliteDatabase implements SqlDatabase {
         number = this.transactionNumber = ++this.numbers;
         this.transactionWrote = false;
         const writes: QueuedWrite[] = [];
-        const connection = new SqliteTransactionConnection(this, new SqliteWriteOrder(this, number));
+        const connection = new SqliteTransactionConnection(this, new SqliteWriteOrder(this, number, true));
         this.deferredWrites = writes;
         this.writing = true;
         try {
@@ -749,7 +749,7 @@ class SqliteTransactionConnection implements SqlConnection {
 }
 
 class SqliteWriteOrder implements WriteOrder {
-  constructor(readonly database: SqliteDatabase, readonly number: number) {}
+  constructor(readonly database: SqliteDatabase, readonly number: number, readonly deferred = false) {}
 
   follows(n: number): boolean {
     return this.database.follows(n);
