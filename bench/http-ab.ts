@@ -9,7 +9,8 @@
  * loopback; one load client (`load-client.ts`, another child process) drives them in turn. Every
  * round runs, on each side, figure 4's authorize phase (2,000 requests/s offered for 3 s, 32
  * sockets) and figure 3's single-event ingest (64 clients, closed loop, 3 s), or the phases
- * `BENCH_PHASES` names (`batch`: figure 2's batches of 500 from 4 clients, 3 s); each round starts
+ * `BENCH_PHASES` names (`batch`: figure 2's batches of 500 from 4 clients, 3 s, or the shape
+ * `BENCH_BATCH=<events>x<clients>` gives, `1000x8` say); each round starts
  * with the next side. A server's CPU time is read from its own process before and after each phase
  * (after `BENCH_SETTLE_MS` of idle time, so that work a server defers past the phase, such as WAL
  * checkpoints, is counted on its side and does not fall into the next phase). `BENCH_SUBSCRIBED=1`
@@ -33,8 +34,10 @@ const settleMs = Number(process.env.BENCH_SETTLE_MS ?? 0);
 type Phase = 'authorize' | 'single' | 'batch';
 /** `BENCH_PHASES`: which phases each round runs, of `authorize`, `single` and `batch` (figure 2's: 500 events a request, 4 clients). */
 const phases = (process.env.BENCH_PHASES ?? 'authorize,single').split(',') as Phase[];
+/** `BENCH_BATCH`: the batch phase's events per request and clients, `<events>x<clients>` (default figure 2's `500x4`). */
+const [batchEvents, batchClients] = (process.env.BENCH_BATCH ?? '500x4').split('x').map(Number) as [number, number];
 /** Events per request of each phase, to state the batch phase per event. */
-const eventsPer: Record<Phase, number> = { authorize: 1, single: 1, batch: 500 };
+const eventsPer: Record<Phase, number> = { authorize: 1, single: 1, batch: batchEvents };
 
 interface Served {
   baseUrl: string;
@@ -86,7 +89,7 @@ async function openSide(root: string, label: string): Promise<Side> {
       ? { kind: 'authorize', ...common, ratePerSecond: 2000, durationMs: phaseMs, sockets: 32, seed }
       : phase === 'single'
         ? { kind: 'events', label: `single-${label}`, ...common, eventsPerRequest: 1, clients: 64, requestsMax: 1_000_000, timeLimitMs: phaseMs, seed }
-        : { kind: 'events', label: `batch-${label}`, ...common, eventsPerRequest: 500, clients: 4, requestsMax: 1_000_000, timeLimitMs: phaseMs, seed },
+        : { kind: 'events', label: `batch-${label}`, ...common, eventsPerRequest: batchEvents, clients: batchClients, requestsMax: 1_000_000, timeLimitMs: phaseMs, seed },
     cpuUs: () => new Promise((done) => {
       child.once('message', (m) => done((m as NodeJS.CpuUsage).user + (m as NodeJS.CpuUsage).system));
       child.send('cpu');
@@ -152,7 +155,7 @@ async function compare(roots: string[], rounds: number): Promise<void> {
       console.log(`${side.label} ${side.root}`);
       if (phases.includes('authorize')) console.log(`  authorize ${spread(side.cpuUsPerRequest.authorize, 0)} µs${paired('authorize')}; p99 ${spread(side.authorizeP99Ms, 2)} ms`);
       if (phases.includes('single')) console.log(`  single-event ingest ${spread(side.cpuUsPerRequest.single, 0)} µs${paired('single')}; ${spread(side.singlePerSecond, 0)} events/s`);
-      if (phases.includes('batch')) console.log(`  batches of 500, 4 clients: ${spread(side.cpuUsPerRequest.batch, 1)} µs per event${paired('batch')}; ${spread(side.batchPerSecond, 0)} events/s`);
+      if (phases.includes('batch')) console.log(`  batches of ${batchEvents}, ${batchClients} clients: ${spread(side.cpuUsPerRequest.batch, 1)} µs per event${paired('batch')}; ${spread(side.batchPerSecond, 0)} events/s`);
     }
   } finally {
     client.child.disconnect();

@@ -55,7 +55,7 @@ export function sqliteCacheMibFromEnv(env: NodeJS.ProcessEnv): number | undefine
 
 /**
  * Whether ingestion's writes go to SQLite's writer thread (src/store/sqlite/writer-thread.ts), from
- * TALLY_SQLITE_WRITER_THREAD: `on` (the default) or `off`. Undefined when unset. A bad value stops
+ * TALLY_SQLITE_WRITER_THREAD: `on` or `off` (the default). Undefined when unset. A bad value stops
  * the server at start.
  */
 export function sqliteWriterThreadFromEnv(env: NodeJS.ProcessEnv): boolean | undefined {

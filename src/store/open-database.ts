@@ -6,7 +6,7 @@ import { openPostgresDatabase } from './postgres/postgres-database.ts';
  * Opens the database named by a `sqlite:<path>` or `postgres://…` URL (TALLY_DATABASE_URL);
  * `sqliteCacheMib` sizes SQLite's page cache (TALLY_SQLITE_CACHE_MIB), `sqliteWalCoalescing`
  * false writes SQLite's WAL frame by frame (TALLY_SQLITE_WAL_COALESCE=off), `sqliteWriterThread`
- * false keeps ingestion's writes on the thread that rates the events (TALLY_SQLITE_WRITER_THREAD=off).
+ * true has a writer thread apply ingestion's writes (TALLY_SQLITE_WRITER_THREAD=on; off by default).
  */
 export async function openDatabase(
   url: string,

@@ -26,7 +26,7 @@ describe('ingestion with groups in flight on the writer thread, on sqlite', () =
   afterAll(() => {
     process.env.TALLY_CHECK_HOT_STATE = saved;
   });
-  const ctx = useEngine('sqlite');
+  const ctx = useEngine('sqlite', { sqliteWriterThread: true });
   let type = '';
 
   beforeAll(async () => {

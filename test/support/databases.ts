@@ -24,14 +24,19 @@ export interface FreshDatabase {
   drop(): Promise<void>;
 }
 
-export async function freshDatabase(dialect: Dialect): Promise<FreshDatabase> {
-  return dialect === 'sqlite' ? freshSqlite() : freshPostgres();
+/** How a fresh database is opened; `sqliteWriterThread` turns SQLite's writer thread on (off by default, as in `tally serve`). */
+export interface FreshDatabaseOptions {
+  sqliteWriterThread?: boolean;
 }
 
-function freshSqlite(): FreshDatabase {
+export async function freshDatabase(dialect: Dialect, options: FreshDatabaseOptions = {}): Promise<FreshDatabase> {
+  return dialect === 'sqlite' ? freshSqlite(options) : freshPostgres();
+}
+
+function freshSqlite(options: FreshDatabaseOptions): FreshDatabase {
   const dir = mkdtempSync(join(tmpdir(), 'tally-sqlite-'));
   const path = join(dir, 'tally.db');
-  const db = openSqliteDatabase(path);
+  const db = openSqliteDatabase(path, { writerThread: options.sqliteWriterThread === true });
   return {
     db,
     url: `sqlite:${path}`,

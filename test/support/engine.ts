@@ -2,13 +2,13 @@ import { afterAll, beforeAll } from 'vitest';
 import type { Dialect } from '../../src/store/sql.ts';
 import { createEngine } from '../../src/engine/create-engine.ts';
 import type { Engine } from '../../src/engine/context.ts';
-import { freshDatabase, type FreshDatabase } from './databases.ts';
+import { freshDatabase, type FreshDatabase, type FreshDatabaseOptions } from './databases.ts';
 
 /** Gives a describe block a fresh migrated engine on the dialect, dropped afterwards. */
-export function useEngine(dialect: Dialect): { readonly engine: Engine; readonly database: FreshDatabase } {
+export function useEngine(dialect: Dialect, options: FreshDatabaseOptions = {}): { readonly engine: Engine; readonly database: FreshDatabase } {
   const holder: { engine?: Engine; database?: FreshDatabase } = {};
   beforeAll(async () => {
-    holder.database = await freshDatabase(dialect);
+    holder.database = await freshDatabase(dialect, options);
     holder.engine = await createEngine(holder.database.db);
   });
   afterAll(async () => {

@@ -90,8 +90,11 @@ export interface SqliteOptions {
   walCoalescing?: boolean;
   /**
    * Whether transactions that ask for it (`TransactionOptions.deferWrites`: ingestion's) have
-   * their writes applied by the writer thread (writer-thread.ts) while this thread goes on; on
-   * unless false, for a file with pipelined durability (TALLY_SQLITE_WRITER_THREAD in `tally serve`).
+   * their writes applied by the writer thread (writer-thread.ts) while this thread goes on; off
+   * unless true, and only for a file with pipelined durability (TALLY_SQLITE_WRITER_THREAD in
+   * `tally serve`). Off by default: on two cores shared with the clients it measured no faster for
+   * batches of 1000 from 8 clients, and took 15–25 µs more CPU per event and 20–60 MiB more
+   * memory (docs/BENCHMARKS.md, "Round 23").
    */
   writerThread?: boolean;
 }
@@ -129,7 +132,7 @@ export function openSqliteDatabase(path: string, options: SqliteOptions = {}): S
     isFile(path) ? startCheckpointer(db, path, options.checkpointIntervalMs) : null,
     isFile(path) ? path : null,
     pipelined ? new WalSync(`${path}-wal`) : null,
-    pipelined && (options.writerThread ?? true)
+    pipelined && options.writerThread === true
       ? { cacheKib: Math.ceil(((options.pageCacheMib ?? pageCacheMibDefault) * 1024) / writerPageCacheShare), coalesce: coalescing }
       : null,
   );

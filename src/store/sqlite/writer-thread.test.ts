@@ -22,7 +22,7 @@ describe('SQLite writer thread', () => {
   async function open(): Promise<{ db: SqlDatabase; path: string }> {
     const dir = mkdtempSync(join(tmpdir(), 'tally-writer-'));
     const path = join(dir, 'w.db');
-    const db = openSqliteDatabase(path);
+    const db = openSqliteDatabase(path, { writerThread: true });
     opened.push({ db, dir });
     await db.run('CREATE TABLE t (id TEXT PRIMARY KEY, n INTEGER NOT NULL)');
     await db.run('CREATE TABLE total (k TEXT PRIMARY KEY, n INTEGER NOT NULL)');
@@ -150,7 +150,7 @@ describe('SQLite writer thread', () => {
     const last = db.transaction(async (c) => c.run(`INSERT INTO t (id, n) VALUES ('last', 0)`), { deferWrites: true });
     await db.close();
     await last;
-    const { db: again } = { db: openSqliteDatabase(opened[0]!.dir + '/w.db') };
+    const { db: again } = { db: openSqliteDatabase(opened[0]!.dir + '/w.db', { writerThread: true }) };
     try {
       expect(await again.query(`SELECT COUNT(*) AS n FROM t`)).toEqual([{ n: 21n }]);
     } finally {
