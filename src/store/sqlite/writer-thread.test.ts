@@ -53,6 +53,19 @@ describe('SQLite writer thread', () => {
     expect(await total(db)).toBe(12n);
   });
 
+  it('is off unless asked for: a database opened without it runs a deferred transaction on its own connection', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tally-writer-'));
+    const db = openSqliteDatabase(join(dir, 'w.db'));
+    opened.push({ db, dir });
+    expect(db.writesOffThread).toBe(false);
+    await db.run('CREATE TABLE t (id TEXT PRIMARY KEY, n INTEGER NOT NULL)');
+    // Written here, at once: the statement reports the rows it changed (a deferred one says 0).
+    const changed = await db.transaction(async (c) => c.run(`INSERT INTO t (id, n) VALUES (?, ?), (?, ?)`, ['a', 1, 'b', 2]), { deferWrites: true });
+    expect(changed).toBe(2);
+    const { db: on } = await open();
+    expect(on.writesOffThread).toBe(true);
+  });
+
   it('refuses a read after a write, and a write whose rows would be read, in a deferred transaction', async () => {
     const { db } = await open();
     await expect(db.transaction(async (c) => {
