@@ -92,8 +92,8 @@ export interface SqliteOptions {
    * Whether transactions that ask for it (`TransactionOptions.deferWrites`: ingestion's) have
    * their writes applied by the writer thread (writer-thread.ts) while this thread goes on; off
    * unless true, and only for a file with pipelined durability (TALLY_SQLITE_WRITER_THREAD in
-   * `tally serve`). Off by default: on two cores shared with the clients it measured no faster for
-   * batches of 1000 from 8 clients, and took 10–30 µs more CPU per event and 20–60 MiB more
+   * `tally serve`). Off by default: on two cores shared with the clients it measured no consistent
+   * gain for batches of 1000 from 8 clients, and took 10–30 µs more CPU per event and 20–60 MiB more
    * memory (docs/BENCHMARKS.md, "Round 23").
    */
   writerThread?: boolean;
