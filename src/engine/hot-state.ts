@@ -143,8 +143,13 @@ export class HotState {
     return false;
   }
 
+  /** Whether any ingestion's writes are on their way to the database (with no writer thread, never). */
+  get hasPending(): boolean {
+    return this.pending.length > 0;
+  }
+
   /** Whether writes for this customer are on their way to the database. */
-  isPending(customerId: string): boolean {
+  private isPending(customerId: string): boolean {
     for (const p of this.pending) if (p.customers.has(customerId)) return true;
     return false;
   }

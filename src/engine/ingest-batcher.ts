@@ -96,7 +96,8 @@ export class IngestBatcher {
     // clients each waiting for its answer, the two threads would take turns instead of working
     // together.
     let limit = this.groupEventsMax;
-    if (this.defersWrites()) {
+    const deferWrites = this.defersWrites();
+    if (deferWrites) {
       let waiting = 0;
       for (const r of this.queue) waiting += r.events.length;
       limit = Math.min(limit, Math.ceil(waiting / 2));
@@ -114,7 +115,7 @@ export class IngestBatcher {
       this.committing = false;
       this.schedule();
     };
-    void this.commit(group, committed).finally(() => {
+    void this.commit(group, deferWrites, committed).finally(() => {
       this.inFlight -= 1;
       committed();
       this.schedule();
@@ -141,14 +142,14 @@ export class IngestBatcher {
     return false;
   }
 
-  private async commit(group: Request[], onCommit: () => void): Promise<void> {
+  private async commit(group: Request[], deferWrites: boolean, onCommit: () => void): Promise<void> {
     try {
       // Another process's group may hold some of these customers (PostgreSQL): the requests it
       // holds wait for the next group rather than holding this one, up to `lockedDeferralsMax`
       // times each; a group with a request left out that often waits for the locks.
       const skipLocked = group.every((g) => g.deferrals < lockedDeferralsMax);
       const replies = await ingestRequests(this.engine, group.map((g) => g.events), {
-        ...this.options, onCommit, skipLocked, deferWrites: this.defersWrites(),
+        ...this.options, onCommit, skipLocked, deferWrites,
       });
       const again: Request[] = [];
       group.forEach((g, i) => {

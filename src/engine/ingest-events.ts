@@ -152,7 +152,7 @@ export async function ingestWithin(
   const request = readRequest(involved, live, customers, nows, (c, e) => tx.ingestReads.readsInOne(c, e));
   const reads = hot === null ? await tx.ingestReads.read(request) : await hotReads(hot, tx, request);
   const stored = new Map(reads.events.map((e) => [e.id, e]));
-  if (hot !== null) {
+  if (hot !== null && hot.hasPending) {
     // Events stored by an ingestion whose writes are still on their way to the database.
     for (const id of request.eventIds) {
       if (stored.has(id)) continue;
@@ -263,7 +263,7 @@ export async function ingestWithin(
   // they are saved in: every one of them is counted into below).
   const totals: MeterTotal[] = totalKeys.map((k, n) => readTotals.get(keyTexts[n]!)
     ?? { customerId: k.customerId, meterId: k.meterId, periodStartMs: k.periodStartMs, quantityMicro: 0n, creditsMicro: 0n });
-  if (hot !== null && uniqueKeys.length > 0 && hot.anyPending(uniqueKeys.map((k) => k.customerId))) await hot.settle();
+  if (hot !== null && hot.hasPending && hot.anyPending(uniqueKeys.map((k) => k.customerId))) await hot.settle();
   const seen = await tx.usage.seenValues(uniqueKeys);
   // Late events are paid by the grants live at their time (PRODUCT §5), expired ones included.
   const lateSince = new Map<string, number>();
@@ -378,7 +378,7 @@ async function hotCustomers(hot: HotState, tx: StoreTx, refs: readonly string[])
   if (missing.length === 0) return out;
   let found = await tx.customers.findManyLocked(missing);
   // A customer not kept whose row an ingestion still on its way changes (its balance signals).
-  if (hot.anyPending([...found.values()].map((c) => c.id))) {
+  if (hot.hasPending && hot.anyPending([...found.values()].map((c) => c.id))) {
     await hot.settle();
     found = await tx.customers.findManyLocked(missing);
   }
@@ -442,7 +442,7 @@ async function hotTotals(hot: HotState, tx: StoreTx, keys: readonly MeterTotalKe
     else out.set(keyTexts[n]!, known);
   }
   if (hot.checked) hot.check('running totals', out, await tx.usage.totals(keys.filter((_, n) => out.has(keyTexts[n]!))));
-  if (hot.anyPending(rest.map((k) => k.customerId))) await hot.settle();
+  if (hot.hasPending && hot.anyPending(rest.map((k) => k.customerId))) await hot.settle();
   for (const [key, total] of await tx.usage.totals(rest)) out.set(key, total);
   return out;
 }

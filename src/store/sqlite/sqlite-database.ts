@@ -301,17 +301,11 @@ class SqliteDatabase implements SqlDatabase {
       // Another process's commit since the last look counts as a write of its own. With a writer
       // thread this connection's `data_version` also moves for the thread's commits: the two
       // connections' views together tell (`otherProcessCommitted`).
-      const writer = this.writer;
-      let foreign: boolean;
-      if (writer !== null && !writer.broken) foreign = await this.otherProcessCommitted(writer);
+      if (this.writer !== null && !this.writer.broken) await this.verifyWriter();
       else {
         const dataVersion = this.readDataVersion.get() as number;
-        foreign = dataVersion !== this.dataVersion;
+        if (dataVersion !== this.dataVersion) this.lastWriteFollowedByNone();
         this.dataVersion = dataVersion;
-      }
-      if (foreign) {
-        this.lastWriter = ++this.numbers;
-        this.lastWriterCommitted = true;
       }
       this.transactionNumber = ++this.numbers;
       this.transactionWrote = false;
@@ -414,15 +408,11 @@ class SqliteDatabase implements SqlDatabase {
    * and the thread's next look would otherwise pass for one of them.
    */
   private async fallbackTransaction<T>(fn: (connection: SqlConnection) => Promise<T>, options: TransactionOptions): Promise<T> {
-    this.lastWriter = ++this.numbers;
-    this.lastWriterCommitted = true;
+    this.lastWriteFollowedByNone();
     try {
       return await this.inlineTransaction(fn, options);
     } finally {
-      if (this.writer !== null && !this.writer.broken) {
-        this.lastWriter = ++this.numbers;
-        this.lastWriterCommitted = true;
-      }
+      if (this.writer !== null && !this.writer.broken) this.lastWriteFollowedByNone();
     }
   }
 
@@ -439,10 +429,7 @@ class SqliteDatabase implements SqlDatabase {
     // what other processes committed while no thread ran (nothing but this connection wrote here).
     await writer.verify();
     const dataVersion = this.readDataVersion.get() as number;
-    if (dataVersion !== this.dataVersion) {
-      this.lastWriter = ++this.numbers;
-      this.lastWriterCommitted = true;
-    }
+    if (dataVersion !== this.dataVersion) this.lastWriteFollowedByNone();
     this.dataVersion = dataVersion;
     this.wroteSinceBaseline = false;
     this.writerCommittedSinceLook = false;
@@ -461,11 +448,7 @@ class SqliteDatabase implements SqlDatabase {
     try {
       const writer = this.writer;
       if (writer === null || writer.broken) return;
-      await writer.drain();
-      if (await this.otherProcessCommitted(writer)) {
-        this.lastWriter = ++this.numbers;
-        this.lastWriterCommitted = true;
-      }
+      await this.verifyWriter();
       this.writer = null;
       await writer.stop();
     } finally {
@@ -481,9 +464,8 @@ class SqliteDatabase implements SqlDatabase {
       journalSizeLimit: walSizeLimitBytes,
       autocheckpointFrames: this.checkpointer === null ? defaultWalAutocheckpointFrames : walFramesMax,
       onFailure: () => {
-        // No transaction follows this number: the next ingestion reads everything afresh.
-        this.lastWriter = ++this.numbers;
-        this.lastWriterCommitted = true;
+        // The next ingestion reads everything afresh.
+        this.lastWriteFollowedByNone();
         // Every group still unanswered was sent after the failed one, in its epoch: none of them
         // will be written, so none is on its way any more (`settled`).
         this.inFlight.clear();
@@ -520,10 +502,7 @@ class SqliteDatabase implements SqlDatabase {
     if (writer === null || writer.broken) return false;
     await writer.drain();
     const foreign = await this.otherProcessCommitted(writer);
-    if (foreign) {
-      this.lastWriter = ++this.numbers;
-      this.lastWriterCommitted = true;
-    }
+    if (foreign) this.lastWriteFollowedByNone();
     return foreign;
   }
 
@@ -555,13 +534,21 @@ class SqliteDatabase implements SqlDatabase {
     return foreign;
   }
 
+  /**
+   * Makes the last write one that no transaction follows (`follows` is false for every transaction
+   * so far): a write outside any transaction, another process's commit, a group that failed. The
+   * next ingestion then reads everything afresh.
+   */
+  private lastWriteFollowedByNone(): void {
+    this.lastWriter = ++this.numbers;
+    this.lastWriterCommitted = true;
+  }
+
   /** Numbers a statement that may write (`WriteOrder`): the open write transaction's, or one of its own. */
   private wrote(): void {
     if (this.deferredWrites === null) this.wroteSinceBaseline = true;
-    if (!this.writing) {
-      this.lastWriter = ++this.numbers;
-      this.lastWriterCommitted = true;
-    } else if (!this.transactionWrote) {
+    if (!this.writing) this.lastWriteFollowedByNone();
+    else if (!this.transactionWrote) {
       this.transactionWrote = true;
       this.lastWriter = this.transactionNumber;
       this.lastWriterCommitted = false;
