@@ -59,8 +59,8 @@ for (let g = 0; g < 5; g++) {
 }
 console.log(`${customerCount} customers in ${seconds(started)}`);
 
-// 99% of the events, by SQL, over the other customers: the event row, its ledger transaction and
-// two entries (the grant or overage paying, the meter consumed), in ingestion's shapes.
+// 99% of the events, by SQL, over the other customers: the event row, its own posting with two
+// entries (the overage paying, the meter consumed), in ingestion's shape.
 const bulkEvents = Math.round(eventCount * 0.99);
 const chunk = 100_000;
 for (let from = 0; from < bulkEvents; from += chunk) {
@@ -70,17 +70,11 @@ for (let from = 0; from < bulkEvents; from += chunk) {
       SELECT ${from} + i AS k, printf('cus_bulk%07d', (${from} + i) % ${customerCount}) AS customer,
         ${nowMs} - ((${from} + i) * 7919 % ${spreadMs}) AS ts, 50 + ((${from} + i) * 37 % 2000) AS tokens FROM n)`;
     await c.run(`${rows}
-      INSERT INTO usage_events (customer_id, id, type, timestamp, properties, body_hash, credits, txn_id, rating, recorded_at)
+      INSERT INTO usage_events (customer_id, id, type, timestamp, properties, body_hash, credits, txn_id, rating, recorded_at, position, entries)
       SELECT customer, printf('bulk-ev-%08d', k), 'llm', ts, '{"model":"gpt-4o","tokens":' || tokens || '}', 'bench', tokens * 20 + 10000, printf('txn_bulk%08d', k),
         '[{"meter":"llm_tokens","quantity":"' || tokens || '","credits":"' || printf('%d.%06d', tokens * 20 / 1000000, tokens * 20 % 1000000)
-          || '"},{"meter":"llm_requests","quantity":"1","credits":"0.01"}]', ts FROM e`);
-    await c.run(`${rows}
-      INSERT INTO ledger_transactions (id, customer_id, kind, cause_type, cause_id, refs, effective_at, created_at)
-      SELECT printf('txn_bulk%08d', k), customer, 'usage', 'usage_event', printf('bulk-ev-%08d', k), '{}', ts, ts FROM e`);
-    await c.run(`${rows}
-      INSERT INTO ledger_entries (txn_id, seq, customer_id, account, amount)
-      SELECT printf('txn_bulk%08d', k), 0, customer, 'overage', -(tokens * 20 + 10000) FROM e
-      UNION ALL SELECT printf('txn_bulk%08d', k), 1, customer, 'consumed:llm_tokens', tokens * 20 + 10000 FROM e`);
+          || '"},{"meter":"llm_requests","quantity":"1","credits":"0.01"}]', ts, printf('txn_bulk%08d', k),
+        '[["overage","-' || (tokens * 20 + 10000) || '"],["consumed:llm_tokens","' || (tokens * 20 + 10000) || '"]]' FROM e`);
   });
 }
 console.log(`${bulkEvents} events by SQL in ${seconds(started)} total`);

@@ -73,7 +73,7 @@ async function balanceLatencies(fixture: Fixture, reads: number): Promise<{ p50:
 
 /**
  * Writes synthetic history straight into the tables, shaped like what ingestion writes (one usage
- * event and one ledger transaction with three entries per event; no domain event per usage event), spread over
+ * event row per event, its own posting with three entries; no domain event per usage event), spread over
  * the fixture's customers so that every per-customer index grows. Ids sort before the live ones,
  * as older ids do. SQL does this far faster than the engine could; the balances are left as they
  * are, because only the size of the tables and indexes matters here.
@@ -95,24 +95,31 @@ export async function preload(db: SqlDatabase, customerIds: readonly string[], f
     const series = `WITH RECURSIVE k(v) AS (SELECT ${from} UNION ALL SELECT v + 1 FROM k WHERE v < ${to})`;
     const customer = `(SELECT id FROM bench_customers WHERE n = (k.v * 2654435761) % ${count})`;
     await db.transaction(async (c) => {
-      await c.run(`${series} INSERT INTO usage_events (customer_id, id, type, timestamp, properties, body_hash, credits, txn_id, rating, recorded_at)
+      // As ingestion writes a usage charge now: the event's row is its posting (migration 58),
+      // its entries on it, keyed by its customer and position (the charge's id, which sorts before
+      // the live ones); no rows in the ledger's tables.
+      await c.run(`${series} INSERT INTO usage_events (customer_id, id, type, timestamp, properties, body_hash, credits, txn_id, rating, recorded_at, position, entries)
         SELECT ${customer}, 'hist-' || v, 'llm', ${oldMs} + v, '{"model":"gpt-4o","tokens":' || (50 + v % 2000) || ',"region":"eu-west-1"}',
           substr(hex(randomblob(32)), 1, 43), 30000, 'txn_0' || printf('%025d', v),
-          '[{"meter":"llm_tokens","quantity":"1234","credits":"0.02468"},{"meter":"llm_requests","quantity":"1","credits":"0.005"}]', ${oldMs} + v FROM k`);
-      // The history's charges stand for charges written before migration 56: ids in the order
-      // written (not of their event's minute), so in the time index (`effective_indexed` 1).
-      await c.run(`${series} INSERT INTO ledger_transactions (id, customer_id, kind, cause_type, cause_id, refs, effective_at, created_at)
-        SELECT 'txn_0' || printf('%025d', v), ${customer}, 'usage', 'usage_event', 'hist-' || v, '{}', ${oldMs} + v, ${oldMs} + v FROM k`);
-      // As `LedgerQueries.post` writes a usage charge: every entry outside the account index (migration 55).
-      await c.run(`${series} INSERT INTO ledger_entries (txn_id, seq, customer_id, account, amount, account_indexed)
-        SELECT 'txn_0' || printf('%025d', v), s.seq, ${customer}, s.account, s.amount, 0 FROM k
-        CROSS JOIN (SELECT 0 AS seq, 'grant:grt_0history' AS account, -30000 AS amount UNION ALL SELECT 1, 'consumed:llm_tokens', 20000
-          UNION ALL SELECT 2, 'consumed:llm_requests', 10000) s`);
+          '[{"meter":"llm_tokens","quantity":"1234","credits":"0.02468"},{"meter":"llm_requests","quantity":"1","credits":"0.005"}]', ${oldMs} + v,
+          'txn_0' || printf('%025d', v), '[["grant:grt_0history","-30000"],["consumed:llm_tokens","20000"],["consumed:llm_requests","10000"]]' FROM k`);
     });
     done = to;
   }
   await db.query('PRAGMA wal_checkpoint(TRUNCATE)');
   return done;
+}
+
+/**
+ * Ledger entries written so far: the rows of `ledger_entries`, and the entries on the event rows
+ * after rowid `mark` (the postings ingestion wrote since the last mark), with the mark to use next.
+ */
+async function entriesWritten(db: SqlDatabase, mark: bigint): Promise<{ entries: bigint; posted: bigint; mark: bigint }> {
+  const [row] = await db.query<{ entries: bigint; posted: bigint | null; mark: bigint | null }>(
+    `SELECT (SELECT count(*) FROM ledger_entries) AS entries,
+        (SELECT SUM(json_array_length(entries)) FROM usage_events WHERE rowid > ? AND entries IS NOT NULL) AS posted,
+        (SELECT max(rowid) FROM usage_events) AS mark`, [mark === 0n ? 2n ** 63n - 1n : mark]);
+  return { entries: row!.entries, posted: mark === 0n ? 0n : row!.posted ?? 0n, mark: row!.mark ?? 0n };
 }
 
 /**
@@ -150,10 +157,10 @@ export async function runFlatCost(options: FlatCostOptions, log: (line: string) 
       const preloadMs = performance.now() - t0;
       const entries = historyEvents * 3 + ingestedEntries;
       const size = await loaded.db.query<{ n: bigint }>('SELECT page_count * page_size AS n FROM pragma_page_count(), pragma_page_size()');
-      const before = (await loaded.db.query<{ n: bigint }>('SELECT count(*) AS n FROM ledger_entries'))[0]!.n;
+      const before = await entriesWritten(loaded.db, 0n);
       const ingest = await measureIngest(loaded, `flat-${step}`, options.events, options.batchSize, options.timeLimitMs);
-      const after = (await loaded.db.query<{ n: bigint }>('SELECT count(*) AS n FROM ledger_entries'))[0]!.n;
-      ingestedEntries += Number(after - before);
+      const after = await entriesWritten(loaded.db, before.mark);
+      ingestedEntries += Number(after.entries - before.entries) + Number(after.posted);
       const balance = await balanceLatencies(loaded, options.balanceReads);
       points.push({ entries, databaseBytes: Number(size[0]!.n), preloadMs, ingest, balance });
       log(`   ${entries.toLocaleString('en-US')} entries: ${Math.round(ingest.rate).toLocaleString('en-US')} events/s`);

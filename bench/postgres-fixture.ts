@@ -121,12 +121,18 @@ export async function checkLedger(url: string): Promise<LedgerCheck> {
   client.on('error', () => {});
   await client.connect();
   try {
+    // Every entry, in the ledger's tables and on the event rows that are their own posting (migration 58).
+    const entries = `(SELECT customer_id, account, amount FROM ledger_entries
+        UNION ALL SELECT u.customer_id, x.value->>0, (x.value->>1)::bigint FROM usage_events u CROSS JOIN LATERAL jsonb_array_elements(u.entries::jsonb) x
+          WHERE u.entries IS NOT NULL)`;
     const row = (await client.query(`SELECT
       (SELECT count(*) FROM usage_events) AS usage_events,
-      (SELECT COALESCE(SUM(amount), 0) FROM ledger_entries)::text AS entries_sum,
-      (SELECT count(*) FROM (SELECT customer_id, cause_id FROM ledger_transactions WHERE kind = 'usage' GROUP BY 1, 2 HAVING count(*) > 1) d) AS charged_twice,
-      (SELECT count(*) FROM usage_events e WHERE e.txn_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ledger_transactions t WHERE t.id = e.txn_id)) AS unposted,
-      (SELECT count(*) FROM accounts a FULL JOIN (SELECT customer_id, account, SUM(amount) AS total FROM ledger_entries GROUP BY 1, 2) s
+      (SELECT COALESCE(SUM(amount), 0) FROM ${entries} e)::text AS entries_sum,
+      (SELECT count(*) FROM (SELECT customer_id, cause_id FROM (SELECT customer_id, cause_id FROM ledger_transactions WHERE kind = 'usage'
+         UNION ALL SELECT customer_id, id FROM usage_events WHERE entries IS NOT NULL) c GROUP BY 1, 2 HAVING count(*) > 1) d) AS charged_twice,
+      (SELECT count(*) FROM usage_events e WHERE e.txn_id IS NOT NULL AND e.entries IS NULL
+         AND NOT EXISTS (SELECT 1 FROM ledger_transactions t WHERE t.id = e.txn_id)) AS unposted,
+      (SELECT count(*) FROM accounts a FULL JOIN (SELECT customer_id, account, SUM(amount) AS total FROM ${entries} e GROUP BY 1, 2) s
          ON s.customer_id = a.customer_id AND s.account = a.code WHERE COALESCE(a.balance, 0) <> COALESCE(s.total, 0)) AS balance_mismatches,
       (SELECT count(*) FROM accounts WHERE code LIKE 'grant:%' AND balance < 0) AS overspent_grants`)).rows[0] as Record<string, string>;
     return {

@@ -150,8 +150,8 @@ async function chargeOne(c: pg.PoolClient, e: BenchEvent, tokensMeter: string, r
   ]);
   const bodyHash = createHash('sha256').update(JSON.stringify(e)).digest('base64url');
   await c.query(
-    `INSERT INTO usage_events (customer_id, id, type, timestamp, properties, body_hash, credits, txn_id, rating, recorded_at)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    `INSERT INTO usage_events (customer_id, id, type, timestamp, properties, body_hash, credits, txn_id, rating, recorded_at, position)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $8)`,
     [e.customer, e.id, e.type, atMs, properties, bodyHash, cost.toString(), txnId, rating, nowMs]);
   await c.query(
     `INSERT INTO meter_totals (customer_id, meter_id, period_start, quantity, credits) VALUES ($1, $2, $3, $4, $5), ($1, $6, $3, 1000000, $7)

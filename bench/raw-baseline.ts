@@ -18,7 +18,7 @@ export type CopiedTable = (typeof copiedTables)[number];
 export type RowidMarks = Record<CopiedTable, bigint>;
 
 const columns: Record<CopiedTable, string[]> = {
-  usage_events: ['customer_id', 'id', 'type', 'timestamp', 'properties', 'body_hash', 'credits', 'txn_id', 'rating', 'recorded_at'],
+  usage_events: ['customer_id', 'id', 'type', 'timestamp', 'properties', 'body_hash', 'credits', 'txn_id', 'rating', 'recorded_at', 'position', 'entries'],
   ledger_transactions: ['id', 'customer_id', 'kind', 'cause_type', 'cause_id', 'refs', 'effective_at', 'created_at', 'effective_indexed'],
   ledger_entries: ['txn_id', 'seq', 'customer_id', 'account', 'amount', 'account_indexed'],
   domain_events: ['id', 'customer_id', 'type', 'payload', 'created_at'],
@@ -49,11 +49,17 @@ export async function readRawBatch(source: SqlDatabase, from: RowidMarks, to: Ro
     rows[table] = raw[table].map((r) => columns[table].map((c) => r[c] as SqlValue));
   }
   const deltas = new Map<string, SqlValue[]>();
-  for (const e of raw.ledger_entries) {
-    const key = `${e.customer_id as string}\u0000${e.account as string}`;
+  const add = (customerId: string, account: string, amount: bigint) => {
+    const key = `${customerId}\u0000${account}`;
     const row = deltas.get(key);
-    if (row) row[2] = (row[2] as bigint) + (e.amount as bigint);
-    else deltas.set(key, [e.customer_id as string, e.account as string, e.amount as bigint]);
+    if (row) row[2] = (row[2] as bigint) + amount;
+    else deltas.set(key, [customerId, account, amount]);
+  };
+  for (const e of raw.ledger_entries) add(e.customer_id as string, e.account as string, e.amount as bigint);
+  // Usage charges posted on their event's row (migration 58) carry their entries there.
+  for (const u of raw.usage_events) {
+    if (u.entries === null) continue;
+    for (const [account, amount] of JSON.parse(u.entries as string) as [string, string][]) add(u.customer_id as string, account, BigInt(amount));
   }
   const totals = new Map<string, SqlValue[]>();
   for (const u of raw.usage_events) {

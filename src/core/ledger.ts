@@ -57,6 +57,12 @@ export interface LedgerTransaction {
   refs: Record<string, string>;
   effectiveAtMs: number;
   entries: LedgerEntry[];
+  /**
+   * A usage charge written as its event's row rather than into the ledger's tables
+   * (src/store/queries/event-postings.ts): the store writes its balances and totals as for any
+   * transaction, and its entries with the event.
+   */
+  onEventRow?: true;
 }
 
 export function sumEntries(entries: readonly LedgerEntry[]): bigint {

@@ -1,7 +1,8 @@
 import { formatCredits, formatDecimal } from '../core/decimal.ts';
 import { costOfQuantity, type Rate } from '../core/rating.ts';
 import { meterMatches, nextQuantity, readEvent, type Reading } from '../core/metering.ts';
-import { accounts, type LedgerEntry } from '../core/ledger.ts';
+import { accounts, type LedgerEntry, type LedgerTransaction } from '../core/ledger.ts';
+import { fitsIdTime } from '../core/id-time.ts';
 import type { CustomerRecord, MeterRecord, PhaseRecord, RatingLine, SubscriptionRecord, UsageEventRecord } from '../store/records.ts';
 import type { StoreTx } from '../store/store.ts';
 import type { IngestReadRequest, IngestReads } from '../store/queries/ingest-reads.ts';
@@ -279,6 +280,9 @@ export async function ingestWithin(
   const newValues: UniqueValueKey[] = [];
   const records: UsageEventRecord[] = [];
   const recordedAtMs = engine.clock.now();
+  // A charge is written as its event's row (event-postings.ts) unless it captures a hold (the
+  // hold traces find captures by the hold's account, in the ledger's tables).
+  const onEventRow = options.hold === undefined;
   // What an event's totals held before it, to undo them if it is refused (rare): reused arrays.
   const beforeTotals: MeterTotal[] = [];
   const beforeQuantities: bigint[] = [];
@@ -333,10 +337,11 @@ export async function ingestWithin(
       out.set(e.index, rejected(e.id, { code: 'amount_out_of_range', message: 'This event would charge or count more than the largest amount Tally stores.', field: 'properties' }));
       continue;
     }
-    const result = charge(e, f, chargeMicro, consumed, changes);
+    const result = charge(e, f, chargeMicro, consumed, changes, onEventRow);
     records.push({
       customerId: e.customer.id, id: e.id, type: e.type, timestampMs: e.atMs, properties: e.propertiesJson, bodyHash: e.bodyHash,
-      creditsMicro: chargeMicro, txnId: result.txnId, rating, recordedAtMs,
+      creditsMicro: chargeMicro, txnId: result.txn?.id ?? null, rating, recordedAtMs,
+      position: result.txn?.id ?? changes.usageTxnId(e.atMs), entries: result.txn?.onEventRow === true ? result.txn.entries : null,
     });
     out.set(e.index, result.result);
   }
@@ -514,8 +519,9 @@ function charge(
   chargeMicro: bigint,
   consumed: LedgerEntry[],
   changes: Changes,
-): { txnId: string | null; result: IngestResult } {
-  if (chargeMicro === 0n) return { txnId: null, result: { id: e.id, status: 'accepted', credits: '0', paid_by: [] } };
+  onEventRow: boolean,
+): { txn: LedgerTransaction | null; result: IngestResult } {
+  if (chargeMicro === 0n) return { txn: null, result: { id: e.id, status: 'accepted', credits: '0', paid_by: [] } };
   const payment = pay(f, chargeMicro, e.atMs);
   const credits = formatCredits(chargeMicro);
   for (const reclaim of payment.reclaims) {
@@ -532,11 +538,14 @@ function charge(
     effectiveAtMs: e.atMs,
     entries: concatEntries(payment.entries, consumed),
     id: changes.usageTxnId(e.atMs),
+    // Its id carries its event's minute (`usageTxnId`) unless the timestamp cannot be an id's
+    // time: only then is it found by time window among the event rows.
+    ...(onEventRow && fitsIdTime(e.atMs) ? { onEventRow: true } : {}),
   });
   const result: IngestResult = { id: e.id, status: 'accepted', credits, paid_by: payment.paidBy };
   if (payment.overageMicro > 0n) result.overage = formatCredits(payment.overageMicro);
   if (payment.debtMicro > 0n) result.debt = formatCredits(payment.debtMicro);
-  return { txnId: txn.id, result };
+  return { txn, result };
 }
 
 /** `[...paid, ...consumed]`, appending to `paid` (made by `pay` for this event alone). */

@@ -1,4 +1,5 @@
 import type { Dialect, SqlDatabase } from './sql.ts';
+import { minuteIdSql } from './queries/usage-window.ts';
 
 /**
  * The schema, as an ordered list of migrations written in the SQL that SQLite and PostgreSQL
@@ -520,6 +521,47 @@ export const migrations: Migration[] = [
           'customer_id, meter_id, period_start, value'),
         ...clusteredByKey('overage_hours', 'customer_id TEXT NOT NULL, hour_start BIGINT NOT NULL, credits BIGINT NOT NULL', 'customer_id, hour_start'),
         ...clusteredByKey('overage_days', 'customer_id TEXT NOT NULL, day_start BIGINT NOT NULL, credits BIGINT NOT NULL', 'customer_id, day_start'),
+      ],
+    },
+  },
+  {
+    version: 58,
+    name: 'usage charges posted on their event row',
+    // A usage event's charge was a ledger transaction and its entries in the ledger's tables, found
+    // by customer through `ledger_transactions_customer`, and the event was keyed by customer and
+    // its (caller's) id: two B-trees led by the customer, each one page per customer a commit
+    // touches. Now the event's row is its own posting (src/store/queries/event-postings.ts): its
+    // entries on it (`entries`, NULL when the charge is elsewhere or there is none), and the row
+    // keyed by customer and `position`, its charge's transaction id (which carries the minute of
+    // its timestamp) or an id made the same way, so one B-tree led by the customer serves the
+    // customer's events, its usage charges in id order and by time window. The event id keeps its
+    // unique index; a posting is found by its transaction id through `usage_events_txn` (postings
+    // only, whose ids are time-ordered: it is appended to). Rows written before keep their charges
+    // in the ledger's tables; their position is their charge's transaction id, or for an event
+    // charged nothing the minute of its timestamp and its id. On SQLite the table is rebuilt (a
+    // rowid table's primary key cannot change), every row copied; on PostgreSQL the key is swapped.
+    statements: [],
+    byDialect: {
+      sqlite: [
+        `CREATE TABLE usage_events_58 (
+          customer_id TEXT NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL, timestamp BIGINT NOT NULL,
+          properties TEXT NOT NULL, body_hash TEXT NOT NULL, credits BIGINT NOT NULL, txn_id TEXT,
+          rating TEXT NOT NULL, recorded_at BIGINT NOT NULL, position TEXT NOT NULL, entries TEXT,
+          PRIMARY KEY (customer_id, position))`,
+        `INSERT INTO usage_events_58 (customer_id, id, type, timestamp, properties, body_hash, credits, txn_id, rating, recorded_at, position, entries)
+          SELECT customer_id, id, type, timestamp, properties, body_hash, credits, txn_id, rating, recorded_at, COALESCE(txn_id, ${minuteIdSql('timestamp')} || '~' || id), NULL FROM usage_events ORDER BY rowid`,
+        `DROP TABLE usage_events`,
+        `ALTER TABLE usage_events_58 RENAME TO usage_events`,
+        `CREATE UNIQUE INDEX usage_events_id_unique ON usage_events (id)`,
+        `CREATE INDEX usage_events_txn ON usage_events (txn_id) WHERE entries IS NOT NULL`,
+      ],
+      postgres: [
+        `ALTER TABLE usage_events ADD COLUMN position TEXT, ADD COLUMN entries TEXT`,
+        `UPDATE usage_events SET position = COALESCE(txn_id, ${minuteIdSql('timestamp')} || '~' || id)`,
+        `ALTER TABLE usage_events ALTER COLUMN position SET NOT NULL`,
+        `ALTER TABLE usage_events DROP CONSTRAINT usage_events_pkey`,
+        `ALTER TABLE usage_events ADD PRIMARY KEY (customer_id, position)`,
+        `CREATE INDEX usage_events_txn ON usage_events (txn_id) WHERE entries IS NOT NULL`,
       ],
     },
   },

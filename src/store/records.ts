@@ -1,3 +1,4 @@
+import type { LedgerEntry } from '../core/ledger.ts';
 import type { Rate } from '../core/rating.ts';
 import type { LineDraft } from '../core/plans.ts';
 
@@ -113,6 +114,16 @@ export interface UsageEventRecord {
   txnId: string | null;
   rating: RatingLine[];
   recordedAtMs: number;
+  /**
+   * The event's place among its customer's events (migration 58): its charge's transaction id, or
+   * for an event charged nothing an id made the same way; ordered by time.
+   */
+  position: string;
+  /**
+   * The entries of its charge when the event's row is the charge's posting
+   * (src/store/queries/event-postings.ts); null when the charge is in the ledger's tables or there is none.
+   */
+  entries: LedgerEntry[] | null;
 }
 
 export interface DomainEventRecord {

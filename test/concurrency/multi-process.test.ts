@@ -508,30 +508,56 @@ async function expectCustomerTotals(db: SqlDatabase, list: readonly { id: string
   }
 }
 
+/**
+ * Every usage charge, and the entries of each: since migration 58 a charge is usually posted on its
+ * event's row (`entries`, src/store/queries/event-postings.ts), else it is a usage transaction in
+ * the ledger's tables (a hold's capture, a charge written before); the invariants hold for both.
+ * Spelled out in PostgreSQL here rather than with the store's helpers, so the check stands apart.
+ */
+const usageCharges = `usage_charges AS (
+    SELECT t.id, t.customer_id, t.cause_id, 'ledger' AS form FROM ledger_transactions t WHERE t.kind = 'usage'
+    UNION ALL
+    SELECT u.txn_id, u.customer_id, u.id, 'event row' FROM usage_events u WHERE u.entries IS NOT NULL)`;
+const usageEntries = `usage_entries AS (
+    SELECT le.txn_id, le.customer_id, le.account, le.amount FROM ledger_entries le JOIN ledger_transactions t ON t.id = le.txn_id WHERE t.kind = 'usage'
+    UNION ALL
+    SELECT u.txn_id, u.customer_id, x.value->>0, (x.value->>1)::bigint FROM usage_events u CROSS JOIN LATERAL jsonb_array_elements(u.entries::jsonb) AS x(value)
+      WHERE u.entries IS NOT NULL)`;
+/** Every entry of every transaction, those posted on event rows included. */
+const allEntries = `all_entries AS (
+    SELECT le.customer_id, le.account, le.amount FROM ledger_entries le
+    UNION ALL
+    SELECT u.customer_id, x.value->>0, (x.value->>1)::bigint FROM usage_events u CROSS JOIN LATERAL jsonb_array_elements(u.entries::jsonb) AS x(value)
+      WHERE u.entries IS NOT NULL)`;
+
 /** The ledger invariants, read straight from the database. */
 async function expectLedgerInvariants(db: SqlDatabase, engine: Engine): Promise<void> {
   const ledger = engine.store.read.ledger;
   expect(await ledger.unbalancedTransactions(), 'transactions sum to zero').toEqual([]);
   expect(await ledger.balanceDiscrepancies(), 'stored balances equal their entries').toEqual([]);
   const empty: Record<string, string> = {
-    'one usage transaction per event': `SELECT cause_id, COUNT(*) AS n FROM ledger_transactions WHERE kind = 'usage' GROUP BY cause_id HAVING COUNT(*) > 1`,
+    'each usage charge posted once, on its event row or in the ledger': `WITH ${usageCharges} SELECT id, COUNT(*) AS n FROM usage_charges GROUP BY id HAVING COUNT(*) > 1`,
+    'one usage transaction per event': `WITH ${usageCharges} SELECT cause_id, COUNT(*) AS n FROM usage_charges GROUP BY cause_id HAVING COUNT(*) > 1`,
     'one stored event per id': `SELECT id, COUNT(*) AS n FROM usage_events GROUP BY id HAVING COUNT(*) > 1`,
     'each charged event points at its own usage transaction': `SELECT e.id FROM usage_events e LEFT JOIN ledger_transactions t ON t.id = e.txn_id
-      WHERE e.credits <> 0 AND (t.id IS NULL OR t.kind <> 'usage' OR t.cause_id <> e.id OR t.customer_id <> e.customer_id)`,
+      WHERE e.credits <> 0 AND CASE WHEN e.entries IS NOT NULL THEN e.txn_id IS NULL OR e.position <> e.txn_id OR t.id IS NOT NULL
+        ELSE t.id IS NULL OR t.kind <> 'usage' OR t.cause_id <> e.id OR t.customer_id <> e.customer_id END`,
+    'an event charged nothing has no usage transaction': `SELECT id FROM usage_events WHERE credits = 0 AND (txn_id IS NOT NULL OR entries IS NOT NULL)`,
     'each usage transaction belongs to a stored event': `SELECT t.id FROM ledger_transactions t LEFT JOIN usage_events e ON e.txn_id = t.id
       WHERE t.kind = 'usage' AND e.id IS NULL`,
-    'each event consumed what it says it charged': `SELECT e.id FROM usage_events e JOIN ledger_entries le ON le.txn_id = e.txn_id AND le.account LIKE 'consumed:%'
-      GROUP BY e.id, e.credits HAVING SUM(le.amount) <> e.credits`,
+    'each event consumed what it says it charged': `WITH ${usageEntries} SELECT e.id FROM usage_events e
+      JOIN usage_entries ue ON ue.txn_id = e.txn_id AND ue.account LIKE 'consumed:%'
+      GROUP BY e.id, e.credits HAVING SUM(ue.amount) <> e.credits`,
     'no grant or hold below zero': `SELECT customer_id, code, balance FROM accounts WHERE (code LIKE 'grant:%' OR code LIKE 'hold:%') AND balance < 0`,
-    'no overage when overage is off': `SELECT le.customer_id FROM ledger_entries le JOIN customers c ON c.id = le.customer_id
+    'no overage when overage is off': `WITH ${allEntries} SELECT le.customer_id FROM all_entries le JOIN customers c ON c.id = le.customer_id
       WHERE le.account = 'overage' AND c.overage_enabled = 0`,
     'overage and debt only go negative': `SELECT customer_id, code FROM accounts WHERE code IN ('overage', 'debt') AND balance > 0`,
   };
   for (const [name, sql] of Object.entries(empty)) expect(await db.query(sql), name).toEqual([]);
   const perCustomer = await db.query(
-    `SELECT e.customer_id FROM (SELECT customer_id, SUM(credits) AS total FROM usage_events GROUP BY customer_id) e
-      LEFT JOIN (SELECT le.customer_id, SUM(le.amount) AS total FROM ledger_entries le JOIN ledger_transactions t ON t.id = le.txn_id
-                 WHERE t.kind = 'usage' AND le.account LIKE 'consumed:%' GROUP BY le.customer_id) l ON l.customer_id = e.customer_id
+    `WITH ${usageEntries}
+    SELECT e.customer_id FROM (SELECT customer_id, SUM(credits) AS total FROM usage_events GROUP BY customer_id) e
+      LEFT JOIN (SELECT ue.customer_id, SUM(ue.amount) AS total FROM usage_entries ue WHERE ue.account LIKE 'consumed:%' GROUP BY ue.customer_id) l ON l.customer_id = e.customer_id
       WHERE COALESCE(l.total, 0) <> e.total`,
   );
   expect(perCustomer, 'credits charged per customer equal the credits of its stored events').toEqual([]);

@@ -11,6 +11,7 @@ import { reconcile } from '../../src/engine/reconcile.ts';
 import { runReport } from '../../src/engine/reports.ts';
 import { formatCredits } from '../../src/core/decimal.ts';
 import { idTimeOf, usageIdTime } from '../../src/core/id-time.ts';
+import { moveToLedgerTables } from '../support/usage-charge-forms.ts';
 
 const at = (iso: string): number => Date.parse(iso);
 
@@ -19,8 +20,9 @@ const at = (iso: string): number => Date.parse(iso);
  * left out of the time index (`effective_indexed = 0`); the readers of usage by time window (the
  * overage of a window, closed periods' overage in reconciliation, the usage report, grants used
  * while frozen or after revocation) find such charges by id. Charges written before the migration
- * have ids of the time they were recorded and stay in the time index, so a store holds both;
- * every reader must give the same answer whichever of the two a charge is.
+ * have ids of the time they were recorded and stay in the time index. Since migration 58 a charge
+ * is posted on its event's row, found by the event's position (its id) in a window. So a store
+ * holds all three; every reader must give the same answer whichever of the three a charge is.
  */
 describe.each(dialects)('usage charges found by id, on %s', (dialect) => {
   async function scenario(engine: Engine) {
@@ -96,16 +98,18 @@ describe.each(dialects)('usage charges found by id, on %s', (dialect) => {
       const ids = { s: s.customer.id, g: g.customer.id, r: r.customer.id };
       const c0 = engine.store.read.c;
 
-      // The layout: every usage charge's id has its effective time and is out of the time index;
-      // every other transaction is in it.
+      // The layout: every usage charge is posted on its event's row, its id (the row's position)
+      // with its effective time; no usage charge is in the ledger's tables, every other
+      // transaction is, in the time index.
       const txns = await c0.query<{ id: string; kind: string; effective_at: bigint | number; effective_indexed: bigint | number }>(
         `SELECT id, kind, effective_at, effective_indexed FROM ledger_transactions WHERE customer_id IN (?, ?, ?)`, [ids.s, ids.g, ids.r]);
-      expect(txns.filter((t) => t.kind === 'usage')).toHaveLength(10);
-      expect(txns.some((t) => t.kind !== 'usage')).toBe(true);
-      for (const t of txns) {
-        const usage = t.kind === 'usage';
-        expect([t.kind, Number(t.effective_indexed), usage ? idTimeOf(t.id) : null]).toEqual([t.kind, usage ? 0 : 1, usage ? usageIdTime(Number(t.effective_at)) : null]);
-      }
+      expect(txns.length).toBeGreaterThan(0);
+      expect(txns.filter((t) => t.kind === 'usage')).toEqual([]);
+      expect(txns.map((t) => Number(t.effective_indexed))).toEqual(txns.map(() => 1));
+      const postings = await c0.query<{ txn_id: string; position: string; timestamp: bigint | number }>(
+        `SELECT txn_id, position, timestamp FROM usage_events WHERE customer_id IN (?, ?, ?) AND entries IS NOT NULL`, [ids.s, ids.g, ids.r]);
+      expect(postings).toHaveLength(10);
+      for (const p of postings) expect([p.position, idTimeOf(p.txn_id)]).toEqual([p.txn_id, usageIdTime(Number(p.timestamp))]);
       expect(new Date(idTimeOf(charges.late.id)!).toISOString()).toBe('2025-03-05T07:15:00.000Z');
       expect(charges.late.id < charges.second.id && charges.first.id < charges.late.id).toBe(true);
       const indexSql = dialect === 'sqlite'
@@ -127,10 +131,15 @@ describe.each(dialects)('usage charges found by id, on %s', (dialect) => {
       });
       expect(before.usage[1]).toHaveLength(3);
 
-      // Some charges put back in the time index, as a store written before migration 56 holds
-      // them (their ids are then only names): every answer is the same.
-      for (const txn of [charges.first, charges.late]) {
-        await c0.run(`UPDATE ledger_transactions SET effective_indexed = 1 WHERE id = ?`, [txn.id]);
+      // Some charges moved into the ledger's tables, as stores written before migration 58 hold
+      // them: found by id there (migrations 56 and 57), or in the time index (before 56, their
+      // ids then only names). Every answer is the same.
+      await moveToLedgerTables(c0, charges.first.id, { accountIndexed: 0, effectiveIndexed: 1 });
+      await moveToLedgerTables(c0, charges.late.id, { accountIndexed: 0, effectiveIndexed: 0 });
+      expect(await answers(engine, ids)).toEqual(before);
+      for (const p of postings) {
+        if (p.txn_id === charges.first.id || p.txn_id === charges.late.id) continue;
+        await moveToLedgerTables(c0, p.txn_id, { accountIndexed: 1, effectiveIndexed: postings.indexOf(p) % 2 === 0 ? 1 : 0 });
       }
       expect(await answers(engine, ids)).toEqual(before);
       await c0.run(`UPDATE ledger_transactions SET effective_indexed = 1 WHERE kind = 'usage'`);

@@ -96,7 +96,7 @@ describe.each(dialects)('ingestion hot state, on %s', (dialect) => {
     const { customer, first, second } = await setUp();
     const db = ctx.engine.store.db;
     await db.run(`CREATE TRIGGER hot_refuse_event BEFORE INSERT ON usage_events WHEN NEW.id = 'hot-refused-event' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`);
-    await db.run(`CREATE TRIGGER hot_refuse_charge BEFORE INSERT ON ledger_transactions WHEN NEW.cause_id = 'hot-refused-charge' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`);
+    await db.run(`CREATE TRIGGER hot_refuse_charge BEFORE INSERT ON usage_events WHEN NEW.id = 'hot-refused-charge' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`);
     try {
       // Running totals: one call counted; a failed batch counts a second in memory only.
       expect((await call(customer)).credits).toBe('1');

@@ -13,11 +13,31 @@ import { createSubscription } from '../../src/engine/subscriptions.ts';
 import { createHold, captureHold } from '../../src/engine/holds.ts';
 import { checkLedger, reconcile, type ReconcileProgress } from '../../src/engine/reconcile.ts';
 import type { Discrepancy } from '../../src/core/reconciliation.ts';
+import type { LedgerEntry } from '../../src/core/ledger.ts';
+import type { SqlValue } from '../../src/store/sql.ts';
+import { entriesJson } from '../../src/store/queries/event-postings.ts';
+import { moveToLedgerTables } from '../support/usage-charge-forms.ts';
 
 /** The whole store, reconciled; fails the test on a validation error. */
 async function discrepancies(engine: Engine): Promise<Discrepancy[]> {
   return must(await reconcile(engine)).discrepancies;
 }
+
+/**
+ * The stored event `id` with its charge, which since migration 58 is posted on the event's own row
+ * (src/store/queries/event-postings.ts): the corruptions below are made there.
+ */
+async function postedEvent(engine: Engine, id: string) {
+  const event = (await engine.store.read.usage.event(id))!;
+  expect(event.entries, `${id} is its own posting`).not.toBeNull();
+  expect(event.txnId, `${id} records its posting`).not.toBeNull();
+  return { ...event, txnId: event.txnId!, entries: event.entries! };
+}
+
+type Run = (sql: string, params: SqlValue[]) => Promise<unknown>;
+
+/** One more entry (1 credit to `revoked`) on a charge posted on its event's row: it no longer balances. */
+const unbalancedEntries = (entries: readonly LedgerEntry[]): string => entriesJson([...entries, { account: 'revoked', amountMicro: 1_000_000n }]);
 
 /** A customer with a paid purchase partly spent, a proportional refund on it, and a plan with overage billed for January. */
 async function busyCustomer(engine: Engine) {
@@ -29,10 +49,10 @@ async function busyCustomer(engine: Engine) {
   await payOpenInvoices(engine, c.customer.id);
   const { invoice, grant } = must(await purchaseCredits(engine, c.customer.id, { credits: '1000', amount: 10000 }));
   must(await recordPayment(engine, invoice.id, { amount: 10000 }));
-  await c.use(500);
+  const laterUsageId = await c.use(500);
   const refund = must(await createReturn(engine, 'refund', { invoice: invoice.id, amount: 5000, reason: 'requested', credit_policy: 'proportional' }));
   const overageLine = (await invoicesOf(engine, c.customer.id)).flatMap((i) => i.lines).find((l) => l.type === 'overage')!;
-  return { ...c, sub, usageId, invoice, grant, refund, overageLine };
+  return { ...c, sub, usageId, laterUsageId, invoice, grant, refund, overageLine };
 }
 
 const named = (check: Discrepancy['check'], ids: string[]) => expect.objectContaining({ check, ids: expect.arrayContaining(ids) });
@@ -87,11 +107,17 @@ describe.each(dialects)('reconciliation on %s', (dialect) => {
   it('names each corruption with the ids involved', async () => {
     const { engine } = ctx;
     const c = await busyCustomer(engine);
-    const run = (sql: string, params: (string | number)[]) => engine.store.read.c.run(sql, params);
-    const [usageTxn] = await engine.store.read.ledger.transactionsForCause(c.usageId);
+    const run: Run = (sql, params) => engine.store.read.c.run(sql, params);
+    const usage = await postedEvent(engine, c.usageId);
+    // A usage charge in the ledger's tables (written before migration 58), corrupted there as the posting on its row is below.
+    const later = await postedEvent(engine, c.laterUsageId);
+    await moveToLedgerTables(engine.store.read.c, later.txnId, { accountIndexed: 0, effectiveIndexed: 0 });
+    const misrated = await postedEvent(engine, await c.use(5));
 
-    // An unbalanced transaction: one more entry on a usage transaction.
-    await run(`INSERT INTO ledger_entries (txn_id, seq, customer_id, account, amount) VALUES (?, 99, ?, 'revoked', 1000000)`, [usageTxn!.id, c.customer.id]);
+    // An unbalanced transaction: one more entry on a usage charge posted on its event's row.
+    await run(`UPDATE usage_events SET entries = ? WHERE id = ?`, [unbalancedEntries(usage.entries), c.usageId]);
+    // And on a usage transaction in the ledger's tables.
+    await run(`INSERT INTO ledger_entries (txn_id, seq, customer_id, account, amount) VALUES (?, 99, ?, 'revoked', 1000000)`, [later.txnId, c.customer.id]);
     // A stored balance that disagrees with its entries.
     await run(`UPDATE accounts SET balance = balance + 7 WHERE customer_id = ? AND code = ?`, [c.customer.id, `grant:${c.grant.id}`]);
     // A paid purchase grant whose invoice line is gone.
@@ -99,12 +125,21 @@ describe.each(dialects)('reconciliation on %s', (dialect) => {
     // A refund whose claw-back transaction is gone.
     await run(`DELETE FROM ledger_entries WHERE txn_id = ?`, [c.refund.txnId!]);
     await run(`DELETE FROM ledger_transactions WHERE id = ?`, [c.refund.txnId!]);
-    // A usage event charged twice: a second balanced usage transaction with the same cause.
+    // A usage event charged twice: a second balanced usage transaction with the same cause, in the
+    // ledger's tables, for an event whose row is its charge.
     const twice = `txn_twice_${c.customer.id}`;
     await run(`INSERT INTO ledger_transactions (id, customer_id, kind, cause_type, cause_id, refs, effective_at, created_at) VALUES (?, ?, 'usage', 'usage_event', ?, '{}', ?, ?)`,
-      [twice, c.customer.id, c.usageId, usageTxn!.effectiveAtMs, usageTxn!.createdAtMs]);
+      [twice, c.customer.id, c.usageId, usage.timestampMs, usage.recordedAtMs]);
     await run(`INSERT INTO ledger_entries (txn_id, seq, customer_id, account, amount) VALUES (?, 0, ?, 'overage', -130000000), (?, 1, ?, ?, 130000000)`,
       [twice, c.customer.id, twice, c.customer.id, `consumed:${c.meter}`]);
+    // And for an event whose charge is in the ledger's tables.
+    const twiceLater = `txn_twice_later_${c.customer.id}`;
+    await run(`INSERT INTO ledger_transactions (id, customer_id, kind, cause_type, cause_id, refs, effective_at, created_at) VALUES (?, ?, 'usage', 'usage_event', ?, '{}', ?, ?)`,
+      [twiceLater, c.customer.id, later.id, later.timestampMs, later.recordedAtMs]);
+    await run(`INSERT INTO ledger_entries (txn_id, seq, customer_id, account, amount) VALUES (?, 0, ?, 'overage', -500000000), (?, 1, ?, ?, 500000000)`,
+      [twiceLater, c.customer.id, twiceLater, c.customer.id, `consumed:${c.meter}`]);
+    // An event rated at other credits than its posting consumes.
+    await run(`UPDATE usage_events SET credits = credits + 1000000 WHERE id = ?`, [misrated.id]);
     // An hourly overage total (what an overage limit is checked against) with no overage under it.
     await run(`INSERT INTO overage_hours (customer_id, hour_start, credits) VALUES (?, 0, 5)`, [c.customer.id]);
     // A daily one likewise.
@@ -114,16 +149,20 @@ describe.each(dialects)('reconciliation on %s', (dialect) => {
 
     const found = await discrepancies(engine);
     expect(found).toEqual(expect.arrayContaining([
-      named('transactions_balance', [usageTxn!.id, c.customer.id]),
+      named('transactions_balance', [usage.txnId, c.customer.id]),
+      named('transactions_balance', [later.txnId, c.customer.id]),
       named('balances_match_entries', [c.customer.id, `grant:${c.grant.id}`]),
       named('balances_match_entries', [c.customer.id, 'overage_hours:0']),
       named('balances_match_entries', [c.customer.id, 'overage_days:0']),
       named('purchase_grants_linked', [c.grant.id, c.invoice.id, c.grant.invoiceLineId!]),
       named('claw_backs_applied', [c.refund.id, c.invoice.id, c.refund.txnId!]),
-      named('usage_charged_once', [c.usageId, usageTxn!.id, twice]),
+      named('usage_charged_once', [c.usageId, usage.txnId, twice]),
+      named('usage_charged_once', [later.id, later.txnId, twiceLater]),
+      named('usage_charged_once', [misrated.id, misrated.txnId, c.customer.id]),
       named('overage_invoiced', [c.sub.id, c.overageLine.id, c.overageLine.invoiceId]),
     ]));
     expect(found.find((d) => d.check === 'claw_backs_applied')!.message).toMatch(/has no revoke transaction for its 500 credits/);
+    expect(found.find((d) => d.check === 'usage_charged_once' && d.ids.includes(misrated.id))!.message).toMatch(/consumes 5 credits but event \S+ was rated at 6/);
     expect(found.find((d) => d.check === 'overage_invoiced' && d.message.startsWith('Period'))!.message).toMatch(/consumed 160 credits of overage but its overage lines bill 25/);
     const result = must(await reconcile(engine));
     expect(result.ok).toBe(false);
@@ -185,22 +224,22 @@ describe.each(dialects)('reconciliation in slices of customers on %s', (dialect)
       expect(must(await reconcile(engine, {}, sliced)).discrepancies).toEqual([]);
 
       const middle = customers[2]!;
-      const run = (sql: string, params: (string | number)[]) => engine.store.read.c.run(sql, params);
-      const [usageTxn] = await engine.store.read.ledger.transactionsForCause(middle.usageId);
-      await run(`INSERT INTO ledger_entries (txn_id, seq, customer_id, account, amount) VALUES (?, 99, ?, 'revoked', 1000000)`, [usageTxn!.id, middle.customer.id]);
+      const run: Run = (sql, params) => engine.store.read.c.run(sql, params);
+      const usage = await postedEvent(engine, middle.usageId);
+      await run(`UPDATE usage_events SET entries = ? WHERE id = ?`, [unbalancedEntries(usage.entries), middle.usageId]);
       await run(`UPDATE accounts SET balance = balance + 7 WHERE customer_id = ? AND code = ?`, [middle.customer.id, `grant:${middle.grant.id}`]);
       const twice = `txn_twice_${middle.customer.id}`;
       await run(`INSERT INTO ledger_transactions (id, customer_id, kind, cause_type, cause_id, refs, effective_at, created_at) VALUES (?, ?, 'usage', 'usage_event', ?, '{}', ?, ?)`,
-        [twice, middle.customer.id, middle.usageId, usageTxn!.effectiveAtMs, usageTxn!.createdAtMs]);
+        [twice, middle.customer.id, middle.usageId, usage.timestampMs, usage.recordedAtMs]);
       await run(`INSERT INTO ledger_entries (txn_id, seq, customer_id, account, amount) VALUES (?, 0, ?, ?, -30000000), (?, 1, ?, ?, 30000000)`,
         [twice, middle.customer.id, `grant:${middle.grant.id}`, twice, middle.customer.id, `consumed:${middle.meter}`]);
 
       const progress: ReconcileProgress[] = [];
       const result = must(await reconcile(engine, {}, { ...sliced, onProgress: (step) => progress.push(step) }));
       expect(result.discrepancies).toEqual(expect.arrayContaining([
-        named('transactions_balance', [usageTxn!.id, middle.customer.id]),
+        named('transactions_balance', [usage.txnId, middle.customer.id]),
         named('balances_match_entries', [middle.customer.id, `grant:${middle.grant.id}`]),
-        named('usage_charged_once', [middle.usageId, usageTxn!.id, twice]),
+        named('usage_charged_once', [middle.usageId, usage.txnId, twice]),
       ]));
       expect(result.discrepancies.every((d) => d.ids.includes(middle.customer.id))).toBe(true);
 
@@ -213,7 +252,7 @@ describe.each(dialects)('reconciliation in slices of customers on %s', (dialect)
       expect(progress.filter((p) => !p.slice).map((p) => p.done)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
 
       const ledger = await checkLedger(engine, sliced);
-      expect(ledger.unbalanced).toEqual([{ txnId: usageTxn!.id, sumMicro: 1_000_000n, entryCount: usageTxn!.entries.length + 1 }]);
+      expect(ledger.unbalanced).toEqual([{ txnId: usage.txnId, sumMicro: 1_000_000n, entryCount: usage.entries.length + 1 }]);
       expect(ledger.discrepancies.map((d) => [d.customerId, d.account])).toEqual(expect.arrayContaining([[middle.customer.id, `grant:${middle.grant.id}`]]));
     } finally {
       await database.drop();

@@ -108,12 +108,23 @@ describe.each(dialects)('upgrading a database the release wrote, on %s', (dialec
       { id: 'after-upgrade-1', customer: customer.id, type: 'llm', properties: { tokens: 700 } },
     ]);
     expect(results.map((r) => r.status)).toEqual(['duplicate', 'accepted']);
-    // The new charge is paid from a grant, its grant entry outside the account index, beside the old ones in it.
-    expect(Number((await release.db.query<{ n: bigint }>(`SELECT COUNT(*) AS n FROM ledger_entries WHERE account_indexed = 0`))[0]!.n)).toBeGreaterThan(0);
-    // ... and the charge itself out of the time index, its id carrying its event's minute, beside the old charges in it.
+    // The new charge is posted on its event's row (migration 58): no rows in the ledger's tables,
+    // its entries on the event, its id carrying its event's minute; the old charges stay where they were.
     const [fresh] = await engine.store.read.ledger.transactionsForCause('after-upgrade-1');
-    const freshRow = (await release.db.query(`SELECT effective_indexed FROM ledger_transactions WHERE id = ?`, [fresh!.id]))[0]!;
-    expect([Number(freshRow.effective_indexed), idTimeOf(fresh!.id)]).toEqual([0, usageIdTime(fresh!.effectiveAtMs)]);
+    expect(fresh).toMatchObject({ kind: 'usage', causeType: 'usage_event', causeId: 'after-upgrade-1' });
+    expect(idTimeOf(fresh!.id)).toBe(usageIdTime(fresh!.effectiveAtMs));
+    expect(fresh!.entries.reduce((sum, e) => sum + e.amountMicro, 0n)).toBe(0n);
+    expect(fresh!.entries.some((e) => e.account.startsWith('grant:') && e.amountMicro < 0n)).toBe(true);
+    expect(Number((await release.db.query<{ n: bigint }>(`SELECT COUNT(*) AS n FROM ledger_transactions WHERE id = ?`, [fresh!.id]))[0]!.n)).toBe(0);
+    const freshEvent = (await release.db.query(`SELECT txn_id, position, entries FROM usage_events WHERE id = 'after-upgrade-1'`))[0]!;
+    expect([freshEvent.txn_id, freshEvent.position]).toEqual([fresh!.id, fresh!.id]);
+    expect(freshEvent.entries).not.toBeNull();
+    // Every event the release wrote keeps its charge in the ledger's tables; its position is that
+    // charge's id, or for an event charged nothing the minute of its timestamp and its id.
+    expect(Number((await release.db.query<{ n: bigint }>(
+      `SELECT COUNT(*) AS n FROM usage_events WHERE id <> 'after-upgrade-1' AND (entries IS NOT NULL OR position <> COALESCE(txn_id, position))`))[0]!.n)).toBe(0);
+    expect((await release.db.query(`SELECT position, id FROM usage_events WHERE txn_id IS NULL`)).every((r) => (r.position as string).endsWith(`~${r.id as string}`))).toBe(true);
+    expect(must(await reconcile(engine)).discrepancies).toEqual([]);
     const advanced = must(await advanceTestClock(engine, customer.testClockId!, { frozen_time: '2026-03-02T00:00:00Z' }));
     expect(advanced.ran).toBeGreaterThanOrEqual(3);
     const periods = await engine.store.read.billing.periods((await engine.store.read.billing.subscriptionsOf([customer.id]))[0]!.id);

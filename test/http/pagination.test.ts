@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { dialects } from '../support/databases.ts';
 import { useServer } from '../support/server.ts';
-import { listAll, newCustomer, newGrant } from './fixtures.ts';
+import { ingest, listAll, newCustomer, newGrant, perUnitMeter } from './fixtures.ts';
 
 /** Cursor pagination (PRODUCT §12): pages follow `next_cursor` until `has_more` is false. */
 describe.each(dialects)('cursor pagination on %s', (dialect) => {
@@ -76,5 +76,73 @@ describe.each(dialects)('cursor pagination on %s', (dialect) => {
     expect(second.data.map((t: { id: string }) => t.id)).toEqual(oldestFirst.slice(0, 2).reverse());
     expect(second.has_more).toBe(false);
     expect((await api.get(`/v1/ledger/transactions?order=sideways`)).status).toBe(400);
+  });
+
+  it('lists a customer\'s usage charges among its other transactions in id order, both ways, from the events\' rows and the ledger\'s tables', async () => {
+    const { api } = ctx;
+    const customer = await newCustomer(api, { clock: null });
+    const meter = await perUnitMeter(api);
+    const now = Date.now();
+    const effective_at = new Date(now - 600_000).toISOString();
+    await newGrant(api, customer.id, '100', { effective_at });
+    // Two minutes back, one minute back, now: each charge's id carries its event's minute.
+    const stamped = (id: string, ago: number) => ({ id, customer: customer.id, type: meter.type, timestamp: new Date(now - ago).toISOString(), properties: { n: 1 } });
+    expect((await ingest(api, [stamped(`late-${customer.id}`, 120_000), stamped(`mid-${customer.id}`, 60_000)])).map((r) => r.status)).toEqual(['accepted', 'accepted']);
+    await newGrant(api, customer.id, '5', { effective_at });
+    expect((await ingest(api, [stamped(`now-${customer.id}`, 0)]))[0].status).toBe('accepted');
+    const all = await listAll(api, `/v1/ledger/transactions?customer=${customer.id}`);
+    expect(all.map((t) => t.kind).sort()).toEqual(['grant', 'grant', 'usage', 'usage', 'usage']);
+    const ids = all.map((t) => t.id as string);
+    expect(ids).toEqual([...ids].sort());
+    expect(all.filter((t) => t.kind === 'usage').map((t) => t.cause.id)).toEqual([`late-${customer.id}`, `mid-${customer.id}`, `now-${customer.id}`]);
+    const micro = (text: string): bigint => {
+      const [whole, fraction = ''] = text.replace('-', '').split('.');
+      const value = BigInt(whole!) * 1_000_000n + BigInt(fraction.padEnd(6, '0'));
+      return text.startsWith('-') ? -value : value;
+    };
+    for (const t of all) expect(t.entries.reduce((sum: bigint, e: { amount: string }) => sum + micro(e.amount), 0n)).toBe(0n);
+    // Pages of two, forwards and backwards, see each once in order.
+    const pages = async (order: 'asc' | 'desc') => {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      for (let guard = 0; guard < 10; guard++) {
+        const page: any = (await api.get(`/v1/ledger/transactions?customer=${customer.id}&order=${order}&limit=2${cursor ? `&starting_after=${cursor}` : ''}`)).body;
+        seen.push(...page.data.map((t: { id: string }) => t.id));
+        if (!page.has_more) break;
+        cursor = page.next_cursor;
+      }
+      return seen;
+    };
+    expect(await pages('asc')).toEqual(ids);
+    expect(await pages('desc')).toEqual([...ids].reverse());
+    // A usage charge is found by its id, as any transaction.
+    const usage = all.find((t) => t.kind === 'usage')!;
+    expect((await api.get(`/v1/ledger/transactions/${usage.id}`)).body).toEqual(usage);
+  });
+
+  it('lists a customer\'s usage events in the order they happened, all events in id order', async () => {
+    const { api } = ctx;
+    const customer = await newCustomer(api, { clock: null });
+    const meter = await perUnitMeter(api, '0');
+    const now = Date.now();
+    // Ids against the order of their timestamps, and one event charged nothing (a meter at 0).
+    const events = ['z', 'y', 'x', 'w'].map((letter, i) => ({
+      id: `${letter}-${customer.id}`, customer: customer.id, type: meter.type, timestamp: new Date(now - (4 - i) * 60_000).toISOString(), properties: { n: 1 },
+    }));
+    expect((await ingest(api, events)).map((r) => r.status)).toEqual(['accepted', 'accepted', 'accepted', 'accepted']);
+    const inTime = events.map((e) => e.id);
+    expect((await listAll(api, `/v1/usage_events?customer=${customer.id}`)).map((e) => e.id)).toEqual(inTime);
+    const first = (await api.get(`/v1/usage_events?customer=${customer.id}&limit=3`)).body;
+    expect(first).toMatchObject({ has_more: true, next_cursor: inTime[2] });
+    const second = (await api.get(`/v1/usage_events?customer=${customer.id}&limit=3&starting_after=${first.next_cursor}`)).body;
+    expect([...first.data, ...second.data].map((e: { id: string }) => e.id)).toEqual(inTime);
+    expect(second.has_more).toBe(false);
+    const newest = (await api.get(`/v1/usage_events?customer=${customer.id}&order=desc&limit=2`)).body;
+    expect(newest.data.map((e: { id: string }) => e.id)).toEqual([inTime[3], inTime[2]]);
+    const older = (await api.get(`/v1/usage_events?customer=${customer.id}&order=desc&limit=2&starting_after=${newest.next_cursor}`)).body;
+    expect(older.data.map((e: { id: string }) => e.id)).toEqual([inTime[1], inTime[0]]);
+    const everyone = (await listAll(api, '/v1/usage_events')).map((e) => e.id as string);
+    expect(everyone).toEqual([...everyone].sort());
+    expect(everyone.filter((id) => inTime.includes(id))).toEqual([...inTime].sort());
   });
 });

@@ -198,7 +198,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List usage events */
+        /**
+         * List usage events
+         * @description All usage events in the order of their ids, or with `customer` one customer's in the order they happened (by the minute of their timestamp, then as recorded). The cursor is an event id either way.
+         */
         get: operations["listUsageEvents"];
         put?: never;
         post?: never;

@@ -7,6 +7,7 @@ import { purchaseCredits } from '../../engine/purchases.ts';
 import { createGrant } from '../../engine/grants.ts';
 import { createMeter } from '../../engine/meters.ts';
 import { ingestEvents } from '../../engine/ingest-events.ts';
+import { entryAccount, entryAmount, postingEntries } from './event-postings.ts';
 
 /** An invoice's state and its provider link are written by different use cases, under different locks. */
 describe.each(dialects)('billing.updateInvoiceState on %s', (dialect) => {
@@ -46,12 +47,18 @@ describe.each(dialects)('billing.overageConsumed on %s', (dialect) => {
     // Four whole UTC days before today's: every event is in the past, within what ingestion takes.
     const base = Math.floor(Date.now() / dayMs) * dayMs - 4 * dayMs;
     const spanMs = 4 * dayMs;
+    // The overage entries of the usage charges in the ledger's tables and of those posted on their event's row (migration 58).
     const plainSum = async (customerId: string, fromMs: number, toMs: number): Promise<bigint> => {
-      const rows = await engine.store.read.c.query(
+      const c = engine.store.read.c;
+      const rows = await c.query(
         `SELECT COALESCE(SUM(e.amount), 0) AS total FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id
           WHERE t.customer_id = ? AND t.kind = 'usage' AND e.account = 'overage' AND t.effective_at >= ? AND t.effective_at < ?`,
         [customerId, fromMs, toMs]);
-      return -BigInt(rows[0]!.total as bigint);
+      const posted = await c.query(
+        `SELECT COALESCE(SUM(${entryAmount(c.dialect, 'j')}), 0) AS total FROM usage_events u ${postingEntries(c.dialect, 'u', 'j')}
+          WHERE u.customer_id = ? AND u.entries IS NOT NULL AND ${entryAccount(c.dialect, 'j')} = 'overage' AND u.timestamp >= ? AND u.timestamp < ?`,
+        [customerId, fromMs, toMs]);
+      return -(BigInt(rows[0]!.total as bigint) + BigInt(posted[0]!.total as bigint));
     };
     // Offsets from `base`: anywhere in four days, often right at or beside an hour's or a day's start.
     const beside = (unitMs: number, units: number) => fc.tuple(fc.integer({ min: 0, max: units }), fc.constantFrom(-1, 0, 1))
@@ -80,6 +87,8 @@ describe.each(dialects)('billing.overageConsumed on %s', (dialect) => {
       { numRuns: 25 },
     );
     expect(windows).toBeGreaterThan(0);
+    // The charges were posted on their events' rows: the sums above read them there.
+    expect(Number((await engine.store.read.c.query(`SELECT COUNT(*) AS n FROM usage_events WHERE entries IS NOT NULL`))[0]!.n)).toBeGreaterThan(0);
     // Every hour's running total equals its entries, and the whole window is the balance owed.
     expect(await engine.store.read.ledger.balanceDiscrepancies()).toEqual([]);
     expect(await engine.store.read.billing.overageConsumed(postpaid.id, 0, base + spanMs + hourMs)).toBe(-(await engine.store.read.ledger.balance(postpaid.id, 'overage')));

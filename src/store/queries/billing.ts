@@ -1,4 +1,4 @@
-import type { SqlConnection, SqlRow, SqlValue } from '../sql.ts';
+import type { Dialect, SqlConnection, SqlRow, SqlValue } from '../sql.ts';
 import type {
   InvoiceLineRecord, InvoiceRecord, InvoiceStatus, Page, PageRequest, PaymentRecord, PeriodRecord, PhaseRecord, SubscriptionRecord,
 } from '../records.ts';
@@ -9,6 +9,7 @@ import { jsonRateCodec } from './usage.ts';
 import { pageQuery } from './paging.ts';
 import { overageDayMs, overageHourMs } from './ledger.ts';
 import { effectiveIndexedTxn, usageByIdTime, usageByIdTimeParams } from './usage-window.ts';
+import { entryAccount, entryAmount, postingEntries, postingsByIdTime } from './event-postings.ts';
 
 export type PlanRecord = Plan & { subscribed: boolean };
 
@@ -333,7 +334,7 @@ export class BillingQueries {
    */
   async overageConsumed(customerId: string, fromMs: number, toMs: number): Promise<bigint> {
     if (toMs <= fromMs) return 0n;
-    const rows = await this.c.query(`SELECT ${overageColumns('?')}`, overageParams(customerId, fromMs, toMs));
+    const rows = await this.c.query(`SELECT ${overageColumns('?', this.c.dialect)}`, overageParams(customerId, fromMs, toMs));
     return overageUsed(rows[0]!);
   }
 }
@@ -343,14 +344,18 @@ export class BillingQueries {
  * or a column of the statement): the whole days' totals, the totals of the hours before the first
  * whole day and from the end of the last, and the entries before the window's start in its first
  * hour and from its end in its last. `overageParams` binds them; `overageUsed` reads them. The
- * window must not be empty.
+ * window must not be empty. `dialect` is the statement's (the entries of a posting on its event's
+ * row are read from its JSON).
  */
-export function overageColumns(customer: string): string {
-  // A window's usage charges: those in the time index, then those found by id (migration 56).
+export function overageColumns(customer: string, dialect: Dialect): string {
+  // A window's usage charges: those in the time index, those found by id (migration 56), and
+  // those posted on their event's row, found by the customer's positions (migration 58).
   const entriesIn = `(SELECT COALESCE(SUM(e.amount), 0) FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id
         WHERE t.customer_id = ${customer} AND t.kind = 'usage' AND ${effectiveIndexedTxn('t')} AND e.account = 'overage' AND t.effective_at >= ? AND t.effective_at < ?)
       + (SELECT COALESCE(SUM(e.amount), 0) FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id
-        WHERE t.customer_id = ${customer} AND ${usageByIdTime('t')} AND e.account = 'overage')`;
+        WHERE t.customer_id = ${customer} AND ${usageByIdTime('t')} AND e.account = 'overage')
+      + (SELECT COALESCE(SUM(${entryAmount(dialect, 'j')}), 0) FROM usage_events u ${postingEntries(dialect, 'u', 'j')}
+        WHERE u.customer_id = ${customer} AND ${postingsByIdTime('u')} AND ${entryAccount(dialect, 'j')} = 'overage')`;
   const hoursIn = `SELECT COALESCE(SUM(h.credits), 0) FROM overage_hours h WHERE h.customer_id = ${customer} AND h.hour_start >= ? AND h.hour_start < ?`;
   return `(SELECT COALESCE(SUM(d.credits), 0) FROM overage_days d WHERE d.customer_id = ${customer} AND d.day_start >= ? AND d.day_start < ?) AS overage_days,
         (${hoursIn}) AS overage_hours_before, (${hoursIn}) AS overage_hours_after,
@@ -374,8 +379,12 @@ export function overageParams(customerId: string | null, fromMs: number, toMs: n
   const who = customerId === null ? [] : [customerId];
   return [
     ...totals.flatMap((range) => [...who, ...range]),
-    // Each entries' sum reads the time index, then the charges found by id.
-    ...entries.flatMap(([from, to]) => [...who, from, to, ...who, ...usageByIdTimeParams(from, to)]),
+    // Each entries' sum reads the time index, then the charges found by id, then the postings on
+    // their event's row (the same window of ids, as positions).
+    ...entries.flatMap(([from, to]) => {
+      const byId = usageByIdTimeParams(from, to);
+      return [...who, from, to, ...who, ...byId, ...who, ...byId];
+    }),
   ];
 }
 

@@ -128,7 +128,7 @@ function quickAuthorizationSelect(dialect: Dialect, byExternalId: boolean, count
       extra += `,\n      (SELECT t.quantity FROM meter_totals t WHERE t.customer_id = c.id AND t.meter_id = ? AND t.period_start = ?) AS total_${i}`;
     }
     if (timeline) extra += timelineColumns[dialect];
-    if (overage) extra += `,\n      ${overageColumns('c.id')}`;
+    if (overage) extra += `,\n      ${overageColumns('c.id', dialect)}`;
     sql = `WITH c AS MATERIALIZED (SELECT c.id, c.test_clock_id, c.overage_enabled,
       EXISTS (SELECT 1 FROM subscriptions s WHERE s.customer_id = c.id) AS has_subscriptions${extra}
     FROM customers c WHERE c.${byExternalId ? 'external_id' : 'id'} = ?)

@@ -2,7 +2,8 @@ import type { SqlConnection, SqlRow } from '../sql.ts';
 import type { GrantRecord, GrantStatus, HoldRecord, Page, PageRequest } from '../records.ts';
 import { big, bigOrNull, json, num, numOrNull, queryInChunks, strOrNull } from '../rows.ts';
 import { pageQuery } from './paging.ts';
-import { effectiveIndexedTxn, usageByIdTimeSql } from './usage-window.ts';
+import { effectiveIndexedTxn, idTimeWindowSql, usageByIdTimeSql } from './usage-window.ts';
+import { entriesOf, entryAccount, entryAmount, onEventRow } from './event-postings.ts';
 
 /** Grants joined with their ledger account, whose balance is what is left of the grant. */
 const grantSelect = `SELECT g.*, COALESCE(a.balance, 0) AS remaining FROM grants g
@@ -123,7 +124,8 @@ export class GrantQueries {
    * found by time, its customer's charges in the time index and those found by id (migration 56,
    * usage-window.ts), and each transaction's entry on the grant by the entries' primary key: a
    * usage charge's grant entries are not in the account index (migration 55), and this way finds
-   * those written before it alike.
+   * those written before it alike. Charges posted on their event's row (migration 58) are found
+   * by the customer's positions, their entry on the grant in the row's entries.
    */
   async usedWhileFrozen(): Promise<{ grantId: string; customerId: string; txnId: string; effectiveAtMs: number }[]> {
     return this.usageOfGrants('g.frozen_from IS NOT NULL', 'g.frozen_from',
@@ -137,10 +139,13 @@ export class GrantQueries {
 
   /**
    * Usage transactions that debited a grant, for the grants `grants` (a condition on `g`) names,
-   * effective from `fromSql` to before `toSql` (SQL on `g`; NULL leaves it open). CROSS JOIN keeps
-   * grants outermost on SQLite (PostgreSQL plans it as an inner join).
+   * effective from `fromSql` to before `toSql` (SQL on `g`; NULL leaves it open): those in the
+   * ledger's tables, and those posted on their event's row (migration 58), found by the grant's
+   * customer's positions. CROSS JOIN keeps grants outermost on SQLite (PostgreSQL plans it as an
+   * inner join).
    */
   private async usageOfGrants(grants: string, fromSql: string, toSql: string): Promise<{ grantId: string; customerId: string; txnId: string; effectiveAtMs: number }[]> {
+    const d = this.c.dialect;
     const of = (charges: string) => `SELECT g.id AS grant_id, g.customer_id, t.id AS txn_id, t.effective_at FROM grants g
         CROSS JOIN ledger_transactions t
         WHERE ${grants} AND t.customer_id = g.customer_id AND ${charges}
@@ -149,7 +154,13 @@ export class GrantQueries {
       `SELECT x.grant_id, x.customer_id, x.txn_id, x.effective_at FROM (
           ${of(`t.kind = 'usage' AND ${effectiveIndexedTxn('t')} AND t.effective_at >= ${fromSql} AND (${toSql} IS NULL OR t.effective_at < ${toSql})`)}
           UNION ALL
-          ${of(usageByIdTimeSql('t', fromSql, toSql))}) x
+          ${of(usageByIdTimeSql('t', fromSql, toSql))}
+          UNION ALL
+          SELECT g.id AS grant_id, g.customer_id, u.txn_id AS txn_id, u.timestamp AS effective_at FROM grants g
+            CROSS JOIN usage_events u
+            WHERE ${grants} AND u.customer_id = g.customer_id AND ${onEventRow('u')} AND ${idTimeWindowSql('u.position', 'u.timestamp', fromSql, toSql)}
+              AND EXISTS (SELECT 1 FROM ${entriesOf(d, 'u', 'j')}
+                WHERE ${entryAccount(d, 'j')} = 'grant:' || g.id AND ${entryAmount(d, 'j')} < 0)) x
         ORDER BY x.grant_id, x.txn_id`);
     return rows.map((r) => ({ grantId: r.grant_id as string, customerId: r.customer_id as string, txnId: r.txn_id as string, effectiveAtMs: num(r.effective_at) }));
   }

@@ -6,6 +6,7 @@ import { pageQuery } from './paging.ts';
 import { inCustomerRange, type CustomerRange } from './customer-range.ts';
 import { effectiveIndexed } from './usage-window.ts';
 import { idTimeLength } from '../../core/id-time.ts';
+import { entriesOf, entryAccount, entryAmount, onEventRow, parseEntries, postingAsTransaction, postingEntries } from './event-postings.ts';
 
 export interface BalanceDiscrepancy {
   customerId: string;
@@ -91,6 +92,11 @@ const overageTotals = ([['overage_hours', 'hour_start', overageHourMs], ['overag
 }));
 /** The code of the span of `kind` that holds the usage transaction `t`. */
 const codeOfTxn = (kind: (typeof overageTotals)[number]): string => kind.code(`(t.effective_at / ${kind.spanMs}) * ${kind.spanMs}`);
+/** The columns of a `ledger_transactions` row that a transaction is read with (`postingAsTransaction`'s names). */
+const transactionColumns = 'id, customer_id, kind, cause_type, cause_id, refs, effective_at, created_at';
+const prefixed = (alias: string): string => transactionColumns.split(', ').map((c) => `${alias}.${c}`).join(', ');
+/** The code of the span of `kind` that holds the event row `u`'s posting. */
+const codeOfPosting = (kind: (typeof overageTotals)[number]): string => kind.code(`(u.timestamp / ${kind.spanMs}) * ${kind.spanMs}`);
 const domainEventsShape = insertShape('domain_events', { id: 'text', customer_id: 'text', type: 'text', payload: 'text', created_at: 'bigint' });
 
 /** A batch's overage per customer and span start, for one kind of `overageTotals`. */
@@ -225,8 +231,12 @@ export class LedgerQueries {
     for (const txn of txns) {
       // assertBalanced builds its messages before it checks; run it only to throw.
       if (!isBalanced(txn)) assertBalanced(txn);
-      txnValues.push(txn.id, txn.customerId, txn.kind, txn.cause.type, txn.cause.id, refsJson(txn.refs), txn.effectiveAtMs, recordedAtMs,
-        effectiveIndexed(txn.kind, txn.id, txn.effectiveAtMs));
+      // A posting on its event's row (event-postings.ts) is written with the event: no rows here.
+      const rows = txn.onEventRow !== true;
+      if (rows) {
+        txnValues.push(txn.id, txn.customerId, txn.kind, txn.cause.type, txn.cause.id, refsJson(txn.refs), txn.effectiveAtMs, recordedAtMs,
+          effectiveIndexed(txn.kind, txn.id, txn.effectiveAtMs));
+      }
       let own = byCustomer.get(txn.customerId);
       if (own === undefined) {
         own = new Map();
@@ -235,8 +245,10 @@ export class LedgerQueries {
       let seq = 0;
       const txnTime = entryTimes === null ? '' : txn.id.slice(0, txnTimeEnd);
       for (const entry of txn.entries) {
-        entryValues.push(txn.id, seq++, txn.customerId, entry.account, entry.amountMicro, accountIndexed(txn.kind, entry.account));
-        if (entryTimes !== null) entryTimes.push(txnTime);
+        if (rows) {
+          entryValues.push(txn.id, seq++, txn.customerId, entry.account, entry.amountMicro, accountIndexed(txn.kind, entry.account));
+          if (entryTimes !== null) entryTimes.push(txnTime);
+        }
         if (entry.account === accounts.overage && txn.kind === 'usage') {
           overage ??= overageTotals.map(() => new Map());
           overageTotals.forEach((kind, i) => addOverage(overage![i]!, kind.spanMs, txn.customerId, txn.effectiveAtMs, -entry.amountMicro));
@@ -302,28 +314,68 @@ export class LedgerQueries {
 
   async transactions(ids: readonly string[]): Promise<StoredTransaction[]> {
     if (ids.length === 0) return [];
-    const txns = await queryInChunks(this.c, ids, (list) => `SELECT * FROM ledger_transactions WHERE id IN ${list} ORDER BY id`);
+    const inTables = await queryInChunks(this.c, ids, (list) => `SELECT ${transactionColumns}, NULL AS entries FROM ledger_transactions WHERE id IN ${list}`);
+    // Usage charges posted on their event's row, found by their ids' index there.
+    const onRows = await queryInChunks(this.c, ids,
+      (list) => `SELECT ${postingAsTransaction('u')}, u.entries FROM usage_events u WHERE u.txn_id IN ${list} AND ${onEventRow('u')}`);
+    const txns = [...inTables, ...onRows].sort((a, b) => ((a.id as string) < (b.id as string) ? -1 : (a.id as string) > (b.id as string) ? 1 : 0));
     return this.withEntries(txns);
   }
 
   async transactionsForCause(causeId: string): Promise<StoredTransaction[]> {
     // Usage charges are found through their event's row (the cause index leaves usage out, so the
-    // hot path does not pay for a random insert into it); every other cause through the index.
+    // hot path does not pay for a random insert into it): the row itself when it is the posting
+    // (event-postings.ts), else the transaction it names; every other cause through the index.
     const txns = await this.c.query(
-      `SELECT * FROM (SELECT * FROM ledger_transactions WHERE cause_id = ? AND kind <> 'usage'
-        UNION ALL SELECT t.* FROM usage_events e JOIN ledger_transactions t ON t.id = e.txn_id WHERE e.id = ?) c ORDER BY id`,
-      [causeId, causeId]);
+      `SELECT * FROM (SELECT ${transactionColumns}, NULL AS entries FROM ledger_transactions WHERE cause_id = ? AND kind <> 'usage'
+        UNION ALL SELECT ${prefixed('t')}, NULL AS entries FROM usage_events e JOIN ledger_transactions t ON t.id = e.txn_id WHERE e.id = ?
+        UNION ALL SELECT ${postingAsTransaction('u')}, u.entries FROM usage_events u WHERE u.id = ? AND ${onEventRow('u')}) c ORDER BY id`,
+      [causeId, causeId, causeId]);
     return this.withEntries(txns);
   }
 
+  /**
+   * A page of transactions in id order (of one customer, or all), the ledger's tables and the
+   * postings on event rows merged: each side is read in id order by an index (the transactions'
+   * customer index or primary key; the events' primary key, whose position is a posting's id, or
+   * the postings' id index), and the database merges the two up to the page's end.
+   */
   async listTransactions(customerId: string | null, page: PageRequest): Promise<Page<StoredTransaction>> {
-    const result = await pageQuery(this.c, 'ledger_transactions', customerId ? 'customer_id = ?' : '', customerId ? [customerId] : [], page, (r) => r);
-    return { data: await this.withEntries(result.data), hasMore: result.hasMore };
+    const descending = page.order === 'desc';
+    const after = descending ? '<' : '>';
+    const ledgerTerms: string[] = [];
+    const postingTerms: string[] = [onEventRow('u')];
+    const ledgerParams: SqlValue[] = [];
+    const postingParams: SqlValue[] = [];
+    // One customer's postings by the events' key (customer, position); all of them by their ids' index.
+    const postingKey = customerId ? 'u.position' : 'u.txn_id';
+    if (customerId) {
+      ledgerTerms.push('customer_id = ?');
+      ledgerParams.push(customerId);
+      postingTerms.push('u.customer_id = ?');
+      postingParams.push(customerId);
+    }
+    if (page.startingAfter) {
+      ledgerTerms.push(`id ${after} ?`);
+      ledgerParams.push(page.startingAfter);
+      postingTerms.push(`${postingKey} ${after} ?`);
+      postingParams.push(page.startingAfter);
+    }
+    const where = (terms: string[]) => (terms.length > 0 ? `WHERE ${terms.join(' AND ')}` : '');
+    const order = descending ? ' DESC' : '';
+    const posting = postingAsTransaction('u').replace('u.txn_id AS id', `${postingKey} AS id`);
+    const rows = await this.c.query(
+      `SELECT ${transactionColumns}, NULL AS entries FROM ledger_transactions ${where(ledgerTerms)}
+        UNION ALL SELECT ${posting}, u.entries FROM usage_events u ${where(postingTerms)}
+        ORDER BY 1${order} LIMIT ?`,
+      [...ledgerParams, ...postingParams, page.limit + 1]);
+    return { data: await this.withEntries(rows.slice(0, page.limit)), hasMore: rows.length > page.limit };
   }
 
   private async withEntries(txns: SqlRow[]): Promise<StoredTransaction[]> {
     if (txns.length === 0) return [];
-    const entries = await queryInChunks(this.c, txns.map((t) => t.id as string),
+    const inTables = txns.filter((t) => t.entries === null || t.entries === undefined).map((t) => t.id as string);
+    const entries = inTables.length === 0 ? [] : await queryInChunks(this.c, inTables,
       (list) => `SELECT txn_id, account, amount FROM ledger_entries WHERE txn_id IN ${list} ORDER BY txn_id, seq`);
     const byTxn = new Map<string, { account: string; amountMicro: bigint }[]>();
     for (const e of entries) {
@@ -340,7 +392,7 @@ export class LedgerQueries {
       refs: json(t.refs),
       effectiveAtMs: num(t.effective_at),
       createdAtMs: num(t.created_at),
-      entries: byTxn.get(t.id as string) ?? [],
+      entries: t.entries === null || t.entries === undefined ? byTxn.get(t.id as string) ?? [] : parseEntries(t.entries as string),
     }));
   }
 
@@ -350,9 +402,16 @@ export class LedgerQueries {
    * product runs read a slice of customers at a time (`ReconciliationQueries.unbalancedTransactions`).
    */
   async unbalancedTransactions(): Promise<{ txnId: string; sumMicro: bigint; entryCount: number }[]> {
+    const d = this.c.dialect;
     const rows = await this.c.query(
       `SELECT t.id, COALESCE(SUM(e.amount), 0) AS total, COUNT(e.txn_id) AS n FROM ledger_transactions t
-        LEFT JOIN ledger_entries e ON e.txn_id = t.id GROUP BY t.id HAVING COALESCE(SUM(e.amount), 0) <> 0 OR COUNT(e.txn_id) < 2`,
+        LEFT JOIN ledger_entries e ON e.txn_id = t.id GROUP BY t.id HAVING COALESCE(SUM(e.amount), 0) <> 0 OR COUNT(e.txn_id) < 2
+       UNION ALL
+       SELECT p.id, p.total, p.n FROM (
+         SELECT u.txn_id AS id, (SELECT COALESCE(SUM(${entryAmount(d, 'x')}), 0) FROM ${entriesOf(d, 'u', 'x')}) AS total,
+             (SELECT COUNT(*) FROM ${entriesOf(d, 'u', 'x')}) AS n
+           FROM usage_events u WHERE ${onEventRow('u')}) p
+         WHERE p.total <> 0 OR p.n < 2`,
     );
     return rows.map((r) => ({ txnId: r.id as string, sumMicro: big(r.total), entryCount: num(r.n) }));
   }
@@ -363,20 +422,28 @@ export class LedgerQueries {
    * tests check against. The checks the product runs use `balanceDiscrepanciesIn`, a slice at a time.
    */
   async balanceDiscrepancies(customerId?: string): Promise<BalanceDiscrepancy[]> {
+    const d = this.c.dialect;
     const filter = customerId ? 'WHERE customer_id = ?' : '';
     const txnFilter = customerId ? 'AND t.customer_id = ?' : '';
-    const params = customerId ? [customerId, customerId, ...overageTotals.flatMap(() => [customerId, customerId])] : [];
+    const postingFilter = customerId ? 'AND u.customer_id = ?' : '';
+    const params = customerId ? [customerId, customerId, customerId, ...overageTotals.flatMap(() => [customerId, customerId, customerId])] : [];
+    // The postings on event rows (event-postings.ts), entry by entry.
+    const posted = `FROM usage_events u ${postingEntries(d, 'u', 'x')} WHERE ${onEventRow('u')} ${postingFilter}`;
     const overageBranches = overageTotals.map((kind) => `
          UNION ALL
          SELECT customer_id, ${kind.code(kind.start)} AS code, credits AS stored, 0 AS summed FROM ${kind.table} ${filter}
          UNION ALL
          SELECT t.customer_id, ${codeOfTxn(kind)} AS code, 0 AS stored, -e.amount AS summed
-           FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id WHERE t.kind = 'usage' AND e.account = 'overage' ${txnFilter}`).join('');
+           FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id WHERE t.kind = 'usage' AND e.account = 'overage' ${txnFilter}
+         UNION ALL
+         SELECT u.customer_id, ${codeOfPosting(kind)} AS code, 0 AS stored, -${entryAmount(d, 'x')} AS summed ${posted} AND ${entryAccount(d, 'x')} = 'overage'`).join('');
     const rows = await this.c.query(
       `SELECT customer_id, code, SUM(stored) AS stored, SUM(summed) AS summed FROM (
          SELECT customer_id, code, balance AS stored, 0 AS summed FROM accounts ${filter}
          UNION ALL
-         SELECT customer_id, account AS code, 0 AS stored, amount AS summed FROM ledger_entries ${filter}${overageBranches}
+         SELECT customer_id, account AS code, 0 AS stored, amount AS summed FROM ledger_entries ${filter}
+         UNION ALL
+         SELECT u.customer_id, ${entryAccount(d, 'x')} AS code, 0 AS stored, ${entryAmount(d, 'x')} AS summed ${posted}${overageBranches}
        ) x GROUP BY customer_id, code HAVING SUM(stored) <> SUM(summed)`,
       params,
     );
@@ -417,23 +484,34 @@ export class LedgerQueries {
       ? `ledger_entries e CROSS JOIN LATERAL (SELECT t.effective_at FROM ledger_transactions t WHERE t.id = e.txn_id AND t.kind = 'usage' OFFSET 0) t
           WHERE ${entries.sql} AND e.account = 'overage' AND ${indexedAccount('e')}`
       : `ledger_entries e JOIN ledger_transactions t ON t.id = e.txn_id AND t.kind = 'usage' WHERE ${entries.sql} AND e.account = 'overage' AND ${indexedAccount('e')}`;
+    // The range's postings on event rows (event-postings.ts), entry by entry, read once (a walk of
+    // the range's events by their primary key) and used twice, as the unindexed entries are.
+    const d = this.c.dialect;
+    const events = inCustomerRange('u.customer_id', range);
+    const postedEntries = `SELECT u.customer_id, ${entryAccount(d, 'x')} AS account, ${entryAmount(d, 'x')} AS amount, u.timestamp
+        FROM usage_events u ${postingEntries(d, 'u', 'x')} WHERE ${events.sql} AND ${onEventRow('u')}`;
     const overageBranches = overageTotals.map((kind) => `
          UNION ALL
          SELECT o.customer_id, ${kind.code(`o.${kind.start}`)} AS code, o.credits AS stored, 0 AS summed FROM ${kind.table} o WHERE ${totals.sql}
          UNION ALL
          SELECT e.customer_id, ${codeOfTxn(kind)} AS code, 0 AS stored, -e.amount AS summed FROM ${overageEntries}
          UNION ALL
-         SELECT t.customer_id, ${codeOfTxn(kind)} AS code, 0 AS stored, -t.amount AS summed FROM unindexed t WHERE t.kind = 'usage' AND t.account = 'overage'`).join('');
+         SELECT t.customer_id, ${codeOfTxn(kind)} AS code, 0 AS stored, -t.amount AS summed FROM unindexed t WHERE t.kind = 'usage' AND t.account = 'overage'
+         UNION ALL
+         SELECT u.customer_id, ${codeOfPosting(kind)} AS code, 0 AS stored, -u.amount AS summed FROM posted u WHERE u.account = 'overage'`).join('');
     const rows = await this.c.query(
-      `WITH unindexed AS MATERIALIZED (${unindexedEntries})
+      `WITH unindexed AS MATERIALIZED (${unindexedEntries}), posted AS MATERIALIZED (${postedEntries})
        SELECT customer_id, code, SUM(stored) AS stored, SUM(summed) AS summed FROM (
          SELECT a.customer_id, a.code, a.balance AS stored, 0 AS summed FROM accounts a WHERE ${accounts.sql}
          UNION ALL
          SELECT e.customer_id, e.account AS code, 0 AS stored, e.amount AS summed FROM ledger_entries e WHERE ${entries.sql} AND ${indexedAccount('e')}
          UNION ALL
-         SELECT u.customer_id, u.account AS code, 0 AS stored, u.amount AS summed FROM unindexed u${overageBranches}
+         SELECT u.customer_id, u.account AS code, 0 AS stored, u.amount AS summed FROM unindexed u
+         UNION ALL
+         SELECT u.customer_id, u.account AS code, 0 AS stored, u.amount AS summed FROM posted u${overageBranches}
        ) x GROUP BY customer_id, code HAVING SUM(stored) <> SUM(summed) ORDER BY customer_id, code`,
-      [...entries.params, ...txns.params, ...accounts.params, ...entries.params, ...overageTotals.flatMap(() => [...totals.params, ...entries.params])],
+      [...entries.params, ...txns.params, ...events.params, ...accounts.params, ...entries.params,
+        ...overageTotals.flatMap(() => [...totals.params, ...entries.params])],
     );
     return rows.map((r) => ({ customerId: r.customer_id as string, account: r.code as string, storedMicro: big(r.stored), summedMicro: big(r.summed) }));
   }

@@ -5,7 +5,8 @@ import type { ReturnRecord } from '../records.ts';
 import { endOfTimeMs } from '../../core/time.ts';
 import { big, num, numOrNull, queryInChunks, strOrNull } from '../rows.ts';
 import { allCustomers, inCustomerRange, type CustomerRange } from './customer-range.ts';
-import { effectiveIndexedTxn, usageByIdTimeSql } from './usage-window.ts';
+import { effectiveIndexedTxn, idTimeWindowSql, usageByIdTimeSql } from './usage-window.ts';
+import { entriesOf, entryAccount, entryAmount, onEventRow, postingEntries } from './event-postings.ts';
 
 /** A reconciliation window [fromMs, toMs). */
 export interface ReconcileWindow {
@@ -52,48 +53,71 @@ export class ReconciliationQueries {
 
   /**
    * Transactions of the range's customers, effective in the window, whose entries do not sum to
-   * zero, or that have fewer than two. The transactions come from their customer index; each
-   * one's entries are summed by a subquery on the entries' primary key, which both databases run
-   * once per transaction through that index (a join would let PostgreSQL scan every entry to hash
-   * them, once per slice). The figures are read again only for the transactions reported.
+   * zero, or that have fewer than two: those in the ledger's tables, and the usage charges posted
+   * on their event's row (event-postings.ts), effective at the event's timestamp. A transaction
+   * in the tables comes from its customer index, and its entries are summed by a subquery on the
+   * entries' primary key, which both databases run once per transaction through that index (a join
+   * would let PostgreSQL scan every entry to hash them, once per slice); a posting comes from the
+   * events' primary key (led by the customer), and its entries are read off its row, likewise in a
+   * subquery per row. The figures are read again only for the transactions reported.
    */
   async unbalancedTransactions(w: ReconcileWindow, customers: CustomerRange = allCustomers): Promise<{ txnId: string; customerId: string; sumMicro: bigint; entryCount: number }[]> {
+    const d = this.c.dialect;
     const range = inCustomerRange('t.customer_id', customers);
     const time = inWindow('t.effective_at', w);
+    const rowRange = inCustomerRange('u.customer_id', customers);
+    const rowTime = inWindow('u.timestamp', w);
+    const amount = entryAmount(d, 'x');
     const rows = await this.c.query(
       `SELECT t.id, t.customer_id, (SELECT COALESCE(SUM(e.amount), 0) FROM ledger_entries e WHERE e.txn_id = t.id) AS total,
           (SELECT COUNT(*) FROM ledger_entries e WHERE e.txn_id = t.id) AS n
         FROM ledger_transactions t WHERE ${range.sql} AND ${time.sql}
           AND (SELECT CASE WHEN COUNT(*) >= 2 AND SUM(e.amount) = 0 THEN 0 ELSE 1 END FROM ledger_entries e WHERE e.txn_id = t.id) = 1
-        ORDER BY t.customer_id, t.id`,
-      [...range.params, ...time.params],
+      UNION ALL
+      SELECT u.txn_id AS id, u.customer_id, (SELECT COALESCE(SUM(${amount}), 0) FROM ${entriesOf(d, 'u', 'x')}) AS total,
+          (SELECT COUNT(*) FROM ${entriesOf(d, 'u', 'x')}) AS n
+        FROM usage_events u WHERE ${rowRange.sql} AND ${onEventRow('u')} AND ${rowTime.sql}
+          AND (SELECT CASE WHEN COUNT(*) >= 2 AND SUM(${amount}) = 0 THEN 0 ELSE 1 END FROM ${entriesOf(d, 'u', 'x')}) = 1
+      ORDER BY customer_id, id`,
+      [...range.params, ...time.params, ...rowRange.params, ...rowTime.params],
     );
     return rows.map((r) => ({ txnId: r.id as string, customerId: r.customer_id as string, sumMicro: big(r.total), entryCount: num(r.n) }));
   }
 
   /**
    * Usage events of the range's customers, in the window, whose own record of their charge is
-   * wrong: with credits, `txn_id` must name a usage transaction of this event and customer; with
-   * none, there must be no `txn_id`. Each event looks its transaction up by primary key, in a
-   * subquery (as in `unbalancedTransactions`). A second charge of one event is found from the
-   * other side, by `usageTransactionSuspects`.
+   * wrong. With credits, the event has exactly one charge and `txn_id` names it: either its row is
+   * its own posting (`entries`, event-postings.ts) and `txn_id` is set, or `txn_id` names a usage
+   * transaction of this event and customer in the ledger's tables (a charge written before
+   * migration 58, a hold's capture), never both. With none, there is no `txn_id` and no posting.
+   * Each event looks its ledger transaction up by primary key, in a subquery (as in
+   * `unbalancedTransactions`). A second charge of one event in the ledger's tables is found from
+   * the other side, by `usageTransactionSuspects`, as is a posting that consumes other credits
+   * than its event was rated at.
    */
   async usageChargeSuspects(w: ReconcileWindow, customers: CustomerRange = allCustomers): Promise<{ customerId: string; eventId: string; creditsMicro: bigint; txnId: string | null; charges: number; chargeIds: string[] }[]> {
     const range = inCustomerRange('e.customer_id', customers);
     const time = inWindow('e.timestamp', w);
     const charge = `FROM ledger_transactions t WHERE t.id = e.txn_id AND t.kind = 'usage' AND t.customer_id = e.customer_id AND t.cause_id = e.id`;
+    // The event's posting on its row counts as a charge when it has its id (with none, the event
+    // charged nothing and any posting is one too many).
+    const posted = `CASE WHEN ${onEventRow('e')} AND (e.txn_id IS NOT NULL OR e.credits = 0) THEN 1 ELSE 0 END`;
     const rows = await this.c.query(
-      `SELECT e.customer_id, e.id, e.credits, e.txn_id, (SELECT t.id ${charge}) AS charge_id FROM usage_events e
+      `SELECT e.customer_id, e.id, e.credits, e.txn_id, ${posted} AS posted, (SELECT t.id ${charge}) AS charge_id FROM usage_events e
         WHERE ${range.sql} AND ${time.sql}
-          AND ((e.credits <> 0 AND (SELECT COUNT(*) ${charge}) = 0) OR (e.credits = 0 AND e.txn_id IS NOT NULL))
+          AND ((e.credits <> 0 AND ${posted} + (SELECT COUNT(*) ${charge}) <> 1) OR (e.credits = 0 AND (e.txn_id IS NOT NULL OR ${onEventRow('e')})))
         ORDER BY e.customer_id, e.id`,
       [...range.params, ...time.params],
     );
     return rows.map((r) => {
+      const txnId = strOrNull(r.txn_id);
+      const chargeIds: string[] = [];
+      if (num(r.posted) === 1 && txnId !== null) chargeIds.push(txnId);
       const chargeId = strOrNull(r.charge_id);
+      if (chargeId !== null) chargeIds.push(chargeId);
       return {
-        customerId: r.customer_id as string, eventId: r.id as string, creditsMicro: big(r.credits), txnId: strOrNull(r.txn_id),
-        charges: chargeId === null ? 0 : 1, chargeIds: chargeId === null ? [] : [chargeId],
+        customerId: r.customer_id as string, eventId: r.id as string, creditsMicro: big(r.credits), txnId,
+        charges: num(r.posted) + (chargeId === null ? 0 : 1), chargeIds,
       };
     });
   }
@@ -103,21 +127,32 @@ export class ReconciliationQueries {
    * event's one charge: the event is missing, records another transaction (or none) as its charge,
    * or was rated at other credits than the transaction consumes. A usage transaction is effective
    * at its event's timestamp (ingest-events.ts), so this and `usageChargeSuspects` over one window
-   * see the same charges; an event charged twice shows here as the transaction it does not record.
-   * The event (by primary key) and the consumption entries (by the transaction) are read in
-   * subqueries, once per transaction, as in `unbalancedTransactions`.
+   * see the same charges; an event charged twice shows here as the transaction it does not record
+   * (also a transaction in the ledger's tables of an event whose row is its own posting, since
+   * that event records its posting's id). For a transaction in the ledger's tables, the event (by
+   * its unique id) and the consumption entries (by the transaction) are read in subqueries, once
+   * per transaction, as in `unbalancedTransactions`. A posting on its event's row
+   * (event-postings.ts) is its event's own record of its charge, so only what it consumes can be
+   * wrong: its entries are read off the row, in a subquery per row.
    */
   async usageTransactionSuspects(w: ReconcileWindow, customers: CustomerRange = allCustomers): Promise<{ txnId: string; customerId: string; eventId: string; eventCreditsMicro: bigint | null; eventTxnId: string | null; consumedMicro: bigint }[]> {
+    const d = this.c.dialect;
     const range = inCustomerRange('t.customer_id', customers);
     const time = inWindow('t.effective_at', w);
+    const rowRange = inCustomerRange('u.customer_id', customers);
+    const rowTime = inWindow('u.timestamp', w);
     const event = `FROM usage_events ev WHERE ev.customer_id = t.customer_id AND ev.id = t.cause_id`;
     const consumed = `(SELECT COALESCE(SUM(x.amount), 0) FROM ledger_entries x WHERE x.txn_id = t.id AND x.account LIKE 'consumed:%')`;
+    const posted = `(SELECT COALESCE(SUM(${entryAmount(d, 'x')}), 0) FROM ${entriesOf(d, 'u', 'x')} WHERE ${entryAccount(d, 'x')} LIKE 'consumed:%')`;
     const rows = await this.c.query(
       `SELECT t.id, t.customer_id, t.cause_id, (SELECT ev.credits ${event}) AS credits, (SELECT ev.txn_id ${event}) AS event_txn, ${consumed} AS consumed
         FROM ledger_transactions t WHERE ${range.sql} AND t.kind = 'usage' AND ${time.sql}
           AND (SELECT COUNT(*) ${event} AND ev.txn_id = t.id AND ev.credits = ${consumed}) = 0
-        ORDER BY t.customer_id, t.id`,
-      [...range.params, ...time.params],
+      UNION ALL
+      SELECT u.txn_id AS id, u.customer_id, u.id AS cause_id, u.credits, u.txn_id AS event_txn, ${posted} AS consumed
+        FROM usage_events u WHERE ${rowRange.sql} AND ${onEventRow('u')} AND u.txn_id IS NOT NULL AND ${rowTime.sql} AND u.credits <> ${posted}
+      ORDER BY customer_id, id`,
+      [...range.params, ...time.params, ...rowRange.params, ...rowTime.params],
     );
     return rows.map((r) => ({
       txnId: r.id as string, customerId: r.customer_id as string, eventId: r.cause_id as string,
@@ -167,17 +202,23 @@ export class ReconciliationQueries {
   /**
    * Subscription periods overlapping the window that are closed (a later period began, or the
    * subscription ended), each with the overage its usage consumed: entries on `overage` of usage
-   * transactions effective in the period, cut at the subscription's end as the final invoice is.
+   * charges effective in the period, cut at the subscription's end as the final invoice is. The
+   * charges are those in the ledger's tables (in the time index, or found by id, migration 56) and
+   * those posted on their event's row (migration 58), found by position in the customer's events,
+   * whose entries are read off the row.
    */
   async closedPeriods(w: ReconcileWindow): Promise<ClosedPeriod[]> {
-    // The period's usage charges: those in the time index, then those found by id (migration 56).
+    const d = this.c.dialect;
     const end = `CASE WHEN s.ended_at IS NOT NULL AND s.ended_at + 1 < p.period_end THEN s.ended_at + 1 ELSE p.period_end END`;
     const overageOf = (charges: string) => `(SELECT COALESCE(SUM(e.amount), 0) FROM ledger_transactions t
           JOIN ledger_entries e ON e.txn_id = t.id AND e.account = 'overage' WHERE t.customer_id = p.customer_id AND ${charges})`;
+    const postedOverage = `(SELECT COALESCE(SUM(${entryAmount(d, 'x')}), 0) FROM usage_events u ${postingEntries(d, 'u', 'x')}
+          WHERE u.customer_id = p.customer_id AND ${onEventRow('u')} AND ${idTimeWindowSql('u.position', 'u.timestamp', 'p.period_start', end)}
+            AND ${entryAccount(d, 'x')} = 'overage')`;
     const rows = await this.c.query(
       `SELECT p.subscription_id, p.customer_id, p.period_index, p.period_start, p.period_end,
           ${overageOf(`t.kind = 'usage' AND ${effectiveIndexedTxn('t')} AND t.effective_at >= p.period_start AND t.effective_at < ${end}`)}
-          + ${overageOf(usageByIdTimeSql('t', 'p.period_start', end))} AS overage
+          + ${overageOf(usageByIdTimeSql('t', 'p.period_start', end))} + ${postedOverage} AS overage
         FROM subscription_periods p JOIN subscriptions s ON s.id = p.subscription_id
         WHERE p.period_end > ? AND p.period_start < ? AND (p.period_index < s.period_index OR s.status = 'canceled')
         ORDER BY p.subscription_id, p.period_index`,

@@ -6,6 +6,7 @@ import { big, json, num, numOrNull, queryInChunks, strOrNull } from '../rows.ts'
 import { accounts } from '../../core/ledger.ts';
 import { indexedAccount, unindexedAccount } from './ledger.ts';
 import { effectiveIndexedTxn, usageByIdTime, usageByIdTimeParams } from './usage-window.ts';
+import { entryAccount, entryAmount, onEventRow, postingEntries, postingsByIdTime } from './event-postings.ts';
 
 /** Where a grant's id starts in its account's code (`grant:<id>`), as SQL's `substr` counts (from 1). */
 const grantIdStart = accounts.grant('').length + 1;
@@ -98,22 +99,45 @@ export class ReportQueries {
    * timeline. Usage outside any subscription has no plan.
    */
   async usageSums(f: ReportFilter): Promise<UsageSum[]> {
-    // The window's usage charges: those in the time index, then those found by id (migration 56).
+    // The window's usage charges: those in the time index, those found by id (migration 56), and
+    // those posted on their event's row (migration 58).
+    const d = this.c.dialect;
     const params: SqlValue[] = [f.fromMs, f.toMs];
     const indexedCustomer = this.customer('t.customer_id', f, params);
     params.push(...usageByIdTimeParams(f.fromMs, f.toMs));
     const byIdCustomer = this.customer('t.customer_id', f, params);
+    const postings = this.postingsIn('u', f.fromMs, f.toMs, f, params);
     const rows = await this.c.query(
-      `SELECT p.plan_id, e.account, SUM(e.amount) AS credits, COUNT(DISTINCT u.id) AS n FROM (
-          SELECT t.id, t.customer_id, t.effective_at FROM ledger_transactions t
-            WHERE t.kind = 'usage' AND ${effectiveIndexedTxn('t')} AND t.effective_at >= ? AND t.effective_at < ?${indexedCustomer}
+      `SELECT p.plan_id, x.account, SUM(x.amount) AS credits, COUNT(DISTINCT x.txn_id) AS n FROM (
+          SELECT l.id AS txn_id, l.customer_id, l.effective_at, e.account, e.amount FROM (
+              SELECT t.id, t.customer_id, t.effective_at FROM ledger_transactions t
+                WHERE t.kind = 'usage' AND ${effectiveIndexedTxn('t')} AND t.effective_at >= ? AND t.effective_at < ?${indexedCustomer}
+              UNION ALL
+              SELECT t.id, t.customer_id, t.effective_at FROM ledger_transactions t WHERE ${usageByIdTime('t')}${byIdCustomer}) l
+            JOIN ledger_entries e ON e.txn_id = l.id
+            WHERE e.account LIKE 'consumed:%'
           UNION ALL
-          SELECT t.id, t.customer_id, t.effective_at FROM ledger_transactions t WHERE ${usageByIdTime('t')}${byIdCustomer}) u
-        JOIN ledger_entries e ON e.txn_id = u.id
-        LEFT JOIN subscription_phases p ON p.customer_id = u.customer_id AND p.start_at <= u.effective_at AND (p.end_at IS NULL OR p.end_at > u.effective_at)
-        WHERE e.account LIKE 'consumed:%'
-        GROUP BY p.plan_id, e.account`, params);
+          SELECT u.txn_id, u.customer_id, u.timestamp AS effective_at, ${entryAccount(d, 'j')} AS account, ${entryAmount(d, 'j')} AS amount
+            FROM usage_events u ${postingEntries(d, 'u', 'j')}
+            WHERE ${postings} AND ${entryAccount(d, 'j')} LIKE 'consumed:%') x
+        LEFT JOIN subscription_phases p ON p.customer_id = x.customer_id AND p.start_at <= x.effective_at AND (p.end_at IS NULL OR p.end_at > x.effective_at)
+        GROUP BY p.plan_id, x.account`, params);
     return rows.map((r) => ({ planId: strOrNull(r.plan_id), meter: (r.account as string).slice('consumed:'.length), creditsMicro: big(r.credits), transactions: big(r.n) }));
+  }
+
+  /**
+   * The usage charges posted on their event's row (event-postings.ts) effective in [fromMs, toMs),
+   * of the filter's customer when it names one, as a condition on the event row `u`; its
+   * parameters are pushed onto `params`. For one customer, a range of its positions (the primary
+   * key); for all, a range of transaction ids (`usage_events_txn`, which holds only postings:
+   * `entries IS NOT NULL` is repeated for it), each cut to the window by the event's timestamp.
+   */
+  private postingsIn(u: string, fromMs: number, toMs: number, f: ReportFilter, params: SqlValue[]): string {
+    params.push(...usageByIdTimeParams(fromMs, toMs));
+    const window = f.customerId === null
+      ? `${onEventRow(u)} AND ${u}.txn_id >= ? AND ${u}.timestamp >= ? AND ${u}.txn_id < ? AND ${u}.timestamp < ?`
+      : postingsByIdTime(u);
+    return `${window}${this.customer(`${u}.customer_id`, f, params)}`;
   }
 
   /** Overage lines of invoices created in the window (not void), with the plan that priced them. */
@@ -151,13 +175,19 @@ export class ReportQueries {
    * The entries the account index holds are found by it, grant by grant; a usage charge's grant
    * entries, which it leaves out (migration 55), are found from the usage transactions up to the
    * window's end (of the customer, when the report is for one) and matched to their grant by
-   * primary key. The two sets do not overlap (`account_indexed`).
+   * primary key, and so are those of the usage charges posted on their event's row (migration 58).
+   * The three sets do not overlap (`account_indexed`; a posting on its row has no rows in the
+   * ledger's tables).
    */
   async grantFlows(set: GrantSet, f: ReportFilter): Promise<GrantFlowRow[]> {
+    const d = this.c.dialect;
     const params: SqlValue[] = [f.fromMs, f.toMs];
     const indexedCustomer = this.customer('g.customer_id', f, params);
     params.push(f.toMs);
     const usageCustomer = this.customer('t.customer_id', f, params);
+    // Every posting before the window's end (they are all at time 0 or later: their ids carry it).
+    const postings = this.postingsIn('u', 0, f.toMs, f, params);
+    const account = entryAccount(d, 'j');
     const rows = await this.c.query(
       `SELECT x.grant_id, x.kind, CASE WHEN x.effective_at < ? THEN 1 ELSE 0 END AS before_from, SUM(x.amount) AS amount FROM (
           SELECT g.id AS grant_id, t.kind, t.effective_at, e.amount FROM grants g
@@ -168,7 +198,12 @@ export class ReportQueries {
           SELECT g.id AS grant_id, t.kind, t.effective_at, e.amount FROM ledger_transactions t
             JOIN ledger_entries e ON e.txn_id = t.id AND e.account LIKE 'grant:%' AND ${unindexedAccount('e')}
             JOIN grants g ON g.id = substr(e.account, ${grantIdStart})
-            WHERE t.kind = 'usage' AND ${grantSetCondition[set]} AND t.effective_at < ?${usageCustomer}) x
+            WHERE t.kind = 'usage' AND ${grantSetCondition[set]} AND t.effective_at < ?${usageCustomer}
+          UNION ALL
+          SELECT g.id AS grant_id, 'usage' AS kind, u.timestamp AS effective_at, ${entryAmount(d, 'j')} AS amount
+            FROM usage_events u ${postingEntries(d, 'u', 'j')}
+            JOIN grants g ON g.id = substr(${account}, ${grantIdStart})
+            WHERE ${postings} AND ${account} LIKE 'grant:%' AND ${grantSetCondition[set]}) x
         GROUP BY x.grant_id, x.kind, before_from`, params);
     return rows.map((r) => ({ grantId: r.grant_id as string, kind: r.kind as string, beforeFrom: num(r.before_from) === 1, amountMicro: big(r.amount) }));
   }

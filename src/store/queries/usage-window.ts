@@ -58,10 +58,28 @@ export function usageByIdTimeParams(fromMs: number, toMs: number): SqlValue[] {
  * there. The ids' bounds are computed in SQL, as `txnIdBound` computes them.
  */
 export function usageByIdTimeSql(alias: string, fromSql: string, toSql: string): string {
+  return `${alias}.effective_indexed = 0 AND ${alias}.kind = 'usage' AND ${idTimeWindowSql(`${alias}.id`, `${alias}.effective_at`, fromSql, toSql)}`;
+}
+
+/**
+ * Rows whose id column `idSql` (in the transactions' id form) carries the minute of their time
+ * column `timeSql`, effective from `fromSql` to before `toSql` (SQL; a NULL end leaves the window
+ * open there): a range of ids, the whole minutes, cut to the window by time.
+ */
+export function idTimeWindowSql(idSql: string, timeSql: string, fromSql: string, toSql: string): string {
   const span = usageIdSpanMs;
-  return `${alias}.effective_indexed = 0 AND ${alias}.kind = 'usage'
-    AND ${alias}.id >= ${txnIdBoundSql(`(${fromSql}) / ${span} * ${span}`, idFloor('txn', 0))} AND ${alias}.effective_at >= ${fromSql}
-    AND ${alias}.id < ${txnIdBoundSql(`((${toSql}) + ${span - 1}) / ${span} * ${span}`, aboveEveryTxnId)} AND (${toSql} IS NULL OR ${alias}.effective_at < ${toSql})`;
+  return `${idSql} >= ${txnIdBoundSql(`(${fromSql}) / ${span} * ${span}`, idFloor('txn', 0))} AND ${timeSql} >= ${fromSql}
+    AND ${idSql} < ${txnIdBoundSql(`((${toSql}) + ${span - 1}) / ${span} * ${span}`, aboveEveryTxnId)} AND (${toSql} IS NULL OR ${timeSql} < ${toSql})`;
+}
+
+/**
+ * The smallest id in the transactions' id form whose time part is the minute of `msSql` (SQL; a
+ * time before 0 counts as 0), for an event row written before migration 58 without a charge, whose
+ * position is made from it (event-postings.ts).
+ */
+export function minuteIdSql(msSql: string): string {
+  const span = usageIdSpanMs;
+  return txnIdBoundSql(`(${msSql}) / ${span} * ${span}`, idFloor('txn', 0));
 }
 
 /** `txnIdBound` in SQL for whole minutes `msSql`, `ifNull` for a NULL time; each base-32 digit by integer division. */

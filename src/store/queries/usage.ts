@@ -4,6 +4,7 @@ import type { Rate } from '../../core/rating.ts';
 import type { BucketSum } from '../../core/usage-series.ts';
 import { big, inList, insertShape, insertShapedRows, json, num, queryInChunks, strOrNull } from '../rows.ts';
 import { pageQuery } from './paging.ts';
+import { entriesJson, parseEntries } from './event-postings.ts';
 
 export interface MeterTotalKey {
   customerId: string;
@@ -54,12 +55,14 @@ export function toEvent(r: SqlRow): UsageEventRecord {
     txnId: strOrNull(r.txn_id),
     rating: json(r.rating),
     recordedAtMs: num(r.recorded_at),
+    position: r.position as string,
+    entries: r.entries === null || r.entries === undefined ? null : parseEntries(r.entries as string),
   };
 }
 
 const usageEventsShape = insertShape('usage_events', {
   customer_id: 'text', id: 'text', type: 'text', timestamp: 'bigint', properties: 'text', body_hash: 'text',
-  credits: 'bigint', txn_id: 'text', rating: 'text', recorded_at: 'bigint',
+  credits: 'bigint', txn_id: 'text', rating: 'text', recorded_at: 'bigint', position: 'text', entries: 'text',
 });
 const meterTotalsShape = insertShape('meter_totals',
   { customer_id: 'text', meter_id: 'text', period_start: 'bigint', quantity: 'bigint', credits: 'bigint' },
@@ -174,10 +177,21 @@ export class UsageQueries {
     return rows.map((r) => ({ bucketStartMs: num(r.bucket), meter: r.meter as string, quantityMicro: exactMicro(r.quantity), creditsMicro: exactMicro(r.credits) }));
   }
 
+  /**
+   * All events in id order (the caller's ids: the unique index on them), or one customer's in the
+   * order they happened: by position (migration 58), a time-ordered key its primary key leads with
+   * the customer, so a page is a range of it. The cursor is an event id either way.
+   */
   async listEvents(customerId: string | null, page: PageRequest): Promise<Page<UsageEventRecord>> {
-    // Caller ids are not time-sortable, so usage events page by (recorded_at, id) would be ideal;
-    // paging by id keeps one cursor shape across every list.
-    return pageQuery(this.c, 'usage_events', customerId ? 'customer_id = ?' : '', customerId ? [customerId] : [], page, toEvent);
+    if (customerId === null) return pageQuery(this.c, 'usage_events', '', [], page, toEvent);
+    const descending = page.order === 'desc';
+    const after = page.startingAfter
+      ? ` AND position ${descending ? '<' : '>'} (SELECT position FROM usage_events WHERE id = ? AND customer_id = ?)`
+      : '';
+    const rows = await this.c.query(
+      `SELECT * FROM usage_events WHERE customer_id = ?${after} ORDER BY position${descending ? ' DESC' : ''} LIMIT ?`,
+      [customerId, ...(page.startingAfter ? [page.startingAfter, customerId] : []), page.limit + 1]);
+    return { data: rows.slice(0, page.limit).map(toEvent), hasMore: rows.length > page.limit };
   }
 
   /**
@@ -188,7 +202,8 @@ export class UsageQueries {
     const sorted = [...events].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const values: SqlValue[] = [];
     for (const e of sorted) {
-      values.push(e.customerId, e.id, e.type, e.timestampMs, e.properties, e.bodyHash, e.creditsMicro, e.txnId, ratingJson(e.rating), e.recordedAtMs);
+      values.push(e.customerId, e.id, e.type, e.timestampMs, e.properties, e.bodyHash, e.creditsMicro, e.txnId, ratingJson(e.rating), e.recordedAtMs,
+        e.position, e.entries === null ? null : entriesJson(e.entries));
     }
     await insertShapedRows(this.c, usageEventsShape, values);
   }
