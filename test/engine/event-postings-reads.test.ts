@@ -11,8 +11,7 @@ import { purchaseCredits } from '../../src/engine/purchases.ts';
 import { recordPayment } from '../../src/engine/invoices.ts';
 import { formatCredits } from '../../src/core/decimal.ts';
 import { overageColumns, overageParams, overageUsed } from '../../src/store/queries/billing.ts';
-import { parseEntries } from '../../src/store/queries/event-postings.ts';
-import type { SqlConnection } from '../../src/store/sql.ts';
+import { moveEventChargeToLedgerTables } from '../support/usage-charge-forms.ts';
 
 const at = (iso: string): number => Date.parse(iso);
 
@@ -103,25 +102,6 @@ describe.each(dialects)('usage charges posted on their event row, read with thos
     };
   }
 
-  /**
-   * Moves a charge from its event's row into the ledger's tables, as a store written before
-   * migration 58 holds it: the same id and entries, in or out of the time index and the account index.
-   */
-  async function intoLedger(c0: SqlConnection, eventId: string, effectiveIndexed: 0 | 1, accountIndexed: 0 | 1) {
-    const [u] = await c0.query(`SELECT * FROM usage_events WHERE id = ? AND entries IS NOT NULL`, [eventId]);
-    expect(u, eventId).toBeDefined();
-    await c0.run(
-      `INSERT INTO ledger_transactions (id, customer_id, kind, cause_type, cause_id, refs, effective_at, created_at, effective_indexed)
-        VALUES (?, ?, 'usage', 'usage_event', ?, '{}', ?, ?, ?)`,
-      [u!.txn_id as string, u!.customer_id as string, eventId, u!.timestamp as bigint, u!.recorded_at as bigint, effectiveIndexed]);
-    let seq = 0;
-    for (const e of parseEntries(u!.entries as string)) {
-      await c0.run(`INSERT INTO ledger_entries (txn_id, seq, customer_id, account, amount, account_indexed) VALUES (?, ?, ?, ?, ?, ?)`,
-        [u!.txn_id as string, seq++, u!.customer_id as string, e.account, e.amountMicro, accountIndexed]);
-    }
-    await c0.run(`UPDATE usage_events SET entries = NULL WHERE id = ?`, [eventId]);
-  }
-
   it('reads the same answers, worked out by hand, with each charge on its event row or in the ledger\'s tables', async () => {
     const database = await freshDatabase(dialect);
     try {
@@ -167,15 +147,15 @@ describe.each(dialects)('usage charges posted on their event row, read with thos
       // answer is the same, with both forms in the same windows.
       // events: a's 10, 15, 40 (at 10:05) and 5; b's 7 and 2.
       expect(events).toHaveLength(6);
-      await intoLedger(c0, events[2]!, 0, 0);
-      await intoLedger(c0, events[1]!, 1, 1);
-      await intoLedger(c0, events[5]!, 0, 1);
+      await moveEventChargeToLedgerTables(c0, events[2]!, { effectiveIndexed: 0, accountIndexed: 0 });
+      await moveEventChargeToLedgerTables(c0, events[1]!, { effectiveIndexed: 1, accountIndexed: 1 });
+      await moveEventChargeToLedgerTables(c0, events[5]!, { effectiveIndexed: 0, accountIndexed: 1 });
       expect(await answers(engine, ids)).toEqual(expected);
-      await intoLedger(c0, events[0]!, 1, 0);
-      await intoLedger(c0, events[4]!, 1, 1);
+      await moveEventChargeToLedgerTables(c0, events[0]!, { effectiveIndexed: 1, accountIndexed: 0 });
+      await moveEventChargeToLedgerTables(c0, events[4]!, { effectiveIndexed: 1, accountIndexed: 1 });
       expect(await answers(engine, ids)).toEqual(expected);
       // And all of them.
-      await intoLedger(c0, events[3]!, 0, 0);
+      await moveEventChargeToLedgerTables(c0, events[3]!, { effectiveIndexed: 0, accountIndexed: 0 });
       expect(await c0.query(`SELECT id FROM usage_events WHERE entries IS NOT NULL`)).toEqual([]);
       expect(await answers(engine, ids)).toEqual(expected);
     } finally {

@@ -22,3 +22,12 @@ export async function moveToLedgerTables(
   }
   await c.run(`UPDATE usage_events SET entries = NULL WHERE txn_id = ?`, [txnId]);
 }
+
+/** `moveToLedgerTables` for the charge of the event `eventId`. */
+export async function moveEventChargeToLedgerTables(
+  c: SqlConnection, eventId: string, form: { accountIndexed: 0 | 1; effectiveIndexed: 0 | 1 },
+): Promise<void> {
+  const [event] = await c.query(`SELECT txn_id FROM usage_events WHERE id = ? AND entries IS NOT NULL`, [eventId]);
+  if (!event) throw new Error(`event ${eventId} is not its own posting`);
+  await moveToLedgerTables(c, event.txn_id as string, form);
+}
