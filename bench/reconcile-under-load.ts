@@ -15,8 +15,8 @@ import { latencySummary, ms, rate } from './stats.ts';
  *   npx tsx bench/reconcile-under-load.ts [ledger entries, default 3000000]
  *   BENCH_RECONCILE_ALONE=1 …   also times a reconciliation with no ingestion going on
  *
- * History is written straight into the tables (as the flat-cost benchmark does: one usage event,
- * one transaction with three entries and one domain event per event), then the real HTTP server
+ * History is written straight into the tables (as the flat-cost benchmark does: per event one usage
+ * event row, its own posting with three entries), then the real HTTP server
  * takes batches of 20 events from 4 concurrent clients in this process: first alone (8 s of
  * warm-up not counted, then 8 s of baseline), then while `reconcile` runs every check over the
  * whole ledger. Per check it prints the time and, for the checks that walk the customers in

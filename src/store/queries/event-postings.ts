@@ -29,9 +29,13 @@ import type { LedgerEntry } from '../../core/ledger.ts';
 /** The event rows that are their own posting. */
 export const onEventRow = (u: string): string => `${u}.entries IS NOT NULL`;
 
-/** An event row that is its own posting, as the columns of a `ledger_transactions` row (`SELECT *`'s names). */
-export const postingAsTransaction = (u: string): string =>
-  `${u}.txn_id AS id, ${u}.customer_id AS customer_id, 'usage' AS kind, 'usage_event' AS cause_type, ${u}.id AS cause_id, '{}' AS refs, ` +
+/**
+ * An event row that is its own posting, as the columns of a `ledger_transactions` row (`SELECT *`'s
+ * names). `id` is the column read as its id: `txn_id`, or `position`, which is the same for a
+ * posting and lets a query ordered by id read the events' primary key in order.
+ */
+export const postingAsTransaction = (u: string, id: 'txn_id' | 'position' = 'txn_id'): string =>
+  `${u}.${id} AS id, ${u}.customer_id AS customer_id, 'usage' AS kind, 'usage_event' AS cause_type, ${u}.id AS cause_id, '{}' AS refs, ` +
   `${u}.timestamp AS effective_at, ${u}.recorded_at AS created_at`;
 
 /**

@@ -348,7 +348,7 @@ export class LedgerQueries {
     const ledgerParams: SqlValue[] = [];
     const postingParams: SqlValue[] = [];
     // One customer's postings by the events' key (customer, position); all of them by their ids' index.
-    const postingKey = customerId ? 'u.position' : 'u.txn_id';
+    const postingKey = customerId ? 'position' : 'txn_id';
     if (customerId) {
       ledgerTerms.push('customer_id = ?');
       ledgerParams.push(customerId);
@@ -358,12 +358,12 @@ export class LedgerQueries {
     if (page.startingAfter) {
       ledgerTerms.push(`id ${after} ?`);
       ledgerParams.push(page.startingAfter);
-      postingTerms.push(`${postingKey} ${after} ?`);
+      postingTerms.push(`u.${postingKey} ${after} ?`);
       postingParams.push(page.startingAfter);
     }
     const where = (terms: string[]) => (terms.length > 0 ? `WHERE ${terms.join(' AND ')}` : '');
     const order = descending ? ' DESC' : '';
-    const posting = postingAsTransaction('u').replace('u.txn_id AS id', `${postingKey} AS id`);
+    const posting = postingAsTransaction('u', postingKey);
     const rows = await this.c.query(
       `SELECT ${transactionColumns}, NULL AS entries FROM ledger_transactions ${where(ledgerTerms)}
         UNION ALL SELECT ${posting}, u.entries FROM usage_events u ${where(postingTerms)}
