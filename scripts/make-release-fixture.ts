@@ -6,6 +6,16 @@
  *   git archive a5b3d75 src | tar -x -C /tmp/tally-release
  *   TALLY_RELEASE_SRC=/tmp/tally-release/src npx tsx scripts/make-release-fixture.ts
  *
+ * The same for a later release, with its last migration and the file to write:
+ *
+ *   git archive 7cad1d2 src | tar -x -C /tmp/tally-57
+ *   TALLY_RELEASE_SRC=/tmp/tally-57/src TALLY_RELEASE_LAST=57 TALLY_RELEASE_FIXTURE=test/fixtures/release-57.db \
+ *     npx tsx scripts/make-release-fixture.ts
+ *
+ * (test/engine/upgrade-release-57.test.ts). A release that checks overage against its invoices
+ * names an event stamped into a period already invoiced, so for those the late event falls in the
+ * open period instead.
+ *
  * Everything goes through the release's own use cases: meters, customers on a test clock and on
  * the real clock, grants, a plan with overage and rollover, subscriptions renewed by the clock,
  * usage (accepted, duplicate, overage, debt), holds captured and expired, a credit purchase paid
@@ -25,7 +35,9 @@ const { purchaseCredits } = await load<any>('engine/purchases.ts');
 const { recordPayment } = await load<any>('engine/invoices.ts');
 const { createReturn } = await load<any>('engine/refunds.ts');
 
-const release = await openRelease(5);
+const lastVersion = Number(process.env.TALLY_RELEASE_LAST ?? 5);
+const fixture = process.env.TALLY_RELEASE_FIXTURE ?? 'test/fixtures/release-0.1.0.db';
+const release = await openRelease(lastVersion);
 const { engine } = release;
 
 must(await createMeter(engine, { code: 'tokens', event_type: 'llm', aggregation: 'sum', value_property: 'tokens', rate: { model: 'per_unit', credits_per_unit: '0.01' } }));
@@ -61,7 +73,7 @@ await ingestEvents(engine, [
 must(await advanceTestClock(engine, clock.id, { frozen_time: '2026-01-25T00:00:00Z' }));
 for (const customer of onClock) await use(customer, 20_000);
 must(await advanceTestClock(engine, clock.id, { frozen_time: '2026-02-10T00:00:00Z' }));
-await use(onClock[0], 1000, '2026-01-31T12:00:00Z');
+await use(onClock[0], 1000, lastVersion <= 5 ? '2026-01-31T12:00:00Z' : '2026-02-05T12:00:00Z');
 
 // Real-clock customers: a purchase paid then partly refunded, a chargeback, plain usage.
 for (let i = 0; i < 2; i++) {
@@ -72,4 +84,4 @@ for (let i = 0; i < 2; i++) {
   must(await createReturn(engine, i === 0 ? 'refund' : 'chargeback', { invoice: bought.invoice.id, amount: 1000, reason: 'requested_by_customer', credit_policy: 'proportional' }));
 }
 
-await release.finish('test/fixtures/release-0.1.0.db');
+await release.finish(fixture);
