@@ -1,9 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dialects } from '../support/databases.ts';
-import { releaseOnPostgres, releaseOnSqlite, type ReleaseDatabase } from '../support/release-database.ts';
+import { fixtureTables, releaseOn } from '../support/release-database.ts';
 import { must } from '../support/engine.ts';
-import { openSqliteDatabase } from '../../src/store/sqlite/sqlite-database.ts';
 import { migrations } from '../../src/store/migrations.ts';
 import type { SqlDatabase, SqlRow } from '../../src/store/sql.ts';
 import { createEngine } from '../../src/engine/create-engine.ts';
@@ -21,11 +20,6 @@ import { getBalance } from '../../src/engine/balance.ts';
  * are loaded into a database built by migrations 1–51 before upgrading.
  */
 const fixture = fileURLToPath(new URL('../fixtures/schema-51-debts.db', import.meta.url));
-
-async function tableNames(source: SqlDatabase): Promise<string[]> {
-  const rows = await source.query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations' ORDER BY name`);
-  return rows.map((r) => r.name as string);
-}
 
 /**
  * Every row of a table, each as text, sorted: a comparison that does not depend on row order. With
@@ -47,20 +41,11 @@ describe.each(dialects)('upgrading a database with paid-off debt rows, on %s', (
   });
 
   it('deletes the zero debt rows, keeps every other row, and checks clean', { timeout: 60_000 }, async () => {
-    let release: ReleaseDatabase;
-    if (dialect === 'sqlite') release = releaseOnSqlite(fixture);
-    else {
-      const source = openSqliteDatabase(fixture);
-      const tables = await tableNames(source);
-      await source.close();
-      release = await releaseOnPostgres(fixture, 51, tables);
-    }
+    const release = await releaseOn(dialect, fixture, 51);
     opened.push(release);
     const db = release.db;
     expect((await db.query(`SELECT MAX(version) AS v FROM schema_migrations`)).map((r) => Number(r.v))).toEqual([51]);
-    const source = openSqliteDatabase(fixture);
-    const tables = await tableNames(source);
-    await source.close();
+    const tables = await fixtureTables(fixture);
     const before = new Map<string, string[]>();
     for (const table of tables) before.set(table, await contents(db, table));
     const debts = await db.query(`SELECT customer_id, code, balance FROM accounts WHERE code = 'debt'`);

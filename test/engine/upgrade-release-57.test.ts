@@ -1,9 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dialects } from '../support/databases.ts';
-import { releaseOnPostgres, releaseOnSqlite, type ReleaseDatabase } from '../support/release-database.ts';
+import { releaseOn } from '../support/release-database.ts';
 import { must } from '../support/engine.ts';
-import { openSqliteDatabase } from '../../src/store/sqlite/sqlite-database.ts';
 import { migrations } from '../../src/store/migrations.ts';
 import type { SqlDatabase } from '../../src/store/sql.ts';
 import { createEngine } from '../../src/engine/create-engine.ts';
@@ -25,11 +24,6 @@ const fixture = fileURLToPath(new URL('../fixtures/release-57.db', import.meta.u
 const historyTables = ['customers', 'grants', 'accounts', 'ledger_transactions', 'ledger_entries', 'usage_events', 'meter_totals', 'holds',
   'domain_events', 'subscriptions', 'subscription_periods', 'invoices', 'invoice_lines', 'payments', 'refunds', 'overage_hours', 'overage_days'];
 
-async function tableNames(source: SqlDatabase): Promise<string[]> {
-  const rows = await source.query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations' ORDER BY name`);
-  return rows.map((r) => r.name as string);
-}
-
 async function counts(db: SqlDatabase): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const table of historyTables) out[table] = Number((await db.query<{ n: bigint }>(`SELECT COUNT(*) AS n FROM ${table}`))[0]!.n);
@@ -49,14 +43,7 @@ describe.each(dialects)('upgrading a database the release of migration 57 wrote,
   });
 
   it('keeps every row, positions each event by its charge, reconciles clean, and posts new charges on their rows', { timeout: 60_000 }, async () => {
-    let release: ReleaseDatabase;
-    if (dialect === 'sqlite') release = releaseOnSqlite(fixture);
-    else {
-      const source = openSqliteDatabase(fixture);
-      const tables = await tableNames(source);
-      await source.close();
-      release = await releaseOnPostgres(fixture, 57, tables);
-    }
+    const release = await releaseOn(dialect, fixture, 57);
     opened.push(release);
     const db = release.db;
     expect((await db.query(`SELECT MAX(version) AS v FROM schema_migrations`)).map((r) => Number(r.v))).toEqual([57]);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { freshDatabase, type FreshDatabase } from './databases.ts';
 import { openSqliteDatabase } from '../../src/store/sqlite/sqlite-database.ts';
 import { migrations } from '../../src/store/migrations.ts';
-import type { SqlDatabase, SqlValue } from '../../src/store/sql.ts';
+import type { Dialect, SqlDatabase, SqlValue } from '../../src/store/sql.ts';
 
 /**
  * A database an earlier release wrote, for the upgrade tests: on SQLite the fixture file itself,
@@ -41,4 +41,20 @@ export async function releaseOnPostgres(fixture: string, lastVersion: number, ta
     await source.close();
   }
   return target;
+}
+
+/** The tables of a fixture file (its rows are what a release wrote), migrations' own table aside. */
+export async function fixtureTables(fixture: string): Promise<string[]> {
+  const source = openSqliteDatabase(fixture);
+  try {
+    const rows = await source.query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations' ORDER BY name`);
+    return rows.map((r) => r.name as string);
+  } finally {
+    await source.close();
+  }
+}
+
+/** `releaseOnSqlite` or `releaseOnPostgres` with every table of the fixture, by dialect. */
+export async function releaseOn(dialect: Dialect, fixture: string, lastVersion: number): Promise<ReleaseDatabase> {
+  return dialect === 'sqlite' ? releaseOnSqlite(fixture) : releaseOnPostgres(fixture, lastVersion, await fixtureTables(fixture));
 }

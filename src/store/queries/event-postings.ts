@@ -40,7 +40,7 @@ export const postingAsTransaction = (u: string, id: 'txn_id' | 'position' = 'txn
 
 /**
  * The entries of the event row `u` as rows of `x`, a join to put after it in FROM: each entry's
- * account is `entryAccount`, its amount `entryAmount`, its place in the posting `entrySeq`.
+ * account is `entryAccount`, its amount `entryAmount`.
  */
 export function postingEntries(dialect: Dialect, u: string, x: string): string {
   return dialect === 'postgres' ? `CROSS JOIN LATERAL ${entriesOf(dialect, u, x)}` : `CROSS JOIN ${entriesOf(dialect, u, x)}`;
@@ -48,22 +48,22 @@ export function postingEntries(dialect: Dialect, u: string, x: string): string {
 
 /** The entries of the event row `u` as a table `x` (for a subquery's FROM), with the columns `postingEntries` gives. */
 export function entriesOf(dialect: Dialect, u: string, x: string): string {
-  return dialect === 'postgres' ? `jsonb_array_elements(${u}.entries::jsonb) WITH ORDINALITY AS ${x}(value, ord)` : `json_each(${u}.entries) AS ${x}`;
+  return dialect === 'postgres' ? `jsonb_array_elements(${u}.entries::jsonb) AS ${x}(value)` : `json_each(${u}.entries) AS ${x}`;
 }
 
 export const entryAccount = (dialect: Dialect, x: string): string => (dialect === 'postgres' ? `(${x}.value->>0)` : `json_extract(${x}.value, '$[0]')`);
 export const entryAmount = (dialect: Dialect, x: string): string =>
   (dialect === 'postgres' ? `((${x}.value->>1)::bigint)` : `CAST(json_extract(${x}.value, '$[1]') AS INTEGER)`);
-export const entrySeq = (dialect: Dialect, x: string): string => (dialect === 'postgres' ? `(${x}.ord - 1)` : `${x}.key`);
 
 /**
- * One customer's postings on their event rows effective in a window, as a condition on `u` with
- * four placeholders bound by `usageByIdTimeParams` (usage-window.ts): the positions of the whole
- * minutes the window touches, which the primary key serves once the query names the customer, and
- * the window itself.
+ * Postings on their event rows effective in a window, as a condition on `u` with four
+ * placeholders bound by `usageByIdTimeParams` (usage-window.ts): the ids of the whole minutes the
+ * window touches, then the window itself. By `position` (the default) the primary key serves one
+ * customer's once the query names it; by `txn_id`, `usage_events_txn` serves everyone's (a
+ * posting's position is its id).
  */
-export const postingsByIdTime = (u: string): string =>
-  `${onEventRow(u)} AND ${u}.position >= ? AND ${u}.timestamp >= ? AND ${u}.position < ? AND ${u}.timestamp < ?`;
+export const postingsByIdTime = (u: string, key: 'position' | 'txn_id' = 'position'): string =>
+  `${onEventRow(u)} AND ${u}.${key} >= ? AND ${u}.timestamp >= ? AND ${u}.${key} < ? AND ${u}.timestamp < ?`;
 
 /** The entries of a posting as its row stores them. */
 export function entriesJson(entries: readonly LedgerEntry[]): string {

@@ -6,7 +6,7 @@ import { big, json, num, numOrNull, queryInChunks, strOrNull } from '../rows.ts'
 import { accounts } from '../../core/ledger.ts';
 import { indexedAccount, unindexedAccount } from './ledger.ts';
 import { effectiveIndexedTxn, usageByIdTime, usageByIdTimeParams } from './usage-window.ts';
-import { entryAccount, entryAmount, onEventRow, postingEntries, postingsByIdTime } from './event-postings.ts';
+import { entryAccount, entryAmount, postingEntries, postingsByIdTime } from './event-postings.ts';
 
 /** Where a grant's id starts in its account's code (`grant:<id>`), as SQL's `substr` counts (from 1). */
 const grantIdStart = accounts.grant('').length + 1;
@@ -134,9 +134,7 @@ export class ReportQueries {
    */
   private postingsIn(u: string, fromMs: number, toMs: number, f: ReportFilter, params: SqlValue[]): string {
     params.push(...usageByIdTimeParams(fromMs, toMs));
-    const window = f.customerId === null
-      ? `${onEventRow(u)} AND ${u}.txn_id >= ? AND ${u}.timestamp >= ? AND ${u}.txn_id < ? AND ${u}.timestamp < ?`
-      : postingsByIdTime(u);
+    const window = postingsByIdTime(u, f.customerId === null ? 'txn_id' : 'position');
     return `${window}${this.customer(`${u}.customer_id`, f, params)}`;
   }
 

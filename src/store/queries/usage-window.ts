@@ -68,14 +68,14 @@ export function usageByIdTimeSql(alias: string, fromSql: string, toSql: string):
  */
 export function idTimeWindowSql(idSql: string, timeSql: string, fromSql: string, toSql: string): string {
   const span = usageIdSpanMs;
-  return `${idSql} >= ${txnIdBoundSql(`(${fromSql}) / ${span} * ${span}`, idFloor('txn', 0))} AND ${timeSql} >= ${fromSql}
+  return `${idSql} >= ${minuteIdSql(fromSql)} AND ${timeSql} >= ${fromSql}
     AND ${idSql} < ${txnIdBoundSql(`((${toSql}) + ${span - 1}) / ${span} * ${span}`, aboveEveryTxnId)} AND (${toSql} IS NULL OR ${timeSql} < ${toSql})`;
 }
 
 /**
  * The smallest id in the transactions' id form whose time part is the minute of `msSql` (SQL; a
- * time before 0 counts as 0), for an event row written before migration 58 without a charge, whose
- * position is made from it (event-postings.ts).
+ * time before 0, or NULL, counts as 0): a window's first id, and the position of an event row
+ * written before migration 58 without a charge (event-postings.ts).
  */
 export function minuteIdSql(msSql: string): string {
   const span = usageIdSpanMs;
