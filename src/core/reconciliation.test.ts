@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clawBackProblems, overageLineProblems, reconciliationResult, usageChargeProblem, type ReturnFactsForCheck } from './reconciliation.ts';
+import { clawBackProblems, overageLineProblems, overagePeriodProblem, reconciliationResult, usageChargeProblem, type ReturnFactsForCheck } from './reconciliation.ts';
 
 const c = (n: number) => BigInt(n) * 1_000_000n;
 
@@ -38,6 +38,25 @@ describe('other rules', () => {
     const line = { id: 'lin', invoiceId: 'inv', subscriptionId: 'sub', periodStartMs: 0, quantity: '75', unitAmount: '0.5', amountMinor: 38n, postings: 1, postedMicro: -c(75) };
     expect(overageLineProblems(line)).toEqual([]);
     expect(overageLineProblems({ ...line, amountMinor: 37n, postings: 0, postedMicro: 0n }).map((p) => p.check)).toEqual(['overage_invoiced', 'overage_invoiced']);
+  });
+
+  it.each<[string, { consumed: number; pending: number; tied: number }, string, string | null]>([
+    ['all of it due and billed', { consumed: 30, pending: 0, tied: 0 }, '30', null],
+    ['all of it due, billed short', { consumed: 30, pending: 0, tied: 0 }, '29', 'consumed 30 credits of overage but its overage lines bill 29'],
+    ['late usage not due yet, the rest billed', { consumed: 42, pending: 12, tied: 0 }, '30', null],
+    ['late usage billed before it was recorded', { consumed: 42, pending: 12, tied: 0 }, '42', 'consumed 30 credits of overage by its latest invoice inv_2 (and 12 since, for the next invoice) but its overage lines bill 42'],
+    ['late usage not due yet, the rest billed short', { consumed: 42, pending: 12, tied: 0 }, '29', 'consumed 30 credits of overage by its latest invoice inv_2 (and 12 since, for the next invoice) but its overage lines bill 29'],
+    ['usage of the invoice\'s millisecond billed', { consumed: 42, pending: 0, tied: 12 }, '42', null],
+    ['usage of the invoice\'s millisecond not billed', { consumed: 42, pending: 0, tied: 12 }, '30', null],
+    ['usage of the invoice\'s millisecond billed twice', { consumed: 42, pending: 0, tied: 12 }, '43', 'consumed 30 to 42 credits of overage by its latest invoice inv_2 but its overage lines bill 43'],
+  ])('wants a closed period\'s overage lines to bill what is due: %s', (_name, figures, billed, message) => {
+    const period = {
+      subscriptionId: 'sub', customerId: 'cus', periodIndex: 0, periodStartMs: 0, latestInvoiceId: figures.pending + figures.tied > 0 ? 'inv_2' : null,
+      consumedMicro: c(figures.consumed), pendingMicro: c(figures.pending), tiedMicro: c(figures.tied),
+    };
+    const problem = overagePeriodProblem(period, [{ id: 'lin_1', invoiceId: 'inv_1', quantity: billed }]);
+    expect(problem && problem.message).toEqual(message === null ? null : `Period 0 of subscription sub ${message}.`);
+    if (problem) expect(problem.ids).toEqual(['sub', 'cus', 'lin_1', 'inv_1', ...(period.latestInvoiceId ? [period.latestInvoiceId] : [])]);
   });
 
   it('reports every check, failed or not', () => {

@@ -184,18 +184,53 @@ export function overageLineProblems(l: OverageLineFacts): Discrepancy[] {
   return out;
 }
 
-/** In a closed period, the overage lines that reference it add up to the overage its usage consumed. */
-export function overagePeriodProblem(
-  p: { subscriptionId: string; customerId: string; periodIndex: number; periodStartMs: number },
-  consumedMicro: bigint, lines: readonly { id: string; invoiceId: string; quantity: string }[],
-): Discrepancy | null {
+/**
+ * What a closed period's usage pushed into overage, told apart by when each charge was recorded
+ * against the subscription's latest invoice that could bill the period (the invoice of the
+ * renewal that began its current period; PRODUCT §5, §6).
+ */
+export interface ClosedPeriodOverage {
+  subscriptionId: string;
+  customerId: string;
+  periodIndex: number;
+  periodStartMs: number;
+  /** Every charge effective in the period. */
+  consumedMicro: bigint;
+  /**
+   * Of it, charges recorded after that invoice was made: late usage whose correction the next
+   * renewal (or final) invoice bills. Zero where no later invoice can come (the subscription
+   * ended) or no late usage could have reached the period after that invoice.
+   */
+  pendingMicro: bigint;
+  /** Of it, charges recorded in that invoice's own millisecond, which it may or may not have seen. */
+  tiedMicro: bigint;
+  /** That invoice, when the period can hold charges not yet due for billing. */
+  latestInvoiceId: string | null;
+}
+
+/**
+ * In a closed period, the overage lines that reference it add up to the overage its usage
+ * consumed, less the late usage recorded since the latest invoice that could bill it, which is
+ * not due yet: a finalized invoice never changes, and the next one bills it on a line that
+ * references the period (PRODUCT §6). A charge recorded in that invoice's own millisecond may be
+ * billed or pending. Once the next invoice is made, everything recorded before it is due.
+ */
+export function overagePeriodProblem(p: ClosedPeriodOverage, lines: readonly { id: string; invoiceId: string; quantity: string }[]): Discrepancy | null {
   let billed = 0n;
   for (const l of lines) billed += quantityMicro(l.quantity);
-  if (billed === consumedMicro) return null;
+  const dueMicro = p.consumedMicro - p.pendingMicro;
+  if (billed <= dueMicro && billed >= dueMicro - p.tiedMicro) return null;
+  const ids = present([p.subscriptionId, p.customerId, ...lines.flatMap((l) => [l.id, l.invoiceId])]);
+  const period = `Period ${p.periodIndex} of subscription ${p.subscriptionId}`;
+  if (p.pendingMicro === 0n && p.tiedMicro === 0n) {
+    return { check: 'overage_invoiced', message: `${period} consumed ${credits(p.consumedMicro)} credits of overage but its overage lines bill ${credits(billed)}.`, ids };
+  }
+  const due = p.tiedMicro === 0n ? credits(dueMicro) : `${credits(dueMicro - p.tiedMicro)} to ${credits(dueMicro)}`;
+  const pending = p.pendingMicro === 0n ? '' : ` (and ${credits(p.pendingMicro)} since, for the next invoice)`;
   return {
     check: 'overage_invoiced',
-    message: `Period ${p.periodIndex} of subscription ${p.subscriptionId} consumed ${credits(consumedMicro)} credits of overage but its overage lines bill ${credits(billed)}.`,
-    ids: present([p.subscriptionId, p.customerId, ...lines.flatMap((l) => [l.id, l.invoiceId])]),
+    message: `${period} consumed ${due} credits of overage by its latest invoice ${p.latestInvoiceId ?? '(none)'}${pending} but its overage lines bill ${credits(billed)}.`,
+    ids: present([...ids, p.latestInvoiceId]),
   };
 }
 

@@ -70,7 +70,7 @@ export async function reconcile(engine: Engine, input: ReconcileInput = {}, opti
     { name: 'ledger balanced and balances match their entries', perCustomers: (tx, customers) => ledgerProblems(tx, window, customers) },
     { name: 'usage charged exactly once', perCustomers: (tx, customers) => usageProblems(tx, window, customers) },
     { name: 'grants linked to invoices and periods', whole: (tx) => grantLinkProblems(tx, window) },
-    { name: 'overage invoiced', whole: (tx) => overageProblems(tx, window) },
+    { name: 'overage invoiced', whole: (tx) => overageProblems(tx, window, engine.settings.pastToleranceMs) },
     { name: 'refund and chargeback claw-backs', whole: (tx) => clawBackProblemsIn(tx, window) },
     { name: 'customer money balances', whole: (tx) => customerBalanceProblems(tx) },
     { name: 'Stripe invoices pushed and Stripe money linked', whole: (tx) => stripeProblems(tx, window) },
@@ -139,15 +139,20 @@ async function grantLinkProblems(tx: StoreTx, window: ReconcileWindow): Promise<
   return [...purchases.flatMap(purchaseGrantProblems), ...allowances.flatMap(allowanceGrantProblems)];
 }
 
-async function overageProblems(tx: StoreTx, window: ReconcileWindow): Promise<Discrepancy[]> {
-  const [periods, lines] = await Promise.all([tx.reconciliation.closedPeriods(window), tx.reconciliation.overageLines(window)]);
+/**
+ * Each overage line is priced and posted once, and each closed period's lines bill its overage,
+ * less late usage the next invoice bills (`overagePeriodProblem`). `lateWindowMs` is how old an
+ * event may be when it arrives (PRODUCT §5): how long after it closed a period can receive usage.
+ */
+async function overageProblems(tx: StoreTx, window: ReconcileWindow, lateWindowMs: number): Promise<Discrepancy[]> {
+  const [periods, lines] = await Promise.all([tx.reconciliation.closedPeriods(window, lateWindowMs), tx.reconciliation.overageLines(window)]);
   // A line bills a window of one period (split where the plan changed), keyed by the window's start.
   const linesBySubscription = new Map<string, typeof lines>();
   for (const line of lines) linesBySubscription.set(line.subscriptionId, [...(linesBySubscription.get(line.subscriptionId) ?? []), line]);
   const out: Discrepancy[] = lines.flatMap(overageLineProblems);
   for (const p of periods) {
     const own = (linesBySubscription.get(p.subscriptionId) ?? []).filter((l) => l.periodStartMs >= p.periodStartMs && l.periodStartMs < p.periodEndMs);
-    const problem = overagePeriodProblem(p, p.consumedMicro, own);
+    const problem = overagePeriodProblem(p, own);
     if (problem) out.push(problem);
   }
   return out;

@@ -1,11 +1,11 @@
 import { toReturn } from './returns.ts';
 import type { SqlConnection, SqlValue } from '../sql.ts';
-import type { AllowanceGrantFacts, OverageLineFacts, PurchaseGrantFacts } from '../../core/reconciliation.ts';
+import type { AllowanceGrantFacts, ClosedPeriodOverage, OverageLineFacts, PurchaseGrantFacts } from '../../core/reconciliation.ts';
 import type { ReturnRecord } from '../records.ts';
 import { endOfTimeMs } from '../../core/time.ts';
 import { big, num, numOrNull, queryInChunks, strOrNull } from '../rows.ts';
 import { allCustomers, inCustomerRange, type CustomerRange } from './customer-range.ts';
-import { effectiveIndexedTxn, idTimeWindowSql, usageByIdTimeSql } from './usage-window.ts';
+import { effectiveIndexedTxn, idTimeSql, idTimeWindowSql, usageByIdTimeSql } from './usage-window.ts';
 import { entriesOf, entryAccount, entryAmount, onEventRow, postingEntries } from './event-postings.ts';
 
 /** A reconciliation window [fromMs, toMs). */
@@ -33,14 +33,9 @@ function inWindow(column: string, w: ReconcileWindow): { sql: string; params: Sq
   return { sql: terms.length === 0 ? '1 = 1' : terms.join(' AND '), params };
 }
 
-export interface ClosedPeriod {
-  subscriptionId: string;
-  customerId: string;
-  periodIndex: number;
-  periodStartMs: number;
+/** A closed period's overage (`ClosedPeriodOverage`), with the period's end. */
+export interface ClosedPeriod extends ClosedPeriodOverage {
   periodEndMs: number;
-  /** Overage consumed by usage in the period (up to the subscription's end when it ended inside it). */
-  consumedMicro: bigint;
 }
 
 /**
@@ -206,27 +201,51 @@ export class ReconciliationQueries {
    * charges are those in the ledger's tables (in the time index, or found by id, migration 56) and
    * those posted on their event's row (migration 58), found by position in the customer's events,
    * whose entries are read off the row.
+   *
+   * Of that overage, also what charges recorded after, and in the very millisecond of, the latest
+   * invoice that could bill the period: the invoice of the renewal that began the subscription's
+   * current period, made after every period before it closed (a renewal's or a cancellation's is
+   * the only invoice that bills overage). Both times are the engine's clock: a charge's
+   * `recorded_at` on its event's row or `created_at` in the ledger's tables, the invoice's id.
+   * Both are read under the customer's lock (ingestion and a hold's capture take it before they
+   * stamp the charge; a renewal before it reads the usage it bills and makes the invoice's id), so
+   * a charge recorded before the invoice was seen by it, and one recorded after was not; within
+   * one millisecond either may be. Read only where later usage may be pending: the subscription
+   * has not ended (its next renewal or final invoice bills it), and the invoice was made less than
+   * `lateWindowMs` (how old an event may be; 0, by default, holds every charge due) after the
+   * period's end by the customer's clock: at or past that, no event stamped in the period can have
+   * been accepted after the invoice, so all its overage is due whatever the charges' stamps.
    */
-  async closedPeriods(w: ReconcileWindow): Promise<ClosedPeriod[]> {
+  async closedPeriods(w: ReconcileWindow, lateWindowMs = 0): Promise<ClosedPeriod[]> {
     const d = this.c.dialect;
-    const end = `CASE WHEN s.ended_at IS NOT NULL AND s.ended_at + 1 < p.period_end THEN s.ended_at + 1 ELSE p.period_end END`;
-    const overageOf = (charges: string) => `(SELECT COALESCE(SUM(e.amount), 0) FROM ledger_transactions t
-          JOIN ledger_entries e ON e.txn_id = t.id AND e.account = 'overage' WHERE t.customer_id = p.customer_id AND ${charges})`;
-    const postedOverage = `(SELECT COALESCE(SUM(${entryAmount(d, 'x')}), 0) FROM usage_events u ${postingEntries(d, 'u', 'x')}
-          WHERE u.customer_id = p.customer_id AND ${onEventRow('u')} AND ${idTimeWindowSql('u.position', 'u.timestamp', 'p.period_start', end)}
-            AND ${entryAccount(d, 'x')} = 'overage')`;
+    const end = `CASE WHEN q.ended_at IS NOT NULL AND q.ended_at + 1 < q.period_end THEN q.ended_at + 1 ELSE q.period_end END`;
+    // The period's overage from the charges whose stamp meets `recorded`.
+    const overage = (recorded: (stamp: string) => string): string => {
+      const inTables = (charges: string) => `(SELECT COALESCE(SUM(e.amount), 0) FROM ledger_transactions t
+          JOIN ledger_entries e ON e.txn_id = t.id AND e.account = 'overage' WHERE t.customer_id = q.customer_id AND ${charges} AND ${recorded('t.created_at')})`;
+      const onRows = `(SELECT COALESCE(SUM(${entryAmount(d, 'x')}), 0) FROM usage_events u ${postingEntries(d, 'u', 'x')}
+          WHERE u.customer_id = q.customer_id AND ${onEventRow('u')} AND ${idTimeWindowSql('u.position', 'u.timestamp', 'q.period_start', end)}
+            AND ${entryAccount(d, 'x')} = 'overage' AND ${recorded('u.recorded_at')})`;
+      return `${inTables(`t.kind = 'usage' AND ${effectiveIndexedTxn('t')} AND t.effective_at >= q.period_start AND t.effective_at < ${end}`)}
+          + ${inTables(usageByIdTimeSql('t', 'q.period_start', end))} + ${onRows}`;
+    };
     const rows = await this.c.query(
-      `SELECT p.subscription_id, p.customer_id, p.period_index, p.period_start, p.period_end,
-          ${overageOf(`t.kind = 'usage' AND ${effectiveIndexedTxn('t')} AND t.effective_at >= p.period_start AND t.effective_at < ${end}`)}
-          + ${overageOf(usageByIdTimeSql('t', 'p.period_start', end))} + ${postedOverage} AS overage
-        FROM subscription_periods p JOIN subscriptions s ON s.id = p.subscription_id
-        WHERE p.period_end > ? AND p.period_start < ? AND (p.period_index < s.period_index OR s.status = 'canceled')
-        ORDER BY p.subscription_id, p.period_index`,
-      [w.fromMs, w.toMs],
+      `SELECT q.subscription_id, q.customer_id, q.period_index, q.period_start, q.period_end, q.latest_invoice, ${overage(() => '1 = 1')} AS overage,
+          CASE WHEN q.latest_invoice IS NULL THEN 0 ELSE ${overage((stamp) => `${stamp} > q.invoiced_at`)} END AS pending,
+          CASE WHEN q.latest_invoice IS NULL THEN 0 ELSE ${overage((stamp) => `${stamp} = q.invoiced_at`)} END AS tied
+        FROM (SELECT p.subscription_id, p.customer_id, p.period_index, p.period_start, p.period_end, s.ended_at,
+            i.id AS latest_invoice, ${idTimeSql(d, 'i.id', 'inv')} AS invoiced_at
+          FROM subscription_periods p JOIN subscriptions s ON s.id = p.subscription_id
+          LEFT JOIN subscription_periods cur ON s.status <> 'canceled' AND cur.subscription_id = s.id AND cur.period_index = s.period_index
+          LEFT JOIN invoices i ON i.id = cur.invoice_id AND i.created_at < p.period_end + ?
+          WHERE p.period_end > ? AND p.period_start < ? AND (p.period_index < s.period_index OR s.status = 'canceled')) q
+        ORDER BY q.subscription_id, q.period_index`,
+      [lateWindowMs, w.fromMs, w.toMs],
     );
     return rows.map((r) => ({
       subscriptionId: r.subscription_id as string, customerId: r.customer_id as string, periodIndex: num(r.period_index),
       periodStartMs: num(r.period_start), periodEndMs: num(r.period_end), consumedMicro: -big(r.overage),
+      pendingMicro: -big(r.pending), tiedMicro: -big(r.tied), latestInvoiceId: strOrNull(r.latest_invoice),
     }));
   }
 

@@ -1,4 +1,4 @@
-import type { SqlValue } from '../sql.ts';
+import type { Dialect, SqlValue } from '../sql.ts';
 import { fitsIdTime, idAlphabet, idFloor, idTimeEndMs, idTimeLength, idTimeOf, usageIdSpanMs, usageIdTime } from '../../core/id-time.ts';
 
 /**
@@ -90,4 +90,18 @@ function txnIdBoundSql(msSql: string, ifNull: string): string {
   }
   return `CASE WHEN ${msSql} IS NULL THEN '${ifNull}' WHEN ${msSql} <= 0 THEN '${idFloor('txn', 0)}'
     WHEN ${msSql} >= ${idTimeEndMs} THEN '${aboveEveryTxnId}' ELSE ('txn_' || ${digits.join(' || ')}) END`;
+}
+
+/**
+ * The time part of the ids in `idSql` (`idTimeOf` in SQL), for ids of `prefix`: the 10 base-32
+ * digits after the prefix and its `_`, each by its place in the alphabet. For an id made by
+ * `IdGenerator.next`, the engine's clock when it was made.
+ */
+export function idTimeSql(dialect: Dialect, idSql: string, prefix: string): string {
+  const place = dialect === 'postgres' ? 'strpos' : 'instr';
+  const terms: string[] = [];
+  for (let i = 0; i < idTimeLength; i++) {
+    terms.push(`CAST(${place}('${idAlphabet}', substr(${idSql}, ${prefix.length + 2 + i}, 1)) - 1 AS BIGINT) * ${32 ** (idTimeLength - 1 - i)}`);
+  }
+  return `(${terms.join(' + ')})`;
 }
