@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { burnDown, compareBurnDownOrder, isGrantUsable, sortForBurnDown, type BurnableGrant } from './burn-down.ts';
+import { burnDown, compareBurnDownOrder, isGrantUsable, sortForBurnDown, sortInPlace, type BurnableGrant } from './burn-down.ts';
 
 const T = (n: number): number => n * 1000;
 
@@ -155,5 +155,18 @@ describe('burnDown properties', () => {
         }
       }),
     );
+  });
+
+  it('sorts in place as the built-in sort does, short lists by insertion and long ones alike', () => {
+    // creationSeq distinct, as a customer's grants' are: the order is total.
+    const distinct = (n: number) => fc.array(grantArb, { minLength: n, maxLength: n + 24 }).map((gs) => gs.map((g, i) => ({ ...g, creationSeq: i })));
+    fc.assert(fc.property(distinct(0), fc.nat(), (grants, seed) => {
+      const shuffled = [...grants].sort((a, b) => ((a.creationSeq * 7919 + seed) % 101) - ((b.creationSeq * 7919 + seed) % 101));
+      const expected = ids([...shuffled].sort(compareBurnDownOrder));
+      const list = [...shuffled];
+      expect(sortInPlace(list, compareBurnDownOrder)).toBe(list);
+      expect(ids(list)).toEqual(expected);
+      expect(ids(sortForBurnDown(shuffled))).toEqual(expected);
+    }));
   });
 });

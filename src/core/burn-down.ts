@@ -12,6 +12,10 @@
  * event stamped at or after `expiresAt` never burns the grant, even if it arrives before.
  */
 
+import { sortInPlace } from './sort-in-place.ts';
+
+export { sortInPlace };
+
 export interface BurnableGrant {
   id: string;
   remainingMicro: bigint;
@@ -70,8 +74,9 @@ export function compareBurnDownOrder(a: BurnableGrant, b: BurnableGrant): number
 
 /** Returns a new array in burn-down order; the input is left as it was. */
 export function sortForBurnDown<T extends BurnableGrant>(grants: readonly T[]): T[] {
-  return [...grants].sort(compareBurnDownOrder);
+  return sortInPlace([...grants], compareBurnDownOrder);
 }
+
 
 /** What `isGrantUsable` reads of a grant. */
 export type UsableGrant = Pick<BurnableGrant, 'remainingMicro' | 'effectiveAtMs' | 'expiresAtMs' | 'frozenFromMs' | 'unfrozenAtMs'>;

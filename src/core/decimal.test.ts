@@ -7,6 +7,7 @@ import {
   parseCredits,
   parseDecimal,
   quantityFromJson,
+  quantityScale,
   type RoundingMode,
 } from './decimal.ts';
 
@@ -199,5 +200,15 @@ describe('quantityFromJson', () => {
   ])('rejects %j with %s', (value, code) => {
     const parsed = quantityFromJson(value);
     expect(parsed.ok ? undefined : parsed.problem.code).toBe(code);
+  });
+
+  it('reads a whole number as its decimal text reads, up to the limit and past it', () => {
+    const limit = 10 ** 15;
+    const whole = fc.oneof(fc.integer(), fc.maxSafeInteger(), fc.integer({ min: limit - 3, max: limit + 3 }), fc.integer({ min: -limit - 3, max: -limit + 3 }));
+    fc.assert(fc.property(whole, (n) => {
+      expect(quantityFromJson(n)).toEqual(parseDecimal(String(n), quantityScale, { allowNegative: true }));
+    }), { numRuns: 2000 });
+    expect(quantityFromJson(limit)).toEqual({ ok: true, value: 10n ** 21n });
+    expect(quantityFromJson(-limit - 1).ok).toBe(false);
   });
 });

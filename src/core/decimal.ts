@@ -146,6 +146,12 @@ export function formatCredits(micro: bigint): string {
 /** Usage quantities share the credits scale: 5 units are 5_000_000n micro-units. */
 export const quantityScale = 6;
 
+/** One unit of quantity, in micro-units. */
+const quantityUnit = 10n ** BigInt(quantityScale);
+
+/** `defaultMaxUnits` as a number, for whole numbers read without text. */
+const defaultMaxUnitsNumber = Number(defaultMaxUnits);
+
 /**
  * Turns a usage-event property into micro-units. A JSON number is accepted only when its
  * shortest round-trip text (`String(n)`) is a plain decimal; we parse that text rather than
@@ -156,6 +162,11 @@ export function quantityFromJson(value: unknown): Parsed<bigint> {
   if (typeof value === 'string') return parseDecimal(value, quantityScale, { allowNegative: true });
   if (typeof value !== 'number' || !Number.isFinite(value)) {
     return problem('invalid_quantity', 'Expected a finite number or a decimal string.');
+  }
+  // A whole number below 2^53 is exactly the integer it shows: scaled as a bigint, no text made.
+  // Beyond parseDecimal's range it goes the text's way, to be refused there.
+  if (Number.isSafeInteger(value) && value <= defaultMaxUnitsNumber && value >= -defaultMaxUnitsNumber) {
+    return { ok: true, value: BigInt(value) * quantityUnit };
   }
   const text = String(value);
   if (/e/i.test(text)) {

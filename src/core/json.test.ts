@@ -22,6 +22,15 @@ describe('JSON walks over input', () => {
     expect(canonicalJson({ b: [1, { d: null, c: 'x' }], a: true })).toBe('{"a":true,"b":[1,{"c":"x","d":null}]}');
   });
 
+  it('writes flat objects (a usage event\'s properties) the same, short and long, any keys', () => {
+    const scalar = fc.oneof(fc.string(), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.constant(null));
+    const flat = fc.dictionary(fc.string({ unit: 'grapheme', maxLength: 4 }), scalar, { maxKeys: 40 });
+    fc.assert(fc.property(flat, (value) => {
+      expect(canonicalJson(value)).toBe(canonicalRecursive(value));
+    }), { numRuns: 500 });
+    expect(canonicalJson({ tokens: 5, model: 'x', region: 'eu', b: 1, B: 2, é: 3 })).toBe('{"B":2,"b":1,"model":"x","region":"eu","tokens":5,"é":3}');
+  });
+
   it('measures depth in levels: the object itself is level 1', () => {
     expect(jsonDepthExceeds(7, 0)).toBe(false);
     expect(jsonDepthExceeds({ a: 1 }, 1)).toBe(false);

@@ -5,7 +5,12 @@
  * on any value before its depth is known to be within bounds.
  */
 
+import { sortInPlace } from './sort-in-place.ts';
+
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The default sort's order for strings (by UTF-16 code units), as a comparison. */
+const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * True when `value` nests deeper than `levelsMax`. A scalar has depth 0; an object or an array is
@@ -112,7 +117,7 @@ export function canonicalJson(value: unknown): string {
  * event's properties, usually): the same text without the walk's frames. Null for any other object.
  */
 function flatCanonicalJson(value: Record<string, unknown>): string | null {
-  const keys = Object.keys(value).sort();
+  const keys = sortInPlace(Object.keys(value), byCodeUnits);
   let text = '{';
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;

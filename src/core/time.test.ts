@@ -45,6 +45,55 @@ describe('parseTimestamp', () => {
   });
 });
 
+/** The grammar as a regular expression, as the parser was first written: the character-code reader must agree with it. */
+const pattern = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:(Z)|([+-])(\d{2}):(\d{2}))$/;
+
+function parseByPattern(text: string): number | 'malformed' | 'impossible' {
+  const m = pattern.exec(text);
+  if (!m) return 'malformed';
+  const [year, month, day, hours, minutes, seconds] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const offsetHours = m[10] === undefined ? 0 : Number(m[10]);
+  const offsetMinutes = m[11] === undefined ? 0 : Number(m[11]);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month - 1)) return 'impossible';
+  if (hours > 23 || minutes > 59 || seconds > 59 || offsetHours > 23 || offsetMinutes > 59) return 'impossible';
+  const ms = Number((m[7] ?? '').slice(0, 3).padEnd(3, '0'));
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  date.setUTCHours(hours, minutes, seconds, ms);
+  return date.getTime() - (m[9] === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes) * 60_000;
+}
+
+describe('parseTimestamp against its grammar', () => {
+  it('agrees with the regular expression on timestamps and on near misses', () => {
+    const digits = (min: number, max: number) => fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: min, maxLength: max });
+    const wellFormed = fc.tuple(digits(4, 4), digits(2, 2), digits(2, 2), digits(2, 2), digits(2, 2), digits(2, 2),
+      fc.option(digits(1, 10), { nil: undefined }), fc.oneof(fc.constant('Z'), fc.tuple(fc.constantFrom('+', '-'), digits(2, 2), digits(2, 2)).map(([s, h, m]) => `${s}${h}:${m}`)))
+      .map(([y, mo, d, h, mi, s, f, z]) => `${y}-${mo}-${d}T${h}:${mi}:${s}${f === undefined ? '' : `.${f}`}${z}`);
+    // Real instants, with any number of fraction places and any offset.
+    const instant = fc.tuple(fc.date({ min: new Date('0001-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }),
+      fc.integer({ min: 0, max: 9 }), digits(9, 9), fc.constantFrom('Z', '+02:00', '-05:30', '+23:59', '-00:00'))
+      .map(([d, places, f, z]) => `${d.toISOString().slice(0, 19)}${places === 0 ? '' : `.${f.slice(0, places)}`}${z}`);
+    // Near misses: one character replaced, one cut off or one added, from the grammar's own characters and a few others.
+    const other = fc.constantFrom(...'0123456789-:TZ.+tz ٣');
+    const mutated = fc.tuple(fc.oneof(wellFormed, instant), fc.nat(), other, fc.constantFrom('replace', 'cut', 'add', 'keep')).map(([text, at, ch, how]) => {
+      const i = at % (text.length + 1);
+      if (how === 'replace') return text.slice(0, i) + ch + text.slice(i + 1);
+      if (how === 'cut') return text.slice(0, i) + text.slice(i + 1);
+      if (how === 'add') return text.slice(0, i) + ch + text.slice(i);
+      return text;
+    });
+    fc.assert(fc.property(mutated, (text) => {
+      const expected = parseByPattern(text);
+      const parsed = parseTimestamp(text);
+      if (typeof expected === 'number') expect(parsed).toEqual({ ok: true, value: expected });
+      else {
+        expect(parsed.ok).toBe(false);
+        if (!parsed.ok) expect(parsed.problem.message.includes('does not exist')).toBe(expected === 'impossible');
+      }
+    }), { numRuns: 3000 });
+  });
+});
+
 describe('formatTimestamp', () => {
   it('drops zero milliseconds and keeps others', () => {
     expect(formatTimestamp(Date.UTC(2026, 0, 31, 10))).toBe('2026-01-31T10:00:00Z');

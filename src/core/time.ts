@@ -12,8 +12,6 @@ export const endOfTimeMs = 8.64e15;
 /** No valid RFC 3339 timestamp with nanoseconds and an offset is longer than this. */
 export const timestampTextLengthMax = 40;
 
-const timestampPattern = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:(Z)|([+-])(\d{2}):(\d{2}))$/;
-
 export function daysInMonth(year: number, monthIndex: number): number {
   return new Date(utcMs(year, monthIndex + 1, 1) - 1).getUTCDate();
 }
@@ -43,25 +41,69 @@ export function parseTimestamp(text: unknown): Parsed<number> {
   if (typeof text !== 'string' || text.length > timestampTextLengthMax) {
     return invalid(`Expected an RFC 3339 timestamp like ${example}.`);
   }
-  const match = timestampPattern.exec(text);
-  if (!match) return invalid(`"${text}" is not an RFC 3339 timestamp like ${example}.`);
-  const year = Number(match[1]);
-  const month = Number(match[2]);
-  const day = Number(match[3]);
-  const hours = Number(match[4]);
-  const minutes = Number(match[5]);
-  const seconds = Number(match[6]);
-  const fraction = match[7] ?? '';
-  const offsetSign = match[9] === '-' ? -1 : 1;
-  const offsetHours = match[10] === undefined ? 0 : Number(match[10]);
-  const offsetMinutes = match[11] === undefined ? 0 : Number(match[11]);
+  // `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, read by character code: every ingested event's
+  // timestamp passes here, and a regular expression's match array and captured strings cost more
+  // than the rest of the parse.
+  const year = digitsAt(text, 0, 4);
+  const month = digitsAt(text, 5, 2);
+  const day = digitsAt(text, 8, 2);
+  const hours = digitsAt(text, 11, 2);
+  const minutes = digitsAt(text, 14, 2);
+  const seconds = digitsAt(text, 17, 2);
+  let ok = year >= 0 && month >= 0 && day >= 0 && hours >= 0 && minutes >= 0 && seconds >= 0
+    && text.charCodeAt(4) === dash && text.charCodeAt(7) === dash && text.charCodeAt(10) === letterT
+    && text.charCodeAt(13) === colon && text.charCodeAt(16) === colon;
+  let at = 19;
+  let ms = 0;
+  if (ok && text.charCodeAt(at) === dot) {
+    const from = ++at;
+    while (at < text.length && isDigit(text.charCodeAt(at))) at++;
+    const places = at - from;
+    ok = places >= 1 && places <= 9;
+    // Milliseconds: the first three places, as many as there are, padded with zeros.
+    for (let i = 0; i < 3; i++) ms = ms * 10 + (i < places ? text.charCodeAt(from + i) - zero : 0);
+  }
+  let offsetSign = 1;
+  let offsetHours = 0;
+  let offsetMinutes = 0;
+  if (ok) {
+    const mark = text.charCodeAt(at);
+    if (mark === letterZ) ok = text.length === at + 1;
+    else if (mark === plus || mark === dash) {
+      offsetSign = mark === dash ? -1 : 1;
+      offsetHours = digitsAt(text, at + 1, 2);
+      offsetMinutes = digitsAt(text, at + 4, 2);
+      ok = offsetHours >= 0 && text.charCodeAt(at + 3) === colon && offsetMinutes >= 0 && text.length === at + 6;
+    } else ok = false;
+  }
+  if (!ok) return invalid(`"${text}" is not an RFC 3339 timestamp like ${example}.`);
   const validDate = month >= 1 && month <= 12 && day >= 1 && day <= gregorianMonthDays(year, month - 1);
   const validTime = hours <= 23 && minutes <= 59 && seconds <= 59 && offsetHours <= 23 && offsetMinutes <= 59;
   if (!validDate || !validTime) return invalid(`"${text}" names a date or time that does not exist.`);
-  const ms = fraction === '' ? 0 : Number(fraction.slice(0, 3).padEnd(3, '0'));
   // `Date.UTC` reads years 0..99 as 1900..1999; `utcMs` does not, at the cost of a Date object.
   const localMs = year >= 100 ? Date.UTC(year, month - 1, day, hours, minutes, seconds, ms) : utcMs(year, month - 1, day, hours, minutes, seconds, ms);
   return { ok: true, value: localMs - offsetSign * (offsetHours * 60 + offsetMinutes) * 60_000 };
+}
+
+const zero = 48;
+const dash = 45;
+const plus = 43;
+const colon = 58;
+const dot = 46;
+const letterT = 84;
+const letterZ = 90;
+
+const isDigit = (code: number): boolean => code >= zero && code <= zero + 9;
+
+/** The number written by `count` ASCII digits at `from`, or -1 when any of them is not one (or is past the end). */
+function digitsAt(text: string, from: number, count: number): number {
+  let value = 0;
+  for (let i = from; i < from + count; i++) {
+    const code = text.charCodeAt(i);
+    if (!isDigit(code)) return -1;
+    value = value * 10 + code - zero;
+  }
+  return value;
 }
 
 const monthDays = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];

@@ -1,4 +1,4 @@
-import { burnDown, sortForBurnDown, type BurnableGrant } from '../core/burn-down.ts';
+import { burnDown, compareBurnDownOrder, sortInPlace, type BurnableGrant } from '../core/burn-down.ts';
 import { nextSignals } from '../core/balance.ts';
 import { accounts, type LedgerEntry, type LedgerTransaction } from '../core/ledger.ts';
 import type { SpendableGrant } from '../store/queries/ledger.ts';
@@ -62,12 +62,14 @@ export function fundingFrom(
   expired: readonly (SpendableGrant & { expiredMicro: bigint })[],
   lateSince?: ReadonlyMap<string, number>,
 ): Map<string, CustomerFunding> {
-  const grants: (SpendableGrant & { expiredMicro?: bigint })[] = [...active];
-  if (lateSince !== undefined && lateSince.size > 0) {
+  let grants: readonly (SpendableGrant & { expiredMicro?: bigint })[] = active;
+  if (lateSince !== undefined && lateSince.size > 0 && expired.length > 0) {
     const sinceMs = earliestOf(lateSince);
+    const withExpired: (SpendableGrant & { expiredMicro?: bigint })[] = [...active];
     for (const g of expired) {
-      if (g.expiredMicro > 0n && lateSince.has(g.customerId) && g.expiresAtMs !== null && g.expiresAtMs > sinceMs) grants.push(g);
+      if (g.expiredMicro > 0n && lateSince.has(g.customerId) && g.expiresAtMs !== null && g.expiresAtMs > sinceMs) withExpired.push(g);
     }
+    grants = withExpired;
   }
   const byCustomer = new Map<string, BurnableGrant[]>();
   for (const g of grants) {
@@ -94,18 +96,27 @@ export function fundingFrom(
   const out = new Map<string, CustomerFunding>();
   for (const customer of customers) {
     const own = byCustomer.get(customer.id);
-    if (own !== undefined && lateSince?.has(customer.id)) {
-      own.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      own.forEach((g, i) => (g.creationSeq = i));
+    // Expired grants were appended after the active ones: creation order is id order again.
+    if (own !== undefined && own.length > 1 && lateSince?.has(customer.id) && !idSorted(own)) {
+      sortInPlace(own, byId);
+      for (let i = 0; i < own.length; i++) own[i]!.creationSeq = i;
     }
     out.set(customer.id, {
       customer,
       nowMs: nows.get(customer.id)!,
-      grants: own === undefined ? [] : sortForBurnDown(own),
+      // The list was made here for this funding alone: sorted where it is.
+      grants: own === undefined ? [] : sortInPlace(own, compareBurnDownOrder),
       hold: null,
     });
   }
   return out;
+}
+
+const byId = (a: { id: string }, b: { id: string }): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+function idSorted(grants: readonly { id: string }[]): boolean {
+  for (let i = 1; i < grants.length; i++) if (!(grants[i - 1]!.id < grants[i]!.id)) return false;
+  return true;
 }
 
 /**

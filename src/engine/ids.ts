@@ -26,6 +26,9 @@ export interface IdGenerator {
   at(prefix: IdPrefix, ms: number): string;
 }
 
+/** `idAlphabet`'s character codes, by digit. */
+const alphabetCodes = Uint16Array.from(idAlphabet, (ch) => ch.charCodeAt(0));
+
 export function createIdGenerator(nowMs: () => number = Date.now): IdGenerator {
   let pool = randomBytes(4096);
   let poolOffset = 0;
@@ -63,6 +66,10 @@ export function createIdGenerator(nowMs: () => number = Date.now): IdGenerator {
   let lastAtClockMs = -1;
   const counterAt = new Uint8Array(16);
   refill(counterAt);
+  let atClockText = '';
+  let atHead = '';
+  let atHeadMs = -1;
+  let atHeadPrefix = '';
 
   return {
     next(prefix) {
@@ -74,12 +81,25 @@ export function createIdGenerator(nowMs: () => number = Date.now): IdGenerator {
     },
     at(prefix, ms) {
       const clockMs = Math.max(nowMs(), lastAtClockMs);
-      lastAtClockMs = clockMs;
       increment(counterAt);
-      let tail = '';
-      for (let i = 0, rest = clockMs % clockPlacesSpan; i < clockPlaces; i++, rest = Math.floor(rest / 32)) tail = idAlphabet[rest % 32]! + tail;
-      for (let i = clockPlaces; i < 16; i++) tail += idAlphabet[counterAt[i]!];
-      return `${prefix}_${idTimeText(ms)}${tail}`;
+      // A batch's ids share a few times and one clock millisecond: their texts are made once.
+      if (clockMs !== lastAtClockMs || atClockText === '') {
+        atClockText = '';
+        for (let i = 0, rest = clockMs % clockPlacesSpan; i < clockPlaces; i++, rest = Math.floor(rest / 32)) atClockText = idAlphabet[rest % 32]! + atClockText;
+      }
+      lastAtClockMs = clockMs;
+      if (ms !== atHeadMs || prefix !== atHeadPrefix) {
+        atHead = `${prefix}_${idTimeText(ms)}`;
+        atHeadMs = ms;
+        atHeadPrefix = prefix;
+      }
+      const c = counterAt;
+      // One flat string for the counter's 12 places (`+=` per character would make 12).
+      const counter = String.fromCharCode(
+        alphabetCodes[c[4]!]!, alphabetCodes[c[5]!]!, alphabetCodes[c[6]!]!, alphabetCodes[c[7]!]!, alphabetCodes[c[8]!]!, alphabetCodes[c[9]!]!,
+        alphabetCodes[c[10]!]!, alphabetCodes[c[11]!]!, alphabetCodes[c[12]!]!, alphabetCodes[c[13]!]!, alphabetCodes[c[14]!]!, alphabetCodes[c[15]!]!,
+      );
+      return atHead + atClockText + counter;
     },
   };
 }

@@ -114,6 +114,13 @@ describe.each(dialects)('keys and limits on %s', (dialect) => {
       const after = reads(String((await open.api.as(null).get('/metrics')).body));
       expect([after[0]! - before[0]!, after[1]! - before[1]!]).toEqual(dialect === 'sqlite' ? [0, 1] : [0, 0]);
       if (dialect === 'sqlite') expect(before[0]).toBeGreaterThanOrEqual(1);
+      // Events by outcome: four accepted so far (three, then one); then one accepted, one duplicate and two rejected in one request.
+      const outcomes = (text: string) => ['accepted', 'duplicate', 'rejected'].map((status) =>
+        Number(new RegExp(`^tally_usage_events_total\\{status="${status}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0));
+      expect(outcomes(String((await open.api.as(null).get('/metrics')).body))).toEqual([4, 0, 0]);
+      const mixed = [{ id: unique('grouped'), customer, type: 'grouped' }, events[0], { id: unique('grouped'), customer: 'cus_nobody', type: 'grouped' }, { id: '', customer, type: 'grouped' }];
+      expect((await open.api.post('/v1/events', { events: mixed })).body.results.map((r: { status: string }) => r.status)).toEqual(['accepted', 'duplicate', 'rejected', 'rejected']);
+      expect(outcomes(String((await open.api.as(null).get('/metrics')).body))).toEqual([5, 1, 2]);
     } finally {
       await open.app.close();
     }
