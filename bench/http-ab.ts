@@ -15,7 +15,8 @@
  * (after `BENCH_SETTLE_MS` of idle time, so that work a server defers past the phase, such as WAL
  * checkpoints, is counted on its side and does not fall into the next phase). `BENCH_SUBSCRIBED=1`
  * subscribes every customer first (`subscribe-all.ts`), so each authorization prices from a
- * subscription timeline. Prints, per side, the median over the rounds (and the range) of the CPU
+ * subscription timeline. A checkout written `<checkout>#<flag>,<flag>` runs its server with those
+ * node flags (`/work/main#--max-semi-space-size=32`), so one checkout can be compared with itself. Prints, per side, the median over the rounds (and the range) of the CPU
  * per request of each phase, of the authorize p99 and of single events answered per second: on a
  * shared machine one round can be far off, and the median holds.
  */
@@ -78,8 +79,11 @@ interface Side {
   child: ChildProcess;
 }
 
-async function openSide(root: string, label: string): Promise<Side> {
-  const child = fork(fileURLToPath(import.meta.url), ['--serve', root], { execArgv: process.execArgv, stdio: 'inherit' });
+async function openSide(spec: string, label: string): Promise<Side> {
+  // `<checkout>#<node flag>,<node flag>`: that side's server process runs with those flags too.
+  const [root, flags = ''] = spec.split('#') as [string, string?];
+  const execArgv = [...process.execArgv, ...flags.split(',').filter((f) => f !== '')];
+  const child = fork(fileURLToPath(import.meta.url), ['--serve', root], { execArgv, stdio: 'inherit' });
   const served = await new Promise<Served>((done) => child.once('message', (m) => done(m as Served)));
   const common = { baseUrl: served.baseUrl, apiKey: served.apiKey, customerIds: served.customerIds };
   return {
@@ -107,7 +111,7 @@ if (process.argv[2] === '--serve') {
 } else {
   const roots = process.argv.slice(2);
   if (roots.length < 2) throw new Error('usage: npx tsx bench/http-ab.ts <checkout A> <checkout B> [more checkouts…]');
-  await compare(roots.map((root) => resolve(root)), Number(process.env.BENCH_ROUNDS ?? 4));
+  await compare(roots.map((spec) => { const [root, flags] = spec.split('#'); return flags === undefined ? resolve(root!) : `${resolve(root!)}#${flags}`; }), Number(process.env.BENCH_ROUNDS ?? 4));
 }
 
 async function compare(roots: string[], rounds: number): Promise<void> {
