@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { burnDown, compareBurnDownOrder, isGrantUsable, sortForBurnDown, sortInPlace, type BurnableGrant } from './burn-down.ts';
+import { burnDown, compareBurnDownOrder, isGrantUsable, sortForBurnDown, type BurnableGrant } from './burn-down.ts';
+import { sortInPlace } from './sort-in-place.ts';
 
 const T = (n: number): number => n * 1000;
 

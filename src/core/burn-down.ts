@@ -14,8 +14,6 @@
 
 import { sortInPlace } from './sort-in-place.ts';
 
-export { sortInPlace };
-
 export interface BurnableGrant {
   id: string;
   remainingMicro: bigint;
@@ -76,7 +74,6 @@ export function compareBurnDownOrder(a: BurnableGrant, b: BurnableGrant): number
 export function sortForBurnDown<T extends BurnableGrant>(grants: readonly T[]): T[] {
   return sortInPlace([...grants], compareBurnDownOrder);
 }
-
 
 /** What `isGrantUsable` reads of a grant. */
 export type UsableGrant = Pick<BurnableGrant, 'remainingMicro' | 'effectiveAtMs' | 'expiresAtMs' | 'frozenFromMs' | 'unfrozenAtMs'>;

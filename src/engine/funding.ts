@@ -1,4 +1,5 @@
-import { burnDown, compareBurnDownOrder, sortInPlace, type BurnableGrant } from '../core/burn-down.ts';
+import { burnDown, compareBurnDownOrder, type BurnableGrant } from '../core/burn-down.ts';
+import { sortInPlace } from '../core/sort-in-place.ts';
 import { nextSignals } from '../core/balance.ts';
 import { accounts, type LedgerEntry, type LedgerTransaction } from '../core/ledger.ts';
 import type { SpendableGrant } from '../store/queries/ledger.ts';
