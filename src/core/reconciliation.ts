@@ -198,8 +198,9 @@ export interface ClosedPeriodOverage {
   consumedMicro: bigint;
   /**
    * Of it, charges recorded after that invoice was made: late usage whose correction the next
-   * renewal (or final) invoice bills. Zero where no later invoice can come (the subscription
-   * ended) or no late usage could have reached the period after that invoice.
+   * renewal (or final) invoice bills, or for an ended subscription its closing correction. Zero
+   * where no later invoice can come (the subscription ended and its closing correction ran, or is
+   * overdue by `closingSlackMs`) or no late usage could have reached the period after that invoice.
    */
   pendingMicro: bigint;
   /** Of it, charges recorded in that invoice's own millisecond, which it may or may not have seen. */
@@ -207,6 +208,14 @@ export interface ClosedPeriodOverage {
   /** That invoice, when the period can hold charges not yet due for billing. */
   latestInvoiceId: string | null;
 }
+
+/**
+ * How long after its due time an ended subscription's closing correction is still awaited: the
+ * scheduler runs due work every second, but a server may be down or behind for a while (a
+ * deploy, a backlog after a month boundary). Past it, the late overage the correction should have
+ * billed is a discrepancy, so a correction that never comes cannot stay hidden.
+ */
+export const closingSlackMs = 24 * 60 * 60 * 1000;
 
 /**
  * In a closed period, the overage lines that reference it add up to the overage its usage

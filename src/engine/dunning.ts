@@ -7,6 +7,7 @@ import type { StoreTx } from '../store/store.ts';
 import { Changes, customerNow, readLocked, type Engine } from './context.ts';
 import type { DueWorkKind } from './due-work.ts';
 import { isCollectible } from './credit-notes.ts';
+import { closingDueAtMs } from './close-subscription.ts';
 import { recoverSubscription, takePayment } from './invoice-settlement.ts';
 import { availableOf, loadFunding, refreshSignals } from './funding.ts';
 
@@ -89,6 +90,7 @@ async function escalate(engine: Engine, tx: StoreTx, changes: Changes, customer:
     sub.status = 'canceled';
     sub.canceledAtMs = nowMs;
     sub.endedAtMs = nowMs;
+    sub.closingDueAtMs = closingDueAtMs(engine, sub, nowMs);
     await tx.billing.updateSubscription(sub);
     await tx.billing.endOpenPhase(sub.id, nowMs);
     changes.event('subscription.canceled', sub.customerId, { subscription: sub.id, ended_at: nowMs, reason: 'unpaid', invoice: invoice.id }, nowMs);

@@ -1,6 +1,6 @@
 import { invalid, ok, type Outcome } from '../core/errors.ts';
 import {
-  allowanceGrantProblems, balanceMismatch, clawBackProblems, overageLineProblems, overagePeriodProblem, purchaseGrantProblems,
+  allowanceGrantProblems, balanceMismatch, clawBackProblems, closingSlackMs, overageLineProblems, overagePeriodProblem, purchaseGrantProblems,
   reconciliationResult, unbalancedTransaction, unlinkedStripeMoneyProblem, unpushedInvoiceProblem, usageChargeProblem, usageTransactionProblem,
   type Discrepancy, type Reconciliation,
 } from '../core/reconciliation.ts';
@@ -70,7 +70,7 @@ export async function reconcile(engine: Engine, input: ReconcileInput = {}, opti
     { name: 'ledger balanced and balances match their entries', perCustomers: (tx, customers) => ledgerProblems(tx, window, customers) },
     { name: 'usage charged exactly once', perCustomers: (tx, customers) => usageProblems(tx, window, customers) },
     { name: 'grants linked to invoices and periods', whole: (tx) => grantLinkProblems(tx, window) },
-    { name: 'overage invoiced', whole: (tx) => overageProblems(tx, window, engine.settings.pastToleranceMs) },
+    { name: 'overage invoiced', whole: (tx) => overageProblems(tx, window, engine.settings.pastToleranceMs, engine.clock.now()) },
     { name: 'refund and chargeback claw-backs', whole: (tx) => clawBackProblemsIn(tx, window) },
     { name: 'customer money balances', whole: (tx) => customerBalanceProblems(tx) },
     { name: 'Stripe invoices pushed and Stripe money linked', whole: (tx) => stripeProblems(tx, window) },
@@ -143,9 +143,13 @@ async function grantLinkProblems(tx: StoreTx, window: ReconcileWindow): Promise<
  * Each overage line is priced and posted once, and each closed period's lines bill its overage,
  * less late usage the next invoice bills (`overagePeriodProblem`). `lateWindowMs` is how old an
  * event may be when it arrives (PRODUCT §5): how long after it closed a period can receive usage.
+ * An ended subscription's next invoice is its closing correction, awaited until `nowMs` (the
+ * clock of customers on no test clock) passes its due time by `closingSlackMs`.
  */
-async function overageProblems(tx: StoreTx, window: ReconcileWindow, lateWindowMs: number): Promise<Discrepancy[]> {
-  const [periods, lines] = await Promise.all([tx.reconciliation.closedPeriods(window, lateWindowMs), tx.reconciliation.overageLines(window)]);
+async function overageProblems(tx: StoreTx, window: ReconcileWindow, lateWindowMs: number, nowMs: number): Promise<Discrepancy[]> {
+  const [periods, lines] = await Promise.all([
+    tx.reconciliation.closedPeriods(window, lateWindowMs, { nowMs, slackMs: closingSlackMs }), tx.reconciliation.overageLines(window),
+  ]);
   // A line bills a window of one period (split where the plan changed), keyed by the window's start.
   const linesBySubscription = new Map<string, typeof lines>();
   for (const line of lines) linesBySubscription.set(line.subscriptionId, [...(linesBySubscription.get(line.subscriptionId) ?? []), line]);

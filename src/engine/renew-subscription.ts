@@ -6,6 +6,7 @@ import { Changes, type Engine } from './context.ts';
 import type { DueWorkKind } from './due-work.ts';
 import { issueGrant } from './grants.ts';
 import { issueInvoice } from './invoices.ts';
+import { closingDueAtMs } from './close-subscription.ts';
 import { allowanceSource, enableOverageFor, grantAllowance, leftOf, overageLines, periodAllowances, postOverageInvoiced, takeFrom } from './subscription-credits.ts';
 
 /**
@@ -35,6 +36,7 @@ export async function advancePeriod(
     }
     sub.status = 'canceled';
     sub.endedAtMs = sub.periodEndMs;
+    sub.closingDueAtMs = closingDueAtMs(engine, sub, sub.endedAtMs);
     await tx.billing.updateSubscription(sub);
     await tx.billing.endOpenPhase(sub.id, sub.periodEndMs);
     changes.event('subscription.canceled', sub.customerId, { subscription: sub.id, ended_at: sub.periodEndMs }, atMs);

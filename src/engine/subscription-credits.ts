@@ -111,8 +111,11 @@ export async function overageLines(tx: StoreTx, sub: SubscriptionRecord, upToMs:
     for (const phase of pricedPhases) {
       const startMs = Math.max(phase.startAtMs, period.periodStartMs);
       const endMs = Math.min(phase.endAtMs ?? period.periodEndMs, period.periodEndMs);
-      if (endMs <= startMs || startMs >= upToMs) continue;
-      const consumed = await tx.billing.overageConsumed(sub.customerId, startMs, Math.min(endMs, upToMs));
+      // A subscription that ended mid-period owns the usage of its end's own millisecond (its final
+      // invoice billed up to it), so the window its end cut counts that millisecond too.
+      const usageEndMs = sub.endedAtMs !== null && phase.endAtMs === sub.endedAtMs && endMs < period.periodEndMs ? endMs + 1 : endMs;
+      if (usageEndMs <= startMs || startMs >= upToMs) continue;
+      const consumed = await tx.billing.overageConsumed(sub.customerId, startMs, Math.min(usageEndMs, upToMs));
       const billed = await tx.billing.overageBilled(sub.id, startMs);
       const line = overageLine(plans.get(phase.planId)!, consumed - billed, startMs, endMs);
       // A line whose money rounds to zero is billed all the same: it moves its credits out of `overage`.

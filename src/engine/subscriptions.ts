@@ -5,6 +5,7 @@ import type { SubscriptionRecord } from '../store/records.ts';
 import { Changes, customerNow, readLocked, type Engine } from './context.ts';
 import { FieldCheck } from './input.ts';
 import { issueInvoice } from './invoices.ts';
+import { closingDueAtMs } from './close-subscription.ts';
 import { advancePeriod } from './renew-subscription.ts';
 import { enableOverageFor, grantAllowance, leftOf, overageLines, periodAllowances, postOverageInvoiced, revokeAllowance } from './subscription-credits.ts';
 
@@ -43,7 +44,7 @@ export async function createSubscription(engine: Engine, input: CreateSubscripti
     const sub: SubscriptionRecord = {
       id: engine.ids.next('sub'), customerId: customer.id, planId: plan.id, status: 'active', anchorAtMs,
       periodIndex: -1, periodStartMs: anchorAtMs, periodEndMs: anchorAtMs, pendingPlanId: null, cancelAtPeriodEnd: false,
-      canceledAtMs: null, endedAtMs: null, metadata, createdAtMs: nowMs, pastDueAtMs: null,
+      canceledAtMs: null, endedAtMs: null, metadata, createdAtMs: nowMs, pastDueAtMs: null, closingDueAtMs: null,
     };
     await tx.billing.insertSubscription(sub);
     await tx.billing.insertPhase({ id: engine.ids.next('prc'), subscriptionId: sub.id, customerId: customer.id, planId: plan.id, startAtMs: anchorAtMs, endAtMs: null, reason: 'created' });
@@ -155,6 +156,7 @@ export async function cancelSubscription(engine: Engine, id: string, input: { ti
     }
     sub.status = 'canceled';
     sub.endedAtMs = nowMs;
+    sub.closingDueAtMs = closingDueAtMs(engine, sub, nowMs);
     await tx.billing.updateSubscription(sub);
     await tx.billing.endOpenPhase(sub.id, nowMs);
     changes.event('subscription.canceled', sub.customerId, { subscription: sub.id, ended_at: nowMs, timing: 'immediate' }, nowMs);

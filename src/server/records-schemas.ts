@@ -264,7 +264,10 @@ export const Invoice = record('Invoice', 'An invoice with its lines and what was
   customer: Type.String(),
   subscription: NullableString,
   plan: NullableString,
-  kind: Type.Union([Type.Literal('subscription'), Type.Literal('proration'), Type.Literal('purchase'), Type.Literal('final')]),
+  kind: Type.Union([Type.Literal('subscription'), Type.Literal('proration'), Type.Literal('purchase'), Type.Literal('final'), Type.Literal('correction')], {
+    description: "`subscription`: a period's fee in advance and overage in arrears; `proration`: a mid-period change; `purchase`: credits bought; "
+      + "`final`: a subscription's end; `correction`: late overage of an ended subscription's periods, billed once no more of it can arrive (35 days after the end).",
+  }),
   period_start: NullableTime,
   period_end: NullableTime,
   currency: Type.String(),

@@ -565,6 +565,21 @@ export const migrations: Migration[] = [
       ],
     },
   },
+  {
+    version: 59,
+    name: 'closing corrections of ended subscriptions',
+    // An ended subscription's periods can still receive late usage for the 35 days an event may be
+    // late; its overage is billed then, once, by a `correction` invoice (close-subscription.ts).
+    // `closing_due_at` is when that falls due, NULL once it ran (or while the subscription runs),
+    // so the partial index holds only the closings to come and the scheduler finds them in time
+    // order. Subscriptions that ended before are given theirs by the default window (35 days and
+    // a millisecond after the end): late overage they were never billed for is billed then.
+    statements: [
+      `ALTER TABLE subscriptions ADD COLUMN closing_due_at BIGINT`,
+      `UPDATE subscriptions SET closing_due_at = ended_at + 3024000001 WHERE status = 'canceled' AND ended_at IS NOT NULL AND period_index >= 0`,
+      `CREATE INDEX subscriptions_closing_due ON subscriptions (closing_due_at, id) WHERE closing_due_at IS NOT NULL`,
+    ],
+  },
 ];
 
 /** The advisory lock that serializes migrations across server processes on PostgreSQL. */

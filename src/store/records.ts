@@ -193,6 +193,11 @@ export interface SubscriptionRecord {
   createdAtMs: number;
   /** When it went past due (an invoice of it unpaid past its due date or a failed payment). */
   pastDueAtMs: number | null;
+  /**
+   * Once it has ended: when its closing correction falls due (the first instant no usage of its
+   * periods can still be accepted, close-subscription.ts); null while it runs and once that ran.
+   */
+  closingDueAtMs: number | null;
 }
 
 /** One stretch of a subscription's timeline on one plan: the source of truth for "which plan, when". */
@@ -229,7 +234,11 @@ export interface PeriodRecord {
 }
 
 export type InvoiceStatus = 'draft' | 'open' | 'paid' | 'void' | 'uncollectible';
-export type InvoiceKind = 'subscription' | 'proration' | 'purchase' | 'final';
+/**
+ * `final` closes a subscription that ends; `correction` bills, once no more usage can reach an
+ * ended subscription's periods, the late overage that arrived after its final invoice.
+ */
+export type InvoiceKind = 'subscription' | 'proration' | 'purchase' | 'final' | 'correction';
 
 /** A line as drafted by core (`LineDraft`), once stored on its invoice. */
 export interface InvoiceLineRecord extends Omit<LineDraft, 'type'> {

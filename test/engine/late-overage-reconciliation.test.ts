@@ -213,13 +213,25 @@ describe.each(dialects)('overage billed wrong, with late usage about, on %s', (d
     expect(await problemsOf(engine, c.sub.id)).toEqual([`${period0(c.sub)} consumed 42 credits of overage but its overage lines bill 30.`]);
   });
 
-  it('names late overage of a subscription that has ended: no later invoice will bill it', async () => {
+  it('waits for the closing correction of a subscription that has ended, which bills late overage after a cancellation', async () => {
     const { engine } = ctx;
     const c = await januaryBilled(engine);
     await c.advance('2025-02-10T00:00:00Z');
     must(await cancelSubscription(engine, c.sub.id, { timing: 'immediate' }));
     await c.use(12, '2025-01-20T00:00:00Z');
-    expect(await problemsOf(engine, c.sub.id)).toEqual([`${period0(c.sub)} consumed 42 credits of overage but its overage lines bill 30.`]);
+    // Before the closing correction: "Period 0 of subscription … consumed 42 credits of overage but its overage lines bill 30."
+    expect(await problemsOf(engine, c.sub.id)).toEqual([]);
+    // 35 days and a millisecond after the cancellation no event of the subscription can arrive:
+    // the correction bills the 12 on a line that references January, and all of it is due.
+    await c.advance('2025-03-18T00:00:00Z');
+    const correction = (await invoicesOf(engine, c.customer.id)).find((i) => i.kind === 'correction')!;
+    expect(linesOf(correction)).toEqual([['overage', '12', '5', 60n, '2025-01-01T00:00:00.000Z', '2025-02-01T00:00:00.000Z']]);
+    expect(await closedOverage(engine, c.sub.id)).toEqual([[0, '42', '0', '0', null], [1, '0', '0', '0', null]]);
+    expect(await problemsOf(engine, c.sub.id)).toEqual([]);
+    await rebill(engine, correction.lines[0]!.id, '11', 55);
+    expect((await problemsOf(engine, c.sub.id)).filter((m) => m.includes('Period'))).toEqual([
+      `${period0(c.sub)} consumed 42 credits of overage but its overage lines bill 41.`,
+    ]);
   });
 });
 

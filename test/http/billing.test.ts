@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { dialects } from '../support/databases.ts';
 import { unique, useServer, type Api } from '../support/server.ts';
-import { advance, balance, domainEvents, expectLedgerConsistent, listAll, newClock, newCustomer as newAnyCustomer, perUnitMeter, use, type CustomerOptions } from './fixtures.ts';
+import { advance, balance, domainEvents, expectLedgerConsistent, ingest, listAll, newClock, newCustomer as newAnyCustomer, perUnitMeter, use, type CustomerOptions } from './fixtures.ts';
 
 /**
  * These scenarios are about periods, proration and overage, not collection: their customers are on
@@ -323,6 +323,41 @@ describe.each(dialects)('billing over HTTP on %s', (dialect) => {
     expect(await balance(api, customer.id)).toMatchObject({ available: '0', overage: '0' });
     await advance(api, clock, '2026-05-15T00:00:00Z');
     expect((await invoicesOf(api, customer.id)).map((i) => i.kind)).toEqual(['subscription', 'final']);
+    await expectLedgerConsistent(api);
+  });
+
+  it('bills late overage of a subscription canceled at once on one correction invoice, 35 days and a millisecond after the end', async () => {
+    const { api } = ctx;
+    const clock = await newClock(api, '2026-04-01T00:00:00Z');
+    const customer = await newCustomer(api, { clock });
+    const meter = await perUnitMeter(api);
+    const plan = await newPlan(api, { amount: 1000, included_credits: '100', overage: { unit_amount_per_credit: '2' } });
+    const sub = await subscribe(api, customer.id, plan.code);
+    await advance(api, clock, '2026-04-10T00:00:00Z');
+    await use(api, customer.id, meter.type, 130);
+    await advance(api, clock, '2026-04-16T00:00:00Z');
+    expect((await api.post(`/v1/subscriptions/${sub.id}/cancel`, { timing: 'immediate' })).status).toBe(200);
+    // An event of April 12 arrives after the final invoice: 5 credits of overage the customer owes.
+    const [late] = await ingest(api, [{ id: unique('late'), customer: customer.id, type: meter.type, timestamp: '2026-04-12T00:00:00Z', properties: { n: 5 } }]);
+    expect(late.status, JSON.stringify(late)).toBe('accepted');
+    expect(await balance(api, customer.id)).toMatchObject({ overage: '5' });
+    expect((await api.get('/v1/reconciliation')).body).toMatchObject({ ok: true, discrepancies: [] });
+
+    await advance(api, clock, '2026-05-21T00:00:00Z');
+    expect((await invoicesOf(api, customer.id)).map((i) => i.kind)).toEqual(['subscription', 'final']);
+    await advance(api, clock, '2026-05-21T00:00:00.001Z');
+    const invoices = await invoicesOf(api, customer.id);
+    expect(invoices.map((i) => i.kind)).toEqual(['subscription', 'final', 'correction']);
+    const correction = invoices[2];
+    expect(correction).toMatchObject({ subscription: sub.id, total: 10, period_start: '2026-04-01T00:00:00Z', period_end: '2026-04-16T00:00:00Z' });
+    expect(correction.lines.map((l: any) => [l.type, l.quantity, l.unit_amount, l.amount, l.period_start, l.period_end]))
+      .toEqual([['overage', '5', '2', 10, '2026-04-01T00:00:00Z', '2026-04-16T00:00:00Z']]);
+    const finalized = await domainEvents(api, customer.id, 'invoice.finalized');
+    expect(finalized.map((e) => e.data)).toContainEqual(expect.objectContaining({ invoice: correction.id, kind: 'correction', total: 10 }));
+    expect(await balance(api, customer.id)).toMatchObject({ overage: '0' });
+    await advance(api, clock, '2026-09-01T00:00:00Z');
+    expect((await invoicesOf(api, customer.id)).map((i) => i.kind)).toEqual(['subscription', 'final', 'correction']);
+    expect((await api.get('/v1/reconciliation')).body).toMatchObject({ ok: true, discrepancies: [] });
     await expectLedgerConsistent(api);
   });
 

@@ -2348,7 +2348,8 @@ export interface components {
             customer: string;
             subscription: string | null;
             plan: string | null;
-            kind: "subscription" | "proration" | "purchase" | "final";
+            /** @description `subscription`: a period's fee in advance and overage in arrears; `proration`: a mid-period change; `purchase`: credits bought; `final`: a subscription's end; `correction`: late overage of an ended subscription's periods, billed once no more of it can arrive (35 days after the end). */
+            kind: "subscription" | "proration" | "purchase" | "final" | "correction";
             /**
              * Format: date-time
              * @description RFC 3339 date-time in UTC.
@@ -2490,7 +2491,8 @@ export interface components {
             customer: string;
             subscription: string | null;
             plan: string | null;
-            kind: "subscription" | "proration" | "purchase" | "final";
+            /** @description `subscription`: a period's fee in advance and overage in arrears; `proration`: a mid-period change; `purchase`: credits bought; `final`: a subscription's end; `correction`: late overage of an ended subscription's periods, billed once no more of it can arrive (35 days after the end). */
+            kind: "subscription" | "proration" | "purchase" | "final" | "correction";
             /**
              * Format: date-time
              * @description RFC 3339 date-time in UTC.

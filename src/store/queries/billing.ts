@@ -50,6 +50,7 @@ export function toSubscription(r: SqlRow): SubscriptionRecord {
     metadata: json(r.metadata),
     createdAtMs: num(r.created_at),
     pastDueAtMs: numOrNull(r.past_due_at),
+    closingDueAtMs: numOrNull(r.closing_due_at),
   };
 }
 
@@ -144,18 +145,18 @@ export class BillingQueries {
   async insertSubscription(s: SubscriptionRecord): Promise<void> {
     await this.c.run(
       `INSERT INTO subscriptions (id, customer_id, plan_id, status, anchor_at, period_index, period_start, period_end, pending_plan_id,
-        cancel_at_period_end, canceled_at, ended_at, metadata, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+        cancel_at_period_end, canceled_at, ended_at, metadata, created_at, closing_due_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
       [s.id, s.customerId, s.planId, s.status, s.anchorAtMs, s.periodIndex, s.periodStartMs, s.periodEndMs, s.pendingPlanId,
-        s.cancelAtPeriodEnd ? 1 : 0, s.canceledAtMs, s.endedAtMs, JSON.stringify(s.metadata), s.createdAtMs],
+        s.cancelAtPeriodEnd ? 1 : 0, s.canceledAtMs, s.endedAtMs, JSON.stringify(s.metadata), s.createdAtMs, s.closingDueAtMs],
     );
   }
 
   async updateSubscription(s: SubscriptionRecord): Promise<void> {
     await this.c.run(
       `UPDATE subscriptions SET plan_id = ?, status = ?, period_index = ?, period_start = ?, period_end = ?, pending_plan_id = ?,
-        cancel_at_period_end = ?, canceled_at = ?, ended_at = ?, metadata = ?, past_due_at = ? WHERE id = ?`,
+        cancel_at_period_end = ?, canceled_at = ?, ended_at = ?, metadata = ?, past_due_at = ?, closing_due_at = ? WHERE id = ?`,
       [s.planId, s.status, s.periodIndex, s.periodStartMs, s.periodEndMs, s.pendingPlanId, s.cancelAtPeriodEnd ? 1 : 0, s.canceledAtMs,
-        s.endedAtMs, JSON.stringify(s.metadata), s.pastDueAtMs, s.id],
+        s.endedAtMs, JSON.stringify(s.metadata), s.pastDueAtMs, s.closingDueAtMs, s.id],
     );
   }
 
@@ -186,6 +187,26 @@ export class BillingQueries {
       testClockId === null ? [upToMs, limit] : [upToMs, testClockId, limit],
     );
     return rows.map((r) => ({ id: r.id as string, customerId: r.customer_id as string, dueAtMs: num(r.period_end) }));
+  }
+
+  /** Ended subscriptions whose closing correction is due by `upToMs`, soonest first, by `subscriptions_closing_due`. */
+  async dueClosings(testClockId: string | null, upToMs: number, limit: number): Promise<{ id: string; customerId: string; dueAtMs: number }[]> {
+    const clock = testClockId === null ? 'c.test_clock_id IS NULL' : 'c.test_clock_id = ?';
+    const rows = await this.c.query(
+      `SELECT s.id, s.customer_id, s.closing_due_at FROM subscriptions s JOIN customers c ON c.id = s.customer_id
+        WHERE s.closing_due_at IS NOT NULL AND s.closing_due_at <= ? AND ${clock} ORDER BY s.closing_due_at, s.id LIMIT ?`,
+      testClockId === null ? [upToMs, limit] : [upToMs, testClockId, limit],
+    );
+    return rows.map((r) => ({ id: r.id as string, customerId: r.customer_id as string, dueAtMs: num(r.closing_due_at) }));
+  }
+
+  /**
+   * Claims a subscription's closing correction: false when it ran already. One conditional UPDATE,
+   * so of two servers (or a retried run) that reach it at once only one sees it still due.
+   */
+  async claimClosing(subscriptionId: string, dueAtMs: number): Promise<boolean> {
+    const changed = await this.c.run(`UPDATE subscriptions SET closing_due_at = NULL WHERE id = ? AND closing_due_at = ?`, [subscriptionId, dueAtMs]);
+    return changed === 1;
   }
 
   async insertPhase(p: PhaseRecord): Promise<void> {

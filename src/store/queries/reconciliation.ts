@@ -211,12 +211,20 @@ export class ReconciliationQueries {
    * stamp the charge; a renewal before it reads the usage it bills and makes the invoice's id), so
    * a charge recorded before the invoice was seen by it, and one recorded after was not; within
    * one millisecond either may be. Read only where later usage may be pending: the subscription
-   * has not ended (its next renewal or final invoice bills it), and the invoice was made less than
+   * has not ended (its next renewal or final invoice bills it), or it has and its closing
+   * correction is still to come (`closing`, below), and the invoice was made less than
    * `lateWindowMs` (how old an event may be; 0, by default, holds every charge due) after the
    * period's end by the customer's clock: at or past that, no event stamped in the period can have
    * been accepted after the invoice, so all its overage is due whatever the charges' stamps.
+   *
+   * For an ended subscription the latest invoice that could bill is its final invoice (or, when
+   * it ended without one, the invoice of the renewal that began its last period), and what was
+   * recorded after it waits for the closing correction (close-subscription.ts) while that is due
+   * (`closing_due_at` set) and the customer's clock (a test clock's frozen time, else
+   * `closing.nowMs`) has not passed its due time by more than `closing.slackMs`. Once the
+   * correction ran, or is that late, or without `closing`, every charge is due.
    */
-  async closedPeriods(w: ReconcileWindow, lateWindowMs = 0): Promise<ClosedPeriod[]> {
+  async closedPeriods(w: ReconcileWindow, lateWindowMs = 0, closing: { nowMs: number; slackMs: number } | null = null): Promise<ClosedPeriod[]> {
     const d = this.c.dialect;
     const end = `CASE WHEN q.ended_at IS NOT NULL AND q.ended_at + 1 < q.period_end THEN q.ended_at + 1 ELSE q.period_end END`;
     // The period's overage from the charges whose stamp meets `recorded`.
@@ -229,6 +237,10 @@ export class ReconciliationQueries {
       return `${inTables(`t.kind = 'usage' AND ${effectiveIndexedTxn('t')} AND t.effective_at >= q.period_start AND t.effective_at < ${end}`)}
           + ${inTables(usageByIdTimeSql('t', 'q.period_start', end))} + ${onRows}`;
     };
+    // An ended subscription's closing correction still to come: due, and not overdue by the customer's clock.
+    const closingToCome = closing === null ? '1 = 0' : `(s.closing_due_at IS NOT NULL AND COALESCE((SELECT k.frozen_time FROM customers c
+        JOIN test_clocks k ON k.id = c.test_clock_id WHERE c.id = s.customer_id), ?) < s.closing_due_at + ?)`;
+    const closingParams = closing === null ? [] : [closing.nowMs, closing.slackMs];
     const rows = await this.c.query(
       `SELECT q.subscription_id, q.customer_id, q.period_index, q.period_start, q.period_end, q.latest_invoice, ${overage(() => '1 = 1')} AS overage,
           CASE WHEN q.latest_invoice IS NULL THEN 0 ELSE ${overage((stamp) => `${stamp} > q.invoiced_at`)} END AS pending,
@@ -236,11 +248,13 @@ export class ReconciliationQueries {
         FROM (SELECT p.subscription_id, p.customer_id, p.period_index, p.period_start, p.period_end, s.ended_at,
             i.id AS latest_invoice, ${idTimeSql(d, 'i.id', 'inv')} AS invoiced_at
           FROM subscription_periods p JOIN subscriptions s ON s.id = p.subscription_id
-          LEFT JOIN subscription_periods cur ON s.status <> 'canceled' AND cur.subscription_id = s.id AND cur.period_index = s.period_index
-          LEFT JOIN invoices i ON i.id = cur.invoice_id AND i.created_at < p.period_end + ?
+          LEFT JOIN subscription_periods cur ON (s.status <> 'canceled' OR ${closingToCome}) AND cur.subscription_id = s.id AND cur.period_index = s.period_index
+          LEFT JOIN invoices i ON i.id = CASE WHEN s.status <> 'canceled' OR cur.invoice_id IS NULL THEN cur.invoice_id
+              ELSE COALESCE((SELECT MAX(f.id) FROM invoices f WHERE f.subscription_id = s.id AND f.kind = 'final'), cur.invoice_id) END
+            AND i.created_at < p.period_end + ?
           WHERE p.period_end > ? AND p.period_start < ? AND (p.period_index < s.period_index OR s.status = 'canceled')) q
         ORDER BY q.subscription_id, q.period_index`,
-      [lateWindowMs, w.fromMs, w.toMs],
+      [...closingParams, lateWindowMs, w.fromMs, w.toMs],
     );
     return rows.map((r) => ({
       subscriptionId: r.subscription_id as string, customerId: r.customer_id as string, periodIndex: num(r.period_index),

@@ -7,6 +7,15 @@ import { collectionSection, statusBadge } from './dunning.ts';
 
 const pageSize = '25';
 
+/** What each kind of invoice bills, shown on the invoice's page. */
+const kindMeaning: Record<Schemas['Invoice']['kind'], string> = {
+  subscription: 'a period\'s fee in advance and the overage of earlier periods in arrears',
+  proration: 'a change of plan within the period',
+  purchase: 'credits bought',
+  final: 'the end of a subscription: unused time credited, overage so far billed',
+  correction: 'late overage of an ended subscription\'s periods, billed once no more of it could arrive (35 days after the end)',
+};
+
 /** Customers: search by id, external id, email or the start of a name or email; cursor pages. */
 export async function customersPage(session: Session, _params: string[], query: URLSearchParams): Promise<HTMLElement> {
   const q = query.get('q') ?? '';
@@ -248,6 +257,7 @@ export async function invoicePage(session: Session, [id]: string[]): Promise<HTM
     h('h1', {}, `Invoice ${invoice.id}`),
     h('p', { class: 'muted' }, link(`#/customers/${invoice.customer}`, invoice.customer), ` · ${invoice.kind} · `, statusBadge(invoice),
       invoice.period_start ? ` · ${when(invoice.period_start)} → ${when(invoice.period_end)}` : ''),
+    h('p', { class: 'muted small', id: 'kind' }, `${invoice.kind[0]!.toUpperCase()}${invoice.kind.slice(1)}: ${kindMeaning[invoice.kind]}.`),
     section('Lines', table(['Type', 'Description', 'Quantity', 'Unit', 'Amount'],
       invoice.lines.map((l) => [l.type, l.description, l.quantity, l.unit_amount, money(l.amount, c)]), 'No lines.'),
     h('dl', { class: 'totals', id: 'totals' }, h('dt', {}, 'Subtotal'), h('dd', {}, money(invoice.subtotal, c)), h('dt', {}, 'Total'), h('dd', {}, money(invoice.total, c)),
