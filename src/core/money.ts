@@ -1,7 +1,10 @@
 /**
  * Money is an integer count of minor units of an ISO 4217 currency (PRODUCT §1): $10.00 is
  * `{ amountMinor: 1000n, currency: 'USD' }`. On the wire the amount is a JSON integer, which is
- * exact as long as it stays within Number.MAX_SAFE_INTEGER, so amounts are bounded well below.
+ * exact as long as it stays within Number.MAX_SAFE_INTEGER, so amounts are bounded well below:
+ * every amount a caller sends, and every invoice line the engine makes, is at most
+ * `amountMinorMax`. A sum of many (a report, a customer's money balance) can still pass 2^53; the
+ * reply that would carry it is refused (`AmountBeyondJson`) rather than rounded.
  */
 import { divRound, pow10, creditsScale, type Parsed, type RoundingMode } from './decimal.ts';
 import { invariant } from './errors.ts';
@@ -49,10 +52,25 @@ export function moneyToWire(money: Money): { amount: number; currency: string } 
   return { amount: minorToJson(money.amountMinor), currency: money.currency };
 }
 
-/** Minor units as an exact JSON integer; an amount beyond 2^53 is a broken invariant, never rounded. */
+/** The largest amount a reply carries: JSON integers beyond it are not exact in most parsers. */
+export const jsonMinorMax = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * A reply would carry an amount beyond `jsonMinorMax`: a sum over many amounts (each within
+ * `amountMinorMax`), never one amount a caller sent or an invoice line. The server answers 422
+ * `amount_beyond_json` (nothing is changed by a read; the caller asks for less, such as a shorter
+ * window), never a rounded number.
+ */
+export class AmountBeyondJson extends Error {
+  override readonly name = 'AmountBeyondJson';
+  constructor(readonly amountMinor: bigint) {
+    super(`An amount in this reply (${amountMinor} minor units) is beyond ${jsonMinorMax} (2^53 - 1), the largest the API sends as an exact JSON integer.`);
+  }
+}
+
+/** Minor units as an exact JSON integer; beyond 2^53 - 1 the reply is refused, never rounded. */
 export function minorToJson(amountMinor: bigint): number {
-  const limit = BigInt(Number.MAX_SAFE_INTEGER);
-  invariant(amountMinor <= limit && amountMinor >= -limit, 'Amount is beyond the exact JSON integer range.');
+  if (amountMinor > jsonMinorMax || amountMinor < -jsonMinorMax) throw new AmountBeyondJson(amountMinor);
   return Number(amountMinor);
 }
 

@@ -1,4 +1,5 @@
 import { divRound, formatDecimal } from './decimal.ts';
+import { amountMinorMax } from './money.ts';
 import { prorate, type Fraction } from './proration.ts';
 import type { Interval } from './periods.ts';
 import type { Rate } from './rating.ts';
@@ -9,6 +10,11 @@ import type { Rate } from './rating.ts';
  * 10^6 (`overageUnitScaled`), and turned into money once per invoice line.
  */
 export const overagePriceScale = 6;
+/**
+ * The highest overage price, 10^12 minor units a credit: scaled, it fits the signed 64-bit column
+ * that keeps it (a higher one was refused only when the database would not bind it).
+ */
+export const overageUnitMaxScaled = 10n ** 12n * 10n ** BigInt(overagePriceScale);
 
 export interface Plan {
   id: string;
@@ -58,6 +64,10 @@ export function overageLine(plan: Plan, creditsMicro: bigint, periodStartMs: num
   if (plan.overageUnitScaled === null || creditsMicro === 0n) return null;
   // credits (scale 6) × price (scale 6) → minor units at scale 12, rounded half away from zero.
   const amountMinor = divRound(creditsMicro * plan.overageUnitScaled, 10n ** 12n);
+  // An invoice line carries at most `amountMinorMax`, as every amount a caller sends: beyond it
+  // the overage stays in the customer's `overage` account, unbilled, and reconciliation names its
+  // period (`overage_invoiced`) for the operator. The renewal itself goes on.
+  if (amountMinor > amountMinorMax || amountMinor < -amountMinorMax) return null;
   return {
     type: 'overage',
     description: `Overage: ${formatDecimal(creditsMicro, 6)} credits`,

@@ -184,6 +184,28 @@ export function overageLineProblems(l: OverageLineFacts): Discrepancy[] {
   return out;
 }
 
+/** A void invoice with overage lines: what the lines' postings and the void's together moved to `invoiced:overage`. */
+export interface VoidOverageFacts {
+  invoiceId: string;
+  customerId: string;
+  subscriptionId: string | null;
+  movedMicro: bigint;
+}
+
+/**
+ * A void invoice bills nothing: its void gave back every credit its overage lines moved out of
+ * `overage`, so together they moved nothing (else the next invoice bills those credits again, or
+ * they are lost).
+ */
+export function voidOverageProblem(v: VoidOverageFacts): Discrepancy | null {
+  if (v.movedMicro === 0n) return null;
+  return {
+    check: 'overage_invoiced',
+    message: `Void invoice ${v.invoiceId}'s overage lines and its void together move ${credits(-v.movedMicro)} credits out of overage; a void gives them all back.`,
+    ids: present([v.invoiceId, v.customerId, v.subscriptionId]),
+  };
+}
+
 /**
  * What a closed period's usage pushed into overage, told apart by when each charge was recorded
  * against the subscription's latest invoice that could bill the period (the invoice of the

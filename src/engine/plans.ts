@@ -1,7 +1,7 @@
 import { invalid, notFound, ok, type Outcome } from '../core/errors.ts';
 import { parseDecimal } from '../core/decimal.ts';
 import { isCurrency } from '../core/money.ts';
-import { overagePriceScale } from '../core/plans.ts';
+import { overagePriceScale, overageUnitMaxScaled } from '../core/plans.ts';
 import { parseRate, type Rate } from '../core/rating.ts';
 import type { PlanRecord } from '../store/queries/billing.ts';
 import { Changes, type Engine } from './context.ts';
@@ -33,7 +33,7 @@ export async function createPlan(engine: Engine, input: CreatePlanInput): Promis
   let overageUnitScaled: bigint | null = null;
   let overageLimitMicro: bigint | null = null;
   if (input.overage) {
-    const price = parseDecimal(input.overage.unit_amount_per_credit, overagePriceScale);
+    const price = parseDecimal(input.overage.unit_amount_per_credit, overagePriceScale, { maxAbs: overageUnitMaxScaled });
     if (!price.ok) check.add('overage.unit_amount_per_credit', price.problem.code, price.problem.message);
     else overageUnitScaled = price.value;
     overageLimitMicro = check.optionalCredits('overage.limit_credits', input.overage.limit_credits);

@@ -1,6 +1,6 @@
 import { invalid, ok, type Outcome } from '../core/errors.ts';
 import {
-  allowanceGrantProblems, balanceMismatch, clawBackProblems, closingSlackMs, overageLineProblems, overagePeriodProblem, purchaseGrantProblems,
+  allowanceGrantProblems, balanceMismatch, clawBackProblems, closingSlackMs, overageLineProblems, overagePeriodProblem, voidOverageProblem, purchaseGrantProblems,
   reconciliationResult, unbalancedTransaction, unlinkedStripeMoneyProblem, unpushedInvoiceProblem, usageChargeProblem, usageTransactionProblem,
   type Discrepancy, type Reconciliation,
 } from '../core/reconciliation.ts';
@@ -150,10 +150,16 @@ async function overageProblems(tx: StoreTx, window: ReconcileWindow, lateWindowM
   const [periods, lines] = await Promise.all([
     tx.reconciliation.closedPeriods(window, lateWindowMs, { nowMs, slackMs: closingSlackMs }), tx.reconciliation.overageLines(window),
   ]);
+  // After them, not beside: on PostgreSQL a snapshot is one connection, which runs one query at a time.
+  const voided = await tx.reconciliation.voidOverage(window);
   // A line bills a window of one period (split where the plan changed), keyed by the window's start.
   const linesBySubscription = new Map<string, typeof lines>();
   for (const line of lines) linesBySubscription.set(line.subscriptionId, [...(linesBySubscription.get(line.subscriptionId) ?? []), line]);
   const out: Discrepancy[] = lines.flatMap(overageLineProblems);
+  for (const v of voided) {
+    const problem = voidOverageProblem(v);
+    if (problem) out.push(problem);
+  }
   for (const p of periods) {
     const own = (linesBySubscription.get(p.subscriptionId) ?? []).filter((l) => l.periodStartMs >= p.periodStartMs && l.periodStartMs < p.periodEndMs);
     const problem = overagePeriodProblem(p, own);

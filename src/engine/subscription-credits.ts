@@ -127,17 +127,31 @@ export async function overageLines(tx: StoreTx, sub: SubscriptionRecord, upToMs:
 
 /** Moves invoiced overage out of the customer's `overage` account, caused by its invoice line. */
 export function postOverageInvoiced(changes: Changes, invoice: InvoiceRecord, nowMs: number): void {
+  moveOverage(changes, invoice, nowMs, 'billed');
+}
+
+/**
+ * A voided invoice bills nothing, its overage lines included: what they moved out of the
+ * customer's `overage` account goes back to it, caused by the invoice, so the overage is owed
+ * again and the next invoice that bills the period (a renewal, a final or closing invoice) bills
+ * it, as it counts only lines of invoices that are not void. Without this the next invoice moved
+ * the same credits out a second time.
+ */
+export function giveOverageBack(changes: Changes, invoice: InvoiceRecord, nowMs: number): void {
+  moveOverage(changes, invoice, nowMs, 'voided');
+}
+
+function moveOverage(changes: Changes, invoice: InvoiceRecord, nowMs: number, why: 'billed' | 'voided'): void {
   for (const line of invoice.lines) {
     if (line.type !== 'overage') continue;
-    const entries: LedgerEntry[] = [];
     const parsed = parseCredits(line.quantity);
     if (!parsed.ok) continue;
-    const creditsMicro = parsed.value;
-    entries.push({ account: accounts.overage, amountMicro: creditsMicro }, { account: accounts.invoicedOverage, amountMicro: -creditsMicro });
+    const creditsMicro = why === 'billed' ? parsed.value : -parsed.value;
+    const entries: LedgerEntry[] = [{ account: accounts.overage, amountMicro: creditsMicro }, { account: accounts.invoicedOverage, amountMicro: -creditsMicro }];
     changes.txn({
       customerId: invoice.customerId,
       kind: 'overage_invoiced',
-      cause: { type: 'invoice_line', id: line.id },
+      cause: why === 'billed' ? { type: 'invoice_line', id: line.id } : { type: 'invoice', id: invoice.id },
       refs: { invoice: invoice.id, invoice_line: line.id },
       effectiveAtMs: nowMs,
       entries,

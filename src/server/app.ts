@@ -1,3 +1,4 @@
+import { AmountBeyondJson } from '../core/money.ts';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -157,6 +158,7 @@ export async function buildServer(engine: Engine, options: ServerOptions = {}): 
     if (error.statusCode && error.statusCode < 500) {
       return reply.code(error.statusCode).send({ error: { code: 'bad_request', message: error.message } });
     }
+    if (error instanceof AmountBeyondJson) return reply.code(422).send({ error: { code: 'amount_beyond_json', message: `${error.message} Ask for less: a shorter window, or one customer.` } });
     if (error instanceof ReplyDriftError) return reply.code(500).send({ error: { code: 'reply_schema_mismatch', message: error.message } });
     request.log.error({ err: error }, 'request failed');
     return reply.code(500).send({ error: { code: 'internal_error', message: 'Something went wrong on our side; the request was not applied.' } });

@@ -11,7 +11,7 @@ export const CreatePlan = Type.Object({
   included_credits: Credits,
   rollover: Type.Optional(Type.Object({ max_credits: Credits }, { additionalProperties: false })),
   overage: Type.Optional(Type.Object({
-    unit_amount_per_credit: Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?$', maxLength: 40, description: 'Minor units per credit, as a decimal string ("0.1" = $0.001 a credit).' }),
+    unit_amount_per_credit: Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?$', maxLength: 40, description: 'Minor units per credit, as a decimal string ("0.1" = $0.001 a credit), up to 10^12 with up to 6 fraction digits.' }),
     limit_credits: Type.Optional(Credits),
   }, { additionalProperties: false })),
   rates: Type.Optional(Type.Record(Type.String({ maxLength: 100 }), Type.Unsafe<unknown>({ ...RateSchema }), { maxProperties: 50, description: 'Rate overrides per meter code.' })),

@@ -61,6 +61,7 @@ const statusByCode: Record<string, number> = {
   promotion_not_eligible: 409,
   customer_already_referred: 409,
   referral_not_eligible: 409,
+  amount_beyond_json: 422,
   payload_too_large: 413,
   unsupported_media_type: 415,
   internal_error: 500,

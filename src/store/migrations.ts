@@ -1,5 +1,6 @@
 import type { Dialect, SqlDatabase } from './sql.ts';
 import { minuteIdSql } from './queries/usage-window.ts';
+import { idAlphabet, idTimeLength } from '../core/id-time.ts';
 
 /**
  * The schema, as an ordered list of migrations written in the SQL that SQLite and PostgreSQL
@@ -13,6 +14,43 @@ export interface Migration {
   statements: string[];
   /** Statements for one dialect instead of `statements`, where the shared SQL cannot say it. */
   byDialect?: Partial<Record<Dialect, string[]>>;
+}
+
+/** An id's time part for `msSql`, an SQL expression of milliseconds, as `idTimeText` writes it. */
+function idTimeTextSql(msSql: string): string {
+  const places: string[] = [];
+  for (let i = idTimeLength - 1; i >= 0; i--) places.push(`substr('${idAlphabet}', CAST((${msSql} / ${32 ** i}) % 32 + 1 AS INTEGER), 1)`);
+  return places.join(' || ');
+}
+
+/**
+ * What `voidInvoice` posts for each overage line of the invoice it voids, posted for the invoices
+ * voided before it did (migration 60): the line's own `overage_invoiced` entries negated, in a
+ * transaction caused by the invoice at its void time, and the two balances moved. Its id is a
+ * transaction id of the void's time whose other 16 characters are the line's own (unique: one per
+ * line). An invoice that already has such a transaction is left alone.
+ */
+function voidOverageGivenBack(): string[] {
+  const id = `'txn_' || ${idTimeTextSql('i.voided_at')} || substr(l.id, ${'lin_'.length + idTimeLength + 1}, 16)`;
+  const lines = `FROM invoices i JOIN invoice_lines l ON l.invoice_id = i.id AND l.type = 'overage'
+      JOIN ledger_transactions t ON t.cause_id = l.id AND t.kind = 'overage_invoiced'`;
+  const givenBack = `SELECT 1 FROM ledger_entries x JOIN ledger_transactions r ON r.id = x.txn_id
+      WHERE r.kind = 'overage_invoiced' AND r.cause_type = 'invoice' AND x.customer_id = accounts.customer_id AND x.account = accounts.code`;
+  return [
+    `INSERT INTO ledger_transactions (id, customer_id, kind, cause_type, cause_id, refs, effective_at, created_at, effective_indexed)
+      SELECT ${id}, t.customer_id, 'overage_invoiced', 'invoice', i.id, '{"invoice":"' || i.id || '","invoice_line":"' || l.id || '"}',
+        i.voided_at, i.voided_at, t.effective_indexed
+      ${lines}
+      WHERE i.status = 'void' AND i.voided_at IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM ledger_transactions r WHERE r.cause_id = i.id AND r.kind = 'overage_invoiced')`,
+    `INSERT INTO ledger_entries (txn_id, seq, customer_id, account, amount, account_indexed)
+      SELECT ${id}, e.seq, e.customer_id, e.account, -e.amount, e.account_indexed
+      ${lines} JOIN ledger_entries e ON e.txn_id = t.id
+      WHERE i.status = 'void' AND EXISTS (SELECT 1 FROM ledger_transactions r WHERE r.id = ${id})
+        AND NOT EXISTS (SELECT 1 FROM ledger_entries x WHERE x.txn_id = ${id})`,
+    `UPDATE accounts SET balance = balance + (SELECT SUM(x.amount) ${givenBack.slice('SELECT 1'.length)})
+      WHERE code IN ('overage', 'invoiced:overage') AND EXISTS (${givenBack})`,
+  ];
 }
 
 /**
@@ -579,6 +617,15 @@ export const migrations: Migration[] = [
       `UPDATE subscriptions SET closing_due_at = ended_at + 3024000001 WHERE status = 'canceled' AND ended_at IS NOT NULL AND period_index >= 0`,
       `CREATE INDEX subscriptions_closing_due ON subscriptions (closing_due_at, id) WHERE closing_due_at IS NOT NULL`,
     ],
+  },
+  {
+    version: 60,
+    name: 'void invoices give their overage back',
+    // Releases before this one left a void invoice's `overage_invoiced` postings in place: its
+    // overage was no longer owed, and the next invoice, counting only lines of invoices that are
+    // not void, billed it and moved it out of `overage` a second time. `voidInvoice` now gives it
+    // back; this gives it back for the invoices voided before, as of their void.
+    statements: voidOverageGivenBack(),
   },
 ];
 

@@ -5082,7 +5082,7 @@ export interface operations {
                         max_credits: string;
                     };
                     overage?: {
-                        /** @description Minor units per credit, as a decimal string ("0.1" = $0.001 a credit). */
+                        /** @description Minor units per credit, as a decimal string ("0.1" = $0.001 a credit), up to 10^12 with up to 6 fraction digits. */
                         unit_amount_per_credit: string;
                         /**
                          * @description Credits as a decimal string, up to 6 fraction digits.

@@ -1,6 +1,6 @@
 import { toReturn } from './returns.ts';
 import type { SqlConnection, SqlValue } from '../sql.ts';
-import type { AllowanceGrantFacts, ClosedPeriodOverage, OverageLineFacts, PurchaseGrantFacts } from '../../core/reconciliation.ts';
+import type { AllowanceGrantFacts, ClosedPeriodOverage, OverageLineFacts, PurchaseGrantFacts, VoidOverageFacts } from '../../core/reconciliation.ts';
 import type { ReturnRecord } from '../records.ts';
 import { endOfTimeMs } from '../../core/time.ts';
 import { big, num, numOrNull, queryInChunks, strOrNull } from '../rows.ts';
@@ -217,6 +217,9 @@ export class ReconciliationQueries {
    * period's end by the customer's clock: at or past that, no event stamped in the period can have
    * been accepted after the invoice, so all its overage is due whatever the charges' stamps.
    *
+   * When that invoice was voided it bills nothing (`voidInvoice` gave its overage back), so the
+   * period's overage is all pending, for the next invoice that bills the period, on the same terms.
+   *
    * For an ended subscription the latest invoice that could bill is its final invoice (or, when
    * it ended without one, the invoice of the renewal that began its last period), and what was
    * recorded after it waits for the closing correction (close-subscription.ts) while that is due
@@ -243,10 +246,11 @@ export class ReconciliationQueries {
     const closingParams = closing === null ? [] : [closing.nowMs, closing.slackMs];
     const rows = await this.c.query(
       `SELECT q.subscription_id, q.customer_id, q.period_index, q.period_start, q.period_end, q.latest_invoice, ${overage(() => '1 = 1')} AS overage,
-          CASE WHEN q.latest_invoice IS NULL THEN 0 ELSE ${overage((stamp) => `${stamp} > q.invoiced_at`)} END AS pending,
-          CASE WHEN q.latest_invoice IS NULL THEN 0 ELSE ${overage((stamp) => `${stamp} = q.invoiced_at`)} END AS tied
+          CASE WHEN q.latest_invoice IS NULL THEN 0 WHEN q.latest_status = 'void' THEN ${overage(() => '1 = 1')}
+            ELSE ${overage((stamp) => `${stamp} > q.invoiced_at`)} END AS pending,
+          CASE WHEN q.latest_invoice IS NULL OR q.latest_status = 'void' THEN 0 ELSE ${overage((stamp) => `${stamp} = q.invoiced_at`)} END AS tied
         FROM (SELECT p.subscription_id, p.customer_id, p.period_index, p.period_start, p.period_end, s.ended_at,
-            i.id AS latest_invoice, ${idTimeSql(d, 'i.id', 'inv')} AS invoiced_at
+            i.id AS latest_invoice, i.status AS latest_status, ${idTimeSql(d, 'i.id', 'inv')} AS invoiced_at
           FROM subscription_periods p JOIN subscriptions s ON s.id = p.subscription_id
           LEFT JOIN subscription_periods cur ON (s.status <> 'canceled' OR ${closingToCome}) AND cur.subscription_id = s.id AND cur.period_index = s.period_index
           LEFT JOIN invoices i ON i.id = CASE WHEN s.status <> 'canceled' OR cur.invoice_id IS NULL THEN cur.invoice_id
@@ -279,6 +283,26 @@ export class ReconciliationQueries {
       id: r.id as string, invoiceId: r.invoice_id as string, subscriptionId: r.subscription_id as string, periodStartMs: num(r.period_start),
       quantity: r.quantity as string, unitAmount: r.unit_amount as string, amountMinor: big(r.amount), postings: num(r.postings), postedMicro: big(r.posted),
     }));
+  }
+
+  /**
+   * Void invoices created in the window that have overage lines, each with what the lines'
+   * `overage_invoiced` transactions and the void's (caused by the invoice) moved to
+   * `invoiced:overage` together.
+   */
+  async voidOverage(w: ReconcileWindow): Promise<VoidOverageFacts[]> {
+    const rows = await this.c.query(
+      `SELECT i.id, i.customer_id, i.subscription_id, COALESCE(SUM(e.amount), 0) AS moved
+        FROM invoices i
+        JOIN ledger_transactions t ON t.kind <> 'usage' AND t.kind = 'overage_invoiced'
+          AND (t.cause_id = i.id OR t.cause_id IN (SELECT l.id FROM invoice_lines l WHERE l.invoice_id = i.id AND l.type = 'overage'))
+        JOIN ledger_entries e ON e.txn_id = t.id AND e.account = 'invoiced:overage'
+        WHERE i.status = 'void' AND i.created_at >= ? AND i.created_at < ?
+          AND EXISTS (SELECT 1 FROM invoice_lines l WHERE l.invoice_id = i.id AND l.type = 'overage')
+        GROUP BY i.id, i.customer_id, i.subscription_id ORDER BY i.id`,
+      [w.fromMs, w.toMs],
+    );
+    return rows.map((r) => ({ invoiceId: r.id as string, customerId: r.customer_id as string, subscriptionId: strOrNull(r.subscription_id), movedMicro: big(r.moved) }));
   }
 
   /** Refunds and chargebacks created in the window, with their invoice's total (null when the invoice is missing). */
