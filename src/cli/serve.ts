@@ -51,7 +51,10 @@ export async function startServer(options: ServeOptions): Promise<void> {
     metricsPublic: process.env.TALLY_METRICS_PUBLIC === '1',
     stripe,
   });
-  const scheduler = startScheduler(engine, { onRan: (items) => app.metrics.dueWork.inc(items) });
+  const scheduler = startScheduler(engine, {
+    onRan: (items) => app.metrics.dueWork.inc(items),
+    onFailure: (item) => app.metrics.dueWorkFailures.inc({ kind: item.kind }),
+  });
   // Pushes finalized invoices to Stripe when a secret key is set (PRODUCT §11).
   // Loaded only then: the `stripe` package is not needed otherwise.
   const stripePush = stripe.secretKey ? (await import('../integrations/stripe/push-worker.ts')).startStripePushWorker(engine, stripe) : null;

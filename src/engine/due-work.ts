@@ -77,6 +77,21 @@ export const dueListSize = 500;
 export const dueItemsPerTransaction = 100;
 
 /**
+ * Items that failed on their own, held back from later passes for a while: the real-clock
+ * scheduler's (`FailureBackoff` in src/scheduler/scheduler.ts), so that one item that cannot run
+ * does not take a transaction's place in every pass, or stop the work behind it, while it is
+ * retried. Without one (a test clock's advance) the first failure ends the run.
+ */
+export interface DueHold {
+  /** Whether this item is held back now. */
+  holds(item: DueItem): boolean;
+  /** This item failed in a transaction of its own. */
+  failed(item: DueItem, error: unknown): void;
+  /** These items ran (their transaction committed). */
+  ran(items: readonly DueItem[]): void;
+}
+
+/**
  * Runs everything due on one clock up to `upToMs`, in time order across kinds (ties: the order of
  * `kinds`). `beforeEach` lets a test clock move its frozen time to each item's instant first.
  *
@@ -85,7 +100,8 @@ export const dueItemsPerTransaction = 100;
  * claimed and re-checked on its own, so the cost per item does not grow with the population. The
  * customers of a transaction are locked up front in sorted order (as ingestion does), so
  * concurrent writers cannot deadlock with it. Should a transaction fail, its items run again one
- * per transaction, so one bad item cannot hold back the others. Between transactions the event
+ * per transaction, so one bad item cannot hold back the others; one that fails on its own is
+ * held back by `hold` (the scheduler's), or else ends the run with its error. Between transactions the event
  * loop gets a turn, so a long run (a test clock over a large population, the scheduler after a
  * month boundary) never starves the server's requests.
  */
@@ -93,7 +109,9 @@ export async function runDue(
   engine: Engine,
   testClockId: string | null,
   upToMs: number,
-  options: { kinds?: DueWorkKind[]; beforeEach?: (tx: StoreTx, item: DueItem) => Promise<void>; batch?: number; perTransaction?: number } = {},
+  options: {
+    kinds?: DueWorkKind[]; beforeEach?: (tx: StoreTx, item: DueItem) => Promise<void>; batch?: number; perTransaction?: number; hold?: DueHold;
+  } = {},
 ): Promise<number> {
   const kinds = options.kinds ?? dueWorkKinds;
   const listSize = options.batch ?? dueListSize;
@@ -109,7 +127,10 @@ export async function runDue(
         if (kinds[i]!.atTarget) lists[i] = await kinds[i]!.due(engine.store.read, testClockId, upToMs, listSize);
       }
     }
-    const items = lists.flatMap((list, i) => list.map((item) => ({ item, order: i })));
+    const hold = options.hold;
+    const items = lists.flatMap((list, i) => list.map((item) => ({ item, order: i }))).filter(({ item }) => hold === undefined || !hold.holds(item));
+    // With a hold, a pass that finds nothing but items held back ends the run: they wait for a
+    // later run, past their backoff.
     if (items.length === 0) return done;
     items.sort((a, b) => a.item.dueAtMs - b.item.dueAtMs || a.order - b.order);
     // An item may schedule more work later than itself but earlier than what is already listed (a
@@ -139,20 +160,25 @@ export async function runDue(
           if (chunk.length > 1) await tx.lockCustomers([...new Set(chunk.map((c) => c.item.customerId))].sort());
           await runAll(tx, chunk);
         });
+        hold?.ran(chunk.map((c) => c.item));
+        done += chunk.length;
       } catch (error) {
-        if (chunk.length === 1) throw error;
-        // Each item on its own: the others are done, and the first failure is reported after.
+        // Each item on its own: the others are done. A failure is held back (with a hold), else
+        // the first one is reported after.
         let failure: { error: unknown } | null = null;
         for (const entry of chunk) {
           try {
-            await engine.store.transaction((tx) => runAll(tx, [entry]));
+            if (chunk.length > 1) await engine.store.transaction((tx) => runAll(tx, [entry]));
+            else throw error;
+            hold?.ran([entry.item]);
+            done += 1;
           } catch (own) {
-            failure ??= { error: own };
+            if (hold !== undefined) hold.failed(entry.item, own);
+            else failure ??= { error: own };
           }
         }
         if (failure) throw failure.error;
       }
-      done += chunk.length;
       await yieldToEventLoop();
     }
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { useEngine } from '../../test/support/engine.ts';
-import type { DueItem, DueWorkKind } from '../engine/due-work.ts';
-import { startScheduler } from './scheduler.ts';
+import { runDue, type DueItem, type DueWorkKind } from '../engine/due-work.ts';
+import { FailureBackoff, retryFirstMs, retryMaxMs, startScheduler } from './scheduler.ts';
 
 const nextTimer = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -65,5 +65,82 @@ describe('scheduler', () => {
     expect(ran.length).toBe(after);
     expect(ran[0]).toBe(3);
     expect(ran.slice(1).every((n) => n === 0)).toBe(true);
+  });
+
+  /** Five items due at once, of which `poisoned` throws while `failing` says so. */
+  function poisonProbe(poisoned: string) {
+    const done = new Set<string>();
+    const attempts = new Map<string, number>();
+    const state = { failing: true };
+    const probe: DueWorkKind = {
+      kind: 'probe',
+      async due(): Promise<DueItem[]> {
+        return ['p1', 'p2', 'p3', 'p4', 'p5'].filter((id) => !done.has(id)).map((id) => ({ kind: 'probe', id, customerId: 'c', dueAtMs: 0 }));
+      },
+      async run(_engine, _tx, item) {
+        attempts.set(item.id, (attempts.get(item.id) ?? 0) + 1);
+        if (item.id === poisoned && state.failing) throw new Error(`cannot run ${item.id}`);
+        done.add(item.id);
+      },
+    };
+    return { probe, done, attempts, state };
+  }
+
+  it('holds back an item that fails and runs the work behind it, trying it again after 1 s, 2 s, … up to 5 minutes', async () => {
+    const { probe, done, attempts, state } = poisonProbe('p2');
+    let nowMs = 1_000_000;
+    const failures: [string, number, number, string][] = [];
+    const hold = new FailureBackoff(() => nowMs, (item, error, n, retryAtMs) => failures.push([item.id, n, retryAtMs - nowMs, (error as Error).message]));
+    const run = () => runDue(ctx.engine, null, nowMs, { kinds: [probe], hold });
+
+    // The batch of five fails on p2; each then runs alone: four commit, p2 is held back for 1 s.
+    expect(await run()).toBe(4);
+    expect([...done].sort()).toEqual(['p1', 'p3', 'p4', 'p5']);
+    expect(failures).toEqual([['p2', 1, retryFirstMs, 'cannot run p2']]);
+    expect(hold.size).toBe(1);
+    // Within its wait it is not tried: the run finds nothing else and ends.
+    nowMs += retryFirstMs - 1;
+    expect(await run()).toBe(0);
+    expect(attempts.get('p2')).toBe(2);
+    // Then again, and held twice as long; and so on, the wait capped at 5 minutes.
+    nowMs += 1;
+    expect(await run()).toBe(0);
+    expect(failures[1]).toEqual(['p2', 2, 2 * retryFirstMs, 'cannot run p2']);
+    for (let i = 0; i < 12; i++) {
+      nowMs += failures[failures.length - 1]![2];
+      await run();
+    }
+    expect(failures.map((f) => f[2]).slice(0, 10)).toEqual([1, 2, 4, 8, 16, 32, 64, 128, 256, 300].map((s) => s * 1000));
+    expect(failures[failures.length - 1]![2]).toBe(retryMaxMs);
+    // Once it can run, it runs when its wait is over, and is held no more.
+    state.failing = false;
+    nowMs += retryMaxMs;
+    expect(await run()).toBe(1);
+    expect(done.has('p2')).toBe(true);
+    expect(hold.size).toBe(0);
+  });
+
+  it('without a hold (a test clock) runs the others, then fails with the item\'s error', async () => {
+    const { probe, done } = poisonProbe('p4');
+    await expect(runDue(ctx.engine, null, 1, { kinds: [probe] })).rejects.toThrow('cannot run p4');
+    expect([...done].sort()).toEqual(['p1', 'p2', 'p3', 'p5']);
+  });
+
+  it('runs the work behind a failing item in the same tick, and reports the failure', async () => {
+    const { probe, done } = poisonProbe('p3');
+    let failed!: (n: [string, number]) => void;
+    const failure = new Promise<[string, number]>((resolve) => (failed = resolve));
+    let firstTick!: (n: number) => void;
+    const ranFirst = new Promise<number>((resolve) => (firstTick = resolve));
+    const scheduler = startScheduler(ctx.engine, {
+      intervalMs: 5, kinds: [probe], housekeepingIntervalMs: 1e9, onRan: (n) => firstTick(n), onFailure: (item, _error, attempts) => failed([item.id, attempts]),
+    });
+    try {
+      expect(await failure).toEqual(['p3', 1]);
+      expect(await ranFirst).toBe(4);
+      expect([...done].sort()).toEqual(['p1', 'p2', 'p4', 'p5']);
+    } finally {
+      await scheduler.stop();
+    }
   });
 });

@@ -27,6 +27,12 @@ export function createMetrics(database: object) {
       registers: [registry],
     }),
     dueWork: new Counter({ name: 'tally_due_work_total', help: 'Scheduled items run (renewals, expiries).', registers: [registry] }),
+    dueWorkFailures: new Counter({
+      name: 'tally_due_work_failures_total',
+      help: 'Scheduled items that failed on their own, by kind: each is tried again after a backoff while the work behind it runs.',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
     ingestCustomerReads: new Counter({
       name: 'tally_ingest_customer_reads_total',
       help: "Customers of ingestion batches by where their grants, timeline and settings came from: 'memory' (the hot state, SQLite) or 'database'.",

@@ -95,6 +95,7 @@ describe.each(dialects)('keys and limits on %s', (dialect) => {
     const admin = await api.get('/metrics');
     expect(admin.status).toBe(200);
     expect(String(admin.body)).toContain('tally_due_work_total');
+    expect(String(admin.body)).toContain('# TYPE tally_due_work_failures_total counter');
     const open = await secondInstance(ctx, { metricsPublic: true });
     try {
       expect((await open.api.as(null).get('/metrics')).status).toBe(200);
