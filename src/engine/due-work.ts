@@ -101,9 +101,9 @@ export interface DueHold {
  * customers of a transaction are locked up front in sorted order (as ingestion does), so
  * concurrent writers cannot deadlock with it. Should a transaction fail, its items run again one
  * per transaction, so one bad item cannot hold back the others; one that fails on its own is
- * held back by `hold` (the scheduler's), or else ends the run with its error. Between transactions the event
- * loop gets a turn, so a long run (a test clock over a large population, the scheduler after a
- * month boundary) never starves the server's requests.
+ * held back by `hold` (the scheduler's), or else ends the run with its error. Between
+ * transactions the event loop gets a turn, so a long run (a test clock over a large population,
+ * the scheduler after a month boundary) never starves the server's requests.
  */
 export async function runDue(
   engine: Engine,
@@ -168,8 +168,9 @@ export async function runDue(
         let failure: { error: unknown } | null = null;
         for (const entry of chunk) {
           try {
-            if (chunk.length > 1) await engine.store.transaction((tx) => runAll(tx, [entry]));
-            else throw error;
+            // A chunk of one has run alone already.
+            if (chunk.length === 1) throw error;
+            await engine.store.transaction((tx) => runAll(tx, [entry]));
             hold?.ran([entry.item]);
             done += 1;
           } catch (own) {

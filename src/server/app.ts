@@ -1,4 +1,3 @@
-import { AmountBeyondJson } from '../core/money.ts';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -12,6 +11,7 @@ import { clientErrorHandler, frameworkErrors, registerJsonParser, registerNulGua
 import { registerRateLimit, type RateLimitSettings } from './rate-limit.ts';
 import { lazyCompilersFactory } from './lazy-compilers.ts';
 import { limits } from '../engine/limits.ts';
+import { AmountBeyondJson } from '../core/money.ts';
 import { creditRoutes } from './routes/credits.ts';
 import { usageRoutes } from './routes/usage.ts';
 import { systemRoutes } from './routes/system.ts';

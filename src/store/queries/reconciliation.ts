@@ -292,14 +292,18 @@ export class ReconciliationQueries {
    */
   async voidOverage(w: ReconcileWindow): Promise<VoidOverageFacts[]> {
     const rows = await this.c.query(
-      `SELECT i.id, i.customer_id, i.subscription_id, COALESCE(SUM(e.amount), 0) AS moved
+      `SELECT i.id, i.customer_id, i.subscription_id,
+          (SELECT COALESCE(SUM(e.amount), 0) FROM invoice_lines l
+            JOIN ledger_transactions t ON t.cause_id = l.id AND t.kind <> 'usage' AND t.kind = 'overage_invoiced'
+            JOIN ledger_entries e ON e.txn_id = t.id AND e.account = 'invoiced:overage'
+            WHERE l.invoice_id = i.id AND l.type = 'overage')
+          + (SELECT COALESCE(SUM(e.amount), 0) FROM ledger_transactions t
+            JOIN ledger_entries e ON e.txn_id = t.id AND e.account = 'invoiced:overage'
+            WHERE t.cause_id = i.id AND t.kind <> 'usage' AND t.kind = 'overage_invoiced') AS moved
         FROM invoices i
-        JOIN ledger_transactions t ON t.kind <> 'usage' AND t.kind = 'overage_invoiced'
-          AND (t.cause_id = i.id OR t.cause_id IN (SELECT l.id FROM invoice_lines l WHERE l.invoice_id = i.id AND l.type = 'overage'))
-        JOIN ledger_entries e ON e.txn_id = t.id AND e.account = 'invoiced:overage'
         WHERE i.status = 'void' AND i.created_at >= ? AND i.created_at < ?
           AND EXISTS (SELECT 1 FROM invoice_lines l WHERE l.invoice_id = i.id AND l.type = 'overage')
-        GROUP BY i.id, i.customer_id, i.subscription_id ORDER BY i.id`,
+        ORDER BY i.id`,
       [w.fromMs, w.toMs],
     );
     return rows.map((r) => ({ invoiceId: r.id as string, customerId: r.customer_id as string, subscriptionId: strOrNull(r.subscription_id), movedMicro: big(r.moved) }));
