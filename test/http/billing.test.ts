@@ -31,6 +31,23 @@ describe.each(dialects)('billing over HTTP on %s', (dialect) => {
     return created.body;
   }
 
+  /**
+   * A subscriber since April 1 to 100 included credits at 10.00, overage at 2 minor units a credit,
+   * who used 130 credits on April 10 and canceled at once on April 16.
+   */
+  async function canceledAtOnceWithOverage(api: Api) {
+    const clock = await newClock(api, '2026-04-01T00:00:00Z');
+    const customer = await newCustomer(api, { clock });
+    const meter = await perUnitMeter(api);
+    const plan = await newPlan(api, { amount: 1000, included_credits: '100', overage: { unit_amount_per_credit: '2' } });
+    const sub = await subscribe(api, customer.id, plan.code);
+    await advance(api, clock, '2026-04-10T00:00:00Z');
+    await use(api, customer.id, meter.type, 130);
+    await advance(api, clock, '2026-04-16T00:00:00Z');
+    expect((await api.post(`/v1/subscriptions/${sub.id}/cancel`, { timing: 'immediate' })).status).toBe(200);
+    return { clock, customer, meter, sub };
+  }
+
   const invoicesOf = (api: Api, customer: string) => listAll(api, `/v1/invoices?customer=${customer}`);
   const linesOf = (invoice: any) => invoice.lines.map((l: any) => [l.type, l.amount]);
 
@@ -308,15 +325,7 @@ describe.each(dialects)('billing over HTTP on %s', (dialect) => {
 
   it('cancels immediately with overage so far: the final invoice credits the unused time and bills the overage; nothing is revoked past zero', async () => {
     const { api } = ctx;
-    const clock = await newClock(api, '2026-04-01T00:00:00Z');
-    const customer = await newCustomer(api, { clock });
-    const meter = await perUnitMeter(api);
-    const plan = await newPlan(api, { amount: 1000, included_credits: '100', overage: { unit_amount_per_credit: '2' } });
-    const sub = await subscribe(api, customer.id, plan.code);
-    await advance(api, clock, '2026-04-10T00:00:00Z');
-    await use(api, customer.id, meter.type, 130);
-    await advance(api, clock, '2026-04-16T00:00:00Z');
-    expect((await api.post(`/v1/subscriptions/${sub.id}/cancel`, { timing: 'immediate' })).status).toBe(200);
+    const { clock, customer } = await canceledAtOnceWithOverage(api);
     const final = (await invoicesOf(api, customer.id)).find((i) => i.kind === 'final');
     expect(final.lines.map((l: any) => [l.type, l.quantity, l.amount])).toEqual([['proration_credit', '1', -500], ['overage', '30', 60]]);
     expect(final.total).toBe(-440);
@@ -328,15 +337,7 @@ describe.each(dialects)('billing over HTTP on %s', (dialect) => {
 
   it('bills late overage of a subscription canceled at once on one correction invoice, 35 days and a millisecond after the end', async () => {
     const { api } = ctx;
-    const clock = await newClock(api, '2026-04-01T00:00:00Z');
-    const customer = await newCustomer(api, { clock });
-    const meter = await perUnitMeter(api);
-    const plan = await newPlan(api, { amount: 1000, included_credits: '100', overage: { unit_amount_per_credit: '2' } });
-    const sub = await subscribe(api, customer.id, plan.code);
-    await advance(api, clock, '2026-04-10T00:00:00Z');
-    await use(api, customer.id, meter.type, 130);
-    await advance(api, clock, '2026-04-16T00:00:00Z');
-    expect((await api.post(`/v1/subscriptions/${sub.id}/cancel`, { timing: 'immediate' })).status).toBe(200);
+    const { clock, customer, meter, sub } = await canceledAtOnceWithOverage(api);
     // An event of April 12 arrives after the final invoice: 5 credits of overage the customer owes.
     const [late] = await ingest(api, [{ id: unique('late'), customer: customer.id, type: meter.type, timestamp: '2026-04-12T00:00:00Z', properties: { n: 5 } }]);
     expect(late.status, JSON.stringify(late)).toBe('accepted');

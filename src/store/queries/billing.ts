@@ -179,25 +179,27 @@ export class BillingQueries {
     return pageQuery(this.c, 'subscriptions', customerId ? 'customer_id = ?' : '', customerId ? [customerId] : [], page, toSubscription);
   }
 
-  async dueRenewals(testClockId: string | null, upToMs: number, limit: number): Promise<{ id: string; customerId: string; dueAtMs: number }[]> {
-    const clock = testClockId === null ? 'c.test_clock_id IS NULL' : 'c.test_clock_id = ?';
-    const rows = await this.c.query(
-      `SELECT s.id, s.customer_id, s.period_end FROM subscriptions s JOIN customers c ON c.id = s.customer_id
-        WHERE s.status IN ('active', 'past_due') AND s.period_end <= ? AND ${clock} ORDER BY s.period_end, s.id LIMIT ?`,
-      testClockId === null ? [upToMs, limit] : [upToMs, testClockId, limit],
-    );
-    return rows.map((r) => ({ id: r.id as string, customerId: r.customer_id as string, dueAtMs: num(r.period_end) }));
+  /** Active and past-due subscriptions whose period has ended by `upToMs`, soonest first. */
+  dueRenewals(testClockId: string | null, upToMs: number, limit: number): Promise<{ id: string; customerId: string; dueAtMs: number }[]> {
+    return this.dueSubscriptions('period_end', `s.status IN ('active', 'past_due')`, testClockId, upToMs, limit);
   }
 
   /** Ended subscriptions whose closing correction is due by `upToMs`, soonest first, by `subscriptions_closing_due`. */
-  async dueClosings(testClockId: string | null, upToMs: number, limit: number): Promise<{ id: string; customerId: string; dueAtMs: number }[]> {
+  dueClosings(testClockId: string | null, upToMs: number, limit: number): Promise<{ id: string; customerId: string; dueAtMs: number }[]> {
+    return this.dueSubscriptions('closing_due_at', 's.closing_due_at IS NOT NULL', testClockId, upToMs, limit);
+  }
+
+  /** Subscriptions of one clock meeting `where` whose `column` (a time) is at most `upToMs`, in its order. */
+  private async dueSubscriptions(
+    column: 'period_end' | 'closing_due_at', where: string, testClockId: string | null, upToMs: number, limit: number,
+  ): Promise<{ id: string; customerId: string; dueAtMs: number }[]> {
     const clock = testClockId === null ? 'c.test_clock_id IS NULL' : 'c.test_clock_id = ?';
     const rows = await this.c.query(
-      `SELECT s.id, s.customer_id, s.closing_due_at FROM subscriptions s JOIN customers c ON c.id = s.customer_id
-        WHERE s.closing_due_at IS NOT NULL AND s.closing_due_at <= ? AND ${clock} ORDER BY s.closing_due_at, s.id LIMIT ?`,
+      `SELECT s.id, s.customer_id, s.${column} AS due_at FROM subscriptions s JOIN customers c ON c.id = s.customer_id
+        WHERE ${where} AND s.${column} <= ? AND ${clock} ORDER BY s.${column}, s.id LIMIT ?`,
       testClockId === null ? [upToMs, limit] : [upToMs, testClockId, limit],
     );
-    return rows.map((r) => ({ id: r.id as string, customerId: r.customer_id as string, dueAtMs: num(r.closing_due_at) }));
+    return rows.map((r) => ({ id: r.id as string, customerId: r.customer_id as string, dueAtMs: num(r.due_at) }));
   }
 
   /**
