@@ -52,7 +52,8 @@ async function serve(root: string): Promise<void> {
   const { openFixture } = await import(from('bench/fixture.ts'));
   const { buildServer } = await import(from('src/server/app.ts'));
   const { createApiKey } = await import(from('src/engine/api-keys.ts'));
-  const fixture = await openFixture('http-ab', Number(process.env.BENCH_CUSTOMERS ?? 1000));
+  const writerThread = process.env.TALLY_SQLITE_WRITER_THREAD === 'on';
+  const fixture = await openFixture('http-ab', Number(process.env.BENCH_CUSTOMERS ?? 1000), writerThread ? { writerThread } : {});
   if (process.env.BENCH_SUBSCRIBED === '1') await subscribeAll(from, fixture);
   const app = await buildServer(fixture.engine, { adminKey: 'bench-admin-key' });
   const key = await createApiKey(fixture.engine, { name: 'bench', scopes: ['ingest'] });
@@ -82,8 +83,11 @@ interface Side {
 async function openSide(spec: string, label: string): Promise<Side> {
   // `<checkout>#<node flag>,<node flag>`: that side's server process runs with those flags too.
   const [root, flags = ''] = spec.split('#') as [string, string?];
-  const execArgv = [...process.execArgv, ...flags.split(',').filter((f) => f !== '')];
-  const child = fork(fileURLToPath(import.meta.url), ['--serve', root], { execArgv, stdio: 'inherit' });
+  // A flag written NAME=value is set in the server's environment (`TALLY_SQLITE_WRITER_THREAD=on`).
+  const given = flags.split(',').filter((f) => f !== '');
+  const execArgv = [...process.execArgv, ...given.filter((f) => !/^[A-Z_]+=/.test(f))];
+  const env = { ...process.env, ...Object.fromEntries(given.filter((f) => /^[A-Z_]+=/.test(f)).map((f) => f.split('=', 2) as [string, string])) };
+  const child = fork(fileURLToPath(import.meta.url), ['--serve', root], { execArgv, env, stdio: 'inherit' });
   const served = await new Promise<Served>((done) => child.once('message', (m) => done(m as Served)));
   const common = { baseUrl: served.baseUrl, apiKey: served.apiKey, customerIds: served.customerIds };
   return {

@@ -4,20 +4,21 @@
  *
  * `tally serve` (the built server, as `npm start` runs it) on a fresh SQLite file;
  * `BENCH_CUSTOMERS` customers (default 3,000) created over HTTP, each with a promotional grant of
- * 3.5 credits that burns first and a paid one of 1000; two meters on one event type (tokens at
- * 0.000037 credits, requests at 0.013 for the first 7 of the period and 0.0011 after);
+ * 3.5 credits that burns first and a paid one of 1000 (given by hand, `adjustment`: a `purchase`
+ * must name its invoice line, which reconciliation checks); two meters on one event type (tokens
+ * at 0.000037 credits, requests at 0.013 for the first 7 of the period and 0.0011 after);
  * `BENCH_BATCHES` batches (default 60) of `BENCH_BATCH_EVENTS` events (default 1000) over random
  * customers, sent by `BENCH_CLIENTS` concurrent clients (default 8), the first 100 events of every
  * seventh batch sent again (each must come back a duplicate). Prints events per second, then reads
  * every customer's balance and compares it with what its events must cost, computed here with
  * BigInt (the rating of a period does not depend on the order events are charged in), and ends
- * with the ledger check. Exits non-zero on any mismatch. `BENCH_BY_EXTERNAL_ID=1` names each
- * event's customer by its external id (`load-<n>`) instead of its Tally id, as a sender keyed by
- * its own user ids does. Also prints the server's CPU per event over the load (all its threads),
- * its resident set after the customers are made and after the load, and with `BENCH_METRICS=1`
- * its heap and hot-state counters from `/metrics`;
- * `BENCH_NODE_OPTIONS` are passed to the server's `node` (V8 flags, say) and
- * `BENCH_SERVER_STDOUT=<file>` takes the server's standard output. A load test rather than a
+ * with the ledger check and a full reconciliation, each with the server's resident set after.
+ * Exits non-zero on any mismatch. `BENCH_BY_EXTERNAL_ID=1` names each event's customer by its
+ * external id (`load-<n>`) instead of its Tally id, as a sender keyed by its own user ids does.
+ * Also prints the server's CPU per event over the load (all its threads), its resident set after
+ * the customers are made and after the load, and with `BENCH_METRICS=1` its heap and hot-state
+ * counters from `/metrics`; `BENCH_NODE_OPTIONS` are passed to the server's `node` (V8 flags, say)
+ * and `BENCH_SERVER_STDOUT=<file>` takes the server's standard output. A load test rather than a
  * figure: no baseline; figure 2 of `npm run bench` is the rate beside the floor.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -66,7 +67,8 @@ try {
     ids.push(...await Promise.all(Array.from({ length: Math.min(50, customersCount - i) }, async (_, k) => {
       const customer = await call('POST', '/v1/customers', { external_id: `load-${i + k}`, currency: 'USD' });
       await call('POST', '/v1/grants', { customer: customer.id, credits: '3.5', category: 'promotional', source: 'promotion', priority: 10 });
-      await call('POST', '/v1/grants', { customer: customer.id, credits: '1000', category: 'paid', source: 'purchase', priority: 50 });
+      // Paid credits given by hand (`adjustment`): a `purchase` names an invoice line, which reconciliation checks.
+      await call('POST', '/v1/grants', { customer: customer.id, credits: '1000', category: 'paid', source: 'adjustment', priority: 50 });
       refs.set(customer.id, byExternalId ? `load-${i + k}` : customer.id);
       return customer.id as string;
     })));
@@ -131,9 +133,14 @@ try {
     }
   }
   console.log(`balances: ${ids.length} read, ${mismatches} not what the events cost`);
+  console.log(`server RSS ${residentSet()}`);
+  let startedMs = Date.now();
   const check = await call('GET', '/v1/ledger/check');
-  console.log(`ledger check: ${check.ok ? 'ok' : JSON.stringify(check).slice(0, 500)}`);
-  if (mismatches > 0 || !check.ok) failed = true;
+  console.log(`ledger check: ${check.ok ? 'ok' : JSON.stringify(check).slice(0, 500)} in ${((Date.now() - startedMs) / 1000).toFixed(1)} s; server RSS ${residentSet()}`);
+  startedMs = Date.now();
+  const reconciliation = await call('GET', '/v1/reconciliation');
+  console.log(`reconciliation: ${reconciliation.ok ? 'ok' : JSON.stringify(reconciliation).slice(0, 500)} in ${((Date.now() - startedMs) / 1000).toFixed(1)} s; server RSS ${residentSet()}`);
+  if (mismatches > 0 || !check.ok || !reconciliation.ok) failed = true;
 } finally {
   await server.stop();
   rmSync(dir, { recursive: true, force: true });

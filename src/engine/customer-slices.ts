@@ -13,6 +13,12 @@ export interface SliceProgress {
 export interface SliceSizing {
   /** A fixed number of customers per slice; when unset, each slice is sized to take about `sliceTargetMs`. */
   customersPerSlice?: number | undefined;
+  /**
+   * The first slice's size when slices are sized by time (default `customersPerSliceFirst`): a
+   * check that reads a row or two per customer starts larger, so it needs fewer snapshots, each
+   * followed by `snapshotGapMs` without one.
+   */
+  firstCustomers?: number | undefined;
 }
 
 /**
@@ -41,7 +47,7 @@ export async function inCustomerSlices<T>(
 ): Promise<T[]> {
   const fixed = sizing.customersPerSlice;
   if (fixed !== undefined && (!Number.isInteger(fixed) || fixed < 1)) throw new Error('customersPerSlice must be a positive integer.');
-  let size = fixed ?? customersPerSliceFirst;
+  let size = fixed ?? sizing.firstCustomers ?? customersPerSliceFirst;
   let afterId: string | null = null;
   let customersDone = 0;
   let customersTotal = 0;

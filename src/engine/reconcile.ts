@@ -41,7 +41,13 @@ export interface ReconcileOptions {
 /** A check read in one snapshot, or a range of customers at a time, each range in its own. */
 type Check =
   | { name: string; whole: (tx: StoreTx) => Promise<Discrepancy[]> }
-  | { name: string; perCustomers: (tx: StoreTx, customers: CustomerRange) => Promise<Discrepancy[]> };
+  | { name: string; perCustomers: (tx: StoreTx, customers: CustomerRange) => Promise<Discrepancy[]>; firstCustomers?: number };
+
+/**
+ * The first slice of a check that reads a few rows per customer (its grants, periods, notes): it
+ * is cheap per customer, so it starts at a thousand customers rather than ten.
+ */
+const lightSliceFirst = 1000;
 
 /**
  * Proves that credits and money agree (PRODUCT §10): runs every check and lists each discrepancy
@@ -51,13 +57,16 @@ type Check =
  *
  * The checks run in order on short read snapshots (`Store.snapshots`): on SQLite a worker thread
  * with its own connection, so the request thread never waits for them; on PostgreSQL REPEATABLE
- * READ, READ ONLY transactions. The two checks that read every entry and every usage event walk
- * the customers in slices (customer-slices.ts), each slice one snapshot that sees its customers'
- * accounts, transactions, entries and events in one committed state; every other check is one
- * snapshot. No snapshot lasts long because on SQLite a reader holding one keeps the WAL from being
- * reset: over 10 million entries with ingestion going on, a snapshot per check let the WAL grow
- * by tens of gigabytes (docs/BENCHMARKS.md). Entries and events are only aggregated in SQL, so
- * the memory used grows with the discrepancies (and the grants of the window), not with the ledger.
+ * READ, READ ONLY transactions. Every check whose rows grow with the customers walks them in
+ * slices (customer-slices.ts), each slice one snapshot that sees its customers' rows in one
+ * committed state: the two that read every entry and every usage event, and those that read every
+ * grant, closed period, credit note or promotional grant of the window (these start at a thousand
+ * customers a slice). The others (refunds, Stripe links, frozen credits) read only rows that are
+ * rare or already discrepancies, in one snapshot each. No snapshot lasts long because on SQLite a
+ * reader holding one keeps the WAL from being reset: over 10 million entries with ingestion going
+ * on, a snapshot per check let the WAL grow by tens of gigabytes (docs/BENCHMARKS.md). Entries and
+ * events are only aggregated in SQL, and the rest is read a slice at a time, so the memory used
+ * grows with the discrepancies, not with the ledger or the customers.
  */
 export async function reconcile(engine: Engine, input: ReconcileInput = {}, options: ReconcileOptions = {}): Promise<Outcome<Reconciliation>> {
   const check = new FieldCheck();
@@ -69,13 +78,16 @@ export async function reconcile(engine: Engine, input: ReconcileInput = {}, opti
   const checks: Check[] = [
     { name: 'ledger balanced and balances match their entries', perCustomers: (tx, customers) => ledgerProblems(tx, window, customers) },
     { name: 'usage charged exactly once', perCustomers: (tx, customers) => usageProblems(tx, window, customers) },
-    { name: 'grants linked to invoices and periods', whole: (tx) => grantLinkProblems(tx, window) },
-    { name: 'overage invoiced', whole: (tx) => overageProblems(tx, window, engine.settings.pastToleranceMs, engine.clock.now()) },
+    { name: 'grants linked to invoices and periods', perCustomers: (tx, customers) => grantLinkProblems(tx, window, customers), firstCustomers: lightSliceFirst },
+    {
+      name: 'overage invoiced', firstCustomers: lightSliceFirst,
+      perCustomers: (tx, customers) => overageProblems(tx, window, engine.settings.pastToleranceMs, engine.clock.now(), customers),
+    },
     { name: 'refund and chargeback claw-backs', whole: (tx) => clawBackProblemsIn(tx, window) },
-    { name: 'customer money balances', whole: (tx) => customerBalanceProblems(tx) },
+    { name: 'customer money balances', perCustomers: (tx, customers) => customerBalanceProblems(tx, customers), firstCustomers: lightSliceFirst },
     { name: 'Stripe invoices pushed and Stripe money linked', whole: (tx) => stripeProblems(tx, window) },
     { name: 'frozen and revoked credits unused', whole: (tx) => frozenCreditProblems(tx) },
-    { name: 'promotion and referral grants linked', whole: (tx) => promotionLinkProblems(tx, window) },
+    { name: 'promotion and referral grants linked', perCustomers: (tx, customers) => promotionLinkProblems(tx, window, customers), firstCustomers: lightSliceFirst },
   ];
   const found = await engine.store.snapshots(async (snapshot) => {
     const out: Discrepancy[] = [];
@@ -84,7 +96,8 @@ export async function reconcile(engine: Engine, input: ReconcileInput = {}, opti
       const elapsedMs = () => Math.round(performance.now() - startedMs);
       if ('whole' in step) out.push(...(await snapshot(step.whole)));
       else {
-        out.push(...(await inCustomerSlices(snapshot, step.perCustomers, options,
+        const sizing = { customersPerSlice: options.customersPerSlice, firstCustomers: step.firstCustomers };
+        out.push(...(await inCustomerSlices(snapshot, step.perCustomers, sizing,
           (slice) => options.onProgress?.({ check: step.name, done: index, total: checks.length, ms: elapsedMs(), slice }))));
       }
       options.onProgress?.({ check: step.name, done: index + 1, total: checks.length, ms: elapsedMs() });
@@ -134,8 +147,8 @@ async function usageProblems(tx: StoreTx, window: ReconcileWindow, customers: Cu
   return [...events.map(usageChargeProblem), ...txns.map(usageTransactionProblem)].filter((d): d is Discrepancy => d !== null);
 }
 
-async function grantLinkProblems(tx: StoreTx, window: ReconcileWindow): Promise<Discrepancy[]> {
-  const [purchases, allowances] = await Promise.all([tx.reconciliation.purchaseGrants(window), tx.reconciliation.allowanceGrants(window)]);
+async function grantLinkProblems(tx: StoreTx, window: ReconcileWindow, customers: CustomerRange): Promise<Discrepancy[]> {
+  const [purchases, allowances] = await Promise.all([tx.reconciliation.purchaseGrants(window, customers), tx.reconciliation.allowanceGrants(window, customers)]);
   return [...purchases.flatMap(purchaseGrantProblems), ...allowances.flatMap(allowanceGrantProblems)];
 }
 
@@ -146,12 +159,12 @@ async function grantLinkProblems(tx: StoreTx, window: ReconcileWindow): Promise<
  * An ended subscription's next invoice is its closing correction, awaited until `nowMs` (the
  * clock of customers on no test clock) passes its due time by `closingSlackMs`.
  */
-async function overageProblems(tx: StoreTx, window: ReconcileWindow, lateWindowMs: number, nowMs: number): Promise<Discrepancy[]> {
+async function overageProblems(tx: StoreTx, window: ReconcileWindow, lateWindowMs: number, nowMs: number, customers: CustomerRange): Promise<Discrepancy[]> {
   const [periods, lines] = await Promise.all([
-    tx.reconciliation.closedPeriods(window, lateWindowMs, { nowMs, slackMs: closingSlackMs }), tx.reconciliation.overageLines(window),
+    tx.reconciliation.closedPeriods(window, lateWindowMs, { nowMs, slackMs: closingSlackMs }, customers), tx.reconciliation.overageLines(window, customers),
   ]);
   // After them, not beside: on PostgreSQL a snapshot is one connection, which runs one query at a time.
-  const voided = await tx.reconciliation.voidOverage(window);
+  const voided = await tx.reconciliation.voidOverage(window, customers);
   // A line bills a window of one period (split where the plan changed), keyed by the window's start.
   const linesBySubscription = new Map<string, typeof lines>();
   for (const line of lines) linesBySubscription.set(line.subscriptionId, [...(linesBySubscription.get(line.subscriptionId) ?? []), line]);
@@ -180,8 +193,8 @@ async function clawBackProblemsIn(tx: StoreTx, window: ReconcileWindow): Promise
 }
 
 /** The money balance is a projection of credit notes and their uses, so it is checked whole. */
-async function customerBalanceProblems(tx: StoreTx): Promise<Discrepancy[]> {
-  const [notes, invoices] = await Promise.all([tx.creditNotes.notesWithUseSums(), tx.creditNotes.invoicesWithBalance()]);
+async function customerBalanceProblems(tx: StoreTx, customers: CustomerRange): Promise<Discrepancy[]> {
+  const [notes, invoices] = await Promise.all([tx.creditNotes.notesWithUseSums(customers), tx.creditNotes.invoicesWithBalance(customers)]);
   return [
     ...notes.flatMap(({ note, appliedMinor, refundedMinor }) => creditNoteProblems({ ...note, usesAppliedMinor: appliedMinor, usesRefundedMinor: refundedMinor })),
     ...invoices.map(invoiceBalanceProblem).filter((d): d is Discrepancy => d !== null),
@@ -197,7 +210,7 @@ async function frozenCreditProblems(tx: StoreTx): Promise<Discrepancy[]> {
   ];
 }
 
-async function promotionLinkProblems(tx: StoreTx, window: ReconcileWindow): Promise<Discrepancy[]> {
-  const facts = await tx.promotions.linkFacts(window.fromMs, window.toMs);
+async function promotionLinkProblems(tx: StoreTx, window: ReconcileWindow, customers: CustomerRange): Promise<Discrepancy[]> {
+  const facts = await tx.promotions.linkFacts(window.fromMs, window.toMs, customers);
   return [...facts.grants.flatMap(promotionGrantProblems), ...facts.missingGrants.map(missingPromotionGrant)];
 }

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { createCustomer } from '../../src/engine/customers.ts';
 import { createGrant } from '../../src/engine/grants.ts';
 import { createPromotion } from '../../src/engine/promotions.ts';
-import { reconcile } from '../../src/engine/reconcile.ts';
 import { redeemPromotion } from '../../src/engine/redeem-promotion.ts';
 import { dialects } from '../support/databases.ts';
 import { must, useEngine } from '../support/engine.ts';
+import { reconcileBothWays } from '../support/reconcile-sliced.ts';
 
 /** The promotion_grants_linked reconciliation check against stored facts (PRODUCT §15), both databases. */
 describe.each(dialects)('promotion grant links on %s', (dialect) => {
@@ -19,13 +19,13 @@ describe.each(dialects)('promotion grant links on %s', (dialect) => {
     const two = must(await redeemPromotion(engine, { code: 'LINKS', customer: a.id }));
     // An operator's direct promotional grant (PRODUCT §4) belongs to no campaign and is not judged.
     must(await createGrant(engine, { customer: a.id, credits: '1', category: 'promotional', source: 'promotion' }));
-    const clean = must(await reconcile(engine));
+    const clean = await reconcileBothWays(engine);
     expect(clean.ok, JSON.stringify(clean.discrepancies)).toBe(true);
 
     const c = engine.store.read.c;
     await c.run(`UPDATE promotion_redemptions SET credits = credits + 1 WHERE id = ?`, [one.redemption.id]);
     await c.run(`UPDATE promotion_redemptions SET grant_id = ? WHERE id = ?`, ['grt_gone', two.redemption.id]);
-    const found = must(await reconcile(engine)).discrepancies.filter((d) => d.check === 'promotion_grants_linked');
+    const found = (await reconcileBothWays(engine)).discrepancies.filter((d) => d.check === 'promotion_grants_linked');
     expect(found.map((d) => d.ids)).toEqual(expect.arrayContaining([
       [one.grant.id, one.redemption.id],
       [two.grant.id, two.redemption.id],

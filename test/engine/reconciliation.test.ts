@@ -7,6 +7,9 @@ import { createEngine } from '../../src/engine/create-engine.ts';
 import type { Engine } from '../../src/engine/context.ts';
 import { purchaseCredits } from '../../src/engine/purchases.ts';
 import { recordPayment } from '../../src/engine/invoices.ts';
+import { createCreditNote } from '../../src/engine/credit-notes.ts';
+import { createPromotion } from '../../src/engine/promotions.ts';
+import { redeemPromotion } from '../../src/engine/redeem-promotion.ts';
 import { closeChargeback, createReturn } from '../../src/engine/refunds.ts';
 import { createPlan } from '../../src/engine/plans.ts';
 import { createSubscription } from '../../src/engine/subscriptions.ts';
@@ -17,10 +20,13 @@ import type { LedgerEntry } from '../../src/core/ledger.ts';
 import type { SqlValue } from '../../src/store/sql.ts';
 import { entriesJson } from '../../src/store/queries/event-postings.ts';
 import { moveToLedgerTables } from '../support/usage-charge-forms.ts';
+import { reconcileBothWays } from '../support/reconcile-sliced.ts';
 
-/** The whole store, reconciled; fails the test on a validation error. */
+const sortedJson = (r: { discrepancies: readonly Discrepancy[] }) => r.discrepancies.map((d) => JSON.stringify(d)).sort();
+
+/** The whole store, reconciled (by default and a customer at a time, alike); fails the test on a validation error. */
 async function discrepancies(engine: Engine): Promise<Discrepancy[]> {
-  return must(await reconcile(engine)).discrepancies;
+  return (await reconcileBothWays(engine)).discrepancies;
 }
 
 /**
@@ -212,11 +218,14 @@ describe.each(dialects)('reconciliation in slices of customers on %s', (dialect)
     try {
       const engine = await createEngine(database.db);
       const customers = [];
+      must(await createPromotion(engine, { code: 'SLICES', credits: '5' }));
       for (let i = 0; i < 5; i++) {
         const c = await financeCustomer(engine, '2025-05-01T00:00:00Z');
         const { invoice, grant } = must(await purchaseCredits(engine, c.customer.id, { credits: '100', amount: 1000 }));
         must(await recordPayment(engine, invoice.id, { amount: 1000 }));
-        customers.push({ ...c, grant, usageId: await c.use(30) });
+        const note = must(await createCreditNote(engine, { customer: c.customer.id, amount: 500, reason: 'goodwill' }));
+        const { redemption } = must(await redeemPromotion(engine, { code: 'SLICES', customer: c.customer.id }));
+        customers.push({ ...c, grant, note, redemption, usageId: await c.use(30) });
       }
       // Two customers a slice, in id order: the third customer is alone in the middle of three slices.
       customers.sort((a, b) => (a.customer.id < b.customer.id ? -1 : 1));
@@ -233,6 +242,10 @@ describe.each(dialects)('reconciliation in slices of customers on %s', (dialect)
         [twice, middle.customer.id, middle.usageId, usage.timestampMs, usage.recordedAtMs]);
       await run(`INSERT INTO ledger_entries (txn_id, seq, customer_id, account, amount) VALUES (?, 0, ?, ?, -30000000), (?, 1, ?, ?, 30000000)`,
         [twice, middle.customer.id, `grant:${middle.grant.id}`, twice, middle.customer.id, `consumed:${middle.meter}`]);
+      // And one corruption for each check that reads grants, notes or redemptions by slice.
+      await run(`UPDATE grants SET invoice_line_id = NULL WHERE id = ?`, [middle.grant.id]);
+      await run(`UPDATE credit_notes SET remaining = remaining + 1 WHERE id = ?`, [middle.note.id]);
+      await run(`UPDATE promotion_redemptions SET credits = credits + 1 WHERE id = ?`, [middle.redemption.id]);
 
       const progress: ReconcileProgress[] = [];
       const result = must(await reconcile(engine, {}, { ...sliced, onProgress: (step) => progress.push(step) }));
@@ -240,11 +253,20 @@ describe.each(dialects)('reconciliation in slices of customers on %s', (dialect)
         named('transactions_balance', [usage.txnId, middle.customer.id]),
         named('balances_match_entries', [middle.customer.id, `grant:${middle.grant.id}`]),
         named('usage_charged_once', [middle.usageId, usage.txnId, twice]),
+        named('purchase_grants_linked', [middle.grant.id, middle.customer.id]),
+        named('customer_balance', [middle.note.id, middle.customer.id]),
+        named('promotion_grants_linked', [middle.redemption.grantId, middle.redemption.id]),
       ]));
-      expect(result.discrepancies.every((d) => d.ids.includes(middle.customer.id))).toBe(true);
+      // Each found once, and only the middle customer's (a redemption's discrepancy names its grant).
+      expect(result.discrepancies).toHaveLength(new Set(result.discrepancies.map((d) => JSON.stringify(d))).size);
+      expect(result.discrepancies.every((d) => d.ids.includes(middle.customer.id) || d.ids.includes(middle.redemption.id))).toBe(true);
+      expect(sortedJson(must(await reconcile(engine))), 'read in slices of 2 customers and by default alike').toEqual(sortedJson(result));
 
       // Each sliced check reports its three slices as they end, then itself; the other checks only themselves.
-      for (const check of ['ledger balanced and balances match their entries', 'usage charged exactly once']) {
+      const slicedChecks = ['ledger balanced and balances match their entries', 'usage charged exactly once', 'grants linked to invoices and periods',
+        'overage invoiced', 'customer money balances', 'promotion and referral grants linked'];
+      expect([...new Set(progress.filter((p) => p.slice).map((p) => p.check))]).toEqual(slicedChecks);
+      for (const check of slicedChecks) {
         const steps = progress.filter((p) => p.check === check);
         expect(steps.map((p) => p.slice && [p.slice.slice, p.slice.customersDone, p.slice.customersTotal])).toEqual([[1, 2, 5], [2, 4, 5], [3, 5, 5], undefined]);
         expect(steps.map((p) => p.done)).toEqual([steps[0]!.done, steps[0]!.done, steps[0]!.done, steps[0]!.done + 1]);

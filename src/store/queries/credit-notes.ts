@@ -2,6 +2,7 @@ import type { SqlConnection, SqlRow, SqlValue } from '../sql.ts';
 import type { CreditNoteRecord, CreditNoteUseRecord, Page, PageRequest } from '../records.ts';
 import { big, json, num, strOrNull } from '../rows.ts';
 import { pageQuery } from './paging.ts';
+import { allCustomers, inCustomerRange, type CustomerRange } from './customer-range.ts';
 
 const toCreditNote = (r: SqlRow): CreditNoteRecord => ({
   id: r.id as string,
@@ -107,24 +108,28 @@ export class CreditNoteQueries {
   }
 
   /** Every note with the sums of its uses by kind, for the reconciliation. */
-  async notesWithUseSums(): Promise<{ note: CreditNoteRecord; appliedMinor: bigint; refundedMinor: bigint }[]> {
+  async notesWithUseSums(customers: CustomerRange = allCustomers): Promise<{ note: CreditNoteRecord; appliedMinor: bigint; refundedMinor: bigint }[]> {
+    const range = inCustomerRange('n.customer_id', customers);
     const rows = await this.c.query(
       `SELECT n.*, COALESCE((SELECT SUM(u.amount) FROM credit_note_uses u WHERE u.credit_note_id = n.id AND u.kind = 'applied'), 0) AS used_applied,
         COALESCE((SELECT SUM(u.amount) FROM credit_note_uses u WHERE u.credit_note_id = n.id AND u.kind = 'refunded'), 0) AS used_refunded
-        FROM credit_notes n ORDER BY n.id`);
+        FROM credit_notes n WHERE ${range.sql} ORDER BY n.id`, range.params);
     return rows.map((r) => ({ note: toCreditNote(r), appliedMinor: big(r.used_applied), refundedMinor: big(r.used_refunded) }));
   }
 
   /** Invoices with balance applied (or balance payments), with the sums the uses and payments give. */
-  async invoicesWithBalance(): Promise<{ invoiceId: string; customerId: string; balanceAppliedMinor: bigint; usesMinor: bigint; paymentsMinor: bigint }[]> {
+  async invoicesWithBalance(
+    customers: CustomerRange = allCustomers,
+  ): Promise<{ invoiceId: string; customerId: string; balanceAppliedMinor: bigint; usesMinor: bigint; paymentsMinor: bigint }[]> {
+    const range = inCustomerRange('i.customer_id', customers);
     const rows = await this.c.query(
       `SELECT i.id, i.customer_id, i.balance_applied,
         COALESCE((SELECT SUM(u.amount) FROM credit_note_uses u WHERE u.invoice_id = i.id AND u.kind = 'applied'), 0) AS uses,
         COALESCE((SELECT SUM(p.amount) FROM payments p WHERE p.invoice_id = i.id AND p.method = 'balance'), 0) AS paid
         FROM invoices i
-        WHERE i.balance_applied <> 0 OR EXISTS (SELECT 1 FROM credit_note_uses u WHERE u.invoice_id = i.id)
-          OR EXISTS (SELECT 1 FROM payments p WHERE p.invoice_id = i.id AND p.method = 'balance')
-        ORDER BY i.id`);
+        WHERE ${range.sql} AND (i.balance_applied <> 0 OR EXISTS (SELECT 1 FROM credit_note_uses u WHERE u.invoice_id = i.id)
+          OR EXISTS (SELECT 1 FROM payments p WHERE p.invoice_id = i.id AND p.method = 'balance'))
+        ORDER BY i.id`, range.params);
     return rows.map((r) => ({
       invoiceId: r.id as string, customerId: r.customer_id as string, balanceAppliedMinor: big(r.balance_applied), usesMinor: big(r.uses), paymentsMinor: big(r.paid),
     }));

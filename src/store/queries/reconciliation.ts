@@ -156,13 +156,14 @@ export class ReconciliationQueries {
   }
 
   /** Paid grants from purchases created in the window, with the invoice line and invoice they link to. */
-  async purchaseGrants(w: ReconcileWindow): Promise<PurchaseGrantFacts[]> {
+  async purchaseGrants(w: ReconcileWindow, customers: CustomerRange = allCustomers): Promise<PurchaseGrantFacts[]> {
+    const range = inCustomerRange('g.customer_id', customers);
     const rows = await this.c.query(
       `SELECT g.id, g.customer_id, g.status, g.invoice_id, g.invoice_line_id, g.credits, g.cost_amount, i.status AS invoice_status,
           l.id AS line_id, l.invoice_id AS line_invoice, l.type AS line_type, l.quantity AS line_quantity, l.amount AS line_amount
         FROM grants g LEFT JOIN invoice_lines l ON l.id = g.invoice_line_id LEFT JOIN invoices i ON i.id = g.invoice_id
-        WHERE g.source = 'purchase' AND g.category = 'paid' AND g.created_at >= ? AND g.created_at < ? ORDER BY g.id`,
-      [w.fromMs, w.toMs],
+        WHERE ${range.sql} AND g.source = 'purchase' AND g.category = 'paid' AND g.created_at >= ? AND g.created_at < ? ORDER BY g.id`,
+      [...range.params, w.fromMs, w.toMs],
     );
     return rows.map((r) => ({
       id: r.id as string, customerId: r.customer_id as string, status: r.status as string, invoiceId: strOrNull(r.invoice_id),
@@ -175,15 +176,16 @@ export class ReconciliationQueries {
   }
 
   /** Plan allowances and rollovers created in the window, with their period, invoice and line. */
-  async allowanceGrants(w: ReconcileWindow): Promise<AllowanceGrantFacts[]> {
+  async allowanceGrants(w: ReconcileWindow, customers: CustomerRange = allCustomers): Promise<AllowanceGrantFacts[]> {
+    const range = inCustomerRange('g.customer_id', customers);
     const rows = await this.c.query(
       `SELECT g.id, g.customer_id, g.source, g.subscription_id, g.period_start, g.invoice_id, g.invoice_line_id,
           p.period_index, p.invoice_id AS period_invoice, i.id AS inv_id, i.subscription_id AS inv_subscription, l.id AS line_id, l.invoice_id AS line_invoice
         FROM grants g
         LEFT JOIN subscription_periods p ON p.subscription_id = g.subscription_id AND p.period_start = g.period_start
         LEFT JOIN invoices i ON i.id = g.invoice_id LEFT JOIN invoice_lines l ON l.id = g.invoice_line_id
-        WHERE g.source IN ('plan_allowance', 'rollover') AND g.created_at >= ? AND g.created_at < ? ORDER BY g.id`,
-      [w.fromMs, w.toMs],
+        WHERE ${range.sql} AND g.source IN ('plan_allowance', 'rollover') AND g.created_at >= ? AND g.created_at < ? ORDER BY g.id`,
+      [...range.params, w.fromMs, w.toMs],
     );
     return rows.map((r) => ({
       id: r.id as string, customerId: r.customer_id as string, source: r.source as string, subscriptionId: strOrNull(r.subscription_id),
@@ -227,8 +229,11 @@ export class ReconciliationQueries {
    * `closing.nowMs`) has not passed its due time by more than `closing.slackMs`. Once the
    * correction ran, or is that late, or without `closing`, every charge is due.
    */
-  async closedPeriods(w: ReconcileWindow, lateWindowMs = 0, closing: { nowMs: number; slackMs: number } | null = null): Promise<ClosedPeriod[]> {
+  async closedPeriods(
+    w: ReconcileWindow, lateWindowMs = 0, closing: { nowMs: number; slackMs: number } | null = null, customers: CustomerRange = allCustomers,
+  ): Promise<ClosedPeriod[]> {
     const d = this.c.dialect;
+    const range = inCustomerRange('s.customer_id', customers);
     const end = `CASE WHEN q.ended_at IS NOT NULL AND q.ended_at + 1 < q.period_end THEN q.ended_at + 1 ELSE q.period_end END`;
     // The period's overage from the charges whose stamp meets `recorded`.
     const overage = (recorded: (stamp: string) => string): string => {
@@ -256,9 +261,9 @@ export class ReconciliationQueries {
           LEFT JOIN invoices i ON i.id = CASE WHEN s.status <> 'canceled' OR cur.invoice_id IS NULL THEN cur.invoice_id
               ELSE COALESCE((SELECT MAX(f.id) FROM invoices f WHERE f.subscription_id = s.id AND f.kind = 'final'), cur.invoice_id) END
             AND i.created_at < p.period_end + ?
-          WHERE p.period_end > ? AND p.period_start < ? AND (p.period_index < s.period_index OR s.status = 'canceled')) q
+          WHERE ${range.sql} AND p.period_end > ? AND p.period_start < ? AND (p.period_index < s.period_index OR s.status = 'canceled')) q
         ORDER BY q.subscription_id, q.period_index`,
-      [...closingParams, lateWindowMs, w.fromMs, w.toMs],
+      [...closingParams, lateWindowMs, ...range.params, w.fromMs, w.toMs],
     );
     return rows.map((r) => ({
       subscriptionId: r.subscription_id as string, customerId: r.customer_id as string, periodIndex: num(r.period_index),
@@ -268,16 +273,17 @@ export class ReconciliationQueries {
   }
 
   /** Overage lines of subscription invoices (not void) for periods starting before the window's end and ending after its start. */
-  async overageLines(w: ReconcileWindow): Promise<OverageLineFacts[]> {
+  async overageLines(w: ReconcileWindow, customers: CustomerRange = allCustomers): Promise<OverageLineFacts[]> {
+    const range = inCustomerRange('i.customer_id', customers);
     const rows = await this.c.query(
       `SELECT l.id, l.invoice_id, i.subscription_id, l.period_start, l.quantity, l.unit_amount, l.amount,
           COUNT(DISTINCT t.id) AS postings, COALESCE(SUM(x.amount), 0) AS posted
         FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id
         LEFT JOIN ledger_transactions t ON t.cause_id = l.id AND t.kind <> 'usage' AND t.kind = 'overage_invoiced'
         LEFT JOIN ledger_entries x ON x.txn_id = t.id AND x.account = 'invoiced:overage'
-        WHERE l.type = 'overage' AND i.status <> 'void' AND i.subscription_id IS NOT NULL AND l.period_end > ? AND l.period_start < ?
+        WHERE ${range.sql} AND l.type = 'overage' AND i.status <> 'void' AND i.subscription_id IS NOT NULL AND l.period_end > ? AND l.period_start < ?
         GROUP BY l.id, l.invoice_id, i.subscription_id, l.period_start, l.quantity, l.unit_amount, l.amount ORDER BY l.id`,
-      [w.fromMs, w.toMs],
+      [...range.params, w.fromMs, w.toMs],
     );
     return rows.map((r) => ({
       id: r.id as string, invoiceId: r.invoice_id as string, subscriptionId: r.subscription_id as string, periodStartMs: num(r.period_start),
@@ -290,7 +296,8 @@ export class ReconciliationQueries {
    * `overage_invoiced` transactions and the void's (caused by the invoice) moved to
    * `invoiced:overage` together.
    */
-  async voidOverage(w: ReconcileWindow): Promise<VoidOverageFacts[]> {
+  async voidOverage(w: ReconcileWindow, customers: CustomerRange = allCustomers): Promise<VoidOverageFacts[]> {
+    const range = inCustomerRange('i.customer_id', customers);
     const rows = await this.c.query(
       `SELECT i.id, i.customer_id, i.subscription_id,
           (SELECT COALESCE(SUM(e.amount), 0) FROM invoice_lines l
@@ -301,10 +308,10 @@ export class ReconciliationQueries {
             JOIN ledger_entries e ON e.txn_id = t.id AND e.account = 'invoiced:overage'
             WHERE t.cause_id = i.id AND t.kind <> 'usage' AND t.kind = 'overage_invoiced') AS moved
         FROM invoices i
-        WHERE i.status = 'void' AND i.created_at >= ? AND i.created_at < ?
+        WHERE ${range.sql} AND i.status = 'void' AND i.created_at >= ? AND i.created_at < ?
           AND EXISTS (SELECT 1 FROM invoice_lines l WHERE l.invoice_id = i.id AND l.type = 'overage')
         ORDER BY i.id`,
-      [w.fromMs, w.toMs],
+      [...range.params, w.fromMs, w.toMs],
     );
     return rows.map((r) => ({ invoiceId: r.id as string, customerId: r.customer_id as string, subscriptionId: strOrNull(r.subscription_id), movedMicro: big(r.moved) }));
   }

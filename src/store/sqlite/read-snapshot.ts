@@ -62,10 +62,16 @@ parentPort.on('message', (m) => {
 /**
  * The snapshot worker's page cache, in KiB. A slice of a reconciliation check reads its
  * customers' transactions and entries several times (one query per rule); the entries of those
- * customers lie scattered through the file, so the later queries of a slice are fast only if the
- * pages the first one read are still cached.
+ * customers lie scattered through the file, and the pages the first query read serve the later
+ * ones while they are cached; pages that leave it are read again from the system's file cache.
+ * The cache counts in the server's resident set while a check runs, and what it held is not all
+ * handed back after: at 256 MiB the ledger check over 100,000 customers took a fresh server from
+ * 125 to 459 MiB (414 after), past PRODUCT §13's 300 MB; at 32, 16 and 8 MiB to 210, 191 and 170,
+ * each in about 7 s. Over 10 million entries a full reconciliation under ingestion took 140 s at
+ * 8 MiB against 133 s at 256 (docs/BENCHMARKS.md, "Round 27"), in slices sized by time a little
+ * smaller.
  */
-const snapshotCacheKib = 256 * 1024;
+const snapshotCacheKib = 8 * 1024;
 
 /**
  * How long the worker holds no snapshot between two. While a snapshot is open the checkpointer
