@@ -83,6 +83,11 @@ export function deferredRevenue(grants: readonly CostGrant[], opening: Map<strin
       || row.breakageMinor !== 0n || row.revokedMinor !== 0n;
     if (moved) rows.push(row);
   }
+  return { rows, totals: deferredTotals(rows) };
+}
+
+/** The deferred-revenue rows' figures summed per currency, in currency order. */
+export function deferredTotals(rows: readonly DeferredRow[]): DeferredTotal[] {
   const totals = new Map<string, DeferredTotal>();
   for (const r of rows) {
     const t = totals.get(r.currency) ?? { currency: r.currency, openingDeferredMinor: 0n, purchasedMinor: 0n, recognizedMinor: 0n, breakageMinor: 0n, revokedMinor: 0n, closingDeferredMinor: 0n };
@@ -94,7 +99,7 @@ export function deferredRevenue(grants: readonly CostGrant[], opening: Map<strin
     t.closingDeferredMinor += r.closingDeferredMinor;
     totals.set(r.currency, t);
   }
-  return { rows, totals: [...totals.values()].sort((x, y) => (x.currency < y.currency ? -1 : 1)) };
+  return [...totals.values()].sort((x, y) => (x.currency < y.currency ? -1 : 1));
 }
 
 export interface PromotionalRow {

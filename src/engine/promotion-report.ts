@@ -1,7 +1,7 @@
 import { ok, type Outcome } from '../core/errors.ts';
 import { programFigures, type ProgramFigures, type ProgramGroup, type ProgramRow } from '../core/promotion-report.ts';
 import type { Engine } from './context.ts';
-import { fatesOf, resolveFilter, type ReportInput, type ResolvedFilter } from './reports.ts';
+import { fatesBySlice, resolveFilter, type ReportInput, type ReportOptions, type ResolvedFilter } from './reports.ts';
 
 export interface PromotionsReport {
   filter: ResolvedFilter;
@@ -16,7 +16,7 @@ export interface PromotionsReport {
  * (campaign) or after being referred (referrer). With `customer`, only that customer's grants and
  * payments count. Read-only.
  */
-export async function promotionsReport(engine: Engine, input: ReportInput): Promise<Outcome<PromotionsReport>> {
+export async function promotionsReport(engine: Engine, input: ReportInput, options: ReportOptions = {}): Promise<Outcome<PromotionsReport>> {
   const resolved = await resolveFilter(engine, input);
   if (!resolved.ok) return resolved;
   const filter = resolved.value;
@@ -52,7 +52,13 @@ export async function promotionsReport(engine: Engine, input: ReportInput): Prom
     }
     if (filter.customerId === null || filter.customerId === r.referredId) g.customersSince.set(r.referredId, r.createdAtMs);
   }
-  const { opening, closing } = await fatesOf(engine, tx, 'promotional', filter);
+  // The fates of the groups' grants only, read a slice of customers at a time: a store's other
+  // promotional grants (given by hand, PRODUCT §4) may be many more, and belong to no group.
+  const wanted = new Set([...groups.values()].flatMap((g) => g.grantIds));
+  const fates = await fatesBySlice(engine, 'promotional', filter, ({ grants, opening, closing }) =>
+    grants.filter((g) => wanted.has(g.id)).map((g) => ({ id: g.id, opening: opening.get(g.id)!, closing: closing.get(g.id)! })), options);
+  const opening = new Map(fates.map((f) => [f.id, f.opening]));
+  const closing = new Map(fates.map((f) => [f.id, f.closing]));
   const customers = [...new Set([...groups.values()].flatMap((g) => [...g.customersSince.keys()]))];
   const payments = await tx.promotions.paymentsOf(customers, filter.fromMs, filter.toMs);
   const { rows, totals } = programFigures([...groups.values()], opening, closing, payments);

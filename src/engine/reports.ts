@@ -4,7 +4,7 @@ import {
   overageRevenue, returnImpact, revenueByPlanAndPeriod, usageByPlanAndMeter,
   type OverageRow, type ReturnImpact, type RevenueRow, type RevenueTotal, type UsageSum,
 } from '../core/reports.ts';
-import { deferredRevenue, promotionalConsumption, type DeferredRow, type DeferredTotal, type PromotionalRow } from '../core/credit-reports.ts';
+import { deferredRevenue, deferredTotals, promotionalConsumption, type DeferredRow, type DeferredTotal, type PromotionalRow } from '../core/credit-reports.ts';
 import { agingReport, type AgingBucket, type AgingInvoice } from '../core/dunning.ts';
 import { creditNoteReport, type CreditNoteTotal, type NoteRow } from '../core/credit-note-report.ts';
 import type { ReportFilter, GrantSet } from '../store/queries/reports.ts';
@@ -12,6 +12,7 @@ import type { ReturnRecord } from '../store/records.ts';
 import type { StoreTx } from '../store/store.ts';
 import { customerNows, type Engine } from './context.ts';
 import { FieldCheck } from './input.ts';
+import { inCustomerSlices } from './customer-slices.ts';
 
 /**
  * The finance reports of PRODUCT §10, each over a window [from, to) and optionally one customer:
@@ -79,8 +80,50 @@ async function labelPlans<T extends { planId: string | null }>(tx: StoreTx, rows
   });
 }
 
+/**
+ * The first slice of a report read a slice of customers at a time: its reads are a grant or two
+ * and their flows per customer.
+ */
+const reportSliceFirst = 1000;
+
+export type GrantFates = Awaited<ReturnType<typeof fatesOf>>;
+
+/**
+ * `fatesOf` a slice of customers at a time, `visit` told each slice's fates, its results joined.
+ * Over every customer (no `customer` filter) each slice is read in a snapshot of its own
+ * (customer-slices.ts; on SQLite the snapshot worker's connection), so a report holds one slice's
+ * grants and flows at a time rather than every grant of the store, and the request thread does
+ * not wait on the reads: over 100,000 customers the promotional report took the server from 124 to
+ * 435 MiB when read whole (docs/BENCHMARKS.md, "Round 27"). One customer is one read, as before.
+ */
+export async function fatesBySlice<T>(
+  engine: Engine, set: GrantSet, f: ReportFilter, visit: (fates: GrantFates) => T[], options: ReportOptions = {},
+): Promise<T[]> {
+  if (f.customerId !== null) return visit(await fatesOf(engine, engine.store.read, set, f));
+  return engine.store.snapshots((snapshot) => inCustomerSlices(snapshot,
+    async (tx, customers) => visit(await fatesOf(engine, tx, set, { ...f, customers })),
+    { customersPerSlice: options.customersPerSlice, firstCustomers: reportSliceFirst }));
+}
+
+/** How a report over every customer is read. */
+export interface ReportOptions {
+  /** A fixed number of customers per slice of the reports read by slice (by default each slice is sized by time). */
+  customersPerSlice?: number | undefined;
+}
+
+/**
+ * The window's usage summed per plan and meter (`ReportQueries.usageSums`). Over every customer
+ * it sums every usage charge of the window, so it runs in a read snapshot (on SQLite the snapshot
+ * worker, whose sorts spill to a temporary file rather than the request thread's memory, and which
+ * the request thread does not wait on); for one customer, a read as before.
+ */
+async function usageSumsOf(engine: Engine, f: ReportFilter): Promise<UsageSum[]> {
+  if (f.customerId !== null) return engine.store.read.reports.usageSums(f);
+  return engine.store.snapshots((snapshot) => snapshot((tx) => tx.reports.usageSums(f)));
+}
+
 /** The fate of a set of grants at the window's start and end (see src/core/grant-flows.ts). */
-export async function fatesOf(engine: Engine, tx: StoreTx, set: GrantSet, f: ReportFilter) {
+async function fatesOf(engine: Engine, tx: StoreTx, set: GrantSet, f: ReportFilter) {
   const grants = await tx.reports.grants(set, f);
   const owners = await tx.customers.findMany([...new Set(grants.map((g) => g.customerId))]);
   const nows = await customerNows(engine, tx, owners.values());
@@ -91,10 +134,39 @@ export async function fatesOf(engine: Engine, tx: StoreTx, set: GrantSet, f: Rep
   return { grants, opening, closing };
 }
 
+/** The slices' promotional consumption as one: rows by source summed, in source order. */
+function mergePromotional(
+  parts: readonly ReturnType<typeof promotionalConsumption>[], totalConsumedMicro: bigint,
+): { rows: PromotionalRow[]; totals: { consumedMicro: bigint; totalConsumedMicro: bigint } } {
+  const bySource = new Map<string, PromotionalRow>();
+  let consumedMicro = 0n;
+  for (const part of parts) {
+    consumedMicro += part.totals.consumedMicro;
+    for (const r of part.rows) {
+      const row = bySource.get(r.source);
+      if (row === undefined) bySource.set(r.source, { ...r });
+      else {
+        row.grants += r.grants;
+        row.issuedMicro += r.issuedMicro;
+        row.consumedMicro += r.consumedMicro;
+        row.expiredMicro += r.expiredMicro;
+        row.revokedMicro += r.revokedMicro;
+      }
+    }
+  }
+  return { rows: [...bySource.values()].sort((a, b) => (a.source < b.source ? -1 : 1)), totals: { consumedMicro, totalConsumedMicro } };
+}
+
+/** The slices' deferred revenue as one: every grant's row in id order, the totals by currency. */
+function mergeDeferred(parts: readonly ReturnType<typeof deferredRevenue>[]): { rows: DeferredRow[]; totals: DeferredTotal[] } {
+  const rows = parts.flatMap((p) => p.rows).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return { rows, totals: deferredTotals(rows) };
+}
+
 /** Ids are a prefix and a time-sortable part; refunds and chargebacks interleave in creation order. */
 const creationKey = (id: string): string => id.slice(id.indexOf('_') + 1);
 
-export async function runReport<N extends ReportName>(engine: Engine, name: N, input: ReportInput): Promise<Outcome<Reports[N]>> {
+export async function runReport<N extends ReportName>(engine: Engine, name: N, input: ReportInput, options: ReportOptions = {}): Promise<Outcome<Reports[N]>> {
   const resolved = await resolveFilter(engine, input);
   if (!resolved.ok) return resolved;
   const filter = resolved.value;
@@ -106,7 +178,7 @@ export async function runReport<N extends ReportName>(engine: Engine, name: N, i
       return { filter, rows: await labelPlans(tx, rows), totals };
     },
     async usage() {
-      const { rows, totals } = usageByPlanAndMeter(await tx.reports.usageSums(filter));
+      const { rows, totals } = usageByPlanAndMeter(await usageSumsOf(engine, filter));
       return { filter, rows: await labelPlans(tx, rows), totals };
     },
     async overage() {
@@ -119,19 +191,16 @@ export async function runReport<N extends ReportName>(engine: Engine, name: N, i
       return { filter, rows, totals: returnImpact(rows) };
     },
     async promotional() {
-      const { grants, opening, closing } = await fatesOf(engine, tx, 'promotional', filter);
       let total = 0n;
-      for (const u of await tx.reports.usageSums(filter)) total += u.creditsMicro;
-      const { rows, totals } = promotionalConsumption(grants, opening, closing, total);
-      return { filter, rows, totals };
+      for (const u of await usageSumsOf(engine, filter)) total += u.creditsMicro;
+      const parts = await fatesBySlice(engine, 'promotional', filter, ({ grants, opening, closing }) => [promotionalConsumption(grants, opening, closing, total)], options);
+      return { filter, ...mergePromotional(parts, total) };
     },
     async deferred_revenue() {
-      const { grants, opening, closing } = await fatesOf(engine, tx, 'cost_basis', filter);
-      const costGrants = grants.map((g) => ({
+      const parts = await fatesBySlice(engine, 'cost_basis', filter, ({ grants, opening, closing }) => [deferredRevenue(grants.map((g) => ({
         id: g.id, customerId: g.customerId, invoiceId: g.invoiceId, currency: g.costCurrency ?? '', creditsMicro: g.creditsMicro, costMinor: g.costAmountMinor ?? 0n,
-      }));
-      const { rows, totals } = deferredRevenue(costGrants, opening, closing);
-      return { filter, rows, totals };
+      })), opening, closing)], options);
+      return { filter, ...mergeDeferred(parts) };
     },
     async credit_notes() {
       const [notes, uses] = await Promise.all([

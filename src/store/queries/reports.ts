@@ -7,6 +7,7 @@ import { accounts } from '../../core/ledger.ts';
 import { indexedAccount, unindexedAccount } from './ledger.ts';
 import { effectiveIndexedTxn, usageByIdTime, usageByIdTimeParams } from './usage-window.ts';
 import { entryAccount, entryAmount, postingEntries, postingsByIdTime } from './event-postings.ts';
+import { inCustomerRange, type CustomerRange } from './customer-range.ts';
 
 /** Where a grant's id starts in its account's code (`grant:<id>`), as SQL's `substr` counts (from 1). */
 const grantIdStart = accounts.grant('').length + 1;
@@ -16,6 +17,8 @@ export interface ReportFilter {
   fromMs: number;
   toMs: number;
   customerId: string | null;
+  /** A slice of the customers (`inCustomerSlices`), for a report over all of them read a slice at a time. */
+  customers?: CustomerRange | undefined;
 }
 
 /** Which grants a flow query follows: bought at a cost basis, or promotional. */
@@ -40,7 +43,12 @@ export class ReportQueries {
   constructor(private readonly c: SqlConnection) {}
 
   private customer(column: string, f: ReportFilter, params: SqlValue[]): string {
-    if (f.customerId === null) return '';
+    if (f.customerId === null) {
+      if (f.customers === undefined) return '';
+      const range = inCustomerRange(column, f.customers);
+      params.push(...range.params);
+      return ` AND ${range.sql}`;
+    }
     params.push(f.customerId);
     return ` AND ${column} = ?`;
   }
@@ -134,7 +142,8 @@ export class ReportQueries {
    */
   private postingsIn(u: string, fromMs: number, toMs: number, f: ReportFilter, params: SqlValue[]): string {
     params.push(...usageByIdTimeParams(fromMs, toMs));
-    const window = postingsByIdTime(u, f.customerId === null ? 'txn_id' : 'position');
+    // All customers' postings by time; one customer's, or a slice's, by the customer-led key.
+    const window = postingsByIdTime(u, f.customerId === null && f.customers === undefined ? 'txn_id' : 'position');
     return `${window}${this.customer(`${u}.customer_id`, f, params)}`;
   }
 
