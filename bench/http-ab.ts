@@ -86,7 +86,7 @@ async function openSide(spec: string, label: string): Promise<Side> {
   // A flag written NAME=value is set in the server's environment (`TALLY_SQLITE_WRITER_THREAD=on`).
   const given = flags.split(',').filter((f) => f !== '');
   const execArgv = [...process.execArgv, ...given.filter((f) => !/^[A-Z_]+=/.test(f))];
-  const env = { ...process.env, ...Object.fromEntries(given.filter((f) => /^[A-Z_]+=/.test(f)).map((f) => f.split('=', 2) as [string, string])) };
+  const env = { ...process.env, ...Object.fromEntries(given.filter((f) => /^[A-Z_]+=/.test(f)).map((f) => [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)])) };
   const child = fork(fileURLToPath(import.meta.url), ['--serve', root], { execArgv, env, stdio: 'inherit' });
   const served = await new Promise<Served>((done) => child.once('message', (m) => done(m as Served)));
   const common = { baseUrl: served.baseUrl, apiKey: served.apiKey, customerIds: served.customerIds };

@@ -29,6 +29,11 @@ export interface SliceSizing {
 export const sliceTargetMs = 1_000;
 /** The first slice's size when it is chosen by time; later slices follow the time the last one took. */
 export const customersPerSliceFirst = 10;
+/**
+ * The first slice of a walk that reads a row or two per customer (grants, periods, notes, and
+ * their flows): cheap per customer, so it starts at a thousand customers rather than ten.
+ */
+export const customersPerLightSliceFirst = 1000;
 /** The most customers in one slice, however fast the slices go. */
 export const customersPerSliceMax = 10_000;
 

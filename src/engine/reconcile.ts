@@ -11,7 +11,7 @@ import type { CustomerRange } from '../store/queries/customer-range.ts';
 import type { ReconcileWindow } from '../store/queries/reconciliation.ts';
 import type { StoreTx } from '../store/store.ts';
 import type { Engine } from './context.ts';
-import { inCustomerSlices, type SliceProgress, type SliceSizing } from './customer-slices.ts';
+import { customersPerLightSliceFirst, inCustomerSlices, type SliceProgress, type SliceSizing } from './customer-slices.ts';
 import { FieldCheck } from './input.ts';
 
 export interface ReconcileInput {
@@ -44,12 +44,6 @@ type Check =
   | { name: string; perCustomers: (tx: StoreTx, customers: CustomerRange) => Promise<Discrepancy[]>; firstCustomers?: number };
 
 /**
- * The first slice of a check that reads a few rows per customer (its grants, periods, notes): it
- * is cheap per customer, so it starts at a thousand customers rather than ten.
- */
-const lightSliceFirst = 1000;
-
-/**
  * Proves that credits and money agree (PRODUCT §10): runs every check and lists each discrepancy
  * with the ids involved. `from`/`to` limit each check to what happened in the window (transactions
  * and usage by effective time, grants and refunds by creation, periods by overlap); stored
@@ -78,16 +72,16 @@ export async function reconcile(engine: Engine, input: ReconcileInput = {}, opti
   const checks: Check[] = [
     { name: 'ledger balanced and balances match their entries', perCustomers: (tx, customers) => ledgerProblems(tx, window, customers) },
     { name: 'usage charged exactly once', perCustomers: (tx, customers) => usageProblems(tx, window, customers) },
-    { name: 'grants linked to invoices and periods', perCustomers: (tx, customers) => grantLinkProblems(tx, window, customers), firstCustomers: lightSliceFirst },
+    { name: 'grants linked to invoices and periods', perCustomers: (tx, customers) => grantLinkProblems(tx, window, customers), firstCustomers: customersPerLightSliceFirst },
     {
-      name: 'overage invoiced', firstCustomers: lightSliceFirst,
+      name: 'overage invoiced', firstCustomers: customersPerLightSliceFirst,
       perCustomers: (tx, customers) => overageProblems(tx, window, engine.settings.pastToleranceMs, engine.clock.now(), customers),
     },
     { name: 'refund and chargeback claw-backs', whole: (tx) => clawBackProblemsIn(tx, window) },
-    { name: 'customer money balances', perCustomers: (tx, customers) => customerBalanceProblems(tx, customers), firstCustomers: lightSliceFirst },
+    { name: 'customer money balances', perCustomers: (tx, customers) => customerBalanceProblems(tx, customers), firstCustomers: customersPerLightSliceFirst },
     { name: 'Stripe invoices pushed and Stripe money linked', whole: (tx) => stripeProblems(tx, window) },
     { name: 'frozen and revoked credits unused', whole: (tx) => frozenCreditProblems(tx) },
-    { name: 'promotion and referral grants linked', perCustomers: (tx, customers) => promotionLinkProblems(tx, window, customers), firstCustomers: lightSliceFirst },
+    { name: 'promotion and referral grants linked', perCustomers: (tx, customers) => promotionLinkProblems(tx, window, customers), firstCustomers: customersPerLightSliceFirst },
   ];
   const found = await engine.store.snapshots(async (snapshot) => {
     const out: Discrepancy[] = [];

@@ -12,7 +12,7 @@ import type { ReturnRecord } from '../store/records.ts';
 import type { StoreTx } from '../store/store.ts';
 import { customerNows, type Engine } from './context.ts';
 import { FieldCheck } from './input.ts';
-import { inCustomerSlices } from './customer-slices.ts';
+import { customersPerLightSliceFirst, inCustomerSlices } from './customer-slices.ts';
 
 /**
  * The finance reports of PRODUCT §10, each over a window [from, to) and optionally one customer:
@@ -80,12 +80,6 @@ async function labelPlans<T extends { planId: string | null }>(tx: StoreTx, rows
   });
 }
 
-/**
- * The first slice of a report read a slice of customers at a time: its reads are a grant or two
- * and their flows per customer.
- */
-const reportSliceFirst = 1000;
-
 export type GrantFates = Awaited<ReturnType<typeof fatesOf>>;
 
 /**
@@ -102,7 +96,7 @@ export async function fatesBySlice<T>(
   if (f.customerId !== null) return visit(await fatesOf(engine, engine.store.read, set, f));
   return engine.store.snapshots((snapshot) => inCustomerSlices(snapshot,
     async (tx, customers) => visit(await fatesOf(engine, tx, set, { ...f, customers })),
-    { customersPerSlice: options.customersPerSlice, firstCustomers: reportSliceFirst }));
+    { customersPerSlice: options.customersPerSlice, firstCustomers: customersPerLightSliceFirst }));
 }
 
 /** How a report over every customer is read. */

@@ -193,7 +193,10 @@ export class PromotionQueries {
    * referred customer's, whose grant each is).
    */
   async linkFacts(fromMs: number, toMs: number, customers: CustomerRange = allCustomers): Promise<PromotionLinkFacts> {
-    const of = (column: string) => inCustomerRange(column, customers);
+    const grantOwner = inCustomerRange('g.customer_id', customers);
+    const redeemer = inCustomerRange('r.customer_id', customers);
+    const referrer = inCustomerRange('f.referrer_id', customers);
+    const referred = inCustomerRange('f.referred_id', customers);
     // The issuing transaction is found by the partial cause index (migration 11: its condition
     // repeated), not by the customer's: SQLite without statistics would otherwise pick a
     // customer-led index and read the customer's whole history for every grant. `|| ''` keeps
@@ -206,18 +209,18 @@ export class PromotionQueries {
         LEFT JOIN ledger_transactions t ON t.cause_id = g.id AND t.customer_id || '' = g.customer_id AND t.kind = 'grant' AND t.kind <> 'usage'
         LEFT JOIN promotion_redemptions r ON r.grant_id = g.id
         LEFT JOIN referrals f ON f.referrer_grant_id = g.id OR f.referred_grant_id = g.id
-        WHERE ${of('g.customer_id').sql} AND g.source IN ('promotion', 'referral') AND g.created_at >= ? AND g.created_at < ? ORDER BY g.id`,
-      [...of('g.customer_id').params, fromMs, toMs]);
+        WHERE ${grantOwner.sql} AND g.source IN ('promotion', 'referral') AND g.created_at >= ? AND g.created_at < ? ORDER BY g.id`,
+      [...grantOwner.params, fromMs, toMs]);
     const orphans = await this.c.query(
       `SELECT r.id, r.grant_id FROM promotion_redemptions r LEFT JOIN grants g ON g.id = r.grant_id
-        WHERE ${of('r.customer_id').sql} AND g.id IS NULL AND r.created_at >= ? AND r.created_at < ?
+        WHERE ${redeemer.sql} AND g.id IS NULL AND r.created_at >= ? AND r.created_at < ?
        UNION ALL
        SELECT f.id, f.referrer_grant_id FROM referrals f LEFT JOIN grants g ON g.id = f.referrer_grant_id
-        WHERE ${of('f.referrer_id').sql} AND f.status = 'rewarded' AND g.id IS NULL AND f.rewarded_at >= ? AND f.rewarded_at < ?
+        WHERE ${referrer.sql} AND f.status = 'rewarded' AND g.id IS NULL AND f.rewarded_at >= ? AND f.rewarded_at < ?
        UNION ALL
        SELECT f.id, f.referred_grant_id FROM referrals f LEFT JOIN grants g ON g.id = f.referred_grant_id
-        WHERE ${of('f.referred_id').sql} AND f.status = 'rewarded' AND f.referred_credits IS NOT NULL AND g.id IS NULL AND f.rewarded_at >= ? AND f.rewarded_at < ?`,
-      [...of('r.customer_id').params, fromMs, toMs, ...of('f.referrer_id').params, fromMs, toMs, ...of('f.referred_id').params, fromMs, toMs]);
+        WHERE ${referred.sql} AND f.status = 'rewarded' AND f.referred_credits IS NOT NULL AND g.id IS NULL AND f.rewarded_at >= ? AND f.rewarded_at < ?`,
+      [...redeemer.params, fromMs, toMs, ...referrer.params, fromMs, toMs, ...referred.params, fromMs, toMs]);
     return {
       grants: grants.map((r) => {
         const isReferred = r.referred_grant_id === r.id;
