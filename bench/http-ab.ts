@@ -53,7 +53,11 @@ async function serve(root: string): Promise<void> {
   const { buildServer } = await import(from('src/server/app.ts'));
   const { createApiKey } = await import(from('src/engine/api-keys.ts'));
   const writerThread = process.env.TALLY_SQLITE_WRITER_THREAD === 'on';
-  const fixture = await openFixture('http-ab', Number(process.env.BENCH_CUSTOMERS ?? 1000), writerThread ? { writerThread } : {});
+  const cacheMib = process.env.TALLY_SQLITE_CACHE_MIB;
+  const fixture = await openFixture('http-ab', Number(process.env.BENCH_CUSTOMERS ?? 1000), {
+    ...(writerThread ? { writerThread } : {}),
+    ...(cacheMib === undefined ? {} : { pageCacheMib: Number(cacheMib) }),
+  });
   if (process.env.BENCH_SUBSCRIBED === '1') await subscribeAll(from, fixture);
   const app = await buildServer(fixture.engine, { adminKey: 'bench-admin-key' });
   const key = await createApiKey(fixture.engine, { name: 'bench', scopes: ['ingest'] });

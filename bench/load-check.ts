@@ -18,10 +18,11 @@
  * Also prints the server's CPU per event over the load (all its threads), its resident set after
  * the customers are made and after the load, and with `BENCH_METRICS=1` its heap and hot-state
  * counters from `/metrics`; `BENCH_NODE_OPTIONS` are passed to the server's `node` (V8 flags, say)
- * and `BENCH_SERVER_STDOUT=<file>` takes the server's standard output. A load test rather than a
+ * and `BENCH_SERVER_STDOUT=<file>` takes the server's standard output; `BENCH_KEEP_DATABASE=<dir>`
+ * copies the database it wrote there at the end (for `bench/ingest-memory.ts`). A load test rather than a
  * figure: no baseline; figure 2 of `npm run bench` is the rate beside the floor.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { processCpuMs, procStatusMiB } from './proc-stat.ts';
@@ -143,6 +144,12 @@ try {
   if (mismatches > 0 || !check.ok || !reconciliation.ok) failed = true;
 } finally {
   await server.stop();
+  // `BENCH_KEEP_DATABASE=<dir>`: the database the run wrote, for `bench/ingest-memory.ts`.
+  const keep = process.env.BENCH_KEEP_DATABASE;
+  if (keep !== undefined) {
+    mkdirSync(keep, { recursive: true });
+    for (const file of readdirSync(dir)) if (file.startsWith('tally.db')) copyFileSync(join(dir, file), join(keep, file));
+  }
   rmSync(dir, { recursive: true, force: true });
 }
 process.exit(failed ? 1 : 0);
