@@ -131,7 +131,7 @@ async function ingestFlat(engine: Engine, rawEvents: readonly unknown[], options
  * group reads and makes (its customers, grants and totals, its events' rows, entries and results)
  * is alive at once through several of V8's young collections, which move it to the old generation
  * to die there. Taken in passes within its one transaction (one commit and one sync, the same
- * answers and charges), a server ingesting for 100,000 customers peaked 20–31 MiB lower at no
+ * answers and charges), a server ingesting for 100,000 customers peaked 15–31 MiB lower at no
  * more CPU per event, and with few customers the request thread spent no more per event
  * (docs/BENCHMARKS.md, "Round 28"). Each pass reads what the passes before it wrote.
  */
