@@ -7,14 +7,16 @@ import { createGrant } from '../../src/engine/grants.ts';
 import { eventsPerPassMax, inPasses, ingestEvents, type IngestResult } from '../../src/engine/ingest-events.ts';
 import { getBalance } from '../../src/engine/balance.ts';
 import { checkLedger, reconcile } from '../../src/engine/reconcile.ts';
+import { hotStateCounts } from '../../src/engine/hot-state.ts';
 import { formatCredits } from '../../src/core/decimal.ts';
 
 /**
  * On SQLite a large batch (a group commit) is ingested in passes of `eventsPerPassMax` events
  * within its one transaction, each pass reading what the passes before it wrote. Passes must not
- * change any result: an event repeated or reused across a pass boundary is answered as within
- * one pass, running totals, unique values and tiers carry over, grants burn down in order. The
- * hot state is checked against the database at every pass (`TALLY_CHECK_HOT_STATE=1`).
+ * change any result: an id sent again later in the batch stays in its first event's pass and is
+ * answered as within one pass, running totals, unique values and tiers carry over, grants burn
+ * down in order. The hot state is checked against the database at every pass
+ * (`TALLY_CHECK_HOT_STATE=1`), and a later pass takes its customers from it.
  * PostgreSQL ingests a batch in one pass (`passSize` in engine/ingest-events.ts).
  */
 describe('inPasses', () => {
@@ -145,6 +147,13 @@ describe('ingestion in passes, on sqlite', () => {
       const costMicro = tokens * 500_000n + 3n * 1_000_000n + (calls - 3n) * 250_000n + users * 2_000_000n;
       expect(await available(id), `customer ${k}`).toBe(formatCredits(100_004_000_000n - costMicro));
     }
+
+    // Sent again as new events, all three passes take both customers from memory: a later pass of
+    // the transaction finds the hot state as the pass before left it.
+    const before = hotStateCounts(ctx.engine.store.db);
+    const again = await ingestEvents(ctx.engine, body.map((e) => ({ ...e, id: `again-${e.id}` })));
+    expect(again.filter((r) => r.status === 'accepted')).toHaveLength(count - 2);
+    expect(hotStateCounts(ctx.engine.store.db)).toEqual({ memory: before.memory + 6, database: before.database });
     expect(await checkLedger(ctx.engine)).toEqual({ unbalanced: [], discrepancies: [] });
     expect(must(await reconcile(ctx.engine)).discrepancies).toEqual([]);
   });
