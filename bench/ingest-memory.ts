@@ -14,10 +14,10 @@
  * set its environment. The balances are not checked: the load check does that.
  */
 import Database from 'better-sqlite3';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { processCpuMs } from './proc-stat.ts';
+import { processCpuMs, procStatusMiB } from './proc-stat.ts';
 import { startTallyServe } from './serve-process.ts';
 import { random } from '../test/support/usage-load.ts';
 
@@ -44,13 +44,10 @@ for (const setting of (process.env.BENCH_SERVER_ENV ?? '').split(' ').filter((s)
 const server = await startTallyServe({ path, adminKey, nodeOptions: (process.env.BENCH_NODE_OPTIONS ?? '').split(' ').filter((o) => o !== '') });
 
 type Resident = { VmRSS: number; RssAnon: number; RssFile: number };
-/** The server's resident set now, in MiB. */
+/** The server's resident set now, in MiB: all of it, its anonymous part and its file-backed part. */
 function resident(): Resident {
-  const fields = Object.fromEntries(readFileSync(`/proc/${server.pid}/status`, 'utf8').split('\n')
-    .map((line) => /^(VmRSS|RssAnon|RssFile):\s+(\d+) kB/.exec(line))
-    .filter((m) => m !== null)
-    .map((m) => [m[1], Math.round(Number(m[2]) / 1024)]));
-  return fields as Resident;
+  const mib = (field: keyof Resident) => Math.round(procStatusMiB(server.pid, field));
+  return { VmRSS: mib('VmRSS'), RssAnon: mib('RssAnon'), RssFile: mib('RssFile') };
 }
 const shown = (r: Resident): string => `${r.VmRSS} MiB (anonymous ${r.RssAnon}, files ${r.RssFile})`;
 

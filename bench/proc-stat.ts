@@ -65,7 +65,7 @@ export function machineBusyMs(): number {
 }
 
 /** A line of /proc/<pid>/status, in MiB (the kernel reports kB). */
-export function procStatusMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+export function procStatusMiB(pid: number, field: 'VmRSS' | 'VmHWM' | 'RssAnon' | 'RssFile'): number {
   const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   if (!match) throw new Error(`no ${field} in /proc/${pid}/status`);
   return Number(match[1]) / 1024;

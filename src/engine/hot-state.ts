@@ -104,7 +104,7 @@ export class HotState {
     }
     // A later pass of the same transaction (`ingestFlat` takes a large group in passes): the state
     // is what the pass before left, uncommitted like the database's rows it reads beside it.
-    if (hot.order !== null && hot.order.number === order.number && hot.validAfter === order.number) return hot;
+    if (hot.validAfter === order.number) return hot;
     // Checked against the database below, so first the database must hold every group on its way,
     // and another process's commit must be known of now, not only when the writer thread sends this
     // transaction's writes back as stale. Waited for before the hot state is entered: a group that

@@ -186,7 +186,7 @@ async function clawBackProblemsIn(tx: StoreTx, window: ReconcileWindow): Promise
   return returns.flatMap(({ record, invoiceTotalMinor }) => clawBackProblems(record, invoiceTotalMinor, byCause.get(record.id) ?? [], grantInvoices));
 }
 
-/** The money balance is a projection of credit notes and their uses, so it is checked whole. */
+/** The money balance is a projection of credit notes and their uses: each note and each invoice with balance against its uses. */
 async function customerBalanceProblems(tx: StoreTx, customers: CustomerRange): Promise<Discrepancy[]> {
   const [notes, invoices] = await Promise.all([tx.creditNotes.notesWithUseSums(customers), tx.creditNotes.invoicesWithBalance(customers)]);
   return [
