@@ -1,6 +1,6 @@
 import { allocateBalance, useNote } from '../core/customer-balance.ts';
 import { fail, invalid, notFound, ok, type Outcome } from '../core/errors.ts';
-import { amountMinorMax } from '../core/money.ts';
+import { amountMinorMax, minorToJson } from '../core/money.ts';
 import type { CreditNoteRecord, CreditNoteSource, CreditNoteUseRecord, CustomerRecord, InvoiceRecord } from '../store/records.ts';
 import type { StoreTx } from '../store/store.ts';
 import { Changes, customerNow, readLocked, type Engine } from './context.ts';
@@ -46,7 +46,7 @@ export async function issueCreditNote(engine: Engine, tx: StoreTx, changes: Chan
   };
   await tx.creditNotes.insert(note);
   changes.event('credit_note.created', note.customerId, {
-    credit_note: note.id, amount: Number(note.amountMinor), currency: note.currency, source: note.source, refundable: note.refundable,
+    credit_note: note.id, amount: minorToJson(note.amountMinor), currency: note.currency, source: note.source, refundable: note.refundable,
     invoice: note.invoiceId, invoice_line: note.invoiceLineId, refund: note.refundId,
   }, nowMs);
   return note;
@@ -72,7 +72,7 @@ export async function applyBalance(engine: Engine, tx: StoreTx, changes: Changes
     await tx.creditNotes.insertUse(newUse(engine, note, 'applied', a.amountMinor, invoice.id, payment.id, nowMs));
   }
   changes.event('invoice.balance_applied', customer.id, {
-    invoice: invoice.id, amount: Number(appliedMinor), currency: invoice.currency, credit_notes: allocations.map((a) => a.creditNoteId),
+    invoice: invoice.id, amount: minorToJson(appliedMinor), currency: invoice.currency, credit_notes: allocations.map((a) => a.creditNoteId),
   }, nowMs);
   return appliedMinor;
 }
@@ -142,7 +142,7 @@ export async function refundCreditNote(engine: Engine, id: string, input: { amou
     const amountMinor = input.amount === undefined ? found.remainingMinor : BigInt(input.amount);
     if (amountMinor === 0n || amountMinor > found.remainingMinor) {
       return fail('amount_exceeds_remaining', `${found.remainingMinor} minor units remain on this credit note.`, {
-        fields: [{ field: 'amount', code: 'amount_exceeds_remaining', message: 'more than remains on the note' }], details: { remaining: Number(found.remainingMinor) },
+        fields: [{ field: 'amount', code: 'amount_exceeds_remaining', message: 'more than remains on the note' }], details: { remaining: minorToJson(found.remainingMinor) },
       });
     }
     const customer = (await tx.customers.find(found.customerId))!;
@@ -151,7 +151,7 @@ export async function refundCreditNote(engine: Engine, id: string, input: { amou
     await tx.creditNotes.updateAmounts(note);
     await tx.creditNotes.insertUse(newUse(engine, note, 'refunded', amountMinor, null, null, nowMs));
     const changes = new Changes(engine);
-    changes.event('credit_note.refunded', note.customerId, { credit_note: note.id, amount: Number(amountMinor), currency: note.currency }, nowMs);
+    changes.event('credit_note.refunded', note.customerId, { credit_note: note.id, amount: minorToJson(amountMinor), currency: note.currency }, nowMs);
     await changes.flush(tx);
     return ok(note);
   });

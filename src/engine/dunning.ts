@@ -1,3 +1,4 @@
+import { minorToJson } from '../core/money.ts';
 import { formatCredits } from '../core/decimal.ts';
 import { freezeFromMs, retryAtMs } from '../core/dunning.ts';
 import { fail, invalid, notFound, ok, type Outcome } from '../core/errors.ts';
@@ -48,7 +49,7 @@ export async function markPastDue(
     }
   }
   changes.event('invoice.payment_failed', invoice.customerId, {
-    invoice: invoice.id, failure_code: failure.code, attempt: failure.attempt, amount_due: Number(invoice.totalMinor - invoice.amountPaidMinor),
+    invoice: invoice.id, failure_code: failure.code, attempt: failure.attempt, amount_due: minorToJson(invoice.totalMinor - invoice.amountPaidMinor),
     next_attempt_at: invoice.nextAttemptAtMs, ...failure.details,
   }, atMs);
 }
@@ -82,7 +83,7 @@ async function escalate(engine: Engine, tx: StoreTx, changes: Changes, customer:
   invoice.uncollectibleAtMs = nowMs;
   invoice.nextAttemptAtMs = null;
   await revokeInvoiceCredits(tx, changes, invoice, 'invoice uncollectible', nowMs);
-  changes.event('invoice.marked_uncollectible', invoice.customerId, { invoice: invoice.id, amount: Number(invoice.totalMinor - invoice.amountPaidMinor) }, nowMs);
+  changes.event('invoice.marked_uncollectible', invoice.customerId, { invoice: invoice.id, amount: minorToJson(invoice.totalMinor - invoice.amountPaidMinor) }, nowMs);
   if (!invoice.subscriptionId) return;
   const sub = await tx.billing.subscription(invoice.subscriptionId);
   if (!sub || sub.status === 'canceled') return;
@@ -132,7 +133,7 @@ export async function recordPaymentAttempt(
     const dueMinor = invoice.totalMinor - invoice.amountPaidMinor;
     const amountMinor = input.amount === undefined ? dueMinor : BigInt(input.amount);
     if (amountMinor > dueMinor) {
-      return fail('overpayment', `The invoice has ${dueMinor} minor units due.`, { fields: [{ field: 'amount', code: 'overpayment', message: 'more than the amount due' }], details: { due: Number(dueMinor) } });
+      return fail('overpayment', `The invoice has ${dueMinor} minor units due.`, { fields: [{ field: 'amount', code: 'overpayment', message: 'more than the amount due' }], details: { due: minorToJson(dueMinor) } });
     }
     return ok({ invoice, ...(await recordPaymentAttemptIn(engine, tx, invoice, input, amountMinor, source)) });
   });
@@ -173,7 +174,7 @@ async function attemptOn(
     await markPastDue(engine, tx, changes, invoice, nowMs, { code: attempt.failureCode!, attempt: attempt.id, details: input.details });
   } else {
     changes.event('invoice.payment_failed', invoice.customerId, {
-      invoice: invoice.id, failure_code: attempt.failureCode, attempt: attempt.id, amount_due: Number(invoice.totalMinor - invoice.amountPaidMinor),
+      invoice: invoice.id, failure_code: attempt.failureCode, attempt: attempt.id, amount_due: minorToJson(invoice.totalMinor - invoice.amountPaidMinor),
       next_attempt_at: invoice.nextAttemptAtMs, ...input.details,
     }, nowMs);
     // The last scheduled retry has run and failed: give up on the invoice.

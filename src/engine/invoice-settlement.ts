@@ -1,3 +1,4 @@
+import { minorToJson } from '../core/money.ts';
 import type { CustomerRecord, InvoiceRecord, PaymentRecord } from '../store/records.ts';
 import type { StoreTx } from '../store/store.ts';
 import type { Changes, Engine } from './context.ts';
@@ -29,7 +30,7 @@ export async function takePayment(
   };
   await tx.billing.insertPayment(record);
   invoice.amountPaidMinor += payment.amountMinor;
-  changes.event('payment.recorded', invoice.customerId, { invoice: invoice.id, payment: record.id, amount: Number(payment.amountMinor), method: payment.method }, nowMs);
+  changes.event('payment.recorded', invoice.customerId, { invoice: invoice.id, payment: record.id, amount: minorToJson(payment.amountMinor), method: payment.method }, nowMs);
   if (invoice.amountPaidMinor === invoice.totalMinor) await settleInvoice(engine, tx, changes, customer, invoice, nowMs);
   return record;
 }
@@ -38,7 +39,7 @@ export async function takePayment(
 export async function settleInvoice(engine: Engine, tx: StoreTx, changes: Changes, customer: CustomerRecord, invoice: InvoiceRecord, nowMs: number): Promise<void> {
   invoice.status = 'paid';
   invoice.paidAtMs = nowMs;
-  changes.event('invoice.paid', invoice.customerId, { invoice: invoice.id, total: Number(invoice.totalMinor) }, nowMs);
+  changes.event('invoice.paid', invoice.customerId, { invoice: invoice.id, total: minorToJson(invoice.totalMinor) }, nowMs);
   for (const grant of await tx.grants.forInvoice(invoice.id)) {
     if (grant.status === 'pending') await activateGrant(engine, tx, changes, customer, grant, nowMs);
   }

@@ -1,3 +1,4 @@
+import { minorToJson } from '../core/money.ts';
 import { fail, invalid, notFound, ok, type Outcome } from '../core/errors.ts';
 import { sumLines, type LineDraft } from '../core/plans.ts';
 import type { CustomerRecord, InvoiceKind, InvoiceRecord, PaymentRecord } from '../store/records.ts';
@@ -73,7 +74,7 @@ export async function issueInvoice(engine: Engine, tx: StoreTx, changes: Changes
     uncollectibleAtMs: null,
   };
   await tx.billing.insertInvoice(invoice);
-  changes.event('invoice.finalized', invoice.customerId, { invoice: id, total: Number(totalMinor), currency: invoice.currency, kind: invoice.kind }, nowMs);
+  changes.event('invoice.finalized', invoice.customerId, { invoice: id, total: minorToJson(totalMinor), currency: invoice.currency, kind: invoice.kind }, nowMs);
   const excessMinor = invoiceExcessMinor(totalMinor);
   if (excessMinor > 0n) {
     // Money owed back is kept as the customer's balance, never lost: a credit note linked to the
@@ -87,7 +88,7 @@ export async function issueInvoice(engine: Engine, tx: StoreTx, changes: Changes
     invoice.creditNoteId = note.id;
     await tx.billing.updateInvoiceState(invoice);
   }
-  if (invoice.status === 'paid') changes.event('invoice.paid', invoice.customerId, { invoice: id, total: Number(totalMinor) }, nowMs);
+  if (invoice.status === 'paid') changes.event('invoice.paid', invoice.customerId, { invoice: id, total: minorToJson(totalMinor) }, nowMs);
   else if (await applyBalance(engine, tx, changes, draft.customer, invoice, nowMs) > 0n) await tx.billing.updateInvoiceState(invoice);
   return invoice;
 }
@@ -117,7 +118,7 @@ export async function recordPaymentIn(engine: Engine, tx: StoreTx, invoiceRef: s
     const amountMinor = BigInt(input.amount);
     const dueMinor = invoice.totalMinor - invoice.amountPaidMinor;
     if (amountMinor > dueMinor) {
-      return fail('overpayment', `The invoice has ${dueMinor} minor units due.`, { fields: [{ field: 'amount', code: 'overpayment', message: 'more than the amount due' }], details: { due: Number(dueMinor) } });
+      return fail('overpayment', `The invoice has ${dueMinor} minor units due.`, { fields: [{ field: 'amount', code: 'overpayment', message: 'more than the amount due' }], details: { due: minorToJson(dueMinor) } });
     }
     const customer = (await tx.customers.find(invoice.customerId))!;
     const nowMs = await customerNow(engine, tx, customer);

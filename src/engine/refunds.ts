@@ -1,3 +1,4 @@
+import { minorToJson } from '../core/money.ts';
 import { clawBack, type CreditPolicy } from '../core/claw-back.ts';
 import { formatCredits } from '../core/decimal.ts';
 import { fail, invalid, notFound, ok, type Outcome } from '../core/errors.ts';
@@ -51,7 +52,7 @@ export async function createReturnIn(engine: Engine, tx: StoreTx, kind: ReturnRe
     if (amountMinor > returnableMinor) {
       return fail('amount_exceeds_paid', `At most ${returnableMinor} minor units can be returned on this invoice (paid less earlier refunds and chargebacks).`, {
         fields: [{ field: 'amount', code: 'amount_exceeds_paid', message: 'more than was paid less earlier refunds' }],
-        details: { returnable: Number(returnableMinor) },
+        details: { returnable: minorToJson(returnableMinor) },
       });
     }
     const customer = (await tx.customers.find(invoice.customerId))!;
