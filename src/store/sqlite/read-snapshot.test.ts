@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SqlDatabase } from '../sql.ts';
+import { withReadSnapshots } from './read-snapshot.ts';
 import { openSqliteDatabase } from './sqlite-database.ts';
 
 /**
@@ -49,5 +50,34 @@ describe('read snapshots on SQLite', () => {
       return seen;
     });
     expect(counts).toEqual([400n, 800n]);
+  });
+
+  it('waits a gap before the next snapshot only after another connection committed during the last', async () => {
+    await insert(0, 10);
+    const count = (snapshot: Parameters<Parameters<SqlDatabase['snapshots']>[0]>[0]) =>
+      snapshot(async (c) => (await c.query<{ n: bigint }>('SELECT COUNT(*) AS n FROM rows'))[0]!.n);
+    const timer = (ms: number) => new Promise<'timer'>((resolve) => setTimeout(() => resolve('timer'), ms));
+    // Nothing is written: five snapshots one after another wait no gap (an hour each here).
+    const quiet = await withReadSnapshots(path, async (snapshot) => {
+      const five = (async () => {
+        const seen: bigint[] = [];
+        for (let i = 0; i < 5; i++) seen.push(await count(snapshot));
+        return seen;
+      })();
+      return Promise.race([five, timer(30_000)]);
+    }, { gapMs: 3_600_000 });
+    expect(quiet).toEqual([10n, 10n, 10n, 10n, 10n]);
+    // A commit while a snapshot is open: the next one starts only after the gap (a second here),
+    // so a timer of a fifth of it comes first.
+    const written = await withReadSnapshots(path, async (snapshot) => {
+      const first = await snapshot(async (c) => {
+        await insert(10, 5);
+        return (await c.query<{ n: bigint }>('SELECT COUNT(*) AS n FROM rows'))[0]!.n;
+      });
+      const next = count(snapshot);
+      const before = await Promise.race([next, timer(200)]);
+      return { first, before, second: await next };
+    }, { gapMs: 1_000 });
+    expect(written).toEqual({ first: 10n, before: 'timer', second: 15n });
   });
 });

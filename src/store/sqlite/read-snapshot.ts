@@ -18,6 +18,7 @@ const db = new Database(workerData.path, { readonly: true, fileMustExist: true }
 db.defaultSafeIntegers(true);
 db.pragma('busy_timeout = 5000');
 db.pragma('cache_size = -' + workerData.cacheKib);
+const dataVersion = db.prepare('PRAGMA data_version').pluck();
 // Copies the WAL into the database file as each snapshot ends (see snapshotGapMs). A checkpoint
 // writes, so it needs a connection that may; without one (a read-only file) the checkpointer
 // thread of the process that writes does it on its own schedule.
@@ -39,7 +40,8 @@ parentPort.on('message', (m) => {
   try {
     if (m.op === 'begin') {
       db.exec('BEGIN');
-      parentPort.postMessage({ id: m.id, rows: [] });
+      // The snapshot starts with its first read: this one.
+      parentPort.postMessage({ id: m.id, rows: [], version: dataVersion.get() });
       return;
     }
     if (m.op === 'commit') {
@@ -47,7 +49,7 @@ parentPort.on('message', (m) => {
       if (checkpoint) {
         try { checkpoint.statement.get(); } catch { /* busy: the checkpointer thread is at it */ }
       }
-      parentPort.postMessage({ id: m.id, rows: [] });
+      parentPort.postMessage({ id: m.id, rows: [], version: dataVersion.get() });
       return;
     }
     const statement = db.prepare(m.sql);
@@ -74,15 +76,24 @@ parentPort.on('message', (m) => {
 const snapshotCacheKib = 8 * 1024;
 
 /**
- * How long the worker holds no snapshot between two. While a snapshot is open the checkpointer
- * can copy the WAL back only as far as the snapshot, and the WAL is restarted only once it has
- * all been copied back and no reader still uses it; snapshots taken back to back would leave no
- * such moment under steady writes, and the WAL would grow as if one snapshot lasted throughout.
- * So the worker itself checkpoints as each snapshot ends (PASSIVE, on a connection of its own,
- * before the snapshot's caller goes on), whatever the checkpointer thread's interval; the gap
- * leaves time for the next write to restart the WAL.
+ * How long the worker holds no snapshot between two, when the database was written while the
+ * first was open. While a snapshot is open the checkpointer can copy the WAL back only as far as
+ * the snapshot, and the WAL is restarted only once it has all been copied back and no reader
+ * still uses it; snapshots taken back to back under steady writes would leave no such moment, and
+ * the WAL would grow as if one snapshot lasted throughout. So the worker itself checkpoints as
+ * each snapshot ends (PASSIVE, on a connection of its own, before the snapshot's caller goes on),
+ * whatever the checkpointer thread's interval, and the gap leaves time for the next write to
+ * restart the WAL. A snapshot during which no other connection committed (SQLite's
+ * `data_version`, read as it starts and after it ends) left nothing behind it to copy back or
+ * restart, so the next one starts at once: a check on a quiet server waits for no gap.
  */
 export const snapshotGapMs = 100;
+
+/** A query's rows; a snapshot's start and end also carry the worker connection's `data_version`. */
+interface WorkerReply {
+  rows: SqlRow[];
+  version?: bigint;
+}
 
 /** The worker's connection; it answers queries only inside a snapshot (`active`). */
 class SnapshotConnection implements SqlConnection {
@@ -91,17 +102,19 @@ class SnapshotConnection implements SqlConnection {
   /** True from a snapshot's call until it has ended, gap included. */
   private busy = false;
   private lastEndedMs = -Infinity;
+  /** Whether another connection committed while the last snapshot was open. */
+  private writtenDuringLast = false;
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (rows: SqlRow[]) => void; reject: (error: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (reply: WorkerReply) => void; reject: (error: Error) => void }>();
   private failure: Error | null = null;
 
-  constructor(private readonly worker: Worker) {
-    worker.on('message', (m: { id: number; rows?: SqlRow[]; error?: string }) => {
+  constructor(private readonly worker: Worker, private readonly gapMs: number) {
+    worker.on('message', (m: WorkerReply & { id: number; error?: string }) => {
       const waiting = this.pending.get(m.id);
       if (!waiting) return;
       this.pending.delete(m.id);
       if (m.error !== undefined) waiting.reject(new Error(m.error));
-      else waiting.resolve(m.rows ?? []);
+      else waiting.resolve(m);
     });
     const fail = (error: Error) => {
       this.failure = error;
@@ -114,7 +127,7 @@ class SnapshotConnection implements SqlConnection {
 
   query<R extends SqlRow = SqlRow>(sql: string, params: readonly SqlValue[] = []): Promise<R[]> {
     if (!this.active) return Promise.reject(new Error('This read snapshot has already ended.'));
-    return this.send({ op: 'query', sql, params }) as Promise<R[]>;
+    return this.send({ op: 'query', sql, params }).then((reply) => reply.rows as R[]);
   }
 
   run(): Promise<number> {
@@ -126,15 +139,18 @@ class SnapshotConnection implements SqlConnection {
     if (this.busy) throw new Error('A read snapshot is already open on this worker; snapshots run one after another.');
     this.busy = true;
     try {
-      const gapLeftMs = this.lastEndedMs + snapshotGapMs - performance.now();
-      if (gapLeftMs > 0) await sleep(gapLeftMs);
-      await this.send({ op: 'begin' });
+      const gapLeftMs = this.lastEndedMs + this.gapMs - performance.now();
+      if (this.writtenDuringLast && gapLeftMs > 0) await sleep(gapLeftMs);
+      const began = await this.send({ op: 'begin' });
       this.active = true;
       try {
         return await read(this);
       } finally {
         this.active = false;
-        if (!this.failure) await this.send({ op: 'commit' });
+        if (!this.failure) {
+          const ended = await this.send({ op: 'commit' });
+          this.writtenDuringLast = ended.version !== began.version;
+        }
         this.lastEndedMs = performance.now();
       }
     } finally {
@@ -149,10 +165,10 @@ class SnapshotConnection implements SqlConnection {
     await exited;
   }
 
-  private send(message: { op: string; sql?: string; params?: readonly SqlValue[] }): Promise<SqlRow[]> {
+  private send(message: { op: string; sql?: string; params?: readonly SqlValue[] }): Promise<WorkerReply> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
-    return new Promise<SqlRow[]>((resolve, reject) => {
+    return new Promise<WorkerReply>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage({ ...message, id });
     });
@@ -164,12 +180,16 @@ class SnapshotConnection implements SqlConnection {
  * then ends the thread. Each call of the reader is one snapshot, closed before it returns, so a
  * caller that keeps each call short lets the WAL be reset between them.
  */
-export async function withReadSnapshots<T>(path: string, fn: (snapshot: SnapshotReader) => Promise<T>): Promise<T> {
+export async function withReadSnapshots<T>(
+  path: string,
+  fn: (snapshot: SnapshotReader) => Promise<T>,
+  options: { gapMs?: number } = {},
+): Promise<T> {
   const worker = new Worker(workerSource, {
     eval: true,
     workerData: { path, driver: createRequire(import.meta.url).resolve('better-sqlite3'), cacheKib: snapshotCacheKib },
   });
-  const connection = new SnapshotConnection(worker);
+  const connection = new SnapshotConnection(worker, options.gapMs ?? snapshotGapMs);
   try {
     return await fn((read) => connection.snapshot(read));
   } finally {
