@@ -132,11 +132,11 @@ async function ingestFlat(engine: Engine, rawEvents: readonly unknown[], options
  * is alive at once through several of V8's young collections, which move it to the old generation
  * to die there. Taken in passes within its one transaction (one commit and one sync, the same
  * answers and charges), a server ingesting for 100,000 customers peaked 15–31 MiB lower at no
- * more CPU per event (docs/BENCHMARKS.md, "Round 28"). Passes of 500 rather than 1,000 left less
- * alive at each young collection: about a sixth less server CPU per event in figure 2's shape,
- * the same in figure 1's batches of 1000 (now two passes) and the same memory with 100,000
- * customers; passes of 250 read as 500 ("Round 29"). Each pass reads what the passes before it
- * wrote.
+ * more CPU per event (docs/BENCHMARKS.md, "Round 28"). Passes of 500 rather than 1,000 leave less
+ * alive at each young collection: about a sixth less server CPU per event in figure 2's batches
+ * of 500 from 4 clients, within the noise in batches of 1000 from 8, the same in figure 1's
+ * batches of 1000 (now two passes) and the same memory with 100,000 customers; passes of 250
+ * read as 500 ("Round 29"). Each pass reads what the passes before it wrote.
  */
 export const eventsPerPassMax = 500;
 

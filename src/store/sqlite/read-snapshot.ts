@@ -178,7 +178,8 @@ class SnapshotConnection implements SqlConnection {
 /**
  * Runs `fn` with a reader of snapshots of the file at `path`, all served by one worker thread,
  * then ends the thread. Each call of the reader is one snapshot, closed before it returns, so a
- * caller that keeps each call short lets the WAL be reset between them.
+ * caller that keeps each call short lets the WAL be reset between them. `gapMs` replaces
+ * `snapshotGapMs` (for tests).
  */
 export async function withReadSnapshots<T>(
   path: string,
