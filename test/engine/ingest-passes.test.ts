@@ -86,10 +86,12 @@ describe('ingestion in passes, on sqlite', () => {
 
   const available = async (customer: string): Promise<string> => formatCredits(must(await getBalance(ctx.engine, customer)).balance.availableMicro);
 
-  interface Sent { customer: number; id: number; properties: Record<string, unknown> }
+  /** `malformed`: an event validation refuses (a type that is not a string, an id that is not one). */
+  interface Sent { customer: number; id: number; properties: Record<string, unknown>; malformed: 'type' | 'id' | null }
   const sent: fc.Arbitrary<Sent> = fc.record({
     customer: fc.integer({ min: 0, max: 2 }),
     id: fc.integer({ min: 0, max: 30 }),
+    malformed: fc.oneof({ arbitrary: fc.constant(null), weight: 8 }, { arbitrary: fc.constantFrom<'type' | 'id'>('type', 'id'), weight: 1 }),
     properties: fc.record({
       n: fc.oneof({ arbitrary: fc.integer({ min: 0, max: 9 }), weight: 6 }, { arbitrary: fc.constant('many'), weight: 1 }),
       user: fc.constantFrom('ann', 'bob', 'cyd', 'dee'),
@@ -103,7 +105,7 @@ describe('ingestion in passes, on sqlite', () => {
         if (typeof item !== 'number') out.push(item);
         else if (out.length > 0) out.push(out[item % out.length]!);
       }
-      return out.length > 0 ? out : [{ customer: 0, id: 0, properties: { user: 'ann' } }];
+      return out.length > 0 ? out : [{ customer: 0, id: 0, properties: { user: 'ann' }, malformed: null }];
     });
 
   let run = 0;
@@ -113,7 +115,9 @@ describe('ingestion in passes, on sqlite', () => {
       const sides = await Promise.all(['a', 'b'].map(async (side) => ({ side, prefix: `pass-${run}-${side}-`, ...await customers(3) })));
       const outcomes = [];
       for (const { side, prefix, ids, grants } of sides) {
-        const body = events.map((e) => ({ id: `${prefix}${e.id}`, customer: ids[e.customer]!, type, properties: e.properties }));
+        const body = events.map((e) => ({
+          id: e.malformed === 'id' ? e.id : `${prefix}${e.id}`, customer: ids[e.customer]!, type: e.malformed === 'type' ? 7 : type, properties: e.properties,
+        }));
         const results = await ingestEvents(ctx.engine, body, { eventsPerPass: side === 'a' ? perPass : Number.POSITIVE_INFINITY });
         outcomes.push({ results: labelled(results, prefix, grants), balances: await Promise.all(ids.map(available)) });
       }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -68,13 +68,27 @@ describe('WalSync', () => {
   });
 
   it('syncs the real file, and reopens it when the WAL file is replaced', async () => {
+    // The descriptors this process holds on the WAL's path, by what they point at now (Linux).
+    const held = (): string[] => readdirSync('/proc/self/fd').flatMap((fd) => {
+      try {
+        const target = readlinkSync(`/proc/self/fd/${fd}`);
+        return target.startsWith(wal) ? [target] : [];
+      } catch {
+        return []; // closed meanwhile (the directory's own descriptor)
+      }
+    });
     const sync = new WalSync(wal);
     await sync.afterCommit();
+    expect(held()).toEqual([wal]);
     unlinkSync(wal);
     writeFileSync(wal, 'a new file');
+    expect(held()).toEqual([`${wal} (deleted)`]);
     await sync.afterCommit();
     expect(sync.syncs).toBe(2);
+    // The second sync flushed the new file: the old one's descriptor is closed.
+    expect(held()).toEqual([wal]);
     await sync.close();
+    expect(held()).toEqual([]);
   });
 
   it('never acknowledges a commit before a sync that began after it succeeded (any interleaving)', async () => {

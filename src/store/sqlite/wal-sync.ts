@@ -25,6 +25,8 @@ const fdatasyncOnPool: SyncFile = (fd) => new Promise((resolve, reject) => {
  */
 export class WalSync {
   private fd: number | null = null;
+  /** The inode `fd` was opened on: a descriptor's file never changes, so it is read once. */
+  private ino = 0;
   /** Commits made so far, and the highest of them a finished sync covers. */
   private committed = 0;
   private synced = 0;
@@ -94,11 +96,17 @@ export class WalSync {
     this.waiters.length = kept;
   }
 
-  /** The WAL file's descriptor, opened on first use and again if the file was replaced. */
+  /**
+   * The WAL file's descriptor, opened on first use and again if the file at the path was replaced.
+   * One `stat` of the path per sync, on the request thread: the descriptor's own inode is kept
+   * from when it was opened.
+   */
   private descriptor(): number {
-    if (this.fd !== null && fstatSync(this.fd).ino === statSync(this.walPath).ino) return this.fd;
+    const ino = statSync(this.walPath).ino;
+    if (this.fd !== null && ino === this.ino) return this.fd;
     if (this.fd !== null) closeSync(this.fd);
     this.fd = openSync(this.walPath, 'r');
+    this.ino = fstatSync(this.fd).ino;
     return this.fd;
   }
 }
