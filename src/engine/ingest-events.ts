@@ -62,7 +62,7 @@ const rejected = (id: string, r: Rejection): IngestResult => ({
 });
 
 /**
- * Validates a batch event by event, then rates and charges every acceptable event in ONE store
+ * Validates a batch event by event and rates and charges every acceptable event in ONE store
  * transaction: when this returns `accepted`, the balance already reflects the event. A rejected
  * event leaves nothing behind; the others are unaffected by it.
  */
