@@ -15,12 +15,7 @@ import { Session } from 'node:inspector/promises';
 import { ingestEvents } from '../src/engine/ingest-events.ts';
 import { EventSource } from './events.ts';
 import { openFixture } from './fixture.ts';
-
-interface SampledNode {
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  selfSize: number;
-  children: SampledNode[];
-}
+import { bytesByFunction, printBytesByFunction } from './heap-sampling.ts';
 
 const events = Number(process.env.BENCH_EVENTS ?? 20_000);
 const top = Number(process.argv[2] ?? 30);
@@ -40,27 +35,7 @@ for (const b of batches.slice(2)) await ingestEvents(fixture.engine, b);
 const { profile } = await session.post('HeapProfiler.stopSampling');
 session.disconnect();
 
-const self = new Map<string, number>();
-const inclusive = new Map<string, number>();
-const nameOf = (n: SampledNode): string => {
-  const f = n.callFrame;
-  return `${f.functionName || '(anonymous)'} ${f.url.replace(/.*\/(src|node_modules)\//, '$1/')}`;
-};
-// Iterative, with each node's distinct functions on the stack (recursion counted once).
-const stack: { node: SampledNode; above: readonly string[] }[] = [{ node: profile.head as unknown as SampledNode, above: [] }];
-while (stack.length > 0) {
-  const { node, above } = stack.pop()!;
-  const name = nameOf(node);
-  self.set(name, (self.get(name) ?? 0) + node.selfSize);
-  const onStack = above.includes(name) ? above : [...above, name];
-  for (const f of onStack) inclusive.set(f, (inclusive.get(f) ?? 0) + node.selfSize);
-  for (const child of node.children) stack.push({ node: child, above: onStack });
-}
-const perEvent = (bytes: number): string => (bytes / events).toFixed(0).padStart(7);
-const total = [...self.values()].reduce((a, b) => a + b, 0);
-console.log(`${events} events, ${fixture.customerIds.length} customers: ${perEvent(total).trim()} bytes allocated per event`);
-console.log('by the function that allocated (bytes per event):');
-for (const [name, bytes] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${perEvent(bytes)}  ${name}`);
-console.log("by Tally's functions on the stack (bytes per event):");
-for (const [name, bytes] of [...inclusive].filter(([n]) => n.includes(' src/')).sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${perEvent(bytes)}  ${name}`);
+const sums = bytesByFunction(profile.head);
+console.log(`${events} events, ${fixture.customerIds.length} customers: ${(sums.total / events).toFixed(0)} bytes allocated per event`);
+printBytesByFunction(sums, events, top, 'by the function that allocated (bytes per event):', "by Tally's functions on the stack (bytes per event):");
 await fixture.close();

@@ -10,14 +10,11 @@
  * same number of events (figure 1's path, no HTTP), measured right after on the same fixture.
  */
 import os from 'node:os';
-import { createApiKey } from '../src/engine/api-keys.ts';
 import { ingestEvents } from '../src/engine/ingest-events.ts';
-import { buildServer } from '../src/server/app.ts';
 import { EventSource } from './events.ts';
 import { openFixture } from './fixture.ts';
 import { startCpuProfile } from './cpu-profile.ts';
-import { startClient } from './http.ts';
-import type { LoadJob } from './load-client.ts';
+import { startIngestServer } from './http.ts';
 import { cpuMsSince } from './stats.ts';
 
 const events = Number(process.env.BENCH_EVENTS ?? 40_000);
@@ -25,20 +22,12 @@ const perRequest = Number(process.env.BENCH_BATCH ?? 500);
 const profilePath = process.argv[2];
 
 const fixture = await openFixture('http-profile', 1000);
-const app = await buildServer(fixture.engine, { adminKey: 'bench-admin-key' });
-const { child, run } = startClient();
+const server = await startIngestServer(fixture, { eventsPerRequest: perRequest, clients: 4 });
 try {
-  const created = await createApiKey(fixture.engine, { name: 'bench', scopes: ['ingest'] });
-  if (!created.ok) throw new Error(created.error.message);
-  const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
-  const job = (label: string, requests: number, seed: number): LoadJob => ({
-    kind: 'events', label, baseUrl, apiKey: created.value.secret, customerIds: fixture.customerIds, eventsPerRequest: perRequest, clients: 4,
-    requestsMax: requests, timeLimitMs: 600_000, seed,
-  });
-  await run(job('warm', 20, 1));
+  await server.batches('warm', 20, 1);
   const stopProfile = await startCpuProfile(profilePath);
   const cpu = process.cpuUsage();
-  const report = await run(job('timed', Math.ceil(events / perRequest), 2));
+  const report = await server.batches('timed', Math.ceil(events / perRequest), 2);
   const serverCpuMs = cpuMsSince(cpu);
   await stopProfile();
   const accepted = report.statuses.accepted ?? 0;
@@ -51,7 +40,6 @@ try {
   const ms = performance.now() - started;
   console.log(`in process: ${events} events in ${(ms / 1000).toFixed(2)} s, ${(events / (ms / 1000)).toFixed(0)} events/s, CPU ${((cpuMsSince(directCpu) * 1000) / events).toFixed(1)} µs/event (load ${os.loadavg()[0]!.toFixed(2)})`);
 } finally {
-  child.disconnect();
-  await app.close();
+  await server.close();
   await fixture.close();
 }

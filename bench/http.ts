@@ -14,7 +14,7 @@ import { startBareServer } from './bare-server.ts';
 import { cutCpuProfile, readCpuProfile, type CpuProfile } from './cpu-profile.ts';
 import { EventSource } from './events.ts';
 import type { LoadJob, LoadReport } from './load-client.ts';
-import { cloneDatabase, copyDatabaseFile, openFixture } from './fixture.ts';
+import { cloneDatabase, copyDatabaseFile, openFixture, type Fixture } from './fixture.ts';
 import { mainThreadSchedMs, processCpuMs } from './proc-stat.ts';
 import { startTallyServe, type ServerChild } from './serve-process.ts';
 import { cpuMsSince, latencySummary } from './stats.ts';
@@ -93,6 +93,39 @@ export function startClient(): { child: ChildProcess; run(job: LoadJob): Promise
       });
     },
   };
+}
+
+/**
+ * The real server in this process on a benchmark fixture (an ingest key, listening on loopback)
+ * and the load client to drive it, for the tools that profile the server's own process
+ * (`http-batch-profile.ts`, `young-survivors.ts`): `batches` sends `requests` requests of
+ * `eventsPerRequest` events from `clients` clients and reports them; `close` stops both.
+ */
+export async function startIngestServer(fixture: Fixture, shape: { eventsPerRequest: number; clients: number }): Promise<{
+  batches(label: string, requests: number, seed: number): Promise<LoadReport>;
+  close(): Promise<void>;
+}> {
+  const app = await buildServer(fixture.engine, { adminKey: 'bench-admin-key' });
+  const { child, run } = startClient();
+  try {
+    const created = await createApiKey(fixture.engine, { name: 'bench', scopes: ['ingest'] });
+    if (!created.ok) throw new Error(created.error.message);
+    const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
+    return {
+      batches: (label, requests, seed) => run({
+        kind: 'events', label, baseUrl, apiKey: created.value.secret, customerIds: fixture.customerIds, ...shape,
+        requestsMax: requests, timeLimitMs: 600_000, seed,
+      }),
+      async close() {
+        child.disconnect();
+        await app.close();
+      },
+    };
+  } catch (error) {
+    child.disconnect();
+    await app.close();
+    throw error;
+  }
 }
 
 /** Authorizations through the engine directly, as many as the HTTP phase sent per second. */

@@ -17,18 +17,10 @@
 import os from 'node:os';
 import { Session } from 'node:inspector/promises';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
-import { createApiKey } from '../src/engine/api-keys.ts';
-import { buildServer } from '../src/server/app.ts';
 import { openFixture } from './fixture.ts';
-import { startClient } from './http.ts';
-import type { LoadJob } from './load-client.ts';
+import { bytesByFunction, printBytesByFunction } from './heap-sampling.ts';
+import { startIngestServer } from './http.ts';
 import { cpuMsSince } from './stats.ts';
-
-interface SampledNode {
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  selfSize: number;
-  children: SampledNode[];
-}
 
 const events = Number(process.env.BENCH_EVENTS ?? 60_000);
 const perRequest = Number(process.env.BENCH_BATCH ?? 1000);
@@ -36,17 +28,9 @@ const clients = Number(process.env.BENCH_CLIENTS ?? 8);
 const top = Number(process.argv[2] ?? 25);
 
 const fixture = await openFixture('young-survivors', Number(process.env.BENCH_CUSTOMERS ?? 3000));
-const app = await buildServer(fixture.engine, { adminKey: 'bench-admin-key' });
-const { child, run } = startClient();
+const server = await startIngestServer(fixture, { eventsPerRequest: perRequest, clients });
 try {
-  const created = await createApiKey(fixture.engine, { name: 'bench', scopes: ['ingest'] });
-  if (!created.ok) throw new Error(created.error.message);
-  const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
-  const job = (label: string, requests: number, seed: number): LoadJob => ({
-    kind: 'events', label, baseUrl, apiKey: created.value.secret, customerIds: fixture.customerIds, eventsPerRequest: perRequest, clients,
-    requestsMax: requests, timeLimitMs: 600_000, seed,
-  });
-  await run(job('warm', 20, 1));
+  await server.batches('warm', 20, 1);
 
   // First the pauses, with nothing else watching; then the same load again under the profiler.
   const pauses = { young: { count: 0, ms: 0 }, full: { count: 0, ms: 0 } };
@@ -61,7 +45,7 @@ try {
   });
   observer.observe({ entryTypes: ['gc'] });
   const cpu = process.cpuUsage();
-  const report = await run(job('timed', Math.ceil(events / perRequest), 2));
+  const report = await server.batches('timed', Math.ceil(events / perRequest), 2);
   const serverCpuMs = cpuMsSince(cpu);
   // The observer is told of a collection after it, on a later turn: let the last ones arrive.
   await new Promise((resolve) => setTimeout(resolve, 100));
@@ -78,32 +62,16 @@ try {
   await session.post('HeapProfiler.enable');
   // Node 20's inspector types predate the two `include…` options; V8 reads them.
   await session.post('HeapProfiler.startSampling', { samplingInterval: 512, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: false } as never);
-  const sampled = await run(job('sampled', Math.ceil(events / perRequest), 3));
+  const sampled = await server.batches('sampled', Math.ceil(events / perRequest), 3);
   const { profile } = await session.post('HeapProfiler.stopSampling');
   session.disconnect();
   const sampledEvents = sampled.statuses.accepted ?? 0;
 
-  const self = new Map<string, number>();
-  const inclusive = new Map<string, number>();
-  const nameOf = (n: SampledNode): string => `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/.*\/(src|node_modules)\//, '$1/')}`;
-  // Iterative, with each node's distinct functions on the stack (recursion counted once).
-  const stack: { node: SampledNode; above: readonly string[] }[] = [{ node: profile.head as unknown as SampledNode, above: [] }];
-  while (stack.length > 0) {
-    const { node, above } = stack.pop()!;
-    const name = nameOf(node);
-    self.set(name, (self.get(name) ?? 0) + node.selfSize);
-    const onStack = above.includes(name) ? above : [...above, name];
-    for (const f of onStack) inclusive.set(f, (inclusive.get(f) ?? 0) + node.selfSize);
-    for (const c of node.children) stack.push({ node: c, above: onStack });
-  }
-  const perEvent = (bytes: number): string => (bytes / sampledEvents).toFixed(0).padStart(7);
-  const total = [...self.values()].reduce((a, b) => a + b, 0);
-  console.log(`the same load again under the heap profiler: ${perEvent(total).trim()} bytes per event survived a young collection; by the function that allocated them:`);
-  for (const [name, bytes] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${perEvent(bytes)}  ${name}`);
-  console.log("by Tally's functions on the stack:");
-  for (const [name, bytes] of [...inclusive].filter(([n]) => n.includes(' src/')).sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${perEvent(bytes)}  ${name}`);
+  const sums = bytesByFunction(profile.head);
+  printBytesByFunction(sums, sampledEvents, top,
+    `the same load again under the heap profiler: ${(sums.total / sampledEvents).toFixed(0)} bytes per event survived a young collection; by the function that allocated them:`,
+    "by Tally's functions on the stack:");
 } finally {
-  child.disconnect();
-  await app.close();
+  await server.close();
   await fixture.close();
 }
