@@ -104,28 +104,26 @@ async function ingestFlat(engine: Engine, rawEvents: readonly unknown[], options
   // its properties' canonical text and body hash) dies with its pass instead of living through
   // every pass of a group commit (docs/BENCHMARKS.md, "Round 30"). The first acceptable event is
   // found before the transaction: a batch with none opens no transaction.
-  let first = 0;
+  const ids = rawEvents.map(rawIdOf);
+  let from = 0;
   let firstCandidate: UsageCandidate | null = null;
-  for (; first < rawEvents.length && firstCandidate === null; first++) {
-    const checked = validateUsageEvent(rawEvents[first], first);
-    if (isRejection(checked)) results[first] = rejected(rawIdOf(rawEvents[first]), checked);
-    else firstCandidate = checked;
+  for (; from < rawEvents.length; from++) {
+    const checked = validateUsageEvent(rawEvents[from], from);
+    if (!isRejection(checked)) {
+      firstCandidate = checked;
+      break;
+    }
+    results[from] = rejected(ids[from]!, checked);
   }
   if (firstCandidate === null) return results;
-  const from = first - 1;
   await engine.store.transaction(async (tx) => {
     // A transaction retried starts over: what it left out is decided again.
     deferral?.deferred.clear();
     const changes = new Changes(engine);
-    const ids = rawEvents.map(rawIdOf);
     for (const [start, end] of passBounds(ids, from, passSize(tx, options))) {
       const pass: UsageCandidate[] = [];
       for (let i = start; i < end; i++) {
-        if (i === from) {
-          pass.push(firstCandidate);
-          continue;
-        }
-        const checked = validateUsageEvent(rawEvents[i], i);
+        const checked = i === from ? firstCandidate : validateUsageEvent(rawEvents[i], i);
         if (isRejection(checked)) results[i] = rejected(ids[i]!, checked);
         else pass.push(checked);
       }
