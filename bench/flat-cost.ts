@@ -31,32 +31,50 @@ export interface LoadedPoint {
   databaseBytes: number;
   preloadMs: number;
   ingest: IngestMeasure;
+  /** A fresh empty database's rate over the same minutes, batch for batch beside `ingest`. */
+  emptyIngest: IngestMeasure;
   balance: { p50: number; p99: number; max: number };
 }
 
 export interface FlatCostResult {
+  /** The first point's empty database, measured beside it. */
   empty: IngestMeasure;
   balanceEmpty: { p50: number; p99: number; max: number };
   points: LoadedPoint[];
 }
 
-/** Events through `ingestEvents` in batches; only the ingest calls are timed. */
-export async function measureIngest(fixture: Fixture, label: string, events: number, batchSize: number, timeLimitMs: number): Promise<IngestMeasure> {
-  const source = new EventSource(label, fixture.customerIds, 11);
-  const batches = Array.from({ length: Math.ceil(events / batchSize) }, () => source.batch(batchSize));
-  // Two untimed batches warm the JIT and the statement cache.
-  for (let w = 0; w < 2; w++) await ingestEvents(fixture.engine, source.batch(batchSize));
-  let ms = 0;
-  let accepted = 0;
-  const started = performance.now();
-  for (const batch of batches) {
-    if (performance.now() - started > timeLimitMs) break;
-    const t0 = performance.now();
-    const results = await ingestEvents(fixture.engine, batch);
-    ms += performance.now() - t0;
-    for (const r of results) if (r.status === 'accepted') accepted++;
+/** Counts a batch's accepted events into a measure, with the time its call took. */
+async function timedBatch(fixture: Fixture, batch: Parameters<typeof ingestEvents>[1], into: { events: number; ms: number }): Promise<void> {
+  const t0 = performance.now();
+  const results = await ingestEvents(fixture.engine, batch);
+  into.ms += performance.now() - t0;
+  for (const r of results) if (r.status === 'accepted') into.events++;
+}
+
+/**
+ * The loaded database's ingest rate and a fresh empty one's, batch for batch: the two take turns
+ * (which goes first alternates from one pair to the next), so that both are measured over the same
+ * minutes of a machine whose speed moves from one minute to the next. Only the ingest calls are
+ * timed; each side gets its own events (the same customers, the same mix) and two untimed batches
+ * first, which warm the JIT and its statement cache.
+ */
+export async function measurePaired(loaded: Fixture, empty: Fixture, label: string, events: number, batchSize: number, timeLimitMs: number): Promise<{ loaded: IngestMeasure; empty: IngestMeasure }> {
+  const sources = [new EventSource(`${label}-loaded`, loaded.customerIds, 11), new EventSource(`${label}-empty`, empty.customerIds, 11)];
+  const fixtures = [loaded, empty];
+  const pairs = Math.ceil(events / batchSize);
+  const batches = sources.map((source) => Array.from({ length: pairs }, () => source.batch(batchSize)));
+  for (const [side, fixture] of fixtures.entries()) {
+    for (let w = 0; w < 2; w++) await ingestEvents(fixture.engine, sources[side]!.batch(batchSize));
   }
-  return { events: accepted, ms, rate: accepted / (ms / 1000) };
+  const sums = [{ events: 0, ms: 0 }, { events: 0, ms: 0 }];
+  const started = performance.now();
+  for (let i = 0; i < pairs; i++) {
+    if (performance.now() - started > timeLimitMs) break;
+    const order = i % 2 === 0 ? [0, 1] : [1, 0];
+    for (const side of order) await timedBatch(fixtures[side]!, batches[side]![i]!, sums[side]!);
+  }
+  const measure = (m: { events: number; ms: number }): IngestMeasure => ({ events: m.events, ms: m.ms, rate: m.events / (m.ms / 1000) });
+  return { loaded: measure(sums[0]!), empty: measure(sums[1]!) };
 }
 
 async function balanceLatencies(fixture: Fixture, reads: number): Promise<{ p50: number; p99: number; max: number }> {
@@ -124,22 +142,14 @@ async function entriesWritten(db: SqlDatabase, mark: bigint): Promise<{ entries:
 
 /**
  * Figure 5: the ingest rate and balance-read latency on a database holding more and more ledger
- * history, beside the same measurements on an empty one, in the same run. One database grows
- * step by step, so the rate is seen at each size.
+ * history, each beside a fresh empty database's in the same minutes (`measurePaired`). One
+ * database grows step by step, so the rate is seen at each size; each step gets an empty database
+ * of its own, so that "empty" means the same thing at every step.
  */
 export async function runFlatCost(options: FlatCostOptions, log: (line: string) => void): Promise<FlatCostResult> {
-  const empty = await openFixture('flat-empty', options.customers);
-  let emptyRate: IngestMeasure;
-  let balanceEmpty: FlatCostResult['balanceEmpty'];
-  try {
-    emptyRate = await measureIngest(empty, 'flat-empty', options.events, options.batchSize, options.timeLimitMs);
-    balanceEmpty = await balanceLatencies(empty, options.balanceReads);
-  } finally {
-    await empty.close();
-  }
-
   const loaded = await openFixture('flat-loaded', options.customers);
   const points: LoadedPoint[] = [];
+  let balanceEmpty: FlatCostResult['balanceEmpty'] | null = null;
   try {
     const deadline = performance.now() + options.preloadTimeLimitMs;
     const cacheSize = (await loaded.db.query<{ cache_size: bigint }>('PRAGMA cache_size'))[0]!.cache_size;
@@ -157,15 +167,22 @@ export async function runFlatCost(options: FlatCostOptions, log: (line: string) 
       const preloadMs = performance.now() - t0;
       const entries = historyEvents * 3 + ingestedEntries;
       const size = await loaded.db.query<{ n: bigint }>('SELECT page_count * page_size AS n FROM pragma_page_count(), pragma_page_size()');
-      const before = await entriesWritten(loaded.db, 0n);
-      const ingest = await measureIngest(loaded, `flat-${step}`, options.events, options.batchSize, options.timeLimitMs);
-      const after = await entriesWritten(loaded.db, before.mark);
-      ingestedEntries += Number(after.entries - before.entries) + Number(after.posted);
-      const balance = await balanceLatencies(loaded, options.balanceReads);
-      points.push({ entries, databaseBytes: Number(size[0]!.n), preloadMs, ingest, balance });
-      log(`   ${entries.toLocaleString('en-US')} entries: ${Math.round(ingest.rate).toLocaleString('en-US')} events/s`);
+      const empty = await openFixture(`flat-empty-${step}`, options.customers);
+      try {
+        const before = await entriesWritten(loaded.db, 0n);
+        const paired = await measurePaired(loaded, empty, `flat-${step}`, options.events, options.batchSize, options.timeLimitMs);
+        const after = await entriesWritten(loaded.db, before.mark);
+        ingestedEntries += Number(after.entries - before.entries) + Number(after.posted);
+        const balance = await balanceLatencies(loaded, options.balanceReads);
+        balanceEmpty ??= await balanceLatencies(empty, options.balanceReads);
+        points.push({ entries, databaseBytes: Number(size[0]!.n), preloadMs, ingest: paired.loaded, emptyIngest: paired.empty, balance });
+        log(`   ${entries.toLocaleString('en-US')} entries: ${Math.round(paired.loaded.rate).toLocaleString('en-US')} events/s, an empty database beside it ${Math.round(paired.empty.rate).toLocaleString('en-US')}`);
+      } finally {
+        await empty.close();
+      }
     }
-    return { empty: emptyRate, balanceEmpty, points };
+    if (points.length === 0 || balanceEmpty === null) throw new Error('figure 5: no history could be loaded in the time limit');
+    return { empty: points[0]!.emptyIngest, balanceEmpty, points };
   } finally {
     await loaded.close();
   }

@@ -15,7 +15,7 @@ import { cutCpuProfile, readCpuProfile, type CpuProfile } from './cpu-profile.ts
 import { EventSource } from './events.ts';
 import type { LoadJob, LoadReport } from './load-client.ts';
 import { cloneDatabase, copyDatabaseFile, openFixture, type Fixture } from './fixture.ts';
-import { mainThreadSchedMs, processCpuMs } from './proc-stat.ts';
+import { mainThreadSchedMs, minorFaults, processCpuMs } from './proc-stat.ts';
 import { startTallyServe, type ServerChild } from './serve-process.ts';
 import { cpuMsSince, latencySummary } from './stats.ts';
 
@@ -40,6 +40,8 @@ export interface PhaseResult {
    * was ready to run but waited for a CPU (from /proc).
    */
   serverMainThread?: { onCpuMs: number; waitingMs: number };
+  /** The server process's minor page faults over the phase (pages the kernel mapped in on first touch). */
+  serverFaults: number;
   /** Accepted events per second of wall time. */
   rate: number;
 }
@@ -190,13 +192,14 @@ export async function authorizeAgainst(
     if (warm.httpErrors > 0) throw new Error(`figure 4's warm-up: HTTP errors ${JSON.stringify(warm.statuses)}`);
     await new Promise((resolve) => setTimeout(resolve, quietMs));
     const cpuBefore = processCpuMs(server.pid);
+    const faultsBefore = minorFaults(server.pid);
     const mainBefore = mainThreadSchedMs(server.pid);
     const fromUs = monotonicUs();
     const report = await client.run(job(options.durationMs, 5));
     window = [fromUs, monotonicUs()];
     const mainAfter = mainThreadSchedMs(server.pid);
     result = {
-      report, serverCpuMs: processCpuMs(server.pid) - cpuBefore, rate: report.requests / (report.elapsedMs / 1000),
+      report, serverCpuMs: processCpuMs(server.pid) - cpuBefore, serverFaults: minorFaults(server.pid) - faultsBefore, rate: report.requests / (report.elapsedMs / 1000),
       serverMainThread: { onCpuMs: mainAfter.onCpuMs - mainBefore.onCpuMs, waitingMs: mainAfter.waitingMs - mainBefore.waitingMs },
     };
   } finally {
@@ -238,13 +241,15 @@ export async function runHttp(options: HttpOptions, log: (line: string) => void)
       const profiled = session !== null && profileName !== undefined;
       if (profiled) await session.post('Profiler.start');
       const cpu = process.cpuUsage();
+      const faults = process.resourceUsage().minorPageFault;
       const report = await client.run(job);
       const serverCpuMs = cpuMsSince(cpu);
+      const serverFaults = process.resourceUsage().minorPageFault - faults;
       if (profiled) {
         const { profile } = await session.post('Profiler.stop');
         writeFileSync(join(profileDir!, `${profileName}.cpuprofile`), JSON.stringify(profile));
       }
-      return { report, serverCpuMs, rate: count(report) / (report.elapsedMs / 1000) };
+      return { report, serverCpuMs, serverFaults, rate: count(report) / (report.elapsedMs / 1000) };
     };
     const accepted = (r: LoadReport) => r.statuses.accepted ?? 0;
 

@@ -55,12 +55,13 @@ const statements = process.env.BENCH_STATEMENTS === '1' ? timeStatements(fixture
 const stopProfile = await startCpuProfile(profilePath);
 const load = os.loadavg()[0]!.toFixed(2);
 const cpu = process.cpuUsage();
+const faults = process.resourceUsage().minorPageFault;
 const started = performance.now();
 for (const b of batches.slice(2)) await ingestEvents(fixture.engine, b);
 const wallMs = performance.now() - started;
 const used = process.cpuUsage(cpu);
 await stopProfile();
-console.log(`${events} events: wall ${((wallMs * 1000) / events).toFixed(1)} µs/event, CPU user ${(used.user / events).toFixed(1)} + system ${(used.system / events).toFixed(1)} µs/event (load ${load})`);
+console.log(`${events} events: wall ${((wallMs * 1000) / events).toFixed(1)} µs/event, CPU user ${(used.user / events).toFixed(1)} + system ${(used.system / events).toFixed(1)} µs/event, ${((process.resourceUsage().minorPageFault - faults) / events).toFixed(3)} minor page faults per event (load ${load})`);
 if (statements) for (const line of statements()) console.log(`  ${line}`);
 
 // WAL frames: the checkpointer thread stopped and SQLite's own checkpoints off, from an emptied

@@ -25,7 +25,7 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { processCpuMs, procStatusMiB } from './proc-stat.ts';
+import { minorFaults, processCpuMs, procStatusMiB, threadCpuMsByName, threadCpuUsPer } from './proc-stat.ts';
 import { startTallyServe } from './serve-process.ts';
 import { toMicro } from '../test/support/amounts.ts';
 import { loadCostMicro, loadMeters, random } from '../test/support/usage-load.ts';
@@ -95,6 +95,9 @@ try {
 
   const started = Date.now();
   const cpuBefore = processCpuMs(server.pid);
+  const threadsBefore = threadCpuMsByName(server.pid);
+  const faultsBefore = minorFaults(server.pid);
+  const clientBefore = process.cpuUsage();
   let taken = 0;
   let accepted = 0;
   let resent = 0;
@@ -114,7 +117,9 @@ try {
   }));
   const ms = Date.now() - started;
   const cpuUs = ((processCpuMs(server.pid) - cpuBefore) * 1000) / n;
+  const client = process.cpuUsage(clientBefore);
   console.log(`${n} events in ${(ms / 1000).toFixed(1)} s: ${Math.round((n / ms) * 1000).toLocaleString('en-US')} events/s, ${cpuUs.toFixed(1)} µs of server CPU per event; ${accepted} accepted, ${resent} resent and answered duplicate`);
+  console.log(`  server CPU per event by thread (µs): ${threadCpuUsPer(threadsBefore, threadCpuMsByName(server.pid), n)}; the clients (this process) ${((client.user + client.system) / n).toFixed(1)}; server minor page faults per event ${((minorFaults(server.pid) - faultsBefore) / n).toFixed(2)}`);
   // The server's group commits (its `/metrics` histogram): how many events each commit held.
   const metrics = await (await fetch(`${server.baseUrl}/metrics`, { headers: { authorization: `Bearer ${adminKey}` } })).text();
   const sum = Number(/^tally_ingest_group_events_sum (\S+)$/m.exec(metrics)?.[1]);

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /**
  * CPU time of other processes and of the whole machine, read from /proc (Linux): the benchmark's
@@ -35,6 +35,57 @@ export function processCpuMs(pid: number, withChildren = false): number {
   let ticks = Number(f[11]) + Number(f[12]);
   if (withChildren) ticks += Number(f[13]) + Number(f[14]);
   return (ticks * 1000) / ticksPerSecond;
+}
+
+/**
+ * Minor page faults of a process so far, all its threads (/proc/<pid>/stat): each is a page the
+ * kernel mapped in on first touch, which on a virtual machine costs far more than the copy itself.
+ */
+export function minorFaults(pid: number): number {
+  const f = statFields(pid);
+  // Fields after the name, 0-based: 7 minflt.
+  return f ? Number(f[7]) : 0;
+}
+
+/**
+ * CPU milliseconds of each of a process's threads, summed by thread name (/proc/<pid>/task/<tid>/comm:
+ * a Node process names its JavaScript thread after the program, and its others `libuv-worker`,
+ * `V8 DefaultWorke`, and so on); the main thread is reported as `main`. Threads that ended are
+ * not counted.
+ */
+export function threadCpuMsByName(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  let threads: string[];
+  try {
+    threads = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return byName;
+  }
+  for (const tid of threads) {
+    const f = statFields(pid, Number(tid));
+    if (!f) continue;
+    let name = 'main';
+    if (Number(tid) !== pid) {
+      try {
+        const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+        name = comm === 'node' ? 'other threads' : comm;
+      } catch {
+        continue;
+      }
+    }
+    byName.set(name, (byName.get(name) ?? 0) + ((Number(f[11]) + Number(f[12])) * 1000) / ticksPerSecond);
+  }
+  return byName;
+}
+
+/** What each thread name used between two `threadCpuMsByName` readings, per `n` (µs), largest first. */
+export function threadCpuUsPer(before: Map<string, number>, after: Map<string, number>, n: number): string {
+  return [...after]
+    .map(([name, ms]) => [name, ((ms - (before.get(name) ?? 0)) * 1000) / n] as const)
+    .filter(([, us]) => us >= 0.05)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, us]) => `${name} ${us.toFixed(1)}`)
+    .join(', ');
 }
 
 /**
