@@ -37,8 +37,7 @@ export interface LoadedPoint {
 }
 
 export interface FlatCostResult {
-  /** The first point's empty database, measured beside it. */
-  empty: IngestMeasure;
+  /** Balance reads on the first point's empty database. */
   balanceEmpty: { p50: number; p99: number; max: number };
   points: LoadedPoint[];
 }
@@ -182,7 +181,7 @@ export async function runFlatCost(options: FlatCostOptions, log: (line: string) 
       }
     }
     if (points.length === 0 || balanceEmpty === null) throw new Error('figure 5: no history could be loaded in the time limit');
-    return { empty: points[0]!.emptyIngest, balanceEmpty, points };
+    return { balanceEmpty, points };
   } finally {
     await loaded.close();
   }

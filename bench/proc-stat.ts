@@ -48,10 +48,10 @@ export function minorFaults(pid: number): number {
 }
 
 /**
- * CPU milliseconds of each of a process's threads, summed by thread name (/proc/<pid>/task/<tid>/comm:
- * a Node process names its JavaScript thread after the program, and its others `libuv-worker`,
- * `V8 DefaultWorke`, and so on); the main thread is reported as `main`. Threads that ended are
- * not counted.
+ * CPU milliseconds of a process's threads by name (/proc/<pid>/task/<tid>/comm): its main thread
+ * as `main`; Node 20 names every other thread of its own `node` too (the checkpointer and other
+ * workers, libuv's pool, V8's helpers), reported together as `other threads`; a thread named
+ * otherwise keeps its name. Threads that ended are not counted.
  */
 export function threadCpuMsByName(pid: number): Map<string, number> {
   const byName = new Map<string, number>();
