@@ -19,13 +19,17 @@
  *    they would if the customer's keys were a tail merged away: the most such a layout could give,
  *    before its merges.
  *
+ * `BENCH_CHAIN=1` makes the small table without a key led by the customer, each row chained to the
+ * customer's previous one instead (see `chain`).
+ *
  * `BENCH_TAIL` events (default 0) are ingested into both databases' empty tables first, untimed:
  * the recent events a merge would leave behind, which the tail's own B-trees hold.
  *
  * Then the merge, with the customer keys narrow (`customer_id, position, row`, `WITHOUT ROWID`):
  * every history event's key in `usage_keys`, and for each of `BENCH_MERGES` (default 60000,200000)
- * that many events ingested (`BENCH_PAIRS=0` measures only these), their keys copied into a narrow tail in key order (untimed), and the
+ * that many events ingested, their keys copied into a narrow tail in key order (untimed), and the
  * tail merged into `usage_keys` and emptied in one transaction (timed: wall and CPU per key).
+ * `BENCH_PAIRS=0` measures only the merges.
  */
 import { ingestEvents } from '../src/engine/ingest-events.ts';
 import { EventSource } from './events.ts';
@@ -41,6 +45,13 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
 const pairs = process.env.BENCH_PAIRS !== '0';
 const merges = (process.env.BENCH_MERGES ?? '60000,200000').split(',').filter((m) => m !== '').map(Number);
 const tail = Number(process.env.BENCH_TAIL ?? 0);
+/**
+ * `BENCH_CHAIN=1`: the recent table set apart has no key led by the customer at all; instead each
+ * row names the customer's previous event (`prev`) and `usage_heads` keeps each customer's newest,
+ * both written by a trigger per event (a row rewritten and an upsert per event: dearer than a
+ * chain kept per customer per commit would be).
+ */
+const chain = process.env.BENCH_CHAIN === '1';
 const log = (line: string): void => console.log(`${new Date().toISOString().slice(11, 19)} ${line}`);
 
 /** `usage_events` renamed to `usage_events_history` with its indexes; an empty one, indexed alike, in its place. */
@@ -50,7 +61,19 @@ async function setHistoryApart(fixture: Fixture): Promise<void> {
   const indexes = rows.filter((r) => r.type === 'index' && r.sql !== null).map((r) => r.sql!);
   await fixture.db.transaction(async (c) => {
     await c.run(`ALTER TABLE usage_events RENAME TO usage_events_history`);
-    await c.run(table);
+    if (!chain) {
+      await c.run(table);
+    } else {
+      const keyless = table.replace(/,\s*PRIMARY KEY \(customer_id, position\)/, ', prev INTEGER');
+      if (keyless === table) throw new Error(`usage_events has no key led by the customer to drop: ${table}`);
+      await c.run(keyless);
+      await c.run(`CREATE TABLE IF NOT EXISTS usage_heads (customer_id TEXT PRIMARY KEY, last_row INTEGER NOT NULL) WITHOUT ROWID`);
+      await c.run(`CREATE TRIGGER usage_chain AFTER INSERT ON usage_events BEGIN
+          UPDATE usage_events SET prev = (SELECT last_row FROM usage_heads WHERE customer_id = NEW.customer_id) WHERE rowid = NEW.rowid;
+          INSERT INTO usage_heads (customer_id, last_row) VALUES (NEW.customer_id, NEW.rowid)
+            ON CONFLICT (customer_id) DO UPDATE SET last_row = excluded.last_row;
+        END`);
+    }
     for (const sql of indexes) await c.run(sql.replace(/INDEX (\w+)/, 'INDEX $1_recent'));
   });
 }
@@ -59,6 +82,7 @@ async function setHistoryApart(fixture: Fixture): Promise<void> {
 async function joinHistory(fixture: Fixture): Promise<void> {
   await fixture.db.transaction(async (c) => {
     await c.run(`DROP TABLE usage_events`);
+    await c.run(`DROP TABLE IF EXISTS usage_heads`);
     await c.run(`ALTER TABLE usage_events_history RENAME TO usage_events`);
   });
 }
@@ -90,7 +114,12 @@ try {
     await setHistoryApart(grown);
     await setHistoryApart(emptyApart);
     await fillTail(grown, emptyApart, round);
-    log(`the history apart${tail > 0 ? `, ${tail.toLocaleString('en-US')} events in the tail first` : ''}: ${ratio(await measurePaired(grown, emptyApart, `apart-${round}`, events, batchSize, 300_000))}`);
+    log(`the history apart${chain ? ', no customer key, chained' : ''}${tail > 0 ? `, ${tail.toLocaleString('en-US')} events in the tail first` : ''}: ${ratio(await measurePaired(grown, emptyApart, `apart-${round}`, events, batchSize, 300_000))}`);
+    if (chain) {
+      const [row] = await grown.db.query<{ n: bigint; chained: bigint; heads: bigint }>(
+        `SELECT count(*) AS n, count(prev) AS chained, (SELECT count(*) FROM usage_heads) AS heads FROM usage_events`);
+      log(`  the recent table: ${row!.n} events, ${row!.chained} chained to an earlier one, ${row!.heads} customers' heads`);
+    }
     await emptyApart.close();
     await joinHistory(grown);
   }
