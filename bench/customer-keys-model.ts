@@ -95,6 +95,33 @@ async function fillTail(grownApart: Fixture, emptyApart: Fixture, round: number)
   }
 }
 
+/**
+ * A customer's recent events read two ways on the grown database with its history apart: walked
+ * back along the chain from the customer's head (a recursive query, one rowid lookup a step), and
+ * as many of its history's events read by today's key (`customer_id`, `position` descending).
+ * Wall time per customer over `readCustomers` customers, each read once each way, alternating.
+ */
+const readCustomers = 500;
+async function readsCompared(fixture: Fixture): Promise<string> {
+  const walk = `WITH RECURSIVE c(r) AS (SELECT last_row FROM usage_heads WHERE customer_id = ?
+      UNION ALL SELECT e.prev FROM usage_events e JOIN c ON e.rowid = c.r WHERE e.prev IS NOT NULL)
+    SELECT e.* FROM c JOIN usage_events e ON e.rowid = c.r`;
+  const keyed = `SELECT * FROM usage_events_history WHERE customer_id = ? ORDER BY position DESC LIMIT ?`;
+  const spent = { walk: 0, keyed: 0, rows: 0 };
+  for (let i = 0; i < readCustomers; i++) {
+    const customer = fixture.customerIds[(i * 7919) % fixture.customerIds.length]!;
+    let t0 = performance.now();
+    const walked = await fixture.db.query(walk, [customer]);
+    spent.walk += performance.now() - t0;
+    t0 = performance.now();
+    await fixture.db.query(keyed, [customer, Math.max(1, walked.length)]);
+    spent.keyed += performance.now() - t0;
+    spent.rows += walked.length;
+  }
+  const us = (ms: number) => ((1000 * ms) / readCustomers).toFixed(0);
+  return `a customer's ${(spent.rows / readCustomers).toFixed(1)} recent events: walked along the chain ${us(spent.walk)} µs, as many by today's key ${us(spent.keyed)} µs`;
+}
+
 const ratio = (r: Awaited<ReturnType<typeof measurePaired>>): string =>
   `${Math.round(r.loaded.rate).toLocaleString('en-US')} events/s beside an empty database's ${Math.round(r.empty.rate).toLocaleString('en-US')}: ` +
   `**${((100 * r.loaded.rate) / r.empty.rate).toFixed(1)}%** (${((1e6 / r.loaded.rate)).toFixed(1)} and ${(1e6 / r.empty.rate).toFixed(1)} µs an event)`;
@@ -119,6 +146,7 @@ try {
       const [row] = await grown.db.query<{ n: bigint; chained: bigint; heads: bigint }>(
         `SELECT count(*) AS n, count(prev) AS chained, (SELECT count(*) FROM usage_heads) AS heads FROM usage_events`);
       log(`  the recent table: ${row!.n} events, ${row!.chained} chained to an earlier one, ${row!.heads} customers' heads`);
+      log(`  ${await readsCompared(grown)}`);
     }
     await emptyApart.close();
     await joinHistory(grown);
