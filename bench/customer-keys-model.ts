@@ -34,7 +34,8 @@
 import { ingestEvents } from '../src/engine/ingest-events.ts';
 import { EventSource } from './events.ts';
 import { openFixture, type Fixture } from './fixture.ts';
-import { measurePaired, preload } from './flat-cost.ts';
+import { measurePaired, preload, withBulkCache } from './flat-cost.ts';
+import { cpuMsSince } from './stats.ts';
 
 const customers = Number(process.env.BENCH_CUSTOMERS ?? 1000);
 const entries = Number(process.env.BENCH_ENTRIES ?? 10_000_000);
@@ -95,13 +96,15 @@ async function fillTail(grownApart: Fixture, emptyApart: Fixture, round: number)
   }
 }
 
+/** Customers whose recent events `readsCompared` reads. */
+const readCustomers = 500;
+
 /**
  * A customer's recent events read two ways on the grown database with its history apart: walked
  * back along the chain from the customer's head (a recursive query, one rowid lookup a step), and
  * as many of its history's events read by today's key (`customer_id`, `position` descending).
  * Wall time per customer over `readCustomers` customers, each read once each way, alternating.
  */
-const readCustomers = 500;
 async function readsCompared(fixture: Fixture): Promise<string> {
   const walk = `WITH RECURSIVE c(r) AS (SELECT last_row FROM usage_heads WHERE customer_id = ?
       UNION ALL SELECT e.prev FROM usage_events e JOIN c ON e.rowid = c.r WHERE e.prev IS NOT NULL)
@@ -128,10 +131,8 @@ const ratio = (r: Awaited<ReturnType<typeof measurePaired>>): string =>
 
 const grown = await openFixture('keys-model', customers);
 try {
+  const history = await withBulkCache(grown.db, () => preload(grown.db, grown.customerIds, 0, Math.floor(entries / 3), Number.POSITIVE_INFINITY));
   const cacheSize = (await grown.db.query<{ cache_size: bigint }>('PRAGMA cache_size'))[0]!.cache_size;
-  await grown.db.run('PRAGMA cache_size = -1000000');
-  const history = await preload(grown.db, grown.customerIds, 0, Math.floor(entries / 3), Number.POSITIVE_INFINITY);
-  await grown.db.run(`PRAGMA cache_size = ${cacheSize}`);
   log(`${customers.toLocaleString('en-US')} customers, ${history.toLocaleString('en-US')} events of history (${entries.toLocaleString('en-US')} entries), batches of ${batchSize}, page cache ${cacheSize}`);
   for (let round = 0; pairs && round < rounds; round++) {
     const empty = await openFixture('keys-model-empty', customers);
@@ -153,20 +154,17 @@ try {
   }
 
   const db = grown.db;
-  await db.run('PRAGMA cache_size = -1000000');
   const keys = `customer_id TEXT NOT NULL, position TEXT NOT NULL, row INTEGER NOT NULL, PRIMARY KEY (customer_id, position)`;
   await db.run(`CREATE TABLE usage_keys (${keys}) WITHOUT ROWID`);
   await db.run(`CREATE TABLE usage_keys_tail (${keys}) WITHOUT ROWID`);
-  await db.run(`INSERT INTO usage_keys SELECT customer_id, position, rowid FROM usage_events ORDER BY customer_id, position`);
-  await db.run(`PRAGMA cache_size = ${cacheSize}`);
+  await withBulkCache(db, () => db.run(`INSERT INTO usage_keys SELECT customer_id, position, rowid FROM usage_events ORDER BY customer_id, position`));
   await db.query('PRAGMA wal_checkpoint(TRUNCATE)');
   const source = new EventSource('keys-merge', grown.customerIds, 11);
   for (const size of merges) {
     for (let round = 0; round < rounds; round++) {
       const mark = (await db.query<{ m: bigint }>(`SELECT max(rowid) AS m FROM usage_events`))[0]!.m;
       for (let n = 0; n < size; n += batchSize) await ingestEvents(grown.engine, source.batch(Math.min(batchSize, size - n)));
-      await db.run(`INSERT INTO usage_keys_tail SELECT customer_id, position, rowid FROM usage_events WHERE rowid > ?`, [mark]);
-      const count = Number((await db.query<{ n: bigint }>(`SELECT count(*) AS n FROM usage_keys_tail`))[0]!.n);
+      const count = await db.run(`INSERT INTO usage_keys_tail SELECT customer_id, position, rowid FROM usage_events WHERE rowid > ?`, [mark]);
       const cpu = process.cpuUsage();
       const started = performance.now();
       await db.transaction(async (c) => {
@@ -174,8 +172,8 @@ try {
         await c.run(`DELETE FROM usage_keys_tail`);
       });
       const ms = performance.now() - started;
-      const used = process.cpuUsage(cpu);
-      log(`merge of ${count.toLocaleString('en-US')} keys (${(count / customers).toFixed(1)} a customer): **${((1000 * ms) / count).toFixed(2)} µs wall a key**, ${((used.user + used.system) / count).toFixed(2)} µs CPU`);
+      const cpuMs = cpuMsSince(cpu);
+      log(`merge of ${count.toLocaleString('en-US')} keys (${(count / customers).toFixed(1)} a customer): **${((1000 * ms) / count).toFixed(2)} µs wall a key**, ${((1000 * cpuMs) / count).toFixed(2)} µs CPU`);
     }
   }
 } finally {

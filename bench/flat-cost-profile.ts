@@ -16,7 +16,7 @@
 import { ingestEvents } from '../src/engine/ingest-events.ts';
 import { EventSource } from './events.ts';
 import { openFixture } from './fixture.ts';
-import { preload } from './flat-cost.ts';
+import { preload, withBulkCache } from './flat-cost.ts';
 import { statFields, ticksPerSecond } from './proc-stat.ts';
 import { timeStatements } from './statement-times.ts';
 
@@ -36,11 +36,7 @@ try {
   let historyEvents = 0;
   for (const entries of steps) {
     if (entries > 0) {
-      // A large cache for the bulk load only, as figure 5 loads; the measurement runs with the adapter's own.
-      const cacheSize = (await fixture.db.query<{ cache_size: bigint }>('PRAGMA cache_size'))[0]!.cache_size;
-      await fixture.db.run('PRAGMA cache_size = -1000000');
-      historyEvents = await preload(fixture.db, fixture.customerIds, historyEvents, Math.floor(entries / 3), Number.POSITIVE_INFINITY);
-      await fixture.db.run(`PRAGMA cache_size = ${cacheSize}`);
+      historyEvents = await withBulkCache(fixture.db, () => preload(fixture.db, fixture.customerIds, historyEvents, Math.floor(entries / 3), Number.POSITIVE_INFINITY));
     }
     const source = new EventSource(`flat-profile-${entries}`, fixture.customerIds, 11);
     for (let w = 0; w < 3; w++) await ingestEvents(fixture.engine, source.batch(batchSize));

@@ -89,6 +89,20 @@ async function balanceLatencies(fixture: Fixture, reads: number): Promise<{ p50:
 }
 
 /**
+ * Runs a bulk load under a page cache of about 1 GB, then gives the connection back the cache it
+ * had (the adapter's own), under which every measurement runs.
+ */
+export async function withBulkCache<T>(db: SqlDatabase, load: () => Promise<T>): Promise<T> {
+  const cacheSize = (await db.query<{ cache_size: bigint }>('PRAGMA cache_size'))[0]!.cache_size;
+  await db.run('PRAGMA cache_size = -1000000');
+  try {
+    return await load();
+  } finally {
+    await db.run(`PRAGMA cache_size = ${cacheSize}`);
+  }
+}
+
+/**
  * Writes synthetic history straight into the tables, shaped like what ingestion writes (one usage
  * event row per event, its own posting with three entries; no domain event per usage event), spread over
  * the fixture's customers so that every per-customer index grows. Ids sort before the live ones,
@@ -151,7 +165,6 @@ export async function runFlatCost(options: FlatCostOptions, log: (line: string) 
   let balanceEmpty: FlatCostResult['balanceEmpty'] | null = null;
   try {
     const deadline = performance.now() + options.preloadTimeLimitMs;
-    const cacheSize = (await loaded.db.query<{ cache_size: bigint }>('PRAGMA cache_size'))[0]!.cache_size;
     let historyEvents = 0;
     let ingestedEntries = 0;
     for (const [step, target] of options.preloadSteps.entries()) {
@@ -159,10 +172,7 @@ export async function runFlatCost(options: FlatCostOptions, log: (line: string) 
       if (wanted <= historyEvents || performance.now() >= deadline) break;
       log(`   loading history up to ${target.toLocaleString('en-US')} ledger entries…`);
       const t0 = performance.now();
-      // A large cache for the bulk load only; the measurements run with the adapter's own.
-      await loaded.db.run('PRAGMA cache_size = -1000000');
-      historyEvents = await preload(loaded.db, loaded.customerIds, historyEvents, wanted, deadline);
-      await loaded.db.run(`PRAGMA cache_size = ${cacheSize}`);
+      historyEvents = await withBulkCache(loaded.db, () => preload(loaded.db, loaded.customerIds, historyEvents, wanted, deadline));
       const preloadMs = performance.now() - t0;
       const entries = historyEvents * 3 + ingestedEntries;
       const size = await loaded.db.query<{ n: bigint }>('SELECT page_count * page_size AS n FROM pragma_page_count(), pragma_page_size()');

@@ -120,11 +120,10 @@ async function main(): Promise<void> {
     say(`   ${rate(point.entries).padStart(14)} ${`${(point.databaseBytes / 2 ** 30).toFixed(2)} GiB`.padStart(9)} ${rate(point.ingest.rate).padStart(16)} ${rate(point.emptyIngest.rate).padStart(13)} ${pct(point.ingest.rate / point.emptyIngest.rate).padStart(9)} ${pct(point.ingest.rate / first.ingest.rate).padStart(9)}   ${ms(point.balance.p50)} / ${ms(point.balance.p99)} ms   (history loaded in ${(point.preloadMs / 1000).toFixed(0)} s)`);
   }
   say(`   each point's rate is measured batch for batch beside a fresh empty database's ("empty beside"), the two taking turns, so both see the same minutes of the machine`);
-  const last = r5.points[r5.points.length - 1];
-  if (last) {
-    say(`   largest: ${rate(last.entries)} entries → ${pct(last.ingest.rate / last.emptyIngest.rate)} of the empty rate beside it; target within 10%: ${verdict(last.ingest.rate >= 0.9 * last.emptyIngest.rate)}${last.entries >= 10_000_000 ? '' : quick ? ' (BENCH_QUICK loads far fewer than the 10 million of the target)' : ' (fewer than the 10 million of the target fitted in the time limit)'}`);
-    say(`   from ${rate(first.entries)} to ${rate(last.entries)} entries the rate moved by ${pct(last.ingest.rate / first.ingest.rate - 1)}; balance reads (in-process getBalance, ${c5.balanceReads} reads) stay O(grants + accounts)`);
-  }
+  // runFlatCost returns at least one point (it throws otherwise).
+  const last = r5.points[r5.points.length - 1]!;
+  say(`   largest: ${rate(last.entries)} entries → ${pct(last.ingest.rate / last.emptyIngest.rate)} of the empty rate beside it; target within 10%: ${verdict(last.ingest.rate >= 0.9 * last.emptyIngest.rate)}${last.entries >= 10_000_000 ? '' : quick ? ' (BENCH_QUICK loads far fewer than the 10 million of the target)' : ' (fewer than the 10 million of the target fitted in the time limit)'}`);
+  say(`   from ${rate(first.entries)} to ${rate(last.entries)} entries the rate moved by ${pct(last.ingest.rate / first.ingest.rate - 1)}; balance reads (in-process getBalance, ${c5.balanceReads} reads) stay O(grants + accounts)`);
   say(`   ${machineLoad()}`);
   say();
 
