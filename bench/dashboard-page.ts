@@ -23,6 +23,7 @@ import { createMeter } from '../src/engine/meters.ts';
 import { ingestEvents } from '../src/engine/ingest-events.ts';
 import { buildServer } from '../src/server/app.ts';
 import { openTempDatabase } from './fixture.ts';
+import { ofCustomer, valuePart } from '../src/store/queries/customer-events.ts';
 
 const customerCount = Number(process.env.BENCH_CUSTOMERS ?? 100_000);
 const eventCount = Number(process.env.BENCH_EVENTS ?? 1_000_000);
@@ -126,7 +127,8 @@ for (let i = 0; i < 10; i++) {
   seriesTimes.push(performance.now() - t);
 }
 seriesTimes.sort((a, b) => a - b);
-const plan = await db.query(`EXPLAIN QUERY PLAN SELECT 1 FROM usage_events e CROSS JOIN json_each(e.rating) AS r WHERE e.customer_id = ? AND e.timestamp >= ? AND e.timestamp < ?`, [target, 0, nowMs]);
+const ofTarget = ofCustomer(db.dialect, 'e', valuePart(target));
+const plan = await db.query(`EXPLAIN QUERY PLAN SELECT 1 FROM usage_events e CROSS JOIN json_each(e.rating) AS r WHERE ${ofTarget.sql} AND e.timestamp >= ? AND e.timestamp < ?`, [...ofTarget.params, 0, nowMs]);
 console.log(`usage series query (30 days, ${targetEvents} events, ${series.series.length} meters, ${series.credits} credits): p50 ${p(seriesTimes, 0.5).toFixed(1)} ms; plan: ${plan.map((r) => r.detail).join('; ')}`);
 const search = performance.now();
 await tally.listCustomers({ query: { q: `customer ${customerCount - 7}`, limit: '25' } });

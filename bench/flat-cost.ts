@@ -1,6 +1,8 @@
 import { getBalance } from '../src/engine/balance.ts';
 import { ingestEvents } from '../src/engine/ingest-events.ts';
 import type { SqlDatabase } from '../src/store/sql.ts';
+import { tailOfRange } from '../src/store/queries/customer-events.ts';
+import { allCustomers } from '../src/store/queries/customer-range.ts';
 import { EventSource } from './events.ts';
 import { openFixture, type Fixture } from './fixture.ts';
 import { latencySummary } from './stats.ts';
@@ -127,13 +129,25 @@ export async function preload(db: SqlDatabase, customerIds: readonly string[], f
     const customer = `(SELECT id FROM bench_customers WHERE n = (k.v * 2654435761) % ${count})`;
     await db.transaction(async (c) => {
       // As ingestion writes a usage charge now: the event's row is its posting (migration 58),
-      // its entries on it, keyed by its customer and position (the charge's id, which sorts before
-      // the live ones); no rows in the ledger's tables.
+      // its entries on it, found by its customer and position (the charge's id, which sorts before
+      // the live ones); no rows in the ledger's tables. History is merged: its keys go to
+      // `usage_keys` in bulk, as the merges would have put them (migration 62), with the triggers
+      // that chain each live event set aside while the rows go in.
+      const triggers = await c.query<{ name: string; sql: string }>(`SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN ('usage_events_chain', 'usage_heads_merge')`);
+      for (const t of triggers) await c.run(`DROP TRIGGER ${t.name}`);
+      const [{ mark } = { mark: 0n }] = await c.query<{ mark: bigint | null }>(`SELECT COALESCE(MAX(seq), 0) AS mark FROM usage_events`);
+      // Every tail so far merged first, so that the history's heads may take over as merged.
+      await c.run(`INSERT INTO usage_keys (customer_id, position, seq) SELECT e.customer_id, e.position, e.seq FROM usage_events e WHERE e.seq IN (${tailOfRange(allCustomers).sql})`);
+      await c.run(`UPDATE usage_heads SET merged = head, tail = 0, tail_from = NULL WHERE head > merged`);
       await c.run(`${series} INSERT INTO usage_events (customer_id, id, type, timestamp, properties, body_hash, credits, txn_id, rating, recorded_at, position, entries)
         SELECT ${customer}, 'hist-' || v, 'llm', ${oldMs} + v, '{"model":"gpt-4o","tokens":' || (50 + v % 2000) || ',"region":"eu-west-1"}',
           substr(hex(randomblob(32)), 1, 43), 30000, 'txn_0' || printf('%025d', v),
           '[{"meter":"llm_tokens","quantity":"1234","credits":"0.02468"},{"meter":"llm_requests","quantity":"1","credits":"0.005"}]', ${oldMs} + v,
           'txn_0' || printf('%025d', v), '[["grant:grt_0history","-30000"],["consumed:llm_tokens","20000"],["consumed:llm_requests","10000"]]' FROM k`);
+      await c.run(`INSERT INTO usage_keys (customer_id, position, seq) SELECT customer_id, position, seq FROM usage_events WHERE seq > ? ORDER BY customer_id, position`, [mark]);
+      await c.run(`INSERT INTO usage_heads (customer_id, head, merged, tail, tail_from) SELECT customer_id, MAX(seq), MAX(seq), 0, NULL FROM usage_events WHERE seq > ? GROUP BY customer_id
+          ON CONFLICT (customer_id) DO UPDATE SET head = excluded.head, merged = excluded.merged, tail = 0, tail_from = NULL`, [mark]);
+      for (const t of triggers) await c.run(t.sql);
     });
     done = to;
   }

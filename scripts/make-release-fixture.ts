@@ -12,7 +12,8 @@
  *   TALLY_RELEASE_SRC=/tmp/tally-57/src TALLY_RELEASE_LAST=57 TALLY_RELEASE_FIXTURE=test/fixtures/release-57.db \
  *     npx tsx scripts/make-release-fixture.ts
  *
- * (test/engine/upgrade-release-57.test.ts). A release that checks overage against its invoices
+ * (test/engine/upgrade-release-57.test.ts; the release of migration 61, commit 7858fd0, writes
+ * test/fixtures/release-61.db for test/engine/upgrade-release-61.test.ts). A release that checks overage against its invoices
  * names an event stamped into a period already invoiced, so for those the late event falls in the
  * open period instead.
  *
@@ -82,6 +83,20 @@ for (let i = 0; i < 2; i++) {
   must(await recordPayment(engine, bought.invoice.id, { amount: 5000 }));
   for (let k = 0; k < 4; k++) await use(customer.id, 10_000 + k);
   must(await createReturn(engine, i === 0 ? 'refund' : 'chargeback', { invoice: bought.invoice.id, amount: 1000, reason: 'requested_by_customer', credit_policy: 'proportional' }));
+}
+
+// From the release of migration 61: one customer with a long history, 150 events in batches of
+// 25 stamped a minute apart, so that the upgrade to migration 62 keys many events of one customer.
+if (lastVersion >= 61) {
+  const customer = must(await createCustomer(engine, { currency: 'USD', external_id: 'release-long-history', overage: true }));
+  const startMs = Date.now() - 3 * 3_600_000;
+  for (let b = 0; b < 6; b++) {
+    const batch = Array.from({ length: 25 }, (_, k) => ({
+      id: `rel-long-${b * 25 + k}`, customer: customer.id, type: 'llm', properties: { tokens: 100 + b * 25 + k },
+      timestamp: new Date(startMs + (b * 25 + k) * 60_000).toISOString(),
+    }));
+    for (const r of await ingestEvents(engine, batch)) if (r.status !== 'accepted') throw new Error(JSON.stringify(r));
+  }
 }
 
 await release.finish(fixture);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clawBackProblems, overageLineProblems, overagePeriodProblem, reconciliationResult, usageChargeProblem, type ReturnFactsForCheck } from './reconciliation.ts';
+import { clawBackProblems, overageLineProblems, overagePeriodProblem, reconciliationResult, usageChargeProblem, misplacedUsageEventProblem, unfoundUsageEventsProblem, type ReturnFactsForCheck } from './reconciliation.ts';
 
 const c = (n: number) => BigInt(n) * 1_000_000n;
 
@@ -63,6 +63,26 @@ describe('other rules', () => {
     const result = reconciliationResult([{ check: 'usage_charged_once', message: 'x', ids: ['e'] }]);
     expect(result.ok).toBe(false);
     expect(result.checks.filter((ch) => !ch.ok)).toEqual([{ name: 'usage_charged_once', ok: false }]);
-    expect(result.checks).toHaveLength(12);
+    expect(result.checks).toHaveLength(13);
+  });
+
+  it('finds usage events by customer exactly once: the counts, and each key or tail that misses its event', () => {
+    expect(unfoundUsageEventsProblem({ events: 10, keyed: 6, tails: 4, unfound: [] })).toBeNull();
+    expect(unfoundUsageEventsProblem({ events: 11, keyed: 6, tails: 4, unfound: [{ eventId: 'ev1', customerId: 'cus' }] })).toEqual({
+      check: 'usage_events_indexed',
+      message: '11 usage events are stored but 6 are keyed and 4 are in their customers\' tails; each must be found by its customer exactly once (found by neither: ev1).',
+      ids: ['ev1', 'cus'],
+    });
+    const base: Omit<Parameters<typeof misplacedUsageEventProblem>[0], 'place'> = {
+      customerId: 'cusA', position: 'txn_1', seq: 7, rowCustomerId: 'cusA', eventId: 'ev7', rowPosition: 'txn_1', merged: 9, counted: null, walked: null,
+    };
+    const message = (m: Partial<Parameters<typeof misplacedUsageEventProblem>[0]> & { place: 'key' | 'tail' | 'count' }) => misplacedUsageEventProblem({ ...base, ...m }).message.replace(/ Each usage.*$/, '');
+    expect(message({ place: 'key', rowCustomerId: null, eventId: null })).toBe('The usage key of customer cusA at position txn_1 names row 7, which does not exist.');
+    expect(message({ place: 'key', rowCustomerId: 'cusB' })).toBe('The usage key of customer cusA at position txn_1 names event ev7 of customer cusB.');
+    expect(message({ place: 'key', rowPosition: 'txn_2' })).toBe('The usage key of customer cusA at position txn_1 names event ev7 at position txn_2.');
+    expect(message({ place: 'key', seq: 12 })).toBe('The usage key of customer cusA at position txn_1 names event ev7 past the customer\'s merged keys.');
+    expect(message({ place: 'tail', rowCustomerId: 'cusB' })).toBe('The usage tail of customer cusA reaches event ev7 of customer cusB.');
+    expect(message({ place: 'count', counted: 5, walked: 3 })).toBe('The usage tail of customer cusA counts 5 events but its chain holds 3.');
+    expect(misplacedUsageEventProblem({ ...base, place: 'tail', rowCustomerId: 'cusB' }).ids).toEqual(['cusA', 'ev7', 'cusB']);
   });
 });

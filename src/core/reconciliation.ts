@@ -12,6 +12,7 @@ export const reconciliationChecks = [
   'transactions_balance',
   'balances_match_entries',
   'usage_charged_once',
+  'usage_events_indexed',
   'purchase_grants_linked',
   'allowance_grants_linked',
   'overage_invoiced',
@@ -75,6 +76,39 @@ export function usageChargeProblem(e: { customerId: string; eventId: string; cre
   if (e.charges === 1 && e.txnId !== null && e.chargeIds[0] === e.txnId) return null;
   const what = e.charges === 1 ? `is charged by ${e.chargeIds[0]} but records ${e.txnId ?? 'no transaction'}` : `is charged ${e.charges} times`;
   return { check: 'usage_charged_once', message: `Usage event ${e.eventId} (${credits(e.creditsMicro)} credits) ${what}; it must be charged exactly once.`, ids };
+}
+
+/** A usage key or tail of SQLite's layout that does not find its customer's event (src/store/queries/customer-events.ts). */
+export function misplacedUsageEventProblem(m: {
+  place: 'key' | 'tail' | 'count'; customerId: string; position: string | null; seq: number; rowCustomerId: string | null; eventId: string | null;
+  rowPosition: string | null; merged: number | null; counted: number | null; walked: number | null;
+}): Discrepancy {
+  const ids = present([m.customerId, m.eventId, m.rowCustomerId]);
+  const row = m.rowCustomerId === null ? `row ${m.seq}, which does not exist`
+    : m.rowCustomerId !== m.customerId ? `event ${m.eventId ?? m.seq} of customer ${m.rowCustomerId}` : `event ${m.eventId ?? m.seq}`;
+  let message: string;
+  if (m.place === 'count') {
+    message = `The usage tail of customer ${m.customerId} counts ${m.counted ?? 0} events but its chain holds ${m.walked ?? 0}.`;
+  } else if (m.place === 'tail') {
+    message = `The usage tail of customer ${m.customerId} reaches ${row}.`;
+  } else {
+    const why = m.rowCustomerId === null || m.rowCustomerId !== m.customerId ? ''
+      : m.rowPosition !== m.position ? ` at position ${m.rowPosition ?? '?'}`
+      : ' past the customer\'s merged keys';
+    message = `The usage key of customer ${m.customerId} at position ${m.position ?? '?'} names ${row}${why}.`;
+  }
+  return { check: 'usage_events_indexed', message: `${message} Each usage event must be found by its customer exactly once.`, ids };
+}
+
+/** Every stored usage event is keyed or in its customer's tail: the count of each, and the events neither finds. */
+export function unfoundUsageEventsProblem(c: { events: number; keyed: number; tails: number; unfound: { eventId: string; customerId: string }[] }): Discrepancy | null {
+  if (c.events === c.keyed + c.tails) return null;
+  return {
+    check: 'usage_events_indexed',
+    message: `${c.events} usage events are stored but ${c.keyed} are keyed and ${c.tails} are in their customers' tails; `
+      + `each must be found by its customer exactly once${c.unfound.length > 0 ? ` (found by neither: ${c.unfound.map((u) => u.eventId).join(', ')})` : ''}.`,
+    ids: present(c.unfound.flatMap((u) => [u.eventId, u.customerId])),
+  };
 }
 
 /**

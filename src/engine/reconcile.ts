@@ -1,7 +1,7 @@
 import { invalid, ok, type Outcome } from '../core/errors.ts';
 import {
   allowanceGrantProblems, balanceMismatch, clawBackProblems, closingSlackMs, overageLineProblems, overagePeriodProblem, voidOverageProblem, purchaseGrantProblems,
-  reconciliationResult, unbalancedTransaction, unlinkedStripeMoneyProblem, unpushedInvoiceProblem, usageChargeProblem, usageTransactionProblem,
+  reconciliationResult, unbalancedTransaction, unlinkedStripeMoneyProblem, unpushedInvoiceProblem, usageChargeProblem, usageTransactionProblem, misplacedUsageEventProblem, unfoundUsageEventsProblem,
   type Discrepancy, type Reconciliation,
 } from '../core/reconciliation.ts';
 import { creditNoteProblems, invoiceBalanceProblem } from '../core/balance-reconciliation.ts';
@@ -72,6 +72,7 @@ export async function reconcile(engine: Engine, input: ReconcileInput = {}, opti
   const checks: Check[] = [
     { name: 'ledger balanced and balances match their entries', perCustomers: (tx, customers) => ledgerProblems(tx, window, customers) },
     { name: 'usage charged exactly once', perCustomers: (tx, customers) => usageProblems(tx, window, customers) },
+    { name: 'usage events found by their customer', whole: (tx) => usageIndexProblems(tx) },
     { name: 'grants linked to invoices and periods', perCustomers: (tx, customers) => grantLinkProblems(tx, window, customers), firstCustomers: customersPerLightSliceFirst },
     {
       name: 'overage invoiced', firstCustomers: customersPerLightSliceFirst,
@@ -135,10 +136,19 @@ async function ledgerProblems(tx: StoreTx, window: ReconcileWindow, customers: C
 }
 
 async function usageProblems(tx: StoreTx, window: ReconcileWindow, customers: CustomerRange): Promise<Discrepancy[]> {
-  const [events, txns] = await Promise.all([
+  const [events, txns, misplaced] = await Promise.all([
     tx.reconciliation.usageChargeSuspects(window, customers), tx.reconciliation.usageTransactionSuspects(window, customers),
+    tx.reconciliation.misplacedUsageEvents(customers),
   ]);
-  return [...events.map(usageChargeProblem), ...txns.map(usageTransactionProblem)].filter((d): d is Discrepancy => d !== null);
+  return [...events.map(usageChargeProblem), ...txns.map(usageTransactionProblem), ...misplaced.map(misplacedUsageEventProblem)]
+    .filter((d): d is Discrepancy => d !== null);
+}
+
+/** Every usage event is found by its customer: on SQLite, the events stored against those keyed and in tails, in one snapshot. */
+async function usageIndexProblems(tx: StoreTx): Promise<Discrepancy[]> {
+  const counts = await tx.reconciliation.usageEventCounts();
+  const problem = counts === null ? null : unfoundUsageEventsProblem(counts);
+  return problem === null ? [] : [problem];
 }
 
 async function grantLinkProblems(tx: StoreTx, window: ReconcileWindow, customers: CustomerRange): Promise<Discrepancy[]> {

@@ -16,6 +16,31 @@ export interface Migration {
   byDialect?: Partial<Record<Dialect, string[]>>;
 }
 
+/** How many events past its last merge a customer's tail holds before its keys are merged (migration 62). */
+export const usageTailMerge = 64;
+
+/**
+ * The triggers that keep usage events' chains and merged keys on SQLite (migration 62), fired by
+ * every insert into `usage_events` whatever wrote it. The first chains the new row to its
+ * customer's head and moves the head to it, counting the tail and keeping its lowest position
+ * (`tail_from`, so a read of positions below it need not walk the tail). The second, once a tail
+ * reaches `usageTailMerge`, writes the tail's keys to `usage_keys` and starts a new tail.
+ */
+const usageChainTriggers = [
+  `CREATE TRIGGER usage_events_chain AFTER INSERT ON usage_events BEGIN
+    UPDATE usage_events SET prev = (SELECT h.head FROM usage_heads h WHERE h.customer_id = NEW.customer_id) WHERE seq = NEW.seq;
+    INSERT INTO usage_heads (customer_id, head, merged, tail, tail_from) VALUES (NEW.customer_id, NEW.seq, 0, 1, NEW.position)
+      ON CONFLICT (customer_id) DO UPDATE SET head = excluded.head, tail = usage_heads.tail + 1,
+        tail_from = CASE WHEN usage_heads.tail_from IS NULL OR excluded.tail_from < usage_heads.tail_from THEN excluded.tail_from ELSE usage_heads.tail_from END;
+  END`,
+  `CREATE TRIGGER usage_heads_merge AFTER UPDATE OF tail ON usage_heads WHEN NEW.tail >= ${usageTailMerge} BEGIN
+    INSERT INTO usage_keys (customer_id, position, seq)
+      WITH RECURSIVE t(seq) AS (SELECT NEW.head UNION ALL SELECT e.prev FROM t JOIN usage_events e ON e.seq = t.seq WHERE e.prev > NEW.merged AND e.prev < t.seq)
+      SELECT NEW.customer_id, e.position, e.seq FROM t JOIN usage_events e ON e.seq = t.seq;
+    UPDATE usage_heads SET merged = NEW.head, tail = 0, tail_from = NULL WHERE customer_id = NEW.customer_id;
+  END`,
+];
+
 /** An id's time part for `msSql`, an SQL expression of milliseconds, as `idTimeText` writes it. */
 function idTimeTextSql(msSql: string): string {
   const places: string[] = [];
@@ -635,6 +660,43 @@ export const migrations: Migration[] = [
     // every use: 20,000 invoices against 5,000 uses took 4.2 s on SQLite, 19 ms with it. Refunds'
     // uses name no invoice, so the index leaves them out.
     statements: [`CREATE INDEX credit_note_uses_invoice ON credit_note_uses (invoice_id) WHERE invoice_id IS NOT NULL`],
+  },
+  {
+    version: 62,
+    name: 'usage events found by customer through merged keys and a chained tail',
+    // On SQLite the events' primary key (customer, position) put one page per customer a commit
+    // touched into the write: with many customers and some history each customer's keys fill
+    // pages of their own, and a commit of N customers wrote N of them (the flat-cost and
+    // many-customer figures of docs/BENCHMARKS.md). Now no index led by the customer is written per
+    // event: each row is numbered in insertion order (`seq`) and names its customer's event before
+    // it (`prev`, by a trigger), `usage_heads` keeps each customer's newest event and how far its
+    // keys are merged, and once a customer has `usageTailMerge` (64) events past the merge, a
+    // trigger writes their keys to `usage_keys` (customer, position → seq) in one go: one page per
+    // customer per 64 events. A customer's events are its keys and its tail walked back from the
+    // head (src/store/queries/customer-events.ts). Every event already stored is merged here.
+    // PostgreSQL keeps its key: its heap takes rows in arrival order and the key's pages are not
+    // what limits it.
+    statements: [],
+    byDialect: {
+      sqlite: [
+        `CREATE TABLE usage_events_62 (
+          seq INTEGER PRIMARY KEY, customer_id TEXT NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL, timestamp BIGINT NOT NULL,
+          properties TEXT NOT NULL, body_hash TEXT NOT NULL, credits BIGINT NOT NULL, txn_id TEXT, rating TEXT NOT NULL,
+          recorded_at BIGINT NOT NULL, position TEXT NOT NULL, entries TEXT, prev INTEGER)`,
+        `INSERT INTO usage_events_62 (customer_id, id, type, timestamp, properties, body_hash, credits, txn_id, rating, recorded_at, position, entries)
+          SELECT customer_id, id, type, timestamp, properties, body_hash, credits, txn_id, rating, recorded_at, position, entries FROM usage_events ORDER BY rowid`,
+        `DROP TABLE usage_events`,
+        `ALTER TABLE usage_events_62 RENAME TO usage_events`,
+        `CREATE UNIQUE INDEX usage_events_id_unique ON usage_events (id)`,
+        `CREATE INDEX usage_events_txn ON usage_events (txn_id) WHERE entries IS NOT NULL`,
+        `CREATE TABLE usage_keys (customer_id TEXT NOT NULL, position TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (customer_id, position)) WITHOUT ROWID`,
+        `INSERT INTO usage_keys (customer_id, position, seq) SELECT customer_id, position, seq FROM usage_events ORDER BY customer_id, position`,
+        `CREATE TABLE usage_heads (customer_id TEXT NOT NULL PRIMARY KEY, head INTEGER NOT NULL, merged INTEGER NOT NULL, tail INTEGER NOT NULL, tail_from TEXT) WITHOUT ROWID`,
+        `INSERT INTO usage_heads (customer_id, head, merged, tail, tail_from) SELECT customer_id, MAX(seq), MAX(seq), 0, NULL FROM usage_events GROUP BY customer_id`,
+        ...usageChainTriggers,
+      ],
+      postgres: [],
+    },
   },
 ];
 

@@ -59,7 +59,7 @@ describe.each(dialects)('usage charges posted on their event row, read with thos
     // The columns as a statement over many customers binds them (customers.ts): the customer a column.
     const overageOfBoth = async (from: string, to: string) => (await c0.query(
       `SELECT c.id, ${overageColumns('c.id', c0.dialect)} FROM customers c WHERE c.id IN (?, ?) ORDER BY c.id = ?`,
-      [...overageParams(null, at(from), at(to)), ids.a, ids.b, ids.b])).map((r) => formatCredits(overageUsed(r)));
+      [...overageParams(c0.dialect, null, at(from), at(to)), ids.a, ids.b, ids.b])).map((r) => formatCredits(overageUsed(r)));
     const usage = async (from: string, to: string, customerId: string | null) => (await read.reports.usageSums({ fromMs: at(from), toMs: at(to), customerId }))
       .map((u) => [u.planId === ids.planId ? 'plan' : u.planId, formatCredits(u.creditsMicro), String(u.transactions)])
       .sort((x, y) => String(x).localeCompare(String(y)));

@@ -53,9 +53,13 @@ type PlanRow = {
   detail: string;
 };
 
-/** A plan step that reads a whole table (or index): not a constant row, not `json_each` over a row's JSON. */
+/**
+ * A plan step that reads a whole table (or index): not a constant row, not `json_each` over a row's
+ * JSON, not the walk of a customer's usage tail (`tail`, a recursive query's own rows: fewer than
+ * `usageTailMerge` events a customer, src/store/queries/customer-events.ts).
+ */
 const scansATable = (detail: string): boolean =>
-  /^SCAN \w+( |$)/.test(detail) && !detail.startsWith('SCAN CONSTANT') && !detail.includes('VIRTUAL TABLE');
+  /^SCAN \w+( |$)/.test(detail) && !detail.startsWith('SCAN CONSTANT') && !detail.includes('VIRTUAL TABLE') && !/^SCAN tail( |$)/.test(detail);
 
 /**
  * ARCHITECTURE ("Reports and reconciliation"): a check's queries reach rows only through indexes,

@@ -101,7 +101,7 @@ describe.each(dialects)('reconciliation on %s', (dialect) => {
 
     expect(must(await reconcile(engine))).toEqual({
       ok: true,
-      checks: ['transactions_balance', 'balances_match_entries', 'usage_charged_once', 'purchase_grants_linked', 'allowance_grants_linked', 'overage_invoiced', 'claw_backs_applied',
+      checks: ['transactions_balance', 'balances_match_entries', 'usage_charged_once', 'usage_events_indexed', 'purchase_grants_linked', 'allowance_grants_linked', 'overage_invoiced', 'claw_backs_applied',
         'customer_balance', 'stripe_invoices_pushed', 'stripe_money_linked', 'frozen_credits_unused', 'promotion_grants_linked']
         .map((name) => ({ name, ok: true })),
       discrepancies: [],
@@ -269,7 +269,7 @@ describe.each(dialects)('reconciliation in slices of customers on %s', (dialect)
         expect(steps.map((p) => p.slice && [p.slice.slice, p.slice.customersDone, p.slice.customersTotal])).toEqual([[1, 2, 5], [2, 4, 5], [3, 5, 5], undefined]);
         expect(steps.map((p) => p.done)).toEqual([steps[0]!.done, steps[0]!.done, steps[0]!.done, steps[0]!.done + 1]);
       }
-      expect(progress.filter((p) => !p.slice).map((p) => p.done)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      expect(progress.filter((p) => !p.slice).map((p) => p.done)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
 
       const ledger = await checkLedger(engine, sliced);
       expect(ledger.unbalanced).toEqual([{ txnId: usage.txnId, sumMicro: 1_000_000n, entryCount: usage.entries.length + 1 }]);

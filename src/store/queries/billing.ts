@@ -10,6 +10,7 @@ import { pageQuery } from './paging.ts';
 import { overageDayMs, overageHourMs } from './ledger.ts';
 import { effectiveIndexedTxn, usageByIdTime, usageByIdTimeParams } from './usage-window.ts';
 import { entryAccount, entryAmount, postingEntries, postingsByIdTime } from './event-postings.ts';
+import { ofCustomer, sqlPart, valuePart, type Bound } from './customer-events.ts';
 
 export type PlanRecord = Plan & { subscribed: boolean };
 
@@ -357,7 +358,7 @@ export class BillingQueries {
    */
   async overageConsumed(customerId: string, fromMs: number, toMs: number): Promise<bigint> {
     if (toMs <= fromMs) return 0n;
-    const rows = await this.c.query(`SELECT ${overageColumns('?', this.c.dialect)}`, overageParams(customerId, fromMs, toMs));
+    const rows = await this.c.query(`SELECT ${overageColumns('?', this.c.dialect)}`, overageParams(this.c.dialect, customerId, fromMs, toMs));
     return overageUsed(rows[0]!);
   }
 }
@@ -378,11 +379,20 @@ export function overageColumns(customer: string, dialect: Dialect): string {
       + (SELECT COALESCE(SUM(e.amount), 0) FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id
         WHERE t.customer_id = ${customer} AND ${usageByIdTime('t')} AND e.account = 'overage')
       + (SELECT COALESCE(SUM(${entryAmount(dialect, 'j')}), 0) FROM usage_events u ${postingEntries(dialect, 'u', 'j')}
-        WHERE u.customer_id = ${customer} AND ${postingsByIdTime('u')} AND ${entryAccount(dialect, 'j')} = 'overage')`;
+        WHERE ${postingsOf(dialect, customer).sql} AND ${postingsByIdTime('u')} AND ${entryAccount(dialect, 'j')} = 'overage')`;
   const hoursIn = `SELECT COALESCE(SUM(h.credits), 0) FROM overage_hours h WHERE h.customer_id = ${customer} AND h.hour_start >= ? AND h.hour_start < ?`;
   return `(SELECT COALESCE(SUM(d.credits), 0) FROM overage_days d WHERE d.customer_id = ${customer} AND d.day_start >= ? AND d.day_start < ?) AS overage_days,
         (${hoursIn}) AS overage_hours_before, (${hoursIn}) AS overage_hours_after,
         (${entriesIn}) AS overage_before_start, (${entriesIn}) AS overage_from_end`;
+}
+
+/**
+ * The condition on `u` that finds `customer`'s events (a placeholder, or a column) in a window of
+ * positions, for `overageColumns`. Its parameters are names, which `overageParams` replaces with
+ * values: `customer` (only for a placeholder), `from` and `to` (the window's ids).
+ */
+function postingsOf(dialect: Dialect, customer: string): Bound {
+  return ofCustomer(dialect, 'u', customer === '?' ? valuePart('customer') : sqlPart(customer), { from: valuePart('from'), to: valuePart('to') });
 }
 
 /**
@@ -391,7 +401,7 @@ export function overageColumns(customer: string, dialect: Dialect): string {
  * they cover and the hours at either side; with no whole day among them, all are the hours before
  * (the days' range and the hours after are then empty).
  */
-export function overageParams(customerId: string | null, fromMs: number, toMs: number): SqlValue[] {
+export function overageParams(dialect: Dialect, customerId: string | null, fromMs: number, toMs: number): SqlValue[] {
   const firstHourMs = Math.floor(fromMs / overageHourMs) * overageHourMs;
   const endHourMs = Math.floor((toMs - 1) / overageHourMs) * overageHourMs + overageHourMs;
   let firstDayMs = Math.ceil(firstHourMs / overageDayMs) * overageDayMs;
@@ -406,7 +416,10 @@ export function overageParams(customerId: string | null, fromMs: number, toMs: n
     // their event's row (the same window of ids, as positions).
     ...entries.flatMap(([from, to]) => {
       const byId = usageByIdTimeParams(from, to);
-      return [...who, from, to, ...who, ...byId, ...who, ...byId];
+      const named: Record<string, SqlValue> = { customer: customerId, from: byId[0]!, to: byId[2]! };
+      // Without `customerId` the statement names the customer by a column, which binds nothing.
+      const postings = postingsOf(dialect, customerId === null ? 'column' : '?').params.map((name) => named[name as string]!);
+      return [...who, from, to, ...who, ...byId, ...postings, ...byId];
     }),
   ];
 }

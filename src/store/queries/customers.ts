@@ -288,7 +288,7 @@ export class CustomerQueries {
   ): Promise<QuickAuthorizationRead | null> {
     const params: SqlValue[] = eventType === null ? [] : [eventType];
     for (const id of meterIds) params.push(id, periodStartMs);
-    if (overageWindow !== null) params.push(...overageParams(null, overageWindow.fromMs, overageWindow.toMs));
+    if (overageWindow !== null) params.push(...overageParams(this.c.dialect, null, overageWindow.fromMs, overageWindow.toMs));
     params.push(ref);
     const dialect = this.c.dialect;
     const overage = overageWindow !== null;

@@ -19,7 +19,8 @@ import type { LedgerEntry } from '../../core/ledger.ts';
  * look up by account; a charge whose id could not carry its event's minute). So a reader of usage
  * charges reads both: the ledger's tables as before, and the rows with `entries` (`onEventRow`).
  *
- * Each event row has a `position` (the primary key is the customer and it): its charge's
+ * Each event row has a `position`, by which its customer's events are found (the primary key
+ * on PostgreSQL, the merged keys and the tail on SQLite: customer-events.ts): its charge's
  * transaction id, or for an event charged nothing an id made the same way. Since the transaction
  * id of a posting on its row carries the minute of its event's timestamp (src/core/id-time.ts),
  * a window of one customer's postings is a range of positions, cut to the window by `timestamp`
@@ -32,7 +33,7 @@ export const onEventRow = (u: string): string => `${u}.entries IS NOT NULL`;
 /**
  * An event row that is its own posting, as the columns of a `ledger_transactions` row (`SELECT *`'s
  * names). `id` is the column read as its id: `txn_id`, or `position`, which is the same for a
- * posting and lets a query ordered by id read the events' primary key in order.
+ * posting and lets a query ordered by id read the customer's events in position order.
  */
 export const postingAsTransaction = (u: string, id: 'txn_id' | 'position' = 'txn_id'): string =>
   `${u}.${id} AS id, ${u}.customer_id AS customer_id, 'usage' AS kind, 'usage_event' AS cause_type, ${u}.id AS cause_id, '{}' AS refs, ` +
@@ -58,9 +59,9 @@ export const entryAmount = (dialect: Dialect, x: string): string =>
 /**
  * Postings on their event rows effective in a window, as a condition on `u` with four
  * placeholders bound by `usageByIdTimeParams` (usage-window.ts): the ids of the whole minutes the
- * window touches, then the window itself. By `position` (the default) the primary key serves one
- * customer's once the query names it; by `txn_id`, `usage_events_txn` serves everyone's (a
- * posting's position is its id).
+ * window touches, then the window itself. By `position` (the default) one customer's, once the
+ * query names the customer (`ofCustomer`, customer-events.ts); by `txn_id`, `usage_events_txn`
+ * serves everyone's (a posting's position is its id).
  */
 export const postingsByIdTime = (u: string, key: 'position' | 'txn_id' = 'position'): string =>
   `${onEventRow(u)} AND ${u}.${key} >= ? AND ${u}.timestamp >= ? AND ${u}.${key} < ? AND ${u}.timestamp < ?`;

@@ -2,7 +2,8 @@ import type { SqlConnection, SqlRow } from '../sql.ts';
 import type { GrantRecord, GrantStatus, HoldRecord, Page, PageRequest } from '../records.ts';
 import { big, bigOrNull, json, num, numOrNull, queryInChunks, strOrNull } from '../rows.ts';
 import { pageQuery } from './paging.ts';
-import { effectiveIndexedTxn, idTimeWindowSql, usageByIdTimeSql } from './usage-window.ts';
+import { effectiveIndexedTxn, idTimeWindowSql, idWindowSql, usageByIdTimeSql } from './usage-window.ts';
+import { ofCustomer, sqlPart } from './customer-events.ts';
 import { entriesOf, entryAccount, entryAmount, onEventRow } from './event-postings.ts';
 
 /** Grants joined with their ledger account, whose balance is what is left of the grant. */
@@ -146,6 +147,8 @@ export class GrantQueries {
    */
   private async usageOfGrants(grants: string, fromSql: string, toSql: string): Promise<{ grantId: string; customerId: string; txnId: string; effectiveAtMs: number }[]> {
     const d = this.c.dialect;
+    const ids = idWindowSql(fromSql, toSql);
+    const grantCustomer = ofCustomer(d, 'u', sqlPart('g.customer_id'), { from: sqlPart(ids.from), to: sqlPart(ids.to) });
     const of = (charges: string) => `SELECT g.id AS grant_id, g.customer_id, t.id AS txn_id, t.effective_at FROM grants g
         CROSS JOIN ledger_transactions t
         WHERE ${grants} AND t.customer_id = g.customer_id AND ${charges}
@@ -158,7 +161,7 @@ export class GrantQueries {
           UNION ALL
           SELECT g.id AS grant_id, g.customer_id, u.txn_id AS txn_id, u.timestamp AS effective_at FROM grants g
             CROSS JOIN usage_events u
-            WHERE ${grants} AND u.customer_id = g.customer_id AND ${onEventRow('u')} AND ${idTimeWindowSql('u.position', 'u.timestamp', fromSql, toSql)}
+            WHERE ${grants} AND ${grantCustomer.sql} AND ${onEventRow('u')} AND ${idTimeWindowSql('u.position', 'u.timestamp', fromSql, toSql)}
               AND EXISTS (SELECT 1 FROM ${entriesOf(d, 'u', 'j')}
                 WHERE ${entryAccount(d, 'j')} = 'grant:' || g.id AND ${entryAmount(d, 'j')} < 0)) x
         ORDER BY x.grant_id, x.txn_id`);

@@ -4,6 +4,7 @@ import { accounts, assertBalanced, type LedgerTransaction } from '../../core/led
 import { big, insertShape, insertShapedRows, json, num, numOrNull, queryInChunks } from '../rows.ts';
 import { pageQuery } from './paging.ts';
 import { inCustomerRange, type CustomerRange } from './customer-range.ts';
+import { bound, inCustomers, ofCustomer, sqlPart, tailOf, valuePart, type Bound } from './customer-events.ts';
 import { effectiveIndexed } from './usage-window.ts';
 import { idTimeLength } from '../../core/id-time.ts';
 import { entriesOf, entryAccount, entryAmount, onEventRow, parseEntries, postingAsTransaction, postingEntries } from './event-postings.ts';
@@ -337,38 +338,36 @@ export class LedgerQueries {
   /**
    * A page of transactions in id order (of one customer, or all), the ledger's tables and the
    * postings on event rows merged: each side is read in id order by an index (the transactions'
-   * customer index or primary key; the events' primary key, whose position is a posting's id, or
-   * the postings' id index), and the database merges the two up to the page's end.
+   * customer index or primary key; for one customer the events' position, a posting's id, by the
+   * events' primary key on PostgreSQL and by the merged keys on SQLite, with the customer's tail
+   * beside them (customer-events.ts); for all, the postings' id index), and the database merges
+   * them up to the page's end.
    */
   async listTransactions(customerId: string | null, page: PageRequest): Promise<Page<StoredTransaction>> {
     const descending = page.order === 'desc';
     const after = descending ? '<' : '>';
-    const ledgerTerms: string[] = [];
-    const postingTerms: string[] = [onEventRow('u')];
-    const ledgerParams: SqlValue[] = [];
-    const postingParams: SqlValue[] = [];
-    // One customer's postings by the events' key (customer, position); all of them by their ids' index.
-    const postingKey = customerId ? 'position' : 'txn_id';
-    if (customerId) {
-      ledgerTerms.push('customer_id = ?');
-      ledgerParams.push(customerId);
-      postingTerms.push('u.customer_id = ?');
-      postingParams.push(customerId);
-    }
-    if (page.startingAfter) {
-      ledgerTerms.push(`id ${after} ?`);
-      ledgerParams.push(page.startingAfter);
-      postingTerms.push(`u.${postingKey} ${after} ?`);
-      postingParams.push(page.startingAfter);
-    }
-    const where = (terms: string[]) => (terms.length > 0 ? `WHERE ${terms.join(' AND ')}` : '');
     const order = descending ? ' DESC' : '';
-    const posting = postingAsTransaction('u', postingKey);
-    const rows = await this.c.query(
-      `SELECT ${transactionColumns}, NULL AS entries FROM ledger_transactions ${where(ledgerTerms)}
-        UNION ALL SELECT ${posting}, u.entries FROM usage_events u ${where(postingTerms)}
-        ORDER BY 1${order} LIMIT ?`,
-      [...ledgerParams, ...postingParams, page.limit + 1]);
+    const limit = valuePart(page.limit + 1);
+    const mine = (column: string): Bound[] => (customerId ? [bound`${column} = ${valuePart(customerId)}`] : []);
+    const cursor = (column: string): Bound[] => (page.startingAfter ? [bound`${column} ${after} ${valuePart(page.startingAfter)}`] : []);
+    const where = (terms: Bound[]): Bound => terms.reduce((all, t, i) => bound`${all}${i === 0 ? ' WHERE ' : ' AND '}${t}`, sqlPart(''));
+    const ledger = bound`SELECT ${transactionColumns}, NULL AS entries FROM ledger_transactions${where([...mine('customer_id'), ...cursor('id')])}`;
+    const onRow = sqlPart(onEventRow('u'));
+    let postings: Bound;
+    if (customerId && this.c.dialect === 'sqlite') {
+      const posting = postingAsTransaction('u', 'position');
+      postings = bound`SELECT * FROM (SELECT ${posting}, u.entries FROM usage_keys k JOIN usage_events u ON u.seq = k.seq
+            ${where([...mine('k.customer_id'), ...cursor('k.position'), onRow])} ORDER BY k.position${order} LIMIT ${limit})
+        UNION ALL SELECT ${posting}, u.entries FROM usage_events u
+            ${where([bound`u.seq IN (${tailOf(valuePart(customerId))})`, ...cursor('u.position'), onRow])}`;
+    } else {
+      // One customer's postings by the events' key (customer, position); all of them by their ids' index.
+      const postingKey = customerId ? 'position' : 'txn_id';
+      postings = bound`SELECT ${postingAsTransaction('u', postingKey)}, u.entries FROM usage_events u
+          ${where([...mine('u.customer_id'), ...cursor(`u.${postingKey}`), onRow])}`;
+    }
+    const query = bound`${ledger} UNION ALL ${postings} ORDER BY 1${order} LIMIT ${limit}`;
+    const rows = await this.c.query(query.sql, query.params);
     return { data: await this.withEntries(rows.slice(0, page.limit)), hasMore: rows.length > page.limit };
   }
 
@@ -425,10 +424,11 @@ export class LedgerQueries {
     const d = this.c.dialect;
     const filter = customerId ? 'WHERE customer_id = ?' : '';
     const txnFilter = customerId ? 'AND t.customer_id = ?' : '';
-    const postingFilter = customerId ? 'AND u.customer_id = ?' : '';
-    const params = customerId ? [customerId, customerId, customerId, ...overageTotals.flatMap(() => [customerId, customerId, customerId])] : [];
+    const postingFilter = customerId ? ofCustomer(d, 'u', valuePart(customerId)) : null;
+    const postingParams = postingFilter?.params ?? [];
+    const params = customerId ? [customerId, customerId, ...postingParams, ...overageTotals.flatMap(() => [customerId, customerId, ...postingParams])] : [];
     // The postings on event rows (event-postings.ts), entry by entry.
-    const posted = `FROM usage_events u ${postingEntries(d, 'u', 'x')} WHERE ${onEventRow('u')} ${postingFilter}`;
+    const posted = `FROM usage_events u ${postingEntries(d, 'u', 'x')} WHERE ${onEventRow('u')}${postingFilter === null ? '' : ` AND ${postingFilter.sql}`}`;
     const overageBranches = overageTotals.map((kind) => `
          UNION ALL
          SELECT customer_id, ${kind.code(kind.start)} AS code, credits AS stored, 0 AS summed FROM ${kind.table} ${filter}
@@ -484,10 +484,10 @@ export class LedgerQueries {
       ? `ledger_entries e CROSS JOIN LATERAL (SELECT t.effective_at FROM ledger_transactions t WHERE t.id = e.txn_id AND t.kind = 'usage' OFFSET 0) t
           WHERE ${entries.sql} AND e.account = 'overage' AND ${indexedAccount('e')}`
       : `ledger_entries e JOIN ledger_transactions t ON t.id = e.txn_id AND t.kind = 'usage' WHERE ${entries.sql} AND e.account = 'overage' AND ${indexedAccount('e')}`;
-    // The range's postings on event rows (event-postings.ts), entry by entry, read once (a walk of
-    // the range's events by their primary key) and used twice, as the unindexed entries are.
+    // The range's postings on event rows (event-postings.ts), entry by entry, read once (the
+    // range's events, `inCustomers`) and used twice, as the unindexed entries are.
     const d = this.c.dialect;
-    const events = inCustomerRange('u.customer_id', range);
+    const events = inCustomers(d, 'u', range);
     const postedEntries = `SELECT u.customer_id, ${entryAccount(d, 'x')} AS account, ${entryAmount(d, 'x')} AS amount, u.timestamp
         FROM usage_events u ${postingEntries(d, 'u', 'x')} WHERE ${events.sql} AND ${onEventRow('u')}`;
     const overageBranches = overageTotals.map((kind) => `

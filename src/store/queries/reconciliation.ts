@@ -5,7 +5,8 @@ import type { ReturnRecord } from '../records.ts';
 import { endOfTimeMs } from '../../core/time.ts';
 import { big, num, numOrNull, queryInChunks, strOrNull } from '../rows.ts';
 import { allCustomers, inCustomerRange, type CustomerRange } from './customer-range.ts';
-import { effectiveIndexedTxn, idTimeSql, idTimeWindowSql, usageByIdTimeSql } from './usage-window.ts';
+import { effectiveIndexedTxn, idTimeSql, idTimeWindowSql, idWindowSql, usageByIdTimeSql } from './usage-window.ts';
+import { bound, inCustomers, ofCustomer, sqlPart, tailOfRange } from './customer-events.ts';
 import { entriesOf, entryAccount, entryAmount, onEventRow, postingEntries } from './event-postings.ts';
 
 /** A reconciliation window [fromMs, toMs). */
@@ -38,6 +39,20 @@ export interface ClosedPeriod extends ClosedPeriodOverage {
   periodEndMs: number;
 }
 
+/** A usage key or tail that does not find its customer's event (`misplacedUsageEvents`). */
+export interface MisplacedUsageEvent {
+  place: 'key' | 'tail' | 'count';
+  customerId: string;
+  position: string | null;
+  seq: number;
+  rowCustomerId: string | null;
+  eventId: string | null;
+  rowPosition: string | null;
+  merged: number | null;
+  counted: number | null;
+  walked: number | null;
+}
+
 /**
  * The facts reconciliation compares (PRODUCT §10), gathered with set-based SQL so each check is a
  * few queries however large the store. Where a rule fits in SQL (a sum is not zero, a count is not
@@ -53,14 +68,14 @@ export class ReconciliationQueries {
    * in the tables comes from its customer index, and its entries are summed by a subquery on the
    * entries' primary key, which both databases run once per transaction through that index (a join
    * would let PostgreSQL scan every entry to hash them, once per slice); a posting comes from the
-   * events' primary key (led by the customer), and its entries are read off its row, likewise in a
-   * subquery per row. The figures are read again only for the transactions reported.
+   * range's events (`inCustomers`, customer-events.ts), and its entries are read off its row,
+   * likewise in a subquery per row. The figures are read again only for the transactions reported.
    */
   async unbalancedTransactions(w: ReconcileWindow, customers: CustomerRange = allCustomers): Promise<{ txnId: string; customerId: string; sumMicro: bigint; entryCount: number }[]> {
     const d = this.c.dialect;
     const range = inCustomerRange('t.customer_id', customers);
     const time = inWindow('t.effective_at', w);
-    const rowRange = inCustomerRange('u.customer_id', customers);
+    const rowRange = inCustomers(d, 'u', customers);
     const rowTime = inWindow('u.timestamp', w);
     const amount = entryAmount(d, 'x');
     const rows = await this.c.query(
@@ -91,7 +106,7 @@ export class ReconciliationQueries {
    * than its event was rated at.
    */
   async usageChargeSuspects(w: ReconcileWindow, customers: CustomerRange = allCustomers): Promise<{ customerId: string; eventId: string; creditsMicro: bigint; txnId: string | null; charges: number; chargeIds: string[] }[]> {
-    const range = inCustomerRange('e.customer_id', customers);
+    const range = inCustomers(this.c.dialect, 'e', customers);
     const time = inWindow('e.timestamp', w);
     const charge = `FROM ledger_transactions t WHERE t.id = e.txn_id AND t.kind = 'usage' AND t.customer_id = e.customer_id AND t.cause_id = e.id`;
     // The event's posting on its row counts as a charge when it has its id (with none, the event
@@ -134,7 +149,7 @@ export class ReconciliationQueries {
     const d = this.c.dialect;
     const range = inCustomerRange('t.customer_id', customers);
     const time = inWindow('t.effective_at', w);
-    const rowRange = inCustomerRange('u.customer_id', customers);
+    const rowRange = inCustomers(d, 'u', customers);
     const rowTime = inWindow('u.timestamp', w);
     const event = `FROM usage_events ev WHERE ev.customer_id = t.customer_id AND ev.id = t.cause_id`;
     const consumed = `(SELECT COALESCE(SUM(x.amount), 0) FROM ledger_entries x WHERE x.txn_id = t.id AND x.account LIKE 'consumed:%')`;
@@ -153,6 +168,58 @@ export class ReconciliationQueries {
       txnId: r.id as string, customerId: r.customer_id as string, eventId: r.cause_id as string,
       eventCreditsMicro: r.credits === null || r.credits === undefined ? null : big(r.credits), eventTxnId: strOrNull(r.event_txn), consumedMicro: big(r.consumed),
     }));
+  }
+
+  /**
+   * On SQLite, the range's usage keys and tails that do not find their customer's events
+   * (customer-events.ts, migration 62): a key whose row is missing, is another customer's, has
+   * another position or lies past its customer's merge (where the tail takes over); a tail that
+   * reaches a row that is missing or another customer's; a head whose tail holds another number of
+   * events than it counts. With these clean and `usageEventCounts` equal, every event is found by
+   * its customer exactly once. PostgreSQL keys every event by its customer, so there is nothing to
+   * find.
+   */
+  async misplacedUsageEvents(customers: CustomerRange = allCustomers): Promise<MisplacedUsageEvent[]> {
+    if (this.c.dialect === 'postgres') return [];
+    const keys = inCustomerRange('k.customer_id', customers);
+    const heads = inCustomerRange('h.customer_id', customers);
+    const query = bound`WITH RECURSIVE tail(customer_id, seq, merged) AS (
+        SELECT h.customer_id, h.head, h.merged FROM usage_heads h WHERE ${heads} AND h.head > h.merged
+        UNION ALL SELECT tail.customer_id, p.prev, tail.merged FROM tail JOIN usage_events p ON p.seq = tail.seq WHERE p.prev > tail.merged AND p.prev < tail.seq)
+      SELECT 'key' AS place, k.customer_id, k.position, k.seq, e.customer_id AS row_customer, e.id AS event_id, e.position AS row_position, h.merged, NULL AS counted, NULL AS walked
+        FROM usage_keys k LEFT JOIN usage_events e ON e.seq = k.seq LEFT JOIN usage_heads h ON h.customer_id = k.customer_id
+        WHERE ${keys} AND (e.seq IS NULL OR e.customer_id <> k.customer_id OR e.position <> k.position OR h.merged IS NULL OR k.seq > h.merged)
+      UNION ALL
+      SELECT 'tail', t.customer_id, NULL, t.seq, e.customer_id, e.id, e.position, t.merged, NULL, NULL
+        FROM tail t LEFT JOIN usage_events e ON e.seq = t.seq WHERE e.seq IS NULL OR e.customer_id <> t.customer_id
+      UNION ALL
+      SELECT 'count', h.customer_id, NULL, h.head, NULL, NULL, NULL, h.merged, h.tail, COALESCE(w.n, 0)
+        FROM usage_heads h LEFT JOIN (SELECT customer_id, COUNT(*) AS n FROM tail GROUP BY customer_id) w ON w.customer_id = h.customer_id
+        WHERE ${heads} AND h.tail <> COALESCE(w.n, 0)
+      ORDER BY 2, 1, 4`;
+    const rows = await this.c.query(query.sql, query.params);
+    return rows.map((r) => ({
+      place: r.place as MisplacedUsageEvent['place'], customerId: r.customer_id as string, position: strOrNull(r.position), seq: num(r.seq),
+      rowCustomerId: strOrNull(r.row_customer), eventId: strOrNull(r.event_id), rowPosition: strOrNull(r.row_position),
+      merged: numOrNull(r.merged), counted: numOrNull(r.counted), walked: numOrNull(r.walked),
+    }));
+  }
+
+  /**
+   * On SQLite, in one snapshot: how many usage events are stored, how many are keyed, how many the
+   * customers' tails hold, and (only when the first is not the sum of the others) up to `listed`
+   * events that neither finds. PostgreSQL: null (every event is keyed by its customer).
+   */
+  async usageEventCounts(listed = 100): Promise<{ events: number; keyed: number; tails: number; unfound: { eventId: string; customerId: string }[] } | null> {
+    if (this.c.dialect === 'postgres') return null;
+    const [row] = await this.c.query(`SELECT (SELECT COUNT(*) FROM usage_events) AS events, (SELECT COUNT(*) FROM usage_keys) AS keyed,
+        (SELECT COALESCE(SUM(tail), 0) FROM usage_heads) AS tails`);
+    const counts = { events: num(row!.events), keyed: num(row!.keyed), tails: num(row!.tails) };
+    if (counts.events === counts.keyed + counts.tails) return { ...counts, unfound: [] };
+    const all = tailOfRange(allCustomers);
+    const rows = await this.c.query(`SELECT e.id, e.customer_id FROM usage_events e
+        WHERE e.seq NOT IN (SELECT seq FROM usage_keys) AND e.seq NOT IN (${all.sql}) ORDER BY e.seq LIMIT ?`, [...all.params, listed]);
+    return { ...counts, unfound: rows.map((r) => ({ eventId: r.id as string, customerId: r.customer_id as string })) };
   }
 
   /** Paid grants from purchases created in the window, with the invoice line and invoice they link to. */
@@ -235,12 +302,14 @@ export class ReconciliationQueries {
     const d = this.c.dialect;
     const range = inCustomerRange('s.customer_id', customers);
     const end = `CASE WHEN q.ended_at IS NOT NULL AND q.ended_at + 1 < q.period_end THEN q.ended_at + 1 ELSE q.period_end END`;
+    const ids = idWindowSql('q.period_start', end);
+    const periodEvents = ofCustomer(d, 'u', sqlPart('q.customer_id'), { from: sqlPart(ids.from), to: sqlPart(ids.to) }).sql;
     // The period's overage from the charges whose stamp meets `recorded`.
     const overage = (recorded: (stamp: string) => string): string => {
       const inTables = (charges: string) => `(SELECT COALESCE(SUM(e.amount), 0) FROM ledger_transactions t
           JOIN ledger_entries e ON e.txn_id = t.id AND e.account = 'overage' WHERE t.customer_id = q.customer_id AND ${charges} AND ${recorded('t.created_at')})`;
       const onRows = `(SELECT COALESCE(SUM(${entryAmount(d, 'x')}), 0) FROM usage_events u ${postingEntries(d, 'u', 'x')}
-          WHERE u.customer_id = q.customer_id AND ${onEventRow('u')} AND ${idTimeWindowSql('u.position', 'u.timestamp', 'q.period_start', end)}
+          WHERE ${periodEvents} AND ${onEventRow('u')} AND ${idTimeWindowSql('u.position', 'u.timestamp', 'q.period_start', end)}
             AND ${entryAccount(d, 'x')} = 'overage' AND ${recorded('u.recorded_at')})`;
       return `${inTables(`t.kind = 'usage' AND ${effectiveIndexedTxn('t')} AND t.effective_at >= q.period_start AND t.effective_at < ${end}`)}
           + ${inTables(usageByIdTimeSql('t', 'q.period_start', end))} + ${onRows}`;

@@ -8,6 +8,7 @@ import { indexedAccount, unindexedAccount } from './ledger.ts';
 import { effectiveIndexedTxn, usageByIdTime, usageByIdTimeParams } from './usage-window.ts';
 import { entryAccount, entryAmount, postingEntries, postingsByIdTime } from './event-postings.ts';
 import { inCustomerRange, type CustomerRange } from './customer-range.ts';
+import { inCustomers, ofCustomer, valuePart } from './customer-events.ts';
 
 /** Where a grant's id starts in its account's code (`grant:<id>`), as SQL's `substr` counts (from 1). */
 const grantIdStart = accounts.grant('').length + 1;
@@ -141,10 +142,16 @@ export class ReportQueries {
    * `entries IS NOT NULL` is repeated for it), each cut to the window by the event's timestamp.
    */
   private postingsIn(u: string, fromMs: number, toMs: number, f: ReportFilter, params: SqlValue[]): string {
-    params.push(...usageByIdTimeParams(fromMs, toMs));
-    // All customers' postings by time; one customer's, or a slice's, by the customer-led key.
+    const byId = usageByIdTimeParams(fromMs, toMs);
+    params.push(...byId);
+    // All customers' postings by time; one customer's, or a slice's, by their events (customer-events.ts).
     const window = postingsByIdTime(u, f.customerId === null && f.customers === undefined ? 'txn_id' : 'position');
-    return `${window}${this.customer(`${u}.customer_id`, f, params)}`;
+    if (f.customerId === null && f.customers === undefined) return window;
+    const events = f.customerId !== null
+      ? ofCustomer(this.c.dialect, u, valuePart(f.customerId), { from: valuePart(byId[0]!), to: valuePart(byId[2]!) })
+      : inCustomers(this.c.dialect, u, f.customers!);
+    params.push(...events.params);
+    return `${window} AND ${events.sql}`;
   }
 
   /** Overage lines of invoices created in the window (not void), with the plan that priced them. */

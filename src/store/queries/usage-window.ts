@@ -67,9 +67,15 @@ export function usageByIdTimeSql(alias: string, fromSql: string, toSql: string):
  * open there): a range of ids, the whole minutes, cut to the window by time.
  */
 export function idTimeWindowSql(idSql: string, timeSql: string, fromSql: string, toSql: string): string {
+  const ids = idWindowSql(fromSql, toSql);
+  return `${idSql} >= ${ids.from} AND ${timeSql} >= ${fromSql}
+    AND ${idSql} < ${ids.to} AND (${toSql} IS NULL OR ${timeSql} < ${toSql})`;
+}
+
+/** The range of ids [from, to) `idTimeWindowSql` reads for a window of SQL ends: the whole minutes it touches. */
+export function idWindowSql(fromSql: string, toSql: string): { from: string; to: string } {
   const span = usageIdSpanMs;
-  return `${idSql} >= ${minuteIdSql(fromSql)} AND ${timeSql} >= ${fromSql}
-    AND ${idSql} < ${txnIdBoundSql(`((${toSql}) + ${span - 1}) / ${span} * ${span}`, aboveEveryTxnId)} AND (${toSql} IS NULL OR ${timeSql} < ${toSql})`;
+  return { from: minuteIdSql(fromSql), to: txnIdBoundSql(`((${toSql}) + ${span - 1}) / ${span} * ${span}`, aboveEveryTxnId) };
 }
 
 /**

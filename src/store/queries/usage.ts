@@ -5,6 +5,7 @@ import type { BucketSum } from '../../core/usage-series.ts';
 import { big, inList, insertShape, insertShapedRows, json, num, queryInChunks, strOrNull } from '../rows.ts';
 import { pageQuery } from './paging.ts';
 import { entriesJson, parseEntries } from './event-postings.ts';
+import { bound, ofCustomer, tailOf, sqlPart, valuePart, type Bound } from './customer-events.ts';
 
 export interface MeterTotalKey {
   customerId: string;
@@ -165,32 +166,43 @@ export class UsageQueries {
     const micro = (column: string) => (postgres ? `(${column}::numeric * 1000000)::bigint` : sqliteMicro(column));
     const lines = postgres ? 'CROSS JOIN LATERAL jsonb_array_elements(e.rating::jsonb) AS r(value)' : 'CROSS JOIN json_each(e.rating) AS r';
     const meterFilter = meterCode === null ? '' : ` AND ${field('meter')} = ?`;
+    // All the customer's events, cut to the window by timestamp: a position carries its charge's
+    // minute only for rows written since migration 58, so positions do not bound a time window.
+    const customer = ofCustomer(this.c.dialect, 'e', valuePart(customerId));
     // Each rating line's fields are read once (MATERIALIZED keeps SQLite from inlining the JSON
     // reads into every use of them in the arithmetic, which made it three times slower).
     const rows = await this.c.query(
       `WITH lines AS ${postgres ? '' : 'MATERIALIZED '}(
         SELECT (e.timestamp / ?) * ? AS bucket, ${field('meter')} AS meter, ${field('quantity')} AS quantity, ${field('credits')} AS credits
           FROM usage_events e ${lines}
-          WHERE e.customer_id = ? AND e.timestamp >= ? AND e.timestamp < ?${meterFilter})
+          WHERE ${customer.sql} AND e.timestamp >= ? AND e.timestamp < ?${meterFilter})
         SELECT bucket, meter, SUM(${micro('quantity')}) AS quantity, SUM(${micro('credits')}) AS credits FROM lines GROUP BY bucket, meter ORDER BY bucket, meter`,
-      [bucketMs, bucketMs, customerId, fromMs, toMs, ...(meterCode === null ? [] : [meterCode])]);
+      [bucketMs, bucketMs, ...customer.params, fromMs, toMs, ...(meterCode === null ? [] : [meterCode])]);
     return rows.map((r) => ({ bucketStartMs: num(r.bucket), meter: r.meter as string, quantityMicro: exactMicro(r.quantity), creditsMicro: exactMicro(r.credits) }));
   }
 
   /**
    * All events in id order (the caller's ids: the unique index on them), or one customer's in the
-   * order they happened: by position (migration 58), a time-ordered key its primary key leads with
-   * the customer, so a page is a range of it. The cursor is an event id either way.
+   * order they happened: by position (migration 58), a time-ordered key, so a page is a range of
+   * it. On PostgreSQL the events' primary key leads with the customer and serves the page; on
+   * SQLite the customer's merged keys (`usage_keys`) do, read up to the page's end, merged with its
+   * tail (at most `usageTailMerge` rows, customer-events.ts). The cursor is an event id either way.
    */
   async listEvents(customerId: string | null, page: PageRequest): Promise<Page<UsageEventRecord>> {
     if (customerId === null) return pageQuery(this.c, 'usage_events', '', [], page, toEvent);
     const descending = page.order === 'desc';
-    const after = page.startingAfter
-      ? ` AND position ${descending ? '<' : '>'} (SELECT position FROM usage_events WHERE id = ? AND customer_id = ?)`
-      : '';
-    const rows = await this.c.query(
-      `SELECT * FROM usage_events WHERE customer_id = ?${after} ORDER BY position${descending ? ' DESC' : ''} LIMIT ?`,
-      [customerId, ...(page.startingAfter ? [page.startingAfter, customerId] : []), page.limit + 1]);
+    const order = descending ? ' DESC' : '';
+    const cursor = (column: string): Bound => (page.startingAfter
+      ? bound` AND ${column} ${descending ? '<' : '>'} (SELECT position FROM usage_events WHERE id = ${valuePart(page.startingAfter)} AND customer_id = ${valuePart(customerId)})`
+      : sqlPart(''));
+    const limit = valuePart(page.limit + 1);
+    const query = this.c.dialect === 'postgres'
+      ? bound`SELECT * FROM usage_events WHERE customer_id = ${valuePart(customerId)}${cursor('position')} ORDER BY position${order} LIMIT ${limit}`
+      : bound`SELECT * FROM (SELECT u.* FROM usage_keys k JOIN usage_events u ON u.seq = k.seq
+            WHERE k.customer_id = ${valuePart(customerId)}${cursor('k.position')} ORDER BY k.position${order} LIMIT ${limit})
+          UNION ALL SELECT * FROM usage_events u WHERE u.seq IN (${tailOf(valuePart(customerId))})${cursor('u.position')}
+          ORDER BY position${order} LIMIT ${limit}`;
+    const rows = await this.c.query(query.sql, query.params);
     return { data: rows.slice(0, page.limit).map(toEvent), hasMore: rows.length > page.limit };
   }
 
