@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dialects } from '../support/databases.ts';
-import { releaseOn } from '../support/release-database.ts';
+import { releaseOn, rowCounts } from '../support/release-database.ts';
 import { must } from '../support/engine.ts';
 import { migrations } from '../../src/store/migrations.ts';
 import type { SqlDatabase } from '../../src/store/sql.ts';
@@ -21,14 +21,7 @@ import { explainEvent } from '../../src/engine/explain-event.ts';
  * loaded into a database built by migrations 1–57 before upgrading.
  */
 const fixture = fileURLToPath(new URL('../fixtures/release-57.db', import.meta.url));
-const historyTables = ['customers', 'grants', 'accounts', 'ledger_transactions', 'ledger_entries', 'usage_events', 'meter_totals', 'holds',
-  'domain_events', 'subscriptions', 'subscription_periods', 'invoices', 'invoice_lines', 'payments', 'refunds', 'overage_hours', 'overage_days'];
 
-async function counts(db: SqlDatabase): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const table of historyTables) out[table] = Number((await db.query<{ n: bigint }>(`SELECT COUNT(*) AS n FROM ${table}`))[0]!.n);
-  return out;
-}
 
 /** The usage events as the release wrote them (its columns only), as text, sorted. */
 async function events(db: SqlDatabase): Promise<string[]> {
@@ -47,14 +40,14 @@ describe.each(dialects)('upgrading a database the release of migration 57 wrote,
     opened.push(release);
     const db = release.db;
     expect((await db.query(`SELECT MAX(version) AS v FROM schema_migrations`)).map((r) => Number(r.v))).toEqual([57]);
-    const before = await counts(db);
+    const before = await rowCounts(db);
     const eventsBefore = await events(db);
     expect(before.usage_events).toBeGreaterThan(20);
     expect(before.ledger_transactions).toBeGreaterThan(before.usage_events!);
 
     const engine = await createEngine(db);
     expect((await db.query(`SELECT version FROM schema_migrations ORDER BY version`)).map((r) => Number(r.version))).toEqual(migrations.map((m) => m.version));
-    expect(await counts(db)).toEqual(before);
+    expect(await rowCounts(db)).toEqual(before);
     expect(await events(db)).toEqual(eventsBefore);
     // Every event keeps its charge in the ledger's tables and is positioned by it.
     const positions = await db.query(`SELECT id, txn_id, position, entries FROM usage_events`);

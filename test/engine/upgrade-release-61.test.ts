@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dialects } from '../support/databases.ts';
-import { releaseOn } from '../support/release-database.ts';
+import { releaseOn, rowCounts } from '../support/release-database.ts';
 import { must } from '../support/engine.ts';
 import { migrations, usageTailMerge } from '../../src/store/migrations.ts';
 import type { SqlDatabase } from '../../src/store/sql.ts';
@@ -21,14 +21,7 @@ import { ingestEvents } from '../../src/engine/ingest-events.ts';
  * 1–61 before upgrading.
  */
 const fixture = fileURLToPath(new URL('../fixtures/release-61.db', import.meta.url));
-const historyTables = ['customers', 'grants', 'accounts', 'ledger_transactions', 'ledger_entries', 'usage_events', 'meter_totals', 'holds',
-  'domain_events', 'subscriptions', 'subscription_periods', 'invoices', 'invoice_lines', 'payments', 'refunds', 'overage_hours', 'overage_days'];
 
-async function counts(db: SqlDatabase): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const table of historyTables) out[table] = Number((await db.query<{ n: bigint }>(`SELECT COUNT(*) AS n FROM ${table}`))[0]!.n);
-  return out;
-}
 
 /** The usage events as the release wrote them (its columns), as text, sorted. */
 async function events(db: SqlDatabase): Promise<string[]> {
@@ -58,7 +51,7 @@ describe.each(dialects)('upgrading a database the release of migration 61 wrote,
     opened.push(release);
     const db = release.db;
     expect((await db.query(`SELECT MAX(version) AS v FROM schema_migrations`)).map((r) => Number(r.v))).toEqual([61]);
-    const before = await counts(db);
+    const before = await rowCounts(db);
     const eventsBefore = await events(db);
     const customers = (await db.query<{ customer_id: string }>(`SELECT DISTINCT customer_id FROM usage_events ORDER BY customer_id`)).map((r) => r.customer_id);
     // Each customer's events in the order the release listed them: by position.
@@ -71,7 +64,7 @@ describe.each(dialects)('upgrading a database the release of migration 61 wrote,
 
     const engine = await createEngine(db);
     expect((await db.query(`SELECT version FROM schema_migrations ORDER BY version`)).map((r) => Number(r.version))).toEqual(migrations.map((m) => m.version));
-    expect(await counts(db)).toEqual(before);
+    expect(await rowCounts(db)).toEqual(before);
     expect(await events(db)).toEqual(eventsBefore);
     for (const c of customers) expect(await listed(engine, c)).toEqual(orderBefore.get(c));
     if (dialect === 'sqlite') {

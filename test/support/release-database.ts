@@ -58,3 +58,14 @@ export async function fixtureTables(fixture: string): Promise<string[]> {
 export async function releaseOn(dialect: Dialect, fixture: string, lastVersion: number): Promise<ReleaseDatabase> {
   return dialect === 'sqlite' ? releaseOnSqlite(fixture) : releaseOnPostgres(fixture, lastVersion, await fixtureTables(fixture));
 }
+
+/** The tables an upgrade must keep every row of, as a release of migration 57 or later has them. */
+export const historyTables = ['customers', 'grants', 'accounts', 'ledger_transactions', 'ledger_entries', 'usage_events', 'meter_totals', 'holds',
+  'domain_events', 'subscriptions', 'subscription_periods', 'invoices', 'invoice_lines', 'payments', 'refunds', 'overage_hours', 'overage_days'];
+
+/** The number of rows of each of `tables`. */
+export async function rowCounts(db: SqlDatabase, tables: readonly string[] = historyTables): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const table of tables) out[table] = Number((await db.query<{ n: bigint }>(`SELECT COUNT(*) AS n FROM ${table}`))[0]!.n);
+  return out;
+}
