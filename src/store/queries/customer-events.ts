@@ -15,7 +15,9 @@ import { inCustomerRange, type CustomerRange } from './customer-range.ts';
  *   through each row's `prev` while the row's `seq` is above `merged`. A tail holds fewer than
  *   `usageTailMerge` (64) events, and `tail_from` is its lowest position, so a window of positions
  *   below it does not walk the tail at all.
- * Triggers keep both whatever writes the row (migrations.ts, `usageChainTriggers`). The conditions
+ * Triggers keep both whatever writes the row (migrations.ts, `usageChainTriggers`). `seq` is the
+ * table's declared INTEGER PRIMARY KEY, so VACUUM keeps every row's number and the chains and
+ * keys stay true. The conditions
  * here are `seq IN (…)` on the event row: SQLite reads the keys in the window (a range of the
  * primary key) and walks the tail, then fetches each row by its `seq`.
  *
