@@ -168,13 +168,13 @@ describe.each(dialects)('a customer\'s usage events across merged keys and the t
 
     // A's head chained to B's events: the tail reaches B's rows and holds another count.
     const [head] = await c.query<{ head: bigint; merged: bigint }>(`SELECT head, merged FROM usage_heads WHERE customer_id = ?`, [a.customer.id]);
-    const [prev] = await c.query<{ prev: bigint }>(`SELECT prev FROM usage_events WHERE seq = ?`, [head!.head]);
+    const [prev] = await c.query<{ prev: bigint }>(`SELECT prev FROM usage_chain WHERE seq = ?`, [head!.head]);
     const [bRow] = await c.query<{ seq: bigint }>(`SELECT MAX(seq) AS seq FROM usage_events WHERE customer_id = ? AND seq > ? AND seq < ?`, [b.customer.id, head!.merged, head!.head]);
-    await c.run(`UPDATE usage_events SET prev = ? WHERE seq = ?`, [bRow!.seq, head!.head]);
+    await c.run(`UPDATE usage_chain SET prev = ? WHERE seq = ?`, [bRow!.seq, head!.head]);
     const crossed = await found();
     expect(crossed.some((d) => /tail of customer \S+ reaches event \S+ of customer/.test(d.message) && d.ids.includes(b.customer.id))).toBe(true);
     expect(crossed.some((d) => /counts 22 events but its chain holds/.test(d.message))).toBe(true);
-    await c.run(`UPDATE usage_events SET prev = ? WHERE seq = ?`, [prev!.prev, head!.head]);
+    await c.run(`UPDATE usage_chain SET prev = ? WHERE seq = ?`, [prev!.prev, head!.head]);
     expect(await found()).toEqual([]);
   });
 });

@@ -12,14 +12,15 @@ import { inCustomerRange, type CustomerRange } from './customer-range.ts';
  * - its merged events, keyed in `usage_keys` by customer and position (each key names its row's
  *   `seq`): every event up to `usage_heads.merged`;
  * - its tail, the events written since: a chain from its newest event (`usage_heads.head`) back
- *   through each row's `prev` while the row's `seq` is above `merged`. A tail holds fewer than
+ *   through `usage_chain` (each event's `seq` → its customer's event before it, `prev`; migration
+ *   63) while the `seq` is above `merged`. A tail holds fewer than
  *   `usageTailMerge` (64) events, and `tail_from` is its lowest position, so a window of positions
  *   below it does not walk the tail at all.
  * Triggers keep both whatever writes the row (migrations.ts, `usageChainTriggers`). `seq` is the
  * table's declared INTEGER PRIMARY KEY, so VACUUM keeps every row's number and the chains and
- * keys stay true. The conditions
- * here are `seq IN (…)` on the event row: SQLite reads the keys in the window (a range of the
- * primary key) and walks the tail, then fetches each row by its `seq`.
+ * keys stay true. The conditions here are `seq IN (…)` on the event row: SQLite reads the keys in
+ * the window (a range of the primary key) and walks the tail (a few pages of the narrow chain),
+ * then fetches each row by its `seq`.
  *
  * Each builder returns SQL with its parameters in the order they appear in it (`Bound`); values
  * the caller passes as SQL (a column of the outer query) bind nothing.
@@ -69,7 +70,7 @@ const openWindow: PositionWindow = { from: null, to: null };
 function tailSeqs(heads: Bound): Bound {
   return bound`SELECT seq FROM (WITH RECURSIVE tail(seq, merged) AS (
       SELECT h.head, h.merged FROM usage_heads h WHERE ${heads} AND h.head > h.merged
-      UNION ALL SELECT p.prev, tail.merged FROM tail JOIN usage_events p ON p.seq = tail.seq WHERE p.prev > tail.merged AND p.prev < tail.seq)
+      UNION ALL SELECT p.prev, tail.merged FROM tail JOIN usage_chain p ON p.seq = tail.seq WHERE p.prev > tail.merged AND p.prev < tail.seq)
     SELECT seq FROM tail)`;
 }
 

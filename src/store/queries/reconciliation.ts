@@ -185,7 +185,7 @@ export class ReconciliationQueries {
     const heads = inCustomerRange('h.customer_id', customers);
     const query = bound`WITH RECURSIVE tail(customer_id, seq, merged) AS (
         SELECT h.customer_id, h.head, h.merged FROM usage_heads h WHERE ${heads} AND h.head > h.merged
-        UNION ALL SELECT tail.customer_id, p.prev, tail.merged FROM tail JOIN usage_events p ON p.seq = tail.seq WHERE p.prev > tail.merged AND p.prev < tail.seq)
+        UNION ALL SELECT tail.customer_id, p.prev, tail.merged FROM tail JOIN usage_chain p ON p.seq = tail.seq WHERE p.prev > tail.merged AND p.prev < tail.seq)
       SELECT 'key' AS place, k.customer_id, k.position, k.seq, e.customer_id AS row_customer, e.id AS event_id, e.position AS row_position, h.merged, NULL AS counted, NULL AS walked
         FROM usage_keys k LEFT JOIN usage_events e ON e.seq = k.seq LEFT JOIN usage_heads h ON h.customer_id = k.customer_id
         WHERE ${keys} AND (e.seq IS NULL OR e.customer_id <> k.customer_id OR e.position <> k.position OR h.merged IS NULL OR k.seq > h.merged)
