@@ -13,7 +13,8 @@
  *     npx tsx scripts/make-release-fixture.ts
  *
  * (test/engine/upgrade-release-57.test.ts; the release of migration 61, commit 7858fd0, writes
- * test/fixtures/release-61.db for test/engine/upgrade-release-61.test.ts). A release that checks overage against its invoices
+ * test/fixtures/release-61.db for test/engine/upgrade-release-61.test.ts, and that of migration
+ * 62, commit faa0c04, test/fixtures/release-62.db for test/engine/upgrade-release-62.test.ts). A release that checks overage against its invoices
  * names an event stamped into a period already invoiced, so for those the late event falls in the
  * open period instead.
  *
