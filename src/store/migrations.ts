@@ -20,46 +20,29 @@ export interface Migration {
 export const usageTailMerge = 64;
 
 /**
- * The triggers that kept usage events' chains and merged keys on SQLite as migration 62 made them
- * (the chain in a column of the event's row); migration 63 replaces them with `usageChainTriggers`.
- */
-const usageChainTriggers62 = [
-  `CREATE TRIGGER usage_events_chain AFTER INSERT ON usage_events BEGIN
-    UPDATE usage_events SET prev = (SELECT h.head FROM usage_heads h WHERE h.customer_id = NEW.customer_id) WHERE seq = NEW.seq;
-    INSERT INTO usage_heads (customer_id, head, merged, tail, tail_from) VALUES (NEW.customer_id, NEW.seq, 0, 1, NEW.position)
-      ON CONFLICT (customer_id) DO UPDATE SET head = excluded.head, tail = usage_heads.tail + 1,
-        tail_from = CASE WHEN usage_heads.tail_from IS NULL OR excluded.tail_from < usage_heads.tail_from THEN excluded.tail_from ELSE usage_heads.tail_from END;
-  END`,
-  `CREATE TRIGGER usage_heads_merge AFTER UPDATE OF tail ON usage_heads WHEN NEW.tail >= ${usageTailMerge} BEGIN
-    INSERT INTO usage_keys (customer_id, position, seq)
-      WITH RECURSIVE t(seq) AS (SELECT NEW.head UNION ALL SELECT e.prev FROM t JOIN usage_events e ON e.seq = t.seq WHERE e.prev > NEW.merged AND e.prev < t.seq)
-      SELECT NEW.customer_id, e.position, e.seq FROM t JOIN usage_events e ON e.seq = t.seq;
-    UPDATE usage_heads SET merged = NEW.head, tail = 0, tail_from = NULL WHERE customer_id = NEW.customer_id;
-  END`,
-];
-
-/**
  * The triggers that keep usage events' chains and merged keys on SQLite (migrations 62 and 63),
- * fired by every insert into `usage_events` whatever wrote it. The first chains the new row to its
- * customer's head (a row of `usage_chain`, `seq → prev`, appended: a customer's first event has
- * none) and moves the head to it, counting the tail and keeping its lowest position (`tail_from`,
- * so a read of positions below it need not walk the tail). The second, once a tail reaches
- * `usageTailMerge`, writes the tail's keys to `usage_keys` and starts a new tail.
+ * fired by every insert into `usage_events` whatever wrote it. The first links the new row to its
+ * customer's head (`link`: the statement that records it) and moves the head to it, counting the
+ * tail and keeping its lowest position (`tail_from`, so a read of positions below it need not walk
+ * the tail). The second, once a tail reaches `usageTailMerge`, walks it through `links` (the table
+ * holding each event's `prev`, by `seq`), writes its keys to `usage_keys` and starts a new tail.
  */
-const usageChainTriggers = [
-  `CREATE TRIGGER usage_events_chain AFTER INSERT ON usage_events BEGIN
-    INSERT INTO usage_chain (seq, prev) SELECT NEW.seq, h.head FROM usage_heads h WHERE h.customer_id = NEW.customer_id;
+function usageChainTriggers(link: string, links: string): string[] {
+  return [
+    `CREATE TRIGGER usage_events_chain AFTER INSERT ON usage_events BEGIN
+    ${link};
     INSERT INTO usage_heads (customer_id, head, merged, tail, tail_from) VALUES (NEW.customer_id, NEW.seq, 0, 1, NEW.position)
       ON CONFLICT (customer_id) DO UPDATE SET head = excluded.head, tail = usage_heads.tail + 1,
         tail_from = CASE WHEN usage_heads.tail_from IS NULL OR excluded.tail_from < usage_heads.tail_from THEN excluded.tail_from ELSE usage_heads.tail_from END;
   END`,
-  `CREATE TRIGGER usage_heads_merge AFTER UPDATE OF tail ON usage_heads WHEN NEW.tail >= ${usageTailMerge} BEGIN
+    `CREATE TRIGGER usage_heads_merge AFTER UPDATE OF tail ON usage_heads WHEN NEW.tail >= ${usageTailMerge} BEGIN
     INSERT INTO usage_keys (customer_id, position, seq)
-      WITH RECURSIVE t(seq) AS (SELECT NEW.head UNION ALL SELECT c.prev FROM t JOIN usage_chain c ON c.seq = t.seq WHERE c.prev > NEW.merged AND c.prev < t.seq)
+      WITH RECURSIVE t(seq) AS (SELECT NEW.head UNION ALL SELECT l.prev FROM t JOIN ${links} l ON l.seq = t.seq WHERE l.prev > NEW.merged AND l.prev < t.seq)
       SELECT NEW.customer_id, e.position, e.seq FROM t JOIN usage_events e ON e.seq = t.seq;
     UPDATE usage_heads SET merged = NEW.head, tail = 0, tail_from = NULL WHERE customer_id = NEW.customer_id;
   END`,
-];
+  ];
+}
 
 /** An id's time part for `msSql`, an SQL expression of milliseconds, as `idTimeText` writes it. */
 function idTimeTextSql(msSql: string): string {
@@ -713,7 +696,8 @@ export const migrations: Migration[] = [
         `INSERT INTO usage_keys (customer_id, position, seq) SELECT customer_id, position, seq FROM usage_events ORDER BY customer_id, position`,
         `CREATE TABLE usage_heads (customer_id TEXT NOT NULL PRIMARY KEY, head INTEGER NOT NULL, merged INTEGER NOT NULL, tail INTEGER NOT NULL, tail_from TEXT) WITHOUT ROWID`,
         `INSERT INTO usage_heads (customer_id, head, merged, tail, tail_from) SELECT customer_id, MAX(seq), MAX(seq), 0, NULL FROM usage_events GROUP BY customer_id`,
-        ...usageChainTriggers62,
+        // The link a column of the event's row, which the trigger rewrites (until migration 63).
+        ...usageChainTriggers(`UPDATE usage_events SET prev = (SELECT h.head FROM usage_heads h WHERE h.customer_id = NEW.customer_id) WHERE seq = NEW.seq`, 'usage_events'),
       ],
       postgres: [],
     },
@@ -736,7 +720,8 @@ export const migrations: Migration[] = [
         `DROP TRIGGER usage_events_chain`,
         `DROP TRIGGER usage_heads_merge`,
         `ALTER TABLE usage_events DROP COLUMN prev`,
-        ...usageChainTriggers,
+        // The link a row of its own, appended (a customer's first event has none).
+        ...usageChainTriggers(`INSERT INTO usage_chain (seq, prev) SELECT NEW.seq, h.head FROM usage_heads h WHERE h.customer_id = NEW.customer_id`, 'usage_chain'),
       ],
       postgres: [],
     },
