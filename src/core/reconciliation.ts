@@ -79,10 +79,28 @@ export function usageChargeProblem(e: { customerId: string; eventId: string; cre
 }
 
 /** A usage key or tail of SQLite's layout that does not find its customer's event (src/store/queries/customer-events.ts). */
-export function misplacedUsageEventProblem(m: {
-  place: 'key' | 'tail' | 'count'; customerId: string; position: string | null; seq: number; rowCustomerId: string | null; eventId: string | null;
-  rowPosition: string | null; merged: number | null; counted: number | null; walked: number | null;
-}): Discrepancy {
+export interface MisplacedUsageEvent {
+  place: 'key' | 'tail' | 'count';
+  customerId: string;
+  position: string | null;
+  seq: number;
+  rowCustomerId: string | null;
+  eventId: string | null;
+  rowPosition: string | null;
+  merged: number | null;
+  counted: number | null;
+  walked: number | null;
+}
+
+/** The usage events stored, keyed and in tails, and up to a few found by neither. */
+export interface UsageEventCounts {
+  events: number;
+  keyed: number;
+  tails: number;
+  unfound: { eventId: string; customerId: string }[];
+}
+
+export function misplacedUsageEventProblem(m: MisplacedUsageEvent): Discrepancy {
   const ids = present([m.customerId, m.eventId, m.rowCustomerId]);
   const row = m.rowCustomerId === null ? `row ${m.seq}, which does not exist`
     : m.rowCustomerId !== m.customerId ? `event ${m.eventId ?? m.seq} of customer ${m.rowCustomerId}` : `event ${m.eventId ?? m.seq}`;
@@ -101,7 +119,7 @@ export function misplacedUsageEventProblem(m: {
 }
 
 /** Every stored usage event is keyed or in its customer's tail: the count of each, and the events neither finds. */
-export function unfoundUsageEventsProblem(c: { events: number; keyed: number; tails: number; unfound: { eventId: string; customerId: string }[] }): Discrepancy | null {
+export function unfoundUsageEventsProblem(c: UsageEventCounts): Discrepancy | null {
   if (c.events === c.keyed + c.tails) return null;
   return {
     check: 'usage_events_indexed',

@@ -1,6 +1,8 @@
 import { toReturn } from './returns.ts';
 import type { SqlConnection, SqlValue } from '../sql.ts';
-import type { AllowanceGrantFacts, ClosedPeriodOverage, OverageLineFacts, PurchaseGrantFacts, VoidOverageFacts } from '../../core/reconciliation.ts';
+import type {
+  AllowanceGrantFacts, ClosedPeriodOverage, MisplacedUsageEvent, OverageLineFacts, PurchaseGrantFacts, UsageEventCounts, VoidOverageFacts,
+} from '../../core/reconciliation.ts';
 import type { ReturnRecord } from '../records.ts';
 import { endOfTimeMs } from '../../core/time.ts';
 import { big, num, numOrNull, queryInChunks, strOrNull } from '../rows.ts';
@@ -37,20 +39,6 @@ function inWindow(column: string, w: ReconcileWindow): { sql: string; params: Sq
 /** A closed period's overage (`ClosedPeriodOverage`), with the period's end. */
 export interface ClosedPeriod extends ClosedPeriodOverage {
   periodEndMs: number;
-}
-
-/** A usage key or tail that does not find its customer's event (`misplacedUsageEvents`). */
-export interface MisplacedUsageEvent {
-  place: 'key' | 'tail' | 'count';
-  customerId: string;
-  position: string | null;
-  seq: number;
-  rowCustomerId: string | null;
-  eventId: string | null;
-  rowPosition: string | null;
-  merged: number | null;
-  counted: number | null;
-  walked: number | null;
 }
 
 /**
@@ -210,7 +198,7 @@ export class ReconciliationQueries {
    * customers' tails hold, and (only when the first is not the sum of the others) up to `listed`
    * events that neither finds. PostgreSQL: null (every event is keyed by its customer).
    */
-  async usageEventCounts(listed = 100): Promise<{ events: number; keyed: number; tails: number; unfound: { eventId: string; customerId: string }[] } | null> {
+  async usageEventCounts(listed = 100): Promise<UsageEventCounts | null> {
     if (this.c.dialect === 'postgres') return null;
     const [row] = await this.c.query(`SELECT (SELECT COUNT(*) FROM usage_events) AS events, (SELECT COUNT(*) FROM usage_keys) AS keyed,
         (SELECT COALESCE(SUM(tail), 0) FROM usage_heads) AS tails`);
