@@ -16,6 +16,15 @@ describe('settings from the environment', () => {
     expect(() => settingsFromEnv({ TALLY_COLLECTION: 'stripe' })).toThrow(/TALLY_COLLECTION/);
   });
 
+  it('reads how many customers ingestion keeps in memory, and refuses what is not a whole number up to 9999999', () => {
+    expect(settingsFromEnv({ TALLY_HOT_CUSTOMERS: '' })).toEqual({});
+    expect(settingsFromEnv({ TALLY_HOT_CUSTOMERS: '50000' })).toEqual({ hotCustomers: 50_000 });
+    expect(settingsFromEnv({ TALLY_HOT_CUSTOMERS: '0' })).toEqual({ hotCustomers: 0 });
+    for (const bad of ['-1', '1.5', '10000000', '12k', ' 5']) {
+      expect(() => settingsFromEnv({ TALLY_HOT_CUSTOMERS: bad }), bad).toThrow(/TALLY_HOT_CUSTOMERS/);
+    }
+  });
+
   it('reads the SQLite page cache size in MiB, and refuses what is not a whole number from 1 to 65536', () => {
     expect(sqliteCacheMibFromEnv({})).toBeUndefined();
     expect(sqliteCacheMibFromEnv({ TALLY_SQLITE_CACHE_MIB: '' })).toBeUndefined();

@@ -34,6 +34,11 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): Partial<EngineSettings>
     if (collection !== 'none' && collection !== 'provider') throw new Error('TALLY_COLLECTION must be "none" or "provider".');
     settings.collection = collection;
   }
+  const hot = env.TALLY_HOT_CUSTOMERS;
+  if (hot !== undefined && hot !== '') {
+    if (!/^[0-9]{1,7}$/.test(hot)) throw new Error(`TALLY_HOT_CUSTOMERS must be a whole number of customers from 0 to 9999999, not ${JSON.stringify(hot)}.`);
+    settings.hotCustomers = Number(hot);
+  }
   return settings;
 }
 

@@ -4,6 +4,7 @@ import type { LedgerTransaction } from '../core/ledger.ts';
 import type { Clock } from './clock.ts';
 import type { IdGenerator } from './ids.ts';
 import { fitsIdTime, usageIdTime } from '../core/id-time.ts';
+import { hotCustomersDefault } from './hot-state.ts';
 
 export interface EngineSettings {
   /** Usage timestamps further ahead of the customer's clock are refused. */
@@ -25,6 +26,11 @@ export interface EngineSettings {
    * outcome comes back through recordPaymentAttempt).
    */
   collection: 'none' | 'provider';
+  /**
+   * SQLite: the most customers whose grants and subscription timeline ingestion keeps in memory
+   * between batches (engine/hot-state.ts); a batch reads the others from the database. 0 keeps none.
+   */
+  hotCustomers: number;
 }
 
 const dayMs = 24 * 60 * 60 * 1000;
@@ -36,6 +42,7 @@ export const defaultSettings: EngineSettings = {
   dunningRetryDays: [1, 3, 5, 7],
   dunningFinalAction: 'mark_uncollectible',
   collection: 'none',
+  hotCustomers: hotCustomersDefault,
 };
 
 /** What every use case receives: storage, the clock and the id source. No globals. */

@@ -37,20 +37,27 @@ import type { StoreTx } from '../store/store.ts';
 export interface HotCustomer {
   /** Active grants in creation order, as `LedgerQueries.spendableGrants` reads them. */
   grants: SpendableGrant[];
-  /** Subscriptions by id, their phases by start, as `IngestReadQueries.read` reads them. */
-  subscriptions: SubscriptionRecord[];
-  phases: PhaseRecord[];
-  plans: PlanRecord[];
+  /**
+   * Subscriptions by id, their phases by start, as `IngestReadQueries.read` reads them. A customer
+   * without any shares one empty list (`none`), replaced by its own at the first one kept.
+   */
+  subscriptions: readonly SubscriptionRecord[];
+  phases: readonly PhaseRecord[];
+  plans: readonly PlanRecord[];
 }
 
+/** The empty list every kept customer without subscriptions shares: frozen, never pushed to. */
+const none: readonly never[] = Object.freeze([]);
+
 /**
- * The most customers kept; past it, customers not yet kept are read from the database each batch.
- * 25,000 took the server past PRODUCT §13's 300 MB while ingesting for 100,000 customers
- * (docs/BENCHMARKS.md, "Round 16").
+ * The most customers kept unless the engine's settings say otherwise (`hotCustomers`,
+ * TALLY_HOT_CUSTOMERS); past it, customers not yet kept are read from the database each batch. A
+ * kept customer with three grants and two running totals takes about 1.8 KB of heap, 2.3 KB before
+ * its grants and totals shared their ids (`bench/hot-state-memory.ts`), so 12,000 take what 10,000
+ * took before. 25,000 (at 2–3 KB each) took the server past PRODUCT §13's 300 MB while ingesting
+ * for 100,000 customers (docs/BENCHMARKS.md, "Round 16", "Round 34").
  */
-export const hotCustomersMax = 10_000;
-/** The most running totals kept (two meters a customer for every customer kept, for two periods). */
-const hotTotalsMax = 4 * hotCustomersMax;
+export const hotCustomersDefault = 12_000;
 /** The most event types whose meters are kept (a type without meters is kept too, as an empty list). */
 const hotEventTypesMax = 1000;
 
@@ -88,18 +95,26 @@ export class HotState {
   private readonly lastBatch = { customers: 0, database: 0 };
   /** Whether every use is checked against the database (`TALLY_CHECK_HOT_STATE=1`). */
   readonly checked = process.env.TALLY_CHECK_HOT_STATE === '1';
+  /** The most running totals kept: two meters a customer for every customer kept, for two periods. */
+  private readonly totalsMax: number;
+
+  /** `customersMax`: the most customers kept (0: none, every batch reads its customers). */
+  constructor(private readonly customersMax: number) {
+    this.totalsMax = 4 * customersMax;
+  }
 
   /**
    * The hot state for an ingestion transaction: emptied unless the last write was the transaction
    * that left it, and from now on left by this one (if it commits). Null on a connection without a
-   * write order (PostgreSQL, a read-only snapshot).
+   * write order (PostgreSQL, a read-only snapshot). `customersMax` is read when the state is made,
+   * at a database's first ingestion (`EngineSettings.hotCustomers`).
    */
-  static async begin(tx: StoreTx): Promise<HotState | null> {
+  static async begin(tx: StoreTx, customersMax = hotCustomersDefault): Promise<HotState | null> {
     const order = tx.c.writeOrder;
     if (order === undefined) return null;
     let hot = states.get(order.database);
     if (hot === undefined) {
-      hot = new HotState();
+      hot = new HotState(customersMax);
       states.set(order.database, hot);
     }
     // A later pass of the same transaction (`ingestFlat` takes a large group in passes): the state
@@ -190,7 +205,7 @@ export class HotState {
   }
 
   get hasRoom(): boolean {
-    return this.state.size < hotCustomersMax;
+    return this.state.size < this.customersMax;
   }
 
   /** Whether the last batch found at least nine in ten of its customers here. */
@@ -210,26 +225,38 @@ export class HotState {
   remember(customerIds: readonly string[], read: Pick<IngestReads, 'grants' | 'subscriptions' | 'phases' | 'plans'>): void {
     if (customerIds.length === 0) return;
     const own = new Map<string, HotCustomer>();
+    // Each kept customer's id as the batch's customer record holds it, by the same text.
+    const idOf = new Map<string, string>();
     for (const id of customerIds) {
       if (!this.hasRoom) break;
-      const entry: HotCustomer = { grants: [], subscriptions: [], phases: [], plans: [] };
+      const entry: HotCustomer = { grants: [], subscriptions: none, phases: none, plans: none };
       own.set(id, entry);
+      idOf.set(id, id);
       this.state.set(id, entry);
     }
-    for (const g of read.grants) own.get(g.customerId)?.grants.push(g);
+    // What a kept grant repeats of every other is shared, not held once a grant: its customer's
+    // id (the key it is kept by) and its category (one of two constants). About a fifth of a kept
+    // customer's heap ("Round 34").
+    for (const g of read.grants) {
+      const entry = own.get(g.customerId);
+      if (entry === undefined) continue;
+      g.category = g.category === 'paid' ? 'paid' : 'promotional';
+      g.customerId = idOf.get(g.customerId)!;
+      entry.grants.push(g);
+    }
     const ownerOf = new Map<string, HotCustomer>();
     for (const s of read.subscriptions) {
       const entry = own.get(s.customerId);
       if (entry === undefined) continue;
-      entry.subscriptions.push(s);
+      entry.subscriptions = [...entry.subscriptions, s];
       ownerOf.set(s.id, entry);
     }
     for (const p of read.phases) {
       const entry = ownerOf.get(p.subscriptionId);
       if (entry === undefined) continue;
-      entry.phases.push(p);
+      entry.phases = [...entry.phases, p];
       const plan = read.plans.get(p.planId);
-      if (plan !== undefined && !entry.plans.includes(plan)) entry.plans.push(plan);
+      if (plan !== undefined && !entry.plans.includes(plan)) entry.plans = [...entry.plans, plan];
     }
   }
 
@@ -262,7 +289,7 @@ export class HotState {
 
   /** Keeps a running total as a batch saved it; when full, the totals start again (earlier periods' are never read). */
   rememberTotal(key: string, total: MeterTotal): void {
-    if (this.totals.size >= hotTotalsMax && !this.totals.has(key)) this.totals.clear();
+    if (this.totals.size >= this.totalsMax && !this.totals.has(key)) this.totals.clear();
     this.totals.set(key, total);
   }
 }

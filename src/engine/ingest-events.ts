@@ -212,7 +212,7 @@ export async function ingestWithin(
   // On PostgreSQL this read also locks the customers (in id order), one round trip for both.
   const refs = [...new Set(candidates.map((c) => c.customerRef))];
   // A hold's capture changes what it pays from before it gets here: it reads everything afresh.
-  const hot = options.hold === undefined ? await HotState.begin(tx) : null;
+  const hot = options.hold === undefined ? await HotState.begin(tx, engine.settings.hotCustomers) : null;
   let customers: Map<string, CustomerRecord>;
   if (hot !== null) customers = await hotCustomers(hot, tx, refs);
   else if (deferral === null) customers = await tx.customers.findManyLocked(refs);
@@ -358,9 +358,16 @@ export async function ingestWithin(
   }
   const readTotals = hot === null ? await totalsOf(tx, totalKeys, request.totalsIn, reads.totals) : await hotTotals(hot, tx, totalKeys, keyTexts);
   // Every total a slot names, read or new at zero, in the order first named (which is the order
-  // they are saved in: every one of them is counted into below).
-  const totals: MeterTotal[] = totalKeys.map((k, n) => readTotals.get(keyTexts[n]!)
-    ?? { customerId: k.customerId, meterId: k.meterId, periodStartMs: k.periodStartMs, quantityMicro: 0n, creditsMicro: 0n });
+  // they are saved in: every one of them is counted into below). A total read from the database
+  // takes its key's ids, the customer's and meter's own strings, so that the hot state keeps no
+  // copy of them ("Round 34").
+  const totals: MeterTotal[] = totalKeys.map((k, n) => {
+    const read = readTotals.get(keyTexts[n]!);
+    if (read === undefined) return { customerId: k.customerId, meterId: k.meterId, periodStartMs: k.periodStartMs, quantityMicro: 0n, creditsMicro: 0n };
+    read.customerId = k.customerId;
+    read.meterId = k.meterId;
+    return read;
+  });
   if (hot !== null && hot.hasPending && hot.anyPending(uniqueKeys.map((k) => k.customerId))) await hot.settle();
   const seen = await tx.usage.seenValues(uniqueKeys);
   // Late events are paid by the grants live at their time (PRODUCT §5), expired ones included.

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { dialects } from '../support/databases.ts';
 import { must, useEngine } from '../support/engine.ts';
 import { createEngine } from '../../src/engine/create-engine.ts';
 import { createCustomer } from '../../src/engine/customers.ts';
@@ -11,6 +10,7 @@ import { checkLedger, reconcile } from '../../src/engine/reconcile.ts';
 import { hotStateCounts, hotStateOf } from '../../src/engine/hot-state.ts';
 import { formatCredits } from '../../src/core/decimal.ts';
 import { openSqliteDatabase } from '../../src/store/sqlite/sqlite-database.ts';
+import { dialects, freshDatabase } from '../support/databases.ts';
 
 /**
  * Ingestion's hot state (engine/hot-state.ts): on SQLite a batch takes the customers, grants and
@@ -128,6 +128,37 @@ describe.each(dialects)('ingestion hot state, on %s', (dialect) => {
     }
     expect((await work(customer, 1.5)).paid_by).toEqual([{ grant: sooner, credits: '1' }, { grant: first, credits: '0.5' }]);
     await expectClean();
+  });
+
+  it.each([1, 0])('keeps at most the customers its settings allow (hotCustomers %i), reads the others every batch and pays each exactly', async (kept) => {
+    if (dialect !== 'sqlite') return;
+    const fresh = await freshDatabase('sqlite');
+    try {
+      const engine = await createEngine(fresh.db, { settings: { hotCustomers: kept } });
+      must(await createMeter(engine, { code: 'units', event_type: 'units', aggregation: 'sum', value_property: 'n', rate: { model: 'per_unit', credits_per_unit: '0.5' } }));
+      const customers: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const customer = must(await createCustomer(engine, { currency: 'USD' })).id;
+        must(await createGrant(engine, { customer, credits: '10', category: i === 1 ? 'promotional' : 'paid', source: 'adjustment' }));
+        customers.push(customer);
+      }
+      const batch = (round: number) => ingestEvents(engine, customers.map((customer, i) => ({ id: `kept-${round}-${i}`, customer, type: 'units', properties: { n: i + 1 } })));
+      await batch(1);
+      expect(hotStateCounts(engine.store.db)).toEqual({ memory: 0, database: 3 });
+      expect(hotStateOf(engine.store.db)!.state.size).toBe(kept);
+      await batch(2);
+      await batch(3);
+      // After the first batch, the kept customer is found in memory and the others are read again.
+      expect(hotStateCounts(engine.store.db)).toEqual({ memory: 2 * kept, database: 3 + 2 * (3 - kept) });
+      // Each customer spent 0.5 × (i + 1) three times from its 10 credits.
+      for (const [i, customer] of customers.entries()) {
+        expect(formatCredits(must(await getBalance(engine, customer)).balance.availableMicro)).toBe(formatCredits(10_000_000n - 1_500_000n * BigInt(i + 1)));
+      }
+      expect(await checkLedger(engine)).toEqual({ unbalanced: [], discrepancies: [] });
+      expect(must(await reconcile(engine)).discrepancies).toEqual([]);
+    } finally {
+      await fresh.drop();
+    }
   });
 
   it('checks what it kept against the database when TALLY_CHECK_HOT_STATE=1, as the test suite runs', async () => {
