@@ -39,7 +39,7 @@ try {
     return process.memoryUsage().heapUsed;
   };
   const kept = hot.state.size;
-  console.log(`${customers} customers, ${kept} kept (at most ${fixture.engine.settings.hotCustomers}; default ${defaultSettings.hotCustomers}), ${hot.customers.size} references, ${hot.totals.size} running totals`);
+  console.log(`${customers} customers, ${kept} kept (at most ${fixture.engine.settings.hotCustomers}; default ${defaultSettings.hotCustomers}), ${hot.customers.size} references, ${hot.totalsKept} running totals`);
   let before = heapUsed();
   let all = 0;
   const free = (what: string, release: () => void) => {
@@ -49,7 +49,7 @@ try {
     console.log(`  ${what.padEnd(36)} ${Math.round((before - after) / kept)} B per kept customer`);
     before = after;
   };
-  free('running totals (their map and keys)', () => hot.totals.clear());
+  free('running totals (their map and lists)', () => hot.totals.clear());
   free('customer records (by reference)', () => hot.customers.clear());
   free('grants', () => {
     for (const own of hot.state.values()) own.grants = [];

@@ -2,7 +2,7 @@ import type { MeterRecord, PhaseRecord, SubscriptionRecord, CustomerRecord, Usag
 import type { PlanRecord } from '../store/queries/billing.ts';
 import type { IngestReads } from '../store/queries/ingest-reads.ts';
 import type { SpendableGrant } from '../store/queries/ledger.ts';
-import type { MeterTotal } from '../store/queries/usage.ts';
+import type { MeterTotal, MeterTotalKey } from '../store/queries/usage.ts';
 import type { WriteOrder } from '../store/sql.ts';
 import type { StoreTx } from '../store/store.ts';
 
@@ -52,9 +52,9 @@ const none: readonly never[] = Object.freeze([]);
 /**
  * The most customers kept unless the engine's settings say otherwise (`hotCustomers`,
  * TALLY_HOT_CUSTOMERS); past it, customers not yet kept are read from the database each batch. A
- * kept customer with three grants and two running totals takes about 1.8 KB of heap, 2.3 KB before
- * its grants and totals shared their ids (`bench/hot-state-memory.ts`), so 12,000 take what 10,000
- * took before. 25,000 (at 2–3 KB each) took the server past PRODUCT §13's 300 MB while ingesting
+ * kept customer with three grants and two running totals takes about 1.7 KB of heap, 2.3 KB before
+ * its grants and totals shared their ids (`bench/hot-state-memory.ts`), so 12,000 take less than
+ * 10,000 took before. 25,000 (at 2–3 KB each) took the server past PRODUCT §13's 300 MB while ingesting
  * for 100,000 customers (docs/BENCHMARKS.md, "Round 16", "Round 34").
  */
 export const hotCustomersDefault = 12_000;
@@ -85,8 +85,13 @@ export class HotState {
   readonly customers = new Map<string, CustomerRecord>();
   /** By customer id. */
   readonly state = new Map<string, HotCustomer>();
-  /** Running totals by `totalKey`. */
-  readonly totals = new Map<string, MeterTotal>();
+  /**
+   * Running totals by customer id, a customer's few (its meters, in this period and the ones
+   * before) in a list that a lookup scans.
+   */
+  readonly totals = new Map<string, MeterTotal[]>();
+  /** How many running totals `totals` holds. */
+  private totalsCount = 0;
   /** Meters by event type, by code. */
   readonly meters = new Map<string, MeterRecord[]>();
   /** Customers of batches found here, and read from the database, since the process started. */
@@ -201,6 +206,7 @@ export class HotState {
     this.customers.clear();
     this.state.clear();
     this.totals.clear();
+    this.totalsCount = 0;
     this.meters.clear();
   }
 
@@ -287,10 +293,43 @@ export class HotState {
     this.meters.set(type, meters);
   }
 
+  /** The running total of this key kept here, if any. */
+  total(key: MeterTotalKey): MeterTotal | undefined {
+    const own = this.totals.get(key.customerId);
+    if (own === undefined) return undefined;
+    for (const total of own) if (total.meterId === key.meterId && total.periodStartMs === key.periodStartMs) return total;
+    return undefined;
+  }
+
+  /** How many running totals are kept. */
+  get totalsKept(): number {
+    return this.totalsCount;
+  }
+
   /** Keeps a running total as a batch saved it; when full, the totals start again (earlier periods' are never read). */
-  rememberTotal(key: string, total: MeterTotal): void {
-    if (this.totals.size >= this.totalsMax && !this.totals.has(key)) this.totals.clear();
-    this.totals.set(key, total);
+  rememberTotal(total: MeterTotal): void {
+    let own = this.totals.get(total.customerId);
+    if (own !== undefined) {
+      for (let i = 0; i < own.length; i++) {
+        const kept = own[i]!;
+        if (kept.meterId === total.meterId && kept.periodStartMs === total.periodStartMs) {
+          own[i] = total;
+          return;
+        }
+      }
+    }
+    if (this.totalsCount >= this.totalsMax) {
+      this.totals.clear();
+      this.totalsCount = 0;
+      if (this.totalsMax === 0) return;
+      own = undefined;
+    }
+    if (own === undefined) {
+      own = [];
+      this.totals.set(total.customerId, own);
+    }
+    own.push(total);
+    this.totalsCount++;
   }
 }
 

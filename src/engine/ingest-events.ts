@@ -321,7 +321,6 @@ export async function ingestWithin(
   // By customer id: two references to one customer may have been read as two objects.
   const totalsByCustomer = new Map<string, number[]>();
   const totalKeys: MeterTotalKey[] = [];
-  const keyTexts: string[] = [];
   const uniqueKeys: UniqueValueKey[] = [];
   for (let i = 0; i < fresh.length; i++) {
     const list = readings[i];
@@ -349,25 +348,15 @@ export async function ingestWithin(
         n = totalKeys.length;
         own.push(n);
         totalKeys.push({ customerId, meterId, periodStartMs });
-        keyTexts.push(`${customerId}\u0000${meterId}\u0000${periodStartMs}`);
       }
       slots.push(n);
       const reading = list[j]!;
       if (reading.kind === 'unique') uniqueKeys.push({ customerId, meterId, periodStartMs, value: reading.value });
     }
   }
-  const readTotals = hot === null ? await totalsOf(tx, totalKeys, request.totalsIn, reads.totals) : await hotTotals(hot, tx, totalKeys, keyTexts);
   // Every total a slot names, read or new at zero, in the order first named (which is the order
-  // they are saved in: every one of them is counted into below). A total read from the database
-  // takes its key's ids, the customer's and meter's own strings, so that the hot state keeps no
-  // copy of them ("Round 34").
-  const totals: MeterTotal[] = totalKeys.map((k, n) => {
-    const read = readTotals.get(keyTexts[n]!);
-    if (read === undefined) return { customerId: k.customerId, meterId: k.meterId, periodStartMs: k.periodStartMs, quantityMicro: 0n, creditsMicro: 0n };
-    read.customerId = k.customerId;
-    read.meterId = k.meterId;
-    return read;
-  });
+  // they are saved in: every one of them is counted into below).
+  const totals = hot === null ? totalsFrom(totalKeys, await totalsOf(tx, totalKeys, request.totalsIn, reads.totals)) : await hotTotals(hot, tx, totalKeys);
   if (hot !== null && hot.hasPending && hot.anyPending(uniqueKeys.map((k) => k.customerId))) await hot.settle();
   const seen = await tx.usage.seenValues(uniqueKeys);
   // Late events are paid by the grants live at their time (PRODUCT §5), expired ones included.
@@ -462,7 +451,7 @@ export async function ingestWithin(
       hot.addPending(new Set(involved.map((c) => c.id)), reclaimedFor, records);
     }
     // What this batch leaves, for the next: totals as saved, grants as paid from.
-    for (let n = 0; n < totals.length; n++) hot.rememberTotal(keyTexts[n]!, totals[n]!);
+    for (let n = 0; n < totals.length; n++) hot.rememberTotal(totals[n]!);
     for (const f of funding.values()) {
       const own = hot.state.get(f.customer.id);
       if (own === undefined) continue;
@@ -548,19 +537,48 @@ async function hotReads(hot: HotState, tx: StoreTx, request: IngestReadRequest):
   return merged;
 }
 
-/** The running totals of these keys: those the hot state holds, the others read. */
-async function hotTotals(hot: HotState, tx: StoreTx, keys: readonly MeterTotalKey[], keyTexts: readonly string[]): Promise<Map<string, MeterTotal>> {
-  const out = new Map<string, MeterTotal>();
+/**
+ * The running totals of these keys, in their order: those the hot state holds, the others read,
+ * or new at zero. Found by the customer's id, whose string each batch meets again, and a scan of
+ * that customer's few totals: no key text is made or hashed for each ("Round 34").
+ */
+async function hotTotals(hot: HotState, tx: StoreTx, keys: readonly MeterTotalKey[]): Promise<MeterTotal[]> {
+  const out: (MeterTotal | undefined)[] = new Array<MeterTotal | undefined>(keys.length);
   const rest: MeterTotalKey[] = [];
   for (let n = 0; n < keys.length; n++) {
-    const known = hot.totals.get(keyTexts[n]!);
+    const known = hot.total(keys[n]!);
     if (known === undefined) rest.push(keys[n]!);
-    else out.set(keyTexts[n]!, known);
+    else out[n] = known;
   }
-  if (hot.checked) hot.check('running totals', out, await tx.usage.totals(keys.filter((_, n) => out.has(keyTexts[n]!))));
+  if (hot.checked) {
+    const kept = new Map<string, MeterTotal>();
+    for (let n = 0; n < keys.length; n++) if (out[n] !== undefined) kept.set(totalKey(keys[n]!), out[n]!);
+    hot.check('running totals', kept, await tx.usage.totals(keys.filter((_, n) => out[n] !== undefined)));
+  }
+  if (rest.length === 0) return out as MeterTotal[];
   if (hot.hasPending && hot.anyPending(rest.map((k) => k.customerId))) await hot.settle();
-  for (const [key, total] of await tx.usage.totals(rest)) out.set(key, total);
-  return out;
+  const read = await tx.usage.totals(rest);
+  for (let n = 0; n < keys.length; n++) {
+    if (out[n] !== undefined) continue;
+    out[n] = totalFrom(keys[n]!, read.get(totalKey(keys[n]!)));
+  }
+  return out as MeterTotal[];
+}
+
+/** The totals of these keys from what was read by key text, in their order. */
+function totalsFrom(keys: readonly MeterTotalKey[], read: ReadonlyMap<string, MeterTotal>): MeterTotal[] {
+  return keys.map((k) => totalFrom(k, read.get(totalKey(k))));
+}
+
+/**
+ * A key's total as read, or new at zero. A total read takes its key's ids, the customer's and
+ * meter's own strings, so that the hot state keeps no copy of them ("Round 34").
+ */
+function totalFrom(k: MeterTotalKey, read: MeterTotal | undefined): MeterTotal {
+  if (read === undefined) return { customerId: k.customerId, meterId: k.meterId, periodStartMs: k.periodStartMs, quantityMicro: 0n, creditsMicro: 0n };
+  read.customerId = k.customerId;
+  read.meterId = k.meterId;
+  return read;
 }
 
 /** Whether a running total now holds more than a 64-bit amount may. */

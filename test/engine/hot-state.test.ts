@@ -130,12 +130,17 @@ describe.each(dialects)('ingestion hot state, on %s', (dialect) => {
     await expectClean();
   });
 
-  it.each([1, 0])('keeps at most the customers its settings allow (hotCustomers %i), reads the others every batch and pays each exactly', async (kept) => {
+  it.each([1, 0])('keeps at most the customers its settings allow (hotCustomers %i) and four running totals for each, reads the others every batch and pays each exactly', async (kept) => {
     if (dialect !== 'sqlite') return;
     const fresh = await freshDatabase('sqlite');
     try {
       const engine = await createEngine(fresh.db, { settings: { hotCustomers: kept } });
       must(await createMeter(engine, { code: 'units', event_type: 'units', aggregation: 'sum', value_property: 'n', rate: { model: 'per_unit', credits_per_unit: '0.5' } }));
+      // A count at a graduated rate: a running total read stale or lost would price the third call as the first.
+      must(await createMeter(engine, {
+        code: 'unit_calls', event_type: 'units', aggregation: 'count',
+        rate: { model: 'graduated', tiers: [{ up_to: 2, credits_per_unit: '1' }, { up_to: null, credits_per_unit: '0.25' }] },
+      }));
       const customers: string[] = [];
       for (let i = 0; i < 3; i++) {
         const customer = must(await createCustomer(engine, { currency: 'USD' })).id;
@@ -150,9 +155,12 @@ describe.each(dialects)('ingestion hot state, on %s', (dialect) => {
       await batch(3);
       // After the first batch, the kept customer is found in memory and the others are read again.
       expect(hotStateCounts(engine.store.db)).toEqual({ memory: 2 * kept, database: 3 + 2 * (3 - kept) });
-      // Each customer spent 0.5 × (i + 1) three times from its 10 credits.
+      // Room for four running totals a kept customer (none with 0): six were counted into, so the
+      // kept totals started again on the way (or were never kept).
+      expect(hotStateOf(engine.store.db)!.totalsKept).toBeLessThanOrEqual(4 * kept);
+      // Each customer spent 0.5 × (i + 1) three times, and calls at 1, 1 and 0.25, from its 10 credits.
       for (const [i, customer] of customers.entries()) {
-        expect(formatCredits(must(await getBalance(engine, customer)).balance.availableMicro)).toBe(formatCredits(10_000_000n - 1_500_000n * BigInt(i + 1)));
+        expect(formatCredits(must(await getBalance(engine, customer)).balance.availableMicro)).toBe(formatCredits(10_000_000n - 1_500_000n * BigInt(i + 1) - 2_250_000n));
       }
       expect(await checkLedger(engine)).toEqual({ unbalanced: [], discrepancies: [] });
       expect(must(await reconcile(engine)).discrepancies).toEqual([]);
