@@ -6,8 +6,9 @@ import v8 from 'node:v8';
  * whenever collecting is cheap next to the program's own work, which it is in a busy server: with
  * 55–78 MB alive while ingesting for 25,000 customers it let the heap reach 290–320 MB between
  * full collections, and the process 520–540 MiB, where PRODUCT §13 allows 300 MB with 100,000
- * customers. At 50% (with the hot state's 10,000 customers, 12,000 since round 34, and SQLite's 32 MiB cache) a server
- * ingesting for 100,000 customers peaks at 267–276 MiB (docs/BENCHMARKS.md, "Round 16").
+ * customers. At 50% (with the hot state's customers and SQLite's 32 MiB cache) a server ingesting
+ * for 100,000 customers peaked at 267–276 MiB when this was set (docs/BENCHMARKS.md, "Round 16"),
+ * and at 246 MiB in round 34's load check.
  */
 const heapGrowingPercent = 50;
 

@@ -114,7 +114,7 @@ export class HotState {
    * write order (PostgreSQL, a read-only snapshot). `customersMax` is read when the state is made,
    * at a database's first ingestion (`EngineSettings.hotCustomers`).
    */
-  static async begin(tx: StoreTx, customersMax = hotCustomersDefault): Promise<HotState | null> {
+  static async begin(tx: StoreTx, customersMax: number): Promise<HotState | null> {
     const order = tx.c.writeOrder;
     if (order === undefined) return null;
     let hot = states.get(order.database);
