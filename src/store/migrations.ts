@@ -725,6 +725,37 @@ export const migrations: Migration[] = [
       ],
       postgres: [],
     },
+  },  {
+    version: 64,
+    name: 'due work found by clock',
+    // Due work was listed by joining each row to its customer for the clock, and two listings
+    // read far more than they returned at every pass: SQLite began the closings at the clock's
+    // customers (every one of them, for a clock or the real clock alike), and the renewals, their
+    // index led by `status` with two statuses asked for, were read whole and sorted at each pass.
+    // Over a population both grew with it at every pass, so a large renewal run cost more per item
+    // than a small one (BENCHMARKS.md, "Round 35"). Each row that falls due now carries its
+    // customer's clock (`test_clock_id`, NULL for the real clock; a customer's clock never changes,
+    // and each insert copies it from the customer), and each listing has a partial index led by
+    // the clock and ordered by when the row falls due, then its id: a pass reads the rows it
+    // returns, in order, and no row of another clock. The status-led indexes served only these
+    // listings and go. `invoices_due` stays: the past-due listing reads open invoices through it.
+    statements: [
+      ...['subscriptions', 'invoices', 'grants', 'holds'].flatMap((table) => [
+        `ALTER TABLE ${table} ADD COLUMN test_clock_id TEXT`,
+        `UPDATE ${table} SET test_clock_id = (SELECT c.test_clock_id FROM customers c WHERE c.id = ${table}.customer_id)`,
+      ]),
+      `DROP INDEX subscriptions_due`,
+      `DROP INDEX subscriptions_closing_due`,
+      `DROP INDEX grants_due`,
+      `DROP INDEX holds_due`,
+      `DROP INDEX invoices_next_attempt`,
+      `CREATE INDEX subscriptions_renewal_due ON subscriptions (test_clock_id, period_end, id) WHERE status IN ('active', 'past_due')`,
+      `CREATE INDEX subscriptions_closing_due ON subscriptions (test_clock_id, closing_due_at, id) WHERE closing_due_at IS NOT NULL`,
+      `CREATE INDEX grants_expiry_due ON grants (test_clock_id, expires_at, id) WHERE status = 'active' AND expires_at IS NOT NULL`,
+      `CREATE INDEX holds_expiry_due ON holds (test_clock_id, expires_at, id) WHERE status = 'active'`,
+      `CREATE INDEX invoices_past_due_pending ON invoices (test_clock_id, due_at, id) WHERE status = 'open' AND past_due_at IS NULL AND due_at IS NOT NULL`,
+      `CREATE INDEX invoices_retry_due ON invoices (test_clock_id, next_attempt_at, id) WHERE status = 'open' AND next_attempt_at IS NOT NULL`,
+    ],
   },
 ];
 

@@ -9,6 +9,18 @@ export const str = (v: unknown): string => v as string;
 export const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : (v as string));
 export const json = <T>(v: unknown): T => JSON.parse(v as string) as T;
 
+/**
+ * Due work by clock (migration 64): each row that falls due (a subscription, an invoice, a grant, a
+ * hold) carries its customer's test clock, NULL for the real clock, copied from the customer when
+ * the row is inserted (a customer's clock never changes). `onClock` is a due listing's condition on
+ * it (`onClockParams` its parameter, first), `customerClock` the value an INSERT gives it, bound to
+ * the customer's id.
+ */
+export const onClock = (testClockId: string | null): string => (testClockId === null ? 'test_clock_id IS NULL' : 'test_clock_id = ?');
+export const onClockParams = (testClockId: string | null, rest: readonly SqlValue[]): SqlValue[] =>
+  testClockId === null ? [...rest] : [testClockId, ...rest];
+export const customerClock = '(SELECT c.test_clock_id FROM customers c WHERE c.id = ?)';
+
 /** Rows per multi-row INSERT: keeps every statement under both engines' parameter limits. */
 export const rowsPerInsertMax = 400;
 

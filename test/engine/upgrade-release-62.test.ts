@@ -14,8 +14,8 @@ import { ingestEvents } from '../../src/engine/ingest-events.ts';
  * column of its row (`prev`) and some customers have tails, is upgraded in place to the links in
  * their own table (migration 63): every row kept, every link moved, the column gone, each
  * customer's events listed in the order of their positions, reconciliation and the ledger check
- * clean; then new events are linked and merged. SQLite only: PostgreSQL keeps its key and has no
- * links.
+ * clean; then new events are linked and merged. Its subscriptions, invoices, grants and holds take
+ * their customers' clocks (migration 64). SQLite only: PostgreSQL keeps its key and has no links.
  */
 const fixture = fileURLToPath(new URL('../fixtures/release-62.db', import.meta.url));
 
@@ -58,6 +58,13 @@ describe('upgrading a database the release of migration 62 wrote, on sqlite', ()
     }
     expect(must(await reconcile(engine)).discrepancies).toEqual([]);
     expect(await checkLedger(engine)).toEqual({ unbalanced: [], discrepancies: [] });
+    // Migration 64: every row that falls due took its customer's clock, on a test clock or not.
+    for (const table of ['subscriptions', 'invoices', 'grants', 'holds']) {
+      const rows = await db.query<{ mine: string | null; customers: string | null }>(
+        `SELECT x.test_clock_id AS mine, c.test_clock_id AS customers FROM ${table} x JOIN customers c ON c.id = x.customer_id`);
+      expect(rows.filter((r) => r.customers !== null).length, `${table} on a test clock`).toBeGreaterThan(0);
+      expect(rows.filter((r) => r.mine !== r.customers), table).toEqual([]);
+    }
 
     const more = Array.from({ length: 80 }, (_, k) => ({ id: `after-63-${k}`, customer: long!.id, type: 'llm', properties: { tokens: 10 + k } }));
     for (const r of await ingestEvents(engine, more)) expect(r.status, JSON.stringify(r)).toBe('accepted');

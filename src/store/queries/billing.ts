@@ -4,7 +4,7 @@ import type {
 } from '../records.ts';
 import type { Plan } from '../../core/plans.ts';
 import { parseDecimal } from '../../core/decimal.ts';
-import { big, bigOrNull, insertRows, json, num, numOrNull, queryInChunks, strOrNull } from '../rows.ts';
+import { big, bigOrNull, customerClock, insertRows, json, num, numOrNull, onClock, onClockParams, queryInChunks, strOrNull } from '../rows.ts';
 import { jsonRateCodec } from './usage.ts';
 import { pageQuery } from './paging.ts';
 import { overageDayMs, overageHourMs } from './ledger.ts';
@@ -146,9 +146,10 @@ export class BillingQueries {
   async insertSubscription(s: SubscriptionRecord): Promise<void> {
     await this.c.run(
       `INSERT INTO subscriptions (id, customer_id, plan_id, status, anchor_at, period_index, period_start, period_end, pending_plan_id,
-        cancel_at_period_end, canceled_at, ended_at, metadata, created_at, closing_due_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+        cancel_at_period_end, canceled_at, ended_at, metadata, created_at, closing_due_at, test_clock_id)
+        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,${customerClock})`,
       [s.id, s.customerId, s.planId, s.status, s.anchorAtMs, s.periodIndex, s.periodStartMs, s.periodEndMs, s.pendingPlanId,
-        s.cancelAtPeriodEnd ? 1 : 0, s.canceledAtMs, s.endedAtMs, JSON.stringify(s.metadata), s.createdAtMs, s.closingDueAtMs],
+        s.cancelAtPeriodEnd ? 1 : 0, s.canceledAtMs, s.endedAtMs, JSON.stringify(s.metadata), s.createdAtMs, s.closingDueAtMs, s.customerId],
     );
   }
 
@@ -180,25 +181,28 @@ export class BillingQueries {
     return pageQuery(this.c, 'subscriptions', customerId ? 'customer_id = ?' : '', customerId ? [customerId] : [], page, toSubscription);
   }
 
-  /** Active and past-due subscriptions whose period has ended by `upToMs`, soonest first. */
+  /** Active and past-due subscriptions whose period has ended by `upToMs`, soonest first, by `subscriptions_renewal_due`. */
   dueRenewals(testClockId: string | null, upToMs: number, limit: number): Promise<{ id: string; customerId: string; dueAtMs: number }[]> {
-    return this.dueSubscriptions('period_end', `s.status IN ('active', 'past_due')`, testClockId, upToMs, limit);
+    return this.dueSubscriptions('period_end', `status IN ('active', 'past_due')`, testClockId, upToMs, limit);
   }
 
   /** Ended subscriptions whose closing correction is due by `upToMs`, soonest first, by `subscriptions_closing_due`. */
   dueClosings(testClockId: string | null, upToMs: number, limit: number): Promise<{ id: string; customerId: string; dueAtMs: number }[]> {
-    return this.dueSubscriptions('closing_due_at', 's.closing_due_at IS NOT NULL', testClockId, upToMs, limit);
+    return this.dueSubscriptions('closing_due_at', 'closing_due_at IS NOT NULL', testClockId, upToMs, limit);
   }
 
-  /** Subscriptions of one clock meeting `where` whose `column` (a time) is at most `upToMs`, in its order. */
+  /**
+   * Subscriptions of one clock meeting `where` whose `column` (a time) is at most `upToMs`, in its
+   * order: a range of the partial index led by the clock whose condition `where` repeats
+   * (migration 64), so a pass reads only the rows it returns.
+   */
   private async dueSubscriptions(
     column: 'period_end' | 'closing_due_at', where: string, testClockId: string | null, upToMs: number, limit: number,
   ): Promise<{ id: string; customerId: string; dueAtMs: number }[]> {
-    const clock = testClockId === null ? 'c.test_clock_id IS NULL' : 'c.test_clock_id = ?';
     const rows = await this.c.query(
-      `SELECT s.id, s.customer_id, s.${column} AS due_at FROM subscriptions s JOIN customers c ON c.id = s.customer_id
-        WHERE ${where} AND s.${column} <= ? AND ${clock} ORDER BY s.${column}, s.id LIMIT ?`,
-      testClockId === null ? [upToMs, limit] : [upToMs, testClockId, limit],
+      `SELECT id, customer_id, ${column} AS due_at FROM subscriptions
+        WHERE ${where} AND ${onClock(testClockId)} AND ${column} <= ? ORDER BY ${column}, id LIMIT ?`,
+      onClockParams(testClockId, [upToMs, limit]),
     );
     return rows.map((r) => ({ id: r.id as string, customerId: r.customer_id as string, dueAtMs: num(r.due_at) }));
   }
@@ -253,12 +257,12 @@ export class BillingQueries {
     await this.c.run(
       `INSERT INTO invoices (id, customer_id, subscription_id, plan_id, kind, period_start, period_end, currency, status, total, amount_paid,
         amount_refunded, amount_charged_back, provider, provider_invoice_id, finalized_at, paid_at, voided_at, metadata, created_at,
-        balance_applied, credit_note_id, due_at, past_due_at, dunning_step, next_attempt_at, uncollectible_at)
-        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+        balance_applied, credit_note_id, due_at, past_due_at, dunning_step, next_attempt_at, uncollectible_at, test_clock_id)
+        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,${customerClock})`,
       [inv.id, inv.customerId, inv.subscriptionId, inv.planId, inv.kind, inv.periodStartMs, inv.periodEndMs, inv.currency, inv.status,
         inv.totalMinor, inv.amountPaidMinor, inv.amountRefundedMinor, inv.amountChargedBackMinor, inv.provider, inv.providerInvoiceId,
         inv.finalizedAtMs, inv.paidAtMs, inv.voidedAtMs, JSON.stringify(inv.metadata), inv.createdAtMs, inv.balanceAppliedMinor, inv.creditNoteId,
-        inv.dueAtMs, inv.pastDueAtMs, inv.dunningStep, inv.nextAttemptAtMs, inv.uncollectibleAtMs],
+        inv.dueAtMs, inv.pastDueAtMs, inv.dunningStep, inv.nextAttemptAtMs, inv.uncollectibleAtMs, inv.customerId],
     );
     await insertRows(this.c, 'invoice_lines',
       ['id', 'invoice_id', 'customer_id', 'seq', 'type', 'description', 'quantity', 'unit_amount', 'amount', 'period_start', 'period_end', 'refs'],

@@ -1,6 +1,6 @@
 import type { SqlConnection, SqlRow } from '../sql.ts';
 import type { PaymentAttemptRecord } from '../records.ts';
-import { num, numOrNull, strOrNull } from '../rows.ts';
+import { num, numOrNull, onClock, onClockParams, strOrNull } from '../rows.ts';
 
 export interface DunningDue {
   id: string;
@@ -29,26 +29,27 @@ export class DunningQueries {
     return (await this.c.query(`SELECT * FROM payment_attempts WHERE invoice_id = ? ORDER BY id`, [invoiceId])).map(toAttempt);
   }
 
-  /** Open invoices not yet past due whose due date has passed (strictly: due one millisecond after). */
+  /**
+   * Open invoices not yet past due whose due date has passed (strictly: due one millisecond after),
+   * on one clock, by `invoices_past_due_pending` (migration 64).
+   */
   async duePastDue(testClockId: string | null, upToMs: number, limit: number): Promise<DunningDue[]> {
-    const clock = testClockId === null ? 'c.test_clock_id IS NULL' : 'c.test_clock_id = ?';
     const rows = await this.c.query(
-      `SELECT i.id, i.customer_id, i.due_at FROM invoices i JOIN customers c ON c.id = i.customer_id
-        WHERE i.status = 'open' AND i.past_due_at IS NULL AND i.due_at IS NOT NULL AND i.due_at < ? AND ${clock}
-        ORDER BY i.due_at, i.id LIMIT ?`,
-      testClockId === null ? [upToMs, limit] : [upToMs, testClockId, limit],
+      `SELECT id, customer_id, due_at FROM invoices
+        WHERE status = 'open' AND past_due_at IS NULL AND due_at IS NOT NULL AND ${onClock(testClockId)} AND due_at < ?
+        ORDER BY due_at, id LIMIT ?`,
+      onClockParams(testClockId, [upToMs, limit]),
     );
     return rows.map((r) => ({ id: r.id as string, customerId: r.customer_id as string, dueAtMs: num(r.due_at) + 1 }));
   }
 
-  /** Past-due invoices whose next dunning retry has come. */
+  /** Past-due invoices whose next dunning retry has come, on one clock, by `invoices_retry_due` (migration 64). */
   async dueRetries(testClockId: string | null, upToMs: number, limit: number): Promise<DunningDue[]> {
-    const clock = testClockId === null ? 'c.test_clock_id IS NULL' : 'c.test_clock_id = ?';
     const rows = await this.c.query(
-      `SELECT i.id, i.customer_id, i.next_attempt_at FROM invoices i JOIN customers c ON c.id = i.customer_id
-        WHERE i.status = 'open' AND i.next_attempt_at IS NOT NULL AND i.next_attempt_at <= ? AND ${clock}
-        ORDER BY i.next_attempt_at, i.id LIMIT ?`,
-      testClockId === null ? [upToMs, limit] : [upToMs, testClockId, limit],
+      `SELECT id, customer_id, next_attempt_at FROM invoices
+        WHERE status = 'open' AND next_attempt_at IS NOT NULL AND ${onClock(testClockId)} AND next_attempt_at <= ?
+        ORDER BY next_attempt_at, id LIMIT ?`,
+      onClockParams(testClockId, [upToMs, limit]),
     );
     return rows.map((r) => ({ id: r.id as string, customerId: r.customer_id as string, dueAtMs: num(r.next_attempt_at) }));
   }

@@ -1,6 +1,6 @@
 import type { SqlConnection, SqlRow } from '../sql.ts';
 import type { GrantRecord, GrantStatus, HoldRecord, Page, PageRequest } from '../records.ts';
-import { big, bigOrNull, json, num, numOrNull, queryInChunks, strOrNull } from '../rows.ts';
+import { big, bigOrNull, customerClock, json, num, numOrNull, onClock, onClockParams, queryInChunks, strOrNull } from '../rows.ts';
 import { pageQuery } from './paging.ts';
 import { effectiveIndexedTxn, idTimeWindowSql, idWindowSql, usageByIdTimeSql } from './usage-window.ts';
 import { ofCustomer, sqlPart } from './customer-events.ts';
@@ -66,11 +66,11 @@ export class GrantQueries {
     await this.c.run(
       `INSERT INTO grants (id, customer_id, credits, category, source, priority, effective_at, expires_at, status, invoice_id,
         invoice_line_id, subscription_id, period_start, cost_amount, cost_currency, closed_at, close_reason, metadata, created_at,
-        frozen_from, unfrozen_at)
-        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+        frozen_from, unfrozen_at, test_clock_id)
+        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,${customerClock})`,
       [g.id, g.customerId, g.creditsMicro, g.category, g.source, g.priority, g.effectiveAtMs, g.expiresAtMs, g.status, g.invoiceId,
         g.invoiceLineId, g.subscriptionId, g.periodStartMs, g.costAmountMinor, g.costCurrency, g.closedAtMs, g.closeReason,
-        JSON.stringify(g.metadata), g.createdAtMs, g.frozenFromMs, g.unfrozenAtMs],
+        JSON.stringify(g.metadata), g.createdAtMs, g.frozenFromMs, g.unfrozenAtMs, g.customerId],
     );
   }
 
@@ -207,10 +207,10 @@ export class GrantQueries {
 
   async insertHold(h: HoldRecord): Promise<void> {
     await this.c.run(
-      `INSERT INTO holds (id, customer_id, credits, held, status, expires_at, event_id, captured_credits, metadata, created_at, closed_at)
-        VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
+      `INSERT INTO holds (id, customer_id, credits, held, status, expires_at, event_id, captured_credits, metadata, created_at, closed_at, test_clock_id)
+        VALUES (?,?,?,?,?,?,?,?,?,?,?,${customerClock})`,
       [h.id, h.customerId, h.creditsMicro, h.heldMicro, h.status, h.expiresAtMs, h.eventId, h.capturedCreditsMicro,
-        JSON.stringify(h.metadata), h.createdAtMs, h.closedAtMs],
+        JSON.stringify(h.metadata), h.createdAtMs, h.closedAtMs, h.customerId],
     );
   }
 
@@ -238,14 +238,15 @@ export class GrantQueries {
   }
 }
 
-/** Active rows of `table` whose `expires_at` has come, for customers on one clock, soonest first. */
+/**
+ * Active rows of `table` whose `expires_at` has come, on one clock, soonest first: a range of
+ * `grants_expiry_due` or `holds_expiry_due` (migration 64), so a pass reads only the rows it returns.
+ */
 async function dueOnClock(c: SqlConnection, table: 'grants' | 'holds', testClockId: string | null, upToMs: number, limit: number): Promise<DueItem[]> {
-  const clockCondition = testClockId === null ? 'c.test_clock_id IS NULL' : 'c.test_clock_id = ?';
-  const params = testClockId === null ? [upToMs, limit] : [upToMs, testClockId, limit];
   const rows = await c.query(
-    `SELECT x.id, x.customer_id, x.expires_at FROM ${table} x JOIN customers c ON c.id = x.customer_id
-      WHERE x.status = 'active' AND x.expires_at <= ? AND ${clockCondition} ORDER BY x.expires_at, x.id LIMIT ?`,
-    params,
+    `SELECT id, customer_id, expires_at FROM ${table}
+      WHERE status = 'active' AND ${onClock(testClockId)} AND expires_at <= ? ORDER BY expires_at, id LIMIT ?`,
+    onClockParams(testClockId, [upToMs, limit]),
   );
   return rows.map((r) => ({ id: r.id as string, customerId: r.customer_id as string, dueAtMs: num(r.expires_at) }));
 }

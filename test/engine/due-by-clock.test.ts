@@ -1,0 +1,155 @@
+import { describe, expect, it } from 'vitest';
+import { dialects, freshDatabase } from '../support/databases.ts';
+import { must, useEngine } from '../support/engine.ts';
+import { createEngine } from '../../src/engine/create-engine.ts';
+import type { Engine } from '../../src/engine/context.ts';
+import { createCustomer } from '../../src/engine/customers.ts';
+import { createGrant } from '../../src/engine/grants.ts';
+import { createHold } from '../../src/engine/holds.ts';
+import { createPlan } from '../../src/engine/plans.ts';
+import { createSubscription } from '../../src/engine/subscriptions.ts';
+import { advanceTestClock, createTestClock } from '../../src/engine/test-clocks.ts';
+import { runDue } from '../../src/engine/due-work.ts';
+import { allDueWork } from '../../src/engine/scheduled-work.ts';
+import { reconcile } from '../../src/engine/reconcile.ts';
+import type { SqlDatabase, SqlValue } from '../../src/store/sql.ts';
+
+let seq = 0;
+const code = (name: string) => `${name}_${process.pid}_${++seq}`;
+const day = 86_400_000;
+
+/** A customer (on `clock`, or the real clock) with one of each thing that falls due. */
+async function customerWithDueWork(engine: Engine, plan: string, clock: string | null) {
+  const customer = must(await createCustomer(engine, { currency: 'USD', net_days: 3, ...(clock ? { test_clock: clock } : {}) }));
+  const subscription = must(await createSubscription(engine, { customer: customer.id, plan }));
+  const nowMs = (await engine.store.read.billing.subscriptionsOf([customer.id]))[0]!.periodStartMs;
+  const grant = must(await createGrant(engine, {
+    customer: customer.id, credits: '5', category: 'promotional', source: 'promotion', expires_at: new Date(nowMs + 10 * day).toISOString() }));
+  const hold = must(await createHold(engine, { customer: customer.id, credits: '1', expires_in: 3600 }));
+  return { id: customer.id, subscriptionId: subscription.id, grantId: grant.id, holdId: hold.id, startMs: nowMs };
+}
+
+/** What has run of a customer's due work: its period, its promotion's and hold's status, its first invoice past due. */
+async function dueState(engine: Engine, c: Awaited<ReturnType<typeof customerWithDueWork>>) {
+  const read = engine.store.read;
+  const invoices = (await read.billing.listInvoices({ customerId: c.id }, { limit: 10 })).data;
+  const first = invoices.find((i) => i.kind === 'subscription' && i.periodStartMs === c.startMs);
+  return {
+    periodIndex: (await read.billing.subscriptionsOf([c.id]))[0]!.periodIndex,
+    grant: (await read.grants.get(c.grantId))!.status,
+    hold: (await read.grants.getHold(c.holdId))!.status,
+    firstInvoicePastDue: first?.pastDueAtMs !== null,
+  };
+}
+
+const untouched = { periodIndex: 0, grant: 'active', hold: 'active', firstInvoicePastDue: false };
+const ran = { periodIndex: 1, grant: 'expired', hold: 'expired', firstInvoicePastDue: true };
+
+/**
+ * Migration 64: every row that falls due carries its customer's clock, copied when it is written,
+ * and due work is listed by it. A clock's advance runs its own customers' renewals, expiries,
+ * holds and dunning and nothing of another clock's or the real clock's, though theirs fall due
+ * before its target; the real clock's run leaves every test clock's alone.
+ */
+describe.each(dialects)('due work found by clock on %s', (dialect) => {
+  const ctx = useEngine(dialect);
+
+  it('an advance runs only its own clock\'s due work, the real clock only its own', async () => {
+    const { engine } = ctx;
+    const plan = must(await createPlan(engine, { code: code('clocks'), name: 'Clocks', currency: 'USD', interval: 'month', amount: 1500, included_credits: '100' }));
+    const clockA = must(await createTestClock(engine, { frozen_time: '2026-01-01T00:00:00Z' }));
+    const clockB = must(await createTestClock(engine, { frozen_time: '2026-01-01T00:00:00Z' }));
+    const a = await customerWithDueWork(engine, plan.code, clockA.id);
+    const b = await customerWithDueWork(engine, plan.code, clockB.id);
+    const real = await customerWithDueWork(engine, plan.code, null);
+    for (const [row, clock] of [[a, clockA.id], [b, clockB.id], [real, null]] as const) {
+      for (const table of ['subscriptions', 'invoices', 'grants', 'holds']) {
+        const clocks = await ctx.database.db.query<{ test_clock_id: string | null }>(`SELECT test_clock_id FROM ${table} WHERE customer_id = ?`, [row.id]);
+        expect(clocks.length, `${table} of a customer`).toBeGreaterThan(0);
+        expect(clocks.map((r) => r.test_clock_id), table).toEqual(clocks.map(() => clock));
+      }
+    }
+
+    // Forty days on clock A: the renewal, the promotion's and the allowance's expiry, the hold's,
+    // the first invoice past due; B's and the real clock's fall due as early and stay.
+    must(await advanceTestClock(engine, clockA.id, { frozen_time: '2026-02-10T00:00:00Z' }));
+    expect(await dueState(engine, a)).toEqual(ran);
+    expect(await dueState(engine, b)).toEqual(untouched);
+    expect(await dueState(engine, real)).toEqual(untouched);
+
+    // The real clock's run, forty days past its customer's start: its own work, not B's.
+    await runDue(engine, null, real.startMs + 40 * day, { kinds: allDueWork });
+    expect(await dueState(engine, real)).toEqual(ran);
+    expect(await dueState(engine, b)).toEqual(untouched);
+
+    must(await advanceTestClock(engine, clockB.id, { frozen_time: '2026-02-10T00:00:00Z' }));
+    expect(await dueState(engine, b)).toEqual(ran);
+    expect(must(await reconcile(engine)).discrepancies).toEqual([]);
+  });
+});
+
+type PlanRow = { id: bigint; parent: bigint; detail: string };
+
+/** `db` with every query recorded in `into`. */
+function capturing(db: SqlDatabase, into: { sql: string; params: readonly SqlValue[] }[]): SqlDatabase {
+  return new Proxy(db, {
+    get(target, key) {
+      if (key === 'query') {
+        return (sql: string, params: readonly SqlValue[] = []) => {
+          into.push({ sql, params });
+          return target.query(sql, params);
+        };
+      }
+      const value = Reflect.get(target, key) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+/**
+ * PRODUCT §13, due work in linear time: each pass of due work lists what is due by index in time
+ * order and reads only what it returns. Asked of SQLite for every listing of every kind, on a
+ * test clock and on the real clock: the clock-led listings are one range of their own partial
+ * index, with no sort and no other table (before migration 64 the closings began at every
+ * customer of the clock, and the renewals read and sorted every due subscription at each pass);
+ * the two others read no table whole (armed top-ups their partial index of the clock's armed
+ * customers, debt settlements that of the customers in debt).
+ */
+describe('due work listing plans on SQLite', () => {
+  it('lists each kind by its clock\'s own index, in order, reading no table whole', async () => {
+    const database = await freshDatabase('sqlite');
+    try {
+      const captured: { sql: string; params: readonly SqlValue[] }[] = [];
+      const engine = await createEngine(capturing(database.db, captured));
+      const clock = must(await createTestClock(engine, { frozen_time: '2026-01-01T00:00:00Z' }));
+      const plan = must(await createPlan(engine, { code: code('plans'), name: 'Plans', currency: 'USD', interval: 'month', amount: 1500, included_credits: '100' }));
+      await customerWithDueWork(engine, plan.code, clock.id);
+      await customerWithDueWork(engine, plan.code, null);
+      const byClock = new Set(['hold_expiry', 'subscription_renewal', 'subscription_closing', 'grant_expiry', 'invoice_past_due', 'dunning_retry']);
+      expect(allDueWork.filter((k) => byClock.has(k.kind))).toHaveLength(byClock.size);
+      const faults: string[] = [];
+      for (const testClockId of [clock.id, null]) {
+        for (const kind of allDueWork) {
+          captured.length = 0;
+          await kind.due(engine.store.read, testClockId, Date.parse('2026-03-01T00:00:00Z'), 500);
+          expect(captured.length, kind.kind).toBeGreaterThan(0);
+          for (const { sql, params } of captured) {
+            const plan = await database.db.query<PlanRow>(`EXPLAIN QUERY PLAN ${sql}`, params);
+            const steps = plan.map((r) => r.detail);
+            const at = `${kind.kind} (${testClockId === null ? 'real clock' : 'test clock'}): ${steps.join('; ')}`;
+            // Debt settlements walk the partial index of customers in debt (every clock's), which
+            // holds a row only while a debt is owed: not a table (docs/ARCHITECTURE.md, "Due work").
+            const whole = steps.filter((s) => /^SCAN \w+( |$)/.test(s) && !s.startsWith('SCAN CONSTANT') && s !== 'SCAN d USING INDEX accounts_in_debt');
+            if (whole.length > 0) faults.push(`reads a table whole: ${at}`);
+            if (byClock.has(kind.kind)) {
+              if (steps.length !== 1 || !/^SEARCH \w+ USING INDEX \w+ \(test_clock_id=\? AND /.test(steps[0]!)) faults.push(`not one range of a clock-led index: ${at}`);
+            }
+          }
+        }
+      }
+      expect(faults).toEqual([]);
+    } finally {
+      await database.drop();
+    }
+  });
+});
