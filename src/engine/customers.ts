@@ -43,6 +43,7 @@ export async function createCustomer(engine: Engine, input: CreateCustomerInput)
       depleted: true,
       autoTopUp: null,
       topUpArmed: false,
+      topUpDue: false,
       netDays: input.net_days ?? 0,
       metadata,
       createdAtMs: clockTime,
@@ -112,6 +113,8 @@ export async function setAutoTopUp(
     await tx.lockCustomers([customer.id]);
     customer.autoTopUp = settings;
     customer.topUpArmed = settings !== null;
+    // Set up (or changed): the next due-work run checks the balance against the threshold.
+    customer.topUpDue = settings !== null;
     await tx.customers.update(customer);
     const changes = new Changes(engine);
     changes.event('customer.auto_top_up_updated', customer.id, { customer: customer.id, enabled: settings !== null }, engine.clock.now());

@@ -217,4 +217,18 @@ export async function refreshSignals(tx: StoreTx, changes: Changes, customer: Cu
     customer.depleted = next.depleted;
     await tx.customers.setSignals(customer.id, next.belowThreshold, next.depleted);
   }
+  const topUp = customer.autoTopUp;
+  if (topUp !== null && customer.topUpArmed && !customer.topUpDue && availableMicro < topUp.thresholdMicro) await markTopUpDue(tx, customer);
+}
+
+/**
+ * Marks a customer with auto top-up armed for a check of its balance at the next due-work run
+ * (`autoTopUp` in purchases.ts), which buys if it is below the threshold then. The low-balance
+ * signals mark a customer they find below it; a change that takes credits away without them (an
+ * allowance revoked by a plan change) marks it unchecked. A customer marked already is left as is.
+ */
+export async function markTopUpDue(tx: StoreTx, customer: CustomerRecord): Promise<void> {
+  if (customer.autoTopUp === null || !customer.topUpArmed || customer.topUpDue) return;
+  customer.topUpDue = true;
+  await tx.customers.setTopUpDue(customer.id, true);
 }

@@ -83,28 +83,30 @@ async function buy(
 /**
  * Auto top-up: when a customer's available credits are below its threshold and top-up is armed,
  * buy the configured pack (invoice + pending grant) and disarm, so one crossing buys once. It
- * re-arms when that invoice is paid or voided.
+ * re-arms when that invoice is paid or voided. Only customers marked for a check are listed
+ * (`topUpDue`, by `customers_topup_due`: `markTopUpDue` in funding.ts), so a run reads the customers
+ * whose credits may have fallen, not every armed one; each check clears its mark.
  */
 export const autoTopUp: DueWorkKind = {
   kind: 'auto_top_up',
   atTarget: true,
-  async due(tx, clock, upTo) {
-    const armed = await tx.customers.armedTopUps(clock);
-    if (armed.length === 0) return [];
-    const funding = await loadFunding(tx, armed, new Map(armed.map((c) => [c.id, upTo])));
-    return armed
-      .filter((c) => availableOf(funding.get(c.id)!) < c.autoTopUp!.thresholdMicro)
-      .map((c) => ({ kind: 'auto_top_up', id: c.id, customerId: c.id, dueAtMs: upTo }));
+  async due(tx, clock, upTo, limit) {
+    return (await tx.customers.dueTopUps(clock, limit)).map((id) => ({ kind: 'auto_top_up', id, customerId: id, dueAtMs: upTo }));
   },
   async run(engine, tx, item) {
     await tx.lockCustomers([item.customerId]);
     const customer = await tx.customers.find(item.customerId);
-    if (!customer?.autoTopUp || !customer.topUpArmed) return;
+    // Checked already (by another server's run): nothing to do.
+    if (!customer?.topUpDue) return;
+    customer.topUpDue = false;
+    await tx.customers.setTopUpDue(customer.id, false);
+    if (!customer.autoTopUp || !customer.topUpArmed) return;
     const nows = await customerNows(engine, tx, [customer]);
     const nowMs = Math.max(nows.get(customer.id)!, item.dueAtMs);
     const available = availableOf((await loadFunding(tx, [customer], new Map([[customer.id, nowMs]]))).get(customer.id)!);
     if (available >= customer.autoTopUp.thresholdMicro) return;
     const changes = new Changes(engine);
+    customer.topUpArmed = false;
     await tx.customers.setTopUpArmed(customer.id, false);
     const { invoice } = await buy(engine, tx, changes, customer, customer.autoTopUp.creditsMicro, customer.autoTopUp.amountMinor, nowMs, {
       priority: 50, expiresAtMs: null, metadata: { auto_top_up: 'true' },

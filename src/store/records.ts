@@ -18,6 +18,11 @@ export interface CustomerRecord {
   depleted: boolean;
   autoTopUp: AutoTopUp | null;
   topUpArmed: boolean;
+  /**
+   * Its credits may have fallen below its auto top-up threshold while armed: the next due-work run
+   * checks the balance, buys if below, and clears this (migration 65).
+   */
+  topUpDue: boolean;
   /** Payment terms: invoices are due this many days after finalization (0: on finalization). */
   netDays: number;
   metadata: Metadata;

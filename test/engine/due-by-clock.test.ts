@@ -11,8 +11,11 @@ import { createSubscription } from '../../src/engine/subscriptions.ts';
 import { advanceTestClock, createTestClock } from '../../src/engine/test-clocks.ts';
 import { runDue } from '../../src/engine/due-work.ts';
 import { allDueWork } from '../../src/engine/scheduled-work.ts';
+import { autoTopUp } from '../../src/engine/purchases.ts';
+import { setAutoTopUp } from '../../src/engine/customers.ts';
+import { financeCustomer, invoicesOf } from '../support/finance.ts';
 import { reconcile } from '../../src/engine/reconcile.ts';
-import type { SqlDatabase, SqlValue } from '../../src/store/sql.ts';
+import { capturing, type Captured } from '../support/capturing.ts';
 
 let seq = 0;
 const code = (name: string) => `${name}_${process.pid}_${++seq}`;
@@ -86,46 +89,103 @@ describe.each(dialects)('due work found by clock on %s', (dialect) => {
     expect(await dueState(engine, b)).toEqual(ran);
     expect(must(await reconcile(engine)).discrepancies).toEqual([]);
   });
+
+  it('lists for auto top-up only the customers whose credits may have fallen below their threshold, each checked once', async () => {
+    const { engine } = ctx;
+    // Three customers on one clock, 100 credits each, topped up by 200 for $10 below 50.
+    const first = await financeCustomer(engine, '2026-03-01T00:00:00Z');
+    const clock = first.clock.id;
+    const customers = [first.customer.id];
+    for (let i = 0; i < 2; i++) customers.push(must(await createCustomer(engine, { currency: 'USD', test_clock: clock, net_days: 45 })).id);
+    for (const id of customers) {
+      must(await createGrant(engine, { customer: id, credits: '100', category: 'paid', source: 'adjustment' }));
+      must(await setAutoTopUp(engine, id, { threshold: '50', credits: '200', amount: 1000 }));
+    }
+    const listed = async () => (await autoTopUp.due(engine.store.read, clock, Date.parse('2026-04-01T00:00:00Z'), 500)).map((i) => i.customerId).sort();
+    const marked = async () => (await Promise.all(customers.map((id) => engine.store.read.customers.find(id)))).map((c) => c!.topUpDue);
+
+    // Set up, each is to be checked once; the run finds all three at 100, buys nothing and clears them.
+    expect(await listed()).toEqual([...customers].sort());
+    await first.advance('2026-03-01T00:01:00Z');
+    expect(await listed()).toEqual([]);
+    expect(await marked()).toEqual([false, false, false]);
+    for (const id of customers) expect(await invoicesOf(engine, id)).toEqual([]);
+
+    // Usage takes the first to 40: ingestion's signals mark it, and only it; the run buys once and
+    // disarms. A hold that leaves the second at 70, above the threshold, marks nothing.
+    await first.use(60);
+    must(await createHold(engine, { customer: customers[1]!, credits: '30', expires_in: 60 }));
+    expect(await listed()).toEqual([customers[0]]);
+    await first.advance('2026-03-01T00:02:00Z');
+    expect((await invoicesOf(engine, customers[0]!)).map((i) => [i.kind, i.status, i.totalMinor])).toEqual([['purchase', 'open', 1000n]]);
+    expect(await engine.store.read.customers.find(customers[0]!)).toMatchObject({ topUpArmed: false, topUpDue: false });
+    expect(await listed()).toEqual([]);
+
+    // Disarmed while its purchase is open, a further drop marks nothing; the third, held below the
+    // threshold, is marked and bought for.
+    await first.use(10);
+    must(await createHold(engine, { customer: customers[2]!, credits: '60', expires_in: 3600 }));
+    expect(await listed()).toEqual([customers[2]]);
+    await first.advance('2026-03-01T00:03:00Z');
+    expect((await invoicesOf(engine, customers[2]!)).map((i) => i.kind)).toEqual(['purchase']);
+    expect(await invoicesOf(engine, customers[0]!)).toHaveLength(1);
+    expect(await invoicesOf(engine, customers[1]!)).toEqual([]);
+    expect(must(await reconcile(engine)).discrepancies).toEqual([]);
+  });
+
+  it('upgraded to migration 65, checks every armed customer once and buys for those below', async () => {
+    const database = await freshDatabase(dialect);
+    try {
+      let engine = await createEngine(database.db);
+      const low = await financeCustomer(engine, '2026-03-01T00:00:00Z');
+      const high = must(await createCustomer(engine, { currency: 'USD', test_clock: low.clock.id, net_days: 45 }));
+      for (const id of [low.customer.id, high.id]) {
+        must(await createGrant(engine, { customer: id, credits: '100', category: 'paid', source: 'adjustment' }));
+        must(await setAutoTopUp(engine, id, { threshold: '50', credits: '200', amount: 1000 }));
+      }
+      await low.advance('2026-03-01T00:01:00Z');
+      await low.use(70);
+      // The schema as the release before migration 65 left it: armed, 30 credits left, no mark.
+      for (const sql of [`DROP INDEX customers_topup_due`, `ALTER TABLE customers DROP COLUMN topup_due`,
+        `CREATE INDEX customers_topup_armed ON customers (test_clock_id) WHERE topup_armed = 1`, `DELETE FROM schema_migrations WHERE version = 65`]) {
+        await database.db.run(sql);
+      }
+      engine = await createEngine(database.db);
+      const marks = await database.db.query<{ id: string; topup_due: bigint }>(`SELECT id, topup_due FROM customers`);
+      expect(Object.fromEntries(marks.map((r) => [r.id, Number(r.topup_due)]))).toEqual({ [low.customer.id]: 1, [high.id]: 1 });
+      must(await advanceTestClock(engine, low.clock.id, { frozen_time: '2026-03-01T00:02:00Z' }));
+      expect((await invoicesOf(engine, low.customer.id)).map((i) => i.kind)).toEqual(['purchase']);
+      expect(await invoicesOf(engine, high.id)).toEqual([]);
+      expect((await autoTopUp.due(engine.store.read, low.clock.id, Date.parse('2026-04-01T00:00:00Z'), 500))).toEqual([]);
+      expect(must(await reconcile(engine)).discrepancies).toEqual([]);
+    } finally {
+      await database.drop();
+    }
+  });
 });
 
 type PlanRow = { id: bigint; parent: bigint; detail: string };
-
-/** `db` with every query recorded in `into`. */
-function capturing(db: SqlDatabase, into: { sql: string; params: readonly SqlValue[] }[]): SqlDatabase {
-  return new Proxy(db, {
-    get(target, key) {
-      if (key === 'query') {
-        return (sql: string, params: readonly SqlValue[] = []) => {
-          into.push({ sql, params });
-          return target.query(sql, params);
-        };
-      }
-      const value = Reflect.get(target, key) as unknown;
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-}
 
 /**
  * PRODUCT §13, due work in linear time: each pass of due work lists what is due by index in time
  * order and reads only what it returns. Asked of SQLite for every listing of every kind, on a
  * test clock and on the real clock: the clock-led listings are one range of their own partial
  * index, with no sort and no other table (before migration 64 the closings began at every
- * customer of the clock, and the renewals read and sorted every due subscription at each pass);
- * the two others read no table whole (armed top-ups their partial index of the clock's armed
- * customers, debt settlements that of the customers in debt).
+ * customer of the clock, and the renewals read and sorted every due subscription at each pass;
+ * before migration 65 the top-ups read every armed customer); debt settlements read no table
+ * whole, only the partial index of the customers in debt.
  */
 describe('due work listing plans on SQLite', () => {
   it('lists each kind by its clock\'s own index, in order, reading no table whole', async () => {
     const database = await freshDatabase('sqlite');
     try {
-      const captured: { sql: string; params: readonly SqlValue[] }[] = [];
+      const captured: Captured[] = [];
       const engine = await createEngine(capturing(database.db, captured));
       const clock = must(await createTestClock(engine, { frozen_time: '2026-01-01T00:00:00Z' }));
       const plan = must(await createPlan(engine, { code: code('plans'), name: 'Plans', currency: 'USD', interval: 'month', amount: 1500, included_credits: '100' }));
       await customerWithDueWork(engine, plan.code, clock.id);
       await customerWithDueWork(engine, plan.code, null);
-      const byClock = new Set(['hold_expiry', 'subscription_renewal', 'subscription_closing', 'grant_expiry', 'invoice_past_due', 'dunning_retry']);
+      const byClock = new Set(['hold_expiry', 'subscription_renewal', 'subscription_closing', 'grant_expiry', 'auto_top_up', 'invoice_past_due', 'dunning_retry']);
       expect(allDueWork.filter((k) => byClock.has(k.kind))).toHaveLength(byClock.size);
       const faults: string[] = [];
       for (const testClockId of [clock.id, null]) {
@@ -142,7 +202,7 @@ describe('due work listing plans on SQLite', () => {
             const whole = steps.filter((s) => /^SCAN \w+( |$)/.test(s) && !s.startsWith('SCAN CONSTANT') && s !== 'SCAN d USING INDEX accounts_in_debt');
             if (whole.length > 0) faults.push(`reads a table whole: ${at}`);
             if (byClock.has(kind.kind)) {
-              if (steps.length !== 1 || !/^SEARCH \w+ USING INDEX \w+ \(test_clock_id=\? AND /.test(steps[0]!)) faults.push(`not one range of a clock-led index: ${at}`);
+              if (steps.length !== 1 || !/^SEARCH \w+ USING (COVERING )?INDEX \w+ \(test_clock_id=\?( AND |\))/.test(steps[0]!)) faults.push(`not one range of a clock-led index: ${at}`);
             }
           }
         }

@@ -7,28 +7,8 @@ import { purchaseCredits } from '../../src/engine/purchases.ts';
 import { recordPayment } from '../../src/engine/invoices.ts';
 import { createCreditNote } from '../../src/engine/credit-notes.ts';
 import { reconcile } from '../../src/engine/reconcile.ts';
-import type { SqlConnection, SqlDatabase, SqlValue } from '../../src/store/sql.ts';
-
-interface Captured {
-  sql: string;
-  params: readonly SqlValue[];
-}
-
-/** `c` with every query it runs recorded in `into`. */
-function capturing(c: SqlConnection, into: Captured[]): SqlConnection {
-  return new Proxy(c, {
-    get(target, key) {
-      if (key === 'query') {
-        return (sql: string, params: readonly SqlValue[] = []) => {
-          into.push({ sql, params });
-          return target.query(sql, params);
-        };
-      }
-      const value = Reflect.get(target, key) as unknown;
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-}
+import type { SqlConnection, SqlDatabase } from '../../src/store/sql.ts';
+import { capturing, type Captured } from '../support/capturing.ts';
 
 /** `db`, with every query its read snapshots run (where the checks read) recorded in `into`. */
 function capturingSnapshots(db: SqlDatabase, into: Captured[]): SqlDatabase {

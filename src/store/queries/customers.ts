@@ -2,7 +2,7 @@ import type { Dialect, SqlConnection, SqlRow, SqlValue } from '../sql.ts';
 import type {
   CustomerRecord, Page, PageRequest, SubscriptionRecord, SubscriptionTimeline, TestClockRecord, TimelinePhase, TimelineSubscription,
 } from '../records.ts';
-import { big, bigOrNull, json, num, numOrNull, queryInChunks, strOrNull } from '../rows.ts';
+import { big, bigOrNull, json, num, numOrNull, onClock, onClockParams, queryInChunks, strOrNull } from '../rows.ts';
 import type { UsableGrant } from '../../core/burn-down.ts';
 import { pageQuery } from './paging.ts';
 import { overageColumns, overageParams, overageUsed } from './billing.ts';
@@ -24,6 +24,7 @@ function toCustomer(r: SqlRow): CustomerRecord {
       ? null
       : { thresholdMicro: big(r.topup_threshold), creditsMicro: big(r.topup_credits), amountMinor: big(r.topup_amount) },
     topUpArmed: r.topup_armed !== null && r.topup_armed !== undefined && big(r.topup_armed) === 1n,
+    topUpDue: r.topup_due !== null && r.topup_due !== undefined && big(r.topup_due) === 1n,
     netDays: r.net_days === null || r.net_days === undefined ? 0 : num(r.net_days),
     metadata: json(r.metadata),
     createdAtMs: num(r.created_at),
@@ -218,21 +219,22 @@ export class CustomerQueries {
   async insert(r: CustomerRecord): Promise<void> {
     await this.c.run(
       `INSERT INTO customers (id, external_id, name, email, currency, test_clock_id, overage_enabled, low_balance_threshold,
-        below_threshold, depleted, topup_threshold, topup_credits, topup_amount, topup_armed, metadata, created_at, net_days)
-        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+        below_threshold, depleted, topup_threshold, topup_credits, topup_amount, topup_armed, topup_due, metadata, created_at, net_days)
+        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
       [r.id, r.externalId, r.name, r.email, r.currency, r.testClockId, r.overageEnabled ? 1 : 0, r.lowBalanceThresholdMicro,
         r.belowThreshold ? 1 : 0, r.depleted ? 1 : 0, r.autoTopUp?.thresholdMicro ?? null, r.autoTopUp?.creditsMicro ?? null,
-        r.autoTopUp?.amountMinor ?? null, r.topUpArmed ? 1 : 0, JSON.stringify(r.metadata), r.createdAtMs, r.netDays],
+        r.autoTopUp?.amountMinor ?? null, r.topUpArmed ? 1 : 0, r.topUpDue ? 1 : 0, JSON.stringify(r.metadata), r.createdAtMs, r.netDays],
     );
   }
 
   async update(r: CustomerRecord): Promise<void> {
     await this.c.run(
       `UPDATE customers SET name = ?, email = ?, overage_enabled = ?, low_balance_threshold = ?, below_threshold = ?,
-        depleted = ?, topup_threshold = ?, topup_credits = ?, topup_amount = ?, topup_armed = ?, metadata = ?, net_days = ? WHERE id = ?`,
+        depleted = ?, topup_threshold = ?, topup_credits = ?, topup_amount = ?, topup_armed = ?, topup_due = ?, metadata = ?, net_days = ?
+        WHERE id = ?`,
       [r.name, r.email, r.overageEnabled ? 1 : 0, r.lowBalanceThresholdMicro, r.belowThreshold ? 1 : 0, r.depleted ? 1 : 0,
         r.autoTopUp?.thresholdMicro ?? null, r.autoTopUp?.creditsMicro ?? null, r.autoTopUp?.amountMinor ?? null,
-        r.topUpArmed ? 1 : 0, JSON.stringify(r.metadata), r.netDays, r.id],
+        r.topUpArmed ? 1 : 0, r.topUpDue ? 1 : 0, JSON.stringify(r.metadata), r.netDays, r.id],
     );
   }
 
@@ -386,17 +388,25 @@ export class CustomerQueries {
       [q, q, q, q, '\u{10FFFF}', q, q, '\u{10FFFF}'], page, toCustomer);
   }
 
+  /**
+   * Arms auto top-up (after its purchase was paid) or disarms it (a purchase under way). Arming
+   * also marks the customer for a check of its balance (`topUpDue`), which the next due-work run
+   * makes; disarming clears the mark.
+   */
   async setTopUpArmed(id: string, armed: boolean): Promise<void> {
-    await this.c.run(`UPDATE customers SET topup_armed = ? WHERE id = ?`, [armed ? 1 : 0, id]);
+    await this.c.run(`UPDATE customers SET topup_armed = ?, topup_due = ? WHERE id = ?`, [armed ? 1 : 0, armed ? 1 : 0, id]);
   }
 
-  /** Customers with auto top-up armed, on the given clock (null: the real clock). */
-  async armedTopUps(testClockId: string | null): Promise<CustomerRecord[]> {
-    const clock = testClockId === null ? 'test_clock_id IS NULL' : 'test_clock_id = ?';
-    // Led by the partial index customers_topup_armed: only armed customers are read.
-    const rows = await this.c.query(`SELECT * FROM customers WHERE topup_armed = 1 AND topup_threshold IS NOT NULL AND ${clock} ORDER BY id`,
-      testClockId === null ? [] : [testClockId]);
-    return rows.map(toCustomer);
+  /** Marks a customer for a check of its balance against its auto top-up threshold, or clears the mark. */
+  async setTopUpDue(id: string, due: boolean): Promise<void> {
+    await this.c.run(`UPDATE customers SET topup_due = ? WHERE id = ?`, [due ? 1 : 0, id]);
+  }
+
+  /** Customers of a clock (null: the real clock) marked for an auto top-up check, by `customers_topup_due`. */
+  async dueTopUps(testClockId: string | null, limit: number): Promise<string[]> {
+    const rows = await this.c.query(`SELECT id FROM customers WHERE topup_due = 1 AND ${onClock(testClockId)} ORDER BY id LIMIT ?`,
+      onClockParams(testClockId, [limit]));
+    return rows.map((r) => r.id as string);
   }
 
   async onClock(testClockId: string | null): Promise<CustomerRecord[]> {
