@@ -725,7 +725,8 @@ export const migrations: Migration[] = [
       ],
       postgres: [],
     },
-  },  {
+  },
+  {
     version: 64,
     name: 'due work found by clock',
     // Due work was listed by joining each row to its customer for the clock, and two listings
