@@ -1,7 +1,7 @@
 import { fail, invalid, notFound, ok, type Outcome } from '../core/errors.ts';
 import { isCurrency } from '../core/money.ts';
 import type { CustomerRecord, Metadata } from '../store/records.ts';
-import { Changes, type Engine } from './context.ts';
+import { Changes, customerNow, type Engine } from './context.ts';
 import { FieldCheck } from './input.ts';
 
 export interface CreateCustomerInput {
@@ -43,7 +43,7 @@ export async function createCustomer(engine: Engine, input: CreateCustomerInput)
       depleted: true,
       autoTopUp: null,
       topUpArmed: false,
-      topUpDue: false,
+      topUpCheckAtMs: null,
       netDays: input.net_days ?? 0,
       metadata,
       createdAtMs: clockTime,
@@ -113,9 +113,9 @@ export async function setAutoTopUp(
     await tx.lockCustomers([customer.id]);
     customer.autoTopUp = settings;
     customer.topUpArmed = settings !== null;
-    // Set up (or changed): the next due-work run checks the balance against the threshold.
-    customer.topUpDue = settings !== null;
     await tx.customers.update(customer);
+    // Set up (or changed): the balance is checked against the threshold now (by the customer's clock).
+    await tx.customers.setTopUpArmed(customer.id, customer.topUpArmed, settings === null ? null : await customerNow(engine, tx, customer));
     const changes = new Changes(engine);
     changes.event('customer.auto_top_up_updated', customer.id, { customer: customer.id, enabled: settings !== null }, engine.clock.now());
     await changes.flush(tx);

@@ -10,7 +10,7 @@ import type { DueWorkKind } from './due-work.ts';
 import { isCollectible } from './credit-notes.ts';
 import { closingDueAtMs } from './close-subscription.ts';
 import { recoverSubscription, takePayment } from './invoice-settlement.ts';
-import { availableOf, loadFunding, refreshSignals } from './funding.ts';
+import { availableOf, checkTopUpAt, loadFunding, refreshSignals } from './funding.ts';
 
 /**
  * Unpaid invoices and dunning (PRODUCT §14). An invoice goes past due when its due date passes or
@@ -37,6 +37,8 @@ export async function markPastDue(
     for (const grant of boughtBy(await tx.grants.forInvoice(invoice.id))) {
       if (grant.status !== 'active' || grant.frozenFromMs !== null || frozenFrom === null) continue;
       await tx.grants.setFreeze(grant.id, Math.max(frozenFrom, atMs), null);
+      // Its credits stop paying then: an armed auto top-up checks the balance at that time.
+      await tx.customers.checkTopUpAt(invoice.customerId, Math.max(frozenFrom, atMs));
     }
     if (invoice.subscriptionId) {
       const sub = await tx.billing.subscription(invoice.subscriptionId);
@@ -83,6 +85,7 @@ async function escalate(engine: Engine, tx: StoreTx, changes: Changes, customer:
   invoice.uncollectibleAtMs = nowMs;
   invoice.nextAttemptAtMs = null;
   await revokeInvoiceCredits(tx, changes, invoice, 'invoice uncollectible', nowMs);
+  await checkTopUpAt(tx, customer, nowMs);
   changes.event('invoice.marked_uncollectible', invoice.customerId, { invoice: invoice.id, amount: minorToJson(invoice.totalMinor - invoice.amountPaidMinor) }, nowMs);
   if (!invoice.subscriptionId) return;
   const sub = await tx.billing.subscription(invoice.subscriptionId);

@@ -218,17 +218,18 @@ export async function refreshSignals(tx: StoreTx, changes: Changes, customer: Cu
     await tx.customers.setSignals(customer.id, next.belowThreshold, next.depleted);
   }
   const topUp = customer.autoTopUp;
-  if (topUp !== null && customer.topUpArmed && !customer.topUpDue && availableMicro < topUp.thresholdMicro) await markTopUpDue(tx, customer);
+  if (topUp !== null && customer.topUpArmed && availableMicro < topUp.thresholdMicro) await checkTopUpAt(tx, customer, nowMs);
 }
 
 /**
- * Marks a customer with auto top-up armed for a check of its balance at the next due-work run
- * (`autoTopUp` in purchases.ts), which buys if it is below the threshold then. The low-balance
- * signals mark a customer they find below it; a change that takes credits away without them (an
- * allowance revoked by a plan change) marks it unchecked. A customer marked already is left as is.
+ * Has an armed customer's credits checked against its auto top-up threshold at `atMs` (the earliest
+ * check to come is kept), by due work (`autoTopUp` in purchases.ts), which buys if they are below
+ * it then. The low-balance signals ask it of a customer they find below; a change that takes
+ * credits away without them (an allowance revoked by a plan change or a cancellation) asks it
+ * unchecked. The store keeps the earliest time whatever this record says, so a record read
+ * before another check was set or cleared cannot undo it.
  */
-export async function markTopUpDue(tx: StoreTx, customer: CustomerRecord): Promise<void> {
-  if (customer.autoTopUp === null || !customer.topUpArmed || customer.topUpDue) return;
-  customer.topUpDue = true;
-  await tx.customers.setTopUpDue(customer.id, true);
+export async function checkTopUpAt(tx: StoreTx, customer: CustomerRecord, atMs: number): Promise<void> {
+  if (customer.autoTopUp === null || !customer.topUpArmed) return;
+  await tx.customers.checkTopUpAt(customer.id, atMs);
 }

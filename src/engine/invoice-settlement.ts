@@ -43,7 +43,7 @@ export async function settleInvoice(engine: Engine, tx: StoreTx, changes: Change
   for (const grant of await tx.grants.forInvoice(invoice.id)) {
     if (grant.status === 'pending') await activateGrant(engine, tx, changes, customer, grant, nowMs);
   }
-  if (invoice.metadata.auto_top_up === 'true') await tx.customers.setTopUpArmed(customer.id, true);
+  if (invoice.metadata.auto_top_up === 'true') await tx.customers.setTopUpArmed(customer.id, true, nowMs);
   await rewardReferral(engine, tx, changes, invoice, nowMs);
   await recoverPaidInvoice(tx, changes, invoice, nowMs);
 }

@@ -83,31 +83,35 @@ async function buy(
 /**
  * Auto top-up: when a customer's available credits are below its threshold and top-up is armed,
  * buy the configured pack (invoice + pending grant) and disarm, so one crossing buys once. It
- * re-arms when that invoice is paid or voided. Only customers marked for a check are listed
- * (`topUpDue`, by `customers_topup_due`: `markTopUpDue` in funding.ts), so a run reads the customers
- * whose credits may have fallen, not every armed one; each check clears its mark.
+ * re-arms when that invoice is paid or voided. Only the checks that have come are listed
+ * (`topUpCheckAtMs`, by `customers_topup_check`: `checkTopUpAt` in funding.ts), in time order with
+ * the other due work, so a run reads the customers whose credits may have fallen, not every armed
+ * one. A check above the threshold leaves the next one to come: the earliest time a grant of the
+ * customer's stops paying (frozen from then, its invoice unpaid).
  */
 export const autoTopUp: DueWorkKind = {
   kind: 'auto_top_up',
-  atTarget: true,
   async due(tx, clock, upTo, limit) {
-    return (await tx.customers.dueTopUps(clock, limit)).map((id) => ({ kind: 'auto_top_up', id, customerId: id, dueAtMs: upTo }));
+    return (await tx.customers.dueTopUpChecks(clock, upTo, limit)).map((d) => ({ kind: 'auto_top_up', id: d.id, customerId: d.id, dueAtMs: d.dueAtMs }));
   },
   async run(engine, tx, item) {
     await tx.lockCustomers([item.customerId]);
     const customer = await tx.customers.find(item.customerId);
-    // Checked already (by another server's run): nothing to do.
-    if (!customer?.topUpDue) return;
-    customer.topUpDue = false;
-    await tx.customers.setTopUpDue(customer.id, false);
+    // Checked already (by another server's run), or not yet due: nothing now.
+    if (customer?.topUpCheckAtMs == null || customer.topUpCheckAtMs > item.dueAtMs) return;
+    await tx.customers.clearTopUpCheck(customer.id);
     if (!customer.autoTopUp || !customer.topUpArmed) return;
     const nows = await customerNows(engine, tx, [customer]);
     const nowMs = Math.max(nows.get(customer.id)!, item.dueAtMs);
-    const available = availableOf((await loadFunding(tx, [customer], new Map([[customer.id, nowMs]]))).get(customer.id)!);
-    if (available >= customer.autoTopUp.thresholdMicro) return;
+    const funding = (await loadFunding(tx, [customer], new Map([[customer.id, nowMs]]))).get(customer.id)!;
+    if (availableOf(funding) >= customer.autoTopUp.thresholdMicro) {
+      const next = nextFreeze(funding.grants, nowMs);
+      if (next !== null) await tx.customers.checkTopUpAt(customer.id, next);
+      return;
+    }
     const changes = new Changes(engine);
     customer.topUpArmed = false;
-    await tx.customers.setTopUpArmed(customer.id, false);
+    await tx.customers.setTopUpArmed(customer.id, false, null);
     const { invoice } = await buy(engine, tx, changes, customer, customer.autoTopUp.creditsMicro, customer.autoTopUp.amountMinor, nowMs, {
       priority: 50, expiresAtMs: null, metadata: { auto_top_up: 'true' },
     });
@@ -115,3 +119,13 @@ export const autoTopUp: DueWorkKind = {
     await changes.flush(tx);
   },
 };
+
+/** The earliest time after `nowMs` a grant stops paying, frozen from then (its invoice unpaid); null if none. */
+function nextFreeze(grants: readonly { frozenFromMs?: number | null; unfrozenAtMs?: number | null }[], nowMs: number): number | null {
+  let next: number | null = null;
+  for (const g of grants) {
+    const from = g.frozenFromMs ?? null;
+    if (from !== null && from > nowMs && (g.unfrozenAtMs ?? null) === null && (next === null || from < next)) next = from;
+  }
+  return next;
+}

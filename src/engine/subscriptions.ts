@@ -8,7 +8,7 @@ import { issueInvoice } from './invoices.ts';
 import { closingDueAtMs } from './close-subscription.ts';
 import { advancePeriod } from './renew-subscription.ts';
 import { enableOverageFor, grantAllowance, leftOf, overageLines, periodAllowances, postOverageInvoiced, revokeAllowance } from './subscription-credits.ts';
-import { markTopUpDue } from './funding.ts';
+import { checkTopUpAt } from './funding.ts';
 
 export interface CreateSubscriptionInput {
   customer: string;
@@ -102,7 +102,7 @@ export async function changeSubscription(engine: Engine, id: string, input: Chan
     const grantMicro = credits.grantMicro;
     const [creditLine, chargeLine] = invoice.lines;
     revokeAllowance(changes, sub, allowances, credits, { type: 'subscription_change', id: creditLine!.id }, { invoice: invoice.id, invoice_line: creditLine!.id }, nowMs);
-    if (credits.revokeMicro > 0n) await markTopUpDue(tx, customer);
+    if (credits.revokeMicro > 0n) await checkTopUpAt(tx, customer, nowMs);
     await changes.flush(tx);
     await grantAllowance(engine, tx, changes, customer, sub, grantMicro, sub.periodStartMs, sub.periodEndMs, invoice, chargeLine!.id, nowMs);
     await tx.billing.endOpenPhase(sub.id, nowMs);
@@ -155,7 +155,7 @@ export async function cancelSubscription(engine: Engine, id: string, input: { ti
       const allowances = await periodAllowances(tx, sub, nowMs);
       const credits = prorationCredits(plan, null, fraction, leftOf(allowances));
       revokeAllowance(changes, sub, allowances, credits, { type: 'subscription_cancel', id: invoice.lines[0]!.id }, { invoice: invoice.id, invoice_line: invoice.lines[0]!.id }, nowMs);
-      if (credits.revokeMicro > 0n) await markTopUpDue(tx, customer);
+      if (credits.revokeMicro > 0n) await checkTopUpAt(tx, customer, nowMs);
     }
     sub.status = 'canceled';
     sub.endedAtMs = nowMs;

@@ -762,20 +762,22 @@ export const migrations: Migration[] = [
   },
   {
     version: 65,
-    name: 'auto top-ups listed when due',
+    name: 'auto top-ups checked when due',
     // Auto top-up was due work that listed every armed customer of the clock and read each one's
     // grants, at every tick of the real-clock scheduler: with 20,000 armed customers and none
-    // below its threshold, a tick cost 262–286 ms (BENCHMARKS.md, "Round 35"). Now a customer is
-    // marked (`topup_due`) when its credits may have fallen below its threshold (the low-balance
-    // signals found them below it, an allowance was revoked, auto top-up was set up or re-armed),
-    // and the listing reads only the marked, by the partial index led by the clock; running one
-    // checks the balance, buys when below and clears the mark. Every customer armed now is marked,
-    // so the first run checks each once, as the listing did.
+    // below its threshold, a tick cost 262–286 ms (BENCHMARKS.md, "Round 35"). Now an armed
+    // customer carries when its credits are next to be checked against its threshold
+    // (`topup_check_at`, NULL: no check to come): set when its credits may fall below it (the
+    // low-balance signals found them below, credits were revoked, an unpaid invoice freezes what
+    // it bought from a time, auto top-up was set up or re-armed), the earliest such time kept.
+    // The listing reads only the checks due, by the partial index led by the clock; a check buys
+    // when below and clears the time. Every customer armed now is checked at once, as the listing
+    // did at every tick.
     statements: [
-      `ALTER TABLE customers ADD COLUMN topup_due BIGINT NOT NULL DEFAULT 0`,
-      `UPDATE customers SET topup_due = 1 WHERE topup_armed = 1 AND topup_threshold IS NOT NULL`,
+      `ALTER TABLE customers ADD COLUMN topup_check_at BIGINT`,
+      `UPDATE customers SET topup_check_at = 0 WHERE topup_armed = 1 AND topup_threshold IS NOT NULL`,
       `DROP INDEX customers_topup_armed`,
-      `CREATE INDEX customers_topup_due ON customers (test_clock_id, id) WHERE topup_due = 1`,
+      `CREATE INDEX customers_topup_check ON customers (test_clock_id, topup_check_at, id) WHERE topup_check_at IS NOT NULL`,
     ],
   },
 ];

@@ -19,10 +19,11 @@ export interface CustomerRecord {
   autoTopUp: AutoTopUp | null;
   topUpArmed: boolean;
   /**
-   * Its credits may have fallen below its auto top-up threshold while armed: the next due-work run
-   * checks the balance, buys if below, and clears this (migration 65).
+   * When its credits are next to be checked against its auto top-up threshold (null: no check to
+   * come): due work checks then, buys if below, and clears it (migration 65). Written only by
+   * `CustomerQueries.checkTopUpAt`, `clearTopUpCheck` and `setTopUpArmed`, never by `update`.
    */
-  topUpDue: boolean;
+  topUpCheckAtMs: number | null;
   /** Payment terms: invoices are due this many days after finalization (0: on finalization). */
   netDays: number;
   metadata: Metadata;

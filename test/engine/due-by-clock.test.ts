@@ -102,7 +102,7 @@ describe.each(dialects)('due work found by clock on %s', (dialect) => {
       must(await setAutoTopUp(engine, id, { threshold: '50', credits: '200', amount: 1000 }));
     }
     const listed = async () => (await autoTopUp.due(engine.store.read, clock, Date.parse('2026-04-01T00:00:00Z'), 500)).map((i) => i.customerId).sort();
-    const marked = async () => (await Promise.all(customers.map((id) => engine.store.read.customers.find(id)))).map((c) => c!.topUpDue);
+    const marked = async () => (await Promise.all(customers.map((id) => engine.store.read.customers.find(id)))).map((c) => c!.topUpCheckAtMs !== null);
 
     // Set up, each is to be checked once; the run finds all three at 100, buys nothing and clears them.
     expect(await listed()).toEqual([...customers].sort());
@@ -118,7 +118,7 @@ describe.each(dialects)('due work found by clock on %s', (dialect) => {
     expect(await listed()).toEqual([customers[0]]);
     await first.advance('2026-03-01T00:02:00Z');
     expect((await invoicesOf(engine, customers[0]!)).map((i) => [i.kind, i.status, i.totalMinor])).toEqual([['purchase', 'open', 1000n]]);
-    expect(await engine.store.read.customers.find(customers[0]!)).toMatchObject({ topUpArmed: false, topUpDue: false });
+    expect(await engine.store.read.customers.find(customers[0]!)).toMatchObject({ topUpArmed: false, topUpCheckAtMs: null });
     expect(await listed()).toEqual([]);
 
     // Disarmed while its purchase is open, a further drop marks nothing; the third, held below the
@@ -130,6 +130,32 @@ describe.each(dialects)('due work found by clock on %s', (dialect) => {
     expect((await invoicesOf(engine, customers[2]!)).map((i) => i.kind)).toEqual(['purchase']);
     expect(await invoicesOf(engine, customers[0]!)).toHaveLength(1);
     expect(await invoicesOf(engine, customers[1]!)).toEqual([]);
+    expect(must(await reconcile(engine)).discrepancies).toEqual([]);
+  });
+
+  it('checks an auto top-up when an unpaid invoice\'s credits stop paying, and buys then', async () => {
+    const { engine } = ctx;
+    const plan = must(await createPlan(engine, { code: code('frozen'), name: 'Frozen', currency: 'USD', interval: 'month', amount: 1500, included_credits: '100' }));
+    const clock = must(await createTestClock(engine, { frozen_time: '2026-05-01T00:00:00Z' }));
+    const customer = must(await createCustomer(engine, { currency: 'USD', test_clock: clock.id, net_days: 3 }));
+    must(await createSubscription(engine, { customer: customer.id, plan: plan.code }));
+    must(await setAutoTopUp(engine, customer.id, { threshold: '50', credits: '200', amount: 1000 }));
+    const purchases = async () => (await invoicesOf(engine, customer.id)).filter((i) => i.kind === 'purchase');
+
+    // The allowance (100), granted before its invoice is paid, stops paying 7 days after the
+    // invoice's due date (May 4) unless it is paid by then. The set-up's check finds 100, above the
+    // threshold, buys nothing, and leaves the next check at that time; the invoice falling past
+    // due keeps it there, and nothing is bought before it.
+    must(await advanceTestClock(engine, clock.id, { frozen_time: '2026-05-02T00:00:00Z' }));
+    const frozenFrom = Date.parse('2026-05-04T00:00:00Z') + 7 * day;
+    expect(await engine.store.read.customers.find(customer.id)).toMatchObject({ topUpArmed: true, topUpCheckAtMs: frozenFrom });
+    must(await advanceTestClock(engine, clock.id, { frozen_time: '2026-05-06T00:00:00Z' }));
+    expect((await engine.store.read.customers.find(customer.id))!.topUpCheckAtMs).toBe(frozenFrom);
+    expect(await purchases()).toEqual([]);
+    must(await advanceTestClock(engine, clock.id, { frozen_time: '2026-05-12T00:00:00Z' }));
+    const bought = await purchases();
+    expect(bought.map((i) => [i.totalMinor, i.createdAtMs])).toEqual([[1000n, frozenFrom]]);
+    expect(await engine.store.read.customers.find(customer.id)).toMatchObject({ topUpArmed: false, topUpCheckAtMs: null });
     expect(must(await reconcile(engine)).discrepancies).toEqual([]);
   });
 
@@ -146,13 +172,13 @@ describe.each(dialects)('due work found by clock on %s', (dialect) => {
       await low.advance('2026-03-01T00:01:00Z');
       await low.use(70);
       // The schema as the release before migration 65 left it: armed, 30 credits left, no mark.
-      for (const sql of [`DROP INDEX customers_topup_due`, `ALTER TABLE customers DROP COLUMN topup_due`,
+      for (const sql of [`DROP INDEX customers_topup_check`, `ALTER TABLE customers DROP COLUMN topup_check_at`,
         `CREATE INDEX customers_topup_armed ON customers (test_clock_id) WHERE topup_armed = 1`, `DELETE FROM schema_migrations WHERE version = 65`]) {
         await database.db.run(sql);
       }
       engine = await createEngine(database.db);
-      const marks = await database.db.query<{ id: string; topup_due: bigint }>(`SELECT id, topup_due FROM customers`);
-      expect(Object.fromEntries(marks.map((r) => [r.id, Number(r.topup_due)]))).toEqual({ [low.customer.id]: 1, [high.id]: 1 });
+      const marks = await database.db.query<{ id: string; topup_check_at: bigint | null }>(`SELECT id, topup_check_at FROM customers`);
+      expect(Object.fromEntries(marks.map((r) => [r.id, r.topup_check_at === null ? null : Number(r.topup_check_at)]))).toEqual({ [low.customer.id]: 0, [high.id]: 0 });
       must(await advanceTestClock(engine, low.clock.id, { frozen_time: '2026-03-01T00:02:00Z' }));
       expect((await invoicesOf(engine, low.customer.id)).map((i) => i.kind)).toEqual(['purchase']);
       expect(await invoicesOf(engine, high.id)).toEqual([]);

@@ -24,7 +24,7 @@ function toCustomer(r: SqlRow): CustomerRecord {
       ? null
       : { thresholdMicro: big(r.topup_threshold), creditsMicro: big(r.topup_credits), amountMinor: big(r.topup_amount) },
     topUpArmed: r.topup_armed !== null && r.topup_armed !== undefined && big(r.topup_armed) === 1n,
-    topUpDue: r.topup_due !== null && r.topup_due !== undefined && big(r.topup_due) === 1n,
+    topUpCheckAtMs: r.topup_check_at === undefined ? null : numOrNull(r.topup_check_at),
     netDays: r.net_days === null || r.net_days === undefined ? 0 : num(r.net_days),
     metadata: json(r.metadata),
     createdAtMs: num(r.created_at),
@@ -219,22 +219,21 @@ export class CustomerQueries {
   async insert(r: CustomerRecord): Promise<void> {
     await this.c.run(
       `INSERT INTO customers (id, external_id, name, email, currency, test_clock_id, overage_enabled, low_balance_threshold,
-        below_threshold, depleted, topup_threshold, topup_credits, topup_amount, topup_armed, topup_due, metadata, created_at, net_days)
-        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+        below_threshold, depleted, topup_threshold, topup_credits, topup_amount, topup_armed, metadata, created_at, net_days)
+        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
       [r.id, r.externalId, r.name, r.email, r.currency, r.testClockId, r.overageEnabled ? 1 : 0, r.lowBalanceThresholdMicro,
         r.belowThreshold ? 1 : 0, r.depleted ? 1 : 0, r.autoTopUp?.thresholdMicro ?? null, r.autoTopUp?.creditsMicro ?? null,
-        r.autoTopUp?.amountMinor ?? null, r.topUpArmed ? 1 : 0, r.topUpDue ? 1 : 0, JSON.stringify(r.metadata), r.createdAtMs, r.netDays],
+        r.autoTopUp?.amountMinor ?? null, r.topUpArmed ? 1 : 0, JSON.stringify(r.metadata), r.createdAtMs, r.netDays],
     );
   }
 
   async update(r: CustomerRecord): Promise<void> {
     await this.c.run(
       `UPDATE customers SET name = ?, email = ?, overage_enabled = ?, low_balance_threshold = ?, below_threshold = ?,
-        depleted = ?, topup_threshold = ?, topup_credits = ?, topup_amount = ?, topup_armed = ?, topup_due = ?, metadata = ?, net_days = ?
-        WHERE id = ?`,
+        depleted = ?, topup_threshold = ?, topup_credits = ?, topup_amount = ?, topup_armed = ?, metadata = ?, net_days = ? WHERE id = ?`,
       [r.name, r.email, r.overageEnabled ? 1 : 0, r.lowBalanceThresholdMicro, r.belowThreshold ? 1 : 0, r.depleted ? 1 : 0,
         r.autoTopUp?.thresholdMicro ?? null, r.autoTopUp?.creditsMicro ?? null, r.autoTopUp?.amountMinor ?? null,
-        r.topUpArmed ? 1 : 0, r.topUpDue ? 1 : 0, JSON.stringify(r.metadata), r.netDays, r.id],
+        r.topUpArmed ? 1 : 0, JSON.stringify(r.metadata), r.netDays, r.id],
     );
   }
 
@@ -389,24 +388,35 @@ export class CustomerQueries {
   }
 
   /**
-   * Arms auto top-up (after its purchase was paid) or disarms it (a purchase under way). Arming
-   * also marks the customer for a check of its balance (`topUpDue`), which the next due-work run
-   * makes; disarming clears the mark.
+   * Arms auto top-up (after its purchase was paid or voided), with a check of the balance due at
+   * `checkAtMs`, or disarms it (a purchase under way), with no check to come.
    */
-  async setTopUpArmed(id: string, armed: boolean): Promise<void> {
-    await this.c.run(`UPDATE customers SET topup_armed = ?, topup_due = ? WHERE id = ?`, [armed ? 1 : 0, armed ? 1 : 0, id]);
+  async setTopUpArmed(id: string, armed: boolean, checkAtMs: number | null): Promise<void> {
+    await this.c.run(`UPDATE customers SET topup_armed = ?, topup_check_at = ? WHERE id = ?`, [armed ? 1 : 0, armed ? checkAtMs : null, id]);
   }
 
-  /** Marks a customer for a check of its balance against its auto top-up threshold, or clears the mark. */
-  async setTopUpDue(id: string, due: boolean): Promise<void> {
-    await this.c.run(`UPDATE customers SET topup_due = ? WHERE id = ?`, [due ? 1 : 0, id]);
+  /**
+   * A check of an armed customer's balance against its auto top-up threshold due at `atMs`, unless
+   * one is due sooner already: the earliest is kept, in the database whatever a caller's record
+   * says. Nothing for a customer not armed.
+   */
+  async checkTopUpAt(id: string, atMs: number): Promise<void> {
+    await this.c.run(`UPDATE customers SET topup_check_at = ? WHERE id = ? AND topup_armed = 1 AND (topup_check_at IS NULL OR topup_check_at > ?)`,
+      [atMs, id, atMs]);
   }
 
-  /** Customers of a clock (null: the real clock) marked for an auto top-up check, by `customers_topup_due`. */
-  async dueTopUps(testClockId: string | null, limit: number): Promise<string[]> {
-    const rows = await this.c.query(`SELECT id FROM customers WHERE topup_due = 1 AND ${onClock(testClockId)} ORDER BY id LIMIT ?`,
-      onClockParams(testClockId, [limit]));
-    return rows.map((r) => r.id as string);
+  /** The check made: none to come. */
+  async clearTopUpCheck(id: string): Promise<void> {
+    await this.c.run(`UPDATE customers SET topup_check_at = NULL WHERE id = ?`, [id]);
+  }
+
+  /** Customers of a clock (null: the real clock) whose auto top-up check is due by `upToMs`, soonest first, by `customers_topup_check`. */
+  async dueTopUpChecks(testClockId: string | null, upToMs: number, limit: number): Promise<{ id: string; dueAtMs: number }[]> {
+    const rows = await this.c.query(
+      `SELECT id, topup_check_at FROM customers WHERE topup_check_at IS NOT NULL AND ${onClock(testClockId)} AND topup_check_at <= ?
+        ORDER BY topup_check_at, id LIMIT ?`,
+      onClockParams(testClockId, [upToMs, limit]));
+    return rows.map((r) => ({ id: r.id as string, dueAtMs: num(r.topup_check_at) }));
   }
 
   async onClock(testClockId: string | null): Promise<CustomerRecord[]> {
