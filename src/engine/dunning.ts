@@ -10,7 +10,7 @@ import type { DueWorkKind } from './due-work.ts';
 import { isCollectible } from './credit-notes.ts';
 import { closingDueAtMs } from './close-subscription.ts';
 import { recoverSubscription, takePayment } from './invoice-settlement.ts';
-import { availableOf, checkTopUpAt, loadFunding, refreshSignals } from './funding.ts';
+import { refreshSignalsNow } from './funding.ts';
 
 /**
  * Unpaid invoices and dunning (PRODUCT §14). An invoice goes past due when its due date passes or
@@ -85,25 +85,23 @@ async function escalate(engine: Engine, tx: StoreTx, changes: Changes, customer:
   invoice.uncollectibleAtMs = nowMs;
   invoice.nextAttemptAtMs = null;
   await revokeInvoiceCredits(tx, changes, invoice, 'invoice uncollectible', nowMs);
-  await checkTopUpAt(tx, customer, nowMs);
   changes.event('invoice.marked_uncollectible', invoice.customerId, { invoice: invoice.id, amount: minorToJson(invoice.totalMinor - invoice.amountPaidMinor) }, nowMs);
-  if (!invoice.subscriptionId) return;
-  const sub = await tx.billing.subscription(invoice.subscriptionId);
-  if (!sub || sub.status === 'canceled') return;
-  if (engine.settings.dunningFinalAction === 'cancel_subscription') {
-    sub.status = 'canceled';
-    sub.canceledAtMs = nowMs;
-    sub.endedAtMs = nowMs;
-    sub.closingDueAtMs = closingDueAtMs(engine, sub, nowMs);
-    await tx.billing.updateSubscription(sub);
-    await tx.billing.endOpenPhase(sub.id, nowMs);
-    changes.event('subscription.canceled', sub.customerId, { subscription: sub.id, ended_at: nowMs, reason: 'unpaid', invoice: invoice.id }, nowMs);
-  } else {
-    await recoverSubscription(tx, changes, sub.id, invoice.id, nowMs);
+  const sub = invoice.subscriptionId ? await tx.billing.subscription(invoice.subscriptionId) : null;
+  if (sub && sub.status !== 'canceled') {
+    if (engine.settings.dunningFinalAction === 'cancel_subscription') {
+      sub.status = 'canceled';
+      sub.canceledAtMs = nowMs;
+      sub.endedAtMs = nowMs;
+      sub.closingDueAtMs = closingDueAtMs(engine, sub, nowMs);
+      await tx.billing.updateSubscription(sub);
+      await tx.billing.endOpenPhase(sub.id, nowMs);
+      changes.event('subscription.canceled', sub.customerId, { subscription: sub.id, ended_at: nowMs, reason: 'unpaid', invoice: invoice.id }, nowMs);
+    } else {
+      await recoverSubscription(tx, changes, sub.id, invoice.id, nowMs);
+    }
   }
-  const funding = (await loadFunding(tx, [customer], new Map([[customer.id, nowMs]]))).get(customer.id)!;
-  await changes.flush(tx);
-  await refreshSignals(tx, changes, customer, availableOf(funding), nowMs);
+  // What the invoice had released is revoked, with or without a subscription.
+  await refreshSignalsNow(tx, changes, customer, nowMs);
 }
 
 export interface PaymentAttemptInput {

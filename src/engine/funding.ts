@@ -222,11 +222,22 @@ export async function refreshSignals(tx: StoreTx, changes: Changes, customer: Cu
 }
 
 /**
+ * After a change that took credits away outside the paths that compute the signals as they go
+ * (a revocation by a plan change, a cancellation, a voided or written-off invoice): writes
+ * `changes` so far and refreshes the customer's low-balance signals, and so its auto top-up check,
+ * from the credits available now.
+ */
+export async function refreshSignalsNow(tx: StoreTx, changes: Changes, customer: CustomerRecord, nowMs: number): Promise<void> {
+  await changes.flush(tx);
+  const funding = (await loadFunding(tx, [customer], new Map([[customer.id, nowMs]]))).get(customer.id)!;
+  await refreshSignals(tx, changes, customer, availableOf(funding), nowMs);
+}
+
+/**
  * Has an armed customer's credits checked against its auto top-up threshold at `atMs` (the earliest
  * check to come is kept), by due work (`autoTopUp` in purchases.ts), which buys if they are below
- * it then. The low-balance signals ask it of a customer they find below; a change that takes
- * credits away without them (an allowance revoked by a plan change or a cancellation) asks it
- * unchecked. The store keeps the earliest time whatever this record says, so a record read
+ * it then. The low-balance signals ask it of a customer they find below, at once; an unpaid
+ * invoice whose credits stop paying asks it for when they stop (dunning.ts). The store keeps the earliest time whatever this record says, so a record read
  * before another check was set or cleared cannot undo it.
  */
 export async function checkTopUpAt(tx: StoreTx, customer: CustomerRecord, atMs: number): Promise<void> {

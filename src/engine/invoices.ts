@@ -8,7 +8,7 @@ import { invoiceExcessMinor } from '../core/customer-balance.ts';
 import { applyBalance, isCollectible, issueCreditNote } from './credit-notes.ts';
 import { recoverSubscription, takePayment } from './invoice-settlement.ts';
 import { revokeInvoiceCredits } from './dunning.ts';
-import { checkTopUpAt } from './funding.ts';
+import { refreshSignalsNow } from './funding.ts';
 import { giveOverageBack } from './subscription-credits.ts';
 
 const dayMs = 24 * 60 * 60 * 1000;
@@ -158,11 +158,12 @@ export async function voidInvoice(engine: Engine, invoiceRef: string): Promise<O
     }
     // Credits it bought and already released (an allowance) are revoked with it: credits follow the money.
     await revokeInvoiceCredits(tx, changes, invoice, 'invoice voided', nowMs);
-    await checkTopUpAt(tx, customer, nowMs);
     giveOverageBack(changes, invoice, nowMs);
     if (invoice.subscriptionId && invoice.pastDueAtMs !== null) await recoverSubscription(tx, changes, invoice.subscriptionId, invoice.id, nowMs);
     if (invoice.metadata.auto_top_up === 'true') await tx.customers.setTopUpArmed(customer.id, true, nowMs);
     changes.event('invoice.voided', invoice.customerId, { invoice: invoice.id }, nowMs);
+    // What it had released is revoked; re-armed, its auto top-up is checked at once as well.
+    await refreshSignalsNow(tx, changes, customer, nowMs);
     await changes.flush(tx);
     return ok(invoice);
   });

@@ -8,7 +8,7 @@ import { issueInvoice } from './invoices.ts';
 import { closingDueAtMs } from './close-subscription.ts';
 import { advancePeriod } from './renew-subscription.ts';
 import { enableOverageFor, grantAllowance, leftOf, overageLines, periodAllowances, postOverageInvoiced, revokeAllowance } from './subscription-credits.ts';
-import { checkTopUpAt } from './funding.ts';
+import { refreshSignalsNow } from './funding.ts';
 
 export interface CreateSubscriptionInput {
   customer: string;
@@ -102,7 +102,6 @@ export async function changeSubscription(engine: Engine, id: string, input: Chan
     const grantMicro = credits.grantMicro;
     const [creditLine, chargeLine] = invoice.lines;
     revokeAllowance(changes, sub, allowances, credits, { type: 'subscription_change', id: creditLine!.id }, { invoice: invoice.id, invoice_line: creditLine!.id }, nowMs);
-    if (credits.revokeMicro > 0n) await checkTopUpAt(tx, customer, nowMs);
     await changes.flush(tx);
     await grantAllowance(engine, tx, changes, customer, sub, grantMicro, sub.periodStartMs, sub.periodEndMs, invoice, chargeLine!.id, nowMs);
     await tx.billing.endOpenPhase(sub.id, nowMs);
@@ -116,6 +115,8 @@ export async function changeSubscription(engine: Engine, id: string, input: Chan
       subscription: sub.id, from_plan: oldPlan.id, to_plan: newPlan.id, timing: 'immediate', invoice: invoice.id,
       fraction: `${fraction.numerator}/${fraction.denominator}`, credits_revoked: credits.revokeMicro.toString(), credits_offset: credits.offsetMicro.toString(), credits_debt: credits.debtMicro.toString(),
     }, nowMs);
+    // The old allowance's unused share was revoked, the new one granted.
+    await refreshSignalsNow(tx, changes, customer, nowMs);
     await changes.flush(tx);
     return ok(sub);
   });
@@ -155,14 +156,15 @@ export async function cancelSubscription(engine: Engine, id: string, input: { ti
       const allowances = await periodAllowances(tx, sub, nowMs);
       const credits = prorationCredits(plan, null, fraction, leftOf(allowances));
       revokeAllowance(changes, sub, allowances, credits, { type: 'subscription_cancel', id: invoice.lines[0]!.id }, { invoice: invoice.id, invoice_line: invoice.lines[0]!.id }, nowMs);
-      if (credits.revokeMicro > 0n) await checkTopUpAt(tx, customer, nowMs);
-    }
+      }
     sub.status = 'canceled';
     sub.endedAtMs = nowMs;
     sub.closingDueAtMs = closingDueAtMs(engine, sub, nowMs);
     await tx.billing.updateSubscription(sub);
     await tx.billing.endOpenPhase(sub.id, nowMs);
     changes.event('subscription.canceled', sub.customerId, { subscription: sub.id, ended_at: nowMs, timing: 'immediate' }, nowMs);
+    // The unused share of the allowance was revoked.
+    await refreshSignalsNow(tx, changes, customer, nowMs);
     await changes.flush(tx);
     return ok(sub);
   });

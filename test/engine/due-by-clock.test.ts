@@ -7,7 +7,7 @@ import { createCustomer } from '../../src/engine/customers.ts';
 import { createGrant } from '../../src/engine/grants.ts';
 import { createHold } from '../../src/engine/holds.ts';
 import { createPlan } from '../../src/engine/plans.ts';
-import { createSubscription } from '../../src/engine/subscriptions.ts';
+import { cancelSubscription, createSubscription } from '../../src/engine/subscriptions.ts';
 import { advanceTestClock, createTestClock } from '../../src/engine/test-clocks.ts';
 import { runDue } from '../../src/engine/due-work.ts';
 import { allDueWork } from '../../src/engine/scheduled-work.ts';
@@ -156,6 +156,33 @@ describe.each(dialects)('due work found by clock on %s', (dialect) => {
     const bought = await purchases();
     expect(bought.map((i) => [i.totalMinor, i.createdAtMs])).toEqual([[1000n, frozenFrom]]);
     expect(await engine.store.read.customers.find(customer.id)).toMatchObject({ topUpArmed: false, topUpCheckAtMs: null });
+    expect(must(await reconcile(engine)).discrepancies).toEqual([]);
+  });
+
+  it('signals a low balance after a cancellation revokes the allowance\'s unused share, and checks the auto top-up at once', async () => {
+    const { engine } = ctx;
+    const plan = must(await createPlan(engine, { code: code('cancel'), name: 'Cancel', currency: 'USD', interval: 'month', amount: 3000, included_credits: '100' }));
+    const clock = must(await createTestClock(engine, { frozen_time: '2026-06-01T00:00:00Z' }));
+    const customer = must(await createCustomer(engine, { currency: 'USD', test_clock: clock.id, net_days: 45, low_balance_threshold: '60' }));
+    const subscription = must(await createSubscription(engine, { customer: customer.id, plan: plan.code }));
+    must(await setAutoTopUp(engine, customer.id, { threshold: '50', credits: '200', amount: 1000 }));
+    const events = async (type: string) => (await engine.store.read.ledger.listDomainEvents({ customerId: customer.id, type }, { limit: 10 })).data;
+    // 100 credits, above both thresholds: the set-up's check buys nothing.
+    must(await advanceTestClock(engine, clock.id, { frozen_time: '2026-06-16T00:00:00Z' }));
+    expect(await events('credits.balance_low')).toEqual([]);
+    expect((await invoicesOf(engine, customer.id)).filter((i) => i.kind === 'purchase')).toEqual([]);
+    // Canceled on June 16, 15 of June's 30 days unused: half the allowance (50) is revoked, 50 left.
+    must(await cancelSubscription(engine, subscription.id, { timing: 'immediate' }));
+    const [low] = await events('credits.balance_low');
+    expect(low?.payload).toEqual({ customer: customer.id, available: '50', threshold: '60' });
+    // 50 is not below the top-up's 50: no check at once. The one to come stays when the allowance,
+    // its invoice unpaid, would stop paying (7 days after its due date, July 16).
+    expect((await engine.store.read.customers.find(customer.id))!.topUpCheckAtMs).toBe(Date.parse('2026-07-16T00:00:00Z') + 7 * day);
+    // Another credit taken is below: checked at once, and bought.
+    must(await createHold(engine, { customer: customer.id, credits: '1', expires_in: 3600 }));
+    expect((await engine.store.read.customers.find(customer.id))!.topUpCheckAtMs).toBe(Date.parse('2026-06-16T00:00:00Z'));
+    must(await advanceTestClock(engine, clock.id, { frozen_time: '2026-06-16T00:01:00Z' }));
+    expect((await invoicesOf(engine, customer.id)).filter((i) => i.kind === 'purchase').map((i) => i.totalMinor)).toEqual([1000n]);
     expect(must(await reconcile(engine)).discrepancies).toEqual([]);
   });
 
