@@ -34,12 +34,14 @@ export async function markPastDue(
     const frozenFrom = freezeFromMs(invoice.dueAtMs ?? atMs, engine.settings.unpaidGraceMs);
     // Credits released before the payment failed (a purchase paid by a payment that later failed,
     // an allowance granted before the due date) follow the money too.
+    let froze = false;
     for (const grant of boughtBy(await tx.grants.forInvoice(invoice.id))) {
       if (grant.status !== 'active' || grant.frozenFromMs !== null || frozenFrom === null) continue;
       await tx.grants.setFreeze(grant.id, Math.max(frozenFrom, atMs), null);
-      // Its credits stop paying then: an armed auto top-up checks the balance at that time.
-      await tx.customers.checkTopUpAt(invoice.customerId, Math.max(frozenFrom, atMs));
+      froze = true;
     }
+    // Their credits stop paying then: an armed auto top-up checks the balance at that time.
+    if (froze) await tx.customers.checkTopUpAt(invoice.customerId, Math.max(frozenFrom!, atMs));
     if (invoice.subscriptionId) {
       const sub = await tx.billing.subscription(invoice.subscriptionId);
       if (sub && sub.status === 'active') {

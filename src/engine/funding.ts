@@ -217,8 +217,10 @@ export async function refreshSignals(tx: StoreTx, changes: Changes, customer: Cu
     customer.depleted = next.depleted;
     await tx.customers.setSignals(customer.id, next.belowThreshold, next.depleted);
   }
+  // An armed auto top-up below its threshold: checked at once by due work (`autoTopUp` in
+  // purchases.ts), which buys if still below then. The store keeps the earliest check asked.
   const topUp = customer.autoTopUp;
-  if (topUp !== null && customer.topUpArmed && availableMicro < topUp.thresholdMicro) await checkTopUpAt(tx, customer, nowMs);
+  if (topUp !== null && customer.topUpArmed && availableMicro < topUp.thresholdMicro) await tx.customers.checkTopUpAt(customer.id, nowMs);
 }
 
 /**
@@ -231,16 +233,4 @@ export async function refreshSignalsNow(tx: StoreTx, changes: Changes, customer:
   await changes.flush(tx);
   const funding = (await loadFunding(tx, [customer], new Map([[customer.id, nowMs]]))).get(customer.id)!;
   await refreshSignals(tx, changes, customer, availableOf(funding), nowMs);
-}
-
-/**
- * Has an armed customer's credits checked against its auto top-up threshold at `atMs` (the earliest
- * check to come is kept), by due work (`autoTopUp` in purchases.ts), which buys if they are below
- * it then. The low-balance signals ask it of a customer they find below, at once; an unpaid
- * invoice whose credits stop paying asks it for when they stop (dunning.ts). The store keeps the earliest time whatever this record says, so a record read
- * before another check was set or cleared cannot undo it.
- */
-export async function checkTopUpAt(tx: StoreTx, customer: CustomerRecord, atMs: number): Promise<void> {
-  if (customer.autoTopUp === null || !customer.topUpArmed) return;
-  await tx.customers.checkTopUpAt(customer.id, atMs);
 }

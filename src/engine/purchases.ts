@@ -1,6 +1,7 @@
 import { divRound, formatDecimal } from '../core/decimal.ts';
 import { invalid, notFound, ok, type Outcome } from '../core/errors.ts';
 import type { CustomerRecord, GrantRecord, InvoiceRecord } from '../store/records.ts';
+import type { BurnableGrant } from '../core/burn-down.ts';
 import type { StoreTx } from '../store/store.ts';
 import { Changes, customerNow, customerNows, type Engine } from './context.ts';
 import type { DueWorkKind } from './due-work.ts';
@@ -84,7 +85,7 @@ async function buy(
  * Auto top-up: when a customer's available credits are below its threshold and top-up is armed,
  * buy the configured pack (invoice + pending grant) and disarm, so one crossing buys once. It
  * re-arms when that invoice is paid or voided. Only the checks that have come are listed
- * (`topUpCheckAtMs`, by `customers_topup_check`: `checkTopUpAt` in funding.ts), in time order with
+ * (`topUpCheckAtMs`, by `customers_topup_check`: asked by `refreshSignals` in funding.ts and by dunning), in time order with
  * the other due work, so a run reads the customers whose credits may have fallen, not every armed
  * one. A check above the threshold leaves the next one to come: the earliest time a grant of the
  * customer's stops paying (frozen from then, its invoice unpaid).
@@ -121,7 +122,7 @@ export const autoTopUp: DueWorkKind = {
 };
 
 /** The earliest time after `nowMs` a grant stops paying, frozen from then (its invoice unpaid); null if none. */
-function nextFreeze(grants: readonly { frozenFromMs?: number | null; unfrozenAtMs?: number | null }[], nowMs: number): number | null {
+function nextFreeze(grants: readonly Pick<BurnableGrant, 'frozenFromMs' | 'unfrozenAtMs'>[], nowMs: number): number | null {
   let next: number | null = null;
   for (const g of grants) {
     const from = g.frozenFromMs ?? null;

@@ -156,7 +156,7 @@ export async function cancelSubscription(engine: Engine, id: string, input: { ti
       const allowances = await periodAllowances(tx, sub, nowMs);
       const credits = prorationCredits(plan, null, fraction, leftOf(allowances));
       revokeAllowance(changes, sub, allowances, credits, { type: 'subscription_cancel', id: invoice.lines[0]!.id }, { invoice: invoice.id, invoice_line: invoice.lines[0]!.id }, nowMs);
-      }
+    }
     sub.status = 'canceled';
     sub.endedAtMs = nowMs;
     sub.closingDueAtMs = closingDueAtMs(engine, sub, nowMs);

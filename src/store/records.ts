@@ -20,8 +20,8 @@ export interface CustomerRecord {
   topUpArmed: boolean;
   /**
    * When its credits are next to be checked against its auto top-up threshold (null: no check to
-   * come): due work checks then, buys if below, and clears it (migration 65). Written only by
-   * `CustomerQueries.checkTopUpAt`, `clearTopUpCheck` and `setTopUpArmed`, never by `update`.
+   * come), as read: due work checks then, buys if below, and clears it (migration 65). Written only
+   * by `CustomerQueries.checkTopUpAt`, `clearTopUpCheck` and `setTopUpArmed`, never by `update`.
    */
   topUpCheckAtMs: number | null;
   /** Payment terms: invoices are due this many days after finalization (0: on finalization). */

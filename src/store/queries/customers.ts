@@ -24,7 +24,7 @@ function toCustomer(r: SqlRow): CustomerRecord {
       ? null
       : { thresholdMicro: big(r.topup_threshold), creditsMicro: big(r.topup_credits), amountMinor: big(r.topup_amount) },
     topUpArmed: r.topup_armed !== null && r.topup_armed !== undefined && big(r.topup_armed) === 1n,
-    topUpCheckAtMs: r.topup_check_at === undefined ? null : numOrNull(r.topup_check_at),
+    topUpCheckAtMs: numOrNull(r.topup_check_at),
     netDays: r.net_days === null || r.net_days === undefined ? 0 : num(r.net_days),
     metadata: json(r.metadata),
     createdAtMs: num(r.created_at),
