@@ -1,6 +1,6 @@
 import type { Engine } from './context.ts';
 import { Changes } from './context.ts';
-import { closeGrant, settleDebt } from './grants.ts';
+import { checkDebt, closeGrant } from './grants.ts';
 import { expireHold } from './holds.ts';
 import { balanceOf } from './balance.ts';
 import { refreshSignals } from './funding.ts';
@@ -59,14 +59,17 @@ export const holdExpiry: DueWorkKind = {
   },
 };
 
-/** Debt is paid down as soon as the customer holds usable credits again. */
+/**
+ * Debt is paid down as soon as the customer holds usable credits again: its checks, asked at each
+ * moment credits may become usable to it (`checkDebt` in grants.ts), listed when due.
+ */
 export const debtSettlement: DueWorkKind = {
   kind: 'debt_settlement',
   async due(tx, clock, upTo, limit) {
-    return (await tx.grants.dueDebtSettlements(clock, upTo, limit)).map((d) => ({ ...d, kind: 'debt_settlement' }));
+    return (await tx.customers.dueDebtChecks(clock, upTo, limit)).map((d) => ({ kind: 'debt_settlement', id: d.id, customerId: d.id, dueAtMs: d.dueAtMs }));
   },
   async run(engine, tx, item) {
-    await settleDebt(engine, tx, item.customerId, item.dueAtMs);
+    await checkDebt(engine, tx, item.customerId, item.dueAtMs);
   },
 };
 

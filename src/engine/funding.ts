@@ -19,6 +19,8 @@ export interface CustomerFunding {
   nowMs: number;
   grants: BurnableGrant[];
   hold: { id: string; remainingMicro: bigint } | null;
+  /** A payment from this funding recorded debt (what the grants usable at its time could not cover). */
+  postedDebt: boolean;
 }
 
 export interface Payment {
@@ -108,6 +110,7 @@ export function fundingFrom(
       // The list was made here for this funding alone: sorted where it is.
       grants: own === undefined ? [] : sortInPlace(own, compareBurnDownOrder),
       hold: null,
+      postedDebt: false,
     });
   }
   return out;
@@ -159,7 +162,10 @@ export function pay(funding: CustomerFunding, amountMicro: bigint, atMs: number 
   let debtMicro = 0n;
   if (left > 0n) {
     if (funding.customer.overageEnabled) overageMicro = left;
-    else debtMicro = left;
+    else {
+      debtMicro = left;
+      funding.postedDebt = true;
+    }
     entries.push({ account: funding.customer.overageEnabled ? accounts.overage : accounts.debt, amountMicro: -left });
   }
   return { entries, reclaims, paidBy, overageMicro, debtMicro };
@@ -232,5 +238,16 @@ export async function refreshSignals(tx: StoreTx, changes: Changes, customer: Cu
 export async function refreshSignalsNow(tx: StoreTx, changes: Changes, customer: CustomerRecord, nowMs: number): Promise<void> {
   await changes.flush(tx);
   const funding = (await loadFunding(tx, [customer], new Map([[customer.id, nowMs]]))).get(customer.id)!;
-  await refreshSignals(tx, changes, customer, availableOf(funding), nowMs);
+  await refreshSignalsAndDebt(tx, changes, customer, availableOf(funding), nowMs);
+}
+
+/**
+ * `refreshSignals`, after a change outside ingestion that may leave usable credits beside a debt
+ * (credits back from a hold or a chargeback won, a revocation's or a refund's shortfall recorded
+ * as debt): with credits available, a check of the customer's debt at `nowMs` if it owes one
+ * (`checkDebt` in grants.ts pays it then). The changes that owe or repay are written first.
+ */
+export async function refreshSignalsAndDebt(tx: StoreTx, changes: Changes, customer: CustomerRecord, availableMicro: bigint, nowMs: number): Promise<void> {
+  await refreshSignals(tx, changes, customer, availableMicro, nowMs);
+  if (availableMicro > 0n) await tx.customers.checkDebtAt(customer.id, nowMs, true);
 }

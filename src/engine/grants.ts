@@ -8,7 +8,7 @@ import { Changes, customerNow, type Engine } from './context.ts';
 import { FieldCheck } from './input.ts';
 import { balanceOf } from './balance.ts';
 import { availableOf, loadFunding, refreshSignals } from './funding.ts';
-import { burnDown, isGrantFrozen, isGrantLiveAt } from '../core/burn-down.ts';
+import { burnDown, isGrantFrozen, isGrantLiveAt, type BurnableGrant } from '../core/burn-down.ts';
 import { grantWindowErrors } from '../core/grant-window.ts';
 
 export const publicGrantSources = ['purchase', 'promotion', 'referral', 'adjustment'] as const;
@@ -167,6 +167,8 @@ async function postIssue(
   });
   changes.event('grant.created', customer.id, { grant: grant.id, customer: customer.id, credits: formatCredits(grant.creditsMicro), source: grant.source }, nowMs);
   if (grant.effectiveAtMs <= nowMs) await payDownDebt(tx, changes, customer, grant, nowMs);
+  // Usable from a later time: the customer's debt is checked then, whatever it owes by then.
+  else if (grant.status === 'active') await tx.customers.checkDebtAt(customer.id, grant.effectiveAtMs);
   if (signalsUnchangedByIssue(customer, grant, nowMs)) {
     // The caller writes these changes with its own (a renewal: both grants and its invoice at once).
     if (!flushLater) await changes.flush(tx);
@@ -208,25 +210,47 @@ function postPaydown(changes: Changes, customerId: string, from: { grantId: stri
 }
 
 /**
- * Pays a customer's debt from its usable credits in burn-down order, when credits became usable
- * some other way than a new grant (a grant reaching its effective_at, a released hold, a restore).
- * Idempotent: with no debt or no usable credits it does nothing.
+ * A check of a customer's debt (due work, `debtSettlement`; migration 66): pays what it owes from
+ * the credits usable then, in burn-down order, and leaves the next check at the time its next
+ * grant takes effect. Checks are asked wherever credits may become usable to a customer in debt
+ * other than by a grant issued in effect (which pays the debt itself, `postIssue`): a grant
+ * issued to take effect later (at that time, whether the customer owes anything yet or not, so
+ * a debt that arises before it is paid then), credits that come back from a hold or a
+ * chargeback won, an unfreeze, a debt recorded beside credits usable now (a late event's, a
+ * revocation's or a refund's shortfall). Only the checks due are listed, by the index led by
+ * the clock, so a customer in debt with nothing to pay it costs nothing until credits come.
+ *
+ * Skipped when another server has made this check already (its time is gone or later).
  */
-export async function settleDebt(engine: Engine, tx: StoreTx, customerId: string, dueAtMs: number): Promise<void> {
+export async function checkDebt(engine: Engine, tx: StoreTx, customerId: string, dueAtMs: number): Promise<void> {
   await tx.lockCustomers([customerId]);
+  const checkAtMs = await tx.customers.debtCheckAt(customerId);
+  if (checkAtMs === null || checkAtMs > dueAtMs) return;
   const customer = await tx.customers.find(customerId);
   if (!customer) return;
-  const debtMicro = -(await tx.ledger.balance(customer.id, accounts.debt));
-  if (debtMicro <= 0n) return;
   // Debt may have arisen after the credits became usable: settle it no earlier than now.
   const atMs = Math.max(dueAtMs, await customerNow(engine, tx, customer));
   const funding = (await loadFunding(tx, [customer], new Map([[customer.id, atMs]]))).get(customer.id)!;
+  await tx.customers.setDebtCheck(customer.id, nextEffective(funding.grants, atMs));
+  const debtMicro = -(await tx.ledger.balance(customer.id, accounts.debt));
+  if (debtMicro <= 0n) return;
   const burn = burnDown(funding.grants, debtMicro, atMs);
+  if (burn.allocations.length === 0) return;
   const changes = new Changes(engine);
   postPaydown(changes, customer.id, burn.allocations, { type: 'debt_settlement', id: customer.id }, atMs);
   await changes.flush(tx);
   await refreshSignals(tx, changes, customer, availableOf(funding) - (debtMicro - burn.remainderMicro), atMs);
   await changes.flush(tx);
+}
+
+/** The earliest time after `atMs` a grant with credits left takes effect (still live then); null if none. */
+export function nextEffective(grants: readonly Pick<BurnableGrant, 'remainingMicro' | 'effectiveAtMs' | 'expiresAtMs'>[], atMs: number): number | null {
+  let next: number | null = null;
+  for (const g of grants) {
+    if (g.remainingMicro <= 0n || g.effectiveAtMs <= atMs || !isGrantLiveAt(g, g.effectiveAtMs)) continue;
+    if (next === null || g.effectiveAtMs < next) next = g.effectiveAtMs;
+  }
+  return next;
 }
 
 /** Debt repaid by transactions queued in this unit of work but not yet written. */

@@ -442,7 +442,13 @@ export async function ingestWithin(
   await tx.usage.insertEvents(records);
   await tx.usage.saveTotals(totals);
   await tx.usage.insertValues(newValues);
-  for (const f of funding.values()) await refreshSignals(tx, changes, f.customer, availableOf(f), f.nowMs);
+  for (const f of funding.values()) {
+    const availableMicro = availableOf(f);
+    await refreshSignals(tx, changes, f.customer, availableMicro, f.nowMs);
+    // Debt beside credits usable now (a late event's, paid at its time by the grants live then):
+    // due work pays it from them (`checkDebt` in grants.ts).
+    if (f.postedDebt && availableMicro > 0n) await tx.customers.checkDebtAt(f.customer.id, f.nowMs);
+  }
   if (hot !== null) {
     // Writes that go to the writer thread are on their way after this: the next batch must know.
     if (tx.c.writeOrder?.deferred === true) {

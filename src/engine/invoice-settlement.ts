@@ -56,6 +56,8 @@ export async function recoverPaidInvoice(tx: StoreTx, changes: Changes, invoice:
     await tx.grants.setFreeze(grant.id, grant.frozenFromMs, nowMs);
     if (nowMs >= grant.frozenFromMs && grant.status === 'active') {
       changes.event('credits.unfrozen', grant.customerId, { grant: grant.id, invoice: invoice.id, credits: formatCredits(grant.remainingMicro) }, nowMs);
+      // Usable again: a debt owed meanwhile is paid from them by due work (`checkDebt`).
+      await tx.customers.checkDebtAt(grant.customerId, nowMs, true);
     }
   }
   if (invoice.pastDueAtMs === null || !invoice.subscriptionId) return;

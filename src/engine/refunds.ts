@@ -6,7 +6,7 @@ import { accounts, compactEntries, type LedgerEntry } from '../core/ledger.ts';
 import type { ReturnRecord, ShortfallHandling } from '../store/records.ts';
 import type { StoreTx } from '../store/store.ts';
 import { Changes, customerNow, type Engine } from './context.ts';
-import { availableOf, loadFunding, refreshSignals } from './funding.ts';
+import { availableOf, loadFunding, refreshSignalsAndDebt } from './funding.ts';
 import { takeFrom } from './subscription-credits.ts';
 import { newGrantRecord } from './grants.ts';
 import { issueCreditNote } from './credit-notes.ts';
@@ -202,5 +202,5 @@ export async function closeChargebackIn(engine: Engine, tx: StoreTx, id: string,
 async function signals(tx: StoreTx, changes: Changes, customerId: string, nowMs: number): Promise<void> {
   const customer = (await tx.customers.find(customerId))!;
   const funding = (await loadFunding(tx, [customer], new Map([[customer.id, nowMs]]))).get(customer.id)!;
-  await refreshSignals(tx, changes, customer, availableOf(funding), nowMs);
+  await refreshSignalsAndDebt(tx, changes, customer, availableOf(funding), nowMs);
 }

@@ -121,6 +121,17 @@ describe.each(dialects)('SqlDatabase on %s', (dialect) => {
     expect(await db.query('SELECT id FROM labels')).toEqual([]);
   });
 
+  it('reads `SELECT *` by the columns a table has now, after a column dropped and another added', async () => {
+    await db.run('CREATE TABLE reshaped (id TEXT PRIMARY KEY, a BIGINT, b BIGINT)');
+    await db.run('INSERT INTO reshaped (id, a, b) VALUES (?, ?, ?)', ['r', 1n, 2n]);
+    expect(await db.query('SELECT * FROM reshaped')).toEqual([{ id: 'r', a: 1n, b: 2n }]);
+    await db.run('ALTER TABLE reshaped DROP COLUMN a');
+    await db.run('ALTER TABLE reshaped ADD COLUMN a BIGINT');
+    await db.run('UPDATE reshaped SET a = 3');
+    // As many columns as before, in another order: each value under its own name.
+    expect(await db.query('SELECT * FROM reshaped')).toEqual([{ id: 'r', b: 2n, a: 3n }]);
+  });
+
   it('returns changed-row counts from run', async () => {
     for (const id of ['a', 'b', 'c']) {
       await db.run('INSERT INTO accounts (id, balance_micro) VALUES (?, ?)', [id, 10n]);

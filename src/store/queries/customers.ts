@@ -419,6 +419,37 @@ export class CustomerQueries {
     return rows.map((r) => ({ id: r.id as string, dueAtMs: num(r.topup_check_at) }));
   }
 
+  /**
+   * A check of the customer's debt due at `atMs`, unless one is due sooner already (the earliest
+   * is kept, in the database whatever a caller read): due work then pays the debt from the
+   * credits usable (migration 66). `ifOwed`: only while the customer owes a debt (its `debt`
+   * row exists only then), for credits that became usable now.
+   */
+  async checkDebtAt(id: string, atMs: number, ifOwed = false): Promise<void> {
+    const owed = ifOwed ? ` AND EXISTS (SELECT 1 FROM accounts a WHERE a.customer_id = customers.id AND a.code = 'debt')` : '';
+    await this.c.run(`UPDATE customers SET debt_check_at = ? WHERE id = ? AND (debt_check_at IS NULL OR debt_check_at > ?)${owed}`, [atMs, id, atMs]);
+  }
+
+  /** When the customer's debt is next to be checked (null: no check to come). */
+  async debtCheckAt(id: string): Promise<number | null> {
+    const rows = await this.c.query(`SELECT debt_check_at FROM customers WHERE id = ?`, [id]);
+    return rows[0] ? numOrNull(rows[0].debt_check_at) : null;
+  }
+
+  /** The debt check made: the next one due at `nextAtMs`, or none. */
+  async setDebtCheck(id: string, nextAtMs: number | null): Promise<void> {
+    await this.c.run(`UPDATE customers SET debt_check_at = ? WHERE id = ?`, [nextAtMs, id]);
+  }
+
+  /** Customers of a clock (null: the real clock) whose debt check is due by `upToMs`, soonest first, by `customers_debt_check`. */
+  async dueDebtChecks(testClockId: string | null, upToMs: number, limit: number): Promise<{ id: string; dueAtMs: number }[]> {
+    const rows = await this.c.query(
+      `SELECT id, debt_check_at FROM customers WHERE debt_check_at IS NOT NULL AND ${onClock(testClockId)} AND debt_check_at <= ?
+        ORDER BY debt_check_at, id LIMIT ?`,
+      onClockParams(testClockId, [upToMs, limit]));
+    return rows.map((r) => ({ id: r.id as string, dueAtMs: num(r.debt_check_at) }));
+  }
+
   async onClock(testClockId: string | null): Promise<CustomerRecord[]> {
     const rows = testClockId === null
       ? await this.c.query(`SELECT * FROM customers WHERE test_clock_id IS NULL`)

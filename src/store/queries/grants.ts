@@ -181,30 +181,6 @@ export class GrantQueries {
     return dueOnClock(this.c, 'grants', testClockId, upToMs, limit);
   }
 
-  /**
-   * Customers in debt that hold usable credits on the given clock: their debt should be paid down.
-   * Due at the earliest moment a usable grant became effective.
-   */
-  async dueDebtSettlements(testClockId: string | null, upToMs: number, limit: number): Promise<DueItem[]> {
-    const clockCondition = testClockId === null ? 'c.test_clock_id IS NULL' : 'c.test_clock_id = ?';
-    // Led by the partial index accounts_in_debt (CROSS JOIN keeps SQLite's planner from starting at
-    // the customers of the clock): only customers in debt are read, never every grant or customer.
-    // The index holds every `debt` row, and a row exists only while it is owed (migration 52); the
-    // `balance < 0` filter only guards that invariant; the index is what keeps the listing short.
-    const rows = await this.c.query(
-      `SELECT customer_id, due_at FROM (
-        SELECT d.customer_id, (SELECT MIN(g.effective_at) FROM grants g
-            JOIN accounts ga ON ga.customer_id = g.customer_id AND ga.code = 'grant:' || g.id AND ga.balance > 0
-            WHERE g.customer_id = d.customer_id AND g.status = 'active' AND g.effective_at <= ?
-              AND (g.expires_at IS NULL OR g.expires_at > ?)) AS due_at
-          FROM accounts d CROSS JOIN customers c
-          WHERE c.id = d.customer_id AND d.code = 'debt' AND d.balance < 0 AND ${clockCondition}) due
-        WHERE due_at IS NOT NULL ORDER BY due_at, customer_id LIMIT ?`,
-      testClockId === null ? [upToMs, upToMs, limit] : [upToMs, upToMs, testClockId, limit],
-    );
-    return rows.map((r) => ({ id: r.customer_id as string, customerId: r.customer_id as string, dueAtMs: num(r.due_at) }));
-  }
-
   async insertHold(h: HoldRecord): Promise<void> {
     await this.c.run(
       `INSERT INTO holds (id, customer_id, credits, held, status, expires_at, event_id, captured_credits, metadata, created_at, closed_at, test_clock_id)

@@ -23,7 +23,12 @@ interface Prepared {
   build: RowBuilder | null;
   /** Whether the statement leaves the database as it is (better-sqlite3's `readonly`, read once). */
   readonly: boolean;
+  /** Whether it changes the schema (`schemaChange`): preparing it empties the caches. */
+  schema: boolean;
 }
+
+/** Statements that change the schema (migrations, tests that roll one back): not kept, and they empty the caches. */
+const schemaChange = /^\s*(ALTER|CREATE|DROP)\b/i;
 
 /** Prepared statements kept per SQL text; the store's SQL is a small fixed set, so this is a ceiling. */
 const statementCacheEntriesMax = 500;
@@ -676,13 +681,22 @@ class SqliteDatabase implements SqlDatabase {
         prepared = this.prepare(sql, false);
       } else {
         const statement = this.db.prepare(text);
-        prepared = { statement, build: statement.reader ? rowBuilder(statement) : null, readonly: statement.readonly };
+        prepared = { statement, build: statement.reader ? rowBuilder(statement) : null, readonly: statement.readonly, schema: schemaChange.test(sql) };
       }
+
       if (cache.size >= statementCacheEntriesMax) {
         // Maps iterate in insertion order, so the first key is the oldest entry.
         const oldest = cache.keys().next().value as string;
         cache.delete(oldest);
       }
+      cache.set(sql, prepared);
+    }
+    if (prepared.schema) {
+      // SQLite prepares a statement again after a schema change, but a row builder keeps the
+      // columns it was made for: `SELECT *` after a column dropped and another added reads as
+      // many columns in another order. Every other statement is prepared afresh after this one.
+      this.statements.clear();
+      this.transactionStatements.clear();
       cache.set(sql, prepared);
     }
     return prepared;
