@@ -79,6 +79,9 @@ export const dueWorkKinds: DueWorkKind[] = [holdExpiry, grantExpiry];
 export const dueListSize = 500;
 export const dueItemsPerTransaction = 100;
 
+/** Passes in a row an item may run at one instant before it counts as stuck (`runDue`). */
+export const stuckPassesMax = 50;
+
 /**
  * Items that failed on their own, held back from later passes for a while: the real-clock
  * scheduler's (`FailureBackoff` in src/scheduler/scheduler.ts), so that one item that cannot run
@@ -104,7 +107,8 @@ export interface DueHold {
  * customers of a transaction are locked up front in sorted order (as ingestion does), so
  * concurrent writers cannot deadlock with it. Should a transaction fail, its items run again one
  * per transaction, so one bad item cannot hold back the others; one that fails on its own is
- * held back by `hold` (the scheduler's), or else ends the run with its error. Between
+ * held back by `hold` (the scheduler's), or else ends the run with its error; so does one that
+ * stays due at its instant after `stuckPassesMax` passes have run it (it would be listed for ever). Between
  * transactions the event loop gets a turn, so a long run (a test clock over a large population,
  * the scheduler after a month boundary) never starves the server's requests.
  */
@@ -120,6 +124,8 @@ export async function runDue(
   const listSize = options.batch ?? dueListSize;
   const perTransaction = Math.max(1, options.perTransaction ?? dueItemsPerTransaction);
   let done = 0;
+  // The items the previous pass ran, each with how many passes in a row it has run at its instant.
+  let ranLast = new Map<string, number>();
   for (;;) {
     const timed = kinds.map((k) => (k.atTarget ? null : k));
     const lists = await Promise.all(timed.map((k) => (k ? k.due(engine.store.read, testClockId, upToMs, listSize) : Promise.resolve([]))));
@@ -131,7 +137,23 @@ export async function runDue(
       }
     }
     const hold = options.hold;
-    const items = lists.flatMap((list, i) => list.map((item) => ({ item, order: i }))).filter(({ item }) => hold === undefined || !hold.holds(item));
+    const listed = lists.flatMap((list, i) => list.map((item) => ({ item, order: i }))).filter(({ item }) => hold === undefined || !hold.holds(item));
+    // An item that stays due after it ran would be listed again at every pass: a test clock's
+    // advance would never end, and the scheduler would spin. Past `stuckPassesMax` passes in a row
+    // at one instant it fails instead, as an item that throws. (An item may rightly run again at
+    // its instant, a few times: a check asked anew by the work of that instant.)
+    const items = listed.filter(({ item }) => {
+      if ((ranLast.get(dueKey(item)) ?? 0) < stuckPassesMax) return true;
+      const error = new Error(`Due work ${item.kind} ${item.id} is still due at ${new Date(item.dueAtMs).toISOString()} after it ran ${stuckPassesMax} times.`);
+      if (hold === undefined) throw error;
+      hold.failed(item, error);
+      return false;
+    });
+    const ranNow = new Map<string, number>();
+    const ran = (item: DueItem) => {
+      const key = dueKey(item);
+      ranNow.set(key, (ranLast.get(key) ?? 0) + 1);
+    };
     // With a hold, a pass that finds nothing but items held back ends the run: they wait for a
     // later run, past their backoff.
     if (items.length === 0) return done;
@@ -164,6 +186,7 @@ export async function runDue(
           await runAll(tx, chunk);
         });
         hold?.ran(chunk.map((c) => c.item));
+        for (const c of chunk) ran(c.item);
         done += chunk.length;
       } catch (error) {
         // Each item on its own: the others are done. A failure is held back (with a hold), else
@@ -175,6 +198,7 @@ export async function runDue(
             if (chunk.length === 1) throw error;
             await engine.store.transaction((tx) => runAll(tx, [entry]));
             hold?.ran([entry.item]);
+            ran(entry.item);
             done += 1;
           } catch (own) {
             if (hold !== undefined) hold.failed(entry.item, own);
@@ -185,7 +209,12 @@ export async function runDue(
       }
       await yieldToEventLoop();
     }
+    ranLast = ranNow;
   }
+}
+
+function dueKey(item: DueItem): string {
+  return `${item.kind} ${item.id} ${item.dueAtMs}`;
 }
 
 /** Lets timers and I/O (HTTP requests) run before the next transaction. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { useEngine } from '../../test/support/engine.ts';
-import { runDue, type DueItem, type DueWorkKind } from '../engine/due-work.ts';
+import { runDue, stuckPassesMax, type DueItem, type DueWorkKind } from '../engine/due-work.ts';
 import { FailureBackoff, retryFirstMs, retryMaxMs, startScheduler } from './scheduler.ts';
 
 const nextTimer = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -124,6 +124,42 @@ describe('scheduler', () => {
     const { probe, done } = poisonProbe('p4');
     await expect(runDue(ctx.engine, null, 1, { kinds: [probe] })).rejects.toThrow('cannot run p4');
     expect([...done].sort()).toEqual(['p1', 'p2', 'p3', 'p5']);
+  });
+
+  /** Items due at once, of which `stuck` runs without effect: it stays due at its instant, as before it ran. */
+  function stuckProbe(stuck: string) {
+    const done = new Set<string>();
+    let runs = 0;
+    const probe: DueWorkKind = {
+      kind: 'probe',
+      async due(): Promise<DueItem[]> {
+        return ['p1', 'p2', 'p3'].filter((id) => !done.has(id)).map((id) => ({ kind: 'probe', id, customerId: 'c', dueAtMs: 0 }));
+      },
+      async run(_engine, _tx, item) {
+        runs += 1;
+        if (item.id !== stuck) done.add(item.id);
+      },
+    };
+    return { probe, done, runs: () => runs };
+  }
+
+  it('fails an item still due after it ran, rather than listing it for ever: without a hold the run ends with it', async () => {
+    const { probe, done, runs } = stuckProbe('p2');
+    await expect(runDue(ctx.engine, null, 1, { kinds: [probe] })).rejects.toThrow(
+      `Due work probe p2 is still due at 1970-01-01T00:00:00.000Z after it ran ${stuckPassesMax} times.`);
+    expect([...done].sort()).toEqual(['p1', 'p3']);
+    // The others once, the stuck one in each of `stuckPassesMax` passes.
+    expect(runs()).toBe(2 + stuckPassesMax);
+  });
+
+  it('holds back an item still due after it ran, and ends the run', async () => {
+    const { probe, done, runs } = stuckProbe('p1');
+    const failures: [string, string][] = [];
+    const hold = new FailureBackoff(() => 1, (item, error) => failures.push([item.id, (error as Error).message]));
+    expect(await runDue(ctx.engine, null, 1, { kinds: [probe], hold })).toBe(2 + stuckPassesMax);
+    expect([...done].sort()).toEqual(['p2', 'p3']);
+    expect(failures).toEqual([['p1', `Due work probe p1 is still due at 1970-01-01T00:00:00.000Z after it ran ${stuckPassesMax} times.`]]);
+    expect(runs()).toBe(2 + stuckPassesMax);
   });
 
   it('runs the work behind a failing item in the same tick, and reports the failure', async () => {
