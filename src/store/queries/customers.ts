@@ -411,12 +411,8 @@ export class CustomerQueries {
   }
 
   /** Customers of a clock (null: the real clock) whose auto top-up check is due by `upToMs`, soonest first, by `customers_topup_check`. */
-  async dueTopUpChecks(testClockId: string | null, upToMs: number, limit: number): Promise<{ id: string; dueAtMs: number }[]> {
-    const rows = await this.c.query(
-      `SELECT id, topup_check_at FROM customers WHERE topup_check_at IS NOT NULL AND ${onClock(testClockId)} AND topup_check_at <= ?
-        ORDER BY topup_check_at, id LIMIT ?`,
-      onClockParams(testClockId, [upToMs, limit]));
-    return rows.map((r) => ({ id: r.id as string, dueAtMs: num(r.topup_check_at) }));
+  dueTopUpChecks(testClockId: string | null, upToMs: number, limit: number): Promise<{ id: string; dueAtMs: number }[]> {
+    return this.dueChecks('topup_check_at', testClockId, upToMs, limit);
   }
 
   /**
@@ -442,12 +438,17 @@ export class CustomerQueries {
   }
 
   /** Customers of a clock (null: the real clock) whose debt check is due by `upToMs`, soonest first, by `customers_debt_check`. */
-  async dueDebtChecks(testClockId: string | null, upToMs: number, limit: number): Promise<{ id: string; dueAtMs: number }[]> {
+  dueDebtChecks(testClockId: string | null, upToMs: number, limit: number): Promise<{ id: string; dueAtMs: number }[]> {
+    return this.dueChecks('debt_check_at', testClockId, upToMs, limit);
+  }
+
+  /** The customers of a clock whose check in `column` is due by `upToMs`, soonest first, by the column's partial index led by the clock. */
+  private async dueChecks(column: 'topup_check_at' | 'debt_check_at', testClockId: string | null, upToMs: number, limit: number): Promise<{ id: string; dueAtMs: number }[]> {
     const rows = await this.c.query(
-      `SELECT id, debt_check_at FROM customers WHERE debt_check_at IS NOT NULL AND ${onClock(testClockId)} AND debt_check_at <= ?
-        ORDER BY debt_check_at, id LIMIT ?`,
+      `SELECT id, ${column} AS due_at FROM customers WHERE ${column} IS NOT NULL AND ${onClock(testClockId)} AND ${column} <= ?
+        ORDER BY ${column}, id LIMIT ?`,
       onClockParams(testClockId, [upToMs, limit]));
-    return rows.map((r) => ({ id: r.id as string, dueAtMs: num(r.debt_check_at) }));
+    return rows.map((r) => ({ id: r.id as string, dueAtMs: num(r.due_at) }));
   }
 
   async onClock(testClockId: string | null): Promise<CustomerRecord[]> {
