@@ -193,10 +193,32 @@ describe.skipIf(skipReason !== '')('three server processes on one PostgreSQL dat
       expect(used.ok && used.results.every((r) => r.status === 'accepted'), JSON.stringify(used)).toBe(true);
     }
 
+    // Two customers in debt (overage off, nothing to pay with) with a grant taking effect in 3
+    // hours: each debt is checked then, and paid once, whichever processes list the check.
+    const debtors: string[] = [];
+    for (let c = 0; c < 2; c++) {
+      const api = apis[c % serverCount]!;
+      const customer = await api.post('/v1/customers', { currency: 'USD', test_clock: clockId });
+      expect(customer.status, JSON.stringify(customer.body)).toBe(201);
+      const owed = await sendEvents(servers[c % serverCount]!, [{ id: `mp_debt_${c}`, customer: customer.body.id as string, type: meterType, properties: { n: 5 } }]);
+      expect(owed.ok && owed.results.every((r) => r.status === 'accepted'), JSON.stringify(owed)).toBe(true);
+      const later = await api.post('/v1/grants', {
+        customer: customer.body.id, credits: '10', category: 'paid', source: 'purchase', effective_at: new Date(t0Ms + 3 * hour).toISOString(),
+      });
+      expect(later.status, JSON.stringify(later.body)).toBe(201);
+      debtors.push(customer.body.id as string);
+    }
+
     const target = new Date(t0Ms + 24 * hour).toISOString();
     const advances = await Promise.all([0, 1, 2, 3, 4, 5].map((k) => apis[k % serverCount]!.post(`/v1/test_clocks/${clockId}/advance`, { frozen_time: target })));
     for (const a of advances) expect(a.status, JSON.stringify(a.body)).toBe(200);
     await expectDueWorkOnce(db, grantIds, holdIds);
+    for (const id of debtors) {
+      const settlements = await db.query(`SELECT effective_at FROM ledger_transactions WHERE cause_type = 'debt_settlement' AND customer_id = ?`, [id]);
+      expect(settlements.map((t) => Number(t.effective_at)), id).toEqual([t0Ms + 3 * hour]);
+      const balance = await apis[0]!.get(`/v1/customers/${id}/balance`);
+      expect([balance.body.debt, balance.body.available], id).toEqual(['0', '5']);
+    }
     expect(await frozenTime(db, clockId)).toBe(t0Ms + 24 * hour);
 
     // Two advances racing to different targets: the clock ends at the later one, never goes back.
