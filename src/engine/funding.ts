@@ -230,24 +230,17 @@ export async function refreshSignals(tx: StoreTx, changes: Changes, customer: Cu
 }
 
 /**
- * After a change that took credits away outside the paths that compute the signals as they go
- * (a revocation by a plan change, a cancellation, a voided or written-off invoice): writes
- * `changes` so far and refreshes the customer's low-balance signals, and so its auto top-up check,
- * from the credits available now.
+ * After a change that moved credits outside the paths that compute the signals as they go (a
+ * revocation by a plan change, a cancellation, a voided or written-off invoice, a refund; credits
+ * back from a hold or a chargeback won): writes `changes` so far and, from the credits available
+ * now, refreshes the customer's low-balance signals (and so its auto top-up check). With credits
+ * available, it also asks a check of the customer's debt at `nowMs` if it owes one (a revocation's
+ * or a refund's shortfall, or a debt owed when credits came back: `checkDebt` in grants.ts pays it
+ * from them).
  */
 export async function refreshSignalsNow(tx: StoreTx, changes: Changes, customer: CustomerRecord, nowMs: number): Promise<void> {
   await changes.flush(tx);
-  const funding = (await loadFunding(tx, [customer], new Map([[customer.id, nowMs]]))).get(customer.id)!;
-  await refreshSignalsAndDebt(tx, changes, customer, availableOf(funding), nowMs);
-}
-
-/**
- * `refreshSignals`, after a change outside ingestion that may leave usable credits beside a debt
- * (credits back from a hold or a chargeback won, a revocation's or a refund's shortfall recorded
- * as debt): with credits available, a check of the customer's debt at `nowMs` if it owes one
- * (`checkDebt` in grants.ts pays it then). The changes that owe or repay are written first.
- */
-export async function refreshSignalsAndDebt(tx: StoreTx, changes: Changes, customer: CustomerRecord, availableMicro: bigint, nowMs: number): Promise<void> {
+  const availableMicro = availableOf((await loadFunding(tx, [customer], new Map([[customer.id, nowMs]]))).get(customer.id)!);
   await refreshSignals(tx, changes, customer, availableMicro, nowMs);
   if (availableMicro > 0n) await tx.customers.checkDebtAt(customer.id, nowMs, true);
 }

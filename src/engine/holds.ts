@@ -7,7 +7,7 @@ import type { StoreTx } from '../store/store.ts';
 import { Changes, customerNow, customerNows, type Engine } from './context.ts';
 import { FieldCheck } from './input.ts';
 import { limits } from './limits.ts';
-import { availableOf, loadFunding, refreshSignals, refreshSignalsAndDebt } from './funding.ts';
+import { availableOf, loadFunding, refreshSignals, refreshSignalsNow } from './funding.ts';
 import { ingestWithin, type IngestResult } from './ingest-events.ts';
 import { isRejection, validateUsageEvent } from './usage-validation.ts';
 
@@ -164,10 +164,7 @@ async function returnHeld(engine: Engine, tx: StoreTx, changes: Changes, hold: H
     released: formatCredits(amountMicro),
     captured: hold.capturedCreditsMicro === null ? null : formatCredits(hold.capturedCreditsMicro),
   }, nowMs);
-  await changes.flush(tx);
-  const customer = (await tx.customers.find(hold.customerId))!;
-  const funding = (await loadFunding(tx, [customer], new Map([[customer.id, nowMs]]))).get(customer.id)!;
   // Credits back to their grants may pay a debt owed meanwhile.
-  await refreshSignalsAndDebt(tx, changes, customer, availableOf(funding), nowMs);
+  await refreshSignalsNow(tx, changes, (await tx.customers.find(hold.customerId))!, nowMs);
   await changes.flush(tx);
 }

@@ -6,7 +6,7 @@ import { accounts, compactEntries, type LedgerEntry } from '../core/ledger.ts';
 import type { ReturnRecord, ShortfallHandling } from '../store/records.ts';
 import type { StoreTx } from '../store/store.ts';
 import { Changes, customerNow, type Engine } from './context.ts';
-import { availableOf, loadFunding, refreshSignalsAndDebt } from './funding.ts';
+import { refreshSignalsNow } from './funding.ts';
 import { takeFrom } from './subscription-credits.ts';
 import { newGrantRecord } from './grants.ts';
 import { issueCreditNote } from './credit-notes.ts';
@@ -122,7 +122,7 @@ export async function createReturnIn(engine: Engine, tx: StoreTx, kind: ReturnRe
     }, nowMs);
     await changes.flush(tx);
     if (kind === 'refund') await clawBackReferral(engine, tx, changes, record, invoice, nowMs);
-    await signals(tx, changes, invoice.customerId, nowMs);
+    await refreshSignalsNow(tx, changes, (await tx.customers.find(invoice.customerId))!, nowMs);
     await changes.flush(tx);
     return ok(record);
   }
@@ -192,15 +192,8 @@ export async function closeChargebackIn(engine: Engine, tx: StoreTx, id: string,
     await tx.returns.close(record);
     if (outcome === 'lost') await clawBackReferral(engine, tx, changes, record, (await tx.billing.invoice(record.invoiceId))!, nowMs);
     changes.event('chargeback.closed', record.customerId, { chargeback: record.id, outcome, invoice: record.invoiceId }, nowMs);
-    await changes.flush(tx);
-    await signals(tx, changes, record.customerId, nowMs);
+    await refreshSignalsNow(tx, changes, (await tx.customers.find(record.customerId))!, nowMs);
     await changes.flush(tx);
     return ok(record);
   }
-}
-
-async function signals(tx: StoreTx, changes: Changes, customerId: string, nowMs: number): Promise<void> {
-  const customer = (await tx.customers.find(customerId))!;
-  const funding = (await loadFunding(tx, [customer], new Map([[customer.id, nowMs]]))).get(customer.id)!;
-  await refreshSignalsAndDebt(tx, changes, customer, availableOf(funding), nowMs);
 }

@@ -27,7 +27,7 @@ interface Prepared {
   schema: boolean;
 }
 
-/** Statements that change the schema (migrations, tests that roll one back): not kept, and they empty the caches. */
+/** Statements that change the schema (migrations, tests that roll one back): preparing one empties the caches of every other. */
 const schemaChange = /^\s*(ALTER|CREATE|DROP)\b/i;
 
 /** Prepared statements kept per SQL text; the store's SQL is a small fixed set, so this is a ceiling. */
@@ -683,7 +683,6 @@ class SqliteDatabase implements SqlDatabase {
         const statement = this.db.prepare(text);
         prepared = { statement, build: statement.reader ? rowBuilder(statement) : null, readonly: statement.readonly, schema: schemaChange.test(sql) };
       }
-
       if (cache.size >= statementCacheEntriesMax) {
         // Maps iterate in insertion order, so the first key is the oldest entry.
         const oldest = cache.keys().next().value as string;
