@@ -31,7 +31,7 @@ export const startTime = '2026-01-01T00:00:00.000Z';
 export const targetTime = '2026-02-01T00:00:01.000Z';
 
 /**
- * The population of figure 7: `subscriptions` customers on one test clock, each subscribed to a
+ * The population of part 8 (`npm run bench`): `subscriptions` customers on one test clock, each subscribed to a
  * monthly plan with an allowance and rollover, its first invoice paid (as customers pay: 30 days'
  * terms, so no invoice falls past due within the month and the advance runs renewals and expiries
  * only, not dunning). Written with `synchronous=OFF`, as it is not measured.
@@ -52,7 +52,7 @@ export async function populate(db: SqlDatabase, subscriptions: number): Promise<
 }
 
 /**
- * Figure 7, in process: the clock advanced past the period end renews every subscription
+ * Part 8, in process: the clock advanced past the period end renews every subscription
  * (overage check, rollover, allowance grant, fee invoice) and expires the old allowances, all in
  * time order, with the production setting `synchronous=FULL`. With `server`, the populated
  * database is first copied (`VACUUM INTO`) and the same advance then runs in the real server on
@@ -106,7 +106,7 @@ export interface ServerRenewalResult {
 const adminKey = 'bench-renewals-admin-key';
 
 /**
- * Figure 7 in the real server, and its memory with that many customers: the population is written
+ * Part 8 in the real server, and its memory with that many customers: the population is written
  * as above, then `tally serve` (the built `dist/cli/main.js`, as `npm start` runs it) is started on
  * that database file, and the test clock is advanced over HTTP as a job, polled until `ready`.
  * Resident set and CPU time are read from /proc for the server process (Linux).

@@ -13,6 +13,7 @@ import { runInProcess } from './in-process.ts';
 import { ms, pct, rate } from './stats.ts';
 import { runPostgresBench } from './postgres.ts';
 import { runWebhooksBench } from './webhooks.ts';
+import { runDueKinds } from './due-kinds.ts';
 import { runRenewals } from './renewals.ts';
 
 const quick = process.env.BENCH_QUICK === '1';
@@ -143,7 +144,8 @@ async function main(): Promise<void> {
 /**
  * Part 8 alone with `BENCH_ONLY=renewals`. Each population runs in process; the largest also runs
  * in the real server (built: `npm run build:server`) on a copy of the same database, which gives
- * the server's resident set with that many customers.
+ * the server's resident set with that many customers. Then the other kinds of due work (grant and
+ * hold expiries, auto top-ups, debt settlements, invoices falling past due) at the same sizes.
  */
 async function renewalsPart(): Promise<void> {
   say(`8. Due work: subscription renewals on one test clock (renewal with allowance grant and fee invoice, then the old allowance's expiry), cost per item as the population grows`);
@@ -167,6 +169,8 @@ async function renewalsPart(): Promise<void> {
   const hundredK = renewalRuns.find((r) => r.subscriptions === 100_000);
   if (tenK) say(`   10,000 renewals in ${(tenK.advanceMs / 1000).toFixed(1)} s: target ≤ 6 s ${verdict(tenK.advanceMs <= 6_000)}`);
   if (hundredK) say(`   100,000 renewals in ${(hundredK.advanceMs / 1000).toFixed(1)} s: target ≤ 60 s ${verdict(hundredK.advanceMs <= 60_000)}`);
+  say(`   the other kinds of due work (\`bench/due-kinds.ts\`): each customer of one test clock with one item falling due at the same instant, the clock advanced past it`);
+  await runDueKinds(config.renewals, null, say);
   say(`   ${machineLoad()}`);
   say();
 }
