@@ -66,9 +66,9 @@ interface Kind {
   kind: string;
   /** Sets up one customer's item; `i` numbers the customers. */
   setUp(engine: Engine, customerId: string, i: number, when: When): Promise<void>;
-  /** Whether the advance did each customer's work, read back from the store. */
+  /** Whether due work did each customer's item, read back from the store (null if so). */
   check(db: SqlDatabase, customerIds: string[]): Promise<string | null>;
-  overage?: boolean;
+  /** The customers' payment terms (default 30 days, so that nothing else falls due). */
   netDays?: number;
 }
 
