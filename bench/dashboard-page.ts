@@ -22,7 +22,7 @@ import { createGrant } from '../src/engine/grants.ts';
 import { createMeter } from '../src/engine/meters.ts';
 import { ingestEvents } from '../src/engine/ingest-events.ts';
 import { buildServer } from '../src/server/app.ts';
-import { openTempDatabase } from './fixture.ts';
+import { must, openTempDatabase } from './fixture.ts';
 import { ofCustomer, valuePart } from '../src/store/queries/customer-events.ts';
 
 const customerCount = Number(process.env.BENCH_CUSTOMERS ?? 100_000);
@@ -32,10 +32,6 @@ const dayMs = 86_400_000;
 /** Events fall in the 30 days before now: the window the customer page charts by default. */
 const spreadMs = 30 * dayMs;
 
-function must<T>(o: { ok: true; value: T } | { ok: false; error: { code: string } }): T {
-  if (!o.ok) throw new Error(o.error.code);
-  return o.value;
-}
 const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
 
 const temp = openTempDatabase('dashboard');

@@ -45,7 +45,7 @@ import { reconcile } from '../src/engine/reconcile.ts';
 import { advanceTestClock, createTestClock } from '../src/engine/test-clocks.ts';
 import { startScheduler } from '../src/scheduler/scheduler.ts';
 import type { SqlDatabase } from '../src/store/sql.ts';
-import { openTempDatabase } from './fixture.ts';
+import { must, openTempDatabase } from './fixture.ts';
 import { cpuMsSince } from './stats.ts';
 
 const start = '2026-03-01T00:00:00.000Z';
@@ -239,11 +239,6 @@ export async function runDueKinds(sizes: number[], names: string[] | null, say: 
     }
   }
   return results;
-}
-
-function must<T>(outcome: { ok: true; value: T } | { ok: false; error: { code: string; message: string } }): T {
-  if (!outcome.ok) throw new Error(`benchmark setup failed: ${outcome.error.code}: ${outcome.error.message}`);
-  return outcome.value;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

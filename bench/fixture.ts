@@ -123,7 +123,8 @@ export async function cloneDatabase(fixture: Fixture, label: string, options: Sq
   };
 }
 
-function must<T>(outcome: { ok: true; value: T } | { ok: false; error: { code: string; message: string } }): T {
+/** A use case's value, or the benchmark stops with its error: a set-up that fails measures nothing. */
+export function must<T>(outcome: { ok: true; value: T } | { ok: false; error: { code: string; message: string } }): T {
   if (!outcome.ok) throw new Error(`benchmark setup failed: ${outcome.error.code}: ${outcome.error.message}`);
   return outcome.value;
 }

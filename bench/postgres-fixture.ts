@@ -4,7 +4,7 @@ import { createCustomer } from '../src/engine/customers.ts';
 import { createGrant } from '../src/engine/grants.ts';
 import { createMeter } from '../src/engine/meters.ts';
 import { openPostgresDatabase } from '../src/store/postgres/postgres-database.ts';
-import { eventType, grantWindow, meterCodes } from './fixture.ts';
+import { eventType, grantWindow, meterCodes, must } from './fixture.ts';
 
 /**
  * PostgreSQL databases for bench/postgres.ts. One template database is seeded once through the
@@ -159,9 +159,4 @@ export function describeCheck(check: LedgerCheck, acknowledged: number): string 
   if (check.usageEvents < acknowledged) problems.push(`${acknowledged - check.usageEvents} acknowledged events missing`);
   const stored = `${check.usageEvents.toLocaleString('en-US')} events stored for ${acknowledged.toLocaleString('en-US')} acknowledged`;
   return problems.length === 0 ? `ledger check OK (${stored}; entries sum to 0, each event charged once, balances = entries, no grant below 0)` : `LEDGER CHECK FAILED: ${problems.join('; ')} (${stored})`;
-}
-
-function must<T>(outcome: { ok: true; value: T } | { ok: false; error: { code: string; message: string } }): T {
-  if (!outcome.ok) throw new Error(`benchmark setup failed: ${outcome.error.code}: ${outcome.error.message}`);
-  return outcome.value;
 }

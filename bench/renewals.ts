@@ -7,7 +7,7 @@ import { createPlan } from '../src/engine/plans.ts';
 import { createSubscription } from '../src/engine/subscriptions.ts';
 import { advanceTestClock, createTestClock } from '../src/engine/test-clocks.ts';
 import type { SqlDatabase } from '../src/store/sql.ts';
-import { openTempDatabase } from './fixture.ts';
+import { must, openTempDatabase } from './fixture.ts';
 import { processCpuMs, procStatusMiB } from './proc-stat.ts';
 import { startTallyServe, type ServerChild } from './serve-process.ts';
 import { cpuMsSince } from './stats.ts';
@@ -158,9 +158,4 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number, message
     if (Date.now() > deadline) throw new Error(message);
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
-}
-
-function must<T>(outcome: { ok: true; value: T } | { ok: false; error: { code: string; message: string } }): T {
-  if (!outcome.ok) throw new Error(`benchmark setup failed: ${outcome.error.code}: ${outcome.error.message}`);
-  return outcome.value;
 }

@@ -9,7 +9,7 @@ import { createWebhookEndpoint } from '../src/engine/webhook-endpoints.ts';
 import { startWebhookWorker } from '../src/integrations/webhooks/delivery-worker.ts';
 import { webhookUrlCheck } from '../src/integrations/webhooks/url-safety.ts';
 import { EventSource } from './events.ts';
-import { openFixture, openTempDatabase } from './fixture.ts';
+import { must, openFixture, openTempDatabase } from './fixture.ts';
 
 /**
  * Part 7 (PRODUCT §11, issue 9): webhook delivery throughput, and what a dead endpoint
@@ -22,11 +22,6 @@ export interface WebhookBenchOptions {
 
 const box = new SecretBox('bench-webhooks');
 const deps = { box, checkUrl: webhookUrlCheck({ allowPrivate: true }) };
-
-function must<T>(outcome: { ok: true; value: T } | { ok: false; error: { code: string; message: string } }): T {
-  if (!outcome.ok) throw new Error(`benchmark setup failed: ${outcome.error.code}: ${outcome.error.message}`);
-  return outcome.value;
-}
 
 async function listen(server: Server): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
