@@ -14,5 +14,5 @@ console.log(`load before: ${load()}`);
 const r = await runInProcess({ customers, batchSize: 1000, events, timeLimitMs: 600_000, warmupBatches: 2 });
 console.log(`engine ${rate(r.engineRate)} events/s, floor ${rate(r.floorRate)} events/s, engine/floor ${pct(r.ratio)}`);
 console.log(`CPU per event: engine ${r.engineCpuUsPerEvent.toFixed(1)} µs, floor ${r.floorCpuUsPerEvent.toFixed(1)} µs (ratio by CPU ${pct(r.floorCpuUsPerEvent / r.engineCpuUsPerEvent)})`);
-console.log(`same rows bare ${rate(r.rawRate)} events/s, ${r.rowsPerEvent.toFixed(2)} rows/event; ${JSON.stringify(r.statuses)}`);
+console.log(`same rows bare ${rate(r.rawRate)} events/s (${pct(r.rawFloorRatio)} of a floor beside it), ${r.rowsPerEvent.toFixed(2)} rows/event; ${JSON.stringify(r.statuses)}`);
 console.log(`load after: ${load()}`);

@@ -7,7 +7,8 @@
  * ingests `groups` groups of `size` events (default 40 × 500) through `ingestEvents` and prints
  * the CPU of this process and of each PostgreSQL process (by its title: backends, WAL writer,
  * checkpointer…, read from /proc), and `EXPLAIN (ANALYZE, BUFFERS, WAL)` of one group's folded
- * insert, run in its place (so it is executed too), and the tables' inserted, updated and HOT-updated
+ * insert (`BENCH_EXPLAIN=read`: its one read, which a group of up to 64 customers and events
+ * takes), run in its place (so it is executed too), and the tables' inserted, updated and HOT-updated
  * row counts. With a path, the main thread's CPU profile
  * of the measured groups is written there. `BENCH_PG_SETTINGS="name=value,…"` starts the server
  * with more settings; `BENCH_PERF=<file>` records the measured groups' backends with `perf record -g`;
@@ -31,12 +32,16 @@ const groups = Number(groupsArg);
 const size = Number(sizeArg);
 const settings = Object.fromEntries((process.env.BENCH_PG_SETTINGS ?? '').split(',').filter((s) => s !== '').map((s) => s.split('=') as [string, string]));
 
+/** Which of a group's statements is explained: the folded insert, or (`BENCH_EXPLAIN=read`) the one read of a small group. */
+const explained = process.env.BENCH_EXPLAIN === 'read'
+  ? { prefix: 'SELECT\n  (SELECT json_agg', name: 'one read' }
+  : { prefix: 'WITH w1 AS (INSERT', name: 'folded insert' };
 let explainNext = false;
 let plan: string[] | undefined;
 const clientQuery = pg.Client.prototype.query;
 pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   const config = args[0] as { text?: string; values?: unknown[] } | undefined;
-  if (explainNext && typeof config === 'object' && config?.text?.startsWith('WITH w1 AS (INSERT')) {
+  if (explainNext && typeof config === 'object' && config?.text?.startsWith(explained.prefix)) {
     explainNext = false;
     const promise = (clientQuery as (...a: unknown[]) => Promise<pg.QueryResult>).call(this,
       { text: `EXPLAIN (ANALYZE, BUFFERS, WAL, VERBOSE false) ${config.text}`, values: config.values });
@@ -112,7 +117,7 @@ async function run(): Promise<void> {
   for (const [title, ms] of [...byTitle].sort((a, b) => b[1] - a[1])) if (ms > 0) console.log(`  ${(ms * 1000 / events).toFixed(1).padStart(7)} µs/event  ${title}`);
   explainNext = true;
   await ingest();
-  console.log(`\nEXPLAIN (ANALYZE, BUFFERS, WAL) of one group's folded insert:\n${(plan ?? ['(not captured)']).join('\n')}`);
+  console.log(`\nEXPLAIN (ANALYZE, BUFFERS, WAL) of one group's ${explained.name}:\n${(plan ?? ['(not captured)']).join('\n')}`);
   const stats = new pg.Client({ connectionString: copy.url });
   await stats.connect();
   await new Promise((done) => setTimeout(done, 1000)); // statistics are reported when a backend goes idle
