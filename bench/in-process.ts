@@ -62,8 +62,9 @@ export async function runInProcess(options: IngestRunOptions): Promise<InProcess
     // docs/BENCHMARKS.md), so the secondary line has a pass of its own.
     const interleaved = process.env.BENCH_FIG1_INTERLEAVED === '1';
     const marks = [await rowidMarks(fixture.db)];
-    /** The engine's rows of batch `b` read back (untimed), then written bare (timed). */
+    /** The same-rows line's totals: time and CPU writing bare, its floor's time, rows written. */
     const bare = { ms: 0, cpuMs: 0, floorMs: 0, rows: 0 };
+    /** The engine's rows of batch `b` read back (untimed), then written bare (timed). */
     const writeBare = async (b: number, timed: boolean): Promise<void> => {
       const rawBatch = await readRawBatch(fixture.db, marks[b]!, marks[b + 1]!, meterIds);
       const cpu = process.cpuUsage();
