@@ -9,7 +9,7 @@
  * stack (inclusive), the `top` largest of each (default 30). Sampled: a function's figure moves
  * by a few percent between runs; the total is steady to about 1%. What a young collection costs
  * grows with how often one runs, which is what is allocated per event, and with what is alive
- * when it runs ("Round 25" in docs/BENCHMARKS.md).
+ * when it runs ("Round 25" in docs/benchmark-rounds.md).
  */
 import { Session } from 'node:inspector/promises';
 import { ingestEvents } from '../src/engine/ingest-events.ts';

@@ -3,7 +3,7 @@
  * bench/customer-keys-model.ts`): what ingestion would gain if the events' customer keys were
  * written to a small tail and merged into the customer-ordered keys in bulk, as an LSM tree does,
  * and what the merge would cost. Nothing in it is the product's layout; it measures whether that
- * layout would pay before it is built ("Round 32" in docs/BENCHMARKS.md).
+ * layout would pay before it is built ("Round 32" in docs/benchmark-rounds.md).
  *
  * One fixture (`BENCH_CUSTOMERS`, default 1,000, each with three grants, two meters) gets
  * `BENCH_ENTRIES` ledger entries of history (default 10,000,000, three per event, written by

@@ -61,7 +61,7 @@ export async function runInProcess(options: IngestRunOptions): Promise<InProcess
     // rows are noted between its batches. Reading those rows back and writing them bare there
     // (`BENCH_FIG1_INTERLEAVED=1`, as before round 38) left the engine about a twentieth slower
     // (its garbage and caches disturbed, which production never does; "Round 38" in
-    // docs/BENCHMARKS.md), so the secondary line has a pass of its own.
+    // docs/benchmark-rounds.md), so the secondary line has a pass of its own.
     const marks = [await rowidMarks(fixture.db)];
     /** The same-rows line's totals: time and CPU writing bare, its floor's time, rows written. */
     const bare = { ms: 0, cpuMs: 0, floorMs: 0, rows: 0 };

@@ -7,7 +7,7 @@ import v8 from 'node:v8';
  * 55–78 MB alive while ingesting for 25,000 customers it let the heap reach 290–320 MB between
  * full collections, and the process 520–540 MiB, where PRODUCT §13 allows 300 MB with 100,000
  * customers. At 50% (with the hot state's customers and SQLite's 32 MiB cache) a server ingesting
- * for 100,000 customers peaked at 267–276 MiB when it was first set (docs/BENCHMARKS.md, "Round
+ * for 100,000 customers peaked at 267–276 MiB when it was first set (docs/benchmark-rounds.md, "Round
  * 16"); by round 38 a ledger check and a reconciliation after such a load took it to 285 MiB in
  * both of two runs, and with 25,000 customers to 272–289 in four, at or past 300 MB (286 MiB). At
  * 30% the same load checks peaked at 268 and 270 MiB, and at 252–268, the CPU per event within

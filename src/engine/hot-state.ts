@@ -55,7 +55,7 @@ const none: readonly never[] = Object.freeze([]);
  * kept customer with three grants and two running totals takes about 1.7 KB of heap, 2.3 KB before
  * its grants and totals shared their ids (`bench/hot-state-memory.ts`), so 12,000 take less than
  * 10,000 took before. 25,000 (at 2–3 KB each) took the server past PRODUCT §13's 300 MB while ingesting
- * for 100,000 customers (docs/BENCHMARKS.md, "Round 16", "Round 34").
+ * for 100,000 customers (docs/benchmark-rounds.md, "Round 16", "Round 34").
  */
 export const hotCustomersDefault = 12_000;
 /** The most event types whose meters are kept (a type without meters is kept too, as an empty list). */

@@ -127,7 +127,7 @@ export class IngestBatcher {
    * batch found nine in ten of its customers there. Otherwise its customers are often ones the hot
    * state does not hold, read from the database, which must first catch up with every group on its
    * way (`HotState.settle`), so each group would wait for the one before and the handoff would only
-   * add (at 20,000 customers 12% fewer events a second, docs/BENCHMARKS.md, "Round 22"); the
+   * add (at 20,000 customers 12% fewer events a second, docs/benchmark-rounds.md, "Round 22"); the
    * request thread then writes them, as without the thread. So the first batches, and those after
    * the hot state was emptied, are written here until it has filled.
    */

@@ -102,7 +102,7 @@ async function ingestFlat(engine: Engine, rawEvents: readonly unknown[], options
   const results: IngestResult[] = new Array(rawEvents.length);
   // Each event is validated as its pass is taken, so that what validation makes (the candidate,
   // its properties' canonical text and body hash) dies with its pass instead of living through
-  // every pass of a group commit (docs/BENCHMARKS.md, "Round 30"). The first acceptable event is
+  // every pass of a group commit (docs/benchmark-rounds.md, "Round 30"). The first acceptable event is
   // found before the transaction: a batch with none opens no transaction.
   const ids = rawEvents.map(rawIdOf);
   let from = 0;
@@ -151,7 +151,7 @@ function rawIdOf(raw: unknown): string {
  * is alive at once through several of V8's young collections, which move it to the old generation
  * to die there. Taken in passes within its one transaction (one commit and one sync, the same
  * answers and charges), a server ingesting for 100,000 customers peaked 15–31 MiB lower at no
- * more CPU per event (docs/BENCHMARKS.md, "Round 28"). Passes of 500 rather than 1,000 leave less
+ * more CPU per event (docs/benchmark-rounds.md, "Round 28"). Passes of 500 rather than 1,000 leave less
  * alive at each young collection: about a sixth less server CPU per event in figure 2's batches
  * of 500 from 4 clients, within the noise in batches of 1000 from 8, the same in figure 1's
  * batches of 1000 (now two passes) and the same memory with 100,000 customers; passes of 250

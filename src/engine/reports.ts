@@ -88,7 +88,7 @@ export type GrantFates = Awaited<ReturnType<typeof fatesOf>>;
  * (customer-slices.ts; on SQLite the snapshot worker's connection), so a report holds one slice's
  * grants and flows at a time rather than every grant of the store, and the request thread does
  * not wait on the reads: over 100,000 customers the promotional report took the server from 124 to
- * 435 MiB when read whole (docs/BENCHMARKS.md, "Round 27"). One customer is one read, as before.
+ * 435 MiB when read whole (docs/benchmark-rounds.md, "Round 27"). One customer is one read, as before.
  */
 export async function fatesBySlice<T>(
   engine: Engine, set: GrantSet, f: ReportFilter, visit: (fates: GrantFates) => T[], options: ReportOptions = {},

@@ -710,7 +710,7 @@ export const migrations: Migration[] = [
     // read an event row a step. The links now live in `usage_chain (seq → prev)`, a narrow table
     // appended in insertion order: the trigger appends 16 bytes instead of rewriting the row, and a
     // walk reads a few pages instead of a row of the events' file a step (figure 1: 4.6–6.3 µs of
-    // wall time an event less in process, BENCHMARKS.md "Round 33"). The links already written move
+    // wall time an event less in process, benchmark-rounds.md "Round 33"). The links already written move
     // there and the column is dropped (SQLite rewrites the table). PostgreSQL has no chains.
     statements: [],
     byDialect: {
@@ -734,7 +734,7 @@ export const migrations: Migration[] = [
     // customers (every one of them, for a clock or the real clock alike), and the renewals, their
     // index led by `status` with two statuses asked for, were read whole and sorted at each pass.
     // Over a population both grew with it at every pass, so a large renewal run cost more per item
-    // than a small one (BENCHMARKS.md, "Round 35"). Each row that falls due now carries its
+    // than a small one (benchmark-rounds.md, "Round 35"). Each row that falls due now carries its
     // customer's clock (`test_clock_id`, NULL for the real clock; a customer's clock never changes,
     // and each insert copies it from the customer), and each listing has a partial index led by
     // the clock and ordered by when the row falls due, then its id: a pass reads the rows it
@@ -765,7 +765,7 @@ export const migrations: Migration[] = [
     name: 'auto top-ups checked when due',
     // Auto top-up was due work that listed every armed customer of the clock and read each one's
     // grants, at every tick of the real-clock scheduler: with 20,000 armed customers and none
-    // below its threshold, a tick cost 262–286 ms (BENCHMARKS.md, "Round 35"). Now an armed
+    // below its threshold, a tick cost 262–286 ms (benchmark-rounds.md, "Round 35"). Now an armed
     // customer carries when its credits are next to be checked against its threshold
     // (`topup_check_at`, NULL: no check to come): set when its credits may fall below it (the
     // low-balance signals found them below, credits were revoked, an unpaid invoice freezes what
@@ -785,7 +785,7 @@ export const migrations: Migration[] = [
     name: 'debts checked when credits become usable',
     // Debt settlement listed every customer in debt, of every clock, with a read of its grants
     // each, at every pass of due work: with 20,000 customers in debt and nothing to pay with, a
-    // tick of the real-clock scheduler cost 28 ms (BENCHMARKS.md, "Round 36"). It also listed a
+    // tick of the real-clock scheduler cost 28 ms (benchmark-rounds.md, "Round 36"). It also listed a
     // debtor whose only credits were frozen by an unpaid invoice, which it could not pay from, at
     // every pass again: a test clock's advance never ended. Now a customer carries when its debt
     // is next to be checked (`debt_check_at`, NULL: no check to come), asked at each moment

@@ -70,7 +70,7 @@ parentPort.on('message', (m) => {
  * handed back after: at 256 MiB the ledger check over 100,000 customers took a fresh server from
  * 125 to 459 MiB (414 after), past PRODUCT §13's 300 MB; at 32, 16 and 8 MiB to 210, 191 and 170,
  * each in about 7 s. Over 10 million entries a full reconciliation under ingestion took 140 s at
- * 8 MiB against 133 s at 256 (docs/BENCHMARKS.md, "Round 27"), in slices sized by time a little
+ * 8 MiB against 133 s at 256 (docs/benchmark-rounds.md, "Round 27"), in slices sized by time a little
  * smaller.
  */
 const snapshotCacheKib = 8 * 1024;

@@ -54,7 +54,7 @@ function inTransactionText(sql: string): string {
  * The writer's page cache in MiB unless the caller says otherwise (SQLite's default is 2 MiB): the
  * indexes' upper levels and the pages a batch shares stay in memory. 64 MiB measured no faster here
  * (load checks at 25,000 and 100,000 customers, figure 5 at 10 million entries) and took a fifth
- * of the server's 300 MB (docs/BENCHMARKS.md, "Round 16").
+ * of the server's 300 MB (docs/benchmark-rounds.md, "Round 16").
  */
 const pageCacheMibDefault = 32;
 /** SQLite's own default, restored if the checkpointer thread fails. */
@@ -99,7 +99,7 @@ export interface SqliteOptions {
    * unless true, and only for a file with pipelined durability (TALLY_SQLITE_WRITER_THREAD in
    * `tally serve`). Off by default: on two cores shared with the clients it measured no consistent
    * gain for batches of 1000 from 8 clients, and took 10–30 µs more CPU per event and 20–60 MiB more
-   * memory (docs/BENCHMARKS.md, "Round 23").
+   * memory (docs/benchmark-rounds.md, "Round 23").
    */
   writerThread?: boolean;
 }
@@ -146,7 +146,7 @@ export function openSqliteDatabase(path: string, options: SqliteOptions = {}): S
 /**
  * The writer thread's page cache is the request thread's divided by this: it holds the pages a
  * group writes, the request thread's those its reads and every other write use. Together they stay
- * within PRODUCT §13's 300 MB (docs/BENCHMARKS.md, "Round 22": the load check's default shape 269
+ * within PRODUCT §13's 300 MB (docs/benchmark-rounds.md, "Round 22": the load check's default shape 269
  * and 292 MiB at most, against 304–315 with a full-size cache and V8's default young generation).
  */
 const writerPageCacheShare = 2;
@@ -811,7 +811,7 @@ function allRows(statement: Statement, params: readonly SqlValue[] | undefined):
  * The most values passed to better-sqlite3 as separate arguments rather than as one array. It
  * binds an argument as it finds it, but reads an array through V8's generic element access, one
  * lookup per value: spread, a 400-row insert of six columns takes about a quarter less time
- * (docs/BENCHMARKS.md, "Round 20"). Every argument is a slot on the stack, so a longer list (a
+ * (docs/benchmark-rounds.md, "Round 20"). Every argument is a slot on the stack, so a longer list (a
  * statement may take up to SQLite's 32,766) goes as an array.
  */
 const spreadValuesMax = 8192;

@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
  * often it was rewritten since the last round: at 25 ms, rounds ran 40 times a second under load,
  * their fsyncs queued with the commits' own, and the pages every commit rewrites (the tables'
  * last pages) were copied back after almost every commit. 250 ms measured 11–16% less CPU per
- * event and 12–19% more events per second on figures 2 and 3 (docs/BENCHMARKS.md, round 5).
+ * event and 12–19% more events per second on figures 2 and 3 (docs/benchmark-rounds.md, round 5).
  */
 export const checkpointIntervalMs = 250;
 
@@ -19,7 +19,7 @@ export const checkpointIntervalMs = 250;
  * the WAL fills to this size and the writer's own checkpoint (copying what the rounds have not)
  * lets the next transaction start it again: in figure 3's shape three times in 5 s, in figure 2's
  * about 8% of the writing thread. 4,096, 32,768 and 65,536 frames measured no better, and none at
- * all (a WAL of 1.5 GiB) three times the COMMIT cost (docs/BENCHMARKS.md, "Round 19" and
+ * all (a WAL of 1.5 GiB) three times the COMMIT cost (docs/benchmark-rounds.md, "Round 19" and
  * "Round 20").
  */
 export const walFramesMax = 16_384;

@@ -171,7 +171,7 @@ export class WriterThread {
     this.worker = new Worker(workerSource, {
       eval: true,
       // The groups it receives are short-lived: a small young generation keeps the thread's heap,
-      // and the server's resident memory, small (docs/BENCHMARKS.md, "Round 22").
+      // and the server's resident memory, small (docs/benchmark-rounds.md, "Round 22").
       resourceLimits: { maxYoungGenerationSizeMb: writerYoungGenerationMb },
       workerData: {
         path: options.path,
