@@ -8,6 +8,15 @@ import { hotStateOf } from './hot-state.ts';
  */
 export const lockedDeferralsMax = 2;
 
+/**
+ * How long the writer thread may have nothing to write before it is stopped, giving back its
+ * connection's page cache and its thread's memory (the next group starts it again, in tens of
+ * milliseconds). A server that ingests steadily keeps it; one whose load has stopped (and which
+ * then runs a reconciliation, say) does not carry its 30–40 MiB into that work
+ * (docs/benchmark-rounds.md, "Round 39").
+ */
+export const writerIdleParkMsDefault = 500;
+
 /** How groups are formed; every field has a default. */
 export interface BatcherSettings {
   /** Events per combined transaction (default 5000); requests beyond it wait for the next group. */
@@ -21,6 +30,8 @@ export interface BatcherSettings {
    * group failed.
    */
   onGroup?: (events: number, requests: number) => void;
+  /** See `writerIdleParkMsDefault`. */
+  writerIdleParkMs?: number;
 }
 
 interface Request {
@@ -51,10 +62,13 @@ export class IngestBatcher {
   private committing = false;
   private inFlight = 0;
   private scheduled = false;
+  /** Armed once the last group in flight has finished with nothing waiting (`parkWhenIdle`). */
+  private idleTimer: NodeJS.Timeout | null = null;
 
   private readonly groupEventsMax: number;
   private readonly groupsInFlightMax: number;
   private readonly onGroup: BatcherSettings['onGroup'];
+  private readonly writerIdleParkMs: number;
 
   constructor(
     private readonly engine: Engine,
@@ -64,6 +78,7 @@ export class IngestBatcher {
     this.groupEventsMax = settings.groupEventsMax ?? 5000;
     this.groupsInFlightMax = settings.groupsInFlightMax ?? (engine.store.pipelinesCommits ? 4 : 1);
     this.onGroup = settings.onGroup;
+    this.writerIdleParkMs = settings.writerIdleParkMs ?? writerIdleParkMsDefault;
   }
 
   submit(events: readonly unknown[]): Promise<IngestResult[]> {
@@ -88,6 +103,10 @@ export class IngestBatcher {
 
   private startGroup(): void {
     if (this.committing || this.inFlight >= this.groupsInFlightMax || this.queue.length === 0) return;
+    if (this.idleTimer !== null) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = null;
+    }
     const group: Request[] = [];
     let count = 0;
     // With a writer thread, at most half the events waiting go in this group (at least one
@@ -119,7 +138,22 @@ export class IngestBatcher {
       this.inFlight -= 1;
       committed();
       this.schedule();
+      this.parkWhenIdle();
     });
+  }
+
+  /**
+   * With nothing in flight and nothing waiting, stops the writer thread after `writerIdleParkMs`
+   * unless a group starts first. Stopping waits for the store's mutex, so it never cuts into a
+   * transaction; a failure to stop loses nothing (the thread runs on, idle).
+   */
+  private parkWhenIdle(): void {
+    if (this.inFlight > 0 || this.queue.length > 0 || this.idleTimer !== null || !this.engine.store.writesOffThread) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      if (this.inFlight === 0 && this.queue.length === 0) this.engine.store.parkWriter().catch(() => undefined);
+    }, this.writerIdleParkMs);
+    this.idleTimer.unref();
   }
 
   /**

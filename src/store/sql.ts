@@ -122,6 +122,8 @@ export interface SqlDatabase extends SqlConnection {
    * transaction that defers its writes starts it again. Absent where there is none.
    */
   parkWriter?(): Promise<void>;
+  /** True while the writer thread runs (started by a deferred transaction, not parked since). */
+  readonly writerRunning?: boolean;
   /**
    * Runs `fn` over a consistent, read-only view of the database (one snapshot for all its
    * queries) that never blocks the request thread: SQLite reads on a worker thread with its own

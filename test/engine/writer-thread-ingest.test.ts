@@ -11,6 +11,7 @@ import { checkLedger, reconcile } from '../../src/engine/reconcile.ts';
 import { HotState } from '../../src/engine/hot-state.ts';
 import { formatCredits } from '../../src/core/decimal.ts';
 import { openSqliteDatabase } from '../../src/store/sqlite/sqlite-database.ts';
+import { WriterThread } from '../../src/store/sqlite/writer-thread.ts';
 
 /**
  * Ingestion with the writer thread (store/sqlite/writer-thread.ts) as production runs it: the hot
@@ -124,6 +125,35 @@ describe('ingestion with groups in flight on the writer thread, on sqlite', () =
     expect(formatCredits(balance.availableMicro)).toBe('994');
     expect(replies.flatMap((results) => results[0]!.paid_by ?? []).filter((p) => p.grant === big).reduce((n, p) => n + Number(p.credits), 0)).toBe(6);
     expect(must(await reconcile(ctx.engine)).discrepancies).toEqual([]);
+  });
+
+  it('stops the writer thread once it has had nothing to write for a while, and starts it again for the next group', async () => {
+    const clock = must(await createTestClock(ctx.engine, { frozen_time: '2026-05-10T00:00:00Z' }));
+    const customer = must(await createCustomer(ctx.engine, { currency: 'USD', test_clock: clock.id })).id;
+    must(await createGrant(ctx.engine, { customer, credits: '100', category: 'paid', source: 'adjustment' }));
+    const db = ctx.engine.store.db;
+    const posted = vi.spyOn(WriterThread.prototype, 'post');
+    const batcher = new IngestBatcher(ctx.engine, {}, { writerIdleParkMs: 20 });
+    const burst = (from: number) => Promise.all(Array.from({ length: 20 }, (_, r) =>
+      batcher.submit([{ id: `park-${from + r}`, customer, type, properties: { n: 1 } }])));
+    // Groups go to the thread once the hot state holds their customers: two groups first, one by one.
+    for (const id of ['park-warm-1', 'park-warm-2']) expect((await batcher.submit([{ id, customer, type, properties: { n: 1 } }]))[0]!.status).toBe('accepted');
+    try {
+      for (const results of await burst(0)) expect(results[0]!.status).toBe('accepted');
+      // Groups went to the thread; with nothing more to write it stops (polled: no ordering by sleep).
+      expect(posted).toHaveBeenCalled();
+      await vi.waitFor(() => expect(db.writerRunning).toBe(false), { timeout: 10_000, interval: 10 });
+      posted.mockClear();
+      for (const results of await burst(20)) expect(results[0]!.status).toBe('accepted');
+      // A thread of its own took the next groups.
+      expect(posted).toHaveBeenCalled();
+    } finally {
+      posted.mockRestore();
+    }
+    expect(formatCredits(must(await getBalance(ctx.engine, customer)).balance.availableMicro)).toBe('79');
+    expect(await ctx.engine.store.read.c.query(`SELECT COUNT(*) AS n FROM usage_events WHERE id LIKE 'park-%'`)).toEqual([{ n: 42n }]);
+    expect(must(await reconcile(ctx.engine)).discrepancies).toEqual([]);
+    await vi.waitFor(() => expect(db.writerRunning).toBe(false), { timeout: 10_000, interval: 10 });
   });
 
   it("builds a group again when another process committed under it, and pays from that process's grant", async () => {

@@ -290,6 +290,10 @@ class SqliteDatabase implements SqlDatabase {
     return this.writerSettings !== null && this.writer?.broken !== true;
   }
 
+  get writerRunning(): boolean {
+    return this.writer !== null && !this.writer.broken;
+  }
+
   transaction<T>(fn: (connection: SqlConnection) => Promise<T>, options?: TransactionOptions): Promise<T> {
     if (options?.deferWrites === true && this.writerSettings !== null) return this.deferredTransaction(fn, options);
     return this.inlineTransaction(fn, options);
