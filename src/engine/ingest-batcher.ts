@@ -143,12 +143,12 @@ export class IngestBatcher {
   }
 
   /**
-   * With nothing in flight and nothing waiting, stops the writer thread after `writerIdleParkMs`
+   * With the writer thread running, nothing in flight and nothing waiting, stops it after `writerIdleParkMs`
    * unless a group starts first. Stopping waits for the store's mutex, so it never cuts into a
    * transaction; a failure to stop loses nothing (the thread runs on, idle).
    */
   private parkWhenIdle(): void {
-    if (this.inFlight > 0 || this.queue.length > 0 || this.idleTimer !== null || !this.engine.store.writesOffThread) return;
+    if (this.inFlight > 0 || this.queue.length > 0 || this.idleTimer !== null || this.engine.store.db.writerRunning !== true) return;
     this.idleTimer = setTimeout(() => {
       this.idleTimer = null;
       if (this.inFlight === 0 && this.queue.length === 0) this.engine.store.parkWriter().catch(() => undefined);

@@ -154,11 +154,22 @@ export class Store {
   }
 
   /**
-   * Several short reads that belong together (an authorization): one snapshot, and on SQLite one
-   * read lock for all of them (see `SqlDatabase.reads`). `fn` must only read.
+   * Several short reads that belong together (an authorization): on SQLite one snapshot and one
+   * read lock for all of them; on PostgreSQL single statements (see `SqlDatabase.reads`). Reads
+   * whose answers must agree take `readsInOneSnapshot`. `fn` must only read.
    */
   reads<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     return this.db.reads((c) => fn(new StoreTx(c)));
+  }
+
+  /**
+   * A few short reads whose answers must agree (a list and the rows it embeds): one snapshot on
+   * either database. On SQLite that is `reads` (one read transaction); on PostgreSQL, where
+   * `reads` runs single statements, a REPEATABLE READ, READ ONLY transaction (`snapshot`), so a
+   * commit between two of the reads cannot show half of itself. `fn` must only read.
+   */
+  readsInOneSnapshot<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    return this.db.dialect === 'sqlite' ? this.reads(fn) : this.snapshot(fn);
   }
 
   /**

@@ -153,6 +153,7 @@ describe('ingestion with groups in flight on the writer thread, on sqlite', () =
     expect(formatCredits(must(await getBalance(ctx.engine, customer)).balance.availableMicro)).toBe('79');
     expect(await ctx.engine.store.read.c.query(`SELECT COUNT(*) AS n FROM usage_events WHERE id LIKE 'park-%'`)).toEqual([{ n: 42n }]);
     expect(must(await reconcile(ctx.engine)).discrepancies).toEqual([]);
+    // The thread the second burst started stops in turn.
     await vi.waitFor(() => expect(db.writerRunning).toBe(false), { timeout: 10_000, interval: 10 });
   });
 

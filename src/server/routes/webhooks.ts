@@ -64,10 +64,15 @@ export function webhookRoutes(app: FastifyInstance, engine: Engine, deps: Webhoo
       params: S.IdParam, querystring: S.OrderedPageQuery, response: responds(200, W.WebhookDeliveryList),
     },
   }, async (req, reply) => {
-    const store = engine.store.read.webhooks;
-    if (!(await store.endpoint(req.params.id))) return sendError(reply, endpointNotFound(req.params.id));
-    const page = await store.listDeliveries(req.params.id, pageOf(req.query));
-    const attempts = await store.attemptsOf(page.data.map((d) => d.id));
+    // The deliveries and their attempts from one snapshot: a batch of attempts recorded between
+    // the two reads would otherwise list an attempt beside its delivery's earlier state.
+    const found = await engine.store.readsInOneSnapshot(async (tx) => {
+      if (!(await tx.webhooks.endpoint(req.params.id))) return null;
+      const page = await tx.webhooks.listDeliveries(req.params.id, pageOf(req.query));
+      return { page, attempts: await tx.webhooks.attemptsOf(page.data.map((d) => d.id)) };
+    });
+    if (found === null) return sendError(reply, endpointNotFound(req.params.id));
+    const { page, attempts } = found;
     return reply.send(listView(page, (d) => webhookDeliveryView(d, attempts.filter((a) => a.deliveryId === d.id)), (d) => d.id));
   });
 
@@ -83,8 +88,10 @@ export function webhookRoutes(app: FastifyInstance, engine: Engine, deps: Webhoo
     if (!(await store.retryNow(delivery.id, engine.clock.now()))) {
       return sendError(reply, { code: 'webhook_delivery_in_flight', message: 'An attempt of this delivery is being sent right now.' });
     }
-    const updated = (await store.delivery(delivery.id))!;
-    return reply.send(webhookDeliveryView(updated, await store.attemptsOf([delivery.id])));
+    // The delivery and its attempts from one snapshot, as the list reads them.
+    const [updated, attempts] = await engine.store.readsInOneSnapshot(async (tx) =>
+      [(await tx.webhooks.delivery(delivery.id))!, await tx.webhooks.attemptsOf([delivery.id])] as const);
+    return reply.send(webhookDeliveryView(updated, attempts));
   });
 
   app.post<{ Params: Static<typeof S.IdParam>; Body: Static<typeof W.ReplayWebhooks> }>('/v1/webhook_endpoints/:id/replay', {
