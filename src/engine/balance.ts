@@ -17,8 +17,23 @@ export async function balanceOf(tx: StoreTx, customer: CustomerRecord, nowMs: nu
   );
 }
 
-export async function getBalance(engine: Engine, ref: string): Promise<Outcome<{ customer: CustomerRecord; balance: Balance; nowMs: number }>> {
-  const tx = engine.store.read;
+export interface CustomerBalance {
+  customer: CustomerRecord;
+  balance: Balance;
+  nowMs: number;
+}
+
+/**
+ * The balance of one customer now, its grants and accounts read in one snapshot: a hold committed
+ * between two separate reads would show its credits both still on their grant and held, or on
+ * neither.
+ */
+export async function getBalance(engine: Engine, ref: string): Promise<Outcome<CustomerBalance>> {
+  return engine.store.readsInOneSnapshot((tx) => getBalanceIn(engine, tx, ref));
+}
+
+/** `getBalance` in the caller's snapshot, for a reply that reads more beside it. */
+export async function getBalanceIn(engine: Engine, tx: StoreTx, ref: string): Promise<Outcome<CustomerBalance>> {
   const customer = await tx.customers.find(ref);
   if (!customer) return notFound('customer', ref);
   const nowMs = await customerNow(engine, tx, customer);

@@ -88,12 +88,13 @@ export type GrantFates = Awaited<ReturnType<typeof fatesOf>>;
  * (customer-slices.ts; on SQLite the snapshot worker's connection), so a report holds one slice's
  * grants and flows at a time rather than every grant of the store, and the request thread does
  * not wait on the reads: over 100,000 customers the promotional report took the server from 124 to
- * 435 MiB when read whole (docs/benchmark-rounds.md, "Round 27"). One customer is one read, as before.
+ * 435 MiB when read whole (docs/benchmark-rounds.md, "Round 27"). One customer is one snapshot
+ * (`Store.readsInOneSnapshot`): its grants, flows and holds agree.
  */
 export async function fatesBySlice<T>(
   engine: Engine, set: GrantSet, f: ReportFilter, visit: (fates: GrantFates) => T[], options: ReportOptions = {},
 ): Promise<T[]> {
-  if (f.customerId !== null) return visit(await fatesOf(engine, engine.store.read, set, f));
+  if (f.customerId !== null) return visit(await engine.store.readsInOneSnapshot((tx) => fatesOf(engine, tx, set, f)));
   return engine.store.snapshots((snapshot) => inCustomerSlices(snapshot,
     async (tx, customers) => visit(await fatesOf(engine, tx, set, { ...f, customers })),
     { customersPerSlice: options.customersPerSlice, firstCustomers: customersPerLightSliceFirst }));
@@ -164,23 +165,30 @@ export async function runReport<N extends ReportName>(engine: Engine, name: N, i
   const resolved = await resolveFilter(engine, input);
   if (!resolved.ok) return resolved;
   const filter = resolved.value;
-  const tx = engine.store.read;
+  // A report made of several reads whose figures must agree (invoices' totals with their lines
+  // and the money paid on them, credit notes with their uses, past-due invoices with their
+  // customers' clocks) reads them in one snapshot. One statement beside the plans' labels (a plan
+  // version never changes) is read as it is; the fates of grants are read a slice at a time.
+  const read = engine.store.read;
   const build: { [K in ReportName]: () => Promise<Reports[K]> } = {
-    async revenue() {
-      const [invoiced, lines, money] = await Promise.all([tx.reports.invoicedSums(filter), tx.reports.lineSums(filter), tx.reports.moneySums(filter)]);
+    revenue: () => engine.store.readsInOneSnapshot(async (tx) => {
+      // One after another: on PostgreSQL a snapshot is one connection, which runs one query at a time.
+      const invoiced = await tx.reports.invoicedSums(filter);
+      const lines = await tx.reports.lineSums(filter);
+      const money = await tx.reports.moneySums(filter);
       const { rows, totals } = revenueByPlanAndPeriod(invoiced, lines, money);
       return { filter, rows: await labelPlans(tx, rows), totals };
-    },
+    }),
     async usage() {
       const { rows, totals } = usageByPlanAndMeter(await usageSumsOf(engine, filter));
-      return { filter, rows: await labelPlans(tx, rows), totals };
+      return { filter, rows: await labelPlans(read, rows), totals };
     },
     async overage() {
-      const { rows, totals } = overageRevenue(await tx.reports.overageLines(filter));
-      return { filter, rows: await labelPlans(tx, rows), totals };
+      const { rows, totals } = overageRevenue(await read.reports.overageLines(filter));
+      return { filter, rows: await labelPlans(read, rows), totals };
     },
     async refunds() {
-      const rows = (await tx.returns.all({ fromMs: filter.fromMs, toMs: filter.toMs, ...(filter.customerId ? { customerId: filter.customerId } : {}) }))
+      const rows = (await read.returns.all({ fromMs: filter.fromMs, toMs: filter.toMs, ...(filter.customerId ? { customerId: filter.customerId } : {}) }))
         .sort((a, b) => a.createdAtMs - b.createdAtMs || (creationKey(a.id) < creationKey(b.id) ? -1 : 1));
       return { filter, rows, totals: returnImpact(rows) };
     },
@@ -196,21 +204,21 @@ export async function runReport<N extends ReportName>(engine: Engine, name: N, i
       })), opening, closing)], options);
       return { filter, ...mergeDeferred(parts) };
     },
-    async credit_notes() {
+    credit_notes: () => engine.store.readsInOneSnapshot(async (tx) => {
       const [notes, uses] = await Promise.all([
         tx.creditNotes.createdBetween(0, filter.toMs, filter.customerId), tx.creditNotes.usesBetween(0, filter.toMs, filter.customerId),
       ]);
       const { rows, totals } = creditNoteReport(notes, uses, filter.fromMs);
       return { filter, rows, totals };
-    },
-    async aging() {
+    }),
+    aging: () => engine.store.readsInOneSnapshot(async (tx) => {
       // Past-due invoices still unpaid now (each by its customer's clock); the window does not apply.
       const invoices = await tx.dunning.pastDueInvoices(filter.customerId);
       const owners = await tx.customers.findMany([...new Set(invoices.map((i) => i.customerId))]);
       const nows = await customerNows(engine, tx, owners.values());
       const { rows, totals } = agingReport(invoices.map((i) => ({ ...i, dueAtMs: i.dueAtMs ?? i.pastDueAtMs })), (id) => nows.get(id) ?? engine.clock.now());
       return { filter, rows, totals };
-    },
+    }),
   };
   return ok(await build[name]());
 }

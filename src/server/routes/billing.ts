@@ -49,10 +49,14 @@ export function billingRoutes(app: FastifyInstance, engine: Engine): void {
     config: { scope: 'read' },
     schema: { tags: ['subscriptions'], operationId: 'getSubscription', summary: 'Fetch a subscription with its timeline', response: responds(200, Type.Ref(R.SubscriptionDetail), 'The subscription with its timeline and periods.'), params: S.IdParam },
   }, async (req, reply) => {
-    const sub = await engine.store.read.billing.subscription(req.params.id);
-    if (!sub || !canSeeCustomer(req, sub.customerId)) return sendError(reply, { code: 'subscription_not_found', message: 'No such subscription.' });
-    const phases = await engine.store.read.billing.phases([sub.id]);
-    const periods = await engine.store.read.billing.periods(sub.id);
+    // The subscription, its timeline and its periods from one snapshot: a plan change or a
+    // renewal writes all three in one commit, which separate reads could show half of.
+    const found = await engine.store.readsInOneSnapshot(async (tx) => {
+      const sub = await tx.billing.subscription(req.params.id);
+      return sub ? { sub, phases: await tx.billing.phases([sub.id]), periods: await tx.billing.periods(sub.id) } : null;
+    });
+    if (!found || !canSeeCustomer(req, found.sub.customerId)) return sendError(reply, { code: 'subscription_not_found', message: 'No such subscription.' });
+    const { sub, phases, periods } = found;
     return reply.send({
       ...BV.subscriptionView(sub),
       timeline: phases.map((p) => ({ plan: p.planId, start_at: formatTimestamp(p.startAtMs), end_at: p.endAtMs === null ? null : formatTimestamp(p.endAtMs), reason: p.reason })),
@@ -90,10 +94,14 @@ export function billingRoutes(app: FastifyInstance, engine: Engine): void {
     config: { scope: 'read' },
     schema: { tags: ['invoices'], operationId: 'getInvoice', summary: 'Fetch an invoice with its lines and payments', response: responds(200, Type.Ref(R.InvoiceDetail), 'The invoice with its payments.'), params: S.IdParam },
   }, async (req, reply) => {
-    const invoice = await engine.store.read.billing.invoice(req.params.id);
-    if (!invoice || !canSeeCustomer(req, invoice.customerId)) return sendError(reply, { code: 'invoice_not_found', message: 'No such invoice.' });
-    const payments = await engine.store.read.billing.payments(invoice.id);
-    return reply.send({ ...BV.invoiceView(invoice), payments: payments.map(BV.paymentView) });
+    // The invoice and its payments from one snapshot: a payment and the invoice's amount paid
+    // commit together, and separate reads could list a payment the invoice does not count.
+    const found = await engine.store.readsInOneSnapshot(async (tx) => {
+      const invoice = await tx.billing.invoice(req.params.id);
+      return invoice ? { invoice, payments: await tx.billing.payments(invoice.id) } : null;
+    });
+    if (!found || !canSeeCustomer(req, found.invoice.customerId)) return sendError(reply, { code: 'invoice_not_found', message: 'No such invoice.' });
+    return reply.send({ ...BV.invoiceView(found.invoice), payments: found.payments.map(BV.paymentView) });
   });
 
   app.post<{ Params: Static<typeof S.IdParam>; Body: Static<typeof B.RecordPayment> }>('/v1/invoices/:id/payments', {

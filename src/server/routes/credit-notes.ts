@@ -82,9 +82,14 @@ export function creditNoteRoutes(app: FastifyInstance, engine: Engine): void {
       params: S.IdParam, response: responds(200, Type.Ref(C.CreditNote), 'The credit note with its uses.'),
     },
   }, async (req, reply) => {
-    const note = await engine.store.read.creditNotes.get(req.params.id);
-    if (!note || !canSeeCustomer(req, note.customerId)) return sendError(reply, { code: 'credit_note_not_found', message: 'No such credit note.', details: { id: req.params.id } });
-    return reply.send(creditNoteView(note, await engine.store.read.creditNotes.uses(note.id)));
+    // The note and its uses from one snapshot: applying or paying out a note writes its amounts
+    // and the use in one commit, and separate reads could list a use the amounts do not count.
+    const found = await engine.store.readsInOneSnapshot(async (tx) => {
+      const note = await tx.creditNotes.get(req.params.id);
+      return note ? { note, uses: await tx.creditNotes.uses(note.id) } : null;
+    });
+    if (!found || !canSeeCustomer(req, found.note.customerId)) return sendError(reply, { code: 'credit_note_not_found', message: 'No such credit note.', details: { id: req.params.id } });
+    return reply.send(creditNoteView(found.note, found.uses));
   });
 
   app.post<{ Params: Static<typeof S.IdParam>; Body: Static<typeof C.RefundCreditNote> }>('/v1/credit_notes/:id/refund', {

@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { customerNows, type Engine } from '../../engine/context.ts';
+import type { StoreTx } from '../../store/store.ts';
 import { createCustomer, getCustomer, updateCustomer } from '../../engine/customers.ts';
 import { createMeter } from '../../engine/meters.ts';
 import { createGrant, voidGrant } from '../../engine/grants.ts';
-import { getBalance } from '../../engine/balance.ts';
+import { getBalanceIn } from '../../engine/balance.ts';
 import { authorize } from '../../engine/authorize.ts';
 import { formatCredits } from '../../core/decimal.ts';
 import { notFound, ok } from '../../core/errors.ts';
@@ -49,10 +50,14 @@ export function creditRoutes(app: FastifyInstance, engine: Engine): void {
     config: { scope: 'read' },
     schema: { tags: ['credits'], operationId: 'getBalance', summary: 'The exact balance now, with the per-grant breakdown', response: responds(200, Type.Ref(R.Balance), 'The balance.'), params: S.IdParam },
   }, async (req, reply) => {
-    const outcome = await getBalance(engine, req.params.id);
+    // Credits and money from one snapshot: a refund to balance revokes credits and issues a credit
+    // note in one commit, which separate reads could show half of.
+    const { outcome, money } = await engine.store.readsInOneSnapshot(async (tx) => {
+      const found = await getBalanceIn(engine, tx, req.params.id);
+      return { outcome: found, money: found.ok ? await tx.creditNotes.balances(found.value.customer.id) : new Map<string, bigint>() };
+    });
     if (outcome.ok && !canSeeCustomer(req, outcome.value.customer.id)) return sendError(reply, hiddenCustomer(req.params.id));
-    const money = outcome.ok ? moneyBalanceView(await engine.store.read.creditNotes.balances(outcome.value.customer.id)) : [];
-    return send(reply, outcome, (v) => ({ ...V.balanceView(v.customer, v.balance, v.nowMs), money_balance: money }));
+    return send(reply, outcome, (v) => ({ ...V.balanceView(v.customer, v.balance, v.nowMs), money_balance: moneyBalanceView(money) }));
   });
 
   app.post<{ Params: Static<typeof S.IdParam>; Body: Static<typeof S.Authorize> }>('/v1/customers/:id/authorize', {
@@ -92,8 +97,12 @@ export function creditRoutes(app: FastifyInstance, engine: Engine): void {
   }, async (req, reply) => {
     const customerId = await customerFilter(engine, req.caller?.customerId ?? null, req.query.customer);
     if (customerId === false) return sendError(reply, hiddenCustomer(req.query.customer ?? ''));
-    const page = await engine.store.read.grants.list(customerId, pageOf(req.query));
-    const nows = await nowsOf(engine, page.data.map((g) => g.customerId));
+    // The grants and their customers' clocks from one snapshot, so `frozen` is told by the clock
+    // the grants were read at, not by one a test clock's advance has moved since.
+    const { page, nows } = await engine.store.readsInOneSnapshot(async (tx) => {
+      const found = await tx.grants.list(customerId, pageOf(req.query));
+      return { page: found, nows: await nowsOf(engine, tx, found.data.map((g) => g.customerId)) };
+    });
     return reply.send(V.listView(page, (g) => V.grantView(g, nows.get(g.customerId)), (g) => g.id));
   });
 
@@ -101,9 +110,12 @@ export function creditRoutes(app: FastifyInstance, engine: Engine): void {
     config: { scope: 'read' },
     schema: { tags: ['grants'], operationId: 'getGrant', summary: 'Fetch a grant', response: responds(200, Type.Ref(R.Grant), 'The grant.'), params: S.IdParam },
   }, async (req, reply) => {
-    const grant = await engine.store.read.grants.get(req.params.id);
-    if (!grant || !canSeeCustomer(req, grant.customerId)) return sendError(reply, { code: 'grant_not_found', message: 'No such grant.', details: { id: req.params.id } });
-    return reply.send(V.grantView(grant, (await nowsOf(engine, [grant.customerId])).get(grant.customerId)));
+    const found = await engine.store.readsInOneSnapshot(async (tx) => {
+      const grant = await tx.grants.get(req.params.id);
+      return grant ? { grant, nowMs: (await nowsOf(engine, tx, [grant.customerId])).get(grant.customerId) } : null;
+    });
+    if (!found || !canSeeCustomer(req, found.grant.customerId)) return sendError(reply, { code: 'grant_not_found', message: 'No such grant.', details: { id: req.params.id } });
+    return reply.send(V.grantView(found.grant, found.nowMs));
   });
 
   app.post<{ Params: Static<typeof S.IdParam>; Body: Static<typeof S.VoidGrant> }>('/v1/grants/:id/void', {
@@ -112,8 +124,7 @@ export function creditRoutes(app: FastifyInstance, engine: Engine): void {
 }
 
 /** Each customer's now (its test clock, or the real clock), to show grants frozen or not. */
-async function nowsOf(engine: Engine, customerIds: string[]): Promise<Map<string, number>> {
-  const tx = engine.store.read;
+async function nowsOf(engine: Engine, tx: StoreTx, customerIds: string[]): Promise<Map<string, number>> {
   const customers = await tx.customers.findMany([...new Set(customerIds)]);
   return customerNows(engine, tx, [...new Set(customers.values())]);
 }

@@ -4,7 +4,6 @@ import { List, responds } from '../openapi.ts';
 import type { Engine } from '../../engine/context.ts';
 import { createReferral } from '../../engine/referrals.ts';
 import { notFound, ok } from '../../core/errors.ts';
-import type { ReferralRecord } from '../../store/promotion-records.ts';
 import * as S from '../schemas.ts';
 import * as P from '../promotion-schemas.ts';
 import { referralView } from '../promotion-views.ts';
@@ -16,8 +15,6 @@ const tags = ['referrals'];
 
 /** Referrals: rewards on the referred customer's first paid invoice, clawed back with its money (PRODUCT §15). */
 export function referralRoutes(app: FastifyInstance, engine: Engine): void {
-  const withClawBacks = async (r: ReferralRecord) => referralView(r, await engine.store.read.referrals.clawBacksOfReferral(r.id));
-
   app.post<{ Body: Static<typeof P.CreateReferral> }>('/v1/referrals', {
     schema: {
       tags, operationId: 'createReferral',
@@ -44,18 +41,26 @@ export function referralRoutes(app: FastifyInstance, engine: Engine): void {
     const [referrerId, referredId] = [await resolve(req.query.referrer), await resolve(req.query.referred)];
     if (referrerId === false) return sendError(reply, hiddenCustomer(req.query.referrer ?? ''));
     if (referredId === false) return sendError(reply, hiddenCustomer(req.query.referred ?? ''));
-    const page = await engine.store.read.referrals.list({ referrerId, referredId, customerId }, pageOf(req.query));
-    const views = await Promise.all(page.data.map(withClawBacks));
-    return reply.send({ ...listView(page, (r) => r.id, (r) => r.id), data: views });
+    // The referrals and their claw-backs from one snapshot: a claw-back revokes the rewards its
+    // referral names, and separate reads could show one beside a referral not yet rewarded.
+    const { page, clawBacks } = await engine.store.readsInOneSnapshot(async (tx) => {
+      const found = await tx.referrals.list({ referrerId, referredId, customerId }, pageOf(req.query));
+      return { page: found, clawBacks: await tx.referrals.clawBacksOfReferrals(found.data.map((r) => r.id)) };
+    });
+    return reply.send(listView(page, (r) => referralView(r, clawBacks.filter((c) => c.referralId === r.id)), (r) => r.id));
   });
 
   app.get<{ Params: Static<typeof S.IdParam> }>('/v1/referrals/:id', {
     config: { scope: 'read' },
     schema: { tags, operationId: 'getReferral', summary: 'Fetch a referral with its rewards and claw-backs', params: S.IdParam, response: responds(200, Type.Ref(P.Referral), 'The referral.') },
   }, async (req, reply) => {
-    const referral = await engine.store.read.referrals.get(req.params.id);
-    const visible = referral && (canSeeCustomer(req, referral.referrerId) || canSeeCustomer(req, referral.referredId));
-    if (!referral || !visible) return send(reply, notFound('referral', req.params.id), () => null);
-    return send(reply, ok(await withClawBacks(referral)), (v) => v);
+    // The referral and its claw-backs from one snapshot, as the list reads them.
+    const found = await engine.store.readsInOneSnapshot(async (tx) => {
+      const referral = await tx.referrals.get(req.params.id);
+      return referral ? { referral, clawBacks: await tx.referrals.clawBacksOfReferral(referral.id) } : null;
+    });
+    const visible = found && (canSeeCustomer(req, found.referral.referrerId) || canSeeCustomer(req, found.referral.referredId));
+    if (!found || !visible) return send(reply, notFound('referral', req.params.id), () => null);
+    return send(reply, ok(referralView(found.referral, found.clawBacks)), (v) => v);
   });
 }

@@ -63,9 +63,14 @@ export function returnRoutes(app: FastifyInstance, engine: Engine, defaultShortf
       config: { scope: 'read' },
       schema: { tags: [plural], operationId: `get${title}`, summary: `Fetch a ${kind}`, response: responds(200, Type.Ref(record), `The ${kind}.`), params: S.IdParam },
     }, async (req, reply) => {
-      const record = await engine.store.read.returns.get(req.params.id);
-      if (!record || record.kind !== kind || !canSeeCustomer(req, record.customerId)) return sendError(reply, { code: `${kind}_not_found`, message: `No such ${kind}.` });
-      return reply.send(returnView(record, await engine.store.read.referrals.clawBacksOf([record.id])));
+      // The record and its claw-backs from one snapshot: a chargeback closed as lost changes its
+      // status and claws back in one commit, which separate reads could show half of.
+      const found = await engine.store.readsInOneSnapshot(async (tx) => {
+        const record = await tx.returns.get(req.params.id);
+        return record ? { record, clawBacks: await tx.referrals.clawBacksOf([record.id]) } : null;
+      });
+      if (!found || found.record.kind !== kind || !canSeeCustomer(req, found.record.customerId)) return sendError(reply, { code: `${kind}_not_found`, message: `No such ${kind}.` });
+      return reply.send(returnView(found.record, found.clawBacks));
     });
 
     app.get<{ Querystring: Static<typeof S.PageQuery> }>(`/v1/${plural}`, {
@@ -74,8 +79,10 @@ export function returnRoutes(app: FastifyInstance, engine: Engine, defaultShortf
     }, async (req, reply) => {
       const customerId = await customerFilter(engine, req.caller?.customerId ?? null, req.query.customer);
       if (customerId === false) return sendError(reply, hiddenCustomer(req.query.customer ?? ''));
-      const page = await engine.store.read.returns.list(kind, customerId, pageOf(req.query));
-      const clawBacks = await engine.store.read.referrals.clawBacksOf(page.data.map((r) => r.id));
+      const { page, clawBacks } = await engine.store.readsInOneSnapshot(async (tx) => {
+        const found = await tx.returns.list(kind, customerId, pageOf(req.query));
+        return { page: found, clawBacks: await tx.referrals.clawBacksOf(found.data.map((r) => r.id)) };
+      });
       return reply.send(V.listView(page, (r) => returnView(r, clawBacks.filter((c) => c.returnId === r.id)), (r) => r.id));
     });
   }

@@ -90,4 +90,10 @@ export class ReferralQueries {
   async clawBacksOfReferral(referralId: string): Promise<ReferralClawBackRecord[]> {
     return (await this.c.query(`SELECT * FROM referral_claw_backs WHERE referral_id = ? ORDER BY id`, [referralId])).map(toClawBack);
   }
+
+  /** The claw-backs of a page of referrals, in one statement. */
+  async clawBacksOfReferrals(referralIds: readonly string[]): Promise<ReferralClawBackRecord[]> {
+    if (referralIds.length === 0) return [];
+    return (await this.c.query(`SELECT * FROM referral_claw_backs WHERE referral_id IN (${referralIds.map(() => '?').join(',')}) ORDER BY id`, [...referralIds])).map(toClawBack);
+  }
 }
