@@ -88,10 +88,10 @@ export class ReferralQueries {
   }
 
   async clawBacksOfReferral(referralId: string): Promise<ReferralClawBackRecord[]> {
-    return (await this.c.query(`SELECT * FROM referral_claw_backs WHERE referral_id = ? ORDER BY id`, [referralId])).map(toClawBack);
+    return this.clawBacksOfReferrals([referralId]);
   }
 
-  /** The claw-backs of a page of referrals, in one statement. */
+  /** The claw-backs of a page of referrals, in one statement, in the order of their ids. */
   async clawBacksOfReferrals(referralIds: readonly string[]): Promise<ReferralClawBackRecord[]> {
     if (referralIds.length === 0) return [];
     return (await this.c.query(`SELECT * FROM referral_claw_backs WHERE referral_id IN (${referralIds.map(() => '?').join(',')}) ORDER BY id`, [...referralIds])).map(toClawBack);
