@@ -98,6 +98,12 @@ export class HotState {
   readonly counts = { memory: 0, database: 0 };
   /** The last batch's customers, and how many of them were read from the database (`mostlyKept`). */
   private readonly lastBatch = { customers: 0, database: 0 };
+  /**
+   * The latest expiry of any expired grant, as last read (null: none has expired; undefined: not
+   * read since the state was last emptied). Ingestion never expires a grant: whatever does is
+   * another write, which empties the state.
+   */
+  private latestExpiry: number | null | undefined = undefined;
   /** Whether every use is checked against the database (`TALLY_CHECK_HOT_STATE=1`). */
   readonly checked = process.env.TALLY_CHECK_HOT_STATE === '1';
   /** The most running totals kept: two meters a customer for every customer kept, for two periods. */
@@ -202,12 +208,23 @@ export class HotState {
 
   clear(): void {
     this.validAfter = -1;
+    this.latestExpiry = undefined;
     this.lastBatch.customers = 0;
     this.customers.clear();
     this.state.clear();
     this.totals.clear();
     this.totalsCount = 0;
     this.meters.clear();
+  }
+
+  /**
+   * Whether any grant expired after `sinceMs`: a step whose earliest late event is at or after the
+   * latest expiry has no expired grant to read (`LedgerQueries.expiredGrantsSince`), and reads
+   * none. The latest expiry is read once after the state is emptied.
+   */
+  async expiredAfter(tx: StoreTx, sinceMs: number): Promise<boolean> {
+    if (this.latestExpiry === undefined) this.latestExpiry = await tx.ledger.latestExpiryMs();
+    return this.latestExpiry !== null && this.latestExpiry > sinceMs;
   }
 
   get hasRoom(): boolean {
@@ -273,7 +290,7 @@ export class HotState {
     }
   }
 
-  /** The same for a batch's reads: grants, subscription timelines and meters. */
+  /** The same for a batch's reads: grants (expired ones included), subscription timelines and meters. */
   checkReads(merged: IngestReads, stored: IngestReads): void {
     const byId = <T extends { id: string }>(list: readonly T[]) => new Map(list.map((x) => [x.id, x]));
     const same = <T extends { id: string }>(what: string, kept: readonly T[], read: readonly T[]) => {
@@ -281,6 +298,7 @@ export class HotState {
       this.check(what, byId(kept), byId(read));
     };
     same('grants', merged.grants, stored.grants);
+    same('expired grants', merged.expiredGrants, stored.expiredGrants);
     same('subscriptions', merged.subscriptions, stored.subscriptions);
     same('subscription phases', merged.phases, stored.phases);
     same('meters', merged.meters, stored.meters);

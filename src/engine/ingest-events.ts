@@ -507,15 +507,17 @@ async function hotCustomers(hot: HotState, tx: StoreTx, refs: readonly string[])
 
 /**
  * `IngestReadQueries.read` with the customers and meters the hot state holds left out of the
- * read and filled in from it; what was read is kept. Stored events and expired grants are always
- * read: they are not kept.
+ * read and filled in from it; what was read is kept. Stored events and expired grants are not
+ * kept: they are read, expired grants only when one expired after the step's earliest late event.
  */
 async function hotReads(hot: HotState, tx: StoreTx, request: IngestReadRequest): Promise<IngestReads> {
   const cold = request.customerIds.filter((id) => !hot.state.has(id));
   hot.countBatch(request.customerIds.length, cold.length);
   const coldTypes = request.eventTypes.filter((type) => !hot.meters.has(type));
-  if (hot.anyPending(cold) || (request.expiredSince !== null && hot.anyPendingReclaim(request.expiredSince.customerIds))) await hot.settle();
-  const read = await tx.ingestReads.read({ ...request, customerIds: cold, eventTypes: coldTypes });
+  // Late events read expired grants only when one expired after the earliest of them.
+  const expiredSince = request.expiredSince !== null && await hot.expiredAfter(tx, request.expiredSince.sinceMs) ? request.expiredSince : null;
+  if (hot.anyPending(cold) || (expiredSince !== null && hot.anyPendingReclaim(expiredSince.customerIds))) await hot.settle();
+  const read = await tx.ingestReads.read({ ...request, customerIds: cold, eventTypes: coldTypes, expiredSince });
   const grants: SpendableGrant[] = [];
   const subscriptions: SubscriptionRecord[] = [];
   const phases: PhaseRecord[] = [];

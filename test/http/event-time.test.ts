@@ -82,6 +82,33 @@ describe.each(dialects)('event time rules on %s', (dialect) => {
     await expectLedgerConsistent(api);
   });
 
+  it('pays a late event from a grant that expired after the latest expiry an earlier batch read', async () => {
+    // Ingestion reads expired grants for late events only when some grant expired after the
+    // earliest of them, and on SQLite keeps the latest expiry it read from one batch to the next.
+    // Here a batch reads it before this grant expires (no later than a day in: the other tests'),
+    // the grant expires on the third day, and a late event stamped just before that must find it.
+    const { api } = ctx;
+    const customer = await newCustomer(api, { overage: true });
+    const meter = await perUnitMeter(api);
+    const expiring = await newGrant(api, customer.id, '100', { expires_at: at(3 * days) });
+    const lasting = await newGrant(api, customer.id, '50', { priority: 90 });
+    await advance(api, customer.clock!, at(2 * days + 12 * 60 * minutes));
+    const [first] = await ingest(api, [
+      { id: `first-${customer.id}`, customer: customer.id, type: meter.type, timestamp: at(2 * days + 11 * 60 * minutes), properties: { n: 10 } },
+    ]);
+    expect(first).toMatchObject({ status: 'accepted', paid_by: [{ grant: expiring.id, credits: '10' }] });
+    await advance(api, customer.clock!, at(4 * days));
+    expect((await api.get(`/v1/grants/${expiring.id}`)).body.status).toBe('expired');
+    const [late, after] = await ingest(api, [
+      { id: `late-${customer.id}`, customer: customer.id, type: meter.type, timestamp: at(3 * days - 1 * minutes), properties: { n: 20 } },
+      { id: `after-${customer.id}`, customer: customer.id, type: meter.type, timestamp: at(3 * days + 1 * minutes), properties: { n: 5 } },
+    ]);
+    expect(late).toMatchObject({ status: 'accepted', paid_by: [{ grant: expiring.id, credits: '20' }] });
+    expect(after).toMatchObject({ status: 'accepted', paid_by: [{ grant: lasting.id, credits: '5' }] });
+    expect(await domainEvents(api, customer.id, 'grant.expiry_reclaimed')).toMatchObject([{ data: { grant: expiring.id, credits: '20', usage_event: late.id } }]);
+    await expectLedgerConsistent(api);
+  });
+
   it('does not pay a late event from a grant that started after its timestamp', async () => {
     const { api } = ctx;
     const customer = await newCustomer(api, { overage: false });

@@ -3,7 +3,7 @@ import type { MeterRecord, PhaseRecord, SubscriptionRecord, UsageEventRecord } f
 import { big, num } from '../rows.ts';
 import { toEvent, type MeterTotal, type UsageQueries } from './usage.ts';
 import { toPhase, toPlan, toSubscription, type BillingQueries, type PlanRecord } from './billing.ts';
-import { indexedAccount, spendableGrant, type LedgerQueries, type SpendableGrant } from './ledger.ts';
+import { indexedAccount, latestExpiry, spendableGrant, type LedgerQueries, type SpendableGrant } from './ledger.ts';
 
 /** What an ingestion write step reads once its customers are locked. */
 export interface IngestReadRequest {
@@ -61,7 +61,8 @@ const ingestReadsSql = `SELECT
       (SELECT COALESCE(-SUM(e.amount), 0) FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id
         WHERE t.cause_type = 'grant_expiry' AND t.cause_id = g.id AND e.customer_id = g.customer_id AND e.account = 'grant:' || g.id
           AND ${indexedAccount('e')})::text) ORDER BY g.id)
-    FROM ${lookup('$4', 'grants', 'g', `customer_id = k.id AND status = 'expired' AND expires_at > ($5::bigint[])[1]`)}) AS expired,
+    FROM ${lookup('$4', 'grants', 'g', `customer_id = k.id AND status = 'expired' AND expires_at > ($5::bigint[])[1]`)}
+    WHERE ($5::bigint[])[1] < (${latestExpiry})) AS expired,
   (SELECT json_agg(json_build_array(t.customer_id, t.meter_id, t.period_start::text, t.quantity::text, t.credits::text))
     FROM ${lookup('$6', 'meter_totals', 't', 'customer_id = k.id AND period_start = ANY($7::bigint[])')}) AS totals`;
 

@@ -64,6 +64,14 @@ export const unindexedAccount = (alias: string): string => `(${alias}.account LI
  * hold, which the hold traces look up by account; 1 for any other entry. Every reader of those
  * accounts' entries adds a usage charge's ones from its transaction.
  */
+/**
+ * The latest expiry of any expired grant, as one row (none: no grant has expired), one step down
+ * the partial index `grants_expired_at` (migration 67): no expired grant expired after it. Not
+ * `MAX`: SQLite reads a maximum from the end of an index only for a query of that alone, and a
+ * condition on it pushed into the subquery makes it scan the index.
+ */
+export const latestExpiry = `SELECT expires_at AS latest FROM grants WHERE status = 'expired' AND expires_at IS NOT NULL ORDER BY expires_at DESC LIMIT 1`;
+
 const accountIndexed = (kind: string, account: string): bigint => (kind === 'usage' && !account.startsWith('hold:') ? 0n : 1n);
 
 const transactionsShape = insertShape('ledger_transactions', {
@@ -196,19 +204,32 @@ export class LedgerQueries {
     return rows.map((r) => spendableGrant(r, big(r.remaining)));
   }
 
+  /** The latest expiry of any expired grant (`latestExpiry`); null when none has expired. */
+  async latestExpiryMs(): Promise<number | null> {
+    const [row] = await this.c.query(latestExpiry);
+    return row === undefined ? null : num(row.latest);
+  }
+
   /**
    * Expired grants of these customers whose `expires_at` is after `sinceMs` (a late event stamped
    * before their expiry may still be paid by them, PRODUCT §5), with what their expiry moved to
    * `expired` less what late events took back since: the net of every `grant_expiry` transaction on
    * the grant's account. Creation order, as `spendableGrants`. Only read for batches that hold
-   * late events, so the usual ingest path never runs it.
+   * late events (stamped before their customer's clock: most events a client stamps itself).
+   *
+   * Its first step is the latest expiry of any expired grant (`latestExpiry`, one step down
+   * `grants_expired_at`), and the search of the customers' grants runs only when that is after
+   * `sinceMs`: otherwise no grant can match, and the search would find nothing, customer by
+   * customer. The forced join order (`CROSS JOIN`: SQLite keeps the left table outside) puts the
+   * condition on that one row before the search.
    */
   async expiredGrantsSince(customerIds: readonly string[], sinceMs: number): Promise<(SpendableGrant & { expiredMicro: bigint })[]> {
     const rows = await queryInChunks(this.c, customerIds, (list) =>
       `SELECT g.id, g.customer_id, g.category, g.priority, g.effective_at, g.expires_at, g.frozen_from, g.unfrozen_at,
           (SELECT COALESCE(-SUM(e.amount), 0) FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id
             WHERE t.cause_type = 'grant_expiry' AND t.cause_id = g.id AND e.customer_id = g.customer_id AND e.account = 'grant:' || g.id AND ${indexedAccount('e')}) AS expired
-        FROM grants g WHERE g.expires_at > ? AND g.customer_id IN ${list} AND g.status = 'expired' ORDER BY g.id`, [sinceMs]);
+        FROM (${latestExpiry}) x CROSS JOIN grants g
+        WHERE x.latest > ? AND g.expires_at > ? AND g.customer_id IN ${list} AND g.status = 'expired' ORDER BY g.id`, [sinceMs, sinceMs]);
     return rows.map((r) => ({ ...spendableGrant(r, 0n), expiredMicro: big(r.expired) }));
   }
 
