@@ -15,7 +15,8 @@
  * with the ledger check and a full reconciliation, each with the server's resident set after.
  * Exits non-zero on any mismatch. `BENCH_BY_EXTERNAL_ID=1` names each event's customer by its
  * external id (`load-<n>`) instead of its Tally id, as a sender keyed by its own user ids does.
- * `BENCH_STAMPED=1` gives each event a timestamp up to a minute before it is made (and after the
+ * `BENCH_IDEMPOTENCY_KEYS=1` sends each request with an `Idempotency-Key` of its own, as the SDK
+ * does with every POST. `BENCH_STAMPED=1` gives each event a timestamp up to a minute before it is made (and after the
  * last grant was made), as a sender that stamps its events when they happen does (each then
  * arrives after its time, a late event); without it the server stamps each on arrival. The expected costs are then summed per calendar month of
  * the events' times, the periods of customers without a subscription, and an event stamped before
@@ -43,16 +44,18 @@ const clients = Number(process.env.BENCH_CLIENTS ?? 8);
 const batchSize = Number(process.env.BENCH_BATCH_EVENTS ?? 1000);
 const byExternalId = process.env.BENCH_BY_EXTERNAL_ID === '1';
 const stamped = process.env.BENCH_STAMPED === '1';
+const idempotencyKeys = process.env.BENCH_IDEMPOTENCY_KEYS === '1';
 const grantedMicro = 1_003_500_000n;
 
 const dir = mkdtempSync(join(tmpdir(), 'tally-load-check-'));
 const adminKey = 'bench-load-check-admin-key-0123456789';
 const server = await startTallyServe({ path: join(dir, 'tally.db'), adminKey, nodeOptions: (process.env.BENCH_NODE_OPTIONS ?? '').split(' ').filter((o) => o !== '') });
 
-async function call(method: string, path: string, body?: unknown): Promise<any> {
+let keys = 0;
+async function call(method: string, path: string, body?: unknown, idempotent = false): Promise<any> {
   const response = await fetch(`${server.baseUrl}${path}`, {
     method,
-    headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json', ...(idempotent ? { 'idempotency-key': `load-key-${++keys}` } : {}) },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const reply = await response.json();
@@ -126,10 +129,10 @@ try {
   await Promise.all(Array.from({ length: clients }, async () => {
     while (taken < sent.length) {
       const index = taken++;
-      const reply = await call('POST', '/v1/events', { events: sent[index] });
+      const reply = await call('POST', '/v1/events', { events: sent[index] }, idempotencyKeys);
       for (const r of reply.results) if (r.status === 'accepted') accepted++;
       if (index % 7 === 6) {
-        const again = await call('POST', '/v1/events', { events: sent[index]!.slice(0, 100) });
+        const again = await call('POST', '/v1/events', { events: sent[index]!.slice(0, 100) }, idempotencyKeys);
         for (const r of again.results) {
           if (r.status !== 'duplicate') throw new Error(`a resent event came back ${JSON.stringify(r)}`);
           resent++;

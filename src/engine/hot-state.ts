@@ -16,8 +16,10 @@ import type { StoreTx } from '../store/store.ts';
  * Trusted only while nothing else wrote: the state is what the last ingestion transaction left,
  * and a later ingestion uses it only if the last write was that transaction's and it committed
  * (`WriteOrder.follows`: no other transaction wrote, no statement wrote outside one, no other
- * process committed since; transactions that only read may come in between). Anything else
- * empties it whole, so no other write path needs to know of it. An ingestion that fails leaves
+ * process committed since; transactions that only read may come in between, and so may writes to
+ * tables no kept state reads, such as an `Idempotency-Key`'s: `tablesOutsideWriteOrder` in
+ * store/sqlite/sqlite-database.ts). Anything else empties it whole, so no other write path needs to
+ * know of it. An ingestion that fails leaves
  * its transaction uncommitted, which empties it too: the objects it changed in memory are never
  * used again. PostgreSQL, where several servers write, has no write
  * order and no hot state.

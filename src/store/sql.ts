@@ -46,7 +46,8 @@ export interface SqlConnection {
  * A write transaction's place in its database's sequence of writes. Every write transaction takes
  * the next number at its BEGIN; so does every write statement outside one and every commit of
  * another connection (another process on the same file, seen at the next BEGIN). The database
- * remembers the last of them that wrote: a transaction that only read changes nothing here.
+ * remembers the last of them that wrote: a transaction that only read changes nothing here, nor
+ * does a write only to a table no kept state reads (`tablesOutsideWriteOrder`, SQLite).
  */
 export interface WriteOrder {
   /** The same object for every transaction of one database: a key for state kept beside it. */

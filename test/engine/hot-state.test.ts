@@ -9,7 +9,7 @@ import { getBalance } from '../../src/engine/balance.ts';
 import { checkLedger, reconcile } from '../../src/engine/reconcile.ts';
 import { hotStateCounts, hotStateOf } from '../../src/engine/hot-state.ts';
 import { formatCredits } from '../../src/core/decimal.ts';
-import { openSqliteDatabase } from '../../src/store/sqlite/sqlite-database.ts';
+import { openSqliteDatabase, writesOutsideWriteOrder } from '../../src/store/sqlite/sqlite-database.ts';
 import { dialects, freshDatabase } from '../support/databases.ts';
 
 /**
@@ -89,6 +89,47 @@ describe.each(dialects)('ingestion hot state, on %s', (dialect) => {
     expect((await work(customer, 1)).paid_by).toEqual([{ grant: first, credits: '1' }]);
     expect(counts()).toEqual({ memory: before.memory + 1, database: before.database });
     await expectClean();
+  });
+
+  it('keeps it across writes to tables no kept state reads: an Idempotency-Key claimed and completed, a webhook fan-out', async () => {
+    if (dialect !== 'sqlite') return;
+    const { customer, first, second } = await setUp();
+    expect((await work(customer, 1)).paid_by).toEqual([{ grant: first, credits: '1' }]);
+    // What the server does around a POST carrying an Idempotency-Key (outside any transaction),
+    // and what the webhook worker records in a transaction of its own.
+    const access = ctx.engine.store.read.access;
+    expect(await access.claimIdempotent('scope', `key-${seq}`, 'hash', Date.now(), 86_400_000)).toBe(true);
+    await access.completeIdempotent('scope', `key-${seq}`, 200, '{}');
+    await ctx.engine.store.transaction(async (tx) => tx.c.run(`UPDATE domain_events SET webhooks_at = ? WHERE webhooks_at IS NULL`, [Date.now()]));
+    let before = counts();
+    expect((await work(customer, 1)).paid_by).toEqual([{ grant: first, credits: '1' }]);
+    expect(counts()).toEqual({ memory: before.memory + 1, database: before.database });
+    // A transaction that also writes a table the state keeps is the last write, as before.
+    await ctx.engine.store.transaction(async (tx) => {
+      await tx.c.run(`UPDATE domain_events SET webhooks_at = ? WHERE webhooks_at IS NULL`, [Date.now()]);
+      await tx.c.run(`UPDATE grants SET priority = 1 WHERE id = ?`, [second]);
+    });
+    before = counts();
+    expect((await work(customer, 1)).paid_by).toEqual([{ grant: second, credits: '1' }]);
+    expect(counts()).toEqual({ memory: before.memory, database: before.database + 1 });
+    await expectClean();
+  });
+
+  it('counts a write as outside the write order only for a statement writing one of those tables first, which no trigger writes beyond', async () => {
+    if (dialect !== 'sqlite') return;
+    expect(writesOutsideWriteOrder(`INSERT INTO idempotency_keys (scope, key) VALUES (?, ?)`)).toBe(true);
+    expect(writesOutsideWriteOrder(`  UPDATE webhook_deliveries SET status = ? WHERE id = ?`)).toBe(true);
+    expect(writesOutsideWriteOrder(`INSERT OR FAIL INTO webhook_attempts (delivery_id) VALUES (?)`)).toBe(true);
+    expect(writesOutsideWriteOrder(`DELETE FROM idempotency_keys WHERE created_at < ?`)).toBe(true);
+    expect(writesOutsideWriteOrder(`UPDATE domain_events SET webhooks_at = ? WHERE id IN (SELECT id FROM grants)`)).toBe(true);
+    expect(writesOutsideWriteOrder(`INSERT INTO grants (id) SELECT id FROM idempotency_keys`)).toBe(false);
+    expect(writesOutsideWriteOrder(`UPDATE idempotency_keys_old SET x = 1`)).toBe(false);
+    expect(writesOutsideWriteOrder(`WITH k AS (SELECT 1) INSERT INTO idempotency_keys SELECT * FROM k`)).toBe(false);
+    expect(writesOutsideWriteOrder(`UPDATE customers SET name = ? WHERE id = ?`)).toBe(false);
+    // A trigger on one of them could write a table the state keeps: none may exist.
+    const triggers = await ctx.engine.store.db.query<{ tbl_name: string }>(`SELECT tbl_name FROM sqlite_master WHERE type = 'trigger'`);
+    for (const t of triggers) expect(writesOutsideWriteOrder(`UPDATE ${t.tbl_name} SET x = 1`), t.tbl_name).toBe(false);
+    expect(triggers.length).toBeGreaterThan(0);
   });
 
   it('reads again after a batch that failed, whose running totals and grants it had changed in memory', async () => {

@@ -25,6 +25,30 @@ interface Prepared {
   readonly: boolean;
   /** Whether it changes the schema (`schemaChange`): preparing it empties the caches. */
   schema: boolean;
+  /** Whether it writes only a table outside the write order (`writesOutsideWriteOrder`). */
+  neutral: boolean;
+}
+
+/**
+ * Tables whose writes do not count in the write order (`WriteOrder`): no state kept from one
+ * transaction to the next reads them (ingestion's hot state keeps customers, grants, balances,
+ * subscriptions, plans, meters and running totals), and no trigger on them writes another table
+ * (`test/engine/hot-state.test.ts` checks the schema for one). Each is written outside ingestion
+ * as often as requests or deliveries come: an `Idempotency-Key` is claimed and completed around
+ * every POST that carries one, which the SDK sends with every POST, and the webhook worker records
+ * each fan-out and attempt. Counted, each would empty the hot state, and every next ingestion would
+ * read all of its customers again.
+ */
+const tablesOutsideWriteOrder = new Set(['idempotency_keys', 'webhook_endpoints', 'webhook_deliveries', 'webhook_attempts', 'domain_events']);
+const writtenTable = /^\s*(?:INSERT(?:\s+OR\s+[A-Z]+)?\s+INTO|REPLACE\s+INTO|UPDATE(?:\s+OR\s+[A-Z]+)?|DELETE\s+FROM)\s+"?([A-Za-z_][A-Za-z0-9_]*)"?[\s(]/i;
+
+/**
+ * Whether a statement writes only a table of `tablesOutsideWriteOrder`: a single INSERT, UPDATE or
+ * DELETE naming it first (what it reads besides does not matter). Any other form counts.
+ */
+export function writesOutsideWriteOrder(sql: string): boolean {
+  const table = writtenTable.exec(sql)?.[1];
+  return table !== undefined && tablesOutsideWriteOrder.has(table.toLowerCase());
 }
 
 /** Statements that change the schema (migrations, tests that roll one back): preparing one empties the caches of every other. */
@@ -553,9 +577,14 @@ class SqliteDatabase implements SqlDatabase {
     this.lastWriterCommitted = true;
   }
 
-  /** Numbers a statement that may write (`WriteOrder`): the open write transaction's, or one of its own. */
-  private wrote(): void {
+  /**
+   * Numbers a statement that may write (`WriteOrder`): the open write transaction's, or one of its
+   * own. A write only to a table outside the write order (`neutral`) leaves the last write whose it
+   * was, in a transaction or outside one: a transaction that wrote nothing else is one that only read.
+   */
+  private wrote(neutral: boolean): void {
     if (this.deferredWrites === null) this.wroteSinceBaseline = true;
+    if (neutral) return;
     if (!this.writing) this.lastWriteFollowedByNone();
     else if (!this.transactionWrote) {
       this.transactionWrote = true;
@@ -638,7 +667,7 @@ class SqliteDatabase implements SqlDatabase {
         return [];
       }
     }
-    if (!prepared.readonly) this.wrote();
+    if (!prepared.readonly) this.wrote(prepared.neutral);
     if (!statement.reader) {
       // A statement without RETURNING has no rows; run it rather than making callers choose.
       runStatement(statement, params);
@@ -664,13 +693,13 @@ class SqliteDatabase implements SqlDatabase {
       this.defer(sql, params);
       return 0;
     }
-    if (!prepared.readonly) this.wrote();
+    if (!prepared.readonly) this.wrote(prepared.neutral);
     return runStatement(prepared.statement, params);
   }
 
   /** Queues a write of the open deferred transaction, as it runs in a transaction (`inTransactionText`). */
   private defer(sql: string, params: readonly SqlValue[] | undefined): void {
-    this.wrote();
+    this.wrote(false);
     this.deferredWrites!.push({ sql: inTransactionText(sql), params: params === undefined || params.length === 0 ? null : params });
   }
 
@@ -685,7 +714,10 @@ class SqliteDatabase implements SqlDatabase {
         prepared = this.prepare(sql, false);
       } else {
         const statement = this.db.prepare(text);
-        prepared = { statement, build: statement.reader ? rowBuilder(statement) : null, readonly: statement.readonly, schema: schemaChange.test(sql) };
+        prepared = {
+          statement, build: statement.reader ? rowBuilder(statement) : null, readonly: statement.readonly, schema: schemaChange.test(sql),
+          neutral: !statement.readonly && writesOutsideWriteOrder(sql),
+        };
       }
       if (cache.size >= statementCacheEntriesMax) {
         // Maps iterate in insertion order, so the first key is the oldest entry.
