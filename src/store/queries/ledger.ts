@@ -59,12 +59,6 @@ export const indexedAccount = (alias: string): string => `${alias}.account NOT L
 /** Exactly the entries `indexedAccount` leaves out: read through their transaction (the entries' primary key). */
 export const unindexedAccount = (alias: string): string => `(${alias}.account LIKE 'consumed:%' OR ${alias}.account_indexed <> 1)`;
 /**
- * `ledger_entries.account_indexed` of an entry as `post` writes it: 0 (out of the account index)
- * for a usage charge's entries (on grants, `overage`, `debt`, `consumed:<meter>`), except one on a
- * hold, which the hold traces look up by account; 1 for any other entry. Every reader of those
- * accounts' entries adds a usage charge's ones from its transaction.
- */
-/**
  * The latest expiry of any expired grant, as one row (none: no grant has expired), one step down
  * the partial index `grants_expired_at` (migration 67): no expired grant expired after it. Not
  * `MAX`: SQLite reads a maximum from the end of an index only for a query of that alone, and a
@@ -72,6 +66,12 @@ export const unindexedAccount = (alias: string): string => `(${alias}.account LI
  */
 export const latestExpiry = `SELECT expires_at AS latest FROM grants WHERE status = 'expired' AND expires_at IS NOT NULL ORDER BY expires_at DESC LIMIT 1`;
 
+/**
+ * `ledger_entries.account_indexed` of an entry as `post` writes it: 0 (out of the account index)
+ * for a usage charge's entries (on grants, `overage`, `debt`, `consumed:<meter>`), except one on a
+ * hold, which the hold traces look up by account; 1 for any other entry. Every reader of those
+ * accounts' entries adds a usage charge's ones from its transaction.
+ */
 const accountIndexed = (kind: string, account: string): bigint => (kind === 'usage' && !account.startsWith('hold:') ? 0n : 1n);
 
 const transactionsShape = insertShape('ledger_transactions', {
