@@ -16,6 +16,10 @@
  * and amounts for every event, else it stops. It first waits a minute after making the fixtures
  * (see below). With `BENCH_SUBSCRIBED=1` every customer is first subscribed to a monthly plan that
  * overrides one meter's rate, so each event's period and rate come from its subscription.
+ * `BENCH_GRANT_BEFORE_BATCH=1` makes, before each batch, a grant of 1 credit (burning last) for
+ * the customer of its first event, through each side's own `createGrant` and outside the time
+ * measured: the write of another use case between two ingestion steps, as purchases and top-ups
+ * arrive while usage flows.
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -32,6 +36,7 @@ const batchSize = 1000;
 const warmupBatches = 3;
 /** `BENCH_SUBSCRIBED=1`: every customer subscribed to a plan with a rate of its own (see `openSide`). */
 const subscribed = process.env.BENCH_SUBSCRIBED === '1';
+const grantBeforeBatch = process.env.BENCH_GRANT_BEFORE_BATCH === '1';
 
 interface BenchEvent { id: string; customer: string; type: string; timestamp: string; properties: Record<string, unknown> }
 interface Result { id: string; status: string; credits?: string; overage?: string; debt?: string }
@@ -41,6 +46,7 @@ interface Side {
   root: string;
   customerIds: string[];
   ingest(batch: BenchEvent[]): Promise<Result[]>;
+  grant(customerId: string): Promise<void>;
   /** CPU µs per event of each round: the whole process, and the main thread alone. */
   perRound: number[];
   mainPerRound: number[];
@@ -51,6 +57,7 @@ async function openSide(root: string, label: string): Promise<Side> {
   const from = (path: string): string => pathToFileURL(`${root}/${path}`).href;
   const { openFixture } = await import(from('bench/fixture.ts'));
   const { ingestEvents } = await import(from('src/engine/ingest-events.ts'));
+  const { createGrant } = await import(from('src/engine/grants.ts'));
   const fixture = await openFixture(`ingest-ab-${label}`, Number(process.env.BENCH_CUSTOMERS ?? 1000));
   if (subscribed) await subscribeAll(from, fixture);
   return {
@@ -58,6 +65,10 @@ async function openSide(root: string, label: string): Promise<Side> {
     root,
     customerIds: fixture.customerIds,
     ingest: (batch) => ingestEvents(fixture.engine, batch),
+    async grant(customer) {
+      const made = await createGrant(fixture.engine, { customer, credits: '1', category: 'paid', source: 'adjustment', priority: 90 });
+      if (!made.ok) throw new Error(`grant: ${JSON.stringify(made)}`);
+    },
     perRound: [],
     mainPerRound: [],
     close: () => fixture.close(),
@@ -89,13 +100,19 @@ async function round(order: Side[], timed: boolean, batches: number): Promise<vo
   for (const side of order) {
     const own = plain.map((b) => forSide(b, side));
     const results: Result[] = [];
-    const cpu = process.cpuUsage();
-    const main = mainThreadNs();
-    for (const b of own) results.push(...(await side.ingest(b)));
-    const mainUsed = mainThreadNs() - main;
-    const used = process.cpuUsage(cpu);
+    let usedUs = 0;
+    let mainUsed = 0;
+    for (const b of own) {
+      if (grantBeforeBatch) await side.grant(b[0]!.customer);
+      const cpu = process.cpuUsage();
+      const main = mainThreadNs();
+      results.push(...(await side.ingest(b)));
+      mainUsed += mainThreadNs() - main;
+      const used = process.cpuUsage(cpu);
+      usedUs += used.user + used.system;
+    }
     if (timed) {
-      side.perRound.push((used.user + used.system) / (batches * batchSize));
+      side.perRound.push(usedUs / (batches * batchSize));
       side.mainPerRound.push(mainUsed / 1000 / (batches * batchSize));
     }
     outcomes.set(side, results);

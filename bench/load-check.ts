@@ -16,7 +16,9 @@
  * Exits non-zero on any mismatch. `BENCH_BY_EXTERNAL_ID=1` names each event's customer by its
  * external id (`load-<n>`) instead of its Tally id, as a sender keyed by its own user ids does.
  * `BENCH_IDEMPOTENCY_KEYS=1` sends each request with an `Idempotency-Key` of its own, as the SDK
- * does with every POST. `BENCH_STAMPED=1` gives each event a timestamp up to a minute before it is made (and after the
+ * does with every POST. `BENCH_GRANT_EVERY_MS=<ms>` makes, beside the load, a grant of 1 credit for
+ * a random customer every that many milliseconds after the last was answered (as purchases and
+ * top-ups arrive while usage flows); the balances count them. `BENCH_STAMPED=1` gives each event a timestamp up to a minute before it is made (and after the
  * last grant was made), as a sender that stamps its events when they happen does (each then
  * arrives after its time, a late event); without it the server stamps each on arrival. The expected costs are then summed per calendar month of
  * the events' times, the periods of customers without a subscription, and an event stamped before
@@ -45,6 +47,7 @@ const batchSize = Number(process.env.BENCH_BATCH_EVENTS ?? 1000);
 const byExternalId = process.env.BENCH_BY_EXTERNAL_ID === '1';
 const stamped = process.env.BENCH_STAMPED === '1';
 const idempotencyKeys = process.env.BENCH_IDEMPOTENCY_KEYS === '1';
+const grantEveryMs = Number(process.env.BENCH_GRANT_EVERY_MS ?? 0);
 const grantedMicro = 1_003_500_000n;
 
 const dir = mkdtempSync(join(tmpdir(), 'tally-load-check-'));
@@ -126,6 +129,21 @@ try {
   let taken = 0;
   let accepted = 0;
   let resent = 0;
+  // `BENCH_GRANT_EVERY_MS`: beside the load, a grant for a random customer this often (the next
+  // once the last is answered), as purchases and top-ups arrive while usage flows.
+  const extraGrantMicro = 1_000_000n;
+  const extraGrants = new Map<string, bigint>();
+  let loading = true;
+  const granting = (async () => {
+    if (!(grantEveryMs > 0)) return;
+    while (loading) {
+      await new Promise((resolve) => setTimeout(resolve, grantEveryMs));
+      if (!loading) break;
+      const customer = ids[Math.floor(next() * ids.length)]!;
+      await call('POST', '/v1/grants', { customer, credits: '1', category: 'paid', source: 'adjustment', priority: 60 });
+      extraGrants.set(customer, (extraGrants.get(customer) ?? 0n) + extraGrantMicro);
+    }
+  })();
   await Promise.all(Array.from({ length: clients }, async () => {
     while (taken < sent.length) {
       const index = taken++;
@@ -141,10 +159,13 @@ try {
     }
   }));
   const ms = Date.now() - started;
+  loading = false;
+  await granting;
   const cpuUs = ((processCpuMs(server.pid) - cpuBefore) * 1000) / n;
   const client = process.cpuUsage(clientBefore);
   console.log(`${n} events in ${(ms / 1000).toFixed(1)} s: ${Math.round((n / ms) * 1000).toLocaleString('en-US')} events/s, ${cpuUs.toFixed(1)} µs of server CPU per event; ${accepted} accepted, ${resent} resent and answered duplicate`);
   console.log(`  server CPU per event by thread (µs): ${threadCpuUsPer(threadsBefore, threadCpuMsByName(server.pid), n)}; the clients (this process) ${((client.user + client.system) / n).toFixed(1)}; server minor page faults per event ${((minorFaults(server.pid) - faultsBefore) / n).toFixed(2)}`);
+  if (grantEveryMs > 0) console.log(`  grants made beside the load: ${[...extraGrants.values()].reduce((sum, micro) => sum + micro / extraGrantMicro, 0n)}, one every ${grantEveryMs} ms after the last was answered`);
   // The server's group commits (its `/metrics` histogram): how many events each commit held.
   const metrics = await (await fetch(`${server.baseUrl}/metrics`, { headers: { authorization: `Bearer ${adminKey}` } })).text();
   const sum = Number(/^tally_ingest_group_events_sum (\S+)$/m.exec(metrics)?.[1]);
@@ -162,9 +183,10 @@ try {
     // What the grants paid, and what they could not (debt: an event stamped before a grant took
     // effect is not paid by it; the debt is paid from the grant once checked, which may come after
     // this read).
-    if (toMicro(balance.available) - toMicro(balance.debt) !== grantedMicro - cost) {
+    const expected = grantedMicro + (extraGrants.get(id) ?? 0n) - cost;
+    if (toMicro(balance.available) - toMicro(balance.debt) !== expected) {
       mismatches++;
-      if (mismatches <= 5) console.log(`  ${id}: available ${balance.available} and debt ${balance.debt}, expected ${grantedMicro - cost} micro-credits available less debt`);
+      if (mismatches <= 5) console.log(`  ${id}: available ${balance.available} and debt ${balance.debt}, expected ${expected} micro-credits available less debt`);
     }
   }
   console.log(`balances: ${ids.length} read, ${mismatches} not what the events cost`);

@@ -48,6 +48,7 @@ export async function createCustomer(engine: Engine, input: CreateCustomerInput)
       metadata,
       createdAtMs: clockTime,
     };
+    tx.scopeWritesTo([customer.id]);
     await tx.customers.insert(customer);
     const changes = new Changes(engine);
     changes.event('customer.created', customer.id, { customer: customer.id, external_id: customer.externalId }, clockTime);
@@ -74,6 +75,7 @@ export async function updateCustomer(engine: Engine, ref: string, input: UpdateC
     const customer = await tx.customers.find(ref);
     if (!customer) return notFound('customer', ref);
     await tx.lockCustomers([customer.id]);
+    tx.scopeWritesTo([customer.id]);
     if (input.name !== undefined) customer.name = input.name;
     if (input.email !== undefined) customer.email = input.email;
     if (input.overage !== undefined) customer.overageEnabled = input.overage;
@@ -111,6 +113,7 @@ export async function setAutoTopUp(
     const customer = await tx.customers.find(ref);
     if (!customer) return notFound('customer', ref);
     await tx.lockCustomers([customer.id]);
+    tx.scopeWritesTo([customer.id]);
     customer.autoTopUp = settings;
     customer.topUpArmed = settings !== null;
     await tx.customers.update(customer);

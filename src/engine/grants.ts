@@ -57,6 +57,7 @@ export async function createGrant(engine: Engine, input: CreateGrantInput): Prom
     const customer = await tx.customers.find(input.customer);
     if (!customer) return notFound('customer', input.customer);
     await tx.lockCustomers([customer.id]);
+    tx.scopeWritesTo([customer.id]);
     const nowMs = await customerNow(engine, tx, customer);
     const effective = effectiveAtMs ?? nowMs;
     const windowErrors = grantWindowErrors(effective, expiresAtMs);
@@ -301,6 +302,7 @@ export async function voidGrant(engine: Engine, grantId: string, reason: string)
     const found = await tx.grants.get(grantId);
     if (!found) return notFound('grant', grantId);
     await tx.lockCustomers([found.customerId]);
+    tx.scopeWritesTo([found.customerId]);
     const grant = (await tx.grants.get(grantId))!;
     if (grant.status !== 'active') return fail('grant_not_active', `The grant is ${grant.status} already.`, { details: { status: grant.status } });
     const customer = (await tx.customers.find(grant.customerId))!;

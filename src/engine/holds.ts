@@ -36,6 +36,7 @@ export async function createHold(engine: Engine, input: CreateHoldInput): Promis
     const customer = await tx.customers.find(input.customer);
     if (!customer) return notFound('customer', input.customer);
     await tx.lockCustomers([customer.id]);
+    tx.scopeWritesTo([customer.id]);
     const nows = await customerNows(engine, tx, [customer]);
     const nowMs = nows.get(customer.id)!;
     const funding = (await loadFunding(tx, [customer], nows)).get(customer.id)!;
@@ -86,6 +87,7 @@ export async function captureHold(engine: Engine, holdId: string, rawEvent: unkn
     const checked = validateUsageEvent(rawEvent, 0, found.customerId);
     if (isRejection(checked)) return invalid([{ field: `event.${checked.field ?? ''}`.replace(/\.$/, ''), code: checked.code, message: checked.message }]);
     await tx.lockCustomers([found.customerId]);
+    tx.scopeWritesTo([found.customerId]);
     const hold = (await tx.grants.getHold(holdId))!;
     if (hold.status !== 'active') return fail('hold_not_active', `The hold is ${hold.status}.`, { details: { status: hold.status } });
     const customer = (await tx.customers.find(hold.customerId))!;
@@ -113,6 +115,7 @@ export async function releaseHold(engine: Engine, holdId: string): Promise<Outco
     const found = await tx.grants.getHold(holdId);
     if (!found) return notFound('hold', holdId);
     await tx.lockCustomers([found.customerId]);
+    tx.scopeWritesTo([found.customerId]);
     const hold = (await tx.grants.getHold(holdId))!;
     if (hold.status !== 'active') return fail('hold_not_active', `The hold is ${hold.status}.`, { details: { status: hold.status } });
     const customer = (await tx.customers.find(hold.customerId))!;

@@ -144,7 +144,11 @@ export class HotState {
   }
 
   private enter(order: WriteOrder): void {
+    // Customers whose rows a write scoped to them changed since (a grant made, a hold taken): only
+    // they are read again. Any other write empties everything.
+    const scoped = order.takeScopedChanges();
     if (!order.follows(this.validAfter)) this.clear();
+    else if (scoped.size > 0) this.forget(scoped);
     this.validAfter = order.number;
     this.order = order;
     this.prune();
@@ -217,6 +221,28 @@ export class HotState {
     this.totals.clear();
     this.totalsCount = 0;
     this.meters.clear();
+  }
+
+  /**
+   * Lets go of what is kept of these customers: their records under every reference, their grants
+   * and timelines, their running totals; and reads the latest expiry again. The next batch that
+   * meets them reads them from the database and keeps them again.
+   */
+  forget(customerIds: ReadonlySet<string>): void {
+    for (const id of customerIds) {
+      this.state.delete(id);
+      const totals = this.totals.get(id);
+      if (totals !== undefined) {
+        this.totalsCount -= totals.length;
+        this.totals.delete(id);
+      }
+      const record = this.customers.get(id);
+      if (record === undefined) continue;
+      this.customers.delete(id);
+      // Kept under its external id too when a batch named it so (`hotCustomers`).
+      if (record.externalId !== null && this.customers.get(record.externalId) === record) this.customers.delete(record.externalId);
+    }
+    this.latestExpiry = undefined;
   }
 
   /**

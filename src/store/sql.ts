@@ -47,7 +47,8 @@ export interface SqlConnection {
  * the next number at its BEGIN; so does every write statement outside one and every commit of
  * another connection (another process on the same file, seen at the next BEGIN). The database
  * remembers the last of them that wrote: a transaction that only read changes nothing here, nor
- * does a write only to a table no kept state reads (`tablesOutsideWriteOrder`, SQLite).
+ * does a write only to a table no kept state reads (`tablesOutsideWriteOrder`, SQLite), nor a
+ * committed transaction scoped to some customers (`scopeTo`), which names them instead.
  */
 export interface WriteOrder {
   /** The same object for every transaction of one database: a key for state kept beside it. */
@@ -59,6 +60,22 @@ export interface WriteOrder {
    * what `n` left is what this one finds.
    */
   follows(n: number): boolean;
+  /**
+   * Declares, before this transaction's first write, that its writes change what ingestion keeps
+   * in memory (engine/hot-state.ts: customers' rows, grants and their balances, subscriptions,
+   * running totals) only for these customers, and nothing kept for all of them (meters, plans, the
+   * latest expiry). Once it commits, the last write stays whose it was (`follows`) and these
+   * customers are named by `takeScopedChanges` instead. Declared after a write, or on a transaction
+   * that rolls back after writing, it counts for nothing: the transaction is a write like any other.
+   * Calls add up.
+   */
+  scopeTo(customerIds: Iterable<string>): void;
+  /**
+   * The customers whose kept state transactions scoped to them (`scopeTo`) changed since the last
+   * write; taken once, so the next call answers only what was committed after this one. Empty
+   * after any other write, which `follows` already tells.
+   */
+  takeScopedChanges(): ReadonlySet<string>;
   /** Whether this transaction's writes go to the writer thread (`TransactionOptions.deferWrites`). */
   readonly deferred: boolean;
   /**

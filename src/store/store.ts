@@ -111,6 +111,17 @@ export class StoreTx {
   }
 
   /**
+   * Declares, before the transaction's first write, that it changes what ingestion keeps in memory
+   * only for these customers (`WriteOrder.scopeTo`): ingestion then forgets those customers alone
+   * instead of everything it kept. Only for a transaction whose every write is to these customers'
+   * rows (their grants and balances, their row, their running totals), never to meters or plans.
+   * A no-op on PostgreSQL, which keeps nothing between transactions.
+   */
+  scopeWritesTo(customerIds: Iterable<string>): void {
+    this.c.writeOrder?.scopeTo(customerIds);
+  }
+
+  /**
    * Serializes writers per customer on PostgreSQL. Ids are sorted so that two transactions always
    * lock in the same order and cannot deadlock each other.
    */

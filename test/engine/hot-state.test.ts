@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { must, useEngine } from '../support/engine.ts';
 import { createEngine } from '../../src/engine/create-engine.ts';
-import { createCustomer } from '../../src/engine/customers.ts';
 import { createMeter } from '../../src/engine/meters.ts';
-import { createGrant } from '../../src/engine/grants.ts';
+import { createGrant, voidGrant } from '../../src/engine/grants.ts';
+import { createHold, releaseHold } from '../../src/engine/holds.ts';
+import { createCustomer, updateCustomer } from '../../src/engine/customers.ts';
 import { ingestEvents, type IngestResult } from '../../src/engine/ingest-events.ts';
 import { getBalance } from '../../src/engine/balance.ts';
 import { checkLedger, reconcile } from '../../src/engine/reconcile.ts';
@@ -112,6 +113,111 @@ describe.each(dialects)('ingestion hot state, on %s', (dialect) => {
     before = counts();
     expect((await work(customer, 1)).paid_by).toEqual([{ grant: second, credits: '1' }]);
     expect(counts()).toEqual({ memory: before.memory, database: before.database + 1 });
+    await expectClean();
+  });
+
+  /** One batch with an event of `work` for each customer, their results in that order. */
+  const works = async (...pairs: [customer: string, n: number][]): Promise<IngestResult[]> => {
+    const results = await ingestEvents(ctx.engine, pairs.map(([customer, n]) => ({ id: `hot-${dialect}-${++seq}`, customer, type: `work_${dialect}`, properties: { n } })));
+    return pairs.map((_, i) => results[i]!);
+  };
+
+  it('forgets only the customer a write scoped to it changed (a grant made or voided, a hold taken or released, the customer updated), and keeps every other', async () => {
+    if (dialect !== 'sqlite') return;
+    const a = await setUp();
+    const b = await setUp();
+    expect((await works([a.customer, 1], [b.customer, 1])).map((r) => r.paid_by)).toEqual([[{ grant: a.first, credits: '1' }], [{ grant: b.first, credits: '1' }]]);
+    // A grant for a that burns first: a stale memory of a would pay from its first grant.
+    const sooner = must(await createGrant(ctx.engine, { customer: a.customer, credits: '1', category: 'paid', source: 'adjustment', priority: 1 })).id;
+    let before = counts();
+    expect((await works([a.customer, 1.5], [b.customer, 1])).map((r) => r.paid_by))
+      .toEqual([[{ grant: sooner, credits: '1' }, { grant: a.first, credits: '0.5' }], [{ grant: b.first, credits: '1' }]]);
+    expect(counts()).toEqual({ memory: before.memory + 1, database: before.database + 1 });
+    // A hold on b takes the 1 left of its first grant: a stale memory of b would pay from it.
+    const hold = must(await createHold(ctx.engine, { customer: b.customer, credits: '1', expires_in: 600 }));
+    before = counts();
+    expect((await works([a.customer, 0.5], [b.customer, 1])).map((r) => r.paid_by))
+      .toEqual([[{ grant: a.first, credits: '0.5' }], [{ grant: b.second, credits: '1' }]]);
+    expect(counts()).toEqual({ memory: before.memory + 1, database: before.database + 1 });
+    // Released, the credit goes back to b's first grant, which burns first again.
+    must(await releaseHold(ctx.engine, hold.id));
+    before = counts();
+    expect((await works([b.customer, 1]))[0]!.paid_by).toEqual([{ grant: b.first, credits: '1' }]);
+    expect(counts()).toEqual({ memory: before.memory, database: before.database + 1 });
+    // a's first grant voided (1.5 left on it): a stale memory would still pay from it.
+    must(await voidGrant(ctx.engine, a.first, 'test'));
+    before = counts();
+    expect((await works([a.customer, 1], [b.customer, 1])).map((r) => r.paid_by))
+      .toEqual([[{ grant: a.second, credits: '1' }], [{ grant: b.second, credits: '1' }]]);
+    expect(counts()).toEqual({ memory: before.memory + 1, database: before.database + 1 });
+    // b's row changed (its overage turned on): read again, a kept.
+    must(await updateCustomer(ctx.engine, b.customer, { overage: true }));
+    before = counts();
+    await works([a.customer, 1], [b.customer, 1]);
+    expect(counts()).toEqual({ memory: before.memory + 1, database: before.database + 1 });
+    // A new customer changes nothing kept.
+    must(await createCustomer(ctx.engine, { currency: 'USD' }));
+    before = counts();
+    await works([a.customer, 1], [b.customer, 1]);
+    expect(counts()).toEqual({ memory: before.memory + 2, database: before.database });
+    expect(await available(a.customer)).toBe('97');
+    expect(await available(b.customer)).toBe('96');
+    await expectClean();
+  });
+
+  it('forgets a customer under every reference a batch named it by', async () => {
+    if (dialect !== 'sqlite') return;
+    const externalId = `hot-ext-${dialect}-${++seq}`;
+    const customer = must(await createCustomer(ctx.engine, { currency: 'USD', external_id: externalId })).id;
+    const first = must(await createGrant(ctx.engine, { customer, credits: '2', category: 'paid', source: 'adjustment', priority: 10 })).id;
+    expect((await works([externalId, 0.5], [customer, 0.5])).map((r) => r.paid_by)).toEqual([[{ grant: first, credits: '0.5' }], [{ grant: first, credits: '0.5' }]]);
+    // Overage turned on, by the external id: what the grant cannot pay is overage, not debt. A
+    // record kept stale under the external id would still say off.
+    must(await updateCustomer(ctx.engine, externalId, { overage: true }));
+    const before = counts();
+    const [late] = await works([externalId, 2]);
+    expect(late!.paid_by).toEqual([{ grant: first, credits: '1' }]);
+    expect(late!.overage).toBe('1');
+    expect(counts()).toEqual({ memory: before.memory, database: before.database + 1 });
+    const balance = must(await getBalance(ctx.engine, customer)).balance;
+    expect([formatCredits(balance.availableMicro), formatCredits(balance.debtMicro)]).toEqual(['0', '0']);
+    await expectClean();
+  });
+
+  it('empties everything after a scoped transaction that wrote before it was scoped, or failed after writing', async () => {
+    if (dialect !== 'sqlite') return;
+    const a = await setUp();
+    const b = await setUp();
+    await works([a.customer, 1], [b.customer, 1]);
+    // Scoped to a after its first write (to b's grant): a write like any other.
+    await ctx.engine.store.transaction(async (tx) => {
+      await tx.c.run(`UPDATE grants SET priority = 1 WHERE id = ?`, [b.second]);
+      tx.scopeWritesTo([a.customer]);
+    });
+    let before = counts();
+    expect((await works([a.customer, 1], [b.customer, 1])).map((r) => r.paid_by))
+      .toEqual([[{ grant: a.first, credits: '1' }], [{ grant: b.second, credits: '1' }]]);
+    expect(counts()).toEqual({ memory: before.memory, database: before.database + 2 });
+    // Scoped to a, wrote, then failed: nothing of it stays, and nothing kept is trusted either.
+    await expect(ctx.engine.store.transaction(async (tx) => {
+      tx.scopeWritesTo([a.customer]);
+      await tx.c.run(`UPDATE grants SET priority = 1 WHERE id = ?`, [a.second]);
+      throw new Error('failed after writing');
+    })).rejects.toThrow('failed after writing');
+    before = counts();
+    expect((await works([a.customer, 1], [b.customer, 1])).map((r) => r.paid_by))
+      .toEqual([[{ grant: a.first, credits: '1' }], [{ grant: b.second, credits: '1' }]]);
+    expect(counts()).toEqual({ memory: before.memory, database: before.database + 2 });
+    // Scoped, then any other write after it: everything read again.
+    await ctx.engine.store.transaction(async (tx) => {
+      tx.scopeWritesTo([a.customer]);
+      await tx.c.run(`UPDATE grants SET priority = 1 WHERE id = ?`, [a.second]);
+    });
+    await ctx.engine.store.db.run(`UPDATE grants SET priority = 30 WHERE id = ?`, [b.second]);
+    before = counts();
+    expect((await works([a.customer, 1], [b.customer, 1])).map((r) => r.paid_by))
+      .toEqual([[{ grant: a.second, credits: '1' }], [{ grant: b.first, credits: '1' }]]);
+    expect(counts()).toEqual({ memory: before.memory, database: before.database + 2 });
     await expectClean();
   });
 

@@ -237,6 +237,13 @@ class SqliteDatabase implements SqlDatabase {
   private writing = false;
   private transactionNumber = -1;
   private transactionWrote = false;
+  /**
+   * The customers the open write transaction declared its writes scoped to (`WriteOrder.scopeTo`),
+   * or null: its writes are like any other.
+   */
+  private transactionScope: Set<string> | null = null;
+  /** Customers whose kept state scoped transactions changed since the last write (`WriteOrder.takeScopedChanges`). */
+  private scopedChanges = new Set<string>();
   /** `PRAGMA data_version` as last read: it changes when another connection commits. */
   private dataVersion: number;
   private readonly readDataVersion: Statement;
@@ -342,6 +349,7 @@ class SqliteDatabase implements SqlDatabase {
       }
       this.transactionNumber = ++this.numbers;
       this.transactionWrote = false;
+      this.transactionScope = null;
       const connection = new SqliteTransactionConnection(this, new SqliteWriteOrder(this, this.transactionNumber));
       this.writing = true;
       try {
@@ -349,10 +357,17 @@ class SqliteDatabase implements SqlDatabase {
         connection.active = false;
         this.writing = false;
         this.commit.run();
-        if (this.transactionWrote) this.lastWriterCommitted = true;
+        if (this.transactionWrote) {
+          // Scoped: the last write stays whose it was, and its customers are named instead.
+          const scope = this.transactionScope as Set<string> | null;
+          if (scope === null) this.lastWriterCommitted = true;
+          else for (const id of scope) this.scopedChanges.add(id);
+        }
       } catch (error) {
         connection.active = false;
         this.writing = false;
+        // A scoped transaction that wrote and failed: any write's rule, every kept state emptied.
+        if (this.transactionWrote && this.transactionScope !== null) this.lastWriteFollowedByNone();
         // SQLite rolls back by itself after some errors (e.g. SQLITE_FULL); a second ROLLBACK
         // would throw and hide the original error.
         if (this.db.inTransaction) this.rollback.run();
@@ -399,6 +414,7 @@ class SqliteDatabase implements SqlDatabase {
         const epoch = writer.epoch;
         number = this.transactionNumber = ++this.numbers;
         this.transactionWrote = false;
+        this.transactionScope = null;
         const writes: QueuedWrite[] = [];
         const connection = new SqliteTransactionConnection(this, new SqliteWriteOrder(this, number, true));
         this.deferredWrites = writes;
@@ -575,6 +591,23 @@ class SqliteDatabase implements SqlDatabase {
   private lastWriteFollowedByNone(): void {
     this.lastWriter = ++this.numbers;
     this.lastWriterCommitted = true;
+    this.scopedChanges.clear();
+  }
+
+  /** `WriteOrder.scopeTo`: for the open inline write transaction `n`, before its first write. */
+  scopeTo(n: number, customerIds: Iterable<string>): void {
+    if (!this.writing || n !== this.transactionNumber || this.deferredWrites !== null) return;
+    if (this.transactionWrote && this.transactionScope === null) return;
+    this.transactionScope ??= new Set();
+    for (const id of customerIds) this.transactionScope.add(id);
+  }
+
+  /** `WriteOrder.takeScopedChanges`. */
+  takeScopedChanges(): ReadonlySet<string> {
+    if (this.scopedChanges.size === 0) return this.scopedChanges;
+    const taken = this.scopedChanges;
+    this.scopedChanges = new Set();
+    return taken;
   }
 
   /**
@@ -588,8 +621,11 @@ class SqliteDatabase implements SqlDatabase {
     if (!this.writing) this.lastWriteFollowedByNone();
     else if (!this.transactionWrote) {
       this.transactionWrote = true;
+      // Scoped (`WriteOrder.scopeTo`): the last write stays whose it was until the commit names its customers.
+      if (this.transactionScope !== null) return;
       this.lastWriter = this.transactionNumber;
       this.lastWriterCommitted = false;
+      this.scopedChanges.clear();
     }
   }
 
@@ -792,6 +828,14 @@ class SqliteWriteOrder implements WriteOrder {
 
   follows(n: number): boolean {
     return this.database.follows(n);
+  }
+
+  scopeTo(customerIds: Iterable<string>): void {
+    this.database.scopeTo(this.number, customerIds);
+  }
+
+  takeScopedChanges(): ReadonlySet<string> {
+    return this.database.takeScopedChanges();
   }
 
   settled(n: number): boolean {
