@@ -25,10 +25,19 @@ export interface DueWorkKind {
    * before it has run): listed only once every other kind has nothing left before the target.
    */
   atTarget?: boolean;
+  /**
+   * Its run writes only what ingestion keeps in memory of its item's customer (engine/hot-state.ts):
+   * its grants and their balances, its row. A transaction whose items are all of such kinds, on
+   * the real clock, is scoped to their customers (`StoreTx.scopeWritesTo`), so ingestion reads
+   * only them again instead of everything. A test clock's advance also moves its frozen time, and
+   * is not scoped.
+   */
+  customerScoped?: boolean;
 }
 
 export const grantExpiry: DueWorkKind = {
   kind: 'grant_expiry',
+  customerScoped: true,
   async due(tx, clock, upTo, limit) {
     return (await tx.grants.dueExpiries(clock, upTo, limit)).map((d) => ({ ...d, kind: 'grant_expiry' }));
   },
@@ -48,6 +57,7 @@ export const grantExpiry: DueWorkKind = {
 
 export const holdExpiry: DueWorkKind = {
   kind: 'hold_expiry',
+  customerScoped: true,
   async due(tx, clock, upTo, limit) {
     return (await tx.grants.dueHolds(clock, upTo, limit)).map((d) => ({ ...d, kind: 'hold_expiry' }));
   },
@@ -65,6 +75,7 @@ export const holdExpiry: DueWorkKind = {
  */
 export const debtSettlement: DueWorkKind = {
   kind: 'debt_settlement',
+  customerScoped: true,
   async due(tx, clock, upTo, limit) {
     return (await tx.customers.dueDebtChecks(clock, upTo, limit)).map((d) => ({ kind: 'debt_settlement', id: d.id, customerId: d.id, dueAtMs: d.dueAtMs }));
   },
@@ -172,6 +183,9 @@ export async function runDue(
         await kinds[order]!.run(engine, tx, item, batch);
       };
       const runAll = async (tx: StoreTx, entries: typeof chunk) => {
+        if (options.beforeEach === undefined && entries.every(({ order }) => kinds[order]!.customerScoped === true)) {
+          tx.scopeWritesTo(entries.map(({ item }) => item.customerId));
+        }
         // Nothing in due work reads domain events back: the transaction's are written at its end
         // with one multi-row INSERT rather than a few per item.
         tx.ledger.deferDomainEvents();

@@ -4,6 +4,7 @@ import { createEngine } from '../../src/engine/create-engine.ts';
 import { createMeter } from '../../src/engine/meters.ts';
 import { createGrant, voidGrant } from '../../src/engine/grants.ts';
 import { createHold, releaseHold } from '../../src/engine/holds.ts';
+import { grantExpiry, holdExpiry, runDue } from '../../src/engine/due-work.ts';
 import { createCustomer, updateCustomer } from '../../src/engine/customers.ts';
 import { ingestEvents, type IngestResult } from '../../src/engine/ingest-events.ts';
 import { getBalance } from '../../src/engine/balance.ts';
@@ -162,6 +163,30 @@ describe.each(dialects)('ingestion hot state, on %s', (dialect) => {
     expect(counts()).toEqual({ memory: before.memory + 2, database: before.database });
     expect(await available(a.customer)).toBe('97');
     expect(await available(b.customer)).toBe('96');
+    await expectClean();
+  });
+
+  it('forgets only the customers whose due work ran on the real clock (a hold expired), and on a test clock everything', async () => {
+    if (dialect !== 'sqlite') return;
+    const a = await setUp();
+    const b = await setUp();
+    await works([a.customer, 1], [b.customer, 1]);
+    // A hold on a takes the 2 left of its first grant; expired, they go back to it, which burns first again.
+    must(await createHold(ctx.engine, { customer: a.customer, credits: '2', expires_in: 1 }));
+    await works([a.customer, 1], [b.customer, 1]);
+    expect(await runDue(ctx.engine, null, Date.now() + 2_000, { kinds: [holdExpiry, grantExpiry] })).toBe(1);
+    let before = counts();
+    expect((await works([a.customer, 1], [b.customer, 1])).map((r) => r.paid_by))
+      .toEqual([[{ grant: a.first, credits: '1' }], [{ grant: b.first, credits: '1' }]]);
+    expect(counts()).toEqual({ memory: before.memory + 1, database: before.database + 1 });
+    // The same work with `beforeEach` (a test clock's advance moves its time there): not scoped.
+    must(await createHold(ctx.engine, { customer: a.customer, credits: '1', expires_in: 1 }));
+    await works([b.customer, 0.5]);
+    expect(await runDue(ctx.engine, null, Date.now() + 2_000, { kinds: [holdExpiry], beforeEach: async () => undefined })).toBe(1);
+    before = counts();
+    expect((await works([a.customer, 1], [b.customer, 0.5])).map((r) => r.paid_by))
+      .toEqual([[{ grant: a.first, credits: '1' }], [{ grant: b.second, credits: '0.5' }]]);
+    expect(counts()).toEqual({ memory: before.memory, database: before.database + 2 });
     await expectClean();
   });
 
