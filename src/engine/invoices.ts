@@ -105,7 +105,12 @@ export async function recordPayment(engine: Engine, invoiceRef: string, input: P
   if (!Number.isSafeInteger(input.amount) || input.amount <= 0) {
     return invalid([{ field: 'amount', code: 'must_be_positive', message: 'amount must be a positive integer of minor units.' }]);
   }
-  return engine.store.transaction((tx) => recordPaymentIn(engine, tx, invoiceRef, input));
+  return engine.store.transaction(async (tx) => {
+    // Its writes are the invoice's customer's rows, and a referral's reward's, which names its own.
+    const found = await tx.billing.invoice(invoiceRef);
+    if (found) tx.scopeWritesTo([found.customerId]);
+    return recordPaymentIn(engine, tx, invoiceRef, input);
+  });
 }
 
 /** The same, inside a transaction the caller holds (a payment that arrives from a provider's event). */

@@ -32,6 +32,8 @@ export async function purchaseCredits(engine: Engine, ref: string, input: Purcha
     const customer = await tx.customers.find(ref);
     if (!customer) return notFound('customer', ref);
     await tx.lockCustomers([customer.id]);
+    // Its writes are this customer's rows, and a referral's reward's, which names its own.
+    tx.scopeWritesTo([customer.id]);
     const nowMs = await customerNow(engine, tx, customer);
     // The purchased grant starts now: the same window rule as /v1/grants.
     const windowErrors = grantWindowErrors(nowMs, expiresAtMs);

@@ -42,6 +42,7 @@ export async function createReferral(engine: Engine, input: CreateReferralInput)
       return fail('referral_to_self', 'A customer cannot refer itself.', { fields: [{ field: 'referred', code: 'referral_to_self', message: 'referred is the referrer' }] });
     }
     await tx.lockCustomers([referrer.id, referred.id]);
+    tx.scopeWritesTo([referrer.id, referred.id]);
     const earlier = await tx.referrals.ofReferred(referred.id);
     if (earlier) {
       return fail('customer_already_referred', `The customer was referred already (${earlier.id}).`, {
@@ -80,6 +81,8 @@ export async function rewardReferral(engine: Engine, tx: StoreTx, changes: Chang
   const referral = await tx.referrals.ofReferred(invoice.customerId);
   if (!referral || referral.status !== 'pending') return;
   await tx.lockCustomers([referral.referrerId, referral.referredId]);
+  // The referrer is another customer than the one paying: a scoped use case (a purchase) names it too.
+  tx.widenWriteScope([referral.referrerId, referral.referredId]);
   const owners = await tx.customers.findMany([referral.referrerId, referral.referredId]);
   const grantTo = async (customerId: string, creditsMicro: bigint): Promise<string> => {
     const customer = owners.get(customerId)!;

@@ -71,6 +71,12 @@ export interface WriteOrder {
    */
   scopeTo(customerIds: Iterable<string>): void;
   /**
+   * Adds customers to the scope this transaction declared (`scopeTo`), at any point; nothing when
+   * it declared none. For a step that writes another customer's rows inside use cases that may or
+   * may not be scoped (a referral's reward when an invoice is paid).
+   */
+  widenScope(customerIds: Iterable<string>): void;
+  /**
    * The customers whose kept state transactions scoped to them (`scopeTo`) changed since the last
    * write; taken once, so the next call answers only what was committed after this one. Empty
    * after any other write, which `follows` already tells.

@@ -122,6 +122,15 @@ export class StoreTx {
   }
 
   /**
+   * Adds customers to the scope the transaction declared (`scopeWritesTo`); nothing when it declared
+   * none (`WriteOrder.widenScope`). For a step that may write another customer's rows inside a
+   * scoped use case.
+   */
+  widenWriteScope(customerIds: Iterable<string>): void {
+    this.c.writeOrder?.widenScope(customerIds);
+  }
+
+  /**
    * Serializes writers per customer on PostgreSQL. Ids are sorted so that two transactions always
    * lock in the same order and cannot deadlock each other.
    */

@@ -5,6 +5,9 @@ import { createMeter } from '../../src/engine/meters.ts';
 import { createGrant, voidGrant } from '../../src/engine/grants.ts';
 import { createHold, releaseHold } from '../../src/engine/holds.ts';
 import { grantExpiry, holdExpiry, runDue } from '../../src/engine/due-work.ts';
+import { purchaseCredits } from '../../src/engine/purchases.ts';
+import { recordPayment } from '../../src/engine/invoices.ts';
+import { createReferral } from '../../src/engine/referrals.ts';
 import { createCustomer, updateCustomer } from '../../src/engine/customers.ts';
 import { ingestEvents, type IngestResult } from '../../src/engine/ingest-events.ts';
 import { getBalance } from '../../src/engine/balance.ts';
@@ -187,6 +190,34 @@ describe.each(dialects)('ingestion hot state, on %s', (dialect) => {
     expect((await works([a.customer, 1], [b.customer, 0.5])).map((r) => r.paid_by))
       .toEqual([[{ grant: a.first, credits: '1' }], [{ grant: b.second, credits: '0.5' }]]);
     expect(counts()).toEqual({ memory: before.memory, database: before.database + 2 });
+    await expectClean();
+  });
+
+  it('forgets, for a purchase paid, its customer and the referrer its first payment rewards, and keeps every other', async () => {
+    if (dialect !== 'sqlite') return;
+    const a = await setUp();
+    const b = await setUp();
+    // The referrer holds 1 credit, spent below: a stale memory of it would owe the next event as debt.
+    const referrer = must(await createCustomer(ctx.engine, { currency: 'USD' })).id;
+    const own = must(await createGrant(ctx.engine, { customer: referrer, credits: '1', category: 'paid', source: 'adjustment' })).id;
+    must(await createReferral(ctx.engine, { referrer, referred: a.customer, reward_credits: '5' }));
+    expect((await works([a.customer, 1], [b.customer, 1], [referrer, 1])).map((r) => r.paid_by))
+      .toEqual([[{ grant: a.first, credits: '1' }], [{ grant: b.first, credits: '1' }], [{ grant: own, credits: '1' }]]);
+    const { invoice, grant: bought } = must(await purchaseCredits(ctx.engine, a.customer, { credits: '10', amount: 500, priority: 1 }));
+    let before = counts();
+    // Pending until paid: a pays from its first grant still.
+    expect((await works([a.customer, 1], [b.customer, 1])).map((r) => r.paid_by)).toEqual([[{ grant: a.first, credits: '1' }], [{ grant: b.first, credits: '1' }]]);
+    expect(counts()).toEqual({ memory: before.memory + 1, database: before.database + 1 });
+    must(await recordPayment(ctx.engine, invoice.id, { amount: 500 }));
+    before = counts();
+    const [forA, forB, forReferrer] = await works([a.customer, 1], [b.customer, 1], [referrer, 2]);
+    expect(forA!.paid_by).toEqual([{ grant: bought.id, credits: '1' }]);
+    expect(forB!.paid_by).toEqual([{ grant: b.first, credits: '1' }]);
+    expect(forReferrer!.paid_by).toHaveLength(1);
+    expect(forReferrer!.paid_by![0]!.credits).toBe('2');
+    expect(forReferrer!.paid_by![0]!.grant).not.toBe(own);
+    expect(forReferrer!.debt).toBeUndefined();
+    expect(counts()).toEqual({ memory: before.memory + 1, database: before.database + 2 });
     await expectClean();
   });
 

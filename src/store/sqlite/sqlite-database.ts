@@ -602,6 +602,12 @@ class SqliteDatabase implements SqlDatabase {
     for (const id of customerIds) this.transactionScope.add(id);
   }
 
+  /** `WriteOrder.widenScope`: for the open inline write transaction `n`, when it declared a scope. */
+  widenScope(n: number, customerIds: Iterable<string>): void {
+    if (!this.writing || n !== this.transactionNumber || this.transactionScope === null) return;
+    for (const id of customerIds) this.transactionScope.add(id);
+  }
+
   /** `WriteOrder.takeScopedChanges`. */
   takeScopedChanges(): ReadonlySet<string> {
     if (this.scopedChanges.size === 0) return this.scopedChanges;
@@ -832,6 +838,10 @@ class SqliteWriteOrder implements WriteOrder {
 
   scopeTo(customerIds: Iterable<string>): void {
     this.database.scopeTo(this.number, customerIds);
+  }
+
+  widenScope(customerIds: Iterable<string>): void {
+    this.database.widenScope(this.number, customerIds);
   }
 
   takeScopedChanges(): ReadonlySet<string> {
