@@ -16,6 +16,7 @@ import { hotStateCounts, hotStateOf } from '../../src/engine/hot-state.ts';
 import { formatCredits } from '../../src/core/decimal.ts';
 import { openSqliteDatabase, writesOutsideWriteOrder } from '../../src/store/sqlite/sqlite-database.ts';
 import { dialects, freshDatabase } from '../support/databases.ts';
+import type { StoreTx } from '../../src/store/store.ts';
 
 /**
  * Ingestion's hot state (engine/hot-state.ts): on SQLite a batch takes the customers, grants and
@@ -125,45 +126,45 @@ describe.each(dialects)('ingestion hot state, on %s', (dialect) => {
     const results = await ingestEvents(ctx.engine, pairs.map(([customer, n]) => ({ id: `hot-${dialect}-${++seq}`, customer, type: `work_${dialect}`, properties: { n } })));
     return pairs.map((_, i) => results[i]!);
   };
+  type Paid = IngestResult['paid_by'];
+  /**
+   * One batch (`works`): what paid each event, and how many of its customers came from memory and
+   * how many from the database. Returns the results.
+   */
+  async function step(pairs: [customer: string, n: number][], paidBy: (Paid | undefined)[], from: { memory: number; database: number }): Promise<IngestResult[]> {
+    const before = counts();
+    const results = await works(...pairs);
+    results.forEach((r, i) => {
+      if (paidBy[i] !== undefined) expect(r.paid_by, `event ${i}`).toEqual(paidBy[i]);
+    });
+    expect(counts()).toEqual({ memory: before.memory + from.memory, database: before.database + from.database });
+    return results;
+  }
+  const paid = (grant: string, credits: string) => ({ grant, credits });
 
   it('forgets only the customer a write scoped to it changed (a grant made or voided, a hold taken or released, the customer updated), and keeps every other', async () => {
     if (dialect !== 'sqlite') return;
     const a = await setUp();
     const b = await setUp();
-    expect((await works([a.customer, 1], [b.customer, 1])).map((r) => r.paid_by)).toEqual([[{ grant: a.first, credits: '1' }], [{ grant: b.first, credits: '1' }]]);
+    await step([[a.customer, 1], [b.customer, 1]], [[paid(a.first, '1')], [paid(b.first, '1')]], { memory: 0, database: 2 });
     // A grant for a that burns first: a stale memory of a would pay from its first grant.
     const sooner = must(await createGrant(ctx.engine, { customer: a.customer, credits: '1', category: 'paid', source: 'adjustment', priority: 1 })).id;
-    let before = counts();
-    expect((await works([a.customer, 1.5], [b.customer, 1])).map((r) => r.paid_by))
-      .toEqual([[{ grant: sooner, credits: '1' }, { grant: a.first, credits: '0.5' }], [{ grant: b.first, credits: '1' }]]);
-    expect(counts()).toEqual({ memory: before.memory + 1, database: before.database + 1 });
+    await step([[a.customer, 1.5], [b.customer, 1]], [[paid(sooner, '1'), paid(a.first, '0.5')], [paid(b.first, '1')]], { memory: 1, database: 1 });
     // A hold on b takes the 1 left of its first grant: a stale memory of b would pay from it.
     const hold = must(await createHold(ctx.engine, { customer: b.customer, credits: '1', expires_in: 600 }));
-    before = counts();
-    expect((await works([a.customer, 0.5], [b.customer, 1])).map((r) => r.paid_by))
-      .toEqual([[{ grant: a.first, credits: '0.5' }], [{ grant: b.second, credits: '1' }]]);
-    expect(counts()).toEqual({ memory: before.memory + 1, database: before.database + 1 });
+    await step([[a.customer, 0.5], [b.customer, 1]], [[paid(a.first, '0.5')], [paid(b.second, '1')]], { memory: 1, database: 1 });
     // Released, the credit goes back to b's first grant, which burns first again.
     must(await releaseHold(ctx.engine, hold.id));
-    before = counts();
-    expect((await works([b.customer, 1]))[0]!.paid_by).toEqual([{ grant: b.first, credits: '1' }]);
-    expect(counts()).toEqual({ memory: before.memory, database: before.database + 1 });
+    await step([[b.customer, 1]], [[paid(b.first, '1')]], { memory: 0, database: 1 });
     // a's first grant voided (1.5 left on it): a stale memory would still pay from it.
     must(await voidGrant(ctx.engine, a.first, 'test'));
-    before = counts();
-    expect((await works([a.customer, 1], [b.customer, 1])).map((r) => r.paid_by))
-      .toEqual([[{ grant: a.second, credits: '1' }], [{ grant: b.second, credits: '1' }]]);
-    expect(counts()).toEqual({ memory: before.memory + 1, database: before.database + 1 });
+    await step([[a.customer, 1], [b.customer, 1]], [[paid(a.second, '1')], [paid(b.second, '1')]], { memory: 1, database: 1 });
     // b's row changed (its overage turned on): read again, a kept.
     must(await updateCustomer(ctx.engine, b.customer, { overage: true }));
-    before = counts();
-    await works([a.customer, 1], [b.customer, 1]);
-    expect(counts()).toEqual({ memory: before.memory + 1, database: before.database + 1 });
+    await step([[a.customer, 1], [b.customer, 1]], [], { memory: 1, database: 1 });
     // A new customer changes nothing kept.
     must(await createCustomer(ctx.engine, { currency: 'USD' }));
-    before = counts();
-    await works([a.customer, 1], [b.customer, 1]);
-    expect(counts()).toEqual({ memory: before.memory + 2, database: before.database });
+    await step([[a.customer, 1], [b.customer, 1]], [], { memory: 2, database: 0 });
     expect(await available(a.customer)).toBe('97');
     expect(await available(b.customer)).toBe('96');
     await expectClean();
@@ -178,18 +179,12 @@ describe.each(dialects)('ingestion hot state, on %s', (dialect) => {
     must(await createHold(ctx.engine, { customer: a.customer, credits: '2', expires_in: 1 }));
     await works([a.customer, 1], [b.customer, 1]);
     expect(await runDue(ctx.engine, null, Date.now() + 2_000, { kinds: [holdExpiry, grantExpiry] })).toBe(1);
-    let before = counts();
-    expect((await works([a.customer, 1], [b.customer, 1])).map((r) => r.paid_by))
-      .toEqual([[{ grant: a.first, credits: '1' }], [{ grant: b.first, credits: '1' }]]);
-    expect(counts()).toEqual({ memory: before.memory + 1, database: before.database + 1 });
+    await step([[a.customer, 1], [b.customer, 1]], [[paid(a.first, '1')], [paid(b.first, '1')]], { memory: 1, database: 1 });
     // The same work with `beforeEach` (a test clock's advance moves its time there): not scoped.
     must(await createHold(ctx.engine, { customer: a.customer, credits: '1', expires_in: 1 }));
     await works([b.customer, 0.5]);
     expect(await runDue(ctx.engine, null, Date.now() + 2_000, { kinds: [holdExpiry], beforeEach: async () => undefined })).toBe(1);
-    before = counts();
-    expect((await works([a.customer, 1], [b.customer, 0.5])).map((r) => r.paid_by))
-      .toEqual([[{ grant: a.first, credits: '1' }], [{ grant: b.second, credits: '0.5' }]]);
-    expect(counts()).toEqual({ memory: before.memory, database: before.database + 2 });
+    await step([[a.customer, 1], [b.customer, 0.5]], [[paid(a.first, '1')], [paid(b.second, '0.5')]], { memory: 0, database: 2 });
     await expectClean();
   });
 
@@ -201,23 +196,16 @@ describe.each(dialects)('ingestion hot state, on %s', (dialect) => {
     const referrer = must(await createCustomer(ctx.engine, { currency: 'USD' })).id;
     const own = must(await createGrant(ctx.engine, { customer: referrer, credits: '1', category: 'paid', source: 'adjustment' })).id;
     must(await createReferral(ctx.engine, { referrer, referred: a.customer, reward_credits: '5' }));
-    expect((await works([a.customer, 1], [b.customer, 1], [referrer, 1])).map((r) => r.paid_by))
-      .toEqual([[{ grant: a.first, credits: '1' }], [{ grant: b.first, credits: '1' }], [{ grant: own, credits: '1' }]]);
+    await step([[a.customer, 1], [b.customer, 1], [referrer, 1]], [[paid(a.first, '1')], [paid(b.first, '1')], [paid(own, '1')]], { memory: 0, database: 3 });
     const { invoice, grant: bought } = must(await purchaseCredits(ctx.engine, a.customer, { credits: '10', amount: 500, priority: 1 }));
-    let before = counts();
     // Pending until paid: a pays from its first grant still.
-    expect((await works([a.customer, 1], [b.customer, 1])).map((r) => r.paid_by)).toEqual([[{ grant: a.first, credits: '1' }], [{ grant: b.first, credits: '1' }]]);
-    expect(counts()).toEqual({ memory: before.memory + 1, database: before.database + 1 });
+    await step([[a.customer, 1], [b.customer, 1]], [[paid(a.first, '1')], [paid(b.first, '1')]], { memory: 1, database: 1 });
     must(await recordPayment(ctx.engine, invoice.id, { amount: 500 }));
-    before = counts();
-    const [forA, forB, forReferrer] = await works([a.customer, 1], [b.customer, 1], [referrer, 2]);
-    expect(forA!.paid_by).toEqual([{ grant: bought.id, credits: '1' }]);
-    expect(forB!.paid_by).toEqual([{ grant: b.first, credits: '1' }]);
+    const [, , forReferrer] = await step([[a.customer, 1], [b.customer, 1], [referrer, 2]], [[paid(bought.id, '1')], [paid(b.first, '1')]], { memory: 1, database: 2 });
     expect(forReferrer!.paid_by).toHaveLength(1);
     expect(forReferrer!.paid_by![0]!.credits).toBe('2');
     expect(forReferrer!.paid_by![0]!.grant).not.toBe(own);
     expect(forReferrer!.debt).toBeUndefined();
-    expect(counts()).toEqual({ memory: before.memory + 1, database: before.database + 2 });
     await expectClean();
   });
 
@@ -226,15 +214,12 @@ describe.each(dialects)('ingestion hot state, on %s', (dialect) => {
     const externalId = `hot-ext-${dialect}-${++seq}`;
     const customer = must(await createCustomer(ctx.engine, { currency: 'USD', external_id: externalId })).id;
     const first = must(await createGrant(ctx.engine, { customer, credits: '2', category: 'paid', source: 'adjustment', priority: 10 })).id;
-    expect((await works([externalId, 0.5], [customer, 0.5])).map((r) => r.paid_by)).toEqual([[{ grant: first, credits: '0.5' }], [{ grant: first, credits: '0.5' }]]);
+    await step([[externalId, 0.5], [customer, 0.5]], [[paid(first, '0.5')], [paid(first, '0.5')]], { memory: 0, database: 1 });
     // Overage turned on, by the external id: what the grant cannot pay is overage, not debt. A
     // record kept stale under the external id would still say off.
     must(await updateCustomer(ctx.engine, externalId, { overage: true }));
-    const before = counts();
-    const [late] = await works([externalId, 2]);
-    expect(late!.paid_by).toEqual([{ grant: first, credits: '1' }]);
+    const [late] = await step([[externalId, 2]], [[paid(first, '1')]], { memory: 0, database: 1 });
     expect(late!.overage).toBe('1');
-    expect(counts()).toEqual({ memory: before.memory, database: before.database + 1 });
     const balance = must(await getBalance(ctx.engine, customer)).balance;
     expect([formatCredits(balance.availableMicro), formatCredits(balance.debtMicro)]).toEqual(['0', '0']);
     await expectClean();
@@ -245,35 +230,27 @@ describe.each(dialects)('ingestion hot state, on %s', (dialect) => {
     const a = await setUp();
     const b = await setUp();
     await works([a.customer, 1], [b.customer, 1]);
+    const reprioritize = (grant: string, priority: number) => async (tx: StoreTx) => tx.c.run(`UPDATE grants SET priority = ? WHERE id = ?`, [priority, grant]);
     // Scoped to a after its first write (to b's grant): a write like any other.
     await ctx.engine.store.transaction(async (tx) => {
-      await tx.c.run(`UPDATE grants SET priority = 1 WHERE id = ?`, [b.second]);
+      await reprioritize(b.second, 1)(tx);
       tx.scopeWritesTo([a.customer]);
     });
-    let before = counts();
-    expect((await works([a.customer, 1], [b.customer, 1])).map((r) => r.paid_by))
-      .toEqual([[{ grant: a.first, credits: '1' }], [{ grant: b.second, credits: '1' }]]);
-    expect(counts()).toEqual({ memory: before.memory, database: before.database + 2 });
+    await step([[a.customer, 1], [b.customer, 1]], [[paid(a.first, '1')], [paid(b.second, '1')]], { memory: 0, database: 2 });
     // Scoped to a, wrote, then failed: nothing of it stays, and nothing kept is trusted either.
     await expect(ctx.engine.store.transaction(async (tx) => {
       tx.scopeWritesTo([a.customer]);
-      await tx.c.run(`UPDATE grants SET priority = 1 WHERE id = ?`, [a.second]);
+      await reprioritize(a.second, 1)(tx);
       throw new Error('failed after writing');
     })).rejects.toThrow('failed after writing');
-    before = counts();
-    expect((await works([a.customer, 1], [b.customer, 1])).map((r) => r.paid_by))
-      .toEqual([[{ grant: a.first, credits: '1' }], [{ grant: b.second, credits: '1' }]]);
-    expect(counts()).toEqual({ memory: before.memory, database: before.database + 2 });
+    await step([[a.customer, 1], [b.customer, 1]], [[paid(a.first, '1')], [paid(b.second, '1')]], { memory: 0, database: 2 });
     // Scoped, then any other write after it: everything read again.
     await ctx.engine.store.transaction(async (tx) => {
       tx.scopeWritesTo([a.customer]);
-      await tx.c.run(`UPDATE grants SET priority = 1 WHERE id = ?`, [a.second]);
+      await reprioritize(a.second, 1)(tx);
     });
     await ctx.engine.store.db.run(`UPDATE grants SET priority = 30 WHERE id = ?`, [b.second]);
-    before = counts();
-    expect((await works([a.customer, 1], [b.customer, 1])).map((r) => r.paid_by))
-      .toEqual([[{ grant: a.second, credits: '1' }], [{ grant: b.first, credits: '1' }]]);
-    expect(counts()).toEqual({ memory: before.memory, database: before.database + 2 });
+    await step([[a.customer, 1], [b.customer, 1]], [[paid(a.second, '1')], [paid(b.first, '1')]], { memory: 0, database: 2 });
     await expectClean();
   });
 
