@@ -14,7 +14,7 @@ import { getBalance } from '../../src/engine/balance.ts';
 import { checkLedger, reconcile } from '../../src/engine/reconcile.ts';
 import { hotStateCounts, hotStateOf } from '../../src/engine/hot-state.ts';
 import { formatCredits } from '../../src/core/decimal.ts';
-import { openSqliteDatabase, writesOutsideWriteOrder } from '../../src/store/sqlite/sqlite-database.ts';
+import { openSqliteDatabase, scopedChangesMax, writesOutsideWriteOrder } from '../../src/store/sqlite/sqlite-database.ts';
 import { dialects, freshDatabase } from '../support/databases.ts';
 import type { StoreTx } from '../../src/store/store.ts';
 
@@ -251,6 +251,27 @@ describe.each(dialects)('ingestion hot state, on %s', (dialect) => {
     });
     await ctx.engine.store.db.run(`UPDATE grants SET priority = 30 WHERE id = ?`, [b.second]);
     await step([[a.customer, 1], [b.customer, 1]], [[paid(a.second, '1')], [paid(b.first, '1')]], { memory: 0, database: 2 });
+    await expectClean();
+  });
+
+  it(`keeps at most ${scopedChangesMax} customers named by scoped writes between two ingestions, past which it empties everything`, async () => {
+    if (dialect !== 'sqlite') return;
+    const a = await setUp();
+    const b = await setUp();
+    await works([a.customer, 1], [b.customer, 1]);
+    const scopedWrites = async (count: number) => {
+      for (let i = 0; i < count; i++) {
+        // Each names a customer of its own, none of them kept, and writes its row (there is none: a write all the same).
+        await ctx.engine.store.transaction(async (tx) => {
+          tx.scopeWritesTo([`cus_unkept_${i}`]);
+          await tx.c.run(`UPDATE customers SET name = ? WHERE id = ?`, ['unkept', `cus_unkept_${i}`]);
+        });
+      }
+    };
+    await scopedWrites(scopedChangesMax);
+    await step([[a.customer, 1], [b.customer, 1]], [[paid(a.first, '1')], [paid(b.first, '1')]], { memory: 2, database: 0 });
+    await scopedWrites(scopedChangesMax + 1);
+    await step([[a.customer, 1], [b.customer, 1]], [[paid(a.first, '1')], [paid(b.first, '1')]], { memory: 0, database: 2 });
     await expectClean();
   });
 

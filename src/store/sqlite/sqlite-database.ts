@@ -39,6 +39,13 @@ interface Prepared {
  * each fan-out and attempt. Counted, each would empty the hot state, and every next ingestion would
  * read all of its customers again.
  */
+/**
+ * The most customers named by scoped transactions (`WriteOrder.takeScopedChanges`) kept between two
+ * ingestions; past it the last write becomes one no transaction follows, and the next ingestion
+ * reads everything, as after any other write.
+ */
+export const scopedChangesMax = 4096;
+
 const tablesOutsideWriteOrder = new Set(['idempotency_keys', 'webhook_endpoints', 'webhook_deliveries', 'webhook_attempts', 'domain_events']);
 const writtenTable = /^\s*(?:INSERT(?:\s+OR\s+[A-Z]+)?\s+INTO|REPLACE\s+INTO|UPDATE(?:\s+OR\s+[A-Z]+)?|DELETE\s+FROM)\s+"?([A-Za-z_][A-Za-z0-9_]*)"?[\s(]/i;
 
@@ -361,7 +368,12 @@ class SqliteDatabase implements SqlDatabase {
           // Scoped: the last write stays whose it was, and its customers are named instead.
           const scope = this.transactionScope as Set<string> | null;
           if (scope === null) this.lastWriterCommitted = true;
-          else for (const id of scope) this.scopedChanges.add(id);
+          else {
+            for (const id of scope) this.scopedChanges.add(id);
+            // Named customers are kept until an ingestion takes them: a bound on them, past which the
+            // writes count as any other (a process that takes holds and grants and never ingests).
+            if (this.scopedChanges.size > scopedChangesMax) this.lastWriteFollowedByNone();
+          }
         }
       } catch (error) {
         connection.active = false;
