@@ -117,6 +117,7 @@ export async function clawBackReferral(engine: Engine, tx: StoreTx, changes: Cha
   const referral = await tx.referrals.forInvoice(invoice.id);
   if (!referral || referral.rewardedAtMs === null || !withinClawBackWindow(referral.rewardedAtMs, nowMs)) return [];
   await tx.lockCustomers([referral.referrerId, referral.referredId]);
+  tx.widenWriteScope([referral.referrerId, referral.referredId]);
   const done: ReferralClawBackRecord[] = [];
   for (const grantId of [referral.referrerGrantId, referral.referredGrantId]) {
     if (!grantId) continue;

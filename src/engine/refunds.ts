@@ -37,7 +37,12 @@ export async function createReturn(engine: Engine, kind: ReturnRecord['kind'], i
   if (kind === 'chargeback' && input.to === 'balance') {
     return invalid([{ field: 'to', code: 'invalid_value', message: 'A chargeback returns money through the card network; only a refund can go to balance.' }]);
   }
-  return engine.store.transaction((tx) => createReturnIn(engine, tx, kind, input, defaultShortfall));
+  return engine.store.transaction(async (tx) => {
+    // Its writes are the invoice's customer's rows, and a referral's claw-back's, which names its own.
+    const found = await tx.billing.invoice(input.invoice);
+    if (found) tx.scopeWritesTo([found.customerId]);
+    return createReturnIn(engine, tx, kind, input, defaultShortfall);
+  });
 }
 
 /** The same, inside a transaction the caller holds (a refund or dispute that arrives from a provider's event). */

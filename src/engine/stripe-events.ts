@@ -78,6 +78,9 @@ export function applyStripeEvent(engine: Engine, input: StripeEventInput, policy
     const found = await matchInvoice(tx, action);
     if (!found) return settle('unmatched', null, { reason: 'No Tally invoice matches this event.' });
     await tx.lockCustomers([found.customerId]);
+    // Every action writes the invoice's customer's rows (and a referral's, which names its own);
+    // the event's own record is outside the write order.
+    tx.scopeWritesTo([found.customerId]);
     const invoice = (await tx.billing.invoice(found.id))!;
     if (invoice.currency.toLowerCase() !== action.currency.toLowerCase()) {
       return settle('rejected', invoice.id, { error: { code: 'currency_mismatch', message: `Stripe sent ${action.currency}; the invoice is in ${invoice.currency}.` } });

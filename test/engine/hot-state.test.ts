@@ -8,6 +8,8 @@ import { grantExpiry, holdExpiry, runDue } from '../../src/engine/due-work.ts';
 import { purchaseCredits } from '../../src/engine/purchases.ts';
 import { recordPayment } from '../../src/engine/invoices.ts';
 import { createReferral } from '../../src/engine/referrals.ts';
+import { applyStripeEvent } from '../../src/engine/stripe-events.ts';
+import { createReturn } from '../../src/engine/refunds.ts';
 import { createCustomer, updateCustomer } from '../../src/engine/customers.ts';
 import { ingestEvents, type IngestResult } from '../../src/engine/ingest-events.ts';
 import { getBalance } from '../../src/engine/balance.ts';
@@ -209,6 +211,34 @@ describe.each(dialects)('ingestion hot state, on %s', (dialect) => {
     await expectClean();
   });
 
+  it("forgets, for a Stripe payment and a refund, the invoice's customer and the referrer they reward and claw back, and keeps every other", async () => {
+    if (dialect !== 'sqlite') return;
+    const a = await setUp();
+    const b = await setUp();
+    const referrer = must(await createCustomer(ctx.engine, { currency: 'USD' })).id;
+    const own = must(await createGrant(ctx.engine, { customer: referrer, credits: '1', category: 'paid', source: 'adjustment' })).id;
+    must(await createReferral(ctx.engine, { referrer, referred: a.customer, reward_credits: '5' }));
+    await step([[a.customer, 1], [b.customer, 1], [referrer, 1]], [[paid(a.first, '1')], [paid(b.first, '1')], [paid(own, '1')]], { memory: 0, database: 3 });
+    const { invoice, grant: bought } = must(await purchaseCredits(ctx.engine, a.customer, { credits: '10', amount: 500, priority: 1 }));
+    await works([a.customer, 0.5], [b.customer, 0.5]);
+    // Paid through Stripe: a's credits become active and the referrer is rewarded 5.
+    const event = await applyStripeEvent(ctx.engine, {
+      id: `evt_hot_${++seq}`, type: 'invoice.paid', objectId: `in_hot_${seq}`, payload: {},
+      action: { kind: 'invoice_paid', stripeInvoiceId: `in_hot_${seq}`, tallyInvoiceId: invoice.id, amountPaid: 500, currency: 'usd', paymentRef: `pi_hot_${seq}` },
+    }, { creditPolicy: 'full', shortfall: 'debt' });
+    expect(event.status).toBe('processed');
+    const [, , rewarded] = await step([[a.customer, 1], [b.customer, 1], [referrer, 2]], [[paid(bought.id, '1')], [paid(b.first, '1')]], { memory: 1, database: 2 });
+    expect(rewarded!.paid_by).toHaveLength(1);
+    expect(rewarded!.paid_by![0]!.grant).not.toBe(own);
+    // Refunded in full: the 9 credits left of a's purchase are revoked, and the 3 left of the
+    // referrer's reward. A stale memory would pay a from the purchase and the referrer from its reward.
+    must(await createReturn(ctx.engine, 'refund', { invoice: invoice.id, amount: 500, reason: 'requested', credit_policy: 'full', shortfall: 'debt' }));
+    const [, , clawed] = await step([[a.customer, 1], [b.customer, 1], [referrer, 1]], [[paid(a.first, '1')], [paid(b.first, '0.5'), paid(b.second, '0.5')]], { memory: 1, database: 2 });
+    expect(clawed!.paid_by ?? []).toEqual([]);
+    expect(clawed!.debt).toBe('1');
+    await expectClean();
+  });
+
   it('forgets a customer under every reference a batch named it by', async () => {
     if (dialect !== 'sqlite') return;
     const externalId = `hot-ext-${dialect}-${++seq}`;
@@ -281,6 +311,7 @@ describe.each(dialects)('ingestion hot state, on %s', (dialect) => {
     expect(writesOutsideWriteOrder(`  UPDATE webhook_deliveries SET status = ? WHERE id = ?`)).toBe(true);
     expect(writesOutsideWriteOrder(`INSERT OR FAIL INTO webhook_attempts (delivery_id) VALUES (?)`)).toBe(true);
     expect(writesOutsideWriteOrder(`DELETE FROM idempotency_keys WHERE created_at < ?`)).toBe(true);
+    expect(writesOutsideWriteOrder(`UPDATE stripe_events SET status = ?, invoice_id = ?, outcome = ? WHERE id = ?`)).toBe(true);
     expect(writesOutsideWriteOrder(`UPDATE domain_events SET webhooks_at = ? WHERE id IN (SELECT id FROM grants)`)).toBe(true);
     expect(writesOutsideWriteOrder(`INSERT INTO grants (id) SELECT id FROM idempotency_keys`)).toBe(false);
     expect(writesOutsideWriteOrder(`UPDATE idempotency_keys_old SET x = 1`)).toBe(false);

@@ -30,6 +30,13 @@ interface Prepared {
 }
 
 /**
+ * The most customers named by scoped transactions (`WriteOrder.takeScopedChanges`) kept between two
+ * ingestions; past it the last write becomes one no transaction follows, and the next ingestion
+ * reads everything, as after any other write.
+ */
+export const scopedChangesMax = 4096;
+
+/**
  * Tables whose writes do not count in the write order (`WriteOrder`): no state kept from one
  * transaction to the next reads them (ingestion's hot state keeps customers, grants, balances,
  * subscriptions, plans, meters and running totals), and no trigger on them writes another table
@@ -37,16 +44,11 @@ interface Prepared {
  * as often as requests or deliveries come: an `Idempotency-Key` is claimed and completed around
  * every POST that carries one, which the SDK sends with every POST, and the webhook worker records
  * each fan-out and attempt. Counted, each would empty the hot state, and every next ingestion would
- * read all of its customers again.
+ * read all of its customers again. A Stripe event's record (`stripe_events`) is written before its
+ * invoice's customer is known: outside the write order, the transaction is scoped to that customer
+ * after it (`WriteOrder.scopeTo`).
  */
-/**
- * The most customers named by scoped transactions (`WriteOrder.takeScopedChanges`) kept between two
- * ingestions; past it the last write becomes one no transaction follows, and the next ingestion
- * reads everything, as after any other write.
- */
-export const scopedChangesMax = 4096;
-
-const tablesOutsideWriteOrder = new Set(['idempotency_keys', 'webhook_endpoints', 'webhook_deliveries', 'webhook_attempts', 'domain_events']);
+const tablesOutsideWriteOrder = new Set(['idempotency_keys', 'webhook_endpoints', 'webhook_deliveries', 'webhook_attempts', 'domain_events', 'stripe_events']);
 const writtenTable = /^\s*(?:INSERT(?:\s+OR\s+[A-Z]+)?\s+INTO|REPLACE\s+INTO|UPDATE(?:\s+OR\s+[A-Z]+)?|DELETE\s+FROM)\s+"?([A-Za-z_][A-Za-z0-9_]*)"?[\s(]/i;
 
 /**
