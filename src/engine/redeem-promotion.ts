@@ -30,6 +30,8 @@ export async function redeemPromotion(engine: Engine, input: RedeemInput): Promi
     const customer = await tx.customers.find(input.customer);
     if (!customer) return notFound('customer', input.customer);
     await tx.lockCustomers([customer.id]);
+    // Its writes are the customer's grant and the campaign's counts, which nothing kept reads.
+    tx.scopeWritesTo([customer.id]);
     const promotion = (await tx.promotions.lock(found.promotionId))!;
     const codeRow = (await tx.promotions.code(code))!;
     const nowMs = await customerNow(engine, tx, customer);

@@ -9,6 +9,8 @@ import { purchaseCredits } from '../../src/engine/purchases.ts';
 import { recordPayment } from '../../src/engine/invoices.ts';
 import { createReferral } from '../../src/engine/referrals.ts';
 import { applyStripeEvent } from '../../src/engine/stripe-events.ts';
+import { createPromotion } from '../../src/engine/promotions.ts';
+import { redeemPromotion } from '../../src/engine/redeem-promotion.ts';
 import { createReturn } from '../../src/engine/refunds.ts';
 import { createCustomer, updateCustomer } from '../../src/engine/customers.ts';
 import { ingestEvents, type IngestResult } from '../../src/engine/ingest-events.ts';
@@ -236,6 +238,19 @@ describe.each(dialects)('ingestion hot state, on %s', (dialect) => {
     const [, , clawed] = await step([[a.customer, 1], [b.customer, 1], [referrer, 1]], [[paid(a.first, '1')], [paid(b.first, '0.5'), paid(b.second, '0.5')]], { memory: 1, database: 2 });
     expect(clawed!.paid_by ?? []).toEqual([]);
     expect(clawed!.debt).toBe('1');
+    await expectClean();
+  });
+
+  it('forgets, for a promotion code redeemed, that customer alone', async () => {
+    if (dialect !== 'sqlite') return;
+    const code = `HOT${dialect.toUpperCase()}${++seq}`;
+    must(await createPromotion(ctx.engine, { code, credits: '5', priority: 1 }));
+    const a = await setUp();
+    const b = await setUp();
+    await works([a.customer, 1], [b.customer, 1]);
+    // The campaign's grant burns first: a stale memory of a would pay from its first grant.
+    const { grant } = must(await redeemPromotion(ctx.engine, { code, customer: a.customer }));
+    await step([[a.customer, 1], [b.customer, 1]], [[paid(grant.id, '1')], [paid(b.first, '1')]], { memory: 1, database: 1 });
     await expectClean();
   });
 
