@@ -94,6 +94,8 @@ async function buy(
  */
 export const autoTopUp: DueWorkKind = {
   kind: 'auto_top_up',
+  // The customer's row and a purchase for it (a referral's reward names its own customer).
+  customerScoped: true,
   async due(tx, clock, upTo, limit) {
     return (await tx.customers.dueTopUpChecks(clock, upTo, limit)).map((d) => ({ kind: 'auto_top_up', id: d.id, customerId: d.id, dueAtMs: d.dueAtMs }));
   },

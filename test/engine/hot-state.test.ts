@@ -5,14 +5,14 @@ import { createMeter } from '../../src/engine/meters.ts';
 import { createGrant, voidGrant } from '../../src/engine/grants.ts';
 import { createHold, releaseHold } from '../../src/engine/holds.ts';
 import { grantExpiry, holdExpiry, runDue } from '../../src/engine/due-work.ts';
-import { purchaseCredits } from '../../src/engine/purchases.ts';
+import { autoTopUp, purchaseCredits } from '../../src/engine/purchases.ts';
 import { recordPayment } from '../../src/engine/invoices.ts';
 import { createReferral } from '../../src/engine/referrals.ts';
 import { applyStripeEvent } from '../../src/engine/stripe-events.ts';
 import { createPromotion } from '../../src/engine/promotions.ts';
 import { redeemPromotion } from '../../src/engine/redeem-promotion.ts';
 import { createReturn } from '../../src/engine/refunds.ts';
-import { createCustomer, updateCustomer } from '../../src/engine/customers.ts';
+import { createCustomer, getCustomer, setAutoTopUp, updateCustomer } from '../../src/engine/customers.ts';
 import { ingestEvents, type IngestResult } from '../../src/engine/ingest-events.ts';
 import { getBalance } from '../../src/engine/balance.ts';
 import { checkLedger, reconcile } from '../../src/engine/reconcile.ts';
@@ -174,7 +174,7 @@ describe.each(dialects)('ingestion hot state, on %s', (dialect) => {
     await expectClean();
   });
 
-  it('forgets only the customers whose due work ran on the real clock (a hold expired), and on a test clock everything', async () => {
+  it('forgets only the customers whose due work ran on the real clock (a hold expired, an auto top-up bought), and on a test clock everything', async () => {
     if (dialect !== 'sqlite') return;
     const a = await setUp();
     const b = await setUp();
@@ -189,6 +189,13 @@ describe.each(dialects)('ingestion hot state, on %s', (dialect) => {
     await works([b.customer, 0.5]);
     expect(await runDue(ctx.engine, null, Date.now() + 2_000, { kinds: [holdExpiry], beforeEach: async () => undefined })).toBe(1);
     await step([[a.customer, 1], [b.customer, 0.5]], [[paid(a.first, '1')], [paid(b.second, '0.5')]], { memory: 0, database: 2 });
+    // An auto top-up armed for a, its threshold above what a holds: due now, it buys credits on an
+    // invoice and disarms a's row, which a stale memory would still hold armed.
+    must(await setAutoTopUp(ctx.engine, a.customer, { threshold: '500', credits: '10', amount: 500 }));
+    await works([a.customer, 1], [b.customer, 0.5]);
+    expect(await runDue(ctx.engine, null, Date.now() + 1_000, { kinds: [autoTopUp] })).toBe(1);
+    await step([[a.customer, 1], [b.customer, 0.5]], [[paid(a.second, '1')], [paid(b.second, '0.5')]], { memory: 1, database: 1 });
+    expect(must(await getCustomer(ctx.engine, a.customer)).topUpArmed).toBe(false);
     await expectClean();
   });
 
