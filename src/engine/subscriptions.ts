@@ -31,6 +31,9 @@ export async function createSubscription(engine: Engine, input: CreateSubscripti
     const customer = await tx.customers.find(input.customer);
     if (!customer) return notFound('customer', input.customer);
     await tx.lockCustomers([customer.id]);
+    // Its writes are the customer's rows; the plan's `subscribed` mark only ever turns on, and no
+    // kept customer holds a plan no subscription named yet.
+    tx.scopeWritesTo([customer.id]);
     const plan = await tx.billing.plan(input.plan);
     if (!plan) return notFound('plan', input.plan);
     if (plan.currency !== customer.currency) {
@@ -74,6 +77,8 @@ export async function changeSubscription(engine: Engine, id: string, input: Chan
   return engine.store.transaction(async (tx) => {
     const sub = await readLocked(tx, () => tx.billing.subscription(id));
     if (!sub) return notFound('subscription', id);
+    // As `createSubscription`: the customer's rows, and a plan's mark that only turns on.
+    tx.scopeWritesTo([sub.customerId]);
     if (sub.status === 'canceled') return fail('subscription_not_active', 'The subscription has ended.');
     const customer = (await tx.customers.find(sub.customerId))!;
     const [oldPlan, newPlan] = [(await tx.billing.plansById([sub.planId])).get(sub.planId)!, await tx.billing.plan(input.plan)];
@@ -131,6 +136,7 @@ export async function cancelSubscription(engine: Engine, id: string, input: { ti
   return engine.store.transaction(async (tx) => {
     const sub = await readLocked(tx, () => tx.billing.subscription(id));
     if (!sub) return notFound('subscription', id);
+    tx.scopeWritesTo([sub.customerId]);
     if (sub.status === 'canceled') return fail('subscription_not_active', 'The subscription has ended.');
     const customer = (await tx.customers.find(sub.customerId))!;
     const nowMs = await customerNow(engine, tx, customer);

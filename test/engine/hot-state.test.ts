@@ -11,6 +11,8 @@ import { createReferral } from '../../src/engine/referrals.ts';
 import { applyStripeEvent } from '../../src/engine/stripe-events.ts';
 import { createPromotion } from '../../src/engine/promotions.ts';
 import { redeemPromotion } from '../../src/engine/redeem-promotion.ts';
+import { createPlan } from '../../src/engine/plans.ts';
+import { cancelSubscription, changeSubscription, createSubscription } from '../../src/engine/subscriptions.ts';
 import { createReturn } from '../../src/engine/refunds.ts';
 import { createCustomer, getCustomer, setAutoTopUp, updateCustomer } from '../../src/engine/customers.ts';
 import { ingestEvents, type IngestResult } from '../../src/engine/ingest-events.ts';
@@ -258,6 +260,30 @@ describe.each(dialects)('ingestion hot state, on %s', (dialect) => {
     // The campaign's grant burns first: a stale memory of a would pay from its first grant.
     const { grant } = must(await redeemPromotion(ctx.engine, { code, customer: a.customer }));
     await step([[a.customer, 1], [b.customer, 1]], [[paid(grant.id, '1')], [paid(b.first, '1')]], { memory: 1, database: 1 });
+    await expectClean();
+  });
+
+  it('forgets, for a subscription made, changed or canceled, that customer alone', async () => {
+    if (dialect !== 'sqlite') return;
+    const rated = async (code: string, perUnit: string) => must(await createPlan(ctx.engine, {
+      code: `${code}-${dialect}-${++seq}`, name: code, currency: 'USD', interval: 'month', amount: 0, included_credits: '0',
+      rates: { [`work_${dialect}`]: { model: 'per_unit', credits_per_unit: perUnit } },
+    })).id;
+    const double = await rated('double', '2');
+    const triple = await rated('triple', '3');
+    const a = await setUp();
+    const b = await setUp();
+    await works([a.customer, 1], [b.customer, 1]);
+    // The plan prices a's work at 2 a unit: a stale memory of a would price it at the meter's 1.
+    const sub = must(await createSubscription(ctx.engine, { customer: a.customer, plan: double }));
+    let [forA] = await step([[a.customer, 1], [b.customer, 1]], [undefined, [paid(b.first, '1')]], { memory: 1, database: 1 });
+    expect(forA!.credits).toBe('2');
+    must(await changeSubscription(ctx.engine, sub.id, { plan: triple, timing: 'immediate' }));
+    [forA] = await step([[a.customer, 1], [b.customer, 1]], [undefined, [paid(b.first, '1')]], { memory: 1, database: 1 });
+    expect(forA!.credits).toBe('3');
+    must(await cancelSubscription(ctx.engine, sub.id, { timing: 'immediate' }));
+    [forA] = await step([[a.customer, 1], [b.customer, 1]], [undefined, [paid(b.second, '1')]], { memory: 1, database: 1 });
+    expect(forA!.credits).toBe('1');
     await expectClean();
   });
 
