@@ -201,16 +201,25 @@ describe.each(dialects)('ingestion hot state, on %s', (dialect) => {
     await expectClean();
   });
 
-  it('forgets, for a purchase paid, its customer and the referrer its first payment rewards, and keeps every other', async () => {
-    if (dialect !== 'sqlite') return;
+  /**
+   * Customers a and b (`setUp`), and a referrer of a holding 1 credit, spent by the first batch
+   * (all three read from the database): a stale memory of the referrer would owe its next event
+   * as debt. Then a buys 10 credits on an open invoice of 500, burning first once paid.
+   */
+  async function referredPurchase() {
     const a = await setUp();
     const b = await setUp();
-    // The referrer holds 1 credit, spent below: a stale memory of it would owe the next event as debt.
     const referrer = must(await createCustomer(ctx.engine, { currency: 'USD' })).id;
     const own = must(await createGrant(ctx.engine, { customer: referrer, credits: '1', category: 'paid', source: 'adjustment' })).id;
     must(await createReferral(ctx.engine, { referrer, referred: a.customer, reward_credits: '5' }));
     await step([[a.customer, 1], [b.customer, 1], [referrer, 1]], [[paid(a.first, '1')], [paid(b.first, '1')], [paid(own, '1')]], { memory: 0, database: 3 });
     const { invoice, grant: bought } = must(await purchaseCredits(ctx.engine, a.customer, { credits: '10', amount: 500, priority: 1 }));
+    return { a, b, referrer, own, invoice, bought };
+  }
+
+  it('forgets, for a purchase paid, its customer and the referrer its first payment rewards, and keeps every other', async () => {
+    if (dialect !== 'sqlite') return;
+    const { a, b, referrer, own, invoice, bought } = await referredPurchase();
     // Pending until paid: a pays from its first grant still.
     await step([[a.customer, 1], [b.customer, 1]], [[paid(a.first, '1')], [paid(b.first, '1')]], { memory: 1, database: 1 });
     must(await recordPayment(ctx.engine, invoice.id, { amount: 500 }));
@@ -224,13 +233,7 @@ describe.each(dialects)('ingestion hot state, on %s', (dialect) => {
 
   it("forgets, for a Stripe payment and a refund, the invoice's customer and the referrer they reward and claw back, and keeps every other", async () => {
     if (dialect !== 'sqlite') return;
-    const a = await setUp();
-    const b = await setUp();
-    const referrer = must(await createCustomer(ctx.engine, { currency: 'USD' })).id;
-    const own = must(await createGrant(ctx.engine, { customer: referrer, credits: '1', category: 'paid', source: 'adjustment' })).id;
-    must(await createReferral(ctx.engine, { referrer, referred: a.customer, reward_credits: '5' }));
-    await step([[a.customer, 1], [b.customer, 1], [referrer, 1]], [[paid(a.first, '1')], [paid(b.first, '1')], [paid(own, '1')]], { memory: 0, database: 3 });
-    const { invoice, grant: bought } = must(await purchaseCredits(ctx.engine, a.customer, { credits: '10', amount: 500, priority: 1 }));
+    const { a, b, referrer, own, invoice, bought } = await referredPurchase();
     await works([a.customer, 0.5], [b.customer, 0.5]);
     // Paid through Stripe: a's credits become active and the referrer is rewarded 5.
     const event = await applyStripeEvent(ctx.engine, {
