@@ -18,10 +18,11 @@ import type { StoreTx } from '../store/store.ts';
  * (`WriteOrder.follows`: no other transaction wrote, no statement wrote outside one, no other
  * process committed since; transactions that only read may come in between, and so may writes to
  * tables no kept state reads, such as an `Idempotency-Key`'s: `tablesOutsideWriteOrder` in
- * store/sqlite/sqlite-database.ts). Anything else empties it whole, so no other write path needs to
- * know of it. An ingestion that fails leaves
- * its transaction uncommitted, which empties it too: the objects it changed in memory are never
- * used again. PostgreSQL, where several servers write, has no write
+ * store/sqlite/sqlite-database.ts). A write path that declares the customers it changes
+ * (`StoreTx.scopeWritesTo`: a grant, a hold, a payment…) has only those forgotten (`forget`); any
+ * other write empties it whole, so a write path that declares nothing need not know of it. An
+ * ingestion that fails leaves its transaction uncommitted, which empties it too: the objects it
+ * changed in memory are never used again. PostgreSQL, where several servers write, has no write
  * order and no hot state.
  *
  * With a writer thread (store/sqlite/writer-thread.ts) an ingestion's writes are committed after
