@@ -26,9 +26,10 @@ export const outboxSettleMs = 60_000;
 export async function queueStripePushes(engine: Engine): Promise<number> {
   const nowMs = engine.clock.now();
   const settled = idFloor('evt', nowMs - outboxSettleMs);
-  let position = await engine.store.read.stripe.cursor(cursorName);
+  const stored = await engine.store.read.stripe.cursor(cursorName);
+  let position = stored;
   let read = 0;
-  let safe = position;
+  let safe = stored;
   for (let page = 0; page < pushEventPagesMax; page++) {
     const events = await engine.store.read.stripe.finalizedInvoiceEventsAfter(position, pushEventsPageMax);
     if (events.length === 0) break;
@@ -40,7 +41,8 @@ export async function queueStripePushes(engine: Engine): Promise<number> {
     for (const event of events) if (event.eventId < settled) safe = event.eventId;
     if (events.length < pushEventsPageMax) break;
   }
-  if (safe !== '') await engine.store.transaction((tx) => tx.stripe.advanceCursor(cursorName, safe));
+  // Only when it moves: a pass that found nothing new writes nothing.
+  if (safe !== stored) await engine.store.transaction((tx) => tx.stripe.advanceCursor(cursorName, safe));
   return read;
 }
 
@@ -70,7 +72,11 @@ export async function pushSubject(engine: Engine, invoiceId: string): Promise<Pu
 
 /** Stores the customer's Stripe id unless one is stored already; returns the stored one. */
 export function linkStripeCustomer(engine: Engine, customerId: string, stripeCustomerId: string): Promise<string> {
-  return engine.store.transaction((tx) => tx.stripe.linkCustomer(customerId, stripeCustomerId));
+  return engine.store.transaction((tx) => {
+    // Its row is what ingestion keeps of it (engine/hot-state.ts): only it is read again.
+    tx.scopeWritesTo([customerId]);
+    return tx.stripe.linkCustomer(customerId, stripeCustomerId);
+  });
 }
 
 /** Remembers the Stripe invoice made for a job, so a later attempt adds to it instead of making one. */

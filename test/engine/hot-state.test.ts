@@ -14,6 +14,7 @@ import { redeemPromotion } from '../../src/engine/redeem-promotion.ts';
 import { createPlan } from '../../src/engine/plans.ts';
 import { cancelSubscription, changeSubscription, createSubscription } from '../../src/engine/subscriptions.ts';
 import { createReturn } from '../../src/engine/refunds.ts';
+import { claimStripePushes, linkStripeCustomer, noteStripeInvoice, queueStripePushes, recordStripePush } from '../../src/engine/stripe-pushes.ts';
 import { createCustomer, getCustomer, setAutoTopUp, updateCustomer } from '../../src/engine/customers.ts';
 import { ingestEvents, type IngestResult } from '../../src/engine/ingest-events.ts';
 import { getBalance } from '../../src/engine/balance.ts';
@@ -290,6 +291,38 @@ describe.each(dialects)('ingestion hot state, on %s', (dialect) => {
     await expectClean();
   });
 
+  it("keeps it across the Stripe push worker's bookkeeping (its jobs, its cursor, an invoice's Stripe id), and forgets a customer linked to Stripe alone", async () => {
+    if (dialect !== 'sqlite') return;
+    const { a, b, invoice, bought } = await referredPurchase();
+    const stripeCustomer = `cus_push_${dialect}_${++seq}`;
+    await works([a.customer, 1], [b.customer, 1]);
+    // A pass of the worker: the purchase's `invoice.finalized` becomes a job, claimed, pushed.
+    expect(await queueStripePushes(ctx.engine)).toBeGreaterThan(0);
+    const jobs = await claimStripePushes(ctx.engine, 1000, 60_000);
+    expect(jobs.map((j) => j.invoiceId)).toContain(invoice.id);
+    await noteStripeInvoice(ctx.engine, invoice.id, `in_push_${seq}`);
+    await recordStripePush(ctx.engine, invoice.id, `in_push_${seq}`);
+    await step([[a.customer, 0.5], [b.customer, 0.5]], [[paid(a.first, '0.5')], [paid(b.first, '0.5')]], { memory: 2, database: 0 });
+    // Linked to Stripe, a's row changes: a read again, b kept.
+    expect(await linkStripeCustomer(ctx.engine, a.customer, stripeCustomer)).toBe(stripeCustomer);
+    await step([[a.customer, 0.5], [b.customer, 0.5]], [[paid(a.first, '0.5')], [paid(b.first, '0.5')]], { memory: 1, database: 1 });
+    expect(must(await getCustomer(ctx.engine, a.customer)).providerCustomerId).toBe(stripeCustomer);
+    // Once its cursor has passed every event, each later pass finds nothing and writes nothing
+    // (a server with Stripe makes one every second).
+    const [latest] = await ctx.engine.store.db.query<{ id: string }>(`SELECT MAX(id) AS id FROM domain_events`);
+    await ctx.engine.store.transaction((tx) => tx.stripe.advanceCursor('stripe_push', latest!.id));
+    await works([a.customer, 0.5], [b.customer, 1]);
+    const transactionNumber = () => ctx.engine.store.transaction(async (tx) => tx.c.writeOrder!.number);
+    const before = await transactionNumber();
+    for (let pass = 0; pass < 3; pass++) expect(await queueStripePushes(ctx.engine)).toBe(0);
+    expect(await transactionNumber()).toBe(before + 1);
+    await step([[a.customer, 0.5], [b.customer, 1]], [[paid(a.second, '0.5')], [paid(b.second, '1')]], { memory: 2, database: 0 });
+    // Paid, the purchase burns first: the payment is scoped to a.
+    must(await recordPayment(ctx.engine, invoice.id, { amount: 500 }));
+    await step([[a.customer, 1], [b.customer, 1]], [[paid(bought.id, '1')], [paid(b.second, '1')]], { memory: 1, database: 1 });
+    await expectClean();
+  });
+
   it('forgets a customer under every reference a batch named it by', async () => {
     if (dialect !== 'sqlite') return;
     const externalId = `hot-ext-${dialect}-${++seq}`;
@@ -363,6 +396,10 @@ describe.each(dialects)('ingestion hot state, on %s', (dialect) => {
     expect(writesOutsideWriteOrder(`INSERT OR FAIL INTO webhook_attempts (delivery_id) VALUES (?)`)).toBe(true);
     expect(writesOutsideWriteOrder(`DELETE FROM idempotency_keys WHERE created_at < ?`)).toBe(true);
     expect(writesOutsideWriteOrder(`UPDATE stripe_events SET status = ?, invoice_id = ?, outcome = ? WHERE id = ?`)).toBe(true);
+    expect(writesOutsideWriteOrder(`INSERT INTO integration_cursors (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position`)).toBe(true);
+    expect(writesOutsideWriteOrder(`UPDATE stripe_pushes SET status = 'pushed' WHERE invoice_id = ?`)).toBe(true);
+    expect(writesOutsideWriteOrder(`UPDATE invoices SET provider = 'stripe', provider_invoice_id = ? WHERE id = ?`)).toBe(true);
+    expect(writesOutsideWriteOrder(`INSERT INTO invoice_lines (id) VALUES (?)`)).toBe(false);
     expect(writesOutsideWriteOrder(`UPDATE domain_events SET webhooks_at = ? WHERE id IN (SELECT id FROM grants)`)).toBe(true);
     expect(writesOutsideWriteOrder(`INSERT INTO grants (id) SELECT id FROM idempotency_keys`)).toBe(false);
     expect(writesOutsideWriteOrder(`UPDATE idempotency_keys_old SET x = 1`)).toBe(false);

@@ -46,9 +46,14 @@ export const scopedChangesMax = 4096;
  * each fan-out and attempt. Counted, each would empty the hot state, and every next ingestion would
  * read all of its customers again. A Stripe event's record (`stripe_events`) is written before its
  * invoice's customer is known: outside the write order, the transaction is scoped to that customer
- * after it (`WriteOrder.scopeTo`).
+ * after it (`WriteOrder.scopeTo`). The Stripe push worker, once a second on a server with Stripe,
+ * writes its jobs (`stripe_pushes`), its cursors (`integration_cursors`) and an invoice's Stripe
+ * id (`invoices`: no kept state reads an invoice; a grant it pays for is a row of `grants`).
  */
-const tablesOutsideWriteOrder = new Set(['idempotency_keys', 'webhook_endpoints', 'webhook_deliveries', 'webhook_attempts', 'domain_events', 'stripe_events']);
+const tablesOutsideWriteOrder = new Set([
+  'idempotency_keys', 'webhook_endpoints', 'webhook_deliveries', 'webhook_attempts', 'domain_events', 'stripe_events',
+  'stripe_pushes', 'integration_cursors', 'invoices',
+]);
 const writtenTable = /^\s*(?:INSERT(?:\s+OR\s+[A-Z]+)?\s+INTO|REPLACE\s+INTO|UPDATE(?:\s+OR\s+[A-Z]+)?|DELETE\s+FROM)\s+"?([A-Za-z_][A-Za-z0-9_]*)"?[\s(]/i;
 
 /**
