@@ -62,6 +62,7 @@ export async function closeSubscription(
  */
 export const subscriptionClosing: DueWorkKind = {
   kind: 'subscription_closing',
+  customerScoped: true,
   async due(tx, clock, upTo, limit) {
     return (await tx.billing.dueClosings(clock, upTo, limit)).map((d) => ({ ...d, kind: 'subscription_closing' }));
   },

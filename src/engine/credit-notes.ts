@@ -106,6 +106,8 @@ export async function createCreditNote(engine: Engine, input: CreateCreditNoteIn
   return engine.store.transaction(async (tx) => {
     const customer = await tx.customers.find(input.customer);
     if (!customer) return notFound('customer', input.customer);
+    // Its writes are the customer's rows (an invoice the note pays, a referral's reward naming its own).
+    tx.scopeWritesTo([customer.id]);
     await tx.lockCustomers([customer.id]);
     if (input.currency !== undefined && input.currency !== customer.currency) {
       return invalid([{ field: 'currency', code: 'currency_mismatch', message: `The customer is billed in ${customer.currency}.` }]);
@@ -138,6 +140,7 @@ export async function refundCreditNote(engine: Engine, id: string, input: { amou
   return engine.store.transaction(async (tx) => {
     const found = await readLocked(tx, () => tx.creditNotes.get(id));
     if (!found) return notFound('credit_note', id);
+    tx.scopeWritesTo([found.customerId]);
     if (!found.refundable) return fail('credit_note_not_refundable', 'This credit note is not refundable: it can only be applied to invoices.');
     const amountMinor = input.amount === undefined ? found.remainingMinor : BigInt(input.amount);
     if (amountMinor === 0n || amountMinor > found.remainingMinor) {
@@ -165,6 +168,8 @@ export async function applyBalanceToInvoice(engine: Engine, invoiceRef: string):
   return engine.store.transaction(async (tx) => {
     const invoice = await readLocked(tx, () => tx.billing.invoice(invoiceRef));
     if (!invoice) return notFound('invoice', invoiceRef);
+    // Its writes are the invoice's customer's rows (a referral's reward names its own).
+    tx.scopeWritesTo([invoice.customerId]);
     if (!isCollectible(invoice)) return fail('invoice_not_open', `The invoice is ${invoice.status}; balance applies only to unpaid invoices.`, { details: { status: invoice.status } });
     const customer = (await tx.customers.find(invoice.customerId))!;
     const nowMs = await customerNow(engine, tx, customer);

@@ -26,11 +26,12 @@ export interface DueWorkKind {
    */
   atTarget?: boolean;
   /**
-   * Its run writes only what ingestion keeps in memory of its item's customer (engine/hot-state.ts):
-   * its grants and their balances, its row. A transaction whose items are all of such kinds, on
-   * the real clock, is scoped to their customers (`StoreTx.scopeWritesTo`), so ingestion reads
-   * only them again instead of everything. A test clock's advance also moves its frozen time, and
-   * is not scoped.
+   * Of what ingestion keeps in memory (engine/hot-state.ts), its run writes only its item's
+   * customer's: its grants and their balances, its row, its subscriptions and their phases (a
+   * referral's reward or claw-back adds the referrer, `StoreTx.widenWriteScope`). A transaction
+   * whose items are all of such kinds, on the real clock, is scoped to their customers
+   * (`StoreTx.scopeWritesTo`), so ingestion reads only them again instead of everything. Every
+   * kind of `allDueWork` is. A test clock's advance also moves its frozen time, and is not scoped.
    */
   customerScoped?: boolean;
 }

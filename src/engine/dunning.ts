@@ -132,6 +132,8 @@ export async function recordPaymentAttempt(
   return engine.store.transaction(async (tx) => {
     const invoice = await readLocked(tx, () => tx.billing.invoice(invoiceRef));
     if (!invoice) return notFound('invoice', invoiceRef);
+    // Its writes are the invoice's customer's rows (a referral's reward names its own).
+    tx.scopeWritesTo([invoice.customerId]);
     if (!isCollectible(invoice)) return fail('invoice_not_open', `The invoice is ${invoice.status}.`, { details: { status: invoice.status } });
     const dueMinor = invoice.totalMinor - invoice.amountPaidMinor;
     const amountMinor = input.amount === undefined ? dueMinor : BigInt(input.amount);
@@ -192,6 +194,8 @@ async function attemptOn(
 /** The scheduler's work: open invoices whose due date passed with money still due go past due. */
 export const invoicePastDue: DueWorkKind = {
   kind: 'invoice_past_due',
+  // Its customer's invoice, subscription, grants (frozen) and row (a top-up check).
+  customerScoped: true,
   async due(tx, clock, upTo, limit) {
     return (await tx.dunning.duePastDue(clock, upTo, limit)).map((d) => ({ ...d, kind: 'invoice_past_due' }));
   },
@@ -213,6 +217,8 @@ export const invoicePastDue: DueWorkKind = {
  */
 export const dunningRetry: DueWorkKind = {
   kind: 'dunning_retry',
+  // Its customer's invoice, subscription and grants (revoked at the last retry).
+  customerScoped: true,
   async due(tx, clock, upTo, limit) {
     return (await tx.dunning.dueRetries(clock, upTo, limit)).map((d) => ({ ...d, kind: 'dunning_retry' }));
   },

@@ -143,6 +143,8 @@ export async function voidInvoice(engine: Engine, invoiceRef: string): Promise<O
   return engine.store.transaction(async (tx) => {
     const found = await tx.billing.invoice(invoiceRef);
     if (!found) return notFound('invoice', invoiceRef);
+    // Its writes are the invoice's customer's rows (the credits it bought, revoked).
+    tx.scopeWritesTo([found.customerId]);
     await tx.lockCustomers([found.customerId]);
     const invoice = (await tx.billing.invoice(found.id))!;
     if (!isCollectible(invoice) || invoice.amountPaidMinor > invoice.balanceAppliedMinor) {

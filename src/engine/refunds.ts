@@ -139,7 +139,12 @@ export async function createReturnIn(engine: Engine, tx: StoreTx, kind: ReturnRe
  * voided go to `expired` / `revoked` instead, so nothing comes back to life).
  */
 export async function closeChargeback(engine: Engine, id: string, outcome: 'won' | 'lost'): Promise<Outcome<ReturnRecord>> {
-  return engine.store.transaction((tx) => closeChargebackIn(engine, tx, id, outcome));
+  return engine.store.transaction(async (tx) => {
+    // Its writes are the chargeback's customer's rows, and a referral's claw-back's, which names its own.
+    const found = await tx.returns.get(id);
+    if (found) tx.scopeWritesTo([found.customerId]);
+    return closeChargebackIn(engine, tx, id, outcome);
+  });
 }
 
 /** The same, inside a transaction the caller holds. */

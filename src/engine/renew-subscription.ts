@@ -103,6 +103,9 @@ export async function advancePeriod(
 /** The scheduler's renewal work: every active subscription whose period has ended. */
 export const subscriptionRenewal: DueWorkKind = {
   kind: 'subscription_renewal',
+  // Its customer's subscription, phases, grants and row; a plan's `subscribed` mark only turns on,
+  // and a plan no subscription named yet is in no kept customer's timeline.
+  customerScoped: true,
   async due(tx, clock, upTo, limit) {
     return (await tx.billing.dueRenewals(clock, upTo, limit)).map((d) => ({ ...d, kind: 'subscription_renewal' }));
   },

@@ -6,14 +6,18 @@ import { createGrant, voidGrant } from '../../src/engine/grants.ts';
 import { createHold, releaseHold } from '../../src/engine/holds.ts';
 import { grantExpiry, holdExpiry, runDue } from '../../src/engine/due-work.ts';
 import { autoTopUp, purchaseCredits } from '../../src/engine/purchases.ts';
-import { recordPayment } from '../../src/engine/invoices.ts';
+import { recordPayment, voidInvoice } from '../../src/engine/invoices.ts';
+import { applyBalanceToInvoice, createCreditNote, refundCreditNote } from '../../src/engine/credit-notes.ts';
+import { subscriptionRenewal } from '../../src/engine/renew-subscription.ts';
+import { subscriptionClosing } from '../../src/engine/close-subscription.ts';
+import { dunningRetry, invoicePastDue, recordPaymentAttempt } from '../../src/engine/dunning.ts';
 import { createReferral } from '../../src/engine/referrals.ts';
 import { applyStripeEvent } from '../../src/engine/stripe-events.ts';
 import { createPromotion } from '../../src/engine/promotions.ts';
 import { redeemPromotion } from '../../src/engine/redeem-promotion.ts';
 import { createPlan } from '../../src/engine/plans.ts';
 import { cancelSubscription, changeSubscription, createSubscription } from '../../src/engine/subscriptions.ts';
-import { createReturn } from '../../src/engine/refunds.ts';
+import { closeChargeback, createReturn } from '../../src/engine/refunds.ts';
 import { claimStripePushes, linkStripeCustomer, noteStripeInvoice, queueStripePushes, recordStripePush } from '../../src/engine/stripe-pushes.ts';
 import { createCustomer, getCustomer, setAutoTopUp, updateCustomer } from '../../src/engine/customers.ts';
 import { ingestEvents, type IngestResult } from '../../src/engine/ingest-events.ts';
@@ -202,6 +206,57 @@ describe.each(dialects)('ingestion hot state, on %s', (dialect) => {
     await expectClean();
   });
 
+  it("forgets only the customer whose subscription's due work ran on the real clock: a renewal, its invoice past due, a dunning retry, the closing", async () => {
+    if (dialect !== 'sqlite') return;
+    const plan = async (code: string, perUnit: string, included: string) => must(await createPlan(ctx.engine, {
+      code: `${code}-${dialect}-${++seq}`, name: code, currency: 'USD', interval: 'month', amount: 1000, included_credits: included,
+      rates: { [`work_${dialect}`]: { model: 'per_unit', credits_per_unit: perUnit } },
+    })).id;
+    const b = await setUp();
+    const double = await plan('double', '2', '0');
+    const triple = await plan('triple', '3', '10');
+    // Its invoices due 30 days after they are issued.
+    const c = must(await createCustomer(ctx.engine, { currency: 'USD', net_days: 30 })).id;
+    const own = must(await createGrant(ctx.engine, { customer: c, credits: '100', category: 'paid', source: 'adjustment', priority: 90 })).id;
+    // Started 32 days ago, its first month has ended: its renewal is due, onto the plan it moves to.
+    const sub = must(await createSubscription(ctx.engine, { customer: c, plan: double, start_at: new Date(Date.now() - 32 * 86_400_000).toISOString() }));
+    must(await changeSubscription(ctx.engine, sub.id, { plan: triple, timing: 'period_end' }));
+    let [forC] = await step([[c, 1], [b.customer, 1]], [[paid(own, '2')], [paid(b.first, '1')]], { memory: 0, database: 2 });
+    expect(forC!.credits).toBe('2');
+    // Renewed: priced at 3, paid from the new allowance (10 credits, burning before c's own grant).
+    // A stale memory of c would price it at 2 and pay from its own grant.
+    // (Due work runs for every customer of the file's database: each kind's effect is read from c's rows.)
+    const invoices = () => ctx.engine.store.db.query<{ status: string; past_due_at: unknown }>(`SELECT status, past_due_at FROM invoices WHERE customer_id = ? ORDER BY id`, [c]);
+    await runDue(ctx.engine, null, Date.now(), { kinds: [subscriptionRenewal] });
+    expect((await ctx.engine.store.read.billing.subscription(sub.id))!.periodIndex).toBe(1);
+    [forC] = await step([[c, 1], [b.customer, 1]], [undefined, [paid(b.first, '1')]], { memory: 1, database: 1 });
+    expect(forC!.credits).toBe('3');
+    expect(forC!.paid_by).toHaveLength(1);
+    const allowance = forC!.paid_by![0]!.grant;
+    expect(allowance).not.toBe(own);
+    expect(forC!.paid_by![0]!.credits).toBe('3');
+    // Both invoices go past due, the first two days ago, the renewal's in four weeks, each retried
+    // at once (the allowance would freeze a week after its due date). c read again, b kept.
+    const strict = { ...ctx.engine, settings: { ...ctx.engine.settings, dunningRetryDays: [0] } };
+    const monthOn = Date.now() + 31 * 86_400_000;
+    await runDue(strict, null, monthOn, { kinds: [invoicePastDue] });
+    expect((await invoices()).map((i) => [i.status, i.past_due_at !== null])).toEqual([['open', true], ['open', true]]);
+    await step([[c, 1], [b.customer, 1]], [[paid(allowance, '3')], [paid(b.first, '1')]], { memory: 1, database: 1 });
+    // The retries fail, the last there is: both invoices uncollectible, the 4 credits left of the
+    // allowance revoked. A stale memory of c would pay from it.
+    await runDue(strict, null, monthOn, { kinds: [dunningRetry] });
+    expect((await invoices()).map((i) => i.status)).toEqual(['uncollectible', 'uncollectible']);
+    await step([[c, 1], [b.customer, 1]], [[paid(own, '3')], [paid(b.second, '1')]], { memory: 1, database: 1 });
+    // Canceled, its closing correction falls due once no late event can come (35 days on).
+    must(await cancelSubscription(ctx.engine, sub.id, { timing: 'immediate' }));
+    [forC] = await step([[c, 1], [b.customer, 1]], [[paid(own, '1')], [paid(b.second, '1')]], { memory: 1, database: 1 });
+    expect((await ctx.engine.store.read.billing.subscription(sub.id))!.closingDueAtMs).not.toBeNull();
+    await runDue(ctx.engine, null, Date.now() + 36 * 86_400_000, { kinds: [subscriptionClosing] });
+    expect((await ctx.engine.store.read.billing.subscription(sub.id))!.closingDueAtMs).toBeNull();
+    await step([[c, 1], [b.customer, 1]], [[paid(own, '1')], [paid(b.second, '1')]], { memory: 1, database: 1 });
+    await expectClean();
+  });
+
   /**
    * Customers a and b (`setUp`), and a referrer of a holding 1 credit, spent by the first batch
    * (all three read from the database): a stale memory of the referrer would owe its next event
@@ -251,6 +306,41 @@ describe.each(dialects)('ingestion hot state, on %s', (dialect) => {
     const [, , clawed] = await step([[a.customer, 1], [b.customer, 1], [referrer, 1]], [[paid(a.first, '1')], [paid(b.first, '0.5'), paid(b.second, '0.5')]], { memory: 1, database: 2 });
     expect(clawed!.paid_by ?? []).toEqual([]);
     expect(clawed!.debt).toBe('1');
+    await expectClean();
+  });
+
+  it("forgets, for an invoice's payment attempt, a chargeback closed, a credit note made, applied or refunded, an invoice voided, that customer alone", async () => {
+    if (dialect !== 'sqlite') return;
+    const a = await setUp();
+    const b = await setUp();
+    const buy = async (amount: number, priority: number) => must(await purchaseCredits(ctx.engine, a.customer, { credits: '10', amount, priority }));
+    const bought = await buy(500, 2);
+    await works([a.customer, 1], [b.customer, 1]);
+    // A succeeded attempt pays the invoice: the purchase burns first. A stale memory of a would pay from its first grant.
+    must(await recordPaymentAttempt(ctx.engine, bought.invoice.id, { outcome: 'succeeded' }));
+    await step([[a.customer, 1], [b.customer, 1]], [[paid(bought.grant.id, '1')], [paid(b.first, '1')]], { memory: 1, database: 1 });
+    // Charged back, the 9 credits left of it are revoked (a scoped write already); the dispute
+    // won, they come back. A stale memory of a would pay from its first grant.
+    const chargeback = must(await createReturn(ctx.engine, 'chargeback', { invoice: bought.invoice.id, amount: 500, reason: 'disputed', credit_policy: 'full', shortfall: 'debt' }));
+    await step([[a.customer, 1], [b.customer, 0.5]], [[paid(a.first, '1')], [paid(b.first, '0.5')]], { memory: 1, database: 1 });
+    must(await closeChargeback(ctx.engine, chargeback.id, 'won'));
+    await step([[a.customer, 1], [b.customer, 0.5]], [[paid(bought.grant.id, '1')], [paid(b.first, '0.5')]], { memory: 1, database: 1 });
+    // A second purchase, paid from a goodwill credit note's balance: it burns first then.
+    const second = await buy(300, 1);
+    await works([a.customer, 1], [b.customer, 1]);
+    must(await createCreditNote(ctx.engine, { customer: a.customer, amount: 300, reason: 'goodwill' }));
+    await step([[a.customer, 1], [b.customer, 1]], [[paid(bought.grant.id, '1')], [paid(b.second, '1')]], { memory: 1, database: 1 });
+    must(await applyBalanceToInvoice(ctx.engine, second.invoice.id));
+    await step([[a.customer, 1], [b.customer, 1]], [[paid(second.grant.id, '1')], [paid(b.second, '1')]], { memory: 1, database: 1 });
+    // A refundable note refunded; a third purchase's invoice voided, its pending credits with it.
+    const refundable = must(await createCreditNote(ctx.engine, { customer: a.customer, amount: 100, reason: 'goodwill', refundable: true }));
+    await works([a.customer, 1], [b.customer, 1]);
+    must(await refundCreditNote(ctx.engine, refundable.id, {}));
+    await step([[a.customer, 1], [b.customer, 1]], [[paid(second.grant.id, '1')], [paid(b.second, '1')]], { memory: 1, database: 1 });
+    const third = await buy(200, 0);
+    await works([a.customer, 1], [b.customer, 1]);
+    must(await voidInvoice(ctx.engine, third.invoice.id));
+    await step([[a.customer, 1], [b.customer, 1]], [[paid(second.grant.id, '1')], [paid(b.second, '1')]], { memory: 1, database: 1 });
     await expectClean();
   });
 
