@@ -29,10 +29,13 @@
  * the customers are made and after the load, and with `BENCH_METRICS=1` its heap and hot-state
  * counters from `/metrics`; `BENCH_NODE_OPTIONS` are passed to the server's `node` (V8 flags, say)
  * and `BENCH_SERVER_STDOUT=<file>` takes the server's standard output; `BENCH_KEEP_DATABASE=<dir>`
- * copies the database it wrote there at the end (for `bench/ingest-memory.ts`). A load test rather than a
+ * copies the database it wrote there at the end (for `bench/ingest-memory.ts`). `BENCH_STRIPE=1` runs
+ * the server with the Stripe push on, its worker's cursor past an event as after its first push
+ * (no invoice is made, so nothing is sent to Stripe). A load test rather than a
  * figure: no baseline; figure 2 of `npm run bench` is the rate beside the floor.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { minorFaults, processCpuMs, procStatusMiB, threadCpuMsByName, threadCpuUsPer } from './proc-stat.ts';
@@ -52,7 +55,18 @@ const grantedMicro = 1_003_500_000n;
 
 const dir = mkdtempSync(join(tmpdir(), 'tally-load-check-'));
 const adminKey = 'bench-load-check-admin-key-0123456789';
+// `BENCH_STRIPE=1`: the server pushes invoices to Stripe (a key, and an API host nothing listens
+// on: the load makes no invoice, so no push calls it), and has pushed before: its push cursor
+// stands past some event, as once the first pushed invoice's event settled. Its worker then makes
+// a pass every second beside the load, as such a server does.
+const stripe = process.env.BENCH_STRIPE === '1';
+if (stripe) Object.assign(process.env, { TALLY_STRIPE_SECRET_KEY: 'sk_test_bench', TALLY_STRIPE_API_BASE: 'http://127.0.0.1:9' });
 const server = await startTallyServe({ path: join(dir, 'tally.db'), adminKey, nodeOptions: (process.env.BENCH_NODE_OPTIONS ?? '').split(' ').filter((o) => o !== '') });
+if (stripe) {
+  const db = new Database(join(dir, 'tally.db'));
+  db.prepare(`INSERT INTO integration_cursors (name, position) VALUES ('stripe_push', 'evt_0')`).run();
+  db.close();
+}
 
 let keys = 0;
 async function call(method: string, path: string, body?: unknown, idempotent = false): Promise<any> {
