@@ -14,8 +14,9 @@ import type { StoreTx } from '../store/store.ts';
  * last write of anything else.
  *
  * Trusted only while nothing else wrote: the state is what the last ingestion transaction left,
- * and a later ingestion uses it only if the last write was that transaction's and it committed
- * (`WriteOrder.follows`: no other transaction wrote, no statement wrote outside one, no other
+ * and a later ingestion uses it only if the last write was that transaction's and it committed,
+ * or that transaction committed without writing (every event a duplicate) after the write it
+ * found (`WriteOrder.follows`: no other transaction wrote, no statement wrote outside one, no other
  * process committed since; transactions that only read may come in between, and so may writes to
  * tables no kept state reads, such as an `Idempotency-Key`'s: `tablesOutsideWriteOrder` in
  * store/sqlite/sqlite-database.ts). A write path that declares the customers it changes

@@ -56,8 +56,9 @@ export interface WriteOrder {
   /** This transaction's number. */
   readonly number: number;
   /**
-   * True when the last write before this transaction was transaction `n`'s and it committed:
-   * what `n` left is what this one finds.
+   * True when the last write before this transaction was transaction `n`'s and it committed, or
+   * `n` committed without writing and the last write is still the one it found (SQLite keeps the
+   * latest few such): what `n` left is what this one finds.
    */
   follows(n: number): boolean;
   /**

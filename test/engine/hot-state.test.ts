@@ -108,6 +108,39 @@ describe.each(dialects)('ingestion hot state, on %s', (dialect) => {
     await expectClean();
   });
 
+  it('keeps it across a batch that wrote nothing: every event a duplicate, as a sender retrying a batch sends, or every customer unknown', async () => {
+    if (dialect !== 'sqlite') return;
+    const a = await setUp();
+    const b = await setUp();
+    const sent = [{ id: `hot-${dialect}-${++seq}`, customer: a.customer, type: `work_${dialect}`, properties: { n: 1 } }, { id: `hot-${dialect}-${++seq}`, customer: b.customer, type: `work_${dialect}`, properties: { n: 1 } }];
+    await ingestEvents(ctx.engine, sent);
+    // Sent again: answered as duplicates from what is stored, nothing written.
+    let before = counts();
+    expect((await ingestEvents(ctx.engine, sent)).map((r) => r.status)).toEqual(['duplicate', 'duplicate']);
+    expect(counts()).toEqual({ memory: before.memory + 2, database: before.database });
+    await step([[a.customer, 1], [b.customer, 1]], [[paid(a.first, '1')], [paid(b.first, '1')]], { memory: 2, database: 0 });
+    before = counts();
+    expect((await ingestEvents(ctx.engine, [{ id: `hot-${dialect}-${++seq}`, customer: `cus_unknown_${seq}`, type: `work_${dialect}`, properties: { n: 1 } }]))[0]!.status).toBe('rejected');
+    await step([[a.customer, 1], [b.customer, 1]], [[paid(a.first, '1')], [paid(b.first, '1')]], { memory: 2, database: 0 });
+    // The adapter's rule: a transaction that committed without writing is followed while nothing
+    // writes after it; one that failed without writing is not (an ingestion may have changed what
+    // is kept in memory before it failed).
+    const orderOf = (fail: boolean) => ctx.engine.store.transaction(async (tx) => {
+      await tx.c.query(`SELECT 1`);
+      if (fail) throw new Error(`${tx.c.writeOrder!.number}`);
+      return tx.c.writeOrder!.number;
+    });
+    const follows = (n: number) => ctx.engine.store.transaction(async (tx) => tx.c.writeOrder!.follows(n));
+    const readOnly = await orderOf(false);
+    expect(await follows(readOnly)).toBe(true);
+    const failed = Number(((await orderOf(true).catch((e: Error) => e)) as Error).message);
+    expect(await follows(failed)).toBe(false);
+    await ctx.engine.store.transaction((tx) => tx.c.run(`UPDATE grants SET priority = priority WHERE id = ?`, [a.second]));
+    expect(await follows(readOnly)).toBe(false);
+    await step([[a.customer, 1], [b.customer, 1]], [[paid(a.second, '1')], [paid(b.second, '1')]], { memory: 0, database: 2 });
+    await expectClean();
+  });
+
   it('keeps it across writes to tables no kept state reads: an Idempotency-Key claimed and completed, a webhook fan-out', async () => {
     if (dialect !== 'sqlite') return;
     const { customer, first, second } = await setUp();

@@ -50,6 +50,9 @@ export const scopedChangesMax = 4096;
  * writes its jobs (`stripe_pushes`), its cursors (`integration_cursors`) and an invoice's Stripe
  * id (`invoices`: no kept state reads an invoice; a grant it pays for is a row of `grants`).
  */
+/** Read-only commits `follows` remembers (`SqliteDatabase.readOnlyCommits`): the latest, whatever reads between ingestions. */
+const readOnlyCommitsMax = 16;
+
 const tablesOutsideWriteOrder = new Set([
   'idempotency_keys', 'webhook_endpoints', 'webhook_deliveries', 'webhook_attempts', 'domain_events', 'stripe_events',
   'stripe_pushes', 'integration_cursors', 'invoices',
@@ -247,6 +250,14 @@ class SqliteDatabase implements SqlDatabase {
    */
   private lastWriter = -1;
   private lastWriterCommitted = true;
+  /**
+   * Transactions that committed without writing (inline ones, the latest `readOnlyCommitsMax`),
+   * each with the last write it found, committed: `follows` holds for one while that write stays
+   * the last. An ingestion that wrote nothing (every event a duplicate, as a sender retrying a
+   * batch sends) leaves what the write before it left. One that failed is never here: it may
+   * have changed what is kept in memory before it failed.
+   */
+  private readonly readOnlyCommits = new Map<number, number>();
   /** The open write transaction's number (while `writing`), and whether it has written yet. */
   private writing = false;
   private transactionNumber = -1;
@@ -371,7 +382,12 @@ class SqliteDatabase implements SqlDatabase {
         connection.active = false;
         this.writing = false;
         this.commit.run();
-        if (this.transactionWrote) {
+        if (!this.transactionWrote) {
+          if (this.lastWriterCommitted) {
+            this.readOnlyCommits.set(this.transactionNumber, this.lastWriter);
+            if (this.readOnlyCommits.size > readOnlyCommitsMax) this.readOnlyCommits.delete(this.readOnlyCommits.keys().next().value as number);
+          }
+        } else {
           // Scoped: the last write stays whose it was, and its customers are named instead.
           const scope = this.transactionScope as Set<string> | null;
           if (scope === null) this.lastWriterCommitted = true;
@@ -544,9 +560,13 @@ class SqliteDatabase implements SqlDatabase {
     });
   }
 
-  /** `WriteOrder.follows` for this database: the last write was transaction `n`'s, and it committed. */
+  /**
+   * `WriteOrder.follows` for this database: the last write was transaction `n`'s, and it
+   * committed; or `n` committed without writing, and the last write is still the one it found.
+   */
   follows(n: number): boolean {
-    return this.lastWriter === n && this.lastWriterCommitted;
+    if (this.lastWriter === n) return this.lastWriterCommitted;
+    return this.readOnlyCommits.get(n) === this.lastWriter;
   }
 
   /** `WriteOrder.settled`: transaction `n`'s writes are not waiting for the writer thread. */
