@@ -227,12 +227,16 @@ export const dunningRetry: DueWorkKind = {
     const invoice = await tx.billing.invoice(item.id);
     if (!invoice || invoice.status !== 'open' || invoice.nextAttemptAtMs === null || invoice.nextAttemptAtMs > item.dueAtMs) return;
     const customer = (await tx.customers.find(invoice.customerId))!;
+    // The retry is made when it runs, which on the real clock may be after its time (the next
+    // tick, a server that was down): the last one revokes credits that paid usage meanwhile, so it
+    // is dated then, not before that usage. On a test clock's advance the clock stands at its time.
+    const nowMs = Math.max(item.dueAtMs, await customerNow(engine, tx, customer));
     const changes = new Changes(engine);
     invoice.dunningStep += 1;
     invoice.nextAttemptAtMs = retryAtMs(invoice.pastDueAtMs ?? item.dueAtMs, engine.settings.dunningRetryDays, invoice.dunningStep);
-    changes.event('invoice.payment_retry', invoice.customerId, { invoice: invoice.id, retry: invoice.dunningStep, provider: invoice.provider }, item.dueAtMs);
+    changes.event('invoice.payment_retry', invoice.customerId, { invoice: invoice.id, retry: invoice.dunningStep, provider: invoice.provider }, nowMs);
     if (engine.settings.collection === 'none') {
-      await attemptOn(engine, tx, changes, customer, invoice, { outcome: 'failed', failure_code: 'no_payment_method' }, 0n, 'dunning', item.dueAtMs);
+      await attemptOn(engine, tx, changes, customer, invoice, { outcome: 'failed', failure_code: 'no_payment_method' }, 0n, 'dunning', nowMs);
     }
     await tx.billing.updateInvoiceState(invoice);
     await changes.flush(tx);
