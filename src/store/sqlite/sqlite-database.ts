@@ -50,9 +50,6 @@ export const scopedChangesMax = 4096;
  * writes its jobs (`stripe_pushes`), its cursors (`integration_cursors`) and an invoice's Stripe
  * id (`invoices`: no kept state reads an invoice; a grant it pays for is a row of `grants`).
  */
-/** Read-only commits `follows` remembers (`SqliteDatabase.readOnlyCommits`): the latest, whatever reads between ingestions. */
-const readOnlyCommitsMax = 16;
-
 const tablesOutsideWriteOrder = new Set([
   'idempotency_keys', 'webhook_endpoints', 'webhook_deliveries', 'webhook_attempts', 'domain_events', 'stripe_events',
   'stripe_pushes', 'integration_cursors', 'invoices',
@@ -67,6 +64,12 @@ export function writesOutsideWriteOrder(sql: string): boolean {
   const table = writtenTable.exec(sql)?.[1];
   return table !== undefined && tablesOutsideWriteOrder.has(table.toLowerCase());
 }
+
+/**
+ * Read-only commits `follows` remembers (`SqliteDatabase.readOnlyCommits`): the latest few, enough
+ * for the transactions that only read between two ingestions (a webhook fan-out finding nothing).
+ */
+const readOnlyCommitsMax = 16;
 
 /** Statements that change the schema (migrations, tests that roll one back): preparing one empties the caches of every other. */
 const schemaChange = /^\s*(ALTER|CREATE|DROP)\b/i;
