@@ -8,7 +8,7 @@ import { createTestClock } from '../../src/engine/test-clocks.ts';
 import { IngestBatcher } from '../../src/engine/ingest-batcher.ts';
 import { getBalance } from '../../src/engine/balance.ts';
 import { checkLedger, reconcile } from '../../src/engine/reconcile.ts';
-import { HotState } from '../../src/engine/hot-state.ts';
+import { HotState, hotStateCounts } from '../../src/engine/hot-state.ts';
 import { formatCredits } from '../../src/core/decimal.ts';
 import { openSqliteDatabase } from '../../src/store/sqlite/sqlite-database.ts';
 import { WriterThread } from '../../src/store/sqlite/writer-thread.ts';
@@ -89,6 +89,34 @@ describe('ingestion with groups in flight on the writer thread, on sqlite', () =
     } finally {
       found.mockRestore();
     }
+  });
+
+  it('keeps the hot state across a group on the thread that wrote nothing, every event a duplicate', async () => {
+    const clock = must(await createTestClock(ctx.engine, { frozen_time: '2026-05-10T00:00:00Z' }));
+    const customers = await Promise.all([0, 1].map(async () => {
+      const customer = must(await createCustomer(ctx.engine, { currency: 'USD', test_clock: clock.id })).id;
+      must(await createGrant(ctx.engine, { customer, credits: '100', category: 'paid', source: 'adjustment' }));
+      return customer;
+    }));
+    const batcher = new IngestBatcher(ctx.engine, {}, {});
+    const events = (tag: string) => customers.map((customer, k) => ({ id: `kept-${tag}-${k}`, customer, type, properties: { n: 1 } }));
+    const counts = () => hotStateCounts(ctx.engine.store.db);
+    // Two groups one by one: the second finds both customers kept, so the next go to the thread.
+    await batcher.submit(events('a'));
+    await batcher.submit(events('b'));
+    const begun = vi.spyOn(HotState, 'begin');
+    try {
+      expect((await batcher.submit(events('b'))).map((r) => r.status)).toEqual(['duplicate', 'duplicate']);
+      // That group ran with its writes deferred to the thread, and had none.
+      expect(begun.mock.calls.map(([tx]) => tx.c.writeOrder?.deferred)).toEqual([true]);
+      const before = counts();
+      expect((await batcher.submit(events('c'))).map((r) => r.status)).toEqual(['accepted', 'accepted']);
+      expect(counts()).toEqual({ memory: before.memory + 2, database: before.database });
+    } finally {
+      begun.mockRestore();
+    }
+    for (const c of customers) expect(formatCredits(must(await getBalance(ctx.engine, c)).balance.availableMicro)).toBe('98.5');
+    expect(must(await reconcile(ctx.engine)).discrepancies).toEqual([]);
   });
 
   it('counts a unique value once when it comes again while the group that first counted it is being written', async () => {

@@ -254,7 +254,7 @@ class SqliteDatabase implements SqlDatabase {
   private lastWriter = -1;
   private lastWriterCommitted = true;
   /**
-   * Transactions that committed without writing (inline ones, the latest `readOnlyCommitsMax`),
+   * Transactions that committed without writing (the latest `readOnlyCommitsMax`),
    * each with the last write it found, committed: `follows` holds for one while that write stays
    * the last. An ingestion that wrote nothing (every event a duplicate, as a sender retrying a
    * batch sends) leaves what the write before it left. One that failed is never here: it may
@@ -385,12 +385,8 @@ class SqliteDatabase implements SqlDatabase {
         connection.active = false;
         this.writing = false;
         this.commit.run();
-        if (!this.transactionWrote) {
-          if (this.lastWriterCommitted) {
-            this.readOnlyCommits.set(this.transactionNumber, this.lastWriter);
-            if (this.readOnlyCommits.size > readOnlyCommitsMax) this.readOnlyCommits.delete(this.readOnlyCommits.keys().next().value as number);
-          }
-        } else {
+        if (!this.transactionWrote) this.committedReadOnly(this.transactionNumber);
+        else {
           // Scoped: the last write stays whose it was, and its customers are named instead.
           const scope = this.transactionScope as Set<string> | null;
           if (scope === null) this.lastWriterCommitted = true;
@@ -470,7 +466,7 @@ class SqliteDatabase implements SqlDatabase {
           sent = writer.post(epoch, writes);
           this.inFlight.add(number);
           if (this.transactionWrote) this.lastWriterCommitted = true;
-        }
+        } else this.committedReadOnly(number);
       } finally {
         this.release();
       }
@@ -561,6 +557,18 @@ class SqliteDatabase implements SqlDatabase {
         this.writerCommittedSinceLook = true;
       },
     });
+  }
+
+  /**
+   * Transaction `n` ended without writing, committed (nothing of it failed): remembered with the
+   * last write it found, if that one committed (`readOnlyCommits`). With the writer thread, a
+   * group on its way counts as committed until it fails, and its failure makes the last write one
+   * nothing follows (`lastWriteFollowedByNone`), so a read-only commit after it is followed no more.
+   */
+  private committedReadOnly(n: number): void {
+    if (!this.lastWriterCommitted) return;
+    this.readOnlyCommits.set(n, this.lastWriter);
+    if (this.readOnlyCommits.size > readOnlyCommitsMax) this.readOnlyCommits.delete(this.readOnlyCommits.keys().next().value as number);
   }
 
   /**
