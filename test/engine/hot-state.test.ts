@@ -185,6 +185,13 @@ describe.each(dialects)('ingestion hot state, on %s', (dialect) => {
     return results;
   }
   const paid = (grant: string, credits: string) => ({ grant, credits });
+  /** Two customers (`setUp`), both kept after a first batch that spent 1 credit of each one's first grant. */
+  async function twoKept() {
+    const a = await setUp();
+    const b = await setUp();
+    await works([a.customer, 1], [b.customer, 1]);
+    return { a, b };
+  }
 
   it('forgets only the customer a write scoped to it changed (a grant made or voided, a hold taken or released, the customer updated), and keeps every other', async () => {
     if (dialect !== 'sqlite') return;
@@ -216,9 +223,7 @@ describe.each(dialects)('ingestion hot state, on %s', (dialect) => {
 
   it('forgets only the customers whose due work ran on the real clock (a hold expired, an auto top-up bought), and on a test clock everything', async () => {
     if (dialect !== 'sqlite') return;
-    const a = await setUp();
-    const b = await setUp();
-    await works([a.customer, 1], [b.customer, 1]);
+    const { a, b } = await twoKept();
     // A hold on a takes the 2 left of its first grant; expired, they go back to it, which burns first again.
     must(await createHold(ctx.engine, { customer: a.customer, credits: '2', expires_in: 1 }));
     await works([a.customer, 1], [b.customer, 1]);
@@ -381,9 +386,7 @@ describe.each(dialects)('ingestion hot state, on %s', (dialect) => {
     if (dialect !== 'sqlite') return;
     const code = `HOT${dialect.toUpperCase()}${++seq}`;
     must(await createPromotion(ctx.engine, { code, credits: '5', priority: 1 }));
-    const a = await setUp();
-    const b = await setUp();
-    await works([a.customer, 1], [b.customer, 1]);
+    const { a, b } = await twoKept();
     // The campaign's grant burns first: a stale memory of a would pay from its first grant.
     const { grant } = must(await redeemPromotion(ctx.engine, { code, customer: a.customer }));
     await step([[a.customer, 1], [b.customer, 1]], [[paid(grant.id, '1')], [paid(b.first, '1')]], { memory: 1, database: 1 });
@@ -398,9 +401,7 @@ describe.each(dialects)('ingestion hot state, on %s', (dialect) => {
     })).id;
     const double = await rated('double', '2');
     const triple = await rated('triple', '3');
-    const a = await setUp();
-    const b = await setUp();
-    await works([a.customer, 1], [b.customer, 1]);
+    const { a, b } = await twoKept();
     // The plan prices a's work at 2 a unit: a stale memory of a would price it at the meter's 1.
     const sub = must(await createSubscription(ctx.engine, { customer: a.customer, plan: double }));
     let [forA] = await step([[a.customer, 1], [b.customer, 1]], [undefined, [paid(b.first, '1')]], { memory: 1, database: 1 });
@@ -464,9 +465,7 @@ describe.each(dialects)('ingestion hot state, on %s', (dialect) => {
 
   it('empties everything after a scoped transaction that wrote before it was scoped, or failed after writing', async () => {
     if (dialect !== 'sqlite') return;
-    const a = await setUp();
-    const b = await setUp();
-    await works([a.customer, 1], [b.customer, 1]);
+    const { a, b } = await twoKept();
     const reprioritize = (grant: string, priority: number) => async (tx: StoreTx) => tx.c.run(`UPDATE grants SET priority = ? WHERE id = ?`, [priority, grant]);
     // Scoped to a after its first write (to b's grant): a write like any other.
     await ctx.engine.store.transaction(async (tx) => {
@@ -493,9 +492,7 @@ describe.each(dialects)('ingestion hot state, on %s', (dialect) => {
 
   it(`keeps at most ${scopedChangesMax} customers named by scoped writes between two ingestions, past which it empties everything`, async () => {
     if (dialect !== 'sqlite') return;
-    const a = await setUp();
-    const b = await setUp();
-    await works([a.customer, 1], [b.customer, 1]);
+    const { a, b } = await twoKept();
     const scopedWrites = async (count: number) => {
       for (let i = 0; i < count; i++) {
         // Each names a customer of its own, none of them kept, and writes its row (there is none: a write all the same).
