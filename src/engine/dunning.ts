@@ -34,14 +34,14 @@ export async function markPastDue(
     const frozenFrom = freezeFromMs(invoice.dueAtMs ?? atMs, engine.settings.unpaidGraceMs);
     // Credits released before the payment failed (a purchase paid by a payment that later failed,
     // an allowance granted before the due date) follow the money too.
-    let froze = false;
-    for (const grant of boughtBy(await tx.grants.forInvoice(invoice.id))) {
-      if (grant.status !== 'active' || grant.frozenFromMs !== null || frozenFrom === null) continue;
-      await tx.grants.setFreeze(grant.id, Math.max(frozenFrom, atMs), null);
-      froze = true;
+    const freezing = frozenFrom === null ? [] : boughtBy(await tx.grants.forInvoice(invoice.id)).filter((g) => g.status === 'active' && g.frozenFromMs === null);
+    if (freezing.length > 0) {
+      // Not before usage they already paid, which may be stamped ahead of now.
+      const fromMs = await effectAfterUse(tx, freezing.map((g) => g.id), Math.max(frozenFrom!, atMs));
+      for (const grant of freezing) await tx.grants.setFreeze(grant.id, fromMs, null);
+      // Their credits stop paying then: an armed auto top-up checks the balance at that time.
+      await tx.customers.checkTopUpAt(invoice.customerId, fromMs);
     }
-    // Their credits stop paying then: an armed auto top-up checks the balance at that time.
-    if (froze) await tx.customers.checkTopUpAt(invoice.customerId, Math.max(frozenFrom!, atMs));
     if (invoice.subscriptionId) {
       const sub = await tx.billing.subscription(invoice.subscriptionId);
       if (sub && sub.status === 'active') {
@@ -64,6 +64,8 @@ export async function markPastDue(
  */
 export async function revokeInvoiceCredits(tx: StoreTx, changes: Changes, invoice: InvoiceRecord, why: 'invoice voided' | 'invoice uncollectible', nowMs: number): Promise<void> {
   const grants = boughtBy(await tx.grants.forInvoice(invoice.id)).filter((g) => g.status === 'active' || g.status === 'pending');
+  // After any usage they already paid, which may be stamped ahead of now.
+  const revokedAtMs = await effectAfterUse(tx, grants.filter((g) => g.status === 'active').map((g) => g.id), nowMs);
   const entries = [];
   let total = 0n;
   for (const g of grants) {
@@ -71,14 +73,26 @@ export async function revokeInvoiceCredits(tx: StoreTx, changes: Changes, invoic
       entries.push({ account: accounts.grant(g.id), amountMicro: -g.remainingMicro });
       total += g.remainingMicro;
     }
-    await tx.grants.close(g.id, 'voided', nowMs, why);
+    await tx.grants.close(g.id, 'voided', revokedAtMs, why);
     changes.event('grant.voided', g.customerId, { grant: g.id, customer: g.customerId, credits: formatCredits(g.status === 'active' ? g.remainingMicro : 0n), reason: why }, nowMs);
   }
   if (total > 0n) {
     entries.push({ account: accounts.revoked, amountMicro: total });
-    changes.txn({ customerId: invoice.customerId, kind: 'revoke', cause: { type: 'invoice', id: invoice.id }, refs: { invoice: invoice.id }, effectiveAtMs: nowMs, entries });
+    changes.txn({ customerId: invoice.customerId, kind: 'revoke', cause: { type: 'invoice', id: invoice.id }, refs: { invoice: invoice.id }, effectiveAtMs: revokedAtMs, entries });
     changes.event('credits.revoked', invoice.customerId, { invoice: invoice.id, credits: formatCredits(total), debt: '0', cause: invoice.id }, nowMs);
   }
+}
+
+/**
+ * When an effect on these grants' credits decided at `atMs` (a revocation, a freeze) takes hold:
+ * then, or just after the latest usage they already paid if that is later. An event may be
+ * stamped up to `futureToleranceMs` ahead of its customer's clock and is paid when it arrives, so
+ * credits can have paid for a time still to come; an effect dated before that usage would put the
+ * usage after the credits were gone (reconciliation's `frozen_credits_unused`).
+ */
+export async function effectAfterUse(tx: StoreTx, grantIds: readonly string[], atMs: number): Promise<number> {
+  const last = await tx.grants.lastUsedSince(grantIds, atMs);
+  return last === null ? atMs : Math.max(atMs, last + 1);
 }
 
 /** After the last failed retry: the setting decides between uncollectible and also canceling the subscription. */

@@ -1,6 +1,6 @@
-import type { SqlConnection, SqlRow } from '../sql.ts';
+import type { SqlConnection, SqlRow, SqlValue } from '../sql.ts';
 import type { GrantRecord, GrantStatus, HoldRecord, Page, PageRequest } from '../records.ts';
-import { big, bigOrNull, customerClock, json, num, numOrNull, onClock, onClockParams, queryInChunks, strOrNull } from '../rows.ts';
+import { big, bigOrNull, customerClock, inList, json, num, numOrNull, onClock, onClockParams, queryInChunks, strOrNull } from '../rows.ts';
 import { pageQuery } from './paging.ts';
 import { effectiveIndexedTxn, idTimeWindowSql, idWindowSql, usageByIdTimeSql } from './usage-window.ts';
 import { ofCustomer, sqlPart } from './customer-events.ts';
@@ -145,7 +145,7 @@ export class GrantQueries {
    * customer's positions. CROSS JOIN keeps grants outermost on SQLite (PostgreSQL plans it as an
    * inner join).
    */
-  private async usageOfGrants(grants: string, fromSql: string, toSql: string): Promise<{ grantId: string; customerId: string; txnId: string; effectiveAtMs: number }[]> {
+  private async usageOfGrants(grants: string, fromSql: string, toSql: string, grantParams: readonly SqlValue[] = []): Promise<{ grantId: string; customerId: string; txnId: string; effectiveAtMs: number }[]> {
     const d = this.c.dialect;
     const ids = idWindowSql(fromSql, toSql);
     const grantCustomer = ofCustomer(d, 'u', sqlPart('g.customer_id'), { from: sqlPart(ids.from), to: sqlPart(ids.to) });
@@ -164,8 +164,23 @@ export class GrantQueries {
             WHERE ${grants} AND ${grantCustomer.sql} AND ${onEventRow('u')} AND ${idTimeWindowSql('u.position', 'u.timestamp', fromSql, toSql)}
               AND EXISTS (SELECT 1 FROM ${entriesOf(d, 'u', 'j')}
                 WHERE ${entryAccount(d, 'j')} = 'grant:' || g.id AND ${entryAmount(d, 'j')} < 0)) x
-        ORDER BY x.grant_id, x.txn_id`);
+        ORDER BY x.grant_id, x.txn_id`, [...grantParams, ...grantParams, ...grantParams, ...grantCustomer.params]);
     return rows.map((r) => ({ grantId: r.grant_id as string, customerId: r.customer_id as string, txnId: r.txn_id as string, effectiveAtMs: num(r.effective_at) }));
+  }
+
+  /**
+   * The latest time, from `sinceMs` on, of usage that debited any of these grants (null: none).
+   * Usage may be stamped ahead of the clock (PRODUCT §5's tolerance), so credits paid out at a
+   * later time than now: a revocation or a freeze made now must not fall before it
+   * (`effectAfterUse` in src/engine/dunning.ts).
+   */
+  async lastUsedSince(grantIds: readonly string[], sinceMs: number): Promise<number | null> {
+    if (grantIds.length === 0) return null;
+    const since = `CAST(${Math.trunc(sinceMs)} AS BIGINT)`;
+    const rows = await this.usageOfGrants(`g.id IN ${inList(grantIds.length)}`, since, 'CAST(NULL AS BIGINT)', grantIds);
+    let last: number | null = null;
+    for (const r of rows) if (last === null || r.effectiveAtMs > last) last = r.effectiveAtMs;
+    return last;
   }
 
   async activate(id: string, effectiveAtMs: number): Promise<void> {
