@@ -158,7 +158,7 @@ export function cpuProfileOptions(dir: string, name: string): string[] {
 }
 
 /** The main thread's profile of a process that ran with `cpuProfileOptions` (thread id 0 in Node's default name). */
-function mainThreadProfile(dir: string, name: string, pid: number): CpuProfile {
+export function mainThreadProfile(dir: string, name: string, pid: number): CpuProfile {
   const whole = resolve(dir, `${name}.whole`);
   const file = readdirSync(whole).find((f) => f.endsWith('.cpuprofile') && f.includes(`.${pid}.0.`));
   if (file === undefined) throw new Error(`no main-thread profile of process ${pid} in ${whole}`);
@@ -167,7 +167,7 @@ function mainThreadProfile(dir: string, name: string, pid: number): CpuProfile {
   return profile;
 }
 
-const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
+export const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
 
 /**
  * Figure 4's phase against a server in a child process started for it: warm-up, a second of

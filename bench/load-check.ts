@@ -32,14 +32,20 @@
  * copies the database it wrote there at the end (for `bench/ingest-memory.ts`). `BENCH_STRIPE=1` runs
  * the server with the Stripe push on, its worker's cursor past an event as after its first push
  * (no invoice is made, so nothing is sent to Stripe). A load test rather than a
- * figure: no baseline; figure 2 of `npm run bench` is the rate beside the floor.
+ * figure: no baseline of its own; figure 2 of `npm run bench` is the rate beside the floor, and
+ * `BENCH_PROFILE=<dir>` writes the server's main-thread CPU profile over the load there; and
+ * `BENCH_FLOOR=1` measures the floor (bench/floor.ts) on the same customers and events, in this
+ * process, right before and right after the load, and prints the load's rate as a share of their mean.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { minorFaults, processCpuMs, procStatusMiB, threadCpuMsByName, threadCpuUsPer } from './proc-stat.ts';
 import { startTallyServe } from './serve-process.ts';
+import { Floor } from './floor.ts';
+import { cpuProfileOptions, mainThreadProfile, monotonicUs } from './http.ts';
+import { cutCpuProfile } from './cpu-profile.ts';
 import { toMicro } from '../test/support/amounts.ts';
 import { loadCostMicro, loadMeters, random } from '../test/support/usage-load.ts';
 
@@ -52,6 +58,7 @@ const stamped = process.env.BENCH_STAMPED === '1';
 const idempotencyKeys = process.env.BENCH_IDEMPOTENCY_KEYS === '1';
 const grantEveryMs = Number(process.env.BENCH_GRANT_EVERY_MS ?? 0);
 const grantedMicro = 1_003_500_000n;
+const withFloor = process.env.BENCH_FLOOR === '1';
 
 const dir = mkdtempSync(join(tmpdir(), 'tally-load-check-'));
 const adminKey = 'bench-load-check-admin-key-0123456789';
@@ -61,7 +68,13 @@ const adminKey = 'bench-load-check-admin-key-0123456789';
 // a pass every second beside the load, as such a server does.
 const stripe = process.env.BENCH_STRIPE === '1';
 if (stripe) Object.assign(process.env, { TALLY_STRIPE_SECRET_KEY: 'sk_test_bench', TALLY_STRIPE_API_BASE: 'http://127.0.0.1:9' });
-const server = await startTallyServe({ path: join(dir, 'tally.db'), adminKey, nodeOptions: (process.env.BENCH_NODE_OPTIONS ?? '').split(' ').filter((o) => o !== '') });
+// `BENCH_PROFILE=<dir>`: the server's main thread profiled, cut down to the load (`load.cpuprofile`).
+const profileDir = process.env.BENCH_PROFILE;
+const server = await startTallyServe({
+  path: join(dir, 'tally.db'), adminKey,
+  nodeOptions: [...(process.env.BENCH_NODE_OPTIONS ?? '').split(' ').filter((o) => o !== ''), ...(profileDir === undefined ? [] : cpuProfileOptions(profileDir, 'load'))],
+});
+let loadWindow: [number, number] | undefined;
 if (stripe) {
   const db = new Database(join(dir, 'tally.db'));
   db.prepare(`INSERT INTO integration_cursors (name, position) VALUES ('stripe_push', 'evt_0')`).run();
@@ -135,7 +148,26 @@ try {
     sent.push(batch);
   }
 
+  // `BENCH_FLOOR=1`: the floor of PRODUCT §13 on the same customers and events, in this process,
+  // before and after the load (so its rate comes from the same minutes as the server's).
+  const floorRates: number[] = [];
+  const measureFloor = (): void => {
+    if (!withFloor) return;
+    const floor = new Floor(ids);
+    const floorStarted = performance.now();
+    for (const batch of sent) {
+      floor.write(batch.map((e) => ({
+        id: e.id, customer: e.customer, type: e.type, timestamp: e.timestamp ?? new Date(generatedAt).toISOString(),
+        properties: { model: '', tokens: e.properties.tokens, region: '' },
+      })));
+    }
+    floorRates.push((n / (performance.now() - floorStarted)) * 1000);
+    floor.close();
+  };
+  measureFloor();
+
   const started = Date.now();
+  const startedUs = monotonicUs();
   const cpuBefore = processCpuMs(server.pid);
   const threadsBefore = threadCpuMsByName(server.pid);
   const faultsBefore = minorFaults(server.pid);
@@ -175,11 +207,18 @@ try {
     }
   }));
   const ms = Date.now() - started;
+  loadWindow = [startedUs, monotonicUs()];
   loading = false;
   await granting;
   const cpuUs = ((processCpuMs(server.pid) - cpuBefore) * 1000) / n;
   const client = process.cpuUsage(clientBefore);
   console.log(`${n} events in ${(ms / 1000).toFixed(1)} s: ${Math.round((n / ms) * 1000).toLocaleString('en-US')} events/s, ${cpuUs.toFixed(1)} µs of server CPU per event; ${accepted} accepted, ${resent} resent and answered duplicate`);
+  measureFloor();
+  if (withFloor) {
+    const floorRate = (floorRates[0]! + floorRates[1]!) / 2;
+    const rate = (n / ms) * 1000;
+    console.log(`  the floor on the same customers and events: ${floorRates.map((r) => Math.round(r).toLocaleString('en-US')).join(' before, ')} after the load; the load's rate ${((rate / floorRate) * 100).toFixed(1)}% of their mean`);
+  }
   console.log(`  server CPU per event by thread (µs): ${threadCpuUsPer(threadsBefore, threadCpuMsByName(server.pid), n)}; the clients (this process) ${((client.user + client.system) / n).toFixed(1)}; server minor page faults per event ${((minorFaults(server.pid) - faultsBefore) / n).toFixed(2)}`);
   if (grantEveryMs > 0) console.log(`  grants made beside the load: ${grantsMade}, one every ${grantEveryMs} ms after the last was answered`);
   // The server's group commits (its `/metrics` histogram): how many events each commit held.
@@ -216,6 +255,10 @@ try {
   if (mismatches > 0 || !check.ok || !reconciliation.ok) failed = true;
 } finally {
   await server.stop();
+  if (profileDir !== undefined && loadWindow !== undefined) {
+    writeFileSync(join(profileDir, 'load.cpuprofile'), JSON.stringify(cutCpuProfile(mainThreadProfile(profileDir, 'load', server.pid), ...loadWindow)));
+    console.log(`the server's main thread over the load: ${join(profileDir, 'load.cpuprofile')} (npx tsx bench/profile-breakdown.ts <it> <events>)`);
+  }
   // `BENCH_KEEP_DATABASE=<dir>`: the database the run wrote, for `bench/ingest-memory.ts`.
   const keep = process.env.BENCH_KEEP_DATABASE;
   if (keep !== undefined) {

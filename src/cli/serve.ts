@@ -8,6 +8,7 @@ import { SecretBox } from '../engine/secret-box.ts';
 import { startWebhookWorker } from '../integrations/webhooks/delivery-worker.ts';
 import { settingsFromEnv, sqliteCacheMibFromEnv, sqliteWalCoalescingFromEnv, sqliteWriterThreadFromEnv } from './settings.ts';
 import { limitHeapGrowth } from './heap.ts';
+import { resumeTestClockAdvances } from '../engine/test-clocks.ts';
 
 export interface ServeOptions {
   databaseUrl: string;
@@ -20,9 +21,11 @@ export interface ServeOptions {
 const shutdownGraceMs = 10_000;
 
 /**
- * Starts the HTTP server and the real-clock scheduler. SIGINT or SIGTERM stops them cleanly: the
- * server stops accepting, in-flight requests finish, the scheduler finishes its tick, the
- * database closes, and the process exits (after `shutdownGraceMs` at the latest).
+ * Starts the HTTP server and the real-clock scheduler, and resumes the test clock advances a
+ * stopped server left unfinished. SIGINT or SIGTERM stops them cleanly: the server stops
+ * accepting, in-flight requests finish, background test clock advances and the scheduler's tick
+ * stop after their transaction in progress, the database closes, and the process exits (after
+ * `shutdownGraceMs` at the latest).
  */
 export async function startServer(options: ServeOptions): Promise<void> {
   // Within PRODUCT §13's memory budget (heap.ts).
@@ -80,6 +83,8 @@ export async function startServer(options: ServeOptions): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
   await app.listen({ port: options.port, host: options.host });
+  // Test clock advances a stopped server left unfinished run on to their targets.
+  for (const { id } of await resumeTestClockAdvances(engine)) console.log(`test clock ${id}: resuming its advance`);
   const url = boundUrl(app.server.address());
   console.log(`Tally listening on ${url} (database: ${options.databaseUrl.replace(/\/\/[^@]*@/, '//***@')})`);
   console.log(`API docs: ${url}/docs`);

@@ -122,7 +122,8 @@ export interface DueHold {
  * held back by `hold` (the scheduler's), or else ends the run with its error; so does one that
  * stays due at its instant after `stuckPassesMax` passes have run it (it would be listed for ever). Between
  * transactions the event loop gets a turn, so a long run (a test clock over a large population,
- * the scheduler after a month boundary) never starves the server's requests.
+ * the scheduler after a month boundary) never starves the server's requests, and `signal` can
+ * end it there (a server stopping does not wait for a month boundary's work).
  */
 export async function runDue(
   engine: Engine,
@@ -130,6 +131,8 @@ export async function runDue(
   upToMs: number,
   options: {
     kinds?: DueWorkKind[]; beforeEach?: (tx: StoreTx, item: DueItem) => Promise<void>; batch?: number; perTransaction?: number; hold?: DueHold;
+    /** Once aborted, the run ends before its next transaction (a server stopping), with what it ran. */
+    signal?: AbortSignal;
   } = {},
 ): Promise<number> {
   const kinds = options.kinds ?? dueWorkKinds;
@@ -138,7 +141,9 @@ export async function runDue(
   let done = 0;
   // The items the previous pass ran, each with how many passes in a row it has run at its instant.
   let ranLast = new Map<string, number>();
+  const stopped = (): boolean => options.signal?.aborted === true;
   for (;;) {
+    if (stopped()) return done;
     const timed = kinds.map((k) => (k.atTarget ? null : k));
     const lists = await Promise.all(timed.map((k) => (k ? k.due(engine.store.read, testClockId, upToMs, listSize) : Promise.resolve([]))));
     const horizon = Math.min(...lists.filter((l) => l.length === listSize).map((l) => l[l.length - 1]!.dueAtMs), Infinity);
@@ -177,6 +182,7 @@ export async function runDue(
     const until = testClockId !== null ? Math.min(horizon, items[0]!.item.dueAtMs) : horizon;
     const runnable = items.filter(({ item }) => item.dueAtMs <= until);
     for (let start = 0; start < runnable.length; start += perTransaction) {
+      if (stopped()) return done;
       const chunk = runnable.slice(start, start + perTransaction);
       const runOne = async (tx: StoreTx, batch: DueBatch, { item, order }: (typeof chunk)[number]) => {
         if (options.beforeEach) await options.beforeEach(tx, item);

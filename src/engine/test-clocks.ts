@@ -1,6 +1,6 @@
 import { fail, invalid, notFound, ok, type Outcome } from '../core/errors.ts';
 import type { TestClockRecord } from '../store/records.ts';
-import type { StoreTx } from '../store/store.ts';
+import type { Store, StoreTx } from '../store/store.ts';
 import { Changes, type Engine } from './context.ts';
 import { FieldCheck } from './input.ts';
 import { runDue, type DueWorkKind } from './due-work.ts';
@@ -37,7 +37,7 @@ export async function advanceTestClock(engine: Engine, id: string, input: { froz
   const checked = await checkAdvance(engine, id, input);
   if (!checked.ok) return checked;
   await markAdvancing(engine, id, checked.value);
-  return ok(await runAdvance(engine, id, input.frozen_time, checked.value, kinds));
+  return ok((await runAdvance(engine, id, input.frozen_time, checked.value, kinds))!);
 }
 
 async function checkAdvance(engine: Engine, id: string, input: { frozen_time: string }): Promise<Outcome<number>> {
@@ -59,7 +59,12 @@ async function markAdvancing(engine: Engine, id: string, targetMs: number): Prom
   });
 }
 
-async function runAdvance(engine: Engine, id: string, frozenTime: string, targetMs: number, kinds?: DueWorkKind[]): Promise<AdvanceOutcome> {
+/**
+ * Runs an advance to `targetMs`; with `signal`, it can be stopped between two transactions, and
+ * then answers null and leaves the clock `advancing` (its `advancing_to` stays stored), for a
+ * server to resume (`resumeTestClockAdvances`).
+ */
+async function runAdvance(engine: Engine, id: string, frozenTime: string, targetMs: number, kinds?: DueWorkKind[], signal?: AbortSignal): Promise<AdvanceOutcome | null> {
   let ran: number;
   // The clock's time as this advance has locked and set it, per store transaction: the clock row
   // stays locked until the transaction ends, so items at an instant already reached need not
@@ -68,6 +73,7 @@ async function runAdvance(engine: Engine, id: string, frozenTime: string, target
   try {
     ran = await runDue(engine, id, targetMs, {
       kinds: kinds ?? allDueWork,
+      ...(signal === undefined ? {} : { signal }),
       beforeEach: async (tx, item) => {
         const known = reached.get(tx);
         if (known !== undefined && item.dueAtMs <= known) return;
@@ -82,6 +88,8 @@ async function runAdvance(engine: Engine, id: string, frozenTime: string, target
     await engine.store.transaction((tx) => finishAdvance(tx, id, targetMs, false));
     throw error;
   }
+  // Stopped (the server is stopping): not done, so still advancing.
+  if (signal?.aborted === true) return null;
   const advanced = await engine.store.transaction(async (tx) => {
     const clock = await finishAdvance(tx, id, targetMs, true);
     const changes = new Changes(engine);
@@ -118,7 +126,7 @@ export async function startTestClockAdvance(
   const checked = await checkAdvance(engine, id, input);
   if (!checked.ok) return checked;
   const marked = await markAdvancing(engine, id, checked.value);
-  const job = runAdvance(engine, id, input.frozen_time, checked.value);
+  const job = inBackground(engine, id, (signal) => runAdvance(engine, id, input.frozen_time, checked.value, undefined, signal));
   let timer: NodeJS.Timeout | undefined;
   const finished = waitMs > 0
     ? await Promise.race([
@@ -128,6 +136,70 @@ export async function startTestClockAdvance(
     : null;
   clearTimeout(timer);
   if (finished) return ok({ clock: finished, ran: finished.ran });
-  job.catch((error: unknown) => console.error(`test clock ${id}: advance failed:`, error instanceof Error ? error.message : error));
   return ok({ clock: marked, ran: null });
+}
+
+/** An advance this process runs in the background, and how to stop it. */
+interface BackgroundAdvance {
+  readonly stop: AbortController;
+  /** Settles when it has ended: done, stopped or failed (a failure is logged). */
+  readonly ended: Promise<void>;
+}
+
+/** The background advances of each store's server process, by clock. */
+const backgroundAdvances = new WeakMap<Store, Map<string, Set<BackgroundAdvance>>>();
+
+function inBackground(engine: Engine, id: string, run: (signal: AbortSignal) => Promise<AdvanceOutcome | null>): Promise<AdvanceOutcome | null> {
+  let byClock = backgroundAdvances.get(engine.store);
+  if (byClock === undefined) backgroundAdvances.set(engine.store, (byClock = new Map()));
+  let own = byClock.get(id);
+  if (own === undefined) byClock.set(id, (own = new Set()));
+  const stop = new AbortController();
+  const job = run(stop.signal);
+  const advance: BackgroundAdvance = {
+    stop,
+    ended: job.then(
+      () => undefined,
+      (error: unknown) => console.error(`test clock ${id}: advance failed:`, error instanceof Error ? error.message : error),
+    ),
+  };
+  own.add(advance);
+  const jobs = own;
+  const clocks = byClock;
+  void advance.ended.then(() => {
+    jobs.delete(advance);
+    if (jobs.size === 0 && clocks.get(id) === jobs) clocks.delete(id);
+  });
+  return job;
+}
+
+/**
+ * Stops this process's background advances between two of their transactions and waits for
+ * them (a server stopping, before its database closes). Each clock stays `advancing`, its work
+ * partly done; `resumeTestClockAdvances` takes it up when a server starts.
+ */
+export async function stopTestClockAdvances(engine: Engine): Promise<void> {
+  const byClock = backgroundAdvances.get(engine.store);
+  if (byClock === undefined) return;
+  const running = [...byClock.values()].flatMap((jobs) => [...jobs]);
+  for (const advance of running) advance.stop.abort();
+  await Promise.all(running.map((advance) => advance.ended));
+}
+
+/**
+ * Takes up, in the background, every advance a server left unfinished: each clock still
+ * `advancing` (its target stored) that this process does not advance already runs on to its
+ * target. Claims make each item run once, should another server still be advancing it too.
+ * Returns each one started, with its end.
+ */
+export async function resumeTestClockAdvances(engine: Engine): Promise<{ id: string; done: Promise<AdvanceOutcome | null> }[]> {
+  const running = backgroundAdvances.get(engine.store);
+  const started: { id: string; done: Promise<AdvanceOutcome | null> }[] = [];
+  for (const clock of await engine.store.read.customers.advancingClocks()) {
+    const targetMs = clock.advancingToMs!;
+    if ((running?.get(clock.id)?.size ?? 0) > 0) continue;
+    const done = inBackground(engine, clock.id, (signal) => runAdvance(engine, clock.id, new Date(targetMs).toISOString(), targetMs, undefined, signal));
+    started.push({ id: clock.id, done });
+  }
+  return started;
 }

@@ -67,6 +67,37 @@ describe('scheduler', () => {
     expect(ran.slice(1).every((n) => n === 0)).toBe(true);
   });
 
+  it('stops a tick between two of its transactions: the work after them waits for the next start', async () => {
+    // 150 items due, 100 a transaction: the stop comes while the first transaction runs.
+    const done = new Set<string>();
+    let release!: () => void;
+    const blocked = new Promise<void>((resolve) => (release = resolve));
+    let entered!: () => void;
+    const inFirst = new Promise<void>((resolve) => (entered = resolve));
+    const probe: DueWorkKind = {
+      kind: 'probe',
+      async due(): Promise<DueItem[]> {
+        return Array.from({ length: 150 }, (_, i) => `p${String(i).padStart(3, '0')}`).filter((id) => !done.has(id))
+          .map((id) => ({ kind: 'probe', id, customerId: 'c', dueAtMs: 0 }));
+      },
+      async run(_engine, _tx, item) {
+        if (done.size === 0) {
+          entered();
+          await blocked;
+        }
+        done.add(item.id);
+      },
+    };
+    const ran: number[] = [];
+    const scheduler = startScheduler(ctx.engine, { intervalMs: 1, kinds: [probe], onRan: (n) => ran.push(n), housekeepingIntervalMs: 1e9 });
+    await inFirst;
+    const stopped = scheduler.stop();
+    release();
+    await stopped;
+    expect(done.size).toBe(100);
+    expect(ran).toEqual([100]);
+  });
+
   /** Five items due at once, of which `poisoned` throws while `failing` says so. */
   function poisonProbe(poisoned: string) {
     const done = new Set<string>();

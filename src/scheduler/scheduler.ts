@@ -62,10 +62,11 @@ export class FailureBackoff implements DueHold {
 /**
  * Drives due work from the real clock: runs what has fallen due for customers that are not on a
  * test clock, then waits `intervalMs` and runs again. Ticks never overlap and never queue: a slow
- * tick only delays the next one. Each item runs in its own transaction and is idempotent, and on
- * PostgreSQL the item's customer row is locked while it runs, so several servers can run the
- * scheduler at once without doing anything twice. Housekeeping (the 7-day idempotency retention)
- * runs on the same loop.
+ * tick only delays the next one. Items run in bulk (many per transaction, `runDue`), each claimed
+ * and idempotent, and on PostgreSQL their customers' rows are locked while they run, so several
+ * servers can run the scheduler at once without doing anything twice. A stop ends the tick in
+ * progress after its transaction. Housekeeping (the 7-day idempotency retention) runs on the same
+ * loop.
  */
 export function startScheduler(engine: Engine, options: SchedulerOptions = {}) {
   const intervalMs = options.intervalMs ?? 1000;
@@ -74,6 +75,9 @@ export function startScheduler(engine: Engine, options: SchedulerOptions = {}) {
   let lastHousekeepingMs = -Infinity;
   let wake: (() => void) | null = null;
   let timer: NodeJS.Timeout | null = null;
+  // Ends a tick's run between two transactions once the scheduler stops: a month boundary's work
+  // is not waited for (what is left stays due, for the next start).
+  const stopping = new AbortController();
 
   const hold = new FailureBackoff(() => engine.clock.now(), (item, error, attempts, retryAtMs) => {
     console.error(`due work ${item.kind} ${item.id} failed (attempt ${attempts}; tried again at ${new Date(retryAtMs).toISOString()}):`, error instanceof Error ? error.message : error);
@@ -81,13 +85,13 @@ export function startScheduler(engine: Engine, options: SchedulerOptions = {}) {
   });
   const tick = async () => {
     try {
-      const ran = await runDue(engine, null, engine.clock.now(), { kinds: options.kinds ?? allDueWork, hold });
+      const ran = await runDue(engine, null, engine.clock.now(), { kinds: options.kinds ?? allDueWork, hold, signal: stopping.signal });
       options.onRan?.(ran);
     } catch (error) {
       console.error('scheduler tick failed:', error instanceof Error ? error.message : error);
     }
     const nowMs = engine.clock.now();
-    if (nowMs - lastHousekeepingMs >= housekeepingIntervalMs) {
+    if (!stopped && nowMs - lastHousekeepingMs >= housekeepingIntervalMs) {
       lastHousekeepingMs = nowMs;
       try {
         await purgeIdempotencyRecords(engine, nowMs);
@@ -113,9 +117,10 @@ export function startScheduler(engine: Engine, options: SchedulerOptions = {}) {
   })();
 
   return {
-    /** Stops after the tick in progress (if any) finishes; resolves when nothing runs any more. */
+    /** Stops the tick in progress (if any) after its transaction; resolves when nothing runs any more. */
     async stop() {
       stopped = true;
+      stopping.abort();
       if (timer) clearTimeout(timer);
       wake?.();
       await loop;

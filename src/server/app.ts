@@ -1,8 +1,10 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import type { Socket } from 'node:net';
 import type { Engine } from '../engine/context.ts';
 import { IngestBatcher } from '../engine/ingest-batcher.ts';
+import { stopTestClockAdvances } from '../engine/test-clocks.ts';
 import { createAuthenticator } from './auth.ts';
 import { registerIdempotency } from './idempotency.ts';
 import { errorBody, fromSchemaErrors } from './errors.ts';
@@ -75,6 +77,35 @@ declare module 'fastify' {
  * The HTTP server: thin. It parses and validates (schemas), authenticates, applies
  * Idempotency-Key, calls one engine use case and shapes the reply. Errors leave through one map.
  */
+/**
+ * What closing the server does beside Fastify's own (which answers 503 to requests arriving
+ * meanwhile, lets those in flight finish and closes idle connections):
+ * - test clock advances running in the background stop between two transactions (so an advance
+ *   request still waiting for one answers at once, `advancing`), before the database closes; each
+ *   stays `advancing`, for a server to resume (`resumeTestClockAdvances`);
+ * - a connection that has not sent a byte (a client's pool opening one ahead of its requests) is
+ *   closed: Node counts it as busy, and the close would wait for it until the client gave up;
+ * - a connection whose reply ends after the close began is closed once idle, not kept alive.
+ */
+function closeGracefully(app: FastifyInstance, engine: Engine): void {
+  const connections = new Set<Socket>();
+  let closing = false;
+  app.server.on('connection', (socket: Socket) => {
+    if (closing) {
+      socket.destroy();
+      return;
+    }
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
+  });
+  app.addHook('preClose', async () => {
+    closing = true;
+    app.server.keepAliveTimeout = 1;
+    await stopTestClockAdvances(engine);
+    for (const socket of connections) if (socket.bytesRead === 0) socket.destroy();
+  });
+}
+
 export async function buildServer(engine: Engine, options: ServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? false,
@@ -96,6 +127,7 @@ export async function buildServer(engine: Engine, options: ServerOptions = {}): 
     done();
   });
   registerJsonParser(app);
+  closeGracefully(app, engine);
   const batcher = new IngestBatcher(engine, {}, { onGroup: (events) => metrics.ingestGroups.observe(events) });
 
   for (const schema of components) app.addSchema(schema);

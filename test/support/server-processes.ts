@@ -47,6 +47,11 @@ export class ServerProcess {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  /** The exit code once it has exited (null while running, or when a signal ended it). */
+  get exitCode(): number | null {
+    return this.child.exitCode;
+  }
+
   get pid(): number | undefined {
     return this.child.pid;
   }

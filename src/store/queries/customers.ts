@@ -488,6 +488,11 @@ export class CustomerQueries {
     await this.c.run(`UPDATE test_clocks SET advancing_to = ? WHERE id = ?`, [targetMs, id]);
   }
 
+  /** Clocks an advance was left running on (`advancing_to` set), in id order. */
+  async advancingClocks(): Promise<TestClockRecord[]> {
+    return (await this.c.query(`SELECT * FROM test_clocks WHERE advancing_to IS NOT NULL ORDER BY id`)).map(toClock);
+  }
+
   async listClocks(page: PageRequest): Promise<Page<TestClockRecord>> {
     return pageQuery(this.c, 'test_clocks', '', [], page, toClock);
   }
