@@ -74,10 +74,6 @@ declare module 'fastify' {
 }
 
 /**
- * The HTTP server: thin. It parses and validates (schemas), authenticates, applies
- * Idempotency-Key, calls one engine use case and shapes the reply. Errors leave through one map.
- */
-/**
  * What closing the server does beside Fastify's own (which answers 503 to requests arriving
  * meanwhile, lets those in flight finish and closes idle connections):
  * - test clock advances running in the background stop between two transactions (so an advance
@@ -106,6 +102,10 @@ function closeGracefully(app: FastifyInstance, engine: Engine): void {
   });
 }
 
+/**
+ * The HTTP server: thin. It parses and validates (schemas), authenticates, applies
+ * Idempotency-Key, calls one engine use case and shapes the reply. Errors leave through one map.
+ */
 export async function buildServer(engine: Engine, options: ServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? false,
