@@ -70,19 +70,18 @@ describe.each(dialects)('a test clock advance across a server stop, on %s', (dia
         expect(first.server.exitCode, first.server.recentOutput).toBe(0);
         console.log(`${dialect}: stopped mid-advance in ${Date.now() - stopping} ms`);
       } else {
-        expect(await advance).toBeNull();
+        // Cut off with its server (or, on a very slow machine, answered `advancing` first).
+        const answer = await advance;
+        if (answer !== null) expect(answer).toMatchObject({ status: 200, body: { status: 'advancing' } });
       }
 
       const next = await start();
-      const left = (await next.api.get(`/v1/test_clocks/${clock}`)).body;
-      // Nothing ran it between the two servers: where the first one stopped (or whatever it
-      // had committed when it was killed), and still advancing.
-      expect(left.advancing_to).toBe(target);
       const ready = await eventually(async () => {
         const read = (await next.api.get(`/v1/test_clocks/${clock}`)).body;
         return read.status === 'ready' ? read : undefined;
       }, 150_000, 'the resumed advance to end');
       expect(ready).toMatchObject({ frozen_time: target, advancing_to: null });
+      // The new server took it up as it started: the first one had left it `advancing`.
       expect(next.server.recentOutput).toContain(`test clock ${clock}: resuming its advance`);
 
       for (const customer of [ids[0]!, ids[customers - 1]!]) {
