@@ -141,35 +141,35 @@ export async function startTestClockAdvance(
 
 /** An advance this process runs in the background, and how to stop it. */
 interface BackgroundAdvance {
+  readonly clockId: string;
   readonly stop: AbortController;
   /** Settles when it has ended: done, stopped or failed (a failure is logged). */
   readonly ended: Promise<void>;
 }
 
-/** The background advances of each store's server process, by clock. */
-const backgroundAdvances = new WeakMap<Store, Map<string, Set<BackgroundAdvance>>>();
+/** The background advances of each store's server process. */
+const backgroundAdvances = new WeakMap<Store, Set<BackgroundAdvance>>();
 
-function inBackground(engine: Engine, id: string, run: (signal: AbortSignal) => Promise<AdvanceOutcome | null>): Promise<AdvanceOutcome | null> {
-  let byClock = backgroundAdvances.get(engine.store);
-  if (byClock === undefined) backgroundAdvances.set(engine.store, (byClock = new Map()));
-  let own = byClock.get(id);
-  if (own === undefined) byClock.set(id, (own = new Set()));
+function runningIn(engine: Engine): Set<BackgroundAdvance> {
+  let running = backgroundAdvances.get(engine.store);
+  if (running === undefined) backgroundAdvances.set(engine.store, (running = new Set()));
+  return running;
+}
+
+function inBackground(engine: Engine, clockId: string, run: (signal: AbortSignal) => Promise<AdvanceOutcome | null>): Promise<AdvanceOutcome | null> {
+  const running = runningIn(engine);
   const stop = new AbortController();
   const job = run(stop.signal);
   const advance: BackgroundAdvance = {
+    clockId,
     stop,
     ended: job.then(
       () => undefined,
-      (error: unknown) => console.error(`test clock ${id}: advance failed:`, error instanceof Error ? error.message : error),
+      (error: unknown) => console.error(`test clock ${clockId}: advance failed:`, error instanceof Error ? error.message : error),
     ),
   };
-  own.add(advance);
-  const jobs = own;
-  const clocks = byClock;
-  void advance.ended.then(() => {
-    jobs.delete(advance);
-    if (jobs.size === 0 && clocks.get(id) === jobs) clocks.delete(id);
-  });
+  running.add(advance);
+  void advance.ended.then(() => running.delete(advance));
   return job;
 }
 
@@ -179,9 +179,7 @@ function inBackground(engine: Engine, id: string, run: (signal: AbortSignal) => 
  * partly done; `resumeTestClockAdvances` takes it up when a server starts.
  */
 export async function stopTestClockAdvances(engine: Engine): Promise<void> {
-  const byClock = backgroundAdvances.get(engine.store);
-  if (byClock === undefined) return;
-  const running = [...byClock.values()].flatMap((jobs) => [...jobs]);
+  const running = [...runningIn(engine)];
   for (const advance of running) advance.stop.abort();
   await Promise.all(running.map((advance) => advance.ended));
 }
@@ -193,11 +191,12 @@ export async function stopTestClockAdvances(engine: Engine): Promise<void> {
  * Returns each one started, with its end.
  */
 export async function resumeTestClockAdvances(engine: Engine): Promise<{ id: string; done: Promise<AdvanceOutcome | null> }[]> {
-  const running = backgroundAdvances.get(engine.store);
+  const left = await engine.store.read.customers.advancingClocks();
+  const advancing = new Set([...runningIn(engine)].map((advance) => advance.clockId));
   const started: { id: string; done: Promise<AdvanceOutcome | null> }[] = [];
-  for (const clock of await engine.store.read.customers.advancingClocks()) {
+  for (const clock of left) {
     const targetMs = clock.advancingToMs!;
-    if ((running?.get(clock.id)?.size ?? 0) > 0) continue;
+    if (advancing.has(clock.id)) continue;
     const done = inBackground(engine, clock.id, (signal) => runAdvance(engine, clock.id, new Date(targetMs).toISOString(), targetMs, undefined, signal));
     started.push({ id: clock.id, done });
   }
