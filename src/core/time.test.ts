@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { daysInMonth, formatTimestamp, parseTimestamp } from './time.ts';
+import { daysInMonth, formatTimestamp, parseTimestamp, timestampMaxMs, timestampMinMs } from './time.ts';
 
 describe('parseTimestamp', () => {
   it.each([
@@ -12,6 +12,10 @@ describe('parseTimestamp', () => {
     ['2024-02-29T00:00:00Z', Date.UTC(2024, 1, 29)],
     ['1969-12-31T23:59:59Z', -1000],
     ['0050-06-01T00:00:00Z', new Date('0050-06-01T00:00:00Z').getTime()],
+    ['0000-01-01T00:00:00Z', timestampMinMs],
+    ['0000-01-01T01:00:00+01:00', timestampMinMs],
+    ['9999-12-31T23:59:59.999Z', timestampMaxMs],
+    ['9999-12-31T18:59:59.999-05:00', timestampMaxMs],
   ])('reads %s', (text, expected) => {
     expect(parseTimestamp(text)).toEqual({ ok: true, value: expected });
   });
@@ -39,6 +43,9 @@ describe('parseTimestamp', () => {
     '',
     1_700_000_000_000,
     null,
+    // Real local times whose instant in UTC has no four-digit year.
+    '9999-12-31T23:00:00-05:00',
+    '0000-01-01T00:59:59.999+01:00',
   ])('rejects %j', (text) => {
     const parsed = parseTimestamp(text);
     expect(parsed.ok ? undefined : parsed.problem.code).toBe('invalid_timestamp');
@@ -48,7 +55,7 @@ describe('parseTimestamp', () => {
 /** The grammar as a regular expression, as the parser was first written: the character-code reader must agree with it. */
 const pattern = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:(Z)|([+-])(\d{2}):(\d{2}))$/;
 
-function parseByPattern(text: string): number | 'malformed' | 'impossible' {
+function parseByPattern(text: string): number | 'malformed' | 'impossible' | 'outside' {
   const m = pattern.exec(text);
   if (!m) return 'malformed';
   const [year, month, day, hours, minutes, seconds] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
@@ -60,7 +67,10 @@ function parseByPattern(text: string): number | 'malformed' | 'impossible' {
   const date = new Date(0);
   date.setUTCFullYear(year, month - 1, day);
   date.setUTCHours(hours, minutes, seconds, ms);
-  return date.getTime() - (m[9] === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes) * 60_000;
+  const value = date.getTime() - (m[9] === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes) * 60_000;
+  // In UTC the instant must still have a four-digit year.
+  const utcYear = new Date(value).getUTCFullYear();
+  return utcYear < 0 || utcYear > 9999 ? 'outside' : value;
 }
 
 describe('parseTimestamp against its grammar', () => {
@@ -88,7 +98,10 @@ describe('parseTimestamp against its grammar', () => {
       if (typeof expected === 'number') expect(parsed).toEqual({ ok: true, value: expected });
       else {
         expect(parsed.ok).toBe(false);
-        if (!parsed.ok) expect(parsed.problem.message.includes('does not exist')).toBe(expected === 'impossible');
+        if (!parsed.ok) {
+          expect(parsed.problem.message.includes('does not exist')).toBe(expected === 'impossible');
+          expect(parsed.problem.message.includes('outside the years')).toBe(expected === 'outside');
+        }
       }
     }), { numRuns: 3000 });
   });

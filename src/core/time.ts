@@ -27,6 +27,10 @@ export function utcMs(year: number, monthIndex: number, day: number, hours = 0, 
   return date.getTime();
 }
 
+/** 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z: the instants RFC 3339's four-digit years can write. */
+export const timestampMinMs = -62_167_219_200_000;
+export const timestampMaxMs = 253_402_300_799_999;
+
 function invalid(message: string): Parsed<number> {
   return { ok: false, problem: { code: 'invalid_timestamp', message } };
 }
@@ -34,7 +38,9 @@ function invalid(message: string): Parsed<number> {
 /**
  * Parses an RFC 3339 timestamp with a `Z` or numeric offset into epoch milliseconds. The check
  * is strict: impossible dates (Feb 30), hours past 23 and leap seconds are refused instead of
- * being rolled over as `Date.parse` would. Fractions finer than a millisecond are truncated.
+ * being rolled over as `Date.parse` would. Fractions finer than a millisecond are truncated. An
+ * offset that takes the instant out of the years 0000 to 9999 (UTC) is refused too: Tally writes
+ * every time in UTC, and such an instant has no RFC 3339 form there.
  */
 export function parseTimestamp(text: unknown): Parsed<number> {
   const example = '2026-01-31T10:00:00Z';
@@ -82,7 +88,9 @@ export function parseTimestamp(text: unknown): Parsed<number> {
   if (!validDate || !validTime) return invalid(`"${text}" names a date or time that does not exist.`);
   // `Date.UTC` reads years 0..99 as 1900..1999; `utcMs` does not, at the cost of a Date object.
   const localMs = year >= 100 ? Date.UTC(year, month - 1, day, hours, minutes, seconds, ms) : utcMs(year, month - 1, day, hours, minutes, seconds, ms);
-  return { ok: true, value: localMs - offsetSign * (offsetHours * 60 + offsetMinutes) * 60_000 };
+  const value = localMs - offsetSign * (offsetHours * 60 + offsetMinutes) * 60_000;
+  if (value < timestampMinMs || value > timestampMaxMs) return invalid(`"${text}" falls outside the years 0000 to 9999 in UTC.`);
+  return { ok: true, value };
 }
 
 const zero = 48;

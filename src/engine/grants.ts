@@ -48,8 +48,8 @@ export interface IssueGrant {
 export async function createGrant(engine: Engine, input: CreateGrantInput): Promise<Outcome<GrantRecord>> {
   const check = new FieldCheck();
   const creditsMicro = check.credits('credits', input.credits, { positive: true });
-  const effectiveAtMs = check.timestamp('effective_at', input.effective_at);
-  const expiresAtMs = check.timestamp('expires_at', input.expires_at);
+  const effectiveAtMs = check.keptTime('effective_at', input.effective_at);
+  const expiresAtMs = check.keptTime('expires_at', input.expires_at);
   const metadata = check.metadata('metadata', input.metadata);
   if (input.cost_basis && !isCurrency(input.cost_basis.currency)) check.add('cost_basis.currency', 'invalid_currency', 'cost_basis.currency must be an ISO 4217 code.');
   if (check.errors.length) return invalid(check.errors);

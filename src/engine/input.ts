@@ -41,6 +41,19 @@ export class FieldCheck {
     return parsed.value;
   }
 
+  /**
+   * A time the request sets on something kept (`limits.keptTimeMinMs` to `keptTimeMaxMs`): a test clock's time, a
+   * subscription's start, a grant's, a purchase's or a promotion's times.
+   */
+  keptTime(field: string, value: unknown): number | null {
+    const ms = this.timestamp(field, value);
+    if (ms !== null && (ms < limits.keptTimeMinMs || ms > limits.keptTimeMaxMs)) {
+      this.add(field, 'out_of_range', `${field} must be from 0100-01-01T00:00:00Z and before 9900-01-01T00:00:00Z.`);
+      return null;
+    }
+    return ms;
+  }
+
   metadata(field: string, value: unknown): Metadata {
     if (value === undefined || value === null) return {};
     if (typeof value !== 'object' || Array.isArray(value)) {

@@ -31,6 +31,18 @@ export const limits = {
   promotionPlansMax: 20,
   // Ten years: a redemption grant's lifetime, in seconds.
   promotionGrantSecondsMax: 10 * 366 * 24 * 60 * 60,
+  /**
+   * The times a request may set on anything kept: a test clock's time, a subscription's start, a
+   * grant's, a purchase's or a promotion's times, from 0100-01-01T00:00:00Z to 9899-12-31T23:59:59.999Z.
+   * Times derived from them reach at most about eleven years later (periods, due dates, payment
+   * retries, promotion grants' expiry) or a few months earlier (a usage series' default window, a
+   * late event's 35 days), so every time Tally keeps or answers keeps RFC 3339's four-digit year.
+   * Filters (`from`, `to`, `since`) take any RFC 3339 time.
+   */
+  keptTimeMinMs: Date.UTC(100, 0, 1),
+  keptTimeMaxMs: Date.UTC(9900, 0, 1) - 1,
+  /** How far one test clock advance may move its clock: ten years (a clock goes further in several). */
+  testClockAdvanceMsMax: 10 * 366 * 24 * 60 * 60_000,
   // 10^12 credits: keeps every sum of micro-credits well inside a signed 64-bit column.
   creditsMaxMicro: 10n ** 18n,
 } as const;

@@ -46,8 +46,8 @@ function checkTerms(input: CreatePromotionInput): { errors: FieldError[]; credit
     }
   }
   const creditsMicro = check.credits('credits', input.credits, { positive: true });
-  const validFromMs = check.timestamp('valid_from', input.valid_from);
-  const validUntilMs = check.timestamp('valid_until', input.valid_until);
+  const validFromMs = check.keptTime('valid_from', input.valid_from);
+  const validUntilMs = check.keptTime('valid_until', input.valid_until);
   if (validFromMs !== null && validUntilMs !== null && validUntilMs <= validFromMs) check.add('valid_until', 'window_empty', 'valid_until must be later than valid_from.');
   const positiveInt = (field: string, value: number | undefined, max: number): void => {
     if (value !== undefined && (!Number.isSafeInteger(value) || value < 1 || value > max)) check.add(field, 'out_of_range', `${field} must be an integer from 1 to ${max}.`);

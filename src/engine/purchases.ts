@@ -26,7 +26,7 @@ export async function purchaseCredits(engine: Engine, ref: string, input: Purcha
   const check = new FieldCheck();
   const creditsMicro = check.credits('credits', input.credits, { positive: true });
   if (!Number.isSafeInteger(input.amount) || input.amount < 0) check.add('amount', 'invalid_amount', 'amount must be a non-negative integer of minor units.');
-  const expiresAtMs = check.timestamp('expires_at', input.expires_at);
+  const expiresAtMs = check.keptTime('expires_at', input.expires_at);
   if (check.errors.length) return invalid(check.errors);
   return engine.store.transaction(async (tx) => {
     const customer = await tx.customers.find(ref);

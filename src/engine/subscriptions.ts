@@ -24,7 +24,7 @@ export interface CreateSubscriptionInput {
  */
 export async function createSubscription(engine: Engine, input: CreateSubscriptionInput): Promise<Outcome<SubscriptionRecord>> {
   const check = new FieldCheck();
-  const startAtMs = check.timestamp('start_at', input.start_at);
+  const startAtMs = check.keptTime('start_at', input.start_at);
   const metadata = check.metadata('metadata', input.metadata);
   if (check.errors.length) return invalid(check.errors);
   return engine.store.transaction(async (tx) => {

@@ -3,6 +3,7 @@ import type { TestClockRecord } from '../store/records.ts';
 import type { Store, StoreTx } from '../store/store.ts';
 import { Changes, type Engine } from './context.ts';
 import { FieldCheck } from './input.ts';
+import { limits } from './limits.ts';
 import { runDue, type DueWorkKind } from './due-work.ts';
 import { allDueWork } from './scheduled-work.ts';
 
@@ -13,7 +14,7 @@ export interface CreateTestClockInput {
 
 export async function createTestClock(engine: Engine, input: CreateTestClockInput): Promise<Outcome<TestClockRecord>> {
   const check = new FieldCheck();
-  const frozenTimeMs = check.timestamp('frozen_time', input.frozen_time);
+  const frozenTimeMs = check.keptTime('frozen_time', input.frozen_time);
   if (check.errors.length || frozenTimeMs === null) return invalid(check.errors);
   return engine.store.transaction(async (tx) => {
     const clock: TestClockRecord = { id: engine.ids.next('clk'), name: input.name ?? null, frozenTimeMs, createdAtMs: engine.clock.now(), advancingToMs: null };
@@ -42,11 +43,15 @@ export async function advanceTestClock(engine: Engine, id: string, input: { froz
 
 async function checkAdvance(engine: Engine, id: string, input: { frozen_time: string }): Promise<Outcome<number>> {
   const check = new FieldCheck();
-  const targetMs = check.timestamp('frozen_time', input.frozen_time);
+  const targetMs = check.keptTime('frozen_time', input.frozen_time);
   if (check.errors.length || targetMs === null) return invalid(check.errors);
   const clock = await engine.store.read.customers.getClock(id);
   if (!clock) return notFound('test_clock', id);
   if (targetMs < clock.frozenTimeMs) return fail('clock_cannot_go_back', 'A test clock only moves forward.', { fields: [{ field: 'frozen_time', code: 'clock_cannot_go_back', message: 'earlier than the current frozen_time' }] });
+  // One request may not queue up centuries of renewals and retries: a clock goes further in steps.
+  if (targetMs - clock.frozenTimeMs > limits.testClockAdvanceMsMax) {
+    return invalid([{ field: 'frozen_time', code: 'out_of_range', message: 'at most 10 years (3,660 days) after the current frozen_time in one advance' }]);
+  }
   return ok(targetMs);
 }
 

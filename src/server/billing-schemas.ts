@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { Code, Credits, Currency, Metadata, MinorAmount, Name, PageQuery, RateSchema, Timestamp } from './schemas.ts';
+import { Code, Credits, Currency, Metadata, MinorAmount, Name, PageQuery, RateSchema, KeptTimestamp, Timestamp } from './schemas.ts';
 
 /** Request schemas of plans, subscriptions, invoices, payments and purchases (PRODUCT §6–§7). */
 export const CreatePlan = Type.Object({
@@ -20,7 +20,7 @@ export const CreatePlan = Type.Object({
 export const CreateSubscription = Type.Object({
   customer: Type.String({ minLength: 1, maxLength: 255 }),
   plan: Type.String({ minLength: 1, maxLength: 255, description: 'Plan code (latest version) or plan version id.' }),
-  start_at: Type.Optional(Timestamp),
+  start_at: Type.Optional(KeptTimestamp),
   metadata: Type.Optional(Metadata),
 }, { additionalProperties: false });
 
@@ -38,7 +38,7 @@ export const Purchase = Type.Object({
   credits: Credits,
   amount: MinorAmount,
   priority: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
-  expires_at: Type.Optional(Timestamp),
+  expires_at: Type.Optional(KeptTimestamp),
 }, { additionalProperties: false });
 
 export const AutoTopUpSettings = Type.Object({

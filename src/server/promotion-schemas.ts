@@ -1,7 +1,7 @@
 import { Type, type TObject, type TProperties, type TSchema } from '@sinclair/typebox';
 import { Nullable, responds } from './openapi.ts';
 import { limits } from '../engine/limits.ts';
-import { Code, Credits, Metadata, Name, PageQuery, Timestamp } from './schemas.ts';
+import { Code, Credits, Metadata, Name, PageQuery, KeptTimestamp, Timestamp } from './schemas.ts';
 
 /**
  * Request and response schemas of campaigns, redemptions and referrals (PRODUCT §15). The same
@@ -20,8 +20,8 @@ export const CreatePromotion = Type.Object({
   credits: Credits,
   priority: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, description: 'Burn-down priority of the grants (default 50).' })),
   grant_expires_in: Type.Optional(Type.Integer({ minimum: 1, maximum: limits.promotionGrantSecondsMax, description: 'Seconds after redemption until the grant expires.' })),
-  valid_from: Type.Optional(Timestamp),
-  valid_until: Type.Optional(Timestamp),
+  valid_from: Type.Optional(KeptTimestamp),
+  valid_until: Type.Optional(KeptTimestamp),
   max_redemptions: Type.Optional(Type.Integer({ minimum: 1, maximum: 1e12 })),
   max_per_customer: Type.Optional(Type.Integer({ minimum: 1, maximum: 1e6, description: 'Default 1.' })),
   new_customers_only: Type.Optional(Type.Boolean({ description: 'Only customers with no money paid, no subscription ever and no earlier redemption.' })),

@@ -9,6 +9,8 @@ import { usageSeriesBucketsDefault, usageSeriesBucketsMax } from '../core/usage-
  */
 export const Credits = Type.String({ pattern: '^-?[0-9]+(\\.[0-9]+)?$', maxLength: 40, description: 'Credits as a decimal string, up to 6 fraction digits.', examples: ['1500', '0.000250'] });
 export const Timestamp = Type.String({ maxLength: 40, description: 'RFC 3339 date-time in UTC.', examples: ['2026-01-31T10:00:00Z'] });
+/** A time set on something kept, from which others are derived (`limits.keptTimeMinMs`, `keptTimeMaxMs`). */
+export const KeptTimestamp = Type.String({ maxLength: 40, description: 'RFC 3339 date-time in UTC, from 0100-01-01T00:00:00Z and before 9900-01-01T00:00:00Z.', examples: ['2026-01-31T10:00:00Z'] });
 export const Name = Type.String({ minLength: 1, maxLength: limits.nameLengthMax });
 export const Code = Type.String({ minLength: 1, maxLength: limits.codeLengthMax, pattern: '^[A-Za-z0-9_.:-]+$' });
 export const Metadata = Type.Record(Type.String({ maxLength: 100 }), Type.String({ maxLength: limits.metadataValueLengthMax }), { maxProperties: limits.metadataKeysMax });
@@ -76,8 +78,8 @@ export const CreateGrant = Type.Object({
   category: Type.Union([Type.Literal('paid'), Type.Literal('promotional')]),
   source: Type.Union([Type.Literal('purchase'), Type.Literal('promotion'), Type.Literal('referral'), Type.Literal('adjustment')]),
   priority: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, description: 'Lower burns first (default 50).' })),
-  effective_at: Type.Optional(Timestamp),
-  expires_at: Type.Optional(Timestamp),
+  effective_at: Type.Optional(KeptTimestamp),
+  expires_at: Type.Optional(KeptTimestamp),
   invoice: Type.Optional(IdRef),
   cost_basis: Type.Optional(Type.Object({ amount: MinorAmount, currency: Currency }, { additionalProperties: false })),
   metadata: Type.Optional(Metadata),
@@ -120,8 +122,10 @@ export const CaptureHold = Type.Object({
   event: Type.Unsafe<unknown>({ ...Type.Omit(UsageEvent, ['customer']) }),
 }, { additionalProperties: false });
 
-export const CreateTestClock = Type.Object({ frozen_time: Timestamp, name: Type.Optional(Name) }, { additionalProperties: false });
-export const AdvanceTestClock = Type.Object({ frozen_time: Timestamp }, { additionalProperties: false });
+export const CreateTestClock = Type.Object({ frozen_time: KeptTimestamp, name: Type.Optional(Name) }, { additionalProperties: false });
+export const AdvanceTestClock = Type.Object({
+  frozen_time: { ...KeptTimestamp, description: "RFC 3339 date-time in UTC, before 9900-01-01T00:00:00Z: not before the clock's frozen_time and at most 10 years (3,660 days) after it." },
+}, { additionalProperties: false });
 
 export const CreateApiKey = Type.Object({
   name: Type.Optional(Name),

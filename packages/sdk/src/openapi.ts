@@ -3849,12 +3849,12 @@ export interface operations {
                     /** @description Lower burns first (default 50). */
                     priority?: number;
                     /**
-                     * @description RFC 3339 date-time in UTC.
+                     * @description RFC 3339 date-time in UTC, from 0100-01-01T00:00:00Z and before 9900-01-01T00:00:00Z.
                      * @example 2026-01-31T10:00:00Z
                      */
                     effective_at?: string;
                     /**
-                     * @description RFC 3339 date-time in UTC.
+                     * @description RFC 3339 date-time in UTC, from 0100-01-01T00:00:00Z and before 9900-01-01T00:00:00Z.
                      * @example 2026-01-31T10:00:00Z
                      */
                     expires_at?: string;
@@ -4441,7 +4441,7 @@ export interface operations {
             content: {
                 "application/json": {
                     /**
-                     * @description RFC 3339 date-time in UTC.
+                     * @description RFC 3339 date-time in UTC, from 0100-01-01T00:00:00Z and before 9900-01-01T00:00:00Z.
                      * @example 2026-01-31T10:00:00Z
                      */
                     frozen_time: string;
@@ -4532,7 +4532,7 @@ export interface operations {
             content: {
                 "application/json": {
                     /**
-                     * @description RFC 3339 date-time in UTC.
+                     * @description RFC 3339 date-time in UTC, before 9900-01-01T00:00:00Z: not before the clock's frozen_time and at most 10 years (3,660 days) after it.
                      * @example 2026-01-31T10:00:00Z
                      */
                     frozen_time: string;
@@ -5249,7 +5249,7 @@ export interface operations {
                     /** @description Plan code (latest version) or plan version id. */
                     plan: string;
                     /**
-                     * @description RFC 3339 date-time in UTC.
+                     * @description RFC 3339 date-time in UTC, from 0100-01-01T00:00:00Z and before 9900-01-01T00:00:00Z.
                      * @example 2026-01-31T10:00:00Z
                      */
                     start_at?: string;
@@ -5630,7 +5630,7 @@ export interface operations {
                     amount: number;
                     priority?: number;
                     /**
-                     * @description RFC 3339 date-time in UTC.
+                     * @description RFC 3339 date-time in UTC, from 0100-01-01T00:00:00Z and before 9900-01-01T00:00:00Z.
                      * @example 2026-01-31T10:00:00Z
                      */
                     expires_at?: string;
@@ -7870,12 +7870,12 @@ export interface operations {
                     /** @description Seconds after redemption until the grant expires. */
                     grant_expires_in?: number;
                     /**
-                     * @description RFC 3339 date-time in UTC.
+                     * @description RFC 3339 date-time in UTC, from 0100-01-01T00:00:00Z and before 9900-01-01T00:00:00Z.
                      * @example 2026-01-31T10:00:00Z
                      */
                     valid_from?: string;
                     /**
-                     * @description RFC 3339 date-time in UTC.
+                     * @description RFC 3339 date-time in UTC, from 0100-01-01T00:00:00Z and before 9900-01-01T00:00:00Z.
                      * @example 2026-01-31T10:00:00Z
                      */
                     valid_until?: string;
