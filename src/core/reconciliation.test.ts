@@ -9,7 +9,7 @@ const refund: ReturnFactsForCheck = {
   creditsTargetMicro: c(500), creditsRevokedMicro: c(100), creditsShortfallMicro: c(400), shortfallHandling: 'debt', status: 'succeeded', txnId: 'txn_1', restoreTxnId: null,
 };
 const revoke = { id: 'txn_1', kind: 'revoke', refs: {}, entries: [{ account: 'grant:g1', amountMicro: -c(100) }, { account: 'debt', amountMicro: -c(400) }, { account: 'revoked', amountMicro: c(500) }] };
-const grants = new Map([['g1', 'inv_1']]);
+const grants = new Map([['g1', { invoiceId: 'inv_1', status: 'active' }]]);
 
 describe('claw-back rule', () => {
   it('accepts a refund whose figures follow its policy and whose one revoke transaction moves them', () => {
@@ -24,6 +24,35 @@ describe('claw-back rule', () => {
     const problems = clawBackProblems({ ...refund, ...change }, 10000n, caused as never, grants);
     expect(problems.map((p) => p.message).join(' ')).toMatch(message);
     expect(problems[0]!.ids).toEqual(expect.arrayContaining(['ref_1', 'inv_1', 'cus_1']));
+  });
+});
+
+describe('claw-back rule, a chargeback won after its grant was voided', () => {
+  const chargeback: ReturnFactsForCheck = {
+    ...refund, id: 'cbk_1', kind: 'chargeback', amountMinor: 10000n, creditPolicy: 'full', creditsTargetMicro: c(1000), creditsRevokedMicro: c(600),
+    creditsShortfallMicro: c(400), status: 'won', restoreTxnId: 'txn_2',
+  };
+  const taken = { id: 'txn_1', kind: 'revoke', refs: {}, entries: [{ account: 'grant:g1', amountMicro: -c(600) }, { account: 'debt', amountMicro: -c(400) }, { account: 'revoked', amountMicro: c(1000) }] };
+  const voided = new Map([['g1', { invoiceId: 'inv_1', status: 'voided' }]]);
+  // The debt still owed is cancelled; the voided grant's 600 stay revoked.
+  const debtOnly = { id: 'txn_2', kind: 'restore', refs: { restores: 'txn_1' }, entries: [{ account: 'debt', amountMicro: c(400) }, { account: 'revoked', amountMicro: -c(400) }] };
+
+  it('keeps the voided grant\'s credits revoked', () => {
+    expect(clawBackProblems(chargeback, 10000n, [taken, debtOnly], voided)).toEqual([]);
+  });
+
+  it('wants no restore when nothing is left to undo', () => {
+    const spentNothing = { ...chargeback, creditsRevokedMicro: c(1000), creditsShortfallMicro: 0n, restoreTxnId: null };
+    const all = { ...taken, entries: [{ account: 'grant:g1', amountMicro: -c(1000) }, { account: 'revoked', amountMicro: c(1000) }] };
+    expect(clawBackProblems(spentNothing, 10000n, [all], voided)).toEqual([]);
+    // The same grant still active: its credits were owed back.
+    const active = new Map([['g1', { invoiceId: 'inv_1', status: 'active' }]]);
+    expect(clawBackProblems(spentNothing, 10000n, [all], active).map((p) => p.message).join(' ')).toMatch(/was won but its claw-back was not restored/);
+  });
+
+  it('names a restore that gives back less than the grants not voided', () => {
+    const active = new Map([['g1', { invoiceId: 'inv_1', status: 'active' }]]);
+    expect(clawBackProblems(chargeback, 10000n, [taken, debtOnly], active).map((p) => p.message).join(' ')).toMatch(/its restore gives back 400, not 1000/);
   });
 });
 

@@ -341,6 +341,12 @@ export interface ReturnFactsForCheck {
   restoreTxnId: string | null;
 }
 
+/** What the claw-back rule reads of a grant a revoke or restore names. */
+export interface ClawBackGrant {
+  invoiceId: string | null;
+  status: string;
+}
+
 const entryOn = (t: ClawBackTxn, account: string): bigint => t.entries.filter((e) => e.account === account).reduce((s, e) => s + e.amountMicro, 0n);
 
 /**
@@ -350,7 +356,7 @@ const entryOn = (t: ClawBackTxn, account: string): bigint => t.entries.filter((e
  * shortfall to `debt` when that is the handling). A won chargeback has its restore transaction.
  */
 export function clawBackProblems(
-  r: ReturnFactsForCheck, invoiceTotalMinor: bigint | null, caused: readonly ClawBackTxn[], grantInvoices: ReadonlyMap<string, string | null>,
+  r: ReturnFactsForCheck, invoiceTotalMinor: bigint | null, caused: readonly ClawBackTxn[], grants: ReadonlyMap<string, ClawBackGrant>,
 ): Discrepancy[] {
   const out: Discrepancy[] = [];
   const problem = (message: string, extra: (string | null)[] = []): void => {
@@ -379,7 +385,7 @@ export function clawBackProblems(
       if (!e.account.startsWith('grant:')) continue;
       fromGrants -= e.amountMicro;
       const grantId = e.account.slice('grant:'.length);
-      if (grantInvoices.get(grantId) !== r.invoiceId) problem(`revokes from grant ${grantId}, which that invoice did not grant`, [grantId]);
+      if (grants.get(grantId)?.invoiceId !== r.invoiceId) problem(`revokes from grant ${grantId}, which that invoice did not grant`, [grantId]);
     }
     if (fromGrants !== r.creditsRevokedMicro || -entryOn(revoke, 'debt') !== toDebt || entryOn(revoke, 'revoked') !== moved) {
       problem(`should revoke ${credits(r.creditsRevokedMicro)} from grants and put ${credits(toDebt)} in debt, but its transaction takes `
@@ -389,10 +395,22 @@ export function clawBackProblems(
   const restores = caused.filter((t) => t.kind === 'restore');
   if (r.status === 'won' && r.txnId !== null) {
     const restore = restores.find((t) => t.id === r.restoreTxnId);
-    if (restores.length !== 1 || !restore || restore.refs.restores !== r.txnId) problem('was won but its claw-back was not restored by one linked transaction', restores.map((t) => t.id));
-    // The restore undoes the whole revoke: debt still owed is cancelled, and debt the customer has
-    // meanwhile repaid comes back as credits, so what leaves `revoked` is everything that went in.
-    else if (-entryOn(restore, 'revoked') !== moved) problem(`was won but its restore gives back ${credits(-entryOn(restore, 'revoked'))}, not ${credits(moved)}`, [restore.id]);
+    // The restore undoes the whole revoke: debt still owed is cancelled, debt the customer has
+    // meanwhile repaid comes back as credits, and credits go back to their grants (to `expired`
+    // for a grant expired since), so what leaves `revoked` is everything that went in, but for
+    // the credits of grants voided before the chargeback was won, which stay revoked: the restore
+    // has no entry on such a grant. With nothing else to undo, there is no restore.
+    let keptRevoked = 0n;
+    const revoke = caused.find((t) => t.kind === 'revoke' && t.id === r.txnId);
+    for (const e of revoke?.entries ?? []) {
+      if (!e.account.startsWith('grant:') || grants.get(e.account.slice('grant:'.length))?.status !== 'voided') continue;
+      if (!restore?.entries.some((x) => x.account === e.account)) keptRevoked -= e.amountMicro;
+    }
+    const givenBack = moved - keptRevoked;
+    if (givenBack === 0n && restores.length === 0 && r.restoreTxnId === null) {
+      // Every grant it took from was voided before the win, and no debt was left to cancel.
+    } else if (restores.length !== 1 || !restore || restore.refs.restores !== r.txnId) problem('was won but its claw-back was not restored by one linked transaction', restores.map((t) => t.id));
+    else if (-entryOn(restore, 'revoked') !== givenBack) problem(`was won but its restore gives back ${credits(-entryOn(restore, 'revoked'))}, not ${credits(givenBack)}`, [restore.id]);
   } else if (restores.length > 0 || (r.status !== 'won' && r.restoreTxnId !== null)) {
     problem(`is ${r.status} but has a restore transaction`, restores.map((t) => t.id));
   }

@@ -192,8 +192,8 @@ async function clawBackProblemsIn(tx: StoreTx, window: ReconcileWindow): Promise
   const byCause = new Map<string, typeof txns>();
   for (const t of txns) byCause.set(t.causeId, [...(byCause.get(t.causeId) ?? []), t]);
   const grantIds = [...new Set(txns.flatMap((t) => t.entries.filter((e) => e.account.startsWith('grant:')).map((e) => e.account.slice('grant:'.length))))];
-  const grantInvoices = new Map((await tx.grants.getMany(grantIds)).map((g) => [g.id, g.invoiceId]));
-  return returns.flatMap(({ record, invoiceTotalMinor }) => clawBackProblems(record, invoiceTotalMinor, byCause.get(record.id) ?? [], grantInvoices));
+  const grants = new Map((await tx.grants.getMany(grantIds)).map((g) => [g.id, { invoiceId: g.invoiceId, status: g.status }]));
+  return returns.flatMap(({ record, invoiceTotalMinor }) => clawBackProblems(record, invoiceTotalMinor, byCause.get(record.id) ?? [], grants));
 }
 
 /** The money balance is a projection of credit notes and their uses: each note and each invoice with balance against its uses. */

@@ -191,12 +191,15 @@ export async function closeChargebackIn(engine: Engine, tx: StoreTx, id: string,
           entries.push({ account: accounts.grant(grant.id), amountMicro: repaidMicro });
           changes.event('grant.created', customer.id, { grant: grant.id, customer: customer.id, credits: formatCredits(repaidMicro), source: grant.source }, nowMs);
         }
-        const restore = entries;
-        record.restoreTxnId = changes.txn({
-          customerId: record.customerId, kind: 'restore', cause: { type: 'chargeback', id: record.id }, refs: { invoice: record.invoiceId, restores: record.txnId },
-          effectiveAtMs: nowMs, entries: compactEntries(restore),
-        }).id;
-
+        // Credits of a grant voided since stay revoked: when every grant it took from was voided
+        // and no debt is left to cancel, the restore moves nothing and is not written.
+        const restore = compactEntries(entries);
+        if (restore.length > 0) {
+          record.restoreTxnId = changes.txn({
+            customerId: record.customerId, kind: 'restore', cause: { type: 'chargeback', id: record.id }, refs: { invoice: record.invoiceId, restores: record.txnId },
+            effectiveAtMs: nowMs, entries: restore,
+          }).id;
+        }
       }
     }
     await tx.returns.close(record);

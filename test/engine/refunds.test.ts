@@ -8,6 +8,8 @@ import { ingestEvents } from '../../src/engine/ingest-events.ts';
 import { purchaseCredits } from '../../src/engine/purchases.ts';
 import { recordPayment } from '../../src/engine/invoices.ts';
 import { closeChargeback, createReturn } from '../../src/engine/refunds.ts';
+import { voidGrant } from '../../src/engine/grants.ts';
+import { reconcile } from '../../src/engine/reconcile.ts';
 import { getBalance } from '../../src/engine/balance.ts';
 import { formatCredits } from '../../src/core/decimal.ts';
 import type { CreditPolicy } from '../../src/core/claw-back.ts';
@@ -79,6 +81,53 @@ describe.each(dialects)('refunds and chargebacks on %s', (dialect) => {
   });
 });
 
+describe.each(dialects)('a chargeback won after its grant was voided, on %s', (dialect) => {
+  const ctx = useEngine(dialect);
+
+  /** A paid purchase of 1000 credits with `spent` used, charged back in full, its grant then voided. */
+  async function voidedAfterChargeback(spent: number) {
+    const { engine } = ctx;
+    const meter = `void_cb_${dialect}`;
+    if (!(await engine.store.read.usage.meterByCode(meter))) must(await createMeter(engine, { code: meter, event_type: meter, aggregation: 'sum', value_property: 'n', rate: { model: 'per_unit', credits_per_unit: '1' } }));
+    const clock = must(await createTestClock(engine, { frozen_time: '2026-06-01T00:00:00Z' }));
+    const customer = must(await createCustomer(engine, { currency: 'USD', test_clock: clock.id }));
+    const { invoice, grant } = must(await purchaseCredits(engine, customer.id, { credits: '1000', amount: 10000 }));
+    must(await recordPayment(engine, invoice.id, { amount: 10000 }));
+    if (spent > 0) await ingestEvents(engine, [{ id: `void-cb-${dialect}-${++seq}`, customer: customer.id, type: meter, properties: { n: spent } }]);
+    const cb = must(await createReturn(engine, 'chargeback', { invoice: invoice.id, amount: 10000, reason: 'fraud', credit_policy: 'full' }));
+    must(await voidGrant(engine, grant.id, 'closed account'));
+    return { customer, cb };
+  }
+
+  async function expectClean() {
+    const report = must(await reconcile(ctx.engine, {}));
+    expect(report.discrepancies).toEqual([]);
+    expect(await ctx.engine.store.read.ledger.balanceDiscrepancies()).toEqual([]);
+  }
+
+  it('restores nothing when every credit it revoked was the voided grant\'s', async () => {
+    const { customer, cb } = await voidedAfterChargeback(0);
+    const closed = must(await closeChargeback(ctx.engine, cb.id, 'won'));
+    expect([closed.status, closed.restoreTxnId]).toEqual(['won', null]);
+    expect(await balance(customer.id)).toEqual({ available: '0', debt: '0' });
+    await expectClean();
+  });
+
+  it('cancels the debt still owed and keeps the voided grant\'s credits revoked', async () => {
+    const { customer, cb } = await voidedAfterChargeback(400);
+    expect(await balance(customer.id)).toEqual({ available: '0', debt: '400' });
+    const closed = must(await closeChargeback(ctx.engine, cb.id, 'won'));
+    expect(closed.restoreTxnId).not.toBeNull();
+    expect(await balance(customer.id)).toEqual({ available: '0', debt: '0' });
+    await expectClean();
+  });
+
+  const balance = async (id: string) => {
+    const b = must(await getBalance(ctx.engine, id)).balance;
+    return { available: formatCredits(b.availableMicro), debt: formatCredits(b.debtMicro) };
+  };
+});
+
 describe.each(dialects)('a won chargeback after the debt was repaid, on %s', (dialect) => {
   const ctx = useEngine(dialect);
 
@@ -100,7 +149,6 @@ describe.each(dialects)('a won chargeback after the debt was repaid, on %s', (di
     b = must(await getBalance(engine, customer.id)).balance;
     // 600 restored to the first grant, and the 400 repaid from the second purchase come back too.
     expect([formatCredits(b.availableMicro), formatCredits(b.debtMicro)]).toEqual(['1600', '0']);
-    const { reconcile } = await import('../../src/engine/reconcile.ts');
     const report = must(await reconcile(engine, {}));
     expect(report.discrepancies.filter((d) => d.ids.includes(cb.id) || d.check.includes('refund'))).toEqual([]);
     expect(await engine.store.read.ledger.balanceDiscrepancies()).toEqual([]);

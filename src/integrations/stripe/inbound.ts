@@ -26,20 +26,35 @@ export async function verifyStripeEvent(rawBody: Buffer, signature: string | und
     const message = error instanceof Error ? error.message : 'The signature does not match.';
     return fail('stripe_signature_invalid', `The Stripe signature was refused: ${message}`);
   }
-  const raw = event as unknown as StripeObject;
+  // JSON writes a NUL character as `\u0000`, and PostgreSQL keeps none in text or JSON: such
+  // characters are kept as U+FFFD, on both databases alike (no id of Tally's holds either).
+  const raw = (rawBody.includes(nulEscape) ? withoutNul(event) : event) as unknown as StripeObject;
   const data = raw.data as StripeObject | undefined;
   const object = data?.object as StripeObject | undefined;
-  if (typeof raw.id !== 'string' || raw.id.length > 255 || typeof raw.type !== 'string' || !object || typeof object !== 'object') {
+  if (typeof raw.id !== 'string' || raw.id === '' || raw.id.length > 255 || typeof raw.type !== 'string' || raw.type.length > 255
+    || !object || typeof object !== 'object' || Array.isArray(object)) {
     return fail('stripe_event_invalid', 'The body is not a Stripe event (id, type and data.object are required).');
   }
   return ok({ id: raw.id, type: raw.type, objectId: idOf(object.id), payload: raw, action: actionOf(raw.type, object) });
+}
+
+const nulEscape = Buffer.from('\\u0000');
+
+/** `value` with every NUL character of its strings and keys replaced by U+FFFD. */
+function withoutNul(value: unknown): unknown {
+  if (typeof value === 'string') return value.replaceAll('\u0000', '\uFFFD');
+  if (Array.isArray(value)) return value.map(withoutNul);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, v]) => [key.replaceAll('\u0000', '\uFFFD'), withoutNul(v)]));
+  }
+  return value;
 }
 
 /** The event types Tally acts on; every other type is acknowledged and ignored. */
 export const handledStripeEvents = ['invoice.paid', 'invoice.payment_failed', 'charge.refunded', 'charge.dispute.created', 'charge.dispute.closed'] as const;
 
 export function actionOf(type: string, object: StripeObject): StripeAction {
-  const metadata = (object.metadata ?? {}) as Record<string, unknown>;
+  const metadata = isObject(object.metadata) ? object.metadata : {};
   const tallyInvoiceId = typeof metadata.tally_invoice_id === 'string' ? metadata.tally_invoice_id : null;
   const id = idOf(object.id);
   if (id === null) return { kind: 'ignored' };
@@ -80,13 +95,17 @@ function closedOutcome(status: unknown): 'won' | 'lost' {
 
 /** How the invoice was paid: its payment intent (current API: `payments`), or older APIs' `charge`/`payment_intent`. */
 function invoicePaymentRef(invoice: StripeObject): string | null {
-  const payments = (invoice.payments as { data?: StripeObject[] } | undefined)?.data ?? [];
-  for (const p of payments) {
-    const payment = (p.payment ?? {}) as StripeObject;
+  const payments = isObject(invoice.payments) ? invoice.payments.data : undefined;
+  for (const p of Array.isArray(payments) ? payments : []) {
+    const payment = isObject(p) && isObject(p.payment) ? p.payment : {};
     const ref = idOf(payment.payment_intent) ?? idOf(payment.charge);
     if (ref) return ref;
   }
   return idOf(invoice.payment_intent) ?? idOf(invoice.charge);
+}
+
+function isObject(value: unknown): value is StripeObject {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 /** A Stripe reference is an id, or the expanded object that carries it. */
