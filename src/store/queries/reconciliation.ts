@@ -210,14 +210,20 @@ export class ReconciliationQueries {
     return { ...counts, unfound: rows.map((r) => ({ eventId: r.id as string, customerId: r.customer_id as string })) };
   }
 
-  /** Paid grants from purchases created in the window, with the invoice line and invoice they link to. */
+  /**
+   * Paid grants from purchases created in the window, with the invoice line and invoice they link
+   * to. A grant an operator made with `POST /v1/grants` naming neither an invoice nor a line
+   * records a purchase made outside Tally (PRODUCT §4 allows it) and has nothing to link to: it is
+   * left out. Every purchase made through Tally names both.
+   */
   async purchaseGrants(w: ReconcileWindow, customers: CustomerRange = allCustomers): Promise<PurchaseGrantFacts[]> {
     const range = inCustomerRange('g.customer_id', customers);
     const rows = await this.c.query(
       `SELECT g.id, g.customer_id, g.status, g.invoice_id, g.invoice_line_id, g.credits, g.cost_amount, i.status AS invoice_status,
           l.id AS line_id, l.invoice_id AS line_invoice, l.type AS line_type, l.quantity AS line_quantity, l.amount AS line_amount
         FROM grants g LEFT JOIN invoice_lines l ON l.id = g.invoice_line_id LEFT JOIN invoices i ON i.id = g.invoice_id
-        WHERE ${range.sql} AND g.source = 'purchase' AND g.category = 'paid' AND g.created_at >= ? AND g.created_at < ? ORDER BY g.id`,
+        WHERE ${range.sql} AND g.source = 'purchase' AND g.category = 'paid' AND (g.invoice_id IS NOT NULL OR g.invoice_line_id IS NOT NULL)
+          AND g.created_at >= ? AND g.created_at < ? ORDER BY g.id`,
       [...range.params, w.fromMs, w.toMs],
     );
     return rows.map((r) => ({
