@@ -122,6 +122,11 @@ export const autoTopUp: DueWorkKind = {
     });
     changes.event('credits.top_up_created', customer.id, { customer: customer.id, invoice: invoice.id }, nowMs);
     await changes.flush(tx);
+    // Paid as it was issued (a free pack, or the customer's money balance covered it): armed again
+    // as a paid top-up is, but with no check at this instant. Credits still below the threshold
+    // are the same crossing, which has bought once; the next fall of its credits asks the next.
+    // (A check at once bought again and again in one instant while the balance lasted.)
+    if ((await tx.billing.invoice(invoice.id))?.status === 'paid') await tx.customers.setTopUpArmed(customer.id, true, null);
   },
 };
 

@@ -147,6 +147,48 @@ describe.each(dialects)('credit purchases over HTTP on %s', (dialect) => {
     await expectLedgerConsistent(api);
   });
 
+  it('buys once per crossing when the pack is paid at once and leaves the credits below the threshold', async () => {
+    const { api } = ctx;
+    const meter = await perUnitMeter(api);
+    const customer = await newCustomer(api);
+    // A free pack (amount 0: its invoice is paid as it is issued) smaller than the threshold.
+    const configured = await api.post(`/v1/customers/${customer.id}/auto_top_up`, { auto_top_up: { threshold: '1000', credits: '10', amount: 0 } });
+    expect(configured.status, JSON.stringify(configured.body)).toBe(200);
+    // Before, every purchase re-armed the customer with a check at once, still below: a top-up
+    // bought again at the same instant until due work gave up, and the advance answered 500.
+    await advance(api, customer.clock!, at(1 * minutes));
+    let invoices = await invoicesOf(api, customer.id);
+    expect(invoices.map((i) => [i.kind, i.status, i.total])).toEqual([['purchase', 'paid', 0]]);
+    expect(await balance(api, customer.id)).toMatchObject({ available: '10' });
+    expect((await api.get(`/v1/customers/${customer.id}`)).body.auto_top_up.armed).toBe(true);
+    await advance(api, customer.clock!, at(1 * days));
+    expect(await invoicesOf(api, customer.id)).toHaveLength(1);
+
+    // Credits that fall again ask for the next one.
+    await use(api, customer.id, meter.type, 5);
+    await advance(api, customer.clock!, at(2 * days));
+    invoices = await invoicesOf(api, customer.id);
+    expect(invoices.map((i) => [i.kind, i.status, i.total])).toEqual([['purchase', 'paid', 0], ['purchase', 'paid', 0]]);
+    expect(await balance(api, customer.id)).toMatchObject({ available: '15' });
+    await expectLedgerConsistent(api);
+  });
+
+  it('buys once per crossing when the customer\'s money balance pays the pack', async () => {
+    const { api } = ctx;
+    const customer = await newCustomer(api);
+    const note = await api.post('/v1/credit_notes', { customer: customer.id, amount: 100_000, reason: 'goodwill' });
+    expect(note.status, JSON.stringify(note.body)).toBe(201);
+    await api.post(`/v1/customers/${customer.id}/auto_top_up`, { auto_top_up: { threshold: '1000', credits: '10', amount: 100 } });
+    // The balance covers a thousand packs; one is bought, not one per pass until due work gives up.
+    const ready = await advance(api, customer.clock!, at(1 * minutes));
+    expect(ready.status).toBe('ready');
+    const invoices = await invoicesOf(api, customer.id);
+    expect(invoices.map((i) => [i.kind, i.status, i.total])).toEqual([['purchase', 'paid', 100]]);
+    expect(await balance(api, customer.id)).toMatchObject({ available: '10' });
+    expect((await api.get(`/v1/customers/${customer.id}`)).body.auto_top_up.armed).toBe(true);
+    await expectLedgerConsistent(api);
+  });
+
   it('turns auto top-up off with null and refuses bad settings', async () => {
     const { api } = ctx;
     const customer = await newCustomer(api);
