@@ -58,6 +58,11 @@ export async function createGrant(engine: Engine, input: CreateGrantInput): Prom
     if (!customer) return notFound('customer', input.customer);
     await tx.lockCustomers([customer.id]);
     tx.scopeWritesTo([customer.id]);
+    // The invoice a grant names is one of its customer's (a link to nothing would be kept as is).
+    if (input.invoice !== undefined && input.invoice !== null) {
+      const invoice = await tx.billing.invoice(input.invoice);
+      if (!invoice || invoice.customerId !== customer.id) return notFound('invoice', input.invoice);
+    }
     const nowMs = await customerNow(engine, tx, customer);
     const effective = effectiveAtMs ?? nowMs;
     const windowErrors = grantWindowErrors(effective, expiresAtMs);

@@ -80,7 +80,7 @@ export const CreateGrant = Type.Object({
   priority: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, description: 'Lower burns first (default 50).' })),
   effective_at: Type.Optional(KeptTimestamp),
   expires_at: Type.Optional(KeptTimestamp),
-  invoice: Type.Optional(IdRef),
+  invoice: Type.Optional({ ...IdRef, description: 'An invoice of the customer the credits were bought on (a purchase made through Tally names its own).' }),
   cost_basis: Type.Optional(Type.Object({ amount: MinorAmount, currency: Currency }, { additionalProperties: false })),
   metadata: Type.Optional(Metadata),
 }, { additionalProperties: false });

@@ -166,4 +166,28 @@ describe.each(dialects)('grants and balance on %s', (dialect) => {
     expect((await api.get(`/v1/grants/${two.id}`)).body).toMatchObject({ cost_basis: { amount: 200, currency: 'USD' }, priority: 50 });
     expect(await balance(api, customer.id)).toMatchObject({ available: '3.5', paid: '2', promotional: '1.5' });
   });
+
+  it('links a grant only to an invoice of its customer, and reconciles a purchase recorded from outside', async () => {
+    const { api } = ctx;
+    const customer = await newCustomer(api);
+    const other = await newCustomer(api);
+    const bought = await api.post(`/v1/customers/${customer.id}/purchases`, { credits: '10', amount: 100 });
+    expect(bought.status).toBe(201);
+    const theirs = await api.post(`/v1/customers/${other.id}/purchases`, { credits: '10', amount: 100 });
+    const before = (await api.get(`/v1/grants?customer=${customer.id}`)).body.data.length;
+    for (const invoice of ['inv_nope', theirs.body.invoice.id]) {
+      const refused = await api.post('/v1/grants', { customer: customer.id, credits: '5', category: 'paid', source: 'purchase', invoice });
+      expect([refused.status, refused.body.error.code]).toEqual([404, 'invoice_not_found']);
+    }
+    expect((await api.get(`/v1/grants?customer=${customer.id}`)).body.data.length).toBe(before);
+
+    // Paid credits bought elsewhere, recorded with their cost: nothing for the purchase-link check.
+    const outside = await newGrant(api, customer.id, '7', { cost_basis: { amount: 70, currency: 'USD' } });
+    // Credits claimed on an invoice that sold credits, without its line: named.
+    const claimed = await newGrant(api, customer.id, '3', { invoice: bought.body.invoice.id });
+    const reconciliation = await api.get('/v1/reconciliation');
+    const named = reconciliation.body.discrepancies.filter((d: { ids: string[] }) => d.ids.includes(customer.id));
+    expect(named).toEqual([expect.objectContaining({ check: 'purchase_grants_linked', ids: expect.arrayContaining([claimed.id, bought.body.invoice.id]) })]);
+    expect(named[0].ids).not.toContain(outside.id);
+  });
 });

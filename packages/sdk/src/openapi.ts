@@ -3858,6 +3858,7 @@ export interface operations {
                      * @example 2026-01-31T10:00:00Z
                      */
                     expires_at?: string;
+                    /** @description An invoice of the customer the credits were bought on (a purchase made through Tally names its own). */
                     invoice?: string;
                     cost_basis?: {
                         /** @description Integer count of minor units of the currency. */

@@ -212,9 +212,11 @@ export class ReconciliationQueries {
 
   /**
    * Paid grants from purchases created in the window, with the invoice line and invoice they link
-   * to. A grant an operator made with `POST /v1/grants` naming neither an invoice nor a line
-   * records a purchase made outside Tally (PRODUCT §4 allows it) and has nothing to link to: it is
-   * left out. Every purchase made through Tally names both.
+   * to: every grant a purchase made through Tally (it names its line), and every grant naming an
+   * invoice that sold credits (a purchase's grant whose line was lost, or another grant claiming
+   * credits that invoice sold). A grant an operator made with `POST /v1/grants` naming no such
+   * invoice records a purchase made outside Tally (PRODUCT §4 allows it) and has nothing to link
+   * to: it is left out.
    */
   async purchaseGrants(w: ReconcileWindow, customers: CustomerRange = allCustomers): Promise<PurchaseGrantFacts[]> {
     const range = inCustomerRange('g.customer_id', customers);
@@ -222,7 +224,8 @@ export class ReconciliationQueries {
       `SELECT g.id, g.customer_id, g.status, g.invoice_id, g.invoice_line_id, g.credits, g.cost_amount, i.status AS invoice_status,
           l.id AS line_id, l.invoice_id AS line_invoice, l.type AS line_type, l.quantity AS line_quantity, l.amount AS line_amount
         FROM grants g LEFT JOIN invoice_lines l ON l.id = g.invoice_line_id LEFT JOIN invoices i ON i.id = g.invoice_id
-        WHERE ${range.sql} AND g.source = 'purchase' AND g.category = 'paid' AND (g.invoice_id IS NOT NULL OR g.invoice_line_id IS NOT NULL)
+        WHERE ${range.sql} AND g.source = 'purchase' AND g.category = 'paid' AND (g.invoice_line_id IS NOT NULL
+            OR EXISTS (SELECT 1 FROM invoice_lines pl WHERE pl.invoice_id = g.invoice_id AND pl.type = 'credit_purchase'))
           AND g.created_at >= ? AND g.created_at < ? ORDER BY g.id`,
       [...range.params, w.fromMs, w.toMs],
     );
