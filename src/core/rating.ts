@@ -10,6 +10,7 @@
  */
 import { creditsScale, divRound, formatCredits, formatDecimal, parseCredits, parseDecimal, pow10, quantityFromJson, quantityScale, type Parsed } from './decimal.ts';
 import { invariant } from './errors.ts';
+import { isPlainObject } from './json.ts';
 
 /** Fraction digits a per-unit price may carry: 10^-12 credits per unit. */
 export const unitPriceScale = 12;
@@ -72,10 +73,6 @@ const allowedKeys: Record<Rate['model'], readonly string[]> = {
   package: ['model', 'package_size', 'credits_per_package'],
 };
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /**
  * Collects problems while parsing, so one pass reports every bad field at once. A missing
  * field is `required` rather than whatever the value parser would say about `undefined`.
@@ -117,7 +114,7 @@ const parseUnitPrice = (value: unknown): Parsed<bigint> => parseDecimal(value, u
 /** Parses the wire form of a rate (PRODUCT §3), reporting every bad field with its path. */
 export function parseRate(input: unknown, fieldPrefix = 'rate'): { ok: true; rate: Rate } | { ok: false; problems: RateProblem[] } {
   const problems = new Problems();
-  if (!isRecord(input)) {
+  if (!isPlainObject(input)) {
     problems.add(fieldPrefix, 'invalid_rate', 'A rate must be an object with a model.');
     return { ok: false, problems: problems.list };
   }
@@ -157,7 +154,7 @@ function parseTiers(input: unknown, path: string, problems: Problems): Graduated
   let previousUpToMicro = 0n;
   input.forEach((tier: unknown, index) => {
     const tierPath = `${path}[${index}]`;
-    if (!isRecord(tier)) return problems.add(tierPath, 'invalid_tier', 'A tier must be an object.');
+    if (!isPlainObject(tier)) return problems.add(tierPath, 'invalid_tier', 'A tier must be an object.');
     problems.unknownKeys(tier, ['up_to', 'credits_per_unit'], tierPath);
     const upToMicro = parseUpTo(tier, tierPath, index === input.length - 1, previousUpToMicro, problems);
     const creditsPerUnitPico = problems.read(tier, 'credits_per_unit', tierPath, parseUnitPrice);

@@ -126,7 +126,7 @@ export const autoTopUp: DueWorkKind = {
     // as a paid top-up is, but with no check at this instant. Credits still below the threshold
     // are the same crossing, which has bought once; the next fall of its credits asks the next.
     // (A check at once bought again and again in one instant while the balance lasted.)
-    if ((await tx.billing.invoice(invoice.id))?.status === 'paid') await tx.customers.setTopUpArmed(customer.id, true, null);
+    if (invoice.status === 'paid') await tx.customers.setTopUpArmed(customer.id, true, null);
   },
 };
 

@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import { parseTimestamp } from '../core/time.ts';
 import { limits } from './limits.ts';
-import { canonicalJson, findNulCharacter, jsonDepthExceeds } from '../core/json.ts';
+import { canonicalJson, findNulCharacter, isPlainObject, jsonDepthExceeds } from '../core/json.ts';
 
 /** A usage event that passed the shape checks and waits to be rated inside a transaction. */
 export interface UsageCandidate {
@@ -20,8 +20,6 @@ export interface Rejection {
   message: string;
   field?: string;
 }
-
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const eventFields: ReadonlySet<string> = new Set(['id', 'customer', 'type', 'timestamp', 'properties']);
 

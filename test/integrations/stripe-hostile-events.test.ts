@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
 import { dialects } from '../support/databases.ts';
 import { useServer } from '../support/server.ts';
@@ -71,6 +72,14 @@ describe.each(dialects)('signed Stripe events of any shape on %s', (dialect) => 
       expect(response.status, shown).toBeLessThan(500);
       if (response.status >= 400) expect(response.body?.error, shown).toMatchObject({ code: expect.any(String), message: expect.any(String) });
     }), { numRuns: runs });
+    // Nested deeper than any Stripe object (a signed body up to 1 MiB can nest a few hundred thousand levels).
+    for (const nul of ['', '\\u0000']) {
+      const deep = `${'['.repeat(100_000)}"x${nul}"${']'.repeat(100_000)}`;
+      const raw = `{"id":"evt_deep${nul}","object":"event","type":"invoice.paid","data":{"object":{"id":"in_deep","metadata":{"deep":${deep}}}}}`;
+      const signature = Stripe.webhooks.generateTestHeaderString({ payload: raw, secret: webhookSecret, timestamp: Math.floor(Date.now() / 1000) });
+      const response = await api.as(null).request('POST', '/v1/integrations/stripe/webhook', raw, { 'stripe-signature': signature });
+      expect([response.status, response.body?.error?.code]).toEqual([400, 'stripe_event_invalid']);
+    }
     expect((await api.get('/v1/integrations/stripe/unmatched')).status).toBe(200);
     await expectLedgerConsistent(api);
   }, 240_000);

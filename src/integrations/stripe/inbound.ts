@@ -1,5 +1,6 @@
 import type Stripe from 'stripe';
 import { fail, ok, type Outcome } from '../../core/errors.ts';
+import { isPlainObject, jsonDepthExceeds } from '../../core/json.ts';
 import type { StripeAction, StripeEventInput } from '../../engine/stripe-events.ts';
 
 /** Stripe's own default: a signature older (or newer) than this is refused, which stops replays. */
@@ -26,6 +27,9 @@ export async function verifyStripeEvent(rawBody: Buffer, signature: string | und
     const message = error instanceof Error ? error.message : 'The signature does not match.';
     return fail('stripe_signature_invalid', `The Stripe signature was refused: ${message}`);
   }
+  // Stripe's objects nest a few levels; a body nested far deeper is no Stripe event (and would be
+  // too deep to walk or store).
+  if (jsonDepthExceeds(event, stripeEventDepthMax)) return fail('stripe_event_invalid', `The body nests deeper than ${stripeEventDepthMax} levels.`);
   // JSON writes a NUL character as `\u0000`, and PostgreSQL keeps none in text or JSON: such
   // characters are kept as U+FFFD, on both databases alike (no id of Tally's holds either).
   const raw = (rawBody.includes(nulEscape) ? withoutNul(event) : event) as unknown as StripeObject;
@@ -40,7 +44,10 @@ export async function verifyStripeEvent(rawBody: Buffer, signature: string | und
 
 const nulEscape = Buffer.from('\\u0000');
 
-/** `value` with every NUL character of its strings and keys replaced by U+FFFD. */
+/** How deep an event may nest: far more than any Stripe object (an expanded invoice is about ten levels). */
+const stripeEventDepthMax = 64;
+
+/** `value` (at most `stripeEventDepthMax` levels deep) with every NUL character of its strings and keys replaced by U+FFFD. */
 function withoutNul(value: unknown): unknown {
   if (typeof value === 'string') return value.replaceAll('\u0000', '\uFFFD');
   if (Array.isArray(value)) return value.map(withoutNul);
@@ -54,7 +61,7 @@ function withoutNul(value: unknown): unknown {
 export const handledStripeEvents = ['invoice.paid', 'invoice.payment_failed', 'charge.refunded', 'charge.dispute.created', 'charge.dispute.closed'] as const;
 
 export function actionOf(type: string, object: StripeObject): StripeAction {
-  const metadata = isObject(object.metadata) ? object.metadata : {};
+  const metadata = isPlainObject(object.metadata) ? object.metadata : {};
   const tallyInvoiceId = typeof metadata.tally_invoice_id === 'string' ? metadata.tally_invoice_id : null;
   const id = idOf(object.id);
   if (id === null) return { kind: 'ignored' };
@@ -95,17 +102,13 @@ function closedOutcome(status: unknown): 'won' | 'lost' {
 
 /** How the invoice was paid: its payment intent (current API: `payments`), or older APIs' `charge`/`payment_intent`. */
 function invoicePaymentRef(invoice: StripeObject): string | null {
-  const payments = isObject(invoice.payments) ? invoice.payments.data : undefined;
+  const payments = isPlainObject(invoice.payments) ? invoice.payments.data : undefined;
   for (const p of Array.isArray(payments) ? payments : []) {
-    const payment = isObject(p) && isObject(p.payment) ? p.payment : {};
+    const payment = isPlainObject(p) && isPlainObject(p.payment) ? p.payment : {};
     const ref = idOf(payment.payment_intent) ?? idOf(payment.charge);
     if (ref) return ref;
   }
   return idOf(invoice.payment_intent) ?? idOf(invoice.charge);
-}
-
-function isObject(value: unknown): value is StripeObject {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 /** A Stripe reference is an id, or the expanded object that carries it. */
