@@ -68,8 +68,14 @@ function charsetOf(contentType: string | undefined): string | null {
   return match ? match[1]!.toLowerCase() : null;
 }
 
+/** A Content-Encoding other than `identity`, lower-cased, or null when the body is sent as it is. */
+function contentCodingOf(header: string | string[] | undefined): string | null {
+  const value = (Array.isArray(header) ? header.join(',') : header ?? '').trim().toLowerCase();
+  return value === '' || value === 'identity' ? null : value;
+}
+
 /**
- * Replaces the JSON body parser: refuses a declared charset other than UTF-8 (415), bytes that
+ * Replaces the JSON body parser: refuses a compressed body and a declared charset other than UTF-8 (415), bytes that
  * are not UTF-8 (400 invalid_encoding), then parses with Fastify's own safe parser (prototype
  * poisoning refused). JSON.parse itself does not recurse, so depth is bounded later, per field.
  */
@@ -78,6 +84,13 @@ export function registerJsonParser(app: FastifyInstance): void {
   // JSON only: Fastify's built-in text/plain parser would hand a string to the routes' schemas.
   app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    // A compressed body is not decoded (nor is it needed: request bodies are small); read as it
+    // stands it would be refused for its bytes, with a reason that names the wrong cause.
+    const coding = contentCodingOf(request.headers['content-encoding']);
+    if (coding !== null) {
+      done(refusal(415, 'unsupported_content_encoding', `Send the body uncompressed; Content-Encoding ${JSON.stringify(coding)} is not accepted.`), undefined);
+      return;
+    }
     const charset = charsetOf(request.headers['content-type']);
     if (charset !== null && charset !== 'utf-8' && charset !== 'utf8') {
       done(refusal(415, 'unsupported_charset', `Only UTF-8 JSON is accepted; this body declares charset ${JSON.stringify(charset)}.`), undefined);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { request as httpRequest } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { dialects } from '../support/databases.ts';
 import { adminKey, useServer, unique } from '../support/server.ts';
 import { newCustomer, newGrant, perUnitMeter } from './fixtures.ts';
@@ -134,6 +135,8 @@ describe.each(dialects)('hostile input on %s', (dialect) => {
       [api.request('POST', '/v1/customers', '{"currency":"USD"}', { 'content-type': 'text/plain' }), 415, 'unsupported_media_type'],
       [raw(api.baseUrl, 'POST', '/v1/customers', Buffer.from('{"currency":"USD"}', 'utf16le'), { 'content-type': 'application/json; charset=utf-16' }), 415, 'unsupported_charset'],
       [raw(api.baseUrl, 'POST', '/v1/customers', Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]), { 'content-type': 'application/json' }), 400, 'invalid_encoding'],
+      [raw(api.baseUrl, 'POST', '/v1/customers', gzipSync('{"currency":"USD"}'), { 'content-type': 'application/json', 'content-encoding': 'gzip' }), 415, 'unsupported_content_encoding'],
+      [api.request('POST', '/v1/customers', '{"currency":"USD"}', { 'content-encoding': 'br' }), 415, 'unsupported_content_encoding'],
       [api.as(null).get('/v1/customers'), 401, 'missing_api_key'],
     ];
     for (const [pending, status, code] of cases) {
@@ -144,6 +147,8 @@ describe.each(dialects)('hostile input on %s', (dialect) => {
     }
     const utf8 = await api.request('POST', '/v1/customers', '{"currency":"USD"}', { 'content-type': 'application/json; charset=UTF-8' });
     expect(utf8.status).toBe(201);
+    const identity = await api.request('POST', '/v1/customers', '{"currency":"USD"}', { 'content-encoding': 'Identity' });
+    expect(identity.status).toBe(201);
     const echoed = await api.request('GET', '/healthz', undefined, { 'x-request-id': 'trace-42' });
     expect(echoed.headers.get('x-request-id')).toBe('trace-42');
     const replaced = await api.request('GET', '/healthz', undefined, { 'x-request-id': 'bad id with spaces' });
