@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { Code, Credits, Currency, Metadata, MinorAmount, Name, PageQuery, RateSchema, KeptTimestamp, Timestamp } from './schemas.ts';
+import { Code, Credits, Currency, CustomerPageQuery, Metadata, MinorAmount, Name, RateSchema, KeptTimestamp, Timestamp } from './schemas.ts';
 
 /** Request schemas of plans, subscriptions, invoices, payments and purchases (PRODUCT §6–§7). */
 export const CreatePlan = Type.Object({
@@ -48,9 +48,9 @@ export const AutoTopUpSettings = Type.Object({
   ]),
 }, { additionalProperties: false });
 
-export const InvoiceQuery = Type.Composite([PageQuery, Type.Object({
+export const InvoiceQuery = Type.Composite([CustomerPageQuery, Type.Object({
   subscription: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
   period_start: Type.Optional(Timestamp),
-})]);
+})], { additionalProperties: false });
 
 export { Currency };

@@ -1,7 +1,7 @@
 import { Type, type TObject, type TProperties, type TSchema } from '@sinclair/typebox';
 import { Nullable, responds } from './openapi.ts';
 import { limits } from '../engine/limits.ts';
-import { Code, Credits, Metadata, Name, PageQuery, KeptTimestamp, Timestamp } from './schemas.ts';
+import { Code, Credits, CustomerPageQuery, Metadata, Name, KeptTimestamp, Timestamp } from './schemas.ts';
 
 /**
  * Request and response schemas of campaigns, redemptions and referrals (PRODUCT §15). The same
@@ -39,12 +39,12 @@ export const CreateReferral = Type.Object({
   metadata: Type.Optional(Metadata),
 }, { additionalProperties: false });
 
-export const ReferralQuery = Type.Composite([PageQuery, Type.Object({
+export const ReferralQuery = Type.Composite([CustomerPageQuery, Type.Object({
   referrer: Type.Optional(Type.String({ maxLength: 255 })),
   referred: Type.Optional(Type.String({ maxLength: 255 })),
-})]);
+})], { additionalProperties: false });
 
-export const RedemptionQuery = Type.Composite([PageQuery, Type.Object({ promotion: Type.Optional(Type.String({ maxLength: 255 })) })]);
+export const RedemptionQuery = Type.Composite([CustomerPageQuery, Type.Object({ promotion: Type.Optional(Type.String({ maxLength: 255 })) })], { additionalProperties: false });
 
 const record = <P extends TProperties>(id: string, description: string, properties: P): TObject<P> =>
   Type.Object(properties, { $id: id, additionalProperties: false, description });

@@ -21,11 +21,26 @@ export const MinorAmount = Type.Integer({ minimum: 0, maximum: 1e15, description
 export const IdRef = Type.String({ minLength: 1, maxLength: limits.idLengthMax });
 export const IdParam = Type.Object({ id: IdRef });
 
-export const PageQuery = Type.Object({
+/**
+ * Query strings take only the parameters their route reads: one it does not know is refused like
+ * an unknown body field (`validation_failed`, the parameter named), where ignoring it would answer
+ * a misspelt filter (`?custmer=`) with every record.
+ */
+const cursorFields = {
   limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$', description: `Page size, 1 to ${limits.pageSizeMax} (default ${limits.pageSizeDefault}).` })),
   starting_after: Type.Optional(Type.String({ minLength: 1, maxLength: limits.idLengthMax, description: 'The cursor: the last id of the previous page.' })),
-  customer: Type.Optional(IdRef),
-});
+};
+const pageFields = {
+  ...cursorFields,
+  order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')], { description: '`desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written).' })),
+};
+const customerField = { customer: Type.Optional({ ...IdRef, description: "Only this customer's records (its id or external_id)." }) };
+/** A list in the order its records were written, or newest first. */
+export const PageQuery = Type.Object(pageFields, { additionalProperties: false });
+/** A list that can also be narrowed to one customer. */
+export const CustomerPageQuery = Type.Object({ ...pageFields, ...customerField }, { additionalProperties: false });
+/** A list in an order of its own (a campaign's codes, by code): a size and a cursor only. */
+export const CursorQuery = Type.Object(cursorFields, { additionalProperties: false });
 
 /** Payment terms: invoices fall due this many days after finalization. */
 export const NetDays = Type.Integer({ minimum: 0, maximum: 365, description: 'Payment terms: invoices are due this many days after finalization (default 0: on finalization).' });
@@ -133,16 +148,13 @@ export const CreateApiKey = Type.Object({
   customer: Type.Optional(Type.String({ minLength: 1, maxLength: limits.idLengthMax, description: 'Bind the key to one customer (a portal token, read scope only).' })),
 }, { additionalProperties: false });
 
-export const CustomerQuery = Type.Composite([PageQuery, Type.Object({
+export const CustomerQuery = Type.Object({
+  ...pageFields,
   q: Type.Optional(Type.String({ minLength: 1, maxLength: 320, description: 'Search: an id, external id or email, or the start of a name or email.' })),
-})]);
+}, { additionalProperties: false });
 
 /** A list that can also be read newest first: the ledger, webhook deliveries. Oldest first by default. */
-export const OrderedPageQuery = Type.Composite([PageQuery, Type.Object({
-  order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')], { description: '`desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written).' })),
-})]);
-
-export const EventsLogQuery = Type.Composite([PageQuery, Type.Object({ type: Type.Optional(Type.String({ maxLength: 100 })) })]);
+export const EventsLogQuery = Type.Object({ ...pageFields, ...customerField, type: Type.Optional(Type.String({ maxLength: 100 })) }, { additionalProperties: false });
 
 export const UsageSeriesQuery = Type.Object({
   meter: Type.Optional(Type.String({ minLength: 1, maxLength: limits.codeLengthMax, description: 'A meter code or id: only this meter. Default: every meter the customer used.' })),

@@ -145,4 +145,33 @@ describe.each(dialects)('cursor pagination on %s', (dialect) => {
     expect(everyone).toEqual([...everyone].sort());
     expect(everyone.filter((id) => inTime.includes(id))).toEqual([...inTime].sort());
   });
+  it('reads every list newest first with order=desc, and refuses a query parameter its list does not take', async () => {
+    const { api } = ctx;
+    const customer = await newCustomer(api, { clock: null });
+    const grants = [];
+    for (let i = 0; i < 3; i++) grants.push((await newGrant(api, customer.id, '5')).id);
+    const oldestFirst = (await api.get(`/v1/grants?customer=${customer.id}`)).body.data.map((g: { id: string }) => g.id);
+    expect(oldestFirst).toEqual(grants);
+    const newest = (await api.get(`/v1/grants?customer=${customer.id}&order=desc&limit=2`)).body;
+    expect(newest).toMatchObject({ has_more: true, next_cursor: grants[1] });
+    expect(newest.data.map((g: { id: string }) => g.id)).toEqual([grants[2], grants[1]]);
+    const older = (await api.get(`/v1/grants?customer=${customer.id}&order=desc&starting_after=${newest.next_cursor}`)).body;
+    expect(older.data.map((g: { id: string }) => g.id)).toEqual([grants[0]]);
+    const customersDesc = (await api.get('/v1/customers?order=desc&limit=1')).body.data.map((c: { id: string }) => c.id);
+    expect(customersDesc).toEqual([customer.id]);
+
+    // A misspelt filter answered every customer's grants before; a filter a list has no use for
+    // (meters belong to no customer) said nothing of being ignored.
+    for (const [path, field] of [
+      [`/v1/grants?custmer=${customer.id}`, 'custmer'],
+      [`/v1/meters?customer=${customer.id}`, 'customer'],
+      ['/v1/invoices?limit=5&status=paid', 'status'],
+      ['/v1/reports/revenue?currency=USD', 'currency'],
+      ['/v1/promotions/prm_none/codes?order=desc', 'order'],
+    ] as const) {
+      const refused = await api.get(path);
+      expect([refused.status, refused.body.error?.code, refused.body.error?.details?.fields], path)
+        .toEqual([400, 'validation_failed', [expect.objectContaining({ field, code: 'unknown_field' })]]);
+    }
+  });
 });

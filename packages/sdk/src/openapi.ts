@@ -3317,7 +3317,8 @@ export interface operations {
                 limit?: string;
                 /** @description The cursor: the last id of the previous page. */
                 starting_after?: string;
-                customer?: string;
+                /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
+                order?: "asc" | "desc";
                 /** @description Search: an id, external id or email, or the start of a name or email. */
                 q?: string;
             };
@@ -3623,7 +3624,8 @@ export interface operations {
                 limit?: string;
                 /** @description The cursor: the last id of the previous page. */
                 starting_after?: string;
-                customer?: string;
+                /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
+                order?: "asc" | "desc";
             };
             header?: never;
             path?: never;
@@ -3783,6 +3785,9 @@ export interface operations {
                 limit?: string;
                 /** @description The cursor: the last id of the previous page. */
                 starting_after?: string;
+                /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
+                order?: "asc" | "desc";
+                /** @description Only this customer's records (its id or external_id). */
                 customer?: string;
             };
             header?: never;
@@ -4095,6 +4100,9 @@ export interface operations {
                 limit?: string;
                 /** @description The cursor: the last id of the previous page. */
                 starting_after?: string;
+                /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
+                order?: "asc" | "desc";
+                /** @description Only this customer's records (its id or external_id). */
                 customer?: string;
             };
             header?: never;
@@ -4604,7 +4612,8 @@ export interface operations {
                 limit?: string;
                 /** @description The cursor: the last id of the previous page. */
                 starting_after?: string;
-                customer?: string;
+                /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
+                order?: "asc" | "desc";
             };
             header?: never;
             path?: never;
@@ -4769,9 +4778,10 @@ export interface operations {
                 limit?: string;
                 /** @description The cursor: the last id of the previous page. */
                 starting_after?: string;
-                customer?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
+                /** @description Only this customer's records (its id or external_id). */
+                customer?: string;
             };
             header?: never;
             path?: never;
@@ -4913,6 +4923,9 @@ export interface operations {
                 limit?: string;
                 /** @description The cursor: the last id of the previous page. */
                 starting_after?: string;
+                /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
+                order?: "asc" | "desc";
+                /** @description Only this customer's records (its id or external_id). */
                 customer?: string;
                 type?: string;
             };
@@ -5007,7 +5020,8 @@ export interface operations {
                 limit?: string;
                 /** @description The cursor: the last id of the previous page. */
                 starting_after?: string;
-                customer?: string;
+                /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
+                order?: "asc" | "desc";
             };
             header?: never;
             path?: never;
@@ -5192,6 +5206,9 @@ export interface operations {
                 limit?: string;
                 /** @description The cursor: the last id of the previous page. */
                 starting_after?: string;
+                /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
+                order?: "asc" | "desc";
+                /** @description Only this customer's records (its id or external_id). */
                 customer?: string;
             };
             header?: never;
@@ -5430,6 +5447,9 @@ export interface operations {
                 limit?: string;
                 /** @description The cursor: the last id of the previous page. */
                 starting_after?: string;
+                /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
+                order?: "asc" | "desc";
+                /** @description Only this customer's records (its id or external_id). */
                 customer?: string;
                 subscription?: string;
                 /**
@@ -5736,6 +5756,9 @@ export interface operations {
                 limit?: string;
                 /** @description The cursor: the last id of the previous page. */
                 starting_after?: string;
+                /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
+                order?: "asc" | "desc";
+                /** @description Only this customer's records (its id or external_id). */
                 customer?: string;
             };
             header?: never;
@@ -5879,6 +5902,9 @@ export interface operations {
                 limit?: string;
                 /** @description The cursor: the last id of the previous page. */
                 starting_after?: string;
+                /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
+                order?: "asc" | "desc";
+                /** @description Only this customer's records (its id or external_id). */
                 customer?: string;
             };
             header?: never;
@@ -6722,6 +6748,9 @@ export interface operations {
                 limit?: string;
                 /** @description The cursor: the last id of the previous page. */
                 starting_after?: string;
+                /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
+                order?: "asc" | "desc";
+                /** @description Only this customer's records (its id or external_id). */
                 customer?: string;
             };
             header?: never;
@@ -6830,7 +6859,8 @@ export interface operations {
                 limit?: string;
                 /** @description The cursor: the last id of the previous page. */
                 starting_after?: string;
-                customer?: string;
+                /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
+                order?: "asc" | "desc";
             };
             header?: never;
             path: {
@@ -7050,7 +7080,8 @@ export interface operations {
                 limit?: string;
                 /** @description The cursor: the last id of the previous page. */
                 starting_after?: string;
-                customer?: string;
+                /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
+                order?: "asc" | "desc";
             };
             header?: never;
             path?: never;
@@ -7124,7 +7155,8 @@ export interface operations {
                 limit?: string;
                 /** @description The cursor: the last id of the previous page. */
                 starting_after?: string;
-                customer?: string;
+                /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
+                order?: "asc" | "desc";
             };
             header?: never;
             path?: never;
@@ -7512,7 +7544,6 @@ export interface operations {
                 limit?: string;
                 /** @description The cursor: the last id of the previous page. */
                 starting_after?: string;
-                customer?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
             };
@@ -7798,7 +7829,8 @@ export interface operations {
                 limit?: string;
                 /** @description The cursor: the last id of the previous page. */
                 starting_after?: string;
-                customer?: string;
+                /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
+                order?: "asc" | "desc";
             };
             header?: never;
             path?: never;
@@ -7977,6 +8009,9 @@ export interface operations {
                 limit?: string;
                 /** @description The cursor: the last id of the previous page. */
                 starting_after?: string;
+                /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
+                order?: "asc" | "desc";
+                /** @description Only this customer's records (its id or external_id). */
                 customer?: string;
                 promotion?: string;
             };
@@ -8109,7 +8144,6 @@ export interface operations {
                 limit?: string;
                 /** @description The cursor: the last id of the previous page. */
                 starting_after?: string;
-                customer?: string;
             };
             header?: never;
             path: {
@@ -8215,6 +8249,9 @@ export interface operations {
                 limit?: string;
                 /** @description The cursor: the last id of the previous page. */
                 starting_after?: string;
+                /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
+                order?: "asc" | "desc";
+                /** @description Only this customer's records (its id or external_id). */
                 customer?: string;
                 referrer?: string;
                 referred?: string;

@@ -36,9 +36,9 @@ export function billingRoutes(app: FastifyInstance, engine: Engine): void {
     schema: { tags: ['subscriptions'], operationId: 'createSubscription', summary: 'Subscribe a customer to a plan (anniversary periods)', response: responds(201, Type.Ref(R.Subscription), 'The subscription created.'), body: B.CreateSubscription },
   }, async (req, reply) => send(reply, await createSubscription(engine, req.body), BV.subscriptionView, 201));
 
-  app.get<{ Querystring: Static<typeof S.PageQuery> }>('/v1/subscriptions', {
+  app.get<{ Querystring: Static<typeof S.CustomerPageQuery> }>('/v1/subscriptions', {
     config: { scope: 'read' },
-    schema: { tags: ['subscriptions'], operationId: 'listSubscriptions', summary: 'List subscriptions', response: responds(200, List(Type.Ref(R.Subscription), 'A page of subscriptions.')), querystring: S.PageQuery },
+    schema: { tags: ['subscriptions'], operationId: 'listSubscriptions', summary: 'List subscriptions', response: responds(200, List(Type.Ref(R.Subscription), 'A page of subscriptions.')), querystring: S.CustomerPageQuery },
   }, async (req, reply) => {
     const customerId = await customerFilter(engine, req.caller?.customerId ?? null, req.query.customer);
     if (customerId === false) return sendError(reply, hiddenCustomer(req.query.customer ?? ''));

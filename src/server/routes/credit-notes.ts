@@ -51,11 +51,11 @@ export function creditNoteRoutes(app: FastifyInstance, engine: Engine): void {
     },
   }, async (req, reply) => send(reply, await createCreditNote(engine, req.body), (n) => creditNoteView(n), 201));
 
-  app.get<{ Querystring: Static<typeof S.PageQuery> }>('/v1/credit_notes', {
+  app.get<{ Querystring: Static<typeof S.CustomerPageQuery> }>('/v1/credit_notes', {
     config: { scope: 'read' },
     schema: {
       operationId: 'listCreditNotes', tags: ['credit notes'], summary: 'List credit notes, optionally of one customer',
-      querystring: S.PageQuery, response: responds(200, C.CreditNoteList),
+      querystring: S.CustomerPageQuery, response: responds(200, C.CreditNoteList),
     },
   }, async (req, reply) => {
     const customerId = await customerFilter(engine, req.caller?.customerId ?? null, req.query.customer);

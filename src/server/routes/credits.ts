@@ -91,9 +91,9 @@ export function creditRoutes(app: FastifyInstance, engine: Engine): void {
     schema: { tags: ['grants'], operationId: 'createGrant', summary: 'Grant credits to a customer', response: responds(201, Type.Ref(R.Grant), 'The grant created.'), body: S.CreateGrant },
   }, async (req, reply) => send(reply, await createGrant(engine, req.body), V.grantView, 201));
 
-  app.get<{ Querystring: Static<typeof S.PageQuery> }>('/v1/grants', {
+  app.get<{ Querystring: Static<typeof S.CustomerPageQuery> }>('/v1/grants', {
     config: { scope: 'read' },
-    schema: { tags: ['grants'], operationId: 'listGrants', summary: 'List grants, optionally of one customer', response: responds(200, List(Type.Ref(R.Grant), 'A page of grants.')), querystring: S.PageQuery },
+    schema: { tags: ['grants'], operationId: 'listGrants', summary: 'List grants, optionally of one customer', response: responds(200, List(Type.Ref(R.Grant), 'A page of grants.')), querystring: S.CustomerPageQuery },
   }, async (req, reply) => {
     const customerId = await customerFilter(engine, req.caller?.customerId ?? null, req.query.customer);
     if (customerId === false) return sendError(reply, hiddenCustomer(req.query.customer ?? ''));

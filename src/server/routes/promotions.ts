@@ -76,11 +76,11 @@ export function promotionRoutes(app: FastifyInstance, engine: Engine): void {
     },
   }, async (req, reply) => send(reply, await deactivatePromotion(engine, req.params.id), promotionView));
 
-  app.get<{ Params: Static<typeof S.IdParam>; Querystring: Static<typeof S.PageQuery> }>('/v1/promotions/:id/codes', {
+  app.get<{ Params: Static<typeof S.IdParam>; Querystring: Static<typeof S.CursorQuery> }>('/v1/promotions/:id/codes', {
     config: { scope: 'read' },
     schema: {
       tags, operationId: 'listPromotionCodes', summary: "A campaign's codes: a page of JSON, or every code as CSV (Accept: text/csv) for export",
-      params: S.IdParam, querystring: S.PageQuery,
+      params: S.IdParam, querystring: S.CursorQuery,
       response: P.respondsJsonOrCsv(List(Type.Ref(P.PromotionCodeView), 'A page of codes (JSON), or every code (CSV).'), 'A page of codes (JSON), or every code (CSV).'),
     },
   }, async (req, reply) => {

@@ -14,9 +14,9 @@ export const ReportQuery = Type.Object({
   from: Type.Optional({ ...Timestamp, description: 'Start of the window (inclusive), RFC 3339. Open when left out.' }),
   to: Type.Optional({ ...Timestamp, description: 'End of the window (exclusive), RFC 3339. Open when left out.' }),
   customer: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'Only this customer (id or external_id).' })),
-});
+}, { additionalProperties: false });
 
-const ReconcileQuery = Type.Object({ from: ReportQuery.properties.from, to: ReportQuery.properties.to });
+const ReconcileQuery = Type.Object({ from: ReportQuery.properties.from, to: ReportQuery.properties.to }, { additionalProperties: false });
 
 const summaries: Record<ReportName, string> = {
   revenue: 'Revenue by plan and period: invoiced, paid, refunded, charged back, net',

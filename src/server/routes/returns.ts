@@ -73,9 +73,9 @@ export function returnRoutes(app: FastifyInstance, engine: Engine, defaultShortf
       return reply.send(returnView(found.record, found.clawBacks));
     });
 
-    app.get<{ Querystring: Static<typeof S.PageQuery> }>(`/v1/${plural}`, {
+    app.get<{ Querystring: Static<typeof S.CustomerPageQuery> }>(`/v1/${plural}`, {
       config: { scope: 'read' },
-      schema: { tags: [plural], operationId: `list${title}s`, summary: `List ${plural}`, response: responds(200, List(Type.Ref(record), `A page of ${plural}.`)), querystring: S.PageQuery },
+      schema: { tags: [plural], operationId: `list${title}s`, summary: `List ${plural}`, response: responds(200, List(Type.Ref(record), `A page of ${plural}.`)), querystring: S.CustomerPageQuery },
     }, async (req, reply) => {
       const customerId = await customerFilter(engine, req.caller?.customerId ?? null, req.query.customer);
       if (customerId === false) return sendError(reply, hiddenCustomer(req.query.customer ?? ''));

@@ -73,11 +73,11 @@ export function systemRoutes(app: FastifyInstance, engine: Engine, metrics: Metr
     return reply.send({ id: req.params.id, object: 'api_key', revoked: true });
   });
 
-  app.get<{ Querystring: Static<typeof S.OrderedPageQuery> }>('/v1/ledger/transactions', {
+  app.get<{ Querystring: Static<typeof S.CustomerPageQuery> }>('/v1/ledger/transactions', {
     config: { scope: 'read' },
     schema: { tags: ['ledger'], operationId: 'listLedgerTransactions', summary: 'List ledger transactions with their entries',
       description: 'In id order (`order=desc`: newest first). A transaction\'s id follows the time it was written, except a usage charge\'s, which carries its event\'s timestamp: the charge of an event sent late lists at the time of its usage.',
-      response: responds(200, List(Type.Ref(R.LedgerTransaction), 'A page of ledger transactions.')), querystring: S.OrderedPageQuery },
+      response: responds(200, List(Type.Ref(R.LedgerTransaction), 'A page of ledger transactions.')), querystring: S.CustomerPageQuery },
   }, async (req, reply) => {
     const customerId = await customerFilter(engine, req.caller?.customerId ?? null, req.query.customer);
     if (customerId === false) return sendError(reply, hiddenCustomer(req.query.customer ?? ''));

@@ -53,11 +53,11 @@ operationId: 'ingestEvents',
     return send(reply, outcome, (v) => V.usageEventView(v.event, v.transaction));
   });
 
-  app.get<{ Querystring: Static<typeof S.PageQuery> }>('/v1/usage_events', {
+  app.get<{ Querystring: Static<typeof S.CustomerPageQuery> }>('/v1/usage_events', {
     config: { scope: 'read' },
     schema: { tags: ['usage'], operationId: 'listUsageEvents', summary: 'List usage events',
       description: 'All usage events in the order of their ids, or with `customer` one customer\'s in the order they happened (by the minute of their timestamp, then as recorded). The cursor is an event id either way.',
-      response: responds(200, List(Type.Ref(R.UsageEvent), 'A page of usage events.')), querystring: S.PageQuery },
+      response: responds(200, List(Type.Ref(R.UsageEvent), 'A page of usage events.')), querystring: S.CustomerPageQuery },
   }, async (req, reply) => {
     const customerId = await customerFilter(engine, req.caller?.customerId ?? null, req.query.customer);
     if (customerId === false) return sendError(reply, hiddenCustomer(req.query.customer ?? ''));

@@ -58,10 +58,10 @@ export function webhookRoutes(app: FastifyInstance, engine: Engine, deps: Webhoo
     },
   }, async (req, reply) => send(reply, await rotateWebhookSecret(engine, deps, req.params.id), withSecret));
 
-  app.get<{ Params: Static<typeof S.IdParam>; Querystring: Static<typeof S.OrderedPageQuery> }>('/v1/webhook_endpoints/:id/deliveries', {
+  app.get<{ Params: Static<typeof S.IdParam>; Querystring: Static<typeof S.PageQuery> }>('/v1/webhook_endpoints/:id/deliveries', {
     schema: {
       operationId: 'listWebhookDeliveries', tags, summary: 'List an endpoint\'s deliveries, each with every attempt (oldest first, or newest first with order=desc)',
-      params: S.IdParam, querystring: S.OrderedPageQuery, response: responds(200, W.WebhookDeliveryList),
+      params: S.IdParam, querystring: S.PageQuery, response: responds(200, W.WebhookDeliveryList),
     },
   }, async (req, reply) => {
     // The deliveries and their attempts from one snapshot: a batch of attempts recorded between
