@@ -65,3 +65,28 @@ export function useNote<T extends NoteAmounts>(note: T, kind: 'applied' | 'refun
   next.status = next.remainingMinor === 0n ? 'closed' : 'open';
   return next;
 }
+
+/** What an invoice took in, and what earlier refunds and chargebacks (not won) gave back of it. */
+export interface ReturnableFacts {
+  amountPaidMinor: bigint;
+  /** The part of `amountPaidMinor` paid from the customer's balance (credit notes). */
+  balanceAppliedMinor: bigint;
+  /** Earlier refunds to cash and chargebacks not won. */
+  returnedAsMoneyMinor: bigint;
+  /** Earlier refunds to the balance. */
+  returnedToBalanceMinor: bigint;
+}
+
+/**
+ * At most what a refund or chargeback may return on an invoice (PRODUCT §8: never more than was
+ * paid less earlier returns). Money goes back as money only as far as it came in as money: the
+ * part the balance paid may go back to the balance, but never out in cash or through the card
+ * network, or a note that is not refundable, which can only be applied to invoices, would be paid
+ * out through the invoice it paid.
+ */
+export function returnableMinor(facts: ReturnableFacts, to: 'money' | 'balance'): bigint {
+  const all = facts.amountPaidMinor - facts.returnedAsMoneyMinor - facts.returnedToBalanceMinor;
+  if (to === 'balance') return all;
+  const money = facts.amountPaidMinor - facts.balanceAppliedMinor - facts.returnedAsMoneyMinor;
+  return money < all ? money : all;
+}

@@ -1,5 +1,6 @@
 import { minorToJson } from '../core/money.ts';
 import { clawBack, type CreditPolicy } from '../core/claw-back.ts';
+import { returnableMinor } from '../core/customer-balance.ts';
 import { formatCredits } from '../core/decimal.ts';
 import { fail, invalid, notFound, ok, type Outcome } from '../core/errors.ts';
 import { accounts, compactEntries, type LedgerEntry } from '../core/ledger.ts';
@@ -52,12 +53,20 @@ export async function createReturnIn(engine: Engine, tx: StoreTx, kind: ReturnRe
     if (!found) return notFound('invoice', input.invoice);
     await tx.lockCustomers([found.customerId]);
     const invoice = (await tx.billing.invoice(found.id))!;
-    const returnableMinor = invoice.amountPaidMinor - invoice.amountRefundedMinor - invoice.amountChargedBackMinor;
+    const returns = await tx.returns.forInvoice(invoice.id);
+    const facts = { amountPaidMinor: invoice.amountPaidMinor, balanceAppliedMinor: invoice.balanceAppliedMinor, returnedAsMoneyMinor: 0n, returnedToBalanceMinor: 0n };
+    for (const r of returns) {
+      if (r.status === 'won') continue;
+      if (r.destination === 'balance') facts.returnedToBalanceMinor += r.amountMinor;
+      else facts.returnedAsMoneyMinor += r.amountMinor;
+    }
+    const limitMinor = returnableMinor(facts, input.to === 'balance' ? 'balance' : 'money');
     const amountMinor = BigInt(input.amount);
-    if (amountMinor > returnableMinor) {
-      return fail('amount_exceeds_paid', `At most ${returnableMinor} minor units can be returned on this invoice (paid less earlier refunds and chargebacks).`, {
+    if (amountMinor > limitMinor) {
+      const paidFromBalance = invoice.balanceAppliedMinor > 0n && input.to !== 'balance' ? ' (what the balance paid can be refunded only to the balance)' : '';
+      return fail('amount_exceeds_paid', `At most ${limitMinor} minor units can be returned on this invoice: paid less earlier refunds and chargebacks${paidFromBalance}.`, {
         fields: [{ field: 'amount', code: 'amount_exceeds_paid', message: 'more than was paid less earlier refunds' }],
-        details: { returnable: minorToJson(returnableMinor) },
+        details: { returnable: minorToJson(limitMinor) },
       });
     }
     const customer = (await tx.customers.find(invoice.customerId))!;
@@ -65,7 +74,7 @@ export async function createReturnIn(engine: Engine, tx: StoreTx, kind: ReturnRe
     const grants = (await tx.grants.forInvoice(invoice.id)).filter((g) => g.source !== 'rollover' && g.status !== 'pending');
     let grantedMicro = 0n;
     for (const g of grants) grantedMicro += g.creditsMicro;
-    const earlier = (await tx.returns.forInvoice(invoice.id)).filter((r) => r.status !== 'won');
+    const earlier = returns.filter((r) => r.status !== 'won');
     for (const r of earlier) if (input.credit_policy === 'full') grantedMicro -= r.creditsTargetMicro;
     if (grantedMicro < 0n) grantedMicro = 0n;
     const usable = grants.filter((g) => g.status === 'active' && (g.expiresAtMs === null || g.expiresAtMs > nowMs) && g.remainingMicro > 0n);

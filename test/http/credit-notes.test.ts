@@ -130,6 +130,34 @@ describe.each(dialects)('credit notes and the customer balance on %s', (dialect)
     expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
   });
 
+  it('what the balance paid goes back only to the balance: a non-refundable note never leaves as cash or a chargeback', async () => {
+    const { api } = ctx;
+    const customer = await newCustomer(api);
+    expect((await api.post('/v1/credit_notes', { customer: customer.id, amount: 400, reason: 'outage', refundable: false })).status).toBe(201);
+    const invoice = (await api.post(`/v1/customers/${customer.id}/purchases`, { credits: '10', amount: 1000 })).body.invoice;
+    expect(invoice).toMatchObject({ balance_applied: 400, amount_due: 600 });
+    await pay(api, invoice);
+
+    // 600 came in as money, 400 from the note: 601 in cash is refused and stores nothing.
+    const tooMuch = await api.post('/v1/refunds', { invoice: invoice.id, amount: 601, reason: 'x', credit_policy: 'none' });
+    expect([tooMuch.status, tooMuch.body.error.code, tooMuch.body.error.details.returnable]).toEqual([409, 'amount_exceeds_paid', 600]);
+    const chargeback = await api.post('/v1/chargebacks', { invoice: invoice.id, amount: 601, reason: 'x', credit_policy: 'none' });
+    expect([chargeback.status, chargeback.body.error.code]).toEqual([409, 'amount_exceeds_paid']);
+    expect((await api.get(`/v1/invoices/${invoice.id}`)).body).toMatchObject({ amount_paid: 1000, amount_refunded: 0, amount_charged_back: 0 });
+
+    // 500 in cash, then what is left of the money (100) charged back; the note's 400 goes back to the balance.
+    expect((await api.post('/v1/refunds', { invoice: invoice.id, amount: 500, reason: 'x', credit_policy: 'none' })).status).toBe(201);
+    expect((await api.post('/v1/chargebacks', { invoice: invoice.id, amount: 100, reason: 'x', credit_policy: 'none' })).status).toBe(201);
+    const cash = await api.post('/v1/refunds', { invoice: invoice.id, amount: 1, reason: 'x', credit_policy: 'none' });
+    expect([cash.status, cash.body.error.details.returnable]).toEqual([409, 0]);
+    const toBalance = await api.post('/v1/refunds', { invoice: invoice.id, amount: 400, reason: 'x', credit_policy: 'none', to: 'balance' });
+    expect(toBalance.status, JSON.stringify(toBalance.body)).toBe(201);
+    expect((await api.post('/v1/refunds', { invoice: invoice.id, amount: 1, reason: 'x', credit_policy: 'none', to: 'balance' })).status).toBe(409);
+    expect((await api.get(`/v1/invoices/${invoice.id}`)).body).toMatchObject({ amount_paid: 1000, amount_refunded: 900, amount_charged_back: 100 });
+    expect((await api.get(`/v1/customers/${customer.id}/money_balance`)).body.balances).toEqual([{ currency: 'USD', amount: 400 }]);
+    expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
+  });
+
   it('refuses bad input with codes and stores nothing', async () => {
     const { api } = ctx;
     const customer = await newCustomer(api);
