@@ -56,6 +56,53 @@ describe.each(dialects)('voiding an invoice that billed overage on %s', (dialect
     await expectLedgerConsistent(api);
   });
 
+  it('voiding a renewal keeps due what an earlier invoice billed of a period: no discrepancy while the rest waits for the next renewal', async () => {
+    const { api } = ctx;
+    const clock = await newClock(api, '2026-03-01T00:00:00Z');
+    const meter = await perUnitMeter(api);
+    const plan = await api.post('/v1/plans', {
+      code: unique('plan'), name: 'V', currency: 'USD', interval: 'month', amount: 1000, included_credits: '100', overage: { unit_amount_per_credit: '5' },
+    });
+    const subscriber = async () => {
+      const customer = await newCustomer(api, { clock, overage: true, net_days: 365 });
+      const sub = (await api.post('/v1/subscriptions', { customer: customer.id, plan: plan.body.code })).body;
+      // 30 credits of March overage, billed by the April renewal.
+      await use(api, customer.id, meter.type, 130);
+      return { customer, sub };
+    };
+    const invoiceOf = async (customer: string, periodStart: string) => (await listAll(api, `/v1/invoices?customer=${customer}`)).find((i) => i.period_start === periodStart);
+    const discrepanciesOf = async (sub: string) => (await api.get('/v1/reconciliation')).body.discrepancies.filter((d: any) => d.ids.includes(sub));
+    const quiet = await subscriber();
+    const late = await subscriber();
+    await advance(api, clock, '2026-04-01T00:00:00Z');
+    // 10 more stamped in March but sent after the April renewal: the May renewal bills them.
+    const event = await api.post('/v1/events', { events: [{ id: unique('ev'), customer: late.customer.id, type: meter.type, timestamp: '2026-03-31T12:00:00Z', properties: { n: 10 } }] });
+    expect(event.body.results[0].status).toBe('accepted');
+    await advance(api, clock, '2026-05-01T00:00:00Z');
+    expect((await invoiceOf(quiet.customer.id, '2026-04-01T00:00:00Z')).lines.map((l: any) => [l.type, l.quantity])).toEqual([['subscription_fee', '1'], ['overage', '30']]);
+    const quietMay = await invoiceOf(quiet.customer.id, '2026-05-01T00:00:00Z');
+    expect(quietMay.lines.map((l: any) => l.type)).toEqual(['subscription_fee']);
+    const lateMay = await invoiceOf(late.customer.id, '2026-05-01T00:00:00Z');
+    expect(lateMay.lines.map((l: any) => [l.type, l.quantity, l.period_start])).toEqual([['subscription_fee', '1', '2026-05-01T00:00:00Z'], ['overage', '10', '2026-03-01T00:00:00Z']]);
+
+    // May's renewal billed none of March: voided, March's 30 stay billed by April's invoice.
+    expect((await api.post(`/v1/invoices/${quietMay.id}/void`, {})).status).toBe(200);
+    expect(await balance(api, quiet.customer.id)).toMatchObject({ overage: '0' });
+    expect(await discrepanciesOf(quiet.sub.id)).toEqual([]);
+    // May's renewal billed 10 of March: voided, they are owed again and wait for the next invoice,
+    // while April's 30 stay due and billed.
+    expect((await api.post(`/v1/invoices/${lateMay.id}/void`, {})).status).toBe(200);
+    expect(await balance(api, late.customer.id)).toMatchObject({ overage: '10' });
+    expect(await discrepanciesOf(late.sub.id)).toEqual([]);
+    await advance(api, clock, '2026-06-01T00:00:00Z');
+    const lateJune = await invoiceOf(late.customer.id, '2026-06-01T00:00:00Z');
+    expect(lateJune.lines.map((l: any) => [l.type, l.quantity, l.period_start])).toEqual([['subscription_fee', '1', '2026-06-01T00:00:00Z'], ['overage', '10', '2026-03-01T00:00:00Z']]);
+    expect(await balance(api, late.customer.id)).toMatchObject({ overage: '0' });
+    expect(await discrepanciesOf(late.sub.id)).toEqual([]);
+    expect(await discrepanciesOf(quiet.sub.id)).toEqual([]);
+    await expectLedgerConsistent(api);
+  });
+
   it('names a void invoice whose overage was not given back', async () => {
     const { api, database } = ctx;
     const clock = await newClock(api, '2026-03-01T00:00:00Z');

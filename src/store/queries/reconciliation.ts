@@ -283,8 +283,12 @@ export class ReconciliationQueries {
    * period's end by the customer's clock: at or past that, no event stamped in the period can have
    * been accepted after the invoice, so all its overage is due whatever the charges' stamps.
    *
-   * When that invoice was voided it bills nothing (`voidInvoice` gave its overage back), so the
-   * period's overage is all pending, for the next invoice that bills the period, on the same terms.
+   * When that invoice was voided it bills nothing (`voidInvoice` gave its overage back): what the
+   * latest invoice before it that billed the period (not void, with an overage line referencing
+   * it: `billed_by`) saw stays due, and the rest is pending, for the next invoice that bills the
+   * period, on the same terms; with no such invoice all of it is pending. Taking all of it as
+   * pending, as before, named a period whose overage an earlier invoice had billed whenever a
+   * later renewal that billed none of it was voided.
    *
    * For an ended subscription the latest invoice that could bill is its final invoice (or, when
    * it ended without one, the invoice of the renewal that began its last period), and what was
@@ -317,11 +321,17 @@ export class ReconciliationQueries {
     const closingParams = closing === null ? [] : [closing.nowMs, closing.slackMs];
     const rows = await this.c.query(
       `SELECT q.subscription_id, q.customer_id, q.period_index, q.period_start, q.period_end, q.latest_invoice, ${overage(() => '1 = 1')} AS overage,
-          CASE WHEN q.latest_invoice IS NULL THEN 0 WHEN q.latest_status = 'void' THEN ${overage(() => '1 = 1')}
+          CASE WHEN q.latest_invoice IS NULL THEN 0 WHEN q.latest_status = 'void' AND q.billed_by IS NULL THEN ${overage(() => '1 = 1')}
+            WHEN q.latest_status = 'void' THEN ${overage((stamp) => `${stamp} > ${idTimeSql(d, 'q.billed_by', 'inv')}`)}
             ELSE ${overage((stamp) => `${stamp} > q.invoiced_at`)} END AS pending,
-          CASE WHEN q.latest_invoice IS NULL OR q.latest_status = 'void' THEN 0 ELSE ${overage((stamp) => `${stamp} = q.invoiced_at`)} END AS tied
+          CASE WHEN q.latest_invoice IS NULL OR (q.latest_status = 'void' AND q.billed_by IS NULL) THEN 0
+            WHEN q.latest_status = 'void' THEN ${overage((stamp) => `${stamp} = ${idTimeSql(d, 'q.billed_by', 'inv')}`)}
+            ELSE ${overage((stamp) => `${stamp} = q.invoiced_at`)} END AS tied
         FROM (SELECT p.subscription_id, p.customer_id, p.period_index, p.period_start, p.period_end, s.ended_at,
-            i.id AS latest_invoice, i.status AS latest_status, ${idTimeSql(d, 'i.id', 'inv')} AS invoiced_at
+            i.id AS latest_invoice, i.status AS latest_status, ${idTimeSql(d, 'i.id', 'inv')} AS invoiced_at,
+            CASE WHEN i.status = 'void' THEN (SELECT MAX(f.id) FROM invoices f JOIN invoice_lines fl ON fl.invoice_id = f.id
+                WHERE f.subscription_id = s.id AND f.status <> 'void' AND f.id < i.id AND fl.type = 'overage'
+                  AND fl.period_start >= p.period_start AND fl.period_start < p.period_end) END AS billed_by
           FROM subscription_periods p JOIN subscriptions s ON s.id = p.subscription_id
           LEFT JOIN subscription_periods cur ON (s.status <> 'canceled' OR ${closingToCome}) AND cur.subscription_id = s.id AND cur.period_index = s.period_index
           LEFT JOIN invoices i ON i.id = CASE WHEN s.status <> 'canceled' OR cur.invoice_id IS NULL THEN cur.invoice_id
