@@ -53,6 +53,13 @@ export async function createReturnIn(engine: Engine, tx: StoreTx, kind: ReturnRe
     if (!found) return notFound('invoice', input.invoice);
     await tx.lockCustomers([found.customerId]);
     const invoice = (await tx.billing.invoice(found.id))!;
+    if (invoice.status === 'void') {
+      // A void invoice collected no money, and its void gave back what the balance paid as a new
+      // note: a return on it would give the same money back twice.
+      return fail('invoice_void', 'The invoice is void: what the balance paid on it was given back when it was voided.', {
+        fields: [{ field: 'invoice', code: 'invoice_void', message: 'the invoice is void' }],
+      });
+    }
     const returns = await tx.returns.forInvoice(invoice.id);
     const facts = { amountPaidMinor: invoice.amountPaidMinor, balanceAppliedMinor: invoice.balanceAppliedMinor, returnedAsMoneyMinor: 0n, returnedToBalanceMinor: 0n };
     for (const r of returns) {

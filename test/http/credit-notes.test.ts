@@ -198,6 +198,13 @@ describe.each(dialects)('credit notes and the customer balance on %s', (dialect)
     expect((await api.post(`/v1/invoices/${invoice.id}/void`)).status).toBe(200);
     const notes = await listAll(api, `/v1/credit_notes?customer=${customer.id}`);
     expect(notes.map((n) => [n.source, n.amount, n.remaining])).toEqual([['goodwill', 250, 0], ['invoice_void', 250, 250]]);
+    // The void gave the balance back once: no refund or chargeback of it on the void invoice.
+    for (const [path, to] of [['/v1/refunds', 'balance'], ['/v1/refunds', 'cash'], ['/v1/chargebacks', undefined]] as const) {
+      const refused = await api.post(path, { invoice: invoice.id, amount: 250, reason: 'x', credit_policy: 'none', ...(to ? { to } : {}) });
+      expect([refused.status, refused.body.error.code, refused.body.error.details.fields[0].field]).toEqual([409, 'invoice_void', 'invoice']);
+    }
+    expect((await api.get(`/v1/invoices/${invoice.id}`)).body).toMatchObject({ status: 'void', amount_refunded: 0, amount_charged_back: 0 });
+    expect((await api.get(`/v1/customers/${customer.id}/money_balance`)).body.balances).toEqual([{ currency: 'USD', amount: 250 }]);
     expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
   });
 });
