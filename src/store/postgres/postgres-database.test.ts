@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialects, freshDatabase, type FreshDatabase } from '../../../test/support/databases.ts';
 import type { SqlDatabase } from '../sql.ts';
 import { insertShape, insertShapedRows } from '../rows.ts';
-import { projectedUnnest } from './postgres-database.ts';
+import { openPostgresDatabase, projectedUnnest } from './postgres-database.ts';
 
 describe('projectedUnnest', () => {
   it('puts one unnest per array in the select list of a shaped insert, keeping its suffix', () => {
@@ -61,5 +61,40 @@ describe.runIf(dialects.includes('postgres'))('PostgreSQL array parameters', () 
     const [sums] = await db.query<{ n: bigint; total: string; nulls: bigint }>('SELECT count(*) AS n, sum(amount)::text AS total, count(*) FILTER (WHERE label IS NULL) AS nulls FROM wide');
     const perBatch = (2999n * 3000n / 2n) * 10n ** 15n;
     expect(sums).toEqual({ n: 6000n, total: String(2n * perBatch), nulls: 2n * 429n });
+  });
+});
+
+/**
+ * JIT compilation is off on Tally's connections: with it, PostgreSQL compiled the reconciliation's
+ * closed-periods statement for 48.5 s on a database of 350 subscriptions (docs/ARCHITECTURE.md).
+ */
+describe.runIf(dialects.includes('postgres'))('PostgreSQL connection settings', () => {
+  let fresh: FreshDatabase;
+
+  beforeAll(async () => {
+    fresh = await freshDatabase('postgres');
+  });
+
+  afterAll(async () => {
+    await fresh.drop();
+  });
+
+  it('turns JIT compilation off on every connection of the pool, unless the URL sets options itself', async () => {
+    const db = await openPostgresDatabase(fresh.url, { max: 3 });
+    try {
+      // Three at once: three connections of the pool, each asked.
+      const settings = await Promise.all([0, 1, 2].map(() => db.transaction((c) => c.query<{ jit: string }>('SHOW jit'))));
+      expect(settings.map(([row]) => row!.jit)).toEqual(['off', 'off', 'off']);
+    } finally {
+      await db.close();
+    }
+    const url = new URL(fresh.url);
+    url.searchParams.set('options', '-c jit=on');
+    const own = await openPostgresDatabase(url.toString(), { max: 1 });
+    try {
+      expect((await own.query<{ jit: string }>('SHOW jit'))[0]!.jit).toBe('on');
+    } finally {
+      await own.close();
+    }
   });
 });

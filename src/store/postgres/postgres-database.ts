@@ -40,7 +40,12 @@ export async function openPostgresDatabase(
   url: string,
   options?: { max?: number },
 ): Promise<SqlDatabase> {
-  const pool = new pg.Pool({ connectionString: url, max: options?.max ?? 10, types });
+  // JIT compilation off for every connection. Tally's statements are short, or, like the
+  // reconciliation's closed periods, large expressions over few rows: there PostgreSQL's cost
+  // estimate crossed `jit_above_cost` on a database of a few hundred subscriptions, and compiling
+  // 1,407 functions took 48.5 s of a 48.6 s statement that runs in 64 ms without it
+  // (docs/ARCHITECTURE.md, "PostgreSQL"). An `options` parameter in the URL replaces this one.
+  const pool = new pg.Pool({ connectionString: url, max: options?.max ?? 10, types, options: '-c jit=off' });
   // An idle client whose connection drops emits 'error' on the pool; without a listener Node
   // would crash the process. The pool discards that client, and the next checkout reconnects.
   pool.on('error', () => {});
