@@ -12,6 +12,17 @@ export type Dialect = 'sqlite' | 'postgres';
 /** One column of rows passed as a single PostgreSQL array parameter (`$1::text[]`, `$2::bigint[]`). */
 export type SqlColumn = readonly (string | null)[];
 
+/**
+ * Thrown by a store write that finds, once it holds the row's lock, that a transaction committed
+ * since this one read the row has removed it (a plan version nobody had subscribed to, replaced by
+ * a new posting of its code). Its code is PostgreSQL's serialization_failure, so the adapter re-runs
+ * the whole transaction, which then reads what was committed, as if the two had run one after the
+ * other. SQLite never throws it: its writers run one at a time.
+ */
+export class ConcurrentChange extends Error {
+  readonly code = '40001';
+}
+
 export interface SqlConnection {
   readonly dialect: Dialect;
   /** Runs a statement that returns rows. */

@@ -1,4 +1,4 @@
-import type { Dialect, SqlConnection, SqlRow, SqlValue } from '../sql.ts';
+import { ConcurrentChange, type Dialect, type SqlConnection, type SqlRow, type SqlValue } from '../sql.ts';
 import type {
   InvoiceLineRecord, InvoiceRecord, InvoiceStatus, Page, PageRequest, PaymentRecord, PeriodRecord, PhaseRecord, SubscriptionRecord,
 } from '../records.ts';
@@ -110,9 +110,16 @@ export class BillingQueries {
     await this.c.run(`DELETE FROM plans WHERE id = ? AND subscribed = 0`, [id]);
   }
 
+  /**
+   * Marks a version subscribed, which keeps it from being replaced from then on. On PostgreSQL a
+   * posting of the same code may have replaced it (deleted it, `createPlan`) after this transaction
+   * read it: the mark then finds no row, and the transaction is re-run so that it reads the version
+   * that replaced it rather than naming one that no longer exists.
+   */
   async markPlanSubscribed(id: string): Promise<void> {
     this.plansRead.delete(id);
-    await this.c.run(`UPDATE plans SET subscribed = 1 WHERE id = ?`, [id]);
+    const marked = await this.c.run(`UPDATE plans SET subscribed = 1 WHERE id = ?`, [id]);
+    if (marked === 0) throw new ConcurrentChange(`Plan ${id} was replaced by another transaction after it was read.`);
   }
 
   /** The latest version of a plan code, or a plan by id. */

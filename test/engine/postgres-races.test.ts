@@ -1,0 +1,93 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Engine } from '../../src/engine/context.ts';
+import { createEngine } from '../../src/engine/create-engine.ts';
+import { createCustomer } from '../../src/engine/customers.ts';
+import { createPlan } from '../../src/engine/plans.ts';
+import { changeSubscription, createSubscription } from '../../src/engine/subscriptions.ts';
+import { dialects, freshDatabase, type FreshDatabase } from '../support/databases.ts';
+import { waitFor } from '../support/wait-for.ts';
+
+/**
+ * Races between two servers on one PostgreSQL database, made deterministic: a second connection
+ * (standing in for the other server) takes a row's lock in an open transaction, the use case runs
+ * until it waits on that lock (seen in `pg_stat_activity`), and the other transaction then
+ * commits. Each test fails without the fix it names.
+ */
+const skipReason = dialects.includes('postgres') ? '' : 'skipped: no PostgreSQL test server (TALLY_TEST_SKIP_POSTGRES=1)';
+if (skipReason) console.warn(`postgres-races.test.ts ${skipReason}`);
+
+describe.skipIf(skipReason !== '')('races between two servers on one PostgreSQL database', () => {
+  let database: FreshDatabase;
+  let engine: Engine;
+  let other: pg.Client;
+
+  beforeAll(async () => {
+    database = await freshDatabase('postgres');
+    engine = await createEngine(database.db);
+    other = new pg.Client({ connectionString: database.url });
+    await other.connect();
+  });
+
+  afterAll(async () => {
+    await other?.end();
+    await database?.drop();
+  });
+
+  /** Until a statement of the engine's pool waits for a lock the other connection holds. */
+  async function engineWaitsForLock(): Promise<void> {
+    await waitFor('a statement waiting for a row lock', async () => {
+      const { rows } = await other.query(`SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`);
+      return rows[0].n > 0;
+    });
+  }
+
+  /**
+   * What `createPlan` does when the code is posted again before anyone subscribed: the version is
+   * deleted and a new one with the same number inserted, committed by `commit()`.
+   */
+  async function replacePlanElsewhere(code: string): Promise<{ replacementId: string; commit: () => Promise<void> }> {
+    const { rows } = await other.query(`SELECT id FROM plans WHERE code = $1 ORDER BY version DESC LIMIT 1`, [code]);
+    const replacementId = `${rows[0].id}R`;
+    await other.query('BEGIN');
+    await other.query(`INSERT INTO plans SELECT $1, code, version + 1000, name, currency, billing_interval, amount, included_credits, rollover_max,
+      overage_unit, overage_limit, rates, subscribed, created_at FROM plans WHERE id = $2`, [replacementId, rows[0].id]);
+    await other.query(`DELETE FROM plans WHERE id = $1 AND subscribed = 0`, [rows[0].id]);
+    await other.query(`UPDATE plans SET version = version - 1000 WHERE id = $1`, [replacementId]);
+    return { replacementId, commit: async () => { await other.query('COMMIT'); } };
+  }
+
+  it('subscribes to the version that replaced the plan it read, never to a deleted one (createSubscription against createPlan)', async () => {
+    for (const [i, how] of (['create', 'change', 'change_at_period_end'] as const).entries()) {
+      const code = `race_plan_${i}`;
+      const plan = await createPlan(engine, { code, name: 'P', currency: 'USD', interval: 'month', amount: 1000, included_credits: '10' });
+      expect(plan.ok).toBe(true);
+      const customer = await createCustomer(engine, { currency: 'USD' });
+      if (!customer.ok) throw new Error('customer');
+      let subscriptionId: string | null = null;
+      if (how !== 'create') {
+        const base = await createPlan(engine, { code: `race_base_${i}`, name: 'B', currency: 'USD', interval: 'month', amount: 500, included_credits: '5' });
+        expect(base.ok).toBe(true);
+        const sub = await createSubscription(engine, { customer: customer.value.id, plan: `race_base_${i}` });
+        if (!sub.ok) throw new Error('subscription');
+        subscriptionId = sub.value.id;
+      }
+      // The other server holds the plan row (deleting it); the use case reads the plan, then waits on the row to mark it.
+      const replacing = await replacePlanElsewhere(code);
+      const running = how === 'create'
+        ? createSubscription(engine, { customer: customer.value.id, plan: code })
+        : changeSubscription(engine, subscriptionId!, { plan: code, timing: how === 'change' ? 'immediate' : 'period_end' });
+      await engineWaitsForLock();
+      await replacing.commit();
+      const outcome = await running;
+      expect(outcome.ok, JSON.stringify(outcome)).toBe(true);
+      if (!outcome.ok) continue;
+      const named = how === 'change_at_period_end' ? outcome.value.pendingPlanId : outcome.value.planId;
+      expect(named, how).toBe(replacing.replacementId);
+      const phases = await database.db.query(`SELECT p.plan_id, pl.id AS found FROM subscription_phases p LEFT JOIN plans pl ON pl.id = p.plan_id WHERE p.subscription_id = ?`, [outcome.value.id]);
+      for (const phase of phases) expect(phase.found, `${how}: phase names plan ${String(phase.plan_id)}`).not.toBeNull();
+      const [marked] = await database.db.query(`SELECT subscribed FROM plans WHERE id = ?`, [replacing.replacementId]);
+      expect(Number(marked!.subscribed)).toBe(1);
+    }
+  });
+});
