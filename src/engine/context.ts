@@ -130,3 +130,17 @@ export async function readLocked<T extends { customerId: string }>(tx: StoreTx, 
   await tx.lockCustomers([found.customerId]);
   return tx.c.dialect === 'postgres' ? read() : found;
 }
+
+/**
+ * Finds a customer by id or external id, locks it, and on PostgreSQL reads it again under the
+ * lock: another server may have changed the row (its balance signals, auto top-up armed or not,
+ * overage) while this transaction waited, and a use case that decides on the customer or writes
+ * its row back must see that change, not undo it (a top-up disarmed by a purchase armed again
+ * buys a second pack for one crossing).
+ */
+export async function findCustomerLocked(tx: StoreTx, ref: string): Promise<CustomerRecord | null> {
+  const found = await tx.customers.find(ref);
+  if (!found) return null;
+  await tx.lockCustomers([found.id]);
+  return tx.c.dialect === 'postgres' ? tx.customers.find(found.id) : found;
+}

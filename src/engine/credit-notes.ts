@@ -3,7 +3,7 @@ import { fail, invalid, notFound, ok, type Outcome } from '../core/errors.ts';
 import { amountMinorMax, minorToJson } from '../core/money.ts';
 import type { CreditNoteRecord, CreditNoteSource, CreditNoteUseRecord, CustomerRecord, InvoiceRecord } from '../store/records.ts';
 import type { StoreTx } from '../store/store.ts';
-import { Changes, customerNow, readLocked, type Engine } from './context.ts';
+import { Changes, customerNow, findCustomerLocked, readLocked, type Engine } from './context.ts';
 import { FieldCheck } from './input.ts';
 import { takePayment } from './invoice-settlement.ts';
 
@@ -104,11 +104,10 @@ export async function createCreditNote(engine: Engine, input: CreateCreditNoteIn
   const metadata = check.metadata('metadata', input.metadata);
   if (check.errors.length) return invalid(check.errors);
   return engine.store.transaction(async (tx) => {
-    const customer = await tx.customers.find(input.customer);
+    const customer = await findCustomerLocked(tx, input.customer);
     if (!customer) return notFound('customer', input.customer);
     // Its writes are the customer's rows (an invoice the note pays, a referral's reward naming its own).
     tx.scopeWritesTo([customer.id]);
-    await tx.lockCustomers([customer.id]);
     if (input.currency !== undefined && input.currency !== customer.currency) {
       return invalid([{ field: 'currency', code: 'currency_mismatch', message: `The customer is billed in ${customer.currency}.` }]);
     }

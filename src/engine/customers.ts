@@ -1,7 +1,7 @@
 import { fail, invalid, notFound, ok, type Outcome } from '../core/errors.ts';
 import { isCurrency } from '../core/money.ts';
 import type { CustomerRecord, Metadata } from '../store/records.ts';
-import { Changes, customerNow, type Engine } from './context.ts';
+import { Changes, customerNow, findCustomerLocked, type Engine } from './context.ts';
 import { FieldCheck } from './input.ts';
 
 export interface CreateCustomerInput {
@@ -72,9 +72,8 @@ export async function updateCustomer(engine: Engine, ref: string, input: UpdateC
   const metadata = input.metadata === undefined ? undefined : check.metadata('metadata', input.metadata);
   if (check.errors.length) return invalid(check.errors);
   return engine.store.transaction(async (tx) => {
-    const customer = await tx.customers.find(ref);
+    const customer = await findCustomerLocked(tx, ref);
     if (!customer) return notFound('customer', ref);
-    await tx.lockCustomers([customer.id]);
     tx.scopeWritesTo([customer.id]);
     if (input.name !== undefined) customer.name = input.name;
     if (input.email !== undefined) customer.email = input.email;
@@ -110,9 +109,8 @@ export async function setAutoTopUp(
     : null;
   if (check.errors.length) return invalid(check.errors);
   return engine.store.transaction(async (tx) => {
-    const customer = await tx.customers.find(ref);
+    const customer = await findCustomerLocked(tx, ref);
     if (!customer) return notFound('customer', ref);
-    await tx.lockCustomers([customer.id]);
     tx.scopeWritesTo([customer.id]);
     customer.autoTopUp = settings;
     customer.topUpArmed = settings !== null;

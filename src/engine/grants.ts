@@ -4,7 +4,7 @@ import { accounts, type LedgerEntry } from '../core/ledger.ts';
 import { isCurrency } from '../core/money.ts';
 import type { CustomerRecord, GrantCategory, GrantRecord, Metadata } from '../store/records.ts';
 import type { StoreTx } from '../store/store.ts';
-import { Changes, customerNow, type Engine } from './context.ts';
+import { Changes, customerNow, findCustomerLocked, type Engine } from './context.ts';
 import { FieldCheck } from './input.ts';
 import { balanceOf } from './balance.ts';
 import { availableOf, loadFunding, refreshSignals } from './funding.ts';
@@ -54,9 +54,8 @@ export async function createGrant(engine: Engine, input: CreateGrantInput): Prom
   if (input.cost_basis && !isCurrency(input.cost_basis.currency)) check.add('cost_basis.currency', 'invalid_currency', 'cost_basis.currency must be an ISO 4217 code.');
   if (check.errors.length) return invalid(check.errors);
   return engine.store.transaction(async (tx) => {
-    const customer = await tx.customers.find(input.customer);
+    const customer = await findCustomerLocked(tx, input.customer);
     if (!customer) return notFound('customer', input.customer);
-    await tx.lockCustomers([customer.id]);
     tx.scopeWritesTo([customer.id]);
     // The invoice a grant names is one of its customer's (a link to nothing would be kept as is).
     if (input.invoice !== undefined && input.invoice !== null) {

@@ -4,7 +4,7 @@ import { formatCredits } from '../core/decimal.ts';
 import { accounts, type LedgerEntry } from '../core/ledger.ts';
 import type { HoldRecord, Metadata } from '../store/records.ts';
 import type { StoreTx } from '../store/store.ts';
-import { Changes, customerNow, customerNows, type Engine } from './context.ts';
+import { Changes, customerNow, findCustomerLocked, customerNows, type Engine } from './context.ts';
 import { FieldCheck } from './input.ts';
 import { limits } from './limits.ts';
 import { availableOf, loadFunding, refreshSignals, refreshSignalsNow } from './funding.ts';
@@ -33,9 +33,8 @@ export async function createHold(engine: Engine, input: CreateHoldInput): Promis
   const metadata = check.metadata('metadata', input.metadata);
   if (check.errors.length) return invalid(check.errors);
   return engine.store.transaction(async (tx) => {
-    const customer = await tx.customers.find(input.customer);
+    const customer = await findCustomerLocked(tx, input.customer);
     if (!customer) return notFound('customer', input.customer);
-    await tx.lockCustomers([customer.id]);
     tx.scopeWritesTo([customer.id]);
     const nows = await customerNows(engine, tx, [customer]);
     const nowMs = nows.get(customer.id)!;

@@ -3,7 +3,7 @@ import { invalid, notFound, ok, type Outcome } from '../core/errors.ts';
 import type { CustomerRecord, GrantRecord, InvoiceRecord } from '../store/records.ts';
 import type { BurnableGrant } from '../core/burn-down.ts';
 import type { StoreTx } from '../store/store.ts';
-import { Changes, customerNow, customerNows, type Engine } from './context.ts';
+import { Changes, customerNow, findCustomerLocked, customerNows, type Engine } from './context.ts';
 import type { DueWorkKind } from './due-work.ts';
 import { FieldCheck } from './input.ts';
 import { grantWindowErrors } from '../core/grant-window.ts';
@@ -29,9 +29,8 @@ export async function purchaseCredits(engine: Engine, ref: string, input: Purcha
   const expiresAtMs = check.keptTime('expires_at', input.expires_at);
   if (check.errors.length) return invalid(check.errors);
   return engine.store.transaction(async (tx) => {
-    const customer = await tx.customers.find(ref);
+    const customer = await findCustomerLocked(tx, ref);
     if (!customer) return notFound('customer', ref);
-    await tx.lockCustomers([customer.id]);
     // Its writes are this customer's rows, and a referral's reward's, which names its own.
     tx.scopeWritesTo([customer.id]);
     const nowMs = await customerNow(engine, tx, customer);

@@ -3,7 +3,7 @@ import { formatCredits } from '../core/decimal.ts';
 import { normalizeCode, redemptionRefusal } from '../core/promotions.ts';
 import type { GrantRecord } from '../store/records.ts';
 import type { RedemptionRecord } from '../store/promotion-records.ts';
-import { Changes, customerNow, type Engine } from './context.ts';
+import { Changes, customerNow, findCustomerLocked, type Engine } from './context.ts';
 import { issueGrant } from './grants.ts';
 import { limits } from './limits.ts';
 
@@ -27,9 +27,8 @@ export async function redeemPromotion(engine: Engine, input: RedeemInput): Promi
   return engine.store.transaction(async (tx) => {
     const found = await tx.promotions.code(code);
     if (!found) return fail('promotion_not_found', `No campaign has the code ${JSON.stringify(code)}.`, { fields: [{ field: 'code', code: 'promotion_not_found', message: 'unknown code' }] });
-    const customer = await tx.customers.find(input.customer);
+    const customer = await findCustomerLocked(tx, input.customer);
     if (!customer) return notFound('customer', input.customer);
-    await tx.lockCustomers([customer.id]);
     // Its writes are the customer's grant and the campaign's counts, which nothing kept reads.
     tx.scopeWritesTo([customer.id]);
     const promotion = (await tx.promotions.lock(found.promotionId))!;

@@ -2,7 +2,7 @@ import { fail, invalid, notFound, ok, type Outcome } from '../core/errors.ts';
 import { prorationCredits, prorationLines } from '../core/plans.ts';
 import { remainingFraction } from '../core/proration.ts';
 import type { SubscriptionRecord } from '../store/records.ts';
-import { Changes, customerNow, readLocked, type Engine } from './context.ts';
+import { Changes, customerNow, findCustomerLocked, readLocked, type Engine } from './context.ts';
 import { FieldCheck } from './input.ts';
 import { issueInvoice } from './invoices.ts';
 import { closingDueAtMs } from './close-subscription.ts';
@@ -28,9 +28,8 @@ export async function createSubscription(engine: Engine, input: CreateSubscripti
   const metadata = check.metadata('metadata', input.metadata);
   if (check.errors.length) return invalid(check.errors);
   return engine.store.transaction(async (tx) => {
-    const customer = await tx.customers.find(input.customer);
+    const customer = await findCustomerLocked(tx, input.customer);
     if (!customer) return notFound('customer', input.customer);
-    await tx.lockCustomers([customer.id]);
     // Its writes are the customer's rows; the plan's `subscribed` mark only ever turns on, and no
     // kept customer holds a plan no subscription named yet.
     tx.scopeWritesTo([customer.id]);

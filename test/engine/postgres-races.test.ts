@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/context.ts';
 import { createEngine } from '../../src/engine/create-engine.ts';
-import { createCustomer } from '../../src/engine/customers.ts';
+import { createCustomer, setAutoTopUp, updateCustomer } from '../../src/engine/customers.ts';
 import { createPlan } from '../../src/engine/plans.ts';
 import { changeSubscription, createSubscription } from '../../src/engine/subscriptions.ts';
 import { dialects, freshDatabase, type FreshDatabase } from '../support/databases.ts';
@@ -16,6 +16,8 @@ import { waitFor } from '../support/wait-for.ts';
  */
 const skipReason = dialects.includes('postgres') ? '' : 'skipped: no PostgreSQL test server (TALLY_TEST_SKIP_POSTGRES=1)';
 if (skipReason) console.warn(`postgres-races.test.ts ${skipReason}`);
+
+const shown = (value: unknown) => JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
 
 describe.skipIf(skipReason !== '')('races between two servers on one PostgreSQL database', () => {
   let database: FreshDatabase;
@@ -80,7 +82,7 @@ describe.skipIf(skipReason !== '')('races between two servers on one PostgreSQL 
       await engineWaitsForLock();
       await replacing.commit();
       const outcome = await running;
-      expect(outcome.ok, JSON.stringify(outcome)).toBe(true);
+      expect(outcome.ok, shown(outcome)).toBe(true);
       if (!outcome.ok) continue;
       const named = how === 'change_at_period_end' ? outcome.value.pendingPlanId : outcome.value.planId;
       expect(named, how).toBe(replacing.replacementId);
@@ -88,6 +90,30 @@ describe.skipIf(skipReason !== '')('races between two servers on one PostgreSQL 
       for (const phase of phases) expect(phase.found, `${how}: phase names plan ${String(phase.plan_id)}`).not.toBeNull();
       const [marked] = await database.db.query(`SELECT subscribed FROM plans WHERE id = ?`, [replacing.replacementId]);
       expect(Number(marked!.subscribed)).toBe(1);
+    }
+  });
+
+  it("keeps what another server wrote on the customer's row while a use case waited for its lock (updateCustomer, createSubscription)", async () => {
+    await createPlan(engine, { code: 'race_overage', name: 'O', currency: 'USD', interval: 'month', amount: 1000, included_credits: '10', overage: { unit_amount_per_credit: '1' } });
+    for (const how of ['update', 'subscribe'] as const) {
+      const customer = await createCustomer(engine, { currency: 'USD' });
+      if (!customer.ok) throw new Error('customer');
+      const id = customer.value.id;
+      expect((await setAutoTopUp(engine, id, { threshold: '5', credits: '100', amount: 500 })).ok).toBe(true);
+      // The other server's top-up check bought a pack: it disarmed the customer under the lock.
+      await other.query('BEGIN');
+      await other.query(`SELECT id FROM customers WHERE id = $1 FOR UPDATE`, [id]);
+      await other.query(`UPDATE customers SET topup_armed = 0, depleted = 1 WHERE id = $1`, [id]);
+      const running = how === 'update' ? updateCustomer(engine, id, { name: 'renamed' }) : createSubscription(engine, { customer: id, plan: 'race_overage' });
+      await engineWaitsForLock();
+      await other.query('COMMIT');
+      const outcome = await running;
+      expect(outcome.ok, shown(outcome)).toBe(true);
+      const [row] = await database.db.query(`SELECT topup_armed, depleted, overage_enabled, name FROM customers WHERE id = ?`, [id]);
+      // Still disarmed: armed again, the next check would buy a second pack for the same crossing.
+      expect(Number(row!.topup_armed), how).toBe(0);
+      if (how === 'update') expect([Number(row!.depleted), row!.name]).toEqual([1, 'renamed']);
+      else expect(Number(row!.overage_enabled)).toBe(1);
     }
   });
 });
