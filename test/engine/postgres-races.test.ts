@@ -3,7 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/context.ts';
 import { createEngine } from '../../src/engine/create-engine.ts';
 import { createCustomer, setAutoTopUp, updateCustomer } from '../../src/engine/customers.ts';
+import { runDue } from '../../src/engine/due-work.ts';
+import { createGrant } from '../../src/engine/grants.ts';
 import { createPlan } from '../../src/engine/plans.ts';
+import { createTestClock } from '../../src/engine/test-clocks.ts';
 import { changeSubscription, createSubscription } from '../../src/engine/subscriptions.ts';
 import { dialects, freshDatabase, type FreshDatabase } from '../support/databases.ts';
 import { waitFor } from '../support/wait-for.ts';
@@ -39,8 +42,9 @@ describe.skipIf(skipReason !== '')('races between two servers on one PostgreSQL 
   /** Until a statement of the engine's pool waits for a lock the other connection holds. */
   async function engineWaitsForLock(): Promise<void> {
     await waitFor('a statement waiting for a row lock', async () => {
-      const { rows } = await other.query(`SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`);
-      return rows[0].n > 0;
+      // Asked outside the other connection's transaction, whose view of the statistics stays as it first read them.
+      const [waiting] = await database.db.query(`SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+      return Number(waiting!.n) > 0;
     });
   }
 
@@ -115,5 +119,33 @@ describe.skipIf(skipReason !== '')('races between two servers on one PostgreSQL 
       if (how === 'update') expect([Number(row!.depleted), row!.name]).toEqual([1, 'renamed']);
       else expect(Number(row!.overage_enabled)).toBe(1);
     }
+  });
+
+  it("locks a test clock's row before its customers' in a due-work transaction of several items, as every other transaction does", async () => {
+    const t0 = Date.parse('2026-04-01T00:00:00.000Z');
+    const clock = await createTestClock(engine, { frozen_time: new Date(t0).toISOString() });
+    if (!clock.ok) throw new Error('clock');
+    const customers: string[] = [];
+    for (let c = 0; c < 2; c++) {
+      const customer = await createCustomer(engine, { currency: 'USD', test_clock: clock.value.id });
+      if (!customer.ok) throw new Error('customer');
+      customers.push(customer.value.id);
+      const grant = await createGrant(engine, { customer: customer.value.id, credits: '10', category: 'paid', source: 'adjustment', expires_at: new Date(t0 + 3_600_000).toISOString() });
+      expect(grant.ok).toBe(true);
+    }
+    // The other server's item of one customer: its transaction holds the clock, then locks the customer.
+    await other.query('BEGIN');
+    await other.query(`SELECT id FROM test_clocks WHERE id = $1 FOR UPDATE`, [clock.value.id]);
+    // Both expiries at one instant run in one transaction, which moves the clock first, as an advance does.
+    const running = runDue(engine, clock.value.id, t0 + 7_200_000, {
+      beforeEach: async (tx) => { await tx.customers.getClockForUpdate(clock.value.id); },
+    });
+    await engineWaitsForLock();
+    // Had the batch locked its customers before the clock, this would close a cycle: detected here first.
+    await other.query(`SET LOCAL deadlock_timeout = '10ms'`);
+    const locked = await other.query(`SELECT id FROM customers WHERE id = $1 FOR UPDATE`, [customers.sort()[0]]).then(() => 'locked', (error: { code?: string }) => error.code);
+    await other.query(locked === 'locked' ? 'COMMIT' : 'ROLLBACK');
+    expect(await running).toBe(2);
+    expect(locked).toBe('locked');
   });
 });
