@@ -107,13 +107,18 @@ export async function overageLines(tx: StoreTx, sub: SubscriptionRecord, upToMs:
   const pricedPhases = phases.filter((phase) => plans.get(phase.planId)!.overageUnitScaled !== null);
   if (pricedPhases.length === 0) return lines;
   const periods = (await tx.billing.periods(sub.id)).filter((p) => p.periodStartMs < upToMs && p.periodEndMs > upToMs - lookbackMs);
+  // In timeline order (start, then id): the last phase is the one the subscription's end cut.
+  const lastPhase = phases[phases.length - 1];
   for (const period of periods) {
     for (const phase of pricedPhases) {
       const startMs = Math.max(phase.startAtMs, period.periodStartMs);
       const endMs = Math.min(phase.endAtMs ?? period.periodEndMs, period.periodEndMs);
       // A subscription that ended mid-period owns the usage of its end's own millisecond (its final
-      // invoice billed up to it), so the window its end cut counts that millisecond too.
-      const usageEndMs = sub.endedAtMs !== null && phase.endAtMs === sub.endedAtMs && endMs < period.periodEndMs ? endMs + 1 : endMs;
+      // invoice billed up to it), so the window its end cut counts that millisecond too: that of
+      // the last phase alone. A phase that began and ended at that same millisecond (a plan changed
+      // and the subscription canceled at once) owns none of it, or its line would bill that
+      // millisecond's usage a second time.
+      const usageEndMs = sub.endedAtMs !== null && phase === lastPhase && phase.endAtMs === sub.endedAtMs && endMs < period.periodEndMs ? endMs + 1 : endMs;
       if (usageEndMs <= startMs || startMs >= upToMs) continue;
       const consumed = await tx.billing.overageConsumed(sub.customerId, startMs, Math.min(usageEndMs, upToMs));
       const billed = await tx.billing.overageBilled(sub.id, startMs);

@@ -362,6 +362,27 @@ describe.each(dialects)('billing over HTTP on %s', (dialect) => {
     await expectLedgerConsistent(api);
   });
 
+  it('bills the usage of the instant a subscription was changed and canceled at once, once', async () => {
+    const { api } = ctx;
+    const clock = await newClock(api, '2026-03-01T00:00:00Z');
+    const customer = await newCustomer(api, { clock });
+    const meter = await perUnitMeter(api, '1');
+    const plan = await newPlan(api, { amount: 0, included_credits: '0', overage: { unit_amount_per_credit: '2' } });
+    const sub = await subscribe(api, customer.id, plan.code);
+    // The same instant: a change of plan (a phase that begins and ends at once), the cancellation,
+    // then usage stamped at it, which the subscription owns (its end's own millisecond).
+    expect((await api.post(`/v1/subscriptions/${sub.id}/change`, { plan: plan.code, timing: 'immediate' })).status).toBe(200);
+    expect((await api.post(`/v1/subscriptions/${sub.id}/cancel`, { timing: 'immediate' })).status).toBe(200);
+    expect(await use(api, customer.id, meter.type, '5')).toMatchObject({ overage: '5' });
+    await advance(api, clock, '2026-04-06T00:00:00.001Z');
+    const correction = (await invoicesOf(api, customer.id)).find((i) => i.kind === 'correction');
+    // Each phase's window billed it before: 10 credits and 20 cents for 5 credits of usage.
+    expect(correction.lines.map((l: any) => [l.type, l.quantity, l.amount, l.period_start])).toEqual([['overage', '5', 10, '2026-03-01T00:00:00Z']]);
+    expect(await balance(api, customer.id)).toMatchObject({ overage: '0' });
+    expect((await api.get('/v1/reconciliation')).body).toMatchObject({ ok: true, discrepancies: [] });
+    await expectLedgerConsistent(api);
+  });
+
   it('cancels at period end: the period runs out, then the subscription ends with no further invoice', async () => {
     const { api } = ctx;
     const clock = await newClock(api, '2026-04-01T00:00:00Z');
