@@ -161,7 +161,7 @@ export async function refundCreditNote(engine: Engine, id: string, input: { amou
 
 /**
  * Applies the customer's balance to an invoice that is still unpaid (balance that arrived after
- * the invoice was finalized). A void, paid or uncollectible invoice is refused.
+ * the invoice was finalized), open or uncollectible. A void or paid invoice is refused.
  */
 export async function applyBalanceToInvoice(engine: Engine, invoiceRef: string): Promise<Outcome<InvoiceRecord>> {
   return engine.store.transaction(async (tx) => {
@@ -169,7 +169,7 @@ export async function applyBalanceToInvoice(engine: Engine, invoiceRef: string):
     if (!invoice) return notFound('invoice', invoiceRef);
     // Its writes are the invoice's customer's rows (a referral's reward names its own).
     tx.scopeWritesTo([invoice.customerId]);
-    if (!isCollectible(invoice)) return fail('invoice_not_open', `The invoice is ${invoice.status}; balance applies only to unpaid invoices.`, { details: { status: invoice.status } });
+    if (!isPayable(invoice)) return fail('invoice_not_open', `The invoice is ${invoice.status}; balance applies only to unpaid invoices.`, { details: { status: invoice.status } });
     const customer = (await tx.customers.find(invoice.customerId))!;
     const nowMs = await customerNow(engine, tx, customer);
     const changes = new Changes(engine);
@@ -183,6 +183,14 @@ export async function applyBalanceToInvoice(engine: Engine, invoiceRef: string):
 /** An invoice that still expects money. */
 export function isCollectible(invoice: InvoiceRecord): boolean {
   return invoice.status === 'open';
+}
+
+/**
+ * An invoice money can still pay: an open one, or one marked uncollectible after its last
+ * retry (given up on, not forgiven: a late payment pays it, as Stripe lets one).
+ */
+export function isPayable(invoice: InvoiceRecord): boolean {
+  return invoice.status === 'open' || invoice.status === 'uncollectible';
 }
 
 export async function moneyBalances(tx: StoreTx, customerId: string): Promise<Map<string, bigint>> {

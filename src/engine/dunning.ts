@@ -7,7 +7,7 @@ import type { CustomerRecord, GrantRecord, InvoiceRecord, PaymentAttemptRecord, 
 import type { StoreTx } from '../store/store.ts';
 import { Changes, customerNow, readLocked, type Engine } from './context.ts';
 import type { DueWorkKind } from './due-work.ts';
-import { isCollectible } from './credit-notes.ts';
+import { isCollectible, isPayable } from './credit-notes.ts';
 import { closingDueAtMs } from './close-subscription.ts';
 import { recoverSubscription, takePayment } from './invoice-settlement.ts';
 import { refreshSignalsNow } from './funding.ts';
@@ -148,7 +148,10 @@ export async function recordPaymentAttempt(
     if (!invoice) return notFound('invoice', invoiceRef);
     // Its writes are the invoice's customer's rows (a referral's reward names its own).
     tx.scopeWritesTo([invoice.customerId]);
-    if (!isCollectible(invoice)) return fail('invoice_not_open', `The invoice is ${invoice.status}.`, { details: { status: invoice.status } });
+    // A succeeded attempt may pay an uncollectible invoice late; a failed one has no dunning left to drive.
+    if (!(input.outcome === 'succeeded' ? isPayable(invoice) : isCollectible(invoice))) {
+      return fail('invoice_not_open', `The invoice is ${invoice.status}.`, { details: { status: invoice.status } });
+    }
     const dueMinor = invoice.totalMinor - invoice.amountPaidMinor;
     const amountMinor = input.amount === undefined ? dueMinor : BigInt(input.amount);
     if (amountMinor > dueMinor) {

@@ -2,7 +2,8 @@ import { minorToJson } from '../core/money.ts';
 import type { CustomerRecord, InvoiceRecord, PaymentRecord } from '../store/records.ts';
 import type { StoreTx } from '../store/store.ts';
 import type { Changes, Engine } from './context.ts';
-import { activateGrant } from './grants.ts';
+import { activateGrant, issueGrant } from './grants.ts';
+import { accounts } from '../core/ledger.ts';
 import { formatCredits } from '../core/decimal.ts';
 import { rewardReferral } from './referrals.ts';
 
@@ -35,14 +36,21 @@ export async function takePayment(
   return record;
 }
 
-/** An invoice paid in full: paid status, and the credits it bought become active. */
+/**
+ * An invoice paid in full: paid status, and the credits it bought become active. Paid after it
+ * was marked uncollectible, what that revoked comes back (`restoreUncollectibleCredits`).
+ */
 export async function settleInvoice(engine: Engine, tx: StoreTx, changes: Changes, customer: CustomerRecord, invoice: InvoiceRecord, nowMs: number): Promise<void> {
+  const wasUncollectible = invoice.status === 'uncollectible';
   invoice.status = 'paid';
   invoice.paidAtMs = nowMs;
-  changes.event('invoice.paid', invoice.customerId, { invoice: invoice.id, total: minorToJson(invoice.totalMinor) }, nowMs);
+  changes.event('invoice.paid', invoice.customerId, {
+    invoice: invoice.id, total: minorToJson(invoice.totalMinor), ...(wasUncollectible ? { was_uncollectible: true } : {}),
+  }, nowMs);
   for (const grant of await tx.grants.forInvoice(invoice.id)) {
     if (grant.status === 'pending') await activateGrant(engine, tx, changes, customer, grant, nowMs);
   }
+  if (wasUncollectible) await restoreUncollectibleCredits(engine, tx, changes, customer, invoice, nowMs);
   if (invoice.metadata.auto_top_up === 'true') await tx.customers.setTopUpArmed(customer.id, true, nowMs);
   await rewardReferral(engine, tx, changes, invoice, nowMs);
   await recoverPaidInvoice(tx, changes, invoice, nowMs);
@@ -71,5 +79,47 @@ export async function recoverSubscription(tx: StoreTx, changes: Changes, subscri
     sub.status = 'active';
     await tx.billing.updateSubscription(sub);
     changes.event('subscription.recovered', sub.customerId, { subscription: sub.id, invoice: invoiceId }, nowMs);
+  }
+}
+
+/**
+ * An uncollectible invoice paid after all: credits follow the money back (PRODUCT §14). Each grant
+ * that being uncollectible voided comes back as a new grant for what the void took from it (the
+ * voided grant stays voided: the ledger's history is not rewritten), with the same source, links
+ * and expiry, and `metadata.restores` naming the grant it restores:
+ * - a purchase in full: its credits were never issued while the invoice was unpaid, so they are
+ *   issued now, as paying on time would have;
+ * - an allowance for what was left of it, taken back from `revoked` by a transaction caused by the
+ *   new grant that names the one it restores.
+ * Nothing comes back that could not be used: a grant past its expiry, or the allowance of a
+ * subscription that has ended (canceled by dunning, or otherwise); those credits stay revoked.
+ */
+async function restoreUncollectibleCredits(engine: Engine, tx: StoreTx, changes: Changes, customer: CustomerRecord, invoice: InvoiceRecord, nowMs: number): Promise<void> {
+  const voided = (await tx.grants.forInvoice(invoice.id)).filter((g) => g.status === 'voided' && g.closeReason === 'invoice uncollectible');
+  if (voided.length === 0) return;
+  const revokedMicro = new Map<string, bigint>();
+  for (const t of await tx.ledger.transactionsForCause(invoice.id)) {
+    if (t.kind !== 'revoke') continue;
+    for (const e of t.entries) {
+      if (e.account.startsWith('grant:')) revokedMicro.set(e.account.slice(6), (revokedMicro.get(e.account.slice(6)) ?? 0n) - e.amountMicro);
+    }
+  }
+  for (const g of voided) {
+    if (g.expiresAtMs !== null && g.expiresAtMs <= nowMs) continue;
+    if (g.subscriptionId !== null) {
+      const sub = await tx.billing.subscription(g.subscriptionId);
+      if (!sub || (sub.endedAtMs !== null && sub.endedAtMs <= nowMs)) continue;
+    }
+    // A purchase's grant waits, pending, until its invoice is paid: an uncollectible one never issued it.
+    const purchase = g.source === 'purchase';
+    const creditsMicro = purchase ? g.creditsMicro : (revokedMicro.get(g.id) ?? 0n);
+    if (creditsMicro <= 0n) continue;
+    await issueGrant(engine, tx, changes, customer, nowMs, {
+      creditsMicro, category: g.category, source: g.source, priority: g.priority, effectiveAtMs: nowMs, expiresAtMs: g.expiresAtMs,
+      invoiceId: g.invoiceId, invoiceLineId: g.invoiceLineId, subscriptionId: g.subscriptionId, periodStartMs: g.periodStartMs,
+      costAmountMinor: g.costAmountMinor, costCurrency: g.costCurrency,
+      metadata: { ...g.metadata, restores: g.id }, refs: { restores: g.id },
+      ...(purchase ? {} : { fundedBy: [{ account: accounts.revoked, amountMicro: -creditsMicro }] }),
+    });
   }
 }

@@ -5,7 +5,7 @@ import type { CustomerRecord, InvoiceKind, InvoiceRecord, PaymentRecord } from '
 import type { StoreTx } from '../store/store.ts';
 import { Changes, customerNow, type Engine } from './context.ts';
 import { invoiceExcessMinor } from '../core/customer-balance.ts';
-import { applyBalance, isCollectible, issueCreditNote } from './credit-notes.ts';
+import { applyBalance, isCollectible, isPayable, issueCreditNote } from './credit-notes.ts';
 import { recoverSubscription, takePayment } from './invoice-settlement.ts';
 import { revokeInvoiceCredits } from './dunning.ts';
 import { refreshSignalsNow } from './funding.ts';
@@ -100,7 +100,10 @@ export interface PaymentInput {
   provider_payment_id?: string | undefined;
 }
 
-/** Records money in. When the invoice is paid in full, credits bought with it become active. */
+/**
+ * Records money in, on an open invoice or one marked uncollectible. When the invoice is paid in
+ * full, credits bought with it become active (and what being uncollectible revoked comes back).
+ */
 export async function recordPayment(engine: Engine, invoiceRef: string, input: PaymentInput): Promise<Outcome<{ invoice: InvoiceRecord; payment: PaymentRecord }>> {
   if (!Number.isSafeInteger(input.amount) || input.amount <= 0) {
     return invalid([{ field: 'amount', code: 'must_be_positive', message: 'amount must be a positive integer of minor units.' }]);
@@ -120,7 +123,7 @@ export async function recordPaymentIn(engine: Engine, tx: StoreTx, invoiceRef: s
     if (!found) return notFound('invoice', invoiceRef);
     await tx.lockCustomers([found.customerId]);
     const invoice = (await tx.billing.invoice(found.id))!;
-    if (!isCollectible(invoice)) return fail('invoice_not_open', `The invoice is ${invoice.status}.`, { details: { status: invoice.status } });
+    if (!isPayable(invoice)) return fail('invoice_not_open', `The invoice is ${invoice.status}.`, { details: { status: invoice.status } });
     const amountMinor = BigInt(input.amount);
     const dueMinor = invoice.totalMinor - invoice.amountPaidMinor;
     if (amountMinor > dueMinor) {

@@ -79,8 +79,10 @@ export async function createReturnIn(engine: Engine, tx: StoreTx, kind: ReturnRe
     const customer = (await tx.customers.find(invoice.customerId))!;
     const nowMs = await customerNow(engine, tx, customer);
     const grants = (await tx.grants.forInvoice(invoice.id)).filter((g) => g.source !== 'rollover' && g.status !== 'pending');
+    // What the invoice granted, once: a grant that restores credits revoked while it was
+    // uncollectible (src/engine/invoice-settlement.ts) gives back part of one counted already.
     let grantedMicro = 0n;
-    for (const g of grants) grantedMicro += g.creditsMicro;
+    for (const g of grants) if (g.metadata.restores === undefined) grantedMicro += g.creditsMicro;
     const earlier = returns.filter((r) => r.status !== 'won');
     for (const r of earlier) if (input.credit_policy === 'full') grantedMicro -= r.creditsTargetMicro;
     if (grantedMicro < 0n) grantedMicro = 0n;

@@ -6,7 +6,7 @@ import type { StripeEventRecord } from '../store/queries/stripe.ts';
 import type { StoreTx } from '../store/store.ts';
 import { Changes, customerNow, type Engine } from './context.ts';
 import { recordPaymentIn } from './invoices.ts';
-import { isCollectible } from './credit-notes.ts';
+import { isCollectible, isPayable } from './credit-notes.ts';
 import { recordPaymentAttemptIn } from './dunning.ts';
 import { closeChargebackIn, createReturnIn } from './refunds.ts';
 
@@ -179,7 +179,8 @@ async function applyDispute(engine: Engine, tx: StoreTx, action: Extract<StripeA
  * `invoice.paid` first records the payment it implies, and a later `invoice.paid` finds nothing due.
  */
 async function payUpTo(engine: Engine, tx: StoreTx, invoice: InvoiceRecord, amount: number, paymentRef: string): Promise<Applied> {
-  if (invoice.status !== 'open') return { status: 'processed', outcome: { payment: null } };
+  // Stripe may still collect an invoice Tally marked uncollectible: that money pays it.
+  if (!isPayable(invoice)) return { status: 'processed', outcome: { payment: null } };
   const dueMinor = invoice.totalMinor - invoice.amountPaidMinor;
   const payMinor = BigInt(amount) < dueMinor ? BigInt(amount) : dueMinor;
   if (payMinor <= 0n) return { status: 'processed', outcome: { payment: null } };

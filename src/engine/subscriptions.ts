@@ -2,6 +2,7 @@ import { fail, invalid, notFound, ok, type Outcome } from '../core/errors.ts';
 import { prorationCredits, prorationLines } from '../core/plans.ts';
 import { remainingFraction } from '../core/proration.ts';
 import type { SubscriptionRecord } from '../store/records.ts';
+import type { StoreTx } from '../store/store.ts';
 import { Changes, customerNow, findCustomerLocked, readLocked, type Engine } from './context.ts';
 import { FieldCheck } from './input.ts';
 import { issueInvoice } from './invoices.ts';
@@ -61,6 +62,19 @@ export async function createSubscription(engine: Engine, input: CreateSubscripti
   });
 }
 
+/**
+ * Whether the fee for the time left was charged and not given up on, so that a change or a
+ * cancellation credits its unused time (and revokes the allowance's share by the same fraction):
+ * the invoice that charged the current plan's fee now is neither void (it charged nothing, and
+ * its allowance was revoked with it) nor uncollectible (written off, its allowance revoked; paid
+ * late, it is paid again). Crediting an unpaid fee would hand back money never paid, as a
+ * refundable credit note, and charge as debt an allowance share already taken back.
+ */
+async function unusedFeeCharged(tx: StoreTx, sub: SubscriptionRecord, nowMs: number): Promise<boolean> {
+  const status = await tx.billing.feeInvoiceStatus(sub.id, sub.periodStartMs, nowMs);
+  return status !== 'void' && status !== 'uncollectible';
+}
+
 export interface ChangeSubscriptionInput {
   plan: string;
   timing: 'immediate' | 'period_end';
@@ -97,17 +111,19 @@ export async function changeSubscription(engine: Engine, id: string, input: Chan
       return ok(sub);
     }
     const fraction = remainingFraction(sub.periodStartMs, sub.periodEndMs, nowMs);
+    const credited = await unusedFeeCharged(tx, sub, nowMs) ? oldPlan : null;
     const invoice = await issueInvoice(engine, tx, changes, {
       customer, kind: 'proration', subscriptionId: sub.id, planId: newPlan.id, periodStartMs: nowMs, periodEndMs: sub.periodEndMs,
-      lines: prorationLines(oldPlan, newPlan, fraction, nowMs, sub.periodEndMs).map((l) => ({ ...l, refs: { ...l.refs, subscription: sub.id } })),
+      lines: prorationLines(credited, newPlan, fraction, nowMs, sub.periodEndMs).map((l) => ({ ...l, refs: { ...l.refs, subscription: sub.id } })),
     }, nowMs);
     const allowances = await periodAllowances(tx, sub, nowMs);
-    const credits = prorationCredits(oldPlan, newPlan, fraction, leftOf(allowances));
+    const credits = prorationCredits(credited, newPlan, fraction, leftOf(allowances));
     const grantMicro = credits.grantMicro;
-    const [creditLine, chargeLine] = invoice.lines;
-    revokeAllowance(changes, sub, allowances, credits, { type: 'subscription_change', id: creditLine!.id }, { invoice: invoice.id, invoice_line: creditLine!.id }, nowMs);
+    const creditLine = invoice.lines.find((l) => l.type === 'proration_credit');
+    const chargeLine = invoice.lines.find((l) => l.type === 'proration_charge')!;
+    if (creditLine) revokeAllowance(changes, sub, allowances, credits, { type: 'subscription_change', id: creditLine.id }, { invoice: invoice.id, invoice_line: creditLine.id }, nowMs);
     await changes.flush(tx);
-    await grantAllowance(engine, tx, changes, customer, sub, grantMicro, sub.periodStartMs, sub.periodEndMs, invoice, chargeLine!.id, nowMs);
+    await grantAllowance(engine, tx, changes, customer, sub, grantMicro, sub.periodStartMs, sub.periodEndMs, invoice, chargeLine.id, nowMs);
     await tx.billing.endOpenPhase(sub.id, nowMs);
     await tx.billing.insertPhase({ id: engine.ids.next('prc'), subscriptionId: sub.id, customerId: sub.customerId, planId: newPlan.id, startAtMs: nowMs, endAtMs: null, reason: 'change' });
     await tx.billing.markPlanSubscribed(newPlan.id);
@@ -152,15 +168,19 @@ export async function cancelSubscription(engine: Engine, id: string, input: { ti
     if (sub.periodIndex >= 0) {
       const fraction = remainingFraction(sub.periodStartMs, sub.periodEndMs, nowMs);
       const lookbackMs = engine.settings.pastToleranceMs + 24 * 3600 * 1000;
+      const credited = await unusedFeeCharged(tx, sub, nowMs) ? plan : null;
       const lines = [
-        ...prorationLines(plan, null, fraction, nowMs, sub.periodEndMs).map((l) => ({ ...l, refs: { ...l.refs, subscription: sub.id } })),
+        ...prorationLines(credited, null, fraction, nowMs, sub.periodEndMs).map((l) => ({ ...l, refs: { ...l.refs, subscription: sub.id } })),
         ...(await overageLines(tx, sub, nowMs + 1, lookbackMs)),
       ];
       const invoice = await issueInvoice(engine, tx, changes, { customer, kind: 'final', subscriptionId: sub.id, planId: plan.id, periodStartMs: sub.periodStartMs, periodEndMs: nowMs, lines }, nowMs);
       postOverageInvoiced(changes, invoice, nowMs);
-      const allowances = await periodAllowances(tx, sub, nowMs);
-      const credits = prorationCredits(plan, null, fraction, leftOf(allowances));
-      revokeAllowance(changes, sub, allowances, credits, { type: 'subscription_cancel', id: invoice.lines[0]!.id }, { invoice: invoice.id, invoice_line: invoice.lines[0]!.id }, nowMs);
+      const creditLine = invoice.lines.find((l) => l.type === 'proration_credit');
+      if (creditLine) {
+        const allowances = await periodAllowances(tx, sub, nowMs);
+        const credits = prorationCredits(plan, null, fraction, leftOf(allowances));
+        revokeAllowance(changes, sub, allowances, credits, { type: 'subscription_cancel', id: creditLine.id }, { invoice: invoice.id, invoice_line: creditLine.id }, nowMs);
+      }
     }
     sub.status = 'canceled';
     sub.endedAtMs = nowMs;

@@ -72,7 +72,7 @@ export const invoiceView = (i: InvoiceRecord) => ({
   total: minorToJson(i.totalMinor),
   balance_applied: minorToJson(i.balanceAppliedMinor),
   amount_due: minorToJson(amountDueMinor(i.totalMinor, i.balanceAppliedMinor)),
-  amount_remaining: minorToJson(i.status === 'open' ? i.totalMinor - i.amountPaidMinor : 0n),
+  amount_remaining: minorToJson(i.status === 'open' || i.status === 'uncollectible' ? i.totalMinor - i.amountPaidMinor : 0n),
   credit_note: i.creditNoteId,
   due_at: ts(i.dueAtMs),
   past_due: i.status === 'open' && i.pastDueAtMs !== null,

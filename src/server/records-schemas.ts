@@ -277,7 +277,7 @@ export const Invoice = record('Invoice', 'An invoice with its lines and what was
   total: Minor,
   balance_applied: { ...Minor, description: "Paid from the customer's money balance (credit notes) at finalization." },
   amount_due: { ...Minor, description: 'Total less the balance applied.' },
-  amount_remaining: { ...Minor, description: 'Still to pay while open; 0 otherwise.' },
+  amount_remaining: { ...Minor, description: 'Still to pay while open or uncollectible (an uncollectible invoice can still be paid); 0 when paid or void.' },
   credit_note: NullableString,
   due_at: { ...NullableTime, description: "Finalization plus the customer's payment terms (net_days)." },
   past_due: Type.Boolean({ description: 'Open and past due: its due date passed or a payment attempt failed.' }),

@@ -6,6 +6,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminKey, unique, useServer } from '../support/server.ts';
 import { eventually, WebhookReceiver } from '../support/webhook-receiver.ts';
+import { advance, newClock } from '../http/fixtures.ts';
 import { SecretBox } from '../../src/engine/secret-box.ts';
 import { startWebhookWorker, type WebhookWorker } from '../../src/integrations/webhooks/delivery-worker.ts';
 
@@ -190,6 +191,24 @@ describe('the finance pages of the dashboard in Chromium', { timeout: 120_000 },
     await shot('27-invoice-past-due');
     await open(`/customers/${customer.id}`, '#invoices');
     expect(await text('#invoices [data-status]')).toBe('past due');
+  });
+
+  it('shows an uncollectible invoice with what is still unpaid, then paid late', async () => {
+    const clock = await newClock(api(), '2026-03-01T00:00:00Z');
+    const customer = await created('/v1/customers', { currency: 'USD', name: 'Written Off Ltd', test_clock: clock });
+    const { invoice } = await created(`/v1/customers/${customer.id}/purchases`, { credits: '300', amount: 3000 });
+    await created(`/v1/invoices/${invoice.id}/payment_attempts`, { outcome: 'failed' });
+    await advance(api(), clock, '2026-03-18T00:00:00Z');
+    await open(`/invoices/${invoice.id}`, '#payment-attempts');
+    expect(await text('#collection-state')).toContain('uncollectible');
+    expect(await text('#collection-state')).toContain('30.00 USD unpaid');
+    expect(await text('[data-remaining]')).toBe('30.00 USD');
+    await shot('27-invoice-uncollectible');
+    await created(`/v1/invoices/${invoice.id}/payments`, { amount: 3000 });
+    await open(`/customers/${customer.id}`, '#invoices');
+    expect(await text('#invoices [data-status]')).toBe('paid');
+    await open(`/invoices/${invoice.id}`, '#payment-attempts');
+    expect(await text('#collection-state')).toContain('after being marked uncollectible 2026-03-17');
   });
 
   it('lists promotions, opens one with its redemptions, and lists referrals', async () => {

@@ -282,6 +282,39 @@ describe.each(dialects)('Stripe, both ways, on %s', (dialect) => {
     expect((await api.get(`/v1/grants/${grant.id}`)).body.status).toBe('active');
   });
 
+  it('Stripe collects an invoice Tally gave up on: the late invoice.paid pays the uncollectible invoice and issues its credits', async () => {
+    const { api } = ctx;
+    const customer = await newCustomer(api);
+    const { invoice, grant } = await purchase(api, customer.id, '10', 100);
+    const local = await pushed(api, invoice.id);
+    const failed = async (attempt: number) => {
+      const remote = { ...standIn.invoices.get(local.provider_invoice_id)!, status: 'open', attempt_count: attempt, attempted: true };
+      const delivered = await deliver(api, standIn.event('invoice.payment_failed', remote as never));
+      expect(delivered.status, JSON.stringify(delivered.body)).toBe(200);
+    };
+    // The first failure starts dunning; each retry asks Stripe, and Stripe reports it failed again.
+    await failed(1);
+    for (let retry = 1; retry <= 4; retry++) {
+      await advance(api, customer.clock!, (await api.get(`/v1/invoices/${invoice.id}`)).body.next_payment_attempt);
+      await failed(retry + 1);
+    }
+    expect((await api.get(`/v1/invoices/${invoice.id}`)).body).toMatchObject({ status: 'uncollectible', amount_remaining: 100, amount_paid: 0 });
+    expect((await api.get(`/v1/grants/${grant.id}`)).body).toMatchObject({ status: 'voided', close_reason: 'invoice uncollectible' });
+
+    const paidRemote = await stripe.invoices.retrieve(local.provider_invoice_id);
+    const collected = paidRemote.status === 'paid' ? paidRemote : await stripe.invoices.pay(local.provider_invoice_id);
+    const delivered = await deliver(api, standIn.event('invoice.paid', collected as never));
+    expect(delivered.body).toMatchObject({ status: 'processed', invoice: invoice.id, outcome: { payment: expect.stringMatching(/^pay_/) } });
+    const after = (await api.get(`/v1/invoices/${invoice.id}`)).body;
+    expect(after).toMatchObject({ status: 'paid', amount_paid: 100, amount_remaining: 0, uncollectible_at: expect.any(String) });
+    expect(after.payments).toEqual([expect.objectContaining({ amount: 100, provider: 'stripe' })]);
+    const restored = (await listAll(api, `/v1/grants?customer=${customer.id}`)).filter((g) => g.id !== grant.id);
+    expect(restored).toEqual([expect.objectContaining({ source: 'purchase', status: 'active', remaining: '10', invoice: invoice.id, metadata: { restores: grant.id } })]);
+    expect(await balance(api, customer.id)).toMatchObject({ available: '10' });
+    expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
+    await expectLedgerConsistent(api);
+  });
+
   it('refuses unsigned, stale and tampered events with 400 and stores nothing', async () => {
     const { api, engine } = ctx;
     const { invoice } = await purchase(api, (await newCustomer(api)).id, '10', 100);

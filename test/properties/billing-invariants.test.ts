@@ -178,6 +178,8 @@ interface Proration {
   oldAmount: number;
   newPlan: string | null;
   newAmount: number | null;
+  /** The unused time of the old fee is credited only when that fee was charged and not given up on. */
+  credited: boolean;
 }
 
 interface Model {
@@ -222,6 +224,25 @@ async function invoicesOf(api: Api, customer: string): Promise<any[]> {
 }
 
 /**
+ * Whether a change or cancellation now credits the unused time of the fee (PRODUCT §7, §14): the
+ * latest fee or proration charge covering now, on an invoice of the current period, must be
+ * neither void (nothing was charged) nor uncollectible (written off).
+ */
+async function feeCharged(api: Api, customer: string, subscription: string, periodStart: string, nowMs: number): Promise<boolean> {
+  let latest: { start: number; status: string } | null = null;
+  for (const listed of await invoicesOf(api, customer)) {
+    if (listed.subscription !== subscription || Date.parse(listed.period_start) < Date.parse(periodStart)) continue;
+    for (const l of listed.lines) {
+      if (l.type !== 'subscription_fee' && l.type !== 'proration_charge') continue;
+      const start = Date.parse(l.period_start);
+      // Listed oldest first: a later invoice's line at the same instant replaces an earlier one's.
+      if (start <= nowMs && Date.parse(l.period_end) > nowMs && (latest === null || start >= latest.start)) latest = { start, status: listed.status };
+    }
+  }
+  return latest === null || (latest.status !== 'void' && latest.status !== 'uncollectible');
+}
+
+/**
  * Sends one request aimed at an invoice; when it is refused, the invoice must be as it was
  * (PRODUCT §16: nothing of a refused request is stored).
  */
@@ -258,12 +279,14 @@ async function runCommand(api: Api, clock: string, model: Model, cmd: Command): 
       const sub = latestSub();
       if (!sub) return;
       const before = (await send(api, 'GET', `/v1/subscriptions/${sub}`)).body;
+      const credited = before.current_period ? await feeCharged(api, customer, sub, before.current_period.start, model.now) : true;
       const plan = cmd.kind === 'change' ? choose(model.plans, cmd.plan)! : null;
       const response = await send(api, 'POST', `/v1/subscriptions/${sub}/${cmd.kind}`, cmd.kind === 'change' ? { plan: plan!.code, timing: cmd.timing } : { timing: cmd.timing });
       if (response.status === 200 && cmd.timing === 'immediate' && before.current_period && before.status !== 'canceled') {
         model.prorations.push({
           subscription: sub, at: new Date(model.now).toISOString(), periodStart: before.current_period.start, periodEnd: before.current_period.end,
           oldPlan: before.plan, oldAmount: model.planById.get(before.plan)!.spec.amount, newPlan: plan ? plan.id : null, newAmount: plan ? plan.spec.amount : null,
+          credited,
         });
       }
       return;
@@ -308,21 +331,23 @@ async function runCommand(api: Api, clock: string, model: Model, cmd: Command): 
 async function runInvoiceCommand(api: Api, model: Model, customer: string, cmd: Command): Promise<void> {
   const all = await invoicesOf(api, customer);
   const open = all.filter((i) => i.status === 'open');
+  // Money may still pay an uncollectible invoice (given up on, not forgiven).
+  const payable = all.filter((i) => i.status === 'open' || i.status === 'uncollectible');
   const returnable = (i: any): number => i.amount_paid - i.amount_refunded - i.amount_charged_back;
   switch (cmd.kind) {
     case 'pay': {
-      const invoice = choose(cmd.any ? all : open, cmd.pick);
+      const invoice = choose(cmd.any ? all : payable, cmd.pick);
       if (!invoice) return;
-      const amount = invoice.status === 'open'
+      const amount = payable.includes(invoice)
         ? (cmd.part === null ? invoice.amount_remaining : Math.max(1, Math.floor((invoice.amount_remaining * cmd.part) / 100)))
         : 100;
       const response = await onInvoice(api, invoice, `/v1/invoices/${invoice.id}/payments`, { amount });
       if (response.status === 201) model.moneyPaid.set(invoice.id, (model.moneyPaid.get(invoice.id) ?? 0) + amount);
-      else expect(invoice.status !== 'open' || amount > invoice.amount_remaining, JSON.stringify(response.body)).toBe(true);
+      else expect(!payable.includes(invoice) || amount > invoice.amount_remaining, JSON.stringify(response.body)).toBe(true);
       return;
     }
     case 'attempt': {
-      const invoice = choose(open, cmd.pick);
+      const invoice = choose(cmd.outcome === 'succeeded' ? payable : open, cmd.pick);
       if (!invoice) return;
       const response = await onInvoice(api, invoice, `/v1/invoices/${invoice.id}/payment_attempts`, { outcome: cmd.outcome });
       if (response.status < 300 && cmd.outcome === 'succeeded') model.moneyPaid.set(invoice.id, (model.moneyPaid.get(invoice.id) ?? 0) + invoice.amount_remaining);
@@ -336,7 +361,7 @@ async function runInvoiceCommand(api: Api, model: Model, customer: string, cmd: 
       return;
     }
     case 'apply': {
-      const invoice = choose(open, cmd.pick);
+      const invoice = choose(payable, cmd.pick);
       if (!invoice) return;
       await onInvoice(api, invoice, `/v1/invoices/${invoice.id}/apply_balance`);
       return;
@@ -444,8 +469,8 @@ async function checkInvoices(api: Api, model: Model, customer: string, notes: an
         expect(inv.amount_refunded + inv.amount_charged_back, shown).toBe(0);
         break;
       case 'uncollectible':
-        expect(inv.amount_remaining, shown).toBe(0);
-        expect(inv.amount_paid, shown).toBeLessThan(inv.total);
+        expect(inv.amount_remaining, shown).toBe(inv.total - inv.amount_paid);
+        expect(inv.amount_remaining, shown).toBeGreaterThan(0);
         break;
       default:
         throw new Error(`unexpected status ${inv.status}`);
@@ -497,10 +522,12 @@ function checkLines(model: Model, inv: any): void {
     // of whole seconds, each rounded once.
     const at = prorationLines[0].period_start;
     // Two changes may share an instant; the plans on the lines tell them apart.
-    const [from, to] = [prorationLines[0].refs.plan, prorationLines[1]?.refs.plan ?? null];
-    const change = model.prorations.find((p) => p.subscription === inv.subscription && Date.parse(p.at) === Date.parse(at) && p.oldPlan === from && p.newPlan === to);
+    const planOf = (type: string): string | null => prorationLines.find((l: any) => l.type === type)?.refs.plan ?? null;
+    const [from, to] = [planOf('proration_credit'), planOf('proration_charge')];
+    const change = model.prorations.find((p) => p.subscription === inv.subscription && Date.parse(p.at) === Date.parse(at) && (p.credited ? p.oldPlan === from : from === null) && p.newPlan === to);
     expect(change, `no change at ${at} for ${shown}`).toBeDefined();
-    const expected: Array<[string, number]> = [['proration_credit', Number(-prorated(change!.oldAmount, change!.periodStart, change!.periodEnd, change!.at))]];
+    const expected: Array<[string, number]> = [];
+    if (change!.credited) expected.push(['proration_credit', Number(-prorated(change!.oldAmount, change!.periodStart, change!.periodEnd, change!.at))]);
     if (change!.newAmount !== null) expected.push(['proration_charge', Number(prorated(change!.newAmount, change!.periodStart, change!.periodEnd, change!.at))]);
     expect(prorationLines.map((l: any) => [l.type, l.amount]), shown).toEqual(expected);
     for (const line of prorationLines) expect(Date.parse(line.period_end), shown).toBe(Date.parse(change!.periodEnd));
@@ -561,6 +588,26 @@ async function checkCustomer(api: Api, model: Model, customer: string): Promise<
   let billedOverage = 0n;
   for (const inv of invoices) if (inv.status !== 'void') for (const l of inv.lines) if (l.type === 'overage') billedOverage += micro(l.quantity);
   expect(billedOverage).toBe(invoicedOverage);
+
+  // Credits follow the money back (PRODUCT §14): a grant restoring one that an uncollectible
+  // invoice voided belongs to that invoice, now paid; each voided grant is restored once, for what
+  // the void took from it (a purchase, never issued while unpaid, whole).
+  const grants = await listAll(api, `/v1/grants?customer=${customer}`);
+  const grantById = new Map(grants.map((g) => [g.id, g]));
+  const restorations = grants.filter((g) => g.metadata.restores !== undefined);
+  expect(new Set(restorations.map((g) => g.metadata.restores)).size).toBe(restorations.length);
+  for (const g of restorations) {
+    const shown = JSON.stringify(g);
+    const original = grantById.get(g.metadata.restores);
+    expect(original, shown).toMatchObject({ status: 'voided', close_reason: 'invoice uncollectible', invoice: g.invoice, source: g.source, expires_at: g.expires_at });
+    expect(invoices.find((i) => i.id === g.invoice), shown).toMatchObject({ status: 'paid', uncollectible_at: expect.any(String) });
+    let takenMicro = 0n;
+    for (const txn of ledger) {
+      if (txn.kind !== 'revoke' || txn.cause.id !== g.invoice) continue;
+      for (const e of txn.entries) if (e.account === `grant:${original.id}`) takenMicro -= micro(e.amount);
+    }
+    expect(micro(g.credits), shown).toBe(g.source === 'purchase' ? micro(original.credits) : takenMicro);
+  }
 
   // Reports agree with the invoices and notes listed (PRODUCT §10, §14).
   const live = invoices.filter((i) => i.status !== 'void');

@@ -620,7 +620,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Record a payment; paid in full activates the credits it bought */
+        /**
+         * Record a payment; paid in full activates the credits it bought
+         * @description An open invoice, or one marked uncollectible: paid in full, an uncollectible invoice becomes paid and the credits its being uncollectible revoked come back as new grants (metadata.restores), unless expired or of an ended subscription. Refusals: invoice_not_open (paid or void), overpayment.
+         */
         post: operations["recordPayment"];
         delete?: never;
         options?: never;
@@ -1106,7 +1109,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Apply the customer's balance to an unpaid invoice, oldest credit note first */
+        /**
+         * Apply the customer's balance to an unpaid invoice, oldest credit note first
+         * @description Open or uncollectible invoices; a paid or void one is invoice_not_open.
+         */
         post: operations["applyBalanceToInvoice"];
         delete?: never;
         options?: never;
@@ -1246,7 +1252,10 @@ export interface paths {
         /** The payment attempts of an invoice, oldest first */
         get: operations["listPaymentAttempts"];
         put?: never;
-        /** Record a payment attempt: succeeded pays the invoice; failed makes it past due and schedules retries */
+        /**
+         * Record a payment attempt: succeeded pays the invoice; failed makes it past due and schedules retries
+         * @description A succeeded attempt may pay an uncollectible invoice late (as a payment does); a failed one is for open invoices only. Refusals: invoice_not_open, overpayment.
+         */
         post: operations["recordPaymentAttempt"];
         delete?: never;
         options?: never;
@@ -2386,7 +2395,7 @@ export interface components {
              */
             amount_due: number;
             /**
-             * @description Still to pay while open; 0 otherwise.
+             * @description Still to pay while open or uncollectible (an uncollectible invoice can still be paid); 0 when paid or void.
              * @example 4900
              */
             amount_remaining: number;
@@ -2529,7 +2538,7 @@ export interface components {
              */
             amount_due: number;
             /**
-             * @description Still to pay while open; 0 otherwise.
+             * @description Still to pay while open or uncollectible (an uncollectible invoice can still be paid); 0 when paid or void.
              * @example 4900
              */
             amount_remaining: number;

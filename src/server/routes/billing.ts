@@ -105,7 +105,7 @@ export function billingRoutes(app: FastifyInstance, engine: Engine): void {
   });
 
   app.post<{ Params: Static<typeof S.IdParam>; Body: Static<typeof B.RecordPayment> }>('/v1/invoices/:id/payments', {
-    schema: { tags: ['invoices'], operationId: 'recordPayment', summary: 'Record a payment; paid in full activates the credits it bought', response: responds(201, Type.Ref(R.PaymentResult), 'The payment recorded.'), params: S.IdParam, body: B.RecordPayment },
+    schema: { tags: ['invoices'], operationId: 'recordPayment', summary: 'Record a payment; paid in full activates the credits it bought', description: 'An open invoice, or one marked uncollectible: paid in full, an uncollectible invoice becomes paid and the credits its being uncollectible revoked come back as new grants (metadata.restores), unless expired or of an ended subscription. Refusals: invoice_not_open (paid or void), overpayment.', response: responds(201, Type.Ref(R.PaymentResult), 'The payment recorded.'), params: S.IdParam, body: B.RecordPayment },
   }, async (req, reply) => send(reply, await recordPayment(engine, req.params.id, req.body), (v) => ({ ...BV.paymentView(v.payment), invoice: BV.invoiceView(v.invoice) }), 201));
 
   app.post<{ Params: Static<typeof S.IdParam> }>('/v1/invoices/:id/void', {

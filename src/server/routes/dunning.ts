@@ -42,6 +42,7 @@ export function dunningRoutes(app: FastifyInstance, engine: Engine): void {
     schema: {
       operationId: 'recordPaymentAttempt', tags: ['invoices'],
       summary: 'Record a payment attempt: succeeded pays the invoice; failed makes it past due and schedules retries',
+      description: 'A succeeded attempt may pay an uncollectible invoice late (as a payment does); a failed one is for open invoices only. Refusals: invoice_not_open, overpayment.',
       params: S.IdParam, body: RecordAttempt,
       response: responds(201, Type.Object({ ...Attempt.properties, invoice_detail: Type.Ref(Invoice) }, { additionalProperties: false }), 'The attempt, with the invoice as it now stands.'),
     },

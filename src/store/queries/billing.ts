@@ -331,6 +331,23 @@ export class BillingQueries {
     return invoices;
   }
 
+  /**
+   * The status of the invoice that charged the subscription's fee for the instant `atMs`: the
+   * latest `subscription_fee` or `proration_charge` line of the period starting at
+   * `periodStartMs` that covers it (a plan change's charge replaces the fee from its instant on).
+   * Null when no line charged it.
+   */
+  async feeInvoiceStatus(subscriptionId: string, periodStartMs: number, atMs: number): Promise<InvoiceStatus | null> {
+    const rows = await this.c.query(
+      `SELECT i.status FROM invoices i JOIN invoice_lines l ON l.invoice_id = i.id
+        WHERE i.subscription_id = ? AND i.period_start >= ? AND l.type IN ('subscription_fee', 'proration_charge')
+          AND l.period_start <= ? AND l.period_end > ?
+        ORDER BY l.period_start DESC, i.created_at DESC, i.id DESC LIMIT 1`,
+      [subscriptionId, periodStartMs, atMs, atMs],
+    );
+    return rows[0] ? (rows[0].status as InvoiceStatus) : null;
+  }
+
   /** Overage lines already invoiced for a subscription period (to bill only what is new). */
   async overageBilled(subscriptionId: string, periodStartMs: number): Promise<bigint> {
     const rows = await this.c.query(

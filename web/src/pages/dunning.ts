@@ -14,9 +14,11 @@ export function statusBadge(i: Schemas['Invoice']): HTMLElement {
  */
 export function collectionSection(invoice: Schemas['Invoice'], attempts: Reply<'listPaymentAttempts'>['data']): HTMLElement {
   const c = invoice.currency;
-  const state = invoice.status === 'paid' ? `Paid ${when(invoice.paid_at)}.`
+  const state = invoice.status === 'paid'
+    ? (invoice.uncollectible_at ? `Paid ${when(invoice.paid_at)}, after being marked uncollectible ${when(invoice.uncollectible_at)}.` : `Paid ${when(invoice.paid_at)}.`)
     : invoice.status === 'void' ? `Voided ${when(invoice.voided_at)}.`
-      : invoice.status === 'uncollectible' ? `Marked uncollectible ${when(invoice.uncollectible_at)} after the last retry.`
+      : invoice.status === 'uncollectible'
+        ? `Marked uncollectible ${when(invoice.uncollectible_at)} after the last retry: ${money(invoice.amount_remaining, c)} unpaid; a payment still pays it and gives back the credits it revoked.`
         : invoice.past_due ? `Past due since ${when(invoice.past_due_at)}: ${money(invoice.amount_remaining, c)} unpaid.`
           : invoice.status === 'open' ? `Open: ${money(invoice.amount_remaining, c)} due ${when(invoice.due_at)}.` : 'Draft: not finalized yet.';
   return section('Collection',
