@@ -130,7 +130,8 @@ export async function createCreditNote(engine: Engine, input: CreateCreditNoteIn
 
 /**
  * Pays out what is left of a refundable note (or `amount` of it) in cash: one `refunded` use.
- * A note that is not refundable stays balance, to be applied to invoices.
+ * A note that is not refundable stays balance, to be applied to invoices; nor is a refundable one
+ * paid out while the customer has unpaid invoices in its currency.
  */
 export async function refundCreditNote(engine: Engine, id: string, input: { amount?: number | undefined }): Promise<Outcome<CreditNoteRecord>> {
   if (input.amount !== undefined && (!Number.isSafeInteger(input.amount) || input.amount <= 0)) {
@@ -141,6 +142,14 @@ export async function refundCreditNote(engine: Engine, id: string, input: { amou
     if (!found) return notFound('credit_note', id);
     tx.scopeWritesTo([found.customerId]);
     if (!found.refundable) return fail('credit_note_not_refundable', 'This credit note is not refundable: it can only be applied to invoices.');
+    // Money owed back is not paid out while the customer still owes money in that currency:
+    // the balance pays those invoices first (a cancellation's credit beside its unpaid fee).
+    const unpaid = await tx.billing.unpaidInvoiceIds(found.customerId, found.currency, 10);
+    if (unpaid.length > 0) {
+      return fail('customer_has_unpaid_invoices', `The customer has unpaid ${found.currency} invoices; apply the balance to them first (POST /v1/invoices/{id}/apply_balance), then pay out what is left.`, {
+        details: { invoices: unpaid },
+      });
+    }
     const amountMinor = input.amount === undefined ? found.remainingMinor : BigInt(input.amount);
     if (amountMinor === 0n || amountMinor > found.remainingMinor) {
       return fail('amount_exceeds_remaining', `${found.remainingMinor} minor units remain on this credit note.`, {

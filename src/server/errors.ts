@@ -51,6 +51,7 @@ const statusByCode: Record<string, number> = {
   chargeback_closed: 409,
   credit_note_not_found: 404,
   credit_note_not_refundable: 409,
+  customer_has_unpaid_invoices: 409,
   amount_exceeds_remaining: 409,
   invoice_void: 409,
   promotion_code_taken: 409,

@@ -23,6 +23,29 @@ describe.each(dialects)('credit notes and the customer balance on %s', (dialect)
     expect(paid.status, JSON.stringify(paid.body)).toBe(201);
   }
 
+  it('a cancellation\'s credit beside its unpaid fee is not paid out: the balance pays the fee first', async () => {
+    const { api } = ctx;
+    const clock = await newClock(api, '2026-03-01T00:00:00Z');
+    const customer = (await api.post('/v1/customers', { external_id: unique('cust'), currency: 'USD', test_clock: clock, net_days: 30 })).body;
+    const plan = await newPlan(api, 3100, '310');
+    const sub = (await api.post('/v1/subscriptions', { customer: customer.id, plan: plan.code })).body;
+    const fee = (await invoicesOf(api, customer.id))[0];
+    await advance(api, clock, '2026-03-11T00:00:00Z');
+    expect((await api.post(`/v1/subscriptions/${sub.id}/cancel`, { timing: 'immediate' })).status).toBe(200);
+    const final = (await invoicesOf(api, customer.id)).find((i) => i.kind === 'final');
+    expect(final).toMatchObject({ total: -2100, credit_note: expect.stringMatching(/^cn_/) });
+
+    // 31.00 still owed, 21.00 owed back: no cash leaves while the fee is unpaid.
+    const payout = await api.post(`/v1/credit_notes/${final.credit_note}/refund`, {});
+    expect([payout.status, payout.body.error.code, payout.body.error.details.invoices]).toEqual([409, 'customer_has_unpaid_invoices', [fee.id]]);
+    expect((await api.get(`/v1/credit_notes/${final.credit_note}`)).body).toMatchObject({ remaining: 2100, uses: [] });
+    const applied = await api.post(`/v1/invoices/${fee.id}/apply_balance`);
+    expect(applied.body).toMatchObject({ balance_applied: 2100, amount_remaining: 1000, status: 'open' });
+    await pay(api, applied.body);
+    expect((await api.get(`/v1/customers/${customer.id}/money_balance`)).body.balances).toEqual([{ currency: 'USD', amount: 0 }]);
+    expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
+  });
+
   it('a downgrade at half the period from 30.00 to 10.00 issues a credit note of 10.00, which pays the next renewal by balance', async () => {
     const { api } = ctx;
     const clock = await newClock(api, '2026-04-01T00:00:00Z');

@@ -1075,7 +1075,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Pay out a refundable credit note (all that remains, or an amount) */
+        /**
+         * Pay out a refundable credit note (all that remains, or an amount)
+         * @description Refusals: credit_note_not_refundable, amount_exceeds_remaining, customer_has_unpaid_invoices (the customer owes money on open or uncollectible invoices in the note's currency: apply the balance to them first; details.invoices names them).
+         */
         post: operations["refundCreditNote"];
         delete?: never;
         options?: never;

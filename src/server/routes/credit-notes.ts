@@ -95,6 +95,7 @@ export function creditNoteRoutes(app: FastifyInstance, engine: Engine): void {
   app.post<{ Params: Static<typeof S.IdParam>; Body: Static<typeof C.RefundCreditNote> }>('/v1/credit_notes/:id/refund', {
     schema: {
       operationId: 'refundCreditNote', tags: ['credit notes'], summary: 'Pay out a refundable credit note (all that remains, or an amount)',
+      description: 'Refusals: credit_note_not_refundable, amount_exceeds_remaining, customer_has_unpaid_invoices (the customer owes money on open or uncollectible invoices in the note\'s currency: apply the balance to them first; details.invoices names them).',
       params: S.IdParam, body: C.RefundCreditNote, response: responds(200, Type.Ref(C.CreditNote), 'The credit note after the payout.'),
     },
   }, async (req, reply) => send(reply, await refundCreditNote(engine, req.params.id, req.body ?? {}), (n) => creditNoteView(n)));

@@ -348,6 +348,15 @@ export class BillingQueries {
     return rows[0] ? (rows[0].status as InvoiceStatus) : null;
   }
 
+  /** The customer's invoices in a currency that still expect money (open or uncollectible, something left to pay), oldest first, at most `limit`. */
+  async unpaidInvoiceIds(customerId: string, currency: string, limit: number): Promise<string[]> {
+    const rows = await this.c.query(
+      `SELECT id FROM invoices WHERE customer_id = ? AND currency = ? AND status IN ('open', 'uncollectible') AND amount_paid < total ORDER BY id LIMIT ?`,
+      [customerId, currency, limit],
+    );
+    return rows.map((r) => r.id as string);
+  }
+
   /** Overage lines already invoiced for a subscription period (to bill only what is new). */
   async overageBilled(subscriptionId: string, periodStartMs: number): Promise<bigint> {
     const rows = await this.c.query(
