@@ -63,11 +63,13 @@ export async function closeSubscription(
 export const subscriptionClosing: DueWorkKind = {
   kind: 'subscription_closing',
   customerScoped: true,
+  paysInvoices: true,
   async due(tx, clock, upTo, limit) {
     return (await tx.billing.dueClosings(clock, upTo, limit)).map((d) => ({ ...d, kind: 'subscription_closing' }));
   },
   async run(engine, tx, item, batch) {
-    await tx.lockCustomers([item.customerId]);
+    // Its invoice may be paid at once from the balance and reward a referral: the referrer is locked too.
+    await tx.lockCustomers([item.customerId], { pendingReferrers: true });
     const sub = await batch.subject(item.id, (ids) => tx.billing.subscriptionsById(ids));
     if (!sub || sub.status !== 'canceled' || sub.closingDueAtMs === null || sub.closingDueAtMs > item.dueAtMs) return;
     if (!(await tx.billing.claimClosing(sub.id, sub.closingDueAtMs))) return;

@@ -1,4 +1,4 @@
-import type { Store, StoreTx } from '../store/store.ts';
+import type { CustomerLockExtras, Store, StoreTx } from '../store/store.ts';
 import type { CustomerRecord, DomainEventRecord } from '../store/records.ts';
 import type { LedgerTransaction } from '../core/ledger.ts';
 import type { Clock } from './clock.ts';
@@ -121,26 +121,27 @@ export class Changes {
 }
 
 /**
- * Reads a record, locks its customer, and reads it again under the lock, so what the use case
- * decides on cannot change before it commits (PostgreSQL; SQLite transactions are serial anyway).
+ * Reads a record, locks its customer (with the customers `also` names, in one sorted lock), and
+ * reads it again under the lock, so what the use case decides on cannot change before it commits
+ * (PostgreSQL; SQLite transactions are serial anyway).
  */
-export async function readLocked<T extends { customerId: string }>(tx: StoreTx, read: () => Promise<T | null>): Promise<T | null> {
+export async function readLocked<T extends { customerId: string }>(tx: StoreTx, read: () => Promise<T | null>, also?: CustomerLockExtras): Promise<T | null> {
   const found = await read();
   if (!found) return null;
-  await tx.lockCustomers([found.customerId]);
+  await tx.lockCustomers([found.customerId], also);
   return tx.c.dialect === 'postgres' ? read() : found;
 }
 
 /**
- * Finds a customer by id or external id, locks it, and on PostgreSQL reads it again under the
- * lock: another server may have changed the row (its balance signals, auto top-up armed or not,
- * overage) while this transaction waited, and a use case that decides on the customer or writes
- * its row back must see that change, not undo it (a top-up disarmed by a purchase armed again
- * buys a second pack for one crossing).
+ * Finds a customer by id or external id, locks it (with the customers `also` names, in one sorted
+ * lock), and on PostgreSQL reads it again under the lock: another server may have changed the row
+ * (its balance signals, auto top-up armed or not, overage) while this transaction waited, and a
+ * use case that decides on the customer or writes its row back must see that change, not undo it
+ * (a top-up disarmed by a purchase armed again buys a second pack for one crossing).
  */
-export async function findCustomerLocked(tx: StoreTx, ref: string): Promise<CustomerRecord | null> {
+export async function findCustomerLocked(tx: StoreTx, ref: string, also?: CustomerLockExtras): Promise<CustomerRecord | null> {
   const found = await tx.customers.find(ref);
   if (!found) return null;
-  await tx.lockCustomers([found.id]);
+  await tx.lockCustomers([found.id], also);
   return tx.c.dialect === 'postgres' ? tx.customers.find(found.id) : found;
 }

@@ -174,7 +174,8 @@ export async function refundCreditNote(engine: Engine, id: string, input: { amou
  */
 export async function applyBalanceToInvoice(engine: Engine, invoiceRef: string): Promise<Outcome<InvoiceRecord>> {
   return engine.store.transaction(async (tx) => {
-    const invoice = await readLocked(tx, () => tx.billing.invoice(invoiceRef));
+    // Paid in full by the balance, the invoice may reward the customer's referral, which locks the referrer.
+    const invoice = await readLocked(tx, () => tx.billing.invoice(invoiceRef), { pendingReferrers: true });
     if (!invoice) return notFound('invoice', invoiceRef);
     // Its writes are the invoice's customer's rows (a referral's reward names its own).
     tx.scopeWritesTo([invoice.customerId]);

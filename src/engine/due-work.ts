@@ -34,6 +34,13 @@ export interface DueWorkKind {
    * kind of `allDueWork` is. A test clock's advance also moves its frozen time, and is not scoped.
    */
   customerScoped?: boolean;
+  /**
+   * Its run may settle an invoice of its customer (one it issues, paid from the customer's
+   * balance), which rewards the customer's pending referral with a grant to the referrer: its run
+   * locks its customer with `pendingReferrers`, and a transaction of several items takes those
+   * referrers in the up-front lock of its customers (`StoreTx.lockCustomers`).
+   */
+  paysInvoices?: boolean;
 }
 
 export const grantExpiry: DueWorkKind = {
@@ -116,8 +123,9 @@ export interface DueHold {
  * Work runs in bulk: each round lists what is due by index in time order, and runs it in store
  * transactions of up to `perTransaction` items (many subjects, one COMMIT), each item still
  * claimed and re-checked on its own, so the cost per item does not grow with the population. The
- * customers of a transaction are locked up front in sorted order (as ingestion does), so
- * concurrent writers cannot deadlock with it. Should a transaction fail, its items run again one
+ * customers of a transaction are locked up front in sorted order (as ingestion does), with the
+ * referrers an item's payment may reward (`paysInvoices`), so concurrent writers cannot deadlock
+ * with it. Should a transaction fail, its items run again one
  * per transaction, so one bad item cannot hold back the others; one that fails on its own is
  * held back by `hold` (the scheduler's), or else ends the run with its error; so does one that
  * stays due at its instant after `stuckPassesMax` passes have run it (it would be listed for ever). Between
@@ -214,7 +222,10 @@ export async function runDue(
             await options.beforeEach(tx, chunk[0]!.item);
             ranBefore = chunk[0]!.item;
           }
-          if (chunk.length > 1) await tx.lockCustomers([...new Set(chunk.map((c) => c.item.customerId))].sort());
+          if (chunk.length > 1) {
+            const pendingReferrers = chunk.some(({ order }) => kinds[order]!.paysInvoices === true);
+            await tx.lockCustomers(chunk.map((c) => c.item.customerId), { pendingReferrers });
+          }
           await runAll(tx, chunk);
         });
         hold?.ran(chunk.map((c) => c.item));

@@ -144,7 +144,8 @@ export async function recordPaymentAttempt(
     return invalid([{ field: 'amount', code: 'invalid_amount', message: 'amount is a positive integer of minor units, for a succeeded attempt.' }]);
   }
   return engine.store.transaction(async (tx) => {
-    const invoice = await readLocked(tx, () => tx.billing.invoice(invoiceRef));
+    // A succeeded attempt may reward the customer's referral, which locks the referrer.
+    const invoice = await readLocked(tx, () => tx.billing.invoice(invoiceRef), { pendingReferrers: true });
     if (!invoice) return notFound('invoice', invoiceRef);
     // Its writes are the invoice's customer's rows (a referral's reward names its own).
     tx.scopeWritesTo([invoice.customerId]);

@@ -121,7 +121,8 @@ export async function recordPaymentIn(engine: Engine, tx: StoreTx, invoiceRef: s
   {
     const found = await tx.billing.invoice(invoiceRef);
     if (!found) return notFound('invoice', invoiceRef);
-    await tx.lockCustomers([found.customerId]);
+    // Paid in full, the invoice may reward its customer's referral, which locks the referrer.
+    await tx.lockCustomers([found.customerId], { pendingReferrers: true });
     const invoice = (await tx.billing.invoice(found.id))!;
     if (!isPayable(invoice)) return fail('invoice_not_open', `The invoice is ${invoice.status}.`, { details: { status: invoice.status } });
     const amountMinor = BigInt(input.amount);

@@ -29,7 +29,8 @@ export async function purchaseCredits(engine: Engine, ref: string, input: Purcha
   const expiresAtMs = check.keptTime('expires_at', input.expires_at);
   if (check.errors.length) return invalid(check.errors);
   return engine.store.transaction(async (tx) => {
-    const customer = await findCustomerLocked(tx, ref);
+    // Its invoice may be paid at once from the balance and reward a referral: the referrer is locked too.
+    const customer = await findCustomerLocked(tx, ref, { pendingReferrers: true });
     if (!customer) return notFound('customer', ref);
     // Its writes are this customer's rows, and a referral's reward's, which names its own.
     tx.scopeWritesTo([customer.id]);
@@ -95,11 +96,13 @@ export const autoTopUp: DueWorkKind = {
   kind: 'auto_top_up',
   // The customer's row and a purchase for it (a referral's reward names its own customer).
   customerScoped: true,
+  paysInvoices: true,
   async due(tx, clock, upTo, limit) {
     return (await tx.customers.dueTopUpChecks(clock, upTo, limit)).map((d) => ({ kind: 'auto_top_up', id: d.id, customerId: d.id, dueAtMs: d.dueAtMs }));
   },
   async run(engine, tx, item) {
-    await tx.lockCustomers([item.customerId]);
+    // Its invoice may be paid at once from the balance and reward a referral: the referrer is locked too.
+    await tx.lockCustomers([item.customerId], { pendingReferrers: true });
     const customer = await tx.customers.find(item.customerId);
     // Checked already (by another server's run), or not yet due: nothing now.
     if (customer?.topUpCheckAtMs == null || customer.topUpCheckAtMs > item.dueAtMs) return;

@@ -51,7 +51,8 @@ export async function createReturnIn(engine: Engine, tx: StoreTx, kind: ReturnRe
   {
     const found = await tx.billing.invoice(input.invoice);
     if (!found) return notFound('invoice', input.invoice);
-    await tx.lockCustomers([found.customerId]);
+    // A refund of the invoice that rewarded a referral claws the reward back, which locks the referrer.
+    await tx.lockCustomers([found.customerId], { referrerRewardedBy: found.id });
     const invoice = (await tx.billing.invoice(found.id))!;
     if (invoice.status === 'void') {
       // A void invoice collected no money, and its void gave back what the balance paid as a new
@@ -170,7 +171,8 @@ export async function closeChargebackIn(engine: Engine, tx: StoreTx, id: string,
   {
     const found = await tx.returns.get(id);
     if (!found || found.kind !== 'chargeback') return notFound('chargeback', id);
-    await tx.lockCustomers([found.customerId]);
+    // Lost, it claws back the reward of a referral its invoice gave, which locks the referrer.
+    await tx.lockCustomers([found.customerId], { referrerRewardedBy: found.invoiceId });
     const record = (await tx.returns.get(found.id))!;
     if (record.status !== 'open') return fail('chargeback_closed', `The chargeback is ${record.status} already.`);
     const customer = (await tx.customers.find(record.customerId))!;

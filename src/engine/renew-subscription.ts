@@ -106,11 +106,13 @@ export const subscriptionRenewal: DueWorkKind = {
   // Its customer's subscription, phases, grants and row; a plan's `subscribed` mark only turns on,
   // and a plan no subscription named yet is in no kept customer's timeline.
   customerScoped: true,
+  paysInvoices: true,
   async due(tx, clock, upTo, limit) {
     return (await tx.billing.dueRenewals(clock, upTo, limit)).map((d) => ({ ...d, kind: 'subscription_renewal' }));
   },
   async run(engine, tx, item, batch) {
-    await tx.lockCustomers([item.customerId]);
+    // Its invoice may be paid at once from the balance and reward a referral: the referrer is locked too.
+    await tx.lockCustomers([item.customerId], { pendingReferrers: true });
     const sub = await batch.subject(item.id, (ids) => tx.billing.subscriptionsById(ids));
     if (!sub || sub.status === 'canceled' || sub.periodEndMs > item.dueAtMs) return;
     const customer = (await batch.customer(sub.customerId))!;

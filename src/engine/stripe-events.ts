@@ -77,7 +77,8 @@ export function applyStripeEvent(engine: Engine, input: StripeEventInput, policy
     if (action.kind === 'ignored') return settle('ignored', null, {});
     const found = await matchInvoice(tx, action);
     if (!found) return settle('unmatched', null, { reason: 'No Tally invoice matches this event.' });
-    await tx.lockCustomers([found.customerId]);
+    // A payment may reward the customer's referral, a refund or lost dispute claw it back: both lock the referrer.
+    await tx.lockCustomers([found.customerId], { pendingReferrers: true, referrerRewardedBy: found.id });
     // Every action writes the invoice's customer's rows (and a referral's, which names its own);
     // the event's own record is outside the write order.
     tx.scopeWritesTo([found.customerId]);

@@ -29,7 +29,8 @@ export async function createSubscription(engine: Engine, input: CreateSubscripti
   const metadata = check.metadata('metadata', input.metadata);
   if (check.errors.length) return invalid(check.errors);
   return engine.store.transaction(async (tx) => {
-    const customer = await findCustomerLocked(tx, input.customer);
+    // Its invoice may be paid at once from the balance and reward a referral: the referrer is locked too.
+    const customer = await findCustomerLocked(tx, input.customer, { pendingReferrers: true });
     if (!customer) return notFound('customer', input.customer);
     // Its writes are the customer's rows; the plan's `subscribed` mark only ever turns on, and no
     // kept customer holds a plan no subscription named yet.
@@ -88,7 +89,8 @@ export interface ChangeSubscriptionInput {
  */
 export async function changeSubscription(engine: Engine, id: string, input: ChangeSubscriptionInput): Promise<Outcome<SubscriptionRecord>> {
   return engine.store.transaction(async (tx) => {
-    const sub = await readLocked(tx, () => tx.billing.subscription(id));
+    // Its invoice may be paid at once from the balance and reward a referral: the referrer is locked too.
+    const sub = await readLocked(tx, () => tx.billing.subscription(id), { pendingReferrers: true });
     if (!sub) return notFound('subscription', id);
     // As `createSubscription`: the customer's rows, and a plan's mark that only turns on.
     tx.scopeWritesTo([sub.customerId]);
@@ -149,7 +151,8 @@ export async function changeSubscription(engine: Engine, id: string, input: Chan
  */
 export async function cancelSubscription(engine: Engine, id: string, input: { timing: 'immediate' | 'period_end' }): Promise<Outcome<SubscriptionRecord>> {
   return engine.store.transaction(async (tx) => {
-    const sub = await readLocked(tx, () => tx.billing.subscription(id));
+    // Its invoice may be paid at once from the balance and reward a referral: the referrer is locked too.
+    const sub = await readLocked(tx, () => tx.billing.subscription(id), { pendingReferrers: true });
     if (!sub) return notFound('subscription', id);
     tx.scopeWritesTo([sub.customerId]);
     if (sub.status === 'canceled') return fail('subscription_not_active', 'The subscription has ended.');

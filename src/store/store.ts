@@ -20,6 +20,25 @@ import { PromotionQueries } from './queries/promotions.ts';
 import { ReferralQueries } from './queries/referrals.ts';
 
 /**
+ * Customers a transaction may lock only later, through a referral of the customers it names, taken
+ * with them in the one sorted lock (`StoreTx.lockCustomers`). Read before the lock, so a referral
+ * made in between is not among them: its reward then locks its referrer late, and the rare
+ * deadlock that can make is retried (docs/ARCHITECTURE.md, PostgreSQL).
+ */
+export interface CustomerLockExtras {
+  /**
+   * The referrer of each customer's pending referral: a payment that settles an invoice of the
+   * customer rewards it, with a grant to the referrer (`rewardReferral`).
+   */
+  pendingReferrers?: boolean;
+  /**
+   * The referrer of the referral this invoice rewarded: a refund or a lost chargeback on it claws
+   * the reward back (`clawBackReferral`).
+   */
+  referrerRewardedBy?: string | null;
+}
+
+/**
  * The storage the engine needs, in domain terms. One implementation serves SQLite and PostgreSQL:
  * the adapters differ only in how they execute SQL (`SqlDatabase`) and in row locking, which is a
  * no-op on SQLite because its transactions are serialized.
@@ -132,12 +151,20 @@ export class StoreTx {
 
   /**
    * Serializes writers per customer on PostgreSQL. Ids are sorted so that two transactions always
-   * lock in the same order and cannot deadlock each other.
+   * lock in the same order and cannot deadlock each other. A transaction takes every customer it
+   * may lock in one call: one locked later, after others, can sort before them, and two servers
+   * then wait for each other (`also` names the customers a use case reaches only through a referral).
    */
-  async lockCustomers(customerIds: Iterable<string>): Promise<void> {
+  async lockCustomers(customerIds: Iterable<string>, also: CustomerLockExtras = {}): Promise<void> {
     if (this.c.dialect !== 'postgres') return;
-    const ids = [...new Set(customerIds)].sort();
-    if (ids.length === 0) return;
+    const wanted = new Set(customerIds);
+    if (wanted.size === 0) return;
+    if (also.pendingReferrers) for (const id of await this.referrals.pendingReferrersOf([...wanted])) wanted.add(id);
+    if (also.referrerRewardedBy) {
+      const rewarded = await this.referrals.forInvoice(also.referrerRewardedBy);
+      if (rewarded) wanted.add(rewarded.referrerId);
+    }
+    const ids = [...wanted].sort();
     const params: SqlValue[] = ids;
     await this.c.query(`SELECT id FROM customers WHERE id IN (${ids.map(() => '?').join(',')}) ORDER BY id FOR UPDATE`, params);
   }

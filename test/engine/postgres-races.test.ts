@@ -5,7 +5,11 @@ import { createEngine } from '../../src/engine/create-engine.ts';
 import { createCustomer, setAutoTopUp, updateCustomer } from '../../src/engine/customers.ts';
 import { runDue } from '../../src/engine/due-work.ts';
 import { createGrant } from '../../src/engine/grants.ts';
+import { recordPayment } from '../../src/engine/invoices.ts';
 import { createPlan } from '../../src/engine/plans.ts';
+import { purchaseCredits } from '../../src/engine/purchases.ts';
+import { createReferral } from '../../src/engine/referrals.ts';
+import { createReturn } from '../../src/engine/refunds.ts';
 import { createTestClock } from '../../src/engine/test-clocks.ts';
 import { changeSubscription, createSubscription } from '../../src/engine/subscriptions.ts';
 import { dialects, freshDatabase, type FreshDatabase } from '../support/databases.ts';
@@ -147,5 +151,38 @@ describe.skipIf(skipReason !== '')('races between two servers on one PostgreSQL 
     await other.query(locked === 'locked' ? 'COMMIT' : 'ROLLBACK');
     expect(await running).toBe(2);
     expect(locked).toBe('locked');
+  });
+
+  it("locks a referral's referrer together with the paying customer, in sorted order: paying the first invoice and refunding it", async () => {
+    const referrer = await createCustomer(engine, { currency: 'USD' });
+    const referred = await createCustomer(engine, { currency: 'USD' });
+    if (!referrer.ok || !referred.ok) throw new Error('customers');
+    const [a, b] = [referrer.value.id, referred.value.id];
+    // The order that deadlocked: the referrer sorts first, and the use case held the referred customer before it.
+    expect(a < b).toBe(true);
+    expect((await createReferral(engine, { referrer: a, referred: b, reward_credits: '5' })).ok).toBe(true);
+    const bought = await purchaseCredits(engine, b, { credits: '10', amount: 1000 });
+    if (!bought.ok) throw new Error('purchase');
+    const invoiceId = bought.value.invoice.id;
+    for (const how of ['pay', 'refund'] as const) {
+      // The other server's transaction of both customers (a due-work batch, a referral made): the referrer first, in sorted order.
+      await other.query('BEGIN');
+      await other.query(`SELECT id FROM customers WHERE id = $1 FOR UPDATE`, [a]);
+      const running = how === 'pay'
+        ? recordPayment(engine, invoiceId, { amount: 1000 })
+        : createReturn(engine, 'refund', { invoice: invoiceId, amount: 1000, reason: 'race', credit_policy: 'unused_only' });
+      await engineWaitsForLock();
+      // Had the use case locked the referred customer before waiting for the referrer, this would close a cycle: detected here first.
+      await other.query(`SET LOCAL deadlock_timeout = '10ms'`);
+      const locked = await other.query(`SELECT id FROM customers WHERE id = $1 FOR UPDATE`, [b]).then(() => 'locked', (error: { code?: string }) => error.code);
+      await other.query(locked === 'locked' ? 'COMMIT' : 'ROLLBACK');
+      const outcome = await running;
+      expect(outcome.ok, shown(outcome)).toBe(true);
+      expect(locked, how).toBe('locked');
+    }
+    const [referral] = await database.db.query(`SELECT status FROM referrals WHERE referred_id = ?`, [b]);
+    expect(referral!.status).toBe('rewarded');
+    const [clawBacks] = await database.db.query(`SELECT COUNT(*) AS n FROM referral_claw_backs WHERE customer_id = ?`, [a]);
+    expect(Number(clawBacks!.n)).toBe(1);
   });
 });

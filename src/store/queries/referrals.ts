@@ -58,6 +58,13 @@ export class ReferralQueries {
     return rows[0] ? toReferral(rows[0]) : null;
   }
 
+  /** The referrers of these customers' pending referrals (a customer is referred once). */
+  async pendingReferrersOf(customerIds: readonly string[]): Promise<string[]> {
+    if (customerIds.length === 0) return [];
+    const rows = await this.c.query(`SELECT referrer_id FROM referrals WHERE referred_id IN (${customerIds.map(() => '?').join(',')}) AND status = 'pending'`, [...customerIds]);
+    return rows.map((r) => r.referrer_id as string);
+  }
+
   async forInvoice(invoiceId: string): Promise<ReferralRecord | null> {
     const rows = await this.c.query(`SELECT * FROM referrals WHERE invoice_id = ?`, [invoiceId]);
     return rows[0] ? toReferral(rows[0]) : null;
