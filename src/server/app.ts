@@ -9,7 +9,7 @@ import { createAuthenticator } from './auth.ts';
 import { registerIdempotency } from './idempotency.ts';
 import { errorBody, fromSchemaErrors } from './errors.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import { clientErrorHandler, frameworkErrors, registerJsonParser, registerNulGuard, RequestRefused, requestIdFor } from './request-guards.ts';
+import { clientErrorHandler, frameworkErrors, refuseUnknownQueries, registerJsonParser, registerNulGuard, RequestRefused, requestIdFor } from './request-guards.ts';
 import { registerRateLimit, type RateLimitSettings } from './rate-limit.ts';
 import { lazyCompilersFactory } from './lazy-compilers.ts';
 import { limits } from '../engine/limits.ts';
@@ -127,6 +127,7 @@ export async function buildServer(engine: Engine, options: ServerOptions = {}): 
     done();
   });
   registerJsonParser(app);
+  refuseUnknownQueries(app);
   closeGracefully(app, engine);
   const batcher = new IngestBatcher(engine, {}, { onGroup: (events) => metrics.ingestGroups.observe(events) });
 

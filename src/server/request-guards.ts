@@ -4,18 +4,21 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { findNulCharacter } from '../core/json.ts';
 import { limits } from '../engine/limits.ts';
 import { errorBody, type ErrorBody } from './errors.ts';
+import { NoQuery } from './schemas.ts';
 
 /**
  * The request-parsing layer's own refusals, all in the API's error shape (PRODUCT §12, §16):
- * only UTF-8 JSON bodies, no NUL character in any body, path or query string, bad URLs, paths
- * too long, and the HTTP parser's own errors (headers too large, malformed requests), each with a
- * stable code. Every reply carries `X-Request-Id`.
+ * only UTF-8 JSON bodies, no NUL character in any body, path or query string, no query parameter
+ * a /v1 route does not take, bad URLs, paths too long, and the HTTP parser's own errors (headers
+ * too large, malformed requests), each with a stable code. Every reply carries `X-Request-Id`.
  */
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** The body's items are checked one by one by the engine (ingestion), not refused whole here. */
     checksItemsItself?: boolean;
+    /** A caller this API does not speak for sends to it (Stripe): a query parameter is ignored, not refused. */
+    ignoresQuery?: boolean;
   }
 }
 
@@ -127,6 +130,23 @@ export function registerNulGuard(app: FastifyInstance): void {
       message: `${name}: must not contain a NUL character`,
       fields: [{ field: name, code: 'nul_character', message: 'must not contain a NUL character' }],
     }));
+  });
+}
+
+/**
+ * Gives every /v1 route that declares no query parameters a query schema that allows none, so an
+ * unknown parameter (`GET /v1/customers/{id}?expand=x`, a typo of a list's parameter sent to a
+ * read) is refused as the lists refuse one: 400 `validation_failed`, the parameter as `field`,
+ * code `unknown_field`, before any hook claims an Idempotency-Key or anything runs. The schema has
+ * no properties, so the OpenAPI document lists no parameter for it. Registered before the routes
+ * (it sees each as it is added); routes outside /v1 (the health check, the document, the
+ * dashboard's files) are left as they are, and so is a route marked `ignoresQuery`.
+ */
+export function refuseUnknownQueries(app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/v1/') || route.config?.ignoresQuery) return;
+    if (route.schema?.querystring !== undefined) return;
+    route.schema = { ...route.schema, querystring: NoQuery };
   });
 }
 

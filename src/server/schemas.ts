@@ -41,6 +41,8 @@ export const PageQuery = Type.Object(pageFields, { additionalProperties: false }
 export const CustomerPageQuery = Type.Object({ ...pageFields, ...customerField }, { additionalProperties: false });
 /** A list in an order of its own (a campaign's codes, by code): a size and a cursor only. */
 export const CursorQuery = Type.Object(cursorFields, { additionalProperties: false });
+/** The query of a route that takes no parameters: every one is unknown (`refuseUnknownQueries`). */
+export const NoQuery = Type.Object({}, { additionalProperties: false });
 
 /** Payment terms: invoices fall due this many days after finalization. */
 export const NetDays = Type.Integer({ minimum: 0, maximum: 365, description: 'Payment terms: invoices are due this many days after finalization (default 0: on finalization).' });

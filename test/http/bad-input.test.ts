@@ -80,6 +80,28 @@ describe.each(dialects)('bad input on %s', (dialect) => {
     expect((await api.get(`/v1/customers/${externalId}`)).status).toBe(404);
   });
 
+  it('refuses a query parameter on a route that takes none, a read or a write, as the lists do, and stores nothing', async () => {
+    const { api } = ctx;
+    const unknownFoo = (response: { status: number; body: any }, what: string) =>
+      expect([response.status, response.body.error?.code, response.body.error && fieldsOf(response.body)], what).toEqual([400, 'validation_failed', [{ field: 'foo', code: 'unknown_field' }]]);
+    const customer = await newCustomer(api);
+    unknownFoo(await api.get(`/v1/customers/${customer.id}?foo=1`), 'a read by id');
+    expect((await api.get(`/v1/customers/${customer.id}`)).status).toBe(200);
+
+    const externalId = unique('query');
+    unknownFoo(await api.post(`/v1/customers?foo=1`, { external_id: externalId, currency: 'USD' }), 'a create');
+    expect((await api.get(`/v1/customers/${externalId}`)).status).toBe(404);
+
+    const grant = await newGrant(api, customer.id, '5');
+    unknownFoo(await api.post(`/v1/grants/${grant.id}/void?foo=1`, { reason: 'query' }), 'an action');
+    expect((await api.get(`/v1/grants/${grant.id}`)).body.status).toBe('active');
+    expect(await balance(api, customer.id)).toMatchObject({ available: '5' });
+
+    // Stripe's webhook takes the URL typed into Stripe's dashboard, query and all.
+    const stripe = await api.post('/v1/integrations/stripe/webhook?foo=1', {});
+    expect(stripe.body.error?.code).not.toBe('validation_failed');
+  });
+
   it('refuses a negative or non-decimal low_balance_threshold', async () => {
     const { api } = ctx;
     for (const [threshold, code] of [['-1', 'negative_not_allowed'], ['ten', 'invalid_format']] as const) {

@@ -35,7 +35,9 @@ export function stripeRoutes(app: FastifyInstance, engine: Engine, settings: Str
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 1024 * 1024 }, (_req, body, done) => done(null, body));
     scope.post('/v1/integrations/stripe/webhook', {
-      config: { scope: 'public' },
+      // The endpoint's URL is whatever was typed into Stripe's dashboard: a query string on it is
+      // no reason to refuse Stripe's events (Stripe retries, then disables the endpoint).
+      config: { scope: 'public', ignoresQuery: true },
       schema: {
         operationId: 'receiveStripeWebhook',
         tags: ['stripe'],
