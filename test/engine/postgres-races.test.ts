@@ -2,10 +2,12 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/context.ts';
 import { createEngine } from '../../src/engine/create-engine.ts';
+import { createCreditNote } from '../../src/engine/credit-notes.ts';
 import { createCustomer, setAutoTopUp, updateCustomer } from '../../src/engine/customers.ts';
 import { runDue } from '../../src/engine/due-work.ts';
 import { createGrant } from '../../src/engine/grants.ts';
 import { recordPayment } from '../../src/engine/invoices.ts';
+import { allDueWork } from '../../src/engine/scheduled-work.ts';
 import { createPlan } from '../../src/engine/plans.ts';
 import { purchaseCredits } from '../../src/engine/purchases.ts';
 import { createReferral } from '../../src/engine/referrals.ts';
@@ -184,5 +186,43 @@ describe.skipIf(skipReason !== '')('races between two servers on one PostgreSQL 
     expect(referral!.status).toBe('rewarded');
     const [clawBacks] = await database.db.query(`SELECT COUNT(*) AS n FROM referral_claw_backs WHERE customer_id = ?`, [a]);
     expect(Number(clawBacks!.n)).toBe(1);
+  });
+
+  it("takes the pending referrers of a due-work transaction's customers in its up-front lock: renewals paid from the balance", async () => {
+    const t0 = Date.parse('2026-05-01T00:00:00.000Z');
+    const clock = await createTestClock(engine, { frozen_time: new Date(t0).toISOString() });
+    if (!clock.ok) throw new Error('clock');
+    const plan = await createPlan(engine, { code: 'race_referral_renewal', name: 'R', currency: 'USD', interval: 'month', amount: 1000, included_credits: '10' });
+    expect(plan.ok).toBe(true);
+    const referrer = await createCustomer(engine, { currency: 'USD' });
+    if (!referrer.ok) throw new Error('referrer');
+    const renewing: string[] = [];
+    for (let c = 0; c < 2; c++) {
+      const customer = await createCustomer(engine, { currency: 'USD', test_clock: clock.value.id });
+      if (!customer.ok) throw new Error('customer');
+      renewing.push(customer.value.id);
+      expect((await createSubscription(engine, { customer: customer.value.id, plan: 'race_referral_renewal' })).ok).toBe(true);
+      // Balance enough for the renewal's invoice, which it then pays at once.
+      expect((await createCreditNote(engine, { customer: customer.value.id, amount: 1000, reason: 'race' })).ok).toBe(true);
+    }
+    const [a, b] = [referrer.value.id, renewing[0]!];
+    expect(a < b).toBe(true);
+    expect((await createReferral(engine, { referrer: a, referred: b, reward_credits: '5' })).ok).toBe(true);
+    // The other server holds the referrer; both renewals run at one instant, in one transaction.
+    await other.query('BEGIN');
+    await other.query(`SELECT id FROM customers WHERE id = $1 FOR UPDATE`, [a]);
+    const running = runDue(engine, clock.value.id, t0 + 32 * 86_400_000, {
+      kinds: allDueWork,
+      beforeEach: async (tx) => { await tx.customers.getClockForUpdate(clock.value.id); },
+    });
+    await engineWaitsForLock();
+    // Had the transaction locked its customers and only then the referrer, this would close a cycle: detected here first.
+    await other.query(`SET LOCAL deadlock_timeout = '10ms'`);
+    const locked = await other.query(`SELECT id FROM customers WHERE id = $1 FOR UPDATE`, [b]).then(() => 'locked', (error: { code?: string }) => error.code);
+    await other.query(locked === 'locked' ? 'COMMIT' : 'ROLLBACK');
+    expect(await running).toBeGreaterThanOrEqual(2);
+    expect(locked).toBe('locked');
+    const [referral] = await database.db.query(`SELECT status FROM referrals WHERE referred_id = ?`, [b]);
+    expect(referral!.status).toBe('rewarded');
   });
 });
