@@ -117,6 +117,9 @@ export async function rotateWebhookSecret(engine: Engine, deps: WebhookEndpointD
 
 export async function deleteWebhookEndpoint(engine: Engine, id: string): Promise<Outcome<{ id: string }>> {
   return engine.store.transaction(async (tx) => {
+    // The endpoint's row first, then its deliveries: the order the delivery worker takes them in
+    // (`recordOutcomes`), so a delete racing a worker's outcomes on PostgreSQL waits, not deadlocks.
+    if (!(await tx.webhooks.endpointForUpdate(id))) return fail('webhook_endpoint_not_found', `No webhook endpoint ${JSON.stringify(id)}.`, { details: { id } });
     const changed = await tx.webhooks.deleteEndpoint(id);
     return changed === 0 ? fail('webhook_endpoint_not_found', `No webhook endpoint ${JSON.stringify(id)}.`, { details: { id } }) : ok({ id });
   });

@@ -13,6 +13,8 @@ import { purchaseCredits } from '../../src/engine/purchases.ts';
 import { createReferral } from '../../src/engine/referrals.ts';
 import { createReturn } from '../../src/engine/refunds.ts';
 import { createTestClock } from '../../src/engine/test-clocks.ts';
+import { createWebhookEndpoint, deleteWebhookEndpoint } from '../../src/engine/webhook-endpoints.ts';
+import { SecretBox } from '../../src/engine/secret-box.ts';
 import { changeSubscription, createSubscription } from '../../src/engine/subscriptions.ts';
 import { dialects, freshDatabase, type FreshDatabase } from '../support/databases.ts';
 import { waitFor } from '../support/wait-for.ts';
@@ -153,6 +155,28 @@ describe.skipIf(skipReason !== '')('races between two servers on one PostgreSQL 
     await other.query(locked === 'locked' ? 'COMMIT' : 'ROLLBACK');
     expect(await running).toBe(2);
     expect(locked).toBe('locked');
+  });
+
+  it('deletes a webhook endpoint after the delivery worker recording its outcomes, not into a deadlock with it', async () => {
+    const deps = { box: new SecretBox('race-test-key'), checkUrl: async () => null };
+    const created = await createWebhookEndpoint(engine, deps, { url: 'https://hooks.example.com/race' });
+    if (!created.ok) throw new Error('endpoint');
+    const endpointId = created.value.endpoint.id;
+    await database.db.query(`INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, body, status, attempts, created_at, updated_at)
+      VALUES ('whd_race', ?, 'evt_race', 'grant.created', '{}', 'pending', 0, 0, 0)`, [endpointId]);
+    // The worker's outcomes (`recordOutcomes`): the endpoint's row locked, then its deliveries written.
+    await other.query('BEGIN');
+    await other.query(`SELECT id FROM webhook_endpoints WHERE id = $1 FOR UPDATE`, [endpointId]);
+    const deleting = deleteWebhookEndpoint(engine, endpointId);
+    await engineWaitsForLock();
+    // Had the delete taken the deliveries before the endpoint, this would close a cycle: detected here first.
+    await other.query(`SET LOCAL deadlock_timeout = '10ms'`);
+    const written = await other.query(`UPDATE webhook_deliveries SET attempts = 1 WHERE id = 'whd_race'`).then(() => 'written', (error: { code?: string }) => error.code);
+    await other.query(written === 'written' ? 'COMMIT' : 'ROLLBACK');
+    const outcome = await deleting;
+    expect(outcome.ok, shown(outcome)).toBe(true);
+    expect(written).toBe('written');
+    expect(await database.db.query(`SELECT id FROM webhook_deliveries WHERE endpoint_id = ?`, [endpointId])).toEqual([]);
   });
 
   it("locks a referral's referrer together with the paying customer, in sorted order: paying the first invoice and refunding it", async () => {
