@@ -161,11 +161,16 @@ export async function voidInvoice(engine: Engine, invoiceRef: string): Promise<O
     await tx.billing.updateInvoiceState(invoice);
     const changes = new Changes(engine);
     if (invoice.balanceAppliedMinor > 0n) {
-      // Balance applied to a voided invoice goes back to the customer as a new note.
-      await issueCreditNote(engine, tx, changes, {
-        customer, amountMinor: invoice.balanceAppliedMinor, source: 'invoice_void', refundable: false,
-        reason: 'balance applied to an invoice that was voided', invoiceId: invoice.id,
-      }, nowMs);
+      // Balance applied to a voided invoice goes back to the customer as new notes, refundable as
+      // far as refundable notes paid it: money that could be paid out before still can.
+      const refundableMinor = await tx.creditNotes.refundableAppliedTo(invoice.id);
+      for (const [amountMinor, refundable] of [[refundableMinor, true], [invoice.balanceAppliedMinor - refundableMinor, false]] as const) {
+        if (amountMinor <= 0n) continue;
+        await issueCreditNote(engine, tx, changes, {
+          customer, amountMinor, source: 'invoice_void', refundable,
+          reason: 'balance applied to an invoice that was voided', invoiceId: invoice.id,
+        }, nowMs);
+      }
     }
     // Credits it bought and already released (an allowance) are revoked with it: credits follow the money.
     await revokeInvoiceCredits(tx, changes, invoice, 'invoice voided', nowMs);

@@ -210,24 +210,30 @@ describe.each(dialects)('credit notes and the customer balance on %s', (dialect)
     expect((await api.get(`/v1/customers/${customer.id}`)).body.money_balance).toEqual([]);
   });
 
-  it('applies balance given after an invoice was finalized, and gives it back as a note when that invoice is voided', async () => {
+  it('applies balance given after an invoice was finalized, and gives it back as notes when that invoice is voided, refundable as far as it was', async () => {
     const { api } = ctx;
     const customer = await newCustomer(api);
     const invoice = (await api.post(`/v1/customers/${customer.id}/purchases`, { credits: '10', amount: 1000 })).body.invoice;
     await api.post('/v1/credit_notes', { customer: customer.id, amount: 250, reason: 'late credit' });
+    await api.post('/v1/credit_notes', { customer: customer.id, amount: 100, reason: 'owed back in cash', refundable: true });
     const applied = await api.post(`/v1/invoices/${invoice.id}/apply_balance`);
     expect(applied.status, JSON.stringify(applied.body)).toBe(200);
-    expect(applied.body).toMatchObject({ balance_applied: 250, amount_due: 750, amount_remaining: 750, status: 'open' });
+    expect(applied.body).toMatchObject({ balance_applied: 350, amount_due: 650, amount_remaining: 650, status: 'open' });
     expect((await api.post(`/v1/invoices/${invoice.id}/void`)).status).toBe(200);
     const notes = await listAll(api, `/v1/credit_notes?customer=${customer.id}`);
-    expect(notes.map((n) => [n.source, n.amount, n.remaining])).toEqual([['goodwill', 250, 0], ['invoice_void', 250, 250]]);
+    expect(notes.map((n) => [n.source, n.amount, n.remaining, n.refundable])).toEqual([
+      ['goodwill', 250, 0, false], ['goodwill', 100, 0, true], ['invoice_void', 100, 100, true], ['invoice_void', 250, 250, false],
+    ]);
     // The void gave the balance back once: no refund or chargeback of it on the void invoice.
     for (const [path, to] of [['/v1/refunds', 'balance'], ['/v1/refunds', 'cash'], ['/v1/chargebacks', undefined]] as const) {
       const refused = await api.post(path, { invoice: invoice.id, amount: 250, reason: 'x', credit_policy: 'none', ...(to ? { to } : {}) });
       expect([refused.status, refused.body.error.code, refused.body.error.details.fields[0].field]).toEqual([409, 'invoice_void', 'invoice']);
     }
     expect((await api.get(`/v1/invoices/${invoice.id}`)).body).toMatchObject({ status: 'void', amount_refunded: 0, amount_charged_back: 0 });
-    expect((await api.get(`/v1/customers/${customer.id}/money_balance`)).body.balances).toEqual([{ currency: 'USD', amount: 250 }]);
+    expect((await api.get(`/v1/customers/${customer.id}/money_balance`)).body.balances).toEqual([{ currency: 'USD', amount: 350 }]);
+    // What could be paid out before the invoice took it still can; the rest stays balance.
+    expect((await api.post(`/v1/credit_notes/${notes[2].id}/refund`, {})).status).toBe(200);
+    expect((await api.post(`/v1/credit_notes/${notes[3].id}/refund`, {})).body.error.code).toBe('credit_note_not_refundable');
     expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
   });
 });

@@ -107,6 +107,14 @@ export class CreditNoteQueries {
     return rows.map(toUse);
   }
 
+  /** What refundable notes applied to an invoice (the rest of its balance applied came from notes that are not). */
+  async refundableAppliedTo(invoiceId: string): Promise<bigint> {
+    const [row] = await this.c.query(
+      `SELECT COALESCE(SUM(u.amount), 0) AS total FROM credit_note_uses u JOIN credit_notes n ON n.id = u.credit_note_id
+        WHERE u.invoice_id = ? AND u.kind = 'applied' AND n.refundable = 1`, [invoiceId]);
+    return big(row!.total);
+  }
+
   /** Every note with the sums of its uses by kind, for the reconciliation. */
   async notesWithUseSums(customers: CustomerRange = allCustomers): Promise<{ note: CreditNoteRecord; appliedMinor: bigint; refundedMinor: bigint }[]> {
     const range = inCustomerRange('n.customer_id', customers);
