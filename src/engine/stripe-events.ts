@@ -113,6 +113,10 @@ async function apply(engine: Engine, tx: StoreTx, action: Exclude<StripeAction, 
   switch (action.kind) {
     case 'invoice_paid': {
       if (invoice.providerInvoiceId === null) await tx.stripe.linkInvoice(invoice.id, action.stripeInvoiceId);
+      if (invoice.status === 'void' && action.amountPaid > 0) {
+        // Stripe collected it before the void reached it: nothing here to pay, so kept for review.
+        return rejected({ code: 'invoice_void', message: `Stripe collected ${action.amountPaid} on invoice ${invoice.id}, which is void in Tally: refund it in Stripe.` });
+      }
       return payUpTo(engine, tx, invoice, action.amountPaid, action.paymentRef);
     }
     case 'invoice_payment_failed': {

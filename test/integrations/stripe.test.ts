@@ -315,6 +315,40 @@ describe.each(dialects)('Stripe, both ways, on %s', (dialect) => {
     await expectLedgerConsistent(api);
   });
 
+  it('a void in Tally voids the Stripe invoice, pushed before or after it; money Stripe collected first is kept for review', async () => {
+    const { api } = ctx;
+    const customer = await newCustomer(api);
+    const voidedInStripe = (stripeInvoiceId: string) => waitFor(`Stripe invoice ${stripeInvoiceId} void`, async () => standIn.invoices.get(stripeInvoiceId)?.status === 'void' || null);
+
+    // Pushed, then voided: Stripe stops collecting it.
+    const after = await purchase(api, customer.id, '10', 100);
+    const pushedFirst = await pushed(api, after.invoice.id);
+    expect((await api.post(`/v1/invoices/${after.invoice.id}/void`)).status).toBe(200);
+    await voidedInStripe(pushedFirst.provider_invoice_id);
+    await expect(stripe.invoices.pay(pushedFirst.provider_invoice_id)).rejects.toMatchObject({ statusCode: 400 });
+
+    // Voided while its push was failing: the push that succeeds later voids it too.
+    standIn.failNext(2);
+    const before = await purchase(api, customer.id, '20', 200);
+    expect((await api.post(`/v1/invoices/${before.invoice.id}/void`)).status).toBe(200);
+    const pushedLate = await pushed(api, before.invoice.id);
+    await voidedInStripe(pushedLate.provider_invoice_id);
+
+    // Paid in Stripe before the void reached it: the void there fails, and the payment is kept for review.
+    const raced = await purchase(api, customer.id, '30', 300);
+    const racedLocal = await pushed(api, raced.invoice.id);
+    const paid = await stripe.invoices.pay(racedLocal.provider_invoice_id);
+    expect((await api.post(`/v1/invoices/${raced.invoice.id}/void`)).status).toBe(200);
+    const delivered = await deliver(api, standIn.event('invoice.paid', paid as never));
+    expect(delivered.body).toMatchObject({ status: 'rejected', invoice: raced.invoice.id, outcome: { error: { code: 'invoice_void' } } });
+    expect((await api.get(`/v1/invoices/${raced.invoice.id}`)).body).toMatchObject({ status: 'void', amount_paid: 0, payments: [] });
+    const review = (await api.get('/v1/integrations/stripe/unmatched')).body.data;
+    expect(review.map((e: any) => [e.id, e.status])).toContainEqual([delivered.body.event, 'rejected']);
+    const reconciliation = (await api.get('/v1/reconciliation')).body;
+    expect(reconciliation.discrepancies).toContainEqual(expect.objectContaining({ check: 'stripe_money_linked', ids: expect.arrayContaining([delivered.body.event]) }));
+    expect(standIn.invoices.get(racedLocal.provider_invoice_id)!.status).toBe('paid');
+  });
+
   it('refuses unsigned, stale and tampered events with 400 and stores nothing', async () => {
     const { api, engine } = ctx;
     const { invoice } = await purchase(api, (await newCustomer(api)).id, '10', 100);

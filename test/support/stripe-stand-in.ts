@@ -22,6 +22,7 @@ export interface StandInCounts {
   invoices: number;
   invoiceItems: number;
   finalizations: number;
+  voids: number;
   requests: number;
 }
 
@@ -43,7 +44,7 @@ export class StripeStandIn {
   readonly invoices = new Map<string, StripeObject>();
   readonly invoiceItems = new Map<string, StripeObject>();
   readonly charges = new Map<string, StripeObject>();
-  readonly counts: StandInCounts = { customers: 0, invoices: 0, invoiceItems: 0, finalizations: 0, requests: 0 };
+  readonly counts: StandInCounts = { customers: 0, invoices: 0, invoiceItems: 0, finalizations: 0, voids: 0, requests: 0 };
   /** How many POSTs carried each idempotency key, replays included. */
   readonly keyUses = new Map<string, number>();
   readonly secretKey = 'sk_test_tally_stand_in';
@@ -164,6 +165,7 @@ export class StripeStandIn {
     if (method === 'GET' && resource === 'invoices' && id && !action) return this.find(this.invoices, id, 'invoice');
     if (method === 'POST' && resource === 'invoices' && id && action === 'finalize') return this.finalize(id);
     if (method === 'POST' && resource === 'invoices' && id && action === 'pay') return this.pay(id);
+    if (method === 'POST' && resource === 'invoices' && id && action === 'void') return this.voidInvoice(id);
     if (method === 'POST' && resource === 'invoiceitems' && !id) return this.createInvoiceItem(params);
     if (method === 'GET' && resource === 'charges' && id && !action) return this.find(this.charges, id, 'charge');
     if (method === 'POST' && resource === 'refunds' && !id) return this.refund(params);
@@ -273,6 +275,20 @@ export class StripeStandIn {
     invoice.attempted = true;
     invoice.status = 'paid';
     invoice.status_transitions.paid_at = now();
+    return invoice;
+  }
+
+  /** Stripe voids a finalized invoice that is open or uncollectible; a draft is deleted instead, a paid one refunded. */
+  private voidInvoice(id: string): StripeObject {
+    const invoice = this.find(this.invoices, id, 'invoice');
+    if (invoice.status !== 'open' && invoice.status !== 'uncollectible') {
+      throw new StripeError(400, { type: 'invalid_request_error', code: 'invoice_not_open', message: `You can only void invoices that are open or uncollectible; ${id} is ${invoice.status}.` });
+    }
+    invoice.status = 'void';
+    invoice.amount_due = 0;
+    invoice.amount_remaining = 0;
+    invoice.status_transitions.voided_at = now();
+    this.counts.voids += 1;
     return invoice;
   }
 

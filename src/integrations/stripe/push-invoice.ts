@@ -4,6 +4,7 @@ import { minorToJson } from '../../core/money.ts';
 import type { Engine } from '../../engine/context.ts';
 import { linkStripeCustomer, noteStripeInvoice, pushSubject, recordStripePush } from '../../engine/stripe-pushes.ts';
 import type { StripePushRecord } from '../../store/queries/stripe.ts';
+import { voidInStripe } from './void-invoices.ts';
 
 /**
  * Idempotency keys derived from Tally ids: a retry, or a second attempt after a crash between
@@ -82,6 +83,9 @@ export async function pushInvoice(engine: Engine, stripe: Stripe, job: StripePus
 
   await finalize(stripe, stripeInvoiceId, invoice.id);
   await recordStripePush(engine, invoice.id, stripeInvoiceId);
+  // Voided in Tally before it reached Stripe: the void pass (void-invoices.ts) passed it while it
+  // had no Stripe id, so it is voided here, read again after its Stripe id was recorded.
+  if ((await engine.store.read.billing.invoice(invoice.id))?.status === 'void') await voidInStripe(stripe, invoice.id, stripeInvoiceId);
   return stripeInvoiceId;
 }
 

@@ -4,6 +4,7 @@ import { claimStripePushes, queueStripePushes, recordStripePushFailure } from '.
 import { createStripeClient } from './client.ts';
 import { pushInvoice } from './push-invoice.ts';
 import { retryStripePayments } from './retry-payments.ts';
+import { voidStripeInvoices } from './void-invoices.ts';
 import type { StripeSettings } from './settings.ts';
 
 /** Jobs one pass claims; the rest wait for the next pass. */
@@ -14,7 +15,10 @@ const pushesPerPassMax = 20;
  */
 const claimLeaseMs = 5 * 60_000;
 
-/** One pass: feed jobs from the outbox, then claim and push what is due. Returns the invoices pushed. */
+/**
+ * One pass: feed jobs from the outbox, then claim and push what is due, ask Stripe to pay what a
+ * dunning retry asks for, and void in Stripe what was voided in Tally. Returns the invoices pushed.
+ */
 export async function runStripePushes(engine: Engine, stripe: Stripe, settings: Pick<StripeSettings, 'retryDelaysMs'>): Promise<string[]> {
   await queueStripePushes(engine);
   const pushed: string[] = [];
@@ -28,6 +32,7 @@ export async function runStripePushes(engine: Engine, stripe: Stripe, settings: 
     }
   }
   await retryStripePayments(engine, stripe);
+  await voidStripeInvoices(engine, stripe);
   return pushed;
 }
 

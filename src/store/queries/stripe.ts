@@ -89,6 +89,12 @@ export class StripeQueries {
     return rows.map((r) => ({ eventId: r.id as string, customerId: r.customer_id as string, invoiceId: json<{ invoice: string }>(r.payload).invoice }));
   }
 
+  /** `invoice.voided` events after a cursor position, oldest first: the voids to carry to Stripe. */
+  async voidedInvoiceEventsAfter(position: string, limit: number): Promise<{ eventId: string; invoiceId: string }[]> {
+    const rows = await this.c.query(`SELECT id, payload FROM domain_events WHERE type = 'invoice.voided' AND id > ? ORDER BY id LIMIT ?`, [position, limit]);
+    return rows.map((r) => ({ eventId: r.id as string, invoiceId: json<{ invoice: string }>(r.payload).invoice }));
+  }
+
   /** One job per invoice; an invoice already queued (or pushed) is left as it is. */
   async enqueuePush(e: FinalizedInvoiceEvent, nowMs: number): Promise<void> {
     await this.c.run(
