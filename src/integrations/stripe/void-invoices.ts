@@ -1,12 +1,8 @@
 import type Stripe from 'stripe';
 import type { Engine } from '../../engine/context.ts';
-import { idFloor } from '../../core/id-time.ts';
-import { outboxSettleMs } from '../../engine/stripe-pushes.ts';
+import { passOverEvents } from './event-cursor.ts';
 
-const cursorName = 'stripe_invoice_void';
 const voidEventsPerPassMax = 100;
-/** Events this process already acted on while they wait to settle behind the cursor. */
-const voidedByEngine = new WeakMap<Engine, Set<string>>();
 
 /** The idempotency key of a Tally invoice's void in Stripe. */
 export const voidKey = (invoiceId: string) => `tally:void:${invoiceId}`;
@@ -32,37 +28,21 @@ export async function voidInStripe(stripe: Stripe, invoiceId: string, stripeInvo
 
 /**
  * One pass over `invoice.voided` events after the cursor: each invoice already in Stripe is voided
- * there (an invoice voided before its push is voided by the push itself, `pushInvoice`). The
- * cursor passes only events old enough to have settled and whose void did not fail for a reason
- * worth retrying. Returns the Tally invoices voided in Stripe.
+ * there (an invoice voided before its push is voided by the push itself, `pushInvoice`). An event
+ * whose void failed for a reason worth retrying (Stripe unreachable) waits, with the ones after
+ * it, for the next pass. Returns the Tally invoices voided in Stripe.
  */
 export async function voidStripeInvoices(engine: Engine, stripe: Stripe): Promise<string[]> {
-  const settled = idFloor('evt', engine.clock.now() - outboxSettleMs);
-  const position = await engine.store.read.stripe.cursor(cursorName);
-  const events = await engine.store.read.stripe.voidedInvoiceEventsAfter(position, voidEventsPerPassMax);
   const voided: string[] = [];
-  const seen = voidedByEngine.get(engine) ?? new Set<string>();
-  voidedByEngine.set(engine, seen);
-  let safe = '';
-  for (const event of events) {
-    if (!seen.has(event.eventId)) {
-      const invoice = await engine.store.read.billing.invoice(event.invoiceId);
-      if (invoice && invoice.provider === 'stripe' && invoice.providerInvoiceId) {
-        try {
-          if (await voidInStripe(stripe, invoice.id, invoice.providerInvoiceId)) voided.push(invoice.id);
-        } catch {
-          // Stripe unreachable or failing: this event and the ones after it wait for the next pass.
-          break;
-        }
-      }
-      seen.add(event.eventId);
+  await passOverEvents(engine, 'stripe_invoice_void', (position) => engine.store.read.stripe.voidedInvoiceEventsAfter(position, voidEventsPerPassMax), async (event) => {
+    const invoice = await engine.store.read.billing.invoice(event.invoiceId);
+    if (!invoice || invoice.provider !== 'stripe' || !invoice.providerInvoiceId) return 'done';
+    try {
+      if (await voidInStripe(stripe, invoice.id, invoice.providerInvoiceId)) voided.push(invoice.id);
+      return 'done';
+    } catch {
+      return 'stop';
     }
-    if (event.eventId < settled) safe = event.eventId;
-  }
-  // Transactions commit out of id order: the cursor only passes events old enough to be settled.
-  if (safe !== '') {
-    await engine.store.transaction((tx) => tx.stripe.advanceCursor(cursorName, safe));
-    for (const id of seen) if (id <= safe) seen.delete(id);
-  }
+  });
   return voided;
 }
