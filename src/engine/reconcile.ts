@@ -169,6 +169,7 @@ async function overageProblems(tx: StoreTx, window: ReconcileWindow, lateWindowM
   ]);
   // After them, not beside: on PostgreSQL a snapshot is one connection, which runs one query at a time.
   const voided = await tx.reconciliation.voidOverage(window, customers);
+  const awaited = await tx.reconciliation.overageAwaitingRebill(customers);
   // A line bills a window of one period (split where the plan changed), keyed by the window's start.
   const linesBySubscription = new Map<string, typeof lines>();
   for (const line of lines) linesBySubscription.set(line.subscriptionId, [...(linesBySubscription.get(line.subscriptionId) ?? []), line]);
@@ -178,6 +179,8 @@ async function overageProblems(tx: StoreTx, window: ReconcileWindow, lateWindowM
     if (problem) out.push(problem);
   }
   for (const p of periods) {
+    // Overage a void gave back since the subscription's current period began: its next invoice bills it.
+    if (awaited.some((a) => a.subscriptionId === p.subscriptionId && a.periodStartMs >= p.periodStartMs && a.periodStartMs < p.periodEndMs)) continue;
     const own = (linesBySubscription.get(p.subscriptionId) ?? []).filter((l) => l.periodStartMs >= p.periodStartMs && l.periodStartMs < p.periodEndMs);
     const problem = overagePeriodProblem(p, own);
     if (problem) out.push(problem);

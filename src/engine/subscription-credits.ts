@@ -106,7 +106,11 @@ export async function overageLines(tx: StoreTx, sub: SubscriptionRecord, upToMs:
   // its windows need no reads of usage or earlier invoices: a renewal on such a plan reads none.
   const pricedPhases = phases.filter((phase) => plans.get(phase.planId)!.overageUnitScaled !== null);
   if (pricedPhases.length === 0) return lines;
-  const periods = (await tx.billing.periods(sub.id)).filter((p) => p.periodStartMs < upToMs && p.periodEndMs > upToMs - lookbackMs);
+  // Overage a void gave back since the current period began is owed again, however old its period:
+  // this invoice is the next one, so its window reaches back to it (src/engine/invoices.ts, voidInvoice).
+  const voidedFromMs = await tx.billing.voidedOverageSince(sub.id, sub.periodStartMs);
+  const fromMs = voidedFromMs === null ? upToMs - lookbackMs : Math.min(upToMs - lookbackMs, voidedFromMs);
+  const periods = (await tx.billing.periods(sub.id)).filter((p) => p.periodStartMs < upToMs && p.periodEndMs > fromMs);
   // In timeline order (start, then id): the last phase is the one the subscription's end cut.
   const lastPhase = phases[phases.length - 1];
   for (const period of periods) {

@@ -11,6 +11,36 @@ import { advance, balance, expectLedgerConsistent, listAll, newClock, newCustome
 describe.each(dialects)('voiding an invoice that billed overage on %s', (dialect) => {
   const ctx = useServer(dialect);
 
+  it('bills the overage of an invoice voided months after its period on the next renewal, and waits for it meanwhile', async () => {
+    const { api } = ctx;
+    const clock = await newClock(api, '2026-03-01T00:00:00Z');
+    const meter = await perUnitMeter(api);
+    const plan = (await api.post('/v1/plans', {
+      code: unique('plan'), name: 'Old', currency: 'USD', interval: 'month', amount: 1000, included_credits: '10', overage: { unit_amount_per_credit: '1' },
+    })).body;
+    const customer = await newCustomer(api, { clock, overage: true, net_days: 365 });
+    await api.post('/v1/subscriptions', { customer: customer.id, plan: plan.code });
+    await use(api, customer.id, meter.type, 30);
+    // March's 20 credits of overage are billed on April's invoice, which stays open (365 days' terms).
+    await advance(api, clock, '2026-06-15T00:00:00Z');
+    const april = (await listAll(api, `/v1/invoices?customer=${customer.id}`)).find((i) => i.period_start === '2026-04-01T00:00:00Z');
+    expect(april.lines.map((l: any) => [l.type, l.amount, l.period_start])).toEqual([['subscription_fee', 1000, '2026-04-01T00:00:00Z'], ['overage', 20, '2026-03-01T00:00:00Z']]);
+    expect((await api.post(`/v1/invoices/${april.id}/void`, {})).status).toBe(200);
+    // Owed again, and waiting for the next invoice: not a discrepancy meanwhile.
+    expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
+
+    // July's renewal reaches back to March, three periods before the one it closes.
+    await advance(api, clock, '2026-07-02T00:00:00Z');
+    const july = (await listAll(api, `/v1/invoices?customer=${customer.id}`)).find((i) => i.period_start === '2026-07-01T00:00:00Z');
+    expect(july.lines.map((l: any) => [l.type, l.amount, l.period_start])).toEqual([['subscription_fee', 1000, '2026-07-01T00:00:00Z'], ['overage', 20, '2026-03-01T00:00:00Z']]);
+    expect(await balance(api, customer.id)).toMatchObject({ overage: '0' });
+    await advance(api, clock, '2026-08-02T00:00:00Z');
+    const august = (await listAll(api, `/v1/invoices?customer=${customer.id}`)).find((i) => i.period_start === '2026-08-01T00:00:00Z');
+    expect(august.lines.map((l: any) => l.type)).toEqual(['subscription_fee']);
+    expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
+    await expectLedgerConsistent(api);
+  });
+
   it('gives the overage back to the customer and bills it on the next renewal, once', async () => {
     const { api } = ctx;
     const clock = await newClock(api, '2026-03-01T00:00:00Z');

@@ -357,6 +357,20 @@ export class BillingQueries {
     return rows.map((r) => r.id as string);
   }
 
+  /**
+   * The earliest period start of the overage lines of the subscription's invoices voided since
+   * `sinceMs`: the overage a void gave back, which the subscription's next invoice bills again
+   * however old its period (null when none).
+   */
+  async voidedOverageSince(subscriptionId: string, sinceMs: number): Promise<number | null> {
+    const [row] = await this.c.query(
+      `SELECT MIN(l.period_start) AS start FROM invoices i JOIN invoice_lines l ON l.invoice_id = i.id
+        WHERE i.subscription_id = ? AND i.status = 'void' AND i.voided_at >= ? AND l.type = 'overage'`,
+      [subscriptionId, sinceMs],
+    );
+    return row?.start === null || row?.start === undefined ? null : num(row.start);
+  }
+
   /** Overage lines already invoiced for a subscription period (to bill only what is new). */
   async overageBilled(subscriptionId: string, periodStartMs: number): Promise<bigint> {
     const rows = await this.c.query(

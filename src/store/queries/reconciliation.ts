@@ -392,6 +392,24 @@ export class ReconciliationQueries {
     return rows.map((r) => ({ invoiceId: r.id as string, customerId: r.customer_id as string, subscriptionId: strOrNull(r.subscription_id), movedMicro: big(r.moved) }));
   }
 
+  /**
+   * Overage a void gave back that the subscription's next invoice will bill again: the overage
+   * lines of invoices voided since their (not canceled) subscription's current period began, as
+   * (subscription, window start). Their periods wait for that invoice rather than being closed.
+   */
+  async overageAwaitingRebill(customers: CustomerRange = allCustomers): Promise<{ subscriptionId: string; periodStartMs: number }[]> {
+    const range = inCustomerRange('i.customer_id', customers);
+    // Driven by the void invoices (found by status), few beside the subscriptions.
+    const rows = await this.c.query(
+      `SELECT DISTINCT i.subscription_id, l.period_start FROM invoices i
+        JOIN subscriptions s ON s.id = i.subscription_id AND s.status <> 'canceled' AND i.voided_at >= s.period_start
+        JOIN invoice_lines l ON l.invoice_id = i.id AND l.type = 'overage'
+        WHERE ${range.sql} AND i.status = 'void'`,
+      range.params,
+    );
+    return rows.map((r) => ({ subscriptionId: r.subscription_id as string, periodStartMs: num(r.period_start) }));
+  }
+
   /** Refunds and chargebacks created in the window, with their invoice's total (null when the invoice is missing). */
   async returnsWithInvoiceTotals(w: ReconcileWindow): Promise<{ record: ReturnRecord; invoiceTotalMinor: bigint | null }[]> {
     const rows = await this.c.query(
