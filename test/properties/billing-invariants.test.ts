@@ -8,11 +8,14 @@ import { advance, listAll, newClock } from '../http/fixtures.ts';
  * Property test of the money side (PRODUCT §6, §7, §8, §10, §14), over HTTP against the real
  * server: random sequences of subscriptions, usage past the allowance, immediate and scheduled
  * plan changes, cancellations, test clock advances across renewals and dunning, payments, payment
- * attempts, voids, refunds (to cash and to balance), chargebacks, goodwill credit notes, pay-outs
- * and credit purchases, for a few customers on one test clock. After each sequence every amount
- * must add up to the cent: each invoice against its lines, its payments, its returns and the
- * plan prices it was made from; each credit note against its uses and its cause; the money
- * balance against the notes; the reports against the invoices; and the reconciliation clean.
+ * attempts (uncollectible invoices paid late included), voids, refunds (to cash and to balance),
+ * chargebacks, goodwill credit notes, pay-outs, credit purchases and referrals, for a few
+ * customers on one test clock. After each sequence every amount must add up to the cent: each
+ * invoice against its lines, its payments, its returns and the plan prices it was made from; each
+ * credit note against its uses and its cause; the money balance against the notes; credits
+ * restored to a paid uncollectible invoice against what its void took; each referral against its
+ * referred customer's first paid invoice; the reports against the invoices; and the
+ * reconciliation clean.
  * What the test sent (payments, refunds, notes, changes) is kept in a small model, so amounts are
  * compared with what was asked for, not with what the server answered elsewhere.
  * `TALLY_PROPERTY_RUNS` and `TALLY_PROPERTY_SEED` run a longer or another campaign.
@@ -120,7 +123,8 @@ type Command =
   | { kind: 'goodwill'; c: number; amount: number; refundable: boolean; invoice: number | null }
   | { kind: 'payout'; c: number; pick: number; amount: number | null }
   | { kind: 'apply'; c: number; pick: number }
-  | { kind: 'purchase'; c: number; credits: string; amount: number };
+  | { kind: 'purchase'; c: number; credits: string; amount: number }
+  | { kind: 'refer'; c: number; other: number; reward: string; referredCredits: string | null };
 
 const policy = fc.constantFrom('proportional', 'full', 'unused_only', 'none');
 const percent = fc.oneof(fc.constant(100), fc.integer({ min: 1, max: 120 }));
@@ -143,6 +147,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('payout' as const), c: customerIndex, pick, amount: fc.option(fc.integer({ min: 1, max: 3000 }), { nil: null }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('apply' as const), c: customerIndex, pick }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('purchase' as const), c: customerIndex, credits: fc.constantFrom('1', '100', '250.5', '1000'), amount: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 20_000 })) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('refer' as const), c: customerIndex, other: fc.integer({ min: 0, max: 1 }), reward: fc.constantFrom('10', '25.5'), referredCredits: fc.option(fc.constantFrom('5', '7.25'), { nil: null }) }) },
 );
 
 interface Scenario {
@@ -200,6 +205,8 @@ interface Model {
   prorations: Proration[];
   /** Invoices voided by the test, with the balance applied to each when it was voided. */
   voided: Map<string, number>;
+  /** Referrals made, by id. */
+  referrals: string[];
 }
 
 /** The request's answer is a success or a refusal in the API's error shape, never a 5xx. */
@@ -294,6 +301,18 @@ async function runCommand(api: Api, clock: string, model: Model, cmd: Command): 
     case 'purchase': {
       const response = await send(api, 'POST', `/v1/customers/${customer}/purchases`, { credits: cmd.credits, amount: cmd.amount });
       if (response.status === 201) model.purchases.set(response.body.invoice.id, { credits: cmd.credits, amount: cmd.amount });
+      return;
+    }
+    case 'refer': {
+      const referred = model.customers[(cmd.c + 1 + cmd.other) % model.customers.length]!;
+      const body = { referrer: customer, referred, reward_credits: cmd.reward, ...(cmd.referredCredits ? { referred_credits: cmd.referredCredits } : {}) };
+      const response = await send(api, 'POST', '/v1/referrals', body);
+      if (response.status === 201) model.referrals.push(response.body.id);
+      else {
+        // PRODUCT §15: a customer is referred once, and only before its first payment.
+        const payments = (await invoicesOf(api, referred)).reduce((n, i) => n + (i.amount_paid > 0 ? 1 : 0), 0);
+        expect([response.status, response.body.error.code], JSON.stringify(response.body)).toEqual([409, payments > 0 ? expect.stringMatching(/^(referral_not_eligible|customer_already_referred)$/) : 'customer_already_referred']);
+      }
       return;
     }
     case 'goodwill': {
@@ -652,12 +671,46 @@ async function checkCustomer(api: Api, model: Model, customer: string): Promise<
   expect(sum(aging.map((t: any) => t.total))).toBe(sum(pastDue.map((i) => i.amount_remaining)));
 }
 
+/**
+ * A referral rewards the referred customer's first paid invoice, once (PRODUCT §15): rewarded
+ * exactly when an invoice of it with something to pay is paid (a referral is made only before any
+ * payment), by the earliest such invoice, with grants of the terms' credits; claw-backs name
+ * returns on that invoice and take no more than each reward.
+ */
+async function checkReferral(api: Api, id: string): Promise<void> {
+  const referral = (await send(api, 'GET', `/v1/referrals/${id}`)).body;
+  const shown = JSON.stringify(referral);
+  const paid = (await invoicesOf(api, referral.referred)).filter((i) => i.status === 'paid' && i.total > 0);
+  if (paid.length === 0) {
+    expect(referral, shown).toMatchObject({ status: 'pending', invoice: null, referrer_grant: null, referred_grant: null, claw_backs: [] });
+    return;
+  }
+  expect(referral.status, shown).toBe('rewarded');
+  const invoice = paid.find((i) => i.id === referral.invoice);
+  expect(invoice, shown).toBeDefined();
+  for (const other of paid) expect(Date.parse(other.paid_at), `${other.id} paid before ${shown}`).toBeGreaterThanOrEqual(Date.parse(invoice.paid_at));
+  const rewards: Array<[string, string, string | null]> = [[referral.referrer_grant, referral.referrer, referral.reward_credits], [referral.referred_grant, referral.referred, referral.referred_credits]];
+  for (const [grantId, owner, credits] of rewards) {
+    if (credits === null) {
+      expect(grantId, shown).toBeNull();
+      continue;
+    }
+    const grant = (await send(api, 'GET', `/v1/grants/${grantId}`)).body;
+    expect(grant, shown).toMatchObject({ customer: owner, source: 'referral', category: 'promotional', credits, metadata: { referral: id, invoice: invoice.id } });
+    const taken = referral.claw_backs.filter((c: any) => c.grant === grantId).reduce((t: bigint, c: any) => t + micro(c.credits), 0n);
+    expect(taken <= micro(credits), shown).toBe(true);
+  }
+  const returns = [...(await listAll(api, `/v1/refunds?customer=${referral.referred}`)), ...(await listAll(api, `/v1/chargebacks?customer=${referral.referred}`))]
+    .filter((r) => r.invoice === invoice.id).map((r) => r.id);
+  for (const c of referral.claw_backs) expect(returns, shown).toContain(c.return);
+}
+
 async function runScenario(api: Api, s: Scenario): Promise<void> {
   const startAt = start + s.startDays * dayMs;
   const clock = await newClock(api, new Date(startAt).toISOString());
   const model: Model = {
     now: startAt, customers: [], plans: [], planById: new Map(), subscriptions: [], moneyPaid: new Map(), refunds: new Map(),
-    chargebacks: new Map(), refundToBalance: new Map(), goodwill: new Map(), paidOut: new Map(), purchases: new Map(), prorations: [], voided: new Map(),
+    chargebacks: new Map(), refundToBalance: new Map(), goodwill: new Map(), paidOut: new Map(), purchases: new Map(), prorations: [], voided: new Map(), referrals: [],
   };
   for (const netDays of s.netDays) {
     const created = await send(api, 'POST', '/v1/customers', { currency: 'USD', test_clock: clock, net_days: netDays });
@@ -679,6 +732,7 @@ async function runScenario(api: Api, s: Scenario): Promise<void> {
   for (const cmd of s.commands) await runCommand(api, clock, model, cmd);
   if (s.tailHours > 0) await runCommand(api, clock, model, { kind: 'advance', hours: s.tailHours });
   for (const customer of model.customers) await checkCustomer(api, model, customer);
+  for (const id of model.referrals) await checkReferral(api, id);
   // The runs share one database: a discrepancy is this run's when no run reported it before, so a
   // failing run's shrunk cases are judged by what they add.
   const reconciliation = (await send(api, 'GET', '/v1/reconciliation')).body;
