@@ -7,7 +7,7 @@ import type { CustomerRecord, GrantRecord, InvoiceRecord, PaymentAttemptRecord, 
 import type { StoreTx } from '../store/store.ts';
 import { Changes, customerNow, readLocked, type Engine } from './context.ts';
 import type { DueWorkKind } from './due-work.ts';
-import { isCollectible, isPayable } from './credit-notes.ts';
+import { applyBalance, isCollectible, isPayable } from './credit-notes.ts';
 import { closingDueAtMs } from './close-subscription.ts';
 import { recoverSubscription, takePayment } from './invoice-settlement.ts';
 import { refreshSignalsNow } from './funding.ts';
@@ -229,19 +229,23 @@ export const invoicePastDue: DueWorkKind = {
 };
 
 /**
- * The scheduler's work: a dunning retry. With no payment provider nothing can be charged, so the
- * retry fails at once; with one, the provider is asked (`invoice.payment_retry`) and its outcome
- * comes back through recordPaymentAttempt.
+ * The scheduler's work: a dunning retry. The customer's money balance (credit notes that arrived
+ * after the invoice was finalized, such as a cancellation's credit for unused time) pays first,
+ * unless the invoice is in Stripe; what it leaves is retried. With no payment provider nothing can be charged, so the retry fails
+ * at once; with one, the provider is asked (`invoice.payment_retry`) and its outcome comes back
+ * through recordPaymentAttempt.
  */
 export const dunningRetry: DueWorkKind = {
   kind: 'dunning_retry',
   // Its customer's invoice, subscription and grants (revoked at the last retry).
   customerScoped: true,
+  // The balance may pay it: a referral's reward then grants to the referrer.
+  paysInvoices: true,
   async due(tx, clock, upTo, limit) {
     return (await tx.dunning.dueRetries(clock, upTo, limit)).map((d) => ({ ...d, kind: 'dunning_retry' }));
   },
   async run(engine, tx, item) {
-    await tx.lockCustomers([item.customerId]);
+    await tx.lockCustomers([item.customerId], { pendingReferrers: true });
     const invoice = await tx.billing.invoice(item.id);
     if (!invoice || invoice.status !== 'open' || invoice.nextAttemptAtMs === null || invoice.nextAttemptAtMs > item.dueAtMs) return;
     const customer = (await tx.customers.find(invoice.customerId))!;
@@ -250,6 +254,14 @@ export const dunningRetry: DueWorkKind = {
     // is dated then, not before that usage. On a test clock's advance the clock stands at its time.
     const nowMs = Math.max(item.dueAtMs, await customerNow(engine, tx, customer));
     const changes = new Changes(engine);
+    // Not an invoice in Stripe: Stripe would still ask for the whole amount it was pushed with.
+    if (invoice.providerInvoiceId === null) await applyBalance(engine, tx, changes, customer, invoice, nowMs);
+    if (invoice.amountPaidMinor === invoice.totalMinor) {
+      // Paid by the balance: settled (paid, unfrozen, the subscription recovered), nothing to retry.
+      await tx.billing.updateInvoiceState(invoice);
+      await changes.flush(tx);
+      return;
+    }
     invoice.dunningStep += 1;
     invoice.nextAttemptAtMs = retryAtMs(invoice.pastDueAtMs ?? item.dueAtMs, engine.settings.dunningRetryDays, invoice.dunningStep);
     changes.event('invoice.payment_retry', invoice.customerId, { invoice: invoice.id, retry: invoice.dunningStep, provider: invoice.provider }, nowMs);

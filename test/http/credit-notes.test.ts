@@ -46,6 +46,36 @@ describe.each(dialects)('credit notes and the customer balance on %s', (dialect)
     expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
   });
 
+  it('a dunning retry pays from the balance first: a cancellation\'s credit settles what it can of the unpaid fee', async () => {
+    const { api } = ctx;
+    const clock = await newClock(api, '2026-03-01T00:00:00Z');
+    const customer = (await api.post('/v1/customers', { external_id: unique('cust'), currency: 'USD', test_clock: clock })).body;
+    const plan = await newPlan(api, 3100, '310');
+    const sub = (await api.post('/v1/subscriptions', { customer: customer.id, plan: plan.code })).body;
+    const fee = (await invoicesOf(api, customer.id))[0];
+    await api.post(`/v1/invoices/${fee.id}/payment_attempts`, { outcome: 'failed' });
+    // Canceled on day 10: 21.00 of unused time comes back as a note, beside the 31.00 still owed.
+    await advance(api, clock, '2026-03-11T00:00:00Z');
+    expect((await api.post(`/v1/subscriptions/${sub.id}/cancel`, { timing: 'immediate' })).status).toBe(200);
+    // The last retry (March 17: 1, 3, 5 and 7 days after each other from the failure) takes the
+    // note first, then gives up on the 10.00 left.
+    await advance(api, clock, '2026-03-18T00:00:00Z');
+    const after = (await api.get(`/v1/invoices/${fee.id}`)).body;
+    expect(after).toMatchObject({ balance_applied: 2100, amount_paid: 2100, status: 'uncollectible', amount_remaining: 1000 });
+    expect((await api.get(`/v1/customers/${customer.id}/money_balance`)).body.balances).toEqual([{ currency: 'USD', amount: 0 }]);
+
+    // Balance enough for all of it: the retry settles the invoice and nothing fails.
+    const other = (await api.post('/v1/customers', { external_id: unique('cust'), currency: 'USD', test_clock: clock })).body;
+    const bought = (await api.post(`/v1/customers/${other.id}/purchases`, { credits: '50', amount: 500 })).body;
+    await api.post(`/v1/invoices/${bought.invoice.id}/payment_attempts`, { outcome: 'failed' });
+    await api.post('/v1/credit_notes', { customer: other.id, amount: 600, reason: 'goodwill' });
+    await advance(api, clock, '2026-03-20T00:00:00Z');
+    expect((await api.get(`/v1/invoices/${bought.invoice.id}`)).body).toMatchObject({ status: 'paid', balance_applied: 500, past_due: false, next_payment_attempt: null });
+    expect((await api.get(`/v1/invoices/${bought.invoice.id}/payment_attempts`)).body.data.map((a: any) => a.outcome)).toEqual(['failed']);
+    expect((await api.get(`/v1/grants/${bought.grant.id}`)).body).toMatchObject({ status: 'active', remaining: '50' });
+    expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
+  });
+
   it('a downgrade at half the period from 30.00 to 10.00 issues a credit note of 10.00, which pays the next renewal by balance', async () => {
     const { api } = ctx;
     const clock = await newClock(api, '2026-04-01T00:00:00Z');
