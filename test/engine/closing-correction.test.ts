@@ -82,22 +82,26 @@ describe.each(dialects)('the closing correction of an ended subscription, on %s'
     expect(await problemsOf(engine, c.sub.id)).toEqual([]);
 
     // The last millisecond an event of the cancellation's own millisecond can arrive: 1 credit more.
+    // On the way, January's fee (due February 15 on 45 days' terms) went past due, and its first
+    // retry on February 16 took the final invoice's money balance of 398 (−548 + 150) first.
     await c.advance('2025-02-19T00:00:00.000Z');
+    const fee = (await invoicesOf(engine, c.customer.id)).find((i) => i.kind === 'subscription')!;
+    expect(fee).toMatchObject({ status: 'open', totalMinor: 1000n, balanceAppliedMinor: 398n, amountPaidMinor: 398n });
     expect(await correctionsOf(engine, c.customer.id)).toEqual([]);
     await c.use(1, '2025-01-15T00:00:00.000Z');
     expect(await overageOf(engine, c.customer.id)).toBe('13');
     expect(await problemsOf(engine, c.sub.id)).toEqual([]);
 
     // A millisecond on, the window has closed: one correction of 13 credits × 5 = 65, referencing
-    // January up to the cancellation, finalized through the outbox, and `overage` back to zero. The
-    // final invoice left a money balance of 398 (−548 + 150), which pays it at finalization.
+    // January up to the cancellation, finalized through the outbox, and `overage` back to zero. No
+    // balance is left to pay it: it is open.
     await c.advance('2025-02-19T00:00:00.001Z');
     const corrections = await correctionsOf(engine, c.customer.id);
     expect(corrections).toHaveLength(1);
     const [correction] = corrections;
     expect(linesOf(correction!)).toEqual([['overage', '13', '5', 65n, '2025-01-01T00:00:00.000Z', '2025-01-15T00:00:00.000Z']]);
     expect(correction).toMatchObject({
-      subscriptionId: c.sub.id, status: 'paid', totalMinor: 65n, balanceAppliedMinor: 65n, createdAtMs: Date.parse('2025-02-19T00:00:00.001Z'),
+      subscriptionId: c.sub.id, status: 'open', totalMinor: 65n, balanceAppliedMinor: 0n, createdAtMs: Date.parse('2025-02-19T00:00:00.001Z'),
       periodStartMs: Date.parse('2025-01-01T00:00:00Z'), periodEndMs: Date.parse('2025-01-15T00:00:00Z'),
     });
     expect(correction!.lines[0]!.refs).toMatchObject({ subscription: c.sub.id });
