@@ -34,6 +34,7 @@ export const webhookEventTypes = {
   'referral.rewarded': 'referral',
   'referral.clawed_back': 'referral',
   'webhook_endpoint.disabled': 'webhook_endpoint',
+  'stripe_event.resolved': 'payload',
 } as const satisfies Record<string, WebhookObjectKind>;
 
 export type WebhookObjectKind = 'grant' | 'balance' | 'subscription' | 'invoice' | 'refund' | 'chargeback' | 'credit_note' | 'webhook_endpoint'

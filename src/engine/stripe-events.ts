@@ -1,6 +1,7 @@
 import type { CreditPolicy } from '../core/claw-back.ts';
 import { minorToJson } from '../core/money.ts';
-import type { DomainError } from '../core/errors.ts';
+import { fail, notFound, ok, type DomainError, type Outcome } from '../core/errors.ts';
+import { formatTimestamp } from '../core/time.ts';
 import type { InvoiceRecord, ShortfallHandling } from '../store/records.ts';
 import type { StripeEventRecord } from '../store/queries/stripe.ts';
 import type { StoreTx } from '../store/store.ts';
@@ -197,4 +198,29 @@ async function payUpTo(engine: Engine, tx: StoreTx, invoice: InvoiceRecord, amou
 
 function rejected(error: DomainError): Applied {
   return { status: 'rejected', outcome: { error: { code: error.code, message: error.message } } };
+}
+
+/**
+ * Settles a Stripe event kept for review (unmatched, or refused by its flow): an operator dealt
+ * with it outside Tally, say by refunding in Stripe money collected on an invoice Tally voided.
+ * The event keeps what it was, gains `outcome.resolution` (the note, when, and its status before),
+ * leaves the review list and the reconciliation's `stripe_money_linked`, and records
+ * `stripe_event.resolved`. Nothing else changes: no money or credits move.
+ */
+export async function resolveStripeEvent(engine: Engine, id: string, input: { note: string }): Promise<Outcome<StripeEventRecord>> {
+  return engine.store.transaction(async (tx) => {
+    const event = await tx.stripe.event(id);
+    if (!event) return notFound('stripe_event', id);
+    if (event.status !== 'unmatched' && event.status !== 'rejected') {
+      return fail('stripe_event_not_in_review', `The Stripe event is ${event.status}: only an unmatched or rejected event is kept for review.`, { details: { status: event.status } });
+    }
+    const nowMs = engine.clock.now();
+    const outcome = { ...event.outcome, resolution: { note: input.note, resolved_at: formatTimestamp(nowMs), was: event.status } };
+    await tx.stripe.settleEvent(id, 'resolved', event.invoiceId, outcome);
+    const customerId = event.invoiceId ? ((await tx.billing.invoice(event.invoiceId))?.customerId ?? null) : null;
+    const changes = new Changes(engine);
+    changes.event('stripe_event.resolved', customerId, { stripe_event: id, type: event.type, invoice: event.invoiceId, note: input.note }, nowMs);
+    await changes.flush(tx);
+    return ok({ ...event, status: 'resolved' as const, outcome });
+  });
 }

@@ -52,6 +52,8 @@ const statusByCode: Record<string, number> = {
   credit_note_not_found: 404,
   credit_note_not_refundable: 409,
   customer_has_unpaid_invoices: 409,
+  stripe_event_not_found: 404,
+  stripe_event_not_in_review: 409,
   amount_exceeds_remaining: 409,
   invoice_void: 409,
   promotion_code_taken: 409,

@@ -3,8 +3,9 @@ import { List, Nullable } from './openapi.ts';
 
 /** Reply schemas of the Stripe integration routes (PRODUCT §11); each matches its view key for key. */
 
-const EventStatus = Type.Union([Type.Literal('processed'), Type.Literal('ignored'), Type.Literal('unmatched'), Type.Literal('rejected')], {
-  description: '`processed` (applied), `ignored` (a type Tally does not act on), `unmatched` (no Tally invoice), `rejected` (the flow refused it).',
+const EventStatus = Type.Union([Type.Literal('processed'), Type.Literal('ignored'), Type.Literal('unmatched'), Type.Literal('rejected'), Type.Literal('resolved')], {
+  description: '`processed` (applied), `ignored` (a type Tally does not act on), `unmatched` (no Tally invoice), `rejected` (the flow refused it), '
+    + '`resolved` (one kept for review that an operator settled; `outcome.resolution` says how).',
 });
 const Outcome = Type.Record(Type.String(), Type.Unknown(), { description: 'What the event did: the payment, refund or chargeback ids it recorded, or why it was not applied.' });
 
@@ -30,3 +31,7 @@ export const StripeEventView = Type.Object({
 }, { additionalProperties: false, description: 'A Stripe event as received.' });
 
 export const StripeEventList = List(StripeEventView, 'Stripe events kept for review, oldest first.');
+
+export const ResolveStripeEvent = Type.Object({
+  note: Type.String({ minLength: 1, maxLength: 500, description: 'How it was settled outside Tally (a refund in Stripe, a payment matched by hand).' }),
+}, { additionalProperties: false });

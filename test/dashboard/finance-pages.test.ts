@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminKey, unique, useServer } from '../support/server.ts';
 import { eventually, WebhookReceiver } from '../support/webhook-receiver.ts';
 import { advance, newClock } from '../http/fixtures.ts';
+import { StripeStandIn } from '../support/stripe-stand-in.ts';
 import { SecretBox } from '../../src/engine/secret-box.ts';
 import { startWebhookWorker, type WebhookWorker } from '../../src/integrations/webhooks/delivery-worker.ts';
 
@@ -22,7 +23,12 @@ const shots = process.env.TALLY_SHOTS ?? join(tmpdir(), 'tally-shots');
 
 describe('the finance pages of the dashboard in Chromium', { timeout: 120_000 }, () => {
   const box = new SecretBox('dashboard-webhook-test-key');
-  const ctx = useServer('sqlite', { webhooks: { box, allowPrivate: true } });
+  const stripeWebhookSecret = 'whsec_dashboard_review';
+  // Inbound Stripe only (no secret key, so nothing is pushed): events kept for review reach the Stripe page.
+  const ctx = useServer('sqlite', {
+    webhooks: { box, allowPrivate: true },
+    stripe: { secretKey: null, webhookSecret: stripeWebhookSecret, apiBase: null, refundPolicy: 'proportional', retryDelaysMs: [60_000], pollIntervalMs: 60_000 },
+  });
   const profile = mkdtempSync(join(tmpdir(), 'tally-chromium-'));
   let browser: BrowserContext;
   let page: Page;
@@ -209,6 +215,28 @@ describe('the finance pages of the dashboard in Chromium', { timeout: 120_000 },
     expect(await text('#invoices [data-status]')).toBe('paid');
     await open(`/invoices/${invoice.id}`, '#payment-attempts');
     expect(await text('#collection-state')).toContain('after being marked uncollectible 2026-03-17');
+  });
+
+  it('lists the Stripe events kept for review and settles one with a note', async () => {
+    const event = {
+      id: unique('evt'), object: 'event', type: 'invoice.paid', created: Math.floor(Date.now() / 1000), livemode: false,
+      data: { object: { id: unique('in'), object: 'invoice', amount_paid: 4200, currency: 'usd', metadata: {} } },
+    };
+    const { body, signature } = StripeStandIn.sign(event, stripeWebhookSecret);
+    const received = await api().as(null).request('POST', '/v1/integrations/stripe/webhook', body, { 'stripe-signature': signature });
+    expect(received.body).toMatchObject({ status: 'unmatched' });
+    await open('/stripe', '#stripe-review');
+    expect(await text('#stripe-review')).toContain(event.id);
+    expect(await text('#stripe-review')).toContain('No Tally invoice matched it.');
+    await shot('28-stripe-review');
+    // Bad input: the API's message next to the field, and the event still kept.
+    await page.click(`#resolve-${event.id} [data-action="Resolve"]`);
+    await expect.poll(() => text(`#resolve-${event.id} [data-error="note"]`)).not.toBe('');
+    await page.fill(`#resolve-${event.id}-note`, 'No such invoice in Stripe: a test event');
+    await page.click(`#resolve-${event.id} [data-action="Resolve"]`);
+    await page.waitForSelector('#stripe-review-empty');
+    const resolved = (await api().get('/v1/integrations/stripe/unmatched')).body.data;
+    expect(resolved.map((e: any) => e.id)).not.toContain(event.id);
   });
 
   it('lists promotions, opens one with its redemptions, and lists referrals', async () => {

@@ -315,7 +315,7 @@ describe.each(dialects)('Stripe, both ways, on %s', (dialect) => {
     await expectLedgerConsistent(api);
   });
 
-  it('a void in Tally voids the Stripe invoice, pushed before or after it; money Stripe collected first is kept for review', async () => {
+  it('a void in Tally voids the Stripe invoice, pushed before or after it; money Stripe collected first is kept for review until resolved', async () => {
     const { api } = ctx;
     const customer = await newCustomer(api);
     const voidedInStripe = (stripeInvoiceId: string) => waitFor(`Stripe invoice ${stripeInvoiceId} void`, async () => standIn.invoices.get(stripeInvoiceId)?.status === 'void' || null);
@@ -347,6 +347,26 @@ describe.each(dialects)('Stripe, both ways, on %s', (dialect) => {
     const reconciliation = (await api.get('/v1/reconciliation')).body;
     expect(reconciliation.discrepancies).toContainEqual(expect.objectContaining({ check: 'stripe_money_linked', ids: expect.arrayContaining([delivered.body.event]) }));
     expect(standIn.invoices.get(racedLocal.provider_invoice_id)!.status).toBe('paid');
+
+    // Refunded in Stripe, then settled in Tally with a note: out of review and of the reconciliation.
+    const eventId = delivered.body.event as string;
+    const bad = await api.post(`/v1/integrations/stripe/events/${eventId}/resolve`, { note: '' });
+    expect([bad.status, bad.body.error.details.fields[0].field]).toEqual([400, 'note']);
+    const resolved = await api.post(`/v1/integrations/stripe/events/${eventId}/resolve`, { note: 'Refunded in Stripe (re_123)' });
+    expect(resolved.status, JSON.stringify(resolved.body)).toBe(200);
+    expect(resolved.body).toMatchObject({
+      id: eventId, status: 'resolved', invoice: raced.invoice.id,
+      outcome: { error: { code: 'invoice_void' }, resolution: { note: 'Refunded in Stripe (re_123)', resolved_at: expect.any(String), was: 'rejected' } },
+    });
+    expect((await api.get('/v1/integrations/stripe/unmatched')).body.data.map((e: any) => e.id)).not.toContain(eventId);
+    const settled = (await api.get('/v1/reconciliation')).body.discrepancies;
+    expect(settled.filter((d: any) => d.ids.includes(eventId))).toEqual([]);
+    expect((await domainEvents(api, customer.id, 'stripe_event.resolved')).map((e) => e.data)).toEqual([
+      { stripe_event: eventId, type: 'invoice.paid', invoice: raced.invoice.id, note: 'Refunded in Stripe (re_123)' },
+    ]);
+    const again = await api.post(`/v1/integrations/stripe/events/${eventId}/resolve`, { note: 'twice' });
+    expect([again.status, again.body.error.code]).toEqual([409, 'stripe_event_not_in_review']);
+    expect((await api.post('/v1/integrations/stripe/events/evt_missing/resolve', { note: 'x' })).status).toBe(404);
   });
 
   it('refuses unsigned, stale and tampered events with 400 and stores nothing', async () => {

@@ -5,6 +5,7 @@ import { customersPage, customerPage, invoicePage, usageEventPage, recordPage } 
 import { reportsPage, reconciliationPage } from './pages/finance.ts';
 import { creditNotePage, creditNotesPage } from './pages/credit-notes.ts';
 import { webhookEndpointPage, webhooksPage } from './pages/webhooks.ts';
+import { stripePage } from './pages/stripe.ts';
 import { promotionPage, promotionsPage, referralsPage } from './pages/promotions.ts';
 
 /**
@@ -65,7 +66,7 @@ function layout(session: Session, content: HTMLElement): HTMLElement {
   const nav = session.customer
     ? [link(`#/customers/${session.customer}`, 'My account')]
     : [link('#/customers', 'Customers'), link('#/credit-notes', 'Credit notes'), link('#/promotions', 'Promotions'), link('#/referrals', 'Referrals'),
-      link('#/reports', 'Reports'), link('#/reconciliation', 'Reconciliation'), link('#/webhooks', 'Webhooks')];
+      link('#/reports', 'Reports'), link('#/reconciliation', 'Reconciliation'), link('#/webhooks', 'Webhooks'), link('#/stripe', 'Stripe')];
   const signOut = h('button', { class: 'link', type: 'button', onclick: () => { sessionStorage.removeItem(keyName); location.hash = ''; void render(); } }, 'Sign out');
   return h('div', { class: 'shell' },
     h('header', {}, h('strong', { class: 'brand' }, 'Tally'), h('nav', {}, nav), h('span', { class: 'who muted' }, session.customer ? `portal · ${session.customer}` : session.scopes.join(', ')), signOut),
@@ -89,6 +90,7 @@ const routes: [RegExp, Route][] = [
   [/^\/promotions\/?$/, promotionsPage],
   [/^\/promotions\/([^/]+)$/, promotionPage],
   [/^\/referrals\/?$/, referralsPage],
+  [/^\/stripe\/?$/, stripePage],
 ];
 
 /** Pages a portal token may open besides its customer's: records the server confines to that customer. */

@@ -1140,6 +1140,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/integrations/stripe/events/{id}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Settle a Stripe event kept for review, with a note of how it was dealt with
+         * @description For an unmatched or rejected event (say, money Stripe collected on an invoice voided in Tally, refunded in Stripe): its status becomes resolved, outcome.resolution keeps the note, it leaves the review list and the reconciliation, and stripe_event.resolved is recorded. No money or credits move. Refusals: stripe_event_not_found, stripe_event_not_in_review.
+         */
+        post: operations["resolveStripeEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/webhook_endpoints": {
         parameters: {
             query?: never;
@@ -7117,8 +7137,8 @@ export interface operations {
                             object: "stripe_event";
                             /** @example invoice.paid */
                             type: string;
-                            /** @description `processed` (applied), `ignored` (a type Tally does not act on), `unmatched` (no Tally invoice), `rejected` (the flow refused it). */
-                            status: "processed" | "ignored" | "unmatched" | "rejected";
+                            /** @description `processed` (applied), `ignored` (a type Tally does not act on), `unmatched` (no Tally invoice), `rejected` (the flow refused it), `resolved` (one kept for review that an operator settled; `outcome.resolution` says how). */
+                            status: "processed" | "ignored" | "unmatched" | "rejected" | "resolved";
                             /** @description The id of the Stripe object the event is about. */
                             object_id: string | null;
                             /** @description The Tally invoice it was matched to. */
@@ -7137,6 +7157,76 @@ export interface operations {
                         has_more: boolean;
                         /** @description Pass as `starting_after` to read the next page; null on the last page. */
                         next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description An error with its stable code. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error with its stable code. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    resolveStripeEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description How it was settled outside Tally (a refund in Stripe, a payment matched by hand). */
+                    note: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The event, resolved. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The Stripe event id (`evt_…`). */
+                        id: string;
+                        /** @enum {string} */
+                        object: "stripe_event";
+                        /** @example invoice.paid */
+                        type: string;
+                        /** @description `processed` (applied), `ignored` (a type Tally does not act on), `unmatched` (no Tally invoice), `rejected` (the flow refused it), `resolved` (one kept for review that an operator settled; `outcome.resolution` says how). */
+                        status: "processed" | "ignored" | "unmatched" | "rejected" | "resolved";
+                        /** @description The id of the Stripe object the event is about. */
+                        object_id: string | null;
+                        /** @description The Tally invoice it was matched to. */
+                        invoice: string | null;
+                        /** @description What the event did: the payment, refund or chargeback ids it recorded, or why it was not applied. */
+                        outcome: {
+                            [key: string]: unknown;
+                        };
+                        /** Format: date-time */
+                        received_at: string;
+                        /** @description The event as Stripe sent it. */
+                        payload: {
+                            [key: string]: unknown;
+                        };
                     };
                 };
             };
@@ -8434,8 +8524,8 @@ export interface operations {
                         event: string;
                         /** @description True when this event id was received before; nothing was applied again. */
                         duplicate: boolean;
-                        /** @description `processed` (applied), `ignored` (a type Tally does not act on), `unmatched` (no Tally invoice), `rejected` (the flow refused it). */
-                        status: "processed" | "ignored" | "unmatched" | "rejected";
+                        /** @description `processed` (applied), `ignored` (a type Tally does not act on), `unmatched` (no Tally invoice), `rejected` (the flow refused it), `resolved` (one kept for review that an operator settled; `outcome.resolution` says how). */
+                        status: "processed" | "ignored" | "unmatched" | "rejected" | "resolved";
                         /** @description The Tally invoice the event was matched to. */
                         invoice: string | null;
                         /** @description What the event did: the payment, refund or chargeback ids it recorded, or why it was not applied. */

@@ -445,6 +445,11 @@ export const operationTable = {
     path: "/v1/webhook_endpoints/{id}/replay",
     list: false
   },
+  resolveStripeEvent: {
+    method: "POST",
+    path: "/v1/integrations/stripe/events/{id}/resolve",
+    list: false
+  },
   retryWebhookDelivery: {
     method: "POST",
     path: "/v1/webhook_deliveries/{id}/retry",

@@ -1,16 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import type { Engine } from '../../engine/context.ts';
-import { applyStripeEvent } from '../../engine/stripe-events.ts';
+import { applyStripeEvent, resolveStripeEvent } from '../../engine/stripe-events.ts';
 import { formatTimestamp } from '../../core/time.ts';
 import { verifyStripeEvent } from '../../integrations/stripe/inbound.ts';
 import type { StripeSettings } from '../../integrations/stripe/settings.ts';
 import type { ShortfallHandling } from '../../store/records.ts';
 import type { StripeEventRecord } from '../../store/queries/stripe.ts';
 import * as S from '../schemas.ts';
-import { StripeEventList, StripeWebhookReceipt } from '../stripe-schemas.ts';
+import { ResolveStripeEvent, StripeEventList, StripeEventView, StripeWebhookReceipt } from '../stripe-schemas.ts';
 import { responds } from '../openapi.ts';
-import { pageOf, sendError } from '../reply.ts';
+import { pageOf, send, sendError } from '../reply.ts';
 import { listView } from '../views.ts';
 
 export const stripeEventView = (e: StripeEventRecord) => ({
@@ -74,5 +74,20 @@ export function stripeRoutes(app: FastifyInstance, engine: Engine, settings: Str
     // Events for review may concern any customer: a portal token (bound to one) does not see them.
     if (req.caller?.customerId) return sendError(reply, { code: 'customer_forbidden', message: 'A key bound to one customer cannot read Stripe events.' });
     return reply.send(listView(await engine.store.read.stripe.eventsForReview(pageOf(req.query)), stripeEventView, (e) => e.id));
+  });
+
+  app.post<{ Params: Static<typeof S.IdParam>; Body: Static<typeof ResolveStripeEvent> }>('/v1/integrations/stripe/events/:id/resolve', {
+    schema: {
+      operationId: 'resolveStripeEvent',
+      tags: ['stripe'],
+      summary: 'Settle a Stripe event kept for review, with a note of how it was dealt with',
+      description: 'For an unmatched or rejected event (say, money Stripe collected on an invoice voided in Tally, refunded in Stripe): '
+        + 'its status becomes resolved, outcome.resolution keeps the note, it leaves the review list and the reconciliation, and '
+        + 'stripe_event.resolved is recorded. No money or credits move. Refusals: stripe_event_not_found, stripe_event_not_in_review.',
+      params: S.IdParam, body: ResolveStripeEvent, response: responds(200, StripeEventView, 'The event, resolved.'),
+    },
+  }, async (req, reply) => {
+    if (req.caller?.customerId) return sendError(reply, { code: 'customer_forbidden', message: 'A key bound to one customer cannot settle Stripe events.' });
+    return send(reply, await resolveStripeEvent(engine, req.params.id, req.body), stripeEventView);
   });
 }

@@ -23,8 +23,11 @@ export interface StripePushRecord {
 export interface StripeEventRecord {
   id: string;
   type: string;
-  /** `processed`, `ignored` (a type Tally does not act on), `unmatched` (no Tally invoice), `rejected` (the flow refused it). */
-  status: 'processed' | 'ignored' | 'unmatched' | 'rejected';
+  /**
+   * `processed`, `ignored` (a type Tally does not act on), `unmatched` (no Tally invoice),
+   * `rejected` (the flow refused it), `resolved` (an operator settled one kept for review).
+   */
+  status: 'processed' | 'ignored' | 'unmatched' | 'rejected' | 'resolved';
   objectId: string | null;
   invoiceId: string | null;
   outcome: Record<string, unknown>;
