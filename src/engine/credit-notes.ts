@@ -170,7 +170,8 @@ export async function refundCreditNote(engine: Engine, id: string, input: { amou
 
 /**
  * Applies the customer's balance to an invoice that is still unpaid (balance that arrived after
- * the invoice was finalized), open or uncollectible. A void or paid invoice is refused.
+ * the invoice was finalized), open or uncollectible. A void or paid invoice is refused, and so is
+ * one already pushed to Stripe, which collects the amount it was pushed with.
  */
 export async function applyBalanceToInvoice(engine: Engine, invoiceRef: string): Promise<Outcome<InvoiceRecord>> {
   return engine.store.transaction(async (tx) => {
@@ -180,6 +181,13 @@ export async function applyBalanceToInvoice(engine: Engine, invoiceRef: string):
     // Its writes are the invoice's customer's rows (a referral's reward names its own).
     tx.scopeWritesTo([invoice.customerId]);
     if (!isPayable(invoice)) return fail('invoice_not_open', `The invoice is ${invoice.status}; balance applies only to unpaid invoices.`, { details: { status: invoice.status } });
+    if (invoice.providerInvoiceId !== null) {
+      // Stripe collects what the invoice asked for when it was pushed: balance applied now would
+      // be collected there as well, and the surplus would find nothing due here.
+      return fail('invoice_in_provider', `The invoice is collected by ${invoice.provider ?? 'its payment provider'} (${invoice.providerInvoiceId}) for the amount it was pushed with; balance cannot lower it now.`, {
+        details: { provider: invoice.provider, provider_invoice_id: invoice.providerInvoiceId },
+      });
+    }
     const customer = (await tx.customers.find(invoice.customerId))!;
     const nowMs = await customerNow(engine, tx, customer);
     const changes = new Changes(engine);

@@ -45,6 +45,7 @@ const statusByCode: Record<string, number> = {
   subscription_exists: 409,
   subscription_not_active: 409,
   invoice_not_open: 409,
+  invoice_in_provider: 409,
   invoice_not_voidable: 409,
   overpayment: 409,
   amount_exceeds_paid: 409,

@@ -148,6 +148,11 @@ describe.each(dialects)('Stripe, both ways, on %s', (dialect) => {
     const remote = standIn.invoices.get((await pushed(api, renewal.id)).provider_invoice_id)!;
     expect(remote.lines.data.map((l: any) => [l.metadata.tally_line_type ?? l.metadata.tally_adjustment, l.amount])).toEqual([['subscription_fee', 1000], ['balance_applied', -500]]);
     expect(remote).toMatchObject({ total: 500, amount_due: 500, status: 'open' });
+    // Balance that arrives after the push cannot lower what Stripe collects: it waits for the next invoice.
+    await api.post('/v1/credit_notes', { customer: customer.id, amount: 200, reason: 'goodwill after the push' });
+    const applied = await api.post(`/v1/invoices/${renewal.id}/apply_balance`);
+    expect([applied.status, applied.body.error.code, applied.body.error.details.provider_invoice_id]).toEqual([409, 'invoice_in_provider', remote.id]);
+    expect((await api.get(`/v1/invoices/${renewal.id}`)).body).toMatchObject({ balance_applied: 500, amount_due: 500 });
     const paid = await stripe.invoices.pay(remote.id);
     expect((await deliver(api, standIn.event('invoice.paid', paid as never))).body).toMatchObject({ status: 'processed', invoice: renewal.id });
     expect((await api.get(`/v1/invoices/${renewal.id}`)).body).toMatchObject({ status: 'paid', amount_paid: 1000 });

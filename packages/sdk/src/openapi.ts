@@ -1114,7 +1114,7 @@ export interface paths {
         put?: never;
         /**
          * Apply the customer's balance to an unpaid invoice, oldest credit note first
-         * @description Open or uncollectible invoices; a paid or void one is invoice_not_open.
+         * @description Open or uncollectible invoices; a paid or void one is invoice_not_open, and one already pushed to Stripe (which collects the amount it was pushed with) is invoice_in_provider.
          */
         post: operations["applyBalanceToInvoice"];
         delete?: never;

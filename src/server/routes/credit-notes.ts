@@ -114,7 +114,7 @@ export function creditNoteRoutes(app: FastifyInstance, engine: Engine): void {
 
   app.post<{ Params: Static<typeof S.IdParam> }>('/v1/invoices/:id/apply_balance', {
     schema: {
-      operationId: 'applyBalanceToInvoice', tags: ['invoices'], summary: 'Apply the customer\'s balance to an unpaid invoice, oldest credit note first', description: 'Open or uncollectible invoices; a paid or void one is invoice_not_open.',
+      operationId: 'applyBalanceToInvoice', tags: ['invoices'], summary: 'Apply the customer\'s balance to an unpaid invoice, oldest credit note first', description: 'Open or uncollectible invoices; a paid or void one is invoice_not_open, and one already pushed to Stripe (which collects the amount it was pushed with) is invoice_in_provider.',
       params: S.IdParam, response: responds(200, Type.Ref(R.Invoice), 'The invoice with the balance applied.'),
     },
   }, async (req, reply) => send(reply, await applyBalanceToInvoice(engine, req.params.id), BV.invoiceView));
