@@ -27,6 +27,7 @@ export async function webhooksCommand(engine: Engine, args: readonly string[]): 
     if (!(await store.endpoint(id))) return failWith(`webhook_endpoint_not_found: no webhook endpoint ${id}`);
     const limit = Math.min(Math.max(Number(option('limit') ?? limits.pageSizeMax), 1), limits.pageSizeMax);
     const page = await store.listDeliveries(id, { limit, startingAfter: option('starting-after') });
+    if (page.cursorUnknown) return failWith(`cursor_not_found: no delivery ${option('starting-after')} of webhook endpoint ${id}`);
     const latest = page.data;
     const attempts = await store.attemptsOf(latest.map((d) => d.id));
     const view = latest.map((d) => webhookDeliveryView(d, attempts.filter((a) => a.deliveryId === d.id)));

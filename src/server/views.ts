@@ -3,6 +3,8 @@ import type { UsageSeries } from '../engine/usage-series.ts';
 import { minorToJson } from '../core/money.ts';
 import { rateToWire } from '../core/rating.ts';
 import { formatTimestamp } from '../core/time.ts';
+import { errorBody } from './errors.ts';
+import { RequestRefused } from './request-guards.ts';
 import type { Balance } from '../core/balance.ts';
 import { isGrantFrozen } from '../core/burn-down.ts';
 import type {
@@ -165,7 +167,14 @@ export const apiKeyView = (k: ApiKeyRecord) => ({
   revoked_at: ts(k.revokedAtMs),
 });
 
-export function listView<T, V>(page: { data: T[]; hasMore: boolean }, view: (t: T) => V, idOf: (t: T) => string) {
+/**
+ * A page as the API shows it. A `starting_after` that names no record of the list (with its
+ * filters) is refused, as a field at fault, rather than read as a position: a misspelt cursor
+ * or one of another list would otherwise answer an empty or arbitrary page that looks like the
+ * end of the list.
+ */
+export function listView<T, V>(page: { data: T[]; hasMore: boolean; cursorUnknown?: true }, view: (t: T) => V, idOf: (t: T) => string) {
+  if (page.cursorUnknown) throw unknownCursorRefusal();
   const last = page.data[page.data.length - 1];
   return { object: 'list', data: page.data.map(view), has_more: page.hasMore, next_cursor: page.hasMore && last ? idOf(last) : null };
 }
@@ -186,3 +195,9 @@ export const usageSeriesView = (v: UsageSeries) => ({
     data: s.points.map((p) => ({ start: formatTimestamp(p.startMs), quantity: formatDecimal(p.quantityMicro, quantityScale), credits: formatCredits(p.creditsMicro) })),
   })),
 });
+
+/** `400 validation_failed` on `starting_after`, code `cursor_not_found`. */
+export function unknownCursorRefusal(): RequestRefused {
+  const message = 'starting_after names no record of this list; pass a next_cursor this list returned.';
+  return new RequestRefused(400, errorBody({ code: 'validation_failed', message: `starting_after: ${message}`, fields: [{ field: 'starting_after', code: 'cursor_not_found', message }] }));
+}

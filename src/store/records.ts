@@ -165,6 +165,12 @@ export interface StoredTransaction {
 export interface Page<T> {
   data: T[];
   hasMore: boolean;
+  /**
+   * Set when `startingAfter` names no record of the list (with its filters): a misspelt cursor,
+   * one of another list, or a record deleted since. The page is then empty and the server refuses
+   * the request rather than answer an arbitrary position in the list.
+   */
+  cursorUnknown?: true;
 }
 
 export interface PageRequest {

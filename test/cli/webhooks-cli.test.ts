@@ -60,5 +60,11 @@ describe.each(dialects)('tally webhooks on %s', (dialect) => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('webhook_delivery_not_found');
     expect((await tally('webhooks', 'replay', endpoint.id)).code).toBe(1);
+    // A cursor that is no delivery of the endpoint was read as a position: an empty list, exit 0.
+    const afterLast = await tally('webhooks', 'deliveries', endpoint.id, '--starting-after', deliveries[0]!.id);
+    expect([afterLast.code, JSON.parse(afterLast.stdout).length]).toEqual([0, 1]);
+    const unknown = await tally('webhooks', 'deliveries', endpoint.id, '--starting-after', 'dlv_missing');
+    expect([unknown.code, unknown.stdout]).toEqual([1, '']);
+    expect(unknown.stderr).toContain('cursor_not_found');
   }, 120_000);
 });

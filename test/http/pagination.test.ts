@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { dialects } from '../support/databases.ts';
-import { useServer } from '../support/server.ts';
+import { unique, useServer } from '../support/server.ts';
+import { SecretBox } from '../../src/engine/secret-box.ts';
 import { ingest, listAll, newCustomer, newGrant, perUnitMeter } from './fixtures.ts';
 
 /** Cursor pagination (PRODUCT §12): pages follow `next_cursor` until `has_more` is false. */
 describe.each(dialects)('cursor pagination on %s', (dialect) => {
-  const ctx = useServer(dialect);
+  const ctx = useServer(dialect, { webhooks: { box: new SecretBox('pagination-test'), allowPrivate: true } });
 
   it('pages 25 customers by 10 with starting_after, seeing each exactly once', async () => {
     const { api } = ctx;
@@ -173,5 +174,52 @@ describe.each(dialects)('cursor pagination on %s', (dialect) => {
       expect([refused.status, refused.body.error?.code, refused.body.error?.details?.fields], path)
         .toEqual([400, 'validation_failed', [expect.objectContaining({ field, code: 'unknown_field' })]]);
     }
+  });
+  it('refuses a starting_after that names no record of its list, on every list, and reads one that does', async () => {
+    const { api } = ctx;
+    const [a, b] = [await newCustomer(api, { clock: null }), await newCustomer(api, { clock: null })];
+    const meter = await perUnitMeter(api);
+    const [grantA, grantB] = [await newGrant(api, a.id, '10'), await newGrant(api, b.id, '10')];
+    const events = [a, b].map((c) => ({ id: `e-${c.id}`, customer: c.id, type: meter.type, timestamp: new Date().toISOString(), properties: { n: 1 } }));
+    expect((await ingest(api, events)).map((r) => r.status)).toEqual(['accepted', 'accepted']);
+    const usageOfB = (await listAll(api, `/v1/ledger/transactions?customer=${b.id}`)).find((t) => t.kind === 'usage')!;
+    const endpoint = (await api.post('/v1/webhook_endpoints', { url: 'http://127.0.0.1:9/unused' })).body;
+    const promotion = (await api.post('/v1/promotions', { code: unique('PAGE').toUpperCase(), credits: '1' })).body;
+    expect([endpoint.object, promotion.object]).toEqual(['webhook_endpoint', 'promotion']);
+
+    const refused = async (path: string) => {
+      const reply = await api.get(path);
+      expect([reply.status, reply.body.error?.code, reply.body.error?.details?.fields], path)
+        .toEqual([400, 'validation_failed', [expect.objectContaining({ field: 'starting_after', code: 'cursor_not_found' })]]);
+    };
+    // Every list the API document names, with a cursor that is no id at all: each answered an
+    // empty last page (or, for a cursor sorting before the first id, the whole list) before.
+    const document = (await api.get('/openapi.json')).body;
+    const lists = Object.entries(document.paths as Record<string, Record<string, { parameters?: { name: string }[] }>>)
+      .filter(([, methods]) => methods.get?.parameters?.some((p) => p.name === 'starting_after')).map(([path]) => path);
+    expect(lists.length).toBeGreaterThanOrEqual(21);
+    const ids: Record<string, string> = { '/v1/customers/{id}/credit_notes': a.id, '/v1/webhook_endpoints/{id}/deliveries': endpoint.id, '/v1/promotions/{id}/codes': promotion.id };
+    for (const path of lists) {
+      const concrete = path.includes('{id}') ? path.replace('{id}', ids[path]!) : path;
+      for (const cursor of ['nope', '0', 'zzz']) await refused(`${concrete}?starting_after=${cursor}`);
+    }
+    // An id of another kind, or a record of the same kind outside the list's filter.
+    await refused(`/v1/customers?starting_after=${grantA.id}`);
+    await refused(`/v1/grants?customer=${a.id}&starting_after=${grantB.id}`);
+    await refused(`/v1/usage_events?customer=${a.id}&starting_after=e-${b.id}`);
+    await refused(`/v1/ledger/transactions?customer=${a.id}&starting_after=${usageOfB.id}`);
+    await refused(`/v1/customers?q=${encodeURIComponent(a.externalId)}&starting_after=${b.id}`);
+    // The same records as cursors of their own lists are read as before.
+    for (const path of [`/v1/customers?starting_after=${a.id}`, `/v1/grants?customer=${b.id}&starting_after=${grantB.id}`,
+      `/v1/usage_events?customer=${b.id}&starting_after=e-${b.id}`, `/v1/ledger/transactions?customer=${b.id}&starting_after=${usageOfB.id}&order=desc`,
+      `/v1/ledger/transactions?starting_after=${usageOfB.id}`, `/v1/promotions/${promotion.id}/codes?starting_after=${promotion.code}`]) {
+      expect((await api.get(path)).status, path).toBe(200);
+    }
+    // A usage charge's id carries its event's minute: its place among the customer's transactions
+    // is read from that id, as before.
+    const all = (await listAll(api, `/v1/ledger/transactions?customer=${b.id}`)).map((t) => t.id as string);
+    const newer = (await api.get(`/v1/ledger/transactions?customer=${b.id}&starting_after=${usageOfB.id}`)).body.data;
+    expect(newer.map((t: { id: string }) => t.id)).toEqual(all.slice(all.indexOf(usageOfB.id) + 1));
+    expect(all).toHaveLength(2);
   });
 });

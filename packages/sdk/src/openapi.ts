@@ -3347,7 +3347,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page. */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -3654,7 +3654,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page. */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -3815,7 +3815,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page. */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -4130,7 +4130,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page. */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -4642,7 +4642,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page. */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -4808,7 +4808,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page. */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -4953,7 +4953,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page. */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -5050,7 +5050,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page. */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -5236,7 +5236,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page. */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -5477,7 +5477,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page. */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -5786,7 +5786,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page. */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -5932,7 +5932,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page. */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -6778,7 +6778,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page. */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -6889,7 +6889,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page. */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -7110,7 +7110,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page. */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -7255,7 +7255,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page. */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -7644,7 +7644,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page. */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -7929,7 +7929,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page. */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -8109,7 +8109,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page. */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -8244,7 +8244,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page. */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
             };
             header?: never;
@@ -8349,7 +8349,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page. */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";

@@ -307,7 +307,7 @@ export class BillingQueries {
     if (filter.subscriptionId) { conditions.push('subscription_id = ?'); params.push(filter.subscriptionId); }
     if (filter.periodStartMs !== undefined) { conditions.push('period_start = ?'); params.push(filter.periodStartMs); }
     const result = await pageQuery(this.c, 'invoices', conditions.join(' AND '), params, page, toInvoice);
-    return { data: await this.withLines(result.data), hasMore: result.hasMore };
+    return { ...result, data: await this.withLines(result.data) };
   }
 
   async invoicesBetween(fromMs: number, toMs: number, customerId?: string): Promise<InvoiceRecord[]> {

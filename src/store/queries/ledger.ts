@@ -2,7 +2,7 @@ import type { SqlConnection, SqlRow, SqlValue } from '../sql.ts';
 import type { DomainEventRecord, Page, PageRequest, StoredTransaction } from '../records.ts';
 import { accounts, assertBalanced, type LedgerTransaction } from '../../core/ledger.ts';
 import { big, insertShape, insertShapedRows, json, num, numOrNull, queryInChunks } from '../rows.ts';
-import { pageQuery } from './paging.ts';
+import { pageQuery, unknownCursor } from './paging.ts';
 import { inCustomerRange, type CustomerRange } from './customer-range.ts';
 import { bound, inCustomers, ofCustomer, sqlPart, tailOf, valuePart, type Bound } from './customer-events.ts';
 import { effectiveIndexed } from './usage-window.ts';
@@ -365,6 +365,10 @@ export class LedgerQueries {
    * them up to the page's end.
    */
   async listTransactions(customerId: string | null, page: PageRequest): Promise<Page<StoredTransaction>> {
+    if (page.startingAfter) {
+      const [named] = await this.transactions([page.startingAfter]);
+      if (!named || (customerId !== null && named.customerId !== customerId)) return unknownCursor();
+    }
     const descending = page.order === 'desc';
     const after = descending ? '<' : '>';
     const order = descending ? ' DESC' : '';

@@ -3,7 +3,7 @@ import type { Page, PageRequest } from '../records.ts';
 import type { PromotionCodeRecord, PromotionRecord, RedemptionRecord } from '../promotion-records.ts';
 import type { LinkedGrantFacts } from '../../core/promotion-reconciliation.ts';
 import { big, insertRows, json, num, numOrNull, queryInChunks, strOrNull } from '../rows.ts';
-import { pageQuery } from './paging.ts';
+import { pageQuery, unknownCursor } from './paging.ts';
 import { allCustomers, inCustomerRange, type CustomerRange } from './customer-range.ts';
 
 const toPromotion = (r: SqlRow): PromotionRecord => ({
@@ -97,11 +97,13 @@ export class PromotionQueries {
     return rows[0] ? toCode(rows[0]) : null;
   }
 
-  /** A campaign's codes in code order, a page after `startingAfter` (a code). */
+  /** A campaign's codes in code order, a page after `startingAfter` (a code of this campaign). */
   async codes(promotionId: string, page: PageRequest): Promise<Page<PromotionCodeRecord>> {
     const params: SqlValue[] = [promotionId];
     let where = 'promotion_id = ?';
     if (page.startingAfter) {
+      const found = await this.c.query(`SELECT 1 AS found FROM promotion_codes WHERE promotion_id = ? AND code = ?`, [promotionId, page.startingAfter]);
+      if (found.length === 0) return unknownCursor();
       where += ' AND code > ?';
       params.push(page.startingAfter);
     }

@@ -3,7 +3,7 @@ import type { MeterRecord, Page, PageRequest, RatingLine, UsageEventRecord } fro
 import type { Rate } from '../../core/rating.ts';
 import type { BucketSum } from '../../core/usage-series.ts';
 import { big, inList, insertShape, insertShapedRows, json, num, queryInChunks, strOrNull } from '../rows.ts';
-import { pageQuery } from './paging.ts';
+import { pageQuery, unknownCursor } from './paging.ts';
 import { entriesJson, parseEntries } from './event-postings.ts';
 import { bound, ofCustomer, tailOf, sqlPart, valuePart, type Bound } from './customer-events.ts';
 
@@ -190,6 +190,10 @@ export class UsageQueries {
    */
   async listEvents(customerId: string | null, page: PageRequest): Promise<Page<UsageEventRecord>> {
     if (customerId === null) return pageQuery(this.c, 'usage_events', '', [], page, toEvent);
+    if (page.startingAfter) {
+      const found = await this.c.query(`SELECT 1 AS found FROM usage_events WHERE id = ? AND customer_id = ?`, [page.startingAfter, customerId]);
+      if (found.length === 0) return unknownCursor();
+    }
     const descending = page.order === 'desc';
     const order = descending ? ' DESC' : '';
     const cursor = (column: string): Bound => (page.startingAfter
