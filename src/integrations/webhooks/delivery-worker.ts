@@ -86,7 +86,7 @@ export function startWebhookWorker(engine: Engine, options: WebhookWorkerOptions
         ? { statusCode: null, error: `${urlProblem.code}: ${urlProblem.message}`, responseBody: null, durationMs: 0 }
         : secrets.length === 0
           ? { statusCode: null, error: 'secret_unreadable: the signing secret was sealed under another TALLY_SECRET_KEY; rotate it', responseBody: null, durationMs: 0 }
-          : await postWebhook(endpoint.url, webhookHeaders(secrets, delivery.eventId, nowMs, delivery.body), delivery.body, timeoutMs, stop.signal);
+          : await postWebhook(endpoint.url, webhookHeaders(secrets, delivery.eventId, nowMs, delivery.body), delivery.body, timeoutMs, stop.signal, { allowPrivate: options.allowPrivate });
       outcomes.push(outcomeOf(delivery, nowMs, engine.clock.now(), result));
     }
     return outcomes;
