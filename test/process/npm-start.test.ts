@@ -93,6 +93,9 @@ describe('npm start', () => {
         expect(await server.exited).toBe(0);
         await waitFor(() => portIsFree(port, host), `port ${port} to be released`, 15_000);
         await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
+        // No warnings on start or stop (PRODUCT §12): neither Node's (deprecations, experimental
+        // features) nor npm's, whose `--silent` keeps its own banner out but not its warnings.
+        expect(server.output()).not.toMatch(/warn|deprecat|experimental/i);
       } finally {
         // On a failure above, stop the server the way an operator would (npm forwards SIGTERM to
         // it); SIGKILL to npm alone would leave the server behind.
