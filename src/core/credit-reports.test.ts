@@ -23,12 +23,26 @@ describe('grant fates', () => {
   it('traces a hold: captured spends the first-funded grant first, a release returns last-funded first, to expired when the grant closed', () => {
     const hold: HoldTrace = {
       holdId: 'h', fundedAtMs: 10, sources: [{ grantId: 'a', amountMicro: c(60) }, { grantId: 'g', amountMicro: c(40) }],
-      captures: [{ atMs: 20, amountMicro: c(70) }], release: { atMs: 30, entries: [{ account: 'expired', amountMicro: c(30) }] },
+      captures: [{ atMs: 20, amountMicro: c(70) }], returns: [], release: { atMs: 30, entries: [{ account: 'expired', amountMicro: c(30) }] },
     };
     const flows = [flow('grant', 100), flow('hold', -40)];
     expect(fateOf(flows, [hold], 15)).toMatchObject({ consumedMicro: 0n, heldMicro: c(40), remainingMicro: c(60) });
     expect(fateOf(flows, [hold], 25)).toMatchObject({ consumedMicro: c(10), heldMicro: c(30) });
     expect(fateOf(flows, [hold], 35)).toMatchObject({ consumedMicro: c(10), expiredMicro: c(30), heldMicro: 0n, remainingMicro: c(60) });
+  });
+
+  it('traces what a hold gave back to a grant while active (a claw-back took it) as the grant\'s again, and the rest as before', () => {
+    // Grant g gave 40 of a 100 hold (a gave 60); a refund took 25 of g's back at 12 and revoked it with g's 60 left.
+    const hold: HoldTrace = {
+      holdId: 'h', fundedAtMs: 10, sources: [{ grantId: 'a', amountMicro: c(60) }, { grantId: 'g', amountMicro: c(40) }],
+      captures: [{ atMs: 20, amountMicro: c(70) }], returns: [{ atMs: 12, grantId: 'g', amountMicro: c(25) }],
+      release: { atMs: 20, entries: [{ account: 'grant:g', amountMicro: c(5) }] },
+    };
+    const flows = [flow('grant', 100), flow('hold', -40), flow('hold_release', 25), flow('revoke', -85)];
+    expect(fateOf(flows, [hold], 11)).toMatchObject({ heldMicro: c(40) });
+    expect(fateOf(flows, [hold], 15)).toMatchObject({ consumedMicro: 0n, heldMicro: c(15), revokedMicro: c(85), remainingMicro: 0n });
+    // Captured 70: a's 60 first, then 10 of g's 15; the 5 left came back to g.
+    expect(fateOf(flows, [hold], 25)).toMatchObject({ consumedMicro: c(10), heldMicro: 0n, revokedMicro: c(85), remainingMicro: c(5) });
   });
 });
 

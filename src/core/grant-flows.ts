@@ -26,6 +26,8 @@ export interface HoldTrace {
   sources: { grantId: string; amountMicro: bigint }[];
   /** Usage paid from the hold (positive credits), with when. */
   captures: { atMs: number; amountMicro: bigint }[];
+  /** What the hold gave back to its grants while still active, for a claw-back to revoke. */
+  returns: { atMs: number; grantId: string; amountMicro: bigint }[];
   /** What came back when the hold closed: the entries after the hold's own, in order. */
   release: { atMs: number; entries: { account: string; amountMicro: bigint }[] } | null;
 }
@@ -82,28 +84,35 @@ function addFlow(fate: GrantFate, kind: string, amountMicro: bigint): void {
 /** Splits one hold among its funding grants as of `atMs`: consumed, returned (where to), held. */
 function traceHold(hold: HoldTrace, atMs: number, fates: Map<string, GrantFate>): void {
   if (hold.fundedAtMs >= atMs) return;
+  // What the hold gave back while active is its grant's again (and the claw-back's revoke its fate).
+  const sources = hold.sources.map((s) => {
+    let amountMicro = s.amountMicro;
+    for (const r of hold.returns) if (r.grantId === s.grantId && r.atMs < atMs) amountMicro -= r.amountMicro;
+    return { grantId: s.grantId, amountMicro };
+  });
   let captured = 0n;
   for (const c of hold.captures) if (c.atMs < atMs) captured += c.amountMicro;
-  const consumed = hold.sources.map((s) => {
+  const consumed = sources.map((s) => {
     const take = captured < s.amountMicro ? captured : s.amountMicro;
     captured -= take;
     return take;
   });
-  const returned = hold.sources.map(() => ({ amountMicro: 0n, account: '' }));
+  const returned = sources.map(() => ({ amountMicro: 0n, account: '' }));
   if (hold.release && hold.release.atMs < atMs) {
     let left = 0n;
     for (const e of hold.release.entries) left += e.amountMicro;
     // The walk of returnHeld: sources last-funded first, one release entry per source given to.
     let entry = 0;
-    for (let i = hold.sources.length - 1; i >= 0 && left > 0n; i--) {
-      const source = hold.sources[i]!;
+    for (let i = sources.length - 1; i >= 0 && left > 0n; i--) {
+      const source = sources[i]!;
+      if (source.amountMicro <= 0n) continue;
       const give = source.amountMicro < left ? source.amountMicro : left;
       returned[i] = { amountMicro: give, account: hold.release.entries[entry]?.account ?? '' };
       entry += 1;
       left -= give;
     }
   }
-  hold.sources.forEach((source, i) => {
+  sources.forEach((source, i) => {
     const fate = fates.get(source.grantId);
     if (!fate) return;
     const back = returned[i]!;

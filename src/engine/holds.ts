@@ -139,23 +139,25 @@ export async function expireHold(engine: Engine, tx: StoreTx, holdId: string, at
 /**
  * Returns what is left of a hold to the grants that funded it, last-funded first (so the grants
  * that would burn first are the ones considered spent). A share whose grant has meanwhile expired
- * or been voided goes to `expired` or `revoked` instead, so no credits come back to life.
+ * or been voided goes to `expired` or `revoked` instead, so no credits come back to life. Each
+ * grant gets back at most what the hold still holds of it (`heldSources`): a claw-back may have
+ * taken some of it back already.
  */
 async function returnHeld(engine: Engine, tx: StoreTx, changes: Changes, hold: HoldRecord, amountMicro: bigint, nowMs: number, how: string): Promise<void> {
   hold.closedAtMs = nowMs;
   await tx.grants.closeHold(hold);
   if (amountMicro > 0n) {
-    const [funded] = (await tx.ledger.transactionsForCause(hold.id)).filter((t) => t.kind === 'hold');
-    const sources = (funded?.entries ?? []).filter((e) => e.account.startsWith('grant:')).reverse();
-    const grants = new Map((await tx.grants.getMany(sources.map((s) => s.account.slice('grant:'.length)))).map((g) => [g.id, g]));
+    const sources = (await heldSources(tx, hold.id)).reverse();
+    const grants = new Map((await tx.grants.getMany(sources.map((s) => s.grantId))).map((g) => [g.id, g]));
     const entries: LedgerEntry[] = [{ account: accounts.hold(hold.id), amountMicro: -amountMicro }];
     let left = amountMicro;
     for (const source of sources) {
       if (left === 0n) break;
-      const give = -source.amountMicro < left ? -source.amountMicro : left;
-      const grant = grants.get(source.account.slice('grant:'.length));
+      if (source.amountMicro <= 0n) continue;
+      const give = source.amountMicro < left ? source.amountMicro : left;
+      const grant = grants.get(source.grantId);
       const usable = grant && grant.status === 'active' && (grant.expiresAtMs === null || grant.expiresAtMs > nowMs);
-      const target = usable ? source.account : grant?.status === 'voided' ? accounts.revoked : accounts.expired;
+      const target = usable ? accounts.grant(source.grantId) : grant?.status === 'voided' ? accounts.revoked : accounts.expired;
       entries.push({ account: target, amountMicro: give });
       left -= give;
     }
@@ -169,4 +171,90 @@ async function returnHeld(engine: Engine, tx: StoreTx, changes: Changes, hold: H
   // Credits back to their grants may pay a debt owed meanwhile.
   await refreshSignalsNow(tx, changes, (await tx.customers.find(hold.customerId))!, nowMs);
   await changes.flush(tx);
+}
+
+/**
+ * What a hold still holds of each grant that funded it, in funding order: what each gave when the
+ * hold was taken, less what the hold gave back to it while still active (`releaseHeld`).
+ */
+async function heldSources(tx: StoreTx, holdId: string): Promise<{ grantId: string; amountMicro: bigint }[]> {
+  const txns = await tx.ledger.transactionsForCause(holdId);
+  const held = new Map<string, bigint>();
+  for (const t of txns) {
+    if (t.kind !== 'hold') continue;
+    for (const e of t.entries) if (e.account.startsWith('grant:')) held.set(e.account.slice('grant:'.length), -e.amountMicro);
+  }
+  for (const t of txns) {
+    if (t.kind !== 'hold_release') continue;
+    for (const e of t.entries) {
+      const grantId = e.account.startsWith('grant:') ? e.account.slice('grant:'.length) : null;
+      if (grantId !== null && held.has(grantId)) held.set(grantId, held.get(grantId)! - e.amountMicro);
+    }
+  }
+  return [...held].map(([grantId, amountMicro]) => ({ grantId, amountMicro }));
+}
+
+/** Credits an active hold holds of one grant. */
+export interface HeldShare {
+  hold: HoldRecord;
+  grantId: string;
+  amountMicro: bigint;
+}
+
+/**
+ * What the customer's active holds hold of these grants, newest hold first and, within a hold,
+ * last-funded grant first (the order a release gives credits back in). Held credits are not spent
+ * yet: a claw-back counts them as what is left of their grants (PRODUCT §8) and takes back what
+ * it needs of them with `releaseHeld`, so a later release cannot bring revoked credits back.
+ */
+export async function heldOf(tx: StoreTx, customerId: string, grantIds: ReadonlySet<string>): Promise<HeldShare[]> {
+  const shares: HeldShare[] = [];
+  if (grantIds.size === 0) return shares;
+  for (const hold of (await tx.grants.activeHolds(customerId)).reverse()) {
+    for (const source of (await heldSources(tx, hold.id)).reverse()) {
+      if (source.amountMicro > 0n && grantIds.has(source.grantId)) shares.push({ hold, grantId: source.grantId, amountMicro: source.amountMicro });
+    }
+  }
+  return shares;
+}
+
+export function heldTotal(shares: readonly HeldShare[]): bigint {
+  let total = 0n;
+  for (const s of shares) total += s.amountMicro;
+  return total;
+}
+
+/**
+ * Gives `amountMicro` of the held credits `shares` lists back to their grants, in its order, so
+ * that the claw-back `reducedBy` names can revoke them from there in the same unit of work: one
+ * `hold_release` transaction per hold (refs `reduced_by`), which stays active and holds that much
+ * less (`hold.reduced`); a capture then charges beyond it from the grants as any usage. Returns
+ * what each grant got back.
+ */
+export async function releaseHeld(
+  tx: StoreTx, changes: Changes, shares: readonly HeldShare[], amountMicro: bigint, reducedBy: string, nowMs: number,
+): Promise<Map<string, bigint>> {
+  const back = new Map<string, bigint>();
+  const byHold = new Map<string, { hold: HoldRecord; entries: LedgerEntry[]; totalMicro: bigint }>();
+  let left = amountMicro;
+  for (const share of shares) {
+    if (left <= 0n) break;
+    const give = share.amountMicro < left ? share.amountMicro : left;
+    left -= give;
+    back.set(share.grantId, (back.get(share.grantId) ?? 0n) + give);
+    let reduced = byHold.get(share.hold.id);
+    if (reduced === undefined) byHold.set(share.hold.id, (reduced = { hold: share.hold, entries: [], totalMicro: 0n }));
+    reduced.entries.push({ account: accounts.grant(share.grantId), amountMicro: give });
+    reduced.totalMicro += give;
+  }
+  for (const { hold, entries, totalMicro } of byHold.values()) {
+    hold.heldMicro -= totalMicro;
+    await tx.grants.reduceHold(hold.id, hold.heldMicro);
+    changes.txn({
+      customerId: hold.customerId, kind: 'hold_release', cause: { type: 'hold', id: hold.id }, refs: { reduced_by: reducedBy }, effectiveAtMs: nowMs,
+      entries: [{ account: accounts.hold(hold.id), amountMicro: -totalMicro }, ...entries],
+    });
+    changes.event('hold.reduced', hold.customerId, { hold: hold.id, released: formatCredits(totalMicro), held: formatCredits(hold.heldMicro), reduced_by: reducedBy }, nowMs);
+  }
+  return back;
 }

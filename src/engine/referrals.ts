@@ -10,6 +10,7 @@ import { Changes, customerNow, type Engine } from './context.ts';
 import { availableOf, loadFunding, refreshSignals } from './funding.ts';
 import { issueGrant } from './grants.ts';
 import { FieldCheck } from './input.ts';
+import { heldOf, heldTotal, releaseHeld } from './holds.ts';
 
 export interface CreateReferralInput {
   referrer: string;
@@ -124,10 +125,13 @@ export async function clawBackReferral(engine: Engine, tx: StoreTx, changes: Cha
     const grant = (await tx.grants.get(grantId))!;
     const ownerNowMs = grant.customerId === invoice.customerId ? nowMs : await customerNow(engine, tx, (await tx.customers.find(grant.customerId))!);
     const usable = grant.status === 'active' && (grant.expiresAtMs === null || grant.expiresAtMs > ownerNowMs);
-    const claw = clawBack('unused_only', grant.creditsMicro, usable ? grant.remainingMicro : 0n, r.amountMinor, invoice.totalMinor);
+    // What a hold took of the reward is not spent yet: it counts as unused, and comes back from the hold first.
+    const held = usable ? await heldOf(tx, grant.customerId, new Set([grantId])) : [];
+    const claw = clawBack('unused_only', grant.creditsMicro, usable ? grant.remainingMicro + heldTotal(held) : 0n, r.amountMinor, invoice.totalMinor);
     const record: ReferralClawBackRecord = {
       id: engine.ids.next('rcb'), referralId: referral.id, returnId: r.id, customerId: grant.customerId, grantId, creditsMicro: claw.revokeMicro, txnId: null, createdAtMs: ownerNowMs,
     };
+    if (claw.revokeMicro > grant.remainingMicro) await releaseHeld(tx, changes, held, claw.revokeMicro - grant.remainingMicro, record.id, ownerNowMs);
     if (claw.revokeMicro > 0n) {
       record.txnId = changes.txn({
         customerId: grant.customerId, kind: 'revoke', cause: { type: 'referral_claw_back', id: record.id },

@@ -12,6 +12,7 @@ import { takeFrom } from './subscription-credits.ts';
 import { newGrantRecord } from './grants.ts';
 import { issueCreditNote } from './credit-notes.ts';
 import { clawBackReferral } from './referrals.ts';
+import { heldOf, heldTotal, releaseHeld } from './holds.ts';
 
 export interface ReturnInput {
   invoice: string;
@@ -87,10 +88,13 @@ export async function createReturnIn(engine: Engine, tx: StoreTx, kind: ReturnRe
     const earlier = returns.filter((r) => r.status !== 'won');
     for (const r of earlier) if (input.credit_policy === 'full') grantedMicro -= r.creditsTargetMicro;
     if (grantedMicro < 0n) grantedMicro = 0n;
-    const usable = grants.filter((g) => g.status === 'active' && (g.expiresAtMs === null || g.expiresAtMs > nowMs) && g.remainingMicro > 0n);
-    let leftMicro = 0n;
-    for (const g of usable) leftMicro += g.remainingMicro;
-    const claw = clawBack(input.credit_policy, grantedMicro, leftMicro, amountMinor, invoice.totalMinor);
+    const live = grants.filter((g) => g.status === 'active' && (g.expiresAtMs === null || g.expiresAtMs > nowMs));
+    // Credits a hold took from these grants are not spent yet: they count as left, and what the
+    // claw-back needs of them comes back from the holds first (`releaseHeld`).
+    const held = await heldOf(tx, invoice.customerId, new Set(live.map((g) => g.id)));
+    let remainingMicro = 0n;
+    for (const g of live) remainingMicro += g.remainingMicro;
+    const claw = clawBack(input.credit_policy, grantedMicro, remainingMicro + heldTotal(held), amountMinor, invoice.totalMinor);
     const handling = input.shortfall ?? defaultShortfall;
     const record: ReturnRecord = {
       id: engine.ids.next(kind === 'refund' ? 'ref' : 'cbk'),
@@ -123,7 +127,11 @@ export async function createReturnIn(engine: Engine, tx: StoreTx, kind: ReturnRe
         customer, amountMinor, source: 'refund', reason: input.reason, refundable: true, invoiceId: invoice.id, refundId: record.id,
       }, nowMs)).id;
     }
-    const entries: LedgerEntry[] = takeFrom(usable, claw.revokeMicro);
+    if (claw.revokeMicro > remainingMicro) {
+      const back = await releaseHeld(tx, changes, held, claw.revokeMicro - remainingMicro, record.id, nowMs);
+      for (const g of live) g.remainingMicro += back.get(g.id) ?? 0n;
+    }
+    const entries: LedgerEntry[] = takeFrom(live.filter((g) => g.remainingMicro > 0n), claw.revokeMicro);
     let revokedTotal = claw.revokeMicro;
     if (claw.shortfallMicro > 0n && handling === 'debt') {
       entries.push({ account: accounts.debt, amountMicro: -claw.shortfallMicro });

@@ -108,6 +108,7 @@ export const holdView = (h: HoldRecord) => ({
   object: 'hold',
   customer: h.customerId,
   credits: formatCredits(h.creditsMicro),
+  held: formatCredits(h.status === 'active' ? h.heldMicro : 0n),
   status: h.status,
   expires_at: ts(h.expiresAtMs),
   event: h.eventId,

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { dialects } from '../support/databases.ts';
-import { unique, useServer } from '../support/server.ts';
-import { advance, at, balance, domainEvents, expectLedgerConsistent, newCustomer, newGrant, perUnitMeter, seconds } from './fixtures.ts';
+import { unique, useServer, type Api } from '../support/server.ts';
+import { advance, at, balance, days, domainEvents, expectLedgerConsistent, newClock, newCustomer, newGrant, perUnitMeter, seconds, transactions } from './fixtures.ts';
 
 /** Holds for long jobs (PRODUCT §5): reserve, capture actual usage, release, expire. */
 describe.each(dialects)('holds on %s', (dialect) => {
@@ -12,6 +12,21 @@ describe.each(dialects)('holds on %s', (dialect) => {
     const created = await ctx.api.post('/v1/holds', { customer, credits, expires_in: expiresIn });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     return created.body;
+  }
+
+  /** Credits bought and paid: the invoice and its grant. */
+  async function bought(api: Api, customer: string, credits: string, amount: number): Promise<{ invoice: any; grant: any }> {
+    const made = await api.post(`/v1/customers/${customer}/purchases`, { credits, amount });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    expect((await api.post(`/v1/invoices/${made.body.invoice.id}/payments`, { amount })).status).toBe(201);
+    return made.body;
+  }
+
+  async function expectReconciled(api: Api): Promise<void> {
+    const reconciliation = await api.get('/v1/reconciliation');
+    expect(reconciliation.status).toBe(200);
+    expect(reconciliation.body).toMatchObject({ ok: true, discrepancies: [] });
+    await expectLedgerConsistent(api);
   }
 
   it('reserves credits: held goes up, available down', async () => {
@@ -161,5 +176,95 @@ describe.each(dialects)('holds on %s', (dialect) => {
     expect((await api.get(`/v1/holds/${hold.id}`)).body.status).toBe('active');
     expect(await balance(api, customer.id)).toMatchObject({ available: '79', held: '20' });
     await expectLedgerConsistent(api);
+  });
+
+  it('counts held credits as unspent for a refund: 100 bought for 10.00, 60 held, 5.00 back unused_only revokes 50 (40 left, 10 from the hold); capturing 30 leaves 20', async () => {
+    const { api } = ctx;
+    const customer = await newCustomer(api);
+    const meter = await perUnitMeter(api);
+    const { invoice, grant } = await bought(api, customer.id, '100', 1000);
+    const hold = await newHold(customer.id, '60');
+    expect(hold).toMatchObject({ credits: '60', held: '60' });
+
+    const refund = await api.post('/v1/refunds', { invoice: invoice.id, amount: 500, reason: 'half back', credit_policy: 'unused_only' });
+    expect(refund.status, JSON.stringify(refund.body)).toBe(201);
+    // Before, only the 40 left on the grant were unused: 40 revoked, and the hold kept all 60.
+    expect(refund.body).toMatchObject({ credits_granted: '100', credits_revoked: '50', credits_shortfall: '0' });
+    expect(await balance(api, customer.id)).toMatchObject({ available: '0', held: '50', debt: '0' });
+    expect((await api.get(`/v1/holds/${hold.id}`)).body).toMatchObject({ status: 'active', credits: '60', held: '50' });
+    expect(await domainEvents(api, customer.id, 'hold.reduced')).toMatchObject([{ data: { hold: hold.id, released: '10', held: '50', reduced_by: refund.body.id } }]);
+    const ledger = await transactions(api, customer.id);
+    const reduced = ledger.find((t) => t.kind === 'hold_release');
+    expect(reduced).toMatchObject({ cause: { type: 'hold', id: hold.id }, refs: { reduced_by: refund.body.id } });
+    expect(reduced.entries).toEqual([{ account: `hold:${hold.id}`, amount: '-10' }, { account: `grant:${grant.id}`, amount: '10' }]);
+    expect(ledger.find((t) => t.kind === 'revoke').entries).toEqual([{ account: `grant:${grant.id}`, amount: '-50' }, { account: 'revoked', amount: '50' }]);
+
+    const captured = await api.post(`/v1/holds/${hold.id}/capture`, { event: { id: unique('ev'), type: meter.type, properties: { n: 30 } } });
+    expect(captured.status, JSON.stringify(captured.body)).toBe(200);
+    expect(captured.body).toMatchObject({ status: 'captured', captured: '30', held: '0', result: { credits: '30', paid_by: [{ grant: hold.id, credits: '30' }] } });
+    // Before: 30 came back to the grant, 30 left of credits whose half was refunded.
+    expect(await balance(api, customer.id)).toMatchObject({ available: '20', held: '0', grants: [{ id: grant.id, remaining: '20' }] });
+    const deferred = await api.get(`/v1/reports/deferred_revenue?customer=${customer.id}`);
+    expect(deferred.body.rows).toMatchObject([{
+      grant: grant.id, credits_consumed: '30', credits_revoked: '50', credits_unspent: '20', recognized: 300, revoked: 500, closing_deferred: 200,
+    }]);
+    await expectReconciled(api);
+  });
+
+  it('a capture beyond what a refund left of the hold is charged from the grants: 60 held, full refund with the spent part written off, then 45 used', async () => {
+    const { api } = ctx;
+    const customer = await newCustomer(api);
+    const meter = await perUnitMeter(api);
+    const { invoice } = await bought(api, customer.id, '100', 1000);
+    const other = await newGrant(api, customer.id, '30');
+    const hold = await newHold(customer.id, '60');
+    const refund = await api.post('/v1/refunds', { invoice: invoice.id, amount: 1000, reason: 'all back', credit_policy: 'full', shortfall: 'write_off' });
+    expect(refund.status, JSON.stringify(refund.body)).toBe(201);
+    // Before: 40 revoked and 60 written off as spent, while the hold kept them.
+    expect(refund.body).toMatchObject({ credits_revoked: '100', credits_shortfall: '0' });
+    expect(await balance(api, customer.id)).toMatchObject({ available: '30', held: '0', debt: '0' });
+    const captured = await api.post(`/v1/holds/${hold.id}/capture`, { event: { id: unique('ev'), type: meter.type, properties: { n: 45 } } });
+    expect(captured.status, JSON.stringify(captured.body)).toBe(200);
+    expect(captured.body).toMatchObject({ captured: '0', result: { credits: '45', paid_by: [{ grant: other.id, credits: '30' }] } });
+    expect(await balance(api, customer.id)).toMatchObject({ available: '0', held: '0', debt: '15' });
+    await expectReconciled(api);
+  });
+
+  it('a released hold brings back none of what a write-off refund revoked: 100 bought, 60 held, full refund, release leaves 0 (was 60)', async () => {
+    const { api } = ctx;
+    const customer = await newCustomer(api);
+    const { invoice, grant } = await bought(api, customer.id, '100', 1000);
+    const hold = await newHold(customer.id, '60');
+    const refund = await api.post('/v1/refunds', { invoice: invoice.id, amount: 1000, reason: 'all back', credit_policy: 'unused_only', shortfall: 'write_off' });
+    expect(refund.body).toMatchObject({ credits_revoked: '100', credits_shortfall: '0' });
+    const released = await api.post(`/v1/holds/${hold.id}/release`);
+    expect(released.body).toMatchObject({ status: 'released', captured: '0', held: '0' });
+    expect(await domainEvents(api, customer.id, 'hold.released')).toMatchObject([{ data: { hold: hold.id, released: '0' } }]);
+    expect(await balance(api, customer.id)).toMatchObject({ available: '0', held: '0', grants: [] });
+    expect((await api.get(`/v1/grants/${grant.id}`)).body).toMatchObject({ remaining: '0' });
+    await expectReconciled(api);
+  });
+
+  it('a referral claw-back takes the reward back from a hold that reserved it: 20 rewarded, 20 held, refund unused_only revokes 20', async () => {
+    const { api } = ctx;
+    const clock = await newClock(api);
+    const [a, b] = [await newCustomer(api, { clock }), await newCustomer(api, { clock })];
+    const referral = (await api.post('/v1/referrals', { referrer: a.id, referred: b.id, reward_credits: '20' })).body;
+    const plan = unique('plan');
+    expect((await api.post('/v1/plans', { code: plan, name: 'Team', currency: 'USD', interval: 'month', amount: 2900, included_credits: '0' })).status).toBe(201);
+    expect((await api.post('/v1/subscriptions', { customer: b.id, plan })).status).toBe(201);
+    const [invoice] = (await api.get(`/v1/invoices?customer=${b.id}`)).body.data;
+    expect((await api.post(`/v1/invoices/${invoice.id}/payments`, { amount: 2900 })).status).toBe(201);
+    const reward = (await api.get(`/v1/referrals/${referral.id}`)).body.referrer_grant;
+    const hold = await newHold(a.id, '20', 3 * 24 * 3600);
+    await advance(api, clock, at(2 * days));
+    const refund = await api.post('/v1/refunds', { invoice: invoice.id, amount: 2900, reason: 'x', credit_policy: 'unused_only' });
+    expect(refund.status, JSON.stringify(refund.body)).toBe(201);
+    // Before: nothing was left on the grant, nothing clawed back, and the 20 came back on release.
+    expect(refund.body.referral_claw_backs).toMatchObject([{ customer: a.id, grant: reward, credits: '20' }]);
+    expect((await api.get(`/v1/holds/${hold.id}`)).body).toMatchObject({ status: 'active', held: '0' });
+    expect((await api.post(`/v1/holds/${hold.id}/release`)).status).toBe(200);
+    expect(await balance(api, a.id)).toMatchObject({ available: '0', held: '0' });
+    await expectReconciled(api);
   });
 });

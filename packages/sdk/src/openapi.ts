@@ -1884,6 +1884,11 @@ export interface components {
              * @example 12.5
              */
             credits: string;
+            /**
+             * @description Credits it reserves now: its credits, less what a refund, chargeback or plan change clawed back of them while it was active; 0 once closed.
+             * @example 40
+             */
+            held: string;
             /** @description active, captured, released or expired. */
             status: string;
             /**
@@ -4376,6 +4381,11 @@ export interface operations {
                          * @example 12.5
                          */
                         credits: string;
+                        /**
+                         * @description Credits it reserves now: its credits, less what a refund, chargeback or plan change clawed back of them while it was active; 0 once closed.
+                         * @example 40
+                         */
+                        held: string;
                         /** @description active, captured, released or expired. */
                         status: string;
                         /**

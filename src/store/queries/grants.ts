@@ -215,6 +215,11 @@ export class GrantQueries {
       h.status, h.eventId, h.capturedCreditsMicro, h.closedAtMs, h.id]);
   }
 
+  /** A hold still active that gave part of its credits back (a claw-back took them): what it holds now. */
+  async reduceHold(id: string, heldMicro: bigint): Promise<void> {
+    await this.c.run(`UPDATE holds SET held = ? WHERE id = ?`, [heldMicro, id]);
+  }
+
   async activeHolds(customerId: string): Promise<HoldRecord[]> {
     const rows = await this.c.query(`SELECT * FROM holds WHERE customer_id = ? AND status = 'active' ORDER BY id`, [customerId]);
     return rows.map(toHold);

@@ -232,9 +232,9 @@ export class ReportQueries {
         WHERE ${grantSetCondition[set]} AND t.kind = 'hold' AND t.effective_at < ?${this.customer('g.customer_id', f, params)}`, params,
     )).map((r) => r.cause_id as string);
     if (holdIds.length === 0) return [];
-    const traces = new Map<string, HoldTrace>(holdIds.map((id) => [id, { holdId: id, fundedAtMs: 0, sources: [], captures: [], release: null }]));
+    const traces = new Map<string, HoldTrace>(holdIds.map((id) => [id, { holdId: id, fundedAtMs: 0, sources: [], captures: [], returns: [], release: null }]));
     const moves = await queryInChunks(this.c, holdIds, (list) =>
-      `SELECT t.kind, t.cause_id, t.effective_at, e.account, e.amount FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id
+      `SELECT t.kind, t.cause_id, t.effective_at, t.refs, e.account, e.amount FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id
         WHERE t.cause_id IN ${list} AND t.kind <> 'usage' AND t.kind IN ('hold', 'hold_release') ORDER BY t.id, e.seq`);
     for (const m of moves) {
       const trace = traces.get(m.cause_id as string)!;
@@ -243,7 +243,12 @@ export class ReportQueries {
       if (m.kind === 'hold') {
         trace.fundedAtMs = num(m.effective_at);
         if (account.startsWith('grant:')) trace.sources.push({ grantId: account.slice('grant:'.length), amountMicro: -amountMicro });
-      } else if (!account.startsWith('hold:')) {
+      } else if (account.startsWith('hold:')) {
+        continue;
+      } else if (typeof m.refs === 'string' && m.refs.includes('"reduced_by"')) {
+        // Given back while the hold stayed active, for a claw-back to revoke (src/engine/holds.ts, releaseHeld).
+        trace.returns.push({ atMs: num(m.effective_at), grantId: account.slice('grant:'.length), amountMicro });
+      } else {
         trace.release ??= { atMs: num(m.effective_at), entries: [] };
         trace.release.entries.push({ account, amountMicro });
       }
