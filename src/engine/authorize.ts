@@ -10,7 +10,7 @@ import { customerNow, type Engine } from './context.ts';
 import { FieldCheck } from './input.ts';
 import { availableOfGrants } from './funding.ts';
 import { usageContextFrom, usageContextOf, withoutSubscriptions, type UsageContext } from './usage-context.ts';
-import { isRejection, validateUnstoredUsageEvent, type UsageCandidate } from './usage-validation.ts';
+import { isRejection, outsideWindow, validateUnstoredUsageEvent, type UsageCandidate } from './usage-validation.ts';
 
 export interface AuthorizeInput {
   credits?: string | undefined;
@@ -193,6 +193,8 @@ async function quickAuthorization(engine: Engine, ref: string, input: AuthorizeI
   }
   const nowMs = engine.clock.now();
   const atMs = eventAtMs ?? nowMs;
+  // Outside ingestion's window: refused, by the general path.
+  if (outsideWindow(engine.settings, atMs, nowMs) !== null) return null;
   const subscribed = subscribedCustomers.of(engine).get(ref);
   // The period whose totals are read: the calendar month, or the one the timeline seen last gives.
   let guessMs = calendarMonthAt(atMs).startMs;
@@ -293,8 +295,11 @@ async function authorizeWithin(engine: Engine, tx: StoreTx, ref: string, input: 
   if (input.event !== undefined) {
     const candidate = validateUnstoredUsageEvent({ id: 'authorize', ...(input.event as object) }, customer.id);
     if (isRejection(candidate)) return invalid([{ field: `event.${candidate.field ?? ''}`, code: candidate.code, message: candidate.message }]);
+    const atMs = candidate.timestampMs ?? nowMs;
+    const outside = outsideWindow(engine.settings, atMs, nowMs);
+    if (outside !== null) return invalid([{ field: 'event.timestamp', ...outside }]);
     const metersOfType = candidate.type === knownType ? found.metersOfType : null;
-    const priced = await eventCost(engine, tx, customer, subs, candidate, candidate.timestampMs ?? nowMs, metersOfType);
+    const priced = await eventCost(engine, tx, customer, subs, candidate, atMs, metersOfType);
     if (!priced.ok) return priced;
     costMicro += priced.value;
   }

@@ -14,7 +14,7 @@ import { usageContextFrom } from './usage-context.ts';
 import { limits } from './limits.ts';
 import { HotState } from './hot-state.ts';
 import { availableOf, fundingFrom, pay, reclaimTxn, refreshSignals, type CustomerFunding } from './funding.ts';
-import { isRejection, validateUsageEvent, type Rejection, type UsageCandidate } from './usage-validation.ts';
+import { isRejection, outsideWindow, validateUsageEvent, type Rejection, type UsageCandidate } from './usage-validation.ts';
 
 export interface IngestResult {
   id: string;
@@ -260,12 +260,9 @@ export async function ingestWithin(
     }
     const nowMs = nows.get(customer.id)!;
     const atMs = c.timestampMs ?? nowMs;
-    if (atMs > nowMs + engine.settings.futureToleranceMs) {
-      out.set(c.index, rejected(c.id, { code: 'timestamp_in_future', message: 'timestamp is more than 5 minutes ahead of the customer clock.', field: 'timestamp' }));
-      continue;
-    }
-    if (atMs < nowMs - engine.settings.pastToleranceMs) {
-      out.set(c.index, rejected(c.id, { code: 'timestamp_too_old', message: 'timestamp is more than 35 days in the past.', field: 'timestamp' }));
+    const outside = outsideWindow(engine.settings, atMs, nowMs);
+    if (outside !== null) {
+      out.set(c.index, rejected(c.id, { ...outside, field: 'timestamp' }));
       continue;
     }
     // A literal of fixed shape: spreading the candidate cost more than the rest of this loop.

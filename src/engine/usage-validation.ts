@@ -131,3 +131,17 @@ export function isRejection<T extends object>(v: T | Rejection): v is Rejection 
 
 /** JSON with object keys sorted (stack-safe); kept here for the callers that hash input. */
 export { canonicalJson };
+
+/**
+ * Why ingestion refuses an event stamped `atMs` when its customer's clock reads `nowMs` (more than
+ * `futureToleranceMs` ahead, more than `pastToleranceMs` old), with the code and message it
+ * answers; null inside the window. Authorization refuses such an event alike, so it never allows
+ * one that ingestion would not charge.
+ */
+export function outsideWindow(
+  settings: { futureToleranceMs: number; pastToleranceMs: number }, atMs: number, nowMs: number,
+): { code: 'timestamp_in_future' | 'timestamp_too_old'; message: string } | null {
+  if (atMs > nowMs + settings.futureToleranceMs) return { code: 'timestamp_in_future', message: 'timestamp is more than 5 minutes ahead of the customer clock.' };
+  if (atMs < nowMs - settings.pastToleranceMs) return { code: 'timestamp_too_old', message: 'timestamp is more than 35 days in the past.' };
+  return null;
+}

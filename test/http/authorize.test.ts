@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { dialects } from '../support/databases.ts';
 import { unique, useServer } from '../support/server.ts';
-import { balance, domainEvents, newCustomer, newGrant, newMeter, perUnitMeter, transactions, use } from './fixtures.ts';
+import { at, balance, days, domainEvents, ingest, minutes, newCustomer, newGrant, newMeter, perUnitMeter, transactions, use } from './fixtures.ts';
 
 /** The real-time entitlement check (PRODUCT §5): a price and a yes or no, with no side effects. */
 describe.each(dialects)('authorize on %s', (dialect) => {
@@ -132,5 +132,33 @@ describe.each(dialects)('authorize on %s', (dialect) => {
     expect(ghost.status).toBe(404);
     expect(ghost.body.error.code).toBe('customer_not_found');
     expect(await snapshot(customer.id)).toEqual(before);
+  });
+
+  it('refuses an event stamped outside the window ingestion accepts, as ingestion then refuses it, on either path', async () => {
+    const { api } = ctx;
+    const meter = await perUnitMeter(api);
+    // On a test clock at 2026-05-01 (the general path), and on the real clock (the quick path, once the meter is known).
+    for (const customer of [await newCustomer(api), await newCustomer(api, { clock: null })]) {
+      await newGrant(api, customer.id, '100');
+      const nowMs = customer.clock === null ? Date.now() : Date.parse(at(0));
+      const stamp = (offsetMs: number) => new Date(nowMs + offsetMs).toISOString();
+      const inWindow = await api.post(`/v1/customers/${customer.id}/authorize`, { event: { type: meter.type, timestamp: stamp(-34 * days), properties: { n: 2 } } });
+      expect(inWindow.body).toEqual({ allowed: true, available: '100', cost: '2', reason: 'within_balance' });
+      const cases: [string, string][] = [
+        [stamp(-36 * days), 'timestamp_too_old'], ['0000-01-01T00:00:00Z', 'timestamp_too_old'],
+        [stamp(6 * minutes), 'timestamp_in_future'], ['9999-12-31T23:59:59Z', 'timestamp_in_future'],
+      ];
+      for (const [timestamp, code] of cases) {
+        // Before, authorize answered 200 {allowed: true, cost: "2"} for an event ingestion refuses.
+        const [ingested] = await ingest(api, [{ id: unique('ev'), customer: customer.id, type: meter.type, timestamp, properties: { n: 2 } }]);
+        expect(ingested, timestamp).toMatchObject({ status: 'rejected', error: { code } });
+        for (let i = 0; i < 2; i++) {
+          const response = await api.post(`/v1/customers/${customer.id}/authorize`, { event: { type: meter.type, timestamp, properties: { n: 2 } } });
+          expect(response.status, `${timestamp} ${JSON.stringify(response.body)}`).toBe(400);
+          expect(response.body.error.details.fields).toEqual([{ field: 'event.timestamp', code, message: ingested.error.message }]);
+        }
+      }
+      expect(await balance(api, customer.id)).toMatchObject({ available: '100' });
+    }
   });
 });
