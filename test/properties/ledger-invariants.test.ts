@@ -10,6 +10,9 @@ import { createMeter } from '../../src/engine/meters.ts';
 import { ingestEvents, type IngestResult } from '../../src/engine/ingest-events.ts';
 import { captureHold, createHold, releaseHold } from '../../src/engine/holds.ts';
 import { getBalance } from '../../src/engine/balance.ts';
+import { purchaseCredits } from '../../src/engine/purchases.ts';
+import { recordPayment } from '../../src/engine/invoices.ts';
+import { createReturn } from '../../src/engine/refunds.ts';
 import { costOfQuantity, parseRate, type Rate } from '../../src/core/rating.ts';
 import { parseCredits } from '../../src/core/decimal.ts';
 import type { Page, PageRequest } from '../../src/store/records.ts';
@@ -119,6 +122,8 @@ type Command =
   | { kind: 'capture'; pick: number; event: EventSpec }
   | { kind: 'release'; pick: number }
   | { kind: 'void'; pick: number }
+  | { kind: 'buy'; credits: string }
+  | { kind: 'refund'; pick: number; policy: 'proportional' | 'full' | 'unused_only'; shortfall: 'debt' | 'write_off' }
   | { kind: 'advance'; ms: number };
 
 const command: fc.Arbitrary<Command> = fc.oneof(
@@ -156,6 +161,15 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('capture' as const), pick: fc.nat(), event: eventSpec }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('release' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('void' as const), pick: fc.nat() }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('buy' as const), credits: positiveCredits(200) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('refund' as const), pick: fc.nat(),
+      policy: fc.constantFrom<'proportional' | 'full' | 'unused_only'>('proportional', 'full', 'unused_only'),
+      shortfall: fc.constantFrom<'debt' | 'write_off'>('debt', 'write_off'),
+    }),
+  },
   {
     weight: 3,
     arbitrary: fc.record({
@@ -209,6 +223,8 @@ interface Model {
   grantIds: string[];
   holds: Map<string, { status: 'active' | 'captured' | 'released' | 'expired'; expiresAtMs: number }>;
   holdIds: string[];
+  /** Credits bought and paid: the invoice, its grant, and whether it was refunded in full. */
+  purchases: { invoiceId: string; grantId: string; refunded: boolean }[];
   grantedMicro: bigint;
   eventSeq: number;
   prefix: string;
@@ -400,6 +416,9 @@ async function checkInvariants(engine: Engine, model: Model): Promise<void> {
     if (h.status !== 'active') expect(held, `hold account of closed ${h.id}`).toBe(0n);
   }
   expect(-sumWhere(sums, (a) => a.startsWith('issued:'))).toBe(model.grantedMicro);
+  // A refund in full takes every credit of its purchase that is not spent, held ones included
+  // (PRODUCT §8): none is left on the grant, and no hold's release or capture brings one back.
+  for (const p of model.purchases) if (p.refunded) expect(remaining(p.grantId), `credits of ${p.grantId} after its refund`).toBe(0n);
 
   // No usage event is charged twice, and each charge is the event's rating.
   const events = await everything((page) => read.usage.listEvents(customerId, page));
@@ -559,6 +578,23 @@ async function runCommand(engine: Engine, model: Model, clockId: string, cmd: Co
       if (outcome.ok) grant.status = 'voided';
       return;
     }
+    case 'buy': {
+      const bought = must(await purchaseCredits(engine, customer, { credits: cmd.credits, amount: 100 }));
+      must(await recordPayment(engine, bought.invoice.id, { amount: 100 }));
+      model.grants.set(bought.grant.id, { status: 'active', expiresAtMs: null });
+      model.grantIds.push(bought.grant.id);
+      model.purchases.push({ invoiceId: bought.invoice.id, grantId: bought.grant.id, refunded: false });
+      model.grantedMicro += micro(cmd.credits);
+      return;
+    }
+    case 'refund': {
+      const open = model.purchases.filter((p) => !p.refunded);
+      if (open.length === 0) return;
+      const purchase = open[cmd.pick % open.length]!;
+      must(await createReturn(engine, 'refund', { invoice: purchase.invoiceId, amount: 100, reason: 'property test', credit_policy: cmd.policy, shortfall: cmd.shortfall }));
+      purchase.refunded = true;
+      return;
+    }
     case 'advance': {
       must(await advanceTestClock(engine, clockId, { frozen_time: iso(model.nowMs + cmd.ms) }));
       advanceModel(model, model.nowMs + cmd.ms);
@@ -577,7 +613,7 @@ async function runScenario(engine: Engine, dialect: string, s: Scenario): Promis
   }));
   const model: Model = {
     customerId: customer.id, nowMs: startMs, meters: [], accepted: new Map(), sent: [], quantities: new Map(),
-    grants: new Map(), grantIds: [], holds: new Map(), holdIds: [], grantedMicro: 0n, eventSeq: 0, prefix,
+    grants: new Map(), grantIds: [], holds: new Map(), holdIds: [], purchases: [], grantedMicro: 0n, eventSeq: 0, prefix,
   };
   for (const [i, spec] of s.meters.entries()) {
     const code = `${prefix}-m${i}`;
@@ -603,7 +639,7 @@ async function runScenario(engine: Engine, dialect: string, s: Scenario): Promis
 describe.each(dialects)('ledger invariants on %s', (dialect) => {
   const ctx = useEngine(dialect);
 
-  it('hold for random sequences of grants, usage, holds, voids and clock advances', async () => {
+  it('hold for random sequences of grants, purchases, refunds, usage, holds, voids and clock advances', async () => {
     await fc.assert(
       fc.asyncProperty(scenario, async (s) => {
         await runScenario(ctx.engine, dialect, s);
