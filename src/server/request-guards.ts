@@ -106,6 +106,13 @@ export function registerJsonParser(app: FastifyInstance): void {
       done(refusal(400, 'invalid_encoding', 'The request body is not valid UTF-8.'), undefined);
       return;
     }
+    // No bytes at all is no body, as when no Content-Type is sent: `curl -X POST -H 'content-type:
+    // application/json' …/retry` was refused as invalid JSON. A route that needs a body still
+    // refuses its absence (`validation_failed`, field `body`).
+    if (text === '') {
+      done(null, undefined);
+      return;
+    }
     parseJson(request, text, done);
   });
 }
@@ -140,14 +147,41 @@ export function registerNulGuard(app: FastifyInstance): void {
  * code `unknown_field`, before any hook claims an Idempotency-Key or anything runs. The schema has
  * no properties, so the OpenAPI document lists no parameter for it. Registered before the routes
  * (it sees each as it is added); routes outside /v1 (the health check, the document, the
- * dashboard's files) are left as they are, and so is a route marked `ignoresQuery`.
+ * dashboard's files) are left as they are, and so is a route marked `ignoresQuery`. A POST route
+ * without a body schema gets `refuseBodyFields` the same way.
  */
 export function refuseUnknownQueries(app: FastifyInstance): void {
   app.addHook('onRoute', (route) => {
     if (!route.url.startsWith('/v1/') || route.config?.ignoresQuery) return;
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (methods.includes('POST') && route.schema?.body === undefined) {
+      const own = route.preValidation === undefined ? [] : Array.isArray(route.preValidation) ? route.preValidation : [route.preValidation];
+      route.preValidation = [refuseBodyFields, ...own] as typeof route.preValidation;
+    }
     if (route.schema?.querystring !== undefined) return;
     route.schema = { ...route.schema, querystring: NoQuery };
   });
+}
+
+/**
+ * A POST /v1 route that takes no body (an action: revoke, void, retry, rotate_secret,
+ * deactivate, release, apply_balance) refuses a body with fields, as the routes that take a body
+ * refuse a field they do not know: 400 `validation_failed`, each field with `unknown_field`,
+ * before an Idempotency-Key is claimed or anything runs. Ignoring them answered `POST
+ * /v1/api_keys/{id}/revoke {"reason": …}` or `…/rotate_secret {"expires_in": 0}` as done, the
+ * field dropped unseen. No body, or `{}` (what the SDK sends), passes; the OpenAPI document
+ * lists no request body for these routes.
+ */
+function refuseBodyFields(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
+  const body: unknown = request.body;
+  if (body === undefined) return done();
+  const isObject = typeof body === 'object' && body !== null && !Array.isArray(body) && !(body instanceof Uint8Array);
+  if (isObject && Object.keys(body).length === 0) return done();
+  const message = isObject ? 'must NOT have additional properties' : 'must be empty: this operation takes no body';
+  const fields = isObject
+    ? Object.keys(body).map((field) => ({ field, code: 'unknown_field', message }))
+    : [{ field: 'body', code: 'invalid_type', message }];
+  void reply.code(400).send(errorBody({ code: 'validation_failed', message: `${fields[0]!.field}: ${message}`, fields }));
 }
 
 /** Errors Fastify raises before a route runs (bad URL encoding, a path parameter too long). */

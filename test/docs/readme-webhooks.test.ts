@@ -71,5 +71,10 @@ describe('README webhook walkthrough', () => {
     expect(receiver.received.every((m) => m.verifiedByLibrary && m.verifiedByHmac)).toBe(true);
     expect(new Set(receiver.ofType('credits.depleted').map((m) => m.id)).size).toBe(1);
     expect(result.stdout).toContain('"object":"webhook_replay"');
+    // Every command answered without an error: the retry and the rotation, sent with the JSON
+    // content type and no body, were refused as invalid JSON.
+    expect(result.stdout).not.toContain('"error":{');
+    expect(result.stdout).toContain('"object":"webhook_delivery"');
+    expect(/"previous_secret_expires_at":"[^"]+"/.test(result.stdout)).toBe(true);
   }, 60_000);
 });

@@ -102,6 +102,43 @@ describe.each(dialects)('bad input on %s', (dialect) => {
     expect(stripe.body.error?.code).not.toBe('validation_failed');
   });
 
+  it('refuses a body with fields on an action that takes none, storing nothing, and takes none or {}', async () => {
+    const { api } = ctx;
+    // An admin key to revoke: before, `{"reason": …}` was dropped unseen and the key revoked.
+    const created = await api.post('/v1/api_keys', { name: unique('revocable'), scopes: ['read'] });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const key = created.body;
+    const refused = await api.post(`/v1/api_keys/${key.id}/revoke`, { reason: 'leaked', now: true });
+    expect([refused.status, refused.body.error?.code, refused.body.error && fieldsOf(refused.body)])
+      .toEqual([400, 'validation_failed', [{ field: 'reason', code: 'unknown_field' }, { field: 'now', code: 'unknown_field' }]]);
+    expect((await api.as(key.secret).get('/v1/customers?limit=1')).status).toBe(200);
+    expect((await api.get('/v1/api_keys?limit=100')).body.data.find((k: { id: string }) => k.id === key.id).revoked_at).toBeNull();
+    // A JSON value that is not an object is refused the same way.
+    const notObject = await api.post(`/v1/api_keys/${key.id}/revoke`, '"now"');
+    expect([notObject.status, notObject.body.error && fieldsOf(notObject.body)]).toEqual([400, [{ field: 'body', code: 'invalid_type' }]]);
+
+    // Every action without a body, whatever its id: the fields are refused before the id is looked up.
+    for (const path of ['/v1/holds/hld_x/release', '/v1/invoices/inv_x/void', '/v1/invoices/inv_x/apply_balance',
+      '/v1/webhook_endpoints/whk_x/rotate_secret', '/v1/webhook_deliveries/dlv_x/retry', '/v1/promotions/prm_x/deactivate']) {
+      const response = await api.post(path, { expires_in: 0 });
+      expect([response.status, response.body.error?.code, response.body.error && fieldsOf(response.body)], path)
+        .toEqual([400, 'validation_failed', [{ field: 'expires_in', code: 'unknown_field' }]]);
+      expect((await api.post(path, {})).status, path).toBe(404);
+    }
+
+    // No bytes with the JSON content type are no body: an action takes it, a create refuses it
+    // for its missing body (both were `invalid_json` before).
+    const empty = { 'content-type': 'application/json' };
+    const createWithout = await api.request('POST', '/v1/customers', '', empty);
+    expect([createWithout.status, createWithout.body.error?.code, fieldsOf(createWithout.body)]).toEqual([400, 'validation_failed', [{ field: 'body', code: 'invalid_type' }]]);
+    expect((await api.request('POST', '/v1/webhook_deliveries/dlv_x/retry', '', empty)).body.error.code).toBe('webhook_delivery_not_found');
+    // `{}` (what the SDK sends) and no body at all still revoke.
+    expect((await api.request('POST', `/v1/api_keys/${key.id}/revoke`, '', empty)).status).toBe(200);
+    expect((await api.get('/v1/api_keys?limit=100')).body.data.find((k: { id: string }) => k.id === key.id).revoked_at).not.toBeNull();
+    // Stripe's webhook takes Stripe's body.
+    expect((await api.post('/v1/integrations/stripe/webhook', { id: 'evt_x' })).body.error?.code).not.toBe('validation_failed');
+  });
+
   it('refuses a negative or non-decimal low_balance_threshold', async () => {
     const { api } = ctx;
     for (const [threshold, code] of [['-1', 'negative_not_allowed'], ['ten', 'invalid_format']] as const) {
