@@ -56,6 +56,8 @@ describe('README: Connect your product and Stripe', () => {
     const code = await new Promise<number | null>((done) => child.once('close', done));
     clearTimeout(timer);
     expect(code, stderr).toBe(0);
+    // No command of a walkthrough is answered with an error.
+    expect(stdout).not.toContain('"error":{');
     return stdout;
   };
 

@@ -50,6 +50,8 @@ describe('README walkthroughs', () => {
     delete env.TALLY_ADMIN_KEY;
     const result = spawnSync('bash', ['-euo', 'pipefail', '-c', block(name)], { cwd: dir, env, encoding: 'utf8', timeout: 120_000 });
     expect(result.status, result.stderr).toBe(0);
+    // No command of a walkthrough is answered with an error.
+    expect(result.stdout).not.toContain('"error":{');
     return result.stdout;
   };
 
