@@ -1,6 +1,6 @@
 import { divRound, formatDecimal } from './decimal.ts';
 import { amountMinorMax } from './money.ts';
-import { prorate, type Fraction } from './proration.ts';
+import { prorate, timesFraction, whole, type Fraction } from './proration.ts';
 import type { Interval } from './periods.ts';
 import type { Rate } from './rating.ts';
 
@@ -82,16 +82,19 @@ export function overageLine(plan: Plan, creditsMicro: bigint, periodStartMs: num
 
 /**
  * A mid-period change, money side: credit the unused time of the old fee and charge the remaining
- * time of the new one, both by `fraction` (the unused share, measured to the second).
+ * time of the new one, both by `fraction` (the unused share, measured to the second). The credit
+ * is of `oldKept`, the share of the old fee its invoice kept after refunds and chargebacks
+ * (`keptShare`, whole when nothing was returned): never more than was charged and kept.
  */
-export function prorationLines(oldPlan: Plan | null, newPlan: Plan | null, fraction: Fraction, atMs: number, periodEndMs: number): LineDraft[] {
+export function prorationLines(oldPlan: Plan | null, newPlan: Plan | null, fraction: Fraction, atMs: number, periodEndMs: number, oldKept: Fraction = whole): LineDraft[] {
   const lines: LineDraft[] = [];
   const share = `${fraction.numerator}/${fraction.denominator} s`;
   if (oldPlan) {
-    const credit = prorate(oldPlan.amountMinor, fraction);
+    const credit = prorate(oldPlan.amountMinor, timesFraction(fraction, oldKept));
+    const kept = oldKept.numerator === oldKept.denominator ? '' : `, of the ${oldKept.numerator}/${oldKept.denominator} of its fee kept after refunds`;
     lines.push({
       type: 'proration_credit',
-      description: `Unused time on ${oldPlan.name} (${share})`,
+      description: `Unused time on ${oldPlan.name} (${share}${kept})`,
       quantity: '1',
       unitAmount: (-credit).toString(),
       amountMinor: -credit,
@@ -121,7 +124,8 @@ export function prorationLines(oldPlan: Plan | null, newPlan: Plan | null, fract
  * remaining time, capped at what is left of it, and grant the new allowance's share. The part of
  * the old share that could not be revoked because it was already spent is taken off the new
  * grant first and owed as debt beyond that, so a downgrade-then-upgrade cannot mint credits: the
- * allowance never exceeds the plans' time-weighted sum.
+ * allowance never exceeds the plans' time-weighted sum. The old share is of `oldKept`, as the
+ * money's credit is.
  */
 export interface ProratedCredits {
   revokeMicro: bigint;
@@ -133,9 +137,9 @@ export interface ProratedCredits {
   debtMicro: bigint;
 }
 
-export function prorationCredits(oldPlan: Plan | null, newPlan: Plan | null, fraction: Fraction, oldAllowanceLeftMicro: bigint): ProratedCredits {
+export function prorationCredits(oldPlan: Plan | null, newPlan: Plan | null, fraction: Fraction, oldAllowanceLeftMicro: bigint, oldKept: Fraction = whole): ProratedCredits {
   const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
-  const share = oldPlan ? prorate(oldPlan.includedCreditsMicro, fraction) : 0n;
+  const share = oldPlan ? prorate(oldPlan.includedCreditsMicro, timesFraction(fraction, oldKept)) : 0n;
   const revokeMicro = min(share, oldAllowanceLeftMicro > 0n ? oldAllowanceLeftMicro : 0n);
   const unrevoked = share - revokeMicro;
   const newShare = newPlan ? prorate(newPlan.includedCreditsMicro, fraction) : 0n;

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { complementFraction, prorate, remainingFraction, type Fraction } from './proration.ts';
+import { complementFraction, keptShare, prorate, remainingFraction, timesFraction, whole, type Fraction } from './proration.ts';
 
 const at = (text: string): number => Date.parse(text);
 
@@ -59,5 +59,37 @@ describe('prorate', () => {
         expect(difference >= -1n && difference <= 1n).toBe(true);
       }),
     );
+  });
+});
+
+describe('keptShare', () => {
+  it('is whole until returns reach into the fee, which they do after the invoice\'s other charges', () => {
+    // A 31.00 fee alone: nothing returned, half, all.
+    expect(keptShare(3100n, 3100n, 0n)).toEqual(whole);
+    expect(keptShare(3100n, 3100n, 1550n)).toEqual({ numerator: 1550n, denominator: 3100n });
+    expect(keptShare(3100n, 3100n, 3100n)).toEqual({ numerator: 0n, denominator: 3100n });
+    // Beside 9.00 of overage: a 9.00 refund takes none of the fee, 20.00 takes 11.00 of it.
+    expect(keptShare(3100n, 4000n, 900n)).toEqual(whole);
+    expect(keptShare(3100n, 4000n, 2000n)).toEqual({ numerator: 2000n, denominator: 3100n });
+    // A plan change's 42.00 charge, partly paid by the old fee's credit: 10.00 returned leaves 32.00.
+    expect(keptShare(4200n, 4200n, 1000n)).toEqual({ numerator: 3200n, denominator: 4200n });
+    // A free plan's zero fee has nothing to scale.
+    expect(keptShare(0n, 500n, 500n)).toEqual(whole);
+  });
+
+  it('scales a prorated credit with one rounding: 21/31 of half of 31.00 is 10.50', () => {
+    expect(prorate(3100n, timesFraction({ numerator: 21n, denominator: 31n }, keptShare(3100n, 3100n, 1550n)))).toBe(1050n);
+  });
+
+  it('never credits more than the fee kept', () => {
+    fc.assert(fc.property(fc.bigInt({ min: 1n, max: 10n ** 9n }), fc.bigInt({ min: 0n, max: 10n ** 9n }), fc.bigInt({ min: 0n, max: 2n * 10n ** 9n }),
+      fc.bigInt({ min: 0n, max: 1000n }), (charge, other, returnedRaw, unused) => {
+        const charges = charge + other;
+        const returned = returnedRaw > charges ? charges : returnedRaw;
+        const kept = keptShare(charge, charges, returned);
+        const credit = prorate(charge, timesFraction({ numerator: unused, denominator: 1000n }, kept));
+        expect(credit + returned <= charges).toBe(true);
+        expect(credit <= charge).toBe(true);
+      }));
   });
 });

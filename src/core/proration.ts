@@ -43,3 +43,27 @@ export function prorate(amount: bigint, fraction: Fraction, mode: RoundingMode =
   invariant(fraction.denominator > 0n, 'A fraction needs a positive denominator.');
   return divRound(amount * fraction.numerator, fraction.denominator, mode);
 }
+
+/** All of it. */
+export const whole: Fraction = { numerator: 1n, denominator: 1n };
+
+/** `a × b`, exact. */
+export function timesFraction(a: Fraction, b: Fraction): Fraction {
+  return { numerator: a.numerator * b.numerator, denominator: a.denominator * b.denominator };
+}
+
+/**
+ * The share of a fee charge that its invoice kept after refunds and chargebacks: what was
+ * returned comes off the invoice's other charges (overage, …) first and off the fee last, so the
+ * share is whole unless the returns reach into the fee, and none once they took all of it. A
+ * change or cancellation credits the unused time of this share only: never more money back than
+ * the fee kept, and the allowance's share revoked by the same fraction, so credits a refund
+ * already clawed back are not taken (or owed as debt) a second time.
+ */
+export function keptShare(chargeMinor: bigint, chargesMinor: bigint, returnedMinor: bigint): Fraction {
+  if (chargeMinor <= 0n) return whole;
+  const fromCharge = returnedMinor - (chargesMinor - chargeMinor);
+  if (fromCharge <= 0n) return whole;
+  const kept = chargeMinor - fromCharge;
+  return { numerator: kept > 0n ? kept : 0n, denominator: chargeMinor };
+}

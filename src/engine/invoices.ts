@@ -154,6 +154,17 @@ export async function voidInvoice(engine: Engine, invoiceRef: string): Promise<O
     if (!isCollectible(invoice) || invoice.amountPaidMinor > invoice.balanceAppliedMinor) {
       return fail('invoice_not_voidable', 'Only an unpaid invoice without money payments can be voided; refund a paid one instead.');
     }
+    // A change or cancellation since credited the unused time of its fee, against a new charge or
+    // as balance: voided, the fee would be charged nothing, and that credit would stand for money
+    // never charged (a credit note paid out in cash, or a new plan's time for free).
+    const credits = invoice.subscriptionId !== null && invoice.periodStartMs !== null
+      ? (await tx.billing.creditsOfFee(invoice.subscriptionId, invoice.periodStartMs, invoice.id)).filter((c) => c.invoiceStatus !== 'void' && c.amountMinor < 0n)
+      : [];
+    if (credits.length > 0) {
+      return fail('invoice_not_voidable', `The unused time of this invoice's fee was credited by invoice ${credits[0]!.invoiceId} (a plan change or cancellation); voiding it would leave that credit for a fee never charged. Collect it, or give a goodwill credit note instead.`, {
+        details: { credited_by: credits.map((c) => c.invoiceId) },
+      });
+    }
     const customer = (await tx.customers.find(invoice.customerId))!;
     const nowMs = await customerNow(engine, tx, customer);
     invoice.status = 'void';

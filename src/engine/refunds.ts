@@ -69,11 +69,20 @@ export async function createReturnIn(engine: Engine, tx: StoreTx, kind: ReturnRe
       if (r.destination === 'balance') facts.returnedToBalanceMinor += r.amountMinor;
       else facts.returnedAsMoneyMinor += r.amountMinor;
     }
+    // A refund gives back no money the customer has back already: the unused time of this
+    // invoice's fee that a later change or cancellation credited beyond its own charges, kept as
+    // a credit note (a chargeback comes from the card network whatever was credited).
+    let creditedMinor = 0n;
+    if (kind === 'refund' && invoice.subscriptionId !== null && invoice.periodStartMs !== null) {
+      for (const c of await tx.billing.creditsOfFee(invoice.subscriptionId, invoice.periodStartMs, invoice.id)) creditedMinor += c.noteMinor;
+    }
+    facts.returnedToBalanceMinor += creditedMinor;
     const limitMinor = returnableMinor(facts, input.to === 'balance' ? 'balance' : 'money');
     const amountMinor = BigInt(input.amount);
     if (amountMinor > limitMinor) {
       const paidFromBalance = invoice.balanceAppliedMinor > 0n && input.to !== 'balance' ? ' (what the balance paid can be refunded only to the balance)' : '';
-      return fail('amount_exceeds_paid', `At most ${limitMinor} minor units can be returned on this invoice: paid less earlier refunds and chargebacks${paidFromBalance}.`, {
+      const credited = creditedMinor > 0n ? `, less ${creditedMinor} of its fee's unused time already credited as balance` : '';
+      return fail('amount_exceeds_paid', `At most ${limitMinor} minor units can be returned on this invoice: paid less earlier refunds and chargebacks${credited}${paidFromBalance}.`, {
         fields: [{ field: 'amount', code: 'amount_exceeds_paid', message: 'more than was paid less earlier refunds' }],
         details: { returnable: minorToJson(limitMinor) },
       });

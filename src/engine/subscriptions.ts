@@ -1,6 +1,6 @@
 import { fail, invalid, notFound, ok, type Outcome } from '../core/errors.ts';
-import { prorationCredits, prorationLines } from '../core/plans.ts';
-import { remainingFraction } from '../core/proration.ts';
+import { prorationCredits, prorationLines, type LineDraft } from '../core/plans.ts';
+import { keptShare, remainingFraction, whole, type Fraction } from '../core/proration.ts';
 import type { SubscriptionRecord } from '../store/records.ts';
 import type { StoreTx } from '../store/store.ts';
 import { Changes, customerNow, findCustomerLocked, readLocked, type Engine } from './context.ts';
@@ -64,17 +64,25 @@ export async function createSubscription(engine: Engine, input: CreateSubscripti
 }
 
 /**
- * Whether the fee for the time left was charged and not given up on, so that a change or a
- * cancellation credits its unused time (and revokes the allowance's share by the same fraction):
- * the invoice that charged the current plan's fee now is neither void (it charged nothing, and
- * its allowance was revoked with it) nor uncollectible (written off, its allowance revoked; paid
- * late, it is paid again). Crediting an unpaid fee would hand back money never paid, as a
- * refundable credit note, and charge as debt an allowance share already taken back.
+ * What a change or cancellation credits of the fee for the time left (and by the same fraction
+ * revokes of the allowance's share): nothing when the invoice that charged the current plan's fee
+ * now is void (it charged nothing, and its allowance was revoked with it) or uncollectible
+ * (written off, its allowance revoked; paid late, it is paid again), else the share of the fee
+ * that invoice kept after refunds and chargebacks (`keptShare`). Crediting an unpaid or returned
+ * fee would hand back money never paid or already given back, as a refundable credit note, and
+ * charge as debt an allowance share already taken back.
  */
-async function unusedFeeCharged(tx: StoreTx, sub: SubscriptionRecord, nowMs: number): Promise<boolean> {
-  const status = await tx.billing.feeInvoiceStatus(sub.id, sub.periodStartMs, nowMs);
-  return status !== 'void' && status !== 'uncollectible';
+async function unusedFeeCredited(tx: StoreTx, sub: SubscriptionRecord, nowMs: number): Promise<{ kept: Fraction; invoiceId: string | null } | null> {
+  const fee = await tx.billing.feeInvoice(sub.id, sub.periodStartMs, nowMs);
+  if (!fee) return { kept: whole, invoiceId: null };
+  if (fee.status === 'void' || fee.status === 'uncollectible') return null;
+  return { kept: keptShare(fee.chargeMinor, fee.chargesMinor, fee.returnedMinor), invoiceId: fee.invoiceId };
 }
+
+/** The credit line names the invoice whose fee it credits. */
+const withFeeRefs = (subscriptionId: string, fee: { invoiceId: string | null } | null) => (l: LineDraft): LineDraft => ({
+  ...l, refs: { ...l.refs, subscription: subscriptionId, ...(l.type === 'proration_credit' && fee?.invoiceId ? { fee_invoice: fee.invoiceId } : {}) },
+});
 
 export interface ChangeSubscriptionInput {
   plan: string;
@@ -113,13 +121,15 @@ export async function changeSubscription(engine: Engine, id: string, input: Chan
       return ok(sub);
     }
     const fraction = remainingFraction(sub.periodStartMs, sub.periodEndMs, nowMs);
-    const credited = await unusedFeeCharged(tx, sub, nowMs) ? oldPlan : null;
+    const fee = await unusedFeeCredited(tx, sub, nowMs);
+    const credited = fee ? oldPlan : null;
+    const kept = fee?.kept ?? whole;
     const invoice = await issueInvoice(engine, tx, changes, {
       customer, kind: 'proration', subscriptionId: sub.id, planId: newPlan.id, periodStartMs: nowMs, periodEndMs: sub.periodEndMs,
-      lines: prorationLines(credited, newPlan, fraction, nowMs, sub.periodEndMs).map((l) => ({ ...l, refs: { ...l.refs, subscription: sub.id } })),
+      lines: prorationLines(credited, newPlan, fraction, nowMs, sub.periodEndMs, kept).map(withFeeRefs(sub.id, fee)),
     }, nowMs);
     const allowances = await periodAllowances(tx, sub, nowMs);
-    const credits = prorationCredits(credited, newPlan, fraction, leftOf(allowances));
+    const credits = prorationCredits(credited, newPlan, fraction, leftOf(allowances), kept);
     const grantMicro = credits.grantMicro;
     const creditLine = invoice.lines.find((l) => l.type === 'proration_credit');
     const chargeLine = invoice.lines.find((l) => l.type === 'proration_charge')!;
@@ -171,9 +181,11 @@ export async function cancelSubscription(engine: Engine, id: string, input: { ti
     if (sub.periodIndex >= 0) {
       const fraction = remainingFraction(sub.periodStartMs, sub.periodEndMs, nowMs);
       const lookbackMs = engine.settings.pastToleranceMs + 24 * 3600 * 1000;
-      const credited = await unusedFeeCharged(tx, sub, nowMs) ? plan : null;
+      const fee = await unusedFeeCredited(tx, sub, nowMs);
+      const credited = fee ? plan : null;
+      const kept = fee?.kept ?? whole;
       const lines = [
-        ...prorationLines(credited, null, fraction, nowMs, sub.periodEndMs).map((l) => ({ ...l, refs: { ...l.refs, subscription: sub.id } })),
+        ...prorationLines(credited, null, fraction, nowMs, sub.periodEndMs, kept).map(withFeeRefs(sub.id, fee)),
         ...(await overageLines(tx, sub, nowMs + 1, lookbackMs)),
       ];
       const invoice = await issueInvoice(engine, tx, changes, { customer, kind: 'final', subscriptionId: sub.id, planId: plan.id, periodStartMs: sub.periodStartMs, periodEndMs: nowMs, lines }, nowMs);
@@ -181,7 +193,7 @@ export async function cancelSubscription(engine: Engine, id: string, input: { ti
       const creditLine = invoice.lines.find((l) => l.type === 'proration_credit');
       if (creditLine) {
         const allowances = await periodAllowances(tx, sub, nowMs);
-        const credits = prorationCredits(plan, null, fraction, leftOf(allowances));
+        const credits = prorationCredits(plan, null, fraction, leftOf(allowances), kept);
         revokeAllowance(changes, sub, allowances, credits, { type: 'subscription_cancel', id: creditLine.id }, { invoice: invoice.id, invoice_line: creditLine.id }, nowMs);
       }
     }

@@ -70,13 +70,16 @@ const micro = (text: string): bigint => {
 
 const seconds = (iso: string): bigint => BigInt(Math.floor(Date.parse(iso) / 1000));
 
-/** PRODUCT §7: the unused share of the period at the change, in whole seconds. */
-function prorated(amount: number, periodStart: string, periodEnd: string, at: string): bigint {
+/**
+ * PRODUCT §7: the unused share of the period at the change, in whole seconds, of the `kept` share
+ * of the fee (what its invoice kept after refunds and chargebacks; whole by default).
+ */
+function prorated(amount: number, periodStart: string, periodEnd: string, at: string, kept: [bigint, bigint] = [1n, 1n]): bigint {
   const denominator = seconds(periodEnd) - seconds(periodStart);
   let numerator = seconds(periodEnd) - seconds(at);
   if (numerator < 0n) numerator = 0n;
   if (numerator > denominator) numerator = denominator;
-  return roundHalfAway(BigInt(amount) * numerator, denominator);
+  return roundHalfAway(BigInt(amount) * numerator * kept[0], denominator * kept[1]);
 }
 
 const sum = (values: Iterable<number>): number => {
@@ -185,6 +188,8 @@ interface Proration {
   newAmount: number | null;
   /** The unused time of the old fee is credited only when that fee was charged and not given up on. */
   credited: boolean;
+  /** The share of that fee its invoice kept after refunds and chargebacks, as numerator and denominator. */
+  kept: [bigint, bigint];
 }
 
 interface Model {
@@ -231,22 +236,37 @@ async function invoicesOf(api: Api, customer: string): Promise<any[]> {
 }
 
 /**
- * Whether a change or cancellation now credits the unused time of the fee (PRODUCT §7, §14): the
- * latest fee or proration charge covering now, on an invoice of the current period, must be
- * neither void (nothing was charged) nor uncollectible (written off).
+ * What a change or cancellation now credits of the unused time of the fee (PRODUCT §7, §8, §14):
+ * the latest fee or proration charge covering now, on an invoice of the current period, must be
+ * neither void (nothing was charged) nor uncollectible (written off); then the share of it its
+ * invoice kept, what was refunded or charged back coming off the invoice's other charges first.
  */
-async function feeCharged(api: Api, customer: string, subscription: string, periodStart: string, nowMs: number): Promise<boolean> {
-  let latest: { start: number; status: string } | null = null;
+async function feeCharged(api: Api, customer: string, subscription: string, periodStart: string, nowMs: number): Promise<{ credited: boolean; kept: [bigint, bigint] }> {
+  let latest: { start: number; invoice: any; charge: number } | null = null;
   for (const listed of await invoicesOf(api, customer)) {
     if (listed.subscription !== subscription || Date.parse(listed.period_start) < Date.parse(periodStart)) continue;
     for (const l of listed.lines) {
       if (l.type !== 'subscription_fee' && l.type !== 'proration_charge') continue;
       const start = Date.parse(l.period_start);
       // Listed oldest first: a later invoice's line at the same instant replaces an earlier one's.
-      if (start <= nowMs && Date.parse(l.period_end) > nowMs && (latest === null || start >= latest.start)) latest = { start, status: listed.status };
+      if (start <= nowMs && Date.parse(l.period_end) > nowMs && (latest === null || start >= latest.start)) latest = { start, invoice: listed, charge: l.amount };
     }
   }
-  return latest === null || (latest.status !== 'void' && latest.status !== 'uncollectible');
+  if (latest === null) return { credited: true, kept: [1n, 1n] };
+  const { invoice, charge } = latest;
+  if (invoice.status === 'void' || invoice.status === 'uncollectible') return { credited: false, kept: [1n, 1n] };
+  const others = sum(invoice.lines.filter((l: any) => l.amount > 0).map((l: any) => l.amount)) - charge;
+  const fromCharge = invoice.amount_refunded + invoice.amount_charged_back - others;
+  if (charge <= 0 || fromCharge <= 0) return { credited: true, kept: [1n, 1n] };
+  return { credited: true, kept: [BigInt(Math.max(0, charge - fromCharge)), BigInt(charge)] };
+}
+
+/**
+ * What a refund may not give back of an invoice because a later change or cancellation credited
+ * the unused time of its fee beyond the charges beside it, as a credit note.
+ */
+function creditedAsBalance(all: any[], invoice: any): number {
+  return sum(all.filter((j) => j.total < 0 && j.lines.some((l: any) => l.type === 'proration_credit' && l.refs.fee_invoice === invoice.id)).map((j) => -j.total));
 }
 
 /**
@@ -286,14 +306,14 @@ async function runCommand(api: Api, clock: string, model: Model, cmd: Command): 
       const sub = latestSub();
       if (!sub) return;
       const before = (await send(api, 'GET', `/v1/subscriptions/${sub}`)).body;
-      const credited = before.current_period ? await feeCharged(api, customer, sub, before.current_period.start, model.now) : true;
+      const fee = before.current_period ? await feeCharged(api, customer, sub, before.current_period.start, model.now) : { credited: true, kept: [1n, 1n] as [bigint, bigint] };
       const plan = cmd.kind === 'change' ? choose(model.plans, cmd.plan)! : null;
       const response = await send(api, 'POST', `/v1/subscriptions/${sub}/${cmd.kind}`, cmd.kind === 'change' ? { plan: plan!.code, timing: cmd.timing } : { timing: cmd.timing });
       if (response.status === 200 && cmd.timing === 'immediate' && before.current_period && before.status !== 'canceled') {
         model.prorations.push({
           subscription: sub, at: new Date(model.now).toISOString(), periodStart: before.current_period.start, periodEnd: before.current_period.end,
           oldPlan: before.plan, oldAmount: model.planById.get(before.plan)!.spec.amount, newPlan: plan ? plan.id : null, newAmount: plan ? plan.spec.amount : null,
-          credited,
+          credited: fee.credited, kept: fee.kept,
         });
       }
       return;
@@ -398,9 +418,11 @@ async function runInvoiceCommand(api: Api, model: Model, customer: string, cmd: 
       const limit = (i: any): number => {
         // A void invoice's balance went back as a note when it was voided: nothing is left to return.
         if (i.status === 'void') return 0;
-        if (!asMoney) return returnable(i);
+        // A refund never gives back what a change or cancellation credited of the fee as balance.
+        const left = returnable(i) - (cmd.kind === 'refund' ? creditedAsBalance(all, i) : 0);
+        if (!asMoney) return left;
         const returnedAsMoney = (model.refunds.get(i.id)?.cash ?? 0) + sum((model.chargebacks.get(i.id) ?? []).filter((c) => !c.won).map((c) => c.amount));
-        return Math.min(returnable(i), i.amount_paid - i.balance_applied - returnedAsMoney);
+        return Math.min(left, i.amount_paid - i.balance_applied - returnedAsMoney);
       };
       const candidates = cmd.kind === 'refund' && cmd.any ? all : all.filter((i) => limit(i) > 0);
       const invoice = choose(candidates, cmd.pick);
@@ -550,7 +572,7 @@ function checkLines(model: Model, inv: any): void {
     const change = model.prorations.find((p) => p.subscription === inv.subscription && Date.parse(p.at) === Date.parse(at) && (p.credited ? p.oldPlan === from : from === null) && p.newPlan === to);
     expect(change, `no change at ${at} for ${shown}`).toBeDefined();
     const expected: Array<[string, number]> = [];
-    if (change!.credited) expected.push(['proration_credit', Number(-prorated(change!.oldAmount, change!.periodStart, change!.periodEnd, change!.at))]);
+    if (change!.credited) expected.push(['proration_credit', Number(-prorated(change!.oldAmount, change!.periodStart, change!.periodEnd, change!.at, change!.kept))]);
     if (change!.newAmount !== null) expected.push(['proration_charge', Number(prorated(change!.newAmount, change!.periodStart, change!.periodEnd, change!.at))]);
     expect(prorationLines.map((l: any) => [l.type, l.amount]), shown).toEqual(expected);
     for (const line of prorationLines) expect(Date.parse(line.period_end), shown).toBe(Date.parse(change!.periodEnd));

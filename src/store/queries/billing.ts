@@ -84,6 +84,30 @@ const toInvoice = (r: SqlRow): InvoiceRecord => ({
   nextAttemptAtMs: numOrNull(r.next_attempt_at), uncollectibleAtMs: numOrNull(r.uncollectible_at),
 });
 
+/** The invoice line that charged a subscription's fee, and what its invoice kept of its money. */
+export interface FeeCharge {
+  invoiceId: string;
+  status: InvoiceStatus;
+  /** The fee or proration charge line. */
+  chargeMinor: bigint;
+  /** Every positive line of its invoice, the charge among them. */
+  chargesMinor: bigint;
+  /** Refunded and charged back (not won) on its invoice. */
+  returnedMinor: bigint;
+}
+
+/** A proration credit line that credited a fee's unused time, and the credit note its excess became. */
+export interface FeeCredit {
+  lineId: string;
+  invoiceId: string;
+  invoiceStatus: InvoiceStatus;
+  /** The credit line: zero or less. */
+  amountMinor: bigint;
+  creditNoteId: string | null;
+  /** The credit note's amount (the part of the credit beyond its invoice's charges), 0 without one. */
+  noteMinor: bigint;
+}
+
 /** Plans, subscriptions with their timeline and periods, invoices with lines, payments. */
 export class BillingQueries {
   /**
@@ -332,20 +356,48 @@ export class BillingQueries {
   }
 
   /**
-   * The status of the invoice that charged the subscription's fee for the instant `atMs`: the
-   * latest `subscription_fee` or `proration_charge` line of the period starting at
-   * `periodStartMs` that covers it (a plan change's charge replaces the fee from its instant on).
-   * Null when no line charged it.
+   * The invoice that charged the subscription's fee for the instant `atMs`, with the line that
+   * charged it: the latest `subscription_fee` or `proration_charge` line of the period starting
+   * at `periodStartMs` that covers it (a plan change's charge replaces the fee from its instant
+   * on). With what its charges (positive lines) sum to and what refunds and chargebacks not won
+   * returned of it, so that a change or cancellation credits only what the fee kept. Null when no
+   * line charged it.
    */
-  async feeInvoiceStatus(subscriptionId: string, periodStartMs: number, atMs: number): Promise<InvoiceStatus | null> {
+  async feeInvoice(subscriptionId: string, periodStartMs: number, atMs: number): Promise<FeeCharge | null> {
     const rows = await this.c.query(
-      `SELECT i.status FROM invoices i JOIN invoice_lines l ON l.invoice_id = i.id
+      `SELECT i.id, i.status, l.amount AS charge, i.amount_refunded, i.amount_charged_back,
+          (SELECT SUM(p.amount) FROM invoice_lines p WHERE p.invoice_id = i.id AND p.amount > 0) AS charges
+        FROM invoices i JOIN invoice_lines l ON l.invoice_id = i.id
         WHERE i.subscription_id = ? AND i.period_start >= ? AND l.type IN ('subscription_fee', 'proration_charge')
           AND l.period_start <= ? AND l.period_end > ?
         ORDER BY l.period_start DESC, i.created_at DESC, i.id DESC LIMIT 1`,
       [subscriptionId, periodStartMs, atMs, atMs],
     );
-    return rows[0] ? (rows[0].status as InvoiceStatus) : null;
+    const r = rows[0];
+    if (!r) return null;
+    return {
+      invoiceId: r.id as string, status: r.status as InvoiceStatus, chargeMinor: big(r.charge), chargesMinor: big(r.charges ?? 0),
+      returnedMinor: big(r.amount_refunded) + big(r.amount_charged_back),
+    };
+  }
+
+  /**
+   * The proration credits that credited the unused time of invoice `feeInvoiceId`'s fee (a later
+   * change or cancellation of its subscription, PRODUCT §7): each credit line, whose refs name the
+   * invoice it credits (`fee_invoice`), with its invoice's status and the credit note its excess
+   * became, if any.
+   */
+  async creditsOfFee(subscriptionId: string, periodStartMs: number, feeInvoiceId: string): Promise<FeeCredit[]> {
+    const rows = await this.c.query(
+      `SELECT l.id, l.invoice_id, l.amount, l.refs, i.status, n.id AS note_id, n.amount AS note_amount
+        FROM invoices i JOIN invoice_lines l ON l.invoice_id = i.id LEFT JOIN credit_notes n ON n.invoice_line_id = l.id AND n.source = 'proration'
+        WHERE i.subscription_id = ? AND i.period_start >= ? AND l.type = 'proration_credit' ORDER BY i.id`,
+      [subscriptionId, periodStartMs],
+    );
+    return rows.filter((r) => json<Record<string, string>>(r.refs).fee_invoice === feeInvoiceId).map((r) => ({
+      lineId: r.id as string, invoiceId: r.invoice_id as string, invoiceStatus: r.status as InvoiceStatus, amountMinor: big(r.amount),
+      creditNoteId: strOrNull(r.note_id), noteMinor: r.note_amount === null || r.note_amount === undefined ? 0n : big(r.note_amount),
+    }));
   }
 
   /** The customer's invoices in a currency that still expect money (open or uncollectible, something left to pay), oldest first, at most `limit`. */

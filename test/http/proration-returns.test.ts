@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import { dialects } from '../support/databases.ts';
+import { unique, useServer, type Api } from '../support/server.ts';
+import { advance, balance, expectLedgerConsistent, listAll, newClock, perUnitMeter, use } from './fixtures.ts';
+
+/**
+ * A change or cancellation credits the unused time of what the fee's invoice kept (PRODUCT §7,
+ * §8, §14): a refund or chargeback before it shrinks the credit and the allowance share it
+ * revokes; a credit given before a refund shrinks what can still be refunded. Each customer on
+ * its own test clock from 1 March (31 days); on 11 March, 21/31 of the period is left.
+ */
+describe.each(dialects)('proration after refunds on %s', (dialect) => {
+  const ctx = useServer(dialect);
+
+  const newPlan = async (api: Api, amount: number, included: string) => {
+    const created = await api.post('/v1/plans', { code: unique('plan'), name: 'Plan', currency: 'USD', interval: 'month', amount, included_credits: included });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    return created.body;
+  };
+  /** A subscription to `plan` from 1 March with its fee invoice paid in full. */
+  const paidSubscription = async (api: Api, plan: any) => {
+    const clock = await newClock(api, '2026-03-01T00:00:00Z');
+    const customer = (await api.post('/v1/customers', { external_id: unique('cust'), currency: 'USD', test_clock: clock })).body.id as string;
+    const sub = (await api.post('/v1/subscriptions', { customer, plan: plan.code })).body;
+    const fee = (await listAll(api, `/v1/invoices?customer=${customer}`))[0];
+    expect((await api.post(`/v1/invoices/${fee.id}/payments`, { amount: fee.total })).status).toBe(201);
+    return { clock, customer, sub, fee };
+  };
+  const linesOf = async (api: Api, customer: string, kind: string) =>
+    (await listAll(api, `/v1/invoices?customer=${customer}`)).filter((i) => i.kind === kind).map((i) => i.lines.map((l: any) => [l.type, l.amount]));
+
+  it('a fee refunded in full is credited nothing on cancellation, and its clawed-back allowance is not owed again as debt', async () => {
+    const { api } = ctx;
+    const s = await paidSubscription(api, await newPlan(api, 3100, '310'));
+    const refund = await api.post('/v1/refunds', { invoice: s.fee.id, amount: 3100, reason: 'requested_by_customer', credit_policy: 'proportional' });
+    expect(refund.status, JSON.stringify(refund.body)).toBe(201);
+    expect(refund.body).toMatchObject({ credits_revoked: '310', credits_shortfall: '0' });
+    await advance(api, s.clock, '2026-03-11T00:00:00Z');
+    expect((await api.post(`/v1/subscriptions/${s.sub.id}/cancel`, { timing: 'immediate' })).status).toBe(200);
+    // Before: a 21.00 refundable credit note on top of the 31.00 refund, and 210 credits of debt.
+    expect(await linesOf(api, s.customer, 'final')).toEqual([[['proration_credit', 0]]]);
+    expect(await balance(api, s.customer)).toMatchObject({ available: '0', debt: '0', money_balance: [] });
+    expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
+    await expectLedgerConsistent(api);
+  });
+
+  it('half refunded: a cancellation credits 21/31 of the 15.50 kept (10.50) and revokes 21/31 of the 155 credits kept (105)', async () => {
+    const { api } = ctx;
+    const s = await paidSubscription(api, await newPlan(api, 3100, '310'));
+    const meter = await perUnitMeter(api);
+    await use(api, s.customer, meter.type, 40);
+    const refund = await api.post('/v1/refunds', { invoice: s.fee.id, amount: 1550, reason: 'goodwill', credit_policy: 'proportional' });
+    expect(refund.body).toMatchObject({ credits_revoked: '155' });
+    expect((await balance(api, s.customer)).available).toBe('115');
+    await advance(api, s.clock, '2026-03-11T00:00:00Z');
+    expect((await api.post(`/v1/subscriptions/${s.sub.id}/cancel`, { timing: 'immediate' })).status).toBe(200);
+    // Before: 21.00 back (21/31 of the whole fee) and all 115 credits left revoked, 95 more owed as debt.
+    expect(await linesOf(api, s.customer, 'final')).toEqual([[['proration_credit', -1050]]]);
+    // The 155 credits kept cover 10 days as 50; 40 were used, 10 are left.
+    expect(await balance(api, s.customer)).toMatchObject({ available: '10', debt: '0', money_balance: [{ currency: 'USD', amount: 1050 }] });
+    expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
+    await expectLedgerConsistent(api);
+  });
+
+  it('a fee charged back is not credited to the new plan on an upgrade: the upgrade charges 21/31 of 62.00 in full', async () => {
+    const { api } = ctx;
+    const [small, large] = [await newPlan(api, 3100, '310'), await newPlan(api, 6200, '620')];
+    const s = await paidSubscription(api, small);
+    const chargeback = await api.post('/v1/chargebacks', { invoice: s.fee.id, amount: 3100, reason: 'fraudulent', credit_policy: 'none' });
+    expect(chargeback.status, JSON.stringify(chargeback.body)).toBe(201);
+    await advance(api, s.clock, '2026-03-11T00:00:00Z');
+    expect((await api.post(`/v1/subscriptions/${s.sub.id}/change`, { plan: large.code, timing: 'immediate' })).status).toBe(200);
+    // Before: −21.00 for the small plan's unused time, which the card network had given back already.
+    expect(await linesOf(api, s.customer, 'proration')).toEqual([[['proration_credit', 0], ['proration_charge', 4200]]]);
+    // The chargeback kept the 310 credits (policy none): none of the small allowance is revoked; 420 granted.
+    expect(await balance(api, s.customer)).toMatchObject({ available: '730', debt: '0' });
+
+    // Won, the money comes back to the invoice, and the next change credits the large plan's fee in full.
+    expect((await api.post(`/v1/chargebacks/${chargeback.body.id}/close`, { outcome: 'won' })).status).toBe(200);
+    await advance(api, s.clock, '2026-03-21T00:00:00Z');
+    expect((await api.post(`/v1/subscriptions/${s.sub.id}/cancel`, { timing: 'immediate' })).status).toBe(200);
+    expect((await linesOf(api, s.customer, 'final'))[0]).toEqual([['proration_credit', -2200]]);
+    expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
+  });
+
+  it('after a cancellation credited 21.00 of a 31.00 fee as balance, at most 10.00 of that fee can be refunded', async () => {
+    const { api } = ctx;
+    const s = await paidSubscription(api, await newPlan(api, 3100, '310'));
+    await advance(api, s.clock, '2026-03-11T00:00:00Z');
+    expect((await api.post(`/v1/subscriptions/${s.sub.id}/cancel`, { timing: 'immediate' })).status).toBe(200);
+    expect((await balance(api, s.customer)).money_balance).toEqual([{ currency: 'USD', amount: 2100 }]);
+    // Before: the whole 31.00 could be refunded as well, 52.00 back for 31.00 paid.
+    const all = await api.post('/v1/refunds', { invoice: s.fee.id, amount: 3100, reason: 'requested_by_customer', credit_policy: 'none' });
+    expect([all.status, all.body.error?.code, all.body.error?.details?.returnable]).toEqual([409, 'amount_exceeds_paid', 1000]);
+    const toBalance = await api.post('/v1/refunds', { invoice: s.fee.id, amount: 1001, reason: 'requested_by_customer', credit_policy: 'none', to: 'balance' });
+    expect([toBalance.status, toBalance.body.error?.code]).toEqual([409, 'amount_exceeds_paid']);
+    const rest = await api.post('/v1/refunds', { invoice: s.fee.id, amount: 1000, reason: 'requested_by_customer', credit_policy: 'none' });
+    expect(rest.status, JSON.stringify(rest.body)).toBe(201);
+    expect((await api.get(`/v1/invoices/${s.fee.id}`)).body).toMatchObject({ amount_paid: 3100, amount_refunded: 1000 });
+    expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
+  });
+
+  it('a fee invoice whose unused time was credited cannot be voided: the credit would stand for a fee never charged', async () => {
+    const { api } = ctx;
+    const [small, large] = [await newPlan(api, 3100, '310'), await newPlan(api, 6200, '620')];
+    const unpaid = async () => {
+      const clock = await newClock(api, '2026-03-01T00:00:00Z');
+      const customer = (await api.post('/v1/customers', { external_id: unique('cust'), currency: 'USD', test_clock: clock })).body.id as string;
+      const sub = (await api.post('/v1/subscriptions', { customer, plan: small.code })).body;
+      await advance(api, clock, '2026-03-11T00:00:00Z');
+      return { customer, sub, fee: (await listAll(api, `/v1/invoices?customer=${customer}`))[0] };
+    };
+
+    // Canceled with its fee unpaid: 21.00 of unused time as a note beside the 31.00 still owed.
+    const canceled = await unpaid();
+    expect((await api.post(`/v1/subscriptions/${canceled.sub.id}/cancel`, { timing: 'immediate' })).status).toBe(200);
+    const final = (await listAll(api, `/v1/invoices?customer=${canceled.customer}`)).find((i) => i.kind === 'final');
+    expect(final.lines.map((l: any) => [l.type, l.amount, l.refs.fee_invoice])).toEqual([['proration_credit', -2100, canceled.fee.id]]);
+    // Before: the void went through, and the 21.00 note was then paid out in cash for a fee never charged.
+    const voided = await api.post(`/v1/invoices/${canceled.fee.id}/void`);
+    expect([voided.status, voided.body.error?.code, voided.body.error?.details?.credited_by]).toEqual([409, 'invoice_not_voidable', [final.id]]);
+    expect((await api.get(`/v1/invoices/${canceled.fee.id}`)).body).toMatchObject({ status: 'open', amount_remaining: 3100 });
+    const payout = await api.post(`/v1/credit_notes/${final.credit_note}/refund`, {});
+    expect([payout.status, payout.body.error?.code]).toEqual([409, 'customer_has_unpaid_invoices']);
+    // The note pays the fee's unused time; 10.00 for the 10 days used is left to pay.
+    expect((await api.post(`/v1/invoices/${canceled.fee.id}/apply_balance`)).body).toMatchObject({ balance_applied: 2100, amount_remaining: 1000 });
+
+    // Upgraded with its fee unpaid: the new plan's charge was lowered by the old fee's credit.
+    const upgraded = await unpaid();
+    expect((await api.post(`/v1/subscriptions/${upgraded.sub.id}/change`, { plan: large.code, timing: 'immediate' })).status).toBe(200);
+    const proration = (await listAll(api, `/v1/invoices?customer=${upgraded.customer}`)).find((i) => i.kind === 'proration');
+    expect(proration.lines.map((l: any) => [l.type, l.amount])).toEqual([['proration_credit', -2100], ['proration_charge', 4200]]);
+    const refused = await api.post(`/v1/invoices/${upgraded.fee.id}/void`);
+    expect([refused.status, refused.body.error?.details?.credited_by]).toEqual([409, [proration.id]]);
+    // Once the invoice that gave the credit is void itself, the fee can be voided as well.
+    expect((await api.post(`/v1/invoices/${proration.id}/void`)).status).toBe(200);
+    expect((await api.post(`/v1/invoices/${upgraded.fee.id}/void`)).status).toBe(200);
+    expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
+    await expectLedgerConsistent(api);
+  });
+});
