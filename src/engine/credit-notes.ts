@@ -198,6 +198,23 @@ export async function applyBalanceToInvoice(engine: Engine, invoiceRef: string):
   });
 }
 
+/**
+ * Whether a note that is not refundable paid part of an invoice, directly (its balance applied) or
+ * through the plan change whose credit paid its charges (the credit line's `fee_invoice`, and so
+ * on back through the period's changes). Money that comes back from such an invoice as balance (a
+ * refund to the balance, a change's or cancellation's credit for its fee's unused time) is then
+ * not refundable either: a goodwill note never turns into cash.
+ */
+export async function paidByNonRefundableBalance(tx: StoreTx, invoice: InvoiceRecord): Promise<boolean> {
+  let current: InvoiceRecord | null = invoice;
+  for (let depth = 0; current && depth < 100; depth += 1) {
+    if (current.balanceAppliedMinor > await tx.creditNotes.refundableAppliedTo(current.id)) return true;
+    const credited: string | undefined = current.lines.find((l) => l.type === 'proration_credit' && l.amountMinor < 0n)?.refs.fee_invoice;
+    current = credited === undefined ? null : await tx.billing.invoice(credited);
+  }
+  return false;
+}
+
 /** An invoice that still expects money. */
 export function isCollectible(invoice: InvoiceRecord): boolean {
   return invoice.status === 'open';

@@ -22,6 +22,8 @@ export interface InvoiceDraft {
   periodEndMs?: number | null;
   lines: LineDraft[];
   metadata?: Record<string, string>;
+  /** Whether the note for lines summing below zero may be paid out (default true). */
+  excessRefundable?: boolean;
 }
 
 /**
@@ -82,7 +84,7 @@ export async function issueInvoice(engine: Engine, tx: StoreTx, changes: Changes
     // line that gave the credit (a downgrade's or a cancellation's unused time).
     const creditLine = invoice.lines.find((l) => l.amountMinor < 0n) ?? null;
     const note = await issueCreditNote(engine, tx, changes, {
-      customer: draft.customer, amountMinor: excessMinor, source: 'proration', refundable: true,
+      customer: draft.customer, amountMinor: excessMinor, source: 'proration', refundable: draft.excessRefundable ?? true,
       reason: invoice.kind === 'final' ? 'unused time of a canceled subscription beyond its final charges' : 'proration credit beyond the new charge',
       invoiceId: invoice.id, invoiceLineId: creditLine?.id ?? null,
     }, nowMs);

@@ -10,7 +10,7 @@ import { Changes, customerNow, type Engine } from './context.ts';
 import { refreshSignalsNow } from './funding.ts';
 import { takeFrom } from './subscription-credits.ts';
 import { newGrantRecord } from './grants.ts';
-import { issueCreditNote } from './credit-notes.ts';
+import { issueCreditNote, paidByNonRefundableBalance } from './credit-notes.ts';
 import { clawBackReferral } from './referrals.ts';
 import { heldOf, heldTotal, releaseHeld } from './holds.ts';
 
@@ -131,9 +131,11 @@ export async function createReturnIn(engine: Engine, tx: StoreTx, kind: ReturnRe
     };
     const changes = new Changes(engine);
     if (record.destination === 'balance') {
-      // Money paid in cash comes back as balance, so the note can be paid out later if asked.
+      // Money paid in cash comes back as balance, so the note can be paid out later if asked; what
+      // a goodwill note paid comes back as balance that is not refundable, as it was.
+      const refundable = !(await paidByNonRefundableBalance(tx, invoice));
       record.creditNoteId = (await issueCreditNote(engine, tx, changes, {
-        customer, amountMinor, source: 'refund', reason: input.reason, refundable: true, invoiceId: invoice.id, refundId: record.id,
+        customer, amountMinor, source: 'refund', reason: input.reason, refundable, invoiceId: invoice.id, refundId: record.id,
       }, nowMs)).id;
     }
     if (claw.revokeMicro > remainingMicro) {

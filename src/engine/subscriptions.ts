@@ -1,11 +1,13 @@
 import { fail, invalid, notFound, ok, type Outcome } from '../core/errors.ts';
-import { prorationCredits, prorationLines, type LineDraft } from '../core/plans.ts';
+import { prorationCredits, prorationLines, sumLines, type LineDraft } from '../core/plans.ts';
+import { invoiceExcessMinor } from '../core/customer-balance.ts';
 import { keptShare, remainingFraction, whole, type Fraction } from '../core/proration.ts';
 import type { SubscriptionRecord } from '../store/records.ts';
 import type { StoreTx } from '../store/store.ts';
 import { Changes, customerNow, findCustomerLocked, readLocked, type Engine } from './context.ts';
 import { FieldCheck } from './input.ts';
 import { issueInvoice } from './invoices.ts';
+import { paidByNonRefundableBalance } from './credit-notes.ts';
 import { closingDueAtMs } from './close-subscription.ts';
 import { advancePeriod } from './renew-subscription.ts';
 import { enableOverageFor, grantAllowance, leftOf, overageLines, periodAllowances, postOverageInvoiced, revokeAllowance } from './subscription-credits.ts';
@@ -79,6 +81,16 @@ async function unusedFeeCredited(tx: StoreTx, sub: SubscriptionRecord, nowMs: nu
   return { kept: keptShare(fee.chargeMinor, fee.chargesMinor, fee.returnedMinor), invoiceId: fee.invoiceId };
 }
 
+/**
+ * Whether the note for a credit beyond the new charges may be paid out: not when a note that is
+ * not refundable (goodwill) paid part of the fee (`paidByNonRefundableBalance`), so unused time of
+ * a fee goodwill paid comes back as balance for the next invoices, never as cash.
+ */
+async function excessRefundable(tx: StoreTx, fee: { invoiceId: string | null } | null, lines: LineDraft[]): Promise<boolean> {
+  if (invoiceExcessMinor(sumLines(lines)) === 0n || !fee?.invoiceId) return true;
+  return !(await paidByNonRefundableBalance(tx, (await tx.billing.invoice(fee.invoiceId))!));
+}
+
 /** The credit line names the invoice whose fee it credits. */
 const withFeeRefs = (subscriptionId: string, fee: { invoiceId: string | null } | null) => (l: LineDraft): LineDraft => ({
   ...l, refs: { ...l.refs, subscription: subscriptionId, ...(l.type === 'proration_credit' && fee?.invoiceId ? { fee_invoice: fee.invoiceId } : {}) },
@@ -124,9 +136,10 @@ export async function changeSubscription(engine: Engine, id: string, input: Chan
     const fee = await unusedFeeCredited(tx, sub, nowMs);
     const credited = fee ? oldPlan : null;
     const kept = fee?.kept ?? whole;
+    const lines = prorationLines(credited, newPlan, fraction, nowMs, sub.periodEndMs, kept).map(withFeeRefs(sub.id, fee));
     const invoice = await issueInvoice(engine, tx, changes, {
-      customer, kind: 'proration', subscriptionId: sub.id, planId: newPlan.id, periodStartMs: nowMs, periodEndMs: sub.periodEndMs,
-      lines: prorationLines(credited, newPlan, fraction, nowMs, sub.periodEndMs, kept).map(withFeeRefs(sub.id, fee)),
+      customer, kind: 'proration', subscriptionId: sub.id, planId: newPlan.id, periodStartMs: nowMs, periodEndMs: sub.periodEndMs, lines,
+      excessRefundable: await excessRefundable(tx, fee, lines),
     }, nowMs);
     const allowances = await periodAllowances(tx, sub, nowMs);
     const credits = prorationCredits(credited, newPlan, fraction, leftOf(allowances), kept);
@@ -188,7 +201,10 @@ export async function cancelSubscription(engine: Engine, id: string, input: { ti
         ...prorationLines(credited, null, fraction, nowMs, sub.periodEndMs, kept).map(withFeeRefs(sub.id, fee)),
         ...(await overageLines(tx, sub, nowMs + 1, lookbackMs)),
       ];
-      const invoice = await issueInvoice(engine, tx, changes, { customer, kind: 'final', subscriptionId: sub.id, planId: plan.id, periodStartMs: sub.periodStartMs, periodEndMs: nowMs, lines }, nowMs);
+      const invoice = await issueInvoice(engine, tx, changes, {
+        customer, kind: 'final', subscriptionId: sub.id, planId: plan.id, periodStartMs: sub.periodStartMs, periodEndMs: nowMs, lines,
+        excessRefundable: await excessRefundable(tx, fee, lines),
+      }, nowMs);
       postOverageInvoiced(changes, invoice, nowMs);
       const creditLine = invoice.lines.find((l) => l.type === 'proration_credit');
       if (creditLine) {

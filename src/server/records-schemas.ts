@@ -345,7 +345,7 @@ const returnProperties = (kind: 'refund' | 'chargeback') => ({
 
 export const Refund = record('Refund', 'Money returned on an invoice, and the credits clawed back by its policy.', {
   ...returnProperties('refund'),
-  to: Type.Union([Type.Literal('cash'), Type.Literal('balance')], { description: '`balance` keeps the money as a refundable credit note.' }),
+  to: Type.Union([Type.Literal('cash'), Type.Literal('balance')], { description: '`balance` keeps the money as a credit note, refundable unless a note that is not refundable (goodwill) paid for it.' }),
   credit_note: NullableString,
 });
 export const Chargeback = record('Chargeback', 'A disputed payment: credits clawed back, restored if won.', returnProperties('chargeback'));

@@ -138,4 +138,47 @@ describe.each(dialects)('proration after refunds on %s', (dialect) => {
     expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
     await expectLedgerConsistent(api);
   });
+
+  it('a fee paid by a goodwill note that is not refundable comes back as balance that is not refundable either, on a cancellation or a refund', async () => {
+    const { api } = ctx;
+    const plan = await newPlan(api, 3100, '310');
+    const goodwillPaid = async () => {
+      const clock = await newClock(api, '2026-03-01T00:00:00Z');
+      const customer = (await api.post('/v1/customers', { external_id: unique('cust'), currency: 'USD', test_clock: clock })).body.id as string;
+      const note = await api.post('/v1/credit_notes', { customer, amount: 3100, reason: 'welcome' });
+      expect(note.body).toMatchObject({ refundable: false });
+      const sub = (await api.post('/v1/subscriptions', { customer, plan: plan.code })).body;
+      const fee = (await listAll(api, `/v1/invoices?customer=${customer}`))[0];
+      expect(fee).toMatchObject({ status: 'paid', balance_applied: 3100, amount_due: 0 });
+      return { clock, customer, sub, fee };
+    };
+
+    // Canceled with 21 of 31 days left: 21.00 back as balance for the next invoices, not as cash.
+    const canceled = await goodwillPaid();
+    await advance(api, canceled.clock, '2026-03-11T00:00:00Z');
+    expect((await api.post(`/v1/subscriptions/${canceled.sub.id}/cancel`, { timing: 'immediate' })).status).toBe(200);
+    const final = (await listAll(api, `/v1/invoices?customer=${canceled.customer}`)).find((i) => i.kind === 'final');
+    // Before: a refundable note, and 21.00 of the goodwill was paid out in cash.
+    expect((await api.get(`/v1/credit_notes/${final.credit_note}`)).body).toMatchObject({ amount: 2100, source: 'proration', refundable: false });
+    const payout = await api.post(`/v1/credit_notes/${final.credit_note}/refund`, {});
+    expect([payout.status, payout.body.error?.code]).toEqual([409, 'credit_note_not_refundable']);
+
+    // Refunded to the balance (the only way back for what a note paid): the same.
+    const refunded = await goodwillPaid();
+    const refund = await api.post('/v1/refunds', { invoice: refunded.fee.id, amount: 3100, reason: 'requested_by_customer', credit_policy: 'none', to: 'balance' });
+    expect(refund.status, JSON.stringify(refund.body)).toBe(201);
+    // Before: a refundable note of 31.00, paid out in cash.
+    expect((await api.get(`/v1/credit_notes/${refund.body.credit_note}`)).body).toMatchObject({ amount: 3100, source: 'refund', refundable: false });
+    expect((await api.post(`/v1/credit_notes/${refund.body.credit_note}/refund`, {})).body.error?.code).toBe('credit_note_not_refundable');
+
+    // Paid in money, the same cancellation's note is refundable, as is a refund to the balance of what is left.
+    const cash = await paidSubscription(api, plan);
+    await advance(api, cash.clock, '2026-03-11T00:00:00Z');
+    expect((await api.post(`/v1/subscriptions/${cash.sub.id}/cancel`, { timing: 'immediate' })).status).toBe(200);
+    const cashFinal = (await listAll(api, `/v1/invoices?customer=${cash.customer}`)).find((i) => i.kind === 'final');
+    expect((await api.get(`/v1/credit_notes/${cashFinal.credit_note}`)).body).toMatchObject({ amount: 2100, refundable: true });
+    const rest = await api.post('/v1/refunds', { invoice: cash.fee.id, amount: 1000, reason: 'requested_by_customer', credit_policy: 'none', to: 'balance' });
+    expect((await api.get(`/v1/credit_notes/${rest.body.credit_note}`)).body).toMatchObject({ amount: 1000, refundable: true });
+    expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
+  });
 });

@@ -465,6 +465,7 @@ async function checkInvoices(api: Api, model: Model, customer: string, notes: an
   for (const listed of await invoicesOf(api, customer)) invoices.push((await send(api, 'GET', `/v1/invoices/${listed.id}`)).body);
   const appliedUses = new Map<string, number>();
   for (const note of notes) for (const use of note.uses) if (use.kind === 'applied') appliedUses.set(use.invoice, (appliedUses.get(use.invoice) ?? 0) + use.amount);
+
   for (const inv of invoices) {
     const shown = JSON.stringify(inv);
     for (const field of ['subtotal', 'total', 'balance_applied', 'amount_due', 'amount_remaining', 'amount_paid', 'amount_refunded', 'amount_charged_back']) {
@@ -523,7 +524,7 @@ async function checkInvoices(api: Api, model: Model, customer: string, notes: an
     // Money owed back beyond the charges is a credit note of exactly the excess (PRODUCT §14).
     if (inv.total < 0) {
       const note = notes.find((n) => n.id === inv.credit_note);
-      expect(note, shown).toMatchObject({ amount: -inv.total, source: 'proration', invoice: inv.id, refundable: true });
+      expect(note, shown).toMatchObject({ amount: -inv.total, source: 'proration', invoice: inv.id });
     } else {
       expect(inv.credit_note, shown).toBeNull();
     }
@@ -579,6 +580,22 @@ function checkLines(model: Model, inv: any): void {
   }
 }
 
+/**
+ * Whether a note that is not refundable paid part of an invoice, or of the fee whose credit paid
+ * its charges (back through the period's plan changes).
+ */
+function paidByGoodwill(invoices: any[], notes: any[], id: string): boolean {
+  const byId = new Map(invoices.map((i) => [i.id, i]));
+  const refundableUses = new Map<string, number>();
+  for (const note of notes) if (note.refundable) for (const use of note.uses) if (use.kind === 'applied') refundableUses.set(use.invoice, (refundableUses.get(use.invoice) ?? 0) + use.amount);
+  for (let i = byId.get(id); i; ) {
+    if (i.balance_applied > (refundableUses.get(i.id) ?? 0)) return true;
+    const credited = i.lines.find((l: any) => l.type === 'proration_credit' && l.amount < 0)?.refs.fee_invoice;
+    i = credited ? byId.get(credited) : undefined;
+  }
+  return false;
+}
+
 async function checkCustomer(api: Api, model: Model, customer: string): Promise<void> {
   const notes: any[] = [];
   for (const listed of await listAll(api, `/v1/customers/${customer}/credit_notes`)) notes.push((await send(api, 'GET', `/v1/credit_notes/${listed.id}`)).body);
@@ -603,10 +620,15 @@ async function checkCustomer(api: Api, model: Model, customer: string): Promise<
         break;
       case 'refund':
         expect(model.refundToBalance.get(note.refund), shown).toEqual({ amount: note.amount, customer });
+        // Balance comes back not refundable only when a note that was not refundable paid for it.
+        if (!note.refundable) expect(paidByGoodwill(invoices, notes, note.invoice), shown).toBe(true);
         break;
-      case 'proration':
+      case 'proration': {
         expect(byId.get(note.invoice)?.total, shown).toBe(-note.amount);
+        const fee = byId.get(note.invoice)!.lines.find((l: any) => l.type === 'proration_credit')?.refs.fee_invoice;
+        if (!note.refundable) expect(fee !== undefined && paidByGoodwill(invoices, notes, fee), shown).toBe(true);
         break;
+      }
       case 'invoice_void':
         // Checked per invoice below: the notes of a void give back its balance applied, refundable as far as it was.
         expect(model.voided.has(note.invoice), shown).toBe(true);

@@ -2961,7 +2961,7 @@ export interface components {
             closed_at: string | null;
             /** @description Referral rewards of this invoice taken back with its money (PRODUCT §15). */
             referral_claw_backs: components["schemas"]["ReferralClawBack"][];
-            /** @description `balance` keeps the money as a refundable credit note. */
+            /** @description `balance` keeps the money as a credit note, refundable unless a note that is not refundable (goodwill) paid for it. */
             to: "cash" | "balance";
             credit_note: string | null;
         };
@@ -5862,7 +5862,7 @@ export interface operations {
                     credit_policy: "proportional" | "full" | "unused_only" | "none";
                     /** @description What happens to credits that cannot be revoked because they were spent (default: the server setting). */
                     shortfall?: "debt" | "write_off";
-                    /** @description Refunds: `cash` (default) returns the money; `balance` keeps it as a refundable credit note. */
+                    /** @description Refunds: `cash` (default) returns the money; `balance` keeps it as a credit note, refundable unless a note that is not refundable (goodwill) paid for it. */
                     to?: "cash" | "balance";
                 };
             };
@@ -6008,7 +6008,7 @@ export interface operations {
                     credit_policy: "proportional" | "full" | "unused_only" | "none";
                     /** @description What happens to credits that cannot be revoked because they were spent (default: the server setting). */
                     shortfall?: "debt" | "write_off";
-                    /** @description Refunds: `cash` (default) returns the money; `balance` keeps it as a refundable credit note. */
+                    /** @description Refunds: `cash` (default) returns the money; `balance` keeps it as a credit note, refundable unless a note that is not refundable (goodwill) paid for it. */
                     to?: "cash" | "balance";
                 };
             };
@@ -6611,7 +6611,7 @@ export interface operations {
                     credit_policy: "proportional" | "full" | "unused_only" | "none";
                     /** @description What happens to credits that cannot be revoked because they were spent (default: the server setting). */
                     shortfall?: "debt" | "write_off";
-                    /** @description Refunds: `cash` (default) returns the money; `balance` keeps it as a refundable credit note. */
+                    /** @description Refunds: `cash` (default) returns the money; `balance` keeps it as a credit note, refundable unless a note that is not refundable (goodwill) paid for it. */
                     to?: "cash" | "balance";
                 };
             };

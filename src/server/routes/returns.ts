@@ -22,7 +22,7 @@ export const CreateReturn = Type.Object({
   reason: Type.String({ minLength: 1, maxLength: 500 }),
   credit_policy: Type.Union([Type.Literal('proportional'), Type.Literal('full'), Type.Literal('unused_only'), Type.Literal('none')]),
   shortfall: Type.Optional(Type.Union([Type.Literal('debt'), Type.Literal('write_off')], { description: 'What happens to credits that cannot be revoked because they were spent (default: the server setting).' })),
-  to: Type.Optional(Type.Union([Type.Literal('cash'), Type.Literal('balance')], { description: 'Refunds: `cash` (default) returns the money; `balance` keeps it as a refundable credit note.' })),
+  to: Type.Optional(Type.Union([Type.Literal('cash'), Type.Literal('balance')], { description: 'Refunds: `cash` (default) returns the money; `balance` keeps it as a credit note, refundable unless a note that is not refundable (goodwill) paid for it.' })),
 }, { additionalProperties: false });
 
 const CloseChargeback = Type.Object({ outcome: Type.Union([Type.Literal('won'), Type.Literal('lost')]) }, { additionalProperties: false });
