@@ -42,7 +42,10 @@ export interface TallyOptions {
   baseUrl: string;
   /** An API key, or a customer portal token. */
   apiKey: string;
-  /** Retries after a network error or a 5xx (default 2). POSTs are retried with the same Idempotency-Key. */
+  /**
+   * Retries after a network error, a 5xx, or a `409 idempotency_key_in_use` (the same POST still
+   * running on the server) (default 2). POSTs are retried with the same Idempotency-Key.
+   */
   maxRetries?: number;
   /** First retry delay in ms, doubled each time (default 250). */
   retryDelayMs?: number;
@@ -132,7 +135,16 @@ export class TallyClient {
         continue;
       }
       const text = await response.text();
-      if (!response.ok) throw TallyError.from(response.status, text, response.headers.get('x-request-id'));
+      if (!response.ok) {
+        const error = TallyError.from(response.status, text, response.headers.get('x-request-id'));
+        // A retry that finds its first attempt still running (lost on the way back while the server
+        // works on it) waits for it, then gets its reply: the request is not failed for being slow.
+        if (error.code === 'idempotency_key_in_use' && attempt < this.maxRetries) {
+          await sleep(this.retryDelayMs * 2 ** attempt);
+          continue;
+        }
+        throw error;
+      }
       if (as === 'text') return text;
       return text ? JSON.parse(text) : null;
     }

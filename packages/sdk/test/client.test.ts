@@ -58,6 +58,38 @@ describe.each(dialects)('the SDK on %s', (dialect) => {
     expect(grants.data.map((g) => g.id)).toEqual([grant.id]);
   });
 
+  it('retries a POST whose first attempt is still running (409 idempotency_key_in_use) and returns its reply: one grant', async () => {
+    const answers: number[] = [];
+    let attempt = 0;
+    const client = createTally({
+      baseUrl: ctx.api.baseUrl, apiKey: adminKey, retryDelayMs: 1,
+      fetch: async (input, init) => {
+        if (init?.method !== 'POST' || !String(input).endsWith('/v1/grants')) return fetch(input, init);
+        attempt += 1;
+        // The first attempt reaches the server, and its reply is lost on the way back; the
+        // second finds it still running, as a slow request would be.
+        if (attempt === 1) {
+          answers.push((await fetch(input, init)).status);
+          throw new TypeError('fetch failed: the connection was reset');
+        }
+        if (attempt === 2) {
+          answers.push(409);
+          return new Response(JSON.stringify({ error: { code: 'idempotency_key_in_use', message: 'A request with this Idempotency-Key is still running.' } }), { status: 409 });
+        }
+        const response = await fetch(input, init);
+        answers.push(response.status);
+        return response;
+      },
+    });
+    const customer = await client.createCustomer({ body: { currency: 'USD' } });
+    const grant = await client.createGrant({ body: { customer: customer.id, credits: '5', category: 'promotional', source: 'promotion' } });
+    expect(answers).toEqual([201, 409, 201]);
+    expect((await client.listGrants({ query: { customer: customer.id } })).data.map((g) => g.id)).toEqual([grant.id]);
+    // Another conflict is the caller's to see, at once.
+    await expect(client.createCustomer({ body: { currency: 'USD' } }, { idempotencyKey: customer.id })).resolves.toBeDefined();
+    await expect(client.createCustomer({ body: { currency: 'EUR' } }, { idempotencyKey: customer.id })).rejects.toMatchObject({ status: 409, code: 'idempotency_key_reused' });
+  });
+
   it('retries a 5xx, and gives up with the error after its retries', async () => {
     let failures = 1;
     const flaky = createTally({
