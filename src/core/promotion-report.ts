@@ -85,5 +85,18 @@ export function programFigures(
     add(totals, figures);
     totals.redemptions += group.redemptionsInWindow;
   }
+  // A customer brought by two programs (two campaigns, or a campaign and a referral) pays once:
+  // the totals count its payments once, from the earliest instant any program counts them from,
+  // as they count it once among the customers.
+  totals.revenueAfter = new Map();
+  const since = new Map<string, number>();
+  for (const group of groups) {
+    for (const [customerId, sinceMs] of group.customersSince) if (!since.has(customerId) || sinceMs < since.get(customerId)!) since.set(customerId, sinceMs);
+  }
+  for (const [customerId, sinceMs] of since) {
+    for (const p of byCustomer.get(customerId) ?? []) {
+      if (p.atMs >= sinceMs) totals.revenueAfter.set(p.currency, (totals.revenueAfter.get(p.currency) ?? 0n) + p.amountMinor);
+    }
+  }
   return { rows, totals };
 }

@@ -59,6 +59,28 @@ describe.each(dialects)('promotions on %s', (dialect) => {
     expect(lines.find((l) => l.includes(spring.id))).toBe(`campaign,${spring.id},${code},,2,2,2,100,30,0,0,70`);
   });
 
+  it('a customer brought by two campaigns and a referral pays 29.00 once: each row shows 29.00, the totals 29.00, not 87.00', async () => {
+    const api = ctx.api;
+    const clock = await newClock(api);
+    const [x, referrer] = [await newCustomer(api, { clock }), await newCustomer(api, { clock })];
+    const [first, second] = [await campaign(api, { code: unique('FIRST'), credits: '5' }), await campaign(api, { code: unique('SECOND'), credits: '7' })];
+    expect((await api.post('/v1/referrals', { referrer: referrer.id, referred: x.id, reward_credits: '10' })).status).toBe(201);
+    expect((await redeem(api, first.code, x.id)).status).toBe(201);
+    expect((await redeem(api, second.code, x.id)).status).toBe(201);
+    const plan = unique('plan');
+    expect((await api.post('/v1/plans', { code: plan, name: 'Team', currency: 'USD', interval: 'month', amount: 2900, included_credits: '100' })).status).toBe(201);
+    expect((await api.post('/v1/subscriptions', { customer: x.id, plan })).status).toBe(201);
+    const invoice = (await api.get(`/v1/invoices?customer=${x.id}`)).body.data[0];
+    expect((await api.post(`/v1/invoices/${invoice.id}/payments`, { amount: 2900 })).status).toBe(201);
+
+    const report = (await api.get(`/v1/reports/promotions?customer=${x.id}`)).body;
+    expect(report.rows.map((r: any) => [r.kind, r.promotion ?? r.referrer, r.customers, r.revenue_after])).toEqual(expect.arrayContaining([
+      ['campaign', first.id, 1, { USD: 2900 }], ['campaign', second.id, 1, { USD: 2900 }], ['referrer', referrer.id, 1, { USD: 2900 }],
+    ]));
+    // Before: the totals added the rows' revenue, 87.00 from the one customer who paid 29.00.
+    expect(report.totals).toMatchObject({ customers: 1, redemptions: 3, credits_granted: '12', revenue_after: { USD: 2900 } });
+  });
+
   it('generates unique single-use codes, lists them as JSON pages and as CSV, and spends each once', async () => {
     const api = ctx.api;
     const promo = await campaign(api, { codes: { count: 25, prefix: 'wel' }, credits: '5', grant_expires_in: 7 * 86400 });
