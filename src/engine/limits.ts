@@ -16,6 +16,8 @@ export const limits = {
    */
   pathSegmentLengthMax: 2304,
   metadataKeysMax: 50,
+  /** A metadata key, a meter filter's property name, a plan's rate key (a meter code): 1 to this many characters. */
+  recordKeyLengthMax: 100,
   metadataValueLengthMax: 500,
   nameLengthMax: 255,
   codeLengthMax: 100,

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { Code, Credits, Currency, CustomerPageQuery, Metadata, MinorAmount, Name, RateSchema, KeptTimestamp, Timestamp } from './schemas.ts';
+import { boundedKeys, Code, Credits, Currency, CustomerPageQuery, Metadata, MinorAmount, Name, RateSchema, KeptTimestamp, Timestamp } from './schemas.ts';
 
 /** Request schemas of plans, subscriptions, invoices, payments and purchases (PRODUCT §6–§7). */
 export const CreatePlan = Type.Object({
@@ -14,7 +14,7 @@ export const CreatePlan = Type.Object({
     unit_amount_per_credit: Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?$', maxLength: 40, description: 'Minor units per credit, as a decimal string ("0.1" = $0.001 a credit), up to 10^12 with up to 6 fraction digits.' }),
     limit_credits: Type.Optional(Credits),
   }, { additionalProperties: false })),
-  rates: Type.Optional(Type.Record(Type.String({ maxLength: 100 }), Type.Unsafe<unknown>({ ...RateSchema }), { maxProperties: 50, description: 'Rate overrides per meter code.' })),
+  rates: Type.Optional(Type.Record(Type.String(), Type.Unsafe<unknown>({ ...RateSchema }), { maxProperties: 50, ...boundedKeys, description: 'Rate overrides per meter code.' })),
 }, { additionalProperties: false });
 
 export const CreateSubscription = Type.Object({

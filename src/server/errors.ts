@@ -90,7 +90,7 @@ export function errorBody(error: DomainError): ErrorBody {
 
 /** Turns ajv's errors into our field errors: every bad field, with a stable code each. */
 export function fromSchemaErrors(
-  errors: { instancePath: string; keyword: string; params: Record<string, unknown>; message?: string }[],
+  errors: { instancePath: string; keyword: string; params: Record<string, unknown>; message?: string; propertyName?: string }[],
   where: string,
 ): DomainError {
   const codeByKeyword: Record<string, string> = {
@@ -109,12 +109,15 @@ export function fromSchemaErrors(
     minItems: 'too_few_items',
     maxProperties: 'too_many_keys',
   };
-  const fields = errors.map((e) => {
+  // A key of a record out of its bounds (`propertyNames`) comes as the bound's own error, with the
+  // key in `propertyName`, then a summary error, dropped: the record is the field at fault.
+  const fields = errors.filter((e) => e.keyword !== 'propertyNames').map((e) => {
     let path = e.instancePath.replace(/^\//, '').split('/').filter(Boolean)
       .map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${part}`)).join('').replace(/^\./, '');
     if (e.keyword === 'required') path = path ? `${path}.${String(e.params.missingProperty)}` : String(e.params.missingProperty);
     if (e.keyword === 'additionalProperties') path = path ? `${path}.${String(e.params.additionalProperty)}` : String(e.params.additionalProperty);
-    return { field: path || where, code: codeByKeyword[e.keyword] ?? 'invalid', message: e.message ?? 'is invalid' };
+    const message = e.message ?? 'is invalid';
+    return { field: path || where, code: codeByKeyword[e.keyword] ?? 'invalid', message: e.propertyName === undefined ? message : `a key ${message}` };
   });
   const unique = fields.filter((f, i) => fields.findIndex((g) => g.field === f.field && g.code === f.code) === i);
   const first = unique[0]!;

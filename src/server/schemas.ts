@@ -13,7 +13,13 @@ export const Timestamp = Type.String({ maxLength: 40, description: 'RFC 3339 dat
 export const KeptTimestamp = Type.String({ maxLength: 40, description: 'RFC 3339 date-time in UTC, from 0100-01-01T00:00:00Z and before 9900-01-01T00:00:00Z.', examples: ['2026-01-31T10:00:00Z'] });
 export const Name = Type.String({ minLength: 1, maxLength: limits.nameLengthMax });
 export const Code = Type.String({ minLength: 1, maxLength: limits.codeLengthMax, pattern: '^[A-Za-z0-9_.:-]+$' });
-export const Metadata = Type.Record(Type.String({ maxLength: 100 }), Type.String({ maxLength: limits.metadataValueLengthMax }), { maxProperties: limits.metadataKeysMax });
+/**
+ * The bounds of a record's keys. TypeBox's `Record` keys its values by `patternProperties` and drops
+ * its key schema's bounds (a 1,000-character or an empty metadata key was stored), so they are
+ * stated as JSON Schema's `propertyNames`.
+ */
+export const boundedKeys = { propertyNames: { minLength: 1, maxLength: limits.recordKeyLengthMax } };
+export const Metadata = Type.Record(Type.String(), Type.String({ maxLength: limits.metadataValueLengthMax }), { maxProperties: limits.metadataKeysMax, ...boundedKeys });
 export const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 currency code.' });
 export const MinorAmount = Type.Integer({ minimum: 0, maximum: 1e15, description: 'Integer count of minor units of the currency.' });
 
@@ -82,7 +88,7 @@ export const CreateMeter = Type.Object({
   code: Code,
   name: Type.Optional(Name),
   event_type: Type.String({ minLength: 1, maxLength: limits.eventTypeLengthMax }),
-  filter: Type.Optional(Type.Record(Type.String({ maxLength: 100 }), Type.Union([Type.String({ maxLength: 500 }), Type.Number(), Type.Boolean()]), { maxProperties: 20 })),
+  filter: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String({ maxLength: 500 }), Type.Number(), Type.Boolean()]), { maxProperties: 20, ...boundedKeys })),
   aggregation: Type.Union([Type.Literal('count'), Type.Literal('sum'), Type.Literal('max'), Type.Literal('unique_count')]),
   value_property: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
   // The rate is checked by the domain parser, which reports every bad tier at once.

@@ -139,6 +139,31 @@ describe.each(dialects)('bad input on %s', (dialect) => {
     expect((await api.post('/v1/integrations/stripe/webhook', { id: 'evt_x' })).body.error?.code).not.toBe('validation_failed');
   });
 
+  it('refuses a metadata key, a meter filter key or a plan rate key of more than 100 characters or none, storing nothing', async () => {
+    const { api } = ctx;
+    const long = 'k'.repeat(101);
+    const refusedKey = (response: { status: number; body: any }, field: string, code: string) =>
+      expect([response.status, response.body.error?.code, response.body.error && fieldsOf(response.body)], `${field} ${code}`).toEqual([400, 'validation_failed', [{ field, code }]]);
+    // Before, a 101-character (or a 100,000-character) key and an empty key were stored as given.
+    for (const [key, code] of [[long, 'too_long'], ['', 'too_short']] as const) {
+      const externalId = unique('metadata-key');
+      refusedKey(await api.post('/v1/customers', { external_id: externalId, currency: 'USD', metadata: { [key]: 'v' } }), 'metadata', code);
+      expect((await api.get(`/v1/customers/${externalId}`)).status).toBe(404);
+      const meterCode = unique('filtered');
+      refusedKey(await api.post('/v1/meters', { code: meterCode, event_type: meterCode, aggregation: 'count', filter: { [key]: 'x' }, rate: { model: 'per_unit', credits_per_unit: '1' } }), 'filter', code);
+      expect((await api.get(`/v1/meters/${meterCode}`)).status).toBe(404);
+      const planCode = unique('rated');
+      refusedKey(await api.post('/v1/plans', { code: planCode, name: 'Rated', currency: 'USD', interval: 'month', amount: 1000, included_credits: '0', rates: { [key]: { model: 'per_unit', credits_per_unit: '1' } } }), 'rates', code);
+      expect((await api.get(`/v1/plans/${planCode}`)).status).toBe(404);
+    }
+    const message = (await api.post('/v1/customers', { currency: 'USD', metadata: { [long]: 'v' } })).body.error.message;
+    expect(message).toBe('metadata: a key must NOT have more than 100 characters');
+    // 100 characters is a key.
+    const kept = await api.post('/v1/customers', { currency: 'USD', metadata: { ['k'.repeat(100)]: 'v' } });
+    expect(kept.status, JSON.stringify(kept.body)).toBe(201);
+    expect(kept.body.metadata).toEqual({ ['k'.repeat(100)]: 'v' });
+  });
+
   it('refuses a negative or non-decimal low_balance_threshold', async () => {
     const { api } = ctx;
     for (const [threshold, code] of [['-1', 'negative_not_allowed'], ['ten', 'invalid_format']] as const) {
