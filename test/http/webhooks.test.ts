@@ -217,6 +217,17 @@ describe.each(dialects)('webhooks on %s', (dialect) => {
       expect(() => new Webhook(secret).verify(message.body, headers)).not.toThrow();
       expect(message.signature).toContain(standardSignature(secret, message.id, message.timestamp, message.body));
     }
+    // The new signature first, then the old one.
+    expect(message.signature.split(' ')[0]).toBe(`v1,${standardSignature(rotated.body.secret, message.id, message.timestamp, message.body)}`);
+
+    // A second rotation within the 24 hours keeps the secret it replaces; the first stops signing.
+    const again = await api.post(`/v1/webhook_endpoints/${endpoint.id}/rotate_secret`);
+    const later = await newGrant(api, customer.id, '1');
+    await receiver.waitFor(() => receiver.received.some((m) => m.json.data.id === later.id));
+    const next = receiver.received.find((m) => m.json.data.id === later.id)!;
+    expect(next.signature.split(' ')).toEqual([rotated.body.secret, again.body.secret].reverse()
+      .map((secret) => `v1,${standardSignature(secret, next.id, next.timestamp, next.body)}`));
+    expect(next.signature).not.toContain(standardSignature(endpoint.secret, next.id, next.timestamp, next.body));
   });
 
   it('keeps other endpoints flowing while one hangs and one is dead, and replays since a time', async () => {
