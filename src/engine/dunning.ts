@@ -11,6 +11,7 @@ import { applyBalance, isCollectible, isPayable } from './credit-notes.ts';
 import { closingDueAtMs } from './close-subscription.ts';
 import { recoverSubscription, takePayment } from './invoice-settlement.ts';
 import { refreshSignalsNow } from './funding.ts';
+import { heldOf, heldTotal, releaseHeld } from './holds.ts';
 
 /**
  * Unpaid invoices and dunning (PRODUCT §14). An invoice goes past due when its due date passes or
@@ -65,16 +66,21 @@ export async function markPastDue(
 export async function revokeInvoiceCredits(tx: StoreTx, changes: Changes, invoice: InvoiceRecord, why: 'invoice voided' | 'invoice uncollectible', nowMs: number): Promise<void> {
   const grants = boughtBy(await tx.grants.forInvoice(invoice.id)).filter((g) => g.status === 'active' || g.status === 'pending');
   // After any usage they already paid, which may be stamped ahead of now.
-  const revokedAtMs = await effectAfterUse(tx, grants.filter((g) => g.status === 'active').map((g) => g.id), nowMs);
+  const active = grants.filter((g) => g.status === 'active');
+  const revokedAtMs = await effectAfterUse(tx, active.map((g) => g.id), nowMs);
+  // What holds reserve of them is not spent: it is taken back from the holds and revoked too.
+  const held = await heldOf(tx, invoice.customerId, new Set(active.map((g) => g.id)));
+  const back = await releaseHeld(tx, changes, held, heldTotal(held), invoice.id, nowMs);
   const entries = [];
   let total = 0n;
   for (const g of grants) {
-    if (g.status === 'active' && g.remainingMicro > 0n) {
-      entries.push({ account: accounts.grant(g.id), amountMicro: -g.remainingMicro });
-      total += g.remainingMicro;
+    const leftMicro = g.status === 'active' ? g.remainingMicro + (back.get(g.id) ?? 0n) : 0n;
+    if (leftMicro > 0n) {
+      entries.push({ account: accounts.grant(g.id), amountMicro: -leftMicro });
+      total += leftMicro;
     }
     await tx.grants.close(g.id, 'voided', revokedAtMs, why);
-    changes.event('grant.voided', g.customerId, { grant: g.id, customer: g.customerId, credits: formatCredits(g.status === 'active' ? g.remainingMicro : 0n), reason: why }, nowMs);
+    changes.event('grant.voided', g.customerId, { grant: g.id, customer: g.customerId, credits: formatCredits(leftMicro), reason: why }, nowMs);
   }
   if (total > 0n) {
     entries.push({ account: accounts.revoked, amountMicro: total });

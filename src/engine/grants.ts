@@ -10,6 +10,7 @@ import { balanceOf } from './balance.ts';
 import { availableOf, loadFunding, refreshSignals } from './funding.ts';
 import { burnDown, isGrantFrozen, isGrantLiveAt, type BurnableGrant } from '../core/burn-down.ts';
 import { grantWindowErrors } from '../core/grant-window.ts';
+import { heldOf, heldTotal, releaseHeld } from './holds.ts';
 
 export const publicGrantSources = ['purchase', 'promotion', 'referral', 'adjustment'] as const;
 
@@ -312,6 +313,12 @@ export async function voidGrant(engine: Engine, grantId: string, reason: string)
     const customer = (await tx.customers.find(grant.customerId))!;
     const nowMs = await customerNow(engine, tx, customer);
     const changes = new Changes(engine);
+    // What holds reserve of it is not spent: the void takes that back from them too.
+    const held = await heldOf(tx, grant.customerId, new Set([grant.id]));
+    if (held.length > 0) {
+      await releaseHeld(tx, changes, held, heldTotal(held), grant.id, nowMs);
+      await changes.flush(tx);
+    }
     await closeGrant(tx, changes, grant, 'voided', nowMs, reason);
     await changes.flush(tx);
     const balance = await balanceOf(tx, customer, nowMs);

@@ -267,4 +267,47 @@ describe.each(dialects)('holds on %s', (dialect) => {
     expect(await balance(api, a.id)).toMatchObject({ available: '0', held: '0' });
     await expectReconciled(api);
   });
+
+  it('a void takes back what holds reserve of the grant: 50 granted, 40 held, void revokes 50; a capture of 10 is then paid by the other grant', async () => {
+    const { api } = ctx;
+    const customer = await newCustomer(api);
+    const meter = await perUnitMeter(api);
+    const voided = await newGrant(api, customer.id, '50', { priority: 10 });
+    const other = await newGrant(api, customer.id, '30');
+    const hold = await newHold(customer.id, '40');
+    const response = await api.post(`/v1/grants/${voided.id}/void`, { reason: 'issued by mistake' });
+    expect(response.status, JSON.stringify(response.body)).toBe(200);
+    expect(response.body).toMatchObject({ status: 'voided', remaining: '0' });
+    // Before, the void revoked the 10 left and the hold kept 40 of the void grant to spend.
+    expect(await domainEvents(api, customer.id, 'grant.voided')).toMatchObject([{ data: { grant: voided.id, credits: '50' } }]);
+    expect(await domainEvents(api, customer.id, 'hold.reduced')).toMatchObject([{ data: { hold: hold.id, released: '40', held: '0', reduced_by: voided.id } }]);
+    expect(await balance(api, customer.id)).toMatchObject({ available: '30', held: '0' });
+    const captured = await api.post(`/v1/holds/${hold.id}/capture`, { event: { id: unique('ev'), type: meter.type, properties: { n: 10 } } });
+    expect(captured.body).toMatchObject({ status: 'captured', captured: '0', result: { credits: '10', paid_by: [{ grant: other.id, credits: '10' }] } });
+    expect(await balance(api, customer.id)).toMatchObject({ available: '20', held: '0', grants: [{ id: other.id, remaining: '20' }] });
+    const revoked = (await transactions(api, customer.id)).filter((t) => t.kind === 'void');
+    expect(revoked.map((t) => t.entries)).toEqual([[{ account: `grant:${voided.id}`, amount: '-50' }, { account: 'revoked', amount: '50' }]]);
+    await expectReconciled(api);
+  });
+
+  it('an invoice voided takes back what holds reserve of the credits it gave: an allowance of 100 on an open invoice, 60 held, void revokes 100', async () => {
+    const { api } = ctx;
+    const customer = await newCustomer(api, { net_days: 30 });
+    const meter = await perUnitMeter(api);
+    const plan = unique('plan');
+    expect((await api.post('/v1/plans', { code: plan, name: 'Team', currency: 'USD', interval: 'month', amount: 2900, included_credits: '100' })).status).toBe(201);
+    expect((await api.post('/v1/subscriptions', { customer: customer.id, plan })).status).toBe(201);
+    const [invoice] = (await api.get(`/v1/invoices?customer=${customer.id}`)).body.data;
+    expect(invoice).toMatchObject({ status: 'open' });
+    const hold = await newHold(customer.id, '60');
+    expect(await balance(api, customer.id)).toMatchObject({ available: '40', held: '60' });
+    expect((await api.post(`/v1/invoices/${invoice.id}/void`)).status).toBe(200);
+    // Before: 40 revoked, and the hold kept 60 of the revoked allowance to spend.
+    expect(await domainEvents(api, customer.id, 'credits.revoked')).toMatchObject([{ data: { invoice: invoice.id, credits: '100' } }]);
+    expect((await api.get(`/v1/holds/${hold.id}`)).body).toMatchObject({ status: 'active', held: '0' });
+    const captured = await api.post(`/v1/holds/${hold.id}/capture`, { event: { id: unique('ev'), type: meter.type, properties: { n: 10 } } });
+    expect(captured.body).toMatchObject({ status: 'captured', captured: '0', result: { credits: '10', debt: '10' } });
+    expect(await balance(api, customer.id)).toMatchObject({ available: '0', held: '0', debt: '10' });
+    await expectReconciled(api);
+  });
 });
