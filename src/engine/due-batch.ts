@@ -1,5 +1,5 @@
 import { summarizeBalance } from '../core/balance.ts';
-import type { CustomerRecord, GrantRecord } from '../store/records.ts';
+import type { CustomerRecord, GrantRecord, HoldRecord } from '../store/records.ts';
 import type { StoreTx } from '../store/store.ts';
 import { Changes, type Engine } from './context.ts';
 
@@ -83,6 +83,23 @@ export class DueBatch {
     const grants = byCustomer.get(customerId)!.filter((g) => !this.closedGrants.has(g.id));
     const none = { overageMicro: 0n, debtMicro: 0n, heldMicro: 0n };
     return summarizeBalance(grants.map((g, i) => ({ ...g, creationSeq: i })), none, nowMs).availableMicro;
+  }
+
+  /**
+   * The active holds of a customer of this kind's items, read once for all of them. Only the
+   * item whose customer it is changes them (a grant expiry reduces them, `releaseHeld`), through
+   * these very records.
+   */
+  async activeHolds(customerId: string): Promise<HoldRecord[]> {
+    const key = 'active holds';
+    let byCustomer = this.read.get(key) as Map<string, HoldRecord[]> | undefined;
+    if (byCustomer === undefined || !byCustomer.has(customerId)) {
+      const ids = [...new Set([...this.ofKind().map((i) => i.customerId), customerId])];
+      byCustomer = new Map(ids.map((id) => [id, [] as HoldRecord[]]));
+      for (const hold of await this.tx.grants.activeHoldsFor(ids)) byCustomer.get(hold.customerId)!.push(hold);
+      this.read.set(key, byCustomer);
+    }
+    return byCustomer.get(customerId)!;
   }
 
   private ofKind(): DueItem[] {

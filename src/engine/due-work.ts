@@ -1,7 +1,7 @@
 import type { Engine } from './context.ts';
 import { Changes } from './context.ts';
 import { checkDebt, closeGrant } from './grants.ts';
-import { expireHold } from './holds.ts';
+import { expireHold, heldOf, heldTotal, releaseHeld } from './holds.ts';
 import { balanceOf } from './balance.ts';
 import { refreshSignals } from './funding.ts';
 import type { StoreTx } from '../store/store.ts';
@@ -55,7 +55,12 @@ export const grantExpiry: DueWorkKind = {
     // only its own expiry moves it while the batch's expiries run.
     const grant = await batch.subject(item.id, async (ids) => new Map((await tx.grants.getMany(ids)).map((g) => [g.id, g])));
     if (!grant || grant.status !== 'active') return;
-    await closeGrant(tx, batch.changes, grant, 'expired', item.dueAtMs, null, grant.remainingMicro);
+    // What holds reserve of it expires with it: taken back from them first (PRODUCT §4, §5: an
+    // event stamped at or after its expiry never burns it, a hold's capture included).
+    const holds = await batch.activeHolds(item.customerId);
+    const held = holds.length === 0 ? [] : await heldOf(tx, item.customerId, new Set([grant.id]), holds);
+    const back = held.length === 0 ? 0n : (await releaseHeld(tx, batch.changes, held, heldTotal(held), grant.id, item.dueAtMs)).get(grant.id) ?? 0n;
+    await closeGrant(tx, batch.changes, grant, 'expired', item.dueAtMs, null, grant.remainingMicro + back);
     grant.status = 'expired';
     batch.grantClosed(grant.id);
     const customer = (await batch.customer(item.customerId))!;

@@ -207,10 +207,10 @@ export interface HeldShare {
  * yet: a claw-back counts them as what is left of their grants (PRODUCT §8) and takes back what
  * it needs of them with `releaseHeld`, so a later release cannot bring revoked credits back.
  */
-export async function heldOf(tx: StoreTx, customerId: string, grantIds: ReadonlySet<string>): Promise<HeldShare[]> {
+export async function heldOf(tx: StoreTx, customerId: string, grantIds: ReadonlySet<string>, activeHolds?: readonly HoldRecord[]): Promise<HeldShare[]> {
   const shares: HeldShare[] = [];
   if (grantIds.size === 0) return shares;
-  for (const hold of (await tx.grants.activeHolds(customerId)).reverse()) {
+  for (const hold of [...(activeHolds ?? await tx.grants.activeHolds(customerId))].reverse()) {
     for (const source of (await heldSources(tx, hold.id)).reverse()) {
       if (source.amountMicro > 0n && grantIds.has(source.grantId)) shares.push({ hold, grantId: source.grantId, amountMicro: source.amountMicro });
     }

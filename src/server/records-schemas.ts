@@ -127,7 +127,7 @@ export const Hold = record('Hold', 'Credits reserved for a long job.', {
   object: Type.Literal('hold'),
   customer: Type.String(),
   credits: Credits,
-  held: Type.String({ description: 'Credits it reserves now: its credits, less what a refund, a chargeback, or a void of the grant or invoice that gave them took back while it was active; 0 once closed.', examples: ['40'] }),
+  held: Type.String({ description: 'Credits it reserves now: its credits, less what a refund, a chargeback, the expiry or void of the grant that gave them, or the void of its invoice, took back while it was active; 0 once closed.', examples: ['40'] }),
   status: Type.String({ description: 'active, captured, released or expired.' }),
   expires_at: Time,
   event: NullableString,

@@ -310,4 +310,24 @@ describe.each(dialects)('holds on %s', (dialect) => {
     expect(await balance(api, customer.id)).toMatchObject({ available: '0', held: '0', debt: '10' });
     await expectReconciled(api);
   });
+
+  it('an expiry takes back what holds reserve of the grant: 50 expiring at 10 minutes and 50 more, 70 held; at 20 minutes a capture of 10 leaves 40', async () => {
+    const { api } = ctx;
+    const customer = await newCustomer(api);
+    const meter = await perUnitMeter(api);
+    const expiring = await newGrant(api, customer.id, '50', { expires_at: at(10 * 60 * seconds) });
+    const lasting = await newGrant(api, customer.id, '50');
+    const hold = await newHold(customer.id, '70', 3600);
+    expect(await balance(api, customer.id)).toMatchObject({ available: '30', held: '70' });
+    await advance(api, customer.clock!, at(20 * 60 * seconds));
+    expect(await domainEvents(api, customer.id, 'grant.expired')).toMatchObject([{ data: { grant: expiring.id, credits: '50' } }]);
+    expect(await domainEvents(api, customer.id, 'hold.reduced')).toMatchObject([{ data: { hold: hold.id, released: '50', held: '20', reduced_by: expiring.id } }]);
+    expect(await balance(api, customer.id)).toMatchObject({ available: '30', held: '20' });
+    const captured = await api.post(`/v1/holds/${hold.id}/capture`, { event: { id: unique('ev'), type: meter.type, properties: { n: 10 } } });
+    expect(captured.body).toMatchObject({ status: 'captured', captured: '10', result: { credits: '10', paid_by: [{ grant: hold.id, credits: '10' }] } });
+    // Before: the 10 were paid from what the hold kept of the grant expired at 10 minutes, and 50 were left.
+    expect(await balance(api, customer.id)).toMatchObject({ available: '40', held: '0', grants: [{ id: lasting.id, remaining: '40' }] });
+    expect((await api.get(`/v1/grants/${expiring.id}`)).body).toMatchObject({ status: 'expired', remaining: '0' });
+    await expectReconciled(api);
+  });
 });

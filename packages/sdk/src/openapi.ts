@@ -1885,7 +1885,7 @@ export interface components {
              */
             credits: string;
             /**
-             * @description Credits it reserves now: its credits, less what a refund, a chargeback, or a void of the grant or invoice that gave them took back while it was active; 0 once closed.
+             * @description Credits it reserves now: its credits, less what a refund, a chargeback, the expiry or void of the grant that gave them, or the void of its invoice, took back while it was active; 0 once closed.
              * @example 40
              */
             held: string;
@@ -4382,7 +4382,7 @@ export interface operations {
                          */
                         credits: string;
                         /**
-                         * @description Credits it reserves now: its credits, less what a refund, a chargeback, or a void of the grant or invoice that gave them took back while it was active; 0 once closed.
+                         * @description Credits it reserves now: its credits, less what a refund, a chargeback, the expiry or void of the grant that gave them, or the void of its invoice, took back while it was active; 0 once closed.
                          * @example 40
                          */
                         held: string;

@@ -220,6 +220,14 @@ export class GrantQueries {
     await this.c.run(`UPDATE holds SET held = ? WHERE id = ?`, [heldMicro, id]);
   }
 
+  /** The active holds of these customers (in id order), for due work that reads them for many at once. */
+  async activeHoldsFor(customerIds: readonly string[]): Promise<HoldRecord[]> {
+    if (customerIds.length === 0) return [];
+    const rows = await this.c.query(
+      `SELECT * FROM holds WHERE customer_id IN (${customerIds.map(() => '?').join(',')}) AND status = 'active' ORDER BY id`, [...customerIds]);
+    return rows.map(toHold);
+  }
+
   async activeHolds(customerId: string): Promise<HoldRecord[]> {
     const rows = await this.c.query(`SELECT * FROM holds WHERE customer_id = ? AND status = 'active' ORDER BY id`, [customerId]);
     return rows.map(toHold);
