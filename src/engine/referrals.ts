@@ -73,12 +73,15 @@ export async function createReferral(engine: Engine, input: CreateReferralInput)
 
 /**
  * Called by the payment flow, inside its transaction, when an invoice becomes paid: if it is the
- * first paid invoice of a referred customer whose referral is pending, the referrer (and, when
- * set, the referred customer) get promotional grants of source `referral`, linked to the referral
- * and the invoice, and the referral is marked rewarded, with a `referral.rewarded` event.
+ * first invoice of a referred customer paid with money (not only from the balance) whose
+ * referral is pending, the referrer (and, when set, the referred customer) get promotional grants
+ * of source `referral`, linked to the referral and the invoice, and the referral is marked
+ * rewarded, with a `referral.rewarded` event. An invoice the balance paid in full rewards nothing:
+ * the balance of a customer who has paid no money is goodwill or the credit of a fee never paid,
+ * and balance that earlier money became came from an invoice that rewarded already.
  */
 export async function rewardReferral(engine: Engine, tx: StoreTx, changes: Changes, invoice: InvoiceRecord, nowMs: number): Promise<void> {
-  if (invoice.totalMinor <= 0n) return;
+  if (invoice.totalMinor <= 0n || invoice.amountPaidMinor <= invoice.balanceAppliedMinor) return;
   const referral = await tx.referrals.ofReferred(invoice.customerId);
   if (!referral || referral.status !== 'pending') return;
   await tx.lockCustomers([referral.referrerId, referral.referredId]);

@@ -105,7 +105,7 @@ export const ReferralClawBack = record('ReferralClawBack', 'The unspent part of 
   created_at: Time,
 });
 
-export const Referral = record('Referral', "A referral: rewards when the referred customer's first invoice is paid, clawed back with its money.", {
+export const Referral = record('Referral', "A referral: rewards when the referred customer's first invoice is paid with money (not only from the balance), clawed back with its money.", {
   id: Type.String({ description: 'rfl_…' }),
   object: Type.Literal('referral'),
   referrer: Type.String(),
@@ -113,7 +113,7 @@ export const Referral = record('Referral', "A referral: rewards when the referre
   reward_credits: CreditsOut,
   referred_credits: Nullable(CreditsOut),
   status: Type.Union([Type.Literal('pending'), Type.Literal('rewarded')]),
-  invoice: Nullable(Type.String({ description: "The referred customer's first paid invoice." })),
+  invoice: Nullable(Type.String({ description: "The referred customer's first invoice paid with money." })),
   referrer_grant: Nullable(Type.String()),
   referred_grant: Nullable(Type.String()),
   rewarded_at: Nullable(Time),

@@ -108,6 +108,45 @@ describe.each(dialects)('referrals on %s', (dialect) => {
     expect((await api.get('/v1/reconciliation')).body.ok).toBe(true);
   });
 
+  it('an invoice the balance paid in full rewards nothing: not from goodwill, nor from the credit of a fee never paid; the first paid in money does', async () => {
+    const api = ctx.api;
+    const clock = await newClock(api);
+    const [a, b, c] = [await newCustomer(api, { clock }), await newCustomer(api, { clock }), await newCustomer(api, { clock })];
+    const toB = (await api.post('/v1/referrals', { referrer: a.id, referred: b.id, reward_credits: '20' })).body;
+    const toC = (await api.post('/v1/referrals', { referrer: a.id, referred: c.id, reward_credits: '7' })).body;
+
+    // B's 29.00 first invoice is paid by a goodwill note: B has paid nothing.
+    expect((await api.post('/v1/credit_notes', { customer: b.id, amount: 2900, reason: 'welcome' })).status).toBe(201);
+    const first = await firstInvoice(api, b.id);
+    expect(first).toMatchObject({ status: 'paid', balance_applied: 2900, amount_due: 0 });
+    // Before: rewarded, 20 credits to A for a customer who had paid nothing.
+    expect((await api.get(`/v1/referrals/${toB.id}`)).body).toMatchObject({ status: 'pending', invoice: null });
+    expect((await balance(api, a.id)).available).toBe('0');
+    // June's invoice, paid in money, is the first payment: it rewards.
+    await advance(api, clock, '2026-06-01T00:00:00Z');
+    const june = (await api.get(`/v1/invoices?customer=${b.id}`)).body.data.find((i: any) => i.id !== first.id);
+    expect((await api.post(`/v1/invoices/${june.id}/payments`, { amount: 2900 })).status).toBe(201);
+    expect((await api.get(`/v1/referrals/${toC.id}`)).body.status).toBe('pending');
+    expect((await api.get(`/v1/referrals/${toB.id}`)).body).toMatchObject({ status: 'rewarded', invoice: june.id });
+    expect((await balance(api, a.id)).available).toBe('20');
+
+    // C cancels 29.00 unpaid on 1 June with the period almost whole left, and its credit pays a new plan's invoice.
+    const open = await firstInvoice(api, c.id);
+    expect(open.status).toBe('open');
+    const cSub = (await api.get(`/v1/subscriptions?customer=${c.id}`)).body.data[0];
+    expect((await api.post(`/v1/subscriptions/${cSub.id}/cancel`, { timing: 'immediate' })).status).toBe(200);
+    expect((await balance(api, c.id)).money_balance).toEqual([{ currency: 'USD', amount: 2900 }]);
+    const small = unique('plan');
+    expect((await api.post('/v1/plans', { code: small, name: 'Solo', currency: 'USD', interval: 'month', amount: 900, included_credits: '10' })).status).toBe(201);
+    expect((await api.post('/v1/subscriptions', { customer: c.id, plan: small })).status).toBe(201);
+    const solo = (await api.get(`/v1/invoices?customer=${c.id}`)).body.data.find((i: any) => i.kind !== 'final' && i.total === 900);
+    expect(solo).toMatchObject({ status: 'paid', balance_applied: 900 });
+    // Before: rewarded by an invoice paid from the credit of a fee C never paid.
+    expect((await api.get(`/v1/referrals/${toC.id}`)).body.status).toBe('pending');
+    expect((await balance(api, a.id)).available).toBe('20');
+    expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
+  });
+
   it('refuses a self-referral, a customer referred twice, negative credits, unknown customers, a customer who has paid; nothing is stored', async () => {
     const api = ctx.api;
     const [a, b, c] = [await newCustomer(api), await newCustomer(api), await newCustomer(api)];

@@ -717,14 +717,14 @@ async function checkCustomer(api: Api, model: Model, customer: string): Promise<
 
 /**
  * A referral rewards the referred customer's first paid invoice, once (PRODUCT §15): rewarded
- * exactly when an invoice of it with something to pay is paid (a referral is made only before any
- * payment), by the earliest such invoice, with grants of the terms' credits; claw-backs name
- * returns on that invoice and take no more than each reward.
+ * exactly when an invoice of it with something to pay is paid, with money and not only from the
+ * balance (a referral is made only before any payment), by the earliest such invoice, with grants
+ * of the terms' credits; claw-backs name returns on that invoice and take no more than each reward.
  */
 async function checkReferral(api: Api, id: string): Promise<void> {
   const referral = (await send(api, 'GET', `/v1/referrals/${id}`)).body;
   const shown = JSON.stringify(referral);
-  const paid = (await invoicesOf(api, referral.referred)).filter((i) => i.status === 'paid' && i.total > 0);
+  const paid = (await invoicesOf(api, referral.referred)).filter((i) => i.status === 'paid' && i.total > 0 && i.amount_paid > i.balance_applied);
   if (paid.length === 0) {
     expect(referral, shown).toMatchObject({ status: 'pending', invoice: null, referrer_grant: null, referred_grant: null, claw_backs: [] });
     return;

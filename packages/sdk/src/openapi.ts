@@ -2780,7 +2780,7 @@ export interface components {
              */
             created_at: string;
         };
-        /** @description A referral: rewards when the referred customer's first invoice is paid, clawed back with its money. */
+        /** @description A referral: rewards when the referred customer's first invoice is paid with money (not only from the balance), clawed back with its money. */
         Referral: {
             /** @description rfl_… */
             id: string;
@@ -2799,7 +2799,7 @@ export interface components {
              */
             referred_credits: string | null;
             status: "pending" | "rewarded";
-            /** @description The referred customer's first paid invoice. */
+            /** @description The referred customer's first invoice paid with money. */
             invoice: string | null;
             referrer_grant: string | null;
             referred_grant: string | null;

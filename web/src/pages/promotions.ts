@@ -65,7 +65,7 @@ export async function referralsPage(session: Session, _params: string[], query: 
     ? r.claw_backs.map((c) => h('div', {}, `${credits(c.credits)} from `, customerLink(c.customer), ' by ', link(`#/records/${c.return}`, c.return)))
     : '—';
   return h('div', {}, h('h1', {}, 'Referrals'),
-    h('p', { class: 'muted' }, 'Rewards are promotional grants made when the referred customer\'s first invoice is paid; a refund or lost chargeback of that invoice within 60 days takes back what is unspent.'),
+    h('p', { class: 'muted' }, 'Rewards are promotional grants made when the referred customer\'s first invoice is paid with money (not only from the balance); a refund or lost chargeback of that invoice within 60 days takes back what is unspent.'),
     section('Referrals', table(['Created', 'Referrer', 'Referred', 'Reward', 'Referred gets', 'Status', 'First paid invoice', 'Rewarded', 'Clawed back'],
       page.data.map((r) => [when(r.created_at), customerLink(r.referrer), customerLink(r.referred), credits(r.reward_credits), r.referred_credits === null ? '—' : credits(r.referred_credits),
         h('span', { class: `badge ${r.status === 'rewarded' ? 'good' : 'warn'}`, title: r.id }, r.status), r.invoice ? link(`#/invoices/${r.invoice}`, r.invoice) : '—', when(r.rewarded_at), clawed(r)]),
