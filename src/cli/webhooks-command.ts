@@ -1,6 +1,7 @@
 import type { Engine } from '../engine/context.ts';
 import { parseTimestamp } from '../core/time.ts';
 import { limits } from '../engine/limits.ts';
+import { parseArgs } from './args.ts';
 import { replayEvents } from '../integrations/webhooks/fan-out.ts';
 import { webhookDeliveryView } from '../server/webhook-views.ts';
 
@@ -18,14 +19,21 @@ export const webhooksUsage = `  webhooks deliveries <endpoint> [--limit N] [--st
  */
 export async function webhooksCommand(engine: Engine, args: readonly string[]): Promise<number> {
   const [sub, id, ...rest] = args;
-  const option = (name: string): string | undefined => {
-    const at = rest.indexOf(`--${name}`);
-    return at >= 0 ? rest[at + 1] : undefined;
-  };
+  // Options are checked as the other commands check theirs: an unknown one, one without its value,
+  // or a limit that is not a number was ignored, or reached the database as NaN.
+  const { options, flags, positional, bad } = parseArgs(rest, ['limit', 'starting-after', 'since']);
+  const allowed = sub === 'deliveries' ? ['limit', 'starting-after'] : sub === 'replay' ? ['since'] : [];
+  const unknown = [...flags, ...[...options.keys()].filter((name) => !allowed.includes(name))][0];
+  if (bad || unknown !== undefined || positional.length > 0) {
+    return failWith(`${bad ?? (unknown !== undefined ? `unknown option --${unknown}` : `unexpected argument ${positional[0]}`)}\nusage:\n${webhooksUsage}`, 2);
+  }
+  const option = (name: string): string | undefined => options.get(name)?.at(-1);
   const store = engine.store.read.webhooks;
   if (sub === 'deliveries' && id) {
+    const limitText = option('limit') ?? String(limits.pageSizeMax);
+    if (!/^[0-9]{1,3}$/.test(limitText)) return failWith(`--limit takes a page size, 1 to ${limits.pageSizeMax}\nusage:\n${webhooksUsage}`, 2);
     if (!(await store.endpoint(id))) return failWith(`webhook_endpoint_not_found: no webhook endpoint ${id}`);
-    const limit = Math.min(Math.max(Number(option('limit') ?? limits.pageSizeMax), 1), limits.pageSizeMax);
+    const limit = Math.min(Math.max(Number(limitText), 1), limits.pageSizeMax);
     const page = await store.listDeliveries(id, { limit, startingAfter: option('starting-after') });
     if (page.cursorUnknown) return failWith(`cursor_not_found: no delivery ${option('starting-after')} of webhook endpoint ${id}`);
     const latest = page.data;

@@ -66,5 +66,19 @@ describe.each(dialects)('tally webhooks on %s', (dialect) => {
     const unknown = await tally('webhooks', 'deliveries', endpoint.id, '--starting-after', 'dlv_missing');
     expect([unknown.code, unknown.stdout]).toEqual([1, '']);
     expect(unknown.stderr).toContain('cursor_not_found');
+    // Bad options are refused as the other commands refuse theirs: a limit that is no number
+    // reached the database (SQLite: "datatype mismatch"), an unknown option was ignored.
+    for (const [args, message] of [
+      [['webhooks', 'deliveries', endpoint.id, '--limit', 'ten'], '--limit takes a page size'],
+      [['webhooks', 'deliveries', endpoint.id, '--bogus'], 'unknown option --bogus'],
+      [['webhooks', 'deliveries', endpoint.id, '--since', '2000-01-01T00:00:00Z'], 'unknown option --since'],
+      [['webhooks', 'replay', endpoint.id, '--since', '2000-01-01T00:00:00Z', '--limit', '5'], 'unknown option --limit'],
+      [['webhooks', 'deliveries', endpoint.id, '--limit'], '--limit needs a value'],
+    ] as const) {
+      const refused = await tally(...args);
+      expect([refused.code, refused.stdout], args.join(' ')).toEqual([2, '']);
+      expect(refused.stderr, args.join(' ')).toContain(message);
+    }
+    expect((await engine.store.read.webhooks.listDeliveries(endpoint.id, { limit: 10 })).data).toHaveLength(2);
   }, 120_000);
 });
