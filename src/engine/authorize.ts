@@ -177,7 +177,8 @@ async function quickAuthorization(engine: Engine, ref: string, input: AuthorizeI
   let eventAtMs: number | null = null;
   if (input.event !== undefined) {
     const candidate = validateUnstoredUsageEvent({ id: 'authorize', ...(input.event as object) }, unreadCustomerRef);
-    if (isRejection(candidate)) return null;
+    // An event that names a customer is checked against the one asked by the general path.
+    if (isRejection(candidate) || (input.event as { customer?: unknown }).customer !== undefined) return null;
     const remembered = meterCatalogues.of(engine).get(candidate.type);
     if (remembered === undefined) return null;
     known = remembered;
@@ -295,6 +296,10 @@ async function authorizeWithin(engine: Engine, tx: StoreTx, ref: string, input: 
   if (input.event !== undefined) {
     const candidate = validateUnstoredUsageEvent({ id: 'authorize', ...(input.event as object) }, customer.id);
     if (isRejection(candidate)) return invalid([{ field: `event.${candidate.field ?? ''}`, code: candidate.code, message: candidate.message }]);
+    const named = (input.event as { customer?: unknown }).customer;
+    if (named !== undefined && named !== customer.id && (customer.externalId === null || named !== customer.externalId)) {
+      return invalid([{ field: 'event.customer', code: 'customer_mismatch', message: `The authorization is asked for customer ${customer.id}; the event names another.` }]);
+    }
     const atMs = candidate.timestampMs ?? nowMs;
     const outside = outsideWindow(engine.settings, atMs, nowMs);
     if (outside !== null) return invalid([{ field: 'event.timestamp', ...outside }]);

@@ -90,6 +90,11 @@ export async function captureHold(engine: Engine, holdId: string, rawEvent: unkn
     const hold = (await tx.grants.getHold(holdId))!;
     if (hold.status !== 'active') return fail('hold_not_active', `The hold is ${hold.status}.`, { details: { status: hold.status } });
     const customer = (await tx.customers.find(hold.customerId))!;
+    // The hold names the customer; an event may name it too (by id or external_id), never another.
+    const named = (rawEvent as { customer?: unknown }).customer;
+    if (named !== undefined && named !== customer.id && (customer.externalId === null || named !== customer.externalId)) {
+      return invalid([{ field: 'event.customer', code: 'customer_mismatch', message: `The hold is customer ${customer.id}'s; the event names another.` }]);
+    }
     const nowMs = await customerNow(engine, tx, customer);
     if (hold.expiresAtMs <= nowMs) return fail('hold_expired', 'The hold has expired.');
     const changes = new Changes(engine);

@@ -161,4 +161,25 @@ describe.each(dialects)('authorize on %s', (dialect) => {
       expect(await balance(api, customer.id)).toMatchObject({ available: '100' });
     }
   });
+
+  it('refuses an event that names another customer than the one asked, and prices one that names it', async () => {
+    const { api } = ctx;
+    const meter = await perUnitMeter(api);
+    const other = await newCustomer(api, { clock: null });
+    for (const customer of [await newCustomer(api), await newCustomer(api, { clock: null })]) {
+      await newGrant(api, customer.id, '10');
+      // The meter known to the quick path first.
+      expect((await api.post(`/v1/customers/${customer.id}/authorize`, { event: { type: meter.type, properties: { n: 1 } } })).status).toBe(200);
+      for (const named of [other.id, other.externalId, unique('ghost')]) {
+        // Before: 200, priced for the customer asked whatever the event named.
+        const refused = await api.post(`/v1/customers/${customer.id}/authorize`, { event: { customer: named, type: meter.type, properties: { n: 4 } } });
+        expect(refused.status, JSON.stringify(refused.body)).toBe(400);
+        expect(refused.body.error.details.fields).toMatchObject([{ field: 'event.customer', code: 'customer_mismatch' }]);
+      }
+      for (const named of [customer.id, customer.externalId]) {
+        const own = await api.post(`/v1/customers/${customer.externalId}/authorize`, { event: { customer: named, type: meter.type, properties: { n: 4 } } });
+        expect(own.body).toEqual({ allowed: true, available: '10', cost: '4', reason: 'within_balance' });
+      }
+    }
+  });
 });

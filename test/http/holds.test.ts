@@ -330,4 +330,28 @@ describe.each(dialects)('holds on %s', (dialect) => {
     expect((await api.get(`/v1/grants/${expiring.id}`)).body).toMatchObject({ status: 'expired', remaining: '0' });
     await expectReconciled(api);
   });
+
+  it('refuses a capture whose event names another customer than the hold\'s, and takes one that names its own', async () => {
+    const { api } = ctx;
+    const customer = await newCustomer(api);
+    const other = await newCustomer(api);
+    const meter = await perUnitMeter(api);
+    await newGrant(api, customer.id, '100');
+    await newGrant(api, other.id, '100');
+    const hold = await newHold(customer.id, '20');
+    for (const named of [other.id, other.externalId, unique('ghost')]) {
+      const eventId = unique('ev');
+      // Before: 200, the event charged to the hold's customer under another customer's name.
+      const refused = await api.post(`/v1/holds/${hold.id}/capture`, { event: { id: eventId, customer: named, type: meter.type, properties: { n: 5 } } });
+      expect(refused.status, JSON.stringify(refused.body)).toBe(400);
+      expect(refused.body.error.details.fields).toMatchObject([{ field: 'event.customer', code: 'customer_mismatch' }]);
+      expect((await api.get(`/v1/usage_events/${eventId}`)).status).toBe(404);
+    }
+    expect((await api.get(`/v1/holds/${hold.id}`)).body).toMatchObject({ status: 'active', held: '20' });
+    const own = await api.post(`/v1/holds/${hold.id}/capture`, { event: { id: unique('ev'), customer: customer.externalId, type: meter.type, properties: { n: 5 } } });
+    expect(own.status, JSON.stringify(own.body)).toBe(200);
+    expect(own.body).toMatchObject({ status: 'captured', captured: '5' });
+    expect(await balance(api, customer.id)).toMatchObject({ available: '95', held: '0' });
+    expect(await balance(api, other.id)).toMatchObject({ available: '100' });
+  });
 });
