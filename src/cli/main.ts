@@ -6,6 +6,7 @@ import { openDatabase } from '../store/open-database.ts';
 import { migrate } from '../store/migrations.ts';
 import { systemClock } from '../engine/clock.ts';
 import { startServer } from './serve.ts';
+import { portFromEnv } from './settings.ts';
 
 /**
  * `tally <command>`: serve (the HTTP server and the scheduler), migrate, and the commands added
@@ -35,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
   const [command = 'help', ...rest] = argv;
   switch (command) {
     case 'serve':
-      await startServer({ databaseUrl: databaseUrl(), port: Number(process.env.PORT ?? 8080), host: process.env.HOST ?? '0.0.0.0', adminKey: adminKey() });
+      await startServer({ databaseUrl: databaseUrl(), port: portFromEnv(process.env), host: process.env.HOST ?? '0.0.0.0', adminKey: adminKey() });
       return -1;
     case 'migrate': {
       const db = await openDatabase(databaseUrl());

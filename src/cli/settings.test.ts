@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { settingsFromEnv, sqliteCacheMibFromEnv, sqliteWalCoalescingFromEnv, sqliteWriterThreadFromEnv } from './settings.ts';
+import { portFromEnv, settingsFromEnv, sqliteCacheMibFromEnv, sqliteWalCoalescingFromEnv, sqliteWriterThreadFromEnv } from './settings.ts';
 
 describe('settings from the environment', () => {
   it('reads the dunning and grace settings, and leaves the defaults alone when unset', () => {
@@ -52,6 +52,12 @@ describe('settings from the environment', () => {
     expect(sqliteWriterThreadFromEnv({ TALLY_SQLITE_WRITER_THREAD: 'off' })).toBe(false);
     for (const bad of ['1', 'yes', 'On']) {
       expect(() => sqliteWriterThreadFromEnv({ TALLY_SQLITE_WRITER_THREAD: bad }), bad).toThrow(/TALLY_SQLITE_WRITER_THREAD/);
+    }
+  });
+  it('reads PORT: 8080 unset or empty, a whole number up to 65535, and stops on anything else', () => {
+    expect([portFromEnv({}), portFromEnv({ PORT: '' }), portFromEnv({ PORT: '0' }), portFromEnv({ PORT: '65535' })]).toEqual([8080, 8080, 0, 65_535]);
+    for (const bad of ['abc', '80.5', '-1', '65536', ' 80', '1e3']) {
+      expect(() => portFromEnv({ PORT: bad }), bad).toThrow(`PORT must be a whole number from 0 to 65535, not ${JSON.stringify(bad)}.`);
     }
   });
 });

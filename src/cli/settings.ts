@@ -59,6 +59,18 @@ export function sqliteCacheMibFromEnv(env: NodeJS.ProcessEnv): number | undefine
 }
 
 /**
+ * The HTTP port from PORT: 8080 when unset or empty (an empty PORT was read as 0, a random port),
+ * else a whole number from 0 to 65535. A bad value stops the server at start with this message,
+ * not the HTTP server's own about a NaN.
+ */
+export function portFromEnv(env: NodeJS.ProcessEnv): number {
+  const value = env.PORT;
+  if (value === undefined || value === '') return 8080;
+  if (!/^[0-9]{1,5}$/.test(value) || Number(value) > 65_535) throw new Error(`PORT must be a whole number from 0 to 65535, not ${JSON.stringify(value)}.`);
+  return Number(value);
+}
+
+/**
  * Whether ingestion's writes go to SQLite's writer thread (src/store/sqlite/writer-thread.ts), from
  * TALLY_SQLITE_WRITER_THREAD: `on` or `off` (the default). Undefined when unset. A bad value stops
  * the server at start.
