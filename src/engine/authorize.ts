@@ -8,6 +8,7 @@ import { calendarMonthAt } from '../core/periods.ts';
 import { uniqueKey, type StoreTx, type UniqueValueKey } from '../store/store.ts';
 import { customerNow, type Engine } from './context.ts';
 import { FieldCheck } from './input.ts';
+import { limits } from './limits.ts';
 import { availableOfGrants } from './funding.ts';
 import { usageContextFrom, usageContextOf, withoutSubscriptions, type UsageContext } from './usage-context.ts';
 import { isRejection, outsideWindow, validateUnstoredUsageEvent, type UsageCandidate } from './usage-validation.ts';
@@ -233,10 +234,17 @@ async function quickAuthorization(engine: Engine, ref: string, input: AuthorizeI
     }
   }
   let costMicro = credits ?? 0n;
+  let eventMicro = 0n;
+  let beyond = false;
   meters.forEach((meter, i) => {
     const before = found.totals[i]!;
-    costMicro += marginalCost(usage.rate(found.customerId, meter, atMs), before, nextQuantity(meter.aggregation, before, readings[i]!, false));
+    const after = nextQuantity(meter.aggregation, before, readings[i]!, false);
+    if (after > limits.creditsMaxMicro) beyond = true;
+    eventMicro += marginalCost(usage.rate(found.customerId, meter, atMs), before, after);
   });
+  // Beyond what ingestion stores: refused, by the general path.
+  if (beyond || eventMicro > limits.creditsMaxMicro) return null;
+  costMicro += eventMicro;
   const availableMicro = availableOfGrants(found.grants, nowMs);
   const decided = decision(found.overageEnabled, availableMicro, costMicro);
   if (decided !== null) return ok(decided);
@@ -357,12 +365,20 @@ async function eventCost(
   const quantities = await tx.usage.quantitiesIn(customer.id, periodStartMs, meters.map((m) => m.id));
   const seen = uniques.length > 0 ? await tx.usage.seenValues(uniques) : null;
   let costMicro = 0n;
+  let beyond = false;
   meters.forEach((meter, i) => {
     const reading = readings[i]!;
     const before = quantities.get(meter.id) ?? 0n;
     const wasSeen = reading.kind === 'unique' && seen!.has(uniqueKey({ customerId: customer.id, meterId: meter.id, periodStartMs, value: reading.value }));
-    costMicro += marginalCost(usage.rate(customer.id, meter, atMs), before, nextQuantity(meter.aggregation, before, reading, wasSeen));
+    const after = nextQuantity(meter.aggregation, before, reading, wasSeen);
+    if (after > limits.creditsMaxMicro) beyond = true;
+    costMicro += marginalCost(usage.rate(customer.id, meter, atMs), before, after);
   });
+  // As ingestion: an event that would charge, or bring a period's quantity, beyond the largest
+  // amount stored is refused, so it is never allowed here.
+  if (beyond || costMicro > limits.creditsMaxMicro) {
+    return invalid([{ field: 'event.properties', code: 'amount_out_of_range', message: 'This event would charge or count more than the largest amount Tally stores.' }]);
+  }
   return ok(costMicro);
 }
 

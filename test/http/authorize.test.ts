@@ -182,4 +182,22 @@ describe.each(dialects)('authorize on %s', (dialect) => {
       }
     }
   });
+
+  it('refuses an event ingestion would refuse as beyond the largest amount, even with overage on, on either path', async () => {
+    const { api } = ctx;
+    const pricey = await perUnitMeter(api, '1000000');
+    for (const customer of [await newCustomer(api, { overage: true }), await newCustomer(api, { overage: true, clock: null })]) {
+      // 10^12 credits is the most one event may charge: allowed with overage on, as ingestion charges it.
+      const most = await api.post(`/v1/customers/${customer.id}/authorize`, { event: { type: pricey.type, properties: { n: '1000000' } } });
+      expect(most.body).toEqual({ allowed: true, available: '0', cost: '1000000000000', reason: 'overage_allowed' });
+      for (let i = 0; i < 2; i++) {
+        // Before: 200 {allowed: true, cost: "1000000000001"}, for an event ingestion refuses.
+        const beyond = await api.post(`/v1/customers/${customer.id}/authorize`, { event: { type: pricey.type, properties: { n: '1000000.000001' } } });
+        expect(beyond.status, JSON.stringify(beyond.body)).toBe(400);
+        expect(beyond.body.error.details.fields).toMatchObject([{ field: 'event.properties', code: 'amount_out_of_range' }]);
+      }
+      const [ingested] = await ingest(api, [{ id: unique('ev'), customer: customer.id, type: pricey.type, properties: { n: '1000000.000001' } }]);
+      expect(ingested).toMatchObject({ status: 'rejected', error: { code: 'amount_out_of_range' } });
+    }
+  });
 });
