@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { complementFraction, keptShare, prorate, remainingFraction, timesFraction, whole, type Fraction } from './proration.ts';
+import { complementFraction, creditTakenBack, keptShare, prorate, remainingFraction, timesFraction, whole, type Fraction } from './proration.ts';
 
 const at = (text: string): number => Date.parse(text);
 
@@ -91,5 +91,17 @@ describe('keptShare', () => {
         expect(credit + returned <= charges).toBe(true);
         expect(credit <= charge).toBe(true);
       }));
+  });
+});
+
+describe('creditTakenBack', () => {
+  it('takes a refund of the credited fee off its other charges and used time first, then off the credit it gave', () => {
+    // 31.00 fee, 21.00 credited against a 42.00 upgrade: its first 10.00 of refunds are its used time.
+    expect(creditTakenBack(2100n, 0n, 3100n, 1000n)).toBe(0n);
+    expect(creditTakenBack(2100n, 0n, 3100n, 1500n)).toBe(500n);
+    expect(creditTakenBack(2100n, 0n, 3100n, 3100n)).toBe(2100n);
+    // A downgrade: 42.00 credited, 21.00 of it beyond the new charge became a note; at most 21.00 is on the charge.
+    expect(creditTakenBack(4200n, 2100n, 6200n, 4100n)).toBe(2100n);
+    expect(creditTakenBack(4200n, 2100n, 6200n, 2000n)).toBe(0n);
   });
 });

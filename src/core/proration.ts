@@ -67,3 +67,19 @@ export function keptShare(chargeMinor: bigint, chargesMinor: bigint, returnedMin
   const kept = chargeMinor - fromCharge;
   return { numerator: kept > 0n ? kept : 0n, denominator: chargeMinor };
 }
+
+/**
+ * What refunds and chargebacks of an earlier fee took back of the credit that fee gave against a
+ * plan change's charge: the credit (`creditMinor`, less the `excessMinor` beyond the charge that
+ * became a credit note) paid part of the new charge with the earlier fee's money, so once the
+ * earlier invoice has returned more than its other charges and the fee's used time
+ * (`creditedChargesMinor − creditMinor`), the rest of what it returned came out of that credit.
+ * The change's charge then kept that much less: it counts as returned of it (`keptShare`), so a
+ * later change or cancellation does not credit again money the earlier refund gave back.
+ */
+export function creditTakenBack(creditMinor: bigint, excessMinor: bigint, creditedChargesMinor: bigint, creditedReturnedMinor: bigint): bigint {
+  const usedMinor = creditMinor - excessMinor;
+  const reachMinor = creditedReturnedMinor - (creditedChargesMinor - creditMinor);
+  if (usedMinor <= 0n || reachMinor <= 0n) return 0n;
+  return reachMinor < usedMinor ? reachMinor : usedMinor;
+}

@@ -1,8 +1,8 @@
 import { fail, invalid, notFound, ok, type Outcome } from '../core/errors.ts';
 import { prorationCredits, prorationLines, sumLines, type LineDraft } from '../core/plans.ts';
 import { invoiceExcessMinor } from '../core/customer-balance.ts';
-import { keptShare, remainingFraction, whole, type Fraction } from '../core/proration.ts';
-import type { SubscriptionRecord } from '../store/records.ts';
+import { creditTakenBack, keptShare, remainingFraction, whole, type Fraction } from '../core/proration.ts';
+import type { InvoiceRecord, SubscriptionRecord } from '../store/records.ts';
 import type { StoreTx } from '../store/store.ts';
 import { Changes, customerNow, findCustomerLocked, readLocked, type Engine } from './context.ts';
 import { FieldCheck } from './input.ts';
@@ -78,8 +78,20 @@ async function unusedFeeCredited(tx: StoreTx, sub: SubscriptionRecord, nowMs: nu
   const fee = await tx.billing.feeInvoice(sub.id, sub.periodStartMs, nowMs);
   if (!fee) return { kept: whole, invoiceId: null };
   if (fee.status === 'void' || fee.status === 'uncollectible') return null;
-  return { kept: keptShare(fee.chargeMinor, fee.chargesMinor, fee.returnedMinor), invoiceId: fee.invoiceId };
+  let returnedMinor = fee.returnedMinor;
+  // A plan change's charge paid in part by the credit of the fee before it: what refunds of that
+  // fee's invoice took back of the credit is no longer paid (`creditTakenBack`).
+  const invoice = (await tx.billing.invoice(fee.invoiceId))!;
+  const credit = invoice.lines.find((l) => l.type === 'proration_credit' && l.amountMinor < 0n && l.refs.fee_invoice !== undefined);
+  const credited = credit ? await tx.billing.invoice(credit.refs.fee_invoice!) : null;
+  if (credit && credited) {
+    returnedMinor += creditTakenBack(-credit.amountMinor, invoiceExcessMinor(invoice.totalMinor), positiveLinesMinor(credited),
+      credited.amountRefundedMinor + credited.amountChargedBackMinor);
+  }
+  return { kept: keptShare(fee.chargeMinor, fee.chargesMinor, returnedMinor), invoiceId: fee.invoiceId };
 }
+
+const positiveLinesMinor = (invoice: InvoiceRecord): bigint => invoice.lines.reduce((sum, l) => (l.amountMinor > 0n ? sum + l.amountMinor : sum), 0n);
 
 /**
  * Whether the note for a credit beyond the new charges may be paid out: not when a note that is

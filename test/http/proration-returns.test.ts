@@ -83,6 +83,32 @@ describe.each(dialects)('proration after refunds on %s', (dialect) => {
     expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
   });
 
+  it('an upgrade paid partly by the old fee\'s credit: once both invoices are refunded in full, a cancellation credits nothing more', async () => {
+    const { api } = ctx;
+    const [small, large] = [await newPlan(api, 3100, '310'), await newPlan(api, 6200, '620')];
+    const s = await paidSubscription(api, small);
+    await advance(api, s.clock, '2026-03-11T00:00:00Z');
+    expect((await api.post(`/v1/subscriptions/${s.sub.id}/change`, { plan: large.code, timing: 'immediate' })).status).toBe(200);
+    const upgrade = (await listAll(api, `/v1/invoices?customer=${s.customer}`)).find((i) => i.kind === 'proration');
+    // 21/31 of 31.00 credited against 21/31 of 62.00: 21.00 left to pay.
+    expect(upgrade.lines.map((l: any) => [l.type, l.amount])).toEqual([['proration_credit', -2100], ['proration_charge', 4200]]);
+    expect((await api.post(`/v1/invoices/${upgrade.id}/payments`, { amount: 2100 })).status).toBe(201);
+    // Every cent paid (31.00 + 21.00) is refunded.
+    for (const [invoice, amount] of [[s.fee.id, 3100], [upgrade.id, 2100]] as const) {
+      const refund = await api.post('/v1/refunds', { invoice, amount, reason: 'requested_by_customer', credit_policy: 'none' });
+      expect(refund.status, JSON.stringify(refund.body)).toBe(201);
+    }
+    await advance(api, s.clock, '2026-03-21T00:00:00Z');
+    expect((await api.post(`/v1/subscriptions/${s.sub.id}/cancel`, { timing: 'immediate' })).status).toBe(200);
+    // Before: 11/31 of 62.00 on the half the upgrade's own refund left, 11.00 as a refundable note:
+    // 63.00 back for 52.00 paid. The other half of its charge was the small fee's credit, which that
+    // fee's refund gave back.
+    expect(await linesOf(api, s.customer, 'final')).toEqual([[['proration_credit', 0]]]);
+    expect(await balance(api, s.customer)).toMatchObject({ debt: '0', money_balance: [] });
+    expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
+    await expectLedgerConsistent(api);
+  });
+
   it('after a cancellation credited 21.00 of a 31.00 fee as balance, at most 10.00 of that fee can be refunded', async () => {
     const { api } = ctx;
     const s = await paidSubscription(api, await newPlan(api, 3100, '310'));

@@ -255,8 +255,19 @@ async function feeCharged(api: Api, customer: string, subscription: string, peri
   if (latest === null) return { credited: true, kept: [1n, 1n] };
   const { invoice, charge } = latest;
   if (invoice.status === 'void' || invoice.status === 'uncollectible') return { credited: false, kept: [1n, 1n] };
-  const others = sum(invoice.lines.filter((l: any) => l.amount > 0).map((l: any) => l.amount)) - charge;
-  const fromCharge = invoice.amount_refunded + invoice.amount_charged_back - others;
+  const charges = (i: any): number => sum(i.lines.filter((l: any) => l.amount > 0).map((l: any) => l.amount));
+  const others = charges(invoice) - charge;
+  let returned = invoice.amount_refunded + invoice.amount_charged_back;
+  // The credit of the fee before a change paid part of its charge: what that fee's refunds reach
+  // of it, beyond the fee's other charges and used time, counts as returned of the charge.
+  const credit = invoice.lines.find((l: any) => l.type === 'proration_credit' && l.amount < 0 && l.refs.fee_invoice);
+  const credited = credit ? (await invoicesOf(api, customer)).find((i) => i.id === credit.refs.fee_invoice) : undefined;
+  if (credit && credited) {
+    const used = -credit.amount - Math.max(0, -invoice.total);
+    const reach = credited.amount_refunded + credited.amount_charged_back - (charges(credited) + credit.amount);
+    if (used > 0 && reach > 0) returned += Math.min(used, reach);
+  }
+  const fromCharge = returned - others;
   if (charge <= 0 || fromCharge <= 0) return { credited: true, kept: [1n, 1n] };
   return { credited: true, kept: [BigInt(Math.max(0, charge - fromCharge)), BigInt(charge)] };
 }
