@@ -24,7 +24,7 @@ export interface CreateReferralInput {
  * Records that `referrer` brought `referred`. Nothing is granted yet: the rewards come when the
  * referred customer's first invoice is paid (`rewardReferral`). A customer can be referred once
  * (the unique index on `referred_id` settles a race between servers), cannot refer itself, and
- * must not have paid anything yet, or its first payment has already happened.
+ * must not have paid money on an invoice yet, or its first payment has already happened.
  */
 export async function createReferral(engine: Engine, input: CreateReferralInput): Promise<Outcome<ReferralRecord>> {
   const check = new FieldCheck();
@@ -51,7 +51,7 @@ export async function createReferral(engine: Engine, input: CreateReferralInput)
       });
     }
     if ((await tx.promotions.customerHistory(referred.id)).payments > 0) {
-      return fail('referral_not_eligible', 'The referred customer has paid an invoice already; a referral rewards the first payment.', {
+      return fail('referral_not_eligible', 'The referred customer has paid money on an invoice already; a referral rewards the first payment.', {
         fields: [{ field: 'referred', code: 'referral_not_eligible', message: 'has paid before' }],
       });
     }

@@ -144,6 +144,15 @@ describe.each(dialects)('referrals on %s', (dialect) => {
     // Before: rewarded by an invoice paid from the credit of a fee C never paid.
     expect((await api.get(`/v1/referrals/${toC.id}`)).body.status).toBe('pending');
     expect((await balance(api, a.id)).available).toBe('20');
+
+    // D's only invoice was paid by goodwill: D has paid no money, so it can still be referred.
+    const d = await newCustomer(api, { clock });
+    expect((await api.post('/v1/credit_notes', { customer: d.id, amount: 500, reason: 'welcome' })).status).toBe(201);
+    const bought = await api.post(`/v1/customers/${d.id}/purchases`, { credits: '5', amount: 500 });
+    expect(bought.body.invoice).toMatchObject({ status: 'paid', balance_applied: 500 });
+    // Before: 409 referral_not_eligible, as if D had paid.
+    const toD = await api.post('/v1/referrals', { referrer: a.id, referred: d.id, reward_credits: '3' });
+    expect(toD.status, JSON.stringify(toD.body)).toBe(201);
     expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
   });
 

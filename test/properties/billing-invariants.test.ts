@@ -340,8 +340,8 @@ async function runCommand(api: Api, clock: string, model: Model, cmd: Command): 
       const response = await send(api, 'POST', '/v1/referrals', body);
       if (response.status === 201) model.referrals.push(response.body.id);
       else {
-        // PRODUCT §15: a customer is referred once, and only before its first payment.
-        const payments = (await invoicesOf(api, referred)).reduce((n, i) => n + (i.amount_paid > 0 ? 1 : 0), 0);
+        // PRODUCT §15: a customer is referred once, and only before its first payment in money.
+        const payments = (await invoicesOf(api, referred)).reduce((n, i) => n + (i.amount_paid > i.balance_applied ? 1 : 0), 0);
         expect([response.status, response.body.error.code], JSON.stringify(response.body)).toEqual([409, payments > 0 ? expect.stringMatching(/^(referral_not_eligible|customer_already_referred)$/) : 'customer_already_referred']);
       }
       return;

@@ -159,12 +159,13 @@ export class PromotionQueries {
   }
 
   /**
-   * What `new_customers_only` looks at: money paid on any invoice, any subscription ever, any
-   * earlier redemption of any campaign.
+   * What `new_customers_only` looks at: money paid on any invoice (a payment of method `balance`
+   * is the customer's credit notes, not money it paid), any subscription ever, any earlier
+   * redemption of any campaign. A referral looks at the money paid too.
    */
   async customerHistory(customerId: string): Promise<{ payments: number; subscriptions: number; redemptions: number }> {
     const rows = await this.c.query(
-      `SELECT (SELECT COUNT(*) FROM payments WHERE customer_id = ?) AS payments,
+      `SELECT (SELECT COUNT(*) FROM payments WHERE customer_id = ? AND method <> 'balance') AS payments,
         (SELECT COUNT(*) FROM subscriptions WHERE customer_id = ?) AS subscriptions,
         (SELECT COUNT(*) FROM promotion_redemptions WHERE customer_id = ?) AS redemptions`, [customerId, customerId, customerId]);
     return { payments: num(rows[0]!.payments), subscriptions: num(rows[0]!.subscriptions), redemptions: num(rows[0]!.redemptions) };
