@@ -208,7 +208,7 @@ describe.each(dialects)('cursor pagination on %s', (dialect) => {
     await refused(`/v1/grants?customer=${a.id}&starting_after=${grantB.id}`);
     await refused(`/v1/usage_events?customer=${a.id}&starting_after=e-${b.id}`);
     await refused(`/v1/ledger/transactions?customer=${a.id}&starting_after=${usageOfB.id}`);
-    await refused(`/v1/customers?q=${encodeURIComponent(a.externalId)}&starting_after=${b.id}`);
+    await refused(`/v1/customers?q=${encodeURIComponent(a.externalId)}&starting_after=${grantA.id}`);
     // The same records as cursors of their own lists are read as before.
     for (const path of [`/v1/customers?starting_after=${a.id}`, `/v1/grants?customer=${b.id}&starting_after=${grantB.id}`,
       `/v1/usage_events?customer=${b.id}&starting_after=e-${b.id}`, `/v1/ledger/transactions?customer=${b.id}&starting_after=${usageOfB.id}&order=desc`,

@@ -416,6 +416,19 @@ describe.each(dialects)('Stripe, both ways, on %s', (dialect) => {
     const portal = (await api.post('/v1/api_keys', { scopes: ['read'], customer: (await newCustomer(api)).id })).body.secret;
     const refused = await api.as(portal).get('/v1/integrations/stripe/unmatched');
     expect([refused.status, refused.body.error.code]).toEqual([403, 'customer_forbidden']);
+
+    // Paging through the review while resolving: the event that ended a page, resolved since,
+    // still continues the list (it left the list's filter, not the table).
+    const second = standIn.event('invoice.paid', { id: `in_${unique('x')}`, object: 'invoice', currency: 'usd', amount_paid: 800, metadata: {} });
+    expect((await deliver(api, second)).body).toMatchObject({ status: 'unmatched' });
+    const before = (await listAll(api, '/v1/integrations/stripe/unmatched')).map((e) => e.id as string);
+    // The list runs in Stripe's event ids' order: the cursor is whichever of the two comes first.
+    const cursor = before.find((id) => id === stranger.id || id === second.id)!;
+    const after = before.slice(before.indexOf(cursor) + 1);
+    expect(after).toContain(cursor === stranger.id ? second.id : stranger.id);
+    expect((await api.post(`/v1/integrations/stripe/events/${cursor}/resolve`, { note: 'Refunded in Stripe' })).status).toBe(200);
+    const next = await api.get(`/v1/integrations/stripe/unmatched?starting_after=${cursor}&limit=100`);
+    expect([next.status, next.body.data.map((e: { id: string }) => e.id)], JSON.stringify(next.body)).toEqual([200, after]);
   });
 
   it('the stand-in failing (500, and a lost reply) is retried later: still exactly one Stripe invoice with one item per line', async () => {

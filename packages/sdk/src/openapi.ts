@@ -3352,7 +3352,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -3659,7 +3659,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -3820,7 +3820,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -4135,7 +4135,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -4652,7 +4652,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -4818,7 +4818,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -4963,7 +4963,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -5060,7 +5060,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -5246,7 +5246,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -5487,7 +5487,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -5796,7 +5796,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -5942,7 +5942,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -6788,7 +6788,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -6899,7 +6899,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -7120,7 +7120,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -7265,7 +7265,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -7654,7 +7654,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -7939,7 +7939,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -8119,7 +8119,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";
@@ -8254,7 +8254,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
             };
             header?: never;
@@ -8359,7 +8359,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: string;
-                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included; another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
                 /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
                 order?: "asc" | "desc";

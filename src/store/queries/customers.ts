@@ -384,7 +384,7 @@ export class CustomerQueries {
     const lowered = (column: string) => (this.c.dialect === 'postgres' ? `(lower(${column}) COLLATE "C")` : `lower(${column})`);
     const prefix = (column: string) => `(${lowered(column)} >= lower(?) AND ${lowered(column)} < (lower(?) || ?))`;
     return pageQuery(this.c, 'customers', `(id = ? OR external_id = ? OR ${prefix('name')} OR ${prefix('email')})`,
-      [q, q, q, q, '\u{10FFFF}', q, q, '\u{10FFFF}'], page, toCustomer);
+      [q, q, q, q, '\u{10FFFF}', q, q, '\u{10FFFF}'], page, toCustomer, { where: '', params: [] });
   }
 
   /**

@@ -5,7 +5,9 @@ import type { Page, PageRequest } from '../records.ts';
  * Cursor pagination over a table whose primary key is a time-sortable id: newest last (or newest
  * first with `order: 'desc'`), pages continue after the last id seen in that order. Fetches one
  * extra row to know whether more follow. A cursor that names no row of the list (with its filters)
- * gives an empty page marked `cursorUnknown`.
+ * gives an empty page marked `cursorUnknown`. A list whose filter a record can leave (the Stripe
+ * events kept for review, once resolved; a customer search, once renamed) passes `cursorScope`, the
+ * filters that never change: the record that ended one page stays a cursor for the next.
  */
 export async function pageQuery<T>(
   c: SqlConnection,
@@ -14,12 +16,14 @@ export async function pageQuery<T>(
   params: readonly SqlValue[],
   page: PageRequest,
   map: (row: SqlRow) => T,
+  cursorScope: { where: string; params: readonly SqlValue[] } = { where, params },
 ): Promise<Page<T>> {
   const conditions = where ? [`(${where})`] : [];
   const values: SqlValue[] = [...params];
   const descending = page.order === 'desc';
   if (page.startingAfter) {
-    const found = await c.query(`SELECT 1 AS found FROM ${table} WHERE ${[...conditions, 'id = ?'].join(' AND ')} LIMIT 1`, [...values, page.startingAfter]);
+    const scope = cursorScope.where ? [`(${cursorScope.where})`] : [];
+    const found = await c.query(`SELECT 1 AS found FROM ${table} WHERE ${[...scope, 'id = ?'].join(' AND ')} LIMIT 1`, [...cursorScope.params, page.startingAfter]);
     if (found.length === 0) return unknownCursor();
     conditions.push(descending ? 'id < ?' : 'id > ?');
     values.push(page.startingAfter);

@@ -191,9 +191,12 @@ export class StripeQueries {
     return rows[0] ? toEvent(rows[0]) : null;
   }
 
-  /** Events kept for review: for no known invoice, or refused by the flow they would have run. */
+  /**
+   * Events kept for review: for no known invoice, or refused by the flow they would have run. An
+   * event resolved since it ended a page still continues the list.
+   */
   async eventsForReview(page: PageRequest): Promise<Page<StripeEventRecord>> {
-    return pageQuery(this.c, 'stripe_events', `status IN ('unmatched', 'rejected')`, [], page, toEvent);
+    return pageQuery(this.c, 'stripe_events', `status IN ('unmatched', 'rejected')`, [], page, toEvent, { where: '', params: [] });
   }
 
   /** The invoice a Stripe payment (payment intent or charge id) was recorded against. */
