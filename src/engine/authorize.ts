@@ -10,6 +10,7 @@ import { customerNow, type Engine } from './context.ts';
 import { FieldCheck } from './input.ts';
 import { limits } from './limits.ts';
 import { availableOfGrants } from './funding.ts';
+import { isGrantFrozen, isGrantLiveAt, type UsableGrant } from '../core/burn-down.ts';
 import { usageContextFrom, usageContextOf, withoutSubscriptions, type UsageContext } from './usage-context.ts';
 import { isRejection, outsideWindow, validateUnstoredUsageEvent, type UsageCandidate } from './usage-validation.ts';
 
@@ -245,7 +246,10 @@ async function quickAuthorization(engine: Engine, ref: string, input: AuthorizeI
   // Beyond what ingestion stores: refused, by the general path.
   if (beyond || eventMicro > limits.creditsMaxMicro) return null;
   costMicro += eventMicro;
-  const availableMicro = availableOfGrants(found.grants, nowMs);
+  // An event stamped ahead is paid by the grants live at its time, which the statement read; one
+  // stamped before now may be paid by grants expired since, which the general path reads.
+  if (atMs < nowMs) return null;
+  const availableMicro = availableOfGrants(found.grants, atMs);
   const decided = decision(found.overageEnabled, availableMicro, costMicro);
   if (decided !== null) return ok(decided);
   if (overageSubscription !== undefined) {
@@ -292,8 +296,8 @@ async function authorizeWithin(engine: Engine, tx: StoreTx, ref: string, input: 
   if (customer.testClockId !== null) generalOnly.set(engine, ref, true);
   else generalOnly.of(engine).delete(ref);
   const nowMs = await customerNow(engine, tx, customer);
-  // Only the sum of what the grants can pay now is needed, not a funding in burn-down order.
-  const availableMicro = availableOfGrants(found.grants, nowMs);
+  // Only the sum of what the grants can pay is needed, not a funding in burn-down order.
+  let availableMicro = availableOfGrants(found.grants, nowMs);
   // The subscription timeline is read once, and only for a customer that has one.
   const subs = found.hasSubscriptions ? await tx.billing.subscriptionsOf([customer.id]) : noSubscriptions;
   if (subs.length > 0 && customer.testClockId === null) {
@@ -315,6 +319,7 @@ async function authorizeWithin(engine: Engine, tx: StoreTx, ref: string, input: 
     const priced = await eventCost(engine, tx, customer, subs, candidate, atMs, metersOfType);
     if (!priced.ok) return priced;
     costMicro += priced.value;
+    if (atMs !== nowMs) availableMicro = await availableAt(tx, customer.id, found.grants, atMs, nowMs);
   }
   const decided = decision(customer.overageEnabled, availableMicro, costMicro);
   if (decided !== null) return ok(decided);
@@ -328,6 +333,20 @@ async function authorizeWithin(engine: Engine, tx: StoreTx, ref: string, input: 
     }
   }
   return ok({ allowed: true, availableMicro, costMicro, reason: 'overage_allowed' });
+}
+
+/**
+ * What the grants could pay for an event stamped `atMs` (PRODUCT §5, as ingestion pays it): those
+ * live and not frozen then with credits left, and, for a time before now, what the expiry of a
+ * grant live then moved to `expired` and no late event took back (a late event takes it back).
+ */
+async function availableAt(tx: StoreTx, customerId: string, grants: readonly UsableGrant[], atMs: number, nowMs: number): Promise<bigint> {
+  let total = availableOfGrants(grants, atMs);
+  if (atMs >= nowMs) return total;
+  for (const g of await tx.ledger.expiredGrantsSince([customerId], atMs)) {
+    if (g.expiredMicro > 0n && isGrantLiveAt(g, atMs) && !isGrantFrozen(g, atMs)) total += g.expiredMicro;
+  }
+  return total;
 }
 
 /**

@@ -115,7 +115,7 @@ export const Balance = record('Balance', 'The exact balance now, with the grants
   }, { additionalProperties: false })),
 }, { object: 'balance', customer: 'cus_01J0Z3', as_of: '2026-05-02T00:00:00.000Z', available: '750.5', paid: '750.5', promotional: '0', overage: '0', debt: '0', held: '0', frozen: '0', money_balance: [], grants: [{ id: 'grt_01J0Z4', remaining: '750.5', category: 'paid', priority: 50, expires_at: null, frozen: false }] });
 
-export const Authorization = record('Authorization', 'Whether the customer may consume now; nothing is written.', {
+export const Authorization = record('Authorization', 'Whether the customer may consume now, or for an event stamped at another time, then (as ingestion would pay it: `available` is what the grants live then can pay); nothing is written.', {
   allowed: Type.Boolean(),
   available: Credits,
   cost: Credits,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { dialects } from '../support/databases.ts';
 import { unique, useServer } from '../support/server.ts';
-import { at, balance, days, domainEvents, ingest, minutes, newCustomer, newGrant, newMeter, perUnitMeter, transactions, use } from './fixtures.ts';
+import { advance, at, balance, days, domainEvents, ingest, minutes, newCustomer, newGrant, newMeter, perUnitMeter, transactions, use } from './fixtures.ts';
 
 /** The real-time entitlement check (PRODUCT §5): a price and a yes or no, with no side effects. */
 describe.each(dialects)('authorize on %s', (dialect) => {
@@ -143,7 +143,8 @@ describe.each(dialects)('authorize on %s', (dialect) => {
       const nowMs = customer.clock === null ? Date.now() : Date.parse(at(0));
       const stamp = (offsetMs: number) => new Date(nowMs + offsetMs).toISOString();
       const inWindow = await api.post(`/v1/customers/${customer.id}/authorize`, { event: { type: meter.type, timestamp: stamp(-34 * days), properties: { n: 2 } } });
-      expect(inWindow.body).toEqual({ allowed: true, available: '100', cost: '2', reason: 'within_balance' });
+      // Priced, and decided on the grants live then: the grant made now pays none of it.
+      expect(inWindow.body).toEqual({ allowed: false, available: '0', cost: '2', reason: 'insufficient_credits' });
       const cases: [string, string][] = [
         [stamp(-36 * days), 'timestamp_too_old'], ['0000-01-01T00:00:00Z', 'timestamp_too_old'],
         [stamp(6 * minutes), 'timestamp_in_future'], ['9999-12-31T23:59:59Z', 'timestamp_in_future'],
@@ -199,5 +200,31 @@ describe.each(dialects)('authorize on %s', (dialect) => {
       const [ingested] = await ingest(api, [{ id: unique('ev'), customer: customer.id, type: pricey.type, properties: { n: '1000000.000001' } }]);
       expect(ingested).toMatchObject({ status: 'rejected', error: { code: 'amount_out_of_range' } });
     }
+  });
+
+  it('decides a stamped event on the grants that would pay it at its time, as ingestion charges it', async () => {
+    const { api } = ctx;
+    const meter = await perUnitMeter(api);
+    const customer = await newCustomer(api);
+    // 50 usable from 0:00 to 2:00; at 3:00, 20 more from then on.
+    await newGrant(api, customer.id, '50', { expires_at: at(120 * minutes) });
+    await advance(api, customer.clock!, at(180 * minutes));
+    const later = await newGrant(api, customer.id, '20');
+    const ask = (timestamp: string, n: number) => api.post(`/v1/customers/${customer.id}/authorize`, { event: { type: meter.type, timestamp, properties: { n } } });
+    // At 1:00 the expired 50 pay (taken back from expired); before, only the 20 of now counted: no.
+    expect((await ask(at(60 * minutes), 40)).body).toEqual({ allowed: true, available: '50', cost: '40', reason: 'within_balance' });
+    expect((await ask(at(60 * minutes), 60)).body).toEqual({ allowed: false, available: '50', cost: '60', reason: 'insufficient_credits' });
+    // At 2:30 no grant pays; before, the 20 that start at 3:00 counted: yes, and ingestion made it debt.
+    expect((await ask(at(150 * minutes), 10)).body).toEqual({ allowed: false, available: '0', cost: '10', reason: 'insufficient_credits' });
+    expect((await ask(at(180 * minutes), 15)).body).toEqual({ allowed: true, available: '20', cost: '15', reason: 'within_balance' });
+    const results = await ingest(api, [
+      { id: unique('ev'), customer: customer.id, type: meter.type, timestamp: at(60 * minutes), properties: { n: 40 } },
+      { id: unique('ev'), customer: customer.id, type: meter.type, timestamp: at(150 * minutes), properties: { n: 10 } },
+    ]);
+    expect(results).toMatchObject([{ status: 'accepted', credits: '40' }, { status: 'accepted', credits: '10', debt: '10' }]);
+    expect(results[0].debt).toBeUndefined();
+    expect(await balance(api, customer.id)).toMatchObject({ available: '20', debt: '10' });
+    await advance(api, customer.clock!, at(181 * minutes));
+    expect(await balance(api, customer.id)).toMatchObject({ available: '10', debt: '0', grants: [{ id: later.id, remaining: '10' }] });
   });
 });

@@ -1847,7 +1847,7 @@ export interface components {
             }[];
         };
         /**
-         * @description Whether the customer may consume now; nothing is written.
+         * @description Whether the customer may consume now, or for an event stamped at another time, then (as ingestion would pay it: `available` is what the grants live then can pay); nothing is written.
          * @example {
          *       "allowed": true,
          *       "available": "750.5",
