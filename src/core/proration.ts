@@ -74,6 +74,7 @@ export function keptShare(chargeMinor: bigint, chargesMinor: bigint, returnedMin
  * became a credit note) paid part of the new charge with the earlier fee's money, so once the
  * earlier invoice has returned more than its other charges and the fee's used time
  * (`creditedChargesMinor − creditMinor`), the rest of what it returned came out of that credit.
+ * What the earlier invoice returned counts what it lost the same way, back through the changes.
  * The change's charge then kept that much less: it counts as returned of it (`keptShare`), so a
  * later change or cancellation does not credit again money the earlier refund gave back.
  */

@@ -78,17 +78,22 @@ async function unusedFeeCredited(tx: StoreTx, sub: SubscriptionRecord, nowMs: nu
   const fee = await tx.billing.feeInvoice(sub.id, sub.periodStartMs, nowMs);
   if (!fee) return { kept: whole, invoiceId: null };
   if (fee.status === 'void' || fee.status === 'uncollectible') return null;
-  let returnedMinor = fee.returnedMinor;
-  // A plan change's charge paid in part by the credit of the fee before it: what refunds of that
-  // fee's invoice took back of the credit is no longer paid (`creditTakenBack`).
   const invoice = (await tx.billing.invoice(fee.invoiceId))!;
+  return { kept: keptShare(fee.chargeMinor, fee.chargesMinor, await returnedOfCharges(tx, invoice)), invoiceId: fee.invoiceId };
+}
+
+/**
+ * What an invoice returned of its charges: its refunds and chargebacks (not won), and, when a
+ * plan change's credit paid part of them, what the credited fee's invoice returned of that credit
+ * (`creditTakenBack`), counted the same way back through the period's changes.
+ */
+async function returnedOfCharges(tx: StoreTx, invoice: InvoiceRecord, depth = 0): Promise<bigint> {
+  const returnedMinor = invoice.amountRefundedMinor + invoice.amountChargedBackMinor;
   const credit = invoice.lines.find((l) => l.type === 'proration_credit' && l.amountMinor < 0n && l.refs.fee_invoice !== undefined);
-  const credited = credit ? await tx.billing.invoice(credit.refs.fee_invoice!) : null;
-  if (credit && credited) {
-    returnedMinor += creditTakenBack(-credit.amountMinor, invoiceExcessMinor(invoice.totalMinor), positiveLinesMinor(credited),
-      credited.amountRefundedMinor + credited.amountChargedBackMinor);
-  }
-  return { kept: keptShare(fee.chargeMinor, fee.chargesMinor, returnedMinor), invoiceId: fee.invoiceId };
+  const credited = credit && depth < 100 ? await tx.billing.invoice(credit.refs.fee_invoice!) : null;
+  if (!credit || !credited) return returnedMinor;
+  return returnedMinor + creditTakenBack(-credit.amountMinor, invoiceExcessMinor(invoice.totalMinor), positiveLinesMinor(credited),
+    await returnedOfCharges(tx, credited, depth + 1));
 }
 
 const positiveLinesMinor = (invoice: InvoiceRecord): bigint => invoice.lines.reduce((sum, l) => (l.amountMinor > 0n ? sum + l.amountMinor : sum), 0n);

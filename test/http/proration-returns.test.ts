@@ -109,6 +109,33 @@ describe.each(dialects)('proration after refunds on %s', (dialect) => {
     await expectLedgerConsistent(api);
   });
 
+  it('two upgrades, each paid partly by the credit before it: with everything refunded, a cancellation credits nothing more', async () => {
+    const { api } = ctx;
+    const [small, medium, large] = [await newPlan(api, 3100, '0'), await newPlan(api, 6200, '0'), await newPlan(api, 9300, '0')];
+    const s = await paidSubscription(api, small);
+    const upgrades: any[] = [];
+    for (const [day, plan] of [['2026-03-11', medium], ['2026-03-21', large]] as const) {
+      await advance(api, s.clock, `${day}T00:00:00Z`);
+      expect((await api.post(`/v1/subscriptions/${s.sub.id}/change`, { plan: plan.code, timing: 'immediate' })).status).toBe(200);
+      const invoice = (await listAll(api, `/v1/invoices?customer=${s.customer}`)).find((i) => i.kind === 'proration' && !upgrades.some((u) => u.id === i.id));
+      expect((await api.post(`/v1/invoices/${invoice.id}/payments`, { amount: invoice.total })).status).toBe(201);
+      upgrades.push(invoice);
+    }
+    // Day 10: −21.00 + 42.00; day 20: −22.00 (11/31 of 62.00) + 33.00 (11/31 of 93.00).
+    expect(upgrades.map((i) => i.lines.map((l: any) => l.amount))).toEqual([[-2100, 4200], [-2200, 3300]]);
+    for (const [invoice, amount] of [[s.fee.id, 3100], [upgrades[0].id, 2100], [upgrades[1].id, 1100]] as const) {
+      expect((await api.post('/v1/refunds', { invoice, amount, reason: 'requested_by_customer', credit_policy: 'none' })).status).toBe(201);
+    }
+    await advance(api, s.clock, '2026-03-26T00:00:00Z');
+    expect((await api.post(`/v1/subscriptions/${s.sub.id}/cancel`, { timing: 'immediate' })).status).toBe(200);
+    // All 63.00 paid is back. Before: 6/31 of 93.00 on the 21.00 of the last charge that the
+    // first upgrade's credit paid (whose own charge the first fee's credit had paid, only one step
+    // back was followed): 11.45 more.
+    expect(await linesOf(api, s.customer, 'final')).toEqual([[['proration_credit', 0]]]);
+    expect((await balance(api, s.customer)).money_balance).toEqual([]);
+    expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
+  });
+
   it('after a cancellation credited 21.00 of a 31.00 fee as balance, at most 10.00 of that fee can be refunded', async () => {
     const { api } = ctx;
     const s = await paidSubscription(api, await newPlan(api, 3100, '310'));

@@ -257,17 +257,22 @@ async function feeCharged(api: Api, customer: string, subscription: string, peri
   if (invoice.status === 'void' || invoice.status === 'uncollectible') return { credited: false, kept: [1n, 1n] };
   const charges = (i: any): number => sum(i.lines.filter((l: any) => l.amount > 0).map((l: any) => l.amount));
   const others = charges(invoice) - charge;
-  let returned = invoice.amount_refunded + invoice.amount_charged_back;
+  const all = await invoicesOf(api, customer);
   // The credit of the fee before a change paid part of its charge: what that fee's refunds reach
-  // of it, beyond the fee's other charges and used time, counts as returned of the charge.
-  const credit = invoice.lines.find((l: any) => l.type === 'proration_credit' && l.amount < 0 && l.refs.fee_invoice);
-  const credited = credit ? (await invoicesOf(api, customer)).find((i) => i.id === credit.refs.fee_invoice) : undefined;
-  if (credit && credited) {
-    const used = -credit.amount - Math.max(0, -invoice.total);
-    const reach = credited.amount_refunded + credited.amount_charged_back - (charges(credited) + credit.amount);
-    if (used > 0 && reach > 0) returned += Math.min(used, reach);
-  }
-  const fromCharge = returned - others;
+  // of it, beyond the fee's other charges and used time, counts as returned of the charge, and so
+  // on back through the period's changes.
+  const returnedOf = (i: any): number => {
+    let returned = i.amount_refunded + i.amount_charged_back;
+    const credit = i.lines.find((l: any) => l.type === 'proration_credit' && l.amount < 0 && l.refs.fee_invoice);
+    const credited = credit ? all.find((j) => j.id === credit.refs.fee_invoice) : undefined;
+    if (credit && credited) {
+      const used = -credit.amount - Math.max(0, -i.total);
+      const reach = returnedOf(credited) - (charges(credited) + credit.amount);
+      if (used > 0 && reach > 0) returned += Math.min(used, reach);
+    }
+    return returned;
+  };
+  const fromCharge = returnedOf(invoice) - others;
   if (charge <= 0 || fromCharge <= 0) return { credited: true, kept: [1n, 1n] };
   return { credited: true, kept: [BigInt(Math.max(0, charge - fromCharge)), BigInt(charge)] };
 }

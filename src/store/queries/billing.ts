@@ -92,8 +92,6 @@ export interface FeeCharge {
   chargeMinor: bigint;
   /** Every positive line of its invoice, the charge among them. */
   chargesMinor: bigint;
-  /** Refunded and charged back (not won) on its invoice. */
-  returnedMinor: bigint;
 }
 
 /** A proration credit line that credited a fee's unused time, and the credit note its excess became. */
@@ -359,13 +357,12 @@ export class BillingQueries {
    * The invoice that charged the subscription's fee for the instant `atMs`, with the line that
    * charged it: the latest `subscription_fee` or `proration_charge` line of the period starting
    * at `periodStartMs` that covers it (a plan change's charge replaces the fee from its instant
-   * on). With what its charges (positive lines) sum to and what refunds and chargebacks not won
-   * returned of it, so that a change or cancellation credits only what the fee kept. Null when no
-   * line charged it.
+   * on). With what its charges (positive lines) sum to, so that a change or cancellation credits
+   * only what the fee kept of them. Null when no line charged it.
    */
   async feeInvoice(subscriptionId: string, periodStartMs: number, atMs: number): Promise<FeeCharge | null> {
     const rows = await this.c.query(
-      `SELECT i.id, i.status, l.amount AS charge, i.amount_refunded, i.amount_charged_back,
+      `SELECT i.id, i.status, l.amount AS charge,
           (SELECT SUM(p.amount) FROM invoice_lines p WHERE p.invoice_id = i.id AND p.amount > 0) AS charges
         FROM invoices i JOIN invoice_lines l ON l.invoice_id = i.id
         WHERE i.subscription_id = ? AND i.period_start >= ? AND l.type IN ('subscription_fee', 'proration_charge')
@@ -377,7 +374,6 @@ export class BillingQueries {
     if (!r) return null;
     return {
       invoiceId: r.id as string, status: r.status as InvoiceStatus, chargeMinor: big(r.charge), chargesMinor: big(r.charges ?? 0),
-      returnedMinor: big(r.amount_refunded) + big(r.amount_charged_back),
     };
   }
 
