@@ -14,6 +14,7 @@ export const webhookEventTypes = {
   'grant.voided': 'grant',
   'credits.balance_low': 'balance',
   'credits.depleted': 'balance',
+  'hold.reduced': 'hold',
   'subscription.created': 'subscription',
   'subscription.renewed': 'subscription',
   'subscription.changed': 'subscription',
@@ -37,7 +38,7 @@ export const webhookEventTypes = {
   'stripe_event.resolved': 'payload',
 } as const satisfies Record<string, WebhookObjectKind>;
 
-export type WebhookObjectKind = 'grant' | 'balance' | 'subscription' | 'invoice' | 'refund' | 'chargeback' | 'credit_note' | 'webhook_endpoint'
+export type WebhookObjectKind = 'grant' | 'hold' | 'balance' | 'subscription' | 'invoice' | 'refund' | 'chargeback' | 'credit_note' | 'webhook_endpoint'
   | 'promotion' | 'redemption' | 'referral' | 'payload';
 export type WebhookEventType = keyof typeof webhookEventTypes;
 

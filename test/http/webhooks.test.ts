@@ -139,6 +139,21 @@ describe.each(dialects)('webhooks on %s', (dialect) => {
     expect(message.verifiedByLibrary && message.verifiedByHmac).toBe(true);
   });
 
+  it('delivers hold.reduced with the hold as the API shows it when a void takes back credits it reserved', async () => {
+    const { api } = ctx;
+    const { receiver } = await receiverWithEndpoint(api, ['hold.reduced']);
+    const customer = await newCustomer(api);
+    const grant = await newGrant(api, customer.id, '50');
+    const hold = await api.post('/v1/holds', { customer: customer.id, credits: '40', expires_in: 3600 });
+    expect(hold.status, JSON.stringify(hold.body)).toBe(201);
+    expect((await api.post(`/v1/grants/${grant.id}/void`, { reason: 'issued by mistake' })).status).toBe(200);
+    await receiver.waitFor(() => receiver.ofType('hold.reduced').some((m) => m.json.data.id === hold.body.id));
+    const message = receiver.ofType('hold.reduced').find((m) => m.json.data.id === hold.body.id)!;
+    expect(message.json.data).toEqual((await api.get(`/v1/holds/${hold.body.id}`)).body);
+    expect(message.json.data).toMatchObject({ object: 'hold', customer: customer.id, credits: '40', held: '0', status: 'active' });
+    expect(message.verifiedByLibrary && message.verifiedByHmac).toBe(true);
+  });
+
   it('sends credits.balance_low once per crossing and credits.depleted at zero during ingestion', async () => {
     const { api } = ctx;
     const { receiver } = await receiverWithEndpoint(api, ['credits.balance_low', 'credits.depleted']);

@@ -2,7 +2,7 @@ import { formatTimestamp } from '../../core/time.ts';
 import { webhookEventTypes, type WebhookObjectKind } from '../../core/webhook-event-types.ts';
 import type { DomainEventRecord } from '../../store/records.ts';
 import type { StoreTx } from '../../store/store.ts';
-import { grantView } from '../../server/views.ts';
+import { grantView, holdView } from '../../server/views.ts';
 import { invoiceView, subscriptionView } from '../../server/billing-views.ts';
 import { returnView } from '../../server/routes/returns.ts';
 import { creditNoteView } from '../../server/routes/credit-notes.ts';
@@ -17,6 +17,7 @@ type Loader = (tx: StoreTx, id: string) => Promise<unknown>;
  */
 const loaders: Record<Exclude<WebhookObjectKind, 'payload' | 'balance'>, Loader> = {
   grant: async (tx, id) => { const g = await tx.grants.get(id); return g && grantView(g); },
+  hold: async (tx, id) => { const h = await tx.grants.getHold(id); return h && holdView(h); },
   subscription: async (tx, id) => { const s = await tx.billing.subscription(id); return s && subscriptionView(s); },
   invoice: async (tx, id) => { const i = await tx.billing.invoice(id); return i && invoiceView(i); },
   refund: async (tx, id) => { const r = await tx.returns.get(id); return r && returnView(r, await tx.referrals.clawBacksOf([r.id])); },
