@@ -105,6 +105,18 @@ describe('the dashboard in Chromium', { timeout: 120_000 }, () => {
     await shot('03-customer');
   });
 
+  it('lists a customer\'s holds, newest first, with what each still holds', async () => {
+    const customer = (await api().post('/v1/customers', { currency: 'USD', external_id: `holder-${Date.now()}` })).body.id as string;
+    expect((await api().post('/v1/grants', { customer, credits: '50', category: 'paid', source: 'purchase' })).status).toBe(201);
+    const released = (await api().post('/v1/holds', { customer, credits: '10', expires_in: 600 })).body.id as string;
+    expect((await api().post(`/v1/holds/${released}/release`)).status).toBe(200);
+    const active = (await api().post('/v1/holds', { customer, credits: '30', expires_in: 600 })).body.id as string;
+    await page.goto(`${base}/dashboard#/customers/${customer}`);
+    await expect.poll(available).toBe('20');
+    const rows = async () => (await page.locator('#holds tbody tr').allInnerTexts()).map((r) => r.split('\t').slice(0, 4).map((c) => c.trim()));
+    await expect.poll(rows).toEqual([[active, '30', '30', 'active'], [released, '10', '0', 'released']]);
+  });
+
   it('grants credits with a reason and shows the ledger line with it; bad input shows the API message at the field and stores nothing', async () => {
     await page.goto(`${base}/dashboard#/customers/${target.id}`);
     await page.click('details summary');

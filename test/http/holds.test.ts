@@ -41,6 +41,32 @@ describe.each(dialects)('holds on %s', (dialect) => {
     expect(await domainEvents(api, customer.id, 'hold.created')).toMatchObject([{ data: { hold: hold.id, credits: '40' } }]);
   });
 
+  it('lists a customer\'s holds, active and closed, with what each still holds; a portal token sees its own only', async () => {
+    const { api } = ctx;
+    const [customer, other] = [await newCustomer(api), await newCustomer(api)];
+    await newGrant(api, customer.id, '100');
+    await newGrant(api, other.id, '10');
+    const [first, second] = [await newHold(customer.id, '30'), await newHold(customer.id, '20')];
+    const theirs = await newHold(other.id, '5');
+    expect((await api.post(`/v1/holds/${first.id}/release`)).status).toBe(200);
+
+    const listed = await api.get(`/v1/holds?customer=${customer.externalId}`);
+    expect(listed.status, JSON.stringify(listed.body)).toBe(200);
+    expect(listed.body).toMatchObject({ object: 'list', has_more: false, next_cursor: null });
+    expect(listed.body.data.map((h: any) => [h.id, h.status, h.credits, h.held])).toEqual([[first.id, 'released', '30', '0'], [second.id, 'active', '20', '20']]);
+    expect(listed.body.data[1]).toEqual((await api.get(`/v1/holds/${second.id}`)).body);
+    const newest = (await api.get(`/v1/holds?customer=${customer.id}&order=desc&limit=1`)).body;
+    expect([newest.data.map((h: any) => h.id), newest.has_more, newest.next_cursor]).toEqual([[second.id], true, second.id]);
+    expect((await api.get(`/v1/holds?customer=${customer.id}&order=desc&starting_after=${second.id}`)).body.data.map((h: any) => h.id)).toEqual([first.id]);
+    expect((await api.get('/v1/holds?limit=100&order=desc')).body.data.map((h: any) => h.id)).toEqual(expect.arrayContaining([first.id, second.id, theirs.id]));
+
+    const portal = (await api.post('/v1/api_keys', { scopes: ['read'], customer: customer.id })).body.secret;
+    expect((await api.as(portal).get('/v1/holds')).body.data.map((h: any) => h.id)).toEqual([first.id, second.id]);
+    const hidden = await api.as(portal).get(`/v1/holds?customer=${other.id}`);
+    expect(hidden.status).toBe(404);
+    expect((await api.get('/v1/holds?customer=cus_nobody')).status).toBe(404);
+  });
+
   it('captures actual usage from the hold and releases the rest', async () => {
     const { api } = ctx;
     const customer = await newCustomer(api);

@@ -238,7 +238,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List holds, optionally of one customer
+         * @description Every hold, active or closed (captured, released, expired), oldest first (`order=desc`: newest first). `held` is what an active hold still reserves: less than `credits` once a grant's void or expiry, or a refund's claw-back, took some back (`hold.reduced`).
+         */
+        get: operations["listHolds"];
         put?: never;
         /** Reserve credits for a long job */
         post: operations["createHold"];
@@ -4217,6 +4221,60 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UsageSeries"];
+                };
+            };
+            /** @description An error with its stable code. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error with its stable code. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listHolds: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1 to 100 (default 20). */
+                limit?: string;
+                /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
+                starting_after?: string;
+                /** @description `desc`: newest first, and `starting_after` continues towards older records. Default `asc` (the order they were written). */
+                order?: "asc" | "desc";
+                /** @description Only this customer's records (its id or external_id). */
+                customer?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of holds. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        object: "list";
+                        data: components["schemas"]["Hold"][];
+                        has_more: boolean;
+                        /** @description Pass as `starting_after` to read the next page; null on the last page. */
+                        next_cursor: string | null;
+                    };
                 };
             };
             /** @description An error with its stable code. */

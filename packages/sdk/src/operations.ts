@@ -310,6 +310,11 @@ export const operationTable = {
     path: "/v1/grants",
     list: true
   },
+  listHolds: {
+    method: "GET",
+    path: "/v1/holds",
+    list: true
+  },
   listInvoices: {
     method: "GET",
     path: "/v1/invoices",

@@ -83,6 +83,19 @@ operationId: 'ingestEvents',
     schema: { tags: ['holds'], operationId: 'createHold', summary: 'Reserve credits for a long job', response: responds(201, Type.Ref(R.Hold), 'The hold created.'), body: S.CreateHold },
   }, async (req, reply) => send(reply, await createHold(engine, req.body), V.holdView, 201));
 
+  app.get<{ Querystring: Static<typeof S.CustomerPageQuery> }>('/v1/holds', {
+    config: { scope: 'read' },
+    schema: {
+      tags: ['holds'], operationId: 'listHolds', summary: 'List holds, optionally of one customer',
+      description: 'Every hold, active or closed (captured, released, expired), oldest first (`order=desc`: newest first). `held` is what an active hold still reserves: less than `credits` once a grant\'s void or expiry, or a refund\'s claw-back, took some back (`hold.reduced`).',
+      response: responds(200, List(Type.Ref(R.Hold), 'A page of holds.')), querystring: S.CustomerPageQuery,
+    },
+  }, async (req, reply) => {
+    const customerId = await customerFilter(engine, req.caller?.customerId ?? null, req.query.customer);
+    if (customerId === false) return sendError(reply, hiddenCustomer(req.query.customer ?? ''));
+    return reply.send(V.listView(await engine.store.read.grants.listHolds(customerId, pageOf(req.query)), V.holdView, (h) => h.id));
+  });
+
   app.get<{ Params: Static<typeof S.IdParam> }>('/v1/holds/:id', {
     config: { scope: 'read' },
     schema: { tags: ['holds'], operationId: 'getHold', summary: 'Fetch a hold', response: responds(200, Type.Ref(R.Hold), 'The hold.'), params: S.IdParam },

@@ -80,10 +80,11 @@ export async function customerPage(session: Session, [ref]: string[], query: URL
     interval: (query.get('usage_interval') === 'hour' ? 'hour' : 'day') as 'hour' | 'day',
     ...(day('usage_from') ? { from: day('usage_from') } : {}), ...(day('usage_to') ? { to: day('usage_to') } : {}),
   };
-  const [customer, balance, grants, ledger, usage, series, subscriptions, invoices, notes] = await Promise.all([
+  const [customer, balance, grants, holds, ledger, usage, series, subscriptions, invoices, notes] = await Promise.all([
     tally.getCustomer({ id }),
     tally.getBalance({ id }),
     tally.listGrants({ query: { customer: id, limit: '100' } }),
+    tally.listHolds({ query: { customer: id, limit: '20', order: 'desc' } }),
     tally.listLedgerTransactions({ query: { customer: id, limit: '50', order: 'desc', ...(ledgerAfter ? { starting_after: ledgerAfter } : {}) } }),
     tally.listUsageEvents({ query: { customer: id, limit: '20' } }),
     tally.getUsageSeries({ id, query: seriesQuery }).catch((error: unknown) => error as Error),
@@ -179,6 +180,10 @@ export async function customerPage(session: Session, [ref]: string[], query: URL
         grants.data.map((g) => [g.id, g.category, g.source, credits(g.credits), credits(g.remaining), g.status, when(g.expires_at), g.metadata.reason ?? g.close_reason ?? '', voidButton(g)]),
         'No grants.', { id: 'grants' }),
       grantForm ? h('details', {}, h('summary', {}, 'Grant credits'), grantForm) : null),
+    section('Holds', h('p', { class: 'muted small' }, 'Credits reserved for long jobs, newest first. Held is what an active hold still reserves: less than its credits once a void, an expiry or a refund took some back.'),
+      table(['Hold', 'Credits', 'Held', 'Status', 'Expires', 'Captured'],
+        holds.data.map((x) => [x.id, credits(x.credits), credits(x.held), x.status, when(x.expires_at), x.captured === null ? '' : credits(x.captured)]),
+        'No holds.', { id: 'holds' })),
     section('Consumption over time, per meter', series instanceof Error
       ? h('p', { class: 'error', 'data-error': 'usage-series' }, series.message)
       : consumption(id, series, query)),
