@@ -1,16 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import type { Engine } from '../../src/engine/context.ts';
 import { createEngine } from '../../src/engine/create-engine.ts';
 import { createGrant } from '../../src/engine/grants.ts';
 import { dialects, freshDatabase, type FreshDatabase } from '../support/databases.ts';
 import { must } from '../support/engine.ts';
 import { financeCustomer } from '../support/finance.ts';
+import { tallyInProcess, tallySpawned } from '../support/cli.ts';
 
 /** `tally migrate` and `tally report …` (PRODUCT §12) against the configured database, as a user runs them. */
-const root = fileURLToPath(new URL('../..', import.meta.url));
 
 describe.each(dialects)('tally migrate and tally report on %s', (dialect) => {
   let database: FreshDatabase;
@@ -24,15 +21,12 @@ describe.each(dialects)('tally migrate and tally report on %s', (dialect) => {
     await database.drop();
   });
 
-  const tally = async (...args: string[]) => {
-    const env = { ...process.env, TALLY_DATABASE_URL: database.url };
-    return promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, env, timeout: 60_000 })
-      .then((r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }))
-      .catch((e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }));
-  };
+  // `migrate` as a user runs it, in a process of its own (`main` runs it itself); the reports
+  // through the same `runCommand` in this process (test/support/cli.ts).
+  const tally = (...args: string[]) => tallyInProcess(database.url, ...args);
 
   it('migrates an up-to-date database, and prints the deferred revenue of $100 of credits with 30 used: $30 recognized, $70 deferred', async () => {
-    const migrated = await tally('migrate');
+    const migrated = await tallySpawned(database.url, 'migrate');
     expect([migrated.code, migrated.stdout.trim()]).toEqual([0, 'schema is up to date']);
 
     const buyer = await financeCustomer(engine, '2026-03-01T00:00:00Z');

@@ -1,7 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import type { Engine } from '../../src/engine/context.ts';
 import { createEngine } from '../../src/engine/create-engine.ts';
 import { createCustomer } from '../../src/engine/customers.ts';
@@ -12,9 +9,9 @@ import { fanOutAll } from '../../src/integrations/webhooks/fan-out.ts';
 import { webhookUrlCheck } from '../../src/integrations/webhooks/url-safety.ts';
 import { dialects, freshDatabase, type FreshDatabase } from '../support/databases.ts';
 import { must } from '../support/engine.ts';
+import { tallyInProcess, tallySpawned } from '../support/cli.ts';
 
 /** `tally webhooks deliveries | retry | replay` against the configured database, as a user runs it. */
-const root = fileURLToPath(new URL('../..', import.meta.url));
 
 describe.each(dialects)('tally webhooks on %s', (dialect) => {
   let database: FreshDatabase;
@@ -28,12 +25,9 @@ describe.each(dialects)('tally webhooks on %s', (dialect) => {
     await database.drop();
   });
 
-  const tally = async (...args: string[]) => {
-    const env = { ...process.env, TALLY_DATABASE_URL: database.url };
-    return promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, env, timeout: 60_000 })
-      .then((r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }))
-      .catch((e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }));
-  };
+  // The first command as a user runs it, in a process of its own; the rest through the same
+  // `runCommand` in this process (test/support/cli.ts).
+  const tally = (...args: string[]) => tallyInProcess(database.url, ...args);
 
   it('lists deliveries with their attempts, makes one due now, and replays since a time', async () => {
     const deps = { box: new SecretBox('cli-test'), checkUrl: webhookUrlCheck({ allowPrivate: true }) };
@@ -42,7 +36,7 @@ describe.each(dialects)('tally webhooks on %s', (dialect) => {
     must(await createGrant(engine, { customer: customer.id, credits: '3', category: 'paid', source: 'purchase' }));
     await fanOutAll(engine);
 
-    const listed = await tally('webhooks', 'deliveries', endpoint.id);
+    const listed = await tallySpawned(database.url, 'webhooks', 'deliveries', endpoint.id);
     expect(listed.code, listed.stderr).toBe(0);
     const deliveries = JSON.parse(listed.stdout) as { id: string; event_type: string; status: string; attempts: unknown[] }[];
     expect(deliveries).toMatchObject([{ event_type: 'grant.created', status: 'pending', attempts: [] }]);
