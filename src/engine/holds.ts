@@ -1,5 +1,5 @@
 import { fail, invalid, notFound, ok, type Outcome } from '../core/errors.ts';
-import { burnDown } from '../core/burn-down.ts';
+import { burnDown, isGrantFrozen, isGrantLiveAt } from '../core/burn-down.ts';
 import { formatCredits } from '../core/decimal.ts';
 import { accounts, type LedgerEntry } from '../core/ledger.ts';
 import type { HoldRecord, Metadata } from '../store/records.ts';
@@ -14,8 +14,8 @@ import { isRejection, validateUsageEvent } from './usage-validation.ts';
 /**
  * Holds reserve credits for long jobs. Creating one moves credits from the customer's grants (in
  * burn-down order) into a `hold:<id>` account, so nothing else can spend them; capturing charges
- * the real usage from the hold first and returns the rest to the grants it came from; release and
- * expiry return everything.
+ * the real usage from the hold first (what it holds of the grants that can pay the event at its
+ * time) and returns the rest to the grants it came from; release and expiry return everything.
  */
 export interface CreateHoldInput {
   customer: string;
@@ -78,40 +78,119 @@ export interface CaptureResult {
   event: IngestResult;
 }
 
-/** Charges the real usage (a usage event, paid from the hold first) and returns the rest. */
+/** A refused capture, thrown out of its transaction so that nothing it wrote before is kept. */
+class RefusedCapture {
+  constructor(readonly outcome: Outcome<never>) {}
+}
+
+/**
+ * Charges the real usage (a usage event) and returns the rest. The event is paid as ingestion
+ * pays it at its timestamp (PRODUCT §5), the hold's credits released first: what the hold holds
+ * of grants that cannot pay the event at its time (not started, expired or frozen then) goes back
+ * to them first and is not used, what it holds of the others pays first, and the grants live at
+ * the event's time (or overage, or debt) pay the rest. A refused capture writes nothing.
+ */
 export async function captureHold(engine: Engine, holdId: string, rawEvent: unknown): Promise<Outcome<CaptureResult>> {
-  return engine.store.transaction(async (tx) => {
-    const found = await tx.grants.getHold(holdId);
-    if (!found) return notFound('hold', holdId);
-    const checked = validateUsageEvent(rawEvent, 0, found.customerId);
-    if (isRejection(checked)) return invalid([{ field: `event.${checked.field ?? ''}`.replace(/\.$/, ''), code: checked.code, message: checked.message }]);
-    await tx.lockCustomers([found.customerId]);
-    tx.scopeWritesTo([found.customerId]);
-    const hold = (await tx.grants.getHold(holdId))!;
-    if (hold.status !== 'active') return fail('hold_not_active', `The hold is ${hold.status}.`, { details: { status: hold.status } });
-    const customer = (await tx.customers.find(hold.customerId))!;
-    // The hold names the customer; an event may name it too (by id or external_id), never another.
-    const named = (rawEvent as { customer?: unknown }).customer;
-    if (named !== undefined && named !== customer.id && (customer.externalId === null || named !== customer.externalId)) {
-      return invalid([{ field: 'event.customer', code: 'customer_mismatch', message: `The hold is customer ${customer.id}'s; the event names another.` }]);
-    }
-    const nowMs = await customerNow(engine, tx, customer);
-    if (hold.expiresAtMs <= nowMs) return fail('hold_expired', 'The hold has expired.');
-    const changes = new Changes(engine);
-    const funding = { id: hold.id, remainingMicro: hold.heldMicro };
-    const results = await ingestWithin(engine, tx, changes, [checked], { hold: funding });
-    const event = results.get(0)!;
-    if (event.status === 'rejected') {
-      return fail(event.error!.code, event.error!.message, { fields: [{ field: `event.${event.error!.field ?? ''}`, code: event.error!.code, message: event.error!.message }] });
-    }
-    if (event.status === 'duplicate') return fail('event_already_recorded', 'This usage event was recorded already; a hold captures a new event.');
+  try {
+    return await engine.store.transaction(async (tx) => {
+      const outcome = await captureWithin(engine, tx, holdId, rawEvent);
+      if (!outcome.ok) throw new RefusedCapture(outcome);
+      return outcome;
+    });
+  } catch (error) {
+    if (error instanceof RefusedCapture) return error.outcome;
+    throw error;
+  }
+}
+
+async function captureWithin(engine: Engine, tx: StoreTx, holdId: string, rawEvent: unknown): Promise<Outcome<CaptureResult>> {
+  const found = await tx.grants.getHold(holdId);
+  if (!found) return notFound('hold', holdId);
+  const checked = validateUsageEvent(rawEvent, 0, found.customerId);
+  if (isRejection(checked)) return invalid([{ field: `event.${checked.field ?? ''}`.replace(/\.$/, ''), code: checked.code, message: checked.message }]);
+  await tx.lockCustomers([found.customerId]);
+  tx.scopeWritesTo([found.customerId]);
+  const hold = (await tx.grants.getHold(holdId))!;
+  if (hold.status !== 'active') return fail('hold_not_active', `The hold is ${hold.status}.`, { details: { status: hold.status } });
+  const customer = (await tx.customers.find(hold.customerId))!;
+  // The hold names the customer; an event may name it too (by id or external_id), never another.
+  const named = (rawEvent as { customer?: unknown }).customer;
+  if (named !== undefined && named !== customer.id && (customer.externalId === null || named !== customer.externalId)) {
+    return invalid([{ field: 'event.customer', code: 'customer_mismatch', message: `The hold is customer ${customer.id}'s; the event names another.` }]);
+  }
+  const nowMs = await customerNow(engine, tx, customer);
+  if (hold.expiresAtMs <= nowMs) return fail('hold_expired', 'The hold has expired.');
+  const atMs = checked.timestampMs ?? nowMs;
+  const changes = new Changes(engine);
+  const shares = await sharesAt(tx, hold, atMs);
+  const usable = shares.filter((s) => s.use === 'usable');
+  const unusable = shares.filter((s) => s.use === 'unusable');
+  // Back to their grants first, in the same unit of work as the charge (a `hold_release` naming
+  // the event in `reduced_by`): the shares of grants that cannot pay the event at its time.
+  const releasedMicro = heldTotal(unusable);
+  if (releasedMicro > 0n) {
+    await releaseHeld(tx, changes, unusable, releasedMicro, checked.id, nowMs, false);
     await changes.flush(tx);
-    hold.status = 'captured';
-    hold.eventId = checked.id;
-    hold.capturedCreditsMicro = hold.heldMicro - funding.remainingMicro;
-    await returnHeld(engine, tx, changes, hold, funding.remainingMicro, nowMs, 'captured');
-    return ok({ hold, event });
+  }
+  const usableMicro = heldTotal(usable);
+  const funding = { id: hold.id, remainingMicro: usableMicro };
+  const results = await ingestWithin(engine, tx, changes, [checked], { hold: funding });
+  const event = results.get(0)!;
+  if (event.status === 'rejected') {
+    return fail(event.error!.code, event.error!.message, { fields: [{ field: `event.${event.error!.field ?? ''}`, code: event.error!.code, message: event.error!.message }] });
+  }
+  if (event.status === 'duplicate') return fail('event_already_recorded', 'This usage event was recorded already; a hold captures a new event.');
+  await changes.flush(tx);
+  hold.status = 'captured';
+  hold.eventId = checked.id;
+  hold.capturedCreditsMicro = usableMicro - funding.remainingMicro;
+  const left = leftAfterCapture(shares, hold.capturedCreditsMicro);
+  await returnHeld(engine, tx, changes, hold, heldTotal(left), nowMs, 'captured', { sources: left, releasedBeforeMicro: releasedMicro });
+  return ok({ hold, event });
+}
+
+/** A share of a hold as a capture at some time sees it (`sharesAt`). */
+interface CaptureShare extends HeldShare {
+  /** `usable`: its grant can pay the event; `unusable`: it cannot (it gets its share back first); `closed`: see `sharesAt`. */
+  use: 'usable' | 'unusable' | 'closed';
+}
+
+/**
+ * What the hold holds of each grant, in funding order, with whether that grant can pay usage
+ * stamped `atMs` as ingestion pays it (PRODUCT §5): active, live then (`effective_at` ≤ t <
+ * `expires_at`) and not frozen then. A grant closed while the hold kept a share of it (a hold
+ * from before expiries and voids took those back) pays nothing and gets nothing back: its share
+ * goes where the hold's close sends it (`expired` or `revoked`).
+ */
+async function sharesAt(tx: StoreTx, hold: HoldRecord, atMs: number): Promise<CaptureShare[]> {
+  const sources = (await heldSources(tx, hold.id)).filter((s) => s.amountMicro > 0n);
+  const grants = new Map((await tx.grants.getMany(sources.map((s) => s.grantId))).map((g) => [g.id, g]));
+  return sources.map((source) => {
+    const grant = grants.get(source.grantId);
+    const use = !grant || grant.status !== 'active' ? 'closed' : isGrantLiveAt(grant, atMs) && !isGrantFrozen(grant, atMs) ? 'usable' : 'unusable';
+    return { hold, grantId: source.grantId, amountMicro: source.amountMicro, use };
   });
+}
+
+/**
+ * What a captured hold still holds of each grant, in funding order: the usable shares less what
+ * the capture took of them, first-funded first (the order the reports trace captures in), and the
+ * closed shares whole.
+ */
+function leftAfterCapture(shares: readonly CaptureShare[], capturedMicro: bigint): { grantId: string; amountMicro: bigint }[] {
+  let taken = capturedMicro;
+  const left: { grantId: string; amountMicro: bigint }[] = [];
+  for (const share of shares) {
+    if (share.use === 'unusable') continue;
+    let amountMicro = share.amountMicro;
+    if (share.use === 'usable') {
+      const take = taken < amountMicro ? taken : amountMicro;
+      taken -= take;
+      amountMicro -= take;
+    }
+    if (amountMicro > 0n) left.push({ grantId: share.grantId, amountMicro });
+  }
+  return left;
 }
 
 export async function releaseHold(engine: Engine, holdId: string): Promise<Outcome<HoldRecord>> {
@@ -141,18 +220,27 @@ export async function expireHold(engine: Engine, tx: StoreTx, holdId: string, at
   await returnHeld(engine, tx, new Changes(engine), hold, await tx.ledger.balance(hold.customerId, accounts.hold(hold.id)), atMs, 'expired');
 }
 
+/** What a capture leaves of its hold (`leftAfterCapture`), and what it gave back before its charge. */
+interface CapturedReturn {
+  sources: readonly { grantId: string; amountMicro: bigint }[];
+  releasedBeforeMicro: bigint;
+}
+
 /**
  * Returns what is left of a hold to the grants that funded it, last-funded first (so the grants
  * that would burn first are the ones considered spent). A share whose grant has meanwhile expired
  * or been voided goes to `expired` or `revoked` instead, so no credits come back to life. Each
  * grant gets back at most what the hold still holds of it (`heldSources`): a claw-back may have
- * taken some of it back already.
+ * taken some of it back already. A capture names what it leaves of each grant (`captured`), and
+ * `hold.captured` counts what it gave back before its charge as released too.
  */
-async function returnHeld(engine: Engine, tx: StoreTx, changes: Changes, hold: HoldRecord, amountMicro: bigint, nowMs: number, how: string): Promise<void> {
+async function returnHeld(
+  engine: Engine, tx: StoreTx, changes: Changes, hold: HoldRecord, amountMicro: bigint, nowMs: number, how: string, captured?: CapturedReturn,
+): Promise<void> {
   hold.closedAtMs = nowMs;
   await tx.grants.closeHold(hold);
   if (amountMicro > 0n) {
-    const sources = (await heldSources(tx, hold.id)).reverse();
+    const sources = [...(captured?.sources ?? await heldSources(tx, hold.id))].reverse();
     const grants = new Map((await tx.grants.getMany(sources.map((s) => s.grantId))).map((g) => [g.id, g]));
     const entries: LedgerEntry[] = [{ account: accounts.hold(hold.id), amountMicro: -amountMicro }];
     let left = amountMicro;
@@ -170,7 +258,7 @@ async function returnHeld(engine: Engine, tx: StoreTx, changes: Changes, hold: H
   }
   changes.event(`hold.${how}`, hold.customerId, {
     hold: hold.id,
-    released: formatCredits(amountMicro),
+    released: formatCredits(amountMicro + (captured?.releasedBeforeMicro ?? 0n)),
     captured: hold.capturedCreditsMicro === null ? null : formatCredits(hold.capturedCreditsMicro),
   }, nowMs);
   // Credits back to their grants may pay a debt owed meanwhile.
@@ -223,7 +311,7 @@ export async function heldOf(tx: StoreTx, customerId: string, grantIds: Readonly
   return shares;
 }
 
-export function heldTotal(shares: readonly HeldShare[]): bigint {
+export function heldTotal(shares: readonly { amountMicro: bigint }[]): bigint {
   let total = 0n;
   for (const s of shares) total += s.amountMicro;
   return total;
@@ -233,11 +321,13 @@ export function heldTotal(shares: readonly HeldShare[]): bigint {
  * Gives `amountMicro` of the held credits `shares` lists back to their grants, in its order, so
  * that the claw-back `reducedBy` names can revoke them from there in the same unit of work: one
  * `hold_release` transaction per hold (refs `reduced_by`), which stays active and holds that much
- * less (`hold.reduced`); a capture then charges beyond it from the grants as any usage. Returns
- * what each grant got back.
+ * less (`hold.reduced`, unless `announce` is false); a capture then charges beyond it from the
+ * grants as any usage. A capture gives back this way, naming its event, what the hold holds of
+ * grants that cannot pay that event at its time, and closes the hold in the same unit of work
+ * (`hold.captured` says what it released). Returns what each grant got back.
  */
 export async function releaseHeld(
-  tx: StoreTx, changes: Changes, shares: readonly HeldShare[], amountMicro: bigint, reducedBy: string, nowMs: number,
+  tx: StoreTx, changes: Changes, shares: readonly HeldShare[], amountMicro: bigint, reducedBy: string, nowMs: number, announce = true,
 ): Promise<Map<string, bigint>> {
   const back = new Map<string, bigint>();
   const byHold = new Map<string, { hold: HoldRecord; entries: LedgerEntry[]; totalMicro: bigint }>();
@@ -259,7 +349,7 @@ export async function releaseHeld(
       customerId: hold.customerId, kind: 'hold_release', cause: { type: 'hold', id: hold.id }, refs: { reduced_by: reducedBy }, effectiveAtMs: nowMs,
       entries: [{ account: accounts.hold(hold.id), amountMicro: -totalMicro }, ...entries],
     });
-    changes.event('hold.reduced', hold.customerId, { hold: hold.id, released: formatCredits(totalMicro), held: formatCredits(hold.heldMicro), reduced_by: reducedBy }, nowMs);
+    if (announce) changes.event('hold.reduced', hold.customerId, { hold: hold.id, released: formatCredits(totalMicro), held: formatCredits(hold.heldMicro), reduced_by: reducedBy }, nowMs);
   }
   return back;
 }

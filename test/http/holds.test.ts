@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { dialects } from '../support/databases.ts';
 import { unique, useServer, type Api } from '../support/server.ts';
-import { advance, at, balance, days, domainEvents, expectLedgerConsistent, newClock, newCustomer, newGrant, perUnitMeter, seconds, transactions } from './fixtures.ts';
+import { advance, at, balance, days, domainEvents, expectLedgerConsistent, ingest, minutes, newClock, newCustomer, newGrant, perUnitMeter, seconds, transactions } from './fixtures.ts';
 
 /** Holds for long jobs (PRODUCT §5): reserve, capture actual usage, release, expire. */
 describe.each(dialects)('holds on %s', (dialect) => {
@@ -72,7 +72,7 @@ describe.each(dialects)('holds on %s', (dialect) => {
     const customer = await newCustomer(api);
     const meter = await perUnitMeter(api);
     const grant = await newGrant(api, customer.id, '100');
-    const hold = await newHold(customer.id, '40');
+    const hold = await newHold(customer.id, '40', 3600);
     const eventId = unique('ev');
     const captured = await api.post(`/v1/holds/${hold.id}/capture`, { event: { id: eventId, type: meter.type, properties: { n: 25 } } });
     expect(captured.status, JSON.stringify(captured.body)).toBe(200);
@@ -113,7 +113,7 @@ describe.each(dialects)('holds on %s', (dialect) => {
     const customer = await newCustomer(api);
     const meter = await perUnitMeter(api);
     await newGrant(api, customer.id, '100');
-    const hold = await newHold(customer.id, '40');
+    const hold = await newHold(customer.id, '40', 3600);
     const released = await api.post(`/v1/holds/${hold.id}/release`);
     expect(released.status).toBe(200);
     expect(released.body).toMatchObject({ id: hold.id, status: 'released', captured: '0' });
@@ -300,7 +300,7 @@ describe.each(dialects)('holds on %s', (dialect) => {
     const meter = await perUnitMeter(api);
     const voided = await newGrant(api, customer.id, '50', { priority: 10 });
     const other = await newGrant(api, customer.id, '30');
-    const hold = await newHold(customer.id, '40');
+    const hold = await newHold(customer.id, '40', 3600);
     const response = await api.post(`/v1/grants/${voided.id}/void`, { reason: 'issued by mistake' });
     expect(response.status, JSON.stringify(response.body)).toBe(200);
     expect(response.body).toMatchObject({ status: 'voided', remaining: '0' });
@@ -379,5 +379,174 @@ describe.each(dialects)('holds on %s', (dialect) => {
     expect(own.body).toMatchObject({ status: 'captured', captured: '5' });
     expect(await balance(api, customer.id)).toMatchObject({ available: '95', held: '0' });
     expect(await balance(api, other.id)).toMatchObject({ available: '100' });
+  });
+  describe('a capture pays its event as ingestion pays it at its time, the hold released first', () => {
+    const hours = 60 * minutes;
+
+    /** 100 from the start, and 50 more from 1:00 that burn first; the clock at 1:30, 40 held (all of the later grant). */
+    async function heldFromLaterGrant(api: Api): Promise<{ customer: any; meter: any; older: any; later: any; hold: any }> {
+      const customer = await newCustomer(api);
+      const meter = await perUnitMeter(api);
+      const older = await newGrant(api, customer.id, '100');
+      const later = await newGrant(api, customer.id, '50', { effective_at: at(1 * hours), priority: 10 });
+      await advance(api, customer.clock!, at(90 * minutes));
+      const hold = await newHold(customer.id, '40', 3600);
+      expect(await balance(api, customer.id)).toMatchObject({ available: '110', held: '40', grants: expect.arrayContaining([expect.objectContaining({ id: later.id, remaining: '10' })]) });
+      return { customer, meter, older, later, hold };
+    }
+
+    it('a capture stamped before the funding grant started is paid by an older grant: 50 from 1:00, 40 held at 1:30, 10 used at 0:30', async () => {
+      const { api } = ctx;
+      const { customer, meter, older, later, hold } = await heldFromLaterGrant(api);
+      const eventId = unique('ev');
+      const captured = await api.post(`/v1/holds/${hold.id}/capture`, { event: { id: eventId, type: meter.type, timestamp: at(30 * minutes), properties: { n: 10 } } });
+      expect(captured.status, JSON.stringify(captured.body)).toBe(200);
+      // Before: paid by the hold, so by the grant that started at 1:00 (40 left of it, 100 of the older).
+      expect(captured.body).toMatchObject({ status: 'captured', captured: '0', held: '0', result: { credits: '10', paid_by: [{ grant: older.id, credits: '10' }] } });
+      expect(await balance(api, customer.id)).toMatchObject({ available: '140', held: '0' });
+      expect((await api.get(`/v1/grants/${later.id}`)).body).toMatchObject({ remaining: '50' });
+      expect((await api.get(`/v1/grants/${older.id}`)).body).toMatchObject({ remaining: '90' });
+      expect(await domainEvents(api, customer.id, 'hold.captured')).toMatchObject([{ data: { hold: hold.id, released: '40', captured: '0' } }]);
+      expect(await domainEvents(api, customer.id, 'hold.reduced')).toEqual([]);
+      // Given back naming the event, and the charge (effective at its time); nothing left to return at the close.
+      const ledger = (await transactions(api, customer.id)).filter((t) => ['hold_release', 'usage'].includes(t.kind));
+      expect(ledger.map((t) => [t.kind, t.cause, t.refs, t.entries])).toEqual(expect.arrayContaining([
+        ['hold_release', { type: 'hold', id: hold.id }, { reduced_by: eventId }, [{ account: `hold:${hold.id}`, amount: '-40' }, { account: `grant:${later.id}`, amount: '40' }]],
+        ['usage', { type: 'usage_event', id: eventId }, {}, expect.arrayContaining([{ account: `grant:${older.id}`, amount: '-10' }])],
+      ]));
+      expect(ledger).toHaveLength(2);
+      await expectReconciled(api);
+    });
+
+    it('without older credits, a capture stamped before the funding grant started is overage or debt: 10 at 0:30 with only the grant from 1:00', async () => {
+      const { api } = ctx;
+      for (const overage of [true, false]) {
+        const customer = await newCustomer(api, { overage });
+        const meter = await perUnitMeter(api);
+        const later = await newGrant(api, customer.id, '50', { effective_at: at(1 * hours) });
+        await advance(api, customer.clock!, at(90 * minutes));
+        const hold = await newHold(customer.id, '40', 3600);
+        const captured = await api.post(`/v1/holds/${hold.id}/capture`, { event: { id: unique('ev'), type: meter.type, timestamp: at(30 * minutes), properties: { n: 10 } } });
+        expect(captured.status, JSON.stringify(captured.body)).toBe(200);
+        // Before: paid by the hold, 40 left of the grant and no overage or debt.
+        expect(captured.body.result).toMatchObject(overage ? { credits: '10', paid_by: [], overage: '10' } : { credits: '10', paid_by: [], debt: '10' });
+        expect((await api.get(`/v1/grants/${later.id}`)).body).toMatchObject({ remaining: '50' });
+        expect(await balance(api, customer.id)).toMatchObject({ available: '50', held: '0', debt: overage ? '0' : '10' });
+        await expectReconciled(api);
+      }
+    });
+
+    it('a capture stamped after the funding grant expires is paid by a lasting grant: 50 expiring at 2:00, 40 held, the clock at 1:58, 10 used at 2:03', async () => {
+      const { api } = ctx;
+      const customer = await newCustomer(api);
+      const meter = await perUnitMeter(api);
+      const expiring = await newGrant(api, customer.id, '50', { expires_at: at(2 * hours) });
+      const lasting = await newGrant(api, customer.id, '100');
+      await advance(api, customer.clock!, at(90 * minutes));
+      const hold = await newHold(customer.id, '40', 3600);
+      await advance(api, customer.clock!, at(118 * minutes));
+      const captured = await api.post(`/v1/holds/${hold.id}/capture`, { event: { id: unique('ev'), type: meter.type, timestamp: at(123 * minutes), properties: { n: 10 } } });
+      expect(captured.status, JSON.stringify(captured.body)).toBe(200);
+      // Before: paid by the hold, so by the grant gone at 2:00 (40 left of it, 100 of the lasting one).
+      expect(captured.body).toMatchObject({ captured: '0', result: { credits: '10', paid_by: [{ grant: lasting.id, credits: '10' }] } });
+      expect((await api.get(`/v1/grants/${expiring.id}`)).body).toMatchObject({ remaining: '50' });
+      expect((await api.get(`/v1/grants/${lasting.id}`)).body).toMatchObject({ remaining: '90' });
+      await advance(api, customer.clock!, at(130 * minutes));
+      expect(await domainEvents(api, customer.id, 'grant.expired')).toMatchObject([{ data: { grant: expiring.id, credits: '50' } }]);
+      expect(await balance(api, customer.id)).toMatchObject({ available: '90', held: '0' });
+      await expectReconciled(api);
+    });
+
+    it('a capture stamped within the grants\' lives is paid by the hold as before, the rest back: 10 at 1:15 of 40 held from 1:00, 10 at 1:59 of 40 held expiring at 2:00', async () => {
+      const { api } = ctx;
+      const first = await heldFromLaterGrant(api);
+      const inLife = await api.post(`/v1/holds/${first.hold.id}/capture`, { event: { id: unique('ev'), type: first.meter.type, timestamp: at(75 * minutes), properties: { n: 10 } } });
+      expect(inLife.body).toMatchObject({ captured: '10', result: { credits: '10', paid_by: [{ grant: first.hold.id, credits: '10' }] } });
+      expect((await api.get(`/v1/grants/${first.later.id}`)).body).toMatchObject({ remaining: '40' });
+      expect(await domainEvents(api, first.customer.id, 'hold.captured')).toMatchObject([{ data: { released: '30', captured: '10' } }]);
+      await expectReconciled(api);
+
+      const customer = await newCustomer(api);
+      const expiring = await newGrant(api, customer.id, '50', { expires_at: at(2 * hours) });
+      await newGrant(api, customer.id, '100');
+      await advance(api, customer.clock!, at(90 * minutes));
+      const hold = await newHold(customer.id, '40', 3600);
+      await advance(api, customer.clock!, at(118 * minutes));
+      const beforeExpiry = await api.post(`/v1/holds/${hold.id}/capture`, { event: { id: unique('ev'), type: first.meter.type, timestamp: at(119 * minutes), properties: { n: 10 } } });
+      expect(beforeExpiry.body).toMatchObject({ captured: '10', result: { credits: '10', paid_by: [{ grant: hold.id, credits: '10' }] } });
+      expect((await api.get(`/v1/grants/${expiring.id}`)).body).toMatchObject({ remaining: '40' });
+      await expectReconciled(api);
+    });
+
+    it('a capture of two grants\' shares uses the one that can pay its event and gives the other back: 30 from 1:00 and 20 from the start held, 25 used at 0:30', async () => {
+      const { api } = ctx;
+      const customer = await newCustomer(api);
+      const meter = await perUnitMeter(api);
+      const older = await newGrant(api, customer.id, '20', { priority: 20, cost_basis: { amount: 200, currency: 'USD' } });
+      const later = await newGrant(api, customer.id, '30', { effective_at: at(1 * hours), priority: 10, cost_basis: { amount: 300, currency: 'USD' } });
+      const lasting = await newGrant(api, customer.id, '100', { priority: 90 });
+      await advance(api, customer.clock!, at(90 * minutes));
+      const hold = await newHold(customer.id, '50', 3600);
+      const captured = await api.post(`/v1/holds/${hold.id}/capture`, { event: { id: unique('ev'), type: meter.type, timestamp: at(30 * minutes), properties: { n: 25 } } });
+      // Before: 25 from the hold, 25 of the grant from 1:00 spent (5 of it back) and all of the older one back.
+      expect(captured.body).toMatchObject({ captured: '20', result: { credits: '25', paid_by: [{ grant: hold.id, credits: '20' }, { grant: lasting.id, credits: '5' }] } });
+      expect(await balance(api, customer.id)).toMatchObject({ available: '125', held: '0' });
+      expect((await api.get(`/v1/grants/${later.id}`)).body).toMatchObject({ remaining: '30' });
+      expect((await api.get(`/v1/grants/${older.id}`)).body).toMatchObject({ remaining: '0' });
+      const deferred = await api.get(`/v1/reports/deferred_revenue?customer=${customer.id}`);
+      expect(deferred.body.rows).toEqual([
+        expect.objectContaining({ grant: older.id, credits_consumed: '20', credits_unspent: '0', recognized: 200, closing_deferred: 0 }),
+        expect.objectContaining({ grant: later.id, credits_consumed: '0', credits_unspent: '30', recognized: 0, closing_deferred: 300 }),
+      ]);
+      await expectReconciled(api);
+    });
+
+    it('a capture while the funding grant is frozen is not paid by it: an allowance of 100 unpaid, 40 held on day 3, 10 used on day 9 go to overage', async () => {
+      const { api } = ctx;
+      const clock = await newClock(api, '2026-03-01T00:00:00Z');
+      const customer = await newCustomer(api, { clock, overage: true });
+      const meter = await perUnitMeter(api);
+      const plan = unique('plan');
+      expect((await api.post('/v1/plans', { code: plan, name: 'Team', currency: 'USD', interval: 'month', amount: 2000, included_credits: '100', overage: { unit_amount_per_credit: '1' } })).status).toBe(201);
+      expect((await api.post('/v1/subscriptions', { customer: customer.id, plan })).status).toBe(201);
+      await advance(api, clock, '2026-03-04T00:00:00Z');
+      const hold = await newHold(customer.id, '40', 6 * 24 * 3600);
+      await advance(api, clock, '2026-03-09T00:00:00Z');
+      expect(await balance(api, customer.id)).toMatchObject({ available: '0', frozen: '60', held: '40' });
+      const captured = await api.post(`/v1/holds/${hold.id}/capture`, { event: { id: unique('ev'), type: meter.type, properties: { n: 10 } } });
+      expect(captured.status, JSON.stringify(captured.body)).toBe(200);
+      // Before: paid by the hold, from the allowance frozen since day 8 (50 of it left).
+      expect(captured.body).toMatchObject({ captured: '0', result: { credits: '10', paid_by: [], overage: '10' } });
+      expect(await balance(api, customer.id)).toMatchObject({ available: '0', frozen: '100', held: '0' });
+      await expectReconciled(api);
+    });
+
+    it('a refused capture writes nothing, not even the release of shares its event could not use', async () => {
+      const { api } = ctx;
+      const { customer, meter, later, hold } = await heldFromLaterGrant(api);
+      const ledgerBefore = await transactions(api, customer.id);
+      const refusals = [
+        { body: { id: unique('ev'), type: meter.type, timestamp: at(30 * minutes), properties: {} }, code: 'missing_property' },
+        { body: { id: unique('ev'), type: meter.type, timestamp: at(30 * minutes), properties: { n: 1e13 } }, code: 'amount_out_of_range' },
+      ];
+      for (const refusal of refusals) {
+        const refused = await api.post(`/v1/holds/${hold.id}/capture`, { event: refusal.body });
+        expect(refused.status, JSON.stringify(refused.body)).toBe(400);
+        expect(refused.body.error.details.fields).toMatchObject([{ code: refusal.code }]);
+        expect((await api.get(`/v1/usage_events/${refusal.body.id}`)).status).toBe(404);
+      }
+      const recorded = unique('ev');
+      expect(await ingest(api, [{ id: recorded, customer: customer.id, type: meter.type, timestamp: at(80 * minutes), properties: { n: 1 } }])).toMatchObject([{ status: 'accepted' }]);
+      const duplicate = await api.post(`/v1/holds/${hold.id}/capture`, { event: { id: recorded, type: meter.type, timestamp: at(80 * minutes), properties: { n: 1 } } });
+      expect(duplicate.status).toBe(409);
+      expect(duplicate.body.error.code).toBe('event_already_recorded');
+      // Before the refusals rolled back, each left the hold holding nothing and 40 more on the grant from 1:00.
+      expect((await api.get(`/v1/holds/${hold.id}`)).body).toMatchObject({ status: 'active', held: '40' });
+      expect((await api.get(`/v1/grants/${later.id}`)).body).toMatchObject({ remaining: '9' });
+      expect((await transactions(api, customer.id)).filter((t) => t.kind === 'hold_release')).toEqual([]);
+      expect((await transactions(api, customer.id)).length).toBe(ledgerBefore.length + 1);
+      expect(await domainEvents(api, customer.id, 'hold.reduced')).toEqual([]);
+      await expectReconciled(api);
+    });
   });
 });

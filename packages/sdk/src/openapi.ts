@@ -278,7 +278,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Charge actual usage from the hold and release the rest */
+        /**
+         * Charge actual usage from the hold and release the rest
+         * @description The event is paid as ingestion pays it at its `timestamp` (default: now): what the hold reserves of grants that cannot pay it then (not started yet, expired or frozen at that time) goes back to them first and is not used; what it reserves of the others pays first (`captured`); the grants live at the event's time pay the rest, then overage or debt. Whatever is left goes back to its grants. A refused capture changes nothing: the hold stays active.
+         */
         post: operations["captureHold"];
         delete?: never;
         options?: never;

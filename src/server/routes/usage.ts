@@ -107,7 +107,7 @@ operationId: 'ingestEvents',
 
   app.post<{ Params: Static<typeof S.IdParam>; Body: Static<typeof S.CaptureHold> }>('/v1/holds/:id/capture', {
     config: { scope: 'ingest' },
-    schema: { tags: ['holds'], operationId: 'captureHold', summary: 'Charge actual usage from the hold and release the rest', response: responds(200, Type.Composite([R.Hold, Type.Object({ result: Type.Ref(R.UsageEventResult) })], { additionalProperties: false }), 'The hold, captured, with the result of its event.'), params: S.IdParam, body: S.CaptureHold },
+    schema: { tags: ['holds'], operationId: 'captureHold', summary: 'Charge actual usage from the hold and release the rest', description: 'The event is paid as ingestion pays it at its `timestamp` (default: now): what the hold reserves of grants that cannot pay it then (not started yet, expired or frozen at that time) goes back to them first and is not used; what it reserves of the others pays first (`captured`); the grants live at the event\'s time pay the rest, then overage or debt. Whatever is left goes back to its grants. A refused capture changes nothing: the hold stays active.', response: responds(200, Type.Composite([R.Hold, Type.Object({ result: Type.Ref(R.UsageEventResult) })], { additionalProperties: false }), 'The hold, captured, with the result of its event.'), params: S.IdParam, body: S.CaptureHold },
   }, async (req, reply) => send(reply, await captureHold(engine, req.params.id, req.body.event), (v) => ({ ...V.holdView(v.hold), result: v.event })));
 
   app.post<{ Params: Static<typeof S.IdParam> }>('/v1/holds/:id/release', {
