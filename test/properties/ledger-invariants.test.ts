@@ -119,7 +119,7 @@ type Command =
   | { kind: 'grant'; credits: string; category: 'paid' | 'promotional'; priority: number | undefined; expiresInMs: number | null }
   | { kind: 'ingest'; events: EventSpec[]; resend: number }
   | { kind: 'hold'; credits: string; expiresInSeconds: number }
-  | { kind: 'capture'; pick: number; event: EventSpec }
+  | { kind: 'capture'; pick: number; event: EventSpec; backdateMs: number | null }
   | { kind: 'release'; pick: number }
   | { kind: 'void'; pick: number }
   | { kind: 'buy'; credits: string }
@@ -158,7 +158,14 @@ const command: fc.Arbitrary<Command> = fc.oneof(
       expiresInSeconds: fc.oneof(fc.integer({ min: 1, max: 7 * 24 }).map((hours) => hours * 3600), fc.integer({ min: 1, max: 7 * 24 * 3600 })),
     }),
   },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('capture' as const), pick: fc.nat(), event: eventSpec }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('capture' as const), pick: fc.nat(), event: eventSpec,
+      // Back-dated by hours, often to before the grants its hold holds started (or after one expired).
+      backdateMs: fc.oneof({ weight: 1, arbitrary: fc.constant(null) }, { weight: 2, arbitrary: fc.integer({ min: 1, max: 72 }).map((hours) => hours * hourMs) }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('release' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('void' as const), pick: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('buy' as const), credits: positiveCredits(200) }) },
@@ -255,7 +262,7 @@ function bodyOf(customerId: string, raw: RawEvent): string {
   return JSON.stringify([customerId, raw.type, raw.timestamp ?? '', raw.properties]);
 }
 
-function buildEvent(model: Model, spec: EventSpec, forCapture: boolean): RawEvent {
+function buildEvent(model: Model, spec: EventSpec, forCapture: boolean, backdateMs: number | null = null): RawEvent {
   if (spec.reuse !== null && model.sent.length > 0) {
     // Capture events name no customer (the hold does); the same body sent to ingest names it.
     const previous: RawEvent = { ...model.sent[spec.reuse.pick % model.sent.length]!, customer: model.customerId };
@@ -271,6 +278,7 @@ function buildEvent(model: Model, spec: EventSpec, forCapture: boolean): RawEven
   };
   if (!forCapture) raw.customer = model.customerId;
   if (spec.timestampOffsetMs !== null) raw.timestamp = iso(model.nowMs + spec.timestampOffsetMs);
+  if (backdateMs !== null) raw.timestamp = iso(model.nowMs - backdateMs);
   return raw;
 }
 
@@ -396,6 +404,32 @@ async function checkInvariants(engine: Engine, model: Model): Promise<void> {
       }
     }
     if (txn.causeType === 'grant_expiry') expect(txn.effectiveAtMs, `expiry of ${txn.causeId} at its expires_at`).toBe(grantById.get(txn.causeId)!.expiresAtMs);
+  }
+  // A capture (back-dated or stamped ahead included) pays from its hold only what the hold held
+  // of grants live at its event's time: the rest went back to them first (a `hold_release` whose
+  // `reduced_by` names the event, as a claw-back's names it), and those grants pay nothing of it.
+  for (const txn of txns) {
+    if (txn.causeType !== 'usage_event') continue;
+    for (const e of txn.entries) {
+      if (!e.account.startsWith('hold:')) continue;
+      const holdId = e.account.slice('hold:'.length);
+      const held = new Map<string, bigint>();
+      for (const t of txns) {
+        if (t.causeId !== holdId || !(t.kind === 'hold' || (t.kind === 'hold_release' && t.refs.reduced_by !== undefined))) continue;
+        for (const f of t.entries) {
+          if (!f.account.startsWith('grant:')) continue;
+          const grantId = f.account.slice('grant:'.length);
+          held.set(grantId, (held.get(grantId) ?? 0n) - f.amountMicro);
+        }
+      }
+      let usableMicro = 0n;
+      for (const [grantId, amountMicro] of held) {
+        const g = grantById.get(grantId)!;
+        if (g.effectiveAtMs <= txn.effectiveAtMs && (g.expiresAtMs === null || txn.effectiveAtMs < g.expiresAtMs)) usableMicro += amountMicro;
+      }
+      console.log('CAPTURECHECK', -e.amountMicro, usableMicro, [...held].map(([g, a]) => [g, a, grantById.get(g)!.effectiveAtMs - txn.effectiveAtMs]));
+      expect(-e.amountMicro, `hold ${holdId} paid ${txn.id} only from grants live at its time`).toBeLessThanOrEqual(usableMicro);
+    }
   }
   expect(sums.get('expired') ?? 0n).toBeGreaterThanOrEqual(0n);
 
@@ -545,7 +579,7 @@ async function runCommand(engine: Engine, model: Model, clockId: string, cmd: Co
       if (model.holdIds.length === 0) return;
       const holdId = model.holdIds[cmd.pick % model.holdIds.length]!;
       const hold = model.holds.get(holdId)!;
-      const raw = buildEvent(model, cmd.event, true);
+      const raw = buildEvent(model, cmd.event, true, cmd.backdateMs);
       const expected: Expected | 'hold_not_active' = hold.status === 'active' ? judge(model, raw) : 'hold_not_active';
       const outcome = await captureHold(engine, holdId, raw);
       model.sent.push(raw);
