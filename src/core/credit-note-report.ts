@@ -1,6 +1,7 @@
 /**
  * The credit-notes report (PRODUCT §14): the notes issued in a window, and per currency how the
- * customers' money balance moved, so that opening + issued − applied − paid out = closing exactly.
+ * customers' money balance moved, so that opening + issued − applied − paid out − reversed = closing
+ * exactly (reversed: what chargebacks took back of notes, less what won ones restored).
  */
 export interface NoteRow {
   id: string;
@@ -18,7 +19,7 @@ export interface NoteRow {
 export interface NoteUse {
   creditNoteId: string;
   currency: string;
-  kind: 'applied' | 'refunded';
+  kind: 'applied' | 'refunded' | 'reversed' | 'restored';
   amountMinor: bigint;
   createdAtMs: number;
 }
@@ -29,6 +30,7 @@ export interface CreditNoteTotal {
   issuedMinor: bigint;
   appliedMinor: bigint;
   refundedMinor: bigint;
+  reversedMinor: bigint;
   closingMinor: bigint;
 }
 
@@ -38,7 +40,7 @@ export function creditNoteReport(notes: readonly NoteRow[], uses: readonly NoteU
   const totalFor = (currency: string): CreditNoteTotal => {
     let t = totals.get(currency);
     if (!t) {
-      t = { currency, openingMinor: 0n, issuedMinor: 0n, appliedMinor: 0n, refundedMinor: 0n, closingMinor: 0n };
+      t = { currency, openingMinor: 0n, issuedMinor: 0n, appliedMinor: 0n, refundedMinor: 0n, reversedMinor: 0n, closingMinor: 0n };
       totals.set(currency, t);
     }
     return t;
@@ -54,10 +56,13 @@ export function creditNoteReport(notes: readonly NoteRow[], uses: readonly NoteU
   }
   for (const u of uses) {
     const t = totalFor(u.currency);
-    if (u.createdAtMs < fromMs) t.openingMinor -= u.amountMinor;
-    else if (u.kind === 'applied') t.appliedMinor += u.amountMinor;
-    else t.refundedMinor += u.amountMinor;
+    // A restore gives back to the balance what a reversal took from it.
+    const minor = u.kind === 'restored' ? -u.amountMinor : u.amountMinor;
+    if (u.createdAtMs < fromMs) t.openingMinor -= minor;
+    else if (u.kind === 'applied') t.appliedMinor += minor;
+    else if (u.kind === 'refunded') t.refundedMinor += minor;
+    else t.reversedMinor += minor;
   }
-  for (const t of totals.values()) t.closingMinor = t.openingMinor + t.issuedMinor - t.appliedMinor - t.refundedMinor;
+  for (const t of totals.values()) t.closingMinor = t.openingMinor + t.issuedMinor - t.appliedMinor - t.refundedMinor - t.reversedMinor;
   return { rows, totals: [...totals.values()].sort((a, b) => (a.currency < b.currency ? -1 : 1)) };
 }

@@ -66,6 +66,32 @@ export function useNote<T extends NoteAmounts>(note: T, kind: 'applied' | 'refun
   return next;
 }
 
+/**
+ * A note after a chargeback took back `amountMinor` of what remains of it (positive), or after a
+ * won chargeback gave that back (negative): amount = remaining + applied + refunded + reversed.
+ */
+export function reverseNote<T extends NoteAmounts & { amountReversedMinor: bigint }>(note: T, amountMinor: bigint): T {
+  const next = { ...note };
+  next.remainingMinor -= amountMinor;
+  next.amountReversedMinor += amountMinor;
+  next.status = next.remainingMinor === 0n ? 'closed' : 'open';
+  return next;
+}
+
+/**
+ * What a chargeback takes back of the credit notes that credited the invoice's fee back: what it
+ * returns beyond what the invoice kept, that is beyond what is paid less earlier returns less the
+ * notes' credit still standing (`creditedMinor`: issued, less what earlier chargebacks took back).
+ * Never more than that credit. The rest of the chargeback is what the invoice kept.
+ */
+export function notesToReverseMinor(facts: ReturnableFacts, creditedMinor: bigint, amountMinor: bigint): bigint {
+  if (creditedMinor <= 0n) return 0n;
+  const kept = returnableMinor({ ...facts, returnedToBalanceMinor: facts.returnedToBalanceMinor + creditedMinor }, 'money');
+  const beyond = amountMinor - (kept > 0n ? kept : 0n);
+  if (beyond <= 0n) return 0n;
+  return beyond < creditedMinor ? beyond : creditedMinor;
+}
+
 /** What an invoice took in, and what earlier refunds and chargebacks (not won) gave back of it. */
 export interface ReturnableFacts {
   amountPaidMinor: bigint;

@@ -73,8 +73,9 @@ const keyOf = (k: RevenueKey): string => `${k.currency}|${k.planId ?? ''}|${k.pe
 /**
  * Merges invoiced sums (invoices created in the window), their lines, and the money moved in the
  * window (payments, refunds, chargebacks not won) into one row per currency, plan and period.
- * Net is paid (by money or by balance) less refunded less charged back less credit notes issued:
- * balance paid out of a note was counted when the note was issued, so it is not counted again.
+ * Net is paid (by money or by balance) less refunded less charged back less credit notes issued
+ * (less what chargebacks not won took back of them): balance paid out of a note was counted when
+ * the note was issued, so it is not counted again.
  */
 export function revenueByPlanAndPeriod(invoiced: readonly InvoicedSum[], lines: readonly LineSum[], money: readonly MoneySum[]): { rows: RevenueRow[]; totals: RevenueTotal[] } {
   const rows = new Map<string, RevenueRow>();

@@ -1,7 +1,7 @@
-import { allocateBalance, useNote } from '../core/customer-balance.ts';
+import { allocateBalance, notesToReverseMinor, reverseNote, useNote, type ReturnableFacts } from '../core/customer-balance.ts';
 import { fail, invalid, notFound, ok, type Outcome } from '../core/errors.ts';
 import { amountMinorMax, minorToJson } from '../core/money.ts';
-import type { CreditNoteRecord, CreditNoteSource, CreditNoteUseRecord, CustomerRecord, InvoiceRecord } from '../store/records.ts';
+import type { CreditNoteRecord, CreditNoteSource, CreditNoteUseRecord, CustomerRecord, InvoiceRecord, ReturnRecord } from '../store/records.ts';
 import type { StoreTx } from '../store/store.ts';
 import { Changes, customerNow, findCustomerLocked, readLocked, type Engine } from './context.ts';
 import { FieldCheck } from './input.ts';
@@ -34,6 +34,7 @@ export async function issueCreditNote(engine: Engine, tx: StoreTx, changes: Chan
     remainingMinor: draft.amountMinor,
     amountAppliedMinor: 0n,
     amountRefundedMinor: 0n,
+    amountReversedMinor: 0n,
     source: draft.source,
     reason: draft.reason,
     refundable: draft.refundable,
@@ -77,9 +78,59 @@ export async function applyBalance(engine: Engine, tx: StoreTx, changes: Changes
   return appliedMinor;
 }
 
-const newUse = (engine: Engine, note: CreditNoteRecord, kind: CreditNoteUseRecord['kind'], amountMinor: bigint, invoiceId: string | null, paymentId: string | null, nowMs: number): CreditNoteUseRecord => ({
-  id: engine.ids.next('cnu'), creditNoteId: note.id, customerId: note.customerId, kind, invoiceId, paymentId, amountMinor, currency: note.currency, createdAtMs: nowMs,
+const newUse = (engine: Engine, note: CreditNoteRecord, kind: CreditNoteUseRecord['kind'], amountMinor: bigint, invoiceId: string | null, paymentId: string | null, nowMs: number, returnId: string | null = null): CreditNoteUseRecord => ({
+  id: engine.ids.next('cnu'), creditNoteId: note.id, customerId: note.customerId, kind, invoiceId, paymentId, returnId, amountMinor, currency: note.currency, createdAtMs: nowMs,
 });
+
+/**
+ * A chargeback on an invoice whose fee a later change or cancellation credited back as a note
+ * (the credit line names it, `refs.fee_invoice`): the card network returns the money whatever
+ * was credited, so what it returns beyond what the invoice kept (`notesToReverseMinor`) is taken
+ * back of those notes, what is left of them first, oldest first: a `reversed` use naming the
+ * chargeback. What was already applied or paid out of them cannot be taken back: it is the
+ * chargeback's `notesShortfallMinor`. `facts` are the invoice's before this chargeback.
+ */
+export async function reverseCreditedNotes(engine: Engine, tx: StoreTx, changes: Changes, record: ReturnRecord, invoice: InvoiceRecord, facts: ReturnableFacts, earlier: readonly ReturnRecord[], nowMs: number): Promise<void> {
+  if (invoice.subscriptionId === null || invoice.periodStartMs === null) return;
+  const credits = (await tx.billing.creditsOfFee(invoice.subscriptionId, invoice.periodStartMs, invoice.id))
+    .filter((c) => c.invoiceStatus !== 'void' && c.creditNoteId !== null && c.noteMinor > 0n);
+  if (credits.length === 0) return;
+  // The credit still standing: what the notes gave, less what earlier chargebacks (not won) took back.
+  let creditedMinor = 0n;
+  for (const c of credits) creditedMinor += c.noteMinor;
+  for (const r of earlier) if (r.kind === 'chargeback' && r.status !== 'won') creditedMinor -= r.notesReversedMinor + r.notesShortfallMinor;
+  let leftMinor = notesToReverseMinor(facts, creditedMinor, record.amountMinor);
+  if (leftMinor === 0n) return;
+  const notes = await tx.creditNotes.getMany(credits.map((c) => c.creditNoteId!));
+  notes.sort((a, b) => a.createdAtMs - b.createdAtMs || (a.id < b.id ? -1 : 1));
+  for (const found of notes) {
+    if (leftMinor === 0n) break;
+    const takeMinor = found.remainingMinor < leftMinor ? found.remainingMinor : leftMinor;
+    if (takeMinor <= 0n) continue;
+    const note = reverseNote(found, takeMinor);
+    await tx.creditNotes.updateAmounts(note);
+    await tx.creditNotes.insertUse(newUse(engine, note, 'reversed', takeMinor, invoice.id, null, nowMs, record.id));
+    changes.event('credit_note.reversed', note.customerId, {
+      credit_note: note.id, amount: minorToJson(takeMinor), currency: note.currency, chargeback: record.id, invoice: invoice.id,
+    }, nowMs);
+    record.notesReversedMinor += takeMinor;
+    leftMinor -= takeMinor;
+  }
+  record.notesShortfallMinor = leftMinor;
+}
+
+/** A chargeback won: what it took back of credit notes comes back to them, one `restored` use each. */
+export async function restoreReversedNotes(engine: Engine, tx: StoreTx, changes: Changes, record: ReturnRecord, nowMs: number): Promise<void> {
+  const uses = (await tx.creditNotes.usesOfReturn(record.id)).filter((u) => u.kind === 'reversed');
+  for (const use of uses) {
+    const note = reverseNote((await tx.creditNotes.get(use.creditNoteId))!, -use.amountMinor);
+    await tx.creditNotes.updateAmounts(note);
+    await tx.creditNotes.insertUse(newUse(engine, note, 'restored', use.amountMinor, use.invoiceId, null, nowMs, record.id));
+    changes.event('credit_note.restored', note.customerId, {
+      credit_note: note.id, amount: minorToJson(use.amountMinor), currency: note.currency, chargeback: record.id, invoice: use.invoiceId,
+    }, nowMs);
+  }
+}
 
 export interface CreateCreditNoteInput {
   customer: string;

@@ -4,7 +4,7 @@ import {
   reconciliationResult, unbalancedTransaction, unlinkedStripeMoneyProblem, unpushedInvoiceProblem, usageChargeProblem, usageTransactionProblem, misplacedUsageEventProblem, unfoundUsageEventsProblem,
   type Discrepancy, type Reconciliation,
 } from '../core/reconciliation.ts';
-import { creditNoteProblems, invoiceBalanceProblem } from '../core/balance-reconciliation.ts';
+import { chargebackNotesProblem, creditNoteProblems, invoiceBalanceProblem } from '../core/balance-reconciliation.ts';
 import { missingPromotionGrant, promotionGrantProblems } from '../core/promotion-reconciliation.ts';
 import { endOfTimeMs } from '../core/time.ts';
 import type { CustomerRange } from '../store/queries/customer-range.ts';
@@ -201,10 +201,15 @@ async function clawBackProblemsIn(tx: StoreTx, window: ReconcileWindow): Promise
 
 /** The money balance is a projection of credit notes and their uses: each note and each invoice with balance against its uses. */
 async function customerBalanceProblems(tx: StoreTx, customers: CustomerRange): Promise<Discrepancy[]> {
-  const [notes, invoices] = await Promise.all([tx.creditNotes.notesWithUseSums(customers), tx.creditNotes.invoicesWithBalance(customers)]);
+  const [notes, invoices, chargebacks] = await Promise.all([
+    tx.creditNotes.notesWithUseSums(customers), tx.creditNotes.invoicesWithBalance(customers), tx.creditNotes.chargebacksWithNoteUses(customers),
+  ]);
   return [
-    ...notes.flatMap(({ note, appliedMinor, refundedMinor }) => creditNoteProblems({ ...note, usesAppliedMinor: appliedMinor, usesRefundedMinor: refundedMinor })),
+    ...notes.flatMap(({ note, appliedMinor, refundedMinor, reversedMinor }) => creditNoteProblems({
+      ...note, usesAppliedMinor: appliedMinor, usesRefundedMinor: refundedMinor, usesReversedMinor: reversedMinor,
+    })),
     ...invoices.map(invoiceBalanceProblem).filter((d): d is Discrepancy => d !== null),
+    ...chargebacks.map(chargebackNotesProblem).filter((d): d is Discrepancy => d !== null),
   ];
 }
 

@@ -10,7 +10,7 @@ import { Changes, customerNow, type Engine } from './context.ts';
 import { refreshSignalsNow } from './funding.ts';
 import { takeFrom } from './subscription-credits.ts';
 import { newGrantRecord } from './grants.ts';
-import { issueCreditNote, paidByNonRefundableBalance } from './credit-notes.ts';
+import { issueCreditNote, paidByNonRefundableBalance, restoreReversedNotes, reverseCreditedNotes } from './credit-notes.ts';
 import { clawBackReferral } from './referrals.ts';
 import { heldOf, heldTotal, releaseHeld } from './holds.ts';
 
@@ -76,15 +76,17 @@ export async function createReturnIn(engine: Engine, tx: StoreTx, kind: ReturnRe
     if (kind === 'refund' && invoice.subscriptionId !== null && invoice.periodStartMs !== null) {
       for (const c of await tx.billing.creditsOfFee(invoice.subscriptionId, invoice.periodStartMs, invoice.id)) creditedMinor += c.noteMinor;
     }
+    const before = { ...facts };
     facts.returnedToBalanceMinor += creditedMinor;
     const limitMinor = returnableMinor(facts, input.to === 'balance' ? 'balance' : 'money');
     const amountMinor = BigInt(input.amount);
     if (amountMinor > limitMinor) {
       const paidFromBalance = invoice.balanceAppliedMinor > 0n && input.to !== 'balance' ? ' (what the balance paid can be refunded only to the balance)' : '';
       const credited = creditedMinor > 0n ? `, less ${creditedMinor} of its fee's unused time already credited as balance` : '';
-      return fail('amount_exceeds_paid', `At most ${limitMinor} minor units can be returned on this invoice: paid less earlier refunds and chargebacks${credited}${paidFromBalance}.`, {
+      const shownMinor = limitMinor > 0n ? limitMinor : 0n;
+      return fail('amount_exceeds_paid', `At most ${shownMinor} minor units can be returned on this invoice: paid less earlier refunds and chargebacks${credited}${paidFromBalance}.`, {
         fields: [{ field: 'amount', code: 'amount_exceeds_paid', message: 'more than was paid less earlier refunds' }],
-        details: { returnable: minorToJson(limitMinor) },
+        details: { returnable: minorToJson(shownMinor) },
       });
     }
     const customer = (await tx.customers.find(invoice.customerId))!;
@@ -128,8 +130,12 @@ export async function createReturnIn(engine: Engine, tx: StoreTx, kind: ReturnRe
       closedAtMs: null,
       destination: input.to ?? 'cash',
       creditNoteId: null,
+      notesReversedMinor: 0n,
+      notesShortfallMinor: 0n,
     };
     const changes = new Changes(engine);
+    // A chargeback is not refused for a fee credited back already: it takes that credit back instead.
+    if (kind === 'chargeback') await reverseCreditedNotes(engine, tx, changes, record, invoice, before, returns, nowMs);
     if (record.destination === 'balance') {
       // Money paid in cash comes back as balance, so the note can be paid out later if asked; what
       // a goodwill note paid comes back as balance that is not refundable, as it was.
@@ -161,7 +167,9 @@ export async function createReturnIn(engine: Engine, tx: StoreTx, kind: ReturnRe
     changes.event(`${kind}.created`, invoice.customerId, {
       [kind]: record.id, invoice: invoice.id, amount: input.amount, credit_policy: input.credit_policy,
       credits_revoked: formatCredits(claw.revokeMicro), credits_shortfall: formatCredits(claw.shortfallMicro), shortfall: handling,
-      ...(kind === 'refund' ? { to: record.destination, credit_note: record.creditNoteId } : {}),
+      ...(kind === 'refund' ? { to: record.destination, credit_note: record.creditNoteId } : {
+        credit_notes_reversed: minorToJson(record.notesReversedMinor), credit_notes_shortfall: minorToJson(record.notesShortfallMinor),
+      }),
     }, nowMs);
     await changes.flush(tx);
     if (kind === 'refund') await clawBackReferral(engine, tx, changes, record, invoice, nowMs);
@@ -203,6 +211,7 @@ export async function closeChargebackIn(engine: Engine, tx: StoreTx, id: string,
       const invoice = (await tx.billing.invoice(record.invoiceId))!;
       invoice.amountChargedBackMinor -= record.amountMinor;
       await tx.billing.updateInvoiceState(invoice);
+      await restoreReversedNotes(engine, tx, changes, record, nowMs);
       if (record.txnId) {
         const [revoke] = await tx.ledger.transactions([record.txnId]);
         const grantIds = revoke!.entries.filter((e) => e.account.startsWith('grant:')).map((e) => e.account.slice(6));

@@ -21,9 +21,12 @@ const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union(
 
 export const CreditNoteUse = Type.Object({
   id: Type.String(),
-  kind: Type.Union([Type.Literal('applied'), Type.Literal('refunded')]),
+  kind: Type.Union([Type.Literal('applied'), Type.Literal('refunded'), Type.Literal('reversed'), Type.Literal('restored')], {
+    description: '`reversed`: taken back by a chargeback of the invoice whose fee the note credited (`invoice`); `restored`: given back when that chargeback was won.',
+  }),
   invoice: Nullable(Type.String()),
   payment: Nullable(Type.String()),
+  chargeback: Nullable(Type.String({ description: 'The chargeback that reversed or restored it.' })),
   amount: Type.Integer(),
   created_at: Timestamp,
 }, { additionalProperties: false });
@@ -34,9 +37,10 @@ export const CreditNote = Type.Object({
   customer: Type.String(),
   currency: Currency,
   amount: Type.Integer({ description: 'Minor units issued.' }),
-  remaining: Type.Integer({ description: 'Minor units left: amount − applied − refunded.' }),
+  remaining: Type.Integer({ description: 'Minor units left: amount − applied − refunded − reversed.' }),
   amount_applied: Type.Integer(),
   amount_refunded: Type.Integer({ description: 'Minor units paid out in cash.' }),
+  amount_reversed: Type.Integer({ description: 'Minor units taken back by chargebacks of the invoice whose fee the note credited back (less what won ones restored).' }),
   source: Type.Union([Type.Literal('proration'), Type.Literal('refund'), Type.Literal('goodwill'), Type.Literal('invoice_void')]),
   reason: Type.String(),
   refundable: Type.Boolean(),

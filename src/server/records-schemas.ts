@@ -348,7 +348,11 @@ export const Refund = record('Refund', 'Money returned on an invoice, and the cr
   to: Type.Union([Type.Literal('cash'), Type.Literal('balance')], { description: '`balance` keeps the money as a credit note, refundable unless a note that is not refundable (goodwill) paid for it.' }),
   credit_note: NullableString,
 });
-export const Chargeback = record('Chargeback', 'A disputed payment: credits clawed back, restored if won.', returnProperties('chargeback'));
+export const Chargeback = record('Chargeback', 'A disputed payment: credits clawed back, restored if won.', {
+  ...returnProperties('chargeback'),
+  credit_notes_reversed: { ...Minor, description: 'Minor units taken back of credit notes that had credited the fee of its invoice back (a cancellation\'s or downgrade\'s unused time): what the chargeback returns beyond what the invoice kept, from what was left of them. Restored if won.' },
+  credit_notes_shortfall: { ...Minor, description: 'What the chargeback returns beyond what the invoice kept that those notes no longer held (applied to invoices or paid out already).' },
+});
 
 export const Report = record('Report', 'A finance report: rows and totals (the CSV form is the rows table).', {
   object: Type.Literal('report'),

@@ -85,7 +85,7 @@ const views: { [K in ReportName]: (r: Reports[K]) => View } = {
     })),
     totals: r.totals.map((t) => ({
       currency: t.currency, opening_balance: minor(t.openingMinor), issued: minor(t.issuedMinor), applied: minor(t.appliedMinor),
-      paid_out: minor(t.refundedMinor), closing_balance: minor(t.closingMinor),
+      paid_out: minor(t.refundedMinor), reversed: minor(t.reversedMinor), closing_balance: minor(t.closingMinor),
     })),
   }),
   aging: (r) => ({

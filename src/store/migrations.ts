@@ -814,6 +814,22 @@ export const migrations: Migration[] = [
     // the search when that is not after its earliest late event (benchmark-rounds.md, "Round 41").
     statements: [`CREATE INDEX grants_expired_at ON grants (expires_at) WHERE status = 'expired' AND expires_at IS NOT NULL`],
   },
+  {
+    version: 68,
+    name: 'credit notes reversed by chargebacks',
+    // A chargeback on an invoice whose fee a note already credited back takes back of that note what
+    // it returns beyond what the invoice kept: a use of kind `reversed` naming the chargeback
+    // (`return_id`), and `restored` when the chargeback is won. The note keeps the net reversed; the
+    // chargeback what it took back and what it could not, already applied or paid out (shortfall).
+    // The reconciliation finds a chargeback's uses by the index on `return_id`.
+    statements: [
+      `ALTER TABLE credit_notes ADD COLUMN amount_reversed BIGINT NOT NULL DEFAULT 0`,
+      `ALTER TABLE credit_note_uses ADD COLUMN return_id TEXT`,
+      `CREATE INDEX credit_note_uses_return ON credit_note_uses (return_id) WHERE return_id IS NOT NULL`,
+      `ALTER TABLE refunds ADD COLUMN notes_reversed BIGINT NOT NULL DEFAULT 0`,
+      `ALTER TABLE refunds ADD COLUMN notes_shortfall BIGINT NOT NULL DEFAULT 0`,
+    ],
+  },
 ];
 
 /** The advisory lock that serializes migrations across server processes on PostgreSQL. */

@@ -352,6 +352,12 @@ export interface ReturnRecord {
   /** Refunds only: `cash` (the default) or `balance`, which issues a credit note instead. */
   destination: 'cash' | 'balance';
   creditNoteId: string | null;
+  /**
+   * Chargebacks only: what it took back of the credit notes that had credited the invoice's fee
+   * back (their unspent part, `reversed` uses), and what it could not, already applied or paid out.
+   */
+  notesReversedMinor: bigint;
+  notesShortfallMinor: bigint;
 }
 
 export type CreditNoteSource = 'proration' | 'refund' | 'goodwill' | 'invoice_void';
@@ -368,6 +374,8 @@ export interface CreditNoteRecord {
   remainingMinor: bigint;
   amountAppliedMinor: bigint;
   amountRefundedMinor: bigint;
+  /** Taken back by chargebacks of the invoice whose fee the note credited, less what a won one restored. */
+  amountReversedMinor: bigint;
   source: CreditNoteSource;
   reason: string;
   refundable: boolean;
@@ -380,14 +388,18 @@ export interface CreditNoteRecord {
   createdAtMs: number;
 }
 
-/** One use of a credit note: applied to an invoice, or paid out to the customer. */
+/**
+ * One use of a credit note: applied to an invoice, paid out to the customer, or reversed by a
+ * chargeback (`returnId`) of the invoice whose fee it credited, and restored when that is won.
+ */
 export interface CreditNoteUseRecord {
   id: string;
   creditNoteId: string;
   customerId: string;
-  kind: 'applied' | 'refunded';
+  kind: 'applied' | 'refunded' | 'reversed' | 'restored';
   invoiceId: string | null;
   paymentId: string | null;
+  returnId: string | null;
   amountMinor: bigint;
   currency: string;
   createdAtMs: number;

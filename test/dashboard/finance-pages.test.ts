@@ -181,6 +181,17 @@ describe('the finance pages of the dashboard in Chromium', { timeout: 120_000 },
     await page.waitForSelector('#credit-note-uses');
     expect(await text('#credit-note')).toContain('downgrade credit');
     await shot('26-credit-note-downgrade');
+
+    // The 30.00 fee charged back in full: it kept 20.00 beside the 10.00 note, which the chargeback takes back.
+    const chargeback = await created('/v1/chargebacks', { invoice: first.id, amount: 3000, reason: 'fraudulent', credit_policy: 'none' });
+    expect(chargeback).toMatchObject({ credit_notes_reversed: 1000, credit_notes_shortfall: 0 });
+    await open(`/invoices/${first.id}`, '#returns');
+    expect(await text('#returns tbody tr')).toContain('10.00 USD');
+    await open(`/credit-notes/${downgrade.id}`, '#credit-note-uses');
+    expect(await text('[data-figure="reversed by chargebacks"] strong')).toBe('10.00 USD');
+    expect(await text('[data-figure="remaining"] strong')).toBe('0.00 USD');
+    expect(await text('#credit-note-uses')).toContain('taken back by a chargeback');
+    await shot('26-credit-note-reversed');
   });
 
   it('shows an unpaid invoice past due, with its payment attempts and the next retry', async () => {

@@ -120,9 +120,9 @@ describe.each(dialects)('credit notes and the customer balance on %s', (dialect)
     expect(revenue.totals).toEqual([expect.objectContaining({ currency: 'USD', invoiced: 3000, paid: 4000, credit_notes: 1000, net: 3000 })]);
     const notes = (await api.get(`/v1/reports/credit_notes?customer=${customer.id}`)).body;
     expect(notes.rows.map((r: any) => [r.id, r.amount, r.source])).toEqual([[note.id, 1000, 'proration']]);
-    expect(notes.totals).toEqual([{ currency: 'USD', opening_balance: 0, issued: 1000, applied: 1000, paid_out: 0, closing_balance: 0 }]);
+    expect(notes.totals).toEqual([{ currency: 'USD', opening_balance: 0, issued: 1000, applied: 1000, paid_out: 0, reversed: 0, closing_balance: 0 }]);
     const window = (await api.get(`/v1/reports/credit_notes?customer=${customer.id}&from=2026-04-20T00:00:00Z`)).body;
-    expect(window.totals).toEqual([{ currency: 'USD', opening_balance: 1000, issued: 0, applied: 1000, paid_out: 0, closing_balance: 0 }]);
+    expect(window.totals).toEqual([{ currency: 'USD', opening_balance: 1000, issued: 0, applied: 1000, paid_out: 0, reversed: 0, closing_balance: 0 }]);
     const csv = await api.request('GET', `/v1/reports/credit_notes?customer=${customer.id}`, undefined, { accept: 'text/csv' });
     expect(String(csv.body).split('\r\n')[0]).toBe('id,customer,created_at,currency,amount,source,reason,refundable,invoice,refund');
   });

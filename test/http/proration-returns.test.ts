@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { dialects } from '../support/databases.ts';
 import { unique, useServer, type Api } from '../support/server.ts';
-import { advance, balance, expectLedgerConsistent, listAll, newClock, perUnitMeter, use } from './fixtures.ts';
+import { advance, balance, domainEvents, expectLedgerConsistent, listAll, newClock, perUnitMeter, use } from './fixtures.ts';
 
 /**
  * A change or cancellation credits the unused time of what the fee's invoice kept (PRODUCT §7,
@@ -150,6 +150,100 @@ describe.each(dialects)('proration after refunds on %s', (dialect) => {
     const rest = await api.post('/v1/refunds', { invoice: s.fee.id, amount: 1000, reason: 'requested_by_customer', credit_policy: 'none' });
     expect(rest.status, JSON.stringify(rest.body)).toBe(201);
     expect((await api.get(`/v1/invoices/${s.fee.id}`)).body).toMatchObject({ amount_paid: 3100, amount_refunded: 1000 });
+    expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
+  });
+
+  /** Canceled on 11 March: the final invoice's 21.00 refundable note for the fee's unused time. */
+  const canceledWithNote = async (api: Api, plan: any) => {
+    const s = await paidSubscription(api, plan);
+    await advance(api, s.clock, '2026-03-11T00:00:00Z');
+    expect((await api.post(`/v1/subscriptions/${s.sub.id}/cancel`, { timing: 'immediate' })).status).toBe(200);
+    const final = (await listAll(api, `/v1/invoices?customer=${s.customer}`)).find((i) => i.kind === 'final');
+    expect((await api.get(`/v1/credit_notes/${final.credit_note}`)).body).toMatchObject({ amount: 2100, remaining: 2100, refundable: true });
+    return { ...s, note: final.credit_note as string };
+  };
+  const chargeBack = async (api: Api, invoice: string, amount: number) => {
+    const created = await api.post('/v1/chargebacks', { invoice, amount, reason: 'fraudulent', credit_policy: 'none' });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    return created.body;
+  };
+
+  it('a chargeback of a fee whose 21.00 of unused time a cancellation credited takes the note back; won, it gives it back', async () => {
+    const { api } = ctx;
+    const s = await canceledWithNote(api, await newPlan(api, 3100, '310'));
+    // The fee kept 10.00 (31.00 less the 21.00 note): the chargeback's other 21.00 comes off the note.
+    const chargeback = await chargeBack(api, s.fee.id, 3100);
+    expect(chargeback).toMatchObject({ amount: 3100, credit_notes_reversed: 2100, credit_notes_shortfall: 0 });
+    // Before: the note kept 21.00, paid out in cash on top of the 31.00 the bank gave back (52.00 for 31.00 paid).
+    const note = (await api.get(`/v1/credit_notes/${s.note}`)).body;
+    expect(note).toMatchObject({ amount: 2100, remaining: 0, amount_reversed: 2100, status: 'closed' });
+    expect(note.uses.map((u: any) => [u.kind, u.amount, u.chargeback, u.invoice])).toEqual([['reversed', 2100, chargeback.id, s.fee.id]]);
+    const payout = await api.post(`/v1/credit_notes/${s.note}/refund`, {});
+    expect([payout.status, payout.body.error?.code]).toEqual([409, 'amount_exceeds_remaining']);
+    expect((await balance(api, s.customer)).money_balance).toEqual([{ currency: 'USD', amount: 0 }]);
+    const delivered = (await domainEvents(api, s.customer, 'chargeback.created'))[0];
+    expect(delivered.data).toMatchObject({ chargeback: chargeback.id, credit_notes_reversed: 2100, credit_notes_shortfall: 0 });
+    expect((await domainEvents(api, s.customer, 'credit_note.reversed')).map((e) => e.data)).toEqual([
+      { credit_note: s.note, amount: 2100, currency: 'USD', chargeback: chargeback.id, invoice: s.fee.id },
+    ]);
+    const notes = (await api.get(`/v1/reports/credit_notes?customer=${s.customer}`)).body;
+    expect(notes.totals).toEqual([{ currency: 'USD', opening_balance: 0, issued: 2100, applied: 0, paid_out: 0, reversed: 2100, closing_balance: 0 }]);
+    // Revenue: 31.00 paid, 31.00 charged back, and no money owed back any more.
+    expect((await api.get(`/v1/reports/revenue?customer=${s.customer}`)).body.totals).toEqual([expect.objectContaining({ paid: 3100, charged_back: 3100, credit_notes: 0, net: 0 })]);
+    expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
+
+    // Won: the 31.00 is the merchant's again, and the note is the customer's again.
+    const won = await api.post(`/v1/chargebacks/${chargeback.id}/close`, { outcome: 'won' });
+    expect(won.body).toMatchObject({ status: 'won', credit_notes_reversed: 2100 });
+    expect((await api.get(`/v1/credit_notes/${s.note}`)).body).toMatchObject({ remaining: 2100, amount_reversed: 0, status: 'open' });
+    expect((await balance(api, s.customer)).money_balance).toEqual([{ currency: 'USD', amount: 2100 }]);
+    const after = (await api.get(`/v1/reports/credit_notes?customer=${s.customer}`)).body;
+    expect(after.totals).toEqual([{ currency: 'USD', opening_balance: 0, issued: 2100, applied: 0, paid_out: 0, reversed: 0, closing_balance: 2100 }]);
+    expect((await api.get(`/v1/reports/revenue?customer=${s.customer}`)).body.totals).toEqual([expect.objectContaining({ paid: 3100, charged_back: 0, credit_notes: 2100, net: 1000 })]);
+    expect((await api.post(`/v1/credit_notes/${s.note}/refund`, {})).body).toMatchObject({ remaining: 0, amount_refunded: 2100 });
+    expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
+    await expectLedgerConsistent(api);
+  });
+
+  it('a note partly paid out is taken back as far as it holds, the rest is the chargeback\'s shortfall; two partial chargebacks take 5.00 and 16.00', async () => {
+    const { api } = ctx;
+    const plan = await newPlan(api, 3100, '310');
+    const spent = await canceledWithNote(api, plan);
+    expect((await api.post(`/v1/credit_notes/${spent.note}/refund`, { amount: 1500 })).status).toBe(200);
+    const chargeback = await chargeBack(api, spent.fee.id, 3100);
+    // Before: 6.00 left on the note, on top of 31.00 + 15.00 back. Now 6.00 taken back, 15.00 already paid out.
+    expect(chargeback).toMatchObject({ credit_notes_reversed: 600, credit_notes_shortfall: 1500 });
+    expect((await api.get(`/v1/credit_notes/${spent.note}`)).body).toMatchObject({ remaining: 0, amount_refunded: 1500, amount_reversed: 600 });
+    expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
+
+    // 15.00 charged back: 10.00 the fee kept, 5.00 of the note; then 16.00 more: all of it the note's.
+    const split = await canceledWithNote(api, plan);
+    expect(await chargeBack(api, split.fee.id, 1500)).toMatchObject({ credit_notes_reversed: 500, credit_notes_shortfall: 0 });
+    expect((await api.get(`/v1/credit_notes/${split.note}`)).body).toMatchObject({ remaining: 1600 });
+    expect(await chargeBack(api, split.fee.id, 1600)).toMatchObject({ credit_notes_reversed: 1600, credit_notes_shortfall: 0 });
+    expect((await balance(api, split.customer)).money_balance).toEqual([{ currency: 'USD', amount: 0 }]);
+    expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
+
+    // 10.00 charged back of what the fee kept takes nothing of the note.
+    const kept = await canceledWithNote(api, plan);
+    expect(await chargeBack(api, kept.fee.id, 1000)).toMatchObject({ credit_notes_reversed: 0, credit_notes_shortfall: 0 });
+    expect((await balance(api, kept.customer)).money_balance).toEqual([{ currency: 'USD', amount: 2100 }]);
+    await expectLedgerConsistent(api);
+  });
+
+  it('a downgrade\'s 21.00 note (42.00 of unused time less 21.00 of the new plan) is taken back by a chargeback of the 62.00 fee', async () => {
+    const { api } = ctx;
+    const [small, large] = [await newPlan(api, 3100, '0'), await newPlan(api, 6200, '0')];
+    const s = await paidSubscription(api, large);
+    await advance(api, s.clock, '2026-03-11T00:00:00Z');
+    expect((await api.post(`/v1/subscriptions/${s.sub.id}/change`, { plan: small.code, timing: 'immediate' })).status).toBe(200);
+    const downgrade = (await listAll(api, `/v1/invoices?customer=${s.customer}`)).find((i) => i.kind === 'proration');
+    expect(downgrade.lines.map((l: any) => [l.type, l.amount])).toEqual([['proration_credit', -4200], ['proration_charge', 2100]]);
+    expect((await api.get(`/v1/credit_notes/${downgrade.credit_note}`)).body).toMatchObject({ amount: 2100, remaining: 2100 });
+    // The fee kept 41.00 (62.00 less the 21.00 note); the credit's other 21.00 paid the new plan's charge.
+    expect(await chargeBack(api, s.fee.id, 6200)).toMatchObject({ credit_notes_reversed: 2100, credit_notes_shortfall: 0 });
+    expect((await api.get(`/v1/credit_notes/${downgrade.credit_note}`)).body).toMatchObject({ remaining: 0, amount_reversed: 2100 });
+    expect((await balance(api, s.customer)).money_balance).toEqual([{ currency: 'USD', amount: 0 }]);
     expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
   });
 

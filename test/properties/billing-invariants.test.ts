@@ -201,7 +201,8 @@ interface Model {
   /** Money paid on each invoice through payments and succeeded attempts (not balance). */
   moneyPaid: Map<string, number>;
   refunds: Map<string, { cash: number; balance: number }>;
-  chargebacks: Map<string, Array<{ id: string; amount: number; won: boolean; closed: boolean }>>;
+  /** `notes`: what the chargeback took back of the notes that credited its invoice's fee (reversed and shortfall). */
+  chargebacks: Map<string, Array<{ id: string; amount: number; won: boolean; closed: boolean; notes: number }>>;
   /** Refund id → its amount (a note of source `refund` must carry it). */
   refundToBalance: Map<string, { amount: number; customer: string }>;
   goodwill: Map<string, { amount: number; refundable: boolean; invoice: string | null }>;
@@ -444,6 +445,16 @@ async function runInvoiceCommand(api: Api, model: Model, customer: string, cmd: 
       const invoice = choose(candidates, cmd.pick);
       if (!invoice) return;
       const amount = Math.max(1, Math.floor((limit(invoice) * cmd.percent) / 100));
+      // A chargeback cannot be refused for a fee credited back already: what it returns beyond
+      // what the invoice kept (paid less returns less the notes' credit still standing) is taken
+      // back of those notes, never more than that credit.
+      const earlier = (model.chargebacks.get(invoice.id) ?? []).filter((c) => !c.won);
+      const standing = creditedAsBalance(all, invoice) - sum(earlier.map((c) => c.notes));
+      const kept = Math.min(
+        invoice.amount_paid - invoice.balance_applied - (model.refunds.get(invoice.id)?.cash ?? 0) - sum(earlier.map((c) => c.amount)),
+        returnable(invoice) - standing,
+      );
+      const notesTaken = standing <= 0 ? 0 : Math.min(standing, Math.max(0, amount - Math.max(0, kept)));
       const body = { invoice: invoice.id, amount, reason: 'test', credit_policy: cmd.policy, ...(cmd.kind === 'refund' ? { to: cmd.to } : {}) };
       const response = await onInvoice(api, invoice, `/v1/${cmd.kind === 'refund' ? 'refunds' : 'chargebacks'}`, body);
       if (response.status !== 201) {
@@ -459,7 +470,11 @@ async function runInvoiceCommand(api: Api, model: Model, customer: string, cmd: 
         if (cmd.to === 'balance') model.refundToBalance.set(response.body.id, { amount, customer });
       } else {
         const list = model.chargebacks.get(invoice.id) ?? [];
-        list.push({ id: response.body.id, amount, won: false, closed: false });
+        const shown = JSON.stringify(response.body);
+        expect(response.body.credit_notes_reversed + response.body.credit_notes_shortfall, shown).toBe(notesTaken);
+        expect(response.body.credit_notes_reversed, shown).toBeGreaterThanOrEqual(0);
+        expect(response.body.credit_notes_shortfall, shown).toBeGreaterThanOrEqual(0);
+        list.push({ id: response.body.id, amount, won: false, closed: false, notes: notesTaken });
         model.chargebacks.set(invoice.id, list);
       }
       return;
@@ -625,7 +640,12 @@ async function checkCustomer(api: Api, model: Model, customer: string): Promise<
     expect(note.amount, shown).toBeGreaterThan(0);
     expect(note.amount_applied, shown).toBe(sum(note.uses.filter((u: any) => u.kind === 'applied').map((u: any) => u.amount)));
     expect(note.amount_refunded, shown).toBe(sum(note.uses.filter((u: any) => u.kind === 'refunded').map((u: any) => u.amount)));
-    expect(note.remaining, shown).toBe(note.amount - note.amount_applied - note.amount_refunded);
+    // A chargeback of the invoice whose fee the note credited reverses what is left of it; won, it restores that.
+    const reversed = sum(note.uses.filter((u: any) => u.kind === 'reversed').map((u: any) => u.amount));
+    const restored = sum(note.uses.filter((u: any) => u.kind === 'restored').map((u: any) => u.amount));
+    expect(note.amount_reversed, shown).toBe(reversed - restored);
+    if (reversed > 0) expect(note.source, shown).toBe('proration');
+    expect(note.remaining, shown).toBe(note.amount - note.amount_applied - note.amount_refunded - note.amount_reversed);
     expect(note.remaining, shown).toBeGreaterThanOrEqual(0);
     expect(note.status, shown).toBe(note.remaining === 0 ? 'closed' : 'open');
     expect(note.amount_refunded, shown).toBe(model.paidOut.get(note.id) ?? 0);
@@ -704,7 +724,8 @@ async function checkCustomer(api: Api, model: Model, customer: string): Promise<
   const paid = sum(invoices.map((i) => i.amount_paid));
   const refunded = sum(invoices.map((i) => i.amount_refunded));
   const chargedBack = sum(invoices.map((i) => i.amount_charged_back));
-  const notesOtherThanRefunds = sum(notes.filter((n) => n.source !== 'refund').map((n) => n.amount));
+  // What chargebacks not won took back of notes is not owed back any more.
+  const notesOtherThanRefunds = sum(notes.filter((n) => n.source !== 'refund').map((n) => n.amount - n.amount_reversed));
   // A customer with nothing to report has no row: its totals are then all zero.
   const zeros = { currency: 'USD', invoices: 0, invoiced: 0, paid: 0, refunded: 0, charged_back: 0, credit_notes: 0, net: 0 };
   expect(revenue.length).toBeLessThanOrEqual(1);
@@ -714,10 +735,33 @@ async function checkCustomer(api: Api, model: Model, customer: string): Promise<
   });
   const noteReport = (await send(api, 'GET', `/v1/reports/credit_notes?customer=${customer}`)).body.totals;
   expect(noteReport.length).toBeLessThanOrEqual(1);
-  expect(noteReport[0] ?? { currency: 'USD', opening_balance: 0, issued: 0, applied: 0, paid_out: 0, closing_balance: 0 }).toEqual({
+  expect(noteReport[0] ?? { currency: 'USD', opening_balance: 0, issued: 0, applied: 0, paid_out: 0, reversed: 0, closing_balance: 0 }).toEqual({
     currency: 'USD', opening_balance: 0, issued: sum(notes.map((n) => n.amount)), applied: sum(notes.map((n) => n.amount_applied)),
-    paid_out: sum(notes.map((n) => n.amount_refunded)), closing_balance: remaining,
+    paid_out: sum(notes.map((n) => n.amount_refunded)), reversed: sum(notes.map((n) => n.amount_reversed)), closing_balance: remaining,
   });
+
+  // What a customer gets back of a paid invoice never exceeds what it paid (PRODUCT §8, §14): its
+  // refunds and chargebacks not won, and the notes that credited its fee's unused time, less what
+  // those chargebacks took back of the notes (what was left of them, and what was already spent
+  // of them, the chargeback's shortfall). Each chargeback's reversal is its notes' uses.
+  const chargebacks = await listAll(api, `/v1/chargebacks?customer=${customer}`);
+  for (const cb of chargebacks) {
+    const shown = JSON.stringify(cb);
+    const uses = notes.flatMap((n) => n.uses).filter((u: any) => u.chargeback === cb.id);
+    expect(sum(uses.filter((u: any) => u.kind === 'reversed').map((u: any) => u.amount)), shown).toBe(cb.credit_notes_reversed);
+    expect(sum(uses.filter((u: any) => u.kind === 'restored').map((u: any) => u.amount)), shown).toBe(cb.status === 'won' ? cb.credit_notes_reversed : 0);
+    expect(cb.credit_notes_reversed + cb.credit_notes_shortfall, shown).toBe(model.chargebacks.get(cb.invoice)?.find((c) => c.id === cb.id)?.notes);
+  }
+  for (const inv of invoices) {
+    // An invoice still unpaid holds its credit's note (no pay-out while it is unpaid; the note pays it).
+    if (inv.status !== 'paid') continue;
+    const takenBack = sum(chargebacks.filter((c) => c.invoice === inv.id && c.status !== 'won').map((c) => c.credit_notes_reversed + c.credit_notes_shortfall));
+    const back = inv.amount_refunded + inv.amount_charged_back + creditedAsBalance(invoices, inv) - takenBack;
+    // A plan change's charge is paid by the old fee's credit as well as by money.
+    const credit = -sum(inv.lines.filter((l: any) => l.type === 'proration_credit').map((l: any) => l.amount));
+    const paidByCredit = Math.max(0, credit - Math.max(0, -inv.total));
+    expect(back, `${JSON.stringify(inv)} gets back ${back}`).toBeLessThanOrEqual(inv.amount_paid + paidByCredit);
+  }
   const overageReport = (await send(api, 'GET', `/v1/reports/overage?customer=${customer}`)).body.totals;
   const overageLines = live.flatMap((i) => i.lines.filter((l: any) => l.type === 'overage'));
   if (overageLines.length === 0) expect(overageReport).toEqual([]);

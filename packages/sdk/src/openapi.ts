@@ -3023,6 +3023,16 @@ export interface components {
             closed_at: string | null;
             /** @description Referral rewards of this invoice taken back with its money (PRODUCT §15). */
             referral_claw_backs: components["schemas"]["ReferralClawBack"][];
+            /**
+             * @description Minor units taken back of credit notes that had credited the fee of its invoice back (a cancellation's or downgrade's unused time): what the chargeback returns beyond what the invoice kept, from what was left of them. Restored if won.
+             * @example 4900
+             */
+            credit_notes_reversed: number;
+            /**
+             * @description What the chargeback returns beyond what the invoice kept that those notes no longer held (applied to invoices or paid out already).
+             * @example 4900
+             */
+            credit_notes_shortfall: number;
         };
         /** @description A finance report: rows and totals (the CSV form is the rows table). */
         Report: {
@@ -3088,11 +3098,13 @@ export interface components {
             currency: string;
             /** @description Minor units issued. */
             amount: number;
-            /** @description Minor units left: amount − applied − refunded. */
+            /** @description Minor units left: amount − applied − refunded − reversed. */
             remaining: number;
             amount_applied: number;
             /** @description Minor units paid out in cash. */
             amount_refunded: number;
+            /** @description Minor units taken back by chargebacks of the invoice whose fee the note credited back (less what won ones restored). */
+            amount_reversed: number;
             source: "proration" | "refund" | "goodwill" | "invoice_void";
             reason: string;
             refundable: boolean;
@@ -3111,9 +3123,11 @@ export interface components {
             /** @description Each use of the note; only when fetched alone. */
             uses?: {
                 id: string;
-                kind: "applied" | "refunded";
+                /** @description `reversed`: taken back by a chargeback of the invoice whose fee the note credited (`invoice`); `restored`: given back when that chargeback was won. */
+                kind: "applied" | "refunded" | "reversed" | "restored";
                 invoice: string | null;
                 payment: string | null;
+                chargeback: string | null;
                 amount: number;
                 /**
                  * @description RFC 3339 date-time in UTC.

@@ -15,7 +15,7 @@ import { canSeeCustomer, hiddenCustomer, pageOf, send, sendError } from '../repl
 import { customerFilter } from './credits.ts';
 
 export const creditNoteUseView = (u: CreditNoteUseRecord) => ({
-  id: u.id, kind: u.kind, invoice: u.invoiceId, payment: u.paymentId, amount: minorToJson(u.amountMinor), created_at: formatTimestamp(u.createdAtMs),
+  id: u.id, kind: u.kind, invoice: u.invoiceId, payment: u.paymentId, chargeback: u.returnId, amount: minorToJson(u.amountMinor), created_at: formatTimestamp(u.createdAtMs),
 });
 
 export const creditNoteView = (n: CreditNoteRecord, uses?: CreditNoteUseRecord[]) => ({
@@ -27,6 +27,7 @@ export const creditNoteView = (n: CreditNoteRecord, uses?: CreditNoteUseRecord[]
   remaining: minorToJson(n.remainingMinor),
   amount_applied: minorToJson(n.amountAppliedMinor),
   amount_refunded: minorToJson(n.amountRefundedMinor),
+  amount_reversed: minorToJson(n.amountReversedMinor),
   source: n.source,
   reason: n.reason,
   refundable: n.refundable,

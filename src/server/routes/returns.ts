@@ -45,7 +45,9 @@ export const returnView = (r: ReturnRecord, referralClawBacks: readonly Referral
   restore_transaction: r.restoreTxnId,
   created_at: formatTimestamp(r.createdAtMs),
   closed_at: r.closedAtMs === null ? null : formatTimestamp(r.closedAtMs),
-  ...(r.kind === 'refund' ? { to: r.destination, credit_note: r.creditNoteId } : {}),
+  ...(r.kind === 'refund' ? { to: r.destination, credit_note: r.creditNoteId } : {
+    credit_notes_reversed: minorToJson(r.notesReversedMinor), credit_notes_shortfall: minorToJson(r.notesShortfallMinor),
+  }),
   referral_claw_backs: referralClawBacks.map(referralClawBackView),
 });
 

@@ -12,6 +12,7 @@ const toCreditNote = (r: SqlRow): CreditNoteRecord => ({
   remainingMinor: big(r.remaining),
   amountAppliedMinor: big(r.amount_applied),
   amountRefundedMinor: big(r.amount_refunded),
+  amountReversedMinor: big(r.amount_reversed ?? 0),
   source: r.source as CreditNoteRecord['source'],
   reason: r.reason as string,
   refundable: big(r.refundable) === 1n,
@@ -30,6 +31,7 @@ const toUse = (r: SqlRow): CreditNoteUseRecord => ({
   kind: r.kind as CreditNoteUseRecord['kind'],
   invoiceId: strOrNull(r.invoice_id),
   paymentId: strOrNull(r.payment_id),
+  returnId: strOrNull(r.return_id),
   amountMinor: big(r.amount),
   currency: r.currency as string,
   createdAtMs: num(r.created_at),
@@ -41,22 +43,22 @@ export class CreditNoteQueries {
 
   async insert(n: CreditNoteRecord): Promise<void> {
     await this.c.run(
-      `INSERT INTO credit_notes (id, customer_id, currency, amount, remaining, amount_applied, amount_refunded, source, reason, refundable, status,
-        invoice_id, invoice_line_id, refund_id, metadata, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-      [n.id, n.customerId, n.currency, n.amountMinor, n.remainingMinor, n.amountAppliedMinor, n.amountRefundedMinor, n.source, n.reason,
+      `INSERT INTO credit_notes (id, customer_id, currency, amount, remaining, amount_applied, amount_refunded, amount_reversed, source, reason, refundable, status,
+        invoice_id, invoice_line_id, refund_id, metadata, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+      [n.id, n.customerId, n.currency, n.amountMinor, n.remainingMinor, n.amountAppliedMinor, n.amountRefundedMinor, n.amountReversedMinor, n.source, n.reason,
         n.refundable ? 1 : 0, n.status, n.invoiceId, n.invoiceLineId, n.refundId, JSON.stringify(n.metadata), n.createdAtMs],
     );
   }
 
   async updateAmounts(n: CreditNoteRecord): Promise<void> {
-    await this.c.run(`UPDATE credit_notes SET remaining = ?, amount_applied = ?, amount_refunded = ?, status = ? WHERE id = ?`,
-      [n.remainingMinor, n.amountAppliedMinor, n.amountRefundedMinor, n.status, n.id]);
+    await this.c.run(`UPDATE credit_notes SET remaining = ?, amount_applied = ?, amount_refunded = ?, amount_reversed = ?, status = ? WHERE id = ?`,
+      [n.remainingMinor, n.amountAppliedMinor, n.amountRefundedMinor, n.amountReversedMinor, n.status, n.id]);
   }
 
   async insertUse(u: CreditNoteUseRecord): Promise<void> {
     await this.c.run(
-      `INSERT INTO credit_note_uses (id, credit_note_id, customer_id, kind, invoice_id, payment_id, amount, currency, created_at) VALUES (?,?,?,?,?,?,?,?,?)`,
-      [u.id, u.creditNoteId, u.customerId, u.kind, u.invoiceId, u.paymentId, u.amountMinor, u.currency, u.createdAtMs],
+      `INSERT INTO credit_note_uses (id, credit_note_id, customer_id, kind, invoice_id, payment_id, return_id, amount, currency, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)`,
+      [u.id, u.creditNoteId, u.customerId, u.kind, u.invoiceId, u.paymentId, u.returnId, u.amountMinor, u.currency, u.createdAtMs],
     );
   }
 
@@ -89,6 +91,16 @@ export class CreditNoteQueries {
     return (await this.c.query(`SELECT * FROM credit_note_uses WHERE credit_note_id = ? ORDER BY id`, [creditNoteId])).map(toUse);
   }
 
+  /** The uses a chargeback made (`reversed`) and its win gave back (`restored`), oldest first. */
+  async usesOfReturn(returnId: string): Promise<CreditNoteUseRecord[]> {
+    return (await this.c.query(`SELECT * FROM credit_note_uses WHERE return_id = ? ORDER BY id`, [returnId])).map(toUse);
+  }
+
+  async getMany(ids: readonly string[]): Promise<CreditNoteRecord[]> {
+    if (ids.length === 0) return [];
+    return (await this.c.query(`SELECT * FROM credit_notes WHERE id IN (${ids.map(() => '?').join(',')}) ORDER BY id`, [...ids])).map(toCreditNote);
+  }
+
   /** Notes created in a window (reports), optionally of one customer. */
   async createdBetween(fromMs: number, toMs: number, customerId: string | null): Promise<CreditNoteRecord[]> {
     const params: SqlValue[] = [fromMs, toMs];
@@ -116,13 +128,30 @@ export class CreditNoteQueries {
   }
 
   /** Every note with the sums of its uses by kind, for the reconciliation. */
-  async notesWithUseSums(customers: CustomerRange = allCustomers): Promise<{ note: CreditNoteRecord; appliedMinor: bigint; refundedMinor: bigint }[]> {
+  async notesWithUseSums(customers: CustomerRange = allCustomers): Promise<{ note: CreditNoteRecord; appliedMinor: bigint; refundedMinor: bigint; reversedMinor: bigint }[]> {
     const range = inCustomerRange('n.customer_id', customers);
     const rows = await this.c.query(
       `SELECT n.*, COALESCE((SELECT SUM(u.amount) FROM credit_note_uses u WHERE u.credit_note_id = n.id AND u.kind = 'applied'), 0) AS used_applied,
-        COALESCE((SELECT SUM(u.amount) FROM credit_note_uses u WHERE u.credit_note_id = n.id AND u.kind = 'refunded'), 0) AS used_refunded
+        COALESCE((SELECT SUM(u.amount) FROM credit_note_uses u WHERE u.credit_note_id = n.id AND u.kind = 'refunded'), 0) AS used_refunded,
+        COALESCE((SELECT SUM(CASE WHEN u.kind = 'reversed' THEN u.amount ELSE -u.amount END) FROM credit_note_uses u
+          WHERE u.credit_note_id = n.id AND u.kind IN ('reversed', 'restored')), 0) AS used_reversed
         FROM credit_notes n WHERE ${range.sql} ORDER BY n.id`, range.params);
-    return rows.map((r) => ({ note: toCreditNote(r), appliedMinor: big(r.used_applied), refundedMinor: big(r.used_refunded) }));
+    return rows.map((r) => ({ note: toCreditNote(r), appliedMinor: big(r.used_applied), refundedMinor: big(r.used_refunded), reversedMinor: big(r.used_reversed) }));
+  }
+
+  /** Chargebacks that took back credit notes, with the net their uses record (reversed less restored), for the reconciliation. */
+  async chargebacksWithNoteUses(customers: CustomerRange = allCustomers): Promise<{ id: string; customerId: string; status: string; notesReversedMinor: bigint; reversedMinor: bigint; restoredMinor: bigint }[]> {
+    const range = inCustomerRange('r.customer_id', customers);
+    const rows = await this.c.query(
+      `SELECT r.id, r.customer_id, r.status, r.notes_reversed,
+        COALESCE((SELECT SUM(u.amount) FROM credit_note_uses u WHERE u.return_id = r.id AND u.kind = 'reversed'), 0) AS reversed,
+        COALESCE((SELECT SUM(u.amount) FROM credit_note_uses u WHERE u.return_id = r.id AND u.kind = 'restored'), 0) AS restored
+        FROM refunds r WHERE ${range.sql} AND r.kind = 'chargeback' AND (r.notes_reversed <> 0 OR EXISTS (SELECT 1 FROM credit_note_uses u WHERE u.return_id = r.id))
+        ORDER BY r.id`, range.params);
+    return rows.map((r) => ({
+      id: r.id as string, customerId: r.customer_id as string, status: r.status as string, notesReversedMinor: big(r.notes_reversed),
+      reversedMinor: big(r.reversed), restoredMinor: big(r.restored),
+    }));
   }
 
   /** Invoices with balance applied (or balance payments), with the sums the uses and payments give. */

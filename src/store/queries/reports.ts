@@ -95,8 +95,16 @@ export class ReportQueries {
         LEFT JOIN invoices i ON i.id = n.invoice_id
         WHERE n.source <> 'refund' AND n.created_at >= ? AND n.created_at < ?${this.customer('n.customer_id', f, noteParams)}
         GROUP BY n.currency, i.plan_id, i.period_start, i.period_end`, noteParams);
+    // What chargebacks (not won, as they are counted) took back of those notes is not money owed back any more.
+    const reversedParams: SqlValue[] = [f.fromMs, f.toMs];
+    const reversed = await this.c.query(
+      `SELECT n.currency, i.plan_id, i.period_start, i.period_end, SUM(u.amount) AS amount FROM credit_note_uses u
+        JOIN credit_notes n ON n.id = u.credit_note_id JOIN refunds r ON r.id = u.return_id LEFT JOIN invoices i ON i.id = n.invoice_id
+        WHERE u.kind = 'reversed' AND r.status <> 'won' AND n.source <> 'refund' AND u.created_at >= ? AND u.created_at < ?${this.customer('u.customer_id', f, reversedParams)}
+        GROUP BY n.currency, i.plan_id, i.period_start, i.period_end`, reversedParams);
     return [
       ...notes.map((r) => ({ ...revenueKey(r), kind: 'credit_note' as const, status: null, amountMinor: big(r.amount) })),
+      ...reversed.map((r) => ({ ...revenueKey(r), kind: 'credit_note' as const, status: null, amountMinor: -big(r.amount) })),
       ...payments.map((r) => ({ ...revenueKey(r), kind: 'payment' as const, status: null, amountMinor: big(r.amount) })),
       ...returns.map((r) => ({ ...revenueKey(r), kind: r.kind as 'refund' | 'chargeback', status: r.status as string, amountMinor: big(r.amount) })),
     ];

@@ -26,6 +26,8 @@ export const toReturn = (r: SqlRow): ReturnRecord => ({
   closedAtMs: numOrNull(r.closed_at),
   destination: ((r.destination as string | null) ?? 'cash') as ReturnRecord['destination'],
   creditNoteId: strOrNull(r.credit_note_id),
+  notesReversedMinor: big(r.notes_reversed ?? 0),
+  notesShortfallMinor: big(r.notes_shortfall ?? 0),
 });
 
 /** Refunds and chargebacks share one table: both return money on an invoice and claw back credits. */
@@ -35,11 +37,12 @@ export class ReturnQueries {
   async insert(r: ReturnRecord): Promise<void> {
     await this.c.run(
       `INSERT INTO refunds (id, kind, customer_id, invoice_id, amount, currency, reason, credit_policy, credits_granted, credits_target,
-        credits_revoked, credits_shortfall, shortfall_handling, status, txn_id, restore_txn_id, provider, provider_ref, created_at, closed_at, destination, credit_note_id)
-        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+        credits_revoked, credits_shortfall, shortfall_handling, status, txn_id, restore_txn_id, provider, provider_ref, created_at, closed_at, destination, credit_note_id,
+        notes_reversed, notes_shortfall)
+        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
       [r.id, r.kind, r.customerId, r.invoiceId, r.amountMinor, r.currency, r.reason, r.creditPolicy, r.creditsGrantedMicro, r.creditsTargetMicro,
         r.creditsRevokedMicro, r.creditsShortfallMicro, r.shortfallHandling, r.status, r.txnId, r.restoreTxnId, r.provider, r.providerRef,
-        r.createdAtMs, r.closedAtMs, r.destination, r.creditNoteId],
+        r.createdAtMs, r.closedAtMs, r.destination, r.creditNoteId, r.notesReversedMinor, r.notesShortfallMinor],
     );
   }
 

@@ -7,6 +7,11 @@ const sourceLabel: Record<Schemas['CreditNote']['source'], string> = {
   proration: 'downgrade credit', refund: 'refund to balance', goodwill: 'goodwill', invoice_void: 'voided invoice',
 };
 
+/** What each use of a note did: a chargeback of the invoice whose fee the note credited takes back what is left of it; won, it gives that back. */
+const useLabel: Record<NonNullable<Schemas['CreditNote']['uses']>[number]['kind'], string> = {
+  applied: 'applied to an invoice', refunded: 'paid out', reversed: 'taken back by a chargeback of the credited fee', restored: 'given back: the chargeback was won',
+};
+
 /** Credit notes as finance reads them: what was issued, why, what is left, and where it went. */
 export function creditNotesTable(notes: Schemas['CreditNote'][], withCustomer: boolean): HTMLElement {
   return table(
@@ -64,7 +69,8 @@ export async function creditNotePage(session: Session, [id]: string[]): Promise<
   return h('div', { id: 'credit-note' }, h('h1', {}, `Credit note ${n.id}`),
     h('p', { class: 'muted' }, link(`#/customers/${n.customer}`, n.customer), ` · ${sourceLabel[n.source]} · ${n.status} · issued ${when(n.created_at)}`),
     h('div', { class: 'figures' },
-      [['Issued', n.amount], ['Applied to invoices', n.amount_applied], ['Paid out', n.amount_refunded], ['Remaining', n.remaining]].map(([label, amount]) =>
+      [['Issued', n.amount], ['Applied to invoices', n.amount_applied], ['Paid out', n.amount_refunded],
+        ...(n.amount_reversed !== 0 ? [['Reversed by chargebacks', n.amount_reversed]] : []), ['Remaining', n.remaining]].map(([label, amount]) =>
         h('div', { class: `figure${label === 'Remaining' ? ' available' : ''}`, 'data-figure': String(label).toLowerCase() }, h('span', { class: 'label' }, label), h('strong', {}, money(amount as number, c))))),
     section('Details', h('dl', {},
       h('dt', {}, 'Reason'), h('dd', {}, n.reason),
@@ -72,8 +78,9 @@ export async function creditNotePage(session: Session, [id]: string[]): Promise<
       h('dt', {}, 'Invoice'), h('dd', {}, n.invoice ? link(`#/invoices/${n.invoice}`, n.invoice) : '—'),
       h('dt', {}, 'Invoice line'), h('dd', {}, n.invoice_line ?? '—'),
       h('dt', {}, 'Refund'), h('dd', {}, n.refund ? link(`#/records/${n.refund}`, n.refund) : '—'))),
-    section('Uses', table(['When', 'Use', 'Invoice', 'Payment', 'Amount'],
-      (n.uses ?? []).map((u) => [when(u.created_at), u.kind === 'applied' ? 'applied to an invoice' : 'paid out', u.invoice ? link(`#/invoices/${u.invoice}`, u.invoice) : '—', u.payment ?? '—', money(u.amount, c)]),
+    section('Uses', table(['When', 'Use', 'Invoice', 'Payment', 'Chargeback', 'Amount'],
+      (n.uses ?? []).map((u) => [when(u.created_at), useLabel[u.kind], u.invoice ? link(`#/invoices/${u.invoice}`, u.invoice) : '—', u.payment ?? '—',
+        u.chargeback ? link(`#/records/${u.chargeback}`, u.chargeback) : '—', money(u.kind === 'restored' ? u.amount : u.kind === 'reversed' ? -u.amount : u.amount, c)]),
       'Not used yet: the whole amount is still owed to the customer.', { id: 'credit-note-uses' }),
     payout ? h('div', {}, h('h3', {}, 'Pay out in cash'), payout) : null));
 }

@@ -271,8 +271,11 @@ export async function invoicePage(session: Session, [id]: string[]): Promise<HTM
       h('dt', {}, 'Refunded'), h('dd', {}, money(invoice.amount_refunded, c)), h('dt', {}, 'Charged back'), h('dd', {}, money(invoice.amount_charged_back, c)))),
     collectionSection(invoice, attempts.data),
     section('Payments', table(['Payment', 'Amount', 'Method', 'Provider', 'At'], invoice.payments.map((p) => [p.id, money(p.amount, c), p.method, p.provider ?? '—', when(p.created_at)]), 'No payments.')),
-    section('Refunds and chargebacks', table(['Id', 'Kind', 'Amount', 'Policy', 'Credits revoked', 'Shortfall', 'Status', 'Reason'],
-      returns.map((r) => [link(`#/records/${r.id}`, r.id), r.object, money(r.amount, c), r.credit_policy, credits(r.credits_revoked), credits(r.credits_shortfall), r.status, r.reason]), 'None.', { id: 'returns' }),
+    section('Refunds and chargebacks', table(['Id', 'Kind', 'Amount', 'Policy', 'Credits revoked', 'Shortfall', 'Credit notes taken back', 'Status', 'Reason'],
+      returns.map((r) => [link(`#/records/${r.id}`, r.id), r.object, money(r.amount, c), r.credit_policy, credits(r.credits_revoked), credits(r.credits_shortfall),
+        // A chargeback takes back the notes that credited this invoice's fee: what was left of them, and what was already spent (shortfall).
+        'credit_notes_reversed' in r ? `${money(r.credit_notes_reversed, c)}${r.credit_notes_shortfall > 0 ? ` (${money(r.credit_notes_shortfall, c)} already spent)` : ''}` : '—',
+        r.status, r.reason]), 'None.', { id: 'returns' }),
     refundForm ? h('div', {}, h('h3', {}, 'Refund'), refundForm, previewBox) : null),
     section('Credit notes', h('p', { class: 'muted small' }, 'Issued on this invoice (a downgrade credit, a refund to balance, a void), or what its overpayment became.'),
       creditNotesTable(invoiceNotes, false)),
