@@ -247,6 +247,38 @@ describe.each(dialects)('proration after refunds on %s', (dialect) => {
     expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
   });
 
+  it('a cancellation crediting an upgrade\'s charge (11.00 note) is found from the upgrade\'s invoice: its chargeback takes the note back, its refund leaves it out', async () => {
+    const { api } = ctx;
+    const [small, large] = [await newPlan(api, 3100, '0'), await newPlan(api, 6200, '0')];
+    /** 31.00 paid; upgraded on 11 March (21.00 paid); the small fee charged back in full; canceled on 21 March. */
+    const upgradedThenCanceled = async () => {
+      const s = await paidSubscription(api, small);
+      await advance(api, s.clock, '2026-03-11T00:00:00Z');
+      expect((await api.post(`/v1/subscriptions/${s.sub.id}/change`, { plan: large.code, timing: 'immediate' })).status).toBe(200);
+      const upgrade = (await listAll(api, `/v1/invoices?customer=${s.customer}`)).find((i) => i.kind === 'proration');
+      expect((await api.post(`/v1/invoices/${upgrade.id}/payments`, { amount: 2100 })).status).toBe(201);
+      expect(await chargeBack(api, s.fee.id, 3100)).toMatchObject({ credit_notes_reversed: 0, credit_notes_shortfall: 0 });
+      await advance(api, s.clock, '2026-03-21T00:00:00Z');
+      expect((await api.post(`/v1/subscriptions/${s.sub.id}/cancel`, { timing: 'immediate' })).status).toBe(200);
+      // The final invoice starts with the period (1 March), before the upgrade's invoice (11 March) whose charge it credits.
+      const final = (await listAll(api, `/v1/invoices?customer=${s.customer}`)).find((i) => i.kind === 'final');
+      expect(final.lines.map((l: any) => [l.type, l.amount, l.refs.fee_invoice])).toEqual([['proration_credit', -1100, upgrade.id]]);
+      return { ...s, upgrade, note: final.credit_note as string };
+    };
+
+    // 52.00 paid, 31.00 charged back, 11.00 as a note: the upgrade kept 10.00 of its 21.00.
+    const charged = await upgradedThenCanceled();
+    // Before: nothing taken back, 63.00 back for 52.00 paid.
+    expect(await chargeBack(api, charged.upgrade.id, 2100)).toMatchObject({ credit_notes_reversed: 1100, credit_notes_shortfall: 0 });
+    expect((await api.get(`/v1/credit_notes/${charged.note}`)).body).toMatchObject({ remaining: 0, amount_reversed: 1100 });
+
+    // Before: all 21.00 refunded in cash beside the 11.00 note.
+    const refunded = await upgradedThenCanceled();
+    const refund = await api.post('/v1/refunds', { invoice: refunded.upgrade.id, amount: 2100, reason: 'requested_by_customer', credit_policy: 'none' });
+    expect([refund.status, refund.body.error?.code, refund.body.error?.details?.returnable]).toEqual([409, 'amount_exceeds_paid', 1000]);
+    expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
+  });
+
   it('a fee invoice whose unused time was credited cannot be voided: the credit would stand for a fee never charged', async () => {
     const { api } = ctx;
     const [small, large] = [await newPlan(api, 3100, '310'), await newPlan(api, 6200, '620')];

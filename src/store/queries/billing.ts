@@ -381,14 +381,15 @@ export class BillingQueries {
    * The proration credits that credited the unused time of invoice `feeInvoiceId`'s fee (a later
    * change or cancellation of its subscription, PRODUCT §7): each credit line, whose refs name the
    * invoice it credits (`fee_invoice`), with its invoice's status and the credit note its excess
-   * became, if any.
+   * became, if any. A cancellation's final invoice starts where the period does, before a plan
+   * change's invoice that it credits: it is found by its end.
    */
   async creditsOfFee(subscriptionId: string, periodStartMs: number, feeInvoiceId: string): Promise<FeeCredit[]> {
     const rows = await this.c.query(
       `SELECT l.id, l.invoice_id, l.amount, l.refs, i.status, n.id AS note_id, n.amount AS note_amount
         FROM invoices i JOIN invoice_lines l ON l.invoice_id = i.id LEFT JOIN credit_notes n ON n.invoice_line_id = l.id AND n.source = 'proration'
-        WHERE i.subscription_id = ? AND i.period_start >= ? AND l.type = 'proration_credit' ORDER BY i.id`,
-      [subscriptionId, periodStartMs],
+        WHERE i.subscription_id = ? AND (i.period_start >= ? OR i.period_end > ?) AND l.type = 'proration_credit' ORDER BY i.id`,
+      [subscriptionId, periodStartMs, periodStartMs],
     );
     return rows.filter((r) => json<Record<string, string>>(r.refs).fee_invoice === feeInvoiceId).map((r) => ({
       lineId: r.id as string, invoiceId: r.invoice_id as string, invoiceStatus: r.status as InvoiceStatus, amountMinor: big(r.amount),
