@@ -201,9 +201,10 @@ async function clawBackProblemsIn(tx: StoreTx, window: ReconcileWindow): Promise
 
 /** The money balance is a projection of credit notes and their uses: each note and each invoice with balance against its uses. */
 async function customerBalanceProblems(tx: StoreTx, customers: CustomerRange): Promise<Discrepancy[]> {
-  const [notes, invoices, chargebacks] = await Promise.all([
-    tx.creditNotes.notesWithUseSums(customers), tx.creditNotes.invoicesWithBalance(customers), tx.creditNotes.chargebacksWithNoteUses(customers),
-  ]);
+  // One after another: a transaction is one connection, which runs one query at a time.
+  const notes = await tx.creditNotes.notesWithUseSums(customers);
+  const invoices = await tx.creditNotes.invoicesWithBalance(customers);
+  const chargebacks = await tx.creditNotes.chargebacksWithNoteUses(customers);
   return [
     ...notes.flatMap(({ note, appliedMinor, refundedMinor, reversedMinor }) => creditNoteProblems({
       ...note, usesAppliedMinor: appliedMinor, usesRefundedMinor: refundedMinor, usesReversedMinor: reversedMinor,
