@@ -477,7 +477,10 @@ async function expectClaimsOnce(db: SqlDatabase): Promise<void> {
   const twice = async (what: string, sql: string) => expect(await db.query(sql), what).toEqual([]);
   await twice('one fee invoice per subscription period', `SELECT subscription_id, period_start, COUNT(*) AS n FROM invoices WHERE kind = 'subscription' GROUP BY subscription_id, period_start HAVING COUNT(*) > 1`);
   // A plan change grants the new plan's share too (on its proration invoice): one allowance per period's fee invoice.
-  await twice('one allowance per subscription period', `SELECT g.subscription_id, g.period_start, COUNT(*) AS n FROM grants g JOIN invoices i ON i.id = g.invoice_id WHERE g.source = 'plan_allowance' AND i.kind = 'subscription' GROUP BY g.subscription_id, g.period_start HAVING COUNT(*) > 1`);
+  // An uncollectible fee invoice paid late restores the allowance its write-off voided with a new
+  // grant on the same invoice that names it (`metadata.restores`): one of those at most, besides.
+  await twice('one allowance per subscription period', `SELECT g.subscription_id, g.period_start, COUNT(*) AS n FROM grants g JOIN invoices i ON i.id = g.invoice_id WHERE g.source = 'plan_allowance' AND i.kind = 'subscription' AND g.metadata NOT LIKE '%"restores"%' GROUP BY g.subscription_id, g.period_start HAVING COUNT(*) > 1`);
+  await twice('one restored allowance per subscription period', `SELECT g.subscription_id, g.period_start, COUNT(*) AS n FROM grants g JOIN invoices i ON i.id = g.invoice_id WHERE g.source = 'plan_allowance' AND i.kind = 'subscription' AND g.metadata LIKE '%"restores"%' GROUP BY g.subscription_id, g.period_start HAVING COUNT(*) > 1`);
   await twice('one final invoice per subscription', `SELECT subscription_id, COUNT(*) AS n FROM invoices WHERE kind = 'final' GROUP BY subscription_id HAVING COUNT(*) > 1`);
   await twice('one expiry per grant', `SELECT cause_id, COUNT(*) AS n FROM ledger_transactions WHERE kind = 'expiry' AND refs NOT LIKE '%usage_event%' GROUP BY cause_id HAVING COUNT(*) > 1`);
   await twice('one void per grant', `SELECT cause_id, COUNT(*) AS n FROM ledger_transactions WHERE kind = 'void' GROUP BY cause_id HAVING COUNT(*) > 1`);
