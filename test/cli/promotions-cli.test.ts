@@ -1,34 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { runCommand } from '../../src/cli/commands.ts';
-import { openDatabase } from '../../src/store/open-database.ts';
 import { freshDatabase } from '../support/databases.ts';
 import { createEngine } from '../../src/engine/create-engine.ts';
+import { tallyInProcess } from '../support/cli.ts';
 import { redeemPromotion } from '../../src/engine/redeem-promotion.ts';
 import { createCustomer } from '../../src/engine/customers.ts';
 
-/**
- * Runs a `tally` command in this process against a database URL, as `npx tally` does (its own
- * connection, closed at the end), and collects what it prints.
- */
-async function tally(url: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  const log = console.log;
-  const error = console.error;
-  process.stdout.write = ((chunk: string) => { out.push(String(chunk)); return true; }) as typeof process.stdout.write;
-  console.log = (...parts: unknown[]) => { out.push(`${parts.join(' ')}\n`); };
-  console.error = (...parts: unknown[]) => { err.push(`${parts.join(' ')}\n`); };
-  try {
-    const code = await runCommand(args[0]!, args.slice(1), { databaseUrl: url, openDatabase, createEngine });
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    process.stdout.write = write;
-    console.log = log;
-    console.error = error;
-    process.exitCode = 0;
-  }
-}
+/** A `tally` command in this process against a database URL, as `npx tally` runs it (test/support/cli.ts). */
+const tally = (url: string, args: string[]) => tallyInProcess(url, ...args);
 
 describe('tally promotions', () => {
   it('creates a campaign of single-use codes, exports them as CSV, and reports its redemptions', async () => {
