@@ -31,9 +31,9 @@ export async function webhooksCommand(engine: Engine, args: readonly string[]): 
   const store = engine.store.read.webhooks;
   if (sub === 'deliveries' && id) {
     const limitText = option('limit') ?? String(limits.pageSizeMax);
-    if (!/^[0-9]{1,3}$/.test(limitText)) return failWith(`--limit takes a page size, 1 to ${limits.pageSizeMax}\nusage:\n${webhooksUsage}`, 2);
+    const limit = /^[0-9]{1,3}$/.test(limitText) ? Number(limitText) : 0;
+    if (limit < 1 || limit > limits.pageSizeMax) return failWith(`--limit takes a page size, 1 to ${limits.pageSizeMax}\nusage:\n${webhooksUsage}`, 2);
     if (!(await store.endpoint(id))) return failWith(`webhook_endpoint_not_found: no webhook endpoint ${id}`);
-    const limit = Math.min(Math.max(Number(limitText), 1), limits.pageSizeMax);
     const page = await store.listDeliveries(id, { limit, startingAfter: option('starting-after') });
     if (page.cursorUnknown) return failWith(`cursor_not_found: no delivery ${option('starting-after')} of webhook endpoint ${id}`);
     const latest = page.data;

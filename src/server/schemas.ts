@@ -33,7 +33,7 @@ export const IdParam = Type.Object({ id: IdRef });
  * a misspelt filter (`?custmer=`) with every record.
  */
 const cursorFields = {
-  limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$', description: `Page size, 1 to ${limits.pageSizeMax} (default ${limits.pageSizeDefault}).` })),
+  limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$', description: `Page size, 1 to ${limits.pageSizeMax} (default ${limits.pageSizeDefault}); another is \`400 validation_failed\` with \`limit\` at fault (\`out_of_range\`).` })),
   starting_after: Type.Optional(Type.String({ minLength: 1, maxLength: limits.idLengthMax, description: 'The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`).' })),
 };
 const pageFields = {

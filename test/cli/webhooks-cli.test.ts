@@ -64,6 +64,8 @@ describe.each(dialects)('tally webhooks on %s', (dialect) => {
     // reached the database (SQLite: "datatype mismatch"), an unknown option was ignored.
     for (const [args, message] of [
       [['webhooks', 'deliveries', endpoint.id, '--limit', 'ten'], '--limit takes a page size'],
+      [['webhooks', 'deliveries', endpoint.id, '--limit', '0'], '--limit takes a page size'],
+      [['webhooks', 'deliveries', endpoint.id, '--limit', '500'], '--limit takes a page size'],
       [['webhooks', 'deliveries', endpoint.id, '--bogus'], 'unknown option --bogus'],
       [['webhooks', 'deliveries', endpoint.id, '--since', '2000-01-01T00:00:00Z'], 'unknown option --since'],
       [['webhooks', 'replay', endpoint.id, '--since', '2000-01-01T00:00:00Z', '--limit', '5'], 'unknown option --limit'],

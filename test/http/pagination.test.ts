@@ -36,7 +36,7 @@ describe.each(dialects)('cursor pagination on %s', (dialect) => {
     expect(seen).toEqual(created);
   });
 
-  it('uses the default page size of 20 and caps the limit at 100', async () => {
+  it('uses the default page size of 20 and refuses a page size outside 1 to 100', async () => {
     const { api } = ctx;
     const total = (await listAll(api, '/v1/customers')).length;
     for (let i = total; i < 21; i++) await newCustomer(api, { clock: null });
@@ -44,9 +44,18 @@ describe.each(dialects)('cursor pagination on %s', (dialect) => {
     const first = await api.get('/v1/customers');
     expect(first.body.data).toHaveLength(20);
     expect(first.body.has_more).toBe(true);
-    const big = await api.get('/v1/customers?limit=999');
-    expect(big.status).toBe(200);
-    expect(big.body.data).toHaveLength(Math.min(all, 100));
+    const full = await api.get('/v1/customers?limit=100');
+    expect(full.status).toBe(200);
+    expect(full.body.data).toHaveLength(Math.min(all, 100));
+    expect((await api.get('/v1/customers?limit=1')).body.data).toHaveLength(1);
+    // Out of bounds is refused, where it was read as the nearest bound (0 answered one record, 999 a hundred).
+    for (const limit of ['0', '101', '999', '000']) {
+      const refused = await api.get(`/v1/customers?limit=${limit}`);
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toMatchObject({ code: 'validation_failed', details: { fields: [{ field: 'limit', code: 'out_of_range' }] } });
+    }
+    const grants = await api.get(`/v1/grants?customer=${first.body.data[0].id}&limit=101`);
+    expect(grants.body.error.details.fields).toMatchObject([{ field: 'limit', code: 'out_of_range' }]);
     const bad = await api.get('/v1/customers?limit=ten');
     expect(bad.status).toBe(400);
     expect(bad.body.error.details.fields).toMatchObject([{ field: 'limit', code: 'invalid_format' }]);

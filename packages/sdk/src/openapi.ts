@@ -3371,7 +3371,7 @@ export interface operations {
     listCustomers: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 100 (default 20). */
+                /** @description Page size, 1 to 100 (default 20); another is `400 validation_failed` with `limit` at fault (`out_of_range`). */
                 limit?: string;
                 /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
@@ -3678,7 +3678,7 @@ export interface operations {
     listMeters: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 100 (default 20). */
+                /** @description Page size, 1 to 100 (default 20); another is `400 validation_failed` with `limit` at fault (`out_of_range`). */
                 limit?: string;
                 /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
@@ -3839,7 +3839,7 @@ export interface operations {
     listGrants: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 100 (default 20). */
+                /** @description Page size, 1 to 100 (default 20); another is `400 validation_failed` with `limit` at fault (`out_of_range`). */
                 limit?: string;
                 /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
@@ -4154,7 +4154,7 @@ export interface operations {
     listUsageEvents: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 100 (default 20). */
+                /** @description Page size, 1 to 100 (default 20); another is `400 validation_failed` with `limit` at fault (`out_of_range`). */
                 limit?: string;
                 /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
@@ -4263,7 +4263,7 @@ export interface operations {
     listHolds: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 100 (default 20). */
+                /** @description Page size, 1 to 100 (default 20); another is `400 validation_failed` with `limit` at fault (`out_of_range`). */
                 limit?: string;
                 /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
@@ -4725,7 +4725,7 @@ export interface operations {
     listApiKeys: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 100 (default 20). */
+                /** @description Page size, 1 to 100 (default 20); another is `400 validation_failed` with `limit` at fault (`out_of_range`). */
                 limit?: string;
                 /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
@@ -4891,7 +4891,7 @@ export interface operations {
     listLedgerTransactions: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 100 (default 20). */
+                /** @description Page size, 1 to 100 (default 20); another is `400 validation_failed` with `limit` at fault (`out_of_range`). */
                 limit?: string;
                 /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
@@ -5036,7 +5036,7 @@ export interface operations {
     listDomainEvents: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 100 (default 20). */
+                /** @description Page size, 1 to 100 (default 20); another is `400 validation_failed` with `limit` at fault (`out_of_range`). */
                 limit?: string;
                 /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
@@ -5133,7 +5133,7 @@ export interface operations {
     listPlans: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 100 (default 20). */
+                /** @description Page size, 1 to 100 (default 20); another is `400 validation_failed` with `limit` at fault (`out_of_range`). */
                 limit?: string;
                 /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
@@ -5319,7 +5319,7 @@ export interface operations {
     listSubscriptions: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 100 (default 20). */
+                /** @description Page size, 1 to 100 (default 20); another is `400 validation_failed` with `limit` at fault (`out_of_range`). */
                 limit?: string;
                 /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
@@ -5560,7 +5560,7 @@ export interface operations {
     listInvoices: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 100 (default 20). */
+                /** @description Page size, 1 to 100 (default 20); another is `400 validation_failed` with `limit` at fault (`out_of_range`). */
                 limit?: string;
                 /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
@@ -5869,7 +5869,7 @@ export interface operations {
     listRefunds: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 100 (default 20). */
+                /** @description Page size, 1 to 100 (default 20); another is `400 validation_failed` with `limit` at fault (`out_of_range`). */
                 limit?: string;
                 /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
@@ -6015,7 +6015,7 @@ export interface operations {
     listChargebacks: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 100 (default 20). */
+                /** @description Page size, 1 to 100 (default 20); another is `400 validation_failed` with `limit` at fault (`out_of_range`). */
                 limit?: string;
                 /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
@@ -6861,7 +6861,7 @@ export interface operations {
     listCreditNotes: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 100 (default 20). */
+                /** @description Page size, 1 to 100 (default 20); another is `400 validation_failed` with `limit` at fault (`out_of_range`). */
                 limit?: string;
                 /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
@@ -6972,7 +6972,7 @@ export interface operations {
     listCustomerCreditNotes: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 100 (default 20). */
+                /** @description Page size, 1 to 100 (default 20); another is `400 validation_failed` with `limit` at fault (`out_of_range`). */
                 limit?: string;
                 /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
@@ -7193,7 +7193,7 @@ export interface operations {
     listUnmatchedStripeEvents: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 100 (default 20). */
+                /** @description Page size, 1 to 100 (default 20); another is `400 validation_failed` with `limit` at fault (`out_of_range`). */
                 limit?: string;
                 /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
@@ -7338,7 +7338,7 @@ export interface operations {
     listWebhookEndpoints: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 100 (default 20). */
+                /** @description Page size, 1 to 100 (default 20); another is `400 validation_failed` with `limit` at fault (`out_of_range`). */
                 limit?: string;
                 /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
@@ -7727,7 +7727,7 @@ export interface operations {
     listWebhookDeliveries: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 100 (default 20). */
+                /** @description Page size, 1 to 100 (default 20); another is `400 validation_failed` with `limit` at fault (`out_of_range`). */
                 limit?: string;
                 /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
@@ -8012,7 +8012,7 @@ export interface operations {
     listPromotions: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 100 (default 20). */
+                /** @description Page size, 1 to 100 (default 20); another is `400 validation_failed` with `limit` at fault (`out_of_range`). */
                 limit?: string;
                 /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
@@ -8192,7 +8192,7 @@ export interface operations {
     listPromotionRedemptions: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 100 (default 20). */
+                /** @description Page size, 1 to 100 (default 20); another is `400 validation_failed` with `limit` at fault (`out_of_range`). */
                 limit?: string;
                 /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
@@ -8327,7 +8327,7 @@ export interface operations {
     listPromotionCodes: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 100 (default 20). */
+                /** @description Page size, 1 to 100 (default 20); another is `400 validation_failed` with `limit` at fault (`out_of_range`). */
                 limit?: string;
                 /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
@@ -8432,7 +8432,7 @@ export interface operations {
     listReferrals: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 100 (default 20). */
+                /** @description Page size, 1 to 100 (default 20); another is `400 validation_failed` with `limit` at fault (`out_of_range`). */
                 limit?: string;
                 /** @description The cursor: the last id of the previous page (its `next_cursor`). It must name a record of this list, filters included (a record that has since left a filter it can leave, such as a Stripe event resolved or a customer renamed out of a search, still continues it); another is `400 validation_failed` with `starting_after` at fault (`cursor_not_found`). */
                 starting_after?: string;
