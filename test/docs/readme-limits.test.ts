@@ -22,7 +22,7 @@ describe('README limits', () => {
       `${limits.propertiesCountMax} properties and ${limits.propertiesBytesMax / 1024} KiB of properties per event`,
       `${limits.metadataKeysMax} metadata keys of 1 to ${limits.recordKeyLengthMax} characters`,
       `values are strings of up to ${limits.metadataValueLengthMax}`,
-      `page size up to ${limits.pageSizeMax} (default ${limits.pageSizeDefault};`,
+      `page size 1 to ${limits.pageSizeMax} (default ${limits.pageSizeDefault};`,
       `holds up to ${limits.holdSecondsMax / 86_400} days`,
       `one path segment up to ${grouped(limits.pathSegmentLengthMax)} characters`,
       `At most ${grouped(limits.promotionCodesPerCampaignMax)} codes a campaign`,
