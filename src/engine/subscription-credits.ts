@@ -113,18 +113,23 @@ export async function overageLines(tx: StoreTx, sub: SubscriptionRecord, upToMs:
   const periods = (await tx.billing.periods(sub.id)).filter((p) => p.periodStartMs < upToMs && p.periodEndMs > fromMs);
   // In timeline order (start, then id): the last phase is the one the subscription's end cut.
   const lastPhase = phases[phases.length - 1];
+  // Read only while the window reaches back to the subscription's start.
+  const ownedBefore = sub.anchorAtMs >= fromMs ? await endOwnedByPredecessor(tx, sub) : null;
   for (const period of periods) {
     for (const phase of pricedPhases) {
       const startMs = Math.max(phase.startAtMs, period.periodStartMs);
       const endMs = Math.min(phase.endAtMs ?? period.periodEndMs, period.periodEndMs);
+      // The window keeps its start as its key; its usage starts a millisecond later where that
+      // millisecond is an ended subscription's (`endOwnedByPredecessor`).
+      const usageStartMs = startMs === ownedBefore ? startMs + 1 : startMs;
       // A subscription that ended mid-period owns the usage of its end's own millisecond (its final
       // invoice billed up to it), so the window its end cut counts that millisecond too: that of
       // the last phase alone. A phase that began and ended at that same millisecond (a plan changed
       // and the subscription canceled at once) owns none of it, or its line would bill that
       // millisecond's usage a second time.
       const usageEndMs = sub.endedAtMs !== null && phase === lastPhase && phase.endAtMs === sub.endedAtMs && endMs < period.periodEndMs ? endMs + 1 : endMs;
-      if (usageEndMs <= startMs || startMs >= upToMs) continue;
-      const consumed = await tx.billing.overageConsumed(sub.customerId, startMs, Math.min(usageEndMs, upToMs));
+      if (usageEndMs <= usageStartMs || usageStartMs >= upToMs) continue;
+      const consumed = await tx.billing.overageConsumed(sub.customerId, usageStartMs, Math.min(usageEndMs, upToMs));
       const billed = await tx.billing.overageBilled(sub.id, startMs);
       const line = overageLine(plans.get(phase.planId)!, consumed - billed, startMs, endMs);
       // A line whose money rounds to zero is billed all the same: it moves its credits out of `overage`.
@@ -132,6 +137,20 @@ export async function overageLines(tx: StoreTx, sub: SubscriptionRecord, upToMs:
     }
   }
   return lines;
+}
+
+/**
+ * The instant this subscription began when an earlier subscription of the customer ended at that
+ * very instant within a period (canceled at once, or by dunning), else null. An ended
+ * subscription owns the usage of its end's millisecond (its final invoice billed up to it, and its
+ * closing correction bills what arrives for it later), so the new one's usage starts a millisecond
+ * later: a customer who resubscribed at the instant of a cancellation is billed that millisecond's
+ * overage once. A subscription that ended at its period's end owns none of that instant.
+ */
+async function endOwnedByPredecessor(tx: StoreTx, sub: SubscriptionRecord): Promise<number | null> {
+  const subs = await tx.billing.subscriptionsOf([sub.customerId]);
+  const owned = subs.some((s) => s.id !== sub.id && s.endedAtMs === sub.anchorAtMs && s.endedAtMs < s.periodEndMs);
+  return owned ? sub.anchorAtMs : null;
 }
 
 /** Moves invoiced overage out of the customer's `overage` account, caused by its invoice line. */

@@ -303,17 +303,19 @@ export class ReconciliationQueries {
     const d = this.c.dialect;
     const range = inCustomerRange('s.customer_id', customers);
     const end = `CASE WHEN q.ended_at IS NOT NULL AND q.ended_at + 1 < q.period_end THEN q.ended_at + 1 ELSE q.period_end END`;
-    const ids = idWindowSql('q.period_start', end);
+    // A subscription begun at the instant an earlier one ended mid-period: that millisecond's usage is the ended one's.
+    const start = 'q.usage_start';
+    const ids = idWindowSql(start, end);
     const periodEvents = ofCustomer(d, 'u', sqlPart('q.customer_id'), { from: sqlPart(ids.from), to: sqlPart(ids.to) }).sql;
     // The period's overage from the charges whose stamp meets `recorded`.
     const overage = (recorded: (stamp: string) => string): string => {
       const inTables = (charges: string) => `(SELECT COALESCE(SUM(e.amount), 0) FROM ledger_transactions t
           JOIN ledger_entries e ON e.txn_id = t.id AND e.account = 'overage' WHERE t.customer_id = q.customer_id AND ${charges} AND ${recorded('t.created_at')})`;
       const onRows = `(SELECT COALESCE(SUM(${entryAmount(d, 'x')}), 0) FROM usage_events u ${postingEntries(d, 'u', 'x')}
-          WHERE ${periodEvents} AND ${onEventRow('u')} AND ${idTimeWindowSql('u.position', 'u.timestamp', 'q.period_start', end)}
+          WHERE ${periodEvents} AND ${onEventRow('u')} AND ${idTimeWindowSql('u.position', 'u.timestamp', start, end)}
             AND ${entryAccount(d, 'x')} = 'overage' AND ${recorded('u.recorded_at')})`;
-      return `${inTables(`t.kind = 'usage' AND ${effectiveIndexedTxn('t')} AND t.effective_at >= q.period_start AND t.effective_at < ${end}`)}
-          + ${inTables(usageByIdTimeSql('t', 'q.period_start', end))} + ${onRows}`;
+      return `${inTables(`t.kind = 'usage' AND ${effectiveIndexedTxn('t')} AND t.effective_at >= ${start} AND t.effective_at < ${end}`)}
+          + ${inTables(usageByIdTimeSql('t', start, end))} + ${onRows}`;
     };
     // An ended subscription's closing correction still to come: due, and not overdue by the customer's clock.
     const closingToCome = closing === null ? '1 = 0' : `(s.closing_due_at IS NOT NULL AND COALESCE((SELECT k.frozen_time FROM customers c
@@ -328,6 +330,8 @@ export class ReconciliationQueries {
             WHEN q.latest_status = 'void' THEN ${overage((stamp) => `${stamp} = ${idTimeSql(d, 'q.billed_by', 'inv')}`)}
             ELSE ${overage((stamp) => `${stamp} = q.invoiced_at`)} END AS tied
         FROM (SELECT p.subscription_id, p.customer_id, p.period_index, p.period_start, p.period_end, s.ended_at,
+            CASE WHEN p.period_start = s.anchor_at AND EXISTS (SELECT 1 FROM subscriptions o WHERE o.customer_id = s.customer_id
+                AND o.id <> s.id AND o.ended_at = s.anchor_at AND o.ended_at < o.period_end) THEN p.period_start + 1 ELSE p.period_start END AS usage_start,
             i.id AS latest_invoice, i.status AS latest_status, ${idTimeSql(d, 'i.id', 'inv')} AS invoiced_at,
             CASE WHEN i.status = 'void' THEN (SELECT MAX(f.id) FROM invoices f JOIN invoice_lines fl ON fl.invoice_id = f.id
                 WHERE f.subscription_id = s.id AND f.status <> 'void' AND f.id < i.id AND fl.type = 'overage'

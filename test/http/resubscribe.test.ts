@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { dialects } from '../support/databases.ts';
+import { unique, useServer, type Api } from '../support/server.ts';
+import { advance, balance, ingest, listAll, newClock, newCustomer, perUnitMeter, use } from './fixtures.ts';
+
+/**
+ * A customer whose subscription ended and who subscribes again (PRODUCT §6): each millisecond of
+ * usage is billed by one subscription, whatever instant the new one starts at.
+ */
+describe.each(dialects)('subscribing again after a cancellation, on %s', (dialect) => {
+  const ctx = useServer(dialect);
+
+  async function newPlan(api: Api, overageUnit: string): Promise<any> {
+    const created = await api.post('/v1/plans', {
+      code: unique('plan'), name: 'Plan', currency: 'USD', interval: 'month', amount: 1000, included_credits: '100',
+      overage: { unit_amount_per_credit: overageUnit },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    return created.body;
+  }
+
+  const overageLinesOf = async (api: Api, customer: string) => (await listAll(api, `/v1/invoices?customer=${customer}`))
+    .flatMap((i: any) => i.lines.filter((l: any) => l.type === 'overage').map((l: any) => ({ invoice: i.kind, subscription: i.subscription, quantity: l.quantity, amount: l.amount })));
+
+  it('bills the overage of the instant a subscription was canceled and another began once, on the ended one', async () => {
+    const { api } = ctx;
+    const clock = await newClock(api, '2026-04-01T00:00:00Z');
+    const customer = await newCustomer(api, { clock, net_days: 365 });
+    const meter = await perUnitMeter(api);
+    const [planA, planB] = [await newPlan(api, '2'), await newPlan(api, '3')];
+    const a = await api.post('/v1/subscriptions', { customer: customer.id, plan: planA.code });
+    expect(a.status).toBe(201);
+    await advance(api, clock, '2026-04-10T00:00:00Z');
+    await use(api, customer.id, meter.type, 130);
+    await advance(api, clock, '2026-04-16T00:00:00Z');
+    expect((await api.post(`/v1/subscriptions/${a.body.id}/cancel`, { timing: 'immediate' })).status).toBe(200);
+    // Subscribed again at the very millisecond the first one ended, and 250 credits used then: the
+    // new allowance of 100 first paid the debt of 50 the cancellation left (the unused half of an
+    // allowance already spent), and paid 50 of them; 200 are overage.
+    const b = await api.post('/v1/subscriptions', { customer: customer.id, plan: planB.code });
+    expect(b.status, JSON.stringify(b.body)).toBe(201);
+    expect(b.body.start_at).toBe('2026-04-16T00:00:00Z');
+    const [charged] = await ingest(api, [{ id: unique('ev'), customer: customer.id, type: meter.type, timestamp: '2026-04-16T00:00:00Z', properties: { n: 250 } }]);
+    expect(charged).toMatchObject({ status: 'accepted', credits: '250', overage: '200' });
+
+    // The new subscription's first renewal, then the ended one's closing correction (35 days and a millisecond after its end).
+    await advance(api, clock, '2026-05-16T00:00:00Z');
+    await advance(api, clock, '2026-05-21T00:00:00.001Z');
+    // The ended subscription owns its end's millisecond: its final invoice bills 30 credits at 2,
+    // its correction the 200 of that millisecond at 2; the new one's renewal bills none of them.
+    // Before, both the renewal (200 at 3: 600) and the correction (400) billed them.
+    expect(await overageLinesOf(api, customer.id)).toEqual([
+      { invoice: 'final', subscription: a.body.id, quantity: '30', amount: 60 },
+      { invoice: 'correction', subscription: a.body.id, quantity: '200', amount: 400 },
+    ]);
+    expect((await balance(api, customer.id)).overage).toBe('0');
+    const reconciliation = await api.get('/v1/reconciliation');
+    expect(reconciliation.body.discrepancies).toEqual([]);
+  });
+});
