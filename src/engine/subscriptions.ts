@@ -6,6 +6,7 @@ import type { InvoiceRecord, SubscriptionRecord } from '../store/records.ts';
 import type { StoreTx } from '../store/store.ts';
 import { Changes, customerNow, findCustomerLocked, readLocked, type Engine } from './context.ts';
 import { FieldCheck } from './input.ts';
+import { formatTimestamp } from '../core/time.ts';
 import { issueInvoice } from './invoices.ts';
 import { paidByNonRefundableBalance } from './credit-notes.ts';
 import { closingDueAtMs } from './close-subscription.ts';
@@ -42,12 +43,18 @@ export async function createSubscription(engine: Engine, input: CreateSubscripti
     if (plan.currency !== customer.currency) {
       return invalid([{ field: 'plan', code: 'currency_mismatch', message: `The plan bills in ${plan.currency}; the customer in ${customer.currency}.` }]);
     }
-    if ((await tx.billing.subscriptionsOf([customer.id])).some((s) => s.status !== 'canceled')) {
+    const previous = await tx.billing.subscriptionsOf([customer.id]);
+    if (previous.some((s) => s.status !== 'canceled')) {
       return fail('subscription_exists', 'The customer has an active subscription; change it instead.');
     }
     const nowMs = await customerNow(engine, tx, customer);
     const anchorAtMs = startAtMs ?? nowMs;
     if (anchorAtMs < nowMs - engine.settings.pastToleranceMs) return invalid([{ field: 'start_at', code: 'too_old', message: 'start_at may be at most 35 days in the past.' }]);
+    // Days an ended subscription billed (its fee, allowance and overage) are not billed again.
+    const previousEndMs = previous.reduce((latest, s) => Math.max(latest, s.endedAtMs ?? -Infinity), -Infinity);
+    if (anchorAtMs < previousEndMs) {
+      return invalid([{ field: 'start_at', code: 'before_previous_end', message: `start_at must not be before ${formatTimestamp(previousEndMs)}, when the customer's previous subscription ended.` }]);
+    }
     const sub: SubscriptionRecord = {
       id: engine.ids.next('sub'), customerId: customer.id, planId: plan.id, status: 'active', anchorAtMs,
       periodIndex: -1, periodStartMs: anchorAtMs, periodEndMs: anchorAtMs, pendingPlanId: null, cancelAtPeriodEnd: false,

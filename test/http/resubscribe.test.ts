@@ -57,4 +57,30 @@ describe.each(dialects)('subscribing again after a cancellation, on %s', (dialec
     const reconciliation = await api.get('/v1/reconciliation');
     expect(reconciliation.body.discrepancies).toEqual([]);
   });
+
+  it('refuses a new subscription starting before the previous one ended, which would bill the same days twice', async () => {
+    const { api } = ctx;
+    const clock = await newClock(api, '2026-04-01T00:00:00Z');
+    const customer = await newCustomer(api, { clock, net_days: 365 });
+    const meter = await perUnitMeter(api);
+    const [planA, planB] = [await newPlan(api, '2'), await newPlan(api, '3')];
+    const a = await api.post('/v1/subscriptions', { customer: customer.id, plan: planA.code });
+    await advance(api, clock, '2026-04-10T00:00:00Z');
+    await use(api, customer.id, meter.type, 130);
+    await advance(api, clock, '2026-04-16T00:00:00Z');
+    expect((await api.post(`/v1/subscriptions/${a.body.id}/cancel`, { timing: 'immediate' })).status).toBe(200);
+    // Started back on April 10: its fee, its allowance and the overage of April 10 to 16 (30
+    // credits, billed by the canceled one's final invoice) would be billed a second time.
+    const overlapping = await api.post('/v1/subscriptions', { customer: customer.id, plan: planB.code, start_at: '2026-04-10T00:00:00Z' });
+    expect(overlapping.status, JSON.stringify(overlapping.body)).toBe(400);
+    expect(overlapping.body.error.details.fields).toEqual([
+      { field: 'start_at', code: 'before_previous_end', message: 'start_at must not be before 2026-04-16T00:00:00Z, when the customer\'s previous subscription ended.' },
+    ]);
+    expect(await listAll(api, `/v1/subscriptions?customer=${customer.id}`)).toHaveLength(1);
+    // From the instant it ended on, it is accepted.
+    const b = await api.post('/v1/subscriptions', { customer: customer.id, plan: planB.code, start_at: '2026-04-16T00:00:00Z' });
+    expect(b.status, JSON.stringify(b.body)).toBe(201);
+    await advance(api, clock, '2026-05-16T00:00:00Z');
+    expect(await overageLinesOf(api, customer.id)).toEqual([{ invoice: 'final', subscription: a.body.id, quantity: '30', amount: 60 }]);
+  });
 });
