@@ -41,19 +41,18 @@ export function when(iso: string | null | undefined): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
 }
 
-const digitsCache = new Map<string, number>();
-function fractionDigits(currency: string): number {
-  let digits = digitsCache.get(currency);
-  if (digits === undefined) {
-    try {
-      digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
-    } catch {
-      digits = 2;
-    }
-    digitsCache.set(currency, digits);
-  }
-  return digits;
-}
+/**
+ * Fraction digits of the currencies whose minor unit is not a hundredth, as the server bills them
+ * (ISO 4217; src/core/money.ts, `currencyExponents`, which a test keeps this list equal to). Not
+ * the browser's `Intl` digits: CLDR shows HUF, COP, IDR and PKR without decimals and IQD with
+ * none where ISO 4217 has 2 and 3, which showed 1000 minor units of HUF as 1,000 HUF (10.00).
+ */
+export const currencyDigits: Readonly<Record<string, number>> = Object.freeze({
+  ...Object.fromEntries(['JPY', 'KRW', 'CLP', 'ISK', 'VND', 'XAF', 'XOF', 'UGX', 'PYG', 'RWF', 'XPF', 'KMF', 'GNF', 'DJF', 'VUV', 'BIF'].map((c) => [c, 0])),
+  ...Object.fromEntries(['KWD', 'BHD', 'JOD', 'OMR', 'TND', 'IQD', 'LYD'].map((c) => [c, 3])),
+});
+
+const fractionDigits = (currency: string): number => currencyDigits[currency] ?? 2;
 
 function group(integer: string): string {
   return integer.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
