@@ -58,6 +58,10 @@ export async function createGrant(engine: Engine, input: CreateGrantInput): Prom
     const customer = await findCustomerLocked(tx, input.customer);
     if (!customer) return notFound('customer', input.customer);
     tx.scopeWritesTo([customer.id]);
+    // A customer's money is in its one currency, as the deferred revenue report counts its grants.
+    if (input.cost_basis && input.cost_basis.currency !== customer.currency) {
+      return invalid([{ field: 'cost_basis.currency', code: 'currency_mismatch', message: `cost_basis must be in ${customer.currency}, the customer's currency.` }]);
+    }
     // The invoice a grant names is one of its customer's (a link to nothing would be kept as is).
     if (input.invoice !== undefined && input.invoice !== null) {
       const invoice = await tx.billing.invoice(input.invoice);

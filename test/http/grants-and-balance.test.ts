@@ -190,4 +190,19 @@ describe.each(dialects)('grants and balance on %s', (dialect) => {
     expect(named).toEqual([expect.objectContaining({ check: 'purchase_grants_linked', ids: expect.arrayContaining([claimed.id, bought.body.invoice.id]) })]);
     expect(named[0].ids).not.toContain(outside.id);
   });
+
+  it('takes a grant\'s cost basis only in its customer\'s currency, as the deferred revenue report counts it', async () => {
+    const { api } = ctx;
+    const customer = await newCustomer(api);
+    // A USD customer's 100 credits bought for 10.000 KWD: before, kept, and the deferred revenue
+    // report counted a KWD row for a customer whose invoices are all in USD.
+    const refused = await api.post('/v1/grants', { customer: customer.id, credits: '100', category: 'paid', source: 'purchase', cost_basis: { amount: 10000, currency: 'KWD' } });
+    expect([refused.status, refused.body.error.details.fields]).toEqual([400, [
+      { field: 'cost_basis.currency', code: 'currency_mismatch', message: 'cost_basis must be in USD, the customer\'s currency.' },
+    ]]);
+    expect((await api.get(`/v1/grants?customer=${customer.id}`)).body.data).toEqual([]);
+    await newGrant(api, customer.id, '100', { cost_basis: { amount: 2500, currency: 'USD' } });
+    const report = await api.get(`/v1/reports/deferred_revenue?customer=${customer.id}`);
+    expect(report.body.totals).toEqual([expect.objectContaining({ currency: 'USD', purchased: 2500, closing_deferred: 2500 })]);
+  });
 });
