@@ -50,8 +50,9 @@ export async function createSubscription(engine: Engine, input: CreateSubscripti
     const nowMs = await customerNow(engine, tx, customer);
     const anchorAtMs = startAtMs ?? nowMs;
     if (anchorAtMs < nowMs - engine.settings.pastToleranceMs) return invalid([{ field: 'start_at', code: 'too_old', message: 'start_at may be at most 35 days in the past.' }]);
-    // Days an ended subscription billed (its fee, allowance and overage) are not billed again.
-    const previousEndMs = previous.reduce((latest, s) => Math.max(latest, s.endedAtMs ?? -Infinity), -Infinity);
+    // Days an ended subscription billed (its fee, allowance and overage) are not billed again; one
+    // canceled before it began billed none.
+    const previousEndMs = previous.reduce((latest, s) => (s.periodIndex >= 0 ? Math.max(latest, s.endedAtMs ?? -Infinity) : latest), -Infinity);
     if (anchorAtMs < previousEndMs) {
       return invalid([{ field: 'start_at', code: 'before_previous_end', message: `start_at must not be before ${formatTimestamp(previousEndMs)}, when the customer's previous subscription ended.` }]);
     }

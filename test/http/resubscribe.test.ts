@@ -83,4 +83,17 @@ describe.each(dialects)('subscribing again after a cancellation, on %s', (dialec
     await advance(api, clock, '2026-05-16T00:00:00Z');
     expect(await overageLinesOf(api, customer.id)).toEqual([{ invoice: 'final', subscription: a.body.id, quantity: '30', amount: 60 }]);
   });
+
+  it('takes any start after a subscription canceled before it began, which billed nothing', async () => {
+    const { api } = ctx;
+    const clock = await newClock(api, '2026-04-01T00:00:00Z');
+    const customer = await newCustomer(api, { clock, net_days: 365 });
+    const plan = await newPlan(api, '2');
+    const future = await api.post('/v1/subscriptions', { customer: customer.id, plan: plan.code, start_at: '2026-04-20T00:00:00Z' });
+    expect((await api.post(`/v1/subscriptions/${future.body.id}/cancel`, { timing: 'immediate' })).body).toMatchObject({ status: 'canceled', ended_at: '2026-04-01T00:00:00Z' });
+    await advance(api, clock, '2026-04-05T00:00:00Z');
+    const started = await api.post('/v1/subscriptions', { customer: customer.id, plan: plan.code, start_at: '2026-03-25T00:00:00Z' });
+    expect(started.status, JSON.stringify(started.body)).toBe(201);
+    expect(started.body.current_period).toEqual({ index: 0, start: '2026-03-25T00:00:00Z', end: '2026-04-25T00:00:00Z' });
+  });
 });
