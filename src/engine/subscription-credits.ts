@@ -145,11 +145,12 @@ export async function overageLines(tx: StoreTx, sub: SubscriptionRecord, upToMs:
  * subscription owns the usage of its end's millisecond (its final invoice billed up to it, and its
  * closing correction bills what arrives for it later), so the new one's usage starts a millisecond
  * later: a customer who resubscribed at the instant of a cancellation is billed that millisecond's
- * overage once. A subscription that ended at its period's end owns none of that instant.
+ * overage once. A subscription that ended at its period's end, or before it began, owns none of
+ * that instant.
  */
 async function endOwnedByPredecessor(tx: StoreTx, sub: SubscriptionRecord): Promise<number | null> {
   const subs = await tx.billing.subscriptionsOf([sub.customerId]);
-  const owned = subs.some((s) => s.id !== sub.id && s.endedAtMs === sub.anchorAtMs && s.endedAtMs < s.periodEndMs);
+  const owned = subs.some((s) => s.id !== sub.id && s.periodIndex >= 0 && s.endedAtMs === sub.anchorAtMs && s.endedAtMs < s.periodEndMs);
   return owned ? sub.anchorAtMs : null;
 }
 

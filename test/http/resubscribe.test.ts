@@ -96,4 +96,21 @@ describe.each(dialects)('subscribing again after a cancellation, on %s', (dialec
     expect(started.status, JSON.stringify(started.body)).toBe(201);
     expect(started.body.current_period).toEqual({ index: 0, start: '2026-03-25T00:00:00Z', end: '2026-04-25T00:00:00Z' });
   });
+
+  it('bills the usage of the instant a subscription canceled before it began ended on the one begun then', async () => {
+    const { api } = ctx;
+    const clock = await newClock(api, '2026-04-01T00:00:00Z');
+    const customer = await newCustomer(api, { clock, net_days: 365 });
+    const meter = await perUnitMeter(api);
+    const plan = await newPlan(api, '2');
+    const future = await api.post('/v1/subscriptions', { customer: customer.id, plan: plan.code, start_at: '2026-04-20T00:00:00Z' });
+    expect((await api.post(`/v1/subscriptions/${future.body.id}/cancel`, { timing: 'immediate' })).status).toBe(200);
+    const now = await api.post('/v1/subscriptions', { customer: customer.id, plan: plan.code });
+    expect(now.body.start_at).toBe('2026-04-01T00:00:00Z');
+    expect(await use(api, customer.id, meter.type, 150)).toMatchObject({ overage: '50' });
+    await advance(api, clock, '2026-05-01T00:00:00Z');
+    // The canceled one billed nothing and owns no instant: the renewal bills the 50 at 2.
+    expect(await overageLinesOf(api, customer.id)).toEqual([{ invoice: 'subscription', subscription: now.body.id, quantity: '50', amount: 100 }]);
+    expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
+  });
 });

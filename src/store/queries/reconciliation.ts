@@ -331,7 +331,7 @@ export class ReconciliationQueries {
             ELSE ${overage((stamp) => `${stamp} = q.invoiced_at`)} END AS tied
         FROM (SELECT p.subscription_id, p.customer_id, p.period_index, p.period_start, p.period_end, s.ended_at,
             CASE WHEN p.period_start = s.anchor_at AND EXISTS (SELECT 1 FROM subscriptions o WHERE o.customer_id = s.customer_id
-                AND o.id <> s.id AND o.ended_at = s.anchor_at AND o.ended_at < o.period_end) THEN p.period_start + 1 ELSE p.period_start END AS usage_start,
+                AND o.id <> s.id AND o.period_index >= 0 AND o.ended_at = s.anchor_at AND o.ended_at < o.period_end) THEN p.period_start + 1 ELSE p.period_start END AS usage_start,
             i.id AS latest_invoice, i.status AS latest_status, ${idTimeSql(d, 'i.id', 'inv')} AS invoiced_at,
             CASE WHEN i.status = 'void' THEN (SELECT MAX(f.id) FROM invoices f JOIN invoice_lines fl ON fl.invoice_id = f.id
                 WHERE f.subscription_id = s.id AND f.status <> 'void' AND f.id < i.id AND fl.type = 'overage'
