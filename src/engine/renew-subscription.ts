@@ -1,4 +1,5 @@
 import { addIntervals } from '../core/periods.ts';
+import { isGrantFrozen } from '../core/burn-down.ts';
 import { feeLine, rolloverCredits, type LineDraft } from '../core/plans.ts';
 import type { CustomerRecord, SubscriptionRecord } from '../store/records.ts';
 import type { StoreTx } from '../store/store.ts';
@@ -62,7 +63,10 @@ export async function advancePeriod(
   postOverageInvoiced(changes, invoice, atMs);
 
   // Rollover is read before the old allowance expires (renewals run before expiries at one instant).
-  const previous = sub.periodIndex >= 0 ? await periodAllowances(tx, sub, atMs - 1) : [];
+  // It carries what the customer could still use at the period's last instant: an allowance
+  // frozen then for its unpaid fee (PRODUCT §14) carries nothing over, or credits never paid for
+  // would be usable in the next period whatever became of that fee.
+  const previous = sub.periodIndex >= 0 ? (await periodAllowances(tx, sub, atMs - 1)).filter((g) => !isGrantFrozen(g, atMs - 1)) : [];
   const carryMicro = rolloverCredits(currentPlan, leftOf(previous.filter((g) => g.source === allowanceSource || g.source === 'rollover')));
   const feeLineId = invoice.lines[0]!.id;
   if (sub.pendingPlanId) {
