@@ -172,6 +172,16 @@ export function pay(funding: CustomerFunding, amountMicro: bigint, atMs: number 
 }
 
 /**
+ * What `pay` would leave to `overage` or `debt` of `amountMicro` at `atMs`, changing nothing: the
+ * part neither the hold nor the grants live then can pay.
+ */
+export function unpaidOf(funding: CustomerFunding, amountMicro: bigint, atMs: number = funding.nowMs): bigint {
+  let left = amountMicro;
+  if (funding.hold && left > 0n && funding.hold.remainingMicro > 0n) left -= left < funding.hold.remainingMicro ? left : funding.hold.remainingMicro;
+  return burnDown(funding.grants, left, atMs).remainderMicro;
+}
+
+/**
  * Takes back from `expired` what a late event needs of an expired grant (PRODUCT §5): a
  * transaction of the expiry (`grant_expiry` cause, effective at the grant's `expires_at`) that
  * undoes that much of it, naming the usage event it serves. Reports see the grant's expired

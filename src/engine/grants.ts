@@ -1,6 +1,7 @@
 import { fail, invalid, notFound, ok, type Outcome } from '../core/errors.ts';
 import { formatCredits } from '../core/decimal.ts';
-import { accounts, type LedgerEntry } from '../core/ledger.ts';
+import { accounts, BalanceOutOfRange, issuedAll, type LedgerEntry } from '../core/ledger.ts';
+import { limits } from './limits.ts';
 import { isCurrency } from '../core/money.ts';
 import type { CustomerRecord, GrantCategory, GrantRecord, Metadata } from '../store/records.ts';
 import type { StoreTx } from '../store/store.ts';
@@ -160,6 +161,7 @@ async function postIssue(
   fundedBy: LedgerEntry[] | undefined,
   flushLater: boolean,
 ): Promise<void> {
+  if (fundedBy === undefined) await checkIssuedBound(tx, changes, customer.id, grant);
   const refs: Record<string, string> = { ...extraRefs };
   if (grant.invoiceId) refs.invoice = grant.invoiceId;
   if (grant.invoiceLineId) refs.invoice_line = grant.invoiceLineId;
@@ -187,6 +189,25 @@ async function postIssue(
   await changes.flush(tx);
   const balance = await balanceOf(tx, customer, nowMs);
   await refreshSignals(tx, changes, customer, balance.availableMicro, nowMs);
+}
+
+/**
+ * Refuses (`BalanceOutOfRange`, the transaction rolled back) a grant that would take the credits
+ * issued to its customer, every source together (`issued:*`), beyond `limits.accountBalanceMaxMicro`.
+ * Each `issued:<source>` account is bounded by the database anyway (migration 69); bounded
+ * together, they also bound what grants give on to `expired` and `revoked` (never more than was
+ * issued), so an expiry or a revocation, which due work posts with no one to refuse, never
+ * passes the bound. One read of the customer's `issued:` balances per grant, plus what this
+ * transaction issued and has not written yet (a renewal's grants, written with its invoice).
+ */
+async function checkIssuedBound(tx: StoreTx, changes: Changes, customerId: string, grant: GrantRecord): Promise<void> {
+  let issuedMicro = await tx.ledger.issuedTotal(customerId);
+  for (const t of changes.txns) {
+    if (t.customerId !== customerId) continue;
+    for (const e of t.entries) if (e.account.startsWith('issued:')) issuedMicro += e.amountMicro;
+  }
+  if (-issuedMicro + grant.creditsMicro <= limits.accountBalanceMaxMicro) return;
+  throw new BalanceOutOfRange(limits.accountBalanceMaxMicro, { customerId, account: issuedAll, balanceMicro: issuedMicro, changeMicro: -grant.creditsMicro });
 }
 
 /**

@@ -1,7 +1,7 @@
 import { formatCredits, formatDecimal } from '../core/decimal.ts';
 import { costOfQuantity, type Rate } from '../core/rating.ts';
 import { meterMatches, nextQuantity, readEvent, type Reading } from '../core/metering.ts';
-import { accounts, type LedgerEntry, type LedgerTransaction } from '../core/ledger.ts';
+import { accountKind, accounts, BalanceOutOfRange, type LedgerEntry, type LedgerTransaction } from '../core/ledger.ts';
 import { fitsIdTime } from '../core/id-time.ts';
 import type { CustomerRecord, MeterRecord, PhaseRecord, RatingLine, SubscriptionRecord, UsageEventRecord } from '../store/records.ts';
 import type { StoreTx } from '../store/store.ts';
@@ -13,7 +13,7 @@ import { Changes, customerNows, type Engine } from './context.ts';
 import { usageContextFrom } from './usage-context.ts';
 import { limits } from './limits.ts';
 import { HotState } from './hot-state.ts';
-import { availableOf, fundingFrom, pay, reclaimTxn, refreshSignals, type CustomerFunding } from './funding.ts';
+import { availableOf, fundingFrom, pay, reclaimTxn, refreshSignals, unpaidOf, type CustomerFunding } from './funding.ts';
 import { isRejection, outsideWindow, validateUsageEvent, type Rejection, type UsageCandidate } from './usage-validation.ts';
 
 export interface IngestResult {
@@ -43,6 +43,13 @@ export interface IngestOptions {
    * set): a test compares passes of a few events with one pass of all.
    */
   eventsPerPass?: number;
+  /**
+   * Read the balances the events move (`consumed:<meter>`, `overage`, `debt`) and refuse each
+   * event that would take one beyond `limits.accountBalanceMaxMicro`. Set by `ingestFlat` on its
+   * second try of a batch the database refused for such a balance (migration 69): an ordinary
+   * batch reads nothing for it.
+   */
+  checkBalances?: boolean;
 }
 
 /**
@@ -98,7 +105,22 @@ export async function ingestRequests(
   });
 }
 
+/**
+ * `ingestOnce`, and when the database refused a balance beyond the bound (the batch rolled back
+ * whole), once more reading the balances its events move: the events that would take one beyond
+ * the bound are refused (`balance_out_of_range`), each alone, and the others are taken. The bound
+ * costs an ordinary batch nothing but the database's CHECK on the balances it writes anyway.
+ */
 async function ingestFlat(engine: Engine, rawEvents: readonly unknown[], options: IngestOptions, deferral: Deferral | null): Promise<IngestResult[]> {
+  try {
+    return await ingestOnce(engine, rawEvents, options, deferral);
+  } catch (error) {
+    if (!(error instanceof BalanceOutOfRange) || options.checkBalances === true) throw error;
+    return ingestOnce(engine, rawEvents, { ...options, checkBalances: true, deferWrites: false }, deferral);
+  }
+}
+
+async function ingestOnce(engine: Engine, rawEvents: readonly unknown[], options: IngestOptions, deferral: Deferral | null): Promise<IngestResult[]> {
   const results: IngestResult[] = new Array(rawEvents.length);
   // Each event is validated as its pass is taken, so that what validation makes (the candidate,
   // its properties' canonical text and body hash) dies with its pass instead of living through
@@ -365,6 +387,7 @@ export async function ingestWithin(
   }
   const funding = fundingFrom(involved, nows, reads.grants, reads.expiredGrants, lateSince);
   if (options.hold && involved[0]) funding.get(involved[0].id)!.hold = options.hold;
+  const bounds = options.checkBalances === true ? await BalanceBounds.read(tx, involved, matched) : null;
 
   const costs = new RunningCosts();
   const newValues: UniqueValueKey[] = [];
@@ -417,14 +440,19 @@ export async function ingestWithin(
       rating.push({ meter: meter.code, quantity: formatDecimal(quantity, 6), credits: formatCredits(cost) });
       if (cost !== 0n) consumed.push({ account: costs.account(meter.code), amountMicro: cost });
     }
-    if (chargeMicro > limits.creditsMaxMicro || totalsBeyond(beforeTotals)) {
-      // Beyond what a 64-bit amount can carry: refuse this event alone and undo what it counted.
+    const beyond = chargeMicro > limits.creditsMaxMicro || totalsBeyond(beforeTotals);
+    const outOfRange = !beyond && bounds !== null && !bounds.take(e.customer.id, consumed, unpaidOf(f, chargeMicro, e.atMs), f.customer.overageEnabled);
+    if (beyond || outOfRange) {
+      // Beyond what a 64-bit amount can carry, or beyond what an account may hold: refuse this
+      // event alone and undo what it counted.
       for (let k = 0; k < beforeTotals.length; k++) {
         beforeTotals[k]!.quantityMicro = beforeQuantities[k]!;
         beforeTotals[k]!.creditsMicro = beforeCredits[k]!;
       }
       for (const v of newValues.splice(newValuesBefore)) seen.delete(uniqueKey(v));
-      out.set(e.index, rejected(e.id, { code: 'amount_out_of_range', message: 'This event would charge or count more than the largest amount Tally stores.', field: 'properties' }));
+      out.set(e.index, rejected(e.id, beyond
+        ? { code: 'amount_out_of_range', message: 'This event would charge or count more than the largest amount Tally stores.', field: 'properties' }
+        : { code: 'balance_out_of_range', message: bounds!.refusal, field: 'properties' }));
       continue;
     }
     const result = charge(e, f, chargeMicro, consumed, changes, onEventRow);
@@ -688,6 +716,48 @@ function charge(
 function concatEntries(paid: LedgerEntry[], consumed: readonly LedgerEntry[]): LedgerEntry[] {
   for (let i = 0; i < consumed.length; i++) paid.push(consumed[i]!);
   return paid;
+}
+
+/**
+ * The balances a batch's events move, read for `IngestOptions.checkBalances`: each customer's
+ * `consumed:<meter>` accounts of the meters its events feed, `overage` and `debt`, kept current as
+ * events are taken. An event is taken only if none of them passes the bound.
+ */
+class BalanceBounds {
+  /** Why the last refused event was refused. */
+  refusal = '';
+
+  private constructor(private readonly balances: Map<string, bigint>) {}
+
+  static async read(tx: StoreTx, customers: readonly CustomerRecord[], meters: readonly (readonly MeterRecord[])[]): Promise<BalanceBounds> {
+    const codes = new Set<string>([accounts.overage, accounts.debt]);
+    for (const list of meters) for (const m of list) codes.add(accounts.consumed(m.code));
+    return new BalanceBounds(await tx.ledger.balancesOf(customers.map((c) => c.id), codes));
+  }
+
+  /**
+   * Whether an event's charge keeps every balance it moves within the bound: its consumption
+   * (`consumed`, positive) and what its grants leave unpaid (`unpaidMicro`, to `overage` with
+   * overage on, else to `debt`). Taken (the balances moved) if so.
+   */
+  take(customerId: string, consumed: readonly LedgerEntry[], unpaidMicro: bigint, overageEnabled: boolean): boolean {
+    const moves: [string, bigint][] = consumed.map((c) => [c.account, c.amountMicro]);
+    if (unpaidMicro > 0n) moves.push([overageEnabled ? accounts.overage : accounts.debt, -unpaidMicro]);
+    for (const [account, amountMicro] of moves) {
+      const balance = this.balances.get(`${customerId} ${account}`) ?? 0n;
+      const after = balance + amountMicro;
+      if (after > limits.accountBalanceMaxMicro || after < -limits.accountBalanceMaxMicro) {
+        this.refusal = `This event would take the customer's ${accountKind(account)} account ${JSON.stringify(account)} from ${formatCredits(balance)} to `
+          + `${formatCredits(after)} credits, beyond ${formatCredits(limits.accountBalanceMaxMicro)} either side of zero, the most an account holds.`;
+        return false;
+      }
+    }
+    for (const [account, amountMicro] of moves) {
+      const key = `${customerId} ${account}`;
+      this.balances.set(key, (this.balances.get(key) ?? 0n) + amountMicro);
+    }
+    return true;
+  }
 }
 
 /**

@@ -1,3 +1,5 @@
+import { accountBalanceMaxMicro } from '../core/ledger.ts';
+
 /** Every bound the engine enforces, named once. The README and OpenAPI document quote them. */
 export const limits = {
   eventsPerBatchMax: 1000,
@@ -45,6 +47,15 @@ export const limits = {
   keptTimeMaxMs: Date.UTC(9900, 0, 1) - 1,
   /** How far one test clock advance may move its clock: ten years (a clock goes further in several). */
   testClockAdvanceMsMax: 10 * 366 * 24 * 60 * 60_000,
-  // 10^12 credits: keeps every sum of micro-credits well inside a signed 64-bit column.
+  // 10^12 credits: the largest one amount (a grant, a charge, a hold, a period's running total).
   creditsMaxMicro: 10n ** 18n,
+  /**
+   * 9 × 10^12 credits: the most any one ledger account may hold, either side of zero. The balances
+   * a customer's accounts accumulate over its lifetime (`issued:<source>`, `consumed:<meter>`,
+   * `expired`, `revoked`, `invoiced:overage`, `overage`, `debt`) grow by one amount at a time past
+   * any single bound; a posting that would take one beyond this is refused whole
+   * (`balance_out_of_range`), so every balance, and every sum of one account's entries, stays
+   * inside a signed 64-bit column (2^63 − 1 ≈ 9.22 × 10^18 micro-credits) on both databases.
+   */
+  accountBalanceMaxMicro,
 } as const;

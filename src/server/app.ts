@@ -14,6 +14,7 @@ import { registerRateLimit, type RateLimitSettings } from './rate-limit.ts';
 import { lazyCompilersFactory } from './lazy-compilers.ts';
 import { limits } from '../engine/limits.ts';
 import { AmountBeyondJson } from '../core/money.ts';
+import { BalanceOutOfRange, outOfRange, SumOutOfRange } from '../core/ledger.ts';
 import { creditRoutes } from './routes/credits.ts';
 import { usageRoutes } from './routes/usage.ts';
 import { systemRoutes } from './routes/system.ts';
@@ -190,6 +191,10 @@ export async function buildServer(engine: Engine, options: ServerOptions = {}): 
     }
     if (error.statusCode && error.statusCode < 500) {
       return reply.code(error.statusCode).send({ error: { code: 'bad_request', message: error.message } });
+    }
+    if (error instanceof BalanceOutOfRange) return reply.code(422).send({ error: { code: 'balance_out_of_range', message: error.message, details: error.details } });
+    if (error instanceof SumOutOfRange || outOfRange(error) === 'overflow') {
+      return reply.code(422).send({ error: { code: 'sum_out_of_range', message: `${new SumOutOfRange().message} Ask for less: a shorter window, or one customer.` } });
     }
     if (error instanceof AmountBeyondJson) return reply.code(422).send({ error: { code: 'amount_beyond_json', message: `${error.message} Ask for less: a shorter window, or one customer.` } });
     if (error instanceof ReplyDriftError) return reply.code(500).send({ error: { code: 'reply_schema_mismatch', message: error.message } });

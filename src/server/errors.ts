@@ -66,6 +66,8 @@ const statusByCode: Record<string, number> = {
   customer_already_referred: 409,
   referral_not_eligible: 409,
   amount_beyond_json: 422,
+  balance_out_of_range: 422,
+  sum_out_of_range: 422,
   payload_too_large: 413,
   unsupported_media_type: 415,
   internal_error: 500,

@@ -1,6 +1,7 @@
 import type { Dialect, SqlDatabase } from './sql.ts';
 import { minuteIdSql } from './queries/usage-window.ts';
 import { idAlphabet, idTimeLength } from '../core/id-time.ts';
+import { accountBalanceBoundConstraint, accountBalanceMaxMicro } from '../core/ledger.ts';
 
 /**
  * The schema, as an ordered list of migrations written in the SQL that SQLite and PostgreSQL
@@ -18,6 +19,9 @@ export interface Migration {
 
 /** How many events past its last merge a customer's tail holds before its keys are merged (migration 62). */
 export const usageTailMerge = 64;
+
+/** The CHECK of migration 69 (`accountBalanceBoundConstraint`): `limits.accountBalanceMaxMicro` either side of zero. */
+const accountBalanceBound = `balance BETWEEN -${accountBalanceMaxMicro} AND ${accountBalanceMaxMicro}`;
 
 /**
  * The triggers that keep usage events' chains and merged keys on SQLite (migrations 62 and 63),
@@ -829,6 +833,28 @@ export const migrations: Migration[] = [
       `ALTER TABLE refunds ADD COLUMN notes_reversed BIGINT NOT NULL DEFAULT 0`,
       `ALTER TABLE refunds ADD COLUMN notes_shortfall BIGINT NOT NULL DEFAULT 0`,
     ],
+  },
+  {
+    version: 69,
+    name: 'account balances bounded',
+    // Every balance stays within `limits.accountBalanceMaxMicro` (9 × 10^18 micro-credits) either
+    // side of zero, checked by the database on every upsert of `LedgerQueries.post`: a posting that
+    // would pass it fails, its transaction rolls back whole, and the store answers
+    // `BalanceOutOfRange` (store.ts). Without it PostgreSQL failed only past 2^63 − 1 (SQLSTATE
+    // 22003, a 500), and SQLite turned the overflowing `+` into a REAL: a floating-point balance.
+    // SQLite adds a CHECK only by rebuilding the table (still `WITHOUT ROWID`, migration 57); the
+    // rows are copied as they are, a balance already out of range included (the reconciliation
+    // names it), as PostgreSQL's NOT VALID leaves existing rows unchecked.
+    statements: [],
+    byDialect: {
+      postgres: [`ALTER TABLE accounts ADD CONSTRAINT ${accountBalanceBoundConstraint} CHECK (${accountBalanceBound}) NOT VALID`],
+      sqlite: [
+        `PRAGMA ignore_check_constraints = ON`,
+        ...clusteredByKey('accounts', `customer_id TEXT NOT NULL, code TEXT NOT NULL, balance BIGINT NOT NULL CONSTRAINT ${accountBalanceBoundConstraint} CHECK (${accountBalanceBound})`,
+          'customer_id, code'),
+        `PRAGMA ignore_check_constraints = OFF`,
+      ],
+    },
   },
 ];
 

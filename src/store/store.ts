@@ -9,6 +9,7 @@ import { BillingQueries } from './queries/billing.ts';
 import { ReturnQueries } from './queries/returns.ts';
 import { StripeQueries } from './queries/stripe.ts';
 import { migrate } from './migrations.ts';
+import { accountBalanceMaxMicro, BalanceOutOfRange, outOfRange, SumOutOfRange, type AccountOutOfRange } from '../core/ledger.ts';
 
 export { totalKey, uniqueKey, type MeterTotal, type MeterTotalKey, type UniqueValueKey } from './queries/usage.ts';
 import { ReportQueries } from './queries/reports.ts';
@@ -75,6 +76,11 @@ export class StoreTx {
 
   get ledger(): LedgerQueries {
     return (this.ledgerQueries ??= new LedgerQueries(this.c));
+  }
+
+  /** See `LedgerQueries.accountOutOfRange`: null when this transaction posted nothing. */
+  postedOutOfRange(reader: SqlConnection): Promise<AccountOutOfRange | null> {
+    return this.ledgerQueries === undefined ? Promise.resolve(null) : this.ledgerQueries.accountOutOfRange(reader);
   }
 
   get usage(): UsageQueries {
@@ -195,9 +201,23 @@ export class Store {
     await this.db.parkWriter?.();
   }
 
-  /** One database transaction: everything `fn` writes commits together or not at all. */
-  transaction<T>(fn: (tx: StoreTx) => Promise<T>, options?: TransactionOptions): Promise<T> {
-    return this.db.transaction((c) => fn(new StoreTx(c)), options);
+  /**
+   * One database transaction: everything `fn` writes commits together or not at all. A posting the
+   * database refused for a balance beyond the bound (migration 69) or a 64-bit overflow fails as
+   * `BalanceOutOfRange`, naming the account its postings would have taken out of range (read after
+   * the rollback), or as `SumOutOfRange` when the overflow was a sum, not a balance.
+   */
+  async transaction<T>(fn: (tx: StoreTx) => Promise<T>, options?: TransactionOptions): Promise<T> {
+    let last: StoreTx | null = null;
+    try {
+      return await this.db.transaction((c) => fn(last = new StoreTx(c)), options);
+    } catch (error) {
+      const kind = outOfRange(error);
+      if (kind === null || error instanceof BalanceOutOfRange) throw error;
+      const account = last === null ? null : await (last as StoreTx).postedOutOfRange(this.db);
+      if (account !== null || kind === 'balance') throw new BalanceOutOfRange(accountBalanceMaxMicro, account);
+      throw new SumOutOfRange();
+    }
   }
 
   /**

@@ -27,6 +27,7 @@ describe('README limits', () => {
       `one path segment up to ${grouped(limits.pathSegmentLengthMax)} characters`,
       `At most ${grouped(limits.promotionCodesPerCampaignMax)} codes a campaign`,
       `Idempotency records are kept ${limits.idempotencyRetentionMs / 86_400_000} days`,
+      `One ledger account holds at most ${grouped(Number(limits.accountBalanceMaxMicro / 1_000_000n))} credits either side of zero`,
     ];
     expect(limits.eventTypeLengthMax).toBe(limits.codeLengthMax);
     expect(quoted.filter((sentence) => !readme.includes(sentence))).toEqual([]);

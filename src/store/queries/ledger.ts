@@ -1,6 +1,6 @@
 import type { SqlConnection, SqlRow, SqlValue } from '../sql.ts';
 import type { DomainEventRecord, Page, PageRequest, StoredTransaction } from '../records.ts';
-import { accounts, assertBalanced, type LedgerTransaction } from '../../core/ledger.ts';
+import { accountBalanceMaxMicro, accounts, assertBalanced, BalanceOutOfRange, type AccountOutOfRange, type LedgerTransaction } from '../../core/ledger.ts';
 import { big, insertShape, insertShapedRows, json, num, numOrNull, queryInChunks } from '../rows.ts';
 import { pageQuery, unknownCursor } from './paging.ts';
 import { inCustomerRange, type CustomerRange } from './customer-range.ts';
@@ -188,6 +188,11 @@ function byTxnTime(values: SqlValue[], times: readonly string[]): SqlValue[] {
 export class LedgerQueries {
   /** Domain events held back for one multi-row write (see `deferDomainEvents`); null: written at once. */
   private deferredEvents: DomainEventRecord[] | null = null;
+  /**
+   * The balance changes of every `post` in this transaction, one list per call: what the store
+   * reads back, only when the database refused a balance (`accountOutOfRange`), to name the account.
+   */
+  private readonly posted: { customerId: string; code: string; amount: bigint }[][] = [];
 
   constructor(private readonly c: SqlConnection) {}
 
@@ -291,7 +296,13 @@ export class LedgerQueries {
     await insertShapedRows(this.c, entriesShape, entryTimes === null ? entryValues : byTxnTime(entryValues, entryTimes));
     const balanceValues: SqlValue[] = [];
     let paidDown: string[] | null = null;
+    this.posted.push(deltas);
     for (const d of deltas) {
+      // One batch's change beyond the bound takes its account beyond it from any balance (and may
+      // not fit a 64-bit parameter): refused before anything is sent.
+      if (d.amount > accountBalanceMaxMicro || d.amount < -accountBalanceMaxMicro) {
+        throw new BalanceOutOfRange(accountBalanceMaxMicro, { customerId: d.customerId, account: d.code, balanceMicro: 0n, changeMicro: d.amount });
+      }
       balanceValues.push(d.customerId, d.code, d.amount);
       if (d.code === accounts.debt && d.amount >= 0n) (paidDown ??= []).push(d.customerId);
     }
@@ -317,6 +328,56 @@ export class LedgerQueries {
   private async deletePaidDebts(customerIds: readonly string[]): Promise<void> {
     await queryInChunks(this.c, customerIds,
       (list) => `DELETE FROM accounts WHERE code = 'debt' AND balance = 0 AND customer_id IN ${list}`);
+  }
+
+  /**
+   * After the database refused a balance beyond the bound (migration 69) and this transaction
+   * rolled back: the account this transaction's postings would have taken out of range from its
+   * committed balance, read on `reader` (outside the transaction), or null when none would now
+   * (another transaction moved it meanwhile). Only ever read on that failure.
+   */
+  async accountOutOfRange(reader: SqlConnection): Promise<AccountOutOfRange | null> {
+    const changes = new Map<string, { customerId: string; code: string; amount: bigint }>();
+    for (const list of this.posted) {
+      for (const d of list) {
+        const key = `${d.customerId} ${d.code}`;
+        const change = changes.get(key);
+        if (change === undefined) changes.set(key, { ...d });
+        else change.amount += d.amount;
+      }
+    }
+    const customers = [...new Set([...changes.values()].map((d) => d.customerId))];
+    const rows = await queryInChunks(reader, customers, (list) => `SELECT customer_id, code, balance FROM accounts WHERE customer_id IN ${list}`);
+    const balances = new Map<string, bigint>();
+    for (const r of rows) balances.set(`${r.customer_id as string} ${r.code as string}`, big(r.balance));
+    for (const [key, d] of changes) {
+      if (d.amount === 0n) continue;
+      const balanceMicro = balances.get(key) ?? 0n;
+      const after = balanceMicro + d.amount;
+      if (after > accountBalanceMaxMicro || after < -accountBalanceMaxMicro) return { customerId: d.customerId, account: d.code, balanceMicro, changeMicro: d.amount };
+    }
+    return null;
+  }
+
+  /**
+   * The balances of these customers' accounts of these codes (missing rows are zero balances,
+   * left out). Ingestion reads them only when a batch was refused for a balance out of range, to
+   * find the events that would take one beyond it (`ingest-events.ts`).
+   */
+  async balancesOf(customerIds: readonly string[], codes: ReadonlySet<string>): Promise<Map<string, bigint>> {
+    const rows = await queryInChunks(this.c, customerIds, (list) => `SELECT customer_id, code, balance FROM accounts WHERE customer_id IN ${list}`);
+    const out = new Map<string, bigint>();
+    for (const r of rows) if (codes.has(r.code as string)) out.set(`${r.customer_id as string} ${r.code as string}`, big(r.balance));
+    return out;
+  }
+
+  /**
+   * The sum of the customer's `issued:<source>` balances (negative: the credits issued to it, every
+   * source together), one range of its accounts' primary key.
+   */
+  async issuedTotal(customerId: string): Promise<bigint> {
+    const [row] = await this.c.query(`SELECT COALESCE(SUM(balance), 0) AS total FROM accounts WHERE customer_id = ? AND code >= 'issued:' AND code < 'issued;'`, [customerId]);
+    return big(row!.total);
   }
 
   async balances(customerId: string): Promise<Map<string, bigint>> {

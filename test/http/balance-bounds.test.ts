@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { dialects } from '../support/databases.ts';
+import { unique, useServer } from '../support/server.ts';
+import { advance, balance, domainEvents, expectLedgerConsistent, ingest, listAll, newClock, newCustomer, newGrant, perUnitMeter, use } from './fixtures.ts';
+
+/**
+ * The most one ledger account holds: 9,000,000,000,000 credits either side of zero
+ * (`limits.accountBalanceMaxMicro`), on both databases. A customer's lifetime accounts
+ * (`issued:<source>`, `consumed:<meter>`, `debt`…) grow one amount at a time, each amount within
+ * 10^12 credits: a request that would take one past the bound is refused with 422
+ * `balance_out_of_range` naming the account, and nothing of it is kept; a usage event that would is
+ * refused alone, its batch taken. Before the bound, PostgreSQL failed with a 500 past 2^63 − 1
+ * micro-credits and SQLite kept the sum as a floating-point balance, after which the
+ * reconciliation failed with a 500.
+ */
+describe.each(dialects)('account balances at their bound on %s', (dialect) => {
+  const ctx = useServer(dialect);
+  const trillion = '1000000000000';
+
+  it('takes nine grants of 10^12 credits and refuses the tenth, keeping nothing of it; the balance stays exact and reconciles', async () => {
+    const { api } = ctx;
+    const customer = await newCustomer(api, { clock: null });
+    const answers: number[] = [];
+    let refused: any = null;
+    for (let i = 0; i < 12; i++) {
+      const g = await api.post('/v1/grants', { customer: customer.id, credits: trillion, category: 'paid', source: 'purchase' });
+      answers.push(g.status);
+      if (g.status !== 201) refused ??= g.body;
+    }
+    expect(answers).toEqual([201, 201, 201, 201, 201, 201, 201, 201, 201, 422, 422, 422]);
+    expect(refused.error).toMatchObject({
+      code: 'balance_out_of_range',
+      details: { customer: customer.id, account: 'issued:*', kind: 'issued', bound: '9000000000000', balance: '-9000000000000', change: '-1000000000000' },
+    });
+    expect(refused.error.message).toContain('from 9000000000000 to 10000000000000');
+    expect(await balance(api, customer.id)).toMatchObject({ available: '9000000000000', paid: '9000000000000' });
+    expect(await listAll(api, `/v1/grants?customer=${customer.id}`)).toHaveLength(9);
+    expect(await domainEvents(api, customer.id, 'grant.created')).toHaveLength(9);
+
+    // Every source counts together (what expires or is revoked never passes what was issued): an
+    // adjustment is refused too, and usage goes on.
+    const adjustment = await api.post('/v1/grants', { customer: customer.id, credits: '1', category: 'promotional', source: 'adjustment' });
+    expect(adjustment.status).toBe(422);
+    expect(adjustment.body.error.details).toMatchObject({ account: 'issued:*', balance: '-9000000000000', change: '-1' });
+    const meter = await perUnitMeter(api);
+    await use(api, customer.id, meter.type, 5);
+    expect(await balance(api, customer.id)).toMatchObject({ available: '8999999999995' });
+    const reconciliation = await api.get('/v1/reconciliation');
+    expect(reconciliation.status, JSON.stringify(reconciliation.body)).toBe(200);
+    expect(reconciliation.body.ok).toBe(true);
+    await expectLedgerConsistent(api);
+  });
+
+  it('refuses the usage event that would take consumed:<meter> past the bound, alone: the rest of its batch is charged', { timeout: 120_000 }, async () => {
+    const { api } = ctx;
+    const clock = await newClock(api, '2026-01-01T00:00:00Z');
+    const customer = await newCustomer(api, { clock, overage: false });
+    // 10^6 credits a unit: an event of 10^6 units is 10^12 credits, the most one month's total holds.
+    const big = await perUnitMeter(api, '1000000');
+    const small = await perUnitMeter(api);
+    await newGrant(api, customer.id, trillion);
+    // Nine months of 10^12 credits: the first paid by the grant, eight owed.
+    for (let month = 1; month <= 9; month++) {
+      if (month > 1) await advance(api, clock, `2026-${String(month).padStart(2, '0')}-01T00:00:00Z`);
+      await use(api, customer.id, big.type, 1_000_000);
+    }
+    expect(await balance(api, customer.id)).toMatchObject({ available: '0', debt: '8000000000000' });
+    await advance(api, clock, '2026-10-01T00:00:00Z');
+    const [bigId, smallId] = [unique('ev'), unique('ev')];
+    const results = await ingest(api, [
+      { id: bigId, customer: customer.id, type: big.type, properties: { n: 1_000_000 } },
+      { id: smallId, customer: customer.id, type: small.type, properties: { n: 5 } },
+    ]);
+    expect(results[0]).toMatchObject({ id: bigId, status: 'rejected', error: { code: 'balance_out_of_range', field: 'properties' } });
+    expect(results[0].error.message).toContain('"consumed:');
+    expect(results[1]).toMatchObject({ id: smallId, status: 'accepted', credits: '5', debt: '5' });
+    expect(await balance(api, customer.id)).toMatchObject({ debt: '8000000000005' });
+    // Nothing of the refused event is kept: sent again, it is refused again, not a duplicate.
+    const [again] = await ingest(api, [{ id: bigId, customer: customer.id, type: big.type, properties: { n: 1_000_000 } }]);
+    expect(again).toMatchObject({ status: 'rejected', error: { code: 'balance_out_of_range' } });
+    const events = await listAll(api, `/v1/usage_events?customer=${customer.id}`);
+    expect(events.map((e) => e.id)).not.toContain(bigId);
+    expect(events).toHaveLength(10);
+    const reconciliation = await api.get('/v1/reconciliation');
+    expect(reconciliation.status, JSON.stringify(reconciliation.body)).toBe(200);
+    expect(reconciliation.body.ok).toBe(true);
+    await expectLedgerConsistent(api);
+  });
+});
