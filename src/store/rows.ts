@@ -1,4 +1,4 @@
-import type { SqlColumn, SqlConnection, SqlValue } from './sql.ts';
+import type { Dialect, SqlColumn, SqlConnection, SqlRow, SqlValue } from './sql.ts';
 
 /** Row-level helpers shared by the store's query files. */
 export const num = (v: unknown): number => Number(v as bigint);
@@ -193,4 +193,27 @@ export async function queryInChunks<R extends Record<string, unknown>>(
     for (const row of rows) out.push(row);
   }
   return out;
+}
+
+/** The divisor of `exactSum`'s two parts on SQLite. */
+const sumPartUnit = 1_000_000_000n;
+
+/**
+ * `SUM(expr)` as columns `<alias>` and `<alias>_rest` that `exactSumOf` adds up exactly. PostgreSQL
+ * sums a bigint as `numeric`, exact at any size. SQLite's `SUM` fails with "integer overflow" past
+ * 2^63 − 1, which a sum over many customers of balances each within the bound can pass (ten
+ * customers' 10^12 credits of one meter in a month): it sums the quotients and the remainders of
+ * each amount by 10^9 apart, each far inside 64 bits for any count of rows a table holds.
+ */
+export function exactSum(dialect: Dialect, expr: string, alias: string): string {
+  return dialect === 'postgres'
+    ? `0 AS ${alias}, SUM(${expr}) AS ${alias}_rest`
+    : `SUM((${expr}) / ${sumPartUnit}) AS ${alias}, SUM((${expr}) % ${sumPartUnit}) AS ${alias}_rest`;
+}
+
+/** The exact sum `exactSum` selected as `alias` (null: no rows summed, 0). */
+export function exactSumOf(row: SqlRow, alias: string): bigint {
+  const whole = row[alias];
+  const rest = row[`${alias}_rest`];
+  return (whole === null || whole === undefined ? 0n : big(whole)) * sumPartUnit + (rest === null || rest === undefined ? 0n : big(rest));
 }

@@ -86,4 +86,35 @@ describe.each(dialects)('account balances at their bound on %s', (dialect) => {
     expect(reconciliation.body.ok).toBe(true);
     await expectLedgerConsistent(api);
   });
+
+  it('sums the usage report exactly past 2^63 - 1 micro-credits over many customers', async () => {
+    const { api } = ctx;
+    const clock = await newClock(api, '2031-01-01T00:00:00Z');
+    const meter = await perUnitMeter(api, '1000000');
+    // Ten customers' 10^12 credits each in one month: 10^19 micro-credits in all, each account within the bound.
+    for (let i = 0; i < 10; i++) {
+      const customer = await newCustomer(api, { clock, overage: true });
+      await use(api, customer.id, meter.type, 1_000_000);
+    }
+    const report = await api.get('/v1/reports/usage?from=2031-01-01T00:00:00Z&to=2031-02-01T00:00:00Z');
+    expect(report.status, JSON.stringify(report.body)).toBe(200);
+    expect(report.body.rows.filter((r: any) => r.meter === meter.code).map((r: any) => r.credits)).toEqual(['10000000000000']);
+  });
+
+  it('refuses a revenue report whose sums pass 2^63 - 1 minor units with 422 amount_beyond_json, never a 5xx', async () => {
+    const { api, database } = ctx;
+    const customer = await newCustomer(api, { clock: null });
+    // 10,000 invoices of 10^15 minor units, the most one line carries, in a window of their own:
+    // 10^19 in all, past what SQLite's SUM adds in 64 bits. Written as rows: issuing them one by one
+    // through the API would take minutes.
+    const fromMs = Date.parse('2035-01-01T00:00:00Z');
+    await database.db.run(
+      `INSERT INTO invoices (id, customer_id, kind, currency, status, total, amount_paid, amount_refunded, amount_charged_back, metadata, created_at)
+        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000)
+        SELECT 'inv_bound_' || i, ?, 'purchase', 'USD', 'open', 1000000000000000, 0, 0, 0, '{}', CAST(? AS BIGINT) + i FROM n`, [customer.id, fromMs]);
+    const report = await api.get('/v1/reports/revenue?from=2035-01-01T00:00:00Z&to=2035-01-02T00:00:00Z');
+    expect(report.status, JSON.stringify(report.body)).toBe(422);
+    expect(report.body.error.code).toBe('amount_beyond_json');
+    expect(report.body.error.message).toContain('10000000000000000000');
+  });
 });

@@ -2,7 +2,7 @@ import type { SqlConnection, SqlRow, SqlValue } from '../sql.ts';
 import type { GrantFlowRow, HoldTrace } from '../../core/grant-flows.ts';
 import type { InvoicedSum, LineSum, MoneySum, OverageLine, UsageSum } from '../../core/reports.ts';
 import type { GrantRecord } from '../records.ts';
-import { big, json, num, numOrNull, queryInChunks, strOrNull } from '../rows.ts';
+import { big, exactSum, exactSumOf, json, num, numOrNull, queryInChunks, strOrNull } from '../rows.ts';
 import { accounts } from '../../core/ledger.ts';
 import { indexedAccount, unindexedAccount } from './ledger.ts';
 import { effectiveIndexedTxn, usageByIdTime, usageByIdTimeParams } from './usage-window.ts';
@@ -58,55 +58,55 @@ export class ReportQueries {
   async invoicedSums(f: ReportFilter): Promise<InvoicedSum[]> {
     const params: SqlValue[] = [f.fromMs, f.toMs];
     const rows = await this.c.query(
-      `SELECT currency, plan_id, period_start, period_end, COUNT(*) AS n, SUM(total) AS total FROM invoices
+      `SELECT currency, plan_id, period_start, period_end, COUNT(*) AS n, ${exactSum(this.c.dialect, 'total', 'total')} FROM invoices
         WHERE status <> 'void' AND created_at >= ? AND created_at < ?${this.customer('customer_id', f, params)}
         GROUP BY currency, plan_id, period_start, period_end`, params);
-    return rows.map((r) => ({ ...revenueKey(r), invoices: big(r.n), totalMinor: big(r.total) }));
+    return rows.map((r) => ({ ...revenueKey(r), invoices: big(r.n), totalMinor: exactSumOf(r, 'total') }));
   }
 
   /** The same invoices' lines, summed per line type. */
   async lineSums(f: ReportFilter): Promise<LineSum[]> {
     const params: SqlValue[] = [f.fromMs, f.toMs];
     const rows = await this.c.query(
-      `SELECT i.currency, i.plan_id, i.period_start, i.period_end, l.type, SUM(l.amount) AS amount FROM invoices i
+      `SELECT i.currency, i.plan_id, i.period_start, i.period_end, l.type, ${exactSum(this.c.dialect, 'l.amount', 'amount')} FROM invoices i
         JOIN invoice_lines l ON l.invoice_id = i.id
         WHERE i.status <> 'void' AND i.created_at >= ? AND i.created_at < ?${this.customer('i.customer_id', f, params)}
         GROUP BY i.currency, i.plan_id, i.period_start, i.period_end, l.type`, params);
-    return rows.map((r) => ({ ...revenueKey(r), type: r.type as string, amountMinor: big(r.amount) }));
+    return rows.map((r) => ({ ...revenueKey(r), type: r.type as string, amountMinor: exactSumOf(r, 'amount') }));
   }
 
   /** Payments, refunds and chargebacks made in the window, summed per their invoice's plan and period. */
   async moneySums(f: ReportFilter): Promise<MoneySum[]> {
     const payParams: SqlValue[] = [f.fromMs, f.toMs];
     const payments = await this.c.query(
-      `SELECT i.currency, i.plan_id, i.period_start, i.period_end, SUM(p.amount) AS amount FROM payments p
+      `SELECT i.currency, i.plan_id, i.period_start, i.period_end, ${exactSum(this.c.dialect, 'p.amount', 'amount')} FROM payments p
         JOIN invoices i ON i.id = p.invoice_id
         WHERE p.created_at >= ? AND p.created_at < ?${this.customer('p.customer_id', f, payParams)}
         GROUP BY i.currency, i.plan_id, i.period_start, i.period_end`, payParams);
     const returnParams: SqlValue[] = [f.fromMs, f.toMs];
     const returns = await this.c.query(
-      `SELECT i.currency, i.plan_id, i.period_start, i.period_end, r.kind, r.status, SUM(r.amount) AS amount FROM refunds r
+      `SELECT i.currency, i.plan_id, i.period_start, i.period_end, r.kind, r.status, ${exactSum(this.c.dialect, 'r.amount', 'amount')} FROM refunds r
         JOIN invoices i ON i.id = r.invoice_id
         WHERE r.created_at >= ? AND r.created_at < ?${this.customer('r.customer_id', f, returnParams)}
         GROUP BY i.currency, i.plan_id, i.period_start, i.period_end, r.kind, r.status`, returnParams);
     const noteParams: SqlValue[] = [f.fromMs, f.toMs];
     const notes = await this.c.query(
-      `SELECT n.currency, i.plan_id, i.period_start, i.period_end, SUM(n.amount) AS amount FROM credit_notes n
+      `SELECT n.currency, i.plan_id, i.period_start, i.period_end, ${exactSum(this.c.dialect, 'n.amount', 'amount')} FROM credit_notes n
         LEFT JOIN invoices i ON i.id = n.invoice_id
         WHERE n.source <> 'refund' AND n.created_at >= ? AND n.created_at < ?${this.customer('n.customer_id', f, noteParams)}
         GROUP BY n.currency, i.plan_id, i.period_start, i.period_end`, noteParams);
     // What chargebacks (not won, as they are counted) took back of those notes is not money owed back any more.
     const reversedParams: SqlValue[] = [f.fromMs, f.toMs];
     const reversed = await this.c.query(
-      `SELECT n.currency, i.plan_id, i.period_start, i.period_end, SUM(u.amount) AS amount FROM credit_note_uses u
+      `SELECT n.currency, i.plan_id, i.period_start, i.period_end, ${exactSum(this.c.dialect, 'u.amount', 'amount')} FROM credit_note_uses u
         JOIN credit_notes n ON n.id = u.credit_note_id JOIN refunds r ON r.id = u.return_id LEFT JOIN invoices i ON i.id = n.invoice_id
         WHERE u.kind = 'reversed' AND r.status <> 'won' AND n.source <> 'refund' AND u.created_at >= ? AND u.created_at < ?${this.customer('u.customer_id', f, reversedParams)}
         GROUP BY n.currency, i.plan_id, i.period_start, i.period_end`, reversedParams);
     return [
-      ...notes.map((r) => ({ ...revenueKey(r), kind: 'credit_note' as const, status: null, amountMinor: big(r.amount) })),
-      ...reversed.map((r) => ({ ...revenueKey(r), kind: 'credit_note' as const, status: null, amountMinor: -big(r.amount) })),
-      ...payments.map((r) => ({ ...revenueKey(r), kind: 'payment' as const, status: null, amountMinor: big(r.amount) })),
-      ...returns.map((r) => ({ ...revenueKey(r), kind: r.kind as 'refund' | 'chargeback', status: r.status as string, amountMinor: big(r.amount) })),
+      ...notes.map((r) => ({ ...revenueKey(r), kind: 'credit_note' as const, status: null, amountMinor: exactSumOf(r, 'amount') })),
+      ...reversed.map((r) => ({ ...revenueKey(r), kind: 'credit_note' as const, status: null, amountMinor: -exactSumOf(r, 'amount') })),
+      ...payments.map((r) => ({ ...revenueKey(r), kind: 'payment' as const, status: null, amountMinor: exactSumOf(r, 'amount') })),
+      ...returns.map((r) => ({ ...revenueKey(r), kind: r.kind as 'refund' | 'chargeback', status: r.status as string, amountMinor: exactSumOf(r, 'amount') })),
     ];
   }
 
@@ -125,7 +125,7 @@ export class ReportQueries {
     const byIdCustomer = this.customer('t.customer_id', f, params);
     const postings = this.postingsIn('u', f.fromMs, f.toMs, f, params);
     const rows = await this.c.query(
-      `SELECT p.plan_id, x.account, SUM(x.amount) AS credits, COUNT(DISTINCT x.txn_id) AS n FROM (
+      `SELECT p.plan_id, x.account, ${exactSum(d, 'x.amount', 'credits')}, COUNT(DISTINCT x.txn_id) AS n FROM (
           SELECT l.id AS txn_id, l.customer_id, l.effective_at, e.account, e.amount FROM (
               SELECT t.id, t.customer_id, t.effective_at FROM ledger_transactions t
                 WHERE t.kind = 'usage' AND ${effectiveIndexedTxn('t')} AND t.effective_at >= ? AND t.effective_at < ?${indexedCustomer}
@@ -139,7 +139,7 @@ export class ReportQueries {
             WHERE ${postings} AND ${entryAccount(d, 'j')} LIKE 'consumed:%') x
         LEFT JOIN subscription_phases p ON p.customer_id = x.customer_id AND p.start_at <= x.effective_at AND (p.end_at IS NULL OR p.end_at > x.effective_at)
         GROUP BY p.plan_id, x.account`, params);
-    return rows.map((r) => ({ planId: strOrNull(r.plan_id), meter: (r.account as string).slice('consumed:'.length), creditsMicro: big(r.credits), transactions: big(r.n) }));
+    return rows.map((r) => ({ planId: strOrNull(r.plan_id), meter: (r.account as string).slice('consumed:'.length), creditsMicro: exactSumOf(r, 'credits'), transactions: big(r.n) }));
   }
 
   /**
