@@ -91,6 +91,30 @@ describe('ingestion with groups in flight on the writer thread, on sqlite', () =
     }
   });
 
+  it('refuses alone the event whose group the database refused for a debt past the bound, the groups around it taken', async () => {
+    const clock = must(await createTestClock(ctx.engine, { frozen_time: '2026-05-10T00:00:00Z' }));
+    const owing = must(await createCustomer(ctx.engine, { currency: 'USD', test_clock: clock.id })).id;
+    const paying = must(await createCustomer(ctx.engine, { currency: 'USD', test_clock: clock.id })).id;
+    must(await createGrant(ctx.engine, { customer: paying, credits: '100000', category: 'paid', source: 'adjustment' }));
+    // Twelve meters of 10^6 credits a unit: one event of 10^6 units on each is 10^12 credits, and
+    // the owing customer's debts add up in one account, past the bound at the tenth.
+    const types = Array.from({ length: 12 }, (_, k) => `bound_${k}`);
+    for (const t of types) must(await createMeter(ctx.engine, { code: t, event_type: t, aggregation: 'sum', value_property: 'n', rate: { model: 'per_unit', credits_per_unit: '1000000' } }));
+    const groups: { events: number; requests: number }[] = [];
+    const batcher = new IngestBatcher(ctx.engine, {}, { groupEventsMax: 6, onGroup: (events, requests) => groups.push({ events, requests }) });
+    const requests = types.map((t, k) => [
+      { id: `owe-${k}`, customer: owing, type: t, properties: { n: 1_000_000 } },
+      { id: `pay-${k}`, customer: paying, type, properties: { n: 2 } },
+    ]);
+    const replies = await Promise.all(requests.map((events) => batcher.submit(events)));
+    expect(replies.map((r) => r[0]!.status)).toEqual([...Array(9).fill('accepted'), 'rejected', 'rejected', 'rejected']);
+    expect(replies.slice(9).map((r) => r[0]!.error?.code)).toEqual(['balance_out_of_range', 'balance_out_of_range', 'balance_out_of_range']);
+    expect(replies.map((r) => r[1]!.status)).toEqual(Array(12).fill('accepted'));
+    expect(must(await getBalance(ctx.engine, owing)).balance.debtMicro).toBe(9n * 10n ** 18n);
+    expect(must(await getBalance(ctx.engine, paying)).balance.availableMicro).toBe(100_000_000_000n - 12n * 1_000_000n);
+    expect(await checkLedger(ctx.engine)).toEqual({ unbalanced: [], discrepancies: [] });
+  });
+
   it('keeps the hot state across a group on the thread that wrote nothing, every event a duplicate', async () => {
     const clock = must(await createTestClock(ctx.engine, { frozen_time: '2026-05-10T00:00:00Z' }));
     const customers = await Promise.all([0, 1].map(async () => {

@@ -87,6 +87,28 @@ describe.each(dialects)('account balances at their bound on %s', (dialect) => {
     await expectLedgerConsistent(api);
   });
 
+  it('refuses the usage event that would take debt past the bound within one month, alone, and takes it again once the debt is paid down', async () => {
+    const { api } = ctx;
+    const customer = await newCustomer(api, { clock: null, overage: false });
+    // Ten meters of 10^6 credits a unit: each month's total of each holds 10^12 credits, and their
+    // debts add up in one account.
+    const meters = await Promise.all(Array.from({ length: 10 }, () => perUnitMeter(api, '1000000')));
+    const events = meters.map((m) => ({ id: unique('ev'), customer: customer.id, type: m.type, properties: { n: 1_000_000 } }));
+    const results = await ingest(api, events);
+    expect(results.map((r) => r.status)).toEqual([...Array(9).fill('accepted'), 'rejected']);
+    expect(results[8]).toMatchObject({ credits: trillion, debt: trillion });
+    expect(results[9].error).toMatchObject({ code: 'balance_out_of_range', field: 'properties' });
+    expect(results[9].error.message).toContain('"debt" from -9000000000000 to -10000000000000');
+    expect(await balance(api, customer.id)).toMatchObject({ debt: '9000000000000', available: '0' });
+    // A grant pays the debt down first (and is issued within the customer's bound): the event is taken.
+    await newGrant(api, customer.id, trillion);
+    expect(await balance(api, customer.id)).toMatchObject({ debt: '8000000000000' });
+    const [again] = await ingest(api, [events[9]]);
+    expect(again).toMatchObject({ status: 'accepted', credits: trillion, debt: trillion });
+    expect(await balance(api, customer.id)).toMatchObject({ debt: '9000000000000' });
+    await expectLedgerConsistent(api);
+  });
+
   it('sums the usage report exactly past 2^63 - 1 micro-credits over many customers', async () => {
     const { api } = ctx;
     const clock = await newClock(api, '2031-01-01T00:00:00Z');
