@@ -113,12 +113,13 @@ export async function overageLines(tx: StoreTx, sub: SubscriptionRecord, upToMs:
   const periods = (await tx.billing.periods(sub.id)).filter((p) => p.periodStartMs < upToMs && p.periodEndMs > fromMs);
   // In timeline order (start, then id): the last phase is the one the subscription's end cut.
   const lastPhase = phases[phases.length - 1];
-  // Read only while the window reaches back to the subscription's start.
-  const ownedBefore = sub.anchorAtMs >= fromMs ? await endOwnedByPredecessor(tx, sub) : null;
+  // Read once, and only for a window that starts where the subscription starts.
+  let ownedBefore: number | null | undefined;
   for (const period of periods) {
     for (const phase of pricedPhases) {
       const startMs = Math.max(phase.startAtMs, period.periodStartMs);
       const endMs = Math.min(phase.endAtMs ?? period.periodEndMs, period.periodEndMs);
+      if (startMs === sub.anchorAtMs && ownedBefore === undefined) ownedBefore = await endOwnedByPredecessor(tx, sub);
       // The window keeps its start as its key; its usage starts a millisecond later where that
       // millisecond is an ended subscription's (`endOwnedByPredecessor`).
       const usageStartMs = startMs === ownedBefore ? startMs + 1 : startMs;

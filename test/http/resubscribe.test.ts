@@ -43,9 +43,12 @@ describe.each(dialects)('subscribing again after a cancellation, on %s', (dialec
     const [charged] = await ingest(api, [{ id: unique('ev'), customer: customer.id, type: meter.type, timestamp: '2026-04-16T00:00:00Z', properties: { n: 250 } }]);
     expect(charged).toMatchObject({ status: 'accepted', credits: '250', overage: '200' });
 
-    // The new subscription's first renewal, then the ended one's closing correction (35 days and a millisecond after its end).
+    // The new subscription's first renewal, then the ended one's closing correction (35 days and a
+    // millisecond after its end), then the new one's next renewals, which look back into its first period.
     await advance(api, clock, '2026-05-16T00:00:00Z');
     await advance(api, clock, '2026-05-21T00:00:00.001Z');
+    await advance(api, clock, '2026-06-16T00:00:00Z');
+    await advance(api, clock, '2026-07-16T00:00:00Z');
     // The ended subscription owns its end's millisecond: its final invoice bills 30 credits at 2,
     // its correction the 200 of that millisecond at 2; the new one's renewal bills none of them.
     // Before, both the renewal (200 at 3: 600) and the correction (400) billed them.
