@@ -5207,7 +5207,7 @@ export interface operations {
                     included_credits: string;
                     rollover?: {
                         /**
-                         * @description Credits as a decimal string, up to 6 fraction digits.
+                         * @description Most credits a period carries into the next: what was left of its allowance and rollover at its end, unless frozen then for an unpaid fee.
                          * @example 1500
                          * @example 0.000250
                          */
@@ -5217,7 +5217,7 @@ export interface operations {
                         /** @description Minor units per credit, as a decimal string ("0.1" = $0.001 a credit), up to 10^12 with up to 6 fraction digits. */
                         unit_amount_per_credit: string;
                         /**
-                         * @description Credits as a decimal string, up to 6 fraction digits.
+                         * @description Most overage credits a period may add through authorization: POST /v1/customers/{id}/authorize answers allowed false, reason overage_limit_reached, beyond it. Ingestion never refuses usage for it; what is consumed is billed.
                          * @example 1500
                          * @example 0.000250
                          */
@@ -5384,7 +5384,7 @@ export interface operations {
                     /** @description Plan code (latest version) or plan version id. */
                     plan: string;
                     /**
-                     * @description RFC 3339 date-time in UTC, from 0100-01-01T00:00:00Z and before 9900-01-01T00:00:00Z.
+                     * @description The anchor of the periods (default now): at most 35 days past (too_old), and not before the customer's previous subscription ended (before_previous_end).
                      * @example 2026-01-31T10:00:00Z
                      */
                     start_at?: string;
