@@ -228,8 +228,11 @@ interface CapturedReturn {
 
 /**
  * Returns what is left of a hold to the grants that funded it, last-funded first (so the grants
- * that would burn first are the ones considered spent). A share whose grant has meanwhile expired
- * or been voided goes to `expired` or `revoked` instead, so no credits come back to life. Each
+ * that would burn first are the ones considered spent). A share whose grant's expiry or void has
+ * run meanwhile goes to `expired` or `revoked` instead, so no credits come back to life; a grant
+ * past its `expires_at` whose expiry has not run yet gets its share back (no balance counts it
+ * after that instant; a late event stamped before it may spend it, as ingestion pays such an
+ * event from the grant's remainder) and its expiry takes it to `expired` with the rest. Each
  * grant gets back at most what the hold still holds of it (`heldSources`): a claw-back may have
  * taken some of it back already. A capture names what it leaves of each grant (`captured`), and
  * `hold.captured` counts what it gave back before its charge as released too.
@@ -249,8 +252,10 @@ async function returnHeld(
       if (source.amountMicro <= 0n) continue;
       const give = source.amountMicro < left ? source.amountMicro : left;
       const grant = grants.get(source.grantId);
-      const usable = grant && grant.status === 'active' && (grant.expiresAtMs === null || grant.expiresAtMs > nowMs);
-      const target = usable ? accounts.grant(source.grantId) : grant?.status === 'voided' ? accounts.revoked : accounts.expired;
+      // A grant past its `expires_at` whose expiry has not run yet gets its share back too: a
+      // late event stamped before that instant may still spend it there, and the expiry then
+      // moves what is left of it to `expired`, as it would have had it run while the hold was open.
+      const target = grant?.status === 'active' ? accounts.grant(source.grantId) : grant?.status === 'voided' ? accounts.revoked : accounts.expired;
       entries.push({ account: target, amountMicro: give });
       left -= give;
     }

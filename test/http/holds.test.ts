@@ -2,6 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { dialects } from '../support/databases.ts';
 import { unique, useServer, type Api } from '../support/server.ts';
+import { ManualClock } from '../../src/engine/clock.ts';
+import { grantExpiry, holdExpiry, runDue } from '../../src/engine/due-work.ts';
 import { advance, at, balance, days, domainEvents, expectLedgerConsistent, ingest, minutes, newClock, newCustomer, newGrant, perUnitMeter, seconds, transactions } from './fixtures.ts';
 
 /** Holds for long jobs (PRODUCT §5): reserve, capture actual usage, release, expire. */
@@ -548,5 +550,56 @@ describe.each(dialects)('holds on %s', (dialect) => {
       expect(await domainEvents(api, customer.id, 'hold.reduced')).toEqual([]);
       await expectReconciled(api);
     });
+  });
+});
+
+/**
+ * A hold closed (released, captured, expired) after a grant it holds credits of has passed its
+ * `expires_at`, but before that grant's expiry ran (the scheduler runs every few seconds on the
+ * real clock): the share goes back to the grant, so a late event stamped before the expiry can
+ * still spend it there, as it could had the expiry run first (taking the share back from the hold)
+ * and the event then taken it back from `expired`. The server's clock is held by hand here, and
+ * due work runs only when the test runs it.
+ */
+describe.each(dialects)('a hold closed after its grant\'s expires_at, before the expiry ran, on %s', (dialect) => {
+  const startMs = Math.floor(Date.now() / 1000) * 1000;
+  const clock = new ManualClock(startMs);
+  const ctx = useServer(dialect, { clock });
+  const iso = (offsetMs: number) => new Date(startMs + offsetMs).toISOString();
+
+  it.each(['released', 'captured', 'expired'] as const)('100 expiring at 10 minutes and 100 lasting, 60 held, %s at 15 minutes: a late event of 80 stamped at 5 minutes is paid by the expiring grant', async (close) => {
+    const { api, engine } = ctx;
+    clock.set(startMs);
+    const customer = await newCustomer(api, { clock: null });
+    const meter = await perUnitMeter(api);
+    const expiring = await newGrant(api, customer.id, '100', { expires_at: iso(10 * minutes) });
+    const lasting = await newGrant(api, customer.id, '100');
+    const hold = (await api.post('/v1/holds', { customer: customer.id, credits: '60', expires_in: close === 'expired' ? 12 * 60 : 3600 })).body;
+    expect(await balance(api, customer.id)).toMatchObject({ available: '140', held: '60' });
+    clock.set(startMs + 15 * minutes);
+    if (close === 'released') {
+      expect((await api.post(`/v1/holds/${hold.id}/release`)).body).toMatchObject({ status: 'released' });
+    } else if (close === 'captured') {
+      const captured = await api.post(`/v1/holds/${hold.id}/capture`, { event: { id: unique('ev'), type: meter.type, timestamp: iso(4 * minutes), properties: { n: 10 } } });
+      expect(captured.body).toMatchObject({ status: 'captured', captured: '10' });
+    } else {
+      expect(await runDue(engine, null, clock.now(), { kinds: [holdExpiry] })).toBe(1);
+      expect((await api.get(`/v1/holds/${hold.id}`)).body).toMatchObject({ status: 'expired' });
+    }
+    const returned = close === 'captured' ? '50' : '60';
+    // Before: the share went to `expired` (no balance counts the grant after 10 minutes either way).
+    const release = (await transactions(api, customer.id)).filter((t) => t.kind === 'hold_release' && Object.keys(t.refs).length === 0);
+    expect(release.map((t) => t.entries)).toEqual([[{ account: `hold:${hold.id}`, amount: `-${returned}` }, { account: `grant:${expiring.id}`, amount: returned }]]);
+    expect(await balance(api, customer.id)).toMatchObject({ available: '100', held: '0' });
+
+    const [late] = await ingest(api, [{ id: unique('ev'), customer: customer.id, type: meter.type, timestamp: iso(5 * minutes), properties: { n: 80 } }]);
+    // Before: 40 from the expiring grant (its remainder) and 40 from the lasting one, which kept 60.
+    expect(late).toMatchObject({ status: 'accepted', credits: '80', paid_by: [{ grant: expiring.id, credits: '80' }] });
+    expect(await runDue(engine, null, clock.now(), { kinds: [grantExpiry] })).toBe(1);
+    expect(await domainEvents(api, customer.id, 'grant.expired')).toMatchObject([{ data: { grant: expiring.id, credits: close === 'captured' ? '10' : '20' } }]);
+    expect(await balance(api, customer.id)).toMatchObject({ available: '100', held: '0', grants: [{ id: lasting.id, remaining: '100' }] });
+    const reconciliation = await api.get('/v1/reconciliation');
+    expect(reconciliation.body).toMatchObject({ ok: true, discrepancies: [] });
+    await expectLedgerConsistent(api);
   });
 });
