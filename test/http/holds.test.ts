@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import type { Engine } from '../../src/engine/context.ts';
 import { dialects } from '../support/databases.ts';
 import { unique, useServer, type Api } from '../support/server.ts';
 import { ManualClock } from '../../src/engine/clock.ts';
@@ -237,6 +238,28 @@ describe.each(dialects)('holds on %s', (dialect) => {
       grant: grant.id, credits_consumed: '30', credits_revoked: '50', credits_unspent: '20', recognized: 300, revoked: 500, closing_deferred: 200,
     }]);
     await expectReconciled(api);
+  });
+
+  it('a refund or chargeback reads what the customer\'s active holds hold in one statement: 1 or 40 holds, the same statements', async () => {
+    const { api, engine } = ctx;
+    const statements: Record<string, number[]> = { refund: [], chargeback: [] };
+    for (const holds of [1, 40]) {
+      const customer = await newCustomer(api);
+      const { invoice } = await bought(api, customer.id, '100', 1000);
+      for (let i = 0; i < holds; i++) await newHold(customer.id, '1');
+      // 10 of the 100 - holds left on the grant: nothing is taken back from a hold.
+      for (const kind of ['refund', 'chargeback'] as const) {
+        const made = await countingStatements(engine, () => api.post(`/v1/${kind}s`, { invoice: invoice.id, amount: 100, reason: 'x', credit_policy: 'unused_only' }));
+        expect(made.value.status, JSON.stringify(made.value.body)).toBe(201);
+        expect(made.value.body).toMatchObject({ credits_revoked: '10', credits_shortfall: '0' });
+        statements[kind]!.push(made.statements);
+      }
+      expect(await balance(api, customer.id)).toMatchObject({ available: String(80 - holds), held: String(holds) });
+    }
+    // Before: two more statements per hold (each hold's transactions, then their entries).
+    expect(statements.refund![0]).toBeGreaterThan(0);
+    expect(statements.refund![1]).toBe(statements.refund![0]);
+    expect(statements.chargeback![1]).toBe(statements.chargeback![0]);
   });
 
   it('a capture beyond what a refund left of the hold is charged from the grants: 60 held, full refund with the spent part written off, then 45 used', async () => {
@@ -603,3 +626,24 @@ describe.each(dialects)('a hold closed after its grant\'s expires_at, before the
     await expectLedgerConsistent(api);
   });
 });
+
+/**
+ * Runs `run` and counts the statements the store's write transactions sent meanwhile (every
+ * `query` and `run` of a transaction's connection, prepared ones included).
+ */
+async function countingStatements<T>(engine: Engine, run: () => Promise<T>): Promise<{ value: T; statements: number }> {
+  const prototype = await engine.store.transaction(async (tx) => Object.getPrototypeOf((tx.ledger as unknown as { c: object }).c) as Record<string, unknown>);
+  let statements = 0;
+  const spies = ['query', 'run', 'queryPrepared', 'runPrepared'].filter((m) => typeof prototype[m] === 'function').map((m) => {
+    const original = prototype[m] as (...args: unknown[]) => unknown;
+    return vi.spyOn(prototype as Record<string, (...args: unknown[]) => unknown>, m).mockImplementation(function (this: unknown, ...args: unknown[]) {
+      statements += 1;
+      return original.apply(this, args);
+    });
+  });
+  try {
+    return { value: await run(), statements };
+  } finally {
+    for (const spy of spies) spy.mockRestore();
+  }
+}

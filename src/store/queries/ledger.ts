@@ -418,6 +418,20 @@ export class LedgerQueries {
   }
 
   /**
+   * The grant entries of many holds' own transactions (kind `hold` or `hold_release`, caused by
+   * the hold), in transaction then entry order: one statement for up to 500 holds by the cause
+   * index, where reading each hold's transactions took two statements per hold.
+   */
+  async holdGrantEntries(holdIds: readonly string[]): Promise<{ holdId: string; kind: string; grantId: string; amountMicro: bigint }[]> {
+    if (holdIds.length === 0) return [];
+    const rows = await queryInChunks(this.c, holdIds, (list) =>
+      `SELECT t.cause_id, t.kind, e.account, e.amount FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id
+        WHERE t.cause_id IN ${list} AND t.kind <> 'usage' AND t.kind IN ('hold', 'hold_release') AND e.account LIKE 'grant:%'
+        ORDER BY t.id, e.seq`);
+    return rows.map((r) => ({ holdId: r.cause_id as string, kind: r.kind as string, grantId: (r.account as string).slice('grant:'.length), amountMicro: big(r.amount) }));
+  }
+
+  /**
    * A page of transactions in id order (of one customer, or all), the ledger's tables and the
    * postings on event rows merged: each side is read in id order by an index (the transactions'
    * customer index or primary key; for one customer the events' position, a posting's id, by the
