@@ -45,14 +45,18 @@ export function registerIdempotency(app: FastifyInstance, engine: Engine, box: S
       return reply;
     }
     const scope = request.caller?.keyId ?? 'anonymous';
-    const hash = createHash('sha256').update(`${request.method} ${request.url}\u0000${canonicalJson(request.body ?? null)}`).digest('hex');
+    // No body and an empty object are one request (an empty JSON body is no body, and a route
+    // that takes none accepts `{}`), so they fingerprint alike: as `{}`. A record claimed with no
+    // body before they did (fingerprinted as `null`) still matches either.
+    const empty = isEmptyBody(request.body);
+    const hash = requestHash(request, empty ? {} : request.body);
     const store = engine.store.read.access;
     if (await store.claimIdempotent(scope, key, hash, engine.clock.now(), limits.idempotencyRetentionMs)) {
       request.idempotency = { scope, key };
       return;
     }
     const previous = await store.idempotent(scope, key);
-    if (previous && previous.requestHash !== hash) {
+    if (previous && previous.requestHash !== hash && !(empty && previous.requestHash === requestHash(request, null))) {
       await reply.code(409).send({ error: { code: 'idempotency_key_reused', message: 'This Idempotency-Key was used with a different request.' } });
     } else if (!previous || previous.statusCode === 0) {
       await reply.code(409).send({ error: { code: 'idempotency_key_in_use', message: 'A request with this Idempotency-Key is still running.' } });
@@ -86,3 +90,14 @@ export function registerIdempotency(app: FastifyInstance, engine: Engine, box: S
   }
 }
 
+
+/** The fingerprint of a request: its method, its URL and its body in canonical JSON. */
+function requestHash(request: FastifyRequest, body: unknown): string {
+  return createHash('sha256').update(`${request.method} ${request.url}\u0000${canonicalJson(body)}`).digest('hex');
+}
+
+/** No body, or an empty JSON object. */
+function isEmptyBody(body: unknown): boolean {
+  if (body === undefined || body === null) return true;
+  return typeof body === 'object' && !Array.isArray(body) && !(body instanceof Uint8Array) && Object.keys(body).length === 0;
+}

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { dialects } from '../support/databases.ts';
 import { unique, useServer } from '../support/server.ts';
@@ -43,6 +44,40 @@ describe.each(dialects)('Idempotency-Key on %s', (dialect) => {
     expect(elsewhere.body.error.code).toBe('idempotency_key_reused');
     expect(await balance(api, customer.id)).toMatchObject({ available: '25' });
     expect((await api.get(`/v1/grants?customer=${customer.id}`)).body.data).toHaveLength(1);
+  });
+
+  it('takes no body, an empty body and {} for one request: a retry with any of them replays the first answer', async () => {
+    const { api, engine } = ctx;
+    const customer = await newCustomer(api);
+    await newGrant(api, customer.id, '100');
+    const sends = {
+      none: (path: string, key: Record<string, string>) => api.request('POST', path, undefined, key),
+      empty: (path: string, key: Record<string, string>) => api.request('POST', path, '', { ...key, 'content-type': 'application/json' }),
+      object: (path: string, key: Record<string, string>) => api.request('POST', path, {}, key),
+    };
+    for (const [first, retry] of [['none', 'object'], ['object', 'none'], ['empty', 'object'], ['object', 'empty']] as const) {
+      const hold = (await api.post('/v1/holds', { customer: customer.id, credits: '10', expires_in: 600 })).body;
+      const key = { 'idempotency-key': unique('key') };
+      const released = await sends[first](`/v1/holds/${hold.id}/release`, key);
+      expect(released.status, JSON.stringify(released.body)).toBe(200);
+      // Before: 409 idempotency_key_reused between no body and {}.
+      const again = await sends[retry](`/v1/holds/${hold.id}/release`, key);
+      expect([first, retry, again.status, again.headers.get('idempotent-replayed')]).toEqual([first, retry, 200, 'true']);
+      expect(again.body).toEqual(released.body);
+      const withField = await api.post(`/v1/holds/${hold.id}/release`, { reason: 'x' }, key);
+      expect(withField.status).toBe(400);
+      expect(withField.body.error.details.fields).toMatchObject([{ field: 'reason', code: 'unknown_field' }]);
+    }
+    // A record claimed with no body before both fingerprinted alike still matches a retry with {}.
+    const hold = (await api.post('/v1/holds', { customer: customer.id, credits: '10', expires_in: 600 })).body;
+    const path = `/v1/holds/${hold.id}/release`;
+    const key = unique('key');
+    const oldHash = createHash('sha256').update(`POST ${path}\u0000null`).digest('hex');
+    expect(await engine.store.read.access.claimIdempotent('admin', key, oldHash, Date.now(), 86_400_000)).toBe(true);
+    await engine.store.read.access.completeIdempotent('admin', key, 200, JSON.stringify({ replayed: true }));
+    const replayed = await api.post(path, {}, { 'idempotency-key': key });
+    expect([replayed.status, replayed.body]).toEqual([200, { replayed: true }]);
+    expect((await api.get(`/v1/holds/${hold.id}`)).body).toMatchObject({ status: 'active' });
   });
 
   it('replays a customer creation without creating a second customer', async () => {
