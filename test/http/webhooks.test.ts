@@ -276,6 +276,29 @@ describe.each(dialects)('webhooks on %s', (dialect) => {
     await healthy.receiver.waitFor(() => grants.every((g) => healthy.receiver.received.filter((m) => m.json.data.id === g).length === 2), 10_000, 'the replay');
     hanging.receiver.defaultAnswer = 200;
   });
+  it('keeps a healthy endpoint flowing while more endpoints hang than the worker serves at once', async () => {
+    const { api } = ctx;
+    // 17 endpoints that never answer, two deliveries each: more than the 16 served at once.
+    const hanging: WebhookReceiver[] = [];
+    for (let i = 0; i < 17; i++) {
+      const { receiver } = await receiverWithEndpoint(api, ['grant.created']);
+      receiver.defaultAnswer = 'hang';
+      hanging.push(receiver);
+    }
+    const customer = await newCustomer(api);
+    for (let i = 0; i < 2; i++) await newGrant(api, customer.id, '1');
+    // 16 of them hold an attempt open (the 17th waits for a slot).
+    await eventually(async () => (hanging.filter((r) => r.received.length > 0).length >= 16 ? true : undefined), 10_000, '16 hanging attempts');
+    const healthy = await receiverWithEndpoint(api, ['grant.created']);
+    const grants: string[] = [];
+    for (let i = 0; i < 5; i++) grants.push((await newGrant(api, customer.id, String(i + 1))).id);
+    // Before: every slot was held by an endpoint that hangs, for 10 s per delivery it had due, so
+    // nothing reached the healthy endpoint until they had all timed out.
+    await healthy.receiver.waitFor(() => grants.every((g) => healthy.receiver.received.some((m) => m.json.data.id === g)), 8_000, 'the healthy endpoint');
+    expect(healthy.receiver.received.filter((m) => grants.includes(m.json.data.id)).map((m) => m.json.data.id)).toEqual(grants);
+    // The 17th is served too, from the slots of endpoints that hang.
+    await eventually(async () => (hanging.every((r) => r.received.length > 0) ? true : undefined), 8_000, 'an attempt to every hanging endpoint');
+  });
 });
 
 describe.each(dialects)('webhook URL safety on %s', (dialect) => {

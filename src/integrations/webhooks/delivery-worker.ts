@@ -14,8 +14,19 @@ export interface WebhookWorkerOptions {
   allowPrivate: boolean;
   /** How often the outbox and the due deliveries are looked at. */
   intervalMs?: number;
-  /** Endpoints served at once by this process; each endpoint gets one attempt in flight at a time. */
+  /**
+   * Endpoints served at once by this process whose attempts answer (16); each endpoint gets one
+   * attempt in flight at a time.
+   */
   endpointsInFlightMax?: number;
+  /**
+   * Endpoints served at once whose attempt went unanswered for `slowAttemptMs` (64): they no
+   * longer count against `endpointsInFlightMax`, so endpoints that hang hold these slots and not
+   * those of the endpoints that answer.
+   */
+  slowEndpointsMax?: number;
+  /** How long an attempt may wait for its answer before its endpoint counts as slow (2 s). */
+  slowAttemptMs?: number;
   /** Attempts claimed at once for one endpoint. */
   batchSize?: number;
   timeoutMs?: number;
@@ -36,6 +47,13 @@ const leaseMarginMs = 10_000;
  * at once, each in its own task: a slow or dead endpoint holds only its own task, never the
  * others, and never ingestion (which only writes the domain events).
  *
+ * Two pools of tasks: up to `endpointsInFlightMax` endpoints whose attempts answer, and up to
+ * `slowEndpointsMax` whose attempt has gone unanswered for `slowAttemptMs` (it hangs until its
+ * timeout, or answers slowly). An endpoint moves to the slow pool when an attempt passes that
+ * mark, if the pool has room, and stays there until its task ends, so an endpoint that hangs
+ * holds a prompt slot for at most `slowAttemptMs` and healthy endpoints keep flowing however
+ * many hang (up to `slowEndpointsMax`, past which a hanging endpoint keeps its prompt slot).
+ *
  * Per endpoint: the endpoint is leased to one process, attempts are claimed in delivery order
  * (compare-and-set on `attempts`), sent one at a time, and recorded together in one transaction.
  * A crash after sending and before recording leaves the claims to expire: those attempts are
@@ -44,12 +62,17 @@ const leaseMarginMs = 10_000;
 export function startWebhookWorker(engine: Engine, options: WebhookWorkerOptions) {
   const intervalMs = options.intervalMs ?? 500;
   const endpointsInFlightMax = options.endpointsInFlightMax ?? 16;
+  const slowEndpointsMax = options.slowEndpointsMax ?? 64;
+  const slowAttemptMs = options.slowAttemptMs ?? 2_000;
   const batchSize = options.batchSize ?? 100;
   const timeoutMs = options.timeoutMs ?? webhookAttemptTimeoutMs;
   const owner = randomUUID();
   const checkUrl = webhookUrlCheck({ allowPrivate: options.allowPrivate });
   const stop = new AbortController();
   const busy = new Map<string, Promise<void>>();
+  /** The endpoints of `busy` in the slow pool. */
+  const slow = new Set<string>();
+  const promptBusy = (): number => busy.size - slow.size;
   let ticking: Promise<void> = Promise.resolve();
   let stopped = false;
 
@@ -86,26 +109,43 @@ export function startWebhookWorker(engine: Engine, options: WebhookWorkerOptions
         ? { statusCode: null, error: `${urlProblem.code}: ${urlProblem.message}`, responseBody: null, durationMs: 0 }
         : secrets.length === 0
           ? { statusCode: null, error: 'secret_unreadable: the signing secret was sealed under another TALLY_SECRET_KEY; rotate it', responseBody: null, durationMs: 0 }
-          : await postWebhook(endpoint.url, webhookHeaders(secrets, delivery.eventId, nowMs, delivery.body), delivery.body, timeoutMs, stop.signal, { allowPrivate: options.allowPrivate });
+          : await sendMarkingSlow(endpoint, () => postWebhook(endpoint.url, webhookHeaders(secrets, delivery.eventId, nowMs, delivery.body), delivery.body, timeoutMs, stop.signal, { allowPrivate: options.allowPrivate }));
       outcomes.push(outcomeOf(delivery, nowMs, engine.clock.now(), result));
     }
     return outcomes;
   };
 
+  /** Sends one attempt; if it is still unanswered after `slowAttemptMs`, its endpoint moves to the slow pool (room permitting). */
+  const sendMarkingSlow = async (endpoint: WebhookEndpointRecord, send: () => Promise<SendResult>): Promise<SendResult> => {
+    if (slow.has(endpoint.id)) return send();
+    const timer = setTimeout(() => {
+      if (slow.size < slowEndpointsMax && busy.has(endpoint.id)) slow.add(endpoint.id);
+    }, slowAttemptMs);
+    try {
+      return await send();
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
   const tick = async (): Promise<void> => {
     try {
       await fanOutAll(engine);
-      const free = endpointsInFlightMax - busy.size;
+      const free = endpointsInFlightMax - promptBusy();
       if (free <= 0) return;
-      const due = await engine.store.read.webhooks.endpointsWithDueDeliveries(engine.clock.now(), endpointsInFlightMax);
+      // Endpoints served already are leased, so none of them is listed.
+      const due = await engine.store.read.webhooks.endpointsWithDueDeliveries(engine.clock.now(), free);
       for (const id of due) {
-        if (busy.has(id) || busy.size >= endpointsInFlightMax) continue;
+        if (busy.has(id) || promptBusy() >= endpointsInFlightMax) continue;
         const task = serveEndpoint(id)
           .catch(async (error) => {
             console.error(`webhook delivery to ${id} failed:`, error instanceof Error ? error.message : error);
             await engine.store.read.webhooks.releaseEndpoint(id, owner).catch(() => {});
           })
-          .finally(() => busy.delete(id));
+          .finally(() => {
+            busy.delete(id);
+            slow.delete(id);
+          });
         busy.set(id, task);
       }
     } catch (error) {
