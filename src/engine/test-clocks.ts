@@ -28,11 +28,16 @@ export async function createTestClock(engine: Engine, input: CreateTestClockInpu
 
 export type AdvanceOutcome = TestClockRecord & { ran: number };
 
+/** The longest error message a failed advance keeps. */
+const advanceErrorLengthMax = 1000;
+
 /**
  * Moves a test clock forward and runs, in time order, everything that falls due for its customers
  * on the way; each item runs with the clock set to the item's own instant. Resolves when all of it
  * has run. While it runs the clock reads `status: advancing` (its `advancing_to` is stored, so
- * every server sees it); after, `ready`.
+ * every server sees it); after, `ready`. An advance whose due work throws leaves the clock where
+ * the work got to, `internal_failure` with the error (`failure`), until the next advance starts
+ * (which runs on from there) or another reaches its target; it throws the error here.
  */
 export async function advanceTestClock(engine: Engine, id: string, input: { frozen_time: string }, kinds?: DueWorkKind[]): Promise<Outcome<AdvanceOutcome>> {
   const checked = await checkAdvance(engine, id, input);
@@ -60,6 +65,8 @@ async function markAdvancing(engine: Engine, id: string, targetMs: number): Prom
   return engine.store.transaction(async (tx) => {
     const current = await tx.customers.getClockForUpdate(id);
     if (current && targetMs > (current.advancingToMs ?? -Infinity)) await tx.customers.setClockAdvancing(id, targetMs);
+    // A new advance runs on from where a failed one stopped: the clock is no longer failed.
+    if (current && (current.advanceError ?? null) !== null) await tx.customers.setClockFailure(id, null);
     return (await tx.customers.getClock(id))!;
   });
 }
@@ -89,8 +96,18 @@ async function runAdvance(engine: Engine, id: string, frozenTime: string, target
       },
     });
   } catch (error) {
-    // The clock stays where the work got to; it is no longer advancing (a new advance resumes).
-    await engine.store.transaction((tx) => finishAdvance(tx, id, targetMs, false));
+    // The clock stays where the work got to, failed with the error (`internal_failure`, as
+    // Stripe's test clocks name it); it is no longer advancing (a new advance runs on from there).
+    // Before, it read `ready` short of its target, which a client polling for `ready` took for done.
+    const message = (error instanceof Error ? error.message : String(error)).slice(0, advanceErrorLengthMax);
+    await engine.store.transaction(async (tx) => {
+      await finishAdvance(tx, id, targetMs, false);
+      const atMs = engine.clock.now();
+      await tx.customers.setClockFailure(id, { error: message, atMs });
+      const changes = new Changes(engine);
+      changes.event('test_clock.internal_failure', null, { test_clock: id, frozen_time: frozenTime, error: message }, atMs);
+      await changes.flush(tx);
+    });
     throw error;
   }
   // Stopped (the server is stopping): not done, so still advancing.
@@ -113,6 +130,8 @@ async function runAdvance(engine: Engine, id: string, frozenTime: string, target
 async function finishAdvance(tx: StoreTx, id: string, targetMs: number, reached: boolean): Promise<TestClockRecord> {
   const current = await tx.customers.getClockForUpdate(id);
   if (reached && current && targetMs > current.frozenTimeMs) await tx.customers.setClockTime(id, targetMs);
+  // An advance that reached its target went through where a failed one stopped.
+  if (reached && current && (current.advanceError ?? null) !== null) await tx.customers.setClockFailure(id, null);
   if (current && current.advancingToMs !== null && current.advancingToMs !== undefined && current.advancingToMs <= targetMs) {
     await tx.customers.setClockAdvancing(id, null);
   }
@@ -121,9 +140,10 @@ async function finishAdvance(tx: StoreTx, id: string, targetMs: number, reached:
 
 /**
  * An advance as a job (as Stripe's test clocks run): the advance starts at once and this waits
- * for it at most `waitMs`. Done by then: the clock is `ready`, with what ran. Otherwise it answers
- * `advancing` and the job goes on in the background; `GET /v1/test_clocks/{id}` reads `status`
- * until it is `ready`. The outcome of a bad request (unknown clock, going back) is returned at once.
+ * for it at most `waitMs`. Done by then: the clock is `ready`, with what ran. Failed by then: the
+ * clock as it reads, `internal_failure`. Otherwise it answers `advancing` and the job goes on in
+ * the background; `GET /v1/test_clocks/{id}` reads `status` until it is `ready` (or
+ * `internal_failure`). The outcome of a bad request (unknown clock, going back) is returned at once.
  */
 export async function startTestClockAdvance(
   engine: Engine, id: string, input: { frozen_time: string }, waitMs: number,
@@ -135,11 +155,12 @@ export async function startTestClockAdvance(
   let timer: NodeJS.Timeout | undefined;
   const finished = waitMs > 0
     ? await Promise.race([
-      job.then((done) => done),
+      job.then((done) => done, () => 'failed' as const),
       new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), waitMs); }),
     ])
     : null;
   clearTimeout(timer);
+  if (finished === 'failed') return ok({ clock: (await engine.store.read.customers.getClock(id))!, ran: null });
   if (finished) return ok({ clock: finished, ran: finished.ran });
   return ok({ clock: marked, ran: null });
 }

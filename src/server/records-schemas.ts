@@ -202,8 +202,14 @@ export const TestClock = record('TestClock', 'Simulated time for the customers a
   name: NullableString,
   frozen_time: Time,
   created_at: Time,
-  status: Type.Union([Type.Literal('advancing'), Type.Literal('ready')], { description: 'advancing while an advance runs as a job; ready once everything due up to its target has run.' }),
+  status: Type.Union([Type.Literal('advancing'), Type.Literal('ready'), Type.Literal('internal_failure')], {
+    description: 'advancing while an advance runs as a job; ready once everything due up to its target has run; internal_failure when the due work of the last advance threw (see failure): frozen_time is where it got to, and the next advance runs on from there.',
+  }),
   advancing_to: NullableTime,
+  failure: Nullable(Type.Object({
+    message: Type.String({ description: 'The error the due work threw.' }),
+    failed_at: Time,
+  }, { additionalProperties: false, description: 'Why the last advance failed (status internal_failure); null otherwise.' })),
 });
 
 export const Plan = record('Plan', 'A plan version.', {

@@ -39,8 +39,9 @@ export const customerView = (c: CustomerRecord) => ({
 
 export const testClockView = (c: TestClockRecord) => ({
   id: c.id, object: 'test_clock', name: c.name, frozen_time: ts(c.frozenTimeMs), created_at: ts(c.createdAtMs),
-  status: c.advancingToMs === null || c.advancingToMs === undefined ? 'ready' : 'advancing',
+  status: c.advancingToMs !== null && c.advancingToMs !== undefined ? 'advancing' : (c.advanceError ?? null) !== null ? 'internal_failure' : 'ready',
   advancing_to: c.advancingToMs === null || c.advancingToMs === undefined ? null : ts(c.advancingToMs),
+  failure: c.advanceError === null || c.advanceError === undefined ? null : { message: c.advanceError, failed_at: ts(c.advanceFailedAtMs!) },
 });
 
 export const meterView = (m: MeterRecord) => ({

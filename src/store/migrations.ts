@@ -856,6 +856,18 @@ export const migrations: Migration[] = [
       ],
     },
   },
+  {
+    version: 70,
+    name: 'test clock advance failures',
+    // An advance whose due work threw leaves its clock `internal_failure` (as Stripe's test clocks
+    // name it) with the error and when, until the next advance starts or one reaches its target:
+    // before, the clock read `ready` short of the target, which a client polling for `ready` took
+    // for done.
+    statements: [
+      `ALTER TABLE test_clocks ADD COLUMN advance_error TEXT`,
+      `ALTER TABLE test_clocks ADD COLUMN advance_failed_at BIGINT`,
+    ],
+  },
 ];
 
 /** The advisory lock that serializes migrations across server processes on PostgreSQL. */

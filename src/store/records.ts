@@ -40,6 +40,9 @@ export interface TestClockRecord {
   createdAtMs: number;
   /** The target of an advance still running (the clock is `advancing`); null when it is `ready`. */
   advancingToMs?: number | null;
+  /** The error of the last advance, which failed (the clock is `internal_failure`), and when; null unless. */
+  advanceError?: string | null;
+  advanceFailedAtMs?: number | null;
 }
 
 export type Aggregation = 'count' | 'sum' | 'max' | 'unique_count';

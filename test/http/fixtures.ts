@@ -34,6 +34,7 @@ export async function advance(api: Api, clockId: string, frozenTime: string, dea
     const clock = await api.get(`/v1/test_clocks/${clockId}`);
     expect(clock.status).toBe(200);
     if (clock.body.status === 'ready') return clock.body;
+    if (clock.body.status === 'internal_failure') throw new Error(`test clock ${clockId} failed to advance: ${clock.body.failure.message}`);
     if (Date.now() > until) throw new Error(`test clock ${clockId} still advancing after ${deadlineMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }

@@ -1,7 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { grantExpiry } from '../../src/engine/due-work.ts';
+import type { Api } from '../support/server.ts';
+import { waitFor } from '../support/wait-for.ts';
 import { dialects } from '../support/databases.ts';
 import { unique, useServer } from '../support/server.ts';
-import { advance, listAll, newClock } from './fixtures.ts';
+import { advance, domainEvents, listAll, newClock, newCustomer, newGrant } from './fixtures.ts';
 
 /**
  * A test clock advance is a job (PRODUCT §9, as Stripe's test clocks): the request answers
@@ -45,5 +48,70 @@ describe.each(dialects)('test clock advances as jobs over HTTP on %s', (dialect)
     expect(back.status).toBe(409);
     expect(back.body.error.code).toBe('clock_cannot_go_back');
     expect((await api.get(`/v1/test_clocks/${clock}`)).body.status).toBe('ready');
+  });
+});
+
+/**
+ * An advance whose due work throws leaves its clock `internal_failure` (as Stripe's test clocks
+ * name a failed advance) with the error, where the work got to; the next advance runs on from
+ * there. Here a grant's expiry throws until the test lets it run.
+ */
+describe.each(dialects)('a test clock advance that fails on %s', (dialect) => {
+  const background = useServer(dialect, { testClockWaitMs: 0 });
+  const waiting = useServer(dialect);
+
+  /** A customer on a clock at Jan 1 with 10 credits expiring Jan 10, whose expiry throws until `restore`. */
+  async function failingExpiry(api: Api): Promise<{ clock: string; customer: string; grant: string; restore: () => void }> {
+    const customer = await newCustomer(api, { clock: await newClock(api, '2026-01-01T00:00:00Z') });
+    const grant = (await newGrant(api, customer.id, '10', { expires_at: '2026-01-10T00:00:00Z' })).id as string;
+    const run = grantExpiry.run;
+    const spy = vi.spyOn(grantExpiry, 'run').mockImplementation(async (...args) => {
+      if (args[2].id === grant) throw new Error('the disk is on fire');
+      return run(...args);
+    });
+    return { clock: customer.clock!, customer: customer.id, grant, restore: () => spy.mockRestore() };
+  }
+
+  it('a job: the clock reads internal_failure with the error where it stopped, then a new advance runs on to its target', async () => {
+    const { api } = background;
+    const { clock, customer, grant, restore } = await failingExpiry(api);
+    try {
+      const started = await api.post(`/v1/test_clocks/${clock}/advance`, { frozen_time: '2026-01-20T00:00:00Z' });
+      expect(started.body).toMatchObject({ status: 'advancing', failure: null });
+      const read = await waitFor('the advance to end', async () => {
+        const body = (await api.get(`/v1/test_clocks/${clock}`)).body;
+        return body.status === 'advancing' ? null : body;
+      });
+      // Before: ready, at Jan 1, and nothing said why.
+      expect(read).toMatchObject({ status: 'internal_failure', advancing_to: null, failure: { message: 'the disk is on fire' } });
+      expect(Date.parse(read.frozen_time)).toBe(Date.parse('2026-01-01T00:00:00Z'));
+      expect(Date.parse(read.failure.failed_at)).toBeGreaterThan(0);
+      expect((await api.get(`/v1/grants/${grant}`)).body).toMatchObject({ status: 'active' });
+      const recorded = (await listAll(api, '/v1/domain_events?type=test_clock.internal_failure')).filter((e: any) => e.data.test_clock === clock);
+      expect(recorded).toMatchObject([{ data: { test_clock: clock, frozen_time: '2026-01-20T00:00:00Z', error: 'the disk is on fire' } }]);
+    } finally {
+      restore();
+    }
+    const done = await advance(api, clock, '2026-01-20T00:00:00Z');
+    expect(done).toMatchObject({ status: 'ready', failure: null });
+    expect(Date.parse(done.frozen_time)).toBe(Date.parse('2026-01-20T00:00:00Z'));
+    expect((await api.get(`/v1/grants/${grant}`)).body).toMatchObject({ status: 'expired' });
+    expect(await domainEvents(api, customer, 'grant.expired')).toMatchObject([{ data: { grant, credits: '10' } }]);
+  });
+
+  it('within the request\'s wait: the answer is the clock, internal_failure, not an error', async () => {
+    const { api } = waiting;
+    const { clock, grant, restore } = await failingExpiry(api);
+    try {
+      const failed = await api.post(`/v1/test_clocks/${clock}/advance`, { frozen_time: '2026-01-20T00:00:00Z' });
+      // Before: 500 internal_error, and the clock then read ready at Jan 1.
+      expect([failed.status, failed.body.status, failed.body.failure?.message]).toEqual([200, 'internal_failure', 'the disk is on fire']);
+      expect((await api.get(`/v1/test_clocks/${clock}`)).body).toEqual(failed.body);
+    } finally {
+      restore();
+    }
+    const done = await api.post(`/v1/test_clocks/${clock}/advance`, { frozen_time: '2026-01-20T00:00:00Z' });
+    expect(done.body).toMatchObject({ status: 'ready', failure: null, ran: 1 });
+    expect((await api.get(`/v1/grants/${grant}`)).body).toMatchObject({ status: 'expired' });
   });
 });

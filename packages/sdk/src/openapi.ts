@@ -2141,14 +2141,24 @@ export interface components {
              * @example 2026-05-01T00:00:00.000Z
              */
             created_at: string;
-            /** @description advancing while an advance runs as a job; ready once everything due up to its target has run. */
-            status: "advancing" | "ready";
+            /** @description advancing while an advance runs as a job; ready once everything due up to its target has run; internal_failure when the due work of the last advance threw (see failure): frozen_time is where it got to, and the next advance runs on from there. */
+            status: "advancing" | "ready" | "internal_failure";
             /**
              * Format: date-time
              * @description RFC 3339 date-time in UTC.
              * @example 2026-05-01T00:00:00.000Z
              */
             advancing_to: string | null;
+            failure: {
+                /** @description The error the due work threw. */
+                message: string;
+                /**
+                 * Format: date-time
+                 * @description RFC 3339 date-time in UTC.
+                 * @example 2026-05-01T00:00:00.000Z
+                 */
+                failed_at: string;
+            } | null;
         };
         /** @description A plan version. */
         Plan: {
@@ -4689,14 +4699,24 @@ export interface operations {
                          * @example 2026-05-01T00:00:00.000Z
                          */
                         created_at: string;
-                        /** @description advancing while an advance runs as a job; ready once everything due up to its target has run. */
-                        status: "advancing" | "ready";
+                        /** @description advancing while an advance runs as a job; ready once everything due up to its target has run; internal_failure when the due work of the last advance threw (see failure): frozen_time is where it got to, and the next advance runs on from there. */
+                        status: "advancing" | "ready" | "internal_failure";
                         /**
                          * Format: date-time
                          * @description RFC 3339 date-time in UTC.
                          * @example 2026-05-01T00:00:00.000Z
                          */
                         advancing_to: string | null;
+                        failure: {
+                            /** @description The error the due work threw. */
+                            message: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339 date-time in UTC.
+                             * @example 2026-05-01T00:00:00.000Z
+                             */
+                            failed_at: string;
+                        } | null;
                         /** @description Due work items run on the way; present once the clock is ready. */
                         ran?: number;
                     };

@@ -76,6 +76,8 @@ function toClock(r: SqlRow): TestClockRecord {
   return {
     id: r.id as string, name: strOrNull(r.name), frozenTimeMs: num(r.frozen_time), createdAtMs: num(r.created_at),
     advancingToMs: r.advancing_to === null || r.advancing_to === undefined ? null : num(r.advancing_to),
+    advanceError: strOrNull(r.advance_error),
+    advanceFailedAtMs: r.advance_failed_at === null || r.advance_failed_at === undefined ? null : num(r.advance_failed_at),
   };
 }
 
@@ -486,6 +488,11 @@ export class CustomerQueries {
   /** Marks an advance as running towards `targetMs` (null: none is, the clock is ready). */
   async setClockAdvancing(id: string, targetMs: number | null): Promise<void> {
     await this.c.run(`UPDATE test_clocks SET advancing_to = ? WHERE id = ?`, [targetMs, id]);
+  }
+
+  /** Records that an advance failed with `error` at `atMs`, or (null) that none has since. */
+  async setClockFailure(id: string, failure: { error: string; atMs: number } | null): Promise<void> {
+    await this.c.run(`UPDATE test_clocks SET advance_error = ?, advance_failed_at = ? WHERE id = ?`, [failure?.error ?? null, failure?.atMs ?? null, id]);
   }
 
   /** Clocks an advance was left running on (`advancing_to` set), in id order. */
