@@ -3,7 +3,9 @@ import type { Discrepancy } from './reconciliation.ts';
 /**
  * Reconciliation rules of the customer's money balance (PRODUCT §14): what is left of each credit
  * note equals what was issued less what was applied, paid out and reversed by chargebacks (less
- * what a won one restored), as its uses record them; the balance an invoice shows as applied
+ * what a won one restored), as its uses record them; a note for a fee's unused time that names
+ * the invoices whose money it gives back is split among them to the cent, and no other note is;
+ * the balance an invoice shows as applied
  * equals the uses and the `balance` payments on it; and what a chargeback says it took back of
  * notes is what its uses took (and gave back, once it was won).
  */
@@ -19,6 +21,10 @@ export interface NoteFacts {
   usesRefundedMinor: bigint;
   /** `reversed` uses less `restored` ones. */
   usesReversedMinor: bigint;
+  source: string;
+  /** How many invoices its parts name (`credit_note_shares`), and what they sum to. */
+  shareCount: number;
+  sharesMinor: bigint;
 }
 
 export function creditNoteProblems(n: NoteFacts): Discrepancy[] {
@@ -41,6 +47,15 @@ export function creditNoteProblems(n: NoteFacts): Discrepancy[] {
   }
   if (n.amountReversedMinor < 0n) out.push({ check: 'customer_balance', message: `Credit note ${n.id} has more restored than reversed.`, ids });
   if (n.remainingMinor < 0n) out.push({ check: 'customer_balance', message: `Credit note ${n.id} has a negative remainder.`, ids });
+  if (n.shareCount > 0 && (n.source !== 'proration' || n.sharesMinor !== n.amountMinor)) {
+    out.push({
+      check: 'customer_balance',
+      message: n.source !== 'proration'
+        ? `Credit note ${n.id} (${n.source}) names invoices whose fee it gives back; only a note for a fee's unused time does.`
+        : `Credit note ${n.id} of ${n.amountMinor} gives back ${n.sharesMinor} of the invoices it names.`,
+      ids,
+    });
+  }
   return out;
 }
 

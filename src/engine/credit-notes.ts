@@ -1,8 +1,9 @@
-import { allocateBalance, notesToReverseMinor, reverseNote, useNote, type ReturnableFacts } from '../core/customer-balance.ts';
+import { allocateBalance, invoiceExcessMinor, notesToReverseMinor, reverseNote, useNote, type ReturnableFacts } from '../core/customer-balance.ts';
 import { fail, invalid, notFound, ok, type Outcome } from '../core/errors.ts';
 import { amountMinorMax, minorToJson } from '../core/money.ts';
 import type { CreditNoteRecord, CreditNoteSource, CreditNoteUseRecord, CustomerRecord, InvoiceRecord, ReturnRecord } from '../store/records.ts';
 import type { StoreTx } from '../store/store.ts';
+import type { NoteShare } from '../store/queries/credit-notes.ts';
 import { Changes, customerNow, findCustomerLocked, readLocked, type Engine } from './context.ts';
 import { FieldCheck } from './input.ts';
 import { takePayment } from './invoice-settlement.ts';
@@ -91,21 +92,29 @@ const newUse = (engine: Engine, note: CreditNoteRecord, kind: CreditNoteUseRecor
  * chargeback's `notesShortfallMinor`. `facts` are the invoice's before this chargeback.
  */
 export async function reverseCreditedNotes(engine: Engine, tx: StoreTx, changes: Changes, record: ReturnRecord, invoice: InvoiceRecord, facts: ReturnableFacts, earlier: readonly ReturnRecord[], nowMs: number): Promise<void> {
-  if (invoice.subscriptionId === null || invoice.periodStartMs === null) return;
-  const credits = (await tx.billing.creditsOfFee(invoice.subscriptionId, invoice.periodStartMs, invoice.id))
-    .filter((c) => c.invoiceStatus !== 'void' && c.creditNoteId !== null && c.noteMinor > 0n);
-  if (credits.length === 0) return;
-  // The credit still standing: what the notes gave, less what earlier chargebacks (not won) took back.
+  const shares = await tx.creditNotes.sharesOnInvoice(invoice.id);
+  if (shares.length === 0) return;
+  // The credit still standing: what the notes give back of this invoice, less what earlier
+  // chargebacks (not won) took back.
   let creditedMinor = 0n;
-  for (const c of credits) creditedMinor += c.noteMinor;
+  for (const s of shares) creditedMinor += s.amountMinor;
   for (const r of earlier) if (r.kind === 'chargeback' && r.status !== 'won') creditedMinor -= r.notesReversedMinor + r.notesShortfallMinor;
   let leftMinor = notesToReverseMinor(facts, creditedMinor, record.amountMinor);
   if (leftMinor === 0n) return;
-  const notes = await tx.creditNotes.getMany(credits.map((c) => c.creditNoteId!));
-  notes.sort((a, b) => a.createdAtMs - b.createdAtMs || (a.id < b.id ? -1 : 1));
-  for (const found of notes) {
+  const notes = new Map((await tx.creditNotes.getMany(shares.map((s) => s.creditNoteId))).map((n) => [n.id, n]));
+  for (const share of shares) {
     if (leftMinor === 0n) break;
-    const takeMinor = found.remainingMinor < leftMinor ? found.remainingMinor : leftMinor;
+    const found = notes.get(share.creditNoteId)!;
+    // Of a note that gives back several invoices' money, no more than this invoice's part,
+    // less what this invoice's chargebacks took of it already.
+    let partMinor = share.amountMinor;
+    for (const u of await tx.creditNotes.uses(found.id)) {
+      if (u.invoiceId !== invoice.id) continue;
+      if (u.kind === 'reversed') partMinor -= u.amountMinor;
+      else if (u.kind === 'restored') partMinor += u.amountMinor;
+    }
+    let takeMinor = found.remainingMinor < leftMinor ? found.remainingMinor : leftMinor;
+    if (partMinor < takeMinor) takeMinor = partMinor;
     if (takeMinor <= 0n) continue;
     const note = reverseNote(found, takeMinor);
     await tx.creditNotes.updateAmounts(note);
@@ -264,6 +273,58 @@ export async function paidByNonRefundableBalance(tx: StoreTx, invoice: InvoiceRe
     current = credited === undefined ? null : await tx.billing.invoice(credited);
   }
   return false;
+}
+
+/**
+ * What of a note for a fee's unused time gives back the money of which invoice (PRODUCT §14),
+ * fixed when the note is issued. The fee's charge was paid by its own invoice and, for a plan
+ * change's charge, in part by the credit of the fee before it: the note is split in that
+ * proportion, the credit's part (what it paid of the charge, over the charge, rounded down)
+ * going back the same way through the period's changes to the invoice that paid it. No part is
+ * more than its invoice still holds of the fee (its own share of the charge less its refunds and
+ * chargebacks, which come off its other charges first, and less the parts of earlier notes):
+ * what a part cannot hold goes to the others, the note's own fee first. So a refund of each
+ * invoice, limited to what it was paid less its returns and the parts on it, never gives back
+ * more than the chain of changes took in.
+ */
+export async function noteShares(tx: StoreTx, feeInvoiceId: string, amountMinor: bigint): Promise<NoteShare[]> {
+  const chain: { invoiceId: string; partMinor: bigint; holdsMinor: bigint }[] = [];
+  let invoice = await tx.billing.invoice(feeInvoiceId);
+  let leftMinor = amountMinor;
+  for (let depth = 0; invoice && leftMinor > 0n; depth += 1) {
+    const chargeMinor = invoice.lines.find((l) => (l.type === 'subscription_fee' || l.type === 'proration_charge') && l.amountMinor > 0n)?.amountMinor ?? 0n;
+    const credit = invoice.lines.find((l) => l.type === 'proration_credit' && l.amountMinor < 0n && l.refs.fee_invoice !== undefined);
+    let creditPaidMinor = credit ? -credit.amountMinor - invoiceExcessMinor(invoice.totalMinor) : 0n;
+    if (creditPaidMinor > chargeMinor) creditPaidMinor = chargeMinor;
+    const upstream = credit && creditPaidMinor > 0n && depth < 100 ? await tx.billing.invoice(credit.refs.fee_invoice!) : null;
+    const upMinor = upstream ? (leftMinor * creditPaidMinor) / chargeMinor : 0n;
+    let othersMinor = 0n;
+    for (const l of invoice.lines) if (l.amountMinor > 0n) othersMinor += l.amountMinor;
+    othersMinor -= chargeMinor;
+    const returnedMinor = invoice.amountRefundedMinor + invoice.amountChargedBackMinor - othersMinor;
+    let holdsMinor = chargeMinor - (creditPaidMinor > 0n ? creditPaidMinor : 0n) - (returnedMinor > 0n ? returnedMinor : 0n);
+    for (const s of await tx.creditNotes.sharesOnInvoice(invoice.id)) holdsMinor -= s.amountMinor;
+    chain.push({ invoiceId: invoice.id, partMinor: leftMinor - upMinor, holdsMinor: holdsMinor > 0n ? holdsMinor : 0n });
+    leftMinor = upMinor;
+    invoice = upstream;
+  }
+  if (chain.length === 0) return [];
+  chain[chain.length - 1]!.partMinor += leftMinor;
+  let overMinor = 0n;
+  for (const link of chain) {
+    if (link.partMinor <= link.holdsMinor) continue;
+    overMinor += link.partMinor - link.holdsMinor;
+    link.partMinor = link.holdsMinor;
+  }
+  for (const link of chain) {
+    const roomMinor = link.holdsMinor - link.partMinor;
+    const addMinor = roomMinor < overMinor ? roomMinor : overMinor;
+    link.partMinor += addMinor;
+    overMinor -= addMinor;
+  }
+  // More than the chain holds (not expected: the credit is of what the fee kept) stays on the note's own fee.
+  chain[0]!.partMinor += overMinor;
+  return chain.filter((l) => l.partMinor > 0n).map((l) => ({ invoiceId: l.invoiceId, amountMinor: l.partMinor }));
 }
 
 /** An invoice that still expects money. */

@@ -5,7 +5,7 @@ import type { CustomerRecord, InvoiceKind, InvoiceRecord, PaymentRecord } from '
 import type { StoreTx } from '../store/store.ts';
 import { Changes, customerNow, type Engine } from './context.ts';
 import { invoiceExcessMinor } from '../core/customer-balance.ts';
-import { applyBalance, isCollectible, isPayable, issueCreditNote } from './credit-notes.ts';
+import { applyBalance, isCollectible, isPayable, issueCreditNote, noteShares } from './credit-notes.ts';
 import { recoverSubscription, takePayment } from './invoice-settlement.ts';
 import { revokeInvoiceCredits } from './dunning.ts';
 import { refreshSignalsNow } from './funding.ts';
@@ -88,6 +88,9 @@ export async function issueInvoice(engine: Engine, tx: StoreTx, changes: Changes
       reason: invoice.kind === 'final' ? 'unused time of a canceled subscription beyond its final charges' : 'proration credit beyond the new charge',
       invoiceId: invoice.id, invoiceLineId: creditLine?.id ?? null,
     }, nowMs);
+    // It gives back the money of the invoices that paid the fee it credits (`noteShares`).
+    const feeInvoiceId = creditLine?.type === 'proration_credit' ? creditLine.refs.fee_invoice : undefined;
+    if (feeInvoiceId !== undefined) await tx.creditNotes.insertShares(note, await noteShares(tx, feeInvoiceId, excessMinor));
     invoice.creditNoteId = note.id;
     await tx.billing.updateInvoiceState(invoice);
   }

@@ -206,8 +206,8 @@ async function customerBalanceProblems(tx: StoreTx, customers: CustomerRange): P
   const invoices = await tx.creditNotes.invoicesWithBalance(customers);
   const chargebacks = await tx.creditNotes.chargebacksWithNoteUses(customers);
   return [
-    ...notes.flatMap(({ note, appliedMinor, refundedMinor, reversedMinor }) => creditNoteProblems({
-      ...note, usesAppliedMinor: appliedMinor, usesRefundedMinor: refundedMinor, usesReversedMinor: reversedMinor,
+    ...notes.flatMap(({ note, appliedMinor, refundedMinor, reversedMinor, shareCount, sharesMinor }) => creditNoteProblems({
+      ...note, usesAppliedMinor: appliedMinor, usesRefundedMinor: refundedMinor, usesReversedMinor: reversedMinor, shareCount, sharesMinor,
     })),
     ...invoices.map(invoiceBalanceProblem).filter((d): d is Discrepancy => d !== null),
     ...chargebacks.map(chargebackNotesProblem).filter((d): d is Discrepancy => d !== null),

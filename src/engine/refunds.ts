@@ -72,10 +72,10 @@ export async function createReturnIn(engine: Engine, tx: StoreTx, kind: ReturnRe
     // A refund gives back no money the customer has back already: the unused time of this
     // invoice's fee that a later change or cancellation credited beyond its own charges, kept as
     // a credit note (a chargeback comes from the card network whatever was credited).
+    // That includes its part of a note for a later fee's unused time when this invoice's fee
+    // credit paid part of that fee (`noteShares`: a chain of plan changes).
     let creditedMinor = 0n;
-    if (kind === 'refund' && invoice.subscriptionId !== null && invoice.periodStartMs !== null) {
-      for (const c of await tx.billing.creditsOfFee(invoice.subscriptionId, invoice.periodStartMs, invoice.id)) creditedMinor += c.noteMinor;
-    }
+    if (kind === 'refund') for (const s of await tx.creditNotes.sharesOnInvoice(invoice.id)) creditedMinor += s.amountMinor;
     const before = { ...facts };
     facts.returnedToBalanceMinor += creditedMinor;
     const limitMinor = returnableMinor(facts, input.to === 'balance' ? 'balance' : 'money');

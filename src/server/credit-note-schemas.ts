@@ -31,6 +31,11 @@ export const CreditNoteUse = Type.Object({
   created_at: Timestamp,
 }, { additionalProperties: false });
 
+export const CreditNoteShare = Type.Object({
+  invoice: Type.String({ description: 'An invoice that paid the fee the note credits back.' }),
+  amount: Type.Integer({ description: 'Minor units of the note that give back this invoice\'s money: a refund of the invoice returns at most what it was paid less its returns and these parts.' }),
+}, { additionalProperties: false });
+
 export const CreditNote = Type.Object({
   id: Type.String({ description: 'cn_…' }),
   object: Type.Literal('credit_note'),
@@ -51,6 +56,9 @@ export const CreditNote = Type.Object({
   metadata: Type.Record(Type.String(), Type.String()),
   created_at: Timestamp,
   uses: Type.Optional(Type.Array(CreditNoteUse, { description: 'Each use of the note; only when fetched alone.' })),
+  gives_back: Type.Optional(Type.Array(CreditNoteShare, {
+    description: 'A note for a fee\'s unused time (source `proration`): whose money it gives back, to the cent: the fee\'s own invoice and, when a plan change\'s charge was paid in part by the credit of the fee before it, that fee\'s invoice, in that proportion (back through the period\'s changes). Empty for other notes; only when fetched alone.',
+  })),
 }, { $id: 'CreditNote', additionalProperties: false, description: 'Money owed to the customer, kept as balance and applied to invoices oldest first.' });
 
 export const CreditNoteList = List(Type.Ref(CreditNote), 'A page of credit notes.');

@@ -17,6 +17,15 @@ export interface Migration {
   byDialect?: Partial<Record<Dialect, string[]>>;
 }
 
+/** The table of migration 71: what of each note for a fee's unused time gives back the money of which invoice. */
+const noteShares = [
+  `CREATE TABLE credit_note_shares (
+    credit_note_id TEXT NOT NULL, invoice_id TEXT NOT NULL, customer_id TEXT NOT NULL, amount BIGINT NOT NULL,
+    PRIMARY KEY (credit_note_id, invoice_id))`,
+  `CREATE INDEX credit_note_shares_invoice ON credit_note_shares (invoice_id)`,
+  `CREATE INDEX credit_note_shares_customer ON credit_note_shares (customer_id, credit_note_id)`,
+];
+
 /** How many events past its last merge a customer's tail holds before its keys are merged (migration 62). */
 export const usageTailMerge = 64;
 
@@ -867,6 +876,31 @@ export const migrations: Migration[] = [
       `ALTER TABLE test_clocks ADD COLUMN advance_error TEXT`,
       `ALTER TABLE test_clocks ADD COLUMN advance_failed_at BIGINT`,
     ],
+  },
+  {
+    version: 71,
+    name: 'credit note shares of fee invoices',
+    // A note for a fee's unused time gives back the money of the invoices that paid that fee: the
+    // fee's own invoice and, when a plan change's charge was paid in part by the credit of the fee
+    // before it, that fee's invoice, and so on back through the period's changes. Each part is a
+    // row, fixed when the note is issued; an invoice's refund is limited by the parts on it, and
+    // its chargeback takes back of those notes. Notes issued before this were counted whole
+    // against the fee their credit line names, as they still are.
+    statements: noteShares,
+    byDialect: {
+      sqlite: [
+        ...noteShares,
+        `INSERT INTO credit_note_shares (credit_note_id, invoice_id, customer_id, amount)
+          SELECT n.id, json_extract(l.refs, '$.fee_invoice'), n.customer_id, n.amount FROM credit_notes n JOIN invoice_lines l ON l.id = n.invoice_line_id
+          WHERE n.source = 'proration' AND json_extract(l.refs, '$.fee_invoice') IS NOT NULL`,
+      ],
+      postgres: [
+        ...noteShares,
+        `INSERT INTO credit_note_shares (credit_note_id, invoice_id, customer_id, amount)
+          SELECT n.id, l.refs::json->>'fee_invoice', n.customer_id, n.amount FROM credit_notes n JOIN invoice_lines l ON l.id = n.invoice_line_id
+          WHERE n.source = 'proration' AND l.refs::json->>'fee_invoice' IS NOT NULL`,
+      ],
+    },
   },
 ];
 

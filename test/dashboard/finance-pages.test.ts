@@ -180,6 +180,9 @@ describe('the finance pages of the dashboard in Chromium', { timeout: 120_000 },
     await page.click(`#credit-notes a[href="#/credit-notes/${downgrade.id}"]`);
     await page.waitForSelector('#credit-note-uses');
     expect(await text('#credit-note')).toContain('downgrade credit');
+    // Whose money it gives back: the 30.00 fee's, all 10.00 of it.
+    expect(await text('#credit-note-gives-back tbody tr')).toContain(first.id);
+    expect(await text('#credit-note-gives-back tbody tr')).toContain('10.00 USD');
     await shot('26-credit-note-downgrade');
 
     // The 30.00 fee charged back in full: it kept 20.00 beside the 10.00 note, which the chargeback takes back.

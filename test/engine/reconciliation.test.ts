@@ -12,7 +12,7 @@ import { createPromotion } from '../../src/engine/promotions.ts';
 import { redeemPromotion } from '../../src/engine/redeem-promotion.ts';
 import { closeChargeback, createReturn } from '../../src/engine/refunds.ts';
 import { createPlan } from '../../src/engine/plans.ts';
-import { createSubscription } from '../../src/engine/subscriptions.ts';
+import { cancelSubscription, createSubscription } from '../../src/engine/subscriptions.ts';
 import { createHold, captureHold } from '../../src/engine/holds.ts';
 import { checkLedger, reconcile, type ReconcileProgress } from '../../src/engine/reconcile.ts';
 import type { Discrepancy } from '../../src/core/reconciliation.ts';
@@ -198,6 +198,28 @@ describe.each(dialects)('reconciliation on %s', (dialect) => {
       named('frozen_credits_unused', [charges[0]!.grant.id, charges[0]!.txn.id, frozen.customer.id]),
       named('frozen_credits_unused', [charges[1]!.grant.id, charges[1]!.txn.id, revoked.customer.id]),
     ]);
+  });
+
+  it('names a note for unused time whose parts do not sum to it', async () => {
+    const { engine } = ctx;
+    const c = await financeCustomer(engine, '2025-01-01T00:00:00Z');
+    const plan = must(await createPlan(engine, { code: uniqueCode('flat'), name: 'Flat', currency: 'USD', interval: 'month', amount: 3100, included_credits: '0' }));
+    const sub = must(await createSubscription(engine, { customer: c.customer.id, plan: plan.code }));
+    await payOpenInvoices(engine, c.customer.id);
+    await c.advance('2025-01-11T00:00:00Z');
+    must(await cancelSubscription(engine, sub.id, { timing: 'immediate' }));
+    const final = (await invoicesOf(engine, c.customer.id)).find((i) => i.kind === 'final')!;
+    const ours = (d: Discrepancy) => d.ids.includes(c.customer.id);
+    expect(await engine.store.read.creditNotes.sharesOfNote(final.creditNoteId!)).toHaveLength(1);
+    expect((await discrepancies(engine)).filter(ours)).toEqual([]);
+    // The note gives back 21.00 of the fee's invoice; its part says 20.99.
+    await engine.store.read.c.run(`UPDATE credit_note_shares SET amount = amount - 1 WHERE credit_note_id = ?`, [final.creditNoteId!]);
+    const found = (await discrepancies(engine)).filter(ours);
+    expect(found).toEqual([named('customer_balance', [final.creditNoteId!, c.customer.id])]);
+    expect(found[0]!.message).toMatch(/of 2100 gives back 2099 of the invoices it names/);
+    // Put right, for the tests after this one, which check the whole store.
+    await engine.store.read.c.run(`UPDATE credit_note_shares SET amount = amount + 1 WHERE credit_note_id = ?`, [final.creditNoteId!]);
+    expect((await discrepancies(engine)).filter(ours)).toEqual([]);
   });
 
   it('limits the window and refuses a bad one', async () => {

@@ -360,4 +360,63 @@ describe.each(dialects)('proration after refunds on %s', (dialect) => {
     expect((await api.get(`/v1/credit_notes/${rest.body.credit_note}`)).body).toMatchObject({ amount: 1000, refundable: true });
     expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
   });
+
+  /**
+   * 31.00 paid; upgraded on 11 March to 62.00 a month (21/31 of it, 42.00, less the old fee's
+   * 21.00 of unused time: 21.00 paid); canceled on 21 March: 11/31 of 62.00, a 22.00 note.
+   */
+  const upgradedThenCanceledWithNote = async (api: Api) => {
+    const [small, large] = [await newPlan(api, 3100, '0'), await newPlan(api, 6200, '0')];
+    const s = await paidSubscription(api, small);
+    await advance(api, s.clock, '2026-03-11T00:00:00Z');
+    expect((await api.post(`/v1/subscriptions/${s.sub.id}/change`, { plan: large.code, timing: 'immediate' })).status).toBe(200);
+    const upgrade = (await listAll(api, `/v1/invoices?customer=${s.customer}`)).find((i) => i.kind === 'proration');
+    expect(upgrade.lines.map((l: any) => [l.type, l.amount])).toEqual([['proration_credit', -2100], ['proration_charge', 4200]]);
+    expect((await api.post(`/v1/invoices/${upgrade.id}/payments`, { amount: 2100 })).status).toBe(201);
+    await advance(api, s.clock, '2026-03-21T00:00:00Z');
+    expect((await api.post(`/v1/subscriptions/${s.sub.id}/cancel`, { timing: 'immediate' })).status).toBe(200);
+    const final = (await listAll(api, `/v1/invoices?customer=${s.customer}`)).find((i) => i.kind === 'final');
+    expect(final.lines.map((l: any) => [l.type, l.amount, l.refs.fee_invoice])).toEqual([['proration_credit', -2200, upgrade.id]]);
+    return { ...s, upgrade, note: final.credit_note as string };
+  };
+  const refund = (api: Api, invoice: string, amount: number) => api.post('/v1/refunds', { invoice, amount, reason: 'requested_by_customer', credit_policy: 'none' });
+
+  it('a cancellation\'s 22.00 note on an upgrade half paid by the old fee\'s credit gives back 11.00 of each invoice: 20.00 and 10.00 are left to refund', async () => {
+    const { api } = ctx;
+    const s = await upgradedThenCanceledWithNote(api);
+    // The upgrade's 42.00 charge was paid 21.00 by the old fee's credit and 21.00 in money: half the note each.
+    const note = (await api.get(`/v1/credit_notes/${s.note}`)).body;
+    expect(note).toMatchObject({ amount: 2200, refundable: true });
+    expect(new Map(note.gives_back.map((g: any) => [g.invoice, g.amount]))).toEqual(new Map([[s.fee.id, 1100], [s.upgrade.id, 1100]]));
+    // Before: the old fee's 31.00 could all be refunded (53.00 back for 52.00 paid) and the upgrade's nothing.
+    const fee = await refund(api, s.fee.id, 3100);
+    expect([fee.status, fee.body.error?.code, fee.body.error?.details?.returnable]).toEqual([409, 'amount_exceeds_paid', 2000]);
+    const upgrade = await refund(api, s.upgrade.id, 2100);
+    expect([upgrade.status, upgrade.body.error?.code, upgrade.body.error?.details?.returnable]).toEqual([409, 'amount_exceeds_paid', 1000]);
+    expect((await refund(api, s.fee.id, 2000)).status).toBe(201);
+    expect((await refund(api, s.upgrade.id, 1000)).status).toBe(201);
+    expect((await api.post(`/v1/credit_notes/${s.note}/refund`, {})).body).toMatchObject({ amount_refunded: 2200, remaining: 0 });
+    // 20.00 + 10.00 + 22.00 back: the 52.00 paid, no more.
+    expect((await api.get(`/v1/reports/revenue?customer=${s.customer}`)).body.totals).toEqual([expect.objectContaining({ paid: 5200, refunded: 3000, credit_notes: 2200, net: 0 })]);
+    expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
+
+    // The other order: the note paid out first, then each invoice refunded as far as it can be.
+    const first = await upgradedThenCanceledWithNote(api);
+    expect((await api.post(`/v1/credit_notes/${first.note}/refund`, {})).status).toBe(200);
+    expect((await refund(api, first.upgrade.id, 1001)).body.error?.details?.returnable).toBe(1000);
+    expect((await refund(api, first.fee.id, 2001)).body.error?.details?.returnable).toBe(2000);
+    await expectLedgerConsistent(api);
+  });
+
+  it('chargebacks of both invoices of an upgrade take the 22.00 note back, 11.00 each: 52.00 back for 52.00 paid', async () => {
+    const { api } = ctx;
+    const s = await upgradedThenCanceledWithNote(api);
+    // The old fee kept 20.00 of its 31.00: 11.00 of the chargeback comes off the note.
+    expect(await chargeBack(api, s.fee.id, 3100)).toMatchObject({ credit_notes_reversed: 1100, credit_notes_shortfall: 0 });
+    // Before: the upgrade's chargeback took 21.00 of the note, and 1.00 of it was left to pay out (53.00 back).
+    expect(await chargeBack(api, s.upgrade.id, 2100)).toMatchObject({ credit_notes_reversed: 1100, credit_notes_shortfall: 0 });
+    expect((await api.get(`/v1/credit_notes/${s.note}`)).body).toMatchObject({ amount: 2200, remaining: 0, amount_reversed: 2200 });
+    expect((await balance(api, s.customer)).money_balance).toEqual([{ currency: 'USD', amount: 0 }]);
+    expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
+  });
 });

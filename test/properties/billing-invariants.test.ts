@@ -280,10 +280,46 @@ async function feeCharged(api: Api, customer: string, subscription: string, peri
 
 /**
  * What a refund may not give back of an invoice because a later change or cancellation credited
- * the unused time of its fee beyond the charges beside it, as a credit note.
+ * the unused time of a fee it paid as a credit note: the parts of the notes that name it
+ * (`gives_back`: its own fee's, and a later fee's whose charge its fee's credit paid in part).
+ * Checked against the chain of changes in `checkCustomer`.
  */
-function creditedAsBalance(all: any[], invoice: any): number {
-  return sum(all.filter((j) => j.total < 0 && j.lines.some((l: any) => l.type === 'proration_credit' && l.refs.fee_invoice === invoice.id)).map((j) => -j.total));
+function creditedAsBalance(shares: Map<string, number>, invoice: any): number {
+  return shares.get(invoice.id) ?? 0;
+}
+
+/** The customer's notes for unused time, fetched alone (with `gives_back`), and their parts by invoice. */
+async function noteSharesOf(api: Api, customer: string): Promise<Map<string, number>> {
+  const shares = new Map<string, number>();
+  for (const listed of await listAll(api, `/v1/customers/${customer}/credit_notes`)) {
+    if (listed.source !== 'proration') continue;
+    for (const part of (await send(api, 'GET', `/v1/credit_notes/${listed.id}`)).body.gives_back) shares.set(part.invoice, (shares.get(part.invoice) ?? 0) + part.amount);
+  }
+  return shares;
+}
+
+/**
+ * The chains of plan changes among a customer's invoices: an invoice with a credit line is in the
+ * chain of the fee invoice the line names (`refs.fee_invoice`), and so on back. Each invoice's
+ * chain is named by its first invoice.
+ */
+function chainsOf(invoices: any[]): Map<string, string> {
+  const parent = new Map<string, string>();
+  const root = (id: string): string => {
+    let r = id;
+    while (parent.has(r) && parent.get(r) !== r) r = parent.get(r)!;
+    return r;
+  };
+  for (const i of invoices) parent.set(i.id, i.id);
+  for (const i of invoices) {
+    for (const l of i.lines) {
+      const fee = l.type === 'proration_credit' ? l.refs.fee_invoice : undefined;
+      if (fee === undefined || !parent.has(fee)) continue;
+      const [a, b] = [root(i.id), root(fee)];
+      if (a !== b) parent.set(a, b);
+    }
+  }
+  return new Map(invoices.map((i) => [i.id, root(i.id)]));
 }
 
 /**
@@ -394,6 +430,7 @@ async function runInvoiceCommand(api: Api, model: Model, customer: string, cmd: 
   // Money may still pay an uncollectible invoice (given up on, not forgiven).
   const payable = all.filter((i) => i.status === 'open' || i.status === 'uncollectible');
   const returnable = (i: any): number => i.amount_paid - i.amount_refunded - i.amount_charged_back;
+  const shares = cmd.kind === 'refund' || cmd.kind === 'chargeback' ? await noteSharesOf(api, customer) : new Map<string, number>();
   switch (cmd.kind) {
     case 'pay': {
       const invoice = choose(cmd.any ? all : payable, cmd.pick);
@@ -436,7 +473,7 @@ async function runInvoiceCommand(api: Api, model: Model, customer: string, cmd: 
         // A void invoice's balance went back as a note when it was voided: nothing is left to return.
         if (i.status === 'void') return 0;
         // A refund never gives back what a change or cancellation credited of the fee as balance.
-        const left = returnable(i) - (cmd.kind === 'refund' ? creditedAsBalance(all, i) : 0);
+        const left = returnable(i) - (cmd.kind === 'refund' ? creditedAsBalance(shares, i) : 0);
         if (!asMoney) return left;
         const returnedAsMoney = (model.refunds.get(i.id)?.cash ?? 0) + sum((model.chargebacks.get(i.id) ?? []).filter((c) => !c.won).map((c) => c.amount));
         return Math.min(left, i.amount_paid - i.balance_applied - returnedAsMoney);
@@ -449,7 +486,7 @@ async function runInvoiceCommand(api: Api, model: Model, customer: string, cmd: 
       // what the invoice kept (paid less returns less the notes' credit still standing) is taken
       // back of those notes, never more than that credit.
       const earlier = (model.chargebacks.get(invoice.id) ?? []).filter((c) => !c.won);
-      const standing = creditedAsBalance(all, invoice) - sum(earlier.map((c) => c.notes));
+      const standing = creditedAsBalance(shares, invoice) - sum(earlier.map((c) => c.notes));
       const kept = Math.min(
         invoice.amount_paid - invoice.balance_applied - (model.refunds.get(invoice.id)?.cash ?? 0) - sum(earlier.map((c) => c.amount)),
         returnable(invoice) - standing,
@@ -464,6 +501,7 @@ async function runInvoiceCommand(api: Api, model: Model, customer: string, cmd: 
         return;
       }
       if (cmd.kind === 'refund') {
+        expect(amount, `${JSON.stringify(response.body)} beyond ${limit(invoice)}`).toBeLessThanOrEqual(limit(invoice));
         const sums = model.refunds.get(invoice.id) ?? { cash: 0, balance: 0 };
         sums[cmd.to] += amount;
         model.refunds.set(invoice.id, sums);
@@ -663,6 +701,12 @@ async function checkCustomer(api: Api, model: Model, customer: string): Promise<
         expect(byId.get(note.invoice)?.total, shown).toBe(-note.amount);
         const fee = byId.get(note.invoice)!.lines.find((l: any) => l.type === 'proration_credit')?.refs.fee_invoice;
         if (!note.refundable) expect(fee !== undefined && paidByGoodwill(invoices, notes, fee), shown).toBe(true);
+        // Whose money it gives back: to the cent, the invoices of its own chain of changes only.
+        if (fee !== undefined) {
+          expect(sum(note.gives_back.map((g: any) => g.amount)), shown).toBe(note.amount);
+          const chains = chainsOf(invoices);
+          for (const g of note.gives_back) expect(chains.get(g.invoice), shown).toBe(chains.get(note.invoice));
+        }
         break;
       }
       case 'invoice_void':
@@ -752,15 +796,35 @@ async function checkCustomer(api: Api, model: Model, customer: string): Promise<
     expect(sum(uses.filter((u: any) => u.kind === 'restored').map((u: any) => u.amount)), shown).toBe(cb.status === 'won' ? cb.credit_notes_reversed : 0);
     expect(cb.credit_notes_reversed + cb.credit_notes_shortfall, shown).toBe(model.chargebacks.get(cb.invoice)?.find((c) => c.id === cb.id)?.notes);
   }
+  const shares = new Map<string, number>();
+  for (const note of notes) for (const part of note.gives_back) shares.set(part.invoice, (shares.get(part.invoice) ?? 0) + part.amount);
+  const takenBackOf = (inv: any): number => sum(chargebacks.filter((c) => c.invoice === inv.id && c.status !== 'won').map((c) => c.credit_notes_reversed + c.credit_notes_shortfall));
   for (const inv of invoices) {
     // An invoice still unpaid holds its credit's note (no pay-out while it is unpaid; the note pays it).
     if (inv.status !== 'paid') continue;
-    const takenBack = sum(chargebacks.filter((c) => c.invoice === inv.id && c.status !== 'won').map((c) => c.credit_notes_reversed + c.credit_notes_shortfall));
-    const back = inv.amount_refunded + inv.amount_charged_back + creditedAsBalance(invoices, inv) - takenBack;
-    // A plan change's charge is paid by the old fee's credit as well as by money.
-    const credit = -sum(inv.lines.filter((l: any) => l.type === 'proration_credit').map((l: any) => l.amount));
-    const paidByCredit = Math.max(0, credit - Math.max(0, -inv.total));
-    expect(back, `${JSON.stringify(inv)} gets back ${back}`).toBeLessThanOrEqual(inv.amount_paid + paidByCredit);
+    // Its refunds and chargebacks, and the parts of notes that give back its money (its own fee's
+    // unused time, and a later fee's that its fee's credit paid in part), less what chargebacks took back.
+    const back = inv.amount_refunded + inv.amount_charged_back + creditedAsBalance(shares, inv) - takenBackOf(inv);
+    expect(back, `${JSON.stringify(inv)} gets back ${back}`).toBeLessThanOrEqual(inv.amount_paid);
+  }
+  // The same over each chain of plan changes, without the notes' parts: every invoice the chain's
+  // credits link, every note its credits made, against everything it was paid. Before the notes
+  // named their parts, an upgrade half paid by the old fee's credit and then canceled let the old
+  // fee be refunded in full beside its share of the cancellation's note.
+  const chains = chainsOf(invoices);
+  const byChain = new Map<string, { paid: number; back: number; settled: boolean; ids: string[] }>();
+  for (const inv of invoices) {
+    const chain = byChain.get(chains.get(inv.id)!) ?? { paid: 0, back: 0, settled: true, ids: [] };
+    chain.ids.push(inv.id);
+    if (inv.status === 'open' || inv.status === 'uncollectible') chain.settled = false;
+    if (inv.status !== 'void') {
+      chain.paid += inv.amount_paid;
+      chain.back += inv.amount_refunded + inv.amount_charged_back - takenBackOf(inv) + Math.max(0, -inv.total);
+    }
+    byChain.set(chains.get(inv.id)!, chain);
+  }
+  for (const chain of byChain.values()) {
+    if (chain.settled) expect(chain.back, `chain ${chain.ids.join(', ')} gets back ${chain.back} for ${chain.paid} paid`).toBeLessThanOrEqual(chain.paid);
   }
   const overageReport = (await send(api, 'GET', `/v1/reports/overage?customer=${customer}`)).body.totals;
   const overageLines = live.flatMap((i) => i.lines.filter((l: any) => l.type === 'overage'));

@@ -1063,7 +1063,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Fetch a credit note with each use of it (applied to invoices, paid out) */
+        /** Fetch a credit note with each use of it (applied to invoices, paid out) and whose money it gives back */
         get: operations["getCreditNote"];
         put?: never;
         post?: never;
@@ -3144,6 +3144,13 @@ export interface components {
                  * @example 2026-01-31T10:00:00Z
                  */
                 created_at: string;
+            }[];
+            /** @description A note for a fee's unused time (source `proration`): whose money it gives back, to the cent: the fee's own invoice and, when a plan change's charge was paid in part by the credit of the fee before it, that fee's invoice, in that proportion (back through the period's changes). Empty for other notes; only when fetched alone. */
+            gives_back?: {
+                /** @description An invoice that paid the fee the note credits back. */
+                invoice: string;
+                /** @description Minor units of the note that give back this invoice's money: a refund of the invoice returns at most what it was paid less its returns and these parts. */
+                amount: number;
             }[];
         };
         /** @description The customer's money balance per currency. */

@@ -5,6 +5,7 @@ import { applyBalanceToInvoice, createCreditNote, refundCreditNote } from '../..
 import { minorToJson } from '../../core/money.ts';
 import { formatTimestamp } from '../../core/time.ts';
 import type { CreditNoteRecord, CreditNoteUseRecord } from '../../store/records.ts';
+import type { NoteShare } from '../../store/queries/credit-notes.ts';
 import * as S from '../schemas.ts';
 import * as C from '../credit-note-schemas.ts';
 import * as V from '../views.ts';
@@ -18,7 +19,7 @@ export const creditNoteUseView = (u: CreditNoteUseRecord) => ({
   id: u.id, kind: u.kind, invoice: u.invoiceId, payment: u.paymentId, chargeback: u.returnId, amount: minorToJson(u.amountMinor), created_at: formatTimestamp(u.createdAtMs),
 });
 
-export const creditNoteView = (n: CreditNoteRecord, uses?: CreditNoteUseRecord[]) => ({
+export const creditNoteView = (n: CreditNoteRecord, uses?: CreditNoteUseRecord[], shares?: NoteShare[]) => ({
   id: n.id,
   object: 'credit_note' as const,
   customer: n.customerId,
@@ -38,6 +39,7 @@ export const creditNoteView = (n: CreditNoteRecord, uses?: CreditNoteUseRecord[]
   metadata: n.metadata,
   created_at: formatTimestamp(n.createdAtMs),
   ...(uses ? { uses: uses.map(creditNoteUseView) } : {}),
+  ...(shares ? { gives_back: shares.map((s) => ({ invoice: s.invoiceId, amount: minorToJson(s.amountMinor) })) } : {}),
 });
 
 /** The money balance per currency, as the customer and balance endpoints show it. */
@@ -79,7 +81,7 @@ export function creditNoteRoutes(app: FastifyInstance, engine: Engine): void {
   app.get<{ Params: Static<typeof S.IdParam> }>('/v1/credit_notes/:id', {
     config: { scope: 'read' },
     schema: {
-      operationId: 'getCreditNote', tags: ['credit notes'], summary: 'Fetch a credit note with each use of it (applied to invoices, paid out)',
+      operationId: 'getCreditNote', tags: ['credit notes'], summary: 'Fetch a credit note with each use of it (applied to invoices, paid out) and whose money it gives back',
       params: S.IdParam, response: responds(200, Type.Ref(C.CreditNote), 'The credit note with its uses.'),
     },
   }, async (req, reply) => {
@@ -87,10 +89,10 @@ export function creditNoteRoutes(app: FastifyInstance, engine: Engine): void {
     // and the use in one commit, and separate reads could list a use the amounts do not count.
     const found = await engine.store.readsInOneSnapshot(async (tx) => {
       const note = await tx.creditNotes.get(req.params.id);
-      return note ? { note, uses: await tx.creditNotes.uses(note.id) } : null;
+      return note ? { note, uses: await tx.creditNotes.uses(note.id), shares: await tx.creditNotes.sharesOfNote(note.id) } : null;
     });
     if (!found || !canSeeCustomer(req, found.note.customerId)) return sendError(reply, { code: 'credit_note_not_found', message: 'No such credit note.', details: { id: req.params.id } });
-    return reply.send(creditNoteView(found.note, found.uses));
+    return reply.send(creditNoteView(found.note, found.uses, found.shares));
   });
 
   app.post<{ Params: Static<typeof S.IdParam>; Body: Static<typeof C.RefundCreditNote> }>('/v1/credit_notes/:id/refund', {

@@ -37,6 +37,12 @@ const toUse = (r: SqlRow): CreditNoteUseRecord => ({
   createdAtMs: num(r.created_at),
 });
 
+/** What of a note gives back the money of one invoice. */
+export interface NoteShare {
+  invoiceId: string;
+  amountMinor: bigint;
+}
+
 /** Credit notes (the customer's money balance) and each use of them. */
 export class CreditNoteQueries {
   constructor(private readonly c: SqlConnection) {}
@@ -60,6 +66,31 @@ export class CreditNoteQueries {
       `INSERT INTO credit_note_uses (id, credit_note_id, customer_id, kind, invoice_id, payment_id, return_id, amount, currency, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)`,
       [u.id, u.creditNoteId, u.customerId, u.kind, u.invoiceId, u.paymentId, u.returnId, u.amountMinor, u.currency, u.createdAtMs],
     );
+  }
+
+  /**
+   * What of a note for a fee's unused time gives back the money of which invoice (migration 71):
+   * written once, when the note is issued.
+   */
+  async insertShares(n: CreditNoteRecord, shares: readonly NoteShare[]): Promise<void> {
+    for (const share of shares) {
+      await this.c.run(`INSERT INTO credit_note_shares (credit_note_id, invoice_id, customer_id, amount) VALUES (?,?,?,?)`,
+        [n.id, share.invoiceId, n.customerId, share.amountMinor]);
+    }
+  }
+
+  /** The parts of notes that give back an invoice's money, oldest note first. */
+  async sharesOnInvoice(invoiceId: string): Promise<{ creditNoteId: string; amountMinor: bigint }[]> {
+    const rows = await this.c.query(
+      `SELECT s.credit_note_id, s.amount FROM credit_note_shares s JOIN credit_notes n ON n.id = s.credit_note_id
+        WHERE s.invoice_id = ? ORDER BY n.created_at, n.id`, [invoiceId]);
+    return rows.map((r) => ({ creditNoteId: r.credit_note_id as string, amountMinor: big(r.amount) }));
+  }
+
+  /** A note's parts, by invoice id. */
+  async sharesOfNote(creditNoteId: string): Promise<NoteShare[]> {
+    const rows = await this.c.query(`SELECT invoice_id, amount FROM credit_note_shares WHERE credit_note_id = ? ORDER BY invoice_id`, [creditNoteId]);
+    return rows.map((r) => ({ invoiceId: r.invoice_id as string, amountMinor: big(r.amount) }));
   }
 
   async get(id: string): Promise<CreditNoteRecord | null> {
@@ -128,15 +159,20 @@ export class CreditNoteQueries {
   }
 
   /** Every note with the sums of its uses by kind, for the reconciliation. */
-  async notesWithUseSums(customers: CustomerRange = allCustomers): Promise<{ note: CreditNoteRecord; appliedMinor: bigint; refundedMinor: bigint; reversedMinor: bigint }[]> {
+  async notesWithUseSums(customers: CustomerRange = allCustomers): Promise<{ note: CreditNoteRecord; appliedMinor: bigint; refundedMinor: bigint; reversedMinor: bigint; shareCount: number; sharesMinor: bigint }[]> {
     const range = inCustomerRange('n.customer_id', customers);
     const rows = await this.c.query(
       `SELECT n.*, COALESCE((SELECT SUM(u.amount) FROM credit_note_uses u WHERE u.credit_note_id = n.id AND u.kind = 'applied'), 0) AS used_applied,
         COALESCE((SELECT SUM(u.amount) FROM credit_note_uses u WHERE u.credit_note_id = n.id AND u.kind = 'refunded'), 0) AS used_refunded,
         COALESCE((SELECT SUM(CASE WHEN u.kind = 'reversed' THEN u.amount ELSE -u.amount END) FROM credit_note_uses u
-          WHERE u.credit_note_id = n.id AND u.kind IN ('reversed', 'restored')), 0) AS used_reversed
+          WHERE u.credit_note_id = n.id AND u.kind IN ('reversed', 'restored')), 0) AS used_reversed,
+        (SELECT COUNT(*) FROM credit_note_shares s WHERE s.credit_note_id = n.id) AS share_count,
+        COALESCE((SELECT SUM(s.amount) FROM credit_note_shares s WHERE s.credit_note_id = n.id), 0) AS share_total
         FROM credit_notes n WHERE ${range.sql} ORDER BY n.id`, range.params);
-    return rows.map((r) => ({ note: toCreditNote(r), appliedMinor: big(r.used_applied), refundedMinor: big(r.used_refunded), reversedMinor: big(r.used_reversed) }));
+    return rows.map((r) => ({
+      note: toCreditNote(r), appliedMinor: big(r.used_applied), refundedMinor: big(r.used_refunded), reversedMinor: big(r.used_reversed),
+      shareCount: num(r.share_count), sharesMinor: big(r.share_total),
+    }));
   }
 
   /** Chargebacks that took back credit notes, with the net their uses record (reversed less restored), for the reconciliation. */
