@@ -28,6 +28,7 @@ export const webhookEventTypes = {
   'chargeback.created': 'chargeback',
   'chargeback.closed': 'chargeback',
   'credit_note.created': 'credit_note',
+  'credit_note.updated': 'credit_note',
   'promotion.created': 'promotion',
   'promotion.deactivated': 'promotion',
   'promotion.redeemed': 'redemption',

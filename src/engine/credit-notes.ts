@@ -73,6 +73,7 @@ export async function applyBalance(engine: Engine, tx: StoreTx, changes: Changes
     await tx.creditNotes.updateAmounts(note);
     await tx.creditNotes.insertUse(newUse(engine, note, 'applied', a.amountMinor, invoice.id, payment.id, nowMs));
   }
+  if (allocations.some((a) => !byId.get(a.creditNoteId)!.refundable)) await unrefundableNotesOf(tx, changes, invoice, nowMs);
   changes.event('invoice.balance_applied', customer.id, {
     invoice: invoice.id, amount: minorToJson(appliedMinor), currency: invoice.currency, credit_notes: allocations.map((a) => a.creditNoteId),
   }, nowMs);
@@ -325,6 +326,22 @@ export async function noteShares(tx: StoreTx, feeInvoiceId: string, amountMinor:
   // More than the chain holds (not expected: the credit is of what the fee kept) stays on the note's own fee.
   chain[0]!.partMinor += overMinor;
   return chain.filter((l) => l.partMinor > 0n).map((l) => ({ invoiceId: l.invoiceId, amountMinor: l.partMinor }));
+}
+
+/**
+ * A note that is not refundable paid part of `invoice`: notes that give back its money (a change's
+ * or cancellation's credit for a fee's unused time, issued while the fee was still unpaid) are no
+ * longer refundable either, as they would have been had the fee been paid so before they were
+ * issued. Goodwill never turns into cash, whichever came first.
+ */
+async function unrefundableNotesOf(tx: StoreTx, changes: Changes, invoice: InvoiceRecord, nowMs: number): Promise<void> {
+  const shares = await tx.creditNotes.sharesOnInvoice(invoice.id);
+  if (shares.length === 0) return;
+  for (const note of await tx.creditNotes.getMany(shares.map((s) => s.creditNoteId))) {
+    if (!note.refundable) continue;
+    await tx.creditNotes.markNotRefundable(note.id);
+    changes.event('credit_note.updated', note.customerId, { credit_note: note.id, refundable: false, paid_invoice: invoice.id }, nowMs);
+  }
 }
 
 /** An invoice that still expects money. */

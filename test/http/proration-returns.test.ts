@@ -419,4 +419,32 @@ describe.each(dialects)('proration after refunds on %s', (dialect) => {
     expect((await balance(api, s.customer)).money_balance).toEqual([{ currency: 'USD', amount: 0 }]);
     expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
   });
+
+  it('a fee still unpaid when its 21.00 note was issued, then paid by 31.00 of goodwill: the note is no longer refundable', async () => {
+    const { api } = ctx;
+    const plan = await newPlan(api, 3100, '310');
+    const clock = await newClock(api, '2026-03-01T00:00:00Z');
+    const customer = (await api.post('/v1/customers', { external_id: unique('cust'), currency: 'USD', test_clock: clock })).body.id as string;
+    const sub = (await api.post('/v1/subscriptions', { customer, plan: plan.code })).body;
+    const fee = (await listAll(api, `/v1/invoices?customer=${customer}`))[0];
+    expect(fee).toMatchObject({ status: 'open', amount_due: 3100 });
+    await advance(api, clock, '2026-03-11T00:00:00Z');
+    const goodwill = await api.post('/v1/credit_notes', { customer, amount: 3100, reason: 'welcome' });
+    expect(goodwill.body).toMatchObject({ refundable: false });
+    expect((await api.post(`/v1/subscriptions/${sub.id}/cancel`, { timing: 'immediate' })).status).toBe(200);
+    const final = (await listAll(api, `/v1/invoices?customer=${customer}`)).find((i) => i.kind === 'final');
+    // The fee was paid by nothing yet: the note for its unused time is refundable when issued.
+    expect((await api.get(`/v1/credit_notes/${final.credit_note}`)).body).toMatchObject({ amount: 2100, refundable: true });
+    // The balance pays the fee, oldest note first: all of it the goodwill.
+    expect((await api.post(`/v1/invoices/${fee.id}/apply_balance`)).body).toMatchObject({ status: 'paid', balance_applied: 3100 });
+    // Before: the note stayed refundable and 21.00 of the goodwill was paid out in cash.
+    expect((await api.get(`/v1/credit_notes/${final.credit_note}`)).body).toMatchObject({ amount: 2100, remaining: 2100, refundable: false });
+    const payout = await api.post(`/v1/credit_notes/${final.credit_note}/refund`, {});
+    expect([payout.status, payout.body.error?.code]).toEqual([409, 'credit_note_not_refundable']);
+    expect((await domainEvents(api, customer, 'credit_note.updated')).map((e) => e.data)).toEqual([
+      { credit_note: final.credit_note, refundable: false, paid_invoice: fee.id },
+    ]);
+
+    expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
+  });
 });

@@ -93,6 +93,11 @@ export class CreditNoteQueries {
     return rows.map((r) => ({ invoiceId: r.invoice_id as string, amountMinor: big(r.amount) }));
   }
 
+  /** A note no longer to be paid out: a note that is not refundable paid a fee it gives back. */
+  async markNotRefundable(id: string): Promise<void> {
+    await this.c.run(`UPDATE credit_notes SET refundable = 0 WHERE id = ?`, [id]);
+  }
+
   async get(id: string): Promise<CreditNoteRecord | null> {
     const rows = await this.c.query(`SELECT * FROM credit_notes WHERE id = ?`, [id]);
     return rows[0] ? toCreditNote(rows[0]) : null;
