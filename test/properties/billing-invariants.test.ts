@@ -127,7 +127,9 @@ type Command =
   | { kind: 'payout'; c: number; pick: number; amount: number | null }
   | { kind: 'apply'; c: number; pick: number }
   | { kind: 'purchase'; c: number; credits: string; amount: number }
-  | { kind: 'refer'; c: number; other: number; reward: string; referredCredits: string | null };
+  | { kind: 'refer'; c: number; other: number; reward: string; referredCredits: string | null }
+  /** Immediate plan changes a few days apart, each invoice paid or not, then an immediate cancellation or not: a chain of changes. */
+  | { kind: 'chain'; c: number; plans: number[]; hours: number; pay: boolean; cancel: boolean };
 
 const policy = fc.constantFrom('proportional', 'full', 'unused_only', 'none');
 const percent = fc.oneof(fc.constant(100), fc.integer({ min: 1, max: 120 }));
@@ -150,6 +152,8 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('payout' as const), c: customerIndex, pick, amount: fc.option(fc.integer({ min: 1, max: 3000 }), { nil: null }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('apply' as const), c: customerIndex, pick }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('purchase' as const), c: customerIndex, credits: fc.constantFrom('1', '100', '250.5', '1000'), amount: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 20_000 })) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('chain' as const), c: customerIndex, plans: fc.array(pick, { minLength: 1, maxLength: 3 }),
+    hours: fc.integer({ min: 1, max: 12 * 24 }), pay: fc.boolean(), cancel: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('refer' as const), c: customerIndex, other: fc.integer({ min: 0, max: 1 }), reward: fc.constantFrom('10', '25.5'), referredCredits: fc.option(fc.constantFrom('5', '7.25'), { nil: null }) }) },
 );
 
@@ -337,6 +341,19 @@ async function runCommand(api: Api, clock: string, model: Model, cmd: Command): 
   if (cmd.kind === 'advance') {
     model.now += cmd.hours * hourMs;
     await advance(api, clock, new Date(model.now).toISOString());
+    return;
+  }
+  if (cmd.kind === 'chain') {
+    // Each change's charge paid in part by the credit of the fee before it: notes for unused time
+    // then give back the money of several invoices (`gives_back`).
+    for (const [i, plan] of cmd.plans.entries()) {
+      if (i > 0) await runCommand(api, clock, model, { kind: 'advance', hours: cmd.hours });
+      await runCommand(api, clock, model, { kind: 'change', c: cmd.c, plan, timing: 'immediate' });
+      if (cmd.pay) for (let n = 0; n < 3; n += 1) await runCommand(api, clock, model, { kind: 'pay', c: cmd.c, pick: 0, part: null, any: false });
+    }
+    if (!cmd.cancel) return;
+    await runCommand(api, clock, model, { kind: 'advance', hours: cmd.hours });
+    await runCommand(api, clock, model, { kind: 'cancel', c: cmd.c, timing: 'immediate' });
     return;
   }
   const customer = model.customers[cmd.c]!;
