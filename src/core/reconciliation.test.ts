@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clawBackProblems, overageLineProblems, overagePeriodProblem, reconciliationResult, usageChargeProblem, misplacedUsageEventProblem, unfoundUsageEventsProblem, type ReturnFactsForCheck } from './reconciliation.ts';
+import { clawBackProblems, grantLedgerProblems, invoiceAmountProblems, overageLineProblems, overagePeriodProblem, reconciliationResult, usageChargeProblem, misplacedUsageEventProblem, unfoundUsageEventsProblem, type ReturnFactsForCheck } from './reconciliation.ts';
 
 const c = (n: number) => BigInt(n) * 1_000_000n;
 
@@ -92,7 +92,26 @@ describe('other rules', () => {
     const result = reconciliationResult([{ check: 'usage_charged_once', message: 'x', ids: ['e'] }]);
     expect(result.ok).toBe(false);
     expect(result.checks.filter((ch) => !ch.ok)).toEqual([{ name: 'usage_charged_once', ok: false }]);
-    expect(result.checks).toHaveLength(13);
+    expect(result.checks).toHaveLength(17);
+  });
+
+  it('judges a grant against what its issuing transaction gave it', () => {
+    const grant = { grantId: 'g1', customerId: 'cus_1', status: 'voided', creditsMicro: c(10), invoiceId: 'inv_1', accountMicro: 0n, issuedMicro: 0n, restoresId: null, restored: null };
+    // A purchase's grant voided while pending (its invoice uncollectible) was never issued.
+    expect(grantLedgerProblems(grant)).toEqual([]);
+    expect(grantLedgerProblems({ ...grant, issuedMicro: c(10) })).toEqual([]);
+    expect(grantLedgerProblems({ ...grant, issuedMicro: c(4) }).map((d) => d.message)).toEqual(['Grant g1 (voided) has 10 credits but its issuing transaction put 4 in its account.']);
+    expect(grantLedgerProblems({ ...grant, status: 'pending', issuedMicro: c(10), accountMicro: c(10) }).map((d) => d.message)).toEqual([
+      'Grant g1 (pending) has 10 credits but its issuing transaction put 10 in its account.', 'Grant g1 (pending) has 10 credits left of the 0 issued.']);
+  });
+
+  it('takes an invoice asking for nothing as paid with nothing paid', () => {
+    const invoice = {
+      invoiceId: 'inv_1', customerId: 'cus_1', status: 'paid', totalMinor: -500n, linesMinor: -500n, amountPaidMinor: 0n, paymentsMinor: 0n,
+      amountRefundedMinor: 0n, refundsMinor: 0n, amountChargedBackMinor: 0n, chargebacksMinor: 0n,
+    };
+    expect(invoiceAmountProblems(invoice)).toEqual([]);
+    expect(invoiceAmountProblems({ ...invoice, status: 'open' }).map((d) => d.message)).toEqual(['Invoice inv_1 (open) shows 0 paid of -500, which is paid in full.']);
   });
 
   it('finds usage events by customer exactly once: the counts, and each key or tail that misses its event', () => {

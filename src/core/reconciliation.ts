@@ -22,6 +22,10 @@ export const reconciliationChecks = [
   'stripe_money_linked',
   'frozen_credits_unused',
   'promotion_grants_linked',
+  'invoice_amounts_match',
+  'grants_match_ledger',
+  'holds_match_ledger',
+  'meter_totals_match_usage',
 ] as const;
 
 export type CheckName = (typeof reconciliationChecks)[number];
@@ -427,4 +431,176 @@ export function unpushedInvoiceProblem(i: { invoiceId: string; customerId: strin
 export function unlinkedStripeMoneyProblem(m: { kind: string; id: string; invoiceId: string | null }): Discrepancy {
   const where = m.invoiceId ? `invoice ${m.invoiceId}, which Tally does not know as a Stripe invoice` : 'no Tally invoice';
   return { check: 'stripe_money_linked', message: `Stripe ${m.kind} ${m.id} links to ${where}.`, ids: present([m.id, m.invoiceId]) };
+}
+
+/** A referral claw-back (what a refund or chargeback took back of a referral's reward) with its revoke transaction. */
+export interface ReferralClawBackFacts {
+  id: string;
+  referralId: string;
+  returnId: string;
+  customerId: string;
+  grantId: string;
+  creditsMicro: bigint;
+  txnId: string | null;
+  /** Transactions (other than usage) caused by the claw-back. */
+  caused: number;
+  /** The transaction `txnId` names, with what it takes from the claw-back's grant and puts in `revoked`. */
+  txn: { kind: string; causeId: string; customerId: string; fromGrantMicro: bigint; toRevokedMicro: bigint } | null;
+  /** The referral's reward grants. */
+  referralGrantIds: string[];
+}
+
+/**
+ * A referral claw-back takes its credits from one of its referral's reward grants by one revoke
+ * transaction it causes, which `txn_id` names; one of nothing has no transaction.
+ */
+export function referralClawBackProblems(b: ReferralClawBackFacts): Discrepancy[] {
+  const out: Discrepancy[] = [];
+  const problem = (message: string): void => {
+    out.push({ check: 'claw_backs_applied', message: `Referral claw-back ${b.id} of ${b.returnId} ${message}.`, ids: present([b.id, b.referralId, b.returnId, b.customerId, b.grantId, b.txnId]) });
+  };
+  if (!b.referralGrantIds.includes(b.grantId)) problem(`takes from grant ${b.grantId}, which is not a reward of referral ${b.referralId}`);
+  if (b.creditsMicro === 0n) {
+    if (b.txnId !== null || b.caused > 0) problem('takes nothing but has a revoke transaction');
+    return out;
+  }
+  if (b.txnId === null || b.txn === null) {
+    problem(b.txnId === null ? `has no revoke transaction for its ${credits(b.creditsMicro)} credits` : `names transaction ${b.txnId}, which does not exist`);
+    return out;
+  }
+  if (b.txn.kind !== 'revoke' || b.txn.causeId !== b.id || b.txn.customerId !== b.customerId || b.caused !== 1) {
+    problem(`names transaction ${b.txnId} (${b.txn.kind}, caused by ${b.txn.causeId}); it needs one revoke transaction of its own`);
+  }
+  if (b.txn.fromGrantMicro !== b.creditsMicro || b.txn.toRevokedMicro !== b.creditsMicro) {
+    problem(`records ${credits(b.creditsMicro)} credits taken back, but its transaction takes ${credits(b.txn.fromGrantMicro)} from the grant and revokes ${credits(b.txn.toRevokedMicro)}`);
+  }
+  return out;
+}
+
+/** An invoice's stored money beside the rows it sums (only invoices that break a rule are read). */
+export interface InvoiceAmountFacts {
+  invoiceId: string;
+  customerId: string;
+  status: string;
+  totalMinor: bigint;
+  /** What its lines add up to. */
+  linesMinor: bigint;
+  amountPaidMinor: bigint;
+  /** Its payments, in money and from the balance. */
+  paymentsMinor: bigint;
+  amountRefundedMinor: bigint;
+  refundsMinor: bigint;
+  amountChargedBackMinor: bigint;
+  /** Its chargebacks not won. */
+  chargebacksMinor: bigint;
+}
+
+/**
+ * An invoice's money is the sum of its rows: its total is its lines', what it shows paid its
+ * payments', refunded its refunds', charged back its chargebacks' that were not won. It is paid
+ * when (and only when) it was paid in full (at once when it asks for nothing), never paid beyond
+ * its total, and never gives back more than it was paid.
+ */
+export function invoiceAmountProblems(i: InvoiceAmountFacts): Discrepancy[] {
+  const out: Discrepancy[] = [];
+  const problem = (message: string): void => {
+    out.push({ check: 'invoice_amounts_match', message: `Invoice ${i.invoiceId} (${i.status}) ${message}.`, ids: [i.invoiceId, i.customerId] });
+  };
+  const owed = i.totalMinor > 0n ? i.totalMinor : 0n;
+  if (i.totalMinor !== i.linesMinor) problem(`has a total of ${i.totalMinor} but its lines add up to ${i.linesMinor}`);
+  if (i.amountPaidMinor !== i.paymentsMinor) problem(`shows ${i.amountPaidMinor} paid but its payments add up to ${i.paymentsMinor}`);
+  if (i.amountRefundedMinor !== i.refundsMinor) problem(`shows ${i.amountRefundedMinor} refunded but its refunds add up to ${i.refundsMinor}`);
+  if (i.amountChargedBackMinor !== i.chargebacksMinor) problem(`shows ${i.amountChargedBackMinor} charged back but its chargebacks not won add up to ${i.chargebacksMinor}`);
+  if (i.amountPaidMinor < 0n || i.amountPaidMinor > owed) problem(`shows ${i.amountPaidMinor} paid of ${owed} owed`);
+  else if (i.status === 'paid' && i.amountPaidMinor !== owed) problem(`is paid but shows ${i.amountPaidMinor} paid of ${owed} owed`);
+  else if ((i.status === 'open' || i.status === 'uncollectible') && i.amountPaidMinor >= i.totalMinor) problem(`shows ${i.amountPaidMinor} paid of ${i.totalMinor}, which is paid in full`);
+  if (i.amountRefundedMinor + i.amountChargedBackMinor > i.amountPaidMinor) {
+    problem(`gave back ${i.amountRefundedMinor} refunded and ${i.amountChargedBackMinor} charged back of ${i.amountPaidMinor} paid`);
+  }
+  return out;
+}
+
+/** A hold's stored figures beside its `hold:<id>` account (only holds that break a rule are read). */
+export interface HoldFacts {
+  holdId: string;
+  customerId: string;
+  status: string;
+  creditsMicro: bigint;
+  heldMicro: bigint;
+  eventId: string | null;
+  capturedMicro: bigint | null;
+  /** The account's stored balance. */
+  accountMicro: bigint;
+  /** What its `hold` transaction put in the account, and what usage (its capture) took out. */
+  putInMicro: bigint;
+  usedMicro: bigint;
+}
+
+/**
+ * A hold's credits are what its `hold` transaction moved into its account; while active it holds
+ * what the account holds (`held`, less what claw-backs took back), once closed nothing; and what
+ * it captured is what its capture's charge took from the account (nothing for a release or an
+ * expiry), for the event it names.
+ */
+export function holdProblems(h: HoldFacts): Discrepancy[] {
+  const out: Discrepancy[] = [];
+  const problem = (message: string): void => {
+    out.push({ check: 'holds_match_ledger', message: `Hold ${h.holdId} (${h.status}) ${message}.`, ids: present([h.holdId, h.customerId, `hold:${h.holdId}`, h.eventId]) });
+  };
+  if (h.putInMicro !== h.creditsMicro) problem(`was for ${credits(h.creditsMicro)} credits but its hold transaction put ${credits(h.putInMicro)} in its account`);
+  if (h.status === 'active' && h.accountMicro !== h.heldMicro) problem(`holds ${credits(h.heldMicro)} credits but its account holds ${credits(h.accountMicro)}`);
+  if (h.status !== 'active' && h.accountMicro !== 0n) problem(`is closed but its account still holds ${credits(h.accountMicro)} credits`);
+  if (h.usedMicro !== (h.capturedMicro ?? 0n)) problem(`records ${credits(h.capturedMicro ?? 0n)} credits captured but usage took ${credits(h.usedMicro)} from it`);
+  if (h.status === 'captured' && h.eventId === null) problem('is captured but names no event');
+  return out;
+}
+
+/** A customer whose running meter totals hold other credits than its usage events were charged. */
+export function meterTotalsProblem(t: { customerId: string; totalsMicro: bigint; chargedMicro: bigint }): Discrepancy {
+  return {
+    check: 'meter_totals_match_usage',
+    message: `The meter totals of customer ${t.customerId} add up to ${credits(t.totalsMicro)} credits but its usage events were charged ${credits(t.chargedMicro)}.`,
+    ids: [t.customerId],
+  };
+}
+
+/** A grant's stored figures beside its `grant:<id>` account (only grants that break a rule, or restore another, are read). */
+export interface GrantLedgerFacts {
+  grantId: string;
+  customerId: string;
+  status: string;
+  creditsMicro: bigint;
+  invoiceId: string | null;
+  /** The account's stored balance, and what the grant's issuing transaction put in it. */
+  accountMicro: bigint;
+  issuedMicro: bigint;
+  /** The grant `metadata.restores` names (a grant voided while its invoice was uncollectible), and that grant. */
+  restoresId: string | null;
+  restored: { customerId: string; invoiceId: string | null; status: string; closeReason: string | null; creditsMicro: bigint } | null;
+}
+
+/**
+ * A grant's credits are what its issuing transaction put in its account: all of them once it is
+ * active (a pending grant has none yet; a grant voided while pending never had any), and its
+ * account holds between none and all of them, none once it expired or was voided. A grant that
+ * restores another (an uncollectible invoice paid after all) names a grant of the same customer
+ * and invoice that being uncollectible voided, and restores no more than it had.
+ */
+export function grantLedgerProblems(g: GrantLedgerFacts): Discrepancy[] {
+  const out: Discrepancy[] = [];
+  const problem = (message: string): void => {
+    out.push({ check: 'grants_match_ledger', message: `Grant ${g.grantId} (${g.status}) ${message}.`, ids: present([g.grantId, g.customerId, `grant:${g.grantId}`, g.invoiceId, g.restoresId]) });
+  };
+  const issued = g.status === 'pending' ? 0n : g.status === 'voided' && g.issuedMicro === 0n ? 0n : g.creditsMicro;
+  if (g.issuedMicro !== issued) problem(`has ${credits(g.creditsMicro)} credits but its issuing transaction put ${credits(g.issuedMicro)} in its account`);
+  if (g.accountMicro < 0n || g.accountMicro > issued) problem(`has ${credits(g.accountMicro)} credits left of the ${credits(issued)} issued`);
+  else if ((g.status === 'expired' || g.status === 'voided') && g.accountMicro !== 0n) problem(`is closed but has ${credits(g.accountMicro)} credits left`);
+  if (g.restoresId !== null) {
+    const r = g.restored;
+    if (r === null) problem(`restores grant ${g.restoresId}, which does not exist`);
+    else if (r.customerId !== g.customerId || r.invoiceId !== g.invoiceId || r.status !== 'voided' || r.closeReason !== 'invoice uncollectible') {
+      problem(`restores grant ${g.restoresId}, which is not a grant of its invoice voided while that was uncollectible`);
+    } else if (g.creditsMicro > r.creditsMicro) problem(`restores ${credits(g.creditsMicro)} credits of grant ${g.restoresId}, which had ${credits(r.creditsMicro)}`);
+  }
+  return out;
 }

@@ -1,6 +1,6 @@
 import { invalid, ok, type Outcome } from '../core/errors.ts';
 import {
-  allowanceGrantProblems, balanceMismatch, clawBackProblems, closingSlackMs, overageLineProblems, overagePeriodProblem, voidOverageProblem, purchaseGrantProblems,
+  allowanceGrantProblems, balanceMismatch, clawBackProblems, grantLedgerProblems, holdProblems, invoiceAmountProblems, meterTotalsProblem, referralClawBackProblems, closingSlackMs, overageLineProblems, overagePeriodProblem, voidOverageProblem, purchaseGrantProblems,
   reconciliationResult, unbalancedTransaction, unlinkedStripeMoneyProblem, unpushedInvoiceProblem, usageChargeProblem, usageTransactionProblem, misplacedUsageEventProblem, unfoundUsageEventsProblem,
   type Discrepancy, type Reconciliation,
 } from '../core/reconciliation.ts';
@@ -53,10 +53,12 @@ type Check =
  * with its own connection, so the request thread never waits for them; on PostgreSQL REPEATABLE
  * READ, READ ONLY transactions. Every check whose rows grow with the customers walks them in
  * slices (customer-slices.ts), each slice one snapshot that sees its customers' rows in one
- * committed state: the two that read every entry and every usage event, and those that read every
- * grant, closed period, credit note or promotional grant of the window (these start at a thousand
- * customers a slice). The others (refunds, Stripe links, frozen credits) read only rows that are
- * rare or already discrepancies, in one snapshot each. No snapshot lasts long because on SQLite a
+ * committed state: the three that read every entry and every usage event (the third sums the
+ * events against the running meter totals), and those that read every grant, closed period, credit
+ * note, promotional grant, invoice or hold of the window (these start at a thousand customers a
+ * slice). The others (refunds and referral claw-backs, Stripe links, frozen credits) read only
+ * rows that are rare or already discrepancies, in one snapshot each. A snapshot's queries run one
+ * after another: on PostgreSQL it is one connection, which runs one query at a time. No snapshot lasts long because on SQLite a
  * reader holding one keeps the WAL from being reset: over 10 million entries with ingestion going
  * on, a snapshot per check let the WAL grow by tens of gigabytes (docs/BENCHMARKS.md). Entries and
  * events are only aggregated in SQL, and the rest is read a slice at a time, so the memory used
@@ -83,6 +85,10 @@ export async function reconcile(engine: Engine, input: ReconcileInput = {}, opti
     { name: 'Stripe invoices pushed and Stripe money linked', whole: (tx) => stripeProblems(tx, window) },
     { name: 'frozen and revoked credits unused', whole: (tx) => frozenCreditProblems(tx) },
     { name: 'promotion and referral grants linked', perCustomers: (tx, customers) => promotionLinkProblems(tx, window, customers), firstCustomers: customersPerLightSliceFirst },
+    { name: 'invoice amounts match their lines, payments and returns', perCustomers: (tx, customers) => invoiceAmountProblemsIn(tx, window, customers), firstCustomers: customersPerLightSliceFirst },
+    { name: 'grants match their accounts', perCustomers: (tx, customers) => grantLedgerProblemsIn(tx, window, customers), firstCustomers: customersPerLightSliceFirst },
+    { name: 'holds match their accounts', perCustomers: (tx, customers) => holdProblemsIn(tx, window, customers), firstCustomers: customersPerLightSliceFirst },
+    { name: 'meter totals match usage', perCustomers: (tx, customers) => meterTotalProblemsIn(tx, customers) },
   ];
   const found = await engine.store.snapshots(async (snapshot) => {
     const out: Discrepancy[] = [];
@@ -122,24 +128,23 @@ export async function checkLedger(engine: Engine, sizing: SliceSizing = {}) {
 
 /** PRODUCT §11: every finalized invoice of a Stripe customer is in Stripe; all Stripe money links to an invoice. */
 async function stripeProblems(tx: StoreTx, window: ReconcileWindow): Promise<Discrepancy[]> {
-  const [unpushed, unlinked] = await Promise.all([
-    tx.stripe.unpushedInvoices(window.fromMs, window.toMs),
-    tx.stripe.unlinkedStripeMoney(window.fromMs, window.toMs),
-  ]);
+  // One after another: on PostgreSQL a snapshot is one connection, which runs one query at a time.
+  const unpushed = await tx.stripe.unpushedInvoices(window.fromMs, window.toMs);
+  const unlinked = await tx.stripe.unlinkedStripeMoney(window.fromMs, window.toMs);
   return [...unpushed.map(unpushedInvoiceProblem), ...unlinked.map(unlinkedStripeMoneyProblem)];
 }
 
 /** The window's transactions of these customers balance, and their stored balances (all of them, whatever the window) equal their entries. */
 async function ledgerProblems(tx: StoreTx, window: ReconcileWindow, customers: CustomerRange): Promise<Discrepancy[]> {
-  const [unbalanced, balances] = await Promise.all([tx.reconciliation.unbalancedTransactions(window, customers), tx.ledger.balanceDiscrepanciesIn(customers)]);
+  const unbalanced = await tx.reconciliation.unbalancedTransactions(window, customers);
+  const balances = await tx.ledger.balanceDiscrepanciesIn(customers);
   return [...unbalanced.map(unbalancedTransaction), ...balances.map(balanceMismatch)];
 }
 
 async function usageProblems(tx: StoreTx, window: ReconcileWindow, customers: CustomerRange): Promise<Discrepancy[]> {
-  const [events, txns, misplaced] = await Promise.all([
-    tx.reconciliation.usageChargeSuspects(window, customers), tx.reconciliation.usageTransactionSuspects(window, customers),
-    tx.reconciliation.misplacedUsageEvents(customers),
-  ]);
+  const events = await tx.reconciliation.usageChargeSuspects(window, customers);
+  const txns = await tx.reconciliation.usageTransactionSuspects(window, customers);
+  const misplaced = await tx.reconciliation.misplacedUsageEvents(customers);
   return [...events.map(usageChargeProblem), ...txns.map(usageTransactionProblem), ...misplaced.map(misplacedUsageEventProblem)]
     .filter((d): d is Discrepancy => d !== null);
 }
@@ -152,7 +157,8 @@ async function usageIndexProblems(tx: StoreTx): Promise<Discrepancy[]> {
 }
 
 async function grantLinkProblems(tx: StoreTx, window: ReconcileWindow, customers: CustomerRange): Promise<Discrepancy[]> {
-  const [purchases, allowances] = await Promise.all([tx.reconciliation.purchaseGrants(window, customers), tx.reconciliation.allowanceGrants(window, customers)]);
+  const purchases = await tx.reconciliation.purchaseGrants(window, customers);
+  const allowances = await tx.reconciliation.allowanceGrants(window, customers);
   return [...purchases.flatMap(purchaseGrantProblems), ...allowances.flatMap(allowanceGrantProblems)];
 }
 
@@ -164,10 +170,9 @@ async function grantLinkProblems(tx: StoreTx, window: ReconcileWindow, customers
  * clock of customers on no test clock) passes its due time by `closingSlackMs`.
  */
 async function overageProblems(tx: StoreTx, window: ReconcileWindow, lateWindowMs: number, nowMs: number, customers: CustomerRange): Promise<Discrepancy[]> {
-  const [periods, lines] = await Promise.all([
-    tx.reconciliation.closedPeriods(window, lateWindowMs, { nowMs, slackMs: closingSlackMs }, customers), tx.reconciliation.overageLines(window, customers),
-  ]);
-  // After them, not beside: on PostgreSQL a snapshot is one connection, which runs one query at a time.
+  // One after another: on PostgreSQL a snapshot is one connection, which runs one query at a time.
+  const periods = await tx.reconciliation.closedPeriods(window, lateWindowMs, { nowMs, slackMs: closingSlackMs }, customers);
+  const lines = await tx.reconciliation.overageLines(window, customers);
   const voided = await tx.reconciliation.voidOverage(window, customers);
   const awaited = await tx.reconciliation.overageAwaitingRebill(customers);
   // A line bills a window of one period (split where the plan changed), keyed by the window's start.
@@ -189,14 +194,35 @@ async function overageProblems(tx: StoreTx, window: ReconcileWindow, lateWindowM
 }
 
 async function clawBackProblemsIn(tx: StoreTx, window: ReconcileWindow): Promise<Discrepancy[]> {
+  const referrals = (await tx.reconciliation.referralClawBacks(window)).flatMap(referralClawBackProblems);
   const returns = await tx.reconciliation.returnsWithInvoiceTotals(window);
-  if (returns.length === 0) return [];
+  if (returns.length === 0) return referrals;
   const txns = await tx.ledger.transactions(await tx.reconciliation.transactionIdsCausedBy(returns.map((r) => r.record.id)));
   const byCause = new Map<string, typeof txns>();
   for (const t of txns) byCause.set(t.causeId, [...(byCause.get(t.causeId) ?? []), t]);
   const grantIds = [...new Set(txns.flatMap((t) => t.entries.filter((e) => e.account.startsWith('grant:')).map((e) => e.account.slice('grant:'.length))))];
   const grants = new Map((await tx.grants.getMany(grantIds)).map((g) => [g.id, { invoiceId: g.invoiceId, status: g.status }]));
-  return returns.flatMap(({ record, invoiceTotalMinor }) => clawBackProblems(record, invoiceTotalMinor, byCause.get(record.id) ?? [], grants));
+  return [...returns.flatMap(({ record, invoiceTotalMinor }) => clawBackProblems(record, invoiceTotalMinor, byCause.get(record.id) ?? [], grants)), ...referrals];
+}
+
+/** Each invoice's total, paid, refunded and charged-back amounts are the sums of its lines, payments and returns, and its status agrees. */
+async function invoiceAmountProblemsIn(tx: StoreTx, window: ReconcileWindow, customers: CustomerRange): Promise<Discrepancy[]> {
+  return (await tx.reconciliation.invoiceAmountSuspects(window, customers)).flatMap(invoiceAmountProblems);
+}
+
+/** Each grant was issued its credits by its issuing transaction and its account holds no more (none once closed); a restoring grant names what it restores. */
+async function grantLedgerProblemsIn(tx: StoreTx, window: ReconcileWindow, customers: CustomerRange): Promise<Discrepancy[]> {
+  return (await tx.reconciliation.grantLedgerSuspects(window, customers)).flatMap(grantLedgerProblems);
+}
+
+/** Each hold holds what its account holds, was funded by its hold transaction and captured what its capture charged. */
+async function holdProblemsIn(tx: StoreTx, window: ReconcileWindow, customers: CustomerRange): Promise<Discrepancy[]> {
+  return (await tx.reconciliation.holdSuspects(window, customers)).flatMap(holdProblems);
+}
+
+/** Each customer's running meter totals hold the credits its usage events were charged (over every period: stored state, compared whole). */
+async function meterTotalProblemsIn(tx: StoreTx, customers: CustomerRange): Promise<Discrepancy[]> {
+  return (await tx.reconciliation.meterTotalSuspects(customers)).map(meterTotalsProblem);
 }
 
 /** The money balance is a projection of credit notes and their uses: each note and each invoice with balance against its uses. */
@@ -216,7 +242,8 @@ async function customerBalanceProblems(tx: StoreTx, customers: CustomerRange): P
 
 /** No usage was paid by a grant while it was frozen, nor after its invoice revoked it. */
 async function frozenCreditProblems(tx: StoreTx): Promise<Discrepancy[]> {
-  const [frozen, revoked] = await Promise.all([tx.grants.usedWhileFrozen(), tx.grants.usedAfterRevocation()]);
+  const frozen = await tx.grants.usedWhileFrozen();
+  const revoked = await tx.grants.usedAfterRevocation();
   return [
     ...frozen.map((u) => ({ check: 'frozen_credits_unused' as const, message: `Usage transaction ${u.txnId} took credits from grant ${u.grantId} while it was frozen.`, ids: [u.grantId, u.txnId, u.customerId] })),
     ...revoked.map((u) => ({ check: 'frozen_credits_unused' as const, message: `Usage transaction ${u.txnId} took credits from grant ${u.grantId} after its invoice revoked it.`, ids: [u.grantId, u.txnId, u.customerId] })),

@@ -102,7 +102,8 @@ describe.each(dialects)('reconciliation on %s', (dialect) => {
     expect(must(await reconcile(engine))).toEqual({
       ok: true,
       checks: ['transactions_balance', 'balances_match_entries', 'usage_charged_once', 'usage_events_indexed', 'purchase_grants_linked', 'allowance_grants_linked', 'overage_invoiced', 'claw_backs_applied',
-        'customer_balance', 'stripe_invoices_pushed', 'stripe_money_linked', 'frozen_credits_unused', 'promotion_grants_linked']
+        'customer_balance', 'stripe_invoices_pushed', 'stripe_money_linked', 'frozen_credits_unused', 'promotion_grants_linked', 'invoice_amounts_match',
+        'grants_match_ledger', 'holds_match_ledger', 'meter_totals_match_usage']
         .map((name) => ({ name, ok: true })),
       discrepancies: [],
     });
@@ -164,6 +165,11 @@ describe.each(dialects)('reconciliation on %s', (dialect) => {
       named('usage_charged_once', [later.id, later.txnId, twiceLater]),
       named('usage_charged_once', [misrated.id, misrated.txnId, c.customer.id]),
       named('overage_invoiced', [c.sub.id, c.overageLine.id, c.overageLine.invoiceId]),
+      // The purchase's invoice lost its line, and January's overage line bills more than its invoice's total.
+      named('invoice_amounts_match', [c.invoice.id, c.customer.id]),
+      named('invoice_amounts_match', [c.overageLine.invoiceId, c.customer.id]),
+      // The misrated event: its meter's running total holds the 5 credits it was charged, not 6.
+      named('meter_totals_match_usage', [c.customer.id]),
     ]));
     expect(found.find((d) => d.check === 'claw_backs_applied')!.message).toMatch(/has no revoke transaction for its 500 credits/);
     expect(found.find((d) => d.check === 'usage_charged_once' && d.ids.includes(misrated.id))!.message).toMatch(/consumes 5 credits but event \S+ was rated at 6/);
@@ -171,7 +177,8 @@ describe.each(dialects)('reconciliation on %s', (dialect) => {
     const result = must(await reconcile(engine));
     expect(result.ok).toBe(false);
     expect(result.checks.filter((ch) => !ch.ok).map((ch) => ch.name)).toEqual(
-      ['transactions_balance', 'balances_match_entries', 'usage_charged_once', 'purchase_grants_linked', 'overage_invoiced', 'claw_backs_applied']);
+      ['transactions_balance', 'balances_match_entries', 'usage_charged_once', 'purchase_grants_linked', 'overage_invoiced', 'claw_backs_applied',
+        'invoice_amounts_match', 'meter_totals_match_usage']);
   });
 
   it('names usage that took credits from a grant while it was frozen or after its invoice revoked it', async () => {
@@ -224,9 +231,9 @@ describe.each(dialects)('reconciliation on %s', (dialect) => {
 
   it('limits the window and refuses a bad one', async () => {
     const result = must(await reconcile(ctx.engine, { from: '2030-01-01T00:00:00Z', to: '2030-02-01T00:00:00Z' }));
-    // Only the checks made over the whole store (stored balances, frozen and revoked credits) see
-    // the earlier tests' corruptions outside this empty window.
-    expect(result.discrepancies.every((d) => d.check === 'balances_match_entries' || d.check === 'frozen_credits_unused')).toBe(true);
+    // Only the checks made over the whole store (stored balances, frozen and revoked credits, meter
+    // totals) see the earlier tests' corruptions outside this empty window.
+    expect(result.discrepancies.every((d) => ['balances_match_entries', 'frozen_credits_unused', 'meter_totals_match_usage'].includes(d.check))).toBe(true);
     const bad = await reconcile(ctx.engine, { from: 'not a time' });
     expect(bad.ok ? null : bad.error.code).toBe('validation_failed');
   });
@@ -284,14 +291,15 @@ describe.each(dialects)('reconciliation in slices of customers on %s', (dialect)
 
       // Each sliced check reports its three slices as they end, then itself; the other checks only themselves.
       const slicedChecks = ['ledger balanced and balances match their entries', 'usage charged exactly once', 'grants linked to invoices and periods',
-        'overage invoiced', 'customer money balances', 'promotion and referral grants linked'];
+        'overage invoiced', 'customer money balances', 'promotion and referral grants linked', 'invoice amounts match their lines, payments and returns',
+        'grants match their accounts', 'holds match their accounts', 'meter totals match usage'];
       expect([...new Set(progress.filter((p) => p.slice).map((p) => p.check))]).toEqual(slicedChecks);
       for (const check of slicedChecks) {
         const steps = progress.filter((p) => p.check === check);
         expect(steps.map((p) => p.slice && [p.slice.slice, p.slice.customersDone, p.slice.customersTotal])).toEqual([[1, 2, 5], [2, 4, 5], [3, 5, 5], undefined]);
         expect(steps.map((p) => p.done)).toEqual([steps[0]!.done, steps[0]!.done, steps[0]!.done, steps[0]!.done + 1]);
       }
-      expect(progress.filter((p) => !p.slice).map((p) => p.done)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      expect(progress.filter((p) => !p.slice).map((p) => p.done)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
 
       const ledger = await checkLedger(engine, sliced);
       expect(ledger.unbalanced).toEqual([{ txnId: usage.txnId, sumMicro: 1_000_000n, entryCount: usage.entries.length + 1 }]);

@@ -1,13 +1,14 @@
 import { toReturn } from './returns.ts';
 import type { SqlConnection, SqlValue } from '../sql.ts';
 import type {
-  AllowanceGrantFacts, ClosedPeriodOverage, MisplacedUsageEvent, OverageLineFacts, PurchaseGrantFacts, UsageEventCounts, VoidOverageFacts,
+  AllowanceGrantFacts, GrantLedgerFacts, HoldFacts, InvoiceAmountFacts, ReferralClawBackFacts, ClosedPeriodOverage, MisplacedUsageEvent, OverageLineFacts, PurchaseGrantFacts, UsageEventCounts, VoidOverageFacts,
 } from '../../core/reconciliation.ts';
 import type { ReturnRecord } from '../records.ts';
 import { endOfTimeMs } from '../../core/time.ts';
 import { big, num, numOrNull, queryInChunks, strOrNull } from '../rows.ts';
 import { allCustomers, inCustomerRange, type CustomerRange } from './customer-range.ts';
 import { effectiveIndexedTxn, idTimeSql, idTimeWindowSql, idWindowSql, usageByIdTimeSql } from './usage-window.ts';
+import { indexedAccount as indexedEntry } from './ledger.ts';
 import { bound, inCustomers, ofCustomer, sqlPart, tailOfRange } from './customer-events.ts';
 import { entriesOf, entryAccount, entryAmount, onEventRow, postingEntries } from './event-postings.ts';
 
@@ -412,6 +413,156 @@ export class ReconciliationQueries {
       range.params,
     );
     return rows.map((r) => ({ subscriptionId: r.subscription_id as string, periodStartMs: num(r.period_start) }));
+  }
+
+  /**
+   * Invoices of the range's customers, created in the window, whose stored money disagrees with
+   * the rows it is the sum of (`InvoiceAmountFacts`, src/core/reconciliation.ts): the total with
+   * its lines, `amount_paid` with its payments (by money or from the balance), `amount_refunded`
+   * with its refunds, `amount_charged_back` with its chargebacks not won; or whose status
+   * disagrees with what was paid, or whose returns exceed what was paid. Each invoice's sums come
+   * from correlated subqueries on the lines', payments' and returns' invoice indexes, once per
+   * invoice (MATERIALIZED: SQLite would otherwise run them again for each rule that reads them),
+   * and only the invoices that break a rule are returned.
+   */
+  async invoiceAmountSuspects(w: ReconcileWindow, customers: CustomerRange = allCustomers): Promise<InvoiceAmountFacts[]> {
+    const range = inCustomerRange('i.customer_id', customers);
+    const time = inWindow('i.created_at', w);
+    const rows = await this.c.query(
+      `WITH x AS MATERIALIZED (SELECT i.id, i.customer_id, i.status, i.total, i.amount_paid, i.amount_refunded, i.amount_charged_back,
+          (SELECT COALESCE(SUM(l.amount), 0) FROM invoice_lines l WHERE l.invoice_id = i.id) AS lines,
+          (SELECT COALESCE(SUM(p.amount), 0) FROM payments p WHERE p.invoice_id = i.id) AS paid,
+          (SELECT COALESCE(SUM(r.amount), 0) FROM refunds r WHERE r.invoice_id = i.id AND r.kind = 'refund') AS refunded,
+          (SELECT COALESCE(SUM(r.amount), 0) FROM refunds r WHERE r.invoice_id = i.id AND r.kind = 'chargeback' AND r.status <> 'won') AS charged_back
+        FROM invoices i WHERE ${range.sql} AND ${time.sql})
+        SELECT * FROM x WHERE x.total <> x.lines OR x.amount_paid <> x.paid OR x.amount_refunded <> x.refunded OR x.amount_charged_back <> x.charged_back
+          OR x.amount_paid < 0 OR x.amount_paid > (CASE WHEN x.total > 0 THEN x.total ELSE 0 END)
+          OR (x.status = 'paid' AND x.amount_paid <> (CASE WHEN x.total > 0 THEN x.total ELSE 0 END))
+          OR (x.status IN ('open', 'uncollectible') AND x.amount_paid >= x.total)
+          OR x.amount_refunded + x.amount_charged_back > x.amount_paid
+        ORDER BY x.id`,
+      [...range.params, ...time.params],
+    );
+    return rows.map((r) => ({
+      invoiceId: r.id as string, customerId: r.customer_id as string, status: r.status as string, totalMinor: big(r.total), linesMinor: big(r.lines),
+      amountPaidMinor: big(r.amount_paid), paymentsMinor: big(r.paid), amountRefundedMinor: big(r.amount_refunded), refundsMinor: big(r.refunded),
+      amountChargedBackMinor: big(r.amount_charged_back), chargebacksMinor: big(r.charged_back),
+    }));
+  }
+
+  /**
+   * Grants of the range's customers, created in the window, whose stored figures disagree with
+   * their `grant:<id>` account (`GrantLedgerFacts`, src/core/reconciliation.ts): what the grant's
+   * issuing transaction (`grant` or `rollover`, caused by the grant) put in, and the account's
+   * stored balance (which the ledger check compares with its entries); and every grant that
+   * restores another (`metadata.restores`), with the grant it names. The issuing transaction comes
+   * from the transactions' cause index and its entries by primary key, once per grant.
+   */
+  async grantLedgerSuspects(w: ReconcileWindow, customers: CustomerRange = allCustomers): Promise<GrantLedgerFacts[]> {
+    const range = inCustomerRange('g.customer_id', customers);
+    const time = inWindow('g.created_at', w);
+    const rows = await this.c.query(
+      `WITH x AS MATERIALIZED (SELECT g.id, g.customer_id, g.status, g.credits, g.invoice_id, g.metadata,
+          COALESCE((SELECT a.balance FROM accounts a WHERE a.customer_id = g.customer_id AND a.code = 'grant:' || g.id), 0) AS balance,
+          (SELECT COALESCE(SUM(e.amount), 0) FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id
+            WHERE t.cause_id = g.id AND t.kind <> 'usage' AND t.kind IN ('grant', 'rollover') AND e.account = 'grant:' || g.id) AS issued
+        FROM grants g WHERE ${range.sql} AND ${time.sql})
+      SELECT x.*, r.id AS r_id, r.customer_id AS r_customer, r.invoice_id AS r_invoice, r.status AS r_status, r.close_reason AS r_reason, r.credits AS r_credits
+        FROM x LEFT JOIN grants r ON x.metadata LIKE '%"restores":%' AND r.id = ${this.c.dialect === 'postgres' ? `(x.metadata::jsonb ->> 'restores')` : `json_extract(x.metadata, '$.restores')`}
+        WHERE (x.status = 'pending' AND (x.issued <> 0 OR x.balance <> 0))
+          OR (x.status IN ('active', 'expired') AND x.issued <> x.credits)
+          OR (x.status = 'voided' AND x.issued <> x.credits AND x.issued <> 0)
+          OR (x.status IN ('expired', 'voided') AND x.balance <> 0)
+          OR x.balance < 0 OR x.balance > x.credits
+          OR x.metadata LIKE '%"restores":%'
+        ORDER BY x.id`,
+      [...range.params, ...time.params],
+    );
+    return rows.map((r) => {
+      const restores = (JSON.parse(r.metadata as string) as Record<string, unknown>).restores;
+      return {
+        grantId: r.id as string, customerId: r.customer_id as string, status: r.status as string, creditsMicro: big(r.credits), invoiceId: strOrNull(r.invoice_id),
+        accountMicro: big(r.balance), issuedMicro: big(r.issued), restoresId: typeof restores === 'string' ? restores : null,
+        restored: r.r_id === null || r.r_id === undefined ? null : {
+          customerId: r.r_customer as string, invoiceId: strOrNull(r.r_invoice), status: r.r_status as string, closeReason: strOrNull(r.r_reason), creditsMicro: big(r.r_credits),
+        },
+      };
+    });
+  }
+
+  /**
+   * Holds of the range's customers, created in the window, whose stored figures disagree with
+   * their `hold:<id>` account (`HoldFacts`, src/core/reconciliation.ts): what the hold's `hold`
+   * transaction put in, what usage (its capture) took out, and the account's stored balance (which
+   * the ledger check compares with its entries). A hold's entries are all in the account index,
+   * each one's transaction read by primary key, once per hold; only the holds that break a rule
+   * are returned.
+   */
+  async holdSuspects(w: ReconcileWindow, customers: CustomerRange = allCustomers): Promise<HoldFacts[]> {
+    const range = inCustomerRange('h.customer_id', customers);
+    const time = inWindow('h.created_at', w);
+    const moved = (kind: string) => `(SELECT COALESCE(SUM(e.amount), 0) FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.txn_id
+        WHERE e.customer_id = h.customer_id AND e.account = 'hold:' || h.id AND ${indexedEntry('e')} AND t.kind = '${kind}')`;
+    const rows = await this.c.query(
+      `WITH x AS MATERIALIZED (SELECT h.id, h.customer_id, h.status, h.credits, h.held, h.event_id, h.captured_credits,
+          COALESCE((SELECT a.balance FROM accounts a WHERE a.customer_id = h.customer_id AND a.code = 'hold:' || h.id), 0) AS balance,
+          ${moved('hold')} AS put_in, ${moved('usage')} AS used
+        FROM holds h WHERE ${range.sql} AND ${time.sql})
+        SELECT * FROM x WHERE x.put_in <> x.credits OR (x.status = 'active' AND x.balance <> x.held) OR (x.status <> 'active' AND x.balance <> 0)
+          OR -x.used <> COALESCE(x.captured_credits, 0) OR (x.status = 'captured' AND x.event_id IS NULL)
+        ORDER BY x.id`,
+      [...range.params, ...time.params],
+    );
+    return rows.map((r) => ({
+      holdId: r.id as string, customerId: r.customer_id as string, status: r.status as string, creditsMicro: big(r.credits), heldMicro: big(r.held),
+      eventId: strOrNull(r.event_id), capturedMicro: r.captured_credits === null || r.captured_credits === undefined ? null : big(r.captured_credits),
+      accountMicro: big(r.balance), putInMicro: big(r.put_in), usedMicro: -big(r.used),
+    }));
+  }
+
+  /**
+   * Customers of the range whose running meter totals (`meter_totals`, what tiered and unique
+   * meters rate the next event against) hold other credits than their usage events were charged,
+   * over every meter and period: each event adds what it costs to its meters' totals, so the two
+   * sums are one. The totals by their primary key, the events by `inCustomers`, each summed once.
+   */
+  async meterTotalSuspects(customers: CustomerRange = allCustomers): Promise<{ customerId: string; totalsMicro: bigint; chargedMicro: bigint }[]> {
+    const totals = inCustomerRange('o.customer_id', customers);
+    const events = inCustomers(this.c.dialect, 'u', customers);
+    const rows = await this.c.query(
+      `SELECT customer_id, SUM(totals) AS totals, SUM(charged) AS charged FROM (
+          SELECT o.customer_id, o.credits AS totals, 0 AS charged FROM meter_totals o WHERE ${totals.sql}
+          UNION ALL
+          SELECT u.customer_id, 0 AS totals, u.credits AS charged FROM usage_events u WHERE ${events.sql}
+        ) x GROUP BY customer_id HAVING SUM(totals) <> SUM(charged) ORDER BY customer_id`,
+      [...totals.params, ...events.params],
+    );
+    return rows.map((r) => ({ customerId: r.customer_id as string, totalsMicro: big(r.totals), chargedMicro: big(r.charged) }));
+  }
+
+  /**
+   * Referral claw-backs made in the window (what a refund or chargeback took back of a referral's
+   * rewards), each with its revoke transaction's entries on its grant and on `revoked`.
+   */
+  async referralClawBacks(w: ReconcileWindow): Promise<ReferralClawBackFacts[]> {
+    const on = (account: string) => `(SELECT COALESCE(SUM(e.amount), 0) FROM ledger_entries e WHERE e.txn_id = t.id AND e.account = ${account})`;
+    const rows = await this.c.query(
+      `SELECT b.id, b.referral_id, b.return_id, b.customer_id, b.grant_id, b.credits, b.txn_id, t.id AS found_txn, t.kind AS txn_kind, t.cause_id AS txn_cause,
+          t.customer_id AS txn_customer, ${on(`'grant:' || b.grant_id`)} AS from_grant, ${on(`'revoked'`)} AS to_revoked,
+          (SELECT COUNT(*) FROM ledger_transactions c WHERE c.cause_id = b.id AND c.kind <> 'usage') AS caused,
+          f.referrer_grant_id, f.referred_grant_id
+        FROM referral_claw_backs b LEFT JOIN ledger_transactions t ON t.id = b.txn_id LEFT JOIN referrals f ON f.id = b.referral_id
+        WHERE b.created_at >= ? AND b.created_at < ? ORDER BY b.id`,
+      [w.fromMs, w.toMs],
+    );
+    return rows.map((r) => ({
+      id: r.id as string, referralId: r.referral_id as string, returnId: r.return_id as string, customerId: r.customer_id as string, grantId: r.grant_id as string,
+      creditsMicro: big(r.credits), txnId: strOrNull(r.txn_id), caused: num(r.caused),
+      txn: r.found_txn === null || r.found_txn === undefined ? null : {
+        kind: r.txn_kind as string, causeId: r.txn_cause as string, customerId: r.txn_customer as string, fromGrantMicro: -big(r.from_grant), toRevokedMicro: big(r.to_revoked),
+      },
+      referralGrantIds: [strOrNull(r.referrer_grant_id), strOrNull(r.referred_grant_id)].filter((g): g is string => g !== null),
+    }));
   }
 
   /** Refunds and chargebacks created in the window, with their invoice's total (null when the invoice is missing). */
