@@ -13,6 +13,7 @@ import { getBalance } from '../../src/engine/balance.ts';
 import { purchaseCredits } from '../../src/engine/purchases.ts';
 import { recordPayment } from '../../src/engine/invoices.ts';
 import { createReturn } from '../../src/engine/refunds.ts';
+import { reconcile } from '../../src/engine/reconcile.ts';
 import { costOfQuantity, parseRate, type Rate } from '../../src/core/rating.ts';
 import { parseCredits } from '../../src/core/decimal.ts';
 import type { Page, PageRequest } from '../../src/store/records.ts';
@@ -668,6 +669,9 @@ async function runScenario(engine: Engine, dialect: string, s: Scenario): Promis
     await runCommand(engine, model, clock.id, cmd);
     await checkInvariants(engine, model);
   }
+  // And the customer's history reconciles (PRODUCT §10): its invoices, holds, meter totals, claw-backs.
+  const reconciliation = must(await reconcile(engine));
+  expect(reconciliation.discrepancies.filter((d) => d.ids.includes(customer.id))).toEqual([]);
 }
 
 describe.each(dialects)('ledger invariants on %s', (dialect) => {
