@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { dialects } from '../support/databases.ts';
 import { HoldableClock, unique, useServer, type Api } from '../support/server.ts';
 import { Webhook } from 'standardwebhooks';
@@ -278,6 +278,12 @@ describe.each(dialects)('webhooks on %s', (dialect) => {
   });
   it('keeps a healthy endpoint flowing while more endpoints hang than the worker serves at once', async () => {
     const { api } = ctx;
+    // Every attempt in flight listens on the worker's stop signal: past Node's 10 listeners, a
+    // server holding 17 attempts printed MaxListenersExceededWarning.
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    onTestFinished(() => { process.off('warning', onWarning); });
     // 17 endpoints that never answer, two deliveries each: more than the 16 served at once.
     const hanging: WebhookReceiver[] = [];
     for (let i = 0; i < 17; i++) {
@@ -298,6 +304,7 @@ describe.each(dialects)('webhooks on %s', (dialect) => {
     expect(healthy.receiver.received.filter((m) => grants.includes(m.json.data.id)).map((m) => m.json.data.id)).toEqual(grants);
     // The 17th is served too, from the slots of endpoints that hang.
     await eventually(async () => (hanging.every((r) => r.received.length > 0) ? true : undefined), 8_000, 'an attempt to every hanging endpoint');
+    expect(warnings).toEqual([]);
   });
 });
 

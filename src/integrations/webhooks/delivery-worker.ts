@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { isWebhookSuccess, nextWebhookAttemptAt, shouldDisableEndpoint, webhookAttemptTimeoutMs } from '../../core/webhook-retries.ts';
 import { Changes, type Engine } from '../../engine/context.ts';
 import type { SecretBox } from '../../engine/secret-box.ts';
@@ -69,6 +70,9 @@ export function startWebhookWorker(engine: Engine, options: WebhookWorkerOptions
   const owner = randomUUID();
   const checkUrl = webhookUrlCheck({ allowPrivate: options.allowPrivate });
   const stop = new AbortController();
+  // Every attempt in flight listens on the one stop signal: up to both pools' worth at once, past
+  // Node's default warning at 10 listeners.
+  setMaxListeners(endpointsInFlightMax + slowEndpointsMax + 1, stop.signal);
   const busy = new Map<string, Promise<void>>();
   /** The endpoints of `busy` in the slow pool. */
   const slow = new Set<string>();
