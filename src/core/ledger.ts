@@ -37,6 +37,7 @@ export type TransactionKind =
   | 'restore'
   | 'rollover'
   | 'overage_invoiced'
+  | 'overage_settlement'
   | 'writeoff';
 
 export interface LedgerEntry {

@@ -1,14 +1,16 @@
 import { addIntervals } from '../core/periods.ts';
 import { isGrantFrozen } from '../core/burn-down.ts';
 import { feeLine, rolloverCredits, type LineDraft } from '../core/plans.ts';
-import type { CustomerRecord, SubscriptionRecord } from '../store/records.ts';
+import type { CustomerRecord, GrantRecord, SubscriptionRecord } from '../store/records.ts';
 import type { StoreTx } from '../store/store.ts';
 import { Changes, type Engine } from './context.ts';
 import type { DueWorkKind } from './due-work.ts';
 import { issueGrant } from './grants.ts';
 import { issueInvoice } from './invoices.ts';
 import { closingDueAtMs } from './close-subscription.ts';
-import { allowanceSource, enableOverageFor, grantAllowance, leftOf, overageLines, periodAllowances, postOverageInvoiced, takeFrom } from './subscription-credits.ts';
+import { allowanceSource, enableOverageFor, grantAllowance, leftOf, overageLines, periodAllowances, postOverageInvoiced, settleOverage, takeFrom } from './subscription-credits.ts';
+import { balanceOf } from './balance.ts';
+import { refreshSignals } from './funding.ts';
 
 /**
  * Moves a subscription from its current period to the next one, in ONE transaction: overage of
@@ -84,14 +86,22 @@ export async function advancePeriod(
   await tx.billing.updateSubscription(sub);
   // Both grants' ledger transactions and events are written with the renewal's own, at its end.
   const grant = await grantAllowance(engine, tx, changes, customer, sub, nextPlan.includedCreditsMicro, startMs, endMs, invoice, feeLineId, atMs, true);
+  let rollover: GrantRecord | null = null;
   if (carryMicro > 0n) {
     const sources = previous.filter((g) => g.source === allowanceSource || g.source === 'rollover');
-    await issueGrant(engine, tx, changes, customer, atMs, {
+    rollover = await issueGrant(engine, tx, changes, customer, atMs, {
       creditsMicro: carryMicro, category: 'paid', source: 'rollover', priority: 50, effectiveAtMs: atMs, expiresAtMs: endMs,
       invoiceId: invoice.id, invoiceLineId: feeLineId, subscriptionId: sub.id, periodStartMs: startMs,
       fundedBy: takeFrom(sources, carryMicro).map((e) => ({ account: e.account, amountMicro: e.amountMicro })),
       flushLater: true,
     });
+  }
+  // Usage of the new period charged to overage before this renewal ran is paid by its grants.
+  const payers = [grant, rollover].filter((g): g is GrantRecord => g !== null);
+  if (await settleOverage(tx, changes, sub, payers, startMs, endMs, atMs) > 0n) {
+    await changes.flush(tx);
+    const balance = await balanceOf(tx, customer, atMs);
+    await refreshSignals(tx, changes, customer, balance.availableMicro, atMs);
   }
   await tx.billing.updatePeriod({
     subscriptionId: sub.id, periodIndex: nextIndex, customerId: sub.customerId, planId: nextPlan.id,

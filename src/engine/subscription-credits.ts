@@ -6,6 +6,7 @@ import type { StoreTx } from '../store/store.ts';
 import type { Changes, Engine } from './context.ts';
 import { issueGrant } from './grants.ts';
 import { freezeFromMs } from '../core/dunning.ts';
+import { burnDown, sortForBurnDown } from '../core/burn-down.ts';
 
 /**
  * The credit side of a subscription, shared by renewal, change and cancellation: the allowance
@@ -153,6 +154,72 @@ async function endOwnedByPredecessor(tx: StoreTx, sub: SubscriptionRecord): Prom
   const subs = await tx.billing.subscriptionsOf([sub.customerId]);
   const owned = subs.some((s) => s.id !== sub.id && s.periodIndex >= 0 && s.endedAtMs === sub.anchorAtMs && s.endedAtMs < s.periodEndMs);
   return owned ? sub.anchorAtMs : null;
+}
+
+/**
+ * Usage stamped in a new period may be charged before the renewal that grants the period's
+ * credits runs: stamped up to five minutes ahead of the clock (PRODUCT §5), or charged between
+ * the period's end and the scheduler's tick. No grant was usable at its time then, so it went to
+ * overage. The renewal's grants are usable from the period's start, so they pay that overage as
+ * they would have paid the usage: per time of the usage, in burn-down order among `grants` (live,
+ * not frozen at that time, up to what each has left), one `overage_settlement` transaction
+ * caused by the first grant that pays, effective at the usage's time, moving the credits from the
+ * grants to `overage`. The overage totals invoices bill from count it (it is effective where the
+ * usage is), so the period's invoice bills only what the grants could not pay.
+ *
+ * Only the window [fromMs, toMs) of the new period, which no invoice has billed yet (the renewal
+ * bills periods before it): overage of an earlier period is that period's, billed by the renewal's
+ * own invoice. Overage with no subscription period behind it is left as it is. Other grants with
+ * a past effective time do not settle overage: a grant the API issues is usable from the time it
+ * names, and what usage charged before it existed is settled by the invoice the customer receives,
+ * where overage stands for credits bought then at the plan's price. Returns the credits settled.
+ */
+export async function settleOverage(
+  tx: StoreTx, changes: Changes, sub: SubscriptionRecord, grants: readonly GrantRecord[], fromMs: number, toMs: number, nowMs: number,
+): Promise<bigint> {
+  const payers = grants.filter((g) => g.status === 'active' && g.remainingMicro > 0n);
+  if (payers.length === 0) return 0n;
+  // Nothing to settle unless the customer carries overage (one read of its balance, the usual case).
+  if (await tx.ledger.balance(sub.customerId, accounts.overage) >= 0n) return 0n;
+  const owed = await tx.billing.overageByTime(sub.customerId, fromMs, toMs);
+  if (owed.length === 0) return 0n;
+  // Settlements of this unit of work not written yet (another subscription's renewal of the customer).
+  const pending = new Map<number, bigint>();
+  for (const t of changes.txns) {
+    if (t.customerId !== sub.customerId || t.kind !== 'overage_settlement') continue;
+    for (const e of t.entries) if (e.account === accounts.overage) pending.set(t.effectiveAtMs, (pending.get(t.effectiveAtMs) ?? 0n) + e.amountMicro);
+  }
+  const sorted = sortForBurnDown(payers.map((g, i) => ({
+    id: g.id, remainingMicro: g.remainingMicro, priority: g.priority, expiresAtMs: g.expiresAtMs, category: g.category,
+    effectiveAtMs: g.effectiveAtMs, creationSeq: i, frozenFromMs: g.frozenFromMs, unfrozenAtMs: g.unfrozenAtMs,
+  })));
+  const records = new Map(payers.map((g) => [g.id, g]));
+  let total = 0n;
+  for (const o of owed) {
+    const burn = burnDown(sorted, o.creditsMicro - (pending.get(o.atMs) ?? 0n), o.atMs);
+    if (burn.allocations.length === 0) continue;
+    let settled = 0n;
+    const entries: LedgerEntry[] = [];
+    for (const a of burn.allocations) {
+      entries.push({ account: accounts.grant(a.grantId), amountMicro: -a.amountMicro });
+      settled += a.amountMicro;
+      sorted.find((g) => g.id === a.grantId)!.remainingMicro -= a.amountMicro;
+      records.get(a.grantId)!.remainingMicro -= a.amountMicro;
+    }
+    entries.push({ account: accounts.overage, amountMicro: settled });
+    changes.txn({
+      customerId: sub.customerId, kind: 'overage_settlement', cause: { type: 'grant', id: burn.allocations[0]!.grantId },
+      refs: { subscription: sub.id, ...Object.fromEntries(burn.allocations.map((a, i) => [i === 0 ? 'grant' : `grant_${i + 1}`, a.grantId])), usage_at: new Date(o.atMs).toISOString() },
+      effectiveAtMs: o.atMs, entries,
+    });
+    total += settled;
+  }
+  if (total > 0n) {
+    changes.event('overage.settled', sub.customerId, {
+      subscription: sub.id, customer: sub.customerId, grants: payers.map((g) => g.id), credits: formatCredits(total),
+    }, nowMs);
+  }
+  return total;
 }
 
 /** Moves invoiced overage out of the customer's `overage` account, caused by its invoice line. */

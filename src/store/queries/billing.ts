@@ -7,7 +7,7 @@ import { parseDecimal } from '../../core/decimal.ts';
 import { big, bigOrNull, customerClock, insertRows, json, num, numOrNull, onClock, onClockParams, queryInChunks, strOrNull } from '../rows.ts';
 import { jsonRateCodec } from './usage.ts';
 import { pageQuery } from './paging.ts';
-import { overageDayMs, overageHourMs } from './ledger.ts';
+import { overageDayMs, overageHourMs, overageTakenKinds } from './ledger.ts';
 import { effectiveIndexedTxn, usageByIdTime, usageByIdTimeParams } from './usage-window.ts';
 import { entryAccount, entryAmount, postingEntries, postingsByIdTime } from './event-postings.ts';
 import { ofCustomer, sqlPart, valuePart, type Bound } from './customer-events.ts';
@@ -461,6 +461,36 @@ export class BillingQueries {
     const rows = await this.c.query(`SELECT ${overageColumns('?', this.c.dialect)}`, overageParams(this.c.dialect, customerId, fromMs, toMs));
     return overageUsed(rows[0]!);
   }
+
+  /**
+   * The overage a customer's usage took in a window and no settlement gave back yet, per effective
+   * time (earliest first, only times with some left): the `overage` entries of usage charges (in the
+   * time index, found by id, and posted on their event's row, as `overageColumns` reads them) and
+   * of `overage_settlement` transactions, which are effective at the time of the usage they settle.
+   * Read by a renewal for its new period's first minutes (`settleOverage`), where there is at most
+   * what the customer used between the period's start and the renewal.
+   */
+  async overageByTime(customerId: string, fromMs: number, toMs: number): Promise<{ atMs: number; creditsMicro: bigint }[]> {
+    if (toMs <= fromMs) return [];
+    const d = this.c.dialect;
+    const byId = usageByIdTimeParams(fromMs, toMs);
+    const postings = postingsOf(d, '?');
+    const named: Record<string, SqlValue> = { customer: customerId, from: byId[0]!, to: byId[2]! };
+    const rows = await this.c.query(
+      `SELECT x.at, SUM(x.amount) AS amount FROM (
+          SELECT t.effective_at AS at, e.amount FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id
+            WHERE t.customer_id = ? AND t.kind IN ${overageTakenKinds} AND ${effectiveIndexedTxn('t')} AND e.account = 'overage' AND t.effective_at >= ? AND t.effective_at < ?
+          UNION ALL
+          SELECT t.effective_at AS at, e.amount FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id
+            WHERE t.customer_id = ? AND ${usageByIdTime('t')} AND e.account = 'overage'
+          UNION ALL
+          SELECT u.timestamp AS at, ${entryAmount(d, 'j')} AS amount FROM usage_events u ${postingEntries(d, 'u', 'j')}
+            WHERE ${postings.sql} AND ${postingsByIdTime('u')} AND ${entryAccount(d, 'j')} = 'overage'
+        ) x GROUP BY x.at HAVING SUM(x.amount) < 0 ORDER BY x.at`,
+      [customerId, fromMs, toMs, customerId, ...byId, ...postings.params.map((name) => named[name as string]!), ...byId],
+    );
+    return rows.map((r) => ({ atMs: num(r.at), creditsMicro: -big(r.amount) }));
+  }
 }
 
 /**
@@ -475,7 +505,7 @@ export function overageColumns(customer: string, dialect: Dialect): string {
   // A window's usage charges: those in the time index, those found by id (migration 56), and
   // those posted on their event's row, found by the customer's positions (migration 58).
   const entriesIn = `(SELECT COALESCE(SUM(e.amount), 0) FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id
-        WHERE t.customer_id = ${customer} AND t.kind = 'usage' AND ${effectiveIndexedTxn('t')} AND e.account = 'overage' AND t.effective_at >= ? AND t.effective_at < ?)
+        WHERE t.customer_id = ${customer} AND t.kind IN ${overageTakenKinds} AND ${effectiveIndexedTxn('t')} AND e.account = 'overage' AND t.effective_at >= ? AND t.effective_at < ?)
       + (SELECT COALESCE(SUM(e.amount), 0) FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id
         WHERE t.customer_id = ${customer} AND ${usageByIdTime('t')} AND e.account = 'overage')
       + (SELECT COALESCE(SUM(${entryAmount(dialect, 'j')}), 0) FROM usage_events u ${postingEntries(dialect, 'u', 'j')}

@@ -2,6 +2,7 @@ import type { SqlConnection, SqlRow, SqlValue } from '../sql.ts';
 import type { GrantRecord, GrantStatus, HoldRecord, Page, PageRequest } from '../records.ts';
 import { big, bigOrNull, customerClock, inList, json, num, numOrNull, onClock, onClockParams, queryInChunks, strOrNull } from '../rows.ts';
 import { pageQuery } from './paging.ts';
+import { overageTakenKinds } from './ledger.ts';
 import { effectiveIndexedTxn, idTimeWindowSql, idWindowSql, usageByIdTimeSql } from './usage-window.ts';
 import { ofCustomer, sqlPart } from './customer-events.ts';
 import { entriesOf, entryAccount, entryAmount, onEventRow } from './event-postings.ts';
@@ -155,7 +156,7 @@ export class GrantQueries {
           AND EXISTS (SELECT 1 FROM ledger_entries e WHERE e.txn_id = t.id AND e.account = 'grant:' || g.id AND e.amount < 0)`;
     const rows = await this.c.query(
       `SELECT x.grant_id, x.customer_id, x.txn_id, x.effective_at FROM (
-          ${of(`t.kind = 'usage' AND ${effectiveIndexedTxn('t')} AND t.effective_at >= ${fromSql} AND (${toSql} IS NULL OR t.effective_at < ${toSql})`)}
+          ${of(`t.kind IN ${overageTakenKinds} AND ${effectiveIndexedTxn('t')} AND t.effective_at >= ${fromSql} AND (${toSql} IS NULL OR t.effective_at < ${toSql})`)}
           UNION ALL
           ${of(usageByIdTimeSql('t', fromSql, toSql))}
           UNION ALL

@@ -99,6 +99,13 @@ const overageTotals = ([['overage_hours', 'hour_start', overageHourMs], ['overag
     ` ON CONFLICT (customer_id, ${start}) DO UPDATE SET credits = ${table}.credits + excluded.credits`),
   code: (startSql: string): string => `('${table}:' || (${startSql}))`,
 }));
+/**
+ * The kinds of transaction whose `overage` entries the running totals count: usage charges, and
+ * the settlements that give a charge's overage back when a grant usable at its time arrives after
+ * it (`settleOverage`, src/engine/subscription-credits.ts), effective at the charge's own time.
+ */
+export const overageTakenKinds = `('usage', 'overage_settlement')`;
+const countsAsOverageTaken = (kind: string): boolean => kind === 'usage' || kind === 'overage_settlement';
 /** The code of the span of `kind` that holds the usage transaction `t`. */
 const codeOfTxn = (kind: (typeof overageTotals)[number]): string => kind.code(`(t.effective_at / ${kind.spanMs}) * ${kind.spanMs}`);
 /** The columns of a `ledger_transactions` row that a transaction is read with (`postingAsTransaction`'s names). */
@@ -276,7 +283,7 @@ export class LedgerQueries {
           entryValues.push(txn.id, seq++, txn.customerId, entry.account, entry.amountMicro, accountIndexed(txn.kind, entry.account));
           if (entryTimes !== null) entryTimes.push(txnTime);
         }
-        if (entry.account === accounts.overage && txn.kind === 'usage') {
+        if (entry.account === accounts.overage && countsAsOverageTaken(txn.kind)) {
           overage ??= overageTotals.map(() => new Map());
           overageTotals.forEach((kind, i) => addOverage(overage![i]!, kind.spanMs, txn.customerId, txn.effectiveAtMs, -entry.amountMicro));
         }
@@ -534,7 +541,7 @@ export class LedgerQueries {
          SELECT customer_id, ${kind.code(kind.start)} AS code, credits AS stored, 0 AS summed FROM ${kind.table} ${filter}
          UNION ALL
          SELECT t.customer_id, ${codeOfTxn(kind)} AS code, 0 AS stored, -e.amount AS summed
-           FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id WHERE t.kind = 'usage' AND e.account = 'overage' ${txnFilter}
+           FROM ledger_transactions t JOIN ledger_entries e ON e.txn_id = t.id WHERE t.kind IN ${overageTakenKinds} AND e.account = 'overage' ${txnFilter}
          UNION ALL
          SELECT u.customer_id, ${codeOfPosting(kind)} AS code, 0 AS stored, -${entryAmount(d, 'x')} AS summed ${posted} AND ${entryAccount(d, 'x')} = 'overage'`).join('');
     const rows = await this.c.query(
@@ -581,9 +588,9 @@ export class LedgerQueries {
     // one's usage transaction by primary key (on PostgreSQL in a lateral subquery it cannot
     // flatten, as above, rather than a hash of every transaction).
     const overageEntries = this.c.dialect === 'postgres'
-      ? `ledger_entries e CROSS JOIN LATERAL (SELECT t.effective_at FROM ledger_transactions t WHERE t.id = e.txn_id AND t.kind = 'usage' OFFSET 0) t
+      ? `ledger_entries e CROSS JOIN LATERAL (SELECT t.effective_at FROM ledger_transactions t WHERE t.id = e.txn_id AND t.kind IN ${overageTakenKinds} OFFSET 0) t
           WHERE ${entries.sql} AND e.account = 'overage' AND ${indexedAccount('e')}`
-      : `ledger_entries e JOIN ledger_transactions t ON t.id = e.txn_id AND t.kind = 'usage' WHERE ${entries.sql} AND e.account = 'overage' AND ${indexedAccount('e')}`;
+      : `ledger_entries e JOIN ledger_transactions t ON t.id = e.txn_id AND t.kind IN ${overageTakenKinds} WHERE ${entries.sql} AND e.account = 'overage' AND ${indexedAccount('e')}`;
     // The range's postings on event rows (event-postings.ts), entry by entry, read once (the
     // range's events, `inCustomers`) and used twice, as the unindexed entries are.
     const d = this.c.dialect;

@@ -8,7 +8,7 @@ import { endOfTimeMs } from '../../core/time.ts';
 import { big, num, numOrNull, queryInChunks, strOrNull } from '../rows.ts';
 import { allCustomers, inCustomerRange, type CustomerRange } from './customer-range.ts';
 import { effectiveIndexedTxn, idTimeSql, idTimeWindowSql, idWindowSql, usageByIdTimeSql } from './usage-window.ts';
-import { indexedAccount as indexedEntry } from './ledger.ts';
+import { indexedAccount as indexedEntry, overageTakenKinds } from './ledger.ts';
 import { bound, inCustomers, ofCustomer, sqlPart, tailOfRange } from './customer-events.ts';
 import { entriesOf, entryAccount, entryAmount, onEventRow, postingEntries } from './event-postings.ts';
 
@@ -315,7 +315,7 @@ export class ReconciliationQueries {
       const onRows = `(SELECT COALESCE(SUM(${entryAmount(d, 'x')}), 0) FROM usage_events u ${postingEntries(d, 'u', 'x')}
           WHERE ${periodEvents} AND ${onEventRow('u')} AND ${idTimeWindowSql('u.position', 'u.timestamp', start, end)}
             AND ${entryAccount(d, 'x')} = 'overage' AND ${recorded('u.recorded_at')})`;
-      return `${inTables(`t.kind = 'usage' AND ${effectiveIndexedTxn('t')} AND t.effective_at >= ${start} AND t.effective_at < ${end}`)}
+      return `${inTables(`t.kind IN ${overageTakenKinds} AND ${effectiveIndexedTxn('t')} AND t.effective_at >= ${start} AND t.effective_at < ${end}`)}
           + ${inTables(usageByIdTimeSql('t', start, end))} + ${onRows}`;
     };
     // An ended subscription's closing correction still to come: due, and not overdue by the customer's clock.
