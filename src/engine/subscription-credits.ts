@@ -165,14 +165,18 @@ async function endOwnedByPredecessor(tx: StoreTx, sub: SubscriptionRecord): Prom
  * not frozen at that time, up to what each has left), one `overage_settlement` transaction
  * caused by the first grant that pays, effective at the usage's time, moving the credits from the
  * grants to `overage`. The overage totals invoices bill from count it (it is effective where the
- * usage is), so the period's invoice bills only what the grants could not pay.
+ * usage is), so the period's invoice bills only what the grants could not pay. An immediate plan
+ * change's prorated allowance, usable from the change's instant, so pays the overage of usage
+ * stamped from that instant on and charged before the change ran.
  *
- * Only the window [fromMs, toMs) of the new period, which no invoice has billed yet (the renewal
- * bills periods before it): overage of an earlier period is that period's, billed by the renewal's
- * own invoice. Overage with no subscription period behind it is left as it is. Other grants with
- * a past effective time do not settle overage: a grant the API issues is usable from the time it
- * names, and what usage charged before it existed is settled by the invoice the customer receives,
- * where overage stands for credits bought then at the plan's price. Returns the credits settled.
+ * Only the window [fromMs, toMs) of the new period (or of the period's rest after a change), which
+ * no invoice has billed yet (the renewal bills periods before it): overage of an earlier period is
+ * that period's, billed by the renewal's own invoice. Overage with no subscription period behind
+ * it is left as it is. Other grants
+ * with a past effective time do not settle overage: a grant the API issues is usable from the
+ * time it names, and what usage charged before it existed is settled by the invoice the customer
+ * receives, where overage stands for credits bought then at the plan's price. Returns the credits
+ * settled.
  */
 export async function settleOverage(
   tx: StoreTx, changes: Changes, sub: SubscriptionRecord, grants: readonly GrantRecord[], fromMs: number, toMs: number, nowMs: number,

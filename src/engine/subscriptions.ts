@@ -11,7 +11,7 @@ import { issueInvoice } from './invoices.ts';
 import { paidByNonRefundableBalance } from './credit-notes.ts';
 import { closingDueAtMs } from './close-subscription.ts';
 import { advancePeriod } from './renew-subscription.ts';
-import { enableOverageFor, grantAllowance, leftOf, overageLines, periodAllowances, postOverageInvoiced, revokeAllowance } from './subscription-credits.ts';
+import { enableOverageFor, grantAllowance, leftOf, overageLines, periodAllowances, postOverageInvoiced, revokeAllowance, settleOverage } from './subscription-credits.ts';
 import { refreshSignalsNow } from './funding.ts';
 
 export interface CreateSubscriptionInput {
@@ -173,7 +173,10 @@ export async function changeSubscription(engine: Engine, id: string, input: Chan
     const chargeLine = invoice.lines.find((l) => l.type === 'proration_charge')!;
     if (creditLine) revokeAllowance(changes, sub, allowances, credits, { type: 'subscription_change', id: creditLine.id }, { invoice: invoice.id, invoice_line: creditLine.id }, nowMs);
     await changes.flush(tx);
-    await grantAllowance(engine, tx, changes, customer, sub, grantMicro, sub.periodStartMs, sub.periodEndMs, invoice, chargeLine.id, nowMs);
+    const grant = await grantAllowance(engine, tx, changes, customer, sub, grantMicro, sub.periodStartMs, sub.periodEndMs, invoice, chargeLine.id, nowMs);
+    // Usage stamped from the change's instant on and charged to overage before it ran is paid by
+    // the new allowance, usable from that instant, as a renewal's grants pay their period's.
+    if (grant) await settleOverage(tx, changes, sub, [grant], nowMs, sub.periodEndMs, nowMs);
     await tx.billing.endOpenPhase(sub.id, nowMs);
     await tx.billing.insertPhase({ id: engine.ids.next('prc'), subscriptionId: sub.id, customerId: sub.customerId, planId: newPlan.id, startAtMs: nowMs, endAtMs: null, reason: 'change' });
     await tx.billing.markPlanSubscribed(newPlan.id);
@@ -185,7 +188,7 @@ export async function changeSubscription(engine: Engine, id: string, input: Chan
       subscription: sub.id, from_plan: oldPlan.id, to_plan: newPlan.id, timing: 'immediate', invoice: invoice.id,
       fraction: `${fraction.numerator}/${fraction.denominator}`, credits_revoked: credits.revokeMicro.toString(), credits_offset: credits.offsetMicro.toString(), credits_debt: credits.debtMicro.toString(),
     }, nowMs);
-    // The old allowance's unused share was revoked, the new one granted.
+    // The old allowance's unused share was revoked, the new one granted (and perhaps settled overage).
     await refreshSignalsNow(tx, changes, customer, nowMs);
     await changes.flush(tx);
     return ok(sub);
