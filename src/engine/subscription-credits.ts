@@ -171,12 +171,12 @@ async function endOwnedByPredecessor(tx: StoreTx, sub: SubscriptionRecord): Prom
  *
  * Only the window [fromMs, toMs) of the new period (or of the period's rest after a change), which
  * no invoice has billed yet (the renewal bills periods before it): overage of an earlier period is
- * that period's, billed by the renewal's own invoice. Overage with no subscription period behind
- * it is left as it is. Other grants
- * with a past effective time do not settle overage: a grant the API issues is usable from the
- * time it names, and what usage charged before it existed is settled by the invoice the customer
- * receives, where overage stands for credits bought then at the plan's price. Returns the credits
- * settled.
+ * that period's, billed by the renewal's own invoice, and the first millisecond of a subscription
+ * begun at the instant another ended within a period is the ended one's. Overage with no
+ * subscription period behind it is left as it is. Other grants with a past effective time do not
+ * settle overage: a grant the API issues is usable from the time it names, and what usage charged
+ * before it existed is settled by the invoice the customer receives, where overage stands for
+ * credits bought then at the plan's price. Returns the credits settled.
  */
 export async function settleOverage(
   tx: StoreTx, changes: Changes, sub: SubscriptionRecord, grants: readonly GrantRecord[], fromMs: number, toMs: number, nowMs: number,
@@ -185,6 +185,9 @@ export async function settleOverage(
   if (payers.length === 0) return 0n;
   // Nothing to settle unless the customer carries overage (one read of its balance, the usual case).
   if (await tx.ledger.balance(sub.customerId, accounts.overage) >= 0n) return 0n;
+  // The millisecond an earlier subscription ended on within a period is its own (its final invoice
+  // billed that millisecond's overage, its closing correction bills what comes later): none of it.
+  if (fromMs === sub.anchorAtMs && await endOwnedByPredecessor(tx, sub) === fromMs) fromMs += 1;
   const owed = await tx.billing.overageByTime(sub.customerId, fromMs, toMs);
   if (owed.length === 0) return 0n;
   // Settlements of this unit of work not written yet (another subscription's renewal of the customer).

@@ -61,6 +61,41 @@ describe.each(dialects)('subscribing again after a cancellation, on %s', (dialec
     expect(reconciliation.body.discrepancies).toEqual([]);
   });
 
+  it("leaves the overage of the instant a subscription was canceled to it when the one begun then settles what was charged before it", async () => {
+    const { api } = ctx;
+    const clock = await newClock(api, '2026-04-01T00:00:00Z');
+    const customer = await newCustomer(api, { clock, net_days: 365 });
+    const meter = await perUnitMeter(api);
+    const [planA, planB] = [await newPlan(api, '2'), await newPlan(api, '3')];
+    const a = await api.post('/v1/subscriptions', { customer: customer.id, plan: planA.code });
+    await advance(api, clock, '2026-04-10T00:00:00Z');
+    await use(api, customer.id, meter.type, 130);
+    await advance(api, clock, '2026-04-16T00:00:00Z');
+    // 20 credits at 00:00 and 10 stamped three minutes ahead, both charged to overage.
+    const charged = await ingest(api, [
+      { id: unique('ev'), customer: customer.id, type: meter.type, timestamp: '2026-04-16T00:00:00Z', properties: { n: 20 } },
+      { id: unique('ev'), customer: customer.id, type: meter.type, timestamp: '2026-04-16T00:03:00Z', properties: { n: 10 } },
+    ]);
+    expect(charged.map((r: any) => r.overage)).toEqual(['20', '10']);
+    // Canceled at 00:00, its final invoice bills the 30 of April 10 and the 20 of its end's millisecond.
+    expect((await api.post(`/v1/subscriptions/${a.body.id}/cancel`, { timing: 'immediate' })).status).toBe(200);
+    expect(await overageLinesOf(api, customer.id)).toEqual([{ invoice: 'final', subscription: a.body.id, quantity: '50', amount: 100 }]);
+    // Subscribed again at 00:00: its allowance of 100 pays the debt of 50 the cancellation left and
+    // the 10 stamped 00:03, not the 20 the final invoice billed (before, it paid those too: 20
+    // left, and 20 credits of overage given back that no invoice bills any more).
+    const b = await api.post('/v1/subscriptions', { customer: customer.id, plan: planB.code });
+    expect(b.status, JSON.stringify(b.body)).toBe(201);
+    const allowance = (await listAll(api, `/v1/grants?customer=${customer.id}`)).find((g: any) => g.source === 'plan_allowance' && g.effective_at === '2026-04-16T00:00:00Z' && g.subscription === b.body.id);
+    expect(allowance?.remaining).toBe('40');
+    expect((await balance(api, customer.id)).overage).toBe('0');
+    expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
+    await advance(api, clock, '2026-05-16T00:00:00Z');
+    await advance(api, clock, '2026-05-21T00:00:00.001Z');
+    expect(await overageLinesOf(api, customer.id)).toEqual([{ invoice: 'final', subscription: a.body.id, quantity: '50', amount: 100 }]);
+    expect((await balance(api, customer.id)).overage).toBe('0');
+    expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
+  });
+
   it('refuses a new subscription starting before the previous one ended, which would bill the same days twice', async () => {
     const { api } = ctx;
     const clock = await newClock(api, '2026-04-01T00:00:00Z');
