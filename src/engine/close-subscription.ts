@@ -3,7 +3,7 @@ import type { StoreTx } from '../store/store.ts';
 import type { Changes, Engine } from './context.ts';
 import type { DueWorkKind } from './due-work.ts';
 import { issueInvoice } from './invoices.ts';
-import { overageLines, postOverageInvoiced } from './subscription-credits.ts';
+import { overageLines, ownedAfterEnd, postOverageInvoiced } from './subscription-credits.ts';
 
 /**
  * The closing correction of an ended subscription (PRODUCT §5, §6). Usage stamped in its periods
@@ -18,13 +18,18 @@ import { overageLines, postOverageInvoiced } from './subscription-credits.ts';
 
 /**
  * When an ended subscription's closing correction falls due: the first instant at which no event
- * stamped in its periods can still be accepted. An event may be `pastToleranceMs` old, and the
- * last instant of a subscription canceled mid-period is its cancellation's own millisecond (its
- * final invoice bills usage up to it), hence the millisecond after. By the customer's clock, as
- * the end is. Null for a subscription that ended before its first period began: it has no usage.
+ * of its usage can still be accepted. An event may be `pastToleranceMs` old; a subscription that
+ * ended at its period's end owns usage before that end (its closing falls a millisecond later
+ * still), and one canceled mid-period up to its cancellation's own millisecond and the
+ * `futureToleranceMs` after it (`ownedAfterEnd`): before, its closing fell 35 days and a
+ * millisecond after the end, and overage stamped in those minutes could arrive after it. By the
+ * customer's clock, as the end is. Null for a subscription that ended before its first period
+ * began: it has no usage.
  */
 export function closingDueAtMs(engine: Engine, sub: SubscriptionRecord, endedAtMs: number): number | null {
-  return sub.periodIndex < 0 ? null : endedAtMs + engine.settings.pastToleranceMs + 1;
+  if (sub.periodIndex < 0) return null;
+  const ownedUntilMs = endedAtMs < sub.periodEndMs ? ownedAfterEnd(endedAtMs, engine.settings.futureToleranceMs) : endedAtMs + 1;
+  return ownedUntilMs + engine.settings.pastToleranceMs;
 }
 
 /**
@@ -40,7 +45,7 @@ export async function closeSubscription(
 ): Promise<InvoiceRecord | null> {
   const endedAtMs = sub.endedAtMs ?? atMs;
   const lookbackMs = Math.max(0, atMs - endedAtMs) + engine.settings.pastToleranceMs + 24 * 3600 * 1000;
-  const lines = await overageLines(tx, sub, atMs, lookbackMs);
+  const lines = await overageLines(tx, sub, atMs, lookbackMs, engine.settings.futureToleranceMs);
   if (lines.length === 0) return null;
   let periodStartMs = lines[0]!.periodStartMs;
   let periodEndMs = lines[0]!.periodEndMs;

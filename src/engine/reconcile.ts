@@ -78,7 +78,7 @@ export async function reconcile(engine: Engine, input: ReconcileInput = {}, opti
     { name: 'grants linked to invoices and periods', perCustomers: (tx, customers) => grantLinkProblems(tx, window, customers), firstCustomers: customersPerLightSliceFirst },
     {
       name: 'overage invoiced', firstCustomers: customersPerLightSliceFirst,
-      perCustomers: (tx, customers) => overageProblems(tx, window, engine.settings.pastToleranceMs, engine.clock.now(), customers),
+      perCustomers: (tx, customers) => overageProblems(tx, window, engine.settings.pastToleranceMs, engine.clock.now(), customers, engine.settings.futureToleranceMs),
     },
     { name: 'refund and chargeback claw-backs', whole: (tx) => clawBackProblemsIn(tx, window) },
     { name: 'customer money balances', perCustomers: (tx, customers) => customerBalanceProblems(tx, customers), firstCustomers: customersPerLightSliceFirst },
@@ -169,9 +169,9 @@ async function grantLinkProblems(tx: StoreTx, window: ReconcileWindow, customers
  * An ended subscription's next invoice is its closing correction, awaited until `nowMs` (the
  * clock of customers on no test clock) passes its due time by `closingSlackMs`.
  */
-async function overageProblems(tx: StoreTx, window: ReconcileWindow, lateWindowMs: number, nowMs: number, customers: CustomerRange): Promise<Discrepancy[]> {
+async function overageProblems(tx: StoreTx, window: ReconcileWindow, lateWindowMs: number, nowMs: number, customers: CustomerRange, aheadMs: number): Promise<Discrepancy[]> {
   // One after another: on PostgreSQL a snapshot is one connection, which runs one query at a time.
-  const periods = await tx.reconciliation.closedPeriods(window, lateWindowMs, { nowMs, slackMs: closingSlackMs }, customers);
+  const periods = await tx.reconciliation.closedPeriods(window, lateWindowMs, { nowMs, slackMs: closingSlackMs }, customers, aheadMs);
   const lines = await tx.reconciliation.overageLines(window, customers);
   const voided = await tx.reconciliation.voidOverage(window, customers);
   const awaited = await tx.reconciliation.overageAwaitingRebill(customers);

@@ -32,7 +32,7 @@ export async function advancePeriod(
   const lookbackMs = Math.max(0, atMs - sub.periodStartMs) + engine.settings.pastToleranceMs + 24 * 3600 * 1000;
 
   if (sub.periodIndex >= 0 && sub.cancelAtPeriodEnd) {
-    const lines = await overageLines(tx, sub, atMs, lookbackMs);
+    const lines = await overageLines(tx, sub, atMs, lookbackMs, engine.settings.futureToleranceMs);
     if (lines.length) {
       const invoice = await issueInvoice(engine, tx, changes, { customer, kind: 'final', subscriptionId: sub.id, planId: sub.planId, periodStartMs: sub.periodStartMs, periodEndMs: sub.periodEndMs, lines }, atMs);
       postOverageInvoiced(changes, invoice, atMs);
@@ -58,7 +58,7 @@ export async function advancePeriod(
   if (!claimed) return false;
 
   const lines: LineDraft[] = [{ ...feeLine(nextPlan, startMs, endMs), refs: { plan: nextPlan.id, subscription: sub.id } }];
-  if (sub.periodIndex >= 0) lines.push(...(await overageLines(tx, sub, atMs, lookbackMs)));
+  if (sub.periodIndex >= 0) lines.push(...(await overageLines(tx, sub, atMs, lookbackMs, engine.settings.futureToleranceMs)));
   const invoice = await issueInvoice(engine, tx, changes, {
     customer, kind: 'subscription', subscriptionId: sub.id, planId: nextPlan.id, periodStartMs: startMs, periodEndMs: endMs, lines,
   }, atMs);
@@ -98,7 +98,7 @@ export async function advancePeriod(
   }
   // Usage of the new period charged to overage before this renewal ran is paid by its grants.
   const payers = [grant, rollover].filter((g): g is GrantRecord => g !== null);
-  if (await settleOverage(tx, changes, sub, payers, startMs, endMs, atMs) > 0n) {
+  if (await settleOverage(tx, changes, sub, payers, startMs, endMs, atMs, engine.settings.futureToleranceMs) > 0n) {
     await changes.flush(tx);
     const balance = await balanceOf(tx, customer, atMs);
     await refreshSignals(tx, changes, customer, balance.availableMicro, atMs);

@@ -98,8 +98,15 @@ export async function grantAllowance(
  * what usage pushed into overage in that window, less what earlier invoices already billed for it.
  * Late events (up to 35 days old) so land on a later invoice as a line that references their own
  * window. A window is keyed by its start, which never moves once the phase has begun.
+ *
+ * A subscription that ended mid-period (`sub.endedAtMs`, or `endingAtMs` for the cancellation
+ * being made) also owns the usage stamped up to `aheadMs` (how far ahead of the customer's clock
+ * an event may be stamped) after its end's millisecond (`ownedAfterEnd`): usage stamped there may
+ * have been charged while it ran, and no other subscription bills it.
  */
-export async function overageLines(tx: StoreTx, sub: SubscriptionRecord, upToMs: number, lookbackMs: number): Promise<LineDraft[]> {
+export async function overageLines(
+  tx: StoreTx, sub: SubscriptionRecord, upToMs: number, lookbackMs: number, aheadMs: number, endingAtMs: number | null = null,
+): Promise<LineDraft[]> {
   const lines: LineDraft[] = [];
   const phases = await tx.billing.phases([sub.id]);
   const plans = await tx.billing.plansById(phases.map((p) => p.planId));
@@ -114,22 +121,25 @@ export async function overageLines(tx: StoreTx, sub: SubscriptionRecord, upToMs:
   const periods = (await tx.billing.periods(sub.id)).filter((p) => p.periodStartMs < upToMs && p.periodEndMs > fromMs);
   // In timeline order (start, then id): the last phase is the one the subscription's end cut.
   const lastPhase = phases[phases.length - 1];
-  // Read once, and only for a window that starts where the subscription starts.
-  let ownedBefore: number | null | undefined;
+  const endedAtMs = sub.endedAtMs ?? endingAtMs;
+  // Read once, and only for a window that starts where an ended subscription's usage may reach.
+  let ownedUntil: number | null | undefined;
   for (const period of periods) {
     for (const phase of pricedPhases) {
       const startMs = Math.max(phase.startAtMs, period.periodStartMs);
       const endMs = Math.min(phase.endAtMs ?? period.periodEndMs, period.periodEndMs);
-      if (startMs === sub.anchorAtMs && ownedBefore === undefined) ownedBefore = await endOwnedByPredecessor(tx, sub);
-      // The window keeps its start as its key; its usage starts a millisecond later where that
-      // millisecond is an ended subscription's (`endOwnedByPredecessor`).
-      const usageStartMs = startMs === ownedBefore ? startMs + 1 : startMs;
+      if (startMs < sub.anchorAtMs + 1 + aheadMs && ownedUntil === undefined) ownedUntil = await usageOwnedByPredecessorUntil(tx, sub, aheadMs);
+      // The window keeps its start as its key; its usage starts later where those instants are an
+      // ended subscription's (`usageOwnedByPredecessorUntil`).
+      const usageStartMs = ownedUntil != null && ownedUntil > startMs ? ownedUntil : startMs;
       // A subscription that ended mid-period owns the usage of its end's own millisecond (its final
-      // invoice billed up to it), so the window its end cut counts that millisecond too: that of
-      // the last phase alone. A phase that began and ended at that same millisecond (a plan changed
-      // and the subscription canceled at once) owns none of it, or its line would bill that
-      // millisecond's usage a second time.
-      const usageEndMs = sub.endedAtMs !== null && phase === lastPhase && phase.endAtMs === sub.endedAtMs && endMs < period.periodEndMs ? endMs + 1 : endMs;
+      // invoice billed up to it) and what follows it within `aheadMs` (`ownedAfterEnd`), so the
+      // window its end cut counts them too: that of the last phase alone. A phase that began and
+      // ended at that same millisecond (a plan changed and the subscription canceled at once) owns
+      // none of it, or its line would bill that usage a second time.
+      const cut = endedAtMs !== null && phase === lastPhase && (phase.endAtMs ?? endedAtMs) === endedAtMs
+        && endedAtMs >= period.periodStartMs && endedAtMs < period.periodEndMs;
+      const usageEndMs = cut ? ownedAfterEnd(endedAtMs, aheadMs) : endMs;
       if (usageEndMs <= usageStartMs || usageStartMs >= upToMs) continue;
       const consumed = await tx.billing.overageConsumed(sub.customerId, usageStartMs, Math.min(usageEndMs, upToMs));
       const billed = await tx.billing.overageBilled(sub.id, startMs);
@@ -142,18 +152,35 @@ export async function overageLines(tx: StoreTx, sub: SubscriptionRecord, upToMs:
 }
 
 /**
- * The instant this subscription began when an earlier subscription of the customer ended at that
- * very instant within a period (canceled at once, or by dunning), else null. An ended
- * subscription owns the usage of its end's millisecond (its final invoice billed up to it, and its
- * closing correction bills what arrives for it later), so the new one's usage starts a millisecond
- * later: a customer who resubscribed at the instant of a cancellation is billed that millisecond's
- * overage once. A subscription that ended at its period's end, or before it began, owns none of
- * that instant.
+ * The first instant whose usage is no longer owned by a subscription that ended mid-period at
+ * `endedAtMs` (canceled at once, or by dunning): it owns its end's millisecond (its final invoice
+ * bills up to it) and the `aheadMs` after it, where usage stamped ahead of the customer's clock
+ * (PRODUCT §5) may have been charged to overage while it still ran. Its final invoice bills what
+ * was charged there before the cancellation, and its closing correction what came after, at its
+ * plan's price: before, overage stamped 00:03 and charged before a cancellation at 00:00 was
+ * billed by no invoice.
  */
-async function endOwnedByPredecessor(tx: StoreTx, sub: SubscriptionRecord): Promise<number | null> {
+export function ownedAfterEnd(endedAtMs: number, aheadMs: number): number {
+  return endedAtMs + 1 + aheadMs;
+}
+
+/**
+ * When an earlier subscription of the customer ended mid-period at or shortly before this one
+ * began, so that it owns the usage of this one's first instants (`ownedAfterEnd`): the first
+ * instant this one owns; else null. A customer who resubscribed at the instant of a cancellation
+ * (or within `aheadMs` of it) is billed that usage's overage once, by the ended subscription, and
+ * the new one's first renewal does not settle it. A subscription that ended at its period's end,
+ * or before it began, owns no instant after its end.
+ */
+export async function usageOwnedByPredecessorUntil(tx: StoreTx, sub: SubscriptionRecord, aheadMs: number): Promise<number | null> {
   const subs = await tx.billing.subscriptionsOf([sub.customerId]);
-  const owned = subs.some((s) => s.id !== sub.id && s.periodIndex >= 0 && s.endedAtMs === sub.anchorAtMs && s.endedAtMs < s.periodEndMs);
-  return owned ? sub.anchorAtMs : null;
+  let until: number | null = null;
+  for (const s of subs) {
+    if (s.id === sub.id || s.periodIndex < 0 || s.endedAtMs === null || s.endedAtMs >= s.periodEndMs || s.endedAtMs > sub.anchorAtMs) continue;
+    const owned = ownedAfterEnd(s.endedAtMs, aheadMs);
+    if (owned > sub.anchorAtMs && (until === null || owned > until)) until = owned;
+  }
+  return until;
 }
 
 /**
@@ -171,23 +198,27 @@ async function endOwnedByPredecessor(tx: StoreTx, sub: SubscriptionRecord): Prom
  *
  * Only the window [fromMs, toMs) of the new period (or of the period's rest after a change), which
  * no invoice has billed yet (the renewal bills periods before it): overage of an earlier period is
- * that period's, billed by the renewal's own invoice, and the first millisecond of a subscription
- * begun at the instant another ended within a period is the ended one's. Overage with no
+ * that period's, billed by the renewal's own invoice, and the first instants of a subscription
+ * begun at or just after the instant another ended within a period are the ended one's
+ * (`usageOwnedByPredecessorUntil`, `aheadMs` the future tolerance). Overage with no
  * subscription period behind it is left as it is. Other grants with a past effective time do not
  * settle overage: a grant the API issues is usable from the time it names, and what usage charged
  * before it existed is settled by the invoice the customer receives, where overage stands for
  * credits bought then at the plan's price. Returns the credits settled.
  */
 export async function settleOverage(
-  tx: StoreTx, changes: Changes, sub: SubscriptionRecord, grants: readonly GrantRecord[], fromMs: number, toMs: number, nowMs: number,
+  tx: StoreTx, changes: Changes, sub: SubscriptionRecord, grants: readonly GrantRecord[], fromMs: number, toMs: number, nowMs: number, aheadMs: number,
 ): Promise<bigint> {
   const payers = grants.filter((g) => g.status === 'active' && g.remainingMicro > 0n);
   if (payers.length === 0) return 0n;
   // Nothing to settle unless the customer carries overage (one read of its balance, the usual case).
   if (await tx.ledger.balance(sub.customerId, accounts.overage) >= 0n) return 0n;
-  // The millisecond an earlier subscription ended on within a period is its own (its final invoice
-  // billed that millisecond's overage, its closing correction bills what comes later): none of it.
-  if (fromMs === sub.anchorAtMs && await endOwnedByPredecessor(tx, sub) === fromMs) fromMs += 1;
+  // The first instants an earlier subscription that ended within a period owns are its own (its
+  // final invoice billed their overage, its closing correction bills what comes later): none of it.
+  if (fromMs < sub.anchorAtMs + 1 + aheadMs) {
+    const ownedUntil = await usageOwnedByPredecessorUntil(tx, sub, aheadMs);
+    if (ownedUntil !== null && ownedUntil > fromMs) fromMs = ownedUntil;
+  }
   const owed = await tx.billing.overageByTime(sub.customerId, fromMs, toMs);
   if (owed.length === 0) return 0n;
   // Settlements of this unit of work not written yet (another subscription's renewal of the customer).

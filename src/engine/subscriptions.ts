@@ -11,7 +11,7 @@ import { issueInvoice } from './invoices.ts';
 import { paidByNonRefundableBalance } from './credit-notes.ts';
 import { closingDueAtMs } from './close-subscription.ts';
 import { advancePeriod } from './renew-subscription.ts';
-import { enableOverageFor, grantAllowance, leftOf, overageLines, periodAllowances, postOverageInvoiced, revokeAllowance, settleOverage } from './subscription-credits.ts';
+import { enableOverageFor, grantAllowance, leftOf, overageLines, ownedAfterEnd, periodAllowances, postOverageInvoiced, revokeAllowance, settleOverage } from './subscription-credits.ts';
 import { refreshSignalsNow } from './funding.ts';
 
 export interface CreateSubscriptionInput {
@@ -176,7 +176,7 @@ export async function changeSubscription(engine: Engine, id: string, input: Chan
     const grant = await grantAllowance(engine, tx, changes, customer, sub, grantMicro, sub.periodStartMs, sub.periodEndMs, invoice, chargeLine.id, nowMs);
     // Usage stamped from the change's instant on and charged to overage before it ran is paid by
     // the new allowance, usable from that instant, as a renewal's grants pay their period's.
-    if (grant) await settleOverage(tx, changes, sub, [grant], nowMs, sub.periodEndMs, nowMs);
+    if (grant) await settleOverage(tx, changes, sub, [grant], nowMs, sub.periodEndMs, nowMs, engine.settings.futureToleranceMs);
     await tx.billing.endOpenPhase(sub.id, nowMs);
     await tx.billing.insertPhase({ id: engine.ids.next('prc'), subscriptionId: sub.id, customerId: sub.customerId, planId: newPlan.id, startAtMs: nowMs, endAtMs: null, reason: 'change' });
     await tx.billing.markPlanSubscribed(newPlan.id);
@@ -227,7 +227,8 @@ export async function cancelSubscription(engine: Engine, id: string, input: { ti
       const kept = fee?.kept ?? whole;
       const lines = [
         ...prorationLines(credited, null, fraction, nowMs, sub.periodEndMs, kept).map(withFeeRefs(sub.id, fee)),
-        ...(await overageLines(tx, sub, nowMs + 1, lookbackMs)),
+        // Up to what the subscription owns after its end (`ownedAfterEnd`): usage stamped ahead of the clock, charged before now.
+        ...(await overageLines(tx, sub, ownedAfterEnd(nowMs, engine.settings.futureToleranceMs), lookbackMs, engine.settings.futureToleranceMs, nowMs)),
       ];
       const invoice = await issueInvoice(engine, tx, changes, {
         customer, kind: 'final', subscriptionId: sub.id, planId: plan.id, periodStartMs: sub.periodStartMs, periodEndMs: nowMs, lines,

@@ -221,7 +221,7 @@ describe.each(dialects)('overage billed wrong, with late usage about, on %s', (d
     await c.use(12, '2025-01-20T00:00:00Z');
     // Before the closing correction: "Period 0 of subscription … consumed 42 credits of overage but its overage lines bill 30."
     expect(await problemsOf(engine, c.sub.id)).toEqual([]);
-    // 35 days and a millisecond after the cancellation no event of the subscription can arrive:
+    // 35 days after the five minutes it owns after the cancellation no event of the subscription can arrive:
     // the correction bills the 12 on a line that references January, and all of it is due.
     await c.advance('2025-03-18T00:00:00Z');
     const correction = (await invoicesOf(engine, c.customer.id)).find((i) => i.kind === 'correction')!;

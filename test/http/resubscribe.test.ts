@@ -43,10 +43,10 @@ describe.each(dialects)('subscribing again after a cancellation, on %s', (dialec
     const [charged] = await ingest(api, [{ id: unique('ev'), customer: customer.id, type: meter.type, timestamp: '2026-04-16T00:00:00Z', properties: { n: 250 } }]);
     expect(charged).toMatchObject({ status: 'accepted', credits: '250', overage: '200' });
 
-    // The new subscription's first renewal, then the ended one's closing correction (35 days and a
-    // millisecond after its end), then the new one's next renewals, which look back into its first period.
+    // The new subscription's first renewal, then the ended one's closing correction (35 days after
+    // the five minutes it owns after its end), then the new one's next renewals, which look back into its first period.
     await advance(api, clock, '2026-05-16T00:00:00Z');
-    await advance(api, clock, '2026-05-21T00:00:00.001Z');
+    await advance(api, clock, '2026-05-21T00:05:00.001Z');
     await advance(api, clock, '2026-06-16T00:00:00Z');
     await advance(api, clock, '2026-07-16T00:00:00Z');
     // The ended subscription owns its end's millisecond: its final invoice bills 30 credits at 2,
@@ -61,7 +61,7 @@ describe.each(dialects)('subscribing again after a cancellation, on %s', (dialec
     expect(reconciliation.body.discrepancies).toEqual([]);
   });
 
-  it("leaves the overage of the instant a subscription was canceled to it when the one begun then settles what was charged before it", async () => {
+  it("leaves the overage of the instant a subscription was canceled and of the five minutes after it to it, which the one begun then does not settle", async () => {
     const { api } = ctx;
     const clock = await newClock(api, '2026-04-01T00:00:00Z');
     const customer = await newCustomer(api, { clock, net_days: 365 });
@@ -77,21 +77,22 @@ describe.each(dialects)('subscribing again after a cancellation, on %s', (dialec
       { id: unique('ev'), customer: customer.id, type: meter.type, timestamp: '2026-04-16T00:03:00Z', properties: { n: 10 } },
     ]);
     expect(charged.map((r: any) => r.overage)).toEqual(['20', '10']);
-    // Canceled at 00:00, its final invoice bills the 30 of April 10 and the 20 of its end's millisecond.
+    // Canceled at 00:00, its final invoice bills the 30 of April 10, the 20 of its end's millisecond
+    // and the 10 stamped 00:03, in the five minutes after its end that it owns.
     expect((await api.post(`/v1/subscriptions/${a.body.id}/cancel`, { timing: 'immediate' })).status).toBe(200);
-    expect(await overageLinesOf(api, customer.id)).toEqual([{ invoice: 'final', subscription: a.body.id, quantity: '50', amount: 100 }]);
-    // Subscribed again at 00:00: its allowance of 100 pays the debt of 50 the cancellation left and
-    // the 10 stamped 00:03, not the 20 the final invoice billed (before, it paid those too: 20
-    // left, and 20 credits of overage given back that no invoice bills any more).
+    expect(await overageLinesOf(api, customer.id)).toEqual([{ invoice: 'final', subscription: a.body.id, quantity: '60', amount: 120 }]);
+    // Subscribed again at 00:00: its allowance of 100 pays the debt of 50 the cancellation left,
+    // not the 30 the final invoice billed (before, it paid those too: 20 left, and 20 credits of
+    // overage given back that no invoice bills any more).
     const b = await api.post('/v1/subscriptions', { customer: customer.id, plan: planB.code });
     expect(b.status, JSON.stringify(b.body)).toBe(201);
     const allowance = (await listAll(api, `/v1/grants?customer=${customer.id}`)).find((g: any) => g.source === 'plan_allowance' && g.effective_at === '2026-04-16T00:00:00Z' && g.subscription === b.body.id);
-    expect(allowance?.remaining).toBe('40');
+    expect(allowance?.remaining).toBe('50');
     expect((await balance(api, customer.id)).overage).toBe('0');
     expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
     await advance(api, clock, '2026-05-16T00:00:00Z');
-    await advance(api, clock, '2026-05-21T00:00:00.001Z');
-    expect(await overageLinesOf(api, customer.id)).toEqual([{ invoice: 'final', subscription: a.body.id, quantity: '50', amount: 100 }]);
+    await advance(api, clock, '2026-05-21T00:05:00.001Z');
+    expect(await overageLinesOf(api, customer.id)).toEqual([{ invoice: 'final', subscription: a.body.id, quantity: '60', amount: 120 }]);
     expect((await balance(api, customer.id)).overage).toBe('0');
     expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
   });

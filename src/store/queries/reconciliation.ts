@@ -299,12 +299,13 @@ export class ReconciliationQueries {
    * correction ran, or is that late, or without `closing`, every charge is due.
    */
   async closedPeriods(
-    w: ReconcileWindow, lateWindowMs = 0, closing: { nowMs: number; slackMs: number } | null = null, customers: CustomerRange = allCustomers,
+    w: ReconcileWindow, lateWindowMs = 0, closing: { nowMs: number; slackMs: number } | null = null, customers: CustomerRange = allCustomers, aheadMs = 0,
   ): Promise<ClosedPeriod[]> {
     const d = this.c.dialect;
     const range = inCustomerRange('s.customer_id', customers);
-    const end = `CASE WHEN q.ended_at IS NOT NULL AND q.ended_at + 1 < q.period_end THEN q.ended_at + 1 ELSE q.period_end END`;
-    // A subscription begun at the instant an earlier one ended mid-period: that millisecond's usage is the ended one's.
+    // A subscription that ended mid-period owns its end's millisecond and the `aheadMs` after it
+    // (`ownedAfterEnd`, subscription-credits.ts); one begun then owns its usage from there on.
+    const end = 'q.usage_end';
     const start = 'q.usage_start';
     const ids = idWindowSql(start, end);
     const periodEvents = ofCustomer(d, 'u', sqlPart('q.customer_id'), { from: sqlPart(ids.from), to: sqlPart(ids.to) }).sql;
@@ -331,8 +332,10 @@ export class ReconciliationQueries {
             WHEN q.latest_status = 'void' THEN ${overage((stamp) => `${stamp} = ${idTimeSql(d, 'q.billed_by', 'inv')}`)}
             ELSE ${overage((stamp) => `${stamp} = q.invoiced_at`)} END AS tied
         FROM (SELECT p.subscription_id, p.customer_id, p.period_index, p.period_start, p.period_end, s.ended_at,
-            CASE WHEN p.period_start = s.anchor_at AND EXISTS (SELECT 1 FROM subscriptions o WHERE o.customer_id = s.customer_id
-                AND o.id <> s.id AND o.period_index >= 0 AND o.ended_at = s.anchor_at AND o.ended_at < o.period_end) THEN p.period_start + 1 ELSE p.period_start END AS usage_start,
+            CASE WHEN s.ended_at IS NOT NULL AND s.ended_at >= p.period_start AND s.ended_at < p.period_end THEN s.ended_at + 1 + ? ELSE p.period_end END AS usage_end,
+            CASE WHEN p.period_start = s.anchor_at THEN COALESCE((SELECT MAX(o.ended_at) + 1 + ? FROM subscriptions o WHERE o.customer_id = s.customer_id
+                AND o.id <> s.id AND o.period_index >= 0 AND o.ended_at <= s.anchor_at AND o.ended_at + 1 + ? > s.anchor_at AND o.ended_at < o.period_end), p.period_start)
+              ELSE p.period_start END AS usage_start,
             i.id AS latest_invoice, i.status AS latest_status, ${idTimeSql(d, 'i.id', 'inv')} AS invoiced_at,
             CASE WHEN i.status = 'void' THEN (SELECT MAX(f.id) FROM invoices f JOIN invoice_lines fl ON fl.invoice_id = f.id
                 WHERE f.subscription_id = s.id AND f.status <> 'void' AND f.id < i.id AND fl.type = 'overage'
@@ -344,7 +347,7 @@ export class ReconciliationQueries {
             AND i.created_at < p.period_end + ?
           WHERE ${range.sql} AND p.period_end > ? AND p.period_start < ? AND (p.period_index < s.period_index OR s.status = 'canceled')) q
         ORDER BY q.subscription_id, q.period_index`,
-      [...closingParams, lateWindowMs, ...range.params, w.fromMs, w.toMs],
+      [aheadMs, aheadMs, aheadMs, ...closingParams, lateWindowMs, ...range.params, w.fromMs, w.toMs],
     );
     return rows.map((r) => ({
       subscriptionId: r.subscription_id as string, customerId: r.customer_id as string, periodIndex: num(r.period_index),
