@@ -18,18 +18,16 @@ import { overageLines, ownedAfterEnd, postOverageInvoiced } from './subscription
 
 /**
  * When an ended subscription's closing correction falls due: the first instant at which no event
- * of its usage can still be accepted. An event may be `pastToleranceMs` old; a subscription that
- * ended at its period's end owns usage before that end (its closing falls a millisecond later
- * still), and one canceled mid-period up to its cancellation's own millisecond and the
- * `futureToleranceMs` after it (`ownedAfterEnd`): before, its closing fell 35 days and a
- * millisecond after the end, and overage stamped in those minutes could arrive after it. By the
+ * of its usage can still be accepted. An event may be `pastToleranceMs` old, and an ended
+ * subscription owns usage up to its end's own millisecond and the `futureToleranceMs` after it
+ * (`ownedAfterEnd`): before, its closing fell 35 days and a millisecond after the end, and
+ * overage stamped in those minutes could arrive after it. By the
  * customer's clock, as the end is. Null for a subscription that ended before its first period
  * began: it has no usage.
  */
 export function closingDueAtMs(engine: Engine, sub: SubscriptionRecord, endedAtMs: number): number | null {
   if (sub.periodIndex < 0) return null;
-  const ownedUntilMs = endedAtMs < sub.periodEndMs ? ownedAfterEnd(endedAtMs, engine.settings.futureToleranceMs) : endedAtMs + 1;
-  return ownedUntilMs + engine.settings.pastToleranceMs;
+  return ownedAfterEnd(endedAtMs, engine.settings.futureToleranceMs) + engine.settings.pastToleranceMs;
 }
 
 /**

@@ -8,7 +8,7 @@ import type { DueWorkKind } from './due-work.ts';
 import { issueGrant } from './grants.ts';
 import { issueInvoice } from './invoices.ts';
 import { closingDueAtMs } from './close-subscription.ts';
-import { allowanceSource, enableOverageFor, grantAllowance, leftOf, overageLines, periodAllowances, postOverageInvoiced, settleOverage, takeFrom } from './subscription-credits.ts';
+import { allowanceSource, enableOverageFor, grantAllowance, leftOf, overageLines, ownedAfterEnd, periodAllowances, postOverageInvoiced, settleOverage, takeFrom } from './subscription-credits.ts';
 import { balanceOf } from './balance.ts';
 import { refreshSignals } from './funding.ts';
 
@@ -32,7 +32,8 @@ export async function advancePeriod(
   const lookbackMs = Math.max(0, atMs - sub.periodStartMs) + engine.settings.pastToleranceMs + 24 * 3600 * 1000;
 
   if (sub.periodIndex >= 0 && sub.cancelAtPeriodEnd) {
-    const lines = await overageLines(tx, sub, atMs, lookbackMs, engine.settings.futureToleranceMs);
+    // Up to what the subscription owns after its end (`ownedAfterEnd`): usage stamped ahead of the clock, charged before now.
+    const lines = await overageLines(tx, sub, ownedAfterEnd(sub.periodEndMs, engine.settings.futureToleranceMs), lookbackMs, engine.settings.futureToleranceMs, sub.periodEndMs);
     if (lines.length) {
       const invoice = await issueInvoice(engine, tx, changes, { customer, kind: 'final', subscriptionId: sub.id, planId: sub.planId, periodStartMs: sub.periodStartMs, periodEndMs: sub.periodEndMs, lines }, atMs);
       postOverageInvoiced(changes, invoice, atMs);

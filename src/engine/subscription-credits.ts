@@ -99,8 +99,8 @@ export async function grantAllowance(
  * Late events (up to 35 days old) so land on a later invoice as a line that references their own
  * window. A window is keyed by its start, which never moves once the phase has begun.
  *
- * A subscription that ended mid-period (`sub.endedAtMs`, or `endingAtMs` for the cancellation
- * being made) also owns the usage stamped up to `aheadMs` (how far ahead of the customer's clock
+ * A subscription that ended within or at the end of a period (`sub.endedAtMs`, or `endingAtMs`
+ * for the cancellation being made) also owns the usage stamped up to `aheadMs` (how far ahead of the customer's clock
  * an event may be stamped) after its end's millisecond (`ownedAfterEnd`): usage stamped there may
  * have been charged while it ran, and no other subscription bills it.
  */
@@ -132,13 +132,13 @@ export async function overageLines(
       // The window keeps its start as its key; its usage starts later where those instants are an
       // ended subscription's (`usageOwnedByPredecessorUntil`).
       const usageStartMs = ownedUntil != null && ownedUntil > startMs ? ownedUntil : startMs;
-      // A subscription that ended mid-period owns the usage of its end's own millisecond (its final
-      // invoice billed up to it) and what follows it within `aheadMs` (`ownedAfterEnd`), so the
+      // An ended subscription owns the usage of its end's own millisecond (its final invoice billed
+      // up to it) and what follows it within `aheadMs` (`ownedAfterEnd`), so the
       // window its end cut counts them too: that of the last phase alone. A phase that began and
       // ended at that same millisecond (a plan changed and the subscription canceled at once) owns
       // none of it, or its line would bill that usage a second time.
       const cut = endedAtMs !== null && phase === lastPhase && (phase.endAtMs ?? endedAtMs) === endedAtMs
-        && endedAtMs >= period.periodStartMs && endedAtMs < period.periodEndMs;
+        && endedAtMs >= period.periodStartMs && endedAtMs <= period.periodEndMs;
       const usageEndMs = cut ? ownedAfterEnd(endedAtMs, aheadMs) : endMs;
       if (usageEndMs <= usageStartMs || usageStartMs >= upToMs) continue;
       const consumed = await tx.billing.overageConsumed(sub.customerId, usageStartMs, Math.min(usageEndMs, upToMs));
@@ -152,31 +152,31 @@ export async function overageLines(
 }
 
 /**
- * The first instant whose usage is no longer owned by a subscription that ended mid-period at
- * `endedAtMs` (canceled at once, or by dunning): it owns its end's millisecond (its final invoice
- * bills up to it) and the `aheadMs` after it, where usage stamped ahead of the customer's clock
- * (PRODUCT §5) may have been charged to overage while it still ran. Its final invoice bills what
- * was charged there before the cancellation, and its closing correction what came after, at its
- * plan's price: before, overage stamped 00:03 and charged before a cancellation at 00:00 was
- * billed by no invoice.
+ * The first instant whose usage is no longer owned by a subscription that ended at `endedAtMs`
+ * (canceled at once, by dunning, or at its period's end): it owns its end's millisecond and the
+ * `aheadMs` after it, where usage stamped ahead of the customer's clock (PRODUCT §5) may have
+ * been charged to overage while it still ran. Its final invoice bills what was charged there
+ * before it ended, and its closing correction what came after, at its plan's price: before,
+ * overage stamped 00:03 and charged before a cancellation at 00:00 (or before the renewal that
+ * ended a period at 00:00) was billed by no invoice.
  */
 export function ownedAfterEnd(endedAtMs: number, aheadMs: number): number {
   return endedAtMs + 1 + aheadMs;
 }
 
 /**
- * When an earlier subscription of the customer ended mid-period at or shortly before this one
- * began, so that it owns the usage of this one's first instants (`ownedAfterEnd`): the first
+ * When an earlier subscription of the customer ended (within or at the end of a period) at or
+ * shortly before this one began, so that it owns the usage of this one's first instants (`ownedAfterEnd`): the first
  * instant this one owns; else null. A customer who resubscribed at the instant of a cancellation
  * (or within `aheadMs` of it) is billed that usage's overage once, by the ended subscription, and
- * the new one's first renewal does not settle it. A subscription that ended at its period's end,
- * or before it began, owns no instant after its end.
+ * the new one's first renewal does not settle it. A subscription that ended before it began owns
+ * no instant after its end.
  */
 export async function usageOwnedByPredecessorUntil(tx: StoreTx, sub: SubscriptionRecord, aheadMs: number): Promise<number | null> {
   const subs = await tx.billing.subscriptionsOf([sub.customerId]);
   let until: number | null = null;
   for (const s of subs) {
-    if (s.id === sub.id || s.periodIndex < 0 || s.endedAtMs === null || s.endedAtMs >= s.periodEndMs || s.endedAtMs > sub.anchorAtMs) continue;
+    if (s.id === sub.id || s.periodIndex < 0 || s.endedAtMs === null || s.endedAtMs > s.periodEndMs || s.endedAtMs > sub.anchorAtMs) continue;
     const owned = ownedAfterEnd(s.endedAtMs, aheadMs);
     if (owned > sub.anchorAtMs && (until === null || owned > until)) until = owned;
   }

@@ -134,12 +134,12 @@ describe.each(dialects)('the closing correction of an ended subscription, on %s'
     await c.advance('2025-02-10T00:00:00Z');
     await c.use(7, '2025-01-25T00:00:00Z');
     expect(await problemsOf(engine, c.sub.id)).toEqual([]);
-    await c.advance('2025-03-08T00:00:00.000Z');
+    await c.advance('2025-03-08T00:05:00.000Z');
     expect(await correctionsOf(engine, c.customer.id)).toEqual([]);
     await c.advance('2025-03-09T00:00:00Z');
     const corrections = await correctionsOf(engine, c.customer.id);
     expect(corrections.map(linesOf)).toEqual([[['overage', '7', '5', 35n, '2025-01-01T00:00:00.000Z', '2025-02-01T00:00:00.000Z']]]);
-    expect(corrections[0]!.createdAtMs).toBe(Date.parse('2025-03-08T00:00:00.001Z'));
+    expect(corrections[0]!.createdAtMs).toBe(Date.parse('2025-03-08T00:05:00.001Z'));
     expect(await overageOf(engine, c.customer.id)).toBe('0');
     expect(await problemsOf(engine, c.sub.id)).toEqual([]);
   });

@@ -5,10 +5,10 @@ import { advance, balance, ingest, listAll, newClock, newCustomer, perUnitMeter,
 
 /**
  * Usage may be stamped up to five minutes ahead of the customer's clock (PRODUCT §5). Charged to
- * overage under a subscription that is then canceled at once, its overage is billed by that
- * subscription, at its plan's price, once, whether or not the customer subscribes again.
+ * overage under a subscription that then ends (canceled at once, or at its period's end), its
+ * overage is billed by that subscription, at its plan's price, once, whether or not the customer subscribes again.
  */
-describe.each(dialects)('overage stamped ahead of an immediate cancellation, on %s', (dialect) => {
+describe.each(dialects)('overage stamped ahead of a subscription\'s end, on %s', (dialect) => {
   const ctx = useServer(dialect);
 
   async function newPlan(api: Api, overageUnit: string): Promise<any> {
@@ -93,5 +93,29 @@ describe.each(dialects)('overage stamped ahead of an immediate cancellation, on 
       { invoice: 'correction', subscription: sub.id, quantity: '20', amount: 40 },
     ]);
     expect((await balance(api, customer.id)).overage).toBe('10');
+  });
+
+  it('bills the overage stamped ahead of a cancellation at period end on its final invoice', async () => {
+    const { api } = ctx;
+    const clock = await newClock(api, '2026-04-01T00:00:00Z');
+    const customer = await newCustomer(api, { clock, net_days: 365 });
+    const meter = await perUnitMeter(api);
+    const plan = await newPlan(api, '2');
+    const sub = await api.post('/v1/subscriptions', { customer: customer.id, plan: plan.code });
+    await advance(api, clock, '2026-04-10T00:00:00Z');
+    expect(await use(api, customer.id, meter.type, 130)).toMatchObject({ overage: '30' });
+    expect((await api.post(`/v1/subscriptions/${sub.body.id}/cancel`, { timing: 'period_end' })).status).toBe(200);
+    // At 23:59 on April 30, 30 credits stamped 00:03 on May 1, after the period (and the subscription) ends.
+    await advance(api, clock, '2026-04-30T23:59:00Z');
+    const [ahead] = await ingest(api, [{ id: unique('ev'), customer: customer.id, type: meter.type, timestamp: '2026-05-01T00:03:00Z', properties: { n: 30 } }]);
+    expect(ahead).toMatchObject({ status: 'accepted', overage: '30' });
+    // The renewal that ends it bills 60 at 2 on the final invoice. Before, it billed 30, and the
+    // other 30 stayed in `overage`, billed by nothing, with reconciliation silent.
+    await advance(api, clock, '2026-05-01T00:00:00Z');
+    expect(await overageLinesOf(api, customer.id)).toEqual([{ invoice: 'final', subscription: sub.body.id, quantity: '60', amount: 120 }]);
+    await advance(api, clock, '2026-06-10T00:00:00Z');
+    expect(await overageLinesOf(api, customer.id)).toEqual([{ invoice: 'final', subscription: sub.body.id, quantity: '60', amount: 120 }]);
+    expect((await balance(api, customer.id)).overage).toBe('0');
+    expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
   });
 });

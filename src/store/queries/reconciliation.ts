@@ -303,7 +303,7 @@ export class ReconciliationQueries {
   ): Promise<ClosedPeriod[]> {
     const d = this.c.dialect;
     const range = inCustomerRange('s.customer_id', customers);
-    // A subscription that ended mid-period owns its end's millisecond and the `aheadMs` after it
+    // An ended subscription owns its end's millisecond and the `aheadMs` after it
     // (`ownedAfterEnd`, subscription-credits.ts); one begun then owns its usage from there on.
     const end = 'q.usage_end';
     const start = 'q.usage_start';
@@ -332,9 +332,9 @@ export class ReconciliationQueries {
             WHEN q.latest_status = 'void' THEN ${overage((stamp) => `${stamp} = ${idTimeSql(d, 'q.billed_by', 'inv')}`)}
             ELSE ${overage((stamp) => `${stamp} = q.invoiced_at`)} END AS tied
         FROM (SELECT p.subscription_id, p.customer_id, p.period_index, p.period_start, p.period_end, s.ended_at,
-            CASE WHEN s.ended_at IS NOT NULL AND s.ended_at >= p.period_start AND s.ended_at < p.period_end THEN s.ended_at + 1 + ? ELSE p.period_end END AS usage_end,
+            CASE WHEN s.ended_at IS NOT NULL AND s.ended_at >= p.period_start AND s.ended_at <= p.period_end THEN s.ended_at + 1 + ? ELSE p.period_end END AS usage_end,
             CASE WHEN p.period_start = s.anchor_at THEN COALESCE((SELECT MAX(o.ended_at) + 1 + ? FROM subscriptions o WHERE o.customer_id = s.customer_id
-                AND o.id <> s.id AND o.period_index >= 0 AND o.ended_at <= s.anchor_at AND o.ended_at + 1 + ? > s.anchor_at AND o.ended_at < o.period_end), p.period_start)
+                AND o.id <> s.id AND o.period_index >= 0 AND o.ended_at <= s.anchor_at AND o.ended_at + 1 + ? > s.anchor_at AND o.ended_at <= o.period_end), p.period_start)
               ELSE p.period_start END AS usage_start,
             i.id AS latest_invoice, i.status AS latest_status, ${idTimeSql(d, 'i.id', 'inv')} AS invoiced_at,
             CASE WHEN i.status = 'void' THEN (SELECT MAX(f.id) FROM invoices f JOIN invoice_lines fl ON fl.invoice_id = f.id
