@@ -273,7 +273,7 @@ export const Invoice = record('Invoice', 'An invoice with its lines and what was
   plan: NullableString,
   kind: Type.Union([Type.Literal('subscription'), Type.Literal('proration'), Type.Literal('purchase'), Type.Literal('final'), Type.Literal('correction')], {
     description: "`subscription`: a period's fee in advance and overage in arrears; `proration`: a mid-period change; `purchase`: credits bought; "
-      + "`final`: a subscription's end; `correction`: late overage of an ended subscription's periods, billed once no more of it can arrive (35 days after the end).",
+      + "`final`: a subscription's end; `correction`: late overage of an ended subscription's periods, billed once no more of it can arrive (35 days after the five minutes past the end that the ended subscription still owns).",
   }),
   period_start: NullableTime,
   period_end: NullableTime,

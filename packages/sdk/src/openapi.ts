@@ -2402,7 +2402,7 @@ export interface components {
             customer: string;
             subscription: string | null;
             plan: string | null;
-            /** @description `subscription`: a period's fee in advance and overage in arrears; `proration`: a mid-period change; `purchase`: credits bought; `final`: a subscription's end; `correction`: late overage of an ended subscription's periods, billed once no more of it can arrive (35 days after the end). */
+            /** @description `subscription`: a period's fee in advance and overage in arrears; `proration`: a mid-period change; `purchase`: credits bought; `final`: a subscription's end; `correction`: late overage of an ended subscription's periods, billed once no more of it can arrive (35 days after the five minutes past the end that the ended subscription still owns). */
             kind: "subscription" | "proration" | "purchase" | "final" | "correction";
             /**
              * Format: date-time
@@ -2545,7 +2545,7 @@ export interface components {
             customer: string;
             subscription: string | null;
             plan: string | null;
-            /** @description `subscription`: a period's fee in advance and overage in arrears; `proration`: a mid-period change; `purchase`: credits bought; `final`: a subscription's end; `correction`: late overage of an ended subscription's periods, billed once no more of it can arrive (35 days after the end). */
+            /** @description `subscription`: a period's fee in advance and overage in arrears; `proration`: a mid-period change; `purchase`: credits bought; `final`: a subscription's end; `correction`: late overage of an ended subscription's periods, billed once no more of it can arrive (35 days after the five minutes past the end that the ended subscription still owns). */
             kind: "subscription" | "proration" | "purchase" | "final" | "correction";
             /**
              * Format: date-time
