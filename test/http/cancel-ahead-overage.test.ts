@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { dialects } from '../support/databases.ts';
 import { unique, useServer, type Api } from '../support/server.ts';
-import { advance, balance, ingest, listAll, newClock, newCustomer, perUnitMeter, use } from './fixtures.ts';
+import { advance, balance, ingest, listAll, newClock, newCustomer, newPlan, overageLines, perUnitMeter, use } from './fixtures.ts';
 
 /**
  * Usage may be stamped up to five minutes ahead of the customer's clock (PRODUCT §5). Charged to
@@ -11,24 +11,14 @@ import { advance, balance, ingest, listAll, newClock, newCustomer, perUnitMeter,
 describe.each(dialects)('overage stamped ahead of a subscription\'s end, on %s', (dialect) => {
   const ctx = useServer(dialect);
 
-  async function newPlan(api: Api, overageUnit: string): Promise<any> {
-    const created = await api.post('/v1/plans', {
-      code: unique('plan'), name: 'Plan', currency: 'USD', interval: 'month', amount: 1000, included_credits: '100',
-      overage: { unit_amount_per_credit: overageUnit },
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    return created.body;
-  }
-
-  const overageLinesOf = async (api: Api, customer: string) => (await listAll(api, `/v1/invoices?customer=${customer}`))
-    .flatMap((i: any) => i.lines.filter((l: any) => l.type === 'overage').map((l: any) => ({ invoice: i.kind, subscription: i.subscription, quantity: l.quantity, amount: l.amount })));
+  const newOveragePlan = (api: Api, overageUnit: string) => newPlan(api, { overage: { unit_amount_per_credit: overageUnit } });
 
   /** 130 used on April 10 (30 of overage), then 30 stamped 00:03 on April 16 while the clock reads 00:00, and the subscription canceled then. */
   async function aheadOfCancellation(api: Api) {
     const clock = await newClock(api, '2026-04-01T00:00:00Z');
     const customer = await newCustomer(api, { clock, net_days: 365 });
     const meter = await perUnitMeter(api);
-    const plan = await newPlan(api, '2');
+    const plan = await newOveragePlan(api, '2');
     const sub = await api.post('/v1/subscriptions', { customer: customer.id, plan: plan.code });
     expect(sub.status).toBe(201);
     await advance(api, clock, '2026-04-10T00:00:00Z');
@@ -46,10 +36,10 @@ describe.each(dialects)('overage stamped ahead of a subscription\'s end, on %s',
     // The final invoice bills the 30 of April 10 and the 30 stamped 00:03, charged before the
     // cancellation: 60 at 2 (1.20). Before, it billed the 30 of April 10 alone (0.60), the closing
     // correction none, and the customer's overage stayed at 30 with reconciliation silent.
-    expect(await overageLinesOf(api, customer.id)).toEqual([{ invoice: 'final', subscription: sub.id, quantity: '60', amount: 120 }]);
+    expect(await overageLines(api, customer.id)).toEqual([{ invoice: 'final', subscription: sub.id, quantity: '60', amount: 120 }]);
     expect((await balance(api, customer.id)).overage).toBe('0');
     await advance(api, clock, '2026-05-21T00:05:00.001Z');
-    expect(await overageLinesOf(api, customer.id)).toEqual([{ invoice: 'final', subscription: sub.id, quantity: '60', amount: 120 }]);
+    expect(await overageLines(api, customer.id)).toEqual([{ invoice: 'final', subscription: sub.id, quantity: '60', amount: 120 }]);
     expect((await balance(api, customer.id)).overage).toBe('0');
     expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
   });
@@ -57,7 +47,7 @@ describe.each(dialects)('overage stamped ahead of a subscription\'s end, on %s',
   it('bills it once when the customer subscribes again at the instant of the cancellation', async () => {
     const { api } = ctx;
     const { clock, customer, meter, sub } = await aheadOfCancellation(api);
-    const again = await newPlan(api, '3');
+    const again = await newOveragePlan(api, '3');
     const b = await api.post('/v1/subscriptions', { customer: customer.id, plan: again.code });
     expect(b.status, JSON.stringify(b.body)).toBe(201);
     expect(b.body.start_at).toBe('2026-04-16T00:00:00Z');
@@ -68,7 +58,7 @@ describe.each(dialects)('overage stamped ahead of a subscription\'s end, on %s',
     await advance(api, clock, '2026-05-16T00:00:00Z');
     await advance(api, clock, '2026-05-21T00:05:00.001Z');
     await advance(api, clock, '2026-06-16T00:00:00Z');
-    expect(await overageLinesOf(api, customer.id)).toEqual([
+    expect(await overageLines(api, customer.id)).toEqual([
       { invoice: 'final', subscription: sub.id, quantity: '60', amount: 120 },
       { invoice: 'subscription', subscription: b.body.id, quantity: '100', amount: 300 },
     ]);
@@ -88,7 +78,7 @@ describe.each(dialects)('overage stamped ahead of a subscription\'s end, on %s',
     ]);
     expect(late).toMatchObject([{ status: 'accepted', overage: '20' }, { status: 'accepted', overage: '10' }]);
     await advance(api, clock, '2026-05-21T00:05:00.001Z');
-    expect(await overageLinesOf(api, customer.id)).toEqual([
+    expect(await overageLines(api, customer.id)).toEqual([
       { invoice: 'final', subscription: sub.id, quantity: '60', amount: 120 },
       { invoice: 'correction', subscription: sub.id, quantity: '20', amount: 40 },
     ]);
@@ -100,7 +90,7 @@ describe.each(dialects)('overage stamped ahead of a subscription\'s end, on %s',
     const clock = await newClock(api, '2026-04-01T00:00:00Z');
     const customer = await newCustomer(api, { clock, net_days: 365 });
     const meter = await perUnitMeter(api);
-    const plan = await newPlan(api, '2');
+    const plan = await newOveragePlan(api, '2');
     const sub = await api.post('/v1/subscriptions', { customer: customer.id, plan: plan.code });
     await advance(api, clock, '2026-04-10T00:00:00Z');
     expect(await use(api, customer.id, meter.type, 130)).toMatchObject({ overage: '30' });
@@ -112,9 +102,9 @@ describe.each(dialects)('overage stamped ahead of a subscription\'s end, on %s',
     // The renewal that ends it bills 60 at 2 on the final invoice. Before, it billed 30, and the
     // other 30 stayed in `overage`, billed by nothing, with reconciliation silent.
     await advance(api, clock, '2026-05-01T00:00:00Z');
-    expect(await overageLinesOf(api, customer.id)).toEqual([{ invoice: 'final', subscription: sub.body.id, quantity: '60', amount: 120 }]);
+    expect(await overageLines(api, customer.id)).toEqual([{ invoice: 'final', subscription: sub.body.id, quantity: '60', amount: 120 }]);
     await advance(api, clock, '2026-06-10T00:00:00Z');
-    expect(await overageLinesOf(api, customer.id)).toEqual([{ invoice: 'final', subscription: sub.body.id, quantity: '60', amount: 120 }]);
+    expect(await overageLines(api, customer.id)).toEqual([{ invoice: 'final', subscription: sub.body.id, quantity: '60', amount: 120 }]);
     expect((await balance(api, customer.id)).overage).toBe('0');
     expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
   });

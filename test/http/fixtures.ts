@@ -80,6 +80,19 @@ export async function newMeter(
 /** A sum meter on property `n` charging `creditsPerUnit` per unit. */
 export const perUnitMeter = (api: Api, creditsPerUnit = '1') => newMeter(api, { model: 'per_unit', credits_per_unit: creditsPerUnit });
 
+/** A monthly USD plan of 10.00 with 100 credits included; `fields` adds or replaces any field. */
+export async function newPlan(api: Api, fields: Record<string, unknown> = {}): Promise<any> {
+  const created = await api.post('/v1/plans', {
+    code: unique('plan'), name: 'Plan', currency: 'USD', interval: 'month', amount: 1000, included_credits: '100', ...fields,
+  });
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  return created.body;
+}
+
+/** A customer's overage lines, invoice by invoice: the invoice's kind and subscription, the line's quantity and amount. */
+export const overageLines = async (api: Api, customer: string): Promise<any[]> => (await listAll(api, `/v1/invoices?customer=${customer}`))
+  .flatMap((i: any) => i.lines.filter((l: any) => l.type === 'overage').map((l: any) => ({ invoice: i.kind, subscription: i.subscription, quantity: l.quantity, amount: l.amount })));
+
 export async function newGrant(api: Api, customer: string, credits: string, extra: Record<string, unknown> = {}): Promise<any> {
   const created = await api.post('/v1/grants', { customer, credits, category: 'paid', source: 'purchase', ...extra });
   expect(created.status, JSON.stringify(created.body)).toBe(201);

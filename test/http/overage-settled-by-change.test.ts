@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { dialects } from '../support/databases.ts';
 import { unique, useServer, type Api } from '../support/server.ts';
-import { advance, balance, expectLedgerConsistent, ingest, listAll, newClock, newCustomer, perUnitMeter, transactions, use } from './fixtures.ts';
+import { advance, balance, expectLedgerConsistent, ingest, listAll, newClock, newCustomer, newPlan, perUnitMeter, transactions, use } from './fixtures.ts';
 
 /**
  * An immediate plan change grants the new plan's prorated allowance from the change's instant.
@@ -12,14 +12,8 @@ import { advance, balance, expectLedgerConsistent, ingest, listAll, newClock, ne
 describe.each(dialects)('overage settled by an immediate plan change, on %s', (dialect) => {
   const ctx = useServer(dialect);
 
-  async function newPlan(api: Api, amount: number, included: string, overageUnit: string): Promise<any> {
-    const created = await api.post('/v1/plans', {
-      code: unique('plan'), name: 'Plan', currency: 'USD', interval: 'month', amount, included_credits: included,
-      overage: { unit_amount_per_credit: overageUnit },
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    return created.body;
-  }
+  const newOveragePlan = (api: Api, amount: number, included: string, overageUnit: string) =>
+    newPlan(api, { amount, included_credits: included, overage: { unit_amount_per_credit: overageUnit } });
 
   /**
    * A customer on plan A (100 credits a month, overage at 2 cents a credit) from 2026-04-01, its
@@ -31,7 +25,7 @@ describe.each(dialects)('overage settled by an immediate plan change, on %s', (d
     const clock = await newClock(api, '2026-04-01T00:00:00Z');
     const customer = await newCustomer(api, { clock, net_days: 365 });
     const meter = await perUnitMeter(api);
-    const [a, b] = [await newPlan(api, 1000, '100', '2'), await newPlan(api, 3000, '300', '3')];
+    const [a, b] = [await newOveragePlan(api, 1000, '100', '2'), await newOveragePlan(api, 3000, '300', '3')];
     const created = await api.post('/v1/subscriptions', { customer: customer.id, plan: a.code });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     await advance(api, clock, '2026-04-10T00:00:00Z');

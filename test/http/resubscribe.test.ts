@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { dialects } from '../support/databases.ts';
 import { unique, useServer, type Api } from '../support/server.ts';
-import { advance, balance, ingest, listAll, newClock, newCustomer, perUnitMeter, use } from './fixtures.ts';
+import { advance, balance, ingest, listAll, newClock, newCustomer, newPlan, overageLines, perUnitMeter, use } from './fixtures.ts';
 
 /**
  * A customer whose subscription ended and who subscribes again (PRODUCT §6): each millisecond of
@@ -10,24 +10,14 @@ import { advance, balance, ingest, listAll, newClock, newCustomer, perUnitMeter,
 describe.each(dialects)('subscribing again after a cancellation, on %s', (dialect) => {
   const ctx = useServer(dialect);
 
-  async function newPlan(api: Api, overageUnit: string): Promise<any> {
-    const created = await api.post('/v1/plans', {
-      code: unique('plan'), name: 'Plan', currency: 'USD', interval: 'month', amount: 1000, included_credits: '100',
-      overage: { unit_amount_per_credit: overageUnit },
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    return created.body;
-  }
-
-  const overageLinesOf = async (api: Api, customer: string) => (await listAll(api, `/v1/invoices?customer=${customer}`))
-    .flatMap((i: any) => i.lines.filter((l: any) => l.type === 'overage').map((l: any) => ({ invoice: i.kind, subscription: i.subscription, quantity: l.quantity, amount: l.amount })));
+  const newOveragePlan = (api: Api, overageUnit: string) => newPlan(api, { overage: { unit_amount_per_credit: overageUnit } });
 
   it('bills the overage of the instant a subscription was canceled and another began once, on the ended one', async () => {
     const { api } = ctx;
     const clock = await newClock(api, '2026-04-01T00:00:00Z');
     const customer = await newCustomer(api, { clock, net_days: 365 });
     const meter = await perUnitMeter(api);
-    const [planA, planB] = [await newPlan(api, '2'), await newPlan(api, '3')];
+    const [planA, planB] = [await newOveragePlan(api, '2'), await newOveragePlan(api, '3')];
     const a = await api.post('/v1/subscriptions', { customer: customer.id, plan: planA.code });
     expect(a.status).toBe(201);
     await advance(api, clock, '2026-04-10T00:00:00Z');
@@ -52,7 +42,7 @@ describe.each(dialects)('subscribing again after a cancellation, on %s', (dialec
     // The ended subscription owns its end's millisecond: its final invoice bills 30 credits at 2,
     // its correction the 200 of that millisecond at 2; the new one's renewal bills none of them.
     // Before, both the renewal (200 at 3: 600) and the correction (400) billed them.
-    expect(await overageLinesOf(api, customer.id)).toEqual([
+    expect(await overageLines(api, customer.id)).toEqual([
       { invoice: 'final', subscription: a.body.id, quantity: '30', amount: 60 },
       { invoice: 'correction', subscription: a.body.id, quantity: '200', amount: 400 },
     ]);
@@ -66,7 +56,7 @@ describe.each(dialects)('subscribing again after a cancellation, on %s', (dialec
     const clock = await newClock(api, '2026-04-01T00:00:00Z');
     const customer = await newCustomer(api, { clock, net_days: 365 });
     const meter = await perUnitMeter(api);
-    const [planA, planB] = [await newPlan(api, '2'), await newPlan(api, '3')];
+    const [planA, planB] = [await newOveragePlan(api, '2'), await newOveragePlan(api, '3')];
     const a = await api.post('/v1/subscriptions', { customer: customer.id, plan: planA.code });
     await advance(api, clock, '2026-04-10T00:00:00Z');
     await use(api, customer.id, meter.type, 130);
@@ -80,7 +70,7 @@ describe.each(dialects)('subscribing again after a cancellation, on %s', (dialec
     // Canceled at 00:00, its final invoice bills the 30 of April 10, the 20 of its end's millisecond
     // and the 10 stamped 00:03, in the five minutes after its end that it owns.
     expect((await api.post(`/v1/subscriptions/${a.body.id}/cancel`, { timing: 'immediate' })).status).toBe(200);
-    expect(await overageLinesOf(api, customer.id)).toEqual([{ invoice: 'final', subscription: a.body.id, quantity: '60', amount: 120 }]);
+    expect(await overageLines(api, customer.id)).toEqual([{ invoice: 'final', subscription: a.body.id, quantity: '60', amount: 120 }]);
     // Subscribed again at 00:00: its allowance of 100 pays the debt of 50 the cancellation left,
     // not the 30 the final invoice billed (before, it paid those too: 20 left, and 20 credits of
     // overage given back that no invoice bills any more).
@@ -92,7 +82,7 @@ describe.each(dialects)('subscribing again after a cancellation, on %s', (dialec
     expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
     await advance(api, clock, '2026-05-16T00:00:00Z');
     await advance(api, clock, '2026-05-21T00:05:00.001Z');
-    expect(await overageLinesOf(api, customer.id)).toEqual([{ invoice: 'final', subscription: a.body.id, quantity: '60', amount: 120 }]);
+    expect(await overageLines(api, customer.id)).toEqual([{ invoice: 'final', subscription: a.body.id, quantity: '60', amount: 120 }]);
     expect((await balance(api, customer.id)).overage).toBe('0');
     expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
   });
@@ -102,7 +92,7 @@ describe.each(dialects)('subscribing again after a cancellation, on %s', (dialec
     const clock = await newClock(api, '2026-04-01T00:00:00Z');
     const customer = await newCustomer(api, { clock, net_days: 365 });
     const meter = await perUnitMeter(api);
-    const [planA, planB] = [await newPlan(api, '2'), await newPlan(api, '3')];
+    const [planA, planB] = [await newOveragePlan(api, '2'), await newOveragePlan(api, '3')];
     const a = await api.post('/v1/subscriptions', { customer: customer.id, plan: planA.code });
     await advance(api, clock, '2026-04-10T00:00:00Z');
     await use(api, customer.id, meter.type, 130);
@@ -120,14 +110,14 @@ describe.each(dialects)('subscribing again after a cancellation, on %s', (dialec
     const b = await api.post('/v1/subscriptions', { customer: customer.id, plan: planB.code, start_at: '2026-04-16T00:00:00Z' });
     expect(b.status, JSON.stringify(b.body)).toBe(201);
     await advance(api, clock, '2026-05-16T00:00:00Z');
-    expect(await overageLinesOf(api, customer.id)).toEqual([{ invoice: 'final', subscription: a.body.id, quantity: '30', amount: 60 }]);
+    expect(await overageLines(api, customer.id)).toEqual([{ invoice: 'final', subscription: a.body.id, quantity: '30', amount: 60 }]);
   });
 
   it('takes any start after a subscription canceled before it began, which billed nothing', async () => {
     const { api } = ctx;
     const clock = await newClock(api, '2026-04-01T00:00:00Z');
     const customer = await newCustomer(api, { clock, net_days: 365 });
-    const plan = await newPlan(api, '2');
+    const plan = await newOveragePlan(api, '2');
     const future = await api.post('/v1/subscriptions', { customer: customer.id, plan: plan.code, start_at: '2026-04-20T00:00:00Z' });
     expect((await api.post(`/v1/subscriptions/${future.body.id}/cancel`, { timing: 'immediate' })).body).toMatchObject({ status: 'canceled', ended_at: '2026-04-01T00:00:00Z' });
     await advance(api, clock, '2026-04-05T00:00:00Z');
@@ -141,7 +131,7 @@ describe.each(dialects)('subscribing again after a cancellation, on %s', (dialec
     const clock = await newClock(api, '2026-04-01T00:00:00Z');
     const customer = await newCustomer(api, { clock, net_days: 365 });
     const meter = await perUnitMeter(api);
-    const plan = await newPlan(api, '2');
+    const plan = await newOveragePlan(api, '2');
     const future = await api.post('/v1/subscriptions', { customer: customer.id, plan: plan.code, start_at: '2026-04-20T00:00:00Z' });
     expect((await api.post(`/v1/subscriptions/${future.body.id}/cancel`, { timing: 'immediate' })).status).toBe(200);
     const now = await api.post('/v1/subscriptions', { customer: customer.id, plan: plan.code });
@@ -149,7 +139,7 @@ describe.each(dialects)('subscribing again after a cancellation, on %s', (dialec
     expect(await use(api, customer.id, meter.type, 150)).toMatchObject({ overage: '50' });
     await advance(api, clock, '2026-05-01T00:00:00Z');
     // The canceled one billed nothing and owns no instant: the renewal bills the 50 at 2.
-    expect(await overageLinesOf(api, customer.id)).toEqual([{ invoice: 'subscription', subscription: now.body.id, quantity: '50', amount: 100 }]);
+    expect(await overageLines(api, customer.id)).toEqual([{ invoice: 'subscription', subscription: now.body.id, quantity: '50', amount: 100 }]);
     expect((await api.get('/v1/reconciliation')).body.discrepancies).toEqual([]);
   });
 });
